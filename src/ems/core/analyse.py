@@ -1,0 +1,281 @@
+"""``analyse(source, path, config) -> Report``: parse once, run every enabled rule.
+
+Never raises for bad input: undecodable bytes and syntax errors become E999
+findings; a rule that raises becomes an EMS901 finding and a log line, and the other
+rules' findings still arrive.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ems.core.config import Config
+from ems.core.fingerprint import definition_spans, enclosing_definition, fingerprints
+from ems.core.model import Finding, Range, Report, RuleError, Severity, Tag
+from ems.core.registry import RuleSet, load_rules
+from ems.core.rule import AnalysisContext, Hit, Rule
+from ems.core.source import SourceText, UndecodableSource, decode_source
+from ems.core.suppressions import Suppression, parse_suppressions, skips_file
+
+log = logging.getLogger("ems.core")
+
+SYNTAX_ERROR_CODE = "E999"
+RULE_ERROR_CODE = "EMS901"
+UNUSED_SUPPRESSION_CODE = "RUF100"
+
+
+@dataclass(frozen=True)
+class _Selected:
+    rules: tuple[Rule, ...]
+    dispatch: dict[type[ast.AST], tuple[Rule, ...]]
+
+
+def _select(ruleset: RuleSet, config: Config, path: str) -> tuple[_Selected, frozenset[str]]:
+    enabled = config.selected(ruleset.codes, path)
+    rules = tuple(rule() for rule in ruleset.rules if rule.code in enabled)
+    dispatch: dict[type[ast.AST], list[Rule]] = {}
+    for rule in rules:
+        for node_type in rule.node_types:
+            dispatch.setdefault(node_type, []).append(rule)
+    return _Selected(rules, {k: tuple(v) for k, v in dispatch.items()}), enabled
+
+
+def analyse(
+    source: str | bytes,
+    path: str = "<stdin>",
+    config: Config | None = None,
+    ruleset: RuleSet | None = None,
+) -> Report:
+    """Analyse one document. ``path`` is used for per-file settings and fingerprints."""
+    started = time.perf_counter()
+    config = config or Config()
+    ruleset = ruleset or load_rules()
+    if isinstance(source, bytes):
+        try:
+            text = decode_source(source).text
+        except UndecodableSource as exc:
+            return Report(path, (_syntax_finding(path, str(exc), exc.line, exc.column, None, config),), True)
+    else:
+        text = source
+    if skips_file(text):
+        return Report(path, ())
+    src = SourceText(text)
+    timings: dict[str, float] = {}
+    try:
+        tree = ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        return Report(path, (_from_syntax_error(exc, path, src, config),), True)
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        message = str(exc) or type(exc).__name__
+        if isinstance(exc, RecursionError):
+            message = "too many nested parentheses or blocks"
+        return Report(path, (_syntax_finding(path, message, 1, 0, None, config),), True)
+    timings["parse"] = time.perf_counter() - started
+
+    selected, enabled = _select(ruleset, config, path)
+    ctx = AnalysisContext(path=path, source=src, tree=tree)
+    raw: list[tuple[type[Rule], Hit]] = []
+    errors: list[RuleError] = []
+    broken: set[str] = set()
+
+    def contain(rule: Rule, exc: BaseException) -> None:
+        if rule.code not in broken:
+            broken.add(rule.code)
+            errors.append(RuleError(rule.code, f"{type(exc).__name__}: {exc}"))
+            log.error("rule %s raised %s on %s", rule.code, type(exc).__name__, path, exc_info=exc)
+
+    walk_started = time.perf_counter()
+    if selected.dispatch:
+        _walk(tree, ctx, selected.dispatch, raw, broken, contain)
+    for rule in selected.rules:
+        if type(rule).check is Rule.check:
+            continue
+        try:
+            raw.extend((type(rule), hit) for hit in rule.check(ctx))
+        except (Exception, RecursionError) as exc:
+            contain(rule, exc)
+    timings["rules"] = time.perf_counter() - walk_started
+
+    findings = [_to_finding(rule, hit, path, config) for rule, hit in raw]
+    findings.extend(_rule_error_finding(err, path) for err in errors)
+    findings = _apply_suppressions(findings, text, ruleset, enabled, path, config)
+    findings.sort(key=lambda f: (f.range.start, f.code))
+    findings = _with_fingerprints(findings, tree, src, path)
+    timings["total"] = time.perf_counter() - started
+    return Report(path, tuple(findings), False, tuple(errors), timings)
+
+
+def _walk(
+    tree: ast.Module,
+    ctx: AnalysisContext,
+    dispatch: dict[type[ast.AST], tuple[Rule, ...]],
+    out: list[tuple[type[Rule], Hit]],
+    broken: set[str],
+    contain,  # noqa: ANN001
+) -> None:
+    """One iterative pre-order walk; ``ctx.ancestors`` holds the path to the node."""
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    ancestors = ctx.ancestors
+    get = dispatch.get
+    iter_children = ast.iter_child_nodes
+    while stack:
+        node, depth = stack.pop()
+        del ancestors[depth:]
+        interested = get(type(node))
+        if interested:
+            for rule in interested:
+                if rule.code in broken:
+                    continue
+                try:
+                    out.extend((type(rule), hit) for hit in rule.visit(node, ctx))
+                except (Exception, RecursionError) as exc:
+                    contain(rule, exc)
+        children = list(iter_children(node))
+        if children:
+            ancestors.append(node)
+            child_depth = depth + 1
+            stack.extend((child, child_depth) for child in reversed(children))
+    ancestors.clear()
+
+
+def _to_finding(rule: type[Rule], hit: Hit, path: str, config: Config) -> Finding:
+    return Finding(
+        code=rule.code,
+        name=rule.name,
+        severity=config.severity_of(rule.code, rule.severity),
+        range=Range.of(hit.line, hit.column, hit.end_line, hit.end_column),
+        message=hit.message,
+        path=path,
+        fixable=rule.is_fixable(hit),
+        tags=rule.tags,
+        related=hit.related,
+        data=hit.data,
+    )
+
+
+def _syntax_finding(
+    path: str, message: str, line: int, column: int, end: tuple[int, int] | None, config: Config
+) -> Finding:
+    end_line, end_col = end or (line, column)
+    finding = Finding(
+        code=SYNTAX_ERROR_CODE,
+        name="syntax-error",
+        severity=config.severity_of(SYNTAX_ERROR_CODE, Severity.ERROR),
+        range=Range.of(line, column, end_line, end_col),
+        message=f"SyntaxError: {message}",
+        path=path,
+    )
+    return _with_fingerprints([finding], None, None, path)[0]
+
+
+def _from_syntax_error(exc: SyntaxError, path: str, src: SourceText, config: Config) -> Finding:
+    line = exc.lineno or 1
+    column = max((exc.offset or 1) - 1, 0)  # str input: offsets count characters
+    end: tuple[int, int] | None = None
+    if exc.end_lineno and exc.end_offset and (exc.end_lineno, exc.end_offset - 1) > (line, column):
+        end = (exc.end_lineno, exc.end_offset - 1)
+    message = exc.msg
+    line_count = len(src.lines)
+    if line > line_count:
+        line, column = line_count, len(src.line(line_count))
+        end = None
+    return _syntax_finding(path, message, line, column, end, config)
+
+
+def _rule_error_finding(error: RuleError, path: str) -> Finding:
+    return Finding(
+        code=RULE_ERROR_CODE,
+        name="internal-rule-error",
+        severity=Severity.ERROR,
+        range=Range.of(1, 0, 1, 0),
+        message=f"rule {error.code} failed on this file ({error.error}); other rules ran normally",
+        path=path,
+    )
+
+
+def _apply_suppressions(
+    findings: list[Finding],
+    text: str,
+    ruleset: RuleSet,
+    enabled: frozenset[str],
+    path: str,
+    config: Config,
+) -> list[Finding]:
+    suppressions = parse_suppressions(text)
+    if not suppressions:
+        return findings
+    used: set[tuple[Suppression, str]] = set()
+    kept = []
+    for finding in findings:
+        matched = [s for s in suppressions.get(finding.line, ()) if s.covers(finding.code)]
+        if matched:
+            used.update((s, finding.code) for s in matched)
+        else:
+            kept.append(finding)
+    if UNUSED_SUPPRESSION_CODE in enabled:
+        rule = ruleset.get(UNUSED_SUPPRESSION_CODE)
+        if rule is not None:
+            kept.extend(_unused_suppressions(suppressions, used, enabled, rule, path, config))
+    return kept
+
+
+def _unused_suppressions(
+    suppressions: dict[int, list[Suppression]],
+    used: set[tuple[Suppression, str]],
+    enabled: frozenset[str],
+    rule: type[Rule],
+    path: str,
+    config: Config,
+) -> Iterable[Finding]:
+    used_codes: dict[Suppression, set[str]] = {}
+    for suppression, code in used:
+        used_codes.setdefault(suppression, set()).add(code)
+    for line_suppressions in suppressions.values():
+        for s in line_suppressions:
+            codes_used = used_codes.get(s, set())
+            if s.blanket:
+                if s.kind == "ems" and not codes_used:
+                    unused: Sequence[str] = ()
+                else:
+                    continue
+            else:
+                unused = [c for c in s.codes if c in enabled and c not in codes_used and c != rule.code]
+                if not unused:
+                    continue
+            what = f"unused suppression ({', '.join(unused)})" if unused else "unused blanket suppression"
+            yield Finding(
+                code=rule.code,
+                name=rule.name,
+                severity=config.severity_of(rule.code, rule.severity),
+                range=Range.of(s.line, s.column, s.line, s.end_column),
+                message=what,
+                path=path,
+                fixable=True,
+                tags=frozenset({Tag.UNNECESSARY}),
+                data=(("unused", ",".join(unused)),),
+            )
+
+
+def _with_fingerprints(
+    findings: list[Finding], tree: ast.Module | None, src: SourceText | None, path: str
+) -> list[Finding]:
+    if not findings:
+        return findings
+    spans = definition_spans(tree) if tree is not None else []
+    starts = [s.start for s in spans]
+    keys = [
+        (
+            f.code,
+            path,
+            src.line(f.line) if src is not None else f.message,
+            enclosing_definition(spans, starts, f.line) if spans else "",
+        )
+        for f in findings
+    ]
+    from dataclasses import replace
+
+    return [replace(f, fingerprint=fp) for f, fp in zip(findings, fingerprints(keys), strict=True)]

@@ -1,0 +1,313 @@
+"""Configuration: ``[tool.ems]`` in pyproject.toml or the top level of ems.toml.
+
+The nearest configuration file to each analysed file wins (ems.toml before
+pyproject.toml in the same folder). Every key and rule code is validated; an error
+names the file, the key and the valid choices.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+
+from ems.core.model import Severity
+
+CONFIG_FILES = ("ems.toml", "pyproject.toml")
+DEFAULT_EXCLUDE = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "__pycache__",
+    "node_modules",
+    "build",
+    "dist",
+    ".ems",
+    "site-packages",
+)
+KNOWN_KEYS = (
+    "select",
+    "extend-select",
+    "ignore",
+    "extend-ignore",
+    "per-file-ignores",
+    "exclude",
+    "extend-exclude",
+    "severity",
+    "unsafe-fixes",
+    "respect-gitignore",
+)
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong. The message says where and what would be right."""
+
+
+@dataclass(frozen=True)
+class Config:
+    select: tuple[str, ...] = ("ALL",)
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    severity: tuple[tuple[str, Severity], ...] = ()
+    unsafe_fixes: bool = False
+    respect_gitignore: bool = True
+    root: Path = field(default_factory=Path.cwd)
+    source: Path | None = None
+
+    def selected(self, known_codes: Iterable[str], path: str | None = None) -> frozenset[str]:
+        """The rule codes enabled for ``path`` (relative to ``root`` or absolute)."""
+        codes = tuple(known_codes)
+        chosen = {c for c in codes if _matches_any(c, self.select + self.extend_select)}
+        chosen -= {c for c in codes if _matches_any(c, self.ignore)}
+        if path is not None and self.per_file_ignores:
+            rel = self.relative(path)
+            for pattern, ignored in self.per_file_ignores:
+                if _path_matches(rel, pattern):
+                    chosen -= {c for c in codes if _matches_any(c, ignored)}
+        return frozenset(chosen)
+
+    def severity_of(self, code: str, default: Severity) -> Severity:
+        return dict(self.severity).get(code, default)
+
+    def relative(self, path: str | Path) -> str:
+        p = Path(path)
+        if p.is_absolute():
+            try:
+                return p.relative_to(self.root).as_posix()
+            except ValueError:
+                return p.as_posix()
+        return PurePosixPath(p.as_posix()).as_posix()
+
+    def is_excluded(self, path: str | Path) -> bool:
+        rel = self.relative(path)
+        parts = PurePosixPath(rel).parts
+        for pattern in self.exclude + self.extend_exclude:
+            if _path_matches(rel, pattern) or any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+                return True
+        return False
+
+    def fingerprint(self) -> str:
+        """A hash of everything that changes results (for caches and the store)."""
+        payload = {
+            "select": self.select,
+            "extend_select": self.extend_select,
+            "ignore": self.ignore,
+            "per_file_ignores": self.per_file_ignores,
+            "severity": [(c, s.value) for c, s in self.severity],
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_overrides(
+        self,
+        *,
+        select: Iterable[str] | None = None,
+        extend_select: Iterable[str] | None = None,
+        ignore: Iterable[str] | None = None,
+        unsafe_fixes: bool | None = None,
+    ) -> Config:
+        """Command-line and editor settings layered over the file's settings."""
+        updated = self
+        if select is not None:
+            updated = replace(updated, select=tuple(select))
+        if extend_select is not None:
+            updated = replace(updated, extend_select=updated.extend_select + tuple(extend_select))
+        if ignore is not None:
+            updated = replace(updated, ignore=updated.ignore + tuple(ignore))
+        if unsafe_fixes is not None:
+            updated = replace(updated, unsafe_fixes=unsafe_fixes)
+        return updated
+
+
+def _matches_any(code: str, selectors: Iterable[str]) -> bool:
+    return any(sel == "ALL" or code.startswith(sel) for sel in selectors)
+
+
+def _path_matches(rel: str, pattern: str) -> bool:
+    pattern = pattern.rstrip("/")
+    return (
+        fnmatch.fnmatchcase(rel, pattern)
+        or fnmatch.fnmatchcase(rel, pattern + "/*")
+        or PurePosixPath(rel).match(pattern)
+    )
+
+
+def validate_selectors(values: Iterable[str], known_codes: Iterable[str], where: str) -> tuple[str, ...]:
+    known = tuple(known_codes)
+    result = []
+    for value in values:
+        sel = str(value).strip().upper()
+        if sel != "ALL" and not any(code.startswith(sel) for code in known):
+            raise ConfigError(
+                f"{where}: unknown rule code or prefix {value!r}; valid codes: ALL, {', '.join(known)}"
+            )
+        result.append(sel)
+    return tuple(result)
+
+
+def _string_list(value: object, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _bool(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def parse_table(
+    table: Mapping[str, object], known_codes: Iterable[str], source: Path | None, root: Path
+) -> Config:
+    """Validate a ``[tool.ems]``-shaped mapping into a ``Config``."""
+    known = tuple(known_codes)
+    label = str(source) if source else "settings"
+    for key in table:
+        if key not in KNOWN_KEYS:
+            raise ConfigError(f"{label}: unknown key {key!r}; valid keys: {', '.join(KNOWN_KEYS)}")
+
+    def where(key: str) -> str:
+        return f"{label}: key {key!r}"
+
+    config = Config(root=root, source=source)
+    if "select" in table:
+        config = replace(config, select=validate_selectors(_string_list(table["select"], where("select")), known, where("select")))
+    if "extend-select" in table:
+        config = replace(
+            config,
+            extend_select=validate_selectors(
+                _string_list(table["extend-select"], where("extend-select")), known, where("extend-select")
+            ),
+        )
+    ignore: tuple[str, ...] = ()
+    for key in ("ignore", "extend-ignore"):
+        if key in table:
+            ignore += validate_selectors(_string_list(table[key], where(key)), known, where(key))
+    config = replace(config, ignore=ignore)
+    if "per-file-ignores" in table:
+        pfi = table["per-file-ignores"]
+        if not isinstance(pfi, Mapping):
+            raise ConfigError(f"{where('per-file-ignores')}: expected a table of glob = [codes]")
+        config = replace(
+            config,
+            per_file_ignores=tuple(
+                (str(glob), validate_selectors(_string_list(codes, where(f"per-file-ignores.{glob}")), known, where(f"per-file-ignores.{glob}")))
+                for glob, codes in pfi.items()
+            ),
+        )
+    if "exclude" in table:
+        config = replace(config, exclude=_string_list(table["exclude"], where("exclude")))
+    if "extend-exclude" in table:
+        config = replace(config, extend_exclude=_string_list(table["extend-exclude"], where("extend-exclude")))
+    if "severity" in table:
+        sev = table["severity"]
+        if not isinstance(sev, Mapping):
+            raise ConfigError(f"{where('severity')}: expected a table of CODE = \"error|warning|info|hint\"")
+        pairs = []
+        for code, level in sev.items():
+            validate_selectors([code], known, where(f"severity.{code}"))
+            if code.upper() not in known:
+                raise ConfigError(f"{where(f'severity.{code}')}: needs a full rule code; valid codes: {', '.join(known)}")
+            try:
+                pairs.append((code.upper(), Severity.parse(str(level))))
+            except ValueError as exc:
+                raise ConfigError(f"{where(f'severity.{code}')}: {exc}") from None
+        config = replace(config, severity=tuple(pairs))
+    if "unsafe-fixes" in table:
+        config = replace(config, unsafe_fixes=_bool(table["unsafe-fixes"], where("unsafe-fixes")))
+    if "respect-gitignore" in table:
+        config = replace(config, respect_gitignore=_bool(table["respect-gitignore"], where("respect-gitignore")))
+    return config
+
+
+def read_config_file(path: Path, known_codes: Iterable[str]) -> Config | None:
+    """The config in ``path``, or None for a pyproject.toml without ``[tool.ems]``."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("ems")
+        if table is None:
+            return None
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{path}: [tool.ems] must be a table")
+    else:
+        table = data
+    return parse_table(table, known_codes, path, path.parent)
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest ems.toml, or pyproject.toml with a [tool.ems] table, at or above ``start``."""
+    directory = start if start.is_dir() else start.parent
+    for folder in (directory, *directory.parents):
+        for name in CONFIG_FILES:
+            candidate = folder / name
+            if candidate.is_file():
+                if name == "pyproject.toml" and not _has_ems_table(candidate):
+                    continue
+                return candidate
+    return None
+
+
+def _has_ems_table(path: Path) -> bool:
+    try:
+        return "[tool.ems" in path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+class ConfigResolver:
+    """Finds and caches the nearest config per folder (one instance per run or server)."""
+
+    def __init__(
+        self,
+        known_codes: Iterable[str],
+        overrides: Mapping[str, object] | None = None,
+        explicit: Path | None = None,
+        default_root: Path | None = None,
+    ) -> None:
+        self.known_codes = tuple(known_codes)
+        self.overrides = dict(overrides or {})
+        self.explicit = explicit
+        self.default_root = default_root or Path.cwd()
+        self._by_file: dict[Path, Config] = {}
+        self._by_dir: dict[Path, Path | None] = {}
+
+    def for_path(self, path: Path) -> Config:
+        config_file = self.explicit or self._nearest(path.resolve().parent if not path.is_dir() else path.resolve())
+        if config_file is None:
+            base = Config(root=self.default_root)
+        elif config_file in self._by_file:
+            base = self._by_file[config_file]
+        else:
+            base = read_config_file(config_file, self.known_codes) or Config(root=config_file.parent)
+            self._by_file[config_file] = base
+        return base.with_overrides(**self.overrides) if self.overrides else base  # type: ignore[arg-type]
+
+    def _nearest(self, directory: Path) -> Path | None:
+        if directory not in self._by_dir:
+            self._by_dir[directory] = find_config_file(directory)
+        return self._by_dir[directory]
+
+    def invalidate(self) -> None:
+        self._by_file.clear()
+        self._by_dir.clear()

@@ -1,0 +1,75 @@
+"""Stable identities for findings.
+
+A fingerprint is rule code + path + a hash of the whitespace-normalised source line
++ the enclosing definition's qualified name, plus an occurrence index among identical
+keys. It survives edits elsewhere in the file and moving a function around, so the
+store and history can follow a finding when its line number changes.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DefinitionSpan:
+    start: int
+    end: int
+    qualname: str
+
+
+def definition_spans(tree: ast.Module) -> list[DefinitionSpan]:
+    """Every def/class with its line span and dotted name, iteratively (no recursion)."""
+    spans: list[DefinitionSpan] = []
+    stack: list[tuple[ast.AST, str]] = [(tree, "")]
+    while stack:
+        node, prefix = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = f"{prefix}.{child.name}" if prefix else child.name
+                spans.append(DefinitionSpan(child.lineno, child.end_lineno or child.lineno, name))
+                stack.append((child, name))
+            elif isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
+                stack.append((child, prefix))
+    spans.sort(key=lambda s: (s.start, -s.end))
+    return spans
+
+
+def enclosing_definition(spans: list[DefinitionSpan], starts: list[int], line: int) -> str:
+    """The innermost definition containing ``line`` ('' at module level)."""
+    index = bisect.bisect_right(starts, line)
+    best = ""
+    best_size = None
+    # Walk back over the definitions that start at or before the line.
+    for span in reversed(spans[:index]):
+        if span.start <= line <= span.end:
+            size = span.end - span.start
+            if best_size is None or size < best_size:
+                best, best_size = span.qualname, size
+    return best
+
+
+def normalise(line: str) -> str:
+    return " ".join(line.split())
+
+
+def fingerprints(
+    keys: Iterable[tuple[str, str, str, str]],
+) -> list[str]:
+    """One fingerprint per (code, path, line text, enclosing name) key, in order."""
+    seen: Counter[tuple[str, str, str, str]] = Counter()
+    result = []
+    for code, path, line_text, enclosing in keys:
+        key = (code, path, normalise(line_text), enclosing)
+        index = seen[key]
+        seen[key] += 1
+        digest = hashlib.blake2b(
+            "\x1f".join((*key, str(index))).encode("utf-8", "surrogatepass"), digest_size=8
+        ).hexdigest()
+        result.append(digest)
+    return result

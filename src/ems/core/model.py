@@ -1,0 +1,129 @@
+"""The plain data that flows from the core to every face.
+
+Positions convention (used everywhere inside ems): lines are 1-based, columns are
+0-based and counted in Unicode code points of the decoded line. Faces convert at the
+edge (LSP: UTF-16 or UTF-8 code units; JSON/text output: 1-based characters).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    HINT = "hint"
+
+    @classmethod
+    def parse(cls, value: str) -> Severity:
+        try:
+            return cls(value.lower())
+        except ValueError:
+            choices = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {value!r} (choose from {choices})") from None
+
+
+class Safety(enum.Enum):
+    """How far a fix can be trusted: safe fixes never change meaning."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+class Tag(enum.Enum):
+    UNNECESSARY = "unnecessary"
+    DEPRECATED = "deprecated"
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 0-based, code points
+
+
+@dataclass(frozen=True, order=True)
+class Range:
+    start: Position
+    end: Position
+
+    @classmethod
+    def of(cls, line: int, column: int, end_line: int, end_column: int) -> Range:
+        return cls(Position(line, column), Position(end_line, end_column))
+
+    def contains(self, other: Range) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+
+@dataclass(frozen=True)
+class Related:
+    """Another place that matters for a finding (e.g. the first definition for F811)."""
+
+    range: Range
+    message: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    name: str
+    severity: Severity
+    range: Range
+    message: str
+    path: str = "<stdin>"
+    fingerprint: str = ""
+    fixable: bool = False
+    tags: frozenset[Tag] = frozenset()
+    related: tuple[Related, ...] = ()
+    # Rule-private facts that the rule's fixer needs later (e.g. the unused name).
+    data: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def line(self) -> int:
+        return self.range.start.line
+
+    @property
+    def column(self) -> int:
+        return self.range.start.column
+
+    def datum(self, key: str, default: str = "") -> str:
+        return dict(self.data).get(key, default)
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """Replace ``range`` of the document by ``new_text``."""
+
+    range: Range
+    new_text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    title: str
+    safety: Safety
+    edits: tuple[TextEdit, ...]
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class RuleError:
+    """A rule that raised: contained, logged and reported as EMS901."""
+
+    code: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Report:
+    path: str
+    findings: tuple[Finding, ...]
+    syntax_error: bool = False
+    rule_errors: tuple[RuleError, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def fixable(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.fixable)

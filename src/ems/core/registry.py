@@ -1,0 +1,110 @@
+"""Finding rules: the built-in ones (one module each under ``ems.rules``) and plug-ins.
+
+Third-party packages register rules under the ``ems.rules`` entry-point group; an entry
+point may name a ``Rule`` subclass or a module holding several.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import entry_points
+from types import ModuleType
+
+from ems.core.rule import Rule
+
+ENTRY_POINT_GROUP = "ems.rules"
+
+
+class RegistryError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """All known rules by code, and where each came from."""
+
+    rules: tuple[type[Rule], ...]
+    origins: tuple[tuple[str, str], ...]  # (code, "builtin" | distribution name)
+
+    def by_code(self) -> dict[str, type[Rule]]:
+        return {rule.code: rule for rule in self.rules}
+
+    def get(self, code: str) -> type[Rule] | None:
+        return self.by_code().get(code.upper())
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(rule.code for rule in self.rules)
+
+    def origin(self, code: str) -> str:
+        return dict(self.origins).get(code, "builtin")
+
+
+def _rules_in_module(module: ModuleType) -> list[type[Rule]]:
+    found = []
+    for _, obj in inspect.getmembers(module, inspect.isclass):
+        if issubclass(obj, Rule) and obj is not Rule and obj.__module__ == module.__name__:
+            if getattr(obj, "code", None):
+                found.append(obj)
+    return found
+
+
+def builtin_rules() -> list[type[Rule]]:
+    import ems.rules as package
+
+    rules: list[type[Rule]] = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        rules.extend(_rules_in_module(importlib.import_module(f"ems.rules.{info.name}")))
+    return rules
+
+
+def plugin_rules() -> list[tuple[type[Rule], str]]:
+    found: list[tuple[type[Rule], str]] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            target = ep.load()
+        except Exception as exc:  # a broken plug-in must not take ems down
+            raise RegistryError(f"cannot load rule plug-in {ep.name!r} ({ep.value}): {exc}") from exc
+        origin = ep.dist.name if ep.dist else ep.name
+        if inspect.isclass(target) and issubclass(target, Rule):
+            found.append((target, origin))
+        elif isinstance(target, ModuleType):
+            found.extend((rule, origin) for rule in _rules_in_module(target))
+        else:
+            raise RegistryError(
+                f"rule plug-in {ep.name!r} ({ep.value}) is neither a Rule subclass nor a module"
+            )
+    return found
+
+
+@lru_cache(maxsize=1)
+def load_rules() -> RuleSet:
+    """Every rule, sorted by code. A duplicate code is an error naming both sources."""
+    rules: dict[str, type[Rule]] = {}
+    origins: dict[str, str] = {}
+    for rule in builtin_rules():
+        if rule.code in rules:
+            raise RegistryError(f"two built-in rules use code {rule.code}")
+        rules[rule.code] = rule
+        origins[rule.code] = "builtin"
+    for rule, origin in plugin_rules():
+        if rule.code in rules:
+            raise RegistryError(
+                f"rule code {rule.code} from plug-in {origin!r} clashes with {origins[rule.code]!r}"
+            )
+        rules[rule.code] = rule
+        origins[rule.code] = origin
+    ordered = tuple(sorted(rules.values(), key=lambda r: _code_key(r.code)))
+    return RuleSet(ordered, tuple(sorted(origins.items())))
+
+
+def _code_key(code: str) -> tuple[str, int, str]:
+    prefix = code.rstrip("0123456789")
+    digits = code[len(prefix) :]
+    return (prefix, int(digits) if digits else 0, code)

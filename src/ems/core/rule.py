@@ -1,0 +1,159 @@
+"""The rule strategy: what every rule, built-in or plug-in, looks like.
+
+A rule is one class in one file. It carries its documentation and its examples
+(``valid`` and ``invalid``), which are run as tests and rendered into
+``docs/user/rules.md``. Detection works on the stdlib ``ast`` (fast); fixes are
+written with libcst and only computed on demand (see ``ems.fixes``).
+
+Two detection styles are available and may be mixed:
+
+* ``node_types`` + ``visit(node, ctx)``: the engine walks the tree once and calls
+  each rule only for the node types it asked for, with ``ctx.ancestors`` set.
+* ``check(ctx)``: a whole-module pass, for rules that need the scope model.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from ems.core.model import Fix, Finding, Related, Safety, Severity, Tag
+from ems.core.source import SourceText
+
+if TYPE_CHECKING:
+    from ems.fixes.context import FixContext
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An example the rule must flag; ``fixed`` is the expected result of its fixes."""
+
+    code: str
+    fixed: str | None = None
+    count: int = 1  # how many findings of this rule the example yields
+    unsafe: bool = False  # whether producing ``fixed`` needs unsafe fixes
+    path: str = "example.py"
+
+
+@dataclass(frozen=True)
+class Valid:
+    code: str
+    path: str = "example.py"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a rule reports; the engine turns it into a full ``Finding``."""
+
+    line: int
+    column: int  # code points
+    end_line: int
+    end_column: int
+    message: str
+    related: tuple[Related, ...] = ()
+    data: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class AnalysisContext:
+    """Everything a rule may look at for one document. Built once per analysis."""
+
+    path: str
+    source: SourceText
+    tree: ast.Module
+    ancestors: list[ast.AST] = field(default_factory=list)
+    _cache: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def is_init_module(self) -> bool:
+        return self.path.replace("\\", "/").rsplit("/", 1)[-1] == "__init__.py"
+
+    @property
+    def is_stub(self) -> bool:
+        return self.path.endswith(".pyi")
+
+    def memo(self, key: str, build: object) -> object:
+        """Compute a shared, per-document model once (e.g. the scope model)."""
+        if key not in self._cache:
+            self._cache[key] = build() if callable(build) else build
+        return self._cache[key]
+
+    @property
+    def scopes(self):  # noqa: ANN201 - returns ems.core.scope.ScopeModel
+        from ems.core.scope import build_scope_model
+
+        return self.memo("scopes", lambda: build_scope_model(self.tree, self))
+
+    def hit(
+        self,
+        node: ast.AST,
+        message: str,
+        *,
+        end_node: ast.AST | None = None,
+        related: Iterable[Related] = (),
+        data: Iterable[tuple[str, str]] = (),
+    ) -> Hit:
+        """A hit spanning ``node`` (to ``end_node`` if given), columns converted to chars."""
+        last = end_node or node
+        line = node.lineno  # type: ignore[attr-defined]
+        end_line = getattr(last, "end_lineno", None) or line
+        end_col = getattr(last, "end_col_offset", None)
+        col = node.col_offset  # type: ignore[attr-defined]
+        return Hit(
+            line,
+            self.source.char_column(line, col),
+            end_line,
+            self.source.char_column(end_line, end_col if end_col is not None else col),
+            message,
+            tuple(related),
+            tuple(data),
+        )
+
+    def related(self, node: ast.AST, message: str) -> Related:
+        from ems.core.model import Range
+
+        hit = self.hit(node, message)
+        return Related(Range.of(hit.line, hit.column, hit.end_line, hit.end_column), message)
+
+
+class Rule:
+    """Base strategy. Subclasses set the class attributes and override hooks."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.WARNING
+    summary: ClassVar[str]  # one line: what is wrong
+    explanation: ClassVar[str]  # why it matters, in a few sentences
+    tags: ClassVar[frozenset[Tag]] = frozenset()
+    fix_safety: ClassVar[Safety | None] = None  # None: the rule has no fix
+    fix_title: ClassVar[str] = ""
+    valid: ClassVar[tuple[Valid, ...]] = ()
+    invalid: ClassVar[tuple[Invalid, ...]] = ()
+    node_types: ClassVar[tuple[type[ast.AST], ...]] = ()
+    docs_url: ClassVar[str] = ""
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        return iter(())
+
+    def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
+        return iter(())
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        return None
+
+    @classmethod
+    def has_fix(cls) -> bool:
+        return cls.fix_safety is not None
+
+    @classmethod
+    def is_fixable(cls, hit: Hit) -> bool:
+        """Whether this particular hit can be fixed (some hits of a fixable rule cannot)."""
+        return cls.has_fix()
+
+    @classmethod
+    def url(cls) -> str:
+        if cls.docs_url:
+            return cls.docs_url
+        return f"https://ems.readthedocs.io/en/latest/user/rules/#{cls.code.lower()}"

@@ -1,0 +1,116 @@
+"""Turning bytes into text the way the interpreter does, and mapping positions.
+
+``ast`` reports columns as UTF-8 byte offsets; ems keeps code-point columns inside
+(see ``ems.core.model``). ``SourceText`` owns the conversion so no rule needs to care.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+from functools import cached_property
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class UndecodableSource(ValueError):
+    """The bytes are not valid source in their declared encoding."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str
+    bom: bool
+
+
+def decode_source(data: bytes) -> Decoded:
+    """Decode like ``python3 FILE``: BOM, PEP 263 cookie, strict errors."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise UndecodableSource(str(exc)) from None
+    bom = data.startswith(codecs.BOM_UTF8)
+    if encoding == "utf-8-sig":
+        encoding = "utf-8"
+    payload = data[len(codecs.BOM_UTF8) :] if bom else data
+    try:
+        text = payload.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = payload.count(b"\n", 0, exc.start) + 1
+        line_start = payload.rfind(b"\n", 0, exc.start) + 1
+        raise UndecodableSource(
+            f"(unicode error) '{encoding}' codec can't decode byte "
+            f"0x{payload[exc.start]:02x} in position {exc.start - line_start}: {exc.reason}",
+            line,
+            len(payload[line_start : exc.start].decode(encoding, errors="replace")),
+        ) from None
+    except LookupError:
+        raise UndecodableSource(f"unknown encoding: {encoding}") from None
+    return Decoded(text, encoding, bom)
+
+
+def encode_source(text: str, encoding: str, bom: bool) -> bytes:
+    data = text.encode(encoding)
+    return codecs.BOM_UTF8 + data if bom else data
+
+
+def dominant_newline(text: str) -> str:
+    counts = {nl: text.count(nl) for nl in ("\r\n", "\n", "\r")}
+    counts["\n"] -= counts["\r\n"]
+    counts["\r"] -= counts["\r\n"]
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] else "\n"
+
+
+class SourceText:
+    """A document's text with line access and offset/position conversions."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @cached_property
+    def line_starts(self) -> list[int]:
+        starts = [0]
+        starts.extend(m.end() for m in _LINE_BREAK.finditer(self.text))
+        return starts
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """Lines without their line breaks, split exactly where Python splits them."""
+        return _LINE_BREAK.split(self.text)
+
+    def line(self, number: int) -> str:
+        lines = self.lines
+        return lines[number - 1] if 0 < number <= len(lines) else ""
+
+    def char_column(self, line: int, byte_column: int) -> int:
+        """Convert an ``ast`` UTF-8 byte column to a code-point column."""
+        text = self.line(line)
+        if text.isascii():
+            return byte_column
+        return len(text.encode("utf-8")[:byte_column].decode("utf-8", errors="ignore"))
+
+    def offset(self, line: int, column: int) -> int:
+        """Absolute character offset of a (1-based line, code-point column) position."""
+        starts = self.line_starts
+        if line > len(starts):
+            return len(self.text)
+        if line < 1:
+            return 0
+        line_end = starts[line] if line < len(starts) else len(self.text)
+        return min(starts[line - 1] + column, line_end)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        import bisect
+
+        index = bisect.bisect_right(self.line_starts, offset) - 1
+        return index + 1, offset - self.line_starts[index]
