@@ -1,0 +1,1 @@
+"""The terminal face: ``ems check``, ``ems fix``, ``ems serve`` and friends."""
