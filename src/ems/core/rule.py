@@ -157,3 +157,29 @@ class Rule:
         if cls.docs_url:
             return cls.docs_url
         return f"https://ems.readthedocs.io/en/latest/user/rules/#{cls.code.lower()}"
+
+
+def explain(rule: type[Rule], *, heading: str = "#") -> str:
+    """Markdown explanation of a rule: the same text for `ems rule`, hovers and the docs."""
+    fix = (
+        f"**Fix** ({rule.fix_safety.value}): {rule.fix_title}."
+        if rule.fix_safety is not None
+        else "**Fix**: none; the change needs a human decision."
+    )
+    parts = [
+        f"{heading} {rule.code} {rule.name}",
+        "",
+        f"*{rule.summary}* — severity: {rule.severity.value}",
+        "",
+        rule.explanation,
+        "",
+        fix,
+    ]
+    for example in rule.invalid[:3]:
+        parts += ["", "Flagged:", "", "```python", example.code.rstrip("\n"), "```"]
+        if example.fixed is not None:
+            label = "After `ems fix --unsafe-fixes`:" if example.unsafe else "After `ems fix`:"
+            parts += ["", label, "", "```python", example.fixed.rstrip("\n") or "# (empty)", "```"]
+    for example in rule.valid[:2]:
+        parts += ["", "Fine:", "", "```python", example.code.rstrip("\n"), "```"]
+    return "\n".join(parts)

@@ -1,0 +1,92 @@
+"""``ems check``: report findings. Exit 0 clean, 1 findings, 2 usage or internal error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ems.cli.common import add_selection_options, fail, input_paths, make_resolver, progress_bar, wants_colour
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("check", help="report findings in Python files")
+    add_selection_options(parser)
+    parser.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    parser.add_argument("--output-file", "-o", metavar="FILE", help="write the report here instead of stdout")
+    parser.add_argument("--statistics", action="store_true", help="count findings per rule")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    parser.add_argument("--no-source", action="store_true", help="text format: no source excerpt under each finding")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ems.core.config import ConfigError
+    from ems.core.registry import RegistryError, load_rules
+
+    try:
+        ruleset = load_rules()
+        resolver = make_resolver(args, ruleset)
+    except (ConfigError, RegistryError) as exc:
+        return fail(str(exc))
+    try:
+        results = _collect(args, resolver, ruleset)
+    except (ConfigError, UsageError) as exc:
+        return fail(str(exc))
+    return _report(args, results, resolver, ruleset)
+
+
+def _collect(args: argparse.Namespace, resolver, ruleset):  # noqa: ANN001, ANN202
+    from pathlib import Path
+
+    from ems.core.analyse import analyse
+    from ems.core.project import FileResult, scan
+
+    keep_source = args.format in ("text", "sarif")
+    if args.paths == ["-"]:
+        name = args.stdin_filename or "<stdin>"
+        data = sys.stdin.buffer.read()
+        config = resolver.for_path(Path(name) if args.stdin_filename else Path.cwd() / "stdin.py")
+        report = analyse(data, name, config, ruleset)
+        return [FileResult(Path(name), name, report, data if keep_source else None)]
+    paths = input_paths(args)
+    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        raise UsageError(f"no such file or directory: {missing[0]}")
+    progress = progress_bar(not args.quiet)
+    return list(
+        scan(paths, resolver, ruleset=ruleset, jobs=args.jobs, use_cache=not args.no_cache, keep_source=keep_source, progress=progress)
+    )
+
+
+class UsageError(Exception):
+    """Bad command-line input: exit code 2."""
+
+
+def _report(args: argparse.Namespace, results, resolver, ruleset) -> int:  # noqa: ANN001
+    from ems.cli import formats
+
+    stream = sys.stdout
+    if args.format == "json":
+        text = formats.render_json(results, ruleset)
+    elif args.format == "sarif":
+        from ems.cli.sarif import render_sarif
+
+        text = render_sarif(results, ruleset, resolver)
+    elif args.format == "github":
+        text = formats.render_github(results, ruleset)
+    else:
+        colour = wants_colour(stream, args.color) and not args.output_file
+        text = formats.render_text(results, ruleset, colour=colour, show_source=not args.no_source)
+        if args.statistics:
+            text = formats.render_statistics(results, ruleset) if not text else text + "\n" + formats.render_statistics(results, ruleset)
+        if not args.quiet:
+            text += ("\n" if text else "") + formats.render_summary(results, ruleset, colour=colour)
+    if args.output_file:
+        with open(args.output_file, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        stream.write(text)
+        stream.flush()
+    has_findings = any(r.report.findings for r in results)
+    return 0 if (args.exit_zero or not has_findings) else 1

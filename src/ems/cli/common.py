@@ -1,0 +1,90 @@
+"""Options and set-up shared by the commands that analyse files."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ems.core.config import ConfigError, ConfigResolver, validate_selectors
+from ems.core.registry import RuleSet
+
+
+def codes_arg(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def add_selection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", default=None, metavar="PATH", help="files or folders (default: .); - reads stdin")
+    parser.add_argument("--select", type=codes_arg, metavar="CODES", help="only these rule codes or prefixes (comma-separated)")
+    parser.add_argument("--extend-select", type=codes_arg, metavar="CODES", help="add these to the selection")
+    parser.add_argument("--ignore", type=codes_arg, metavar="CODES", help="skip these rule codes or prefixes")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="use this ems.toml/pyproject.toml for every file")
+    parser.add_argument("--stdin-filename", metavar="PATH", help="the name of the file read from stdin (for config and output)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the .ems/cache result cache")
+    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: all cores)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary or progress")
+
+
+def make_resolver(args: argparse.Namespace, ruleset: RuleSet, unsafe_fixes: bool | None = None) -> ConfigResolver:
+    """A resolver applying command-line overrides; raises ConfigError for bad codes."""
+    overrides: dict[str, object] = {}
+    codes = ruleset.codes
+    if args.select is not None:
+        overrides["select"] = validate_selectors(args.select, codes, "--select")
+    if args.extend_select is not None:
+        overrides["extend_select"] = validate_selectors(args.extend_select, codes, "--extend-select")
+    if args.ignore is not None:
+        overrides["ignore"] = validate_selectors(args.ignore, codes, "--ignore")
+    if unsafe_fixes:
+        overrides["unsafe_fixes"] = True
+    explicit = None
+    if args.config is not None:
+        if not args.config.is_file():
+            raise ConfigError(f"--config: no such file: {args.config}")
+        explicit = args.config
+    resolver = ConfigResolver(codes, overrides, explicit)
+    if explicit is not None:
+        resolver.for_path(explicit)  # validate now: a bad file is a usage error up front
+    return resolver
+
+
+def input_paths(args: argparse.Namespace) -> list[Path]:
+    return [Path(p) for p in (args.paths or ["."])]
+
+
+def fail(message: str) -> int:
+    sys.stderr.write(f"ems: error: {message}\n")
+    return 2
+
+
+def wants_colour(stream: object, choice: str = "auto") -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def progress_bar(enabled: bool, label: str = "checking") -> Callable[[int, int], None] | None:
+    """A one-line progress bar on stderr, for terminals only, for runs of 20+ files."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total < 20:
+            return
+        if done % max(1, total // 100) and done != total:
+            return
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+        if done == total:
+            sys.stderr.write("\r" + " " * (width + len(label) + 30) + "\r")
+        sys.stderr.flush()
+
+    return show

@@ -1,0 +1,132 @@
+"""SARIF 2.1.0 output, with fixes (artifactChanges) for fixable findings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from ems import __version__
+from ems.core.config import ConfigResolver
+from ems.core.model import Finding, Fix, Severity
+from ems.core.project import FileResult
+from ems.core.registry import RuleSet
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.HINT: "note"}
+
+
+def _region(line: int, column: int, end_line: int, end_column: int) -> dict[str, int]:
+    return {"startLine": line, "startColumn": column + 1, "endLine": end_line, "endColumn": end_column + 1}
+
+
+def _fixes_for_file(result: FileResult, resolver: ConfigResolver, ruleset: RuleSet) -> dict[int, Fix]:
+    if result.source is None or not any(f.fixable for f in result.report.findings):
+        return {}
+    from ems.core.source import UndecodableSource, decode_source
+    from ems.fixes import FixContext, fixes_for
+
+    try:
+        text = decode_source(result.source).text
+    except UndecodableSource:
+        return {}
+    config = resolver.for_path(result.path)
+    ctx = FixContext(text, result.display)
+    fixes = {}
+    for index, finding in enumerate(result.report.findings):
+        if finding.fixable:
+            fix = fixes_for(text, finding, result.display, config, ruleset, result.report, ctx)
+            if fix is not None:
+                fixes[index] = fix
+    return fixes
+
+
+def _result(finding: Finding, ruleset: RuleSet, rule_index: dict[str, int], fix: Fix | None) -> dict[str, object]:
+    uri = Path(finding.path).as_posix()
+    r = finding.range
+    entry: dict[str, object] = {
+        "ruleId": finding.code,
+        "level": _LEVELS[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                    "region": _region(r.start.line, r.start.column, r.end.line, r.end.column),
+                }
+            }
+        ],
+        "partialFingerprints": {"emsFingerprint/v1": finding.fingerprint},
+    }
+    if finding.code in rule_index:
+        entry["ruleIndex"] = rule_index[finding.code]
+    if finding.related:
+        entry["relatedLocations"] = [
+            {
+                "id": i,
+                "message": {"text": rel.message},
+                "physicalLocation": {
+                    "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                    "region": _region(rel.range.start.line, rel.range.start.column, rel.range.end.line, rel.range.end.column),
+                },
+            }
+            for i, rel in enumerate(finding.related)
+        ]
+    if fix is not None:
+        entry["fixes"] = [
+            {
+                "description": {"text": f"{fix.title} ({fix.safety.value})"},
+                "artifactChanges": [
+                    {
+                        "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                        "replacements": [
+                            {
+                                "deletedRegion": _region(e.range.start.line, e.range.start.column, e.range.end.line, e.range.end.column),
+                                "insertedContent": {"text": e.new_text},
+                            }
+                            for e in fix.edits
+                        ],
+                    }
+                ],
+            }
+        ]
+    return entry
+
+
+def render_sarif(results: Sequence[FileResult], ruleset: RuleSet, resolver: ConfigResolver) -> str:
+    rules = list(ruleset.rules)
+    rule_index = {rule.code: i for i, rule in enumerate(rules)}
+    sarif_results = []
+    for result in results:
+        fixes = _fixes_for_file(result, resolver, ruleset)
+        for index, finding in enumerate(result.report.findings):
+            sarif_results.append(_result(finding, ruleset, rule_index, fixes.get(index)))
+    document = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "ems",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/error-management-system/",
+                        "rules": [
+                            {
+                                "id": rule.code,
+                                "name": rule.name,
+                                "shortDescription": {"text": rule.summary},
+                                "fullDescription": {"text": rule.explanation},
+                                "helpUri": rule.url(),
+                                "defaultConfiguration": {"level": _LEVELS[rule.severity]},
+                            }
+                            for rule in rules
+                        ],
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
+                "results": sarif_results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
