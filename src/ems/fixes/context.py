@@ -87,7 +87,15 @@ class FixContext:
         """A fix that swaps one node for another in the module."""
         new_module = self.module.deep_replace(old, new)  # type: ignore[arg-type]
         assert isinstance(new_module, cst.Module)
-        return self.fix_from_text(new_module.code, title, safety, finding)
+        return self.fix_from_text(new_module.code + self._lost_tail, title, safety, finding)
+
+    @cached_property
+    def _lost_tail(self) -> str:
+        """What libcst's round trip drops from the end (a final lone "\r"), to put back."""
+        original = self.module.code
+        if original != self.text and self.text.startswith(original):
+            return self.text[len(original) :]
+        return ""
 
     def fix_from_text(self, new_text: str, title: str, safety: Safety, finding: Finding) -> Fix:
         return Fix(title, safety, (minimal_edit(self.source, new_text),), finding.code)
