@@ -35,12 +35,14 @@ class Invalid:
     count: int = 1  # how many findings of this rule the example yields
     unsafe: bool = False  # whether producing ``fixed`` needs unsafe fixes
     path: str = "example.py"
+    also: tuple[str, ...] = ()  # other rule codes enabled alongside (e.g. for RUF100)
 
 
 @dataclass(frozen=True)
 class Valid:
     code: str
     path: str = "example.py"
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
