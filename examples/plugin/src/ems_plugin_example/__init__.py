@@ -1,0 +1,1 @@
+"""An example ems rule plug-in (see docs/api/writing-rules.md)."""
