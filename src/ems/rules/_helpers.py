@@ -1,0 +1,155 @@
+"""Small pieces shared by several built-in rules (not a rule module: the leading ``_``
+keeps the registry from scanning it)."""
+
+from __future__ import annotations
+
+import ast
+import io
+import keyword
+import tokenize
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety
+from ems.core.rule import AnalysisContext
+from ems.fixes.context import FixContext
+
+# Scopes that a `return`, `break`, `continue` or `await` cannot see through.
+FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+LOOP_NODES = (ast.For, ast.AsyncFor, ast.While)
+TRY_NODES = (ast.Try, ast.TryStar)
+
+
+def path_pairs(node: ast.AST, ctx: AnalysisContext) -> Iterator[tuple[ast.AST, ast.AST]]:
+    """``(parent, child)`` pairs from the node up to the module, innermost first."""
+    child = node
+    for parent in reversed(ctx.ancestors):
+        yield parent, child
+        child = parent
+
+
+def contains(nodes: list[ast.stmt], child: ast.AST) -> bool:
+    """Whether ``child`` is one of ``nodes`` (identity, not ``==``)."""
+    return any(n is child for n in nodes)
+
+
+def segment(ctx: AnalysisContext, node: ast.AST) -> str:
+    """The source text of ``node`` (code-point exact, also on non-ASCII lines)."""
+    hit = ctx.hit(node, "")
+    src = ctx.source
+    return src.text[src.offset(hit.line, hit.column) : src.offset(hit.end_line, hit.end_column)]
+
+
+def has_comment(ctx: AnalysisContext, node: ast.AST) -> bool:
+    """Whether a comment sits inside ``node``'s text (a fix rebuilding it would lose it)."""
+    text = segment(ctx, node)
+    if "#" not in text:
+        return False
+    try:
+        return any(tok.type == tokenize.COMMENT for tok in tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return True
+
+
+def is_plain_identifier(value: object) -> bool:
+    """A string usable after a dot: an identifier, not a keyword, not a mangled ``__name``."""
+    return (
+        isinstance(value, str)
+        and value.isidentifier()
+        and not keyword.iskeyword(value)
+        and not (value.startswith("__") and not value.endswith("__"))
+    )
+
+
+def alone_on_its_lines(stmt: ast.stmt, siblings: list[ast.stmt], ctx: AnalysisContext) -> bool:
+    """True when no other statement shares a line with ``stmt`` (no `;`, no `if x: stmt`)."""
+    end = stmt.end_lineno or stmt.lineno
+    for other in siblings:
+        if other is stmt:
+            continue
+        other_end = other.end_lineno or other.lineno
+        if other.lineno <= end and stmt.lineno <= other_end:
+            return False
+    before = ctx.source.line(stmt.lineno)[: ctx.source.char_column(stmt.lineno, stmt.col_offset)]
+    return not before.strip()
+
+
+_PRIMARY = (
+    cst.Name,
+    cst.Attribute,
+    cst.Call,
+    cst.Subscript,
+    cst.List,
+    cst.Dict,
+    cst.Set,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.SimpleString,
+    cst.FormattedString,
+)
+
+
+def as_primary(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """``expr`` wrapped in parentheses unless it can take ``.attr`` as it stands."""
+    if expr.lpar or (isinstance(expr, _PRIMARY) and "\n" not in cst.Module([]).code_for_node(expr)):
+        return expr
+    return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def standalone(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """``expr`` safe to move out of brackets: parenthesised if its text spans lines."""
+    if expr.lpar or "\n" not in cst.Module([]).code_for_node(expr):
+        return expr
+    return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def replace_comparison_operator(
+    compare: cst.Comparison, index: int, operator: type[cst.BaseCompOp]
+) -> cst.Comparison | None:
+    """``compare`` with its ``index``-th operator swapped, keeping the surrounding spaces."""
+    targets = list(compare.comparisons)
+    if index >= len(targets):
+        return None
+    old = targets[index].operator
+    before = getattr(old, "whitespace_before", cst.SimpleWhitespace(" "))
+    after = getattr(old, "whitespace_after", cst.SimpleWhitespace(" "))
+    new = operator(whitespace_before=before, whitespace_after=after)  # type: ignore[call-arg]
+    targets[index] = targets[index].with_changes(operator=new)
+    return compare.with_changes(comparisons=targets)
+
+
+def negated_comparison(
+    finding: Finding,
+    ctx: FixContext,
+    positive: type[cst.BaseCompOp],
+    negative: type[cst.BaseCompOp],
+    title: str,
+) -> Fix | None:
+    """Rewrite `not a OP b` as `a NOT-OP b` (E713, E714).
+
+    Replacing `not (cmp)` by a comparison is valid wherever `not` was: comparisons bind
+    tighter. Parentheses around the comparison are kept (they may hold comments).
+    """
+    unary = ctx.find(
+        cst.UnaryOperation,
+        finding.range,
+        where=lambda n: isinstance(n.operator, cst.Not) and isinstance(n.expression, cst.Comparison),
+    )
+    if unary is None:
+        return None
+    compare = unary.expression
+    assert isinstance(compare, cst.Comparison)
+    if len(compare.comparisons) != 1 or not isinstance(compare.comparisons[0].operator, positive):
+        return None
+    new = replace_comparison_operator(compare, 0, negative)
+    if new is None:
+        return None
+    if unary.lpar:
+        if new.lpar:
+            new = new.with_changes(lpar=[*unary.lpar, *new.lpar], rpar=[*new.rpar, *unary.rpar])
+        else:
+            new = new.with_changes(lpar=unary.lpar, rpar=unary.rpar)
+    return ctx.replace(unary, new, title, Safety.SAFE, finding)

@@ -1,0 +1,87 @@
+"""E712: comparison to True or False with == or !=."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety, Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+from ems.rules._helpers import replace_comparison_operator
+
+
+class TrueFalseComparison(Rule):
+    """The fix turns `== True` into `is True` (pycodestyle's first suggestion).
+
+    Rewriting to the bare condition (`if cond:`) would be shorter, but it changes which
+    values pass (`1`, `[0]`, NumPy scalars); `is True` keeps "exactly the bool" in view
+    and is still unsafe, since `1 == True` holds while `1 is True` does not.
+    """
+
+    code = "E712"
+    name = "true-false-comparison"
+    severity = Severity.WARNING
+    summary = "comparison to True/False should use `is` / `is not`, or the bare condition"
+    explanation = (
+        "`x == True` is true for `1` and `1.0` too, and goes through `__eq__`, which NumPy "
+        "arrays and ORM columns override. Write `if x:` when any truthy value will do, or "
+        "`x is True` when only the bool `True` is meant. The fix writes `is` / `is not`; it "
+        "is unsafe because `1 == True` but `1 is not True`."
+    )
+    fix_safety = Safety.UNSAFE
+    fix_title = "Replace `==`/`!=` with `is`/`is not`"
+    node_types = (ast.Compare,)
+    valid = (
+        Valid("if x:\n    pass\n"),
+        Valid("if x is True or y is not False:\n    pass\n"),
+        Valid("y = x == 1\n"),
+    )
+    invalid = (
+        Invalid("if x == True:  # check\n    pass\n", fixed="if x is True:  # check\n    pass\n", unsafe=True),
+        Invalid("y = False != x\n", fixed="y = False is not x\n", unsafe=True),
+        Invalid("y = (a == True) or (b != False)\n", fixed="y = (a is True) or (b is not False)\n",
+                count=2, unsafe=True),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.Compare)
+        left = node.left
+        for index, (op, right) in enumerate(zip(node.ops, node.comparators, strict=True)):
+            if isinstance(op, (ast.Eq, ast.NotEq)):
+                constant = _bool(left) if _bool(left) is not None else _bool(right)
+                if constant is not None:
+                    symbol, better = ("==", "is") if isinstance(op, ast.Eq) else ("!=", "is not")
+                    yield ctx.hit(
+                        node,
+                        f"comparison to {constant} should be `{better}` or the bare condition, "
+                        f"not `{symbol}`",
+                        data=(("index", str(index)),),
+                    )
+            left = right
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        compare = ctx.find(cst.Comparison, finding.range)
+        if compare is None:
+            return None
+        index = int(finding.datum("index", "0"))
+        if index >= len(compare.comparisons):
+            return None
+        operator = compare.comparisons[index].operator
+        if isinstance(operator, cst.Equal):
+            new = replace_comparison_operator(compare, index, cst.Is)
+        elif isinstance(operator, cst.NotEqual):
+            new = replace_comparison_operator(compare, index, cst.IsNot)
+        else:
+            return None
+        if new is None:
+            return None
+        return ctx.replace(compare, new, self.fix_title, Safety.UNSAFE, finding)
+
+
+def _bool(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        return str(node.value)
+    return None

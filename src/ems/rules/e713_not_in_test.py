@@ -1,0 +1,52 @@
+"""E713: `not x in y` instead of `x not in y`."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety, Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+from ems.rules._helpers import negated_comparison
+
+
+class NotInTest(Rule):
+    code = "E713"
+    name = "not-in-test"
+    severity = Severity.WARNING
+    summary = "test for membership should be `x not in y`"
+    explanation = (
+        "`not x in y` parses as `not (x in y)`, which is right but reads as `(not x) in y`. "
+        "`x not in y` is the operator Python has for this, and says what it means."
+    )
+    fix_safety = Safety.SAFE
+    fix_title = "Rewrite as `x not in y`"
+    node_types = (ast.UnaryOp,)
+    valid = (
+        Valid("if x not in y:\n    pass\n"),
+        Valid("if not x:\n    pass\n"),
+        Valid("if (not x) in y:\n    pass\n"),
+        Valid("if not a in b in c:\n    pass\n"),
+    )
+    invalid = (
+        Invalid("if not x in y:  # why\n    pass\n", fixed="if x not in y:  # why\n    pass\n"),
+        Invalid("z = a and not (x in y)\n", fixed="z = a and (x not in y)\n"),
+        Invalid("z = not é.get('中') in y\n", fixed="z = é.get('中') not in y\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.UnaryOp)
+        operand = node.operand
+        if (
+            isinstance(node.op, ast.Not)
+            and isinstance(operand, ast.Compare)
+            and len(operand.ops) == 1
+            and isinstance(operand.ops[0], ast.In)
+        ):
+            yield ctx.hit(node, "test for membership should be `not in`")
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        return negated_comparison(finding, ctx, cst.In, cst.NotIn, self.fix_title)

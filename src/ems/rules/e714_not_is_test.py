@@ -1,0 +1,51 @@
+"""E714: `not x is y` instead of `x is not y`."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety, Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+from ems.rules._helpers import negated_comparison
+
+
+class NotIsTest(Rule):
+    code = "E714"
+    name = "not-is-test"
+    severity = Severity.WARNING
+    summary = "test for object identity should be `x is not y`"
+    explanation = (
+        "`not x is y` parses as `not (x is y)`, which is right but reads as `(not x) is y`. "
+        "`x is not y` is the operator Python has for this, and says what it means."
+    )
+    fix_safety = Safety.SAFE
+    fix_title = "Rewrite as `x is not y`"
+    node_types = (ast.UnaryOp,)
+    valid = (
+        Valid("if x is not None:\n    pass\n"),
+        Valid("if not x:\n    pass\n"),
+        Valid("if (not x) is y:\n    pass\n"),
+    )
+    invalid = (
+        Invalid("if not x is None:  # why\n    pass\n", fixed="if x is not None:  # why\n    pass\n"),
+        Invalid("z = a or not (x is y)\n", fixed="z = a or (x is not y)\n"),
+        Invalid("assert not type(x) is int\n", fixed="assert type(x) is not int\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.UnaryOp)
+        operand = node.operand
+        if (
+            isinstance(node.op, ast.Not)
+            and isinstance(operand, ast.Compare)
+            and len(operand.ops) == 1
+            and isinstance(operand.ops[0], ast.Is)
+        ):
+            yield ctx.hit(node, "test for object identity should be `is not`")
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        return negated_comparison(finding, ctx, cst.Is, cst.IsNot, self.fix_title)

@@ -1,0 +1,62 @@
+"""E721: comparing types with == / != instead of `is` or isinstance()."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from ems.core.model import Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+
+
+class TypeComparison(Rule):
+    code = "E721"
+    name = "type-comparison"
+    severity = Severity.WARNING
+    summary = "do not compare types with `==`; use `isinstance()` or `is`"
+    explanation = (
+        "`type(x) == Foo` rejects subclasses of `Foo`, which is rarely intended, and goes "
+        "through the metaclass's `__eq__`. Use `isinstance(x, Foo)` to accept subclasses, or "
+        "`type(x) is Foo` when the exact type is really required. No automatic fix: which of "
+        "the two is right depends on intent."
+    )
+    node_types = (ast.Compare,)
+    valid = (
+        Valid("if isinstance(x, int):\n    pass\n"),
+        Valid("if type(x) is type(y):\n    pass\n"),
+        Valid("if type(x) == 'int':\n    pass\n"),
+        Valid("if x.type == y.type:\n    pass\n"),
+    )
+    invalid = (
+        Invalid("if type(a) == type(b):\n    pass\n"),
+        Invalid("if type(a) != int:\n    pass\n"),
+        Invalid("ok = int == type(a)\n"),
+        Invalid("ok = type(a) == types.ModuleType\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.Compare)
+        left = node.left
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, (ast.Eq, ast.NotEq)) and (
+                (_type_call(left) and _type_like(right)) or (_type_call(right) and _type_like(left))
+            ):
+                yield ctx.hit(node, "do not compare types with `==`/`!=`; use `isinstance()` or `is`")
+                return
+            left = right
+
+
+def _type_call(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "type"
+        and len(node.args) == 1
+        and not node.keywords
+        and not isinstance(node.args[0], ast.Starred)
+    )
+
+
+def _type_like(node: ast.expr) -> bool:
+    """Something that may evaluate to a class: `type(...)`, a name or a dotted name."""
+    return _type_call(node) or isinstance(node, (ast.Name, ast.Attribute))

@@ -1,0 +1,64 @@
+"""E722: a bare `except:` clause."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety, Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+
+
+class BareExcept(Rule):
+    code = "E722"
+    name = "bare-except"
+    severity = Severity.WARNING
+    summary = "do not use bare `except:`"
+    explanation = (
+        "A bare `except:` also catches `KeyboardInterrupt`, `SystemExit` and `GeneratorExit`, "
+        "so Ctrl-C, `sys.exit()` and generator clean-up stop working inside the `try`. Catch "
+        "`Exception` (or something narrower). The fix writes `except Exception:`; it is unsafe "
+        "because those three exceptions then propagate, which is usually the point."
+    )
+    fix_safety = Safety.UNSAFE
+    fix_title = "Replace with `except Exception:`"
+    node_types = (ast.ExceptHandler,)
+    valid = (
+        Valid("try:\n    pass\nexcept Exception:\n    pass\n"),
+        Valid("try:\n    pass\nexcept (OSError, ValueError) as exc:\n    print(exc)\n"),
+        Valid("try:\n    pass\nexcept BaseException:\n    raise\n"),
+    )
+    invalid = (
+        Invalid(
+            "try:\n    run()\nexcept:  # ignore\n    log()\n",
+            fixed="try:\n    run()\nexcept Exception:  # ignore\n    log()\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "try:\n    run()\nexcept ValueError:\n    pass\nexcept:\n    raise\n",
+            fixed="try:\n    run()\nexcept ValueError:\n    pass\nexcept Exception:\n    raise\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "def f():\n    try: run()\n    except: return None\n",
+            fixed="def f():\n    try: run()\n    except Exception: return None\n",
+            unsafe=True,
+        ),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.ExceptHandler)
+        if node.type is None:
+            line = node.lineno
+            column = ctx.source.char_column(line, node.col_offset)
+            yield Hit(line, column, line, column + len("except"), "do not use bare `except:`")
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        handler = ctx.find(cst.ExceptHandler, finding.range, where=lambda n: n.type is None)
+        if handler is None:
+            return None
+        new = handler.with_changes(type=cst.Name("Exception"), whitespace_after_except=cst.SimpleWhitespace(" "))
+        return ctx.replace(handler, new, self.fix_title, Safety.UNSAFE, finding)

@@ -1,0 +1,87 @@
+"""F632: `is` / `is not` comparison with a str, bytes, number or tuple literal."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety, Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+from ems.rules._helpers import replace_comparison_operator
+
+
+class IsLiteral(Rule):
+    code = "F632"
+    name = "is-literal"
+    severity = Severity.WARNING
+    summary = "use `==` / `!=` to compare with a str, bytes, number or tuple literal"
+    explanation = (
+        "`is` compares object identity. Whether two equal strings, numbers or tuples are the "
+        "same object is an interpreter detail (interning, constant folding, small-int caching), "
+        "so `x is 'abc'` may be true in one run and false in another; CPython even emits a "
+        "SyntaxWarning for it. Equality (`==`) is what such code means."
+    )
+    fix_safety = Safety.SAFE
+    fix_title = "Replace `is`/`is not` with `==`/`!=`"
+    node_types = (ast.Compare,)
+    valid = (
+        Valid("if x is None or y is True:\n    pass\n"),
+        Valid("if x == 'abc':\n    pass\n"),
+        Valid("if x is ...:\n    pass\n"),
+        Valid("if x is (a, b):\n    pass\n"),
+    )
+    invalid = (
+        Invalid("if x is 'abc':  # note\n    pass\n", fixed="if x == 'abc':  # note\n    pass\n"),
+        Invalid("y = 1 is not x\n", fixed="y = 1 != x\n"),
+        Invalid("y = x is () or x is b''\n", fixed="y = x == () or x == b''\n", count=2),
+        Invalid("y = a < 0 is -1\n", fixed="y = a < 0 == -1\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.Compare)
+        left = node.left
+        for index, (op, right) in enumerate(zip(node.ops, node.comparators, strict=True)):
+            if isinstance(op, (ast.Is, ast.IsNot)) and (_literal(left) or _literal(right)):
+                symbol, better = ("is", "==") if isinstance(op, ast.Is) else ("is not", "!=")
+                yield ctx.hit(
+                    node,
+                    f"use `{better}` to compare with a literal, not `{symbol}`",
+                    data=(("index", str(index)),),
+                )
+            left = right
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        compare = ctx.find(cst.Comparison, finding.range)
+        if compare is None:
+            return None
+        index = int(finding.datum("index", "0"))
+        if index >= len(compare.comparisons):
+            return None
+        operator = compare.comparisons[index].operator
+        if isinstance(operator, cst.Is):
+            new = replace_comparison_operator(compare, index, cst.Equal)
+        elif isinstance(operator, cst.IsNot):
+            new = replace_comparison_operator(compare, index, cst.NotEqual)
+        else:
+            return None
+        if new is None:
+            return None
+        return ctx.replace(compare, new, self.fix_title, Safety.SAFE, finding)
+
+
+def _literal(node: ast.expr) -> bool:
+    """A constant that is not a singleton (None, True, False, ...), or a tuple of constants."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand  # `-1` is a literal too
+    if isinstance(node, ast.Constant):
+        return not isinstance(node.value, (bool, type(None), type(Ellipsis)))
+    return _tuple_of_constants(node)
+
+
+def _tuple_of_constants(node: ast.expr) -> bool:
+    return isinstance(node, ast.Tuple) and all(
+        isinstance(e, ast.Constant) or _tuple_of_constants(e) for e in node.elts
+    )
