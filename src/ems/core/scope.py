@@ -1,0 +1,1081 @@
+"""Name binding analysis shared by the scope rules (F401, F811, F821, F841, B007, F402).
+
+One pass over the module builds every scope, binding and use, the way pyflakes does it
+(function bodies are deferred until the enclosing module has been seen, so late binding
+works), and records what the rules report. The walk is iterative: an explicit work stack
+of ``(node, parent, annotation state, NameError guard)`` items and plain callables
+(scope entry/exit), so a 900-term ``1 + 1 + ...`` or deeply nested code cannot overflow
+the interpreter stack.
+
+Semantics follow pyflakes where ruff agrees with it; where they differ and ruff's
+choice is the safer one for users, ruff wins (documented in
+``docs/implementation/differential.md``):
+
+* ``import x as x`` / ``from a import b as b`` is an explicit re-export, never unused;
+* ``from m import *`` is not itself reported as unused;
+* an unused ``except ... as e`` is judged at the end of the module, so a closure
+  reading ``e`` counts as a use;
+* names starting with an underscore are dummies for F841 (ruff's default
+  ``dummy-variable-rgx``), as is ``_`` in pyflakes.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ems.core.rule import AnalysisContext
+
+BUILTINS: frozenset[str] = frozenset(n for n in dir(builtins) if n != "_") | {
+    "__file__",
+    "__builtins__",
+    "__annotations__",
+    "__cached__",
+    "WindowsError",
+    # added by the ``site`` module, always present in a normal interpreter
+    "copyright",
+    "credits",
+    "exit",
+    "help",
+    "license",
+    "quit",
+}
+CLASS_MAGIC = frozenset({"__module__", "__qualname__"})
+ALWAYS_USED = frozenset({"__tracebackhide__", "__traceback_info__", "__traceback_supplement__", "__debuggerskip__"})
+TYPING_MODULES = frozenset({"typing", "typing_extensions"})
+DUMMY = re.compile(r"^(_+|(_+[a-zA-Z0-9_]*[a-zA-Z0-9]+?))$")
+
+# Annotation states carried by each work item.
+NO_ANNOTATION, STRING_ANNOTATION, BARE_ANNOTATION = 0, 1, 2
+
+# Scope kinds.
+MODULE, CLASS, FUNCTION, COMPREHENSION, GENERATOR, TYPE_PARAMS = range(6)
+
+_FOR_TYPES = (ast.For, ast.AsyncFor)
+_TRY_TYPES: tuple[type[ast.AST], ...] = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+_SKIP_IN_GET_PARENT = (ast.Tuple, ast.List, ast.Set, ast.Starred, ast.Name, ast.Attribute, ast.Subscript)
+_IGNORED_CHILDREN = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+
+# --------------------------------------------------------------------------- bindings
+
+
+class Binding:
+    """A name bound to a value; ``source`` is the node pyflakes reports at."""
+
+    __slots__ = ("name", "source", "used")
+
+    def __init__(self, name: str, source: ast.AST | None) -> None:
+        self.name = name
+        self.source = source
+        self.used = False
+
+    def redefines(self, other: Binding) -> bool:
+        return isinstance(other, Definition) and self.name == other.name
+
+    def __repr__(self) -> str:
+        line = getattr(self.source, "lineno", None)
+        return f"<{type(self).__name__} {self.name!r} line {line}>"
+
+
+class Definition(Binding):
+    """A function, class or import."""
+
+    __slots__ = ()
+
+    def redefines(self, other: Binding) -> bool:
+        return super().redefines(other) or (isinstance(other, Assignment) and self.name == other.name)
+
+
+class Builtin(Definition):
+    __slots__ = ()
+
+
+class Importation(Definition):
+    """``import a.b as c``: ``full_name`` is what was imported, ``alias`` the ast.alias."""
+
+    __slots__ = ("alias", "full_name", "redefined")
+
+    def __init__(self, name: str, source: ast.AST, full_name: str | None, alias: ast.alias | None) -> None:
+        super().__init__(name, source)
+        self.full_name = full_name or name
+        self.alias = alias
+        self.redefined: list[tuple[ast.AST, Binding]] = []
+
+    def redefines(self, other: Binding) -> bool:
+        if isinstance(other, SubmoduleImportation):
+            return self.full_name == other.full_name
+        return isinstance(other, Definition) and self.name == other.name
+
+    def has_alias(self) -> bool:
+        return self.full_name.split(".")[-1] != self.name
+
+    @property
+    def is_explicit_reexport(self) -> bool:
+        """``import x as x`` / ``from a import b as b``: the PEP 484 re-export idiom."""
+        return self.alias is not None and self.alias.asname is not None and self.alias.asname == self.alias.name
+
+    @property
+    def qualified_name(self) -> str:
+        return self.full_name
+
+
+class SubmoduleImportation(Importation):
+    """``import a.b`` binds ``a`` but is identified by ``a.b``."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, source: ast.AST, alias: ast.alias) -> None:
+        super().__init__(name.split(".")[0], source, name, alias)
+
+    def redefines(self, other: Binding) -> bool:
+        if isinstance(other, Importation):
+            return self.full_name == other.full_name
+        return super().redefines(other)
+
+
+class ImportationFrom(Importation):
+    __slots__ = ("module", "real_name")
+
+    def __init__(self, name: str, source: ast.AST, module: str, real_name: str, alias: ast.alias) -> None:
+        self.module = module
+        self.real_name = real_name
+        full = module + real_name if module.endswith(".") else f"{module}.{real_name}"
+        super().__init__(name, source, full, alias)
+
+
+class StarImportation(Importation):
+    __slots__ = ()
+
+    def __init__(self, module: str, source: ast.AST, alias: ast.alias) -> None:
+        super().__init__(module + ".*", source, module, alias)
+
+
+class FutureImportation(ImportationFrom):
+    """``from __future__ import x`` is always used."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, source: ast.AST, alias: ast.alias) -> None:
+        super().__init__(name, source, "__future__", name, alias)
+        self.used = True
+
+
+class Argument(Binding):
+    __slots__ = ()
+
+
+class Assignment(Binding):
+    """A plain ``name = value`` (not unpacking): the only kind F841 reports."""
+
+    __slots__ = ()
+
+
+class NamedExprAssignment(Assignment):
+    __slots__ = ()
+
+
+class WithItemAssignment(Assignment):
+    __slots__ = ()
+
+
+class ExceptHandlerBinding(Binding):
+    __slots__ = ()
+
+
+class Annotation(Binding):
+    """``x: int`` with no value binds nothing at run time."""
+
+    __slots__ = ()
+
+    def redefines(self, other: Binding) -> bool:
+        return False
+
+
+class FunctionDefinition(Definition):
+    __slots__ = ()
+
+
+class ClassDefinition(Definition):
+    __slots__ = ()
+
+
+class ExportBinding(Binding):
+    """``__all__ = [...]``: the statically known names are exported (so used)."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, name: str, source: ast.AST, scope: Scope) -> None:
+        super().__init__(name, source)
+        previous = scope.get("__all__")
+        self.names: list[str] = (
+            list(previous.names)
+            if isinstance(source, ast.AugAssign) and isinstance(previous, ExportBinding)
+            else []
+        )
+        value = getattr(source, "value", None)
+        self.names.extend(_export_names(value))
+
+
+def _export_names(value: ast.AST | None) -> list[str]:
+    names: list[str] = []
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, (ast.List, ast.Tuple)):
+            names.extend(
+                e.value for e in current.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            )
+        elif isinstance(current, ast.BinOp) and isinstance(current.op, ast.Add):
+            pending.append(current.right)
+            pending.append(current.left)
+    return names
+
+
+class GlobalBinding(Assignment):
+    """A ``global``/``nonlocal`` declaration; always counts as used."""
+
+    __slots__ = ()
+
+
+# --------------------------------------------------------------------------- scopes
+
+
+class Scope(dict[str, Binding]):
+    __slots__ = ("kind", "node", "star_imported", "uses_locals")
+
+    def __init__(self, kind: int, node: ast.AST | None) -> None:
+        super().__init__()
+        self.kind = kind
+        self.node = node
+        self.star_imported = False
+        self.uses_locals = False
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class UnusedImport:
+    binding: Importation
+    scope_kind: int
+
+    @property
+    def name(self) -> str:
+        return self.binding.name
+
+    @property
+    def message_name(self) -> str:
+        """What pyflakes/ruff print: the qualified name, plus the alias if there is one."""
+        b = self.binding
+        if b.alias is not None and b.alias.asname and b.has_alias():
+            return f"{b.full_name} as {b.name}"
+        return b.full_name
+
+
+@dataclass(frozen=True, slots=True)
+class Redefinition:
+    """``new`` (at ``node``) rebinds ``old`` before ``old`` was used."""
+
+    name: str
+    node: ast.AST
+    new: Binding
+    old: Binding
+
+
+@dataclass(frozen=True, slots=True)
+class UndefinedName:
+    name: str
+    node: ast.AST
+
+
+@dataclass(frozen=True, slots=True)
+class UnusedVariable:
+    name: str
+    node: ast.AST  # the Name node, or the ExceptHandler
+    binding: Binding
+    statement: ast.AST | None  # the Assign/AnnAssign/With/... that binds it
+
+
+@dataclass
+class ScopeModel:
+    """Everything the scope rules report for one module, computed once."""
+
+    unused_imports: list[UnusedImport] = field(default_factory=list)
+    redefinitions: list[Redefinition] = field(default_factory=list)
+    undefined_names: list[UndefinedName] = field(default_factory=list)
+    unused_variables: list[UnusedVariable] = field(default_factory=list)
+    shadowed_imports: list[Redefinition] = field(default_factory=list)
+    # Store node (Name, alias, def, handler) -> its binding, for rules that ask "is this used?"
+    bindings: dict[ast.AST, Binding] = field(default_factory=dict)
+    parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
+    star_imported: bool = False
+    all_names: frozenset[str] = frozenset()
+
+    def binding_of(self, node: ast.AST) -> Binding | None:
+        return self.bindings.get(node)
+
+
+def build_scope_model(tree: ast.Module, ctx: AnalysisContext | None = None) -> ScopeModel:
+    """Analyse ``tree``; ``ctx`` supplies the path (``__init__.py`` rules)."""
+    is_init = bool(ctx is not None and ctx.is_init_module)
+    return _Checker(tree, is_init).model
+
+
+# --------------------------------------------------------------------------- the checker
+
+Item = tuple[ast.AST, ast.AST | None, int, tuple[str, ...]] | Callable[[], None]
+
+
+class _Checker:
+    """An iterative port of pyflakes' Checker, restricted to binding analysis."""
+
+    def __init__(self, tree: ast.Module, is_init: bool) -> None:
+        self.is_init = is_init
+        self.model = ScopeModel()
+        self.parents = self.model.parents
+        self.stack: list[Any] = []
+        self.deferred: deque[tuple[Callable[[], None], list[Scope]]] = deque()
+        self.dead_scopes: list[Scope] = []
+        self.except_handlers: list[ast.ExceptHandler] = []
+        self.global_names: set[str] = set()
+        self.undefined: list[UndefinedName] = []
+        self.annotations_future = False
+        self.root = tree
+        self.handlers = self._handlers()
+
+        module = Scope(MODULE, tree)
+        for name in BUILTINS:
+            module[name] = Builtin(name, None)
+        if is_init:
+            module["__path__"] = Builtin("__path__", None)
+        self.scope_stack: list[Scope] = [module]
+        self._push_children(tree, NO_ANNOTATION, ())
+        self._drain()
+        while self.deferred:
+            handler, scopes = self.deferred.popleft()
+            self.scope_stack = scopes
+            handler()
+            self._drain()
+        self.scope_stack = [module]
+        self.dead_scopes.append(module)
+        self._check_dead_scopes()
+        self.model.undefined_names = [u for u in self.undefined if u.name not in self.global_names]
+        self.model.star_imported = module.star_imported
+
+    # -- the work loop -----------------------------------------------------------
+
+    def _drain(self) -> None:
+        stack = self.stack
+        handlers = self.handlers
+        parents = self.parents
+        generic = self._generic
+        while stack:
+            item = stack.pop()
+            if type(item) is tuple:
+                node, parent, ann, exc = item
+                if parent is not None:
+                    parents[node] = parent
+                handlers.get(type(node), generic)(node, ann, exc)
+            else:
+                item()
+
+    def _push(self, items: list[Any]) -> None:
+        items.reverse()
+        self.stack.extend(items)
+
+    def _children(self, node: ast.AST, ann: int, exc: tuple[str, ...], omit: tuple[str, ...] = ()) -> list[Any]:
+        items: list[Any] = []
+        for name in node._fields:
+            if name in omit:
+                continue
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                if not isinstance(value, _IGNORED_CHILDREN):
+                    items.append((value, node, ann, exc))
+            elif isinstance(value, list):
+                for child in value:
+                    if isinstance(child, ast.AST) and not isinstance(child, _IGNORED_CHILDREN):
+                        items.append((child, node, ann, exc))
+        return items
+
+    def _push_children(self, node: ast.AST, ann: int, exc: tuple[str, ...], omit: tuple[str, ...] = ()) -> None:
+        self._push(self._children(node, ann, exc, omit))
+
+    def _generic(self, node: ast.AST, ann: int, exc: tuple[str, ...]) -> None:
+        self._push_children(node, ann, exc)
+
+    def _defer(self, handler: Callable[[], None]) -> None:
+        self.deferred.append((handler, self.scope_stack[:]))
+
+    def _enter(self, kind: int, node: ast.AST | None) -> Callable[[], None]:
+        def enter() -> None:
+            self.scope_stack.append(Scope(kind, node))
+
+        return enter
+
+    def _leave(self) -> None:
+        self.dead_scopes.append(self.scope_stack.pop())
+
+    @property
+    def scope(self) -> Scope:
+        return self.scope_stack[-1]
+
+    def _handlers(self) -> dict[type[ast.AST], Callable[[Any, int, tuple[str, ...]], None]]:
+        h: dict[type[ast.AST], Callable[[Any, int, tuple[str, ...]], None]] = {
+            ast.Name: self._name,
+            ast.Constant: self._constant,
+            ast.Pass: self._ignore,
+            ast.For: self._for,
+            ast.AsyncFor: self._for,
+            ast.comprehension: self._for,
+            ast.Subscript: self._subscript,
+            ast.Call: self._call,
+            ast.Dict: self._dict,
+            ast.Global: self._global,
+            ast.Nonlocal: self._global,
+            ast.GeneratorExp: self._comprehension,
+            ast.ListComp: self._comprehension,
+            ast.SetComp: self._comprehension,
+            ast.DictComp: self._comprehension,
+            ast.FunctionDef: self._function,
+            ast.AsyncFunctionDef: self._function,
+            ast.Lambda: self._lambda,
+            ast.ClassDef: self._class,
+            ast.Assign: self._assign,
+            ast.NamedExpr: self._assign,
+            ast.AugAssign: self._augassign,
+            ast.AnnAssign: self._annassign,
+            ast.Import: self._import,
+            ast.ImportFrom: self._importfrom,
+            ast.ExceptHandler: self._excepthandler,
+            ast.MatchAs: self._match_target,
+            ast.MatchStar: self._match_target,
+            ast.MatchMapping: self._match_target,
+            ast.Expr: self._expr,
+        }
+        for try_type in _TRY_TYPES:
+            h[try_type] = self._try
+        type_alias = getattr(ast, "TypeAlias", None)
+        if type_alias is not None:  # Python 3.12+
+            h[type_alias] = self._type_alias
+            h[ast.TypeVar] = self._type_var  # type: ignore[attr-defined]
+            h[ast.ParamSpec] = self._type_var_store  # type: ignore[attr-defined]
+            h[ast.TypeVarTuple] = self._type_var_store  # type: ignore[attr-defined]
+        return h
+
+    def _ignore(self, node: ast.AST, ann: int, exc: tuple[str, ...]) -> None:
+        return None
+
+    # -- tree helpers --------------------------------------------------------------
+
+    def get_parent(self, node: ast.AST) -> ast.AST | None:
+        """The first ancestor that is not a tuple/list/starred/name target."""
+        parents = self.parents
+        current: ast.AST | None = node
+        while True:
+            current = parents.get(current)  # type: ignore[arg-type]
+            if current is None or not isinstance(current, _SKIP_IN_GET_PARENT):
+                return current
+
+    def _ancestry(self, node: ast.AST) -> list[ast.AST]:
+        chain = [node]
+        parents = self.parents
+        while node in parents:
+            node = parents[node]
+            chain.append(node)
+        return chain
+
+    def different_forks(self, lnode: ast.AST | None, rnode: ast.AST | None) -> bool:
+        """True if the two nodes are on different branches of an if/try/match."""
+        if lnode is None or rnode is None:
+            return False
+        left = self._ancestry(lnode)
+        right = self._ancestry(rnode)
+        if left[-1] is not right[-1]:
+            return False
+        # Walk down from the root while the chains agree; the last shared node is the ancestor.
+        i, j = len(left) - 1, len(right) - 1
+        while i > 0 and j > 0 and left[i - 1] is right[j - 1]:
+            i -= 1
+            j -= 1
+        ancestor = left[i]
+        if ancestor is lnode or ancestor is rnode or ancestor is self.root:
+            return False
+        parts = _alternatives(ancestor)
+        if not parts:
+            return False
+        lchild, rchild = left[i - 1], right[j - 1]
+        for items in parts:
+            if any(x is lchild for x in items) ^ any(x is rchild for x in items):
+                return True
+        return False
+
+    # -- bindings ------------------------------------------------------------------
+
+    def add_binding(self, node: ast.AST, value: Binding) -> None:
+        """Bind ``value`` in the current scope; report redefinitions like pyflakes."""
+        current = self.scope_stack[-1]
+        scope = current
+        for scope in reversed(self.scope_stack):
+            if value.name in scope:
+                break
+        existing = scope.get(value.name)
+        if existing is not None and not isinstance(existing, Builtin):
+            parent_stmt = self.get_parent(value.source) if value.source is not None else None
+            if isinstance(existing, Importation) and isinstance(parent_stmt, _FOR_TYPES):
+                if not self.different_forks(node, existing.source):
+                    self.model.shadowed_imports.append(Redefinition(value.name, node, value, existing))
+            elif scope is current:
+                if (
+                    not existing.used
+                    and value.redefines(existing)
+                    and (value.name != "_" or isinstance(existing, Importation))
+                    and not self._is_overload(existing)
+                    and not self.different_forks(node, existing.source)
+                ):
+                    self.model.redefinitions.append(Redefinition(value.name, node, value, existing))
+            elif isinstance(existing, Importation) and value.redefines(existing):
+                if not self.different_forks(node, existing.source):
+                    existing.redefined.append((node, value))
+
+        if value.name in current:
+            value.used = current[value.name].used
+
+        if value.name not in current or not isinstance(value, Annotation):
+            if isinstance(value, NamedExprAssignment):
+                target = next(s for s in reversed(self.scope_stack) if s.kind not in (COMPREHENSION, GENERATOR))
+                if value.name in target and isinstance(target[value.name], Annotation):
+                    target[value.name] = value
+                else:
+                    target.setdefault(value.name, value)
+            else:
+                current[value.name] = value
+
+    def _is_overload(self, binding: Binding) -> bool:
+        source = binding.source
+        if not isinstance(source, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        return any(self._is_typing(dec, "overload") for dec in source.decorator_list)
+
+    def _lookup(self, name: str) -> Binding | None:
+        for scope in reversed(self.scope_stack):
+            if name in scope:
+                return scope[name]
+        return None
+
+    def _is_typing(self, node: ast.AST, attr: str | None) -> bool:
+        """Whether ``node`` names ``typing.<attr>`` (any member when ``attr`` is None)."""
+        if isinstance(node, ast.Name):
+            binding = self._lookup(node.id)
+            return (
+                isinstance(binding, ImportationFrom)
+                and binding.module in TYPING_MODULES
+                and (attr is None or binding.real_name == attr)
+            )
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            binding = self._lookup(node.value.id)
+            return (
+                isinstance(binding, Importation)
+                and binding.full_name in TYPING_MODULES
+                and (attr is None or node.attr == attr)
+            )
+        return False
+
+    def _postponed(self, ann: int) -> bool:
+        return ann == STRING_ANNOTATION or (ann == BARE_ANNOTATION and self.annotations_future)
+
+    def handle_load(self, node: ast.AST, name: str, ann: int, exc: tuple[str, ...]) -> None:
+        can_access_class_vars: bool | None = None
+        star = False
+        current = self.scope_stack[-1]
+        postponed = self._postponed(ann)
+        for scope in reversed(self.scope_stack):
+            if scope.kind == CLASS:
+                if name == "__class__":
+                    return
+                if can_access_class_vars is False:
+                    continue
+            binding = scope.get(name)
+            if binding is not None:
+                binding.used = True
+                if isinstance(binding, Annotation) and not postponed:
+                    continue  # `x: int` alone binds nothing at run time: look further out
+                if isinstance(binding, Importation) and binding.has_alias():
+                    other = scope.get(binding.full_name)
+                    if other is not None:
+                        other.used = True
+                return
+            star = star or scope.star_imported
+            if can_access_class_vars is not False:
+                can_access_class_vars = scope.kind in (TYPE_PARAMS, COMPREHENSION, GENERATOR)
+        if star:
+            for scope in self.scope_stack:
+                for binding in scope.values():
+                    if isinstance(binding, StarImportation):
+                        binding.used = True
+            return
+        if name in CLASS_MAGIC and current.kind == CLASS:
+            return
+        if "NameError" in exc:
+            return
+        self.undefined.append(UndefinedName(name, node))
+
+    def handle_store(self, node: ast.AST, name: str) -> None:
+        parent_stmt = self.get_parent(node)
+        direct = self.parents.get(node)
+        binding: Binding
+        if isinstance(parent_stmt, ast.AnnAssign) and parent_stmt.value is None:
+            binding = Annotation(name, node)
+        elif isinstance(parent_stmt, (*_FOR_TYPES, ast.comprehension)) or (
+            parent_stmt is not direct and not _is_literal_tuple_unpacking(parent_stmt)
+        ):
+            binding = Binding(name, node)
+        elif (
+            name == "__all__"
+            and self.scope.kind == MODULE
+            and isinstance(direct, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+        ):
+            binding = ExportBinding(name, direct, self.scope)
+        elif isinstance(parent_stmt, ast.NamedExpr):
+            binding = NamedExprAssignment(name, node)
+        elif isinstance(direct, ast.withitem):
+            binding = WithItemAssignment(name, node)
+        else:
+            binding = Assignment(name, node)
+        self.model.bindings[node] = binding
+        self.add_binding(node, binding)
+
+    def handle_delete(self, node: ast.Name) -> None:
+        current: ast.AST | None = self.parents.get(node)
+        while current is not None:
+            if isinstance(current, (ast.If, ast.While, ast.IfExp)):
+                return  # a conditional branch may not run
+            current = self.parents.get(current)
+        if node.id in self.scope:
+            del self.scope[node.id]
+        else:
+            self.undefined.append(UndefinedName(node.id, node))
+
+    # -- node handlers ---------------------------------------------------------------
+
+    def _name(self, node: ast.Name, ann: int, exc: tuple[str, ...]) -> None:
+        ctx = node.ctx
+        if isinstance(ctx, ast.Load):
+            self.handle_load(node, node.id, ann, exc)
+            if node.id == "locals" and self.scope.kind == FUNCTION and isinstance(self.parents.get(node), ast.Call):
+                self.scope.uses_locals = True
+        elif isinstance(ctx, ast.Store):
+            self.handle_store(node, node.id)
+        else:
+            self.handle_delete(node)
+
+    def _constant(self, node: ast.Constant, ann: int, exc: tuple[str, ...]) -> None:
+        if ann and isinstance(node.value, str):
+            self._defer(lambda: self._string_annotation(node))
+
+    def _string_annotation(self, node: ast.Constant) -> None:
+        """Parse a forward reference and check the names inside it."""
+        text = node.value
+        try:
+            tree = ast.parse(text.strip() if "\n" not in text else f"({text})", mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return  # F722 territory: not a binding problem
+        expr = tree.body
+        for sub in ast.walk(expr):
+            if "lineno" in sub._attributes:
+                sub.lineno = node.lineno  # type: ignore[attr-defined]
+                sub.col_offset = node.col_offset  # type: ignore[attr-defined]
+                sub.end_lineno = node.end_lineno  # type: ignore[attr-defined]
+                sub.end_col_offset = node.end_col_offset  # type: ignore[attr-defined]
+        self.stack.append((expr, node, STRING_ANNOTATION, ()))
+
+    def _annotation(self, node: ast.AST | None, parent: ast.AST, exc: tuple[str, ...]) -> list[Any]:
+        """Items handling an annotation: deferred when annotations are postponed."""
+        if node is None:
+            return []
+        if self.annotations_future:
+            self._defer(lambda: self.stack.append((node, parent, BARE_ANNOTATION, ())))
+            return []
+        return [(node, parent, BARE_ANNOTATION, exc)]
+
+    def _for(self, node: ast.For | ast.comprehension, ann: int, exc: tuple[str, ...]) -> None:
+        items = [(node.iter, node, ann, exc)]
+        items.extend(self._children(node, ann, exc, ("iter",)))
+        self._push(items)
+
+    def _subscript(self, node: ast.Subscript, ann: int, exc: tuple[str, ...]) -> None:
+        value = node.value
+        if _is_name_or_attr(value, "Literal"):
+            self._push([(value, node, ann, exc), (node.slice, node, NO_ANNOTATION, exc)])
+        elif _is_name_or_attr(value, "Annotated"):
+            items: list[Any] = [(value, node, ann, exc)]
+            sl = node.slice
+            if isinstance(sl, ast.Tuple) and len(sl.elts) >= 2:
+                items.append((sl.elts[0], node, ann, exc))
+                items.extend((e, node, NO_ANNOTATION, exc) for e in sl.elts[1:])
+            else:
+                items.append((sl, node, ann, exc))
+            self._push(items)
+        elif self._is_typing(value, None):
+            self._push_children(node, BARE_ANNOTATION, exc)
+        else:
+            self._push_children(node, ann, exc)
+
+    def _call(self, node: ast.Call, ann: int, exc: tuple[str, ...]) -> None:
+        func = node.func
+        args, keywords = node.args, node.keywords
+        if isinstance(func, (ast.Name, ast.Attribute)) and (
+            func.id if isinstance(func, ast.Name) else func.attr
+        ) in _TYPING_CALLS:
+            member = func.id if isinstance(func, ast.Name) else func.attr
+            if self._is_typing(func, member):
+                annotated_args, annotated_kw = _TYPING_CALLS[member]
+                items: list[Any] = [(func, node, NO_ANNOTATION, exc)]
+                for index, arg in enumerate(args):
+                    items.append((arg, node, BARE_ANNOTATION if annotated_args(index) else NO_ANNOTATION, exc))
+                for kw in keywords:
+                    items.append((kw, node, BARE_ANNOTATION if kw.arg in annotated_kw else NO_ANNOTATION, exc))
+                self._push(items)
+                return
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "__all__":
+            self._all_mutation(node)
+        self._push_children(node, ann, exc)
+
+    def _all_mutation(self, node: ast.Call) -> None:
+        """``__all__.extend([...])`` / ``.append("x")`` / ``.remove("x")`` at module level."""
+        scope = self.scope
+        binding = scope.get("__all__")
+        if scope.kind != MODULE or not isinstance(binding, ExportBinding):
+            return
+        method = node.func.attr  # type: ignore[attr-defined]
+        if method == "extend" and node.args:
+            binding.names.extend(_export_names(node.args[0]))
+        elif method == "append" and node.args:
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                binding.names.append(arg.value)
+        elif method == "remove" and node.args:
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and arg.value in binding.names:
+                binding.names.remove(arg.value)
+
+    def _dict(self, node: ast.Dict, ann: int, exc: tuple[str, ...]) -> None:
+        items: list[Any] = []
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is not None:
+                items.append((key, node, ann, exc))
+            items.append((value, node, ann, exc))
+        self._push(items)
+
+    def _global(self, node: ast.Global | ast.Nonlocal, ann: int, exc: tuple[str, ...]) -> None:
+        module = self.scope_stack[0]
+        if self.scope is module:
+            return
+        for name in node.names:
+            value = GlobalBinding(name, node)
+            self.global_names.add(name)
+            module.setdefault(name, value)
+            value.used = True
+            for scope in self.scope_stack[1:]:
+                scope[name] = value
+
+    def _comprehension(self, node: ast.expr, ann: int, exc: tuple[str, ...]) -> None:
+        generators: list[ast.comprehension] = node.generators  # type: ignore[attr-defined]
+        first = generators[0]
+        kind = GENERATOR if isinstance(node, ast.GeneratorExp) else COMPREHENSION
+        items: list[Any] = [(first.iter, first, ann, exc), self._enter(kind, node)]
+        self.parents[first] = node
+        items.extend(self._children(first, ann, exc, ("iter",)))
+        items.extend((gen, node, ann, exc) for gen in generators[1:])
+        items.extend(self._children(node, ann, exc, ("generators",)))
+        items.append(self._leave)
+        self._push(items)
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ann: int, exc: tuple[str, ...]) -> None:
+        items: list[Any] = [(d, node, NO_ANNOTATION, exc) for d in node.decorator_list]
+        items.extend(self._type_params(node, exc))
+        items.append(lambda: self._lambda(node, NO_ANNOTATION, exc))
+        if getattr(node, "type_params", None):
+            items.append(self._leave)
+        items.append(lambda: self._bind_definition(node, FunctionDefinition(node.name, node)))
+        self._push(items)
+
+    def _bind_definition(self, node: ast.AST, binding: Binding) -> None:
+        self.model.bindings[node] = binding
+        self.add_binding(node, binding)
+
+    def _type_params(self, node: ast.AST, exc: tuple[str, ...]) -> list[Any]:
+        params = getattr(node, "type_params", None)
+        if not params:
+            return []
+        items: list[Any] = [self._enter(TYPE_PARAMS, node)]
+        items.extend((p, node, NO_ANNOTATION, exc) for p in params)
+        return items
+
+    def _lambda(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, ann: int, exc: tuple[str, ...]) -> None:
+        a = node.args
+        items: list[Any] = []
+        annotations: list[ast.AST | None] = [
+            arg.annotation for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg) if arg
+        ]
+        if not isinstance(node, ast.Lambda):
+            annotations.append(node.returns)
+        for annotation in annotations:
+            items.extend(self._annotation(annotation, node, exc))
+        items.extend((d, node, NO_ANNOTATION, exc) for d in (*a.defaults, *a.kw_defaults) if d is not None)
+        self._push(items)
+        self.parents[a] = node
+        self._defer(lambda: self._run_function(node))
+
+    def _run_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        a = node.args
+        items: list[Any] = [self._enter(FUNCTION, node)]
+        for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg):
+            if arg is not None:
+                self.parents[arg] = a
+                items.append(lambda arg=arg: self._bind_definition(arg, Argument(arg.arg, arg)))
+        body = node.body
+        if isinstance(body, list):
+            items.extend((stmt, node, NO_ANNOTATION, ()) for stmt in body)
+        else:
+            items.append((body, node, NO_ANNOTATION, ()))
+        items.append(self._leave)
+        self._push(items)
+
+    def _class(self, node: ast.ClassDef, ann: int, exc: tuple[str, ...]) -> None:
+        items: list[Any] = [(d, node, NO_ANNOTATION, exc) for d in node.decorator_list]
+        items.extend(self._type_params(node, exc))
+        items.extend((b, node, NO_ANNOTATION, exc) for b in node.bases)
+        items.extend((k, node, NO_ANNOTATION, exc) for k in node.keywords)
+        items.append(self._enter(CLASS, node))
+        items.extend((s, node, NO_ANNOTATION, exc) for s in node.body)
+        items.append(self._leave)
+        if getattr(node, "type_params", None):
+            items.append(self._leave)
+        items.append(lambda: self._bind_definition(node, ClassDefinition(node.name, node)))
+        self._push(items)
+
+    def _assign(self, node: ast.Assign | ast.NamedExpr, ann: int, exc: tuple[str, ...]) -> None:
+        items: list[Any] = [(node.value, node, ann, exc)]
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        items.extend((t, node, ann, exc) for t in targets)
+        self._push(items)
+
+    def _augassign(self, node: ast.AugAssign, ann: int, exc: tuple[str, ...]) -> None:
+        target = node.target
+        self.parents[target] = node
+        if isinstance(target, ast.Name):
+            self.handle_load(target, target.id, ann, exc)
+        self._push([(node.value, node, ann, exc), (target, node, ann, exc)])
+
+    def _annassign(self, node: ast.AnnAssign, ann: int, exc: tuple[str, ...]) -> None:
+        items = self._annotation(node.annotation, node, exc)
+        if node.value is not None:
+            if self._is_typing(node.annotation, "TypeAlias"):
+                items.append((node.value, node, BARE_ANNOTATION, exc))
+            else:
+                items.append((node.value, node, ann, exc))
+        items.append((node.target, node, ann, exc))
+        self._push(items)
+
+    def _type_alias(self, node: Any, ann: int, exc: tuple[str, ...]) -> None:
+        items: list[Any] = self._type_params(node, exc)
+        items.append(lambda: self._defer(lambda: self.stack.append((node.value, node, BARE_ANNOTATION, ()))))
+        if node.type_params:
+            items.append(self._leave)
+        items.append((node.name, node, ann, exc))
+        self._push(items)
+
+    def _type_var(self, node: Any, ann: int, exc: tuple[str, ...]) -> None:
+        self.handle_store(node, node.name)
+        if getattr(node, "bound", None) is not None:
+            bound = node.bound
+            self._defer(lambda: self.stack.append((bound, node, BARE_ANNOTATION, ())))
+
+    def _type_var_store(self, node: Any, ann: int, exc: tuple[str, ...]) -> None:
+        self.handle_store(node, node.name)
+
+    def _import(self, node: ast.Import, ann: int, exc: tuple[str, ...]) -> None:
+        for alias in node.names:
+            self.parents[alias] = node
+            binding: Importation
+            if "." in alias.name and not alias.asname:
+                binding = SubmoduleImportation(alias.name, node, alias)
+            else:
+                binding = Importation(alias.asname or alias.name, node, alias.name, alias)
+            self.model.bindings[alias] = binding
+            self.add_binding(node, binding)
+
+    def _importfrom(self, node: ast.ImportFrom, ann: int, exc: tuple[str, ...]) -> None:
+        module = "." * node.level + (node.module or "")
+        for alias in node.names:
+            self.parents[alias] = node
+            name = alias.asname or alias.name
+            binding: Importation
+            if node.module == "__future__":
+                binding = FutureImportation(name, node, alias)
+                if alias.name == "annotations":
+                    self.annotations_future = True
+            elif alias.name == "*":
+                if self.scope.kind != MODULE:
+                    continue
+                self.scope.star_imported = True
+                binding = StarImportation(module, node, alias)
+            else:
+                binding = ImportationFrom(name, node, module, alias.name, alias)
+            self.model.bindings[alias] = binding
+            self.add_binding(node, binding)
+
+    def _try(self, node: ast.Try, ann: int, exc: tuple[str, ...]) -> None:
+        names: list[str] = []
+        for handler in node.handlers:
+            if isinstance(handler.type, ast.Tuple):
+                names.extend(_node_name(t) for t in handler.type.elts)
+            elif handler.type is not None:
+                names.append(_node_name(handler.type))
+        guarded = tuple(names)
+        items: list[Any] = [(s, node, ann, guarded) for s in node.body]
+        items.extend(self._children(node, ann, exc, ("body",)))
+        self._push(items)
+
+    def _excepthandler(self, node: ast.ExceptHandler, ann: int, exc: tuple[str, ...]) -> None:
+        name = node.name
+        if name is None:
+            self._push_children(node, ann, exc)
+            return
+        scope = self.scope
+        if name in scope:
+            self._store_handler(node, name)
+        previous = scope.pop(name, None)
+        self._store_handler(node, name)
+
+        def leave() -> None:
+            current = scope.pop(name, None)
+            if current is not None:
+                self.except_handlers.append(node)
+                self.model.bindings[node] = current
+            if previous is not None:
+                scope[name] = previous
+
+        items = self._children(node, ann, exc)
+        items.append(leave)
+        self._push(items)
+
+    def _store_handler(self, node: ast.ExceptHandler, name: str) -> None:
+        self.add_binding(node, ExceptHandlerBinding(name, node))
+
+    def _match_target(self, node: ast.AST, ann: int, exc: tuple[str, ...]) -> None:
+        name = getattr(node, "name", None) if not isinstance(node, ast.MatchMapping) else node.rest
+        if name:
+            self.handle_store(node, name)
+        self._push_children(node, ann, exc)
+
+    def _expr(self, node: ast.Expr, ann: int, exc: tuple[str, ...]) -> None:
+        self.stack.append((node.value, node, ann, exc))
+
+    # -- end of module -----------------------------------------------------------
+
+    def _check_dead_scopes(self) -> None:
+        model = self.model
+        for node in self.except_handlers:
+            binding = model.bindings[node]
+            if not binding.used and not DUMMY.match(node.name or "_"):
+                model.unused_variables.append(UnusedVariable(node.name or "", node, binding, node))
+        for scope in self.dead_scopes:
+            if scope.kind == CLASS:
+                continue
+            if scope.kind == FUNCTION and not scope.uses_locals:
+                for name, binding in scope.items():
+                    if (
+                        not binding.used
+                        and isinstance(binding, Assignment)
+                        and not isinstance(binding, GlobalBinding)
+                        and name not in ALWAYS_USED
+                        and not DUMMY.match(name)
+                        and binding.source is not None
+                    ):
+                        model.unused_variables.append(
+                            UnusedVariable(name, binding.source, binding, self.get_parent(binding.source))
+                        )
+            all_binding = scope.get("__all__")
+            all_names = set(all_binding.names) if isinstance(all_binding, ExportBinding) else set()
+            if scope.kind == MODULE:
+                model.all_names = frozenset(all_names)
+                if scope.star_imported and any(n not in scope for n in all_names):
+                    for binding in scope.values():
+                        if isinstance(binding, StarImportation):
+                            binding.used = True
+            for binding in scope.values():
+                if not isinstance(binding, Importation) or isinstance(binding, (StarImportation, FutureImportation)):
+                    continue
+                if binding.used or binding.name in all_names or binding.is_explicit_reexport:
+                    continue
+                model.unused_imports.append(UnusedImport(binding, scope.kind))
+                for node, value in binding.redefined:
+                    model.redefinitions.append(Redefinition(binding.name, node, value, binding))
+        model.unused_imports.sort(key=lambda u: _position(u.binding.alias or u.binding.source))
+        model.unused_variables.sort(key=lambda u: _position(u.node))
+        model.redefinitions.sort(key=lambda r: _position(r.node))
+
+
+def _position(node: ast.AST | None) -> tuple[int, int]:
+    return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+
+
+def _always(index: int) -> bool:
+    return True
+
+
+_TYPING_CALLS: dict[str, tuple[Callable[[int], bool], frozenset[str]]] = {
+    "cast": (lambda i: i == 0, frozenset({"typ"})),
+    "assert_type": (lambda i: i >= 1, frozenset()),
+    "TypeVar": (lambda i: i >= 1, frozenset({"bound", "default"})),
+    "ParamSpec": (lambda i: False, frozenset({"bound", "default"})),
+    "TypeVarTuple": (lambda i: False, frozenset({"bound", "default"})),
+    "NewType": (lambda i: i >= 1, frozenset({"tp"})),
+}
+
+
+def _alternatives(node: ast.AST) -> list[list[ast.AST]] | None:
+    if isinstance(node, ast.If):
+        return [node.body]  # type: ignore[list-item]
+    if isinstance(node, _TRY_TYPES):
+        return [node.body + node.orelse] + [[h] for h in node.handlers]  # type: ignore[attr-defined]
+    if isinstance(node, ast.Match):
+        return [case.body for case in node.cases]  # type: ignore[misc]
+    return None
+
+
+def _is_literal_tuple_unpacking(node: ast.AST | None) -> bool:
+    if isinstance(node, ast.Assign):
+        return all(hasattr(child, "elts") for child in (*node.targets, node.value))
+    return False
+
+
+def _is_name_or_attr(node: ast.AST, name: str) -> bool:
+    return (isinstance(node, ast.Name) and node.id == name) or (
+        isinstance(node, ast.Attribute) and node.attr == name
+    )
+
+
+def _node_name(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    return getattr(node, "name", None) or ""
+
+
+def iter_names(node: ast.AST) -> Iterable[ast.Name]:
+    """Every ``Name`` below ``node``, iteratively."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Name):
+            yield current
+        stack.extend(ast.iter_child_nodes(current))
