@@ -1,0 +1,714 @@
+"""The project store: one SQLite file (default ``.ems/ems.db``) behind one module.
+
+Every face (CLI, language server, dashboard) goes through ``Store`` so the file could
+later be replaced by a team-wide server database without touching them.
+
+Why it looks like this:
+
+* WAL mode + a busy timeout + ``BEGIN IMMEDIATE`` for every write: several processes
+  (CLI, server, dashboard) can read and write at once without "database is locked"
+  errors or lost writes; a writer waits for the lock instead of failing half-way.
+* The schema is versioned in code (``MIGRATIONS``); opening a store applies the missing
+  migrations inside one write transaction, so two processes opening a fresh store at the
+  same time cannot both create the tables.
+* Bad files get a clear error with a way forward. A corrupt file is never deleted: with
+  ``recover=True`` it is moved aside (``ems.db.corrupt-<time>``) and a new store is
+  started; everything in it (scan records, history, caches) can be rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+STORE_DIR = ".ems"
+STORE_FILE = "ems.db"
+DEFAULT_TIMEOUT = 30.0
+
+# (version, description, statements). Append only: never edit a released migration.
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "scans, findings, blob analysis cache, commits, history, blame cache",
+        (
+            """CREATE TABLE scans (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                started_at TEXT NOT NULL,
+                root TEXT NOT NULL,
+                commit_sha TEXT,
+                branch TEXT,
+                dirty INTEGER,
+                ems_version TEXT NOT NULL,
+                config_hash TEXT NOT NULL,
+                source TEXT NOT NULL,
+                files INTEGER NOT NULL,
+                duration_s REAL NOT NULL,
+                timings TEXT NOT NULL
+            )""",
+            """CREATE TABLE findings (
+                scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+                fingerprint TEXT NOT NULL,
+                code TEXT NOT NULL,
+                name TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                path TEXT NOT NULL,
+                line INTEGER NOT NULL,
+                column INTEGER NOT NULL,
+                end_line INTEGER NOT NULL,
+                end_column INTEGER NOT NULL,
+                message TEXT NOT NULL,
+                fixable INTEGER NOT NULL
+            )""",
+            "CREATE INDEX findings_scan ON findings(scan_id)",
+            "CREATE INDEX findings_fingerprint ON findings(fingerprint)",
+            """CREATE TABLE blob_analysis (
+                blob_sha TEXT NOT NULL,
+                path TEXT NOT NULL,
+                ruleset_hash TEXT NOT NULL,
+                lines INTEGER NOT NULL,
+                findings TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (blob_sha, path, ruleset_hash)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE commits (
+                sha TEXT PRIMARY KEY,
+                parents TEXT NOT NULL,
+                author TEXT NOT NULL,
+                email TEXT NOT NULL,
+                timestamp INTEGER NOT NULL,
+                summary TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            """CREATE TABLE history_runs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                started_at TEXT NOT NULL,
+                root TEXT NOT NULL,
+                head_sha TEXT NOT NULL,
+                branch TEXT,
+                options TEXT NOT NULL,
+                ruleset_hash TEXT NOT NULL,
+                commits INTEGER NOT NULL,
+                analysed INTEGER NOT NULL,
+                duration_s REAL NOT NULL
+            )""",
+            """CREATE TABLE history (
+                fingerprint TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                code TEXT NOT NULL,
+                path TEXT NOT NULL,
+                line INTEGER NOT NULL,
+                message TEXT NOT NULL,
+                introduced_sha TEXT,
+                boundary_sha TEXT,
+                removed_sha TEXT,
+                seq INTEGER NOT NULL
+            )""",
+            "CREATE INDEX history_fingerprint ON history(fingerprint)",
+            """CREATE TABLE history_events (
+                commit_sha TEXT NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('introduced', 'removed')),
+                fingerprint TEXT NOT NULL,
+                code TEXT NOT NULL,
+                path TEXT NOT NULL,
+                line INTEGER NOT NULL,
+                message TEXT NOT NULL
+            )""",
+            "CREATE INDEX history_events_commit ON history_events(commit_sha)",
+            """CREATE TABLE blame_cache (
+                path TEXT NOT NULL,
+                blob_sha TEXT NOT NULL,
+                line INTEGER NOT NULL,
+                commit_sha TEXT NOT NULL,
+                author TEXT NOT NULL,
+                email TEXT NOT NULL,
+                timestamp INTEGER NOT NULL,
+                summary TEXT NOT NULL,
+                PRIMARY KEY (path, blob_sha, line)
+            ) WITHOUT ROWID""",
+        ),
+    ),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used; the message says why and what to do."""
+
+
+class StoreCorruptError(StoreError):
+    pass
+
+
+class StoreLockedError(StoreError):
+    pass
+
+
+class StoreSchemaError(StoreError):
+    pass
+
+
+def default_store_path(root: Path) -> Path:
+    return root / STORE_DIR / STORE_FILE
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """One ``ems check --record`` (or server) scan, before its findings."""
+
+    root: str
+    ems_version: str
+    config_hash: str
+    files: int
+    duration_s: float
+    source: str = "check"
+    commit_sha: str | None = None
+    branch: str | None = None
+    dirty: bool | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    started_at: str = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class StoredFinding:
+    """A finding as the store keeps it (plain values, no rule objects)."""
+
+    fingerprint: str
+    code: str
+    name: str
+    severity: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    message: str
+    fixable: bool = False
+
+    @classmethod
+    def of(cls, finding: object) -> StoredFinding:
+        """From an ``ems.core.Finding`` (duck-typed so the store needs no core import)."""
+        f = finding
+        return cls(
+            f.fingerprint,  # type: ignore[attr-defined]
+            f.code,  # type: ignore[attr-defined]
+            f.name,  # type: ignore[attr-defined]
+            f.severity.value,  # type: ignore[attr-defined]
+            f.path,  # type: ignore[attr-defined]
+            f.range.start.line,  # type: ignore[attr-defined]
+            f.range.start.column,  # type: ignore[attr-defined]
+            f.range.end.line,  # type: ignore[attr-defined]
+            f.range.end.column,  # type: ignore[attr-defined]
+            f.message,  # type: ignore[attr-defined]
+            bool(f.fixable),  # type: ignore[attr-defined]
+        )
+
+
+@dataclass(frozen=True)
+class Scan:
+    id: int
+    started_at: str
+    root: str
+    commit_sha: str | None
+    branch: str | None
+    dirty: bool | None
+    ems_version: str
+    config_hash: str
+    source: str
+    files: int
+    duration_s: float
+    timings: dict[str, float]
+    finding_count: int = 0
+
+
+@dataclass(frozen=True)
+class CachedFinding:
+    """One finding of an analysed blob; ``text`` is its normalised source line."""
+
+    code: str
+    name: str
+    severity: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    message: str
+    fingerprint: str
+    text: str
+
+
+@dataclass(frozen=True)
+class BlobAnalysis:
+    blob_sha: str
+    path: str
+    ruleset_hash: str
+    lines: int
+    findings: tuple[CachedFinding, ...]
+
+
+@dataclass(frozen=True)
+class CommitRow:
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    email: str
+    timestamp: int
+    summary: str
+
+    @property
+    def date(self) -> str:
+        return datetime.fromtimestamp(self.timestamp, UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    commit_sha: str
+    kind: str  # "introduced" | "removed"
+    fingerprint: str
+    code: str
+    path: str
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """One span of a finding's life: from introduction to removal (None: still there).
+
+    ``origin`` is its fingerprint when introduced (it changes when the file is renamed).
+    ``introduced_sha`` is None when it was already there before the walked commits; then
+    ``boundary_sha`` is the oldest commit known to contain it ("at or before").
+    """
+
+    fingerprint: str
+    origin: str
+    code: str
+    path: str
+    line: int
+    message: str
+    introduced_sha: str | None
+    boundary_sha: str | None
+    removed_sha: str | None
+    seq: int = 0
+
+
+@dataclass(frozen=True)
+class HistoryRun:
+    id: int
+    started_at: str
+    root: str
+    head_sha: str
+    branch: str | None
+    options: dict[str, object]
+    ruleset_hash: str
+    commits: int
+    analysed: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class BlameLine:
+    line: int
+    commit_sha: str
+    author: str
+    email: str
+    timestamp: int
+    summary: str
+
+
+# ---------------------------------------------------------------- the store
+
+
+class Store:
+    """A connection to one project store. Cheap to open; close it (or use ``with``)."""
+
+    def __init__(self, path: Path, *, timeout: float = DEFAULT_TIMEOUT, recover: bool = False) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self.recovered_from: Path | None = None
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self._open()
+        except StoreCorruptError:
+            if not recover:
+                raise
+            self.recovered_from = self._move_aside()
+            self._open()
+
+    # -- opening
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ignore = self.path.parent / ".gitignore"
+        if self.path.parent.name == STORE_DIR and not ignore.exists():
+            with contextlib.suppress(OSError):
+                ignore.write_text("# created by ems: the store is local, never commit it\n*\n")
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the ems store {self.path}: {exc}") from None
+        self._conn = conn
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":  # e.g. a read-only folder; still usable
+                pass
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            self._conn = None
+            raise self._translate(exc) from None
+
+    def _translate(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        lowered = text.lower()
+        if "locked" in lowered or "busy" in lowered:
+            return StoreLockedError(
+                f"the ems store {self.path} stayed locked by another process for {self.timeout:g} s. "
+                "Another ems (a long `ems history`, the server or the dashboard) may be writing; "
+                "try again when it has finished. If no other ems is running, the lock is stale "
+                "(e.g. a crashed process on a network file system): copy the file elsewhere and retry."
+            )
+        if isinstance(exc, sqlite3.DatabaseError) and (
+            "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered
+        ):
+            return StoreCorruptError(
+                f"the ems store {self.path} is damaged ({text}). Nothing was deleted. "
+                "Its content (recorded scans, history, caches) can be rebuilt: move the file "
+                "aside, or run `ems history --recover-store` to move it to "
+                f"{self.path.name}.corrupt-<time> and start a new store."
+            )
+        return StoreError(f"the ems store {self.path} failed: {text}")
+
+    def _move_aside(self) -> Path:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        os.replace(self.path, target)
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                os.replace(side, target.with_name(target.name + suffix))
+        return target
+
+    def _version(self) -> int:
+        conn = self._connection
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchone()
+        if not exists:
+            return 0
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def _migrate(self) -> None:
+        version = self._version()
+        if version > SCHEMA_VERSION:
+            from ems import __version__
+
+            raise StoreSchemaError(
+                f"the ems store {self.path} has schema version {version}, written by a newer ems; "
+                f"this ems ({__version__}) knows versions up to {SCHEMA_VERSION}. Upgrade ems "
+                "(pip install -U error-management-system), or use another store file "
+                "(--store PATH). The file was left untouched."
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            current = self._version()  # re-read under the write lock: another process may have won
+            for number, description, statements in MIGRATIONS:
+                if number <= current:
+                    continue
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+                    (number, description, _now()),
+                )
+
+    @property
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"the ems store {self.path} is closed")
+        return self._conn
+
+    @property
+    def schema_version(self) -> int:
+        return self._version()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the lock up front (no deadlock on upgrade)."""
+        conn = self._connection
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise self._translate(exc) from None
+                time.sleep(0.05)
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise self._translate(exc) from None
+
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row | tuple]:
+        try:
+            return self._connection.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+
+    # -- scans
+
+    def record_scan(self, scan: ScanRecord, findings: Iterable[object]) -> int:
+        """Record one scan and its findings (``Finding`` or ``StoredFinding``); returns its id."""
+        rows = [f if isinstance(f, StoredFinding) else StoredFinding.of(f) for f in findings]
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO scans (started_at, root, commit_sha, branch, dirty, ems_version, config_hash,"
+                " source, files, duration_s, timings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    scan.started_at,
+                    scan.root,
+                    scan.commit_sha,
+                    scan.branch,
+                    None if scan.dirty is None else int(scan.dirty),
+                    scan.ems_version,
+                    scan.config_hash,
+                    scan.source,
+                    scan.files,
+                    scan.duration_s,
+                    json.dumps(scan.timings, sort_keys=True),
+                ),
+            )
+            scan_id = int(cursor.lastrowid or 0)
+            conn.executemany(
+                "INSERT INTO findings (scan_id, fingerprint, code, name, severity, path, line, column,"
+                " end_line, end_column, message, fixable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (scan_id, r.fingerprint, r.code, r.name, r.severity, r.path, r.line, r.column,
+                     r.end_line, r.end_column, r.message, int(r.fixable))
+                    for r in rows
+                ],
+            )
+        return scan_id
+
+    def scans(self, limit: int = 50) -> list[Scan]:
+        """The most recent scans first, with their finding counts."""
+        rows = self._query(
+            "SELECT s.id, s.started_at, s.root, s.commit_sha, s.branch, s.dirty, s.ems_version, s.config_hash,"
+            " s.source, s.files, s.duration_s, s.timings,"
+            " (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id)"
+            " FROM scans s ORDER BY s.id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            Scan(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6], r[7], r[8], r[9],
+                 r[10], json.loads(r[11]), r[12])
+            for r in rows
+        ]
+
+    def scan_findings(self, scan_id: int) -> list[StoredFinding]:
+        rows = self._query(
+            "SELECT fingerprint, code, name, severity, path, line, column, end_line, end_column, message,"
+            " fixable FROM findings WHERE scan_id = ? ORDER BY path, line, column, code",
+            (scan_id,),
+        )
+        return [StoredFinding(*r[:10], bool(r[10])) for r in rows]
+
+    # -- blob analysis cache
+
+    def cached_analyses(
+        self, keys: Iterable[tuple[str, str]], ruleset_hash: str
+    ) -> dict[tuple[str, str], BlobAnalysis]:
+        """Cached results for (blob sha, path) pairs analysed under ``ruleset_hash``."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[tuple[str, str], BlobAnalysis] = {}
+        conn = self._connection
+        try:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_blobs (blob_sha TEXT, path TEXT)")
+            conn.execute("DELETE FROM wanted_blobs")
+            conn.executemany("INSERT INTO wanted_blobs VALUES (?, ?)", wanted)
+            rows = conn.execute(
+                "SELECT b.blob_sha, b.path, b.lines, b.findings FROM blob_analysis b"
+                " JOIN wanted_blobs w ON b.blob_sha = w.blob_sha AND b.path = w.path"
+                " WHERE b.ruleset_hash = ?",
+                (ruleset_hash,),
+            ).fetchall()
+            conn.execute("DELETE FROM wanted_blobs")
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+        for blob, path, lines, payload in rows:
+            findings = tuple(CachedFinding(*item) for item in json.loads(payload))
+            found[(blob, path)] = BlobAnalysis(blob, path, ruleset_hash, lines, findings)
+        return found
+
+    def store_analyses(self, analyses: Iterable[BlobAnalysis]) -> None:
+        created = _now()
+        rows = [
+            (a.blob_sha, a.path, a.ruleset_hash, a.lines,
+             json.dumps([list(_finding_tuple(f)) for f in a.findings], ensure_ascii=False), created)
+            for a in analyses
+        ]
+        if not rows:
+            return
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO blob_analysis (blob_sha, path, ruleset_hash, lines, findings, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def analysis_count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM blob_analysis")[0][0])
+
+    # -- commits and history
+
+    def store_commits(self, commits: Iterable[CommitRow]) -> None:
+        rows = [(c.sha, " ".join(c.parents), c.author, c.email, c.timestamp, c.summary) for c in commits]
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO commits VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def commits(self, shas: Iterable[str]) -> dict[str, CommitRow]:
+        wanted = list(dict.fromkeys(s for s in shas if s))
+        found: dict[str, CommitRow] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self._query(f"SELECT * FROM commits WHERE sha IN ({marks})", chunk):
+                found[r[0]] = CommitRow(r[0], tuple(r[1].split()), r[2], r[3], r[4], r[5])
+        return found
+
+    def replace_history(
+        self,
+        *,
+        root: str,
+        head_sha: str,
+        branch: str | None,
+        options: dict[str, object],
+        ruleset_hash: str,
+        commits: Sequence[CommitRow],
+        events: Iterable[HistoryEvent],
+        lifetimes: Iterable[Lifetime],
+        analysed: int,
+        duration_s: float,
+    ) -> int:
+        """Swap in the result of a history walk in one transaction (readers never see half)."""
+        event_rows = [(e.commit_sha, e.kind, e.fingerprint, e.code, e.path, e.line, e.message) for e in events]
+        life_rows = [
+            (x.fingerprint, x.origin, x.code, x.path, x.line, x.message, x.introduced_sha, x.boundary_sha,
+             x.removed_sha, x.seq)
+            for x in lifetimes
+        ]
+        commit_rows = [(c.sha, " ".join(c.parents), c.author, c.email, c.timestamp, c.summary) for c in commits]
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO commits VALUES (?, ?, ?, ?, ?, ?)", commit_rows)
+            conn.execute("DELETE FROM history_events")
+            conn.execute("DELETE FROM history")
+            conn.executemany("INSERT INTO history_events VALUES (?, ?, ?, ?, ?, ?, ?)", event_rows)
+            conn.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", life_rows)
+            cursor = conn.execute(
+                "INSERT INTO history_runs (started_at, root, head_sha, branch, options, ruleset_hash, commits,"
+                " analysed, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_now(), root, head_sha, branch, json.dumps(options, sort_keys=True), ruleset_hash,
+                 len(commits), analysed, duration_s),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def history_run(self) -> HistoryRun | None:
+        """The walk whose results the history tables hold (the latest), or None."""
+        rows = self._query("SELECT * FROM history_runs ORDER BY id DESC LIMIT 1")
+        if not rows:
+            return None
+        r = rows[0]
+        return HistoryRun(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], r[8], r[9])
+
+    def lifetimes(self, fingerprints: Iterable[str] | None = None) -> list[Lifetime]:
+        """History rows (all, or those whose latest fingerprint is in ``fingerprints``)."""
+        sql = "SELECT * FROM history"
+        if fingerprints is None:
+            return [Lifetime(*r) for r in self._query(sql + " ORDER BY seq")]
+        wanted = list(dict.fromkeys(fingerprints))
+        result: list[Lifetime] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            result.extend(Lifetime(*r) for r in self._query(f"{sql} WHERE fingerprint IN ({marks}) ORDER BY seq", chunk))
+        return result
+
+    def events(self, commit_sha: str | None = None) -> list[HistoryEvent]:
+        if commit_sha is None:
+            rows = self._query("SELECT * FROM history_events")
+        else:
+            rows = self._query("SELECT * FROM history_events WHERE commit_sha = ?", (commit_sha,))
+        return [HistoryEvent(*r) for r in rows]
+
+    # -- blame cache
+
+    def cached_blame(self, path: str, blob_sha: str, lines: Iterable[int]) -> dict[int, BlameLine]:
+        wanted = sorted(set(lines))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = self._query(
+            "SELECT line, commit_sha, author, email, timestamp, summary FROM blame_cache"
+            f" WHERE path = ? AND blob_sha = ? AND line IN ({marks})",
+            (path, blob_sha, *wanted),
+        )
+        return {r[0]: BlameLine(*r) for r in rows}
+
+    def store_blame(self, path: str, blob_sha: str, lines: Iterable[BlameLine]) -> None:
+        rows = [(path, blob_sha, b.line, b.commit_sha, b.author, b.email, b.timestamp, b.summary) for b in lines]
+        if rows:
+            with self.transaction() as conn:
+                conn.executemany("INSERT OR REPLACE INTO blame_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _finding_tuple(f: CachedFinding) -> tuple[object, ...]:
+    return (f.code, f.name, f.severity, f.line, f.column, f.end_line, f.end_column, f.message, f.fingerprint, f.text)
+
+
+def open_store(
+    root: Path | None = None, path: Path | None = None, *, recover: bool = False, timeout: float = DEFAULT_TIMEOUT
+) -> Store:
+    """The store of the project at ``root`` (``root/.ems/ems.db``) or the file ``path``."""
+    if path is None:
+        path = default_store_path(root or Path.cwd())
+    return Store(path, recover=recover, timeout=timeout)
