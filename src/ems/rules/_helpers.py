@@ -153,3 +153,14 @@ def negated_comparison(
         else:
             new = new.with_changes(lpar=unary.lpar, rpar=unary.rpar)
     return ctx.replace(unary, new, title, Safety.SAFE, finding)
+
+
+def inside_loop(node: ast.AST, ctx: AnalysisContext) -> bool:
+    """Whether a `break`/`continue` belongs to a loop: the nearest loop body, before any
+    function or class boundary; a loop's `else:` clause is outside that loop."""
+    for parent, child in path_pairs(node, ctx):
+        if isinstance(parent, LOOP_NODES) and not contains(parent.orelse, child):
+            return True
+        if isinstance(parent, SCOPE_NODES):
+            return False
+    return False

@@ -1,0 +1,42 @@
+"""F706: `return` outside a function."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from ems.core.model import Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.rules._helpers import FUNCTION_NODES
+
+
+class ReturnOutsideFunction(Rule):
+    code = "F706"
+    name = "return-outside-function"
+    severity = Severity.ERROR
+    summary = "`return` outside function"
+    explanation = (
+        "`return` at module level or directly in a class body parses, but Python refuses to "
+        "compile it (`SyntaxError: 'return' outside function`), so the module cannot be "
+        "imported. Usually the statement lost its indentation or its `def` line."
+    )
+    node_types = (ast.Return,)
+    valid = (
+        Valid("def f():\n    return 1\n"),
+        Valid("class A:\n    def f(self):\n        if self:\n            return 1\n"),
+        Valid("async def f():\n    for x in y:\n        return x\n"),
+    )
+    invalid = (
+        Invalid("return 1\n"),
+        Invalid("class A:\n    return\n"),
+        Invalid("def f():\n    class A:\n        if x:\n            return 1\n"),
+        Invalid("for x in y:\n    with z:\n        return x\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        for parent in reversed(ctx.ancestors):
+            if isinstance(parent, FUNCTION_NODES):
+                return
+            if isinstance(parent, ast.ClassDef):
+                break
+        yield ctx.hit(node, "`return` outside function")

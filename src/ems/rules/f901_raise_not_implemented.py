@@ -1,0 +1,55 @@
+"""F901: `raise NotImplemented` instead of `raise NotImplementedError`."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety, Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+
+
+class RaiseNotImplemented(Rule):
+    code = "F901"
+    name = "raise-not-implemented"
+    severity = Severity.WARNING
+    summary = "`raise NotImplemented` should be `raise NotImplementedError`"
+    explanation = (
+        "`NotImplemented` is a constant that binary operators return to say \"try the other "
+        "operand\"; it is not an exception. Raising it (or calling it) fails with a confusing "
+        "`TypeError` instead of the intended `NotImplementedError`. The fix is safe: the "
+        "original line can only ever raise that `TypeError`."
+    )
+    fix_safety = Safety.SAFE
+    fix_title = "Use `NotImplementedError`"
+    node_types = (ast.Raise,)
+    valid = (
+        Valid("def f():\n    raise NotImplementedError\n"),
+        Valid("def __eq__(self, other):\n    return NotImplemented\n"),
+        Valid("def f():\n    raise NotImplementedError('later')\n"),
+    )
+    invalid = (
+        Invalid("def f():\n    raise NotImplemented  # todo\n",
+                fixed="def f():\n    raise NotImplementedError  # todo\n"),
+        Invalid("def f():\n    raise NotImplemented('later')\n",
+                fixed="def f():\n    raise NotImplementedError('later')\n"),
+        Invalid("def f():\n    raise NotImplemented from None\n",
+                fixed="def f():\n    raise NotImplementedError from None\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.Raise)
+        exc = node.exc
+        if isinstance(exc, ast.Call):
+            exc = exc.func
+        if isinstance(exc, ast.Name) and exc.id == "NotImplemented":
+            yield ctx.hit(exc, "`raise NotImplemented` should be `raise NotImplementedError`")
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        name = ctx.find(cst.Name, finding.range, where=lambda n: n.value == "NotImplemented")
+        if name is None:
+            return None
+        return ctx.replace(name, name.with_changes(value="NotImplementedError"), self.fix_title, Safety.SAFE, finding)
