@@ -130,7 +130,11 @@ def render_summary(results: Sequence[FileResult], ruleset: RuleSet, *, colour: b
     if not findings:
         text = f"All checks passed ({files} file{'s' if files != 1 else ''} checked)."
         return (f"\x1b[32m{text}{_RESET}" if colour else text) + "\n"
-    text = f"Found {len(findings)} error{'s' if len(findings) != 1 else ''} in {files} file{'s' if files != 1 else ''}."
+    with_findings = sum(1 for r in results if r.report.findings)
+    text = (
+        f"Found {len(findings)} error{'s' if len(findings) != 1 else ''} in {with_findings} "
+        f"file{'s' if with_findings != 1 else ''} ({files} checked)."
+    )
     if fixable:
         text += f"\n[*] {fixable} fixable with `ems fix` (safe fixes; add --unsafe-fixes for the rest)."
     return text + "\n"

@@ -1,0 +1,5 @@
+"""Inventory demo package."""
+
+from inventory.models import Item, Stock
+
+__all__ = ["Item", "Stock"]
