@@ -1,0 +1,56 @@
+"""``ems serve``: run the language server over stdio.
+
+stdout carries the protocol and nothing else: the server's own logging goes to stderr
+or ``--log-file``, and ``sys.stdout`` is pointed at stderr once the protocol stream is
+taken, so a stray ``print`` in a plug-in rule cannot corrupt a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the language server (LSP over stdio)",
+        description="Run the ems language server over stdio for editors (VS Code, Neovim, Emacs, Helix).",
+    )
+    parser.add_argument(
+        "--stdio", action="store_true", help="use stdio (the default; accepted because clients append it)"
+    )
+    parser.add_argument("--log-file", metavar="FILE", help="write the server log here instead of stderr")
+    parser.add_argument("--log-level", choices=LEVELS, default="info", help="log verbosity (default: info)")
+    parser.set_defaults(run=run)
+
+
+def configure_logging(log_file: str | None, level: str) -> None:
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # pygls logs every message at INFO/DEBUG; keep it quiet unless debugging.
+    logging.getLogger("pygls").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        configure_logging(args.log_file, args.log_level)
+    except OSError as exc:
+        print(f"ems serve: cannot open log file {args.log_file}: {exc}", file=sys.stderr)
+        return 2
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # protocol only on the real stdout
+
+    from ems.server.app import server
+
+    logging.getLogger("ems.server").info("ems language server starting (pid via stdio)")
+    server.start_io(stdin, stdout)
+    return 0

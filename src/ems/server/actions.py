@@ -1,0 +1,178 @@
+"""Code actions: quick fixes, ``# noqa`` suppression and ``source.fixAll.ems``.
+
+The list is built from the analysis alone (which findings are fixable and how safe
+the rule's fix is), so it appears at once; the edits need libcst and are computed in
+``codeAction/resolve`` (or eagerly for clients that cannot resolve). Fix generation and
+verification live in ``ems.fixes``; this module only translates.
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from dataclasses import dataclass
+
+from lsprotocol import types as lsp
+
+from ems.core.analyse import RULE_ERROR_CODE, SYNTAX_ERROR_CODE
+from ems.core.config import Config
+from ems.core.model import Finding, Fix, Range, Safety, TextEdit
+from ems.core.registry import RuleSet
+from ems.core.source import SourceText
+from ems.core.suppressions import parse_suppressions
+from ems.server.positions import PositionMapper
+
+FIX_ALL_KIND = "source.fixAll.ems"
+KIND_FIX = "fix"
+KIND_NOQA = "noqa"
+KIND_FIX_ALL = "fixAll"
+UNSUPPRESSIBLE = (SYNTAX_ERROR_CODE, RULE_ERROR_CODE)
+
+
+def fix_safety(finding: Finding, ruleset: RuleSet) -> Safety | None:
+    """How safe the finding's fix is, known from the rule without computing the fix."""
+    if not finding.fixable:
+        return None
+    rule = ruleset.get(finding.code)
+    return rule.fix_safety if rule is not None else None
+
+
+def fix_title(finding: Finding, ruleset: RuleSet) -> str:
+    rule = ruleset.get(finding.code)
+    base = (rule.fix_title if rule is not None and rule.fix_title else f"Fix {finding.code}").rstrip(".")
+    title = f"{base} ({finding.code})"
+    if fix_safety(finding, ruleset) is Safety.UNSAFE:
+        title += " [unsafe: may change behaviour]"
+    return title
+
+
+def kind_wanted(kind: str, only: list[str] | None) -> bool:
+    """LSP kinds are hierarchical: ``source`` asks for ``source.fixAll.ems`` too."""
+    if not only:
+        return True
+    return any(kind == want or kind.startswith(want + ".") for want in only)
+
+
+def overlaps(a: lsp.Range, b: lsp.Range) -> bool:
+    start_a, end_a = (a.start.line, a.start.character), (a.end.line, a.end.character)
+    start_b, end_b = (b.start.line, b.start.character), (b.end.line, b.end.character)
+    return start_a <= end_b and start_b <= end_a
+
+
+# --- edits ---------------------------------------------------------------------------
+
+
+def lsp_edits(edits: tuple[TextEdit, ...] | list[TextEdit], mapper: PositionMapper) -> list[lsp.TextEdit]:
+    return [lsp.TextEdit(mapper.range_to_lsp(e.range), e.new_text) for e in edits]
+
+
+def workspace_edit(
+    uri: str, version: int | None, edits: list[lsp.TextEdit], document_changes: bool
+) -> lsp.WorkspaceEdit:
+    """A versioned edit where the client supports it, so it cannot land on newer text."""
+    if document_changes:
+        return lsp.WorkspaceEdit(
+            document_changes=[
+                lsp.TextDocumentEdit(lsp.OptionalVersionedTextDocumentIdentifier(uri, version), edits)
+            ]
+        )
+    return lsp.WorkspaceEdit(changes={uri: edits})
+
+
+def _lines_inside_tokens(text: str) -> set[int] | None:
+    """Lines whose end lies inside a multi-line token (a comment there would change it)."""
+    inside: set[int] = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.start[0] < tok.end[0] and tok.type not in (tokenize.NEWLINE, tokenize.NL):
+                inside.update(range(tok.start[0], tok.end[0]))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return inside
+
+
+def noqa_edit(text: str, finding: Finding) -> TextEdit | None:
+    """Add ``# noqa: CODE`` to the finding's line, or extend the noqa already there."""
+    if finding.code in UNSUPPRESSIBLE:
+        return None
+    source = SourceText(text)
+    line_no = finding.line
+    line = source.line(line_no)
+    for suppression in parse_suppressions(text).get(line_no, ()):
+        if suppression.kind == "noqa" and suppression.codes:
+            at = suppression.end_column
+            return TextEdit(Range.of(line_no, at, line_no, at), f", {finding.code}")
+    inside = _lines_inside_tokens(text)
+    if inside is None or line_no in inside or line.rstrip().endswith("\\"):
+        return None
+    end = len(line.rstrip())
+    return TextEdit(Range.of(line_no, end, line_no, len(line)), f"  # noqa: {finding.code}")
+
+
+# --- building the list -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    uri: str
+    version: int | None
+    text: str
+    config: Config
+    ruleset: RuleSet
+    mapper: PositionMapper
+    unsafe: bool
+    document_changes: bool
+
+
+def quick_fix(finding: Finding, diagnostic: lsp.Diagnostic, ctx: ActionContext) -> lsp.CodeAction | None:
+    safety = fix_safety(finding, ctx.ruleset)
+    if safety is None or (safety is Safety.UNSAFE and not ctx.unsafe):
+        return None
+    return lsp.CodeAction(
+        title=fix_title(finding, ctx.ruleset),
+        kind=lsp.CodeActionKind.QuickFix,
+        diagnostics=[diagnostic],
+        is_preferred=safety is Safety.SAFE,
+        data={"uri": ctx.uri, "version": ctx.version, "fingerprint": finding.fingerprint, "kind": KIND_FIX},
+    )
+
+
+def suppress_action(finding: Finding, diagnostic: lsp.Diagnostic, ctx: ActionContext) -> lsp.CodeAction | None:
+    edit = noqa_edit(ctx.text, finding)
+    if edit is None:
+        return None
+    return lsp.CodeAction(
+        title=f"Suppress {finding.code} on this line (# noqa)",
+        kind=lsp.CodeActionKind.QuickFix,
+        diagnostics=[diagnostic],
+        edit=workspace_edit(ctx.uri, ctx.version, lsp_edits([edit], ctx.mapper), ctx.document_changes),
+    )
+
+
+def fix_all_action(ctx: ActionContext, findings: tuple[Finding, ...]) -> lsp.CodeAction | None:
+    wanted = [
+        f for f in findings
+        if (s := fix_safety(f, ctx.ruleset)) is Safety.SAFE or (s is Safety.UNSAFE and ctx.unsafe)
+    ]
+    if not wanted:
+        return None
+    return lsp.CodeAction(
+        title="Fix all auto-fixable problems (ems)",
+        kind=FIX_ALL_KIND,
+        data={"uri": ctx.uri, "version": ctx.version, "kind": KIND_FIX_ALL},
+    )
+
+
+# --- resolving -----------------------------------------------------------------------
+
+
+def fix_edit(fix: Fix, ctx: ActionContext) -> lsp.WorkspaceEdit:
+    return workspace_edit(ctx.uri, ctx.version, lsp_edits(fix.edits, ctx.mapper), ctx.document_changes)
+
+
+def whole_text_edit(old: str, new: str, ctx: ActionContext) -> lsp.WorkspaceEdit:
+    """The smallest single edit turning ``old`` into ``new``."""
+    from ems.fixes.context import minimal_edit
+
+    edit = minimal_edit(SourceText(old), new)
+    return workspace_edit(ctx.uri, ctx.version, lsp_edits([edit], ctx.mapper), ctx.document_changes)

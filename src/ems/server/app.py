@@ -1,0 +1,644 @@
+"""The ems language server: every LSP feature registered in this one readable module.
+
+The server is a thin face over ``ems.core`` (findings) and ``ems.fixes`` (verified libcst
+fixes). Handlers translate LSP requests into core calls and core results into LSP types;
+the translations live in ``diagnostics``, ``actions``, ``hover`` and ``positions``, the
+per-document machinery in ``documents`` and settings in ``settings``.
+
+Push or pull: a client that supports ``textDocument/diagnostic`` pulls, and then the
+server does not push (a client showing both would list every problem twice); any other
+client gets ``textDocument/publishDiagnostics`` with the analysed version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from ems import __version__
+from ems.core.config import Config, ConfigError
+from ems.core.model import Report
+from ems.core.project import discover, read_source
+from ems.core.registry import load_rules
+from ems.server import actions, hover
+from ems.server.diagnostics import to_diagnostic
+from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash
+from ems.server.positions import UTF16, PositionMapper
+from ems.server.settings import RUN_ON_SAVE, RUN_ON_TYPE, FolderConfigs, Settings, parse_settings
+
+log = logging.getLogger("ems.server")
+
+CONFIG_FILE_NAMES = ("pyproject.toml", "ems.toml")
+WATCHER_ID = "ems-config-watcher"
+CMD_FIX_ALL = "ems.fixAll"
+CMD_SCAN = "ems.scanWorkspace"
+CMD_STATUS = "ems.status"
+
+
+class EmsLanguageServer(LanguageServer):
+    """Server state: open documents, settings, config resolvers, the analysis worker."""
+
+    def __init__(self) -> None:
+        super().__init__("ems", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        self.ruleset = load_rules()
+        self.known_codes = self.ruleset.codes
+        self.analyser = Analyser(self.ruleset)
+        self.fix_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ems-fix")
+        self.debouncer = Debouncer()
+        self.documents: dict[str, Document] = {}
+        self.folder_configs = FolderConfigs(self.known_codes)
+        self.settings = Settings()
+        self.folder_settings: dict[Path, Settings] = {}
+        self.inflight: dict[tuple[str, int | None, str], asyncio.Task[Analysis]] = {}
+        self.reported: set[str] = set()  # config/rule errors already shown once
+        self.request_ms: dict[str, list[float]] = {}
+        self.started = time.time()
+
+    # --- client capabilities ----------------------------------------------------------
+
+    @property
+    def encoding(self) -> str:
+        enc = self.workspace.position_encoding
+        return str(getattr(enc, "value", enc) or UTF16)
+
+    def _cap(self, *path: str) -> Any:
+        node: Any = self.client_capabilities
+        for name in path:
+            node = getattr(node, name, None)
+            if node is None:
+                return None
+        return node
+
+    @property
+    def pull_mode(self) -> bool:
+        return self._cap("text_document", "diagnostic") is not None
+
+    @property
+    def can_resolve_edits(self) -> bool:
+        props = self._cap("text_document", "code_action", "resolve_support", "properties") or []
+        return "edit" in props
+
+    @property
+    def document_changes(self) -> bool:
+        return bool(self._cap("workspace", "workspace_edit", "document_changes"))
+
+    # --- messages to the user -----------------------------------------------------------
+
+    def log_to_client(self, message: str, kind: lsp.MessageType = lsp.MessageType.Info) -> None:
+        level = {lsp.MessageType.Error: logging.ERROR, lsp.MessageType.Warning: logging.WARNING}
+        log.log(level.get(kind, logging.INFO), "%s", message)
+        self.window_log_message(lsp.LogMessageParams(type=kind, message=message))
+
+    def warn_once(self, message: str, show: bool = True) -> None:
+        if message in self.reported:
+            return
+        self.reported.add(message)
+        self.log_to_client(message, lsp.MessageType.Warning)
+        if show:
+            self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"ems: {message}"))
+
+    def timed(self, name: str, started: float) -> None:
+        samples = self.request_ms.setdefault(name, [])
+        samples.append((time.perf_counter() - started) * 1000)
+        del samples[:-100]
+
+    # --- settings and config -------------------------------------------------------------
+
+    def settings_for(self, doc: Document) -> Settings:
+        if doc.path is None:
+            return self.settings
+        folder = self.folder_configs.folder_of(doc.path)
+        return self.folder_settings.get(folder, self.settings) if folder else self.settings
+
+    def config_for(self, doc: Document) -> Config:
+        settings = self.settings_for(doc)
+        if doc.path is None:
+            return Config().with_overrides(
+                select=settings.select, ignore=settings.ignore or None, unsafe_fixes=settings.unsafe_fixes
+            )
+        try:
+            return self.folder_configs.config_for(doc.path, settings)
+        except ConfigError as exc:
+            self.warn_once(f"{exc} (using the default configuration)")
+            fallback = Config(root=doc.path.parent)
+            return fallback.with_overrides(
+                select=settings.select, ignore=settings.ignore or None, unsafe_fixes=settings.unsafe_fixes
+            )
+
+    def apply_settings(self, raw: object, folder: Path | None = None, base: Settings | None = None) -> None:
+        parsed = parse_settings(raw, self.known_codes, base)
+        for warning in parsed.warnings:
+            self.warn_once(warning)
+        if folder is None:
+            self.settings = parsed
+        else:
+            self.folder_settings[folder] = parsed
+
+    async def pull_settings(self) -> None:
+        """Ask the client for the ``ems`` section, globally and per workspace folder."""
+        if not self._cap("workspace", "configuration"):
+            return
+        folders = list(self.folder_configs.folders)
+        items = [lsp.ConfigurationItem(section="ems")]
+        items += [lsp.ConfigurationItem(scope_uri=from_fs_path(str(f)), section="ems") for f in folders]
+        try:
+            result = await self.workspace_configuration_async(lsp.ConfigurationParams(items=items))
+        except Exception as exc:  # a client that fails here still gets diagnostics
+            log.warning("workspace/configuration failed: %s", exc)
+            return
+        if not result:
+            return
+        base = self.settings
+        if result[0] is not None:
+            self.apply_settings(result[0], base=base)
+        for folder, raw in zip(folders, result[1:], strict=False):
+            if raw is not None:
+                self.apply_settings(raw, folder, base=self.settings)
+
+    def set_folders(self, folders: Iterable[str]) -> None:
+        paths = [Path(p) for uri in folders if (p := to_fs_path(uri))]
+        self.folder_configs.set_folders(paths)
+
+    # --- analysis --------------------------------------------------------------------
+
+    async def analysis_for(self, doc: Document) -> Analysis:
+        """The analysis of the document's current text (shared by concurrent callers)."""
+        config = self.config_for(doc)
+        current = doc.analysis
+        if (
+            current is not None
+            and current.version == doc.version
+            and current.text == doc.text
+            and current.config == config
+        ):
+            return current
+        key = (doc.uri, doc.version, config.fingerprint() + str(config.root))
+        task = self.inflight.get(key)
+        if task is None or (task.done() and task.cancelled()):
+            task = asyncio.get_running_loop().create_task(
+                self.analyser.analyse(doc.text, doc.display_path, config, doc.version)
+            )
+            self.inflight[key] = task
+            task.add_done_callback(lambda t: self.inflight.pop(key, None) if self.inflight.get(key) is t else None)
+        analysis = await asyncio.shield(task)
+        self.report_rule_errors(doc, analysis.report)
+        if doc.version == analysis.version and doc.text == analysis.text:
+            doc.analysis = analysis
+        return analysis
+
+    async def fresh_analysis(self, doc: Document) -> Analysis:
+        """Like ``analysis_for`` but retried until it matches the latest text (bounded)."""
+        for _ in range(3):
+            analysis = await self.analysis_for(doc)
+            if analysis.version == doc.version and analysis.text == doc.text:
+                return analysis
+        raise JsonRpcContentModified(f"{doc.uri} keeps changing; try again")
+
+    def report_rule_errors(self, doc: Document, report: Report) -> None:
+        for error in report.rule_errors:
+            message = f"rule {error.code} raised on {doc.display_path}: {error.error} (other rules still ran)"
+            if message not in self.reported:
+                self.reported.add(message)
+                self.log_to_client(message, lsp.MessageType.Error)
+
+    def diagnostics(self, analysis: Analysis, uri: str) -> list[lsp.Diagnostic]:
+        mapper = PositionMapper(analysis.text, self.encoding)
+        return [to_diagnostic(f, mapper, uri, self.ruleset, analysis.version) for f in analysis.report.findings]
+
+    async def refresh(self, uri: str) -> None:
+        """Analyse the document and push its diagnostics, unless a newer version arrived."""
+        doc = self.documents.get(uri)
+        if doc is None:
+            return
+        started = time.perf_counter()
+        analysis = await self.analysis_for(doc)
+        if self.documents.get(uri) is not doc or analysis.version != doc.version:
+            log.debug("dropped stale diagnostics for %s v%s", uri, analysis.version)
+            return
+        if self.pull_mode:
+            return
+        doc.published_version = analysis.version
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=self.diagnostics(analysis, uri), version=doc.version)
+        )
+        self.timed("publish", started)
+
+    def schedule(self, doc: Document, delay_ms: int = 0) -> None:
+        self.debouncer.schedule(doc.uri, delay_ms / 1000, lambda: self.refresh(doc.uri))
+
+    def refresh_all(self) -> None:
+        for doc in list(self.documents.values()):
+            self.schedule(doc)
+        if self.pull_mode and self._cap("workspace", "diagnostics", "refresh_support"):
+            self.workspace_diagnostic_refresh(None)
+
+    def document(self, uri: str) -> Document:
+        doc = self.documents.get(uri)
+        if doc is None:
+            raise JsonRpcInvalidParams(f"document {uri!r} is not open in the server")
+        return doc
+
+    # --- workspace ---------------------------------------------------------------------
+
+    def workspace_files(self) -> list[tuple[Path, Path | None]]:
+        """(file, folder) for every Python file under the workspace folders."""
+        files: list[tuple[Path, Path | None]] = []
+        for folder in self.folder_configs.folders:
+            resolver = self.folder_configs.resolver(folder)
+            try:
+                files.extend((path, folder) for path in discover([folder], resolver))
+            except ConfigError as exc:
+                self.warn_once(f"{exc} (workspace scan of {folder} skipped)")
+        return files
+
+    async def workspace_reports(
+        self, previous: dict[str, str] | None = None
+    ) -> list[tuple[str, int | None, str, Analysis | None]]:
+        """(uri, version, result id, analysis or None if unchanged) for each workspace file."""
+        out: list[tuple[str, int | None, str, Analysis | None]] = []
+        previous = previous or {}
+        loop = asyncio.get_running_loop()
+        for path, _folder in self.workspace_files():
+            uri = from_fs_path(str(path)) or path.as_uri()
+            doc = self.documents.get(uri)
+            if doc is None:
+                data = await loop.run_in_executor(self.fix_pool, read_source, path)
+                if isinstance(data, str):
+                    continue
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    continue  # the core judges encodings; an undecodable file has no editor text
+                doc = Document(uri, path, text, None)
+            config = self.config_for(doc)
+            result_id = f"{doc.version}:{content_hash(doc.text)}:{config.fingerprint()}"
+            if previous.get(uri) == result_id:
+                out.append((uri, doc.version, result_id, None))
+                continue
+            analysis = await (self.analysis_for(doc) if uri in self.documents else self.analyser.analyse(
+                doc.text, doc.display_path, config, None
+            ))
+            self.report_rule_errors(doc, analysis.report)
+            out.append((uri, doc.version, result_id, analysis))
+        return out
+
+
+server = EmsLanguageServer()
+
+
+# --- lifecycle -------------------------------------------------------------------------
+
+
+@server.feature(lsp.INITIALIZE)
+def on_initialize(ls: EmsLanguageServer, params: lsp.InitializeParams) -> None:
+    folders = [f.uri for f in params.workspace_folders or []]
+    if not folders and params.root_uri:
+        folders = [params.root_uri]
+    ls.set_folders(folders)
+    ls.apply_settings(params.initialization_options or {})
+    log.info("initialized: encoding=%s pull=%s folders=%s", ls.encoding, ls.pull_mode, folders)
+
+
+@server.feature(lsp.INITIALIZED)
+async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -> None:
+    if ls._cap("workspace", "did_change_watched_files", "dynamic_registration"):
+        watchers = [lsp.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILE_NAMES]
+        registration = lsp.Registration(
+            id=WATCHER_ID,
+            method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=watchers),
+        )
+        try:
+            await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[registration]))
+        except Exception as exc:
+            log.warning("could not register file watchers: %s", exc)
+    before = ls.settings, dict(ls.folder_settings)
+    await ls.pull_settings()
+    if (ls.settings, ls.folder_settings) != before:
+        ls.refresh_all()
+
+
+@server.feature(lsp.SHUTDOWN)
+def on_shutdown(ls: EmsLanguageServer, params: None) -> None:
+    ls.debouncer.cancel_all()
+    ls.analyser.shutdown()
+    ls.fix_pool.shutdown(wait=False, cancel_futures=True)
+
+
+# --- document sync ---------------------------------------------------------------------
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: EmsLanguageServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    item = params.text_document
+    path = to_fs_path(item.uri) if item.uri.startswith("file:") else None
+    doc = Document(item.uri, Path(path) if path else None, item.text, item.version)
+    ls.documents[item.uri] = doc
+    ls.schedule(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: EmsLanguageServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return
+    doc.apply(list(params.content_changes), params.text_document.version, ls.encoding)
+    settings = ls.settings_for(doc)
+    if settings.run == RUN_ON_TYPE:
+        ls.schedule(doc, settings.debounce_ms)
+    else:
+        ls.debouncer.cancel(doc.uri)  # an older on-type run would publish stale results
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
+def did_save(ls: EmsLanguageServer, params: lsp.DidSaveTextDocumentParams) -> None:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is not None and (ls.settings_for(doc).run == RUN_ON_SAVE or doc.published_version != doc.version):
+        ls.schedule(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: EmsLanguageServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    ls.debouncer.cancel(uri)
+    ls.documents.pop(uri, None)
+    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+# --- configuration -------------------------------------------------------------------
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: EmsLanguageServer, params: lsp.DidChangeConfigurationParams) -> None:
+    if ls._cap("workspace", "configuration"):
+        await ls.pull_settings()
+    elif params.settings:
+        ls.apply_settings(params.settings, base=ls.settings)
+    ls.refresh_all()
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: EmsLanguageServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+    names = {Path(to_fs_path(change.uri) or change.uri).name for change in params.changes}
+    if names & set(CONFIG_FILE_NAMES):
+        ls.folder_configs.invalidate()
+        ls.reported.clear()  # a config error that comes back is shown again
+        ls.log_to_client("configuration file changed; reloading and re-analysing open documents")
+        ls.refresh_all()
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+def did_change_folders(ls: EmsLanguageServer, params: lsp.DidChangeWorkspaceFoldersParams) -> None:
+    current = {from_fs_path(str(f)) for f in ls.folder_configs.folders}
+    current -= {f.uri for f in params.event.removed}
+    current |= {f.uri for f in params.event.added}
+    ls.set_folders(sorted(u for u in current if u))
+    ls.refresh_all()
+
+
+# --- diagnostics (pull) --------------------------------------------------------------
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_DIAGNOSTIC,
+    lsp.DiagnosticOptions(identifier="ems", inter_file_dependencies=False, workspace_diagnostics=True),
+)
+async def pull_diagnostics(ls: EmsLanguageServer, params: lsp.DocumentDiagnosticParams) -> lsp.DocumentDiagnosticReport:
+    started = time.perf_counter()
+    doc = ls.document(params.text_document.uri)
+    analysis = await ls.fresh_analysis(doc)
+    ls.timed("pull", started)
+    if params.previous_result_id == analysis.result_id:
+        return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=analysis.result_id)
+    return lsp.RelatedFullDocumentDiagnosticReport(
+        items=ls.diagnostics(analysis, doc.uri), result_id=analysis.result_id
+    )
+
+
+@server.feature(lsp.WORKSPACE_DIAGNOSTIC)
+async def workspace_diagnostics(ls: EmsLanguageServer, params: lsp.WorkspaceDiagnosticParams) -> lsp.WorkspaceDiagnosticReport:
+    previous = {p.uri: p.value for p in params.previous_result_ids or []}
+    items: list[lsp.WorkspaceDocumentDiagnosticReport] = []
+    for uri, version, result_id, analysis in await ls.workspace_reports(previous):
+        if analysis is None:
+            items.append(lsp.WorkspaceUnchangedDocumentDiagnosticReport(uri=uri, version=version, result_id=result_id))
+        else:
+            items.append(
+                lsp.WorkspaceFullDocumentDiagnosticReport(
+                    uri=uri, version=version, items=ls.diagnostics(analysis, uri), result_id=result_id
+                )
+            )
+    return lsp.WorkspaceDiagnosticReport(items=items)
+
+
+# --- code actions ----------------------------------------------------------------------
+
+
+def _action_context(ls: EmsLanguageServer, doc: Document, analysis: Analysis) -> actions.ActionContext:
+    return actions.ActionContext(
+        uri=doc.uri,
+        version=analysis.version,
+        text=analysis.text,
+        config=analysis.config,
+        ruleset=ls.ruleset,
+        mapper=PositionMapper(analysis.text, ls.encoding),
+        unsafe=analysis.config.unsafe_fixes,
+        document_changes=ls.document_changes,
+    )
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_CODE_ACTION,
+    lsp.CodeActionOptions(
+        code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.SourceFixAll, actions.FIX_ALL_KIND],
+        resolve_provider=True,
+    ),
+)
+async def code_action(ls: EmsLanguageServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+    started = time.perf_counter()
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return None
+    analysis = await ls.fresh_analysis(doc)
+    ctx = _action_context(ls, doc, analysis)
+    only = [str(getattr(k, "value", k)) for k in params.context.only or []]
+    asked = {
+        d.data["fingerprint"]
+        for d in params.context.diagnostics
+        if isinstance(d.data, dict) and d.data.get("fingerprint") and d.source == "ems"
+    }
+    result: list[lsp.CodeAction] = []
+    if actions.kind_wanted(lsp.CodeActionKind.QuickFix.value, only):
+        for finding in analysis.report.findings:
+            diagnostic = to_diagnostic(finding, ctx.mapper, doc.uri, ls.ruleset, analysis.version)
+            if finding.fingerprint not in asked and not actions.overlaps(diagnostic.range, params.range):
+                continue
+            for build in (actions.quick_fix, actions.suppress_action):
+                action = build(finding, diagnostic, ctx)
+                if action is not None:
+                    result.append(action)
+    if actions.kind_wanted(actions.FIX_ALL_KIND, only):
+        action = actions.fix_all_action(ctx, analysis.report.findings)
+        if action is not None:
+            result.append(action)
+    if not ls.can_resolve_edits:
+        result = [await resolve_code_action(ls, a) if a.edit is None else a for a in result]
+    ls.timed("codeAction", started)
+    return result
+
+
+@server.feature(lsp.CODE_ACTION_RESOLVE)
+async def resolve_code_action(ls: EmsLanguageServer, action: lsp.CodeAction) -> lsp.CodeAction:
+    started = time.perf_counter()
+    data = action.data if isinstance(action.data, dict) else {}
+    kind = data.get("kind")
+    if action.edit is not None or kind not in (actions.KIND_FIX, actions.KIND_FIX_ALL):
+        return action
+    doc = ls.document(str(data.get("uri")))
+    analysis = await ls.fresh_analysis(doc)
+    ctx = _action_context(ls, doc, analysis)
+    loop = asyncio.get_running_loop()
+    if kind == actions.KIND_FIX:
+        finding = analysis.finding(str(data.get("fingerprint")))
+        if finding is None:
+            raise JsonRpcContentModified("the problem this fix was for is gone")
+        from ems.fixes import fixes_for
+
+        fix = await loop.run_in_executor(
+            ls.fix_pool, fixes_for, analysis.text, finding, doc.display_path, analysis.config, ls.ruleset, analysis.report
+        )
+        if fix is None:
+            action.disabled = lsp.CodeActionDisabled(reason="the fix could not be verified on the current text")
+            ls.log_to_client(f"no verified fix for {finding.code} at line {finding.line} of {doc.display_path}")
+        else:
+            action.edit = actions.fix_edit(fix, ctx)
+    else:
+        result = await loop.run_in_executor(ls.fix_pool, _fix_all, ls, analysis)
+        action.edit = actions.whole_text_edit(analysis.text, result, ctx)
+    ls.timed("codeActionResolve", started)
+    return action
+
+
+def _fix_all(ls: EmsLanguageServer, analysis: Analysis) -> str:
+    from ems.fixes import fix_all
+
+    return fix_all(analysis.text, analysis.report.path, analysis.config, ruleset=ls.ruleset).text
+
+
+# --- hover ---------------------------------------------------------------------------
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+async def on_hover(ls: EmsLanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return None
+    analysis = await ls.fresh_analysis(doc)
+    mapper = PositionMapper(analysis.text, ls.encoding)
+    found = hover.findings_at(analysis.report.findings, mapper, params.position)
+    return hover.hover(found, mapper, ls.ruleset, analysis.config.unsafe_fixes)
+
+
+# --- commands ------------------------------------------------------------------------
+
+
+def _uri_argument(args: tuple[Any, ...], command: str) -> str:
+    """One argument: a document URI string, or an object with a ``uri`` string."""
+    if len(args) != 1:
+        raise JsonRpcInvalidParams(f"{command} takes one argument, the document URI; got {len(args)}")
+    arg = args[0]
+    if isinstance(arg, dict):
+        arg = arg.get("uri")
+    if not isinstance(arg, str) or ":" not in arg:
+        raise JsonRpcInvalidParams(f"{command}: expected a document URI string, got {args[0]!r}")
+    return arg
+
+
+@server.command(CMD_FIX_ALL)
+async def cmd_fix_all(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
+    """Apply every allowed fix to an open document through ``workspace/applyEdit``."""
+    doc = ls.document(_uri_argument(args, CMD_FIX_ALL))
+    analysis = await ls.fresh_analysis(doc)
+    from ems.fixes import fix_all
+
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(
+        ls.fix_pool, lambda: fix_all(analysis.text, doc.display_path, analysis.config, ruleset=ls.ruleset)
+    )
+    applied = [{"code": code, "title": title} for code, title in result.applied]
+    if not result.changed:
+        return {"applied": [], "changed": False}
+    edit = actions.whole_text_edit(analysis.text, result.text, _action_context(ls, doc, analysis))
+    response = await ls.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(edit=edit, label="ems: fix all"))
+    return {"applied": applied, "changed": bool(response and response.applied)}
+
+
+@server.command(CMD_SCAN)
+async def cmd_scan_workspace(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
+    """Analyse every Python file of the workspace; push its diagnostics (push clients)."""
+    if args not in ((), (None,)) and not (len(args) == 1 and isinstance(args[0], dict) and not args[0]):
+        raise JsonRpcInvalidParams(f"{CMD_SCAN} takes no arguments; got {list(args)!r}")
+    started = time.perf_counter()
+    by_code: dict[str, int] = {}
+    files = findings = 0
+    for uri, version, _, analysis in await ls.workspace_reports():
+        if analysis is None:
+            continue
+        files += 1
+        findings += len(analysis.report.findings)
+        for finding in analysis.report.findings:
+            by_code[finding.code] = by_code.get(finding.code, 0) + 1
+        if not ls.pull_mode and uri not in ls.documents:
+            ls.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri=uri, diagnostics=ls.diagnostics(analysis, uri), version=version)
+            )
+    if ls.pull_mode and ls._cap("workspace", "diagnostics", "refresh_support"):
+        ls.workspace_diagnostic_refresh(None)
+    return {
+        "files": files,
+        "findings": findings,
+        "byCode": dict(sorted(by_code.items())),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+@server.command(CMD_STATUS)
+def cmd_status(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
+    """Version, rules, settings and timings: what a user pastes into a bug report."""
+    if args not in ((), (None,)) and not (len(args) == 1 and isinstance(args[0], dict) and not args[0]):
+        raise JsonRpcInvalidParams(f"{CMD_STATUS} takes no arguments; got {list(args)!r}")
+    requests = {
+        name: {"count": len(v), "medianMs": round(sorted(v)[len(v) // 2], 2)} for name, v in ls.request_ms.items() if v
+    }
+    settings = asdict(ls.settings)
+    settings.pop("warnings", None)
+    return {
+        "version": __version__,
+        "positionEncoding": ls.encoding,
+        "diagnosticMode": "pull" if ls.pull_mode else "push",
+        "folders": [str(f) for f in ls.folder_configs.folders],
+        "openDocuments": len(ls.documents),
+        "settings": settings,
+        "rules": [
+            {
+                "code": rule.code,
+                "name": rule.name,
+                "origin": ls.ruleset.origin(rule.code),
+                "fix": rule.fix_safety.value if rule.fix_safety else None,
+            }
+            for rule in ls.ruleset.rules
+        ],
+        "timings": {"analysis": ls.analyser.timings(), "requests": requests},
+        "uptimeSeconds": round(time.time() - ls.started, 1),
+    }

@@ -1,0 +1,64 @@
+"""Core ``Finding`` -> LSP ``Diagnostic``: a pure translation, no rule logic.
+
+Each diagnostic's ``data`` carries the finding's fingerprint and the document version,
+so a later code action or hover finds the exact finding again without re-deriving it
+from the range (two findings may share a range).
+"""
+
+from __future__ import annotations
+
+from lsprotocol import types as lsp
+
+from ems.core.analyse import RULE_ERROR_CODE, SYNTAX_ERROR_CODE
+from ems.core.model import Finding, Severity, Tag
+from ems.core.registry import RuleSet
+from ems.server.positions import PositionMapper
+
+SOURCE = "ems"
+DOCS_BASE = "https://ems.readthedocs.io/en/latest/user/rules/"
+
+_SEVERITY = {
+    Severity.ERROR: lsp.DiagnosticSeverity.Error,
+    Severity.WARNING: lsp.DiagnosticSeverity.Warning,
+    Severity.INFO: lsp.DiagnosticSeverity.Information,
+    Severity.HINT: lsp.DiagnosticSeverity.Hint,
+}
+_TAGS = {Tag.UNNECESSARY: lsp.DiagnosticTag.Unnecessary, Tag.DEPRECATED: lsp.DiagnosticTag.Deprecated}
+
+
+def docs_url(code: str, ruleset: RuleSet) -> str:
+    rule = ruleset.get(code)
+    return rule.url() if rule is not None else f"{DOCS_BASE}#{code.lower()}"
+
+
+def to_diagnostic(
+    finding: Finding, mapper: PositionMapper, uri: str, ruleset: RuleSet, version: int | None
+) -> lsp.Diagnostic:
+    rng = mapper.range_to_lsp(finding.range)
+    if rng.start == rng.end and finding.code in (SYNTAX_ERROR_CODE, RULE_ERROR_CODE):
+        rng = _widen(rng, mapper)
+    related = [
+        lsp.DiagnosticRelatedInformation(lsp.Location(uri, mapper.range_to_lsp(r.range)), r.message)
+        for r in finding.related
+    ]
+    return lsp.Diagnostic(
+        range=rng,
+        message=finding.message,
+        severity=_SEVERITY[finding.severity],
+        code=finding.code,
+        code_description=lsp.CodeDescription(href=docs_url(finding.code, ruleset)),
+        source=SOURCE,
+        tags=[_TAGS[t] for t in sorted(finding.tags, key=lambda t: t.value)] or None,
+        related_information=related or None,
+        data={"fingerprint": finding.fingerprint, "version": version, "fixable": finding.fixable},
+    )
+
+
+def _widen(rng: lsp.Range, mapper: PositionMapper) -> lsp.Range:
+    """Give a zero-width error one character (or the line's end) so editors can show it."""
+    line = mapper.index.line_text(rng.start.line)
+    start = mapper.from_lsp(rng.start)
+    if start.column < len(line):
+        end_units = mapper.to_lsp(type(start)(start.line, start.column + 1)).character
+        return lsp.Range(rng.start, lsp.Position(rng.start.line, end_units))
+    return rng

@@ -1,0 +1,169 @@
+"""Per-document state: text, version, the latest analysis, debounce timers and a cache.
+
+Why the server keeps its own text instead of pygls's: pygls splits lines with
+``str.splitlines``, which also breaks at form feeds and U+2028; LSP and Python only break
+at ``\\r\\n``, ``\\r`` and ``\\n``. Applying incremental changes here keeps every later
+position exact.
+
+Analysis runs in a worker thread (``run_in_executor``) so the event loop keeps reading
+messages, answering hovers and honouring ``$/cancelRequest`` while a large module is
+analysed. Results are cached by (config, path, content hash): undo, re-open and
+identical pulls never analyse twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import statistics
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from lsprotocol import types as lsp
+
+from ems.core.analyse import analyse
+from ems.core.config import Config
+from ems.core.model import Finding, Report
+from ems.core.registry import RuleSet
+from ems.server.positions import PositionMapper, apply_change
+
+CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysed version of a document."""
+
+    version: int | None
+    text: str
+    report: Report
+    config: Config
+    result_id: str
+    seconds: float
+
+    def finding(self, fingerprint: str) -> Finding | None:
+        return next((f for f in self.report.findings if f.fingerprint == fingerprint), None)
+
+
+@dataclass
+class Document:
+    uri: str
+    path: Path | None  # None for untitled / non-file documents
+    text: str
+    version: int | None
+    analysis: Analysis | None = None
+    published_version: int | None = None
+
+    @property
+    def display_path(self) -> str:
+        return str(self.path) if self.path is not None else self.uri
+
+    def apply(self, changes: list[lsp.TextDocumentContentChangeEvent], version: int, encoding: str) -> None:
+        text = self.text
+        for change in changes:
+            text = apply_change(text, change, encoding)
+        self.text = text
+        self.version = version
+
+    def mapper(self, encoding: str, text: str | None = None) -> PositionMapper:
+        return PositionMapper(self.text if text is None else text, encoding)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+class Analyser:
+    """Runs ``ems.core.analyse`` off the event loop, with a small LRU cache and timings."""
+
+    def __init__(self, ruleset: RuleSet, workers: int = 1) -> None:
+        self.ruleset = ruleset
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ems-analyse")
+        self._cache: OrderedDict[tuple[str, str, str, str], Report] = OrderedDict()
+        self.durations: deque[float] = deque(maxlen=200)
+        self.analyses = 0
+        self.cache_hits = 0
+
+    def _key(self, text: str, path: str, config: Config) -> tuple[str, str, str, str]:
+        return (config.fingerprint(), str(config.root), path, content_hash(text))
+
+    def cached(self, text: str, path: str, config: Config) -> Report | None:
+        key = self._key(text, path, config)
+        report = self._cache.get(key)
+        if report is not None:
+            self._cache.move_to_end(key)
+            self.cache_hits += 1
+        return report
+
+    def _run(self, text: str, path: str, config: Config) -> tuple[Report, float]:
+        started = time.perf_counter()
+        report = analyse(text, path, config, self.ruleset)
+        return report, time.perf_counter() - started
+
+    async def analyse(self, text: str, path: str, config: Config, version: int | None) -> Analysis:
+        key = self._key(text, path, config)
+        started = time.perf_counter()
+        report = self.cached(text, path, config)
+        if report is None:
+            loop = asyncio.get_running_loop()
+            report, seconds = await loop.run_in_executor(self.executor, self._run, text, path, config)
+            self.analyses += 1
+            self.durations.append(seconds)
+            self._cache[key] = report
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        result_id = f"{version}:{key[3]}:{key[0]}"
+        return Analysis(version, text, report, config, result_id, time.perf_counter() - started)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def timings(self) -> dict[str, float | int]:
+        """Milliseconds, for ``ems.status``."""
+        data = sorted(self.durations)
+        if not data:
+            return {"analyses": self.analyses, "cacheHits": self.cache_hits}
+        p95 = data[min(len(data) - 1, round(0.95 * (len(data) - 1)))]
+        return {
+            "analyses": self.analyses,
+            "cacheHits": self.cache_hits,
+            "medianMs": round(statistics.median(data) * 1000, 2),
+            "p95Ms": round(p95 * 1000, 2),
+            "maxMs": round(data[-1] * 1000, 2),
+        }
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class Debouncer:
+    """At most one pending analysis per document; a newer request replaces the older one."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def schedule(self, key: str, delay: float, action: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        self.cancel(key)
+
+        async def run() -> None:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await action()
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks[key] = task
+        task.add_done_callback(lambda t: self._tasks.pop(key, None) if self._tasks.get(key) is t else None)
+        return task
+
+    def cancel(self, key: str) -> None:
+        task = self._tasks.pop(key, None)
+        if task is not None and not task.done():
+            task.cancel()
+
+    def cancel_all(self) -> None:
+        for key in list(self._tasks):
+            self.cancel(key)
