@@ -1,0 +1,224 @@
+"""GuardedAnalyser: a hanging or crashing analysis costs one file's findings, never the caller.
+
+The misbehaving rules below live in this module so the worker process can import them
+(the ruleset is pickled by reference and sent with the request).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from ems.core import Report, analyse, load_rules
+from ems.core.guard import CRASH_CODE, TIMEOUT_CODE, GuardedAnalyser
+from ems.core.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
+from ems.core.registry import RuleSet
+from ems.core.rule import AnalysisContext, Hit, Rule
+
+
+class HangingRule(Rule):
+    code = "EMS990"
+    name = "test-hang"
+    summary = explanation = "loops forever when the file mentions HANG"
+
+    def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
+        while "HANG" in ctx.source.text:
+            time.sleep(0.05)
+        return iter(())
+
+
+class SegfaultRule(Rule):
+    code = "EMS991"
+    name = "test-segfault"
+    summary = explanation = "kills its own process with SIGSEGV when the file mentions SEGV"
+
+    def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
+        if "SEGV" in ctx.source.text:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return iter(())
+
+
+class StackOverflowRule(Rule):
+    code = "EMS992"
+    name = "test-stack-overflow"
+    summary = explanation = "overflows the C stack when the file mentions DEEP"
+
+    def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
+        if "DEEP" in ctx.source.text:
+            sys.setrecursionlimit(10**8)  # lets C-level recursion (repr) run off the C stack
+            nested: list = []
+            for _ in range(200_000):
+                nested = [nested]
+            repr(nested)
+        return iter(())
+
+
+class RaisingRule(Rule):
+    code = "EMS993"
+    name = "test-raises"
+    summary = explanation = "raises on every file"
+
+    def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
+        raise ValueError("broken rule")
+
+
+class ConstantRule(Rule):
+    code = "EMS994"
+    name = "test-constant"
+    summary = explanation = "flags every integer constant"
+    node_types = (ast.Constant,)
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            yield ctx.hit(node, "an integer")
+
+
+FAULTY = RuleSet(
+    rules=(HangingRule, SegfaultRule, StackOverflowRule, ConstantRule),
+    origins=(),
+)
+
+
+@pytest.fixture(scope="module")
+def guard() -> Iterator[GuardedAnalyser]:
+    with GuardedAnalyser(timeout=2.0, events=EventCounter()) as analyser:
+        analyser.start()
+        yield analyser
+
+
+def _codes(report: Report) -> list[str]:
+    return [f.code for f in report.findings]
+
+
+def test_results_equal_in_process_analysis(guard: GuardedAnalyser) -> None:
+    text = "import os\nif x == None:\n    pass\ny = f'plain'\n"
+    assert guard.analyse(text, "a.py") == analyse(text, "a.py")
+    assert guard.analyse(text.encode(), "a.py") == analyse(text.encode(), "a.py")
+
+
+def test_hang_times_out_and_worker_is_replaced(guard: GuardedAnalyser) -> None:
+    before_pid = guard.worker_pid
+    timeouts = guard.events.count(TIMEOUT)
+    started = time.monotonic()
+    report = guard.analyse("x = 1  # HANG\n", "hang.py", ruleset=FAULTY, timeout=0.5)
+    assert time.monotonic() - started < 5
+    assert _codes(report) == [TIMEOUT_CODE]
+    assert "0.5 s" in report.findings[0].message
+    assert guard.events.count(TIMEOUT) == timeouts + 1
+    after = guard.analyse("x = 1\n", "ok.py", ruleset=FAULTY)
+    assert _codes(after) == ["EMS994"]
+    assert guard.worker_pid not in (None, before_pid)
+
+
+@pytest.mark.parametrize(("marker", "why"), [("SEGV", "SIGSEGV"), ("DEEP", "SIG")])
+def test_crash_is_reported_and_worker_is_replaced(guard: GuardedAnalyser, marker: str, why: str) -> None:
+    crashes = guard.events.count(WORKER_CRASH)
+    restarts = guard.events.count(WORKER_RESTART)
+    # a stack overflow takes a few seconds to die here (the kernel grows the stack page by page)
+    report = guard.analyse(f"x = 1  # {marker}\n", "crash.py", ruleset=FAULTY, timeout=30)
+    assert _codes(report) == [CRASH_CODE]
+    assert why in report.findings[0].message
+    assert guard.events.count(WORKER_CRASH) == crashes + 1
+    assert guard.events.count(WORKER_RESTART) == restarts + 1
+    assert _codes(guard.analyse("y = 2\n", "ok.py", ruleset=FAULTY)) == ["EMS994"]
+
+
+def test_worker_killed_mid_request_recovers(guard: GuardedAnalyser) -> None:
+    guard.analyse("x = 1\n", "warm.py")
+    pid = guard.worker_pid
+    assert pid is not None
+    killer = threading.Timer(0.3, os.kill, (pid, signal.SIGKILL))
+    killer.start()
+    report = guard.analyse("x = 1  # HANG\n", "victim.py", ruleset=FAULTY, timeout=10)
+    killer.join()
+    assert _codes(report) == [CRASH_CODE]
+    assert "SIGKILL" in report.findings[0].message
+    assert _codes(guard.analyse("z = 3\n", "ok.py", ruleset=FAULTY)) == ["EMS994"]
+
+
+def test_worker_killed_while_idle_is_replaced_transparently(guard: GuardedAnalyser) -> None:
+    guard.analyse("x = 1\n", "warm.py")
+    pid = guard.worker_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    assert _codes(guard.analyse("x = 1\n", "after.py", ruleset=FAULTY)) == ["EMS994"]
+
+
+def test_rule_errors_are_counted_and_other_rules_still_report(guard: GuardedAnalyser) -> None:
+    ruleset = RuleSet(rules=(RaisingRule, ConstantRule), origins=())
+    before = guard.events.count(RULE_ERROR)
+    report = guard.analyse("x = 1\n", "r.py", ruleset=ruleset)
+    assert sorted(_codes(report)) == ["EMS901", "EMS994"]
+    assert guard.events.count(RULE_ERROR) == before + 1
+
+
+def test_concurrent_callers_get_their_own_results(guard: GuardedAnalyser) -> None:
+    results: dict[int, list[str]] = {}
+
+    def call(i: int) -> None:
+        report = guard.analyse(f"v{i} = {i}\n" + "w = None == v\n" * (i % 2), f"f{i}.py")
+        results[i] = [f.path for f in report.findings] + [report.path]
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(set(paths) == {f"f{i}.py"} for i, paths in results.items())
+    assert len(results) == 8
+
+
+def test_spawn_start_method_works_too() -> None:
+    with GuardedAnalyser(timeout=5, start_method="spawn") as analyser:
+        assert _codes(analyser.analyse("if a == None:\n    pass\n", "s.py")) == ["E711"]
+        assert analyser.events.count(WORKER_RESTART) == 0
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        GuardedAnalyser(timeout=0)
+    with pytest.raises(ValueError, match="start method"):
+        GuardedAnalyser(start_method="fork")
+
+
+def test_closed_guard_stops_its_worker() -> None:
+    analyser = GuardedAnalyser(timeout=5)
+    analyser.start()
+    pid = analyser.worker_pid
+    assert pid is not None
+    analyser.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("worker still running after close()")
+    with pytest.raises(RuntimeError, match="closed"):
+        analyser.start()
+
+
+def test_worker_over_its_memory_limit_is_recycled() -> None:
+    events = EventCounter()
+    with GuardedAnalyser(timeout=5, events=events, max_worker_rss=1) as analyser:
+        analyser.analyse("x = 1\n", "m.py")
+        first = analyser.worker_pid
+        assert events.count(WORKER_RESTART) == 1
+        analyser.analyse("x = 1\n", "m.py")
+        assert analyser.worker_pid != first
+
+
+def test_default_rules_are_those_of_the_parent(guard: GuardedAnalyser) -> None:
+    codes = set(load_rules().codes)
+    report = guard.analyse("if a == None:\n    pass\n", "d.py")
+    assert {f.code for f in report.findings} <= codes
