@@ -1,0 +1,87 @@
+"""B009: `getattr(obj, "name")` with a constant attribute name."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety, Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+from ems.rules._helpers import as_primary, has_comment, is_plain_identifier
+
+
+class GetattrWithConstant(Rule):
+    code = "B009"
+    name = "getattr-with-constant"
+    severity = Severity.WARNING
+    summary = "`getattr` with a constant attribute name; use normal attribute access"
+    explanation = (
+        "`getattr(obj, \"name\")` without a default does exactly what `obj.name` does, but "
+        "hides the attribute from readers, type checkers, IDE navigation and renames. The fix "
+        "is safe. Private `__names` are left alone: `obj.__name` would be name-mangled."
+    )
+    fix_safety = Safety.SAFE
+    fix_title = "Replace `getattr` with attribute access"
+    node_types = (ast.Call,)
+    valid = (
+        Valid("v = getattr(obj, name)\n"),
+        Valid("v = getattr(obj, 'name', None)\n"),
+        Valid("v = getattr(obj, 'not an identifier')\n"),
+        Valid("v = getattr(self, '__private')\n"),
+    )
+    invalid = (
+        Invalid("v = getattr(obj, 'name')  # keep\n", fixed="v = obj.name  # keep\n"),
+        Invalid("v = getattr(a + b, \"real\")\n", fixed="v = (a + b).real\n"),
+        Invalid("v = getattr(f(x), 'é')\n", fixed="v = f(x).é\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.Call)
+        if not (isinstance(node.func, ast.Name) and node.func.id == "getattr"):
+            return
+        if len(node.args) != 2 or node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            return
+        attr = node.args[1]
+        if isinstance(attr, ast.Constant) and is_plain_identifier(attr.value):
+            yield ctx.hit(
+                node,
+                f"`getattr` with the constant name {attr.value!r}; use `.{attr.value}`",
+                data=(("fixable", "0" if has_comment(ctx, node) else "1"),),
+            )
+
+    @classmethod
+    def is_fixable(cls, hit: Hit) -> bool:
+        return dict(hit.data).get("fixable") == "1"
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        call = ctx.find(cst.Call, finding.range, where=_constant_call("getattr", 2))
+        if call is None:
+            return None
+        obj, name = call.args[0].value, call.args[1].value
+        assert isinstance(name, cst.SimpleString)
+        new = cst.Attribute(
+            value=as_primary(obj),
+            attr=cst.Name(str(name.evaluated_value)),
+            lpar=call.lpar,
+            rpar=call.rpar,
+        )
+        return ctx.replace(call, new, self.fix_title, Safety.SAFE, finding)
+
+
+def _constant_call(func: str, arity: int):  # noqa: ANN202 - a predicate for FixContext.find
+    """Matches `func(obj, "name", ...)` with exactly ``arity`` plain positional arguments."""
+
+    def match(node: cst.Call) -> bool:
+        return (
+            isinstance(node.func, cst.Name)
+            and node.func.value == func
+            and len(node.args) == arity
+            and all(a.keyword is None and not a.star for a in node.args)
+            and isinstance(node.args[1].value, cst.SimpleString)
+            and isinstance(node.args[1].value.evaluated_value, str)
+        )
+
+    return match

@@ -1,0 +1,77 @@
+"""B010: `setattr(obj, "name", value)` with a constant attribute name."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety, Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+from ems.rules._helpers import as_primary, has_comment, is_plain_identifier, standalone
+from ems.rules.b009_getattr_with_constant import _constant_call
+
+
+class SetattrWithConstant(Rule):
+    code = "B010"
+    name = "setattr-with-constant"
+    severity = Severity.WARNING
+    summary = "`setattr` with a constant attribute name; use normal assignment"
+    explanation = (
+        "`setattr(obj, \"name\", value)` does exactly what `obj.name = value` does, but hides "
+        "the attribute from readers, type checkers, IDE navigation and renames. Only calls "
+        "used as statements are reported (an assignment is not an expression), and private "
+        "`__names` are left alone because `obj.__name` would be name-mangled. The fix is safe."
+    )
+    fix_safety = Safety.SAFE
+    fix_title = "Replace `setattr` with an assignment"
+    node_types = (ast.Expr,)
+    valid = (
+        Valid("setattr(obj, name, 1)\n"),
+        Valid("x = setattr(obj, 'name', 1)\n"),
+        Valid("setattr(self, '__private', 1)\n"),
+        Valid("setattr(obj, 'class', 1)\n"),
+    )
+    invalid = (
+        Invalid("setattr(obj, 'name', 1)  # keep\n", fixed="obj.name = 1  # keep\n"),
+        Invalid("def f(self):\n    setattr(self, \"é\", [1, 2])\n", fixed="def f(self):\n    self.é = [1, 2]\n"),
+        Invalid("if x: setattr(a or b, 'y', x)\n", fixed="if x: (a or b).y = x\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.Expr)
+        call = node.value
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "setattr"):
+            return
+        if len(call.args) != 3 or call.keywords or any(isinstance(a, ast.Starred) for a in call.args):
+            return
+        attr = call.args[1]
+        if isinstance(attr, ast.Constant) and is_plain_identifier(attr.value):
+            yield ctx.hit(
+                call,
+                f"`setattr` with the constant name {attr.value!r}; assign to `.{attr.value}`",
+                data=(("fixable", "0" if has_comment(ctx, call) else "1"),),
+            )
+
+    @classmethod
+    def is_fixable(cls, hit: Hit) -> bool:
+        return dict(hit.data).get("fixable") == "1"
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        call = ctx.find(cst.Call, finding.range, where=_constant_call("setattr", 3))
+        if call is None:
+            return None
+        statement = ctx.parents.get(call)
+        if not isinstance(statement, cst.Expr) or statement.value is not call:
+            return None
+        obj, name, value = (a.value for a in call.args)
+        assert isinstance(name, cst.SimpleString)
+        target = cst.Attribute(value=as_primary(obj), attr=cst.Name(str(name.evaluated_value)))
+        new = cst.Assign(
+            targets=[cst.AssignTarget(target)],
+            value=standalone(value),
+            semicolon=statement.semicolon,
+        )
+        return ctx.replace(statement, new, self.fix_title, Safety.SAFE, finding)

@@ -1,0 +1,57 @@
+"""B011: `assert False`, which disappears under `python -O`."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety, Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+from ems.rules._helpers import standalone
+
+
+class AssertFalse(Rule):
+    code = "B011"
+    name = "assert-false"
+    severity = Severity.WARNING
+    summary = "do not `assert False`; `python -O` removes it. Raise `AssertionError()`"
+    explanation = (
+        "Assertions are stripped when Python runs with `-O`, so `assert False` marking an "
+        "impossible branch silently lets execution continue there. `raise AssertionError()` "
+        "always raises. The fix is unsafe only in that the code now also fails under `-O`, "
+        "which is the point."
+    )
+    fix_safety = Safety.UNSAFE
+    fix_title = "Replace with `raise AssertionError()`"
+    node_types = (ast.Assert,)
+    valid = (
+        Valid("assert x\n"),
+        Valid("raise AssertionError('unreachable')\n"),
+        Valid("assert not False\n"),
+    )
+    invalid = (
+        Invalid("def f():\n    assert False  # never\n",
+                fixed="def f():\n    raise AssertionError()  # never\n", unsafe=True),
+        Invalid("assert False, 'unreachable: ' + x\n",
+                fixed="raise AssertionError('unreachable: ' + x)\n", unsafe=True),
+        Invalid("if x: assert (False), f'{x}'\n", fixed="if x: raise AssertionError(f'{x}')\n", unsafe=True),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.Assert)
+        if isinstance(node.test, ast.Constant) and node.test.value is False:
+            yield ctx.hit(node, "do not `assert False`; raise `AssertionError()` instead")
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        node = ctx.find(cst.Assert, finding.range)
+        if node is None:
+            return None
+        args = [cst.Arg(standalone(node.msg))] if node.msg is not None else []
+        new = cst.Raise(
+            exc=cst.Call(func=cst.Name("AssertionError"), args=args),
+            semicolon=node.semicolon,
+        )
+        return ctx.replace(node, new, self.fix_title, Safety.UNSAFE, finding)

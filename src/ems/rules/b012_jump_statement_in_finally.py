@@ -1,0 +1,47 @@
+"""B012: `return` / `break` / `continue` inside `finally`."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from ems.core.model import Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.rules._helpers import LOOP_NODES, SCOPE_NODES, TRY_NODES, contains, path_pairs
+
+
+class JumpStatementInFinally(Rule):
+    code = "B012"
+    name = "jump-statement-in-finally"
+    severity = Severity.WARNING
+    summary = "`return`/`break`/`continue` in `finally` swallows the exception in flight"
+    explanation = (
+        "When the `try` body raises, leaving the `finally` block with `return`, `break` or "
+        "`continue` discards that exception without a trace (and a `return` there also "
+        "overrides the body's own return value). Python 3.14 warns about it (PEP 765). A loop "
+        "or function nested inside the `finally` block is fine: its jumps stay inside."
+    )
+    node_types = (ast.Return, ast.Break, ast.Continue)
+    valid = (
+        Valid("def f():\n    try:\n        return 1\n    finally:\n        cleanup()\n"),
+        Valid("try:\n    pass\nfinally:\n    for x in y:\n        if x:\n            break\n"),
+        Valid("try:\n    pass\nfinally:\n    def g():\n        return 1\n"),
+    )
+    invalid = (
+        Invalid("def f():\n    try:\n        return work()\n    finally:\n        return None\n"),
+        Invalid("for x in y:\n    try:\n        work(x)\n    finally:\n        continue\n"),
+        Invalid("while x:\n    try:\n        pass\n    finally:\n        if done:\n            break\n"),
+        Invalid("def f():\n    try:\n        pass\n    finally:\n        for x in y:\n            return x\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        returning = isinstance(node, ast.Return)
+        for parent, child in path_pairs(node, ctx):
+            if isinstance(parent, SCOPE_NODES):
+                return
+            if not returning and isinstance(parent, LOOP_NODES) and not contains(parent.orelse, child):
+                return
+            if isinstance(parent, TRY_NODES) and contains(parent.finalbody, child):
+                keyword = "return" if returning else "break" if isinstance(node, ast.Break) else "continue"
+                yield ctx.hit(node, f"`{keyword}` inside `finally` swallows any exception in flight")
+                return

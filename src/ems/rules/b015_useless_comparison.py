@@ -1,0 +1,37 @@
+"""B015: a comparison used as a statement, whose result is thrown away."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from ems.core.model import Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+
+
+class UselessComparison(Rule):
+    code = "B015"
+    name = "useless-comparison"
+    severity = Severity.WARNING
+    summary = "pointless comparison: the result is not used"
+    explanation = (
+        "A comparison on its own line computes a bool and drops it. Usually an `assert` or an "
+        "`if` was meant (a common slip in tests: `result == expected`), or `==` was typed for "
+        "`=`. No automatic fix: which was meant is a guess."
+    )
+    node_types = (ast.Expr,)
+    valid = (
+        Valid("assert x == 1\n"),
+        Valid("ok = x == 1\n"),
+        Valid("if x == 1:\n    pass\n"),
+    )
+    invalid = (
+        Invalid("def test():\n    result == 3\n"),
+        Invalid("x == 1  # assigned?\n"),
+        Invalid("a < b < c\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.Expr)
+        if isinstance(node.value, ast.Compare):
+            yield ctx.hit(node.value, "pointless comparison: did you mean `assert` or an assignment?")
