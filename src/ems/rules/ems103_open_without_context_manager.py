@@ -1,0 +1,81 @@
+"""EMS103: `open()` whose file is not closed by a `with` block."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from ems.core.model import Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+
+
+class OpenWithoutContextManager(Rule):
+    code = "EMS103"
+    name = "open-without-context-manager"
+    severity = Severity.WARNING
+    summary = "`open()` outside a `with` statement: the file may never be closed"
+    explanation = (
+        "A file opened without `with` is closed only when the garbage collector gets to it: "
+        "never on PyPy until a collection, not at all if an exception keeps a reference, and "
+        "with a `ResourceWarning` on CPython. Buffered writes can be lost. Use "
+        "`with open(...) as f:` (or `pathlib.Path.read_text()`). Returning the file, storing "
+        "it on an object, or handing it to `ExitStack.enter_context` passes on ownership and "
+        "is not reported. No automatic fix: the `with` block's extent is a decision."
+    )
+    node_types = (ast.Call,)
+    valid = (
+        Valid("with open(path) as f:\n    data = f.read()\n"),
+        Valid("def opener(path):\n    return open(path, 'rb')\n"),
+        Valid("class Log:\n    def __init__(self, path):\n        self.file = open(path, 'a')\n"),
+        Valid("with ExitStack() as stack:\n    f = stack.enter_context(open(path))\n"),
+    )
+    invalid = (
+        Invalid("data = open(path).read()\n"),
+        Invalid("f = open('é.txt')\nf.write('中')\nf.close()\n"),
+        Invalid("config = json.load(open(path))\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.Call)
+        if not _is_open(node.func, ctx):
+            return
+        parent = ctx.ancestors[-1] if ctx.ancestors else None
+        if isinstance(parent, ast.withitem) and parent.context_expr is node:
+            return
+        if isinstance(parent, (ast.Return, ast.Yield, ast.Lambda)):
+            return
+        if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is node:
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            if all(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
+                return
+        if (
+            isinstance(parent, ast.Call)
+            and isinstance(parent.func, ast.Attribute)
+            and parent.func.attr in ("enter_context", "enter_async_context", "callback", "closing")
+        ) or (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "closing"):
+            return
+        yield ctx.hit(node, "`open()` outside a `with` statement: the file may never be closed")
+
+
+def _is_open(func: ast.expr, ctx: AnalysisContext) -> bool:
+    if isinstance(func, ast.Attribute):
+        return func.attr == "open" and isinstance(func.value, ast.Name) and func.value.id == "io"
+    return isinstance(func, ast.Name) and func.id == "open" and "open" not in _rebound(ctx)
+
+
+def _rebound(ctx: AnalysisContext) -> frozenset[str]:
+    """Whether the module defines or imports its own `open` (then it is not the builtin)."""
+
+    def build() -> frozenset[str]:
+        for node in ast.walk(ctx.tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "open":
+                return frozenset({"open"})
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                (a.asname or a.name) == "open" for a in node.names
+            ):
+                return frozenset({"open"})
+            if isinstance(node, ast.Name) and node.id == "open" and isinstance(node.ctx, ast.Store):
+                return frozenset({"open"})
+        return frozenset()
+
+    return ctx.memo("ems103.rebound", build)  # type: ignore[return-value]
