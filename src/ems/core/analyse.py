@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ems.core.config import Config
@@ -109,23 +109,38 @@ def analyse(
     return Report(path, tuple(findings), False, tuple(errors), timings)
 
 
+# Operator and context nodes (``Load``, ``Add``, ``Eq`` ...) have no children; skipping
+# them when no rule asked for them removes about a third of the nodes from the walk.
+_LEAF_TYPES = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
 def _walk(
     tree: ast.Module,
     ctx: AnalysisContext,
     dispatch: dict[type[ast.AST], tuple[Rule, ...]],
     out: list[tuple[type[Rule], Hit]],
     broken: set[str],
-    contain,  # noqa: ANN001
+    contain: Callable[[Rule, BaseException], None],
 ) -> None:
-    """One iterative pre-order walk; ``ctx.ancestors`` holds the path to the node."""
+    """One iterative pre-order walk; ``ctx.ancestors`` holds the path to the node.
+
+    Hand-inlined child iteration (no ``ast.iter_child_nodes`` generators): this loop runs
+    once per node of every file scanned, and the inlined form measured about 2x faster.
+    """
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     ancestors = ctx.ancestors
     get = dispatch.get
-    iter_children = ast.iter_child_nodes
+    fields_of = _FIELDS
+    node_base = ast.AST
+    skip: tuple[type, ...] = _LEAF_TYPES
+    if any(issubclass(t, _LEAF_TYPES) for t in dispatch):
+        skip = ()
     while stack:
         node, depth = stack.pop()
         del ancestors[depth:]
-        interested = get(type(node))
+        cls = type(node)
+        interested = get(cls)
         if interested:
             for rule in interested:
                 if rule.code in broken:
@@ -134,11 +149,23 @@ def _walk(
                     out.extend((type(rule), hit) for hit in rule.visit(node, ctx))
                 except (Exception, RecursionError) as exc:
                     contain(rule, exc)
-        children = list(iter_children(node))
+        fields = fields_of.get(cls)
+        if fields is None:
+            fields = fields_of[cls] = cls._fields
+        children: list[ast.AST] = []
+        for name in fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, node_base) and not isinstance(item, skip):
+                        children.append(item)
+            elif isinstance(value, node_base) and not isinstance(value, skip):
+                children.append(value)
         if children:
             ancestors.append(node)
             child_depth = depth + 1
-            stack.extend((child, child_depth) for child in reversed(children))
+            for child in reversed(children):
+                stack.append((child, child_depth))
     ancestors.clear()
 
 
