@@ -1079,3 +1079,38 @@ def iter_names(node: ast.AST) -> Iterable[ast.Name]:
         if isinstance(current, ast.Name):
             yield current
         stack.extend(ast.iter_child_nodes(current))
+
+
+_WORD_END = rb"(?![A-Za-z0-9_\x80-\xff])"  # \b is ASCII-only on bytes
+_NAME_AFTER = {
+    ast.FunctionDef: rb"def\s+",
+    ast.AsyncFunctionDef: rb"async\s+def\s+",
+    ast.ClassDef: rb"class\s+",
+}
+
+
+def identifier_node(lines: list[str], node: ast.AST) -> ast.AST:
+    """A node spanning just the name a ``def``/``class``/``except ... as`` binds.
+
+    ``ast`` gives no position for these identifiers; findings should point at the name,
+    not the whole statement. ``lines`` are the document's lines; falls back to ``node``.
+    """
+    name = getattr(node, "name", None)
+    lineno = getattr(node, "lineno", 0)
+    if not isinstance(name, str) or not 0 < lineno <= len(lines):
+        return node
+    data = lines[lineno - 1].encode("utf-8")
+    ident = re.escape(name.encode("utf-8"))
+    if isinstance(node, ast.ExceptHandler):
+        start = node.col_offset
+        if node.type is not None and node.type.end_lineno == lineno:
+            start = node.type.end_col_offset or start
+        match = re.compile(rb"\bas\s+(" + ident + rb")" + _WORD_END).search(data, start)
+    else:
+        prefix = _NAME_AFTER.get(type(node))
+        if prefix is None:
+            return node
+        match = re.compile(prefix + b"(" + ident + b")" + _WORD_END).match(data, node.col_offset)  # type: ignore[attr-defined]
+    if match is None:
+        return node
+    return ast.Name(id=name, lineno=lineno, col_offset=match.start(1), end_lineno=lineno, end_col_offset=match.end(1))

@@ -1,0 +1,128 @@
+"""F811: a name is defined again before its first definition was ever used."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from ems.core.model import Finding, Fix, Range, Safety, Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.core.scope import Importation, ScopeModel, identifier_node
+from ems.fixes.context import FixContext
+from ems.rules.f401_unused_import import remove_import_alias
+
+
+class RedefinedWhileUnused(Rule):
+    code = "F811"
+    name = "redefined-while-unused"
+    severity = Severity.WARNING
+    summary = "redefinition of an unused name"
+    explanation = (
+        "A function, class or import is replaced by a second definition of the same name "
+        "before anything used the first one. The first definition is dead code, and often "
+        "the sign of a copy-paste slip: two tests with the same name (only the last one runs), "
+        "or an import shadowed by a later one. Definitions on different branches of an "
+        "`if`/`try`, `@overload` stubs and property setters are not reported. When both "
+        "definitions are imports, the fix removes the redundant one."
+    )
+    fix_safety = Safety.SAFE
+    fix_title = "Remove the redundant import"
+    valid = (
+        Valid("try:\n    from json import loads\nexcept ImportError:\n    from simplejson import loads\nloads('1')\n"),
+        Valid("import os\nos.getcwd()\nimport os\nos.getcwd()\n"),
+        Valid(
+            "class C:\n    @property\n    def x(self):\n        return 1\n\n"
+            "    @x.setter\n    def x(self, value):\n        pass\n"
+        ),
+        Valid(
+            "from typing import overload\n\n\n@overload\ndef f(x: int) -> int: ...\n"
+            "@overload\ndef f(x: str) -> str: ...\ndef f(x):\n    return x\n"
+        ),
+        Valid("if flag:\n    def f():\n        return 1\nelse:\n    def f():\n        return 2\n"),
+    )
+    invalid = (
+        Invalid("import os\nimport os\nos.getcwd()\n", fixed="import os\nos.getcwd()\n"),
+        Invalid(
+            "from json import loads\nfrom pickle import loads\nloads(b'')\n",
+            fixed="from pickle import loads\nloads(b'')\n",
+        ),
+        Invalid("import os, sys\nimport sys\nprint(os, sys)\n", fixed="import os, sys\nprint(os, sys)\n"),
+        Invalid("def test_a():\n    pass\n\n\ndef test_a():\n    pass\n"),
+        Invalid("import json\n\n\nclass json:\n    pass\n"),
+        # the second import may not run: removing either one would change behaviour
+        Invalid("import os\nif fast:\n    import os\nprint(os)\n"),
+    )
+
+    def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
+        model: ScopeModel = ctx.scopes
+        lines = ctx.source.lines
+        for redefinition in model.redefinitions:
+            old, new = redefinition.old, redefinition.new
+            old_node = _binding_node(old, lines)
+            new_node = _binding_node(new, lines) if new.source is not None else redefinition.node
+            if old_node is None or new_node is None:
+                continue
+            line = getattr(old_node, "lineno", 0)
+            related = ctx.related(old_node, f"first definition of `{redefinition.name}`")
+            data: list[tuple[str, str]] = []
+            if (
+                isinstance(old, Importation)
+                and isinstance(new, Importation)
+                and old.alias
+                and new.alias
+                and _same_block(model, old.source, new.source)
+            ):
+                same = old.full_name == new.full_name
+                if same:
+                    data.append(("remove", "new"))
+                else:
+                    first = related.range
+                    data += [("remove", "old"), ("line", str(first.start.line)), ("column", str(first.start.column))]
+                    data += [("end_line", str(first.end.line)), ("end_column", str(first.end.column))]
+            yield ctx.hit(
+                new_node,
+                f"redefinition of unused `{redefinition.name}` from line {line}",
+                related=(related,),
+                data=tuple(data),
+            )
+
+    @classmethod
+    def is_fixable(cls, hit: Hit) -> bool:
+        return any(key == "remove" for key, _ in hit.data)
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        which = finding.datum("remove")
+        if which == "new":
+            return remove_import_alias(ctx, finding, finding.range, self.fix_title, Safety.SAFE)
+        if which == "old":
+            at = Range.of(
+                int(finding.datum("line")),
+                int(finding.datum("column")),
+                int(finding.datum("end_line")),
+                int(finding.datum("end_column")),
+            )
+            return remove_import_alias(ctx, finding, at, "Remove the shadowed import", Safety.SAFE)
+        return None
+
+
+def _same_block(model: ScopeModel, first: ast.AST | None, second: ast.AST | None) -> bool:
+    """Whether both statements sit in one statement list, so the second always runs after
+    the first: only then is removing one of two imports of a name behaviour-preserving."""
+    parent = model.parents.get(first) if first is not None else None
+    if parent is None or parent is not model.parents.get(second):  # type: ignore[arg-type]
+        return False
+    for field in ("body", "orelse", "finalbody"):
+        block = getattr(parent, field, None)
+        if isinstance(block, list) and any(s is first for s in block):
+            return any(s is second for s in block)
+    return False
+
+
+def _binding_node(binding: object, lines: list[str]) -> ast.AST | None:
+    """Where a binding's name is written: the import alias, the def/class name, the target."""
+    if isinstance(binding, Importation) and binding.alias is not None:
+        return binding.alias
+    source = getattr(binding, "source", None)
+    if source is None:
+        return None
+    return identifier_node(lines, source)
