@@ -65,16 +65,15 @@ def ruleset_hash(config: Config, ruleset: RuleSet) -> str:
 def analyse_blob(data: bytes, path: str, config: Config, ruleset: RuleSet | None = None) -> tuple[int, tuple[CachedFinding, ...]]:
     """Findings of one file's bytes, with each finding's normalised line (for rename matching)."""
     report = analyse(data, path, config, ruleset)
+    lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
     try:
-        source = SourceText(decode_source(data).text)
-        lines = len(source.lines)
+        source: SourceText | None = SourceText(decode_source(data).text)
     except UndecodableSource:
         source = None
-        lines = data.count(b"\n") + 1
     findings = []
     for f in report.findings:
         text = ""
-        if source is not None and 1 <= f.line <= lines:
+        if source is not None and 1 <= f.line <= len(source.lines):
             text = " ".join(source.line(f.line).split())
         findings.append(
             CachedFinding(

@@ -1,0 +1,240 @@
+"""``ems history``: replay the git history, record who introduced and removed each finding.
+
+GitPython and the store are imported inside ``run`` so ``ems --version`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ems.gitinfo.history import HistoryResult
+    from ems.store import Store
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+TEXT_LIMIT = 20
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "history",
+        help="analyse the git history: who introduced and removed each finding, hotspots",
+        description=(
+            "Walk the commits of a git repository (reading files from git, never checking anything "
+            "out), record in .ems/ems.db which commit introduced and which removed each finding, "
+            "and rank files by hotspot score. Blobs are analysed once ever: later runs are fast."
+        ),
+    )
+    parser.add_argument("path", nargs="?", default=".", help="repository, or a folder/file inside it to restrict to")
+    parser.add_argument("--max-commits", type=int, metavar="N", help="walk at most the N newest commits")
+    parser.add_argument("--since", metavar="DATE", help="only commits after DATE (anything git accepts: 2024-01-01, '3 months ago')")
+    parser.add_argument("--branch", metavar="B", help="walk branch (or tag, commit) B instead of HEAD")
+    parser.add_argument("--first-parent", action="store_true", help="follow only the first parent of merges (the mainline)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--blame", action="store_true", help="add git blame (author, commit) of each current finding's line")
+    parser.add_argument("--hotspots", type=int, default=10, metavar="N", help="how many hotspot files to show (text)")
+    parser.add_argument("--jobs", type=int, metavar="N", help="analysis processes (default: CPU count)")
+    parser.add_argument("--store", type=Path, metavar="FILE", help="store file (default: REPO/.ems/ems.db)")
+    parser.add_argument(
+        "--recover-store", action="store_true",
+        help="if the store file is damaged, move it aside (ems.db.corrupt-TIME) and start a new one",
+    )
+    parser.set_defaults(run=run)
+
+
+class _Progress:
+    """One self-rewriting status line on a terminal's stderr; silent otherwise."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or (done != total and done % 5):
+            return
+        width = 24
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r\x1b[2Kems history: {stage} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from ems.gitinfo.history import HistoryOptions, walk_history
+    from ems.gitinfo.repo import EmptyRepositoryError, GitError, close_repositories, repository, root_of
+    from ems.store import StoreError, open_store
+
+    target = Path(args.path)
+    if not target.exists():
+        print(f"ems history: {target} does not exist", file=sys.stderr)
+        return EXIT_ERROR
+    if args.max_commits is not None and args.max_commits < 1:
+        print("ems history: --max-commits needs a number of at least 1", file=sys.stderr)
+        return EXIT_ERROR
+    progress = _Progress()
+    try:
+        repo = repository(target)
+        root = root_of(repo)
+        prefix = target.resolve().relative_to(root).as_posix()
+        options = HistoryOptions(
+            max_commits=args.max_commits, since=args.since, branch=args.branch,
+            first_parent=args.first_parent, prefix="" if prefix == "." else prefix,
+        )
+        with open_store(root, args.store, recover=args.recover_store) as store:
+            if store.recovered_from is not None:
+                print(f"ems history: the store was damaged; moved it to {store.recovered_from} "
+                      "and started a new one", file=sys.stderr)
+            result = walk_history(root, store, options, jobs=args.jobs, progress=progress)
+            progress.clear()
+            for warning in result.warnings:
+                print(f"ems history: {warning}", file=sys.stderr)
+            payload = _payload(result, store, args.blame)
+    except EmptyRepositoryError as exc:
+        progress.clear()
+        print(f"ems history: {exc}", file=sys.stderr)
+        return EXIT_OK
+    except (GitError, StoreError) as exc:
+        progress.clear()
+        print(f"ems history: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        close_repositories()
+    if args.format == "json":
+        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(_text(payload, args.hotspots))
+    return EXIT_OK
+
+
+def _date(stamp: int) -> str:
+    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds")
+
+
+def _payload(result: HistoryResult, store: Store, with_blame: bool) -> dict[str, object]:
+    from ems.gitinfo.blame import blame
+    from ems.gitinfo.churn import HOTSPOT_FORMULA, churn, hotspots
+    from ems.gitinfo.history import introductions
+    from ems.gitinfo.repo import repository
+
+    repo = repository(result.root)
+    options = store.history_run()
+    opts = options.options if options else {}
+    intro = introductions(store, [p.finding.fingerprint for p in result.present])
+    rows = result.commit_rows
+
+    def who(sha: str | None) -> dict[str, object] | None:
+        row = rows.get(sha or "")
+        if row is None:
+            return None
+        return {"commit": row.sha, "author": row.author, "email": row.email, "date": row.date}
+
+    findings = []
+    blames: dict[tuple[str, int], dict[str, object]] = {}
+    if with_blame:
+        lines_by_path: dict[str, set[int]] = {}
+        for p in result.present:
+            lines_by_path.setdefault(p.path, set()).add(p.finding.line)
+        for path, lines in lines_by_path.items():
+            for line, b in blame(repo, store, result.tip, path, result.tip_files[path].blob_sha, lines).items():
+                blames[(path, line)] = {"commit": b.commit_sha, "author": b.author, "email": b.email,
+                                        "date": _date(b.timestamp), "summary": b.summary}
+    for p in result.present:
+        f = p.finding
+        item: dict[str, object] = {
+            "path": p.path, "line": f.line, "column": f.column + 1, "code": f.code, "message": f.message,
+            "severity": f.severity, "fingerprint": f.fingerprint,
+            "introduced": intro[f.fingerprint].as_dict() if f.fingerprint in intro else None,
+        }
+        if with_blame:
+            item["blame"] = blames.get((p.path, f.line))
+        findings.append(item)
+
+    churns = churn(repo, result.tip, max_commits=opts.get("max_commits"), since=opts.get("since"),  # type: ignore[arg-type]
+                   first_parent=bool(opts.get("first_parent")))
+    spots = hotspots(churns, {path: (len(a.findings), a.lines) for path, a in result.tip_files.items()})
+
+    def event(e: object) -> dict[str, object]:
+        return {"fingerprint": e.fingerprint, "code": e.code, "path": e.path, "line": e.line,  # type: ignore[attr-defined]
+                "message": e.message}  # type: ignore[attr-defined]
+
+    return {
+        "repository": str(result.root),
+        "branch": result.head.branch,
+        "head": result.head.sha,
+        "tip": result.tip,
+        "boundary": who(result.boundary),
+        "warnings": result.warnings,
+        "stats": {"commits": len(result.commits), "analysed_blobs": result.analysed,
+                  "cached_blobs": result.cached, "seconds": round(result.seconds, 3)},
+        "commits": [
+            {"sha": c.commit.sha, "parents": list(c.commit.parents), "author": c.commit.author,
+             "email": c.commit.email, "date": c.commit.date, "summary": c.commit.summary, "shallow": c.shallow,
+             "introduced": [event(e) for e in c.introduced], "removed": [event(e) for e in c.removed]}
+            for c in result.commits
+        ],
+        "findings": findings,
+        "removed": [
+            {"fingerprint": life.fingerprint, "code": life.code, "path": life.path, "line": life.line,
+             "message": life.message, "introduced": who(life.introduced_sha), "removed": who(life.removed_sha)}
+            for life in result.lifetimes if life.removed_sha
+        ],
+        "hotspots": {"formula": HOTSPOT_FORMULA, "files": [h.as_dict() for h in spots if h.score > 0]},
+    }
+
+
+def _text(payload: dict, hotspot_count: int) -> str:
+    stats = payload["stats"]
+    out: list[str] = []
+    where = payload["branch"] or f"detached HEAD {payload['head'][:10]}"
+    out.append(
+        f"Walked {stats['commits']} commits of {where} (tip {payload['tip'][:10]}) in {stats['seconds']:.2f} s: "
+        f"{stats['analysed_blobs']} blobs analysed, {stats['cached_blobs']} from the cache."
+    )
+    commits = payload["commits"]
+    if commits:
+        out.append("")
+        out.append("Recent commits (+introduced -removed):")
+        for c in commits[-TEXT_LIMIT:][::-1]:
+            mark = " (shallow boundary)" if c["shallow"] else ""
+            out.append(
+                f"  {c['sha'][:10]} {c['date'][:10]} {c['author'][:18]:<18} "
+                f"+{len(c['introduced']):<3} -{len(c['removed']):<3} {c['summary'][:60]}{mark}"
+            )
+    findings = payload["findings"]
+    out.append("")
+    out.append(f"Findings at the tip: {len(findings)}")
+    oldest = sorted(findings, key=lambda f: (f["introduced"] or {}).get("date") or "")
+    for f in oldest[:TEXT_LIMIT]:
+        intro = f["introduced"]
+        since = ""
+        if intro:
+            how = "" if intro["exact"] else "at or before "
+            since = f"  (introduced {how}{intro['commit'][:10]} by {intro['author']}, {intro['date'][:10]})"
+        blame = f.get("blame")
+        if blame:
+            since += f"  [blame: {blame['author']}, {blame['commit'][:10]}]"
+        out.append(f"  {f['path']}:{f['line']}:{f['column']}: {f['code']} {f['message']}{since}")
+    if len(findings) > TEXT_LIMIT:
+        out.append(f"  ... and {len(findings) - TEXT_LIMIT} more (oldest shown first; --format json lists all)")
+    spots = payload["hotspots"]["files"][:hotspot_count]
+    if spots:
+        out.append("")
+        out.append(f"Hotspots ({payload['hotspots']['formula']}):")
+        out.append(f"  {'score':>8} {'recent':>7} {'changes':>7} {'findings':>8} {'lines':>6}  path")
+        for h in spots:
+            out.append(
+                f"  {h['score']:>8.2f} {h['recent_changes']:>7.2f} {h['changes']:>7} {h['findings']:>8} "
+                f"{h['lines']:>6}  {h['path']}"
+            )
+    return "\n".join(out) + "\n"
