@@ -1,0 +1,138 @@
+"""F841: a local variable is assigned but its value is never read."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety, Severity, Tag
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.core.scope import ScopeModel, identifier_node
+from ems.fixes.context import FixContext
+from ems.rules.f401_unused_import import remove_statement
+
+_EFFECTS = (cst.Call, cst.Await, cst.Yield, cst.NamedExpr)
+
+
+class UnusedVariable(Rule):
+    code = "F841"
+    name = "unused-variable"
+    severity = Severity.WARNING
+    summary = "local variable is assigned to but never used"
+    explanation = (
+        "A value stored in a local variable that nothing reads is wasted work, and often a bug: "
+        "the result was meant to be returned or passed on, or a later line reads a "
+        "differently-spelled name. Only function scopes are checked (module and class "
+        "attributes are public); tuple unpacking, names starting with `_`, functions calling "
+        "`locals()` and augmented assignments (`x += 1` reads `x`) are not reported. The fix "
+        "(unsafe, since it deletes code) keeps a call on the right-hand side for its side "
+        "effects, drops `as name` from `with` and `except`, and removes the rest."
+    )
+    tags = frozenset({Tag.UNNECESSARY})
+    fix_safety = Safety.UNSAFE
+    fix_title = "Remove assignment to unused variable"
+    valid = (
+        Valid("def f():\n    x = 1\n    return x\n"),
+        Valid("def f():\n    a, b = pair()\n    return a\n"),
+        Valid("def f():\n    _ignored = compute()\n"),
+        Valid("def f():\n    x = 1\n    return locals()\n"),
+        Valid("def f():\n    total = 0\n    total += 1\n"),
+        Valid("def f():\n    x = 1\n\n    def g():\n        return x\n\n    return g\n"),
+        Valid("x = 1  # module level: a public attribute\n"),
+        Valid("def f():\n    global x\n    x = 1\n"),
+    )
+    invalid = (
+        Invalid("def f():\n    x = compute()\n", fixed="def f():\n    compute()\n", unsafe=True),
+        Invalid("def f():\n    x = 1\n    return 2\n", fixed="def f():\n    return 2\n", unsafe=True),
+        Invalid("def f():\n    x = 1\n", fixed="def f():\n    pass\n", unsafe=True),
+        Invalid(
+            "def f():\n    with open('p') as handle:\n        pass\n",
+            fixed="def f():\n    with open('p'):\n        pass\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "def f():\n    try:\n        pass\n    except ValueError as exc:\n        pass\n",
+            fixed="def f():\n    try:\n        pass\n    except ValueError:\n        pass\n",
+            unsafe=True,
+        ),
+        Invalid("def f():\n    x = y = make()\n    return y\n", fixed="def f():\n    y = make()\n    return y\n", unsafe=True),
+        Invalid("def f():\n    size: int = 3  # comment\n    return 1\n", fixed="def f():\n    return 1\n", unsafe=True),
+        Invalid("async def f():\n    if (n := await g()):\n        pass\n"),
+    )
+
+    def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
+        model: ScopeModel = ctx.scopes
+        lines = ctx.source.lines
+        for unused in model.unused_variables:
+            node = unused.node
+            kind = _kind(node, model)
+            if isinstance(node, ast.ExceptHandler):
+                node = identifier_node(lines, node)
+            yield ctx.hit(
+                node,
+                f"local variable `{unused.name}` is assigned to but never used",
+                data=(("name", unused.name), ("kind", kind)),
+            )
+
+    @classmethod
+    def is_fixable(cls, hit: Hit) -> bool:
+        return dict(hit.data).get("kind", "") != ""
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        name = ctx.find(cst.Name, finding.range, exact_end=True, where=lambda n: n.value == finding.datum("name"))
+        if name is None:
+            return None
+        parent = ctx.parents.get(name)
+        kind = finding.datum("kind")
+        if kind == "except" and isinstance(parent, cst.AsName):
+            handler = ctx.parents.get(parent)
+            if isinstance(handler, cst.ExceptHandler):
+                return ctx.replace(handler, handler.with_changes(name=None), self.fix_title, self.fix_safety, finding)
+        if kind == "with" and isinstance(parent, cst.AsName):
+            item = ctx.parents.get(parent)
+            if isinstance(item, cst.WithItem):
+                return ctx.replace(item, item.with_changes(asname=None), self.fix_title, self.fix_safety, finding)
+        if kind == "assign" and isinstance(parent, cst.AssignTarget):
+            assign = ctx.parents.get(parent)
+            if not isinstance(assign, cst.Assign):
+                return None
+            if len(assign.targets) > 1:
+                targets = [t for t in assign.targets if t is not parent]
+                return ctx.replace(assign, assign.with_changes(targets=targets), self.fix_title, self.fix_safety, finding)
+            return self._drop(assign, assign.value, ctx, finding)
+        if kind == "annassign" and isinstance(parent, cst.AnnAssign) and parent.value is not None:
+            return self._drop(parent, parent.value, ctx, finding)
+        return None
+
+    def _drop(self, statement: cst.BaseSmallStatement, value: cst.BaseExpression, ctx: FixContext, finding: Finding) -> Fix | None:
+        """Keep the right-hand side when evaluating it may do something; else delete it all."""
+        if _has_effect(value):
+            expr = cst.Expr(value=value, semicolon=getattr(statement, "semicolon", cst.MaybeSentinel.DEFAULT))
+            return ctx.replace(statement, expr, self.fix_title, self.fix_safety, finding)
+        return remove_statement(ctx, statement, finding, self.fix_title, self.fix_safety)
+
+
+def _kind(node: ast.AST, model: ScopeModel) -> str:
+    """Which fix applies: the shape of the statement that binds the name."""
+    if isinstance(node, ast.ExceptHandler):
+        return "except"
+    parent = model.parents.get(node)
+    if isinstance(parent, ast.Assign) and isinstance(node, ast.Name):
+        return "assign"
+    if isinstance(parent, ast.AnnAssign) and parent.simple and parent.value is not None:
+        return "annassign"
+    if isinstance(parent, ast.withitem):
+        return "with"
+    return ""
+
+
+def _has_effect(value: cst.CSTNode) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _EFFECTS):
+            return True
+        stack.extend(node.children)
+    return False
