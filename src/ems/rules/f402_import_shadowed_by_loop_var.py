@@ -1,0 +1,43 @@
+"""F402: a `for` loop variable reuses the name of an import."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ems.core.model import Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.core.scope import Importation, ScopeModel
+
+
+class ImportShadowedByLoopVar(Rule):
+    code = "F402"
+    name = "import-shadowed-by-loop-var"
+    severity = Severity.WARNING
+    summary = "import shadowed by a loop variable"
+    explanation = (
+        "A `for` loop that binds the name of an imported module or object replaces the "
+        "import for the rest of the scope: after the loop, `path` is the last item, not "
+        "`os.path`. Rename the loop variable."
+    )
+    valid = (
+        Valid("import os\nfor name in os.listdir('.'):\n    print(name)\n"),
+        Valid("for path in paths:\n    print(path)\n"),
+    )
+    invalid = (
+        Invalid("from os import path\nfor path in paths:\n    print(path)\n"),
+        Invalid("import json\n\n\ndef f(items):\n    for json in items:\n        print(json)\n"),
+    )
+
+    def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
+        model: ScopeModel = ctx.scopes
+        for shadow in model.shadowed_imports:
+            old = shadow.old
+            line = old.source.lineno if old.source is not None else 0  # type: ignore[attr-defined]
+            related = ()
+            if isinstance(old, Importation) and old.alias is not None:
+                related = (ctx.related(old.alias, f"`{shadow.name}` imported here"),)
+            yield ctx.hit(
+                shadow.node,
+                f"import `{shadow.name}` from line {line} shadowed by loop variable",
+                related=related,
+            )
