@@ -1,0 +1,173 @@
+"""The SQLite store: schema migrations, clear errors, and concurrent writers."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from ems.core import analyse
+from ems.store import (
+    SCHEMA_VERSION,
+    BlobAnalysis,
+    CachedFinding,
+    ScanRecord,
+    StoreCorruptError,
+    StoredFinding,
+    StoreLockedError,
+    StoreSchemaError,
+    open_store,
+)
+
+WRITERS = 4
+SCANS_PER_WRITER = 15
+FINDINGS_PER_SCAN = 20
+
+
+def _scan(label: str) -> ScanRecord:
+    return ScanRecord(root="/project", ems_version="test", config_hash="cfg", files=3, duration_s=0.5,
+                      commit_sha="a" * 40, branch="main", dirty=False, timings={"total": 0.5}, source=label)
+
+
+def _findings(writer: int, scan: int) -> list[StoredFinding]:
+    return [
+        StoredFinding(f"{writer:02d}{scan:03d}{i:04d}", "F401", "unused-import", "warning", f"m{i}.py", i + 1, 0,
+                      i + 1, 9, "`os` imported but unused", True)
+        for i in range(FINDINGS_PER_SCAN)
+    ]
+
+
+def _writer(path: str, writer: int, start: multiprocessing.synchronize.Event) -> None:
+    start.wait()
+    with open_store(path=Path(path)) as store:
+        for scan in range(SCANS_PER_WRITER):
+            store.record_scan(_scan(f"writer{writer}"), _findings(writer, scan))
+            store.store_analyses(
+                [BlobAnalysis(f"{writer:02d}{scan:03d}".ljust(40, "0"), "x.py", "rs", 1, ())]
+            )
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    path = tmp_path / ".ems" / "ems.db"  # not created yet: the writers race on the migration too
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Event()
+    procs = [ctx.Process(target=_writer, args=(str(path), w, start)) for w in range(WRITERS)]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    with open_store(path=path) as store:
+        scans = store.scans(limit=1000)
+        assert len(scans) == WRITERS * SCANS_PER_WRITER
+        assert {s.finding_count for s in scans} == {FINDINGS_PER_SCAN}
+        assert store.analysis_count() == WRITERS * SCANS_PER_WRITER
+        assert store.schema_version == SCHEMA_VERSION
+
+
+def test_a_scan_and_its_findings_round_trip(tmp_path):
+    report = analyse("import os\nif x == None:\n    pass\n", "app.py")
+    with open_store(tmp_path) as store:
+        scan_id = store.record_scan(_scan("check"), report.findings)
+        [scan] = store.scans()
+        stored = store.scan_findings(scan_id)
+    assert scan.id == scan_id and scan.branch == "main" and scan.dirty is False
+    assert scan.timings == {"total": 0.5} and scan.finding_count == len(report.findings)
+    assert {(s.code, s.line, s.fingerprint) for s in stored} == {
+        (f.code, f.line, f.fingerprint) for f in report.findings
+    }
+    assert (tmp_path / ".ems" / ".gitignore").read_text().strip().endswith("*")
+
+
+def test_wal_mode_and_schema_version_table(tmp_path):
+    with open_store(tmp_path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+    conn = sqlite3.connect(tmp_path / ".ems" / "ems.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+    with open_store(tmp_path) as store:  # reopening applies nothing twice
+        assert store.schema_version == SCHEMA_VERSION
+
+
+def test_blob_cache_round_trip(tmp_path):
+    finding = CachedFinding("E711", "none-comparison", "warning", 2, 5, 2, 14, "use is", "abcd", "if x == None:")
+    with open_store(tmp_path) as store:
+        store.store_analyses([BlobAnalysis("b" * 40, "a.py", "rs1", 3, (finding,))])
+        hit = store.cached_analyses([("b" * 40, "a.py")], "rs1")
+        assert hit[("b" * 40, "a.py")].findings == (finding,)
+        assert store.cached_analyses([("b" * 40, "a.py")], "other-rules") == {}
+        assert store.cached_analyses([("b" * 40, "b.py")], "rs1") == {}
+
+
+def test_newer_schema_is_refused_and_left_untouched(tmp_path):
+    with open_store(tmp_path):
+        pass
+    path = tmp_path / ".ems" / "ems.db"
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO schema_version VALUES (?, 'from the future', 'later')", (SCHEMA_VERSION + 5,))
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreSchemaError, match="newer ems") as info:
+        open_store(tmp_path)
+    assert "Upgrade ems" in str(info.value)
+    assert path.read_bytes() == before
+
+
+def test_corrupt_store_is_reported_then_moved_aside_on_request(tmp_path):
+    path = tmp_path / ".ems" / "ems.db"
+    path.parent.mkdir()
+    path.write_bytes(b"this is not sqlite" * 300)
+    with pytest.raises(StoreCorruptError, match="Nothing was deleted"):
+        open_store(tmp_path)
+    assert path.read_bytes().startswith(b"this is not sqlite")
+    with open_store(tmp_path, recover=True) as store:
+        assert store.recovered_from is not None
+        assert store.recovered_from.read_bytes().startswith(b"this is not sqlite")
+        assert store.schema_version == SCHEMA_VERSION
+
+
+def test_lock_held_too_long_gives_a_clear_error(tmp_path):
+    with open_store(tmp_path):
+        pass
+    blocker = sqlite3.connect(tmp_path / ".ems" / "ems.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with open_store(tmp_path, timeout=0.3) as store:
+            started = time.monotonic()
+            with pytest.raises(StoreLockedError, match="locked by another process"):
+                store.record_scan(_scan("check"), [])
+            assert time.monotonic() - started < 5
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+
+def test_cli_history_recovers_a_damaged_store(tmp_path, capsys):
+    import subprocess
+
+    from ems.cli.main import main
+    from ems.gitinfo.repo import close_repositories
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    env_args = ["-c", "user.name=T", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    (repo / "a.py").write_text("import os\n")
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    subprocess.run(["git", *env_args, "commit", "-qm", "one"], cwd=repo, check=True)
+    (repo / ".ems").mkdir()
+    (repo / ".ems" / "ems.db").write_bytes(b"garbage" * 1000)
+    try:
+        assert main(["history", str(repo)]) == 2
+        assert "--recover-store" in capsys.readouterr().err
+        assert main(["history", str(repo), "--recover-store"]) == 0
+        assert "moved it to" in capsys.readouterr().err
+    finally:
+        close_repositories()
+    assert list((repo / ".ems").glob("ems.db.corrupt-*"))
