@@ -1,0 +1,117 @@
+"""E731: a lambda assigned to a name instead of a `def`."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety, Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+from ems.rules._helpers import alone_on_its_lines, has_comment, standalone
+
+
+class LambdaAssignment(Rule):
+    code = "E731"
+    name = "lambda-assignment"
+    severity = Severity.WARNING
+    summary = "do not assign a lambda expression, use a `def`"
+    explanation = (
+        "`f = lambda x: 2 * x` makes a function whose `__name__` is `<lambda>`, so tracebacks, "
+        "profiles and reprs cannot tell it apart from any other lambda; it also cannot carry a "
+        "docstring or annotations. A `def` costs one more line and names the function. The "
+        "fix rewrites a simple `name = lambda ...: ...` statement (alone on its line, no "
+        "comments inside) as a `def`; it is unsafe because `__name__` and `__qualname__` "
+        "change, which code may rely on."
+    )
+    fix_safety = Safety.UNSAFE
+    fix_title = "Rewrite as a `def`"
+    node_types = (ast.Assign, ast.AnnAssign)
+    valid = (
+        Valid("def double(x):\n    return 2 * x\n"),
+        Valid("items.sort(key=lambda item: item[1])\n"),
+        Valid("handlers = {'a': lambda: 1}\n"),
+        Valid("f = g = lambda: 0\n"),
+    )
+    invalid = (
+        Invalid(
+            "double = lambda x: 2 * x  # twice\n",
+            fixed="def double(x):  # twice\n    return 2 * x\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "class A:\n    # the key\n    key = lambda self, *a, k=1, **kw: (a,\n        k)\n",
+            fixed="class A:\n    # the key\n    def key(self, *a, k=1, **kw):\n        return (a,\n            k)\n",
+            unsafe=True,
+        ),
+        Invalid("f: Callable[[], int] = lambda: 0\n"),
+        Invalid("if x: f = lambda: 0\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        if isinstance(node, ast.Assign):
+            if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+                return
+            target = node.targets[0]
+        else:
+            assert isinstance(node, ast.AnnAssign)
+            if not isinstance(node.target, ast.Name) or node.value is None:
+                return
+            target = node.target
+        if not isinstance(node.value, ast.Lambda):
+            return
+        parent = ctx.ancestors[-1] if ctx.ancestors else None
+        siblings = _siblings(parent, node)
+        fixable = (
+            isinstance(node, ast.Assign)
+            and siblings is not None
+            and alone_on_its_lines(node, siblings, ctx)
+            and not has_comment(ctx, node)
+        )
+        yield ctx.hit(
+            node,
+            f"do not assign a lambda expression to `{target.id}`, use a `def`",
+            data=(("fixable", "1" if fixable else "0"),),
+        )
+
+    @classmethod
+    def is_fixable(cls, hit: Hit) -> bool:
+        return dict(hit.data).get("fixable") == "1"
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        line = ctx.find(cst.SimpleStatementLine, finding.range)
+        if line is None or len(line.body) != 1:
+            return None
+        assign = line.body[0]
+        if not (
+            isinstance(assign, cst.Assign)
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+            and isinstance(assign.value, cst.Lambda)
+        ):
+            return None
+        name = assign.targets[0].target
+        lam = assign.value
+        function = cst.FunctionDef(
+            name=cst.Name(name.value),
+            params=lam.params,
+            body=cst.IndentedBlock(
+                body=[cst.SimpleStatementLine([cst.Return(value=standalone(lam.body))])],
+                header=line.trailing_whitespace,
+            ),
+            leading_lines=line.leading_lines,
+        )
+        return ctx.replace(line, function, self.fix_title, Safety.UNSAFE, finding)
+
+
+def _siblings(parent: ast.AST | None, node: ast.AST) -> list[ast.stmt] | None:
+    """The statement list holding ``node``, if any."""
+    if parent is None:
+        return None
+    for field in ("body", "orelse", "finalbody", "handlers"):
+        block = getattr(parent, field, None)
+        if isinstance(block, list) and any(s is node for s in block):
+            return block
+    return None
