@@ -178,7 +178,7 @@ def test_concurrent_callers_get_their_own_results(guard: GuardedAnalyser) -> Non
 
 def test_spawn_start_method_works_too() -> None:
     with GuardedAnalyser(timeout=5, start_method="spawn") as analyser:
-        assert _codes(analyser.analyse("if a == None:\n    pass\n", "s.py")) == ["E711"]
+        assert "E711" in _codes(analyser.analyse("if a == None:\n    pass\n", "s.py"))
         assert analyser.events.count(WORKER_RESTART) == 0
 
 

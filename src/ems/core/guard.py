@@ -27,6 +27,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -36,6 +37,7 @@ from typing import Any
 
 from ems.core.config import Config
 from ems.core.fingerprint import fingerprints
+from ems.core.logsetup import LogSettings, configure_worker_logging, current_settings
 from ems.core.model import Finding, Range, Report, Severity
 from ems.core.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
 from ems.core.registry import RuleSet
@@ -57,9 +59,16 @@ def _start_method(requested: str | None) -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-def _worker(conn: Connection) -> None:
+def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
     """Child process: answer analysis requests until the pipe closes or ``None`` arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    # The language server speaks JSON-RPC on stdout, which this process inherited: a rule
+    # that prints must not corrupt it. Send fd 1 (Python and C writers alike) to stderr.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+        os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    configure_worker_logging(log_settings)
     try:
         import resource
 
@@ -152,7 +161,9 @@ class GuardedAnalyser:
 
     def _spawn(self) -> None:
         parent, child = self._context.Pipe(duplex=True)
-        process = self._context.Process(target=_worker, args=(child,), name="ems-analysis", daemon=True)
+        process = self._context.Process(
+            target=_worker, args=(child, current_settings()), name="ems-analysis", daemon=True
+        )
         process.start()
         child.close()  # only the child holds its end: EOF reaches us when it dies
         self._process, self._conn, self._ready = process, parent, False
@@ -284,6 +295,8 @@ class GuardedAnalyser:
             report: Report = payload
             if report.rule_errors:
                 self.events.increment(RULE_ERROR, len(report.rule_errors))
+                for error in report.rule_errors:  # the type only: messages may quote source
+                    log.error("rule %s raised %s on %s", error.code, error.error.split(":", 1)[0], path)
             self._check_worker_memory()
             return report
 
