@@ -1,0 +1,165 @@
+"""EMS102: statements after `return`/`raise`/`continue`/`break` in the same block."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Range, Safety, Severity, Tag
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+from ems.rules._helpers import SCOPE_NODES
+
+_TERMINATORS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+_CST_TERMINATORS = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+_OWNERS = (
+    ast.Module,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.If,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.TryStar,
+    ast.ExceptHandler,
+    ast.match_case,
+)
+
+
+class UnreachableCode(Rule):
+    code = "EMS102"
+    name = "unreachable-code"
+    severity = Severity.WARNING
+    summary = "unreachable code after `return`/`raise`/`continue`/`break`"
+    explanation = (
+        "Statements that follow a `return`, `raise`, `continue` or `break` in the same block "
+        "can never run. They are dead weight at best, and often a sign of a mistake: a "
+        "`return` indented one level too far, or debugging code left behind. The empty "
+        "generator idiom (`return` followed by a lone `yield`) is not reported. The fix "
+        "deletes the dead statements and keeps the comments just above them; it is unsafe "
+        "because deleted code is gone for good (and is not offered when the dead code holds "
+        "a `yield`, which makes the function a generator)."
+    )
+    tags = frozenset({Tag.UNNECESSARY})
+    fix_safety = Safety.UNSAFE
+    fix_title = "Delete the unreachable statements"
+    node_types = _OWNERS
+    valid = (
+        Valid("def f(x):\n    if x:\n        return 1\n    return 2\n"),
+        Valid("def empty():\n    return\n    yield\n"),
+        Valid("for x in y:\n    if x:\n        continue\n    print(x)\n"),
+    )
+    invalid = (
+        Invalid(
+            "def f():\n    return 1\n    # old way\n    x = 2\n    return x\n",
+            fixed="def f():\n    return 1\n    # old way\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "for x in y:\n    if x:\n        break; print(x)  # gone\n    print(x)\n",
+            fixed="for x in y:\n    if x:\n        break  # gone\n    print(x)\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "def f():\n    raise ValueError('é')\n\n    @cache\n    def g():\n        pass\n\n\nx = 1\n",
+            fixed="def f():\n    raise ValueError('é')\n\n\nx = 1\n",
+            unsafe=True,
+        ),
+        Invalid("def g():\n    return 1\n    yield 2\n    print('never')\n"),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if not isinstance(block, list):
+                continue
+            for index, statement in enumerate(block[:-1]):
+                if isinstance(statement, _TERMINATORS):
+                    yield from self._report(statement, block[index + 1 :], ctx)
+                    break
+
+    def _report(self, terminator: ast.stmt, dead: list[ast.stmt], ctx: AnalysisContext) -> Iterator[Hit]:
+        if isinstance(terminator, ast.Return) and all(_is_bare_yield(s) for s in dead):
+            return  # `return` then `yield`: the empty generator idiom
+        keyword = type(terminator).__name__.lower()
+        where = ctx.hit(terminator, "")
+        hit = ctx.hit(dead[0], f"unreachable code after `{keyword}`", end_node=dead[-1])
+        first = dead[0]
+        if isinstance(first, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and first.decorator_list:
+            decorator = ctx.hit(first.decorator_list[0], "")
+            at = ctx.source.line(decorator.line)[: decorator.column].rstrip()
+            if at.endswith("@"):
+                hit = Hit(decorator.line, len(at) - 1, hit.end_line, hit.end_column, hit.message)
+        fixable = not any(_yields(s) for s in dead)
+        yield Hit(
+            hit.line,
+            hit.column,
+            hit.end_line,
+            hit.end_column,
+            hit.message,
+            data=(
+                ("at", f"{where.line}:{where.column}"),
+                ("fixable", "1" if fixable else "0"),
+            ),
+        )
+
+    @classmethod
+    def is_fixable(cls, hit: Hit) -> bool:
+        return dict(hit.data).get("fixable") == "1"
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        line_no, column = (int(part) for part in finding.datum("at", "0:0").split(":"))
+        terminator = ctx.find(_CST_TERMINATORS, Range.of(line_no, column, line_no, column))
+        line = ctx.parents.get(terminator) if terminator is not None else None
+        if terminator is None or not isinstance(line, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            return None
+        index = next(i for i, s in enumerate(line.body) if s is terminator)
+        new_line: cst.CSTNode = line
+        if index < len(line.body) - 1:
+            new_line = line.with_changes(
+                body=[*line.body[:index], terminator.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)]
+            )
+        block = ctx.parents.get(line)
+        if isinstance(line, cst.SimpleStatementLine) and isinstance(block, (cst.IndentedBlock, cst.Module)):
+            position = next(i for i, s in enumerate(block.body) if s is line)
+            dead = block.body[position + 1 :]
+            if dead:
+                kept = _comments_above(dead[0])
+                new_block = block.with_changes(
+                    body=[*block.body[:position], new_line], footer=[*kept, *block.footer]
+                )
+                return ctx.replace(block, new_block, self.fix_title, Safety.UNSAFE, finding)
+        if new_line is line:
+            return None
+        return ctx.replace(line, new_line, self.fix_title, Safety.UNSAFE, finding)
+
+
+def _comments_above(statement: cst.BaseStatement) -> list[cst.EmptyLine]:
+    """The lines above ``statement`` up to its last comment (none if it has no comment)."""
+    lines = list(getattr(statement, "leading_lines", ()))
+    while lines and lines[-1].comment is None:
+        lines.pop()
+    return lines
+
+
+def _is_bare_yield(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, (ast.Yield, ast.YieldFrom))
+
+
+def _yields(statement: ast.stmt) -> bool:
+    """Whether ``statement`` holds a `yield` of the enclosing function (not a nested one)."""
+    stack: list[ast.AST] = [statement]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(node, SCOPE_NODES):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False
