@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -293,7 +294,11 @@ class ConfigResolver:
         self._by_dir: dict[Path, Path | None] = {}
 
     def for_path(self, path: Path) -> Config:
-        config_file = self.explicit or self._nearest(path.resolve().parent if not path.is_dir() else path.resolve())
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: look from where the link itself is
+            resolved = Path(os.path.abspath(path))
+        config_file = self.explicit or self._nearest(resolved.parent if not path.is_dir() else resolved)
         if config_file is None:
             base = Config(root=self.default_root)
         elif config_file in self._by_file:
