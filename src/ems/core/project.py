@@ -36,7 +36,11 @@ class FileResult:
 def display_path(path: Path, base: Path | None = None) -> str:
     base = base or Path.cwd()
     try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: show where the link itself is
+        resolved = Path(os.path.abspath(path))
+    try:
+        return resolved.relative_to(base.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 
