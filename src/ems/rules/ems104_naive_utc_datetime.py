@@ -1,0 +1,157 @@
+"""EMS104: `datetime.utcnow()` / `datetime.utcfromtimestamp()`, deprecated naive UTC times."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from ems.core.model import Finding, Fix, Safety, Severity, Tag
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+from ems.rules._helpers import has_comment
+
+_REPLACEMENT = {"utcnow": "now", "utcfromtimestamp": "fromtimestamp"}
+
+
+@dataclass(frozen=True)
+class _Imports:
+    """How the module spells the `datetime` module, its class and a UTC tzinfo."""
+
+    modules: frozenset[str]  # `import datetime [as dt]`
+    classes: frozenset[str]  # `from datetime import datetime [as DT]`
+    utc: str  # an expression for UTC that needs no new import, or ""
+
+
+class NaiveUtcDatetime(Rule):
+    code = "EMS104"
+    name = "naive-utc-datetime"
+    severity = Severity.WARNING
+    summary = "`datetime.utcnow()` / `utcfromtimestamp()` are deprecated: they return naive datetimes"
+    explanation = (
+        "`utcnow()` and `utcfromtimestamp()` return *naive* datetimes holding UTC wall time. "
+        "Everything else in Python treats a naive datetime as local time, so `.timestamp()`, "
+        "`.astimezone()` and comparisons silently shift it by the UTC offset. Both are "
+        "deprecated since Python 3.12. Use `datetime.now(timezone.utc)` and "
+        "`datetime.fromtimestamp(ts, timezone.utc)`, which return aware datetimes. The fix "
+        "does that when a UTC object can be spelled with the module's existing imports (e.g. "
+        "`datetime.datetime.utcnow()` after `import datetime`); it is unsafe because the "
+        "result is now aware, and comparing it with naive datetimes raises `TypeError`."
+    )
+    tags = frozenset({Tag.DEPRECATED})
+    fix_safety = Safety.UNSAFE
+    fix_title = "Use an aware `now(...)` / `fromtimestamp(..., utc)`"
+    node_types = (ast.Call,)
+    valid = (
+        Valid("import datetime\nnow = datetime.datetime.now(datetime.timezone.utc)\n"),
+        Valid("from datetime import datetime, UTC\nnow = datetime.now(UTC)\n"),
+        Valid("import arrow\nnow = arrow.utcnow()\n"),
+    )
+    invalid = (
+        Invalid(
+            "import datetime\n\nstamp = datetime.datetime.utcnow()  # when\n",
+            fixed="import datetime\n\nstamp = datetime.datetime.now(datetime.timezone.utc)  # when\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "from datetime import datetime as DT, timezone\n\nt = DT.utcfromtimestamp(ts)\n",
+            fixed="from datetime import datetime as DT, timezone\n\nt = DT.fromtimestamp(ts, timezone.utc)\n",
+            unsafe=True,
+        ),
+        Invalid("from datetime import datetime\n\nstamp = datetime.utcnow()\n"),
+        Invalid("import datetime as dt\n\nstamp = dt.datetime.utcnow().isoformat()\n",
+                fixed="import datetime as dt\n\nstamp = dt.datetime.now(dt.timezone.utc).isoformat()\n",
+                unsafe=True),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, ast.Call)
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr in _REPLACEMENT):
+            return
+        imports = _imports(ctx)
+        owner = func.value
+        utc = ""
+        if isinstance(owner, ast.Name):
+            if owner.id not in imports.classes and (owner.id != "datetime" or owner.id in imports.modules):
+                return
+            spelled = owner.id
+            utc = imports.utc
+        elif (
+            isinstance(owner, ast.Attribute)
+            and owner.attr == "datetime"
+            and isinstance(owner.value, ast.Name)
+            and (owner.value.id in imports.modules or owner.value.id == "datetime")
+        ):
+            spelled = f"{owner.value.id}.datetime"
+            utc = f"{owner.value.id}.timezone.utc"
+        else:
+            return
+        wanted = 0 if func.attr == "utcnow" else 1
+        if len(node.args) != wanted or node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            utc = ""
+        if utc and has_comment(ctx, node):
+            utc = ""
+        better = "now(timezone.utc)" if func.attr == "utcnow" else "fromtimestamp(ts, timezone.utc)"
+        yield ctx.hit(
+            node,
+            f"`{spelled}.{func.attr}()` is deprecated and returns a naive datetime; use `{better}`",
+            data=(("utc", utc), ("method", func.attr)),
+        )
+
+    @classmethod
+    def is_fixable(cls, hit: Hit) -> bool:
+        return bool(dict(hit.data).get("utc"))
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        method, utc = finding.datum("method"), finding.datum("utc")
+        call = ctx.find(
+            cst.Call,
+            finding.range,
+            where=lambda n: isinstance(n.func, cst.Attribute) and n.func.attr.value == method,
+        )
+        if call is None or not utc or not isinstance(call.func, cst.Attribute):
+            return None
+        tz = cst.Arg(cst.parse_expression(utc))
+        if method == "utcnow":
+            args = [tz]
+        else:
+            if len(call.args) != 1:
+                return None
+            first = call.args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            args = [first, tz]
+        new = call.with_changes(func=call.func.with_changes(attr=cst.Name(_REPLACEMENT[method])), args=args)
+        return ctx.replace(call, new, self.fix_title, Safety.UNSAFE, finding)
+
+
+def _imports(ctx: AnalysisContext) -> _Imports:
+    def build() -> _Imports:
+        modules: set[str] = set()
+        classes: set[str] = set()
+        utc_names: list[str] = []
+        timezone_names: list[str] = []
+        for statement in ctx.tree.body:
+            if isinstance(statement, ast.Import):
+                modules.update(a.asname or a.name for a in statement.names if a.name == "datetime")
+            elif isinstance(statement, ast.ImportFrom) and statement.module == "datetime" and not statement.level:
+                for alias in statement.names:
+                    bound = alias.asname or alias.name
+                    if alias.name == "datetime":
+                        classes.add(bound)
+                    elif alias.name == "UTC":
+                        utc_names.append(bound)
+                    elif alias.name == "timezone":
+                        timezone_names.append(bound)
+        if utc_names:
+            utc = utc_names[0]
+        elif timezone_names:
+            utc = f"{timezone_names[0]}.utc"
+        elif modules:
+            utc = f"{sorted(modules)[0]}.timezone.utc"
+        else:
+            utc = ""
+        return _Imports(frozenset(modules), frozenset(classes), utc)
+
+    return ctx.memo("ems104.imports", build)  # type: ignore[return-value]
