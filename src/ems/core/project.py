@@ -94,8 +94,8 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Pat
             path = Path(entry.path)
             try:
                 is_dir = entry.is_dir()
-            except OSError:
-                continue
+            except OSError:  # a symlink loop: not a folder; a .py name gets its E902 later
+                is_dir = False
             if config.is_excluded(path if path.is_absolute() else Path.cwd() / path) or _ignored(path, is_dir, specs, config):
                 continue
             if is_dir:
