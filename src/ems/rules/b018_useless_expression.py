@@ -57,9 +57,17 @@ class UselessExpression(Rule):
 
 
 def _constant_arithmetic(node: ast.expr) -> bool:
-    """`1 + 2`, `-1`: operators on literals only (`a >> b` may be an overloaded DSL)."""
-    if isinstance(node, ast.BinOp):
-        return _constant_arithmetic(node.left) and _constant_arithmetic(node.right)
-    if isinstance(node, ast.UnaryOp):
-        return _constant_arithmetic(node.operand)
-    return isinstance(node, ast.Constant)
+    """`1 + 2`, `-1`: operators on literals only (`a >> b` may be an overloaded DSL).
+
+    Iterative: a 900-term `1 + 1 + ...` is valid Python and would overflow a recursion.
+    """
+    stack: list[ast.expr] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.BinOp):
+            stack.extend((current.left, current.right))
+        elif isinstance(current, ast.UnaryOp):
+            stack.append(current.operand)
+        elif not isinstance(current, ast.Constant):
+            return False
+    return True
