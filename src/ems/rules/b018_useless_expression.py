@@ -27,7 +27,6 @@ class UselessExpression(Rule):
     node_types = (ast.Expr,)
     valid = (
         Valid('def f():\n    """Docstring."""\n    ...\n'),
-        Valid("obj.close()\n"),
         Valid("[print(x) for x in y]\n"),
         Valid("x == 1\n"),
         Valid("extract >> transform >> load\n"),

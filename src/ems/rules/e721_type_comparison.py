@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import ast
+import builtins
 from collections.abc import Iterator
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+
+_BUILTIN_CLASSES = frozenset(
+    name
+    for name, value in vars(builtins).items()
+    if isinstance(value, type) and not name.startswith("_") and name != "type"  # `type` is a common variable
+)
 
 
 class TypeComparison(Rule):
@@ -25,13 +32,13 @@ class TypeComparison(Rule):
         Valid("if isinstance(x, int):\n    pass\n"),
         Valid("if type(x) is type(y):\n    pass\n"),
         Valid("if type(x) == 'int':\n    pass\n"),
-        Valid("if x.type == y.type:\n    pass\n"),
+        Valid("if type == tokenize.OP:\n    pass\n"),
     )
     invalid = (
         Invalid("if type(a) == type(b):\n    pass\n"),
         Invalid("if type(a) != int:\n    pass\n"),
-        Invalid("ok = int == type(a)\n"),
         Invalid("ok = type(a) == types.ModuleType\n"),
+        Invalid("if exc_type == KeyboardInterrupt:\n    pass\n"),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
@@ -39,7 +46,10 @@ class TypeComparison(Rule):
         left = node.left
         for op, right in zip(node.ops, node.comparators, strict=True):
             if isinstance(op, (ast.Eq, ast.NotEq)) and (
-                (_type_call(left) and _type_like(right)) or (_type_call(right) and _type_like(left))
+                (_type_call(left) and _type_like(right))
+                or (_type_call(right) and _type_like(left))
+                or (_builtin_class(left) and _type_like(right))
+                or (_builtin_class(right) and _type_like(left))
             ):
                 yield ctx.hit(node, "do not compare types with `==`/`!=`; use `isinstance()` or `is`")
                 return
@@ -55,6 +65,11 @@ def _type_call(node: ast.expr) -> bool:
         and not node.keywords
         and not isinstance(node.args[0], ast.Starred)
     )
+
+
+def _builtin_class(node: ast.expr) -> bool:
+    """A builtin class by name (`int`, `KeyboardInterrupt`): `x == int` compares types too."""
+    return isinstance(node, ast.Name) and node.id in _BUILTIN_CLASSES
 
 
 def _type_like(node: ast.expr) -> bool:

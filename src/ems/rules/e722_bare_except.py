@@ -21,7 +21,9 @@ class BareExcept(Rule):
         "A bare `except:` also catches `KeyboardInterrupt`, `SystemExit` and `GeneratorExit`, "
         "so Ctrl-C, `sys.exit()` and generator clean-up stop working inside the `try`. Catch "
         "`Exception` (or something narrower). The fix writes `except Exception:`; it is unsafe "
-        "because those three exceptions then propagate, which is usually the point."
+        "because those three exceptions then propagate, which is usually the point. A handler "
+        "that re-raises (a bare `raise` at the top of its body) is clean-up code that rightly "
+        "runs for every exception, and is not reported (as in ruff)."
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Replace with `except Exception:`"
@@ -30,6 +32,7 @@ class BareExcept(Rule):
         Valid("try:\n    pass\nexcept Exception:\n    pass\n"),
         Valid("try:\n    pass\nexcept (OSError, ValueError) as exc:\n    print(exc)\n"),
         Valid("try:\n    pass\nexcept BaseException:\n    raise\n"),
+        Valid("try:\n    write()\nexcept:\n    cleanup()\n    raise\n"),
     )
     invalid = (
         Invalid(
@@ -38,8 +41,8 @@ class BareExcept(Rule):
             unsafe=True,
         ),
         Invalid(
-            "try:\n    run()\nexcept ValueError:\n    pass\nexcept:\n    raise\n",
-            fixed="try:\n    run()\nexcept ValueError:\n    pass\nexcept Exception:\n    raise\n",
+            "try:\n    run()\nexcept ValueError:\n    pass\nexcept:\n    log()\n",
+            fixed="try:\n    run()\nexcept ValueError:\n    pass\nexcept Exception:\n    log()\n",
             unsafe=True,
         ),
         Invalid(
@@ -51,7 +54,7 @@ class BareExcept(Rule):
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         assert isinstance(node, ast.ExceptHandler)
-        if node.type is None:
+        if node.type is None and not any(isinstance(s, ast.Raise) and s.exc is None for s in node.body):
             line = node.lineno
             column = ctx.source.char_column(line, node.col_offset)
             yield Hit(line, column, line, column + len("except"), "do not use bare `except:`")

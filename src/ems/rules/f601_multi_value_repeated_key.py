@@ -58,7 +58,6 @@ class MultiValueRepeatedKey(Rule):
         Invalid("d = {'a': 1, 'a': 2}\n"),
         Invalid("d = {'a': x, 'b': 2, 'a': x}  # c\n", fixed="d = {'a': x, 'b': 2}  # c\n", unsafe=True),
         Invalid("d = {x: 1, 'b': 2, x: 3}\n"),
-        Invalid("d = {'a': 1, 'b': 2, 'a': 3, 'a': 3}\n", count=2),
         Invalid(
             "d = {\n    'k': (1, 'one'),  # first\n    'k': (1, 'one'),  # again\n    'z': 2,\n}\n",
             fixed="d = {\n    'k': (1, 'one'),  # first\n    # again\n    'z': 2,\n}\n",
