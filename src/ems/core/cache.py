@@ -1,0 +1,363 @@
+"""The persistent result cache: ``.ems/cache/results.sqlite`` at the project root.
+
+Why it exists: most files of a project do not change between two runs, and analysing
+them again is the expensive part of ``ems check``. A row holds one file's report for one
+*settings key* (ems version, cache schema, Python version, the file's config fingerprint,
+and every rule code with where it came from, plug-in versions included).
+
+Correctness rules (the cache may be slow to help, never wrong):
+
+* The fast path trusts a row without reading the file only when size, mtime_ns, ctime_ns
+  and inode all match what was recorded *before* the file was read. A file modified within
+  ``RACY_NS`` of being read has its stat left unrecorded ("racy" mtime, as git does), so the
+  next run reads and hashes it instead of trusting a timestamp that may hide a second write.
+* Otherwise the file is read and hashed; an equal content hash reuses the report.
+* Each row carries a checksum over its key, content hash and payload; a row that fails it,
+  or fails to decode, is a miss. A database SQLite calls corrupt, or a schema from another
+  version, is deleted and rebuilt. Concurrent runs are serialised by SQLite's own locking
+  (WAL); a run that cannot get the write lock within the timeout just skips writing.
+* The payload is JSON, never pickle: a cache file committed to a repository by someone
+  else must not be able to run code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ems import __version__
+from ems.core.config import Config
+from ems.core.model import Finding, Range, Related, Report, RuleError, Severity, Tag
+from ems.core.registry import RuleSet
+
+log = logging.getLogger("ems.cache")
+
+CACHE_DIR = Path(".ems") / "cache"
+DB_NAME = "results.sqlite"
+SCHEMA_VERSION = 1
+RACY_NS = 2_000_000_000  # files modified this close to being read: stat not trusted
+BUSY_TIMEOUT_S = 5.0
+
+StatKey = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+
+
+def cache_dir(root: Path) -> Path:
+    return root / CACHE_DIR
+
+
+def stat_key(info: os.stat_result) -> StatKey:
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _ruleset_key(ruleset: RuleSet) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for code, origin in ruleset.origins:
+        if origin != "builtin":
+            with contextlib.suppress(PackageNotFoundError):
+                origin = f"{origin}=={version(origin)}"
+        parts.append(f"{code}:{origin}")
+    return ",".join(parts)
+
+
+def settings_key(config: Config, ruleset: RuleSet) -> str:
+    """Everything besides the file's bytes and path that can change its report."""
+    payload = "\x1f".join(
+        (
+            __version__,
+            str(SCHEMA_VERSION),
+            sys.implementation.name,
+            ".".join(map(str, sys.version_info[:3])),
+            config.fingerprint(),
+            _ruleset_key(ruleset),
+        )
+    )
+    return hashlib.blake2b(payload.encode(), digest_size=12).hexdigest()
+
+
+# --- report <-> JSON ----------------------------------------------------------------------
+
+
+def _range(r: Range) -> list[int]:
+    return [r.start.line, r.start.column, r.end.line, r.end.column]
+
+
+def encode_report(report: Report) -> str:
+    """A compact JSON form; the path is implied by the row's key."""
+    findings = [
+        [
+            f.code,
+            f.name,
+            f.severity.value,
+            _range(f.range),
+            f.message,
+            f.fingerprint,
+            int(f.fixable),
+            sorted(t.value for t in f.tags),
+            [[_range(r.range), r.message] for r in f.related],
+            [list(pair) for pair in f.data],
+        ]
+        for f in report.findings
+    ]
+    errors = [[e.code, e.error] for e in report.rule_errors]
+    return json.dumps([findings, int(report.syntax_error), errors], ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_report(payload: str, path: str) -> Report:
+    """Inverse of ``encode_report``; raises ValueError/TypeError/KeyError on bad data."""
+    findings_data, syntax_error, errors = json.loads(payload)
+    findings = tuple(
+        Finding(
+            code=str(code),
+            name=str(name),
+            severity=Severity(severity),
+            range=Range.of(*rng),
+            message=str(message),
+            path=path,
+            fingerprint=str(fingerprint),
+            fixable=bool(fixable),
+            tags=frozenset(Tag(t) for t in tags),
+            related=tuple(Related(Range.of(*r), str(m)) for r, m in related),
+            data=tuple((str(k), str(v)) for k, v in data),
+        )
+        for code, name, severity, rng, message, fingerprint, fixable, tags, related, data in findings_data
+    )
+    return Report(path, findings, bool(syntax_error), tuple(RuleError(str(c), str(e)) for c, e in errors))
+
+
+# --- the store ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    stat: StatKey | None  # None: not trusted (racy), read and hash the file
+    digest: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    path: str
+    settings: str
+    stat: StatKey | None
+    digest: str
+    payload: str
+
+
+def _checksum(path: str, settings: str, digest: str, payload: str) -> str:
+    data = "\x1f".join((path, settings, digest, payload)).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def trusted_stat(info: os.stat_result, now_ns: int | None = None) -> StatKey | None:
+    """The stat to record, or None when the mtime is too recent to rule out a racy write."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    if now_ns - info.st_mtime_ns < RACY_NS or now_ns - info.st_ctime_ns < RACY_NS:
+        return None
+    return stat_key(info)
+
+
+class ResultCache:
+    """One project's cache database. Every failure degrades to "no cache", never to an error."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.directory = cache_dir(root)
+        self.path = self.directory / DB_NAME
+        self._conn: sqlite3.Connection | None = None
+        self._disabled = False
+        self._pending: list[Pending] = []
+
+    # connection management
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._conn is not None or self._disabled:
+            return self._conn
+        for attempt in (1, 2):
+            try:
+                self._conn = self._open()
+                return self._conn
+            except sqlite3.DatabaseError as exc:  # corrupt or not a database
+                log.warning("cache %s is unusable (%s); rebuilding it", self.path, exc)
+                self._close_quietly()
+                if attempt == 1 and not self._remove_files():
+                    break
+            except (OSError, sqlite3.Error) as exc:
+                log.info("cache disabled: cannot open %s: %s", self.path, exc)
+                break
+        self._close_quietly()
+        self._disabled = True
+        return None
+
+    def _open(self) -> sqlite3.Connection:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        ignore = self.directory / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# created by ems: the cache is never committed\n*\n")
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None or row[0] != str(SCHEMA_VERSION):
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("DROP TABLE IF EXISTS entries")
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                )
+                conn.execute("COMMIT")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS entries ("
+                " path TEXT NOT NULL, settings TEXT NOT NULL,"
+                " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,"
+                " digest TEXT NOT NULL, payload TEXT NOT NULL, checksum TEXT NOT NULL,"
+                " PRIMARY KEY (path, settings)) WITHOUT ROWID"
+            )
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _close_quietly(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    def _remove_files(self) -> bool:
+        ok = True
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.unlink(f"{self.path}{suffix}")
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.info("cannot remove corrupt cache %s%s: %s", self.path, suffix, exc)
+                ok = False
+        return ok
+
+    def _fail(self, exc: sqlite3.Error) -> None:
+        """A query failed mid-run: stop using the cache; rebuild it next time if corrupt."""
+        log.warning("cache %s failed (%s); continuing without it", self.path, exc)
+        self._close_quietly()
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            self._remove_files()
+        self._disabled = True
+
+    # reading
+
+    def load(self, paths: Sequence[str]) -> dict[tuple[str, str], Entry]:
+        """Valid rows for ``paths`` keyed by (path, settings); bad rows are left out."""
+        conn = self._connect()
+        if conn is None or not paths:
+            return {}
+        try:
+            if len(paths) <= 32:
+                marks = ",".join("?" * len(paths))
+                rows: Iterable[tuple] = conn.execute(
+                    f"SELECT * FROM entries WHERE path IN ({marks})", tuple(paths)
+                ).fetchall()
+            else:
+                rows = conn.execute("SELECT * FROM entries").fetchall()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            return {}
+        wanted = set(paths)
+        entries: dict[tuple[str, str], Entry] = {}
+        for row in rows:
+            try:
+                path, settings, size, mtime, ctime, inode, digest, payload, checksum = row
+                if path not in wanted:
+                    continue
+                if checksum != _checksum(path, settings, digest, payload):
+                    log.info("cache row for %s failed its checksum; ignored", path)
+                    continue
+                stat = None if size is None else (int(size), int(mtime), int(ctime), int(inode))
+                entries[(path, settings)] = Entry(stat, str(digest), str(payload))
+            except (ValueError, TypeError):
+                continue
+        return entries
+
+    # writing
+
+    def put(self, path: str, settings: str, stat: StatKey | None, digest: str, report: Report) -> None:
+        if self._disabled:
+            return
+        self._pending.append(Pending(path, settings, stat, digest, encode_report(report)))
+
+    def put_stat(self, path: str, settings: str, stat: StatKey | None, entry: Entry) -> None:
+        """Record a new stat for unchanged content (touched, checked out again, copied)."""
+        if self._disabled:
+            return
+        self._pending.append(Pending(path, settings, stat, entry.digest, entry.payload))
+
+    def flush(self) -> None:
+        """Write pending rows in one transaction; skipped if another run holds the lock."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        conn = self._connect()
+        if conn is None:
+            return
+        rows = [
+            (
+                p.path,
+                p.settings,
+                *(p.stat if p.stat is not None else (None, None, None, None)),
+                p.digest,
+                p.payload,
+                _checksum(p.path, p.settings, p.digest, p.payload),
+            )
+            for p in pending
+        ]
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:  # busy/locked/read-only: skip this write
+            log.info("cache not updated (%s)", exc)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._close_quietly()
+
+
+def is_fresh(entry: Entry | None, info: os.stat_result | None) -> bool:
+    """Whether ``entry`` can be used without reading the file (the stat fast path)."""
+    return entry is not None and info is not None and entry.stat is not None and entry.stat == stat_key(info)
+
+
+def remove(root: Path) -> bool:
+    """Delete the cache directory under ``root``; False if there was none."""
+    import shutil
+
+    target = cache_dir(root)
+    if not target.exists():
+        return False
+    shutil.rmtree(target)
+    return True
