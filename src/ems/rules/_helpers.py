@@ -9,11 +9,10 @@ import keyword
 import tokenize
 from collections.abc import Iterator
 
-import libcst as cst
-
 from ems.core.model import Finding, Fix, Safety
 from ems.core.rule import AnalysisContext
 from ems.fixes.context import FixContext
+from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 
 # Scopes that a `return`, `break`, `continue` or `await` cannot see through.
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -94,16 +93,29 @@ _PRIMARY = (
 
 def as_primary(expr: cst.BaseExpression) -> cst.BaseExpression:
     """``expr`` wrapped in parentheses unless it can take ``.attr`` as it stands."""
-    if expr.lpar or (isinstance(expr, _PRIMARY) and "\n" not in cst.Module([]).code_for_node(expr)):
+    if expr.lpar or (isinstance(expr, _PRIMARY) and _one_logical_line(expr)):
         return expr
     return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
 def standalone(expr: cst.BaseExpression) -> cst.BaseExpression:
     """``expr`` safe to move out of brackets: parenthesised if its text spans lines."""
-    if expr.lpar or "\n" not in cst.Module([]).code_for_node(expr):
+    if expr.lpar or _one_logical_line(expr):
         return expr
     return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def _one_logical_line(expr: cst.BaseExpression) -> bool:
+    """Whether ``expr``'s text is valid outside brackets (its line breaks, if any, are
+    inside its own brackets)."""
+    code = cst.Module([]).code_for_node(expr)
+    if "\n" not in code and "\r" not in code:
+        return True
+    try:
+        ast.parse(code, mode="eval")
+    except SyntaxError:
+        return False
+    return True
 
 
 def replace_comparison_operator(
