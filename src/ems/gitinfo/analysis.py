@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 import git
@@ -156,7 +156,7 @@ class BlobAnalyser:
         results: list[BlobAnalysis] = []
         total = len(misses)
         if self.jobs > 1 and total >= PARALLEL_THRESHOLD:
-            method = "fork" if "fork" in get_context().get_all_start_methods() else "spawn"
+            method = "fork" if "fork" in get_all_start_methods() else "spawn"
             jobs = [
                 [(read_blob(self.repo, blob), path, config) for path, blob, config, _ in misses[i : i + _CHUNK]]
                 for i in range(0, total, _CHUNK)
