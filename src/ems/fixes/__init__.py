@@ -2,11 +2,43 @@
 
 Public API: ``fixes_for`` (one finding), ``fix_all`` (fixed point), ``apply_edits``,
 ``atomic_write``.
+
+The names are resolved on first use (PEP 562) so that importing ``ems.fixes.context``
+or ``ems.fixes.lazy`` from a rule module does not import libcst (see ``ems.fixes.lazy``).
 """
 
-from ems.fixes.apply import FileChanged, apply_edits, atomic_write
-from ems.fixes.context import FixContext, minimal_edit
-from ems.fixes.engine import FixAllResult, FixFailure, fix_all, fixes_for, verify
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ems.fixes.apply import FileChanged, apply_edits, atomic_write
+    from ems.fixes.context import FixContext, minimal_edit
+    from ems.fixes.engine import FixAllResult, FixFailure, fix_all, fixes_for, verify
+
+_HOMES = {
+    "FileChanged": "ems.fixes.apply",
+    "apply_edits": "ems.fixes.apply",
+    "atomic_write": "ems.fixes.apply",
+    "FixContext": "ems.fixes.context",
+    "minimal_edit": "ems.fixes.context",
+    "FixAllResult": "ems.fixes.engine",
+    "FixFailure": "ems.fixes.engine",
+    "fix_all": "ems.fixes.engine",
+    "fixes_for": "ems.fixes.engine",
+    "verify": "ems.fixes.engine",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'ems.fixes' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FileChanged",

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import TypeVar
-
-import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, ParentNodeProvider, PositionProvider
+from typing import TYPE_CHECKING, TypeVar
 
 from ems.core.model import Finding, Fix, Range, Safety, TextEdit
 from ems.core.source import SourceText
+from ems.fixes.lazy import cst
 
-N = TypeVar("N", bound=cst.CSTNode)
+if TYPE_CHECKING:  # libcst is imported when the first fix runs, not with the rules
+    from libcst.metadata import CodeRange, MetadataWrapper
+
+N = TypeVar("N", bound="cst.CSTNode")
 
 
 class FixContext:
@@ -27,6 +28,8 @@ class FixContext:
 
     @cached_property
     def wrapper(self) -> MetadataWrapper:
+        from libcst.metadata import MetadataWrapper
+
         return MetadataWrapper(cst.parse_module(self.text), unsafe_skip_copy=True)
 
     @property
@@ -35,10 +38,14 @@ class FixContext:
 
     @cached_property
     def positions(self) -> dict[cst.CSTNode, CodeRange]:
+        from libcst.metadata import PositionProvider
+
         return dict(self.wrapper.resolve(PositionProvider))
 
     @cached_property
     def parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
+        from libcst.metadata import ParentNodeProvider
+
         return dict(self.wrapper.resolve(ParentNodeProvider))
 
     def range_of(self, node: cst.CSTNode) -> Range:
