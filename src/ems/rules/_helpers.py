@@ -75,25 +75,27 @@ def alone_on_its_lines(stmt: ast.stmt, siblings: list[ast.stmt], ctx: AnalysisCo
     return not before.strip()
 
 
-_PRIMARY = (
-    cst.Name,
-    cst.Attribute,
-    cst.Call,
-    cst.Subscript,
-    cst.List,
-    cst.Dict,
-    cst.Set,
-    cst.ListComp,
-    cst.SetComp,
-    cst.DictComp,
-    cst.SimpleString,
-    cst.FormattedString,
-)
+def _primary() -> tuple[type[cst.CSTNode], ...]:
+    """Expressions that take ``.attr`` as they stand (a function: ``cst`` is lazy)."""
+    return (
+        cst.Name,
+        cst.Attribute,
+        cst.Call,
+        cst.Subscript,
+        cst.List,
+        cst.Dict,
+        cst.Set,
+        cst.ListComp,
+        cst.SetComp,
+        cst.DictComp,
+        cst.SimpleString,
+        cst.FormattedString,
+    )
 
 
 def as_primary(expr: cst.BaseExpression) -> cst.BaseExpression:
     """``expr`` wrapped in parentheses unless it can take ``.attr`` as it stands."""
-    if expr.lpar or (isinstance(expr, _PRIMARY) and _one_logical_line(expr)):
+    if expr.lpar or (isinstance(expr, _primary()) and _one_logical_line(expr)):
         return expr
     return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-import libcst as cst
-
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.core.scope import ScopeModel, iter_names
 from ems.fixes.context import FixContext
+from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 
 
 class UnusedLoopControlVariable(Rule):

@@ -5,15 +5,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-import libcst as cst
-
 from ems.core.model import Finding, Fix, Range, Safety, Severity, Tag
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
+from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import SCOPE_NODES
 
 _TERMINATORS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
-_CST_TERMINATORS = (cst.Return, cst.Raise, cst.Continue, cst.Break)
 _OWNERS = (
     ast.Module,
     ast.FunctionDef,
@@ -115,7 +113,7 @@ class UnreachableCode(Rule):
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         line_no, column = (int(part) for part in finding.datum("at", "0:0").split(":"))
-        terminator = ctx.find(_CST_TERMINATORS, Range.of(line_no, column, line_no, column))
+        terminator = ctx.find((cst.Return, cst.Raise, cst.Continue, cst.Break), Range.of(line_no, column, line_no, column))
         line = ctx.parents.get(terminator) if terminator is not None else None
         if terminator is None or not isinstance(line, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
             return None

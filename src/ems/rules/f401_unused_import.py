@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import libcst as cst
-
 from ems.core.model import Finding, Fix, Range, Safety, Severity, Tag, TextEdit
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.core.scope import ScopeModel
 from ems.fixes.context import FixContext
+from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 
 
 class UnusedImport(Rule):

@@ -5,15 +5,12 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-import libcst as cst
-
 from ems.core.model import Finding, Fix, Safety, Severity, Tag
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.core.scope import ScopeModel, identifier_node
 from ems.fixes.context import FixContext
+from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules.f401_unused_import import remove_statement
-
-_EFFECTS = (cst.Call, cst.Await, cst.Yield, cst.NamedExpr)
 
 
 class UnusedVariable(Rule):
@@ -132,7 +129,7 @@ def _has_effect(value: cst.CSTNode) -> bool:
     stack = [value]
     while stack:
         node = stack.pop()
-        if isinstance(node, _EFFECTS):
+        if isinstance(node, (cst.Call, cst.Await, cst.Yield, cst.NamedExpr)):
             return True
         stack.extend(node.children)
     return False
