@@ -114,13 +114,13 @@ class BlobAnalyser:
         self.analysed = 0
         self.cached = 0
         self._memo: dict[tuple[str, str], BlobAnalysis] = {}
-        self._hashes: dict[int, str] = {}
+        self._hashes: dict[str, str] = {}
 
     def config_for(self, path: str) -> Config:
         return self.resolver.for_path(self.root / path)
 
     def _hash(self, config: Config) -> str:
-        key = id(config)
+        key = config.fingerprint()  # resolvers may return equal but new Config objects
         if key not in self._hashes:
             self._hashes[key] = ruleset_hash(config, self.ruleset)
         return self._hashes[key]
