@@ -1,0 +1,59 @@
+"""Start-up stays light: ``ems --version`` and ``ems check one_file.py`` import no libcst,
+Streamlit or GitPython (libcst alone costs about 0.25 s; it is only needed to fix)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("libcst", "streamlit", "git")
+
+_PROBE = f"""
+import json, sys
+from ems.cli.main import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:  # argparse's --version exits
+    code = exc.code
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {set(HEAVY)})
+sys.stderr.write(json.dumps({{"code": code, "heavy": heavy}}) + "\\n")
+"""
+
+
+def _modules_after(args: list[str], cwd: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+    last = proc.stderr.strip().splitlines()[-1]
+    return json.loads(last)
+
+
+def test_version_imports_no_heavy_library(tmp_path: Path) -> None:
+    result = _modules_after(["--version"], tmp_path)
+    assert result["code"] == 0
+    assert result["heavy"] == []
+
+
+def test_check_one_file_imports_no_heavy_library(tmp_path: Path) -> None:
+    target = tmp_path / "one_file.py"
+    target.write_text('x = f"plain"\nif x == None:\n    pass\n', encoding="utf-8")
+    result = _modules_after(["check", "--no-cache", "one_file.py"], tmp_path)
+    assert result["code"] == 1  # findings were reported, so the rules really ran
+    assert result["heavy"] == []
+
+
+def test_check_with_cache_imports_no_heavy_library(tmp_path: Path) -> None:
+    target = tmp_path / "one_file.py"
+    target.write_text("import os\n", encoding="utf-8")
+    first = _modules_after(["check", "one_file.py"], tmp_path)
+    second = _modules_after(["check", "one_file.py"], tmp_path)
+    assert first["heavy"] == second["heavy"] == []
+    assert (tmp_path / ".ems" / "cache").is_dir()
+
+
+def test_loading_every_rule_imports_no_libcst() -> None:
+    probe = "import sys\nfrom ems.core.registry import load_rules\nload_rules()\nprint('libcst' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
