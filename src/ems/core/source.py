@@ -45,13 +45,15 @@ def decode_source(data: bytes) -> Decoded:
     try:
         text = payload.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = payload.count(b"\n", 0, exc.start) + 1
         line_start = payload.rfind(b"\n", 0, exc.start) + 1
+        # the position in SourceText's line model (a lone \r ends a line too), so it
+        # stays inside the document the editor shows
+        before = _LINE_BREAK.split(payload[: exc.start].decode(encoding, errors="replace"))
         raise UndecodableSource(
             f"(unicode error) '{encoding}' codec can't decode byte "
             f"0x{payload[exc.start]:02x} in position {exc.start - line_start}: {exc.reason}",
-            line,
-            len(payload[line_start : exc.start].decode(encoding, errors="replace")),
+            len(before),
+            len(before[-1]),
         ) from None
     except LookupError:
         raise UndecodableSource(f"unknown encoding: {encoding}") from None
