@@ -16,10 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ems.core.model import Finding
-from ems.core.project import FileResult
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported by command registration: keep `ems --version` light
+    from ems.core.model import Finding
+    from ems.core.project import FileResult
     from ems.store import Store
 
 
@@ -55,6 +54,15 @@ def project_root(cwd: Path | None = None) -> Path:
 
 
 # ------------------------------------------------------------------ ems check
+
+
+def apply_check_options(args: argparse.Namespace, results: list[FileResult], config_hash: str, started: float) -> list[FileResult]:
+    """``--record`` (all findings of the scan), then ``--new-since`` (raises HookError)."""
+    if getattr(args, "record", False):
+        record_scan(results, config_hash, started)
+    if getattr(args, "new_since", None):
+        results = filter_new_since(results, args.new_since)
+    return results
 
 
 def filter_new_since(results: Sequence[FileResult], ref: str) -> list[FileResult]:
@@ -152,6 +160,34 @@ def _enricher(results: Sequence[FileResult], root: Path, store: Store) -> Callab
 
 
 # ------------------------------------------------------------------ ems fix --commit
+
+
+def prepare_fix_commit(
+    args: argparse.Namespace, files: Sequence[Path], would_change: Callable[[Path], bool]
+) -> FixCommit | None:
+    """Validate ``--commit``/``--branch`` and refuse dirty targets before anything is written."""
+    if not getattr(args, "commit", False):
+        if getattr(args, "branch", None):
+            raise HookError("--branch only makes sense with --commit")
+        return None
+    if args.diff or args.dry_run:
+        raise HookError("--commit cannot be combined with --diff or --dry-run")
+    if args.paths == ["-"]:
+        raise HookError("--commit needs files, not standard input")
+    committer = FixCommit(args.branch)
+    committer.refuse_dirty(files, would_change)
+    return committer
+
+
+def finish_fix_commit(committer: FixCommit | None) -> str | None:
+    """Commit what was fixed; returns a line for the user (raises HookError)."""
+    if committer is None:
+        return None
+    sha = committer.commit()
+    if sha is None:
+        return "Nothing fixed, nothing committed."
+    where = f" on new branch {committer.branch}" if committer.branch else ""
+    return f"Committed {len(committer.touched)} file(s) as {sha[:10]}{where}."
 
 
 class FixCommit:
