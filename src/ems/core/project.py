@@ -52,8 +52,8 @@ class FileResult:
 def display_path(path: Path, base: Path | None = None) -> str:
     base = base or Path.cwd()
     try:
-        resolved = path.resolve()
-    except (OSError, RuntimeError):  # a symlink loop: show where the link itself is
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a dangling link or a loop: show the link itself
         resolved = Path(os.path.abspath(path))
     try:
         return resolved.relative_to(base.resolve()).as_posix()
