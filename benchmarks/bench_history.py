@@ -180,21 +180,33 @@ def main() -> int:
                                   "python": sys.version.split()[0]}
     for suffix in ("", "-wal", "-shm"):
         Path(str(store) + suffix).unlink(missing_ok=True)
+    def fresh_store() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(store) + suffix).unlink(missing_ok=True)
+
+    single, single_peak, out = measure([*ems, "--jobs", "1"], repo)
+    single_stats = json.loads(out)["stats"]
+    fresh_store()
     cold, cold_peak, out = measure(ems, repo)
     stats = json.loads(out)["stats"]
     warm, warm_peak, out = measure(ems, repo)
     warm_stats = json.loads(out)["stats"]
+    results["ems_cold_one_process"] = {"wall_seconds": round(single, 2), "peak_mib": round(single_peak, 1),
+                                       **single_stats}
     results["ems_cold"] = {"wall_seconds": round(cold, 2), "peak_mib": round(cold_peak, 1), **stats}
     results["ems_warm"] = {"wall_seconds": round(warm, 2), "peak_mib": round(warm_peak, 1), **warm_stats}
     if not args.skip_wily:
         wily_s, wily_peak = run_wily(repo, args.commits)
         results["wily_build"] = {"wall_seconds": round(wily_s, 2), "peak_mib": round(wily_peak, 1)}
         results["speedup_cold_vs_wily"] = round(wily_s / cold, 1)
+        results["speedup_cold_one_process_vs_wily"] = round(wily_s / single, 1)
     (WORK / "history-results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
     print()
     print("| run | commits | seconds | peak MiB | blobs analysed |")
     print("|---|---|---|---|---|")
+    print(f"| ems history, cold, 1 process | {walked} | {single:.2f} | {single_peak:.0f} | "
+          f"{single_stats['analysed_blobs']} |")
     print(f"| ems history, cold | {walked} | {cold:.2f} | {cold_peak:.0f} | {stats['analysed_blobs']} |")
     print(f"| ems history, warm | {walked} | {warm:.2f} | {warm_peak:.0f} | {warm_stats['analysed_blobs']} |")
     if "wily_build" in results:
