@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import os
 import random
@@ -58,10 +59,7 @@ def stdlib_sources(rng: random.Random, count: int) -> list[tuple[str, list[str]]
     lib = Path(sysconfig.get_paths()["stdlib"])
     picked = []
     for path in sorted(lib.glob("*.py")):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
         if 150 <= text.count("\n") <= 2500:
             picked.append((path.name, _blocks(text)))
     rng.shuffle(picked)
@@ -117,6 +115,18 @@ def generate_repo(target: Path, commits: int, seed: int = 5) -> Path:
     return target
 
 
+def _tree_rss(proc: psutil.Process) -> int:
+    """RSS of a process and its children; 0 for the ones that ended while being read."""
+    total = 0
+    members: list[psutil.Process] = [proc]
+    with contextlib.suppress(psutil.Error):
+        members += proc.children(recursive=True)
+    for member in members:
+        with contextlib.suppress(psutil.Error):
+            total += member.memory_info().rss
+    return total
+
+
 def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """(seconds, peak MiB over the process tree, stdout) of one command."""
     started = time.perf_counter()
@@ -128,11 +138,7 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tu
     reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()))  # type: ignore[union-attr]
     reader.start()
     while proc.poll() is None:
-        try:
-            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
-            peak = max(peak, rss)
-        except psutil.Error:
-            pass
+        peak = max(peak, _tree_rss(proc))
         time.sleep(0.02)
     reader.join()
     seconds = time.perf_counter() - started

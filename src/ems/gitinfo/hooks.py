@@ -132,10 +132,10 @@ def _enricher(results: Sequence[FileResult], root: Path, store: Store) -> Callab
         findings = result.report.findings
         if not findings:
             continue
-        try:
-            rel = (cwd / result.display).resolve().relative_to(root).as_posix()
-        except ValueError:
-            continue
+        absolute = (cwd / result.display).resolve()
+        if not absolute.is_relative_to(root):
+            continue  # outside the repository: history cannot know it
+        rel = absolute.relative_to(root).as_posix()
         if rel == result.display:
             repo_fp.update((id(f), f.fingerprint) for f in findings)
             continue
