@@ -1,0 +1,181 @@
+"""The result cache: round trips, keys that invalidate, and damage that is survived."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ems.core import cache as cache_mod
+from ems.core.analyse import analyse
+from ems.core.cache import (
+    Entry,
+    ResultCache,
+    decode_report,
+    encode_report,
+    is_fresh,
+    settings_key,
+    stat_key,
+    trusted_stat,
+)
+from ems.core.config import Config
+from ems.core.model import Finding, Range, Related, Report, RuleError, Severity, Tag
+from ems.core.registry import RuleSet, load_rules
+
+SOURCE = 'name = "é中🙂"\nmessage = f"hello"\nif name == None:\n    pass\n'
+
+
+def _report(path: str = "pkg/mod.py") -> Report:
+    return analyse(SOURCE, path, Config(), load_rules())
+
+
+def test_report_round_trips_through_json() -> None:
+    rich = Report(
+        "a.py",
+        (
+            Finding(
+                "F811",
+                "redefined-while-unused",
+                Severity.WARNING,
+                Range.of(3, 4, 3, 9),
+                "redefinition of unused 'é' from line 1",
+                "a.py",
+                "abcd",
+                True,
+                frozenset({Tag.UNNECESSARY}),
+                (Related(Range.of(1, 0, 1, 5), "first defined here"),),
+                (("name", "é"),),
+            ),
+        ),
+        False,
+        (RuleError("X1", "ValueError: boom"),),
+    )
+    assert decode_report(encode_report(rich), "a.py") == rich
+    real = _report()
+    assert real.findings, "the sample must produce findings"
+    assert decode_report(encode_report(real), real.path) == real
+
+
+def test_settings_key_changes_with_config_rules_and_nothing_else() -> None:
+    rules = load_rules()
+    base = settings_key(Config(), rules)
+    assert settings_key(Config(), rules) == base
+    assert settings_key(Config(ignore=("F541",)), rules) != base
+    assert settings_key(Config(severity=(("F541", Severity.ERROR),)), rules) != base
+    fewer = RuleSet(rules.rules[1:], rules.origins[1:])
+    assert settings_key(Config(), fewer) != base
+    elsewhere = RuleSet(rules.rules, tuple((code, "some-plugin") for code, _ in rules.origins))
+    assert settings_key(Config(), elsewhere) != base
+
+
+def test_settings_key_changes_with_the_ems_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = settings_key(Config(), load_rules())
+    monkeypatch.setattr(cache_mod, "__version__", "999.0")
+    assert settings_key(Config(), load_rules()) != base
+
+
+def _stored(tmp_path: Path, report: Report) -> tuple[ResultCache, str]:
+    key = settings_key(Config(), load_rules())
+    cache = ResultCache(tmp_path)
+    cache.put(report.path, key, (10, 20, 30, 40), "digest", report)
+    cache.close()
+    return ResultCache(tmp_path), key
+
+
+def test_rows_survive_a_reopen(tmp_path: Path) -> None:
+    report = _report()
+    cache, key = _stored(tmp_path, report)
+    entries = cache.load([report.path])
+    entry = entries[(report.path, key)]
+    assert entry.stat == (10, 20, 30, 40)
+    assert decode_report(entry.payload, report.path) == report
+    assert (tmp_path / ".ems" / "cache" / ".gitignore").read_text().strip().endswith("*")
+
+
+def test_a_corrupt_database_is_rebuilt(tmp_path: Path) -> None:
+    report = _report()
+    directory = tmp_path / ".ems" / "cache"
+    directory.mkdir(parents=True)
+    (directory / "results.sqlite").write_bytes(b"this is not a database" * 500)
+    cache = ResultCache(tmp_path)
+    assert cache.load([report.path]) == {}
+    cache.put(report.path, "k", None, "d", report)
+    cache.close()
+    again = ResultCache(tmp_path).load([report.path])
+    assert decode_report(again[(report.path, "k")].payload, report.path) == report
+
+
+def test_a_truncated_database_is_survived(tmp_path: Path) -> None:
+    report = _report()
+    _stored(tmp_path, report)
+    db = tmp_path / ".ems" / "cache" / "results.sqlite"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 2] + b"\x00garbage" * 64)
+    entries = ResultCache(tmp_path).load([report.path])
+    # Either SQLite notices (no rows) or the surviving rows still pass their checksum.
+    for entry in entries.values():
+        assert decode_report(entry.payload, report.path) == report
+
+
+def test_a_tampered_row_fails_its_checksum(tmp_path: Path) -> None:
+    report = _report()
+    cache, _key = _stored(tmp_path, report)
+    cache.close()
+    db = sqlite3.connect(tmp_path / ".ems" / "cache" / "results.sqlite")
+    db.execute("UPDATE entries SET payload = replace(payload, '[3,', '[4,')")
+    db.commit()
+    db.close()
+    assert ResultCache(tmp_path).load([report.path]) == {}
+
+
+def test_another_schema_version_is_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = _report()
+    _stored(tmp_path, report)
+    monkeypatch.setattr(cache_mod, "SCHEMA_VERSION", cache_mod.SCHEMA_VERSION + 1)
+    assert ResultCache(tmp_path).load([report.path]) == {}
+
+
+def test_an_unwritable_cache_folder_disables_the_cache(tmp_path: Path) -> None:
+    (tmp_path / ".ems").write_text("a file where the folder should be")
+    cache = ResultCache(tmp_path)
+    assert cache.load(["a.py"]) == {}
+    cache.put("a.py", "k", None, "d", _report("a.py"))
+    cache.close()  # no exception: the run goes on without a cache
+
+
+def test_recently_modified_files_are_not_trusted_by_stat(tmp_path: Path) -> None:
+    target = tmp_path / "a.py"
+    target.write_text("x = 1\n")
+    now = os.stat(target)
+    assert trusted_stat(now) is None  # just written: a second write could share the mtime
+    old = now.st_mtime_ns - 10 * cache_mod.RACY_NS
+    os.utime(target, ns=(old, old))
+    info = os.stat(target)
+    later = max(info.st_ctime_ns, info.st_mtime_ns) + 10 * cache_mod.RACY_NS
+    assert trusted_stat(info, now_ns=later) == stat_key(info)
+
+
+def test_is_fresh_needs_a_trusted_and_equal_stat(tmp_path: Path) -> None:
+    target = tmp_path / "a.py"
+    target.write_text("x = 1\n")
+    info = os.stat(target)
+    assert is_fresh(Entry(stat_key(info), "d", "[]"), info)
+    assert not is_fresh(Entry(None, "d", "[]"), info)
+    assert not is_fresh(None, info)
+    assert not is_fresh(Entry(stat_key(info), "d", "[]"), None)
+    moved = replace(Entry(stat_key(info), "d", "[]"), stat=(info.st_size + 1, *stat_key(info)[1:]))
+    assert not is_fresh(moved, info)
+
+
+def test_remove_deletes_only_the_cache(tmp_path: Path) -> None:
+    _stored(tmp_path, _report())
+    (tmp_path / ".ems" / "ems.db").write_text("history stays")
+    assert cache_mod.remove(tmp_path) is True
+    assert not (tmp_path / ".ems" / "cache").exists()
+    assert (tmp_path / ".ems" / "ems.db").exists()
+    assert cache_mod.remove(tmp_path) is False
