@@ -333,7 +333,7 @@ def walk_history(
     for row, changes in logged:
         parents = row.parents[: 1 if options.first_parent else None]
         is_shallow = row.sha in shallow
-        if not parents:
+        if not parents or is_shallow:  # a shallow commit's parents are not in the clone
             base: dict[str, str] = {}
         elif parents[0] in states:
             base = states[parents[0]]
