@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterable
@@ -41,7 +42,7 @@ class FileChanged(RuntimeError):
 
 
 def atomic_write(path: Path, data: bytes, expected: bytes | None = None) -> None:
-    """Write via a temporary file + rename, keeping the mode; refuse if the file changed."""
+    """Write via a temporary file + rename, keeping mode and owner; refuse if the file changed."""
     if expected is not None:
         try:
             current = path.read_bytes()
@@ -50,18 +51,21 @@ def atomic_write(path: Path, data: bytes, expected: bytes | None = None) -> None
         if current != expected:
             raise FileChanged(f"{path}: changed on disk since it was read; not written")
     target = path.resolve()
-    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o644
+    info = target.stat() if target.exists() else None
+    mode = info.st_mode & 0o7777 if info is not None else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".ems-tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
+        if info is not None and hasattr(os, "chown") and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+            # run as root (CI containers), the new file would otherwise become root's
+            with contextlib.suppress(OSError):  # only root may give a file away
+                os.chown(tmp, info.st_uid, info.st_gid)
+        os.chmod(tmp, mode)  # after chown, which clears set-id bits
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
