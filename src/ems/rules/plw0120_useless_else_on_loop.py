@@ -1,0 +1,134 @@
+"""PLW0120: `else` clause on a loop that has no `break`."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from ems.core.model import Finding, Fix, Range, Safety, Severity
+from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes.context import FixContext
+from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
+from ems.rules._helpers import LOOP_NODES, SCOPE_NODES
+
+
+class UselessElseOnLoop(Rule):
+    code = "PLW0120"
+    name = "useless-else-on-loop"
+    severity = Severity.WARNING
+    summary = "`else` clause on a loop without a `break`"
+    explanation = (
+        "A loop's `else:` runs when the loop ends without `break`. With no `break` in the "
+        "loop, it always runs (unless `return`/`raise` leave first, which skip the code after "
+        "the loop too), so the `else:` only adds a level of indentation and suggests a "
+        "`break` that is not there, often a sign one was forgotten. The fix removes the "
+        "`else:` and dedents its body; it is safe for that reason. `break`s of nested loops "
+        "and nested functions do not count."
+    )
+    fix_safety = Safety.SAFE
+    fix_title = "Remove the `else` and dedent its body"
+    node_types = (ast.For, ast.AsyncFor, ast.While)
+    valid = (
+        Valid("for x in y:\n    if x:\n        break\nelse:\n    print('none')\n"),
+        Valid("while x:\n    try:\n        pass\n    finally:\n        break\nelse:\n    done()\n"),
+        Valid(
+            "for x in y:\n    for z in x:\n        if z:\n            break\n    else:\n        break\n"
+            "else:\n    done()\n"
+        ),
+    )
+    invalid = (
+        Invalid(
+            "def f(y):\n    for x in y:\n        print(x)\n    # after\n    else:  # done\n        print('end')\n"
+            "        return 1\n",
+            fixed="def f(y):\n    for x in y:\n        print(x)\n    # after\n    # done\n    print('end')\n"
+            "    return 1\n",
+        ),
+        Invalid(
+            "while x:\n    for z in x:\n        break\nelse: done()\nnext()\n",
+            fixed="while x:\n    for z in x:\n        break\ndone()\nnext()\n",
+        ),
+        Invalid(
+            "for x in y:\n    def f():\n        pass\nelse:\n    a = 1\n    # trailing note\nb = 2\n",
+            fixed="for x in y:\n    def f():\n        pass\na = 1\n# trailing note\nb = 2\n",
+        ),
+    )
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node, (ast.For, ast.AsyncFor, ast.While))
+        if not node.orelse or _breaks(node):
+            return
+        line, column = _else_keyword(node, ctx)
+        loop = ctx.hit(node, "")
+        yield Hit(
+            line,
+            column,
+            line,
+            column + len("else"),
+            "`else` clause on a loop without a `break`",
+            data=(("loop", f"{loop.line}:{loop.column}"),),
+        )
+
+    def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        line_no, column = (int(part) for part in finding.datum("loop", "0:0").split(":"))
+        loop = ctx.find((cst.For, cst.While), Range.of(line_no, column, line_no, column))
+        block = ctx.parents.get(loop) if loop is not None else None
+        if loop is None or loop.orelse is None or not isinstance(block, (cst.IndentedBlock, cst.Module)):
+            return None
+        orelse = loop.orelse
+        body = orelse.body
+        header: list[cst.EmptyLine] = []
+        footer: list[cst.EmptyLine] = []
+        if isinstance(body, cst.SimpleStatementSuite):
+            moved: list[cst.BaseStatement] = [
+                cst.SimpleStatementLine(body=body.body, trailing_whitespace=body.trailing_whitespace)
+            ]
+        else:
+            moved = list(body.body)
+            if body.header.comment is not None:
+                header = [cst.EmptyLine(comment=body.header.comment)]
+            footer = [line.with_changes(indent=True) for line in body.footer]
+        moved[0] = moved[0].with_changes(leading_lines=[*orelse.leading_lines, *header, *moved[0].leading_lines])
+        statements = list(block.body)
+        index = next(i for i, s in enumerate(statements) if s is loop)
+        statements[index : index + 1] = [loop.with_changes(orelse=None), *moved]
+        new_block = block.with_changes(body=statements)
+        if footer:
+            after = index + len(moved) + 1
+            if after < len(statements):
+                following = statements[after]
+                statements[after] = following.with_changes(leading_lines=[*footer, *following.leading_lines])
+                new_block = block.with_changes(body=statements)
+            else:
+                new_block = new_block.with_changes(footer=[*footer, *block.footer])
+        return ctx.replace(block, new_block, self.fix_title, Safety.SAFE, finding)
+
+
+def _breaks(loop: ast.For | ast.AsyncFor | ast.While) -> bool:
+    """Whether a `break` in the loop's body leaves this loop (not a nested one)."""
+    stack: list[ast.AST] = list(loop.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Break):
+            return True
+        if isinstance(node, SCOPE_NODES):
+            continue
+        if isinstance(node, LOOP_NODES):
+            stack.extend(node.orelse)  # a nested loop's body breaks out of that loop only
+            continue
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            stack.extend(getattr(node, field, ()))
+    return False
+
+
+def _else_keyword(loop: ast.For | ast.AsyncFor | ast.While, ctx: AnalysisContext) -> tuple[int, int]:
+    """Where the loop's `else` keyword is (ast has no node for it): the last line before
+    the else body that starts with `else` at the loop's column."""
+    column = ctx.source.char_column(loop.lineno, loop.col_offset)
+    first = loop.orelse[0]
+    for line_no in range(first.lineno, loop.lineno, -1):
+        text = ctx.source.line(line_no)
+        if text[column : column + 4] == "else" and not text[:column].strip():
+            rest = text[column + 4 :].lstrip()
+            if rest.startswith(":"):
+                return line_no, column
+    return loop.lineno, column
