@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported by command registration: keep `ems --version` light
+    from ems.core.config import ConfigResolver
     from ems.core.model import Finding
     from ems.core.project import FileResult
     from ems.store import Store
@@ -43,23 +44,27 @@ def add_fix_options(parser: argparse.ArgumentParser) -> None:
 
 
 def project_root(cwd: Path | None = None) -> Path:
-    """The git work tree containing ``cwd``, else ``cwd``: where ``.ems/ems.db`` lives."""
-    from ems.gitinfo.repo import GitError, repository, root_of
+    """The git work tree containing ``cwd``, else ``cwd``: where ``.ems/ems.db`` lives.
 
+    Found by looking for ``.git`` upwards, without importing GitPython, so a plain
+    ``ems check --format json`` outside history pays nothing for this.
+    """
     cwd = (cwd or Path.cwd()).resolve()
-    try:
-        return root_of(repository(cwd))
-    except GitError:
-        return cwd
+    for folder in (cwd, *cwd.parents):
+        if (folder / ".git").exists():
+            return folder
+    return cwd
 
 
 # ------------------------------------------------------------------ ems check
 
 
-def apply_check_options(args: argparse.Namespace, results: list[FileResult], config_hash: str, started: float) -> list[FileResult]:
+def apply_check_options(
+    args: argparse.Namespace, results: list[FileResult], resolver: ConfigResolver, started: float
+) -> list[FileResult]:
     """``--record`` (all findings of the scan), then ``--new-since`` (raises HookError)."""
     if getattr(args, "record", False):
-        record_scan(results, config_hash, started)
+        record_scan(results, resolver.for_path(Path.cwd() / "__probe__.py").fingerprint(), started)
     if getattr(args, "new_since", None):
         results = filter_new_since(results, args.new_since)
     return results
