@@ -384,3 +384,10 @@ def test_deep_expressions_do_not_break_rules() -> None:
     report = analyse(source, "deep.py")
     assert report.rule_errors == ()
     assert {"B018", "E713"} <= {f.code for f in report.findings}
+
+
+def test_bare_except_fix_is_not_blocked_by_the_swallowed_exception_rule() -> None:
+    source = "try:\n    run()\nexcept:\n    pass\n"
+    result = fix_all(source, "example.py", Config(select=("E722", "EMS101")), unsafe=True)
+    assert result.failures == ()
+    assert result.text == "try:\n    run()\nexcept Exception:\n    pass\n"

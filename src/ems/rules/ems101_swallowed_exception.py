@@ -39,10 +39,17 @@ class SwallowedException(Rule):
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         assert isinstance(node, ast.ExceptHandler)
         if all(_does_nothing(stmt) for stmt in node.body):
-            what = "all exceptions" if node.type is None else f"`{ast.unparse(node.type)}`"
+            # The message names no exception type: E722's fix (`except:` -> `except
+            # Exception:`) must not look like it introduced a new EMS101 finding.
             line = node.lineno
             column = ctx.source.char_column(line, node.col_offset)
-            yield Hit(line, column, line, column + len("except"), f"{what} silently swallowed")
+            yield Hit(
+                line,
+                column,
+                line,
+                column + len("except"),
+                "exception silently swallowed: the handler does nothing",
+            )
 
 
 def _does_nothing(stmt: ast.stmt) -> bool:
