@@ -131,15 +131,15 @@ def fix_all(
     unsafe = config.unsafe_fixes if unsafe is None else unsafe
     only = {c.upper() for c in codes} if codes is not None else None
     applied: list[tuple[str, str]] = []
-    failures: list[FixFailure] = []
-    failed_keys: set[tuple[str, str]] = set()
+    failures: list[FixFailure] = []  # fatal ones (libcst cannot parse)
+    failed: dict[tuple[str, str], FixFailure] = {}  # by (code, message), for this text
     passes = 0
     report = analyse(text, path, config, ruleset)
     while passes < max_passes and not report.syntax_error:
         passes += 1
         candidates = [
             f for f in report.findings
-            if f.fixable and (only is None or f.code in only) and (f.code, f.message) not in failed_keys
+            if f.fixable and (only is None or f.code in only) and (f.code, f.message) not in failed
         ]
         if not candidates:
             break
@@ -156,7 +156,7 @@ def fix_all(
                 continue
             spans = [edit_offsets(ctx.source, e) for e in fix.edits]
             span = (min(s[0] for s in spans), max(s[1] for s in spans))
-            if any(span[0] < other[1] and other[0] < span[1] or span == other for _, _, other in batch):
+            if any((span[0] < other[1] and other[0] < span[1]) or span == other for _, _, other in batch):
                 continue  # overlapping: left for the next pass
             batch.append((finding, fix, span))
         if not batch:
@@ -166,6 +166,7 @@ def fix_all(
         if reason is None:
             text = combined
             applied.extend((f.code, fix.title) for f, fix, _ in batch)
+            failed.clear()  # the text changed: a fix refused before may be right now
         else:
             progressed = False
             for finding, fix, _ in batch:  # fall back to one at a time
@@ -176,9 +177,8 @@ def fix_all(
                     applied.append((finding.code, fix.title))
                     progressed = True
                     break
-                failures.append(FixFailure(finding.code, finding.line, why))
-                failed_keys.add((finding.code, finding.message))
-            if not progressed and not failures:
-                break
+                failed[(finding.code, finding.message)] = FixFailure(finding.code, finding.line, why)
+            if progressed:
+                failed.clear()  # e.g. removing a duplicate import makes the other one fixable
         report = analyse(text, path, config, ruleset)
-    return FixAllResult(text, tuple(applied), tuple(failures), passes, report.findings)
+    return FixAllResult(text, tuple(applied), (*failures, *failed.values()), passes, report.findings)
