@@ -391,3 +391,23 @@ def test_bare_except_fix_is_not_blocked_by_the_swallowed_exception_rule() -> Non
     result = fix_all(source, "example.py", Config(select=("E722", "EMS101")), unsafe=True)
     assert result.failures == ()
     assert result.text == "try:\n    run()\nexcept Exception:\n    pass\n"
+
+
+def test_repeated_key_after_a_spread_is_not_removable() -> None:
+    source = "d = {'a': 1, **other, 'a': 1}\n"
+    assert _findings("F601", source) == []
+    assert _fix("F601", source) == source
+
+
+@pytest.mark.parametrize(
+    ("source", "count"),
+    [
+        ("class Log:\n    def __init__(self, path):\n        self.file = open(path, 'a')\n", 0),
+        ("def f(p):\n    fh = open(p)\n    with fh:\n        return fh.read()\n", 0),
+        ("def f(p):\n    fh = open(p)\n    return fh\n", 0),
+        ("def f(p):\n    fh = open(p)\n    data = fh.read()\n    fh.close()\n    return data\n", 1),
+        ("def f(p):\n    fh = open(p)\n    def g():\n        with other:\n            pass\n    return g\n", 1),
+    ],
+)
+def test_open_ownership(source: str, count: int) -> None:
+    assert len(_findings("EMS103", source)) == count

@@ -20,13 +20,14 @@ class OpenWithoutContextManager(Rule):
         "with a `ResourceWarning` on CPython. Buffered writes can be lost. Use "
         "`with open(...) as f:` (or `pathlib.Path.read_text()`). Returning the file, storing "
         "it on an object, or handing it to `ExitStack.enter_context` passes on ownership and "
-        "is not reported. No automatic fix: the `with` block's extent is a decision."
+        "is not reported; nor is `f = open(...)` closed by a later `with f:` or by "
+        "`f.close()` in a `finally:` block. No automatic fix: the `with` block's extent is a decision."
     )
     node_types = (ast.Call,)
     valid = (
         Valid("with open(path) as f:\n    data = f.read()\n"),
+        Valid("f = open(path)\ntry:\n    data = f.read()\nfinally:\n    f.close()\n"),
         Valid("def opener(path):\n    return open(path, 'rb')\n"),
-        Valid("class Log:\n    def __init__(self, path):\n        self.file = open(path, 'a')\n"),
         Valid("with ExitStack() as stack:\n    f = stack.enter_context(open(path))\n"),
     )
     invalid = (
@@ -48,6 +49,8 @@ class OpenWithoutContextManager(Rule):
             targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
             if all(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
                 return
+            if len(targets) == 1 and isinstance(targets[0], ast.Name) and _closed_later(targets[0].id, ctx):
+                return
         if (
             isinstance(parent, ast.Call)
             and isinstance(parent.func, ast.Attribute)
@@ -55,6 +58,42 @@ class OpenWithoutContextManager(Rule):
         ) or (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "closing"):
             return
         yield ctx.hit(node, "`open()` outside a `with` statement: the file may never be closed")
+
+
+def _closed_later(name: str, ctx: AnalysisContext) -> bool:
+    """Whether the enclosing scope later manages the file bound to ``name``: `with name`,
+    `with closing(name)`, `name.close()` in a `finally:` block, or `return name`."""
+    scope: ast.AST = ctx.tree
+    for ancestor in reversed(ctx.ancestors):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            scope = ancestor
+            break
+
+    def is_name(node: ast.AST | None) -> bool:
+        if isinstance(node, ast.Call) and node.args and _called(node, "closing"):
+            node = node.args[0]
+        return isinstance(node, ast.Name) and node.id == name
+
+    for node in ast.walk(scope):
+        if isinstance(node, ast.withitem) and is_name(node.context_expr):
+            return True
+        if isinstance(node, ast.Return) and is_name(node.value):
+            return True
+        if isinstance(node, (ast.Try, ast.TryStar)):
+            for inner in (n for stmt in node.finalbody for n in ast.walk(stmt)):
+                if (
+                    isinstance(inner, ast.Call)
+                    and isinstance(inner.func, ast.Attribute)
+                    and inner.func.attr == "close"
+                    and is_name(inner.func.value)
+                ):
+                    return True
+    return False
+
+
+def _called(call: ast.Call, name: str) -> bool:
+    func = call.func
+    return (isinstance(func, ast.Name) and func.id == name) or (isinstance(func, ast.Attribute) and func.attr == name)
 
 
 def _is_open(func: ast.expr, ctx: AnalysisContext) -> bool:

@@ -80,7 +80,9 @@ class MultiValueRepeatedKey(Rule):
             differ = _differ(values)
             for position in range(1, len(indices)):
                 index, previous = indices[position], indices[position - 1]
-                same = _identical(node.values[index], node.values[previous])
+                same = _identical(node.values[index], node.values[previous]) and not any(
+                    k is None for k in node.keys[previous:index]  # a `**spread` between may set it
+                )
                 if not (differ or same):
                     continue
                 key_node = node.keys[index]
