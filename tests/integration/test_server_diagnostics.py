@@ -1,0 +1,223 @@
+"""``ems serve`` end to end: initialize, push/pull/workspace diagnostics, positions, failures."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig
+from server_fixtures import (
+    SERVER_COMMAND,
+    capabilities,
+    change_document,
+    codes,
+    edit_range,
+    make_client,
+    open_document,
+    running_server,
+    stop_client,
+    wait_for_diagnostics,
+)
+
+SAMPLE = 'import os\nname = f"hello"\nif name == None:\n    pass\n'
+
+
+async def test_initialize_announces_incremental_sync_actions_commands_and_utf16(tmp_path: Path) -> None:
+    client = await ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_client).start()
+    try:
+        init = await client.initialize_session(lsp.InitializeParams(capabilities=capabilities(), root_uri=tmp_path.as_uri()))
+        caps = init.capabilities
+        assert init.server_info is not None and init.server_info.name == "ems"
+        assert caps.position_encoding == lsp.PositionEncodingKind.Utf16
+        sync = caps.text_document_sync
+        assert isinstance(sync, lsp.TextDocumentSyncOptions) and sync.change == lsp.TextDocumentSyncKind.Incremental
+        assert isinstance(caps.code_action_provider, lsp.CodeActionOptions)
+        assert caps.code_action_provider.resolve_provider is True
+        assert "source.fixAll.ems" in (caps.code_action_provider.code_action_kinds or [])
+        assert caps.execute_command_provider is not None
+        assert set(caps.execute_command_provider.commands) == {"ems.fixAll", "ems.scanWorkspace", "ems.status"}
+        assert caps.diagnostic_provider is not None and caps.diagnostic_provider.workspace_diagnostics
+        assert caps.hover_provider
+    finally:
+        await stop_client(client)
+
+
+async def test_diagnostics_on_open_carry_version_code_link_source_severity_and_tags(tmp_path: Path) -> None:
+    async with running_server(tmp_path) as client:
+        uri = open_document(client, tmp_path / "mod.py", SAMPLE, version=7)
+        diagnostics = await wait_for_diagnostics(client, uri, 7)
+        by_code = {d.code: d for d in diagnostics}
+        assert {"F401", "F541", "E711"} <= set(by_code)
+        fstring = by_code["F541"]
+        assert fstring.range == lsp.Range(lsp.Position(1, 7), lsp.Position(1, 15))
+        assert fstring.source == "ems"
+        assert fstring.severity == lsp.DiagnosticSeverity.Warning
+        assert fstring.code_description is not None and fstring.code_description.href.endswith("#f541")
+        assert list(by_code["F401"].tags or []) == [lsp.DiagnosticTag.Unnecessary]
+        assert fstring.tags is None
+
+
+async def test_incremental_changes_publish_diagnostics_for_that_version(tmp_path: Path) -> None:
+    async with running_server(tmp_path, init_options={"debounceMs": 0}) as client:
+        uri = open_document(client, tmp_path / "mod.py", 'x = "plain"\n')
+        assert await wait_for_diagnostics(client, uri, 1) == []
+        # Insert an `f` prefix: x = f"plain"
+        version = change_document(client, uri, [edit_range(0, 4, 0, 4, "f")])
+        assert codes(await wait_for_diagnostics(client, uri, version)) == ["F541"]
+        # Two changes in one notification: add a line, then add a placeholder.
+        version = change_document(
+            client, uri, [edit_range(1, 0, 1, 0, "y = 1 == None\n"), edit_range(0, 10, 0, 10, "{0}")]
+        )
+        diagnostics = await wait_for_diagnostics(client, uri, version)
+        assert codes(diagnostics) == ["E711"]
+        assert diagnostics[0].range.start == lsp.Position(1, 4)
+
+
+async def test_rapid_changes_are_debounced_and_stale_versions_never_published(tmp_path: Path) -> None:
+    async with running_server(tmp_path, init_options={"debounceMs": 200}) as client:
+        uri = open_document(client, tmp_path / "mod.py", "x = 1\n")
+        await wait_for_diagnostics(client, uri, 1)
+        versions = [change_document(client, uri, [edit_range(0, 4, 0, 5, f'f"{i}"')]) for i in range(5)]
+        await wait_for_diagnostics(client, uri, versions[-1])
+        published = [p.version for p in client.recorder.published if p.uri == uri]
+        assert published == [1, versions[-1]]
+
+
+async def test_close_clears_pushed_diagnostics(tmp_path: Path) -> None:
+    async with running_server(tmp_path) as client:
+        uri = open_document(client, tmp_path / "mod.py", SAMPLE)
+        assert await wait_for_diagnostics(client, uri, 1)
+        client.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while client.diagnostics.get(uri) and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        assert list(client.diagnostics[uri]) == []
+
+
+async def test_pull_clients_get_document_diagnostics_with_result_ids_and_no_push(tmp_path: Path) -> None:
+    async with running_server(tmp_path, pull=True) as client:
+        uri = open_document(client, tmp_path / "mod.py", SAMPLE)
+        ident = lsp.TextDocumentIdentifier(uri)
+        report = await client.text_document_diagnostic_async(lsp.DocumentDiagnosticParams(ident))
+        assert isinstance(report, lsp.RelatedFullDocumentDiagnosticReport)
+        assert {"F401", "F541", "E711"} <= {d.code for d in report.items}
+        again = await client.text_document_diagnostic_async(
+            lsp.DocumentDiagnosticParams(ident, previous_result_id=report.result_id)
+        )
+        assert isinstance(again, lsp.RelatedUnchangedDocumentDiagnosticReport)
+        change_document(client, uri, [edit_range(0, 0, 1, 0, "")])  # drop the import
+        changed = await client.text_document_diagnostic_async(
+            lsp.DocumentDiagnosticParams(ident, previous_result_id=report.result_id)
+        )
+        assert isinstance(changed, lsp.RelatedFullDocumentDiagnosticReport)
+        assert "F401" not in {d.code for d in changed.items}
+        assert all(p.diagnostics == [] for p in client.recorder.published if p.uri == uri)
+
+
+async def test_workspace_diagnostics_cover_every_python_file_and_open_documents(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text('print(f"a")\n')
+    (tmp_path / "b.py").write_text("x = 1\n")
+    (tmp_path / "notes.txt").write_text('f"no"\n')
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "skip.py").write_text('f"skip"\n')
+    async with running_server(tmp_path, pull=True) as client:
+        open_uri = open_document(client, tmp_path / "b.py", "x = 1 == None\n", version=3)
+        report = await client.workspace_diagnostic_async(lsp.WorkspaceDiagnosticParams(previous_result_ids=[]))
+        items = {item.uri: item for item in report.items}
+        assert set(items) == {(tmp_path / "pkg" / "a.py").as_uri(), open_uri}
+        a_item = items[(tmp_path / "pkg" / "a.py").as_uri()]
+        assert isinstance(a_item, lsp.WorkspaceFullDocumentDiagnosticReport)
+        assert codes(list(a_item.items)) == ["F541"] and a_item.version is None
+        open_item = items[open_uri]
+        assert isinstance(open_item, lsp.WorkspaceFullDocumentDiagnosticReport)
+        assert open_item.version == 3 and codes(list(open_item.items)) == ["E711"]
+        previous = [lsp.PreviousResultId(uri=i.uri, value=i.result_id or "") for i in report.items]
+        second = await client.workspace_diagnostic_async(lsp.WorkspaceDiagnosticParams(previous_result_ids=previous))
+        assert all(isinstance(i, lsp.WorkspaceUnchangedDocumentDiagnosticReport) for i in second.items)
+
+
+async def test_syntax_error_is_a_diagnostic_with_an_exact_range(tmp_path: Path) -> None:
+    async with running_server(tmp_path) as client:
+        uri = open_document(client, tmp_path / "bad.py", 'ok = 1\ns = "é中🙂" + (1 +\n')
+        diagnostics = await wait_for_diagnostics(client, uri, 1)
+        assert codes(diagnostics) == ["E999"]
+        error = diagnostics[0]
+        assert error.severity == lsp.DiagnosticSeverity.Error
+        assert error.message.startswith("SyntaxError")
+        assert error.range.start.line == 1
+
+
+@pytest.mark.parametrize(
+    ("offered", "expected_encoding", "start", "end"),
+    [
+        # 'é中🙂' is 4 UTF-16 units (🙂 is a surrogate pair) and 9 UTF-8 bytes.
+        (None, "utf-16", 16, 24),
+        (["utf-8", "utf-16"], "utf-8", 21, 29),
+        (["utf-16"], "utf-16", 16, 24),
+    ],
+)
+async def test_non_ascii_columns_in_the_negotiated_encoding(
+    tmp_path: Path, offered: list[str] | None, expected_encoding: str, start: int, end: int
+) -> None:
+    text = 'x = "é中🙂"; y = f"plain"\n'
+    async with running_server(tmp_path, encodings=offered) as client:
+        assert client.recorder.encoding == expected_encoding
+        uri = open_document(client, tmp_path / "u.py", text)
+        (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
+        assert diagnostic.code == "F541"
+        assert (diagnostic.range.start.character, diagnostic.range.end.character) == (start, end)
+        # An incremental edit positioned after the emoji lands where the client means it.
+        version = change_document(client, uri, [edit_range(0, start, 0, start + 1, "")])  # delete the f
+        assert await wait_for_diagnostics(client, uri, version) == []
+        assert client.recorder.texts[uri] == 'x = "é中🙂"; y = "plain"\n'
+
+
+def _write_raising_plugin(root: Path) -> Path:
+    """A rule plug-in (found through a dist-info entry point) that prints to stdout and raises."""
+    site = root / "site"
+    site.mkdir()
+    (site / "ems_raising_rule.py").write_text(
+        "import ast\n"
+        "from ems.core.rule import Rule\n\n"
+        "class AlwaysRaises(Rule):\n"
+        "    code = 'XRA001'\n"
+        "    name = 'always-raises'\n"
+        "    summary = 'raises on every name'\n"
+        "    explanation = 'Used to test containment.'\n"
+        "    node_types = (ast.Name,)\n\n"
+        "    def visit(self, node, ctx):\n"
+        "        print('stray output that must not reach the protocol stream')\n"
+        "        raise RuntimeError('boom')\n"
+    )
+    dist = site / "ems_raising_rule-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ems-raising-rule\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[ems.rules]\nraising = ems_raising_rule:AlwaysRaises\n")
+    return site
+
+
+async def test_a_rule_that_raises_is_contained_and_logged(tmp_path: Path) -> None:
+    import os
+
+    site = _write_raising_plugin(tmp_path)
+    pythonpath = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    init = {"select": ["F541", "XRA001", "EMS901"]}
+    async with running_server(workspace, env={"PYTHONPATH": pythonpath}, init_options=init) as client:
+        uri = open_document(client, workspace / "m.py", 'value = f"x"\nprint(value)\n')
+        diagnostics = await wait_for_diagnostics(client, uri, 1)
+        assert codes(diagnostics) == ["EMS901", "F541"]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not any("XRA001" in m.message for m in client.log_messages) and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        errors = [m for m in client.log_messages if "XRA001" in m.message]
+        assert errors and errors[0].type == lsp.MessageType.Error and "boom" in errors[0].message
+        # The server is still alive and answering.
+        status = await client.workspace_execute_command_async(lsp.ExecuteCommandParams("ems.status"))
+        assert "XRA001" in {r["code"] for r in status["rules"]}
