@@ -193,3 +193,22 @@ def test_ems_clean_removes_the_cache(tree: Path) -> None:
     assert out.returncode == 0
     assert not (tree / ".ems" / "cache").exists()
     assert "removed" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [(), ("pkg1",), ("src/pkg2",), ("*_cmp.py", "[ab]*"), ("pkg*/",), ("s*g3",), ("syntax.py",)],
+)
+def test_discovery_exclusion_agrees_with_config(tree: Path, extra: tuple[str, ...]) -> None:
+    from dataclasses import replace
+
+    from ems.core.config import Config
+
+    config = replace(Config(root=tree), extend_exclude=extra)
+    excluder = project._Excluder(config)
+    for folder, dirs, files in os.walk(tree):
+        directory = Path(folder)
+        info = excluder.folder(directory)
+        for name in dirs + files:
+            path = directory / name
+            assert excluder.excluded(info, name, path) == config.is_excluded(path), (path, extra)
