@@ -184,15 +184,19 @@ def prepare_fix_commit(
     return committer
 
 
-def finish_fix_commit(committer: FixCommit | None) -> str | None:
-    """Commit what was fixed; returns a line for the user (raises HookError)."""
+def finish_fix_commit(committer: FixCommit | None) -> tuple[str | None, str | None]:
+    """Commit what was fixed: (line for the user, error line); ``committer.error`` is set on failure."""
     if committer is None:
-        return None
-    sha = committer.commit()
+        return None, None
+    try:
+        sha = committer.commit()
+    except HookError as exc:
+        committer.error = str(exc)
+        return None, f"ems: error: {exc}"
     if sha is None:
-        return "Nothing fixed, nothing committed."
+        return "Nothing fixed, nothing committed.", None
     where = f" on new branch {committer.branch}" if committer.branch else ""
-    return f"Committed {len(committer.touched)} file(s) as {sha[:10]}{where}."
+    return f"Committed {len(committer.touched)} file(s) as {sha[:10]}{where}.", None
 
 
 class FixCommit:
@@ -213,6 +217,7 @@ class FixCommit:
             raise HookError(f"--commit: {exc}") from None
         self.branch = branch
         self.touched: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+        self.error: str | None = None
 
     def rel(self, path: Path) -> str:
         return path.resolve().relative_to(self.root).as_posix()
