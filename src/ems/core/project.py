@@ -90,9 +90,9 @@ class _Excluder:
 
     Discovery calls it for every entry of every folder, and the generic version (a
     ``Path`` and ~50 ``fnmatch`` calls per entry) cost more than a warm cached run's
-    whole budget. Same answers: the patterns are compiled into three regular expressions
-    (one path part, the whole relative path, the path plus ``/*``), and the folder's own
-    parts are matched once per folder. Patterns with a ``/`` inside, or empty ones, use
+    whole budget. Same answers: the patterns are compiled into regular expressions (any
+    path part, the entry's name, the whole relative path or it plus ``/*``), and the
+    folder's own parts are matched once per folder. Patterns with a ``/`` inside, or empty ones, use
     ``Config.is_excluded`` itself.
     """
 
@@ -103,7 +103,8 @@ class _Excluder:
         self.generic = any("/" in p or p in ("", ".") for p in stripped)
         self.root = config.root.as_posix()
         if not self.generic:
-            self.part = _union([*patterns, *stripped])
+            self.part = _union(patterns)  # any part of the path
+            self.last = _union([*patterns, *stripped])  # the entry's own name
             self.whole = _union([*stripped, *(p + "/*" for p in stripped)])
 
     def folder(self, directory: Path) -> tuple[str, bool]:
@@ -120,7 +121,7 @@ class _Excluder:
         if self.generic:
             return self.config.is_excluded(path if path.is_absolute() else Path.cwd() / path)
         rel_dir, dir_hit = folder
-        if dir_hit or self.part.match(name):
+        if dir_hit or self.last.match(name):
             return True
         return bool(self.whole.match(f"{rel_dir}/{name}" if rel_dir else name))
 
