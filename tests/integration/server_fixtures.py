@@ -58,7 +58,8 @@ def make_client() -> LspTestClient:
     def on_apply_edit(ls: LspTestClient, params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
         ls.recorder.applied_edits.append(params.edit)
         for uri, text in apply_workspace_edit(params.edit, ls.recorder.texts, ls.recorder.encoding).items():
-            ls.recorder.texts[uri] = text
+            # Like an editor: the edited buffer is sent back to the server as a change.
+            change_document(ls, uri, [lsp.TextDocumentContentChangeWholeDocument(text=text)])
         return lsp.ApplyWorkspaceEditResult(applied=True)
 
     @client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
