@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -329,3 +330,33 @@ def test_cli_subprocess_prints_no_traceback_outside_a_repository(tmp_path):
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "not inside a git repository" in done.stderr
+
+
+
+def test_since_and_path_restrict_the_walk(tmp_path, capsys):
+    repo = make_repo(tmp_path)
+    commit(repo, {"src/a.py": "import os\n", "tools/t.py": "import sys\n"}, "one")
+    second = commit(repo, {"src/b.py": "import json\n"}, "two", who="bob")
+    stamp = int(git(repo, "log", "-1", "--format=%ct", second))
+    since = datetime.fromtimestamp(stamp - 1, UTC).isoformat()
+    data = history_json(repo, capsys, "--since", since)
+    assert [c["sha"] for c in data["commits"]] == [second]
+    only_src = history_json(repo / "src", capsys)
+    assert {f["path"] for f in only_src["findings"]} == {"src/a.py", "src/b.py"}
+    assert main(["history", str(repo), "--since", "2100-01-01"]) == 2
+    assert "no commits" in capsys.readouterr().err
+
+
+
+def test_unusual_files_unicode_paths_symlinks_syntax_errors(tmp_path, capsys):
+    repo = make_repo(tmp_path)
+    commit(repo, {"données/é.py": "import os\n", "broken.py": "def f(:\n", "blob.py": "x = 1\n"}, "odd files")
+    (repo / "link.py").symlink_to("données/é.py")
+    (repo / "blob.py").write_bytes(b"\x00\xff\xfe binary")
+    git(repo, "add", "link.py", "blob.py")
+    fixed = commit(repo, {"broken.py": "def f():\n    pass\n"}, "fix syntax", who="bob")
+    data = history_json(repo, capsys)
+    paths = {f["path"] for f in data["findings"]}
+    assert "données/é.py" in paths and "link.py" not in paths
+    assert [e["code"] for e in {c["sha"]: c for c in data["commits"]}[fixed]["removed"]] == ["E999"]
+
