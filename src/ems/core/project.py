@@ -13,6 +13,7 @@ deterministic. Small inputs stay in-process: starting workers costs more than it
 from __future__ import annotations
 
 import fnmatch
+import functools
 import gc
 import logging
 import multiprocessing
@@ -104,8 +105,8 @@ class _Excluder:
         self.root = config.root.as_posix()
         if not self.generic:
             self.part = _union(patterns)  # any part of the path
-            self.last = _union([*patterns, *stripped])  # the entry's own name
-            self.whole = _union([*stripped, *(p + "/*" for p in stripped)])
+            self.last = _union((*patterns, *stripped))  # the entry's own name
+            self.whole = _union((*stripped, *(p + "/*" for p in stripped)))
 
     def folder(self, directory: Path) -> tuple[str, bool]:
         """(the folder's path relative to the root, whether one of its parts is excluded)."""
@@ -126,14 +127,15 @@ class _Excluder:
         return bool(self.whole.match(f"{rel_dir}/{name}" if rel_dir else name))
 
 
-def _union(patterns: Iterable[str]) -> re.Pattern[str]:
+@functools.lru_cache(maxsize=64)
+def _union(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or "(?!)")
 
 
 def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Path]:
     specs: list[tuple[Path, pathspec.PathSpec]] = []
     visited_dirs: set[tuple[int, int]] = set()
-    excluders: dict[int, _Excluder] = {}
+    excluders: dict[Config, _Excluder] = {}  # by value: the resolver may build equal copies
     stack = [root]
     while stack:
         directory = stack.pop()
@@ -145,9 +147,9 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Pat
             continue  # symlink loop
         visited_dirs.add((info.st_dev, info.st_ino))
         config = resolver.for_path(directory / "__probe__.py")
-        excluder = excluders.get(id(config))
-        if excluder is None or excluder.config is not config:
-            excluder = excluders[id(config)] = _Excluder(config)
+        excluder = excluders.get(config)
+        if excluder is None:
+            excluder = excluders[config] = _Excluder(config)
         folder = excluder.folder(directory)
         if config.respect_gitignore:
             spec = _gitignore_spec(directory)
