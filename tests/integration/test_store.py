@@ -69,6 +69,20 @@ def test_concurrent_writers_lose_nothing(tmp_path):
         assert store.schema_version == SCHEMA_VERSION
 
 
+def test_one_store_shared_by_threads(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with open_store(tmp_path) as store:
+
+        def write(n: int) -> int:
+            return store.record_scan(_scan(f"thread{n}"), _findings(n, 0))
+
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(write, range(40)))
+        assert len(set(ids)) == 40
+        assert len(store.scans(limit=100)) == 40
+
+
 def test_a_scan_and_its_findings_round_trip(tmp_path):
     report = analyse("import os\nif x == None:\n    pass\n", "app.py")
     with open_store(tmp_path) as store:

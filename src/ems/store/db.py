@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -339,6 +340,7 @@ class Store:
         self.timeout = timeout
         self.recovered_from: Path | None = None
         self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
         try:
             self._open()
         except StoreCorruptError:
@@ -356,7 +358,9 @@ class Store:
             with contextlib.suppress(OSError):
                 ignore.write_text("# created by ems: the store is local, never commit it\n*\n")
         try:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            # One connection may serve several threads (the language server's workers);
+            # ``_lock`` serialises its use, SQLite serialises the processes.
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the ems store {self.path}: {exc}") from None
         self._conn = conn
@@ -467,6 +471,10 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that takes the lock up front (no deadlock on upgrade)."""
+        with self._lock:
+            yield from self._locked_transaction()
+
+    def _locked_transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self._connection
         deadline = time.monotonic() + self.timeout
         while True:
@@ -491,7 +499,8 @@ class Store:
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row | tuple]:
         try:
-            return self._connection.execute(sql, params).fetchall()
+            with self._lock:
+                return self._connection.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
 
@@ -563,16 +572,17 @@ class Store:
         found: dict[tuple[str, str], BlobAnalysis] = {}
         conn = self._connection
         try:
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_blobs (blob_sha TEXT, path TEXT)")
-            conn.execute("DELETE FROM wanted_blobs")
-            conn.executemany("INSERT INTO wanted_blobs VALUES (?, ?)", wanted)
-            rows = conn.execute(
-                "SELECT b.blob_sha, b.path, b.lines, b.findings FROM blob_analysis b"
-                " JOIN wanted_blobs w ON b.blob_sha = w.blob_sha AND b.path = w.path"
-                " WHERE b.ruleset_hash = ?",
-                (ruleset_hash,),
-            ).fetchall()
-            conn.execute("DELETE FROM wanted_blobs")
+            with self._lock:
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_blobs (blob_sha TEXT, path TEXT)")
+                conn.execute("DELETE FROM wanted_blobs")
+                conn.executemany("INSERT INTO wanted_blobs VALUES (?, ?)", wanted)
+                rows = conn.execute(
+                    "SELECT b.blob_sha, b.path, b.lines, b.findings FROM blob_analysis b"
+                    " JOIN wanted_blobs w ON b.blob_sha = w.blob_sha AND b.path = w.path"
+                    " WHERE b.ruleset_hash = ?",
+                    (ruleset_hash,),
+                ).fetchall()
+                conn.execute("DELETE FROM wanted_blobs")
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
         for blob, path, lines, payload in rows:
