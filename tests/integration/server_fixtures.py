@@ -114,7 +114,7 @@ async def running_server(
     root: Path,
     *,
     init_options: dict[str, Any] | None = None,
-    configuration: dict[str, Any] | None = None,
+    client_settings: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     folders: list[Path] | None = None,
     **caps: Any,
@@ -127,8 +127,8 @@ async def running_server(
     server_env = {**os.environ, **(env or {})}
     config = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_client, server_env=server_env)
     client: LspTestClient = await config.start()  # type: ignore[assignment]
-    if configuration is not None:
-        client.set_configuration(configuration)
+    if client_settings is not None:
+        client.set_configuration(client_settings)
     folders = folders or [root]
     try:
         result = await asyncio.wait_for(

@@ -59,6 +59,7 @@ class EmsLanguageServer(LanguageServer):
         self.documents: dict[str, Document] = {}
         self.folder_configs = FolderConfigs(self.known_codes)
         self.settings = Settings()
+        self.init_settings = Settings()  # from initializationOptions: the base of later updates
         self.folder_settings: dict[Path, Settings] = {}
         self.inflight: dict[tuple[str, int | None, str], asyncio.Task[Analysis]] = {}
         self.reported: set[str] = set()  # config/rule errors already shown once
@@ -159,9 +160,8 @@ class EmsLanguageServer(LanguageServer):
             return
         if not result:
             return
-        base = self.settings
-        if result[0] is not None:
-            self.apply_settings(result[0], base=base)
+        self.apply_settings(result[0] or {}, base=self.init_settings)
+        self.folder_settings.clear()
         for folder, raw in zip(folders, result[1:], strict=False):
             if raw is not None:
                 self.apply_settings(raw, folder, base=self.settings)
@@ -307,6 +307,7 @@ def on_initialize(ls: EmsLanguageServer, params: lsp.InitializeParams) -> None:
         folders = [params.root_uri]
     ls.set_folders(folders)
     ls.apply_settings(params.initialization_options or {})
+    ls.init_settings = ls.settings
     log.info("initialized: encoding=%s pull=%s folders=%s", ls.encoding, ls.pull_mode, folders)
 
 
@@ -384,7 +385,7 @@ async def did_change_configuration(ls: EmsLanguageServer, params: lsp.DidChangeC
     if ls._cap("workspace", "configuration"):
         await ls.pull_settings()
     elif params.settings:
-        ls.apply_settings(params.settings, base=ls.settings)
+        ls.apply_settings(params.settings, base=ls.init_settings)
     ls.refresh_all()
 
 
