@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported by command registration: keep `ems --version` light
     from ems.core.config import ConfigResolver
-    from ems.core.model import Finding
+    from ems.core.model import Finding, Report
     from ems.core.project import FileResult
     from ems.store import Store
 
@@ -91,24 +91,37 @@ def filter_new_since(results: Sequence[FileResult], ref: str) -> list[FileResult
 
 def record_scan(results: Sequence[FileResult], config_hash: str, started: float) -> int:
     """Store the scan and its findings; returns the scan id (raises HookError)."""
+    duration = time.perf_counter() - started
+    try:
+        return record_reports(project_root(), [r.report for r in results], config_hash=config_hash,
+                              duration_s=duration, source="check")
+    except HookError as exc:
+        raise HookError(f"--record: {exc}") from None
+
+
+def record_reports(
+    root: Path, reports: Sequence[Report], *, config_hash: str, duration_s: float, source: str
+) -> int:
+    """Record analysed documents as one scan of ``root`` (for the CLI and the server).
+
+    The commit, branch and dirty flag come from git when ``root`` is in a repository.
+    """
     from ems import __version__
     from ems.gitinfo.repo import scan_context
     from ems.store import ScanRecord, StoreError, open_store
 
-    root = project_root()
     context = scan_context(root)
-    duration = time.perf_counter() - started
-    analysis = sum(r.report.timings.get("total", 0.0) for r in results)
+    analysis = sum(r.timings.get("total", 0.0) for r in reports)
     record = ScanRecord(
-        root=str(root), ems_version=__version__, config_hash=config_hash, files=len(results),
-        duration_s=duration, source="check", commit_sha=context.commit_sha, branch=context.branch,
-        dirty=context.dirty, timings={"total": duration, "analysis": analysis},
+        root=str(root), ems_version=__version__, config_hash=config_hash, files=len(reports),
+        duration_s=duration_s, source=source, commit_sha=context.commit_sha, branch=context.branch,
+        dirty=context.dirty, timings={"total": duration_s, "analysis": analysis},
     )
     try:
         with open_store(root) as store:
-            return store.record_scan(record, (f for r in results for f in r.report.findings))
+            return store.record_scan(record, (f for r in reports for f in r.findings))
     except StoreError as exc:
-        raise HookError(f"--record: {exc}") from None
+        raise HookError(str(exc)) from None
 
 
 def introduced_enricher(results: Sequence[FileResult]) -> Callable[[Finding], dict[str, object]] | None:
