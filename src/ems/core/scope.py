@@ -47,7 +47,9 @@ BUILTINS: frozenset[str] = frozenset(n for n in dir(builtins) if n != "_") | {
     "quit",
 }
 CLASS_MAGIC = frozenset({"__module__", "__qualname__"})
-ALWAYS_USED = frozenset({"__tracebackhide__", "__traceback_info__", "__traceback_supplement__", "__debuggerskip__"})
+ALWAYS_USED = frozenset(
+    {"__tracebackhide__", "__traceback_info__", "__traceback_supplement__", "__debuggerskip__"}
+)
 TYPING_MODULES = frozenset({"typing", "typing_extensions"})
 DUMMY = re.compile(r"^(_+|(_+[a-zA-Z0-9_]*[a-zA-Z0-9]+?))$")
 
@@ -119,7 +121,9 @@ class Importation(Definition):
     @property
     def is_explicit_reexport(self) -> bool:
         """``import x as x`` / ``from a import b as b``: the PEP 484 re-export idiom."""
-        return self.alias is not None and self.alias.asname is not None and self.alias.asname == self.alias.name
+        return (
+            self.alias is not None and self.alias.asname is not None and self.alias.asname == self.alias.name
+        )
 
     @property
     def qualified_name(self) -> str:
@@ -238,6 +242,21 @@ def _export_names(value: ast.AST | None) -> list[str]:
     return names
 
 
+class Unbound(Binding):
+    """The name is bound in this scope but has no value here: after ``del x``, or after
+    the ``except ... as x`` handler that bound it. Reading it is an error (ruff)."""
+
+    __slots__ = ()
+
+
+class GlobalDeclaration(Binding):
+    """A module name declared ``global`` in some function: ruff binds it in the module
+    when it meets the function, so a later module-level ``def``/``class`` of the same
+    name redefines it (the lazy ``def pager(): global pager`` idiom)."""
+
+    __slots__ = ()
+
+
 class GlobalBinding(Assignment):
     """A ``global``/``nonlocal`` declaration; always counts as used."""
 
@@ -248,7 +267,7 @@ class GlobalBinding(Assignment):
 
 
 class Scope(dict[str, Binding]):
-    __slots__ = ("kind", "node", "star_imported", "uses_locals")
+    __slots__ = ("declared", "kind", "node", "star_imported", "uses_locals")
 
     def __init__(self, kind: int, node: ast.AST | None) -> None:
         super().__init__()
@@ -256,6 +275,7 @@ class Scope(dict[str, Binding]):
         self.node = node
         self.star_imported = False
         self.uses_locals = False
+        self.declared: set[str] = set()  # names declared `global`/`nonlocal` here
 
 
 # --------------------------------------------------------------------------- results
@@ -344,7 +364,6 @@ class _Checker:
         self.deferred: deque[tuple[Callable[[], None], list[Scope]]] = deque()
         self.dead_scopes: list[Scope] = []
         self.except_handlers: list[ast.ExceptHandler] = []
-        self.global_names: set[str] = set()
         self.undefined: list[UndefinedName] = []
         self.annotations_future = False
         self.root = tree
@@ -366,7 +385,7 @@ class _Checker:
         self.scope_stack = [module]
         self.dead_scopes.append(module)
         self._check_dead_scopes()
-        self.model.undefined_names = [u for u in self.undefined if u.name not in self.global_names]
+        self.model.undefined_names = self.undefined
         self.model.star_imported = module.star_imported
 
     # -- the work loop -----------------------------------------------------------
@@ -390,7 +409,9 @@ class _Checker:
         items.reverse()
         self.stack.extend(items)
 
-    def _children(self, node: ast.AST, ann: int, exc: tuple[str, ...], omit: tuple[str, ...] = ()) -> list[Any]:
+    def _children(
+        self, node: ast.AST, ann: int, exc: tuple[str, ...], omit: tuple[str, ...] = ()
+    ) -> list[Any]:
         items: list[Any] = []
         for name in node._fields:
             if name in omit:
@@ -405,7 +426,9 @@ class _Checker:
                         items.append((child, node, ann, exc))
         return items
 
-    def _push_children(self, node: ast.AST, ann: int, exc: tuple[str, ...], omit: tuple[str, ...] = ()) -> None:
+    def _push_children(
+        self, node: ast.AST, ann: int, exc: tuple[str, ...], omit: tuple[str, ...] = ()
+    ) -> None:
         self._push(self._children(node, ann, exc, omit))
 
     def _generic(self, node: ast.AST, ann: int, exc: tuple[str, ...]) -> None:
@@ -512,10 +535,38 @@ class _Checker:
         if not parts:
             return False
         lchild, rchild = left[i - 1], right[j - 1]
-        for items in parts:
-            if any(x is lchild for x in items) ^ any(x is rchild for x in items):
-                return True
-        return False
+        return any(any(x is lchild for x in items) ^ any(x is rchild for x in items) for items in parts)
+
+    def branch(self, node: ast.AST) -> tuple[int, int] | None:
+        """The innermost branch holding ``node``: an if/else arm, a try body (with its
+        else), one except handler, a finally block, a match case or a ``with`` body
+        (ruff's notion)."""
+        parents = self.parents
+        child = node
+        parent = parents.get(child)
+        while parent is not None:
+            if isinstance(parent, ast.If) and child is not parent.test:
+                return (id(parent), 0 if any(s is child for s in parent.body) else 1)
+            if isinstance(parent, _TRY_TYPES):
+                if any(s is child for s in parent.finalbody):  # type: ignore[attr-defined]
+                    return (id(parent), 2)
+                if not isinstance(child, ast.ExceptHandler):
+                    return (id(parent), 0)
+            if isinstance(parent, (ast.ExceptHandler, ast.match_case)) and child is not getattr(
+                parent, "type", None
+            ):
+                return (id(parent), 0)
+            if isinstance(parent, (ast.With, ast.AsyncWith)) and any(s is child for s in parent.body):
+                return (id(parent), 0)  # the context manager may swallow an exception
+            child, parent = parent, parents.get(parent)
+        return None
+
+    def same_branch(self, left: ast.AST | None, right: ast.AST | None) -> bool:
+        """Whether two binding sites are in the same branch: a redefinition only counts
+        then (ruff's rule, stricter than pyflakes' "not on different forks")."""
+        if left is None or right is None:
+            return False
+        return self.branch(left) == self.branch(right)
 
     # -- bindings ------------------------------------------------------------------
 
@@ -528,29 +579,40 @@ class _Checker:
                 break
         existing = scope.get(value.name)
         if existing is not None and not isinstance(existing, Builtin):
-            parent_stmt = self.get_parent(value.source) if value.source is not None else None
-            if isinstance(existing, Importation) and isinstance(parent_stmt, _FOR_TYPES):
+            loop_var = isinstance(value.source, ast.expr) and isinstance(
+                self.get_parent(value.source), _FOR_TYPES
+            )
+            if isinstance(existing, Importation) and loop_var:
                 if not self.different_forks(node, existing.source):
                     self.model.shadowed_imports.append(Redefinition(value.name, node, value, existing))
+            elif loop_var:
+                pass  # a loop variable rebinding a def/class: not a redefinition (ruff)
             elif scope is current:
                 if (
                     not existing.used
-                    and value.redefines(existing)
-                    and (value.name != "_" or isinstance(existing, Importation))
+                    and shadows(value, existing)
+                    and (isinstance(existing, Importation) or not DUMMY.match(value.name))
                     and not self._is_overload(existing)
-                    and not self.different_forks(node, existing.source)
+                    and self.same_branch(node, existing.source)
                 ):
                     self.model.redefinitions.append(Redefinition(value.name, node, value, existing))
-            elif isinstance(existing, Importation) and value.redefines(existing):
-                if not self.different_forks(node, existing.source):
-                    existing.redefined.append((node, value))
+            elif (
+                isinstance(existing, Importation)
+                and current.kind == FUNCTION
+                and scope.kind in (MODULE, FUNCTION)
+                and shadows(value, existing)
+                and self.same_branch(node, existing.source)
+            ):
+                existing.redefined.append((node, value))
 
         if value.name in current:
             value.used = current[value.name].used
 
         if value.name not in current or not isinstance(value, Annotation):
             if isinstance(value, NamedExprAssignment):
-                target = next(s for s in reversed(self.scope_stack) if s.kind not in (COMPREHENSION, GENERATOR))
+                target = next(
+                    s for s in reversed(self.scope_stack) if s.kind not in (COMPREHENSION, GENERATOR)
+                )
                 if value.name in target and isinstance(target[value.name], Annotation):
                     target[value.name] = value
                 else:
@@ -605,7 +667,11 @@ class _Checker:
             binding = scope.get(name)
             if binding is not None:
                 binding.used = True
+                if isinstance(binding, Unbound):
+                    break  # deleted, or an `except ... as` name after its handler
                 if isinstance(binding, Annotation) and not postponed:
+                    if scope is current and scope.kind == FUNCTION:
+                        break  # `x: int` makes `x` local, still unassigned
                     continue  # `x: int` alone binds nothing at run time: look further out
                 if isinstance(binding, Importation) and binding.has_alias():
                     other = scope.get(binding.full_name)
@@ -615,6 +681,15 @@ class _Checker:
             star = star or scope.star_imported
             if can_access_class_vars is not False:
                 can_access_class_vars = scope.kind in (TYPE_PARAMS, COMPREHENSION, GENERATOR)
+        else:
+            self._undefined(node, name, star, exc)
+            return
+        if "NameError" not in exc:  # an unbound local: undefined even under a star import
+            self.undefined.append(UndefinedName(name, node))
+
+    def _undefined(self, node: ast.AST, name: str, star: bool, exc: tuple[str, ...]) -> None:
+        """A name found in no scope: F821 unless a star import or a guard may supply it."""
+        current = self.scope_stack[-1]
         if star:
             for scope in self.scope_stack:
                 for binding in scope.values():
@@ -653,13 +728,18 @@ class _Checker:
         self.add_binding(node, binding)
 
     def handle_delete(self, node: ast.Name) -> None:
+        binding = self.scope.get(node.id)
+        if binding is not None:
+            binding.used = True  # `del x` reads the binding (ruff counts it as a use)
         current: ast.AST | None = self.parents.get(node)
         while current is not None:
             if isinstance(current, (ast.If, ast.While, ast.IfExp)):
                 return  # a conditional branch may not run
             current = self.parents.get(current)
-        if node.id in self.scope:
-            del self.scope[node.id]
+        if node.id in self.scope.declared:
+            return  # deletes the module's (or enclosing function's) name; the declaration stays
+        if binding is not None and not isinstance(binding, Unbound):
+            self.scope[node.id] = Unbound(node.id, node)
         else:
             self.undefined.append(UndefinedName(node.id, node))
 
@@ -669,7 +749,11 @@ class _Checker:
         ctx = node.ctx
         if isinstance(ctx, ast.Load):
             self.handle_load(node, node.id, ann, exc)
-            if node.id == "locals" and self.scope.kind == FUNCTION and isinstance(self.parents.get(node), ast.Call):
+            if (
+                node.id == "locals"
+                and self.scope.kind == FUNCTION
+                and isinstance(self.parents.get(node), ast.Call)
+            ):
                 self.scope.uses_locals = True
         elif isinstance(ctx, ast.Store):
             self.handle_store(node, node.id)
@@ -731,21 +815,36 @@ class _Checker:
     def _call(self, node: ast.Call, ann: int, exc: tuple[str, ...]) -> None:
         func = node.func
         args, keywords = node.args, node.keywords
-        if isinstance(func, (ast.Name, ast.Attribute)) and (
-            func.id if isinstance(func, ast.Name) else func.attr
-        ) in _TYPING_CALLS:
+        if (
+            isinstance(func, (ast.Name, ast.Attribute))
+            and (func.id if isinstance(func, ast.Name) else func.attr) in _TYPING_CALLS
+        ):
             member = func.id if isinstance(func, ast.Name) else func.attr
             if self._is_typing(func, member):
                 annotated_args, annotated_kw = _TYPING_CALLS[member]
                 items: list[Any] = [(func, node, NO_ANNOTATION, exc)]
                 for index, arg in enumerate(args):
-                    items.append((arg, node, BARE_ANNOTATION if annotated_args(index) else NO_ANNOTATION, exc))
+                    items.append(
+                        (arg, node, BARE_ANNOTATION if annotated_args(index) else NO_ANNOTATION, exc)
+                    )
                 for kw in keywords:
-                    items.append((kw, node, BARE_ANNOTATION if kw.arg in annotated_kw else NO_ANNOTATION, exc))
+                    items.append(
+                        (kw, node, BARE_ANNOTATION if kw.arg in annotated_kw else NO_ANNOTATION, exc)
+                    )
                 self._push(items)
                 return
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "__all__":
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "__all__"
+        ):
             self._all_mutation(node)
+        if ann:  # a call inside an annotation: its arguments are values, not types
+            items = [(func, node, ann, exc)]
+            items.extend((a, node, NO_ANNOTATION, exc) for a in args)
+            items.extend((k, node, NO_ANNOTATION, exc) for k in keywords)
+            self._push(items)
+            return
         self._push_children(node, ann, exc)
 
     def _all_mutation(self, node: ast.Call) -> None:
@@ -778,10 +877,11 @@ class _Checker:
         module = self.scope_stack[0]
         if self.scope is module:
             return
+        self.scope.declared.update(node.names)
         for name in node.names:
             value = GlobalBinding(name, node)
-            self.global_names.add(name)
-            module.setdefault(name, value)
+            if isinstance(node, ast.Global):
+                module.setdefault(name, value)
             value.used = True
             for scope in self.scope_stack[1:]:
                 scope[name] = value
@@ -804,8 +904,18 @@ class _Checker:
         items.append(lambda: self._lambda(node, NO_ANNOTATION, exc))
         if getattr(node, "type_params", None):
             items.append(self._leave)
+        items.append(lambda: self._declare_globals(node))
         items.append(lambda: self._bind_definition(node, FunctionDefinition(node.name, node)))
         self._push(items)
+
+    def _declare_globals(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        """Bind the names the body declares ``global`` in the module, as ruff does."""
+        module = self.scope_stack[0]
+        for statement in _global_statements(node.body):
+            self.parents.setdefault(statement, node)
+            for name in statement.names:
+                if name not in module:
+                    module[name] = GlobalDeclaration(name, statement)
 
     def _bind_definition(self, node: ast.AST, binding: Binding) -> None:
         self.model.bindings[node] = binding
@@ -819,7 +929,9 @@ class _Checker:
         items.extend((p, node, NO_ANNOTATION, exc) for p in params)
         return items
 
-    def _lambda(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, ann: int, exc: tuple[str, ...]) -> None:
+    def _lambda(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, ann: int, exc: tuple[str, ...]
+    ) -> None:
         a = node.args
         items: list[Any] = []
         annotations: list[ast.AST | None] = [
@@ -954,22 +1066,25 @@ class _Checker:
         if name in scope:
             self._store_handler(node, name)
         previous = scope.pop(name, None)
-        self._store_handler(node, name)
+        own = self._store_handler(node, name)
+        self.model.bindings[node] = own
+        self.except_handlers.append(node)
 
         def leave() -> None:
-            current = scope.pop(name, None)
-            if current is not None:
-                self.except_handlers.append(node)
-                self.model.bindings[node] = current
+            scope.pop(name, None)
             if previous is not None:
                 scope[name] = previous
+            else:
+                scope[name] = Unbound(name, node)
 
         items = self._children(node, ann, exc)
         items.append(leave)
         self._push(items)
 
-    def _store_handler(self, node: ast.ExceptHandler, name: str) -> None:
-        self.add_binding(node, ExceptHandlerBinding(name, node))
+    def _store_handler(self, node: ast.ExceptHandler, name: str) -> Binding:
+        binding = ExceptHandlerBinding(name, node)
+        self.add_binding(node, binding)
+        return binding
 
     def _match_target(self, node: ast.AST, ann: int, exc: tuple[str, ...]) -> None:
         name = getattr(node, "name", None) if not isinstance(node, ast.MatchMapping) else node.rest
@@ -1013,7 +1128,9 @@ class _Checker:
                         if isinstance(binding, StarImportation):
                             binding.used = True
             for binding in scope.values():
-                if not isinstance(binding, Importation) or isinstance(binding, (StarImportation, FutureImportation)):
+                if not isinstance(binding, Importation) or isinstance(
+                    binding, (StarImportation, FutureImportation)
+                ):
                     continue
                 if binding.used or binding.name in all_names or binding.is_explicit_reexport:
                     continue
@@ -1025,17 +1142,54 @@ class _Checker:
         model.redefinitions.sort(key=lambda r: _position(r.node))
 
 
+def shadows(new: Binding, old: Binding) -> bool:
+    """Whether binding ``new`` counts as redefining ``old`` for F811 (ruff's rules).
+
+    Functions, classes, imports and plain assignments can be redefined, the last only by
+    something other than another assignment (``Enum = None`` then ``class Enum``); a
+    submodule import
+    (``import a.b``) only by the same submodule; annotations, ``__future__`` imports
+    and plain re-assignments never redefine; loop variables are F402's business.
+    """
+    if isinstance(new, (Annotation, FutureImportation, Builtin, StarImportation)):
+        return False
+    if (isinstance(new, Importation) and isinstance(old, SubmoduleImportation)) or (
+        isinstance(new, SubmoduleImportation) and isinstance(old, Importation)
+    ):
+        return new.full_name == old.full_name
+    if isinstance(old, SubmoduleImportation):
+        return False
+    if isinstance(old, GlobalDeclaration):
+        return isinstance(new, (FunctionDefinition, ClassDefinition, Importation)) and new.name == old.name
+    if type(old) is Assignment:
+        # an unpacking target or another assignment is just a new value, not a redefinition
+        plain = type(new) in (Binding, Assignment, NamedExprAssignment, GlobalBinding)
+        return not plain and not isinstance(new, ExceptHandlerBinding) and new.name == old.name
+    if isinstance(old, (FutureImportation, StarImportation)):
+        return False
+    return isinstance(old, (ClassDefinition, FunctionDefinition, Importation)) and new.name == old.name
+
+
+def _global_statements(body: list[ast.stmt]) -> Iterable[ast.Global]:
+    """``global`` statements of a function body, not looking into nested scopes."""
+    stack = list(reversed(body))
+    while stack:
+        statement = stack.pop()
+        if isinstance(statement, ast.Global):
+            yield statement
+        elif not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+                block = getattr(statement, name, None)
+                if block:
+                    stack.extend(reversed(block))
+
+
 def _position(node: ast.AST | None) -> tuple[int, int]:
     return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
 
 
-def _always(index: int) -> bool:
-    return True
-
-
 _TYPING_CALLS: dict[str, tuple[Callable[[int], bool], frozenset[str]]] = {
     "cast": (lambda i: i == 0, frozenset({"typ"})),
-    "assert_type": (lambda i: i >= 1, frozenset()),
     "TypeVar": (lambda i: i >= 1, frozenset({"bound", "default"})),
     "ParamSpec": (lambda i: False, frozenset({"bound", "default"})),
     "TypeVarTuple": (lambda i: False, frozenset({"bound", "default"})),
@@ -1113,4 +1267,6 @@ def identifier_node(lines: list[str], node: ast.AST) -> ast.AST:
         match = re.compile(prefix + b"(" + ident + b")" + _WORD_END).match(data, node.col_offset)  # type: ignore[attr-defined]
     if match is None:
         return node
-    return ast.Name(id=name, lineno=lineno, col_offset=match.start(1), end_lineno=lineno, end_col_offset=match.end(1))
+    return ast.Name(
+        id=name, lineno=lineno, col_offset=match.start(1), end_lineno=lineno, end_col_offset=match.end(1)
+    )

@@ -34,7 +34,9 @@ class UnusedLoopControlVariable(Rule):
         Valid("for key, value in d.items():\n    print(key, value)\n"),
     )
     invalid = (
-        Invalid("for i in range(3):\n    print('x')\n", fixed="for _i in range(3):\n    print('x')\n", unsafe=True),
+        Invalid(
+            "for i in range(3):\n    print('x')\n", fixed="for _i in range(3):\n    print('x')\n", unsafe=True
+        ),
         Invalid(
             "for key, value in d.items():\n    print(value)\n",
             fixed="for _key, value in d.items():\n    print(value)\n",
@@ -51,7 +53,9 @@ class UnusedLoopControlVariable(Rule):
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         assert isinstance(node, (ast.For, ast.AsyncFor))
-        targets = [n for n in iter_names(node.target) if isinstance(n.ctx, ast.Store) and not n.id.startswith("_")]
+        targets = [
+            n for n in iter_names(node.target) if isinstance(n.ctx, ast.Store) and not n.id.startswith("_")
+        ]
         if not targets:
             return
         used = {n.id for stmt in node.body for n in iter_names(stmt)}
@@ -80,7 +84,9 @@ class UnusedLoopControlVariable(Rule):
         node = ctx.find(cst.Name, finding.range, exact_end=True, where=lambda n: n.value == name)
         if node is None:
             return None
-        return ctx.replace(node, node.with_changes(value=f"_{name}"), self.fix_title, self.fix_safety, finding)
+        return ctx.replace(
+            node, node.with_changes(value=f"_{name}"), self.fix_title, self.fix_safety, finding
+        )
 
 
 def _all_names(ctx: AnalysisContext) -> frozenset[str]:

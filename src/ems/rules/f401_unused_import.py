@@ -32,7 +32,9 @@ class UnusedImport(Rule):
     fix_title = "Remove unused import"
     valid = (
         Valid("import os\nprint(os.sep)\n"),
-        Valid("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pathlib import Path\n\n\ndef f(p: 'Path') -> None:\n    pass\n"),
+        Valid(
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pathlib import Path\n\n\ndef f(p: 'Path') -> None:\n    pass\n"
+        ),
         Valid("from .impl import helper\n__all__ = ['helper']\n"),
         Valid("from .impl import helper as helper\n", path="pkg/__init__.py"),
         Valid("from __future__ import annotations\n"),
@@ -96,14 +98,22 @@ def remove_import_alias(
     new = statement.with_changes(names=names)
     if index == len(names):
         names[-1] = _new_last(names[-1], removed, statement)
-        if isinstance(statement, cst.ImportFrom) and statement.rpar is not None and isinstance(names[-1].comma, cst.Comma):
+        if (
+            isinstance(statement, cst.ImportFrom)
+            and statement.rpar is not None
+            and isinstance(names[-1].comma, cst.Comma)
+        ):
             # the line break before `)` now follows the kept comma
-            new = new.with_changes(rpar=statement.rpar.with_changes(whitespace_before=cst.SimpleWhitespace("")))
+            new = new.with_changes(
+                rpar=statement.rpar.with_changes(whitespace_before=cst.SimpleWhitespace(""))
+            )
         new = new.with_changes(names=names)
     return ctx.replace(statement, new, title, safety, finding)
 
 
-def _new_last(last: cst.ImportAlias, removed: cst.ImportAlias, statement: cst.Import | cst.ImportFrom) -> cst.ImportAlias:
+def _new_last(
+    last: cst.ImportAlias, removed: cst.ImportAlias, statement: cst.Import | cst.ImportFrom
+) -> cst.ImportAlias:
     """The name that becomes last: without parentheses it loses its comma; inside them
     it keeps the comma (and a comment after it) but takes the line break before ``)``."""
     if not (isinstance(statement, cst.ImportFrom) and statement.rpar is not None):

@@ -21,14 +21,17 @@ class RedefinedWhileUnused(Rule):
         "A function, class or import is replaced by a second definition of the same name "
         "before anything used the first one. The first definition is dead code, and often "
         "the sign of a copy-paste slip: two tests with the same name (only the last one runs), "
-        "or an import shadowed by a later one. Definitions on different branches of an "
-        "`if`/`try`, `@overload` stubs and property setters are not reported. When both "
+        "or an import shadowed by a later one. Only a redefinition in the same branch counts "
+        "(a fallback import in a `try` body or an `if` arm is deliberate), and `@overload` "
+        "stubs and property setters are not reported. When both "
         "definitions are imports, the fix removes the redundant one."
     )
     fix_safety = Safety.SAFE
     fix_title = "Remove the redundant import"
     valid = (
-        Valid("try:\n    from json import loads\nexcept ImportError:\n    from simplejson import loads\nloads('1')\n"),
+        Valid(
+            "try:\n    from json import loads\nexcept ImportError:\n    from simplejson import loads\nloads('1')\n"
+        ),
         Valid("import os\nos.getcwd()\nimport os\nos.getcwd()\n"),
         Valid(
             "class C:\n    @property\n    def x(self):\n        return 1\n\n"
@@ -39,6 +42,11 @@ class RedefinedWhileUnused(Rule):
             "@overload\ndef f(x: str) -> str: ...\ndef f(x):\n    return x\n"
         ),
         Valid("if flag:\n    def f():\n        return 1\nelse:\n    def f():\n        return 2\n"),
+        # an import in a `try` (or `if`) body is a different branch: a deliberate override
+        Valid(
+            "def dumps(obj):\n    return str(obj)\n\n\ntry:\n    from json import dumps\nexcept ImportError:\n    pass\n"
+        ),
+        Valid("x = 1\nx = 2\n"),
     )
     invalid = (
         Invalid("import os\nimport os\nos.getcwd()\n", fixed="import os\nos.getcwd()\n"),
@@ -49,8 +57,7 @@ class RedefinedWhileUnused(Rule):
         Invalid("import os, sys\nimport sys\nprint(os, sys)\n", fixed="import os, sys\nprint(os, sys)\n"),
         Invalid("def test_a():\n    pass\n\n\ndef test_a():\n    pass\n"),
         Invalid("import json\n\n\nclass json:\n    pass\n"),
-        # the second import may not run: removing either one would change behaviour
-        Invalid("import os\nif fast:\n    import os\nprint(os)\n"),
+        Invalid("handler = None\n\n\ndef handler():\n    pass\n"),
     )
 
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
@@ -77,7 +84,11 @@ class RedefinedWhileUnused(Rule):
                     data.append(("remove", "new"))
                 else:
                     first = related.range
-                    data += [("remove", "old"), ("line", str(first.start.line)), ("column", str(first.start.column))]
+                    data += [
+                        ("remove", "old"),
+                        ("line", str(first.start.line)),
+                        ("column", str(first.start.column)),
+                    ]
                     data += [("end_line", str(first.end.line)), ("end_column", str(first.end.column))]
             yield ctx.hit(
                 new_node,

@@ -25,7 +25,9 @@ class UndefinedName(Rule):
     )
     valid = (
         Valid("def f():\n    return later()\n\n\ndef later():\n    return 1\n"),
-        Valid("from __future__ import annotations\n\n\ndef f(x: Later) -> Later:\n    return x\n\n\nclass Later:\n    pass\n"),
+        Valid(
+            "from __future__ import annotations\n\n\ndef f(x: Later) -> Later:\n    return x\n\n\nclass Later:\n    pass\n"
+        ),
         Valid("try:\n    unicode\nexcept NameError:\n    unicode = str\n"),
         Valid("class C:\n    def m(self):\n        return __class__\n"),
         Valid("print(__file__, __name__, __doc__, __spec__, __debug__)\n"),
@@ -45,4 +47,6 @@ class UndefinedName(Rule):
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
         model: ScopeModel = ctx.scopes
         for undefined in model.undefined_names:
-            yield ctx.hit(undefined.node, f"undefined name `{undefined.name}`", data=(("name", undefined.name),))
+            yield ctx.hit(
+                undefined.node, f"undefined name `{undefined.name}`", data=(("name", undefined.name),)
+            )

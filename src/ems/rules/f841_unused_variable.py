@@ -54,8 +54,16 @@ class UnusedVariable(Rule):
             fixed="def f():\n    try:\n        pass\n    except ValueError:\n        pass\n",
             unsafe=True,
         ),
-        Invalid("def f():\n    x = y = make()\n    return y\n", fixed="def f():\n    y = make()\n    return y\n", unsafe=True),
-        Invalid("def f():\n    size: int = 3  # comment\n    return 1\n", fixed="def f():\n    return 1\n", unsafe=True),
+        Invalid(
+            "def f():\n    x = y = make()\n    return y\n",
+            fixed="def f():\n    y = make()\n    return y\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "def f():\n    size: int = 3  # comment\n    return 1\n",
+            fixed="def f():\n    return 1\n",
+            unsafe=True,
+        ),
         Invalid("async def f():\n    if (n := await g()):\n        pass\n"),
     )
 
@@ -78,7 +86,9 @@ class UnusedVariable(Rule):
         return dict(hit.data).get("kind", "") != ""
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
-        name = ctx.find(cst.Name, finding.range, exact_end=True, where=lambda n: n.value == finding.datum("name"))
+        name = ctx.find(
+            cst.Name, finding.range, exact_end=True, where=lambda n: n.value == finding.datum("name")
+        )
         if name is None:
             return None
         parent = ctx.parents.get(name)
@@ -86,24 +96,32 @@ class UnusedVariable(Rule):
         if kind == "except" and isinstance(parent, cst.AsName):
             handler = ctx.parents.get(parent)
             if isinstance(handler, cst.ExceptHandler):
-                return ctx.replace(handler, handler.with_changes(name=None), self.fix_title, self.fix_safety, finding)
+                return ctx.replace(
+                    handler, handler.with_changes(name=None), self.fix_title, self.fix_safety, finding
+                )
         if kind == "with" and isinstance(parent, cst.AsName):
             item = ctx.parents.get(parent)
             if isinstance(item, cst.WithItem):
-                return ctx.replace(item, item.with_changes(asname=None), self.fix_title, self.fix_safety, finding)
+                return ctx.replace(
+                    item, item.with_changes(asname=None), self.fix_title, self.fix_safety, finding
+                )
         if kind == "assign" and isinstance(parent, cst.AssignTarget):
             assign = ctx.parents.get(parent)
             if not isinstance(assign, cst.Assign):
                 return None
             if len(assign.targets) > 1:
                 targets = [t for t in assign.targets if t is not parent]
-                return ctx.replace(assign, assign.with_changes(targets=targets), self.fix_title, self.fix_safety, finding)
+                return ctx.replace(
+                    assign, assign.with_changes(targets=targets), self.fix_title, self.fix_safety, finding
+                )
             return self._drop(assign, assign.value, ctx, finding)
         if kind == "annassign" and isinstance(parent, cst.AnnAssign) and parent.value is not None:
             return self._drop(parent, parent.value, ctx, finding)
         return None
 
-    def _drop(self, statement: cst.BaseSmallStatement, value: cst.BaseExpression, ctx: FixContext, finding: Finding) -> Fix | None:
+    def _drop(
+        self, statement: cst.BaseSmallStatement, value: cst.BaseExpression, ctx: FixContext, finding: Finding
+    ) -> Fix | None:
         """Keep the right-hand side when evaluating it may do something; else delete it all."""
         if _has_effect(value):
             expr = cst.Expr(value=value, semicolon=getattr(statement, "semicolon", cst.MaybeSentinel.DEFAULT))
