@@ -16,7 +16,6 @@ import fnmatch
 import functools
 import gc
 import logging
-import multiprocessing
 import os
 import re
 import stat
@@ -26,14 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-import pathspec
-
 from ems.core.analyse import analyse
 from ems.core.config import Config, ConfigResolver
 from ems.core.model import Finding, Range, Report, Severity
 from ems.core.registry import RuleSet, load_rules
 
 if TYPE_CHECKING:
+    import multiprocessing.context
+
+    import pathspec
+
     from ems.fixes.engine import FixAllResult
 
 log = logging.getLogger("ems.project")
@@ -70,6 +71,8 @@ def _gitignore_spec(directory: Path) -> pathspec.PathSpec | None:
         lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    import pathspec  # ~60 ms of start-up, paid only where a .gitignore exists
+
     return pathspec.PathSpec.from_lines("gitwildmatch", lines)
 
 
@@ -284,6 +287,8 @@ def _init_worker(ruleset: RuleSet) -> None:
 
 def _context() -> multiprocessing.context.BaseContext:
     """``fork`` (fast, inherits imported rules) unless threads make forking unsafe."""
+    import multiprocessing  # with its pool: ~0.1 s of imports, paid only for big scans
+
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
