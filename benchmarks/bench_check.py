@@ -1,0 +1,439 @@
+"""Benchmark ``ems check`` against the checkers users would pick instead, in one run.
+
+Usage (from the repository, with the project's venv):
+
+    .venv/bin/python benchmarks/bench_check.py                  # the interpreter's stdlib
+    .venv/bin/python benchmarks/bench_check.py PATH --reps 5    # any folder of Python code
+    .venv/bin/python benchmarks/bench_check.py --update-docs    # also write the docs section
+
+What it does, and why:
+
+* copies the corpus's ``.py`` files to ``benchmarks/.work/corpus/<name>`` (without the
+  folders every tool excludes by default), so all tools see the same files, ems's cache and
+  the one-file edit never touch the original, and no repository config applies (an empty
+  ``ems.toml`` marks the root; ruff and flake8 run ``--isolated``);
+* installs the compared tools into ``benchmarks/.work/venv`` (ruff, pyflakes, flake8,
+  pylint, fixit, psutil, matplotlib): they are not project dependencies;
+* runs ems cold (``--no-cache``, all cores and ``--jobs 1``), warm (nothing changed) and
+  with one file changed; ruff (``--no-cache --select F,E9``, the comparable rules),
+  pyflakes and ``flake8 --select F`` on the whole corpus; pylint and Fixit on an evenly
+  spread slice (they are far slower) and extrapolates their lines/s to the whole corpus,
+  marked ``*``;
+* times each run ``--reps`` times (median wall), with CPU time and peak RSS of the
+  largest single process of the tree (``wait4`` rusage: per process, as the target is);
+* prints a table and the targets of issue 6, writes a chart, and with ``--update-docs``
+  the "Project scan" section of ``docs/implementation/performance.md``.
+
+Lines are non-empty lines of the ``.py`` files. The machine is often shared: compare tools
+within one run, not across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = HERE / ".work"
+VENV = WORK / "venv"
+TOOLS = ("ruff", "pyflakes", "flake8", "pylint", "fixit", "psutil", "matplotlib")
+SKIP_DIRS = {
+    ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".ruff_cache",
+    ".pytest_cache", "__pycache__", "node_modules", "build", "dist", ".ems", "site-packages",
+    "_build", "buck-out", "__pypackages__", ".eggs", ".direnv", ".pants.d", ".git-rewrite",
+}
+DOC = REPO / "docs" / "implementation" / "performance.md"
+CHART = REPO / "docs" / "implementation" / "project-scan-benchmark.png"
+SECTION_MARK = "<!-- section: project scan (owned by the parallel scan / cache work) -->"
+
+
+@dataclass
+class Measure:
+    label: str
+    files: int
+    lines: int
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    peak_kib: int = 0
+    extrapolated_from: int | None = None  # lines of the slice, when extrapolated
+    note: str = ""
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.walls)
+
+    @property
+    def lines_per_s(self) -> float:
+        return self.lines / self.wall if self.wall else float("inf")
+
+    def full_time(self, total_lines: int) -> float:
+        """Median wall time, extrapolated to the whole corpus for slices."""
+        return total_lines / self.lines_per_s if self.extrapolated_from else self.wall
+
+
+# --- set-up ---------------------------------------------------------------------------------
+
+
+def venv_bin(name: str) -> Path:
+    return VENV / ("Scripts" if os.name == "nt" else "bin") / name
+
+
+def ensure_tools() -> None:
+    """Create benchmarks/.work/venv with the compared tools (once)."""
+    if all(venv_bin(t).exists() for t in ("ruff", "pyflakes", "flake8", "pylint", "fixit")):
+        return
+    print(f"setting up {VENV} (ruff, pyflakes, flake8, pylint, fixit, psutil, matplotlib)", flush=True)
+    if not venv_bin("python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    subprocess.run([str(venv_bin("python")), "-m", "pip", "install", "-q", *TOOLS], check=True)
+
+
+def copy_corpus(source: Path, name: str) -> Path:
+    """The corpus's .py files under benchmarks/.work/corpus/<name>, fresh each run."""
+    target = WORK / "corpus" / name
+    if target.exists():
+        shutil.rmtree(target)
+    for folder, dirs, files in os.walk(source):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+        rel = Path(folder).relative_to(source)
+        for file in files:
+            src = Path(folder) / file
+            if file.endswith(".py") and src.is_file() and not src.is_symlink():
+                dest = target / rel / file
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest)
+    (target / "ems.toml").write_text("# benchmark corpus root: ems defaults\n")
+    return target
+
+
+def python_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.py") if ".ems" not in p.parts)
+
+
+def count_lines(files: list[Path]) -> int:
+    total = 0
+    for path in files:
+        data = path.read_bytes()
+        total += sum(1 for line in data.splitlines() if line.strip())
+    return total
+
+
+def spread_slice(files: list[Path], count: int) -> list[Path]:
+    """``count`` files spread evenly over the sorted list: representative, deterministic."""
+    if count >= len(files):
+        return list(files)
+    step = len(files) / count
+    return [files[int(i * step)] for i in range(count)]
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def run_once(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int, int]:
+    """(wall s, CPU s of the tree, peak RSS KiB of the largest process, exit code)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):
+        tail = err.decode(errors="replace")[-800:]
+        raise RuntimeError(f"{command[0]} exited {proc.returncode}: {tail}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode
+
+
+def measure(
+    label: str,
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    files: int,
+    lines: int,
+    reps: int,
+    before_each: Callable[[int], None] | None = None,
+) -> Measure:
+    result = Measure(label, files, lines)
+    for rep in range(reps):
+        if before_each is not None:
+            before_each(rep)
+        wall, cpu, peak, _ = run_once(command, cwd, env)
+        result.walls.append(wall)
+        result.cpus.append(cpu)
+        result.peak_kib = max(result.peak_kib, peak)
+        print(f"  {label:<34} rep {rep + 1}/{reps}: {wall:7.3f} s  cpu {cpu:7.2f} s  {peak / 1024:6.0f} MiB", flush=True)
+    return result
+
+
+def ems_command() -> list[str]:
+    script = Path(sys.executable).with_name("ems")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ems"]
+
+
+def bench(args: argparse.Namespace) -> tuple[list[Measure], dict[str, object]]:
+    source = Path(args.corpus).resolve()
+    name = args.name or (source.name if source.name != "python3.11" else "stdlib")
+    ensure_tools()
+    corpus = copy_corpus(source, name)
+    files = python_files(corpus)
+    lines = count_lines(files)
+    slice_files = spread_slice(files, args.slice)
+    slice_rel = [str(p.relative_to(corpus)) for p in slice_files]
+    slice_lines = count_lines(slice_files)
+    print(f"corpus {source} -> {corpus}: {len(files)} files, {lines} non-empty lines", flush=True)
+
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # users have .pyc files; don't compile each run
+    env.pop("NO_COLOR", None)
+    ems = ems_command()
+    subprocess.run([*ems, "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
+    reps, slow = args.reps, args.slow_reps
+    out: list[Measure] = []
+    ems_check = [*ems, "check", "--exit-zero", "."]
+
+    out.append(measure("ems cold", [*ems_check, "--no-cache"], corpus, env, len(files), lines, reps))
+    if not args.quick:
+        out.append(measure("ems cold --jobs 1", [*ems_check, "--no-cache", "--jobs", "1"], corpus, env, len(files), lines, slow))
+    run_once(ems_check, corpus, env)  # fill the cache
+    time.sleep(2.5)  # past the racy-mtime window, so stats are trusted from now on
+    run_once(ems_check, corpus, env)
+    out.append(measure("ems warm (nothing changed)", ems_check, corpus, env, len(files), lines, reps))
+
+    victim = max(files, key=lambda p: p.stat().st_size if p.stat().st_size < 40_000 else 0)
+    original = victim.read_bytes()
+
+    def edit(rep: int) -> None:
+        victim.write_bytes(original + f"\n# benchmark edit {rep}\nvalue_{rep} = f'x'\n".encode())
+
+    try:
+        one = measure("ems warm, one file changed", ems_check, corpus, env, len(files), lines, reps, edit)
+        one.note = f"changed: {victim.relative_to(corpus)}"
+        out.append(one)
+    finally:
+        victim.write_bytes(original)
+
+    ruff = [str(venv_bin("ruff")), "check", "--isolated", "--no-cache", "--select", "F,E9", "--exit-zero", "."]
+    out.append(measure("ruff --no-cache --select F,E9", ruff, corpus, env, len(files), lines, reps))
+    if not args.quick:
+        out.append(measure("pyflakes", [str(venv_bin("pyflakes")), "."], corpus, env, len(files), lines, slow))
+        flake8 = [str(venv_bin("flake8")), "--isolated", "--select", "F", "--exit-zero", "."]
+        out.append(measure("flake8 --select F", flake8, corpus, env, len(files), lines, slow))
+        pylint = [str(venv_bin("pylint")), "--rcfile", os.devnull, "--exit-zero", "--jobs", "1", *slice_rel]
+        m = measure(f"pylint (slice of {len(slice_rel)} files)", pylint, corpus, env, len(slice_rel), slice_lines, 1)
+        m.extrapolated_from = slice_lines
+        out.append(m)
+        fixit = [str(venv_bin("fixit")), "lint", *slice_rel]
+        m = measure(f"fixit (slice of {len(slice_rel)} files)", fixit, corpus, env, len(slice_rel), slice_lines, 1)
+        m.extrapolated_from = slice_lines
+        out.append(m)
+    meta = {
+        "corpus": str(source),
+        "files": len(files),
+        "lines": lines,
+        "slice_files": len(slice_rel),
+        "slice_lines": slice_lines,
+        "reps": reps,
+        "slow_reps": slow,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "load": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "tool_versions": tool_versions(),
+        "command": "python benchmarks/bench_check.py " + " ".join(sys.argv[1:]),
+    }
+    return out, meta
+
+
+def tool_versions() -> dict[str, str]:
+    probe = (
+        "import importlib.metadata as m\n"
+        f"for n in {TOOLS[:5]!r}:\n"
+        "    print(n, m.version(n))\n"
+    )
+    out = subprocess.run([str(venv_bin("python")), "-c", probe], capture_output=True, text=True).stdout
+    versions = dict(line.split(" ", 1) for line in out.strip().splitlines())
+    from ems import __version__
+
+    versions["ems"] = __version__
+    return versions
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+
+def table(results: list[Measure], meta: dict[str, object]) -> str:
+    total = int(meta["lines"])  # type: ignore[arg-type]
+    ems_cold = next(m for m in results if m.label == "ems cold")
+    rows = [
+        "| run | files | median wall s | lines/s | CPU s | peak MiB / process | ems cold is N× faster |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for m in results:
+        star = "*" if m.extrapolated_from else ""
+        wall = f"{m.wall:.3f}" + (f" (→ {m.full_time(total):.0f} whole{star})" if m.extrapolated_from else "")
+        ratio = m.full_time(total) / ems_cold.wall
+        rows.append(
+            f"| {m.label} | {m.files} | {wall} | {m.lines_per_s:,.0f}{star} | "
+            f"{statistics.median(m.cpus):.2f} | {m.peak_kib / 1024:.0f} | {ratio:.2f} |"
+        )
+    return "\n".join(rows)
+
+
+def targets(results: list[Measure], meta: dict[str, object]) -> list[str]:
+    by = {m.label.split(" (")[0]: m for m in results}
+    cold, warm = by["ems cold"], by["ems warm"] if "ems warm" in by else by["ems warm (nothing changed)"]
+    one = by["ems warm, one file changed"]
+    ruff = by["ruff --no-cache --select F,E9"]
+    lines: list[str] = []
+
+    def check(ok: bool, text: str) -> None:
+        lines.append(f"- {'PASS' if ok else 'MISS'}: {text}")
+
+    check(cold.wall <= 5 * ruff.wall, f"cold within 5× of ruff: {cold.wall / ruff.wall:.1f}×")
+    if "pyflakes" in by:
+        pf = by["pyflakes"]
+        check(pf.wall >= 4 * cold.wall, f"≥4× faster than pyflakes: {pf.wall / cold.wall:.1f}×")
+    fixit = next((m for m in results if m.label.startswith("fixit")), None)
+    if fixit is not None:
+        ratio = cold.lines_per_s / fixit.lines_per_s
+        check(ratio >= 50, f"≥50× faster than Fixit (lines/s, extrapolated): {ratio:.0f}×")
+    check(warm.wall < ruff.wall, f"warm faster than ruff cold: {warm.wall:.3f} s vs {ruff.wall:.3f} s")
+    check(one.wall < 0.3, f"one changed file under 0.3 s: {one.wall:.3f} s")
+    peak = max(m.peak_kib for m in results if m.label.startswith("ems")) / 1024
+    check(peak < 250, f"peak memory under 250 MiB per process: {peak:.0f} MiB")
+    return lines
+
+
+def chart(results: list[Measure], meta: dict[str, object], path: Path) -> bool:
+    """A log-scale bar chart of lines/s; needs matplotlib (installed in the bench venv)."""
+    code = (
+        "import json, sys\n"
+        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "data = json.loads(sys.argv[1])\n"
+        "labels = [d[0] for d in data]; values = [d[1] for d in data]\n"
+        "colors = ['#2b6cb0' if l.startswith('ems') else '#a0aec0' for l in labels]\n"
+        "fig, ax = plt.subplots(figsize=(9, 4.8))\n"
+        "bars = ax.barh(labels[::-1], values[::-1], color=colors[::-1])\n"
+        "ax.set_xscale('log'); ax.set_xlabel('non-empty lines per second (log scale, higher is better)')\n"
+        "ax.set_title(sys.argv[2], fontsize=10)\n"
+        "for b, v in zip(bars, values[::-1]):\n"
+        "    ax.text(v, b.get_y() + b.get_height() / 2, f' {v:,.0f}', va='center', fontsize=8)\n"
+        "fig.tight_layout(); fig.savefig(sys.argv[3], dpi=110)\n"
+    )
+    import json
+
+    data = [[m.label + (" *" if m.extrapolated_from else ""), m.lines_per_s] for m in results]
+    title = f"ems check vs other checkers: {meta['files']} files, {meta['lines']:,} lines ({meta['when']})"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([str(venv_bin("python")), "-c", code, json.dumps(data), title, str(path)])
+    return proc.returncode == 0
+
+
+def update_docs(report: str) -> None:
+    """Replace (or add) only this script's section of performance.md."""
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
+    start = text.find(SECTION_MARK)
+    if start < 0:
+        new = text.rstrip("\n") + "\n\n" + report
+    else:
+        end = text.find("<!-- section:", start + len(SECTION_MARK))
+        new = text[:start] + report + ("\n" + text[end:] if end >= 0 else "")
+    DOC.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", nargs="?", default=sysconfig.get_paths()["stdlib"], help="folder of Python code")
+    parser.add_argument("--name", help="name of the corpus copy under benchmarks/.work/corpus")
+    parser.add_argument("--reps", type=int, default=5, help="repetitions of the fast runs (default 5)")
+    parser.add_argument("--slow-reps", type=int, default=3, help="repetitions of pyflakes, flake8, ems -j1")
+    parser.add_argument("--slice", type=int, default=40, help="files in the pylint/Fixit slice (default 40)")
+    parser.add_argument("--quick", action="store_true", help="ems and ruff only")
+    parser.add_argument("--update-docs", action="store_true", help="write the Project scan section and chart")
+    args = parser.parse_args(argv)
+
+    results, meta = bench(args)
+    rows = table(results, meta)
+    goals = targets(results, meta)
+    print()
+    print(rows)
+    print("\n".join(goals))
+    png = WORK / "project-scan-benchmark.png"
+    if chart(results, meta, png):
+        print(f"chart: {png}")
+    if args.update_docs:
+        if png.exists():
+            shutil.copyfile(png, CHART)
+        update_docs(render_section(rows, goals, meta, results))
+        print(f"updated {DOC} and {CHART}")
+    return 0
+
+
+def render_section(rows: str, goals: list[str], meta: dict[str, object], results: list[Measure]) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in meta["tool_versions"].items())  # type: ignore[union-attr]
+    load = meta["load"]
+    load_text = f"load average {load[0]:.1f}" if load else "load unknown"  # type: ignore[index]
+    one = next(m for m in results if m.label.startswith("ems warm, one"))
+    return f"""{SECTION_MARK}
+## Project scan
+
+`{meta['command']}` copies the corpus's `.py` files to `benchmarks/.work/corpus/`, installs
+the compared tools into `benchmarks/.work/venv` and runs them all in one go (method and
+options: `benchmarks/README.md`). Corpus: `{meta['corpus']}` — {meta['files']} files,
+{meta['lines']:,} non-empty lines. Machine: {meta['machine']}, Python {meta['python']},
+{load_text} when the run finished ({meta['when']}); the machine was shared with other
+work, so compare rows of one run, not runs. Versions: {versions}.
+
+{rows}
+
+`*` pylint and Fixit ran on an evenly spread slice of {meta['slice_files']} files
+({meta['slice_lines']:,} lines) once; their whole-corpus times are extrapolated from the
+slice's lines/s. "ems cold is N× faster" divides the tool's (whole-corpus) median wall time
+by ems's cold one. The one-file run appends two lines to `{one.note.removeprefix('changed: ')}`
+before each repetition. Peak memory is the largest single process of the tree (pool
+workers included).
+
+Targets (issue 6):
+
+{chr(10).join(goals)}
+
+![lines per second, log scale](project-scan-benchmark.png)
+
+How the time is spent and why it is shaped this way:
+
+- **Cold** runs are bound by CPython's `ast.parse` (turning C parse trees into Python
+  objects): about half of the CPU time, before any rule runs. The rest is the single shared
+  tree walk (hand-inlined, skipping operator/context leaves: 2× faster than
+  `ast.iter_child_nodes`), the scope model used by the F-rules (`ems/core/scope.py`), the
+  tokenizer pass for `# noqa` comments (only in files that contain one) and fingerprints
+  (only for findings). Files are analysed in worker processes (`fork`, chunks of up to 16
+  files, `gc.freeze()` plus a high GC threshold in workers), results streamed back in file
+  order. Below 8 files, ems stays in one process.
+- **Warm** runs read one SQLite file (`.ems/cache/results.sqlite`), `stat` each file and
+  compare size, mtime, ctime and inode; unchanged files are not opened. The remaining cost
+  is interpreter start-up and imports (~0.1 s), discovery (compiled exclusion patterns) and
+  rebuilding the cached findings for output.
+- **One changed file**: the same, plus one file analysed in-process (no worker start-up).
+- The cache is one SQLite database in WAL mode rather than a file per source file: a warm
+  run is one query instead of opening {meta['files']} files, writes are one transaction,
+  and SQLite serialises concurrent runs; each row carries a checksum, the payload is JSON
+  (never pickle), a corrupt database is deleted and rebuilt.
+"""
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
