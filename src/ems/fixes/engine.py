@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -18,12 +18,14 @@ from ems.core.analyse import analyse
 from ems.core.config import Config
 from ems.core.model import Finding, Fix, Report, Safety
 from ems.core.registry import RuleSet, load_rules
+from ems.core.source import SourceText
 from ems.fixes.apply import EditConflict, apply_edits, edit_offsets
 from ems.fixes.context import FixContext
 
 log = logging.getLogger("ems.fixes")
 
 MAX_PASSES = 25
+MAX_ATTEMPTS = 2  # tries per (code, message) of a fix that verification refused
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,25 @@ def fixes_for(
     return fix
 
 
+_Key = tuple[str, str, str]
+
+
+def _keyer(text: str) -> Callable[[Finding], _Key]:
+    """A finding's identity across passes: code, message and its line's text (not its
+    number, which moves as fixes above it remove lines)."""
+    source = SourceText(text)
+    return lambda f: (f.code, f.message, " ".join(source.line(f.line).split()))
+
+
+def _retry_after_change(
+    failed: dict[_Key, FixFailure], attempts: Counter[_Key]
+) -> dict[_Key, FixFailure]:
+    """After the text changed, a refused fix may be right (removing one of two duplicate
+    imports makes the other fixable); each key gets ``MAX_ATTEMPTS`` tries, which keeps a
+    fix that always fails from being recomputed on every pass."""
+    return {key: failure for key, failure in failed.items() if attempts[key] >= MAX_ATTEMPTS}
+
+
 def allowed(fix: Fix, unsafe: bool) -> bool:
     return fix.safety is Safety.SAFE or unsafe
 
@@ -132,14 +153,16 @@ def fix_all(
     only = {c.upper() for c in codes} if codes is not None else None
     applied: list[tuple[str, str]] = []
     failures: list[FixFailure] = []  # fatal ones (libcst cannot parse)
-    failed: dict[tuple[str, str], FixFailure] = {}  # by (code, message), for this text
+    failed: dict[_Key, FixFailure] = {}  # findings whose fix is not tried again
+    attempts: Counter[_Key] = Counter()
     passes = 0
     report = analyse(text, path, config, ruleset)
     while passes < max_passes and not report.syntax_error:
         passes += 1
+        key = _keyer(text)
         candidates = [
             f for f in report.findings
-            if f.fixable and (only is None or f.code in only) and (f.code, f.message) not in failed
+            if f.fixable and (only is None or f.code in only) and key(f) not in failed
         ]
         if not candidates:
             break
@@ -166,7 +189,7 @@ def fix_all(
         if reason is None:
             text = combined
             applied.extend((f.code, fix.title) for f, fix, _ in batch)
-            failed.clear()  # the text changed: a fix refused before may be right now
+            failed = _retry_after_change(failed, attempts)
         else:
             progressed = False
             for finding, fix, _ in batch:  # fall back to one at a time
@@ -177,8 +200,9 @@ def fix_all(
                     applied.append((finding.code, fix.title))
                     progressed = True
                     break
-                failed[(finding.code, finding.message)] = FixFailure(finding.code, finding.line, why)
+                failed[key(finding)] = FixFailure(finding.code, finding.line, why)
+                attempts[key(finding)] += 1
             if progressed:
-                failed.clear()  # e.g. removing a duplicate import makes the other one fixable
+                failed = _retry_after_change(failed, attempts)
         report = analyse(text, path, config, ruleset)
     return FixAllResult(text, tuple(applied), (*failures, *failed.values()), passes, report.findings)
