@@ -23,19 +23,40 @@ class DefinitionSpan:
     qualname: str
 
 
+_BLOCK_FIELDS = frozenset({"body", "orelse", "handlers", "finalbody", "cases"})
+_BLOCKS_OF: dict[type, tuple[str, ...]] = {}
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
 def definition_spans(tree: ast.Module) -> list[DefinitionSpan]:
-    """Every def/class with its line span and dotted name, iteratively (no recursion)."""
+    """Every def/class with its line span and dotted name, iteratively (no recursion).
+
+    Definitions only occur in statement lists, so only the statement-list fields
+    (``body``, ``orelse``, ``handlers``, ``finalbody``, ``cases``) are followed, in
+    ``_fields`` order as ``ast.iter_child_nodes`` would: the same spans, without visiting
+    a single expression (this ran for every file with a finding and showed in profiles).
+    """
     spans: list[DefinitionSpan] = []
     stack: list[tuple[ast.AST, str]] = [(tree, "")]
+    blocks_of = _BLOCKS_OF
     while stack:
         node, prefix = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                name = f"{prefix}.{child.name}" if prefix else child.name
-                spans.append(DefinitionSpan(child.lineno, child.end_lineno or child.lineno, name))
-                stack.append((child, name))
-            elif isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
-                stack.append((child, prefix))
+        cls = type(node)
+        fields = blocks_of.get(cls)
+        if fields is None:
+            fields = blocks_of[cls] = tuple(f for f in cls._fields if f in _BLOCK_FIELDS)
+        for field in fields:
+            children = getattr(node, field, None)
+            if children.__class__ is not list:
+                continue
+            for child in children:
+                if isinstance(child, _DEFINITIONS):
+                    name = f"{prefix}.{child.name}" if prefix else child.name
+                    spans.append(DefinitionSpan(child.lineno, child.end_lineno or child.lineno, name))
+                    stack.append((child, name))
+                elif isinstance(child, _STATEMENTS):
+                    stack.append((child, prefix))
     spans.sort(key=lambda s: (s.start, -s.end))
     return spans
 
