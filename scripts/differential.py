@@ -32,7 +32,7 @@ PYFLAKES_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, code in (
         (r"imported but unused", "F401"),
         (r"redefinition of unused", "F811"),
-        (r"undefined name ", "F821"),
+        (r"undefined name (?!.* in __all__)", "F821"),
         (r"local variable .* is assigned to but never used", "F841"),
         (r"f-string is missing placeholders", "F541"),
         (r"use ==/!= to compare constant literals", "F632"),
@@ -62,38 +62,28 @@ def stdlib_root() -> Path:
     return Path(sysconfig.get_paths()["stdlib"])
 
 
-def parses(path: Path) -> bool:
-    """Whether the running interpreter accepts the file (decoding like ``python FILE``)."""
-    try:
-        data = path.read_bytes()
-        ast.parse(data, filename=str(path))
-        from ems.core.source import decode_source
-
-        decode_source(data)
-    except (SyntaxError, ValueError, OSError, RecursionError, MemoryError):
-        return False
-    return True
-
-
 def stdlib_files(root: Path | None = None) -> list[Path]:
-    """The standard library's own modules: no test suites, no site-packages, all parseable."""
+    """The standard library's own modules: no test suites, no site-packages.
+
+    Files that do not parse are dropped later, when ems reports a syntax error for them
+    (parsing every file twice would cost seconds)."""
     root = root or stdlib_root()
     found: list[Path] = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
         for name in sorted(files):
             path = Path(folder) / name
-            if name.endswith(".py") and path.is_file() and parses(path):
+            if name.endswith(".py") and path.is_file():
                 found.append(path.resolve())
     return found
 
 
-def _ems_one(args: tuple[str, tuple[str, ...]]) -> list[Key]:
+def _ems_one(args: tuple[str, tuple[str, ...]]) -> tuple[str, list[Key], bool]:
     from ems.core import Config, analyse
 
     path, codes = args
     report = analyse(Path(path).read_bytes(), path, Config(select=codes))
-    return [(path, f.line, f.code) for f in report.findings if f.code in codes]
+    return path, [(path, f.line, f.code) for f in report.findings if f.code in codes], not report.syntax_error
 
 
 def ems_codes() -> frozenset[str]:
@@ -102,19 +92,25 @@ def ems_codes() -> frozenset[str]:
     return frozenset(load_rules().codes)
 
 
-def run_ems(files: Sequence[Path], codes: Iterable[str], jobs: int = 2) -> set[Key]:
-    """ems findings, analysed in ``jobs`` processes."""
+def run_ems(files: Sequence[Path], codes: Iterable[str], jobs: int = 2) -> tuple[set[Key], set[str]]:
+    """ems findings, analysed in ``jobs`` processes, and the files that do not parse."""
     selected = tuple(sorted(set(codes) & ems_codes()))
     work = [(str(p), selected) for p in files]
     found: set[Key] = set()
+    broken: set[str] = set()
     if jobs <= 1:
-        for item in work:
-            found.update(_ems_one(item))
-        return found
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for keys in pool.map(_ems_one, work, chunksize=8):
+        results = map(_ems_one, work)
+        for path, keys, ok in results:
             found.update(keys)
-    return found
+            if not ok:
+                broken.add(path)
+        return found, broken
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for path, keys, ok in pool.map(_ems_one, work, chunksize=4):
+            found.update(keys)
+            if not ok:
+                broken.add(path)
+    return found, broken
 
 
 def ruff_command(files: Sequence[Path], codes: Iterable[str]) -> list[str]:
@@ -290,14 +286,17 @@ def compare(files: Sequence[Path] | None = None, *, jobs: int = 2, with_pyflakes
     started = time.perf_counter()
     ruff, failed = run_ruff(files)
     seconds["ruff"] = time.perf_counter() - started
-    files = [f for f in files if str(f) not in failed]
     started = time.perf_counter()
-    ems = run_ems(files, codes, jobs)
+    ems, broken = run_ems(files, codes, jobs)
     seconds["ems"] = time.perf_counter() - started
+    excluded = failed | broken
+    files = [f for f in files if str(f) not in excluded]
+    ems = {k for k in ems if k[0] not in excluded}
+    ruff = {k for k in ruff if k[0] not in excluded}
     flakes: set[Key] | None = None
     if pyflakes is not None:
         output, _ = pyflakes.communicate()
-        flakes = {k for k in parse_pyflakes(output) if k[0] not in failed}
+        flakes = {k for k in parse_pyflakes(output) if k[0] not in excluded}
     return Comparison(len(files), codes, ems, ruff, flakes, seconds)
 
 
@@ -352,10 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.paths:
         files = []
         for path in args.paths:
-            if path.is_dir():
-                files.extend(stdlib_files(path))
-            elif parses(path):
-                files.append(path.resolve())
+            files.extend(stdlib_files(path) if path.is_dir() else [path.resolve()])
     comparison = compare(files, jobs=args.jobs, with_pyflakes=not args.no_pyflakes)
     text = table(comparison)
     if args.diff:

@@ -62,7 +62,11 @@ MODULE, CLASS, FUNCTION, COMPREHENSION, GENERATOR, TYPE_PARAMS = range(6)
 _FOR_TYPES = (ast.For, ast.AsyncFor)
 _TRY_TYPES: tuple[type[ast.AST], ...] = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
 _SKIP_IN_GET_PARENT = (ast.Tuple, ast.List, ast.Set, ast.Starred, ast.Name, ast.Attribute, ast.Subscript)
-_IGNORED_CHILDREN = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+# Fields that never hold a node that binds or reads a name (operators, contexts, flags).
+_SCALAR_FIELDS = frozenset(
+    {"ctx", "op", "ops", "type_comment", "kind", "conversion", "is_async", "level", "simple"}
+)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 # --------------------------------------------------------------------------- bindings
@@ -345,7 +349,9 @@ class ScopeModel:
 def build_scope_model(tree: ast.Module, ctx: AnalysisContext | None = None) -> ScopeModel:
     """Analyse ``tree``; ``ctx`` supplies the path (``__init__.py`` rules)."""
     is_init = bool(ctx is not None and ctx.is_init_module)
-    return _Checker(tree, is_init).model
+    # Scanning function bodies for `global` costs a walk; skip it when the text has none.
+    globals_possible = ctx is None or "global" in ctx.source.text
+    return _Checker(tree, is_init, globals_possible).model
 
 
 # --------------------------------------------------------------------------- the checker
@@ -356,8 +362,9 @@ Item = tuple[ast.AST, ast.AST | None, int, tuple[str, ...]] | Callable[[], None]
 class _Checker:
     """An iterative port of pyflakes' Checker, restricted to binding analysis."""
 
-    def __init__(self, tree: ast.Module, is_init: bool) -> None:
+    def __init__(self, tree: ast.Module, is_init: bool, globals_possible: bool = True) -> None:
         self.is_init = is_init
+        self.globals_possible = globals_possible
         self.model = ScopeModel()
         self.parents = self.model.parents
         self.stack: list[Any] = []
@@ -413,16 +420,21 @@ class _Checker:
         self, node: ast.AST, ann: int, exc: tuple[str, ...], omit: tuple[str, ...] = ()
     ) -> list[Any]:
         items: list[Any] = []
-        for name in node._fields:
-            if name in omit:
+        cls = type(node)
+        fields = _CHILD_FIELDS.get(cls)
+        if fields is None:
+            fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _SCALAR_FIELDS)
+        for name in fields:
+            if omit and name in omit:
                 continue
             value = getattr(node, name, None)
             if isinstance(value, ast.AST):
-                if not isinstance(value, _IGNORED_CHILDREN):
+                # a plain constant outside annotations binds and reads nothing: skip it
+                if ann or type(value) is not ast.Constant:
                     items.append((value, node, ann, exc))
             elif isinstance(value, list):
                 for child in value:
-                    if isinstance(child, ast.AST) and not isinstance(child, _IGNORED_CHILDREN):
+                    if isinstance(child, ast.AST) and (ann or type(child) is not ast.Constant):
                         items.append((child, node, ann, exc))
         return items
 
@@ -668,7 +680,9 @@ class _Checker:
             if binding is not None:
                 binding.used = True
                 if isinstance(binding, Unbound):
-                    break  # deleted, or an `except ... as` name after its handler
+                    if scope is current:
+                        break  # deleted, or an `except ... as` name after its handler
+                    return  # unbound out there now, but a closure may run before the `del`
                 if isinstance(binding, Annotation) and not postponed:
                     if scope is current and scope.kind == FUNCTION:
                         break  # `x: int` makes `x` local, still unassigned
@@ -910,6 +924,8 @@ class _Checker:
 
     def _declare_globals(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         """Bind the names the body declares ``global`` in the module, as ruff does."""
+        if not self.globals_possible:
+            return
         module = self.scope_stack[0]
         for statement in _global_statements(node.body):
             self.parents.setdefault(statement, node)
