@@ -212,3 +212,24 @@ def test_discovery_exclusion_agrees_with_config(tree: Path, extra: tuple[str, ..
         for name in dirs + files:
             path = directory / name
             assert excluder.excluded(info, name, path) == config.is_excluded(path), (path, extra)
+
+
+def test_an_undecodable_cached_row_is_reanalysed(tree: Path) -> None:
+    """A row whose payload passes its checksum but no longer decodes (e.g. a schema slip)."""
+    import sqlite3
+
+    from ems.core.cache import _checksum
+
+    reference = _scan(tree, jobs=1, use_cache=False)
+    _scan(tree, jobs=1)
+    db = sqlite3.connect(tree / ".ems" / "cache" / "results.sqlite")
+    rows = db.execute("SELECT path, settings, digest FROM entries").fetchall()
+    for path, settings, digest in rows:
+        db.execute(
+            "UPDATE entries SET payload = ?, checksum = ?, size = NULL WHERE path = ? AND settings = ?",
+            ("{not json", _checksum(path, settings, digest, "{not json"), path, settings),
+        )
+    db.commit()
+    db.close()
+    assert _scan(tree, jobs=2) == reference
+    assert _scan(tree, jobs=1) == reference

@@ -21,7 +21,7 @@ import re
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -346,7 +346,7 @@ class _Outcome:
     source: bytes | None
 
 
-def _analyse_task(task: _Task) -> _Outcome:
+def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     from ems.core.cache import content_digest, trusted_stat
 
     data, info = _read(task.path)
@@ -357,7 +357,7 @@ def _analyse_task(task: _Task) -> _Outcome:
     stat_key = trusted_stat(info) if info is not None and task.want_digest else None
     if digest is not None and digest == task.expected:
         return _Outcome(None, stat_key, digest, source)
-    ruleset = _WORKER_RULESET or load_rules()
+    ruleset = ruleset or _WORKER_RULESET or load_rules()
     return _Outcome(analyse(data, task.display, task.config, ruleset), stat_key, digest, source)
 
 
@@ -470,10 +470,11 @@ def scan(
                     entry = entries[(display, settings[index])]
                     try:
                         report = decode_report(entry.payload, display)
-                    except (ValueError, TypeError, KeyError):
-                        report = analyse(outcome.source or path.read_bytes(), display, configs[index], ruleset)
-                        if cache is not None and outcome.digest is not None:
-                            cache.put(display, settings[index], outcome.stat, outcome.digest, report)
+                    except (ValueError, TypeError, KeyError):  # unreadable row: analyse here
+                        fallback = _analyse_task(replace(tasks[next_task - 1], expected=None), ruleset)
+                        report = fallback.report or io_error_report(display, "cannot re-read")
+                        if cache is not None and fallback.digest is not None:
+                            cache.put(display, settings[index], fallback.stat, fallback.digest, report)
                     else:
                         if cache is not None and outcome.stat != entry.stat:
                             cache.put_stat(display, settings[index], outcome.stat, entry)
