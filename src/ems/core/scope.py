@@ -248,9 +248,14 @@ def _export_names(value: ast.AST | None) -> list[str]:
 
 class Unbound(Binding):
     """The name is bound in this scope but has no value here: after ``del x``, or after
-    the ``except ... as x`` handler that bound it. Reading it is an error (ruff)."""
+    the ``except ... as x`` handler that bound it. Reading it is an error (ruff).
+    ``bound`` is the binding it ends, which a closure may still have read while it lived."""
 
-    __slots__ = ()
+    __slots__ = ("bound",)
+
+    def __init__(self, name: str, source: ast.AST | None, bound: Binding | None = None) -> None:
+        super().__init__(name, source)
+        self.bound = bound
 
 
 class GlobalDeclaration(Binding):
@@ -682,6 +687,8 @@ class _Checker:
                 if isinstance(binding, Unbound):
                     if scope is current:
                         break  # deleted, or an `except ... as` name after its handler
+                    if binding.bound is not None:
+                        binding.bound.used = True
                     return  # unbound out there now, but a closure may run before the `del`
                 if isinstance(binding, Annotation) and not postponed:
                     if scope is current and scope.kind == FUNCTION:
@@ -1091,7 +1098,7 @@ class _Checker:
             if previous is not None:
                 scope[name] = previous
             else:
-                scope[name] = Unbound(name, node)
+                scope[name] = Unbound(name, node, own)
 
         items = self._children(node, ann, exc)
         items.append(leave)
