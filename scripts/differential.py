@@ -213,21 +213,7 @@ def exported_by_all_mutation(path: str, line: int, code: str) -> bool:
     return False
 
 
-def self_rebinding_function(path: str, line: int, code: str) -> bool:
-    """ruff reports F811 on ``def f`` whose body says ``global f`` and rebinds it (the
-    lazy-initialisation idiom of ``pydoc.pager``); nothing is redefined while unused."""
-    if code != "F811":
-        return False
-    tree = _tree(path)
-    if tree is None:
-        return False
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.lineno == line:
-            return any(isinstance(s, ast.Global) and node.name in s.names for s in ast.walk(node))
-    return False
-
-
-DIVERGENCES = (exported_by_all_mutation, self_rebinding_function)
+DIVERGENCES = (exported_by_all_mutation,)
 
 
 def explained(reference_only: Iterable[Key]) -> dict[Key, str]:

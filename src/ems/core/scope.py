@@ -685,11 +685,11 @@ class _Checker:
             if binding is not None:
                 binding.used = True
                 if isinstance(binding, Unbound):
-                    if scope is current:
+                    if scope is current or binding.bound is None:
                         break  # deleted, or an `except ... as` name after its handler
-                    if binding.bound is not None:
-                        binding.bound.used = True
-                    return  # unbound out there now, but a closure may run before the `del`
+                    # a closure over an `except ... as` name may run inside the handler
+                    binding.bound.used = True
+                    return
                 if isinstance(binding, Annotation) and not postponed:
                     if scope is current and scope.kind == FUNCTION:
                         break  # `x: int` makes `x` local, still unassigned
@@ -752,17 +752,24 @@ class _Checker:
         binding = self.scope.get(node.id)
         if binding is not None:
             binding.used = True  # `del x` reads the binding (ruff counts it as a use)
+        child: ast.AST = node
         current: ast.AST | None = self.parents.get(node)
         while current is not None:
-            if isinstance(current, (ast.If, ast.While, ast.IfExp)):
+            if isinstance(current, (ast.If, ast.While, ast.IfExp, ast.Match)):
                 return  # a conditional branch may not run
-            current = self.parents.get(current)
+            if isinstance(current, _TRY_TYPES) and (
+                isinstance(child, ast.ExceptHandler) or any(s is child for s in current.orelse)  # type: ignore[attr-defined]
+            ):
+                return  # an except or else clause may not run
+            child, current = current, self.parents.get(current)
         if node.id in self.scope.declared:
             return  # deletes the module's (or enclosing function's) name; the declaration stays
-        if binding is not None and not isinstance(binding, Unbound):
-            self.scope[node.id] = Unbound(node.id, node)
-        else:
+        if binding is None:
             self.undefined.append(UndefinedName(node.id, node))
+        elif not isinstance(binding, Unbound):
+            # (deleting an already deleted name is not reported: the first `del` may sit in
+            # a `try` body that raised before reaching it)
+            self.scope[node.id] = Unbound(node.id, node)
 
     # -- node handlers ---------------------------------------------------------------
 
