@@ -69,7 +69,13 @@ class UnusedImport(Rule):
             yield ctx.hit(
                 node,
                 f"`{unused.binding.full_name}` imported but unused",
-                data=(("name", unused.binding.name), ("unsafe", unsafe)),
+                # ruff honours a noqa comment on the first line of a multi-line import
+                # (the statement is the finding's parent); the line is kept for that.
+                data=(
+                    ("name", unused.binding.name),
+                    ("unsafe", unsafe),
+                    ("statement_line", str(getattr(unused.binding.source, "lineno", node.lineno))),  # type: ignore[attr-defined]
+                ),
             )
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
