@@ -346,6 +346,8 @@ class ScopeModel:
     parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
     star_imported: bool = False
     all_names: frozenset[str] = frozenset()
+    # Every `for`/`async for` statement, in the order the pass met them (B007 reads them).
+    loops: list[ast.For | ast.AsyncFor] = field(default_factory=list)
 
     def binding_of(self, node: ast.AST) -> Binding | None:
         return self.bindings.get(node)
@@ -817,7 +819,9 @@ class _Checker:
             return []
         return [(node, parent, BARE_ANNOTATION, exc)]
 
-    def _for(self, node: ast.For | ast.comprehension, ann: int, exc: tuple[str, ...]) -> None:
+    def _for(self, node: ast.For | ast.AsyncFor | ast.comprehension, ann: int, exc: tuple[str, ...]) -> None:
+        if not isinstance(node, ast.comprehension):
+            self.model.loops.append(node)
         items = [(node.iter, node, ann, exc)]
         items.extend(self._children(node, ann, exc, ("iter",)))
         self._push(items)

@@ -26,7 +26,6 @@ class UnusedLoopControlVariable(Rule):
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Prefix the unused loop variable with an underscore"
-    node_types = (ast.For, ast.AsyncFor)
     valid = (
         Valid("for i in range(3):\n    print(i)\n"),
         Valid("for _ in range(3):\n    print('x')\n"),
@@ -51,22 +50,26 @@ class UnusedLoopControlVariable(Rule):
         Invalid("for i in range(3):\n    pass\nprint(i)\n"),
     )
 
-    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, (ast.For, ast.AsyncFor))
+    def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
+        model: ScopeModel = ctx.scopes  # the scope pass already collected every loop
+        loops = sorted(model.loops, key=lambda n: (n.lineno, n.col_offset))
+        for loop in loops:
+            yield from self._check_loop(loop, model, ctx)
+
+    def _check_loop(
+        self, node: ast.For | ast.AsyncFor, model: ScopeModel, ctx: AnalysisContext
+    ) -> Iterator[Hit]:
         targets = [
             n for n in iter_names(node.target) if isinstance(n.ctx, ast.Store) and not n.id.startswith("_")
         ]
         if not targets:
             return
         used = {n.id for stmt in node.body for n in iter_names(stmt)}
-        model: ScopeModel | None = None
         reported: set[str] = set()
         for target in sorted(targets, key=lambda n: (n.lineno, n.col_offset)):
             if target.id in used or target.id in reported:
                 continue
             reported.add(target.id)
-            if model is None:
-                model = ctx.scopes
             binding = model.binding_of(target)
             fixable = binding is not None and not binding.used and f"_{target.id}" not in _all_names(ctx)
             yield ctx.hit(
