@@ -25,8 +25,8 @@ from pathlib import Path
 
 from lsprotocol import types as lsp
 
-from ems.core.analyse import analyse
 from ems.core.config import Config
+from ems.core.guard import GuardedAnalyser
 from ems.core.model import Finding, Report
 from ems.core.registry import RuleSet
 from ems.server.positions import PositionMapper, apply_change
@@ -80,8 +80,11 @@ def content_hash(text: str) -> str:
 class Analyser:
     """Runs ``ems.core.analyse`` off the event loop, with a small LRU cache and timings."""
 
-    def __init__(self, ruleset: RuleSet, workers: int = 1) -> None:
+    def __init__(self, ruleset: RuleSet, workers: int = 1, guard: GuardedAnalyser | None = None) -> None:
         self.ruleset = ruleset
+        # analysis runs in a replaceable worker process under a time budget: a rule that
+        # hangs or crashes costs one document's findings (EMS902/EMS903), not the server
+        self.guard = guard or GuardedAnalyser()
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ems-analyse")
         self._cache: OrderedDict[tuple[str, str, str, str], Report] = OrderedDict()
         self.durations: deque[float] = deque(maxlen=200)
@@ -101,7 +104,7 @@ class Analyser:
 
     def _run(self, text: str, path: str, config: Config) -> tuple[Report, float]:
         started = time.perf_counter()
-        report = analyse(text, path, config, self.ruleset)
+        report = self.guard.analyse(text, path, config, self.ruleset)
         return report, time.perf_counter() - started
 
     async def analyse(self, text: str, path: str, config: Config, version: int | None) -> Analysis:
@@ -138,6 +141,7 @@ class Analyser:
 
     def shutdown(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.guard.close()
 
 
 class Debouncer:
