@@ -19,7 +19,7 @@ import sysconfig
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 RUFF_CODES = ("F401", "F811", "F821", "F841", "F541", "F632", "F601", "E711", "E712", "E722")
@@ -78,12 +78,20 @@ def stdlib_files(root: Path | None = None) -> list[Path]:
     return found
 
 
-def _ems_one(args: tuple[str, tuple[str, ...]]) -> tuple[str, list[Key], bool]:
+def _ems_one(args: tuple[str, tuple[str, ...]]) -> tuple[str, list[Key], dict[Key, int], bool]:
     from ems.core import Config, analyse
 
     path, codes = args
     report = analyse(Path(path).read_bytes(), path, Config(select=codes))
-    return path, [(path, f.line, f.code) for f in report.findings if f.code in codes], not report.syntax_error
+    keys: list[Key] = []
+    statements: dict[Key, int] = {}
+    for finding in report.findings:
+        if finding.code in codes:
+            key = (path, finding.line, finding.code)
+            keys.append(key)
+            if finding.datum("statement_line"):
+                statements[key] = int(finding.datum("statement_line"))
+    return path, keys, statements, not report.syntax_error
 
 
 def ems_codes() -> frozenset[str]:
@@ -92,25 +100,32 @@ def ems_codes() -> frozenset[str]:
     return frozenset(load_rules().codes)
 
 
-def run_ems(files: Sequence[Path], codes: Iterable[str], jobs: int = 2) -> tuple[set[Key], set[str]]:
-    """ems findings, analysed in ``jobs`` processes, and the files that do not parse."""
+@dataclass
+class EmsRun:
+    findings: set[Key]
+    broken: set[str]  # files ems could not parse: left out everywhere
+    statement_lines: dict[Key, int]  # F401: the import statement's first line (pyflakes' line)
+
+
+def run_ems(files: Sequence[Path], codes: Iterable[str], jobs: int = 2) -> EmsRun:
+    """ems findings, analysed in ``jobs`` processes."""
     selected = tuple(sorted(set(codes) & ems_codes()))
     work = [(str(p), selected) for p in files]
-    found: set[Key] = set()
-    broken: set[str] = set()
+    run = EmsRun(set(), set(), {})
     if jobs <= 1:
-        results = map(_ems_one, work)
-        for path, keys, ok in results:
-            found.update(keys)
-            if not ok:
-                broken.add(path)
-        return found, broken
+        _collect(run, map(_ems_one, work))
+        return run
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for path, keys, ok in pool.map(_ems_one, work, chunksize=4):
-            found.update(keys)
-            if not ok:
-                broken.add(path)
-    return found, broken
+        _collect(run, pool.map(_ems_one, work, chunksize=4))
+    return run
+
+
+def _collect(run: EmsRun, results: Iterable[tuple[str, list[Key], dict[Key, int], bool]]) -> None:
+    for path, keys, statements, ok in results:
+        run.findings.update(keys)
+        run.statement_lines.update(statements)
+        if not ok:
+            run.broken.add(path)
 
 
 def ruff_command(files: Sequence[Path], codes: Iterable[str]) -> list[str]:
@@ -244,6 +259,7 @@ class Comparison:
     ruff: set[Key]
     pyflakes: set[Key] | None
     seconds: dict[str, float]
+    statement_lines: dict[Key, int] = field(default_factory=dict)
 
     def against_ruff(self) -> list[Score]:
         return score(self.ems, self.ruff, self.codes)
@@ -260,7 +276,12 @@ class Comparison:
         if self.pyflakes is None:
             return []
         known = {code for _, code in PYFLAKES_MESSAGES}
-        return score(self.ems, self.pyflakes, [c for c in self.codes if c in known])
+        return score(self.ems_at_pyflakes_lines(), self.pyflakes, [c for c in self.codes if c in known])
+
+    def ems_at_pyflakes_lines(self) -> set[Key]:
+        """ems findings placed where pyflakes puts them: an unused import at the first line
+        of its statement, not at the name (ems and ruff)."""
+        return {(p, self.statement_lines.get((p, line, code), line), code) for p, line, code in self.ems}
 
 
 def compare(files: Sequence[Path] | None = None, *, jobs: int = 2, with_pyflakes: bool = True) -> Comparison:
@@ -273,7 +294,8 @@ def compare(files: Sequence[Path] | None = None, *, jobs: int = 2, with_pyflakes
     ruff, failed = run_ruff(files)
     seconds["ruff"] = time.perf_counter() - started
     started = time.perf_counter()
-    ems, broken = run_ems(files, codes, jobs)
+    run = run_ems(files, codes, jobs)
+    ems, broken = run.findings, run.broken
     seconds["ems"] = time.perf_counter() - started
     excluded = failed | broken
     files = [f for f in files if str(f) not in excluded]
@@ -283,7 +305,7 @@ def compare(files: Sequence[Path] | None = None, *, jobs: int = 2, with_pyflakes
     if pyflakes is not None:
         output, _ = pyflakes.communicate()
         flakes = {k for k in parse_pyflakes(output) if k[0] not in excluded}
-    return Comparison(len(files), codes, ems, ruff, flakes, seconds)
+    return Comparison(len(files), codes, ems, ruff, flakes, seconds, run.statement_lines)
 
 
 def table(comparison: Comparison) -> str:
@@ -316,7 +338,8 @@ def table(comparison: Comparison) -> str:
 
 def diff(comparison: Comparison, code: str, reference: str = "ruff", limit: int = 50) -> str:
     ref = comparison.ruff if reference == "ruff" else (comparison.pyflakes or set())
-    mine = {k for k in comparison.ems if k[2] == code}
+    ems = comparison.ems if reference == "ruff" else comparison.ems_at_pyflakes_lines()
+    mine = {k for k in ems if k[2] == code}
     theirs = {k for k in ref if k[2] == code}
     out = [f"only ems ({len(mine - theirs)}):"]
     out += [f"  {p}:{line}" for p, line, _ in sorted(mine - theirs)[:limit]]
