@@ -456,6 +456,7 @@ def _action_context(ls: EmsLanguageServer, doc: Document, analysis: Analysis) ->
         mapper=PositionMapper(analysis.text, ls.encoding),
         unsafe=analysis.config.unsafe_fixes,
         document_changes=ls.document_changes,
+        facts=actions.LineFacts(analysis.text),
     )
 
 
@@ -481,10 +482,12 @@ async def code_action(ls: EmsLanguageServer, params: lsp.CodeActionParams) -> li
     }
     result: list[lsp.CodeAction] = []
     if actions.kind_wanted(lsp.CodeActionKind.QuickFix.value, only):
+        wanted = ctx.mapper.range_from_lsp(params.range)
         for finding in analysis.report.findings:
-            diagnostic = to_diagnostic(finding, ctx.mapper, doc.uri, ls.ruleset, analysis.version)
-            if finding.fingerprint not in asked and not actions.overlaps(diagnostic.range, params.range):
+            near = finding.range.start <= wanted.end and wanted.start <= finding.range.end
+            if finding.fingerprint not in asked and not near:
                 continue
+            diagnostic = to_diagnostic(finding, ctx.mapper, doc.uri, ls.ruleset, analysis.version)
             for build in (actions.quick_fix, actions.suppress_action):
                 action = build(finding, diagnostic, ctx)
                 if action is not None:

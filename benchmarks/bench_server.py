@@ -1,0 +1,397 @@
+"""Benchmark ``ems serve`` against ``ruff server`` and ``fixit lsp``, over stdio like an editor.
+
+Usage (from the repository, with the project's venv):
+
+    .venv/bin/python benchmarks/bench_server.py                   # defaults: 30 edits, 15 code actions
+    .venv/bin/python benchmarks/bench_server.py --changes 50 --update-docs
+
+What it measures, per server and per file, in one run:
+
+* ``didOpen`` -> the first ``publishDiagnostics`` for the document;
+* each ``didChange`` (an incremental edit in the middle of the module: the first inserts a
+  top-level line ``_bench_0 = f"x"``, each later one rewrites its name, so every version's
+  text is new and no cache can answer) -> the ``publishDiagnostics`` of *that*
+  version (or, for a server that does not send versions, the first one after the change),
+  changes sent one at a time: median and p95;
+* the code-action round trip: ``textDocument/codeAction`` on the first diagnostic (or line 1)
+  -> response, median and p95 (ems computes edits lazily; the resolve time is listed too).
+
+Files: a ~1,000-line and a ~5,000-line module of the running interpreter's stdlib
+(``functools.py``, ``tkinter/__init__.py``), copied to a temporary folder (outside the repository, so no
+repository config applies). Debounce is excluded: ems gets ``debounceMs: 0`` and fixit
+``--debounce-interval 0``; ruff has none. fixit is installed into ``benchmarks/.work/fixit-venv``
+(``fixit[lsp]``) by this script; ruff comes from the project's venv.
+
+The machine is often shared: compare servers within one run, not across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+WORK = REPO / "benchmarks" / ".work"
+FIXIT_VENV = WORK / "fixit-venv"
+DOC = REPO / "docs" / "implementation" / "performance.md"
+SECTION_MARK = "<!-- section: language-server"
+FILES = {"~1k lines": "functools.py", "~5k lines": "tkinter/__init__.py"}
+
+
+# --- a minimal LSP client --------------------------------------------------------------
+
+
+class Client:
+    """JSON-RPC over a subprocess's stdio, with timestamps on every received message."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, settings: dict[str, Any]) -> None:
+        self.proc = proc
+        self.settings = settings
+        self.next_id = 0
+        self.pending: dict[int, asyncio.Future[Any]] = {}
+        self.published: list[tuple[float, dict[str, Any]]] = []
+        self.new_publish = asyncio.Event()
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+
+    def _send(self, message: dict[str, Any]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    async def request(self, method: str, params: Any) -> Any:
+        self.next_id += 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.pending[self.next_id] = future
+        self._send({"id": self.next_id, "method": method, "params": params})
+        return await asyncio.wait_for(future, 120)
+
+    def notify(self, method: str, params: Any) -> None:
+        self._send({"method": method, "params": params})
+
+    async def _read(self) -> None:
+        stream = self.proc.stdout
+        assert stream is not None
+        while True:
+            length = 0
+            while True:
+                line = await stream.readline()
+                if not line:
+                    return
+                if line in (b"\r\n", b"\n"):
+                    break
+                name, _, value = line.decode().partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            message = json.loads(await stream.readexactly(length))
+            now = time.perf_counter()
+            if "method" in message and "id" in message:
+                self._answer(message)
+            elif "method" in message:
+                if message["method"] == "textDocument/publishDiagnostics":
+                    self.published.append((now, message["params"]))
+                    self.new_publish.set()
+            elif message.get("id") in self.pending:
+                future = self.pending.pop(message["id"])
+                if "error" in message:
+                    future.set_exception(RuntimeError(str(message["error"])))
+                else:
+                    future.set_result(message.get("result"))
+
+    def _answer(self, message: dict[str, Any]) -> None:
+        result: Any = None
+        if message["method"] == "workspace/configuration":
+            result = [self.settings for _ in message["params"]["items"]]
+        self._send({"id": message["id"], "result": result})
+
+    async def wait_publish(self, uri: str, after: int, version: int | None) -> float:
+        """Time of the first publish for ``uri`` at index >= ``after`` matching ``version``."""
+        while True:
+            for stamp, params in self.published[after:]:
+                if params["uri"] != uri:
+                    continue
+                if version is None or params.get("version") in (None, version):
+                    return stamp
+            self.new_publish.clear()
+            await asyncio.wait_for(self.new_publish.wait(), 120)
+
+
+CAPABILITIES: dict[str, Any] = {
+    "textDocument": {
+        "synchronization": {"didSave": True},
+        "publishDiagnostics": {"versionSupport": True, "relatedInformation": True, "codeDescriptionSupport": True},
+        "codeAction": {
+            "codeActionLiteralSupport": {"codeActionKind": {"valueSet": ["quickfix", "source", "source.fixAll"]}},
+            "resolveSupport": {"properties": ["edit"]},
+            "dataSupport": True,
+            "isPreferredSupport": True,
+        },
+    },
+    "workspace": {"configuration": True, "workspaceEdit": {"documentChanges": True}},
+}
+
+
+@dataclass
+class Result:
+    server: str
+    file: str
+    lines: int
+    open_ms: float
+    change_ms: list[float] = field(default_factory=list)
+    action_ms: list[float] = field(default_factory=list)
+    resolve_ms: list[float] = field(default_factory=list)
+    note: str = ""
+
+
+def p95(values: list[float]) -> float:
+    data = sorted(values)
+    return data[min(len(data) - 1, round(0.95 * (len(data) - 1)))] if data else float("nan")
+
+
+def insertion_line(lines: list[str]) -> int:
+    """A top-level statement boundary near the middle of the module."""
+    middle = len(lines) // 2
+    for offset in range(len(lines)):
+        for index in (middle + offset, middle - offset):
+            if 0 < index < len(lines) and lines[index].startswith(("def ", "class ")):
+                while index > 0 and lines[index - 1].startswith("@"):
+                    index -= 1
+                return index
+    return len(lines)
+
+
+async def run_server(name: str, command: list[str], init: dict[str, Any], path: Path, args: argparse.Namespace) -> Result:
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    uri = path.as_uri()
+    proc = await asyncio.create_subprocess_exec(
+        *command,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        cwd=path.parent,
+    )
+    client = Client(proc, init)
+    try:
+        await client.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": path.parent.as_uri(),
+                "workspaceFolders": [{"uri": path.parent.as_uri(), "name": "lsp"}],
+                "capabilities": CAPABILITIES,
+                "initializationOptions": init,
+            },
+        )
+        client.notify("initialized", {})
+        await asyncio.sleep(0.5)  # let start-up work (config pulls, registrations) settle
+        index = len(client.published)
+        started = time.perf_counter()
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}},
+        )
+        result = Result(name, path.name, len(lines), (await client.wait_publish(uri, index, 1) - started) * 1000)
+        await asyncio.sleep(0.3)
+        at = insertion_line(lines)
+        version = 1
+        previous = ""
+        changes = args.fixit_changes if name.startswith("fixit") else args.changes
+        for i in range(changes):
+            version += 1
+            ident = f"_bench_{i}"
+            if i == 0:
+                change = {"range": {"start": {"line": at, "character": 0}, "end": {"line": at, "character": 0}}, "text": f'{ident} = f"x"\n'}
+            else:
+                end = {"line": at, "character": len(previous)}
+                change = {"range": {"start": {"line": at, "character": 0}, "end": end}, "text": ident}
+            previous = ident
+            index = len(client.published)
+            started = time.perf_counter()
+            client.notify(
+                "textDocument/didChange",
+                {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
+            )
+            result.change_ms.append((await client.wait_publish(uri, index, version) - started) * 1000)
+            await asyncio.sleep(args.pause)
+        latest = next((p for _, p in reversed(client.published) if p["uri"] == uri), {"diagnostics": []})
+        first = latest["diagnostics"][0] if latest["diagnostics"] else None
+        rng = first["range"] if first else {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}
+        for _ in range(args.actions):
+            started = time.perf_counter()
+            try:
+                actions = await client.request(
+                    "textDocument/codeAction",
+                    {"textDocument": {"uri": uri}, "range": rng, "context": {"diagnostics": [first] if first else []}},
+                )
+            except RuntimeError as exc:  # e.g. fixit lsp: no code actions at all
+                result.note = f"code actions: {exc}"
+                break
+            result.action_ms.append((time.perf_counter() - started) * 1000)
+            lazy = next((a for a in actions or [] if "edit" not in a and "command" not in a and a.get("data")), None)
+            if lazy is not None and len(result.resolve_ms) < 3:
+                started = time.perf_counter()
+                await client.request("codeAction/resolve", lazy)
+                result.resolve_ms.append((time.perf_counter() - started) * 1000)
+        if result.action_ms and not first:
+            result.note = "no diagnostics on the file: code action on line 1"
+        await client.request("shutdown", None)
+        client.notify("exit", None)
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+        return result
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        client.reader.cancel()
+
+
+def ensure_fixit() -> Path | None:
+    """Install ``fixit[lsp]`` into its own venv (not a project dependency)."""
+    exe = FIXIT_VENV / "bin" / "fixit"
+    if exe.exists():
+        return exe
+    subprocess.run([sys.executable, "-m", "venv", str(FIXIT_VENV)], check=True)
+    done = subprocess.run([str(FIXIT_VENV / "bin" / "pip"), "install", "-q", "fixit[lsp]"])
+    return exe if done.returncode == 0 and exe.exists() else None
+
+
+def servers(args: argparse.Namespace) -> list[tuple[str, list[str], dict[str, Any]]]:
+    found: list[tuple[str, list[str], dict[str, Any]]] = [
+        ("ems serve", [sys.executable, "-m", "ems", "serve", "--log-level", "warning"], {"debounceMs": 0}),
+    ]
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff:
+        found.append(("ruff server", [ruff, "server"], {}))
+    if not args.skip_fixit:
+        fixit = ensure_fixit()
+        if fixit:
+            found.append(("fixit lsp", [str(fixit), "lsp", "--debounce-interval", "0"], {}))
+    return found
+
+
+def prepare_files() -> list[tuple[str, Path]]:
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    # Outside the repository: its pyproject.toml would apply (and excludes benchmarks/.work).
+    target = Path(tempfile.gettempdir()) / "ems-bench-lsp"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "ems.toml").write_text("")  # each tool's default rules, no other config
+    (target / "ruff.toml").write_text("")
+    out = []
+    for label, rel in FILES.items():
+        copy = target / rel.replace("/", "_")
+        shutil.copyfile(stdlib / rel, copy)
+        out.append((label, copy))
+    return out
+
+
+def table(results: list[Result]) -> str:
+    rows = [
+        "| server | file | lines | open → diagnostics ms | change → diagnostics ms, median / p95 | code action ms, median / p95 |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        rows.append(
+            f"| {r.server} | {r.file} | {r.lines:,} | {r.open_ms:.0f} | "
+            f"{statistics.median(r.change_ms):.1f} / {p95(r.change_ms):.1f} | "
+            + (f"{statistics.median(r.action_ms):.1f} / {p95(r.action_ms):.1f} |" if r.action_ms else "not supported |")
+        )
+    return "\n".join(rows)
+
+
+def targets(results: list[Result]) -> list[str]:
+    big = {r.server: r for r in results if r.lines > 3000}
+    out = []
+    ems = big.get("ems serve")
+    if ems is None:
+        return out
+    if "ruff server" in big:
+        ratio = p95(ems.change_ms) / p95(big["ruff server"].change_ms)
+        out.append(f"change → diagnostics p95 within 3× of ruff server: {ratio:.1f}× ({'met' if ratio <= 3 else 'not met'})")
+    if "fixit lsp" in big:
+        ratio = p95(big["fixit lsp"].change_ms) / p95(ems.change_ms)
+        out.append(f"at least 10× faster than fixit lsp: {ratio:.1f}× ({'met' if ratio >= 10 else 'not met'})")
+    worst = p95(ems.action_ms)
+    out.append(f"code-action round trip under 150 ms: p95 {worst:.1f} ms ({'met' if worst < 150 else 'not met'})")
+    if ems.resolve_ms:
+        out.append(f"(ems resolves a quick fix's edit lazily: {statistics.median(ems.resolve_ms):.0f} ms median on this file)")
+    return out
+
+
+def update_docs(report: str) -> None:
+    """Replace (or add) only this script's section of performance.md."""
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
+    start = text.find(SECTION_MARK)
+    if start < 0:
+        new = text.rstrip("\n") + "\n\n" + report
+    else:
+        end = text.find("<!-- section:", start + len(SECTION_MARK))
+        new = text[:start] + report + ("\n" + text[end:] if end >= 0 else "")
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+
+
+async def bench(args: argparse.Namespace) -> list[Result]:
+    results = []
+    files = prepare_files()
+    for name, command, init in servers(args):
+        for _label, path in files:
+            print(f"{name} on {path.name} ...", file=sys.stderr, flush=True)
+            results.append(await run_server(name, command, init, path, args))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--changes", type=int, default=30, help="didChange round trips per file (default 30)")
+    parser.add_argument(
+        "--fixit-changes", type=int, default=4, help="didChange round trips for fixit lsp (seconds each; default 4)"
+    )
+    parser.add_argument("--actions", type=int, default=15, help="code-action round trips per file (default 15)")
+    parser.add_argument("--pause", type=float, default=0.05, help="seconds between changes (default 0.05)")
+    parser.add_argument("--skip-fixit", action="store_true", help="do not install or run fixit")
+    parser.add_argument("--update-docs", action="store_true", help="write the section of performance.md")
+    args = parser.parse_args(argv)
+    results = asyncio.run(bench(args))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = "python benchmarks/bench_server.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    lines = [table(results), "", *[f"- {t}" for t in targets(results)]]
+    print("\n".join(lines))
+    print(json.dumps([r.__dict__ for r in results]), file=sys.stderr)
+    if args.update_docs:
+        body = (
+            f"{SECTION_MARK} (owned by the language-server work; other sections are written by others) -->\n"
+            "## Language server\n\n"
+            f"`{command.strip()}` starts each server over stdio like an editor (no pull diagnostics, lazy\n"
+            "code-action edits), opens a real stdlib module, sends incremental `didChange`s one at a time\n"
+            "in the middle of the module (each one a new text: no cache can answer) and waits\n"
+            "for the diagnostics of each version, then times `textDocument/codeAction` on the first\n"
+            "diagnostic. Debounce is excluded (ems `debounceMs: 0`, fixit `--debounce-interval 0`).\n\n"
+            f"Measured {when}, Python {platform.python_version()}, {os.cpu_count()} CPUs shared with other\n"
+            f"work (load average {load:.1f}): compare rows of one run, not across runs.\n\n"
+            + "\n".join(lines)
+            + "\n"
+        )
+        update_docs(body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
