@@ -21,7 +21,7 @@ class SwallowedException(Rule):
         "An `except` clause that does nothing hides failures: the error vanishes without a "
         "log line, and the program carries on in a state nobody checked. When ignoring is "
         "really intended, say so with `contextlib.suppress(SomeError)` (which ems does not "
-        "report) or a comment-free `# noqa: EMS101`; otherwise log, re-raise or handle it. "
+        "report) or `# noqa: EMS101` with a reason; otherwise log, re-raise or handle it. "
         "There is no automatic fix: which of those is right is a decision."
     )
     node_types = (ast.ExceptHandler,)
