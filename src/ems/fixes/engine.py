@@ -25,7 +25,6 @@ from ems.fixes.context import FixContext
 log = logging.getLogger("ems.fixes")
 
 MAX_PASSES = 25
-MAX_ATTEMPTS = 2  # tries per (code, message) of a fix that verification refused
 
 
 @dataclass(frozen=True)
@@ -123,15 +122,6 @@ def _keyer(text: str) -> Callable[[Finding], _Key]:
     return lambda f: (f.code, f.message, " ".join(source.line(f.line).split()))
 
 
-def _retry_after_change(
-    failed: dict[_Key, FixFailure], attempts: Counter[_Key]
-) -> dict[_Key, FixFailure]:
-    """After the text changed, a refused fix may be right (removing one of two duplicate
-    imports makes the other fixable); each key gets ``MAX_ATTEMPTS`` tries, which keeps a
-    fix that always fails from being recomputed on every pass."""
-    return {key: failure for key, failure in failed.items() if attempts[key] >= MAX_ATTEMPTS}
-
-
 def allowed(fix: Fix, unsafe: bool) -> bool:
     return fix.safety is Safety.SAFE or unsafe
 
@@ -153,8 +143,9 @@ def fix_all(
     only = {c.upper() for c in codes} if codes is not None else None
     applied: list[tuple[str, str]] = []
     failures: list[FixFailure] = []  # fatal ones (libcst cannot parse)
-    failed: dict[_Key, FixFailure] = {}  # findings whose fix is not tried again
-    attempts: Counter[_Key] = Counter()
+    # Findings whose fix verification refused on the current text. Forgotten whenever the
+    # text changes: removing one of two duplicate imports makes the other one fixable.
+    failed: dict[_Key, FixFailure] = {}
     passes = 0
     report = analyse(text, path, config, ruleset)
     while passes < max_passes and not report.syntax_error:
@@ -189,20 +180,23 @@ def fix_all(
         if reason is None:
             text = combined
             applied.extend((f.code, fix.title) for f, fix, _ in batch)
-            failed = _retry_after_change(failed, attempts)
+            failed.clear()
         else:
-            progressed = False
-            for finding, fix, _ in batch:  # fall back to one at a time
-                single = apply_edits(text, fix.edits)
-                why = verify(report, single, [finding], path, config, ruleset)
+            good: list[tuple[Finding, Fix, tuple[int, int]]] = []
+            for finding, fix, span in batch:  # fall back to one at a time
+                why = verify(report, apply_edits(text, fix.edits), [finding], path, config, ruleset)
                 if why is None:
-                    text = single
-                    applied.append((finding.code, fix.title))
-                    progressed = True
-                    break
-                failed[key(finding)] = FixFailure(finding.code, finding.line, why)
-                attempts[key(finding)] += 1
-            if progressed:
-                failed = _retry_after_change(failed, attempts)
+                    good.append((finding, fix, span))
+                else:
+                    failed[key(finding)] = FixFailure(finding.code, finding.line, why)
+            chosen = good[:1]
+            if len(good) > 1:  # the good ones together: one pass instead of one per fix
+                together = apply_edits(text, [e for _, fix, _ in good for e in fix.edits])
+                if verify(report, together, [f for f, _, _ in good], path, config, ruleset) is None:
+                    chosen = good
+            if chosen:
+                text = apply_edits(text, [e for _, fix, _ in chosen for e in fix.edits])
+                applied.extend((f.code, fix.title) for f, fix, _ in chosen)
+                failed.clear()
         report = analyse(text, path, config, ruleset)
     return FixAllResult(text, tuple(applied), (*failures, *failed.values()), passes, report.findings)
