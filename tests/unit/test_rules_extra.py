@@ -411,3 +411,17 @@ def test_repeated_key_after_a_spread_is_not_removable() -> None:
 )
 def test_open_ownership(source: str, count: int) -> None:
     assert len(_findings("EMS103", source)) == count
+
+
+def test_mutable_default_with_docstring_sharing_a_line_is_not_fixable() -> None:
+    source = "def f(x=[]):\n    'Doc.'; return x\n"
+    [finding] = _findings("B006", source)
+    assert not finding.fixable
+    assert _fix("B006", source) == source
+
+
+def test_utcnow_reference_is_reported_without_a_fix() -> None:
+    source = "import datetime\nfield = Field(default_factory=datetime.datetime.utcnow)\n"
+    [finding] = _findings("EMS104", source)
+    assert not finding.fixable
+    assert finding.range.start.column == source.splitlines()[1].index("datetime.datetime")

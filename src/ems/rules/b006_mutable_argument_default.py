@@ -76,13 +76,26 @@ class MutableArgumentDefault(Rule):
         positional = [*args.posonlyargs, *args.args]
         pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
         pairs.extend((a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None)
+        body = node.body
+        # `"doc"; x = 1` on one line: no place for the guard after the docstring.
+        fixable = not (
+            len(body) > 1
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+            and body[1].lineno == body[0].end_lineno
+        )
         for arg, default in pairs:
             if _mutable(default):
                 yield ctx.hit(
                     default,
                     f"do not use a mutable value as the default of `{arg.arg}`",
-                    data=(("param", arg.arg),),
+                    data=(("param", arg.arg), ("fixable", "1" if fixable else "0")),
                 )
+
+    @classmethod
+    def is_fixable(cls, hit: Hit) -> bool:
+        return dict(hit.data).get("fixable") == "1"
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         name = finding.datum("param")
@@ -112,6 +125,8 @@ class MutableArgumentDefault(Rule):
             assert isinstance(body, cst.IndentedBlock)
             block = body
         statements = list(block.body)
+        if statements and _starts_with_docstring(statements[0]) and not _is_docstring(statements[0]):
+            return None
         guard = cst.If(
             test=cst.Comparison(cst.Name(name), [cst.ComparisonTarget(cst.Is(), cst.Name("None"))]),
             body=cst.IndentedBlock(
@@ -161,6 +176,14 @@ def _is_docstring(statement: cst.BaseStatement) -> bool:
     return (
         isinstance(statement, cst.SimpleStatementLine)
         and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _starts_with_docstring(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
