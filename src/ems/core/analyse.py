@@ -136,6 +136,7 @@ def _walk(
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     ancestors = ctx.ancestors
     get = dispatch.get
+    append = out.append
     fields_of = _FIELDS
     node_base = ast.AST
     skip: tuple[type, ...] = _LEAF_TYPES
@@ -151,7 +152,8 @@ def _walk(
                 if rule.code in broken:
                     continue
                 try:
-                    out.extend((type(rule), hit) for hit in rule.visit(node, ctx))
+                    for hit in rule.visit(node, ctx):  # most visits yield nothing: no genexpr
+                        append((type(rule), hit))
                 except (Exception, RecursionError) as exc:
                     contain(rule, exc)
         fields = fields_of.get(cls)

@@ -309,11 +309,15 @@ def _ordered_map(
     if jobs <= 1 or len(items) < MIN_PARALLEL_FILES:
         global _WORKER_RULESET
         previous, _WORKER_RULESET = _WORKER_RULESET, ruleset
+        thresholds = gc.get_threshold()
+        if len(items) >= MIN_PARALLEL_FILES:  # a long in-process run: the workers' GC setting
+            gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
         try:
             for item in items:
                 yield func(item)
         finally:
             _WORKER_RULESET = previous
+            gc.set_threshold(*thresholds)
         return
     pool = _context().Pool(jobs, initializer=_init_worker, initargs=(ruleset,))
     finished = False
