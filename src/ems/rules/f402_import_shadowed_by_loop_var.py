@@ -26,16 +26,16 @@ class ImportShadowedByLoopVar(Rule):
     invalid = (
         Invalid("from os import path\nfor path in paths:\n    print(path)\n"),
         Invalid("import json\n\n\ndef f(items):\n    for json in items:\n        print(json)\n"),
+        Invalid("from os import (\n    sep,\n    path,\n)\nfor path in paths:\n    print(sep, path)\n"),
     )
 
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
         model: ScopeModel = ctx.scopes
         for shadow in model.shadowed_imports:
             old = shadow.old
-            line = old.source.lineno if old.source is not None else 0  # type: ignore[attr-defined]
-            related = ()
-            if isinstance(old, Importation) and old.alias is not None:
-                related = (ctx.related(old.alias, f"`{shadow.name}` imported here"),)
+            where = old.alias if isinstance(old, Importation) and old.alias is not None else old.source
+            line = getattr(where, "lineno", 0)
+            related = (ctx.related(where, f"`{shadow.name}` imported here"),) if where is not None else ()
             yield ctx.hit(
                 shadow.node,
                 f"import `{shadow.name}` from line {line} shadowed by loop variable",
