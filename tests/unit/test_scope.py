@@ -529,3 +529,22 @@ def test_one_scope_pass_serves_every_rule() -> None:
     text = "import os\n"
     ctx = AnalysisContext(path="m.py", source=SourceText(text), tree=ast.parse(text))
     assert ctx.scopes is ctx.scopes
+
+
+def test_match_capture_findings_point_at_the_captured_name() -> None:
+    source = """
+    def f(command):
+        match command:
+            case [first, *rest] as whole:
+                pass
+            case {"k": value, **others}:
+                pass
+    """
+    spans = {f.message.split("`")[1]: (f.range.start.column, f.range.end.column) for f in findings(source)}
+    assert spans == {
+        "first": (14, 19),
+        "rest": (22, 26),
+        "whole": (31, 36),
+        "value": (19, 24),
+        "others": (28, 34),
+    }

@@ -1283,6 +1283,8 @@ def identifier_node(lines: list[str], node: ast.AST) -> ast.AST:
     ``ast`` gives no position for these identifiers; findings should point at the name,
     not the whole statement. ``lines`` are the document's lines; falls back to ``node``.
     """
+    if isinstance(node, (ast.MatchAs, ast.MatchStar, ast.MatchMapping)):
+        return _pattern_name_node(lines, node)
     name = getattr(node, "name", None)
     lineno = getattr(node, "lineno", 0)
     if not isinstance(name, str) or not 0 < lineno <= len(lines):
@@ -1303,4 +1305,22 @@ def identifier_node(lines: list[str], node: ast.AST) -> ast.AST:
         return node
     return ast.Name(
         id=name, lineno=lineno, col_offset=match.start(1), end_lineno=lineno, end_col_offset=match.end(1)
+    )
+
+
+def _pattern_name_node(lines: list[str], node: ast.MatchAs | ast.MatchStar | ast.MatchMapping) -> ast.AST:
+    """The capture name of ``case [*rest]``, ``case P() as whole``, ``case {**others}``."""
+    name = node.rest if isinstance(node, ast.MatchMapping) else node.name
+    line = node.end_lineno or node.lineno
+    if not name or not 0 < line <= len(lines) or node.end_col_offset is None:
+        return node
+    data = lines[line - 1].encode("utf-8")[: node.end_col_offset]
+    ident = re.escape(name.encode("utf-8"))
+    pattern = rb"\*\*\s*(" + ident + rb")" if isinstance(node, ast.MatchMapping) else b"(" + ident + b")$"
+    matches = list(re.finditer(pattern, data))
+    if not matches:
+        return node
+    match = matches[-1]
+    return ast.Name(
+        id=name, lineno=line, col_offset=match.start(1), end_lineno=line, end_col_offset=match.end(1)
     )

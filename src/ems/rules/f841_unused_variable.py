@@ -73,7 +73,7 @@ class UnusedVariable(Rule):
         for unused in model.unused_variables:
             node = unused.node
             kind = _kind(node, model)
-            if isinstance(node, ast.ExceptHandler):
+            if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping)):
                 node = identifier_node(lines, node)
             yield ctx.hit(
                 node,
