@@ -272,7 +272,7 @@ def test_malformed_json_leaves_the_server_answering(server: RawServer) -> None:
 @pytest.mark.xfail(strict=True, reason="pygls logs a parse error but sends no -32700 response")
 def test_malformed_json_gets_a_parse_error_response(server: RawServer) -> None:
     server.send_raw(b'{"jsonrpc": "2.0", "id": 7, "method":')
-    reply = server.wait_for(lambda m: "error" in m and m.get("id") is None, timeout=5)
+    reply = server.wait_for(lambda m: "error" in m and m.get("id") is None, timeout=2)
     assert _error_code(reply) == -32700
 
 
@@ -304,13 +304,13 @@ def test_wrong_parameter_types_leave_the_server_answering(server: RawServer) -> 
 )
 def test_wrong_parameter_types_get_invalid_params(server: RawServer) -> None:
     method, params = WRONG_PARAMS[0]
-    assert _error_code(server.request(method, params, timeout=5)) == -32602
+    assert _error_code(server.request(method, params, timeout=2)) == -32602
 
 
 @pytest.mark.xfail(strict=True, reason="batches and non-object messages get no -32600 Invalid Request reply")
 def test_invalid_requests_get_invalid_request(server: RawServer) -> None:
     server.send_raw(b"[1, 2, 3]")
-    reply = server.wait_for(lambda m: "error" in m, timeout=5)
+    reply = server.wait_for(lambda m: "error" in m, timeout=2)
     assert _error_code(reply) == -32600
 
 
