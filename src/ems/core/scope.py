@@ -7,16 +7,21 @@ of ``(node, parent, annotation state, NameError guard)`` items and plain callabl
 (scope entry/exit), so a 900-term ``1 + 1 + ...`` or deeply nested code cannot overflow
 the interpreter stack.
 
-Semantics follow pyflakes where ruff agrees with it; where they differ and ruff's
-choice is the safer one for users, ruff wins (documented in
-``docs/implementation/differential.md``):
+Semantics follow pyflakes where ruff agrees with it; where they differ, ruff's choice
+is taken, since it is the one that avoids false positives (measured on the stdlib by
+``scripts/differential.py``; see ``docs/implementation/differential.md``):
 
 * ``import x as x`` / ``from a import b as b`` is an explicit re-export, never unused;
-* ``from m import *`` is not itself reported as unused;
-* an unused ``except ... as e`` is judged at the end of the module, so a closure
-  reading ``e`` counts as a use;
+  ``from m import *`` is not itself reported as unused;
+* a redefinition (F811) counts only inside one branch (if/else arm, try body, handler,
+  finally, match case, with body), and plain re-assignment never redefines;
+* ``del x`` and the end of an ``except ... as x`` handler leave ``x`` unbound in its
+  scope: a later read is undefined (F821), even under a star import;
 * names starting with an underscore are dummies for F841 (ruff's default
   ``dummy-variable-rgx``), as is ``_`` in pyflakes.
+
+ems goes further than both in one place: names added to ``__all__`` with ``.extend()``
+or ``.append()`` count as exported.
 """
 
 from __future__ import annotations
@@ -362,8 +367,6 @@ def build_scope_model(tree: ast.Module, ctx: AnalysisContext | None = None) -> S
 
 
 # --------------------------------------------------------------------------- the checker
-
-Item = tuple[ast.AST, ast.AST | None, int, tuple[str, ...]] | Callable[[], None]
 
 
 class _Checker:
