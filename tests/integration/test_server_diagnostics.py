@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig
 from server_fixtures import (
     SERVER_COMMAND,
+    LspTestClient,
     capabilities,
     change_document,
     codes,
@@ -20,6 +23,17 @@ from server_fixtures import (
     stop_client,
     wait_for_diagnostics,
 )
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def push_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[LspTestClient, Path]]:
+    """One push-mode server (default settings, 150 ms debounce) shared by the tests that allow it."""
+    root = tmp_path_factory.mktemp("push")
+    async with running_server(root) as client:
+        yield client, root
+
 
 SAMPLE = 'import os\nname = f"hello"\nif name == None:\n    pass\n'
 
@@ -44,57 +58,57 @@ async def test_initialize_announces_incremental_sync_actions_commands_and_utf16(
         await stop_client(client)
 
 
-async def test_diagnostics_on_open_carry_version_code_link_source_severity_and_tags(tmp_path: Path) -> None:
-    async with running_server(tmp_path) as client:
-        uri = open_document(client, tmp_path / "mod.py", SAMPLE, version=7)
-        diagnostics = await wait_for_diagnostics(client, uri, 7)
-        by_code = {d.code: d for d in diagnostics}
-        assert {"F401", "F541", "E711"} <= set(by_code)
-        fstring = by_code["F541"]
-        assert fstring.range == lsp.Range(lsp.Position(1, 7), lsp.Position(1, 15))
-        assert fstring.source == "ems"
-        assert fstring.severity == lsp.DiagnosticSeverity.Warning
-        assert fstring.code_description is not None and fstring.code_description.href.endswith("#f541")
-        assert list(by_code["F401"].tags or []) == [lsp.DiagnosticTag.Unnecessary]
-        assert fstring.tags is None
+async def test_diagnostics_on_open_carry_version_code_link_source_severity_and_tags(push_server: tuple[LspTestClient, Path]) -> None:
+    client, tmp_path = push_server
+    uri = open_document(client, tmp_path / "open.py", SAMPLE, version=7)
+    diagnostics = await wait_for_diagnostics(client, uri, 7)
+    by_code = {d.code: d for d in diagnostics}
+    assert {"F401", "F541", "E711"} <= set(by_code)
+    fstring = by_code["F541"]
+    assert fstring.range == lsp.Range(lsp.Position(1, 7), lsp.Position(1, 15))
+    assert fstring.source == "ems"
+    assert fstring.severity == lsp.DiagnosticSeverity.Warning
+    assert fstring.code_description is not None and fstring.code_description.href.endswith("#f541")
+    assert list(by_code["F401"].tags or []) == [lsp.DiagnosticTag.Unnecessary]
+    assert fstring.tags is None
 
 
-async def test_incremental_changes_publish_diagnostics_for_that_version(tmp_path: Path) -> None:
-    async with running_server(tmp_path, init_options={"debounceMs": 0}) as client:
-        uri = open_document(client, tmp_path / "mod.py", 'x = "plain"\n')
-        assert await wait_for_diagnostics(client, uri, 1) == []
-        # Insert an `f` prefix: x = f"plain"
-        version = change_document(client, uri, [edit_range(0, 4, 0, 4, "f")])
-        assert codes(await wait_for_diagnostics(client, uri, version)) == ["F541"]
-        # Two changes in one notification: add a line, then add a placeholder.
-        version = change_document(
-            client, uri, [edit_range(1, 0, 1, 0, "y = 1 == None\n"), edit_range(0, 10, 0, 10, "{0}")]
-        )
-        diagnostics = await wait_for_diagnostics(client, uri, version)
-        assert codes(diagnostics) == ["E711"]
-        assert diagnostics[0].range.start == lsp.Position(1, 4)
+async def test_incremental_changes_publish_diagnostics_for_that_version(push_server: tuple[LspTestClient, Path]) -> None:
+    client, tmp_path = push_server
+    uri = open_document(client, tmp_path / "incremental.py", 'x = "plain"\n')
+    assert await wait_for_diagnostics(client, uri, 1) == []
+    # Insert an `f` prefix: x = f"plain"
+    version = change_document(client, uri, [edit_range(0, 4, 0, 4, "f")])
+    assert codes(await wait_for_diagnostics(client, uri, version)) == ["F541"]
+    # Two changes in one notification: add a line, then add a placeholder.
+    version = change_document(
+        client, uri, [edit_range(1, 0, 1, 0, "y = 1 == None\n"), edit_range(0, 10, 0, 10, "{0}")]
+    )
+    diagnostics = await wait_for_diagnostics(client, uri, version)
+    assert codes(diagnostics) == ["E711"]
+    assert diagnostics[0].range.start == lsp.Position(1, 4)
 
 
-async def test_rapid_changes_are_debounced_and_stale_versions_never_published(tmp_path: Path) -> None:
-    async with running_server(tmp_path, init_options={"debounceMs": 200}) as client:
-        uri = open_document(client, tmp_path / "mod.py", "x = 1\n")
-        await wait_for_diagnostics(client, uri, 1)
-        versions = [change_document(client, uri, [edit_range(0, 4, 0, 5, f'f"{i}"')]) for i in range(5)]
-        await wait_for_diagnostics(client, uri, versions[-1])
-        published = [p.version for p in client.recorder.published if p.uri == uri]
-        assert published == [1, versions[-1]]
+async def test_rapid_changes_are_debounced_and_stale_versions_never_published(push_server: tuple[LspTestClient, Path]) -> None:
+    client, tmp_path = push_server
+    uri = open_document(client, tmp_path / "rapid.py", "x = 1\n")
+    await wait_for_diagnostics(client, uri, 1)
+    versions = [change_document(client, uri, [edit_range(0, 4, 0, 5, f'f"{i}"')]) for i in range(5)]
+    await wait_for_diagnostics(client, uri, versions[-1])
+    published = [p.version for p in client.recorder.published if p.uri == uri]
+    assert published == [1, versions[-1]]
 
 
-async def test_close_clears_pushed_diagnostics(tmp_path: Path) -> None:
-    async with running_server(tmp_path) as client:
-        uri = open_document(client, tmp_path / "mod.py", SAMPLE)
-        assert await wait_for_diagnostics(client, uri, 1)
-        client.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while client.diagnostics.get(uri) and loop.time() < deadline:
-            await asyncio.sleep(0.01)
-        assert list(client.diagnostics[uri]) == []
+async def test_close_clears_pushed_diagnostics(push_server: tuple[LspTestClient, Path]) -> None:
+    client, tmp_path = push_server
+    uri = open_document(client, tmp_path / "close.py", SAMPLE)
+    assert await wait_for_diagnostics(client, uri, 1)
+    client.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while client.diagnostics.get(uri) and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    assert list(client.diagnostics[uri]) == []
 
 
 async def test_pull_clients_get_document_diagnostics_with_result_ids_and_no_push(tmp_path: Path) -> None:
@@ -140,15 +154,15 @@ async def test_workspace_diagnostics_cover_every_python_file_and_open_documents(
         assert all(isinstance(i, lsp.WorkspaceUnchangedDocumentDiagnosticReport) for i in second.items)
 
 
-async def test_syntax_error_is_a_diagnostic_with_an_exact_range(tmp_path: Path) -> None:
-    async with running_server(tmp_path) as client:
-        uri = open_document(client, tmp_path / "bad.py", 'ok = 1\ns = "é中🙂" + (1 +\n')
-        diagnostics = await wait_for_diagnostics(client, uri, 1)
-        assert codes(diagnostics) == ["E999"]
-        error = diagnostics[0]
-        assert error.severity == lsp.DiagnosticSeverity.Error
-        assert error.message.startswith("SyntaxError")
-        assert error.range.start.line == 1
+async def test_syntax_error_is_a_diagnostic_with_an_exact_range(push_server: tuple[LspTestClient, Path]) -> None:
+    client, tmp_path = push_server
+    uri = open_document(client, tmp_path / "bad.py", 'ok = 1\ns = "é中🙂" + (1 +\n')
+    diagnostics = await wait_for_diagnostics(client, uri, 1)
+    assert codes(diagnostics) == ["E999"]
+    error = diagnostics[0]
+    assert error.severity == lsp.DiagnosticSeverity.Error
+    assert error.message.startswith("SyntaxError")
+    assert error.range.start.line == 1
 
 
 @pytest.mark.parametrize(
