@@ -8,7 +8,7 @@ Usage (from the repository, with the project's venv):
 
 What it does, and why:
 
-* copies the corpus's ``.py`` files to ``benchmarks/.work/corpus/<name>`` (without the
+* copies the corpus's ``.py`` files to ``<tmp>/ems-bench-corpus/<name>`` (without the
   folders every tool excludes by default), so all tools see the same files, ems's cache and
   the one-file edit never touch the original, and no repository config applies (an empty
   ``ems.toml`` marks the root; ruff and flake8 run ``--isolated``);
@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 WORK = HERE / ".work"
 VENV = WORK / "venv"
+# Outside the repository: benchmarks/.work is git-ignored, and Fixit (trailrunner) silently
+# skips git-ignored files, which made it "lint" a slice in one second.
+CORPORA = Path(tempfile.gettempdir()) / "ems-bench-corpus"
 TOOLS = ("ruff", "pyflakes", "flake8", "pylint", "fixit", "psutil", "matplotlib")
 SKIP_DIRS = {
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".ruff_cache",
@@ -101,8 +105,8 @@ def ensure_tools() -> None:
 
 
 def copy_corpus(source: Path, name: str) -> Path:
-    """The corpus's .py files under benchmarks/.work/corpus/<name>, fresh each run."""
-    target = WORK / "corpus" / name
+    """The corpus's .py files under <tmp>/ems-bench-corpus/<name>, fresh each run."""
+    target = CORPORA / name
     if target.exists():
         shutil.rmtree(target)
     for folder, dirs, files in os.walk(source):
@@ -236,6 +240,9 @@ def bench(args: argparse.Namespace) -> tuple[list[Measure], dict[str, object]]:
         m.extrapolated_from = slice_lines
         out.append(m)
         fixit = [str(venv_bin("fixit")), "lint", *slice_rel]
+        probe = subprocess.run([*fixit[:2], slice_rel[0]], cwd=corpus, env=env, capture_output=True, text=True)
+        if " 0 files" in probe.stdout + probe.stderr:
+            raise RuntimeError(f"fixit linted nothing (ignored files?): {probe.stdout + probe.stderr}")
         m = measure(f"fixit (slice of {len(slice_rel)} files)", fixit, corpus, env, len(slice_rel), slice_lines, 1)
         m.extrapolated_from = slice_lines
         out.append(m)
@@ -358,7 +365,7 @@ def update_docs(report: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", nargs="?", default=sysconfig.get_paths()["stdlib"], help="folder of Python code")
-    parser.add_argument("--name", help="name of the corpus copy under benchmarks/.work/corpus")
+    parser.add_argument("--name", help="name of the corpus copy under <tmp>/ems-bench-corpus")
     parser.add_argument("--reps", type=int, default=5, help="repetitions of the fast runs (default 5)")
     parser.add_argument("--slow-reps", type=int, default=3, help="repetitions of pyflakes, flake8, ems -j1")
     parser.add_argument("--slice", type=int, default=40, help="files in the pylint/Fixit slice (default 40)")
@@ -391,7 +398,7 @@ def render_section(rows: str, goals: list[str], meta: dict[str, object], results
     return f"""{SECTION_MARK}
 ## Project scan
 
-`{meta['command']}` copies the corpus's `.py` files to `benchmarks/.work/corpus/`, installs
+`{meta['command']}` copies the corpus's `.py` files to `/tmp/ems-bench-corpus/`, installs
 the compared tools into `benchmarks/.work/venv` and runs them all in one go (method and
 options: `benchmarks/README.md`). Corpus: `{meta['corpus']}` — {meta['files']} files,
 {meta['lines']:,} non-empty lines. Machine: {meta['machine']}, Python {meta['python']},
