@@ -59,6 +59,16 @@ def _start_method(requested: str | None) -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
+def _preload_modules() -> list[str]:
+    """What the forkserver imports once, so a replacement worker starts warm."""
+    import pkgutil
+
+    import ems.rules
+
+    rules = [f"ems.rules.{info.name}" for info in pkgutil.iter_modules(ems.rules.__path__)]
+    return ["ems.core.analyse", "ems.core.registry", "ems.core.scope", *rules]
+
+
 def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
     """Child process: answer analysis requests until the pipe closes or ``None`` arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
@@ -119,7 +129,7 @@ class GuardedAnalyser:
         self.events = events or EventCounter()
         self._context: BaseContext = multiprocessing.get_context(_start_method(start_method))
         if self._context.get_start_method() == "forkserver":
-            self._context.set_forkserver_preload(["ems.core.analyse", "ems.core.registry"])  # type: ignore[attr-defined]
+            self._context.set_forkserver_preload(_preload_modules())  # type: ignore[attr-defined]
         self._lock = threading.RLock()
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
