@@ -17,11 +17,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("--no-source", action="store_true", help="text format: no source excerpt under each finding")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    from ems.gitinfo.hooks import add_check_options  # --record, --new-since (store and git)
+
+    add_check_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from time import perf_counter
+
     from ems.core.config import ConfigError
+    from ems.gitinfo.hooks import HookError, apply_check_options
+
+    started = perf_counter()
     from ems.core.registry import RegistryError, load_rules
 
     try:
@@ -31,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     try:
         results = _collect(args, resolver, ruleset)
-    except (ConfigError, UsageError) as exc:
+        results = apply_check_options(args, results, resolver, started)
+    except (ConfigError, UsageError, HookError) as exc:
         return fail(str(exc))
     return _report(args, results, resolver, ruleset)
 
@@ -68,7 +77,9 @@ def _report(args: argparse.Namespace, results, resolver, ruleset) -> int:  # noq
 
     stream = sys.stdout
     if args.format == "json":
-        text = formats.render_json(results, ruleset)
+        from ems.gitinfo.hooks import introduced_enricher
+
+        text = formats.render_json(results, ruleset, introduced_enricher(results))
     elif args.format == "sarif":
         from ems.cli.sarif import render_sarif
 
