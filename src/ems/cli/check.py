@@ -27,10 +27,10 @@ def run(args: argparse.Namespace) -> int:
     from time import perf_counter
 
     from ems.core.config import ConfigError
+    from ems.core.registry import RegistryError, load_rules
     from ems.gitinfo.hooks import HookError, apply_check_options
 
     started = perf_counter()
-    from ems.core.registry import RegistryError, load_rules
 
     try:
         ruleset = load_rules()
