@@ -17,6 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--unsafe-fixes", action="store_true", help="also apply fixes that may change behaviour")
     parser.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
     parser.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
+    from ems.gitinfo.hooks import add_fix_options  # --commit, --branch
+
+    add_fix_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -67,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, RegistryError) as exc:
         return fail(str(exc))
     if args.paths == ["-"]:
+        if args.commit:
+            return fail("--commit needs files, not standard input")
         return _fix_stdin(args, resolver, ruleset)
     paths = input_paths(args)
     missing = [p for p in paths if not p.exists()]
@@ -75,6 +80,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         files = list(discover(paths, resolver))
     except ConfigError as exc:
+        return fail(str(exc))
+    from ems.gitinfo.hooks import HookError, finish_fix_commit, prepare_fix_commit
+
+    def would_change(p: Path) -> bool:
+        config = resolver.for_path(p)
+        return fix_file(p, display_path(p), config, ruleset, config.unsafe_fixes).new is not None
+
+    try:
+        committer = prepare_fix_commit(args, files, would_change)  # refuses dirty targets up front
+    except HookError as exc:
         return fail(str(exc))
     progress = progress_bar(not args.quiet, "fixing")
     out: list[str] = []
@@ -105,15 +120,22 @@ def run(args: argparse.Namespace) -> int:
                 fixed_files -= 1
                 fixes -= len(outcome.applied)
                 continue
+            if committer is not None:
+                committer.add(path, outcome.applied)
             if not args.quiet:
                 out.append(f"fixed {len(outcome.applied)} in {outcome.display}")
     if not args.quiet and not args.diff:
         verb = "Would fix" if args.dry_run else "Fixed"
         out.append(f"{verb} {fixes} finding{'s' if fixes != 1 else ''} in {fixed_files} file{'s' if fixed_files != 1 else ''}; {remaining} remaining.")
+    commit_line, commit_error = finish_fix_commit(committer)
+    out.extend([commit_line] if commit_line and not args.quiet else [])
+    errors.extend([commit_error] if commit_error else [])
     if out:
         sys.stdout.write("\n".join(out) + "\n")
     if errors:
         sys.stderr.write("\n".join(errors) + "\n")
+    if committer is not None and committer.error:
+        return 2
     if any(e for e in errors if "not written" in e or "changed on disk" in e or "cannot read" in e):
         return 2
     if args.diff or args.dry_run:
