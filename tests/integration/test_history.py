@@ -360,3 +360,109 @@ def test_unusual_files_unicode_paths_symlinks_syntax_errors(tmp_path, capsys):
     assert "données/é.py" in paths and "link.py" not in paths
     assert [e["code"] for e in {c["sha"]: c for c in data["commits"]}[fixed]["removed"]] == ["E999"]
 
+
+
+def test_one_repo_per_repository_and_no_leaked_git_processes(tmp_path):
+    import psutil
+
+    repo = make_repo(tmp_path)
+    commit(repo, {"a.py": "import os\n"}, "one")
+    me = psutil.Process()
+    with open_store(repo) as store:
+        for _ in range(5):
+            walk_history(repo, store, HistoryOptions(), jobs=1)
+            assert repository(repo) is repository(repo / "a.py")
+        git_children = [p for p in me.children(recursive=True) if p.name() == "git"]
+        assert len(git_children) <= 2  # GitPython's persistent cat-file processes, once
+    close_repositories()
+    psutil.wait_procs(git_children, timeout=5)
+    assert not [p for p in me.children(recursive=True) if p.name() == "git"]
+
+
+# ---------------------------------------------------------------- ems check / ems fix integration
+
+
+@pytest.fixture
+def git_identity(monkeypatch):
+    for key, value in {
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Fixer",
+        "GIT_AUTHOR_EMAIL": "fixer@example.com",
+        "GIT_COMMITTER_NAME": "Fixer",
+        "GIT_COMMITTER_EMAIL": "fixer@example.com",
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+def _check_json(capsys, *argv: str) -> list[dict]:
+    code = main(["check", "--format", "json", "--no-cache", *argv])
+    out = capsys.readouterr()
+    assert code in (0, 1), out.err
+    return json.loads(out.out)
+
+
+def test_check_record_introduced_and_new_since_on_a_branch(tmp_path, monkeypatch, capsys):
+    repo = make_repo(tmp_path)
+    c1 = commit(repo, {"legacy.py": "import os\n\n\ndef f(x):\n    return x == None\n"}, "old debt", who="carol")
+    monkeypatch.chdir(repo)
+
+    findings = _check_json(capsys, "--record")
+    assert {f["code"] for f in findings} == {"F401", "E711"}
+    assert all("introduced" not in f for f in findings)  # no history built yet
+    with open_store(repo) as store:
+        [scan] = store.scans()
+        assert (scan.commit_sha, scan.branch, scan.dirty) == (c1, "main", False)
+        assert scan.finding_count == 2
+        assert {s.fingerprint for s in store.scan_findings(scan.id)} == {f["fingerprint"] for f in findings}
+
+    assert main(["history", "--jobs", "1"]) == 0
+    capsys.readouterr()
+    git(repo, "switch", "-q", "-c", "topic")
+    commit(repo, {"legacy.py": "import os\n# note\n\n\ndef f(x):\n    return x == None\n\n\ndef g():\n    return f'g'\n"},
+           "topic work", who="bob")
+    findings = _check_json(capsys)
+    by_code = {f["code"]: f for f in findings}
+    assert by_code["F401"]["introduced"]["commit"] == c1
+    assert by_code["F401"]["introduced"]["author"] == "Carol Danvers"
+    assert by_code["F541"]["introduced"] is None  # committed after the history run
+
+    fresh = _check_json(capsys, "--new-since", "main")
+    assert [f["code"] for f in fresh] == ["F541"]
+    assert main(["check", "--no-cache", "--new-since", "main", "--select", "F401,E711"]) == 0
+    capsys.readouterr()
+    assert main(["check", "--no-cache", "--new-since", "nope"]) == 2
+    assert "does not name a commit" in capsys.readouterr().err
+
+
+def test_fix_commit_commits_only_fixed_files_on_a_new_branch(tmp_path, monkeypatch, capsys, git_identity):
+    repo = make_repo(tmp_path)
+    commit(repo, {"a.py": "import os\nimport sys\n\nVALUE = sys.argv\n", "notes.py": "VALUE = 1\n"}, "start")
+    (repo / "notes.py").write_text("VALUE = 2\n")  # dirty, but nothing to fix there
+    monkeypatch.chdir(repo)
+    code = main(["fix", "--no-cache", "--commit", "--branch", "ems-fixes", "."])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "Committed 1 file(s)" in out.out
+    assert git(repo, "branch", "--show-current") == "ems-fixes"
+    message = git(repo, "log", "-1", "--format=%B")
+    assert message.startswith("ems fix: F401")
+    assert "- F401: 1 fix" in message and "- a.py" in message
+    assert git(repo, "show", "--name-only", "--format=", "HEAD") == "a.py"
+    assert "import os" not in (repo / "a.py").read_text()
+    assert git(repo, "status", "--porcelain", "--untracked-files=no") == "M notes.py"
+
+
+def test_fix_commit_refuses_files_with_uncommitted_changes(tmp_path, monkeypatch, capsys, git_identity):
+    repo = make_repo(tmp_path)
+    head_before = commit(repo, {"a.py": "import os\n\nVALUE = 1\n"}, "start")
+    (repo / "a.py").write_text("import os\n\nVALUE = 2\n")
+    monkeypatch.chdir(repo)
+    assert main(["fix", "--no-cache", "--commit", "."]) == 2
+    err = capsys.readouterr().err
+    assert "uncommitted changes" in err and "a.py (modified)" in err and "nothing was written" in err
+    assert (repo / "a.py").read_text() == "import os\n\nVALUE = 2\n"
+    assert git(repo, "rev-parse", "HEAD") == head_before
+
+    assert main(["fix", "--no-cache", "--branch", "x", "."]) == 2
+    assert "--branch only makes sense with --commit" in capsys.readouterr().err
