@@ -49,6 +49,7 @@ WORK = REPO / "benchmarks" / ".work"
 FIXIT_VENV = WORK / "fixit-venv"
 DOC = REPO / "docs" / "implementation" / "performance.md"
 SECTION_MARK = "<!-- section: language-server"
+END_MARK = "<!-- end section: language-server -->"
 FILES = {"~1k lines": "functools.py", "~5k lines": "tkinter/__init__.py"}
 
 
@@ -72,12 +73,12 @@ class Client:
         assert self.proc.stdin is not None
         self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
-    async def request(self, method: str, params: Any) -> Any:
+    async def request(self, method: str, params: Any, timeout: float = 120) -> Any:
         self.next_id += 1
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.pending[self.next_id] = future
         self._send({"id": self.next_id, "method": method, "params": params})
-        return await asyncio.wait_for(future, 120)
+        return await asyncio.wait_for(future, timeout)
 
     def notify(self, method: str, params: Any) -> None:
         self._send({"method": method, "params": params})
@@ -241,10 +242,12 @@ async def run_server(name: str, command: list[str], init: dict[str, Any], path: 
                 result.note = f"code actions: {exc}"
                 break
             result.action_ms.append((time.perf_counter() - started) * 1000)
-            lazy = next((a for a in actions or [] if "edit" not in a and "command" not in a and a.get("data")), None)
-            if lazy is not None and len(result.resolve_ms) < 3:
+            lazy = next(
+                (a for a in actions or [] if a.get("kind") == "quickfix" and "edit" not in a and a.get("data")), None
+            )
+            if lazy is not None and len(result.resolve_ms) < 2:
                 started = time.perf_counter()
-                await client.request("codeAction/resolve", lazy)
+                await client.request("codeAction/resolve", lazy, timeout=600)
                 result.resolve_ms.append((time.perf_counter() - started) * 1000)
         if result.action_ms and not first:
             result.note = "no diagnostics on the file: code action on line 1"
@@ -330,19 +333,27 @@ def targets(results: list[Result]) -> list[str]:
     worst = p95(ems.action_ms)
     out.append(f"code-action round trip under 150 ms: p95 {worst:.1f} ms ({'met' if worst < 150 else 'not met'})")
     if ems.resolve_ms:
-        out.append(f"(ems resolves a quick fix's edit lazily: {statistics.median(ems.resolve_ms):.0f} ms median on this file)")
+        out.append(
+            f"ems computes a quick fix's edit lazily (codeAction/resolve, libcst): "
+            f"{statistics.median(ems.resolve_ms):.0f} ms on this file"
+        )
     return out
 
 
 def update_docs(report: str) -> None:
     """Replace (or add) only this script's section of performance.md."""
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
+    report = report.rstrip("\n") + "\n" + END_MARK + "\n"
     start = text.find(SECTION_MARK)
     if start < 0:
         new = text.rstrip("\n") + "\n\n" + report
     else:
-        end = text.find("<!-- section:", start + len(SECTION_MARK))
-        new = text[:start] + report + ("\n" + text[end:] if end >= 0 else "")
+        end = text.find(END_MARK, start)
+        if end >= 0:
+            end += len(END_MARK)
+        else:
+            end = text.find("<!-- section:", start + len(SECTION_MARK))
+        new = text[:start] + report + ("\n" + text[end:].lstrip("\n") if end >= 0 else "")
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 

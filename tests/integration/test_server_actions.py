@@ -141,13 +141,15 @@ async def test_suppress_adds_a_noqa_comment_or_extends_the_one_there(tmp_path: P
         assert len(await wait_for_diagnostics(client, uri, version)) == 2
 
 
-async def test_no_suppression_inside_a_multiline_string(tmp_path: Path) -> None:
+async def test_suppression_is_refused_where_a_comment_would_land_inside_a_string(tmp_path: Path) -> None:
     text = 'x = (f"a" """\n""")\n'
     async with running_server(tmp_path) as client:
         uri = open_document(client, tmp_path / "m.py", text)
         (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
-        titles = [a.title for a in await actions_for(client, uri, diagnostic)]
-        assert not any(t.startswith("Suppress") for t in titles)
+        (suppress,) = [a for a in await actions_for(client, uri, diagnostic) if a.title.startswith("Suppress")]
+        resolved = await client.code_action_resolve_async(suppress)
+        assert resolved.edit is None
+        assert resolved.disabled is not None and "string" in resolved.disabled.reason
 
 
 async def test_fix_all_source_action_applies_every_safe_fix_to_a_fixed_point(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ from ems.core.registry import load_rules
 from ems.server import actions, hover
 from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash
-from ems.server.positions import UTF16, PositionMapper
+from ems.server.positions import UTF16
 from ems.server.settings import RUN_ON_SAVE, RUN_ON_TYPE, FolderConfigs, Settings, parse_settings
 
 log = logging.getLogger("ems.server")
@@ -213,7 +213,7 @@ class EmsLanguageServer(LanguageServer):
                 self.log_to_client(message, lsp.MessageType.Error)
 
     def diagnostics(self, analysis: Analysis, uri: str) -> list[lsp.Diagnostic]:
-        mapper = PositionMapper(analysis.text, self.encoding)
+        mapper = analysis.mapper(self.encoding)
         return [to_diagnostic(f, mapper, uri, self.ruleset, analysis.version) for f in analysis.report.findings]
 
     async def refresh(self, uri: str) -> None:
@@ -313,6 +313,8 @@ def on_initialize(ls: EmsLanguageServer, params: lsp.InitializeParams) -> None:
 
 @server.feature(lsp.INITIALIZED)
 async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -> None:
+    # Start the analysis worker process now, not on the first didOpen.
+    asyncio.get_running_loop().run_in_executor(ls.analyser.executor, ls.analyser.prewarm)
     if ls._cap("workspace", "did_change_watched_files", "dynamic_registration"):
         watchers = [lsp.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILE_NAMES]
         registration = lsp.Registration(
@@ -453,10 +455,10 @@ def _action_context(ls: EmsLanguageServer, doc: Document, analysis: Analysis) ->
         text=analysis.text,
         config=analysis.config,
         ruleset=ls.ruleset,
-        mapper=PositionMapper(analysis.text, ls.encoding),
+        mapper=analysis.mapper(ls.encoding),
         unsafe=analysis.config.unsafe_fixes,
         document_changes=ls.document_changes,
-        facts=actions.LineFacts(analysis.text),
+        facts=analysis.facts,
     )
 
 
@@ -496,8 +498,9 @@ async def code_action(ls: EmsLanguageServer, params: lsp.CodeActionParams) -> li
         action = actions.fix_all_action(ctx, analysis.report.findings)
         if action is not None:
             result.append(action)
-    if not ls.can_resolve_edits:
+    if not ls.can_resolve_edits:  # resolve now; drop what cannot be applied
         result = [await resolve_code_action(ls, a) if a.edit is None else a for a in result]
+        result = [a for a in result if a.edit is not None]
     ls.timed("codeAction", started)
     return result
 
@@ -507,16 +510,28 @@ async def resolve_code_action(ls: EmsLanguageServer, action: lsp.CodeAction) -> 
     started = time.perf_counter()
     data = action.data if isinstance(action.data, dict) else {}
     kind = data.get("kind")
-    if action.edit is not None or kind not in (actions.KIND_FIX, actions.KIND_FIX_ALL):
+    if action.edit is not None or kind not in (actions.KIND_FIX, actions.KIND_FIX_ALL, actions.KIND_NOQA):
         return action
     doc = ls.document(str(data.get("uri")))
     analysis = await ls.fresh_analysis(doc)
     ctx = _action_context(ls, doc, analysis)
     loop = asyncio.get_running_loop()
-    if kind == actions.KIND_FIX:
+    finding = None
+    if kind in (actions.KIND_FIX, actions.KIND_NOQA):
         finding = analysis.finding(str(data.get("fingerprint")))
         if finding is None:
-            raise JsonRpcContentModified("the problem this fix was for is gone")
+            raise JsonRpcContentModified("the problem this action was for is gone")
+    if kind == actions.KIND_NOQA:
+        assert finding is not None
+        edit = await loop.run_in_executor(ls.fix_pool, actions.suppress_edit, finding, ctx)
+        if edit is None:
+            action.disabled = lsp.CodeActionDisabled(
+                reason="a comment cannot go on this line (it ends inside a string or continues with a backslash)"
+            )
+        else:
+            action.edit = edit
+    elif kind == actions.KIND_FIX:
+        assert finding is not None
         from ems.fixes import fixes_for
 
         fix = await loop.run_in_executor(
@@ -549,7 +564,7 @@ async def on_hover(ls: EmsLanguageServer, params: lsp.HoverParams) -> lsp.Hover 
     if doc is None:
         return None
     analysis = await ls.fresh_analysis(doc)
-    mapper = PositionMapper(analysis.text, ls.encoding)
+    mapper = analysis.mapper(ls.encoding)
     found = hover.findings_at(analysis.report.findings, mapper, params.position)
     return hover.hover(found, mapper, ls.ruleset, analysis.config.unsafe_fixes)
 

@@ -5,9 +5,10 @@ Why the server keeps its own text instead of pygls's: pygls splits lines with
 at ``\\r\\n``, ``\\r`` and ``\\n``. Applying incremental changes here keeps every later
 position exact.
 
-Analysis runs in a worker thread (``run_in_executor``) so the event loop keeps reading
-messages, answering hovers and honouring ``$/cancelRequest`` while a large module is
-analysed. Results are cached by (config, path, content hash): undo, re-open and
+Analysis is awaited through a worker thread (``run_in_executor``) so the event loop keeps
+reading messages, answering hovers and honouring ``$/cancelRequest`` while a large module is
+analysed; the thread hands the work to ``ems.core.guard.GuardedAnalyser``, whose worker
+process has a time budget and is replaced if a rule hangs or crashes it. Results are cached by (config, path, content hash): undo, re-open and
 identical pulls never analyse twice.
 """
 
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import statistics
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from lsprotocol import types as lsp
@@ -29,9 +32,11 @@ from ems.core.config import Config
 from ems.core.guard import GuardedAnalyser
 from ems.core.model import Finding, Report
 from ems.core.registry import RuleSet
+from ems.server.actions import LineFacts
 from ems.server.positions import PositionMapper, apply_change
 
 CACHE_SIZE = 64
+log = logging.getLogger("ems.server")
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,17 @@ class Analysis:
 
     def finding(self, fingerprint: str) -> Finding | None:
         return next((f for f in self.report.findings if f.fingerprint == fingerprint), None)
+
+    def mapper(self, encoding: str) -> PositionMapper:
+        """The text's position mapper, built once per analysed version."""
+        mappers: dict[str, PositionMapper] = self.__dict__.setdefault("_mappers", {})
+        if encoding not in mappers:
+            mappers[encoding] = PositionMapper(self.text, encoding)
+        return mappers[encoding]
+
+    @cached_property
+    def facts(self) -> LineFacts:
+        return LineFacts(self.text)
 
 
 @dataclass
@@ -138,6 +154,13 @@ class Analyser:
             "p95Ms": round(p95 * 1000, 2),
             "maxMs": round(data[-1] * 1000, 2),
         }
+
+    def prewarm(self) -> None:
+        """Start the worker process before the first document arrives (that takes a second)."""
+        try:
+            self.guard.start()
+        except Exception as exc:  # the first analysis will retry and report it
+            log.warning("analysis worker did not start: %s", exc)
 
     def shutdown(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
