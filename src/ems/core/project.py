@@ -50,7 +50,7 @@ class FileResult:
     path: Path  # as found (absolute or relative to the working directory)
     display: str  # what users see and fingerprints use
     report: Report
-    source: bytes | None = None  # the bytes analysed, kept only when asked for
+    source: bytes | None = None  # the bytes analysed: with keep_source, for files with findings
 
 
 def display_path(path: Path, base: Path | None = None) -> str:
@@ -356,13 +356,14 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     data, info = _read(task.path)
     if isinstance(data, str):
         return _Outcome(io_error_report(task.display, data), None, None, None)
-    source = data if task.keep_source else None
     digest = content_digest(data) if task.want_digest else None
     stat_key = trusted_stat(info) if info is not None and task.want_digest else None
     if digest is not None and digest == task.expected:
-        return _Outcome(None, stat_key, digest, source)
+        return _Outcome(None, stat_key, digest, data if task.keep_source else None)
     ruleset = ruleset or _WORKER_RULESET or load_rules()
-    return _Outcome(analyse(data, task.display, task.config, ruleset), stat_key, digest, source)
+    report = analyse(data, task.display, task.config, ruleset)
+    # Sources go back through a pipe: only those the caller can use (files with findings).
+    return _Outcome(report, stat_key, digest, data if task.keep_source and report.findings else None)
 
 
 class _PathInfo:
@@ -416,7 +417,9 @@ def scan(
     """Analyse every file under ``paths``; results come in discovery (file) order.
 
     ``jobs``: worker processes (default: usable CPUs; 1 = in-process). ``use_cache``:
-    read and update ``.ems/cache`` under the project root.
+    read and update ``.ems/cache`` under the project root. ``keep_source``: attach the
+    bytes analysed to every result with findings (what excerpts and SARIF fixes need);
+    results without findings may carry none, which spares reading unchanged clean files.
     """
     from ems.core.cache import ResultCache, decode_report, is_fresh, settings_key
 
@@ -437,23 +440,23 @@ def scan(
     for index, path in enumerate(files):
         entry = entries.get((displays[index], settings[index]))
         if entry is not None and entry.stat is not None:
-            source: bytes | None = None
-            if keep_source:  # read here: cheaper than a worker round trip; fstat checks it
-                data, st = _read(path)
-                source = data if isinstance(data, bytes) else None
-            else:
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    st = None
-            if is_fresh(entry, st) and (source is not None or not keep_source):
+            try:
+                st: os.stat_result | None = os.stat(path)
+            except OSError:
+                st = None
+            if is_fresh(entry, st):
                 try:
                     report = decode_report(entry.payload, displays[index])
                 except (ValueError, TypeError, KeyError):
                     entry = None
                 else:
-                    ready[index] = FileResult(path, displays[index], report, source)
-                    continue
+                    source: bytes | None = None
+                    if keep_source and report.findings:  # read here: no worker round trip
+                        data, st = _read(path)
+                        source = data if isinstance(data, bytes) and is_fresh(entry, st) else None
+                    if source is not None or not (keep_source and report.findings):
+                        ready[index] = FileResult(path, displays[index], report, source)
+                        continue
         task_index.append(index)
         tasks.append(
             _Task(path, displays[index], configs[index], entry.digest if entry else None, keep_source, cache is not None)
