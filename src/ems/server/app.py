@@ -222,7 +222,12 @@ class EmsLanguageServer(LanguageServer):
         if doc is None:
             return
         started = time.perf_counter()
-        analysis = await self.analysis_for(doc)
+        try:
+            analysis = await self.analysis_for(doc)
+        except Exception as exc:  # an engine failure must cost this document, not the server
+            log.exception("analysis of %s failed", uri)
+            self.log_to_client(f"analysis of {doc.display_path} failed: {type(exc).__name__}: {exc}", lsp.MessageType.Error)
+            return
         if self.documents.get(uri) is not doc or analysis.version != doc.version:
             log.debug("dropped stale diagnostics for %s v%s", uri, analysis.version)
             return
@@ -251,16 +256,20 @@ class EmsLanguageServer(LanguageServer):
 
     # --- workspace ---------------------------------------------------------------------
 
-    def workspace_files(self) -> list[tuple[Path, Path | None]]:
-        """(file, folder) for every Python file under the workspace folders."""
+    def workspace_files(self) -> tuple[list[tuple[Path, Path | None]], list[str]]:
+        """(file, folder) for every Python file under the workspace folders, and config errors.
+
+        Runs in a worker thread (a large tree takes a while to walk), so it sends nothing itself.
+        """
         files: list[tuple[Path, Path | None]] = []
+        errors: list[str] = []
         for folder in self.folder_configs.folders:
             resolver = self.folder_configs.resolver(folder)
             try:
                 files.extend((path, folder) for path in discover([folder], resolver))
             except ConfigError as exc:
-                self.warn_once(f"{exc} (workspace scan of {folder} skipped)")
-        return files
+                errors.append(f"{exc} (workspace scan of {folder} skipped)")
+        return files, errors
 
     async def workspace_reports(
         self, previous: dict[str, str] | None = None
@@ -269,7 +278,10 @@ class EmsLanguageServer(LanguageServer):
         out: list[tuple[str, int | None, str, Analysis | None]] = []
         previous = previous or {}
         loop = asyncio.get_running_loop()
-        for path, _folder in self.workspace_files():
+        files, errors = await loop.run_in_executor(self.fix_pool, self.workspace_files)
+        for error in errors:
+            self.warn_once(error)
+        for path, _folder in files:
             uri = from_fs_path(str(path)) or path.as_uri()
             doc = self.documents.get(uri)
             if doc is None:
