@@ -211,13 +211,36 @@ def _from_syntax_error(exc: SyntaxError, path: str, src: SourceText, config: Con
     column = max((exc.offset or 1) - 1, 0)  # str input: offsets count characters
     end: tuple[int, int] | None = None
     if exc.end_lineno and exc.end_offset and (exc.end_lineno, exc.end_offset - 1) > (line, column):
-        end = (exc.end_lineno, exc.end_offset - 1)
+        end_line, end_column = exc.end_lineno, exc.end_offset - 1
+        if end_line != line:
+            # CPython converts the end offset to characters with the *start* line's text, so
+            # on another line it is garbled (found by scripts/fuzz.py). Parsing the bytes
+            # gives the true byte offset, converted here on the end line itself.
+            end_column = _multiline_end_column(src, line, end_line)
+        end = (end_line, end_column)
     message = exc.msg
     line_count = len(src.lines)
     if line > line_count:
         line, column = line_count, len(src.line(line_count))
         end = None
+    elif end is not None and end[0] > line_count:
+        end = None
     return _syntax_finding(path, message, line, column, end, config)
+
+
+def _multiline_end_column(src: SourceText, line: int, end_line: int) -> int:
+    """The code-point end column of a syntax error spanning lines, inside ``end_line``."""
+    limit = len(src.line(end_line))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(src.text.encode("utf-8", "surrogatepass"))
+    except SyntaxError as raw:  # bytes input: offsets stay UTF-8 byte offsets
+        if (raw.lineno, raw.end_lineno) == (line, end_line) and raw.end_offset:
+            return min(src.char_column(end_line, raw.end_offset - 1), limit)
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return limit
 
 
 def _rule_error_finding(error: RuleError, path: str) -> Finding:
