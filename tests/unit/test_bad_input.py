@@ -140,6 +140,14 @@ def test_syntax_error_column_counts_characters_not_bytes() -> None:
     assert (finding.line, finding.column) == (1, 12)  # the '(' (python3 says column 13, 1-based)
 
 
+@pytest.mark.parametrize("first", ["x = (1 +", "x = ('é' +"])
+def test_syntax_error_spanning_lines_ends_inside_its_last_line(first: str) -> None:
+    """CPython converts a multi-line error's end offset with the first line's text (fuzz find)."""
+    report = analyse(f"{first}\n  '中中' 2)\n", "x.py")
+    (finding,) = report.findings
+    assert (finding.range.end.line, finding.range.end.column) == (2, 8)  # after `'中中' 2`
+
+
 def _special_files(root: Path) -> dict[str, str]:
     """Non-regular and unreadable entries; name -> expected code (or '' for none)."""
     os.mkfifo(root / "fifo.py")
