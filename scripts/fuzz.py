@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ems.core import Report, analyse
+from ems.core.logsetup import configure_logging
 from ems.core.source import SourceText, UndecodableSource, decode_source
 from ems.fixes import apply_edits, fix_all, fixes_for
 
@@ -184,11 +185,15 @@ def run(args: argparse.Namespace) -> Summary:
         label = f"{modules[index].name} (input {summary.inputs + 1})"
         summary.inputs += 1
         started = time.perf_counter()
+        flipped = flip_bytes(text.encode("utf-8", "surrogateescape"), rng)
         try:
             check_text(text, summary, args.slow, label)
-            check_bytes(flip_bytes(text.encode("utf-8", "surrogateescape"), rng), summary)
         except Exception:
             record_failure(out, text, traceback.format_exc(), summary)
+        try:
+            check_bytes(flipped, summary)
+        except Exception:
+            record_failure(out, flipped, traceback.format_exc(), summary)  # the bytes that failed
         summary.max_input_seconds = max(summary.max_input_seconds, time.perf_counter() - started)
     return summary
 
@@ -235,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.replay:
         return replay(args.replay)
+    configure_logging(Path.cwd(), "WARNING", name="fuzz")  # dropped-fix notes go to .ems/logs
     started = time.monotonic()
     summary = run(args)
     sys.stdout.write(report_text(summary, args, time.monotonic() - started))  # one write
