@@ -235,3 +235,14 @@ async def test_a_rule_that_raises_is_contained_and_logged(tmp_path: Path) -> Non
         # The server is still alive and answering.
         status = await client.workspace_execute_command_async(lsp.ExecuteCommandParams("ems.status"))
         assert "XRA001" in {r["code"] for r in status["rules"]}
+
+
+async def test_related_information_points_at_the_first_definition(push_server: tuple[LspTestClient, Path]) -> None:
+    client, tmp_path = push_server
+    uri = open_document(client, tmp_path / "redef.py", "import os  # é\nimport os\nprint(os)\n")
+    (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
+    assert diagnostic.code == "F811"
+    (related,) = diagnostic.related_information or []
+    assert related.location.uri == uri
+    assert related.location.range == lsp.Range(lsp.Position(0, 7), lsp.Position(0, 9))
+    assert "first definition" in related.message
