@@ -3,8 +3,11 @@ suppression comments, fix-all, safety levels and lazy resolution."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+import pytest_asyncio
 from lsprotocol import types as lsp
 from server_fixtures import (
     LspTestClient,
@@ -18,6 +21,16 @@ from server_fixtures import (
 )
 
 from ems.core.registry import load_rules
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def default_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[LspTestClient, Path]]:
+    """One server with default settings, shared by the tests that need nothing else."""
+    root = tmp_path_factory.mktemp("actions")
+    async with running_server(root) as client:
+        yield client, root
 
 
 async def actions_for(
@@ -91,13 +104,15 @@ async def test_each_rule_quick_fix_gives_the_documented_fixed_text(tmp_path: Pat
     assert not failures, "\n".join(failures)
 
 
-async def test_unsafe_fixes_are_only_offered_when_enabled(tmp_path: Path) -> None:
+async def test_unsafe_fixes_are_only_offered_when_enabled(
+    default_server: tuple[LspTestClient, Path], tmp_path: Path
+) -> None:
     text = "if x == None:\n    pass\n"
-    async with running_server(tmp_path) as client:
-        uri = open_document(client, tmp_path / "a.py", text)
-        (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
-        titles = [a.title for a in await actions_for(client, uri, diagnostic)]
-        assert titles == ["Suppress E711 on this line (# noqa)"]
+    client, root = default_server
+    uri = open_document(client, root / "unsafe.py", text)
+    (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
+    titles = [a.title for a in await actions_for(client, uri, diagnostic)]
+    assert titles == ["Suppress E711 on this line (# noqa)"]
     async with running_server(tmp_path, init_options={"unsafeFixes": True}) as client:
         uri = open_document(client, tmp_path / "a.py", text)
         (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
@@ -106,64 +121,64 @@ async def test_unsafe_fixes_are_only_offered_when_enabled(tmp_path: Path) -> Non
         assert await apply_action(client, uri, action) == "if x is None:\n    pass\n"
 
 
-async def test_suppress_adds_a_noqa_comment_or_extends_the_one_there(tmp_path: Path) -> None:
+async def test_suppress_adds_a_noqa_comment_or_extends_the_one_there(default_server: tuple[LspTestClient, Path]) -> None:
     text = (
         'a = f"one"  # greeting\n'
         'b = f"two" if a == None else 1  # noqa: E711\n'
         'c = """\n'
         'x""" + f"three"\n'
     )
-    async with running_server(tmp_path) as client:
-        uri = open_document(client, tmp_path / "s.py", text)
-        diagnostics = await wait_for_diagnostics(client, uri, 1)
-        assert codes(diagnostics) == ["F541", "F541", "F541"]
-        first, second, third = sorted(diagnostics, key=lambda d: d.range.start.line)
+    client, tmp_path = default_server
+    uri = open_document(client, tmp_path / "s.py", text)
+    diagnostics = await wait_for_diagnostics(client, uri, 1)
+    assert codes(diagnostics) == ["F541", "F541", "F541"]
+    first, second, third = sorted(diagnostics, key=lambda d: d.range.start.line)
 
-        suppress = [a for a in await actions_for(client, uri, first) if a.title.startswith("Suppress")]
-        assert [a.title for a in suppress] == ["Suppress F541 on this line (# noqa)"]
-        assert (await apply_action(client, uri, suppress[0])).splitlines()[0] == 'a = f"one"  # greeting  # noqa: F541'
+    suppress = [a for a in await actions_for(client, uri, first) if a.title.startswith("Suppress")]
+    assert [a.title for a in suppress] == ["Suppress F541 on this line (# noqa)"]
+    assert (await apply_action(client, uri, suppress[0])).splitlines()[0] == 'a = f"one"  # greeting  # noqa: F541'
 
-        suppress = [a for a in await actions_for(client, uri, second) if a.title.startswith("Suppress")]
-        extended = await apply_action(client, uri, suppress[0])
-        assert extended.splitlines()[1] == 'b = f"two" if a == None else 1  # noqa: E711, F541'
+    suppress = [a for a in await actions_for(client, uri, second) if a.title.startswith("Suppress")]
+    extended = await apply_action(client, uri, suppress[0])
+    assert extended.splitlines()[1] == 'b = f"two" if a == None else 1  # noqa: E711, F541'
 
-        # The third finding follows a multi-line string: its own line takes the comment.
-        suppress = [a for a in await actions_for(client, uri, third) if a.title.startswith("Suppress")]
-        assert suppress and (await apply_action(client, uri, suppress[0])).endswith('f"three"  # noqa: F541\n')
+    # The third finding follows a multi-line string: its own line takes the comment.
+    suppress = [a for a in await actions_for(client, uri, third) if a.title.startswith("Suppress")]
+    assert suppress and (await apply_action(client, uri, suppress[0])).endswith('f"three"  # noqa: F541\n')
 
-        # Apply the first suppression for real: the diagnostic goes away.
-        new_text = await apply_action(
-            client, uri, next(a for a in await actions_for(client, uri, first) if a.title.startswith("Suppress"))
-        )
-        old = client.recorder.texts[uri]
-        version = change_document(client, uri, [lsp.TextDocumentContentChangeWholeDocument(text=new_text)])
-        assert old != new_text
-        assert len(await wait_for_diagnostics(client, uri, version)) == 2
+    # Apply the first suppression for real: the diagnostic goes away.
+    new_text = await apply_action(
+        client, uri, next(a for a in await actions_for(client, uri, first) if a.title.startswith("Suppress"))
+    )
+    old = client.recorder.texts[uri]
+    version = change_document(client, uri, [lsp.TextDocumentContentChangeWholeDocument(text=new_text)])
+    assert old != new_text
+    assert len(await wait_for_diagnostics(client, uri, version)) == 2
 
 
-async def test_suppression_is_refused_where_a_comment_would_land_inside_a_string(tmp_path: Path) -> None:
+async def test_suppression_is_refused_where_a_comment_would_land_inside_a_string(default_server: tuple[LspTestClient, Path]) -> None:
     text = 'x = (f"a" """\n""")\n'
-    async with running_server(tmp_path) as client:
-        uri = open_document(client, tmp_path / "m.py", text)
-        (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
-        (suppress,) = [a for a in await actions_for(client, uri, diagnostic) if a.title.startswith("Suppress")]
-        resolved = await client.code_action_resolve_async(suppress)
-        assert resolved.edit is None
-        assert resolved.disabled is not None and "string" in resolved.disabled.reason
+    client, tmp_path = default_server
+    uri = open_document(client, tmp_path / "m.py", text)
+    (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
+    (suppress,) = [a for a in await actions_for(client, uri, diagnostic) if a.title.startswith("Suppress")]
+    resolved = await client.code_action_resolve_async(suppress)
+    assert resolved.edit is None
+    assert resolved.disabled is not None and "string" in resolved.disabled.reason
 
 
-async def test_fix_all_source_action_applies_every_safe_fix_to_a_fixed_point(tmp_path: Path) -> None:
+async def test_fix_all_source_action_applies_every_safe_fix_to_a_fixed_point(default_server: tuple[LspTestClient, Path]) -> None:
     text = 'import os\nimport sys\nprint(f"a", f"b")\nif sys == None:\n    pass\n'
-    async with running_server(tmp_path) as client:
-        uri = open_document(client, tmp_path / "f.py", text)
-        await wait_for_diagnostics(client, uri, 1)
-        actions = await actions_for(client, uri, only=[lsp.CodeActionKind.SourceFixAll])
-        assert [a.kind for a in actions] == ["source.fixAll.ems"]
-        assert actions[0].edit is None  # computed lazily
-        fixed = await apply_action(client, uri, actions[0])
-        assert fixed == 'import sys\nprint("a", "b")\nif sys == None:\n    pass\n'  # E711 is unsafe: kept
-        only_quickfix = await actions_for(client, uri, only=[lsp.CodeActionKind.QuickFix])
-        assert all(a.kind == lsp.CodeActionKind.QuickFix for a in only_quickfix)
+    client, tmp_path = default_server
+    uri = open_document(client, tmp_path / "f.py", text)
+    await wait_for_diagnostics(client, uri, 1)
+    actions = await actions_for(client, uri, only=[lsp.CodeActionKind.SourceFixAll])
+    assert [a.kind for a in actions] == ["source.fixAll.ems"]
+    assert actions[0].edit is None  # computed lazily
+    fixed = await apply_action(client, uri, actions[0])
+    assert fixed == 'import sys\nprint("a", "b")\nif sys == None:\n    pass\n'  # E711 is unsafe: kept
+    only_quickfix = await actions_for(client, uri, only=[lsp.CodeActionKind.QuickFix])
+    assert all(a.kind == lsp.CodeActionKind.QuickFix for a in only_quickfix)
 
 
 async def test_clients_without_resolve_get_edits_eagerly_as_plain_changes(tmp_path: Path) -> None:
@@ -175,16 +190,16 @@ async def test_clients_without_resolve_get_edits_eagerly_as_plain_changes(tmp_pa
         assert apply_workspace_edit(action.edit, client.recorder.texts, "utf-16")[uri] == 'print("é中🙂")\n'
 
 
-async def test_resolve_after_an_unrelated_edit_still_finds_the_finding(tmp_path: Path) -> None:
-    async with running_server(tmp_path, init_options={"debounceMs": 0}) as client:
-        uri = open_document(client, tmp_path / "r.py", 'x = 1\ny = f"v"\n')
-        (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
-        action = fix_action(await actions_for(client, uri, diagnostic), "F541")
-        assert action is not None
-        version = change_document(client, uri, [edit_range(0, 0, 0, 0, "# comment\n")])
-        await wait_for_diagnostics(client, uri, version)
-        resolved = await client.code_action_resolve_async(action)
-        assert resolved.edit is not None and resolved.edit.document_changes
-        edit = resolved.edit.document_changes[0]
-        assert isinstance(edit, lsp.TextDocumentEdit) and edit.text_document.version == version
-        assert apply_workspace_edit(resolved.edit, client.recorder.texts, "utf-16")[uri] == '# comment\nx = 1\ny = "v"\n'
+async def test_resolve_after_an_unrelated_edit_still_finds_the_finding(default_server: tuple[LspTestClient, Path]) -> None:
+    client, tmp_path = default_server
+    uri = open_document(client, tmp_path / "r.py", 'x = 1\ny = f"v"\n')
+    (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
+    action = fix_action(await actions_for(client, uri, diagnostic), "F541")
+    assert action is not None
+    version = change_document(client, uri, [edit_range(0, 0, 0, 0, "# comment\n")])
+    await wait_for_diagnostics(client, uri, version)
+    resolved = await client.code_action_resolve_async(action)
+    assert resolved.edit is not None and resolved.edit.document_changes
+    edit = resolved.edit.document_changes[0]
+    assert isinstance(edit, lsp.TextDocumentEdit) and edit.text_document.version == version
+    assert apply_workspace_edit(resolved.edit, client.recorder.texts, "utf-16")[uri] == '# comment\nx = 1\ny = "v"\n'
