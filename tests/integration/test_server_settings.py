@@ -121,3 +121,26 @@ async def test_run_on_save_analyses_only_when_saved(tmp_path: Path) -> None:
         assert [p.version for p in client.recorder.published if p.uri == uri] == [1]
         client.text_document_did_save(lsp.DidSaveTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
         assert codes(await wait_for_diagnostics(client, uri, version)) == ["F541"]
+
+
+async def test_run_on_save_with_pull_diagnostics_reports_the_saved_text(tmp_path: Path) -> None:
+    async with running_server(tmp_path, pull=True, init_options={"run": "onSave"}) as client:
+        uri = open_document(client, tmp_path / "a.py", 'x = "a"\n')
+        ident = lsp.TextDocumentIdentifier(uri)
+
+        async def pulled() -> list[str]:
+            report = await client.text_document_diagnostic_async(lsp.DocumentDiagnosticParams(ident))
+            assert isinstance(report, lsp.RelatedFullDocumentDiagnosticReport)
+            return codes(list(report.items))
+
+        assert await pulled() == []
+        change_document(client, uri, [edit_range(0, 4, 0, 4, "f")])
+        assert await pulled() == []  # not saved yet
+        refreshes = client.diagnostic_refresh_count
+        client.text_document_did_save(lsp.DidSaveTextDocumentParams(ident))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while client.diagnostic_refresh_count == refreshes and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        assert client.diagnostic_refresh_count > refreshes
+        assert await pulled() == ["F541"]

@@ -379,7 +379,13 @@ def did_change(ls: EmsLanguageServer, params: lsp.DidChangeTextDocumentParams) -
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
 def did_save(ls: EmsLanguageServer, params: lsp.DidSaveTextDocumentParams) -> None:
     doc = ls.documents.get(params.text_document.uri)
-    if doc is not None and (ls.settings_for(doc).run == RUN_ON_SAVE or doc.published_version != doc.version):
+    if doc is None:
+        return
+    doc.saved = (doc.version, doc.text)
+    on_save = ls.settings_for(doc).run == RUN_ON_SAVE
+    if on_save and ls.pull_mode and ls._cap("workspace", "diagnostics", "refresh_support"):
+        ls.workspace_diagnostic_refresh(None)  # pull clients ask again and get the saved text's
+    elif on_save or doc.published_version != doc.version:
         ls.schedule(doc)
 
 
@@ -432,7 +438,12 @@ def did_change_folders(ls: EmsLanguageServer, params: lsp.DidChangeWorkspaceFold
 async def pull_diagnostics(ls: EmsLanguageServer, params: lsp.DocumentDiagnosticParams) -> lsp.DocumentDiagnosticReport:
     started = time.perf_counter()
     doc = ls.document(params.text_document.uri)
-    analysis = await ls.fresh_analysis(doc)
+    if ls.settings_for(doc).run == RUN_ON_SAVE and doc.saved is not None:
+        # onSave: report what was saved, like a push client that keeps the last published list.
+        version, text = doc.saved
+        analysis = await ls.analyser.analyse(text, doc.display_path, ls.config_for(doc), version)
+    else:
+        analysis = await ls.fresh_analysis(doc)
     ls.timed("pull", started)
     if params.previous_result_id == analysis.result_id:
         return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=analysis.result_id)

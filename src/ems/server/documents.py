@@ -73,6 +73,11 @@ class Document:
     version: int | None
     analysis: Analysis | None = None
     published_version: int | None = None
+    saved: tuple[int | None, str] | None = None  # (version, text) at the last open or save
+
+    def __post_init__(self) -> None:
+        if self.saved is None:
+            self.saved = (self.version, self.text)
 
     @property
     def display_path(self) -> str:
