@@ -246,3 +246,14 @@ async def test_related_information_points_at_the_first_definition(push_server: t
     assert related.location.uri == uri
     assert related.location.range == lsp.Range(lsp.Position(0, 7), lsp.Position(0, 9))
     assert "first definition" in related.message
+
+
+async def test_form_feed_and_line_separator_do_not_shift_lines(push_server: tuple[LspTestClient, Path]) -> None:
+    client, tmp_path = push_server
+    text = 'a = "x\u2028y"\n\x0cb = f"z"\n'
+    uri = open_document(client, tmp_path / "separators.py", text)
+    (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
+    assert diagnostic.range == lsp.Range(lsp.Position(1, 5), lsp.Position(1, 9))
+    version = change_document(client, uri, [edit_range(1, 5, 1, 6, "")])  # drop the f
+    assert await wait_for_diagnostics(client, uri, version) == []
+    assert client.recorder.texts[uri] == 'a = "x\u2028y"\n\x0cb = "z"\n'

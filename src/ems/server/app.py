@@ -13,9 +13,10 @@ client gets ``textDocument/publishDiagnostics`` with the analysed version.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
 from ems import __version__
@@ -46,11 +48,37 @@ CMD_SCAN = "ems.scanWorkspace"
 CMD_STATUS = "ems.status"
 
 
+class EmsProtocol(LanguageServerProtocol):
+    """pygls's protocol, except that its own copy of a document is updated from a *copy* of
+    each change.
+
+    pygls splits lines with ``str.splitlines`` (which also breaks at form feeds and U+2028) and
+    clamps, in place, any position it believes lies past a line's end, so on a line after a
+    form feed it rewrote ``1:5`` to ``1:2`` before our handler saw it. The server applies the
+    changes itself (``Document.apply``) from the untouched originals.
+    """
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams) -> Generator[Any, Any, None]:
+        for change in params.content_changes:
+            try:
+                self.workspace.update_text_document(params.text_document, copy.deepcopy(change))
+            except Exception:  # pygls's copy is not what we analyse; never let it block ours
+                log.debug("pygls could not apply a change to its copy of %s", params.text_document.uri)
+        if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+
 class EmsLanguageServer(LanguageServer):
     """Server state: open documents, settings, config resolvers, the analysis worker."""
 
     def __init__(self) -> None:
-        super().__init__("ems", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "ems",
+            __version__,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            protocol_cls=EmsProtocol,
+        )
         self.ruleset = load_rules()
         self.known_codes = self.ruleset.codes
         self.analyser = Analyser(self.ruleset)

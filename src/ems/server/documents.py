@@ -1,8 +1,9 @@
 """Per-document state: text, version, the latest analysis, debounce timers and a cache.
 
 Why the server keeps its own text instead of pygls's: pygls splits lines with
-``str.splitlines``, which also breaks at form feeds and U+2028; LSP and Python only break
-at ``\\r\\n``, ``\\r`` and ``\\n``. Applying incremental changes here keeps every later
+``str.splitlines``, which also breaks at form feeds and U+2028 (and then clamps positions it
+thinks are past a line's end, see ``app.EmsProtocol``); LSP and Python only break at
+``\\r\\n``, ``\\r`` and ``\\n``. Applying incremental changes here keeps every later
 position exact.
 
 Analysis is awaited through a worker thread (``run_in_executor``) so the event loop keeps
