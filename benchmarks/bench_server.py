@@ -325,8 +325,15 @@ def targets(results: list[Result]) -> list[str]:
     if ems is None:
         return out
     if "ruff server" in big:
-        ratio = p95(ems.change_ms) / p95(big["ruff server"].change_ms)
-        out.append(f"change → diagnostics p95 within 3× of ruff server: {ratio:.1f}× ({'met' if ratio <= 3 else 'not met'})")
+        ruff = big["ruff server"]
+        ratio = p95(ems.change_ms) / p95(ruff.change_ms)
+        median_ratio = statistics.median(ems.change_ms) / statistics.median(ruff.change_ms)
+        out.append(
+            f"change → diagnostics p95 within 3× of ruff server: {ratio:.1f}× ({'met' if ratio <= 3 else 'not met'}); "
+            f"medians: {median_ratio:.1f}× ({statistics.median(ems.change_ms):.1f} vs "
+            f"{statistics.median(ruff.change_ms):.1f} ms) — a p95 over {len(ems.change_ms)} samples on a shared "
+            "machine can be one stall, so read both"
+        )
     if "fixit lsp" in big:
         ratio = p95(big["fixit lsp"].change_ms) / p95(ems.change_ms)
         out.append(f"at least 10× faster than fixit lsp: {ratio:.1f}× ({'met' if ratio >= 10 else 'not met'})")
@@ -338,6 +345,44 @@ def targets(results: list[Result]) -> list[str]:
             f"{statistics.median(ems.resolve_ms):.0f} ms on this file"
         )
     return out
+
+
+def core_breakdown(path: Path, reps: int = 5) -> dict[str, float]:
+    """Where a change's time goes: ``ems.core.analyse`` alone on the file (no server), median ms."""
+    from ems.core import analyse, load_rules
+    from ems.core.config import Config
+
+    text = path.read_text(encoding="utf-8")
+    ruleset = load_rules()
+    config = Config(root=path.parent)
+    samples = [analyse(text, str(path), config, ruleset).timings for _ in range(reps)]
+    return {
+        key: statistics.median(s.get(key, 0.0) for s in samples) * 1000 for key in ("parse", "rules", "total")
+    } | {"rules_count": float(len(ruleset.rules))}
+
+
+WHY = """\
+Where the time goes. The server adds little of its own: per change it applies the incremental
+edit, hashes the text (an unchanged text is answered from the cache), hands the text to the
+analysis worker (`ems.core.guard`: a separate process with a time budget, so a hanging rule
+cannot stall the editor) and converts the findings. The rest is `ems.core.analyse` on the whole
+module; on the ~5k-line file, in-process and without the server, it takes {total:.0f} ms
+({parse:.0f} ms `ast.parse`, {rules:.0f} ms for the {rules_count:.0f} rules), which is why
+change → diagnostics is far from ruff's Rust server and far ahead of Fixit's (which runs libcst
+over the module on every change).
+
+What the server does about it: analysis off the event loop (hover and code actions stay
+instant while a module is analysed); debounce (default 150 ms, excluded here) so typing bursts
+cost one analysis; results cached by content hash (undo and re-open are free); stale versions
+dropped before they are published; the code-action list built from the analysis alone, with
+libcst edits computed in `codeAction/resolve`; one position map and one tokenization per
+analysed version, shared by every request.
+
+What would close the gap to ruff (not done): re-parse only the top-level statements whose text
+changed and reuse per-definition results of rules that only look inside one definition. That
+needs the core to accept a pre-built tree and rules to declare that they are local (several
+node rules consult the module-wide scope model), so it belongs in `ems.core`, not in the server.
+"""
 
 
 def update_docs(report: str) -> None:
@@ -380,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update-docs", action="store_true", help="write the section of performance.md")
     args = parser.parse_args(argv)
     results = asyncio.run(bench(args))
+    big_file = max(prepare_files(), key=lambda item: len(item[1].read_text(encoding="utf-8")))[1]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "python benchmarks/bench_server.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -398,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
             f"Measured {when}, Python {platform.python_version()}, {os.cpu_count()} CPUs shared with other\n"
             f"work (load average {load:.1f}): compare rows of one run, not across runs.\n\n"
             + "\n".join(lines)
-            + "\n"
+            + "\n\n"
+            + WHY.format(**core_breakdown(big_file))
         )
         update_docs(body)
     return 0
