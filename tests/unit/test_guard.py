@@ -222,3 +222,20 @@ def test_default_rules_are_those_of_the_parent(guard: GuardedAnalyser) -> None:
     codes = set(load_rules().codes)
     report = guard.analyse("if a == None:\n    pass\n", "d.py")
     assert {f.code for f in report.findings} <= codes
+
+
+def test_memory_watch_can_recycle_the_worker() -> None:
+    """How a face wires the two: past the limit, the worker is replaced (and counted)."""
+    from ems.core.monitor import CACHE_DROP, MemoryWatch
+
+    events = EventCounter()
+    with GuardedAnalyser(timeout=5, events=events) as analyser:
+        analyser.analyse("x = 1\n", "m.py")
+        first = analyser.worker_pid
+        watch = MemoryWatch(limit=1, events=events, cooldown=0)
+        watch.register("analysis-worker", analyser.recycle)
+        assert watch.check() is True
+        assert events.count(CACHE_DROP) == 1 and events.count(WORKER_RESTART) == 1
+        assert "E711" in _codes(analyser.analyse("if a == None:\n    pass\n", "m.py"))
+        assert analyser.worker_pid not in (None, first)
+        assert events.snapshot()["counts"]["worker_restarts"] == 1
