@@ -40,7 +40,7 @@ from ems.core.fingerprint import fingerprints
 from ems.core.logsetup import LogSettings, configure_worker_logging, current_settings
 from ems.core.model import Finding, Range, Report, Severity
 from ems.core.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
-from ems.core.registry import RuleSet
+from ems.core.registry import RuleSet, load_rules
 
 log = logging.getLogger("ems.guard")
 
@@ -257,6 +257,8 @@ class GuardedAnalyser:
                 assert self._conn is not None
                 self._next_id += 1
                 request_id = self._next_id
+                if ruleset is not None and ruleset is load_rules():
+                    ruleset = None  # the worker holds the same default set: nothing to send
                 try:
                     self._conn.send((request_id, source, path, config, ruleset))
                 except (OSError, ValueError):  # died while idle: not this file's fault
