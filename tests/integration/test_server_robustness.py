@@ -185,8 +185,7 @@ class RawServer:
 
     def close(self) -> None:
         try:
-            if self.proc.poll() is None:
-                self.request("shutdown", timeout=10)
+            if self.proc.poll() is None and self.request("shutdown", timeout=3) is not None:
                 self.notify("exit", None)
                 self.proc.wait(timeout=10)
         except (AssertionError, OSError, subprocess.TimeoutExpired):
@@ -274,6 +273,18 @@ def test_malformed_json_gets_a_parse_error_response(server: RawServer) -> None:
     server.send_raw(b'{"jsonrpc": "2.0", "id": 7, "method":')
     reply = server.wait_for(lambda m: "error" in m and m.get("id") is None, timeout=2)
     assert _error_code(reply) == -32700
+
+
+@pytest.mark.xfail(strict=True, reason="after a frame without a valid Content-Length pygls waits forever")
+def test_broken_framing_makes_the_server_exit_so_the_client_restarts_it(fresh_server: RawServer) -> None:
+    """Framing cannot be re-synchronised; exiting lets the editor restart a working server."""
+    fresh_server.send_raw(b"{}", header=b"Content-Length: abc\r\n\r\n")
+    fresh_server.send_raw(b'{"jsonrpc": "2.0", "id": 1, "method": "shutdown"}')
+    try:
+        fresh_server.proc.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("server still running, deaf, after broken framing") from None
+    assert fresh_server.proc.returncode != 0
 
 
 def test_unknown_methods_get_method_not_found(server: RawServer) -> None:
