@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from ems.core import Report, analyse, load_rules
-from ems.core.guard import CRASH_CODE, TIMEOUT_CODE, GuardedAnalyser
+from ems.core.guard import CRASH_CODE, TIMEOUT_CODE, GuardedAnalyser, is_guard_failure
 from ems.core.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
 from ems.core.registry import RuleSet
 from ems.core.rule import AnalysisContext, Hit, Rule
@@ -100,6 +100,7 @@ def _codes(report: Report) -> list[str]:
 def test_results_equal_in_process_analysis(guard: GuardedAnalyser) -> None:
     text = "import os\nif x == None:\n    pass\ny = f'plain'\n"
     assert guard.analyse(text, "a.py") == analyse(text, "a.py")
+    assert not is_guard_failure(guard.analyse(text, "a.py"))
     assert guard.analyse(text.encode(), "a.py") == analyse(text.encode(), "a.py")
 
 
@@ -110,6 +111,7 @@ def test_hang_times_out_and_worker_is_replaced(guard: GuardedAnalyser) -> None:
     report = guard.analyse("x = 1  # HANG\n", "hang.py", ruleset=FAULTY, timeout=0.5)
     assert time.monotonic() - started < 5
     assert _codes(report) == [TIMEOUT_CODE]
+    assert is_guard_failure(report)
     assert "0.5 s" in report.findings[0].message
     assert guard.events.count(TIMEOUT) == timeouts + 1
     after = guard.analyse("x = 1\n", "ok.py", ruleset=FAULTY)
@@ -124,6 +126,7 @@ def test_crash_is_reported_and_worker_is_replaced(guard: GuardedAnalyser, marker
     # a stack overflow takes a few seconds to die here (the kernel grows the stack page by page)
     report = guard.analyse(f"x = 1  # {marker}\n", "crash.py", ruleset=FAULTY, timeout=30)
     assert _codes(report) == [CRASH_CODE]
+    assert is_guard_failure(report)
     assert why in report.findings[0].message
     assert guard.events.count(WORKER_CRASH) == crashes + 1
     assert guard.events.count(WORKER_RESTART) == restarts + 1

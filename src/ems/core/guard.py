@@ -59,6 +59,12 @@ def _start_method(requested: str | None) -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
+def is_guard_failure(report: Report) -> bool:
+    """True for an EMS902/EMS903 report: a face must not cache it as the file's result
+    (the next try may well succeed, e.g. once the machine is less loaded)."""
+    return any(f.code in (TIMEOUT_CODE, CRASH_CODE) for f in report.findings)
+
+
 def _preload_modules() -> list[str]:
     """What the forkserver imports once, so a replacement worker starts warm."""
     import pkgutil
