@@ -46,7 +46,7 @@ log = logging.getLogger("ems.guard")
 
 TIMEOUT_CODE = "EMS902"
 CRASH_CODE = "EMS903"
-DEFAULT_TIMEOUT = 20.0  # seconds per document: a 10 MB file analyses in ~3 s here
+DEFAULT_TIMEOUT = 20.0  # seconds per document: typical files take well under 1 s; 10 MB of dense code ~60 s
 STARTUP_TIMEOUT = 60.0  # importing ems + libraries in a fresh interpreter on a slow disk
 
 
