@@ -486,6 +486,8 @@ How the time is spent and why it is shaped this way:
   run is one query instead of opening {meta['files']} files, writes are one transaction,
   and SQLite serialises concurrent runs; each row carries a checksum, the payload is JSON
   (never pickle), a corrupt database is deleted and rebuilt.
+
+<!-- end section: project scan -->
 """
 
 
