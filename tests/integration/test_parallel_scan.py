@@ -239,3 +239,22 @@ def test_an_undecodable_cached_row_is_reanalysed(tree: Path) -> None:
     db.close()
     assert _scan(tree, jobs=2) == reference
     assert _scan(tree, jobs=1) == reference
+
+
+def test_a_guard_failure_is_not_cached(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """EMS902/EMS903 (time-out, crash) are transient: the next run must analyse again."""
+    from ems.core.model import Finding, Range, Report, Severity
+
+    real = project.analyse
+
+    def timing_out(data: bytes, display: str, config: object, ruleset: object) -> Report:
+        if display.endswith("pkg0/fstring.py"):
+            finding = Finding("EMS902", "analysis-timeout", Severity.ERROR, Range.of(1, 0, 1, 0), "timed out", display)
+            return Report(display, (finding,))
+        return real(data, display, config, ruleset)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(project, "analyse", timing_out)
+    first = dict(_scan(tree, jobs=1))
+    assert _codes(first["src/pkg0/fstring.py"]) == ["EMS902"]
+    monkeypatch.setattr(project, "analyse", real)
+    assert "F541" in _codes(dict(_scan(tree, jobs=1))["src/pkg0/fstring.py"])

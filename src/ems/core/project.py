@@ -397,6 +397,15 @@ class _PathInfo:
         return config
 
 
+# ems.core.guard's TIMEOUT_CODE and CRASH_CODE (not imported: guard pulls in multiprocessing).
+_TRANSIENT_CODES = frozenset({"EMS902", "EMS903"})
+
+
+def _cacheable(report: Report) -> bool:
+    """A time-out or crashed analysis may succeed next time: never remember it."""
+    return not any(f.code in _TRANSIENT_CODES for f in report.findings)
+
+
 def project_root(paths: Sequence[Path], resolver: ConfigResolver) -> Path:
     """Where ``.ems/`` lives: the root of the first path's configuration (else the cwd)."""
     if not paths:
@@ -480,12 +489,12 @@ def scan(
                     except (ValueError, TypeError, KeyError):  # unreadable row: analyse here
                         fallback = _analyse_task(replace(tasks[next_task - 1], expected=None), ruleset)
                         report = fallback.report or io_error_report(display, "cannot re-read")
-                        if cache is not None and fallback.digest is not None:
+                        if cache is not None and fallback.digest is not None and _cacheable(report):
                             cache.put(display, settings[index], fallback.stat, fallback.digest, report)
                     else:
                         if cache is not None and outcome.stat != entry.stat:
                             cache.put_stat(display, settings[index], outcome.stat, entry)
-                elif cache is not None and outcome.digest is not None:
+                elif cache is not None and outcome.digest is not None and _cacheable(report):
                     cache.put(display, settings[index], outcome.stat, outcome.digest, report)
                 result = FileResult(path, display, report, outcome.source)
             yield result
