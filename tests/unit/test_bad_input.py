@@ -291,10 +291,6 @@ def test_unreadable_file_is_reported_and_the_scan_goes_on() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ems check prints source excerpts raw, so escape sequences in a file reach the terminal",
-)
 def test_cli_text_output_escapes_terminal_control_characters(tmp_path: Path) -> None:
     (tmp_path / "esc.py").write_bytes(b"x = 1\nif x == None:  # \x1b]0;pwned\x07 \x1b[2J\n    pass\n")
     proc = _ems("check", "esc.py", "--no-cache", "--color", "never", cwd=tmp_path, timeout=60)

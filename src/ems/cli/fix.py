@@ -146,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
 def _diff(outcome: FileOutcome) -> str:
     old = outcome.original.decode("utf-8", errors="replace").splitlines(keepends=True)
     new = (outcome.new or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
-    return "".join(difflib.unified_diff(old, new, f"a/{outcome.display}", f"b/{outcome.display}"))
+    name = outcome.display.lstrip("/")
+    return "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
 
 
 def _fix_stdin(args: argparse.Namespace, resolver, ruleset) -> int:  # noqa: ANN001

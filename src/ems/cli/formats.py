@@ -30,6 +30,19 @@ _COLOURS = {
 _BOLD, _RESET, _DIM = "\x1b[1m", "\x1b[0m", "\x1b[2m"
 
 
+# Control characters (C0, DEL, C1) and bidirectional overrides ("Trojan Source") would
+# act on the user's terminal if a file's text were echoed raw; show them escaped.
+_UNSAFE_CHARS = {
+    c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+    for c in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
+
+
+def printable(text: str) -> str:
+    """``text`` safe to write to a terminal: control and bidi characters escaped."""
+    return text.translate(_UNSAFE_CHARS)
+
+
 def fix_info(finding: Finding, ruleset: RuleSet) -> dict[str, str] | None:
     rule = ruleset.get(finding.code)
     if not finding.fixable or rule is None or rule.fix_safety is None:
@@ -99,18 +112,22 @@ def render_text(
         lines: list[str] | None = None
         for f in result.report.findings:
             fix = " [*]" if f.fixable and fix_info(f, ruleset) else ""
-            location = paint(f"{f.path}:{f.line}:{f.column + 1}:", _BOLD)
-            out.append(f"{location} {paint(f.code, _COLOURS[f.severity])} {f.message}{fix}")
+            location = paint(f"{printable(f.path)}:{f.line}:{f.column + 1}:", _BOLD)
+            out.append(f"{location} {paint(f.code, _COLOURS[f.severity])} {printable(f.message)}{fix}")
             if not show_source or result.source is None:
                 continue
             if lines is None:
                 lines = _decoded_lines(result.source)
             if 0 < f.line <= len(lines):
-                text = lines[f.line - 1].expandtabs(1)
-                width = max(1, (f.range.end.column if f.range.end.line == f.line else len(text)) - f.column)
+                raw = lines[f.line - 1].expandtabs(1)
+                end = f.range.end.column if f.range.end.line == f.line else len(raw)
+                text = printable(raw)
+                # Escaping widens characters: place the caret under the escaped text.
+                start = len(printable(raw[: f.column]))
+                width = max(1, len(printable(raw[f.column : max(end, f.column)])))
                 gutter = f"{f.line:>5} | "
                 out.append(paint(gutter, _DIM) + text)
-                out.append(paint(" " * 6 + "| ", _DIM) + " " * f.column + paint("^" * width, _COLOURS[f.severity]))
+                out.append(paint(" " * 6 + "| ", _DIM) + " " * start + paint("^" * width, _COLOURS[f.severity]))
     return "\n".join(out) + ("\n" if out else "")
 
 

@@ -131,6 +131,9 @@ class Rule:
     tags: ClassVar[frozenset[Tag]] = frozenset()
     fix_safety: ClassVar[Safety | None] = None  # None: the rule has no fix
     fix_title: ClassVar[str] = ""
+    # Codes this rule's fix may legitimately bring to light (e.g. code after a new `raise`
+    # becomes unreachable); verification accepts new findings of these codes only.
+    fix_may_reveal: ClassVar[frozenset[str]] = frozenset()
     valid: ClassVar[tuple[Valid, ...]] = ()
     invalid: ClassVar[tuple[Invalid, ...]] = ()
     node_types: ClassVar[tuple[type[ast.AST], ...]] = ()

@@ -47,6 +47,7 @@ class UnreachableCode(Rule):
     tags = frozenset({Tag.UNNECESSARY})
     fix_safety = Safety.UNSAFE
     fix_title = "Delete the unreachable statements"
+    fix_may_reveal = frozenset({"F401", "F811", "F841", "B007"})
     node_types = _OWNERS
     valid = (
         Valid("def f(x):\n    if x:\n        return 1\n    return 2\n"),
