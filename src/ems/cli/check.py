@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     return _report(args, results, resolver, ruleset)
 
 
-def _collect(args: argparse.Namespace, resolver, ruleset):  # noqa: ANN001, ANN202
+def _collect(args: argparse.Namespace, resolver, ruleset):
     from pathlib import Path
 
     from ems.core.analyse import analyse
@@ -72,7 +72,7 @@ class UsageError(Exception):
     """Bad command-line input: exit code 2."""
 
 
-def _report(args: argparse.Namespace, results, resolver, ruleset) -> int:  # noqa: ANN001
+def _report(args: argparse.Namespace, results, resolver, ruleset) -> int:
     from ems.cli import formats
 
     stream = sys.stdout

@@ -34,33 +34,9 @@ class FileOutcome:
     error: str | None = None
 
 
-def fix_file(path: Path, display: str, config, ruleset, unsafe: bool) -> FileOutcome:  # noqa: ANN001
-    """Fix one file in memory; the caller decides whether to write."""
-    from ems.core.project import read_source
-    from ems.core.source import UndecodableSource, decode_source, encode_source
-    from ems.fixes import fix_all
-
-    data = read_source(path)
-    if isinstance(data, str):
-        return FileOutcome(display, b"", None, (), (), 0, data)
-    try:
-        decoded = decode_source(data)
-    except UndecodableSource as exc:
-        return FileOutcome(display, data, None, (), (), 0, f"{display}: not fixed: {exc}")
-    result = fix_all(decoded.text, display, config, unsafe=unsafe, ruleset=ruleset)
-    failures = tuple(f"{display}:{f.line}: {f.code} fix dropped: {f.reason}" for f in result.failures)
-    if not result.changed:
-        return FileOutcome(display, data, None, (), failures, len(result.remaining))
-    try:
-        new = encode_source(result.text, decoded.encoding, decoded.bom)
-    except UnicodeEncodeError:
-        return FileOutcome(display, data, None, (), failures, len(result.remaining), f"{display}: fixed text cannot be encoded as {decoded.encoding}; not written")
-    return FileOutcome(display, data, new, result.applied, failures, len(result.remaining))
-
-
 def run(args: argparse.Namespace) -> int:
     from ems.core.config import ConfigError
-    from ems.core.project import discover, display_path
+    from ems.core.project import fix_paths
     from ems.core.registry import RegistryError, load_rules
     from ems.fixes import FileChanged, atomic_write
 
@@ -77,37 +53,32 @@ def run(args: argparse.Namespace) -> int:
     missing = [p for p in paths if not p.exists()]
     if missing:
         return fail(f"no such file or directory: {missing[0]}")
+    progress = progress_bar(not args.quiet, "fixing")
     try:
-        files = list(discover(paths, resolver))
+        # Parallel and cached: a scan picks the files with fixable findings, workers fix them.
+        outcomes = [
+            _outcome(f)
+            for f in fix_paths(paths, resolver, ruleset=ruleset, jobs=args.jobs, use_cache=not args.no_cache, progress=progress)
+        ]
     except ConfigError as exc:
         return fail(str(exc))
     from ems.gitinfo.hooks import HookError, finish_fix_commit, prepare_fix_commit
 
-    def would_change(p: Path) -> bool:
-        config = resolver.for_path(p)
-        return fix_file(p, display_path(p), config, ruleset, config.unsafe_fixes).new is not None
-
+    changing = {path for path, outcome in outcomes if outcome.new is not None}
     try:
-        committer = prepare_fix_commit(args, files, would_change)  # refuses dirty targets up front
+        committer = prepare_fix_commit(args, [path for path, _ in outcomes], changing.__contains__)
     except HookError as exc:
         return fail(str(exc))
-    progress = progress_bar(not args.quiet, "fixing")
     out: list[str] = []
     errors: list[str] = []
     fixed_files = fixes = remaining = 0
-    for done, path in enumerate(files, 1):
-        config = resolver.for_path(path)
-        outcome = fix_file(path, display_path(path), config, ruleset, config.unsafe_fixes)
-        if progress:
-            progress(done, len(files))
+    for path, outcome in outcomes:
         remaining += outcome.remaining
         errors.extend(outcome.failures)
         if outcome.error:
             errors.append(outcome.error)
         if outcome.new is None:
             continue
-        fixed_files += 1
-        fixes += len(outcome.applied)
         if args.diff:
             out.append(_diff(outcome))
         elif args.dry_run:
@@ -117,13 +88,13 @@ def run(args: argparse.Namespace) -> int:
                 atomic_write(path, outcome.new, expected=outcome.original)
             except (FileChanged, OSError) as exc:
                 errors.append(str(exc))
-                fixed_files -= 1
-                fixes -= len(outcome.applied)
                 continue
             if committer is not None:
                 committer.add(path, outcome.applied)
             if not args.quiet:
                 out.append(f"fixed {len(outcome.applied)} in {outcome.display}")
+        fixed_files += 1
+        fixes += len(outcome.applied)
     if not args.quiet and not args.diff:
         verb = "Would fix" if args.dry_run else "Fixed"
         out.append(f"{verb} {fixes} finding{'s' if fixes != 1 else ''} in {fixed_files} file{'s' if fixed_files != 1 else ''}; {remaining} remaining.")
@@ -143,6 +114,24 @@ def run(args: argparse.Namespace) -> int:
     return 1 if remaining else 0
 
 
+def _outcome(fixed) -> tuple[Path, FileOutcome]:
+    """The CLI's view of one file's fix result (from ``ems.core.project.fix_paths``)."""
+    result = fixed.result
+    failures = tuple(f"{fixed.display}:{f.line}: {f.code} fix dropped: {f.reason}" for f in result.failures) if result else ()
+    error = fixed.error
+    if error is None and fixed.report.syntax_error and fixed.report.findings and fixed.report.findings[0].code == "E902":
+        error = fixed.report.findings[0].message
+    return fixed.path, FileOutcome(
+        fixed.display,
+        fixed.original or b"",
+        fixed.new,
+        result.applied if (result and fixed.new is not None) else (),
+        failures,
+        len(fixed.remaining),
+        error,
+    )
+
+
 def _diff(outcome: FileOutcome) -> str:
     old = outcome.original.decode("utf-8", errors="replace").splitlines(keepends=True)
     new = (outcome.new or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
@@ -150,7 +139,7 @@ def _diff(outcome: FileOutcome) -> str:
     return "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
 
 
-def _fix_stdin(args: argparse.Namespace, resolver, ruleset) -> int:  # noqa: ANN001
+def _fix_stdin(args: argparse.Namespace, resolver, ruleset) -> int:
     from ems.core.source import UndecodableSource, decode_source, encode_source
     from ems.fixes import fix_all
 

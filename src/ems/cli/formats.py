@@ -10,7 +10,6 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from ems import __version__
 from ems.core.model import Finding, Severity
 from ems.core.project import FileResult
 from ems.core.registry import RuleSet

@@ -270,7 +270,13 @@ def _apply_suppressions(
     used: set[tuple[Suppression, str]] = set()
     kept = []
     for finding in findings:
-        matched = [s for s in suppressions.get(finding.line, ()) if s.covers(finding.code)]
+        candidates = list(suppressions.get(finding.line, ()))
+        # A finding inside a multi-line statement (e.g. one name of a parenthesised import)
+        # may also be suppressed on the statement's first line, as ruff does.
+        statement_line = finding.datum("statement_line")
+        if statement_line and int(statement_line) != finding.line:
+            candidates += suppressions.get(int(statement_line), ())
+        matched = [s for s in candidates if s.covers(finding.code)]
         if matched:
             used.update((s, finding.code) for s in matched)
         else:

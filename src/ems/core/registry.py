@@ -10,7 +10,7 @@ import importlib
 import inspect
 import pkgutil
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib.metadata import entry_points
 from types import ModuleType
 
@@ -30,11 +30,15 @@ class RuleSet:
     rules: tuple[type[Rule], ...]
     origins: tuple[tuple[str, str], ...]  # (code, "builtin" | distribution name)
 
-    def by_code(self) -> dict[str, type[Rule]]:
+    @cached_property
+    def _index(self) -> dict[str, type[Rule]]:
         return {rule.code: rule for rule in self.rules}
 
+    def by_code(self) -> dict[str, type[Rule]]:
+        return dict(self._index)
+
     def get(self, code: str) -> type[Rule] | None:
-        return self.by_code().get(code.upper())
+        return self._index.get(code) or self._index.get(code.upper())
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -47,9 +51,9 @@ class RuleSet:
 def _rules_in_module(module: ModuleType) -> list[type[Rule]]:
     found = []
     for _, obj in inspect.getmembers(module, inspect.isclass):
-        if issubclass(obj, Rule) and obj is not Rule and obj.__module__ == module.__name__:
-            if getattr(obj, "code", None):
-                found.append(obj)
+        own = obj.__module__ == module.__name__
+        if own and issubclass(obj, Rule) and obj is not Rule and getattr(obj, "code", None):
+            found.append(obj)
     return found
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from ems.core.model import Fix, Finding, Related, Safety, Severity, Tag
+from ems.core.model import Finding, Fix, Related, Safety, Severity, Tag
 from ems.core.source import SourceText
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class AnalysisContext:
         return self._cache[key]
 
     @property
-    def scopes(self):  # noqa: ANN201 - returns ems.core.scope.ScopeModel
+    def scopes(self):
         from ems.core.scope import build_scope_model
 
         return self.memo("scopes", lambda: build_scope_model(self.tree, self))

@@ -88,6 +88,8 @@ class SourceText:
     @cached_property
     def lines(self) -> list[str]:
         """Lines without their line breaks, split exactly where Python splits them."""
+        if "\r" not in self.text:
+            return self.text.split("\n")  # same result, several times faster
         return _LINE_BREAK.split(self.text)
 
     def line(self, number: int) -> str:

@@ -8,6 +8,7 @@ message, which survive line shifts). A fix that fails is dropped and reported.
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -47,8 +48,17 @@ class FixAllResult:
         return bool(self.applied)
 
 
+_LINE_REFERENCE = re.compile(r"\bline \d+")
+
+
+def _key(finding: Finding) -> tuple[str, str]:
+    """Identity of a finding across an edit: messages naming a line ("from line 3") move
+    with the text, so the number is left out."""
+    return finding.code, _LINE_REFERENCE.sub("line #", finding.message)
+
+
 def _signature(findings: Iterable[Finding]) -> Counter[tuple[str, str]]:
-    return Counter((f.code, f.message) for f in findings)
+    return Counter(_key(f) for f in findings)
 
 
 def verify(before: Report, new_text: str, targets: Iterable[Finding], path: str, config: Config, ruleset: RuleSet) -> str | None:
@@ -59,7 +69,7 @@ def verify(before: Report, new_text: str, targets: Iterable[Finding], path: str,
     remaining = _signature(after.findings)
     expected = _signature(before.findings)
     for target in targets:
-        key = (target.code, target.message)
+        key = _key(target)
         if remaining[key] >= expected[key]:
             return f"{target.code} is still reported after the fix"
         expected[key] -= 1
