@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout = sys.stderr  # protocol only on the real stdout
 
     from ems.server.app import server
+    from ems.server.framing import FramedInput
 
+    framed = FramedInput(stdin)
     logging.getLogger("ems.server").info("ems language server starting (pid via stdio)")
-    server.start_io(stdin, stdout)
-    return 0
+    server.start_io(framed, stdout)  # type: ignore[arg-type]
+    return 1 if framed.broken else 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 import time
 from collections.abc import Generator, Iterable
@@ -23,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
+from pygls.exceptions import (
+    JsonRpcContentModified,
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+)
 from pygls.lsp.server import LanguageServer
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
@@ -48,6 +55,15 @@ CMD_SCAN = "ems.scanWorkspace"
 CMD_STATUS = "ems.status"
 
 
+class RejectedMessage(Exception):
+    """A message that cannot be handled, with the JSON-RPC error its sender is owed."""
+
+    def __init__(self, msg_id: int | str | None, error: JsonRpcException) -> None:
+        super().__init__(error.message)
+        self.msg_id = msg_id
+        self.error = error
+
+
 class EmsProtocol(LanguageServerProtocol):
     """pygls's protocol, except that its own copy of a document is updated from a *copy* of
     each change.
@@ -67,6 +83,24 @@ class EmsProtocol(LanguageServerProtocol):
                 log.debug("pygls could not apply a change to its copy of %s", params.text_document.uri)
         if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CHANGE)) is not None:
             yield handler, (params,), None
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls logs a request whose params do not fit and drops it; answer it instead."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            is_request = "method" in data and "id" in data
+            raise RejectedMessage(data.get("id") if is_request else None, exc) from exc
+
+    def handle_message(self, message: Any) -> None:
+        """Batches, bare values and objects without ``jsonrpc`` are Invalid Requests."""
+        if not hasattr(message, "jsonrpc"):
+            self.reply_error(None, JsonRpcInvalidRequest())
+            return
+        super().handle_message(message)
+
+    def reply_error(self, msg_id: int | str | None, error: JsonRpcException) -> None:
+        self._send_response(msg_id, error=lsp.ResponseError(code=error.code, message=error.message))
 
 
 class EmsLanguageServer(LanguageServer):
@@ -93,6 +127,20 @@ class EmsLanguageServer(LanguageServer):
         self.reported: set[str] = set()  # config/rule errors already shown once
         self.request_ms: dict[str, list[float]] = {}
         self.started = time.time()
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Answer what pygls's read loop could not handle, instead of only logging it."""
+        protocol = self.protocol
+        assert isinstance(protocol, EmsProtocol)
+        if isinstance(error, RejectedMessage):
+            if error.msg_id is not None:
+                protocol.reply_error(error.msg_id, error.error)
+            log.warning("rejected a message: %s", error.error.message)
+        elif isinstance(error, (json.JSONDecodeError, UnicodeDecodeError)):
+            protocol.reply_error(None, JsonRpcParseError())
+            log.warning("unparsable message: %s", type(error).__name__)
+        else:
+            super().report_server_error(error, source)
 
     # --- client capabilities ----------------------------------------------------------
 
@@ -183,6 +231,9 @@ class EmsLanguageServer(LanguageServer):
         items += [lsp.ConfigurationItem(scope_uri=from_fs_path(str(f)), section="ems") for f in folders]
         try:
             result = await self.workspace_configuration_async(lsp.ConfigurationParams(items=items))
+        except asyncio.CancelledError:  # the connection closed before the client answered
+            log.info("workspace/configuration abandoned: the connection closed")
+            return
         except Exception as exc:  # a client that fails here still gets diagnostics
             log.warning("workspace/configuration failed: %s", exc)
             return
