@@ -149,6 +149,8 @@ async def test_workspace_diagnostics_cover_every_python_file_and_open_documents(
         open_item = items[open_uri]
         assert isinstance(open_item, lsp.WorkspaceFullDocumentDiagnosticReport)
         assert open_item.version == 3 and codes(list(open_item.items)) == ["E711"]
+        # closed files went through the project scan, whose persistent cache `ems check` shares
+        assert list((tmp_path / ".ems" / "cache").iterdir())
         previous = [lsp.PreviousResultId(uri=i.uri, value=i.result_id or "") for i in report.items]
         second = await client.workspace_diagnostic_async(lsp.WorkspaceDiagnosticParams(previous_result_ids=previous))
         assert all(isinstance(i, lsp.WorkspaceUnchangedDocumentDiagnosticReport) for i in second.items)

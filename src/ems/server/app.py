@@ -38,7 +38,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from ems import __version__
 from ems.core.config import Config, ConfigError
 from ems.core.model import Report
-from ems.core.project import discover, read_source
+from ems.core.project import IO_ERROR_CODE, FileResult, scan
 from ems.core.registry import load_rules
 from ems.server import actions, hover
 from ems.server.diagnostics import to_diagnostic
@@ -101,6 +101,21 @@ class EmsProtocol(LanguageServerProtocol):
 
     def reply_error(self, msg_id: int | str | None, error: JsonRpcException) -> None:
         self._send_response(msg_id, error=lsp.ResponseError(code=error.code, message=error.message))
+
+
+class EditorConfigs:
+    """``ConfigResolver``'s interface for the project scan, giving each file exactly the
+    config its open document would get (editor settings layered as preferred)."""
+
+    explicit = None
+
+    def __init__(self, ls: EmsLanguageServer, folder: Path) -> None:
+        self.ls = ls
+        self.default_root = folder
+
+    def for_path(self, path: Path) -> Config:
+        path = Path(path)
+        return self.ls.config_for(Document(from_fs_path(str(path)) or path.as_uri(), path, "", None))
 
 
 class EmsLanguageServer(LanguageServer):
@@ -335,53 +350,67 @@ class EmsLanguageServer(LanguageServer):
 
     # --- workspace ---------------------------------------------------------------------
 
-    def workspace_files(self) -> tuple[list[tuple[Path, Path | None]], list[str]]:
-        """(file, folder) for every Python file under the workspace folders, and config errors.
+    def scan_closed_files(self) -> tuple[list[tuple[Path, FileResult]], list[str]]:
+        """Every workspace file through the project scan: parallel, and served from the
+        persistent ``.ems/cache`` that ``ems check`` shares, so unchanged files cost a stat.
 
-        Runs in a worker thread (a large tree takes a while to walk), so it sends nothing itself.
+        Runs in a worker thread, so it sends nothing itself.
         """
-        files: list[tuple[Path, Path | None]] = []
+        results: list[tuple[Path, FileResult]] = []
         errors: list[str] = []
         for folder in self.folder_configs.folders:
-            resolver = self.folder_configs.resolver(folder)
+            resolver = EditorConfigs(self, folder)
             try:
-                files.extend((path, folder) for path in discover([folder], resolver))
+                scanned = scan([folder], resolver, ruleset=self.ruleset, use_cache=True, keep_source=True)  # type: ignore[arg-type]
+                results.extend((folder, result) for result in scanned)
             except ConfigError as exc:
                 errors.append(f"{exc} (workspace scan of {folder} skipped)")
-        return files, errors
+        return results, errors
 
     async def workspace_reports(
         self, previous: dict[str, str] | None = None
     ) -> list[tuple[str, int | None, str, Analysis | None]]:
-        """(uri, version, result id, analysis or None if unchanged) for each workspace file."""
+        """(uri, version, result id, analysis or None if unchanged) for each workspace file.
+
+        Open documents are analysed from the editor's text; the others come from the cached
+        project scan, so only files that changed on disk are analysed again.
+        """
         out: list[tuple[str, int | None, str, Analysis | None]] = []
         previous = previous or {}
         loop = asyncio.get_running_loop()
-        files, errors = await loop.run_in_executor(self.fix_pool, self.workspace_files)
+        scanned, errors = await loop.run_in_executor(self.fix_pool, self.scan_closed_files)
         for error in errors:
             self.warn_once(error)
-        for path, _folder in files:
-            uri = from_fs_path(str(path)) or path.as_uri()
+        for _folder, result in scanned:
+            path = result.path
+            uri = from_fs_path(str(path)) or path.resolve().as_uri()
             doc = self.documents.get(uri)
-            if doc is None:
-                data = await loop.run_in_executor(self.fix_pool, read_source, path)
-                if isinstance(data, str):
+            if doc is not None:
+                config = self.config_for(doc)
+                result_id = f"{doc.version}:{content_hash(doc.text)}:{config.fingerprint()}"
+                if previous.get(uri) == result_id:
+                    out.append((uri, doc.version, result_id, None))
                     continue
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError:
-                    continue  # the core judges encodings; an undecodable file has no editor text
-                doc = Document(uri, path, text, None)
-            config = self.config_for(doc)
-            result_id = f"{doc.version}:{content_hash(doc.text)}:{config.fingerprint()}"
-            if previous.get(uri) == result_id:
-                out.append((uri, doc.version, result_id, None))
+                analysis = await self.analysis_for(doc)
+                self.report_rule_errors(doc, analysis.report)
+                out.append((uri, doc.version, result_id, analysis))
                 continue
-            analysis = await (self.analysis_for(doc) if uri in self.documents else self.analyser.analyse(
-                doc.text, doc.display_path, config, None
-            ))
-            self.report_rule_errors(doc, analysis.report)
-            out.append((uri, doc.version, result_id, analysis))
+            if any(f.code == IO_ERROR_CODE for f in result.report.findings):
+                continue  # unreadable or special: there is no editor text to show it on
+            try:
+                text = result.source.decode("utf-8") if result.source is not None else ""
+            except UnicodeDecodeError:
+                continue  # the core judges encodings; an undecodable file has no editor text
+            doc = Document(uri, path, text, None)
+            config = self.config_for(doc)
+            findings_key = content_hash("\n".join(f.fingerprint for f in result.report.findings))
+            result_id = f"disk:{findings_key}:{config.fingerprint()}"
+            if previous.get(uri) == result_id:
+                out.append((uri, None, result_id, None))
+                continue
+            analysis = Analysis(None, text, result.report, config, result_id, 0.0)
+            self.report_rule_errors(doc, result.report)
+            out.append((uri, None, result_id, analysis))
         return out
 
 
