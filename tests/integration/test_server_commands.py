@@ -97,6 +97,10 @@ async def test_status_reports_version_rules_settings_and_timings(shared: tuple[L
     assert status["timings"]["analysis"]["analyses"] >= 1
     assert status["timings"]["analysis"]["medianMs"] >= 0
     assert status["openDocuments"] >= 1
+    # the monitor's view of the server: its memory against the limit, and fault counters
+    assert 0 < status["memory"]["rssBytes"] < status["memory"]["limitBytes"]
+    assert status["memory"]["limitBytes"] == 1024 * 1024 * 1024
+    assert set(status["events"]) >= {"counts", "since"}
 
 
 async def test_scan_workspace_pushes_diagnostics_for_files_not_open(shared: tuple[LspTestClient, Path]) -> None:

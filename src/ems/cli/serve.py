@@ -25,19 +25,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--log-file", metavar="FILE", help="write the server log here instead of stderr")
     parser.add_argument("--log-level", choices=LEVELS, default="info", help="log verbosity (default: info)")
+    parser.add_argument(
+        "--memory-limit-mb",
+        type=int,
+        default=1024,
+        metavar="MB",
+        help="past this resident size, drop caches and replace the analysis worker (default: 1024)",
+    )
     parser.set_defaults(run=run)
 
 
 def configure_logging(log_file: str | None, level: str) -> None:
+    """Server logs: stderr (editors show it) or a rotating, owner-only file; always redacted."""
+    from ems.core.logsetup import BACKUP_COUNT, MAX_BYTES, PrivateRotatingFileHandler, RedactingFilter
+
     handler: logging.Handler = (
-        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
+        PrivateRotatingFileHandler(log_file, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8")
+        if log_file
+        else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())  # secrets masked, source text never logged
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # pygls logs every message at INFO/DEBUG; keep it quiet unless debugging.
-    logging.getLogger("pygls").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+    # pygls logs whole messages (document text included) below WARNING: never let it.
+    logging.getLogger("pygls").setLevel(logging.WARNING)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
     from ems.server.app import server
     from ems.server.framing import FramedInput
 
+    if args.memory_limit_mb <= 0:
+        print("ems serve: --memory-limit-mb must be positive", file=sys.stderr)
+        return 2
+    server.set_memory_limit(args.memory_limit_mb)
+    server.memory.start(interval=10.0)
     framed = FramedInput(stdin)
     logging.getLogger("ems.server").info("ems language server starting (pid via stdio)")
     server.start_io(framed, stdout)  # type: ignore[arg-type]

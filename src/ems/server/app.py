@@ -38,6 +38,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from ems import __version__
 from ems.core.config import Config, ConfigError
 from ems.core.model import Report
+from ems.core.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonitor
 from ems.core.project import IO_ERROR_CODE, FileResult, scan
 from ems.core.registry import load_rules
 from ems.server import actions, hover
@@ -142,6 +143,16 @@ class EmsLanguageServer(LanguageServer):
         self.reported: set[str] = set()  # config/rule errors already shown once
         self.request_ms: dict[str, list[float]] = {}
         self.started = time.time()
+        # Past the RSS limit the analysis cache is dropped and the worker replaced; the
+        # events (drops, time-outs, crashes, restarts) are counted in one place.
+        self.events = self.analyser.guard.events
+        self.process = ProcessMonitor()
+        self.memory = MemoryWatch(DEFAULT_MEMORY_LIMIT, self.events, monitor=self.process)
+        self.memory.register("analysis-cache", self.analyser.clear)
+        self.memory.register("analysis-worker", self.analyser.guard.recycle)
+
+    def set_memory_limit(self, megabytes: int) -> None:
+        self.memory.limit = megabytes * 1024 * 1024
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Answer what pygls's read loop could not handle, instead of only logging it."""
@@ -790,5 +801,7 @@ def cmd_status(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
             for rule in ls.ruleset.rules
         ],
         "timings": {"analysis": ls.analyser.timings(), "requests": requests},
+        "events": ls.events.snapshot(),
+        "memory": {"rssBytes": ls.process.rss(), "limitBytes": ls.memory.limit},
         "uptimeSeconds": round(time.time() - ls.started, 1),
     }
