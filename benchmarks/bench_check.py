@@ -54,9 +54,29 @@ VENV = WORK / "venv"
 CORPORA = Path(tempfile.gettempdir()) / "ems-bench-corpus"
 TOOLS = ("ruff", "pyflakes", "flake8", "pylint", "fixit", "psutil", "matplotlib")
 SKIP_DIRS = {
-    ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", ".mypy_cache", ".ruff_cache",
-    ".pytest_cache", "__pycache__", "node_modules", "build", "dist", ".ems", "site-packages",
-    "_build", "buck-out", "__pypackages__", ".eggs", ".direnv", ".pants.d", ".git-rewrite",
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "__pycache__",
+    "node_modules",
+    "build",
+    "dist",
+    ".ems",
+    "site-packages",
+    "_build",
+    "buck-out",
+    "__pypackages__",
+    ".eggs",
+    ".direnv",
+    ".pants.d",
+    ".git-rewrite",
 }
 DOC = REPO / "docs" / "implementation" / "performance.md"
 CHART = REPO / "docs" / "implementation" / "project-scan-benchmark.png"
@@ -200,7 +220,10 @@ def measure(
         result.walls.append(wall)
         result.cpus.append(cpu)
         result.peak_kib = max(result.peak_kib, peak)
-        print(f"  {label:<34} rep {rep + 1}/{reps}: {wall:7.3f} s  cpu {cpu:7.2f} s  {peak / 1024:6.0f} MiB", flush=True)
+        print(
+            f"  {label:<34} rep {rep + 1}/{reps}: {wall:7.3f} s  cpu {cpu:7.2f} s  {peak / 1024:6.0f} MiB",
+            flush=True,
+        )
     return result
 
 
@@ -233,7 +256,17 @@ def bench(args: argparse.Namespace) -> tuple[list[Measure], dict[str, object]]:
 
     out.append(measure("ems cold", [*ems_check, "--no-cache"], corpus, env, len(files), lines, reps))
     if not args.quick:
-        out.append(measure("ems cold --jobs 1", [*ems_check, "--no-cache", "--jobs", "1"], corpus, env, len(files), lines, slow))
+        out.append(
+            measure(
+                "ems cold --jobs 1",
+                [*ems_check, "--no-cache", "--jobs", "1"],
+                corpus,
+                env,
+                len(files),
+                lines,
+                slow,
+            )
+        )
     run_once(ems_check, corpus, env)  # fill the cache
     time.sleep(2.5)  # past the racy-mtime window, so stats are trusted from now on
     run_once(ems_check, corpus, env)
@@ -252,43 +285,66 @@ def bench(args: argparse.Namespace) -> tuple[list[Measure], dict[str, object]]:
     finally:
         victim.write_bytes(original)
 
-    ruff = [str(venv_bin("ruff")), "check", "--isolated", "--no-cache", "--select", "F,E9", "--exit-zero", "."]
+    ruff = [
+        str(venv_bin("ruff")),
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--select",
+        "F,E9",
+        "--exit-zero",
+        ".",
+    ]
     out.append(measure("ruff --no-cache --select F,E9", ruff, corpus, env, len(files), lines, reps))
     if not args.quick:
-        out.append(measure("pyflakes", [str(venv_bin("pyflakes")), "."], corpus, env, len(files), lines, slow))
+        out.append(
+            measure("pyflakes", [str(venv_bin("pyflakes")), "."], corpus, env, len(files), lines, slow)
+        )
         flake8 = [str(venv_bin("flake8")), "--isolated", "--select", "F", "--exit-zero", "."]
         out.append(measure("flake8 --select F", flake8, corpus, env, len(files), lines, slow))
         pylint = [str(venv_bin("pylint")), "--rcfile", os.devnull, "--exit-zero", "--jobs", "1", *slice_rel]
-        m = measure(f"pylint (slice of {len(slice_rel)} files)", pylint, corpus, env, len(slice_rel), slice_lines, 1)
+        m = measure(
+            f"pylint (slice of {len(slice_rel)} files)", pylint, corpus, env, len(slice_rel), slice_lines, 1
+        )
         m.extrapolated_from = slice_lines
         out.append(m)
         fixit = [str(venv_bin("fixit")), "lint", *slice_rel]
-        probe = subprocess.run([*fixit[:2], slice_rel[0]], cwd=corpus, env=env, capture_output=True, text=True)
+        probe = subprocess.run(
+            [*fixit[:2], slice_rel[0]], cwd=corpus, env=env, capture_output=True, text=True
+        )
         if " 0 files" in probe.stdout + probe.stderr:
             raise RuntimeError(f"fixit linted nothing (ignored files?): {probe.stdout + probe.stderr}")
         # fixit's exit status is a bit set (1: findings, 2: fixes available, ...)
         m = measure(
-            f"fixit (slice of {len(slice_rel)} files)", fixit, corpus, env, len(slice_rel), slice_lines, 1,
+            f"fixit (slice of {len(slice_rel)} files)",
+            fixit,
+            corpus,
+            env,
+            len(slice_rel),
+            slice_lines,
+            1,
             ok=tuple(range(16)),
         )
         m.extrapolated_from = slice_lines
         out.append(m)
-    meta.update({
-        "corpus": str(source),
-        "files": len(files),
-        "lines": lines,
-        "slice_files": len(slice_rel),
-        "slice_lines": slice_lines,
-        "reps": reps,
-        "slow_reps": slow,
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
-        "load": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "tool_versions": tool_versions(),
-        "command": "python benchmarks/bench_check.py " + " ".join(sys.argv[1:]),
-    })
+    meta.update(
+        {
+            "corpus": str(source),
+            "files": len(files),
+            "lines": lines,
+            "slice_files": len(slice_rel),
+            "slice_lines": slice_lines,
+            "reps": reps,
+            "slow_reps": slow,
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+            "load": os.getloadavg() if hasattr(os, "getloadavg") else None,
+            "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "tool_versions": tool_versions(),
+            "command": "python benchmarks/bench_check.py " + " ".join(sys.argv[1:]),
+        }
+    )
     save(out, meta)
     return list(out), meta
 
@@ -306,11 +362,7 @@ class _Saving(list):
 
 
 def tool_versions() -> dict[str, str]:
-    probe = (
-        "import importlib.metadata as m\n"
-        f"for n in {TOOLS[:5]!r}:\n"
-        "    print(n, m.version(n))\n"
-    )
+    probe = f"import importlib.metadata as m\nfor n in {TOOLS[:5]!r}:\n    print(n, m.version(n))\n"
     out = subprocess.run([str(venv_bin("python")), "-c", probe], capture_output=True, text=True).stdout
     versions = dict(line.split(" ", 1) for line in out.strip().splitlines())
     from ems import __version__
@@ -404,7 +456,9 @@ def update_docs(report: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("corpus", nargs="?", default=sysconfig.get_paths()["stdlib"], help="folder of Python code")
+    parser.add_argument(
+        "corpus", nargs="?", default=sysconfig.get_paths()["stdlib"], help="folder of Python code"
+    )
     parser.add_argument("--name", help="name of the corpus copy under <tmp>/ems-bench-corpus")
     parser.add_argument("--reps", type=int, default=5, help="repetitions of the fast runs (default 5)")
     parser.add_argument("--slow-reps", type=int, default=3, help="repetitions of pyflakes, flake8, ems -j1")
@@ -439,19 +493,19 @@ def render_section(rows: str, goals: list[str], meta: dict[str, object], results
     return f"""{SECTION_MARK}
 ## Project scan
 
-`{meta['command']}` copies the corpus's `.py` files to `/tmp/ems-bench-corpus/`, installs
+`{meta["command"]}` copies the corpus's `.py` files to `/tmp/ems-bench-corpus/`, installs
 the compared tools into `benchmarks/.work/venv` and runs them all in one go (method and
-options: `benchmarks/README.md`). Corpus: `{meta['corpus']}` — {meta['files']} files,
-{meta['lines']:,} non-empty lines. Machine: {meta['machine']}, Python {meta['python']},
-{load_text} when the run finished ({meta['when']}); the machine was shared with other
+options: `benchmarks/README.md`). Corpus: `{meta["corpus"]}` — {meta["files"]} files,
+{meta["lines"]:,} non-empty lines. Machine: {meta["machine"]}, Python {meta["python"]},
+{load_text} when the run finished ({meta["when"]}); the machine was shared with other
 work, so compare rows of one run, not runs. Versions: {versions}.
 
 {rows}
 
-`*` pylint and Fixit ran on an evenly spread slice of {meta['slice_files']} files
-({meta['slice_lines']:,} lines) once; their whole-corpus times are extrapolated from the
+`*` pylint and Fixit ran on an evenly spread slice of {meta["slice_files"]} files
+({meta["slice_lines"]:,} lines) once; their whole-corpus times are extrapolated from the
 slice's lines/s. "ems cold is N× faster" divides the tool's (whole-corpus) median wall time
-by ems's cold one. The one-file run appends two lines to `{one.note.removeprefix('changed: ')}`
+by ems's cold one. The one-file run appends two lines to `{one.note.removeprefix("changed: ")}`
 before each repetition. Peak memory is the largest single process of the tree (pool
 workers included).
 
@@ -483,7 +537,7 @@ How the time is spent and why it is shaped this way:
   rebuilding the cached findings for output.
 - **One changed file**: the same, plus one file analysed in-process (no worker start-up).
 - The cache is one SQLite database in WAL mode rather than a file per source file: a warm
-  run is one query instead of opening {meta['files']} files, writes are one transaction,
+  run is one query instead of opening {meta["files"]} files, writes are one transaction,
   and SQLite serialises concurrent runs; each row carries a checksum, the payload is JSON
   (never pickle), a corrupt database is deleted and rebuilt.
 

@@ -35,11 +35,18 @@ import psutil
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
-AUTHORS = [("Ada Lovelace", "ada"), ("Grace Hopper", "grace"), ("Guido van Rossum", "guido"), ("Tim Peters", "tim")]
+AUTHORS = [
+    ("Ada Lovelace", "ada"),
+    ("Grace Hopper", "grace"),
+    ("Guido van Rossum", "guido"),
+    ("Tim Peters", "tim"),
+]
 
 
 def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def _blocks(text: str) -> list[str]:
@@ -107,9 +114,12 @@ def generate_repo(target: Path, commits: int, seed: int = 5) -> Path:
             _git(target, "add", path)
         env = {
             **base_env,
-            "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": f"{login}@example.com",
-            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": f"{login}@example.com",
-            "GIT_AUTHOR_DATE": f"@{clock} +0000", "GIT_COMMITTER_DATE": f"@{clock} +0000",
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": f"{login}@example.com",
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": f"{login}@example.com",
+            "GIT_AUTHOR_DATE": f"@{clock} +0000",
+            "GIT_COMMITTER_DATE": f"@{clock} +0000",
         }
         _git(target, "commit", "-q", "--allow-empty", "-m", message, env=env)
     return target
@@ -180,14 +190,30 @@ def main() -> int:
     repo = args.repo.resolve() if args.repo else generate_repo(WORK / "stdlib-replay", args.commits)
     walked = int(_git(repo, "rev-list", "--count", f"--max-count={args.commits}", "HEAD"))
     store = WORK / "bench-history.db"
-    ems = [sys.executable, "-m", "ems", "history", str(repo), "--max-commits", str(args.commits),
-           "--format", "json", "--store", str(store)]
+    ems = [
+        sys.executable,
+        "-m",
+        "ems",
+        "history",
+        str(repo),
+        "--max-commits",
+        str(args.commits),
+        "--format",
+        "json",
+        "--store",
+        str(store),
+    ]
     if args.jobs:
         ems += ["--jobs", str(args.jobs)]
-    results: dict[str, object] = {"repository": str(repo), "commits": walked, "cpus": os.cpu_count(),
-                                  "python": sys.version.split()[0]}
+    results: dict[str, object] = {
+        "repository": str(repo),
+        "commits": walked,
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+    }
     for suffix in ("", "-wal", "-shm"):
         Path(str(store) + suffix).unlink(missing_ok=True)
+
     def fresh_store() -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(str(store) + suffix).unlink(missing_ok=True)
@@ -199,8 +225,11 @@ def main() -> int:
     stats = json.loads(out)["stats"]
     warm, warm_peak, out = measure(ems, repo)
     warm_stats = json.loads(out)["stats"]
-    results["ems_cold_one_process"] = {"wall_seconds": round(single, 2), "peak_mib": round(single_peak, 1),
-                                       **single_stats}
+    results["ems_cold_one_process"] = {
+        "wall_seconds": round(single, 2),
+        "peak_mib": round(single_peak, 1),
+        **single_stats,
+    }
     results["ems_cold"] = {"wall_seconds": round(cold, 2), "peak_mib": round(cold_peak, 1), **stats}
     results["ems_warm"] = {"wall_seconds": round(warm, 2), "peak_mib": round(warm_peak, 1), **warm_stats}
     if not args.skip_wily:
@@ -213,13 +242,17 @@ def main() -> int:
     print()
     print("| run | commits | seconds | peak MiB | blobs analysed |")
     print("|---|---|---|---|---|")
-    print(f"| ems history, cold, 1 process | {walked} | {single:.2f} | {single_peak:.0f} | "
-          f"{single_stats['analysed_blobs']} |")
+    print(
+        f"| ems history, cold, 1 process | {walked} | {single:.2f} | {single_peak:.0f} | "
+        f"{single_stats['analysed_blobs']} |"
+    )
     print(f"| ems history, cold | {walked} | {cold:.2f} | {cold_peak:.0f} | {stats['analysed_blobs']} |")
     print(f"| ems history, warm | {walked} | {warm:.2f} | {warm_peak:.0f} | {warm_stats['analysed_blobs']} |")
     if "wily_build" in results:
-        print(f"| wily build | {walked} | {results['wily_build']['wall_seconds']:.2f} | "  # type: ignore[index]
-              f"{results['wily_build']['peak_mib']:.0f} | - |")  # type: ignore[index]
+        print(
+            f"| wily build | {walked} | {results['wily_build']['wall_seconds']:.2f} | "  # type: ignore[index]
+            f"{results['wily_build']['peak_mib']:.0f} | - |"
+        )  # type: ignore[index]
     return 0
 
 

@@ -133,9 +133,15 @@ class Client:
 CAPABILITIES: dict[str, Any] = {
     "textDocument": {
         "synchronization": {"didSave": True},
-        "publishDiagnostics": {"versionSupport": True, "relatedInformation": True, "codeDescriptionSupport": True},
+        "publishDiagnostics": {
+            "versionSupport": True,
+            "relatedInformation": True,
+            "codeDescriptionSupport": True,
+        },
         "codeAction": {
-            "codeActionLiteralSupport": {"codeActionKind": {"valueSet": ["quickfix", "source", "source.fixAll"]}},
+            "codeActionLiteralSupport": {
+                "codeActionKind": {"valueSet": ["quickfix", "source", "source.fixAll"]}
+            },
             "resolveSupport": {"properties": ["edit"]},
             "dataSupport": True,
             "isPreferredSupport": True,
@@ -174,7 +180,9 @@ def insertion_line(lines: list[str]) -> int:
     return len(lines)
 
 
-async def run_server(name: str, command: list[str], init: dict[str, Any], path: Path, args: argparse.Namespace) -> Result:
+async def run_server(
+    name: str, command: list[str], init: dict[str, Any], path: Path, args: argparse.Namespace
+) -> Result:
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
     uri = path.as_uri()
@@ -205,7 +213,9 @@ async def run_server(name: str, command: list[str], init: dict[str, Any], path: 
             "textDocument/didOpen",
             {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}},
         )
-        result = Result(name, path.name, len(lines), (await client.wait_publish(uri, index, 1) - started) * 1000)
+        result = Result(
+            name, path.name, len(lines), (await client.wait_publish(uri, index, 1) - started) * 1000
+        )
         await asyncio.sleep(0.3)
         at = insertion_line(lines)
         version = 1
@@ -215,7 +225,10 @@ async def run_server(name: str, command: list[str], init: dict[str, Any], path: 
             version += 1
             ident = f"_bench_{i}"
             if i == 0:
-                change = {"range": {"start": {"line": at, "character": 0}, "end": {"line": at, "character": 0}}, "text": f'{ident} = f"x"\n'}
+                change = {
+                    "range": {"start": {"line": at, "character": 0}, "end": {"line": at, "character": 0}},
+                    "text": f'{ident} = f"x"\n',
+                }
             else:
                 end = {"line": at, "character": len(previous)}
                 change = {"range": {"start": {"line": at, "character": 0}, "end": end}, "text": ident}
@@ -230,20 +243,33 @@ async def run_server(name: str, command: list[str], init: dict[str, Any], path: 
             await asyncio.sleep(args.pause)
         latest = next((p for _, p in reversed(client.published) if p["uri"] == uri), {"diagnostics": []})
         first = latest["diagnostics"][0] if latest["diagnostics"] else None
-        rng = first["range"] if first else {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}
+        rng = (
+            first["range"]
+            if first
+            else {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}
+        )
         for _ in range(args.actions):
             started = time.perf_counter()
             try:
                 actions = await client.request(
                     "textDocument/codeAction",
-                    {"textDocument": {"uri": uri}, "range": rng, "context": {"diagnostics": [first] if first else []}},
+                    {
+                        "textDocument": {"uri": uri},
+                        "range": rng,
+                        "context": {"diagnostics": [first] if first else []},
+                    },
                 )
             except RuntimeError as exc:  # e.g. fixit lsp: no code actions at all
                 result.note = f"code actions: {exc}"
                 break
             result.action_ms.append((time.perf_counter() - started) * 1000)
             lazy = next(
-                (a for a in actions or [] if a.get("kind") == "quickfix" and "edit" not in a and a.get("data")), None
+                (
+                    a
+                    for a in actions or []
+                    if a.get("kind") == "quickfix" and "edit" not in a and a.get("data")
+                ),
+                None,
             )
             if lazy is not None and len(result.resolve_ms) < 2:
                 started = time.perf_counter()
@@ -313,7 +339,11 @@ def table(results: list[Result]) -> str:
         rows.append(
             f"| {r.server} | {r.file} | {r.lines:,} | {r.open_ms:.0f} | "
             f"{statistics.median(r.change_ms):.1f} / {p95(r.change_ms):.1f} | "
-            + (f"{statistics.median(r.action_ms):.1f} / {p95(r.action_ms):.1f} |" if r.action_ms else "not supported |")
+            + (
+                f"{statistics.median(r.action_ms):.1f} / {p95(r.action_ms):.1f} |"
+                if r.action_ms
+                else "not supported |"
+            )
         )
     return "\n".join(rows)
 
@@ -336,9 +366,13 @@ def targets(results: list[Result]) -> list[str]:
         )
     if "fixit lsp" in big:
         ratio = p95(big["fixit lsp"].change_ms) / p95(ems.change_ms)
-        out.append(f"at least 10× faster than fixit lsp: {ratio:.1f}× ({'met' if ratio >= 10 else 'not met'})")
+        out.append(
+            f"at least 10× faster than fixit lsp: {ratio:.1f}× ({'met' if ratio >= 10 else 'not met'})"
+        )
     worst = p95(ems.action_ms)
-    out.append(f"code-action round trip under 150 ms: p95 {worst:.1f} ms ({'met' if worst < 150 else 'not met'})")
+    out.append(
+        f"code-action round trip under 150 ms: p95 {worst:.1f} ms ({'met' if worst < 150 else 'not met'})"
+    )
     if ems.resolve_ms:
         out.append(
             f"ems computes a quick fix's edit lazily (codeAction/resolve, libcst): "
@@ -417,9 +451,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--changes", type=int, default=30, help="didChange round trips per file (default 30)")
     parser.add_argument(
-        "--fixit-changes", type=int, default=4, help="didChange round trips for fixit lsp (seconds each; default 4)"
+        "--fixit-changes",
+        type=int,
+        default=4,
+        help="didChange round trips for fixit lsp (seconds each; default 4)",
     )
-    parser.add_argument("--actions", type=int, default=15, help="code-action round trips per file (default 15)")
+    parser.add_argument(
+        "--actions", type=int, default=15, help="code-action round trips per file (default 15)"
+    )
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between changes (default 0.05)")
     parser.add_argument("--skip-fixit", action="store_true", help="do not install or run fixit")
     parser.add_argument("--update-docs", action="store_true", help="write the section of performance.md")

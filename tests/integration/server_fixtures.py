@@ -55,7 +55,9 @@ def make_client() -> LspTestClient:
         ls.recorder.published.append(params)
 
     @client.feature(lsp.WORKSPACE_APPLY_EDIT)
-    def on_apply_edit(ls: LspTestClient, params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
+    def on_apply_edit(
+        ls: LspTestClient, params: lsp.ApplyWorkspaceEditParams
+    ) -> lsp.ApplyWorkspaceEditResult:
         ls.recorder.applied_edits.append(params.edit)
         for uri, text in apply_workspace_edit(params.edit, ls.recorder.texts, ls.recorder.encoding).items():
             # Like an editor: the edited buffer is sent back to the server as a change.
@@ -125,7 +127,9 @@ async def running_server(
     """
     init_options = {"select": STABLE_RULES, **(init_options or {})}
     server_env = {**os.environ, **(env or {})}
-    config = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_client, server_env=server_env)
+    config = ClientServerConfig(
+        server_command=SERVER_COMMAND, client_factory=make_client, server_env=server_env
+    )
     client: LspTestClient = await config.start()  # type: ignore[assignment]
     if client_settings is not None:
         client.set_configuration(client_settings)
@@ -165,12 +169,16 @@ def open_document(client: LspTestClient, path: Path, text: str, version: int = 1
     client.recorder.texts[uri] = text
     client.recorder.versions[uri] = version
     client.text_document_did_open(
-        lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri=uri, language_id="python", version=version, text=text))
+        lsp.DidOpenTextDocumentParams(
+            lsp.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)
+        )
     )
     return uri
 
 
-def change_document(client: LspTestClient, uri: str, changes: list[lsp.TextDocumentContentChangeEvent]) -> int:
+def change_document(
+    client: LspTestClient, uri: str, changes: list[lsp.TextDocumentContentChangeEvent]
+) -> int:
     version = client.recorder.versions[uri] + 1
     client.recorder.versions[uri] = version
     text = client.recorder.texts[uri]
@@ -178,12 +186,16 @@ def change_document(client: LspTestClient, uri: str, changes: list[lsp.TextDocum
         text = apply_change(text, change, client.recorder.encoding)
     client.recorder.texts[uri] = text
     client.text_document_did_change(
-        lsp.DidChangeTextDocumentParams(lsp.VersionedTextDocumentIdentifier(uri=uri, version=version), changes)
+        lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(uri=uri, version=version), changes
+        )
     )
     return version
 
 
-def edit_range(line: int, char: int, end_line: int, end_char: int, text: str) -> lsp.TextDocumentContentChangePartial:
+def edit_range(
+    line: int, char: int, end_line: int, end_char: int, text: str
+) -> lsp.TextDocumentContentChangePartial:
     return lsp.TextDocumentContentChangePartial(
         range=lsp.Range(lsp.Position(line, char), lsp.Position(end_line, end_char)), text=text
     )
@@ -218,7 +230,9 @@ def apply_workspace_edit(edit: lsp.WorkspaceEdit, texts: dict[str, str], encodin
         text = texts[uri]
         # Apply from the end so earlier ranges stay valid.
         for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
-            text = apply_change(text, lsp.TextDocumentContentChangePartial(range=e.range, text=e.new_text), encoding)
+            text = apply_change(
+                text, lsp.TextDocumentContentChangePartial(range=e.range, text=e.new_text), encoding
+            )
         out[uri] = text
     return out
 

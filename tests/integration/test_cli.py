@@ -84,7 +84,18 @@ def test_json_output_lists_findings_with_required_fields(project: Path) -> None:
         ("bad.py", "E711", 3, 4),
     ]
     first = findings[0]
-    for key in ("path", "code", "message", "severity", "line", "column", "end_line", "end_column", "fingerprint", "fix"):
+    for key in (
+        "path",
+        "code",
+        "message",
+        "severity",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "fingerprint",
+        "fix",
+    ):
         assert key in first
     assert first["fix"] == {"title": "Remove the extraneous `f` prefix", "safety": "safe"}
     assert findings[1]["fix"]["safety"] == "unsafe"
@@ -167,7 +178,9 @@ def test_gitignore_and_exclude_are_respected(tmp_path: Path) -> None:
 
 def test_noqa_and_ems_ignore_suppress(tmp_path: Path) -> None:
     (tmp_path / "ems.toml").write_text('select = ["F541", "E711", "RUF100"]\n')
-    (tmp_path / "s.py").write_text('a = f"x"  # noqa: F541\nb = f"y"  # ems: ignore[F541]\nc = f"z"  # noqa\n')
+    (tmp_path / "s.py").write_text(
+        'a = f"x"  # noqa: F541\nb = f"y"  # ems: ignore[F541]\nc = f"z"  # noqa\n'
+    )
     assert ems("check", "s.py", cwd=tmp_path).returncode == 0
     (tmp_path / "skip.py").write_text('# ems: skip-file\na = f"x"\n')
     assert ems("check", "skip.py", cwd=tmp_path).returncode == 0

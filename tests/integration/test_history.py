@@ -238,7 +238,11 @@ def test_max_commits_window_reports_older_findings_at_or_before(tmp_path, capsys
     data = history_json(repo, capsys, "--max-commits", "1")
     assert [c["sha"] for c in data["commits"]] == [last]
     by_path = {f["path"]: f for f in data["findings"]}
-    assert by_path["a.py"]["introduced"] == {**by_path["a.py"]["introduced"], "commit": boundary, "exact": False}
+    assert by_path["a.py"]["introduced"] == {
+        **by_path["a.py"]["introduced"],
+        "commit": boundary,
+        "exact": False,
+    }
     assert by_path["b.py"]["introduced"]["commit"] == last
 
 
@@ -254,7 +258,9 @@ def test_fingerprints_survive_edits_above_and_moving_a_function():
 def test_moving_a_function_is_no_event_in_history(tmp_path, capsys):
     repo = make_repo(tmp_path)
     commit(repo, {"m.py": "def a(v):\n    return v == None\n\n\ndef b():\n    return 1\n"}, "one")
-    moved = commit(repo, {"m.py": "def b():\n    return 1\n\n\ndef a(v):\n    return v == None\n"}, "move", who="bob")
+    moved = commit(
+        repo, {"m.py": "def b():\n    return 1\n\n\ndef a(v):\n    return v == None\n"}, "move", who="bob"
+    )
     data = history_json(repo, capsys)
     by_sha = {c["sha"]: c for c in data["commits"]}
     assert by_sha[moved]["introduced"] == [] and by_sha[moved]["removed"] == []
@@ -262,10 +268,20 @@ def test_moving_a_function_is_no_event_in_history(tmp_path, capsys):
 
 def test_new_since_on_a_branch_reports_only_new_findings(tmp_path, monkeypatch):
     repo = make_repo(tmp_path)
-    commit(repo, {"legacy.py": "import os\n\ndef f(x):\n    return x == None\n", "keep.py": "import sys\n"}, "old debt")
+    commit(
+        repo,
+        {"legacy.py": "import os\n\ndef f(x):\n    return x == None\n", "keep.py": "import sys\n"},
+        "old debt",
+    )
     git(repo, "switch", "-q", "-c", "topic")
-    commit(repo, {"legacy.py": "import os\n# moved down\n\ndef f(x):\n    return x == None\n\ndef g():\n    return f'x'\n"},
-           "topic work", who="bob")
+    commit(
+        repo,
+        {
+            "legacy.py": "import os\n# moved down\n\ndef f(x):\n    return x == None\n\ndef g():\n    return f'x'\n"
+        },
+        "topic work",
+        who="bob",
+    )
     git(repo, "mv", "keep.py", "kept.py")
     commit(repo, {}, "rename", who="bob")
     monkeypatch.chdir(repo)
@@ -332,7 +348,6 @@ def test_cli_subprocess_prints_no_traceback_outside_a_repository(tmp_path):
     assert "Traceback" not in done.stderr and "not inside a git repository" in done.stderr
 
 
-
 def test_since_and_path_restrict_the_walk(tmp_path, capsys):
     repo = make_repo(tmp_path)
     commit(repo, {"src/a.py": "import os\n", "tools/t.py": "import sys\n"}, "one")
@@ -347,7 +362,6 @@ def test_since_and_path_restrict_the_walk(tmp_path, capsys):
     assert "no commits" in capsys.readouterr().err
 
 
-
 def test_unusual_files_unicode_paths_symlinks_syntax_errors(tmp_path, capsys):
     repo = make_repo(tmp_path)
     commit(repo, {"données/é.py": "import os\n", "broken.py": "def f(:\n", "blob.py": "x = 1\n"}, "odd files")
@@ -359,7 +373,6 @@ def test_unusual_files_unicode_paths_symlinks_syntax_errors(tmp_path, capsys):
     paths = {f["path"] for f in data["findings"]}
     assert "données/é.py" in paths and "link.py" not in paths
     assert [e["code"] for e in {c["sha"]: c for c in data["commits"]}[fixed]["removed"]] == ["E999"]
-
 
 
 def test_one_repo_per_repository_and_no_leaked_git_processes(tmp_path):
@@ -404,7 +417,9 @@ def _check_json(capsys, *argv: str) -> list[dict]:
 
 def test_check_record_introduced_and_new_since_on_a_branch(tmp_path, monkeypatch, capsys):
     repo = make_repo(tmp_path)
-    c1 = commit(repo, {"legacy.py": "import os\n\n\ndef f(x):\n    return x == None\n"}, "old debt", who="carol")
+    c1 = commit(
+        repo, {"legacy.py": "import os\n\n\ndef f(x):\n    return x == None\n"}, "old debt", who="carol"
+    )
     monkeypatch.chdir(repo)
 
     findings = _check_json(capsys, "--record")
@@ -419,8 +434,14 @@ def test_check_record_introduced_and_new_since_on_a_branch(tmp_path, monkeypatch
     assert main(["history", "--jobs", "1"]) == 0
     capsys.readouterr()
     git(repo, "switch", "-q", "-c", "topic")
-    commit(repo, {"legacy.py": "import os\n# note\n\n\ndef f(x):\n    return x == None\n\n\ndef g():\n    return f'g'\n"},
-           "topic work", who="bob")
+    commit(
+        repo,
+        {
+            "legacy.py": "import os\n# note\n\n\ndef f(x):\n    return x == None\n\n\ndef g():\n    return f'g'\n"
+        },
+        "topic work",
+        who="bob",
+    )
     findings = _check_json(capsys)
     by_code = {f["code"]: f for f in findings}
     assert by_code["F401"]["introduced"]["commit"] == c1

@@ -154,9 +154,24 @@ def test_a_corrupt_cache_file_is_survived(tree: Path) -> None:
 def test_two_concurrent_runs_give_correct_results(tree: Path) -> None:
     reference = subprocess.run(
         [sys.executable, "-m", "ems", "check", "--no-cache", "--exit-zero", "-q", "--format", "json", "."],
-        cwd=tree, capture_output=True, text=True, timeout=120,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=120,
     ).stdout
-    command = [sys.executable, "-m", "ems", "check", "--exit-zero", "-q", "--format", "json", "--jobs", "2", "."]
+    command = [
+        sys.executable,
+        "-m",
+        "ems",
+        "check",
+        "--exit-zero",
+        "-q",
+        "--format",
+        "json",
+        "--jobs",
+        "2",
+        ".",
+    ]
     for _ in range(2):
         runs = [subprocess.Popen(command, cwd=tree, stdout=subprocess.PIPE, text=True) for _ in range(3)]
         outputs = [run.communicate(timeout=120)[0] for run in runs]
@@ -188,14 +203,18 @@ def test_fix_paths_fixes_in_parallel_without_writing(tree: Path) -> None:
     assert latin.new is not None and latin.new.decode("latin-1").endswith("print('caf\xe9')\n")
     clean = by_name["src/pkg3/clean.py"]
     assert clean.new is None and clean.result is None and clean.remaining == clean.report.findings
-    sequential = list(fix_paths([tree], resolver, unsafe=True, codes=["F541"], ruleset=RULES, jobs=1, use_cache=False))
+    sequential = list(
+        fix_paths([tree], resolver, unsafe=True, codes=["F541"], ruleset=RULES, jobs=1, use_cache=False)
+    )
     assert [(o.display, o.new) for o in sequential] == [(o.display, o.new) for o in outcomes]
 
 
 def test_ems_clean_removes_the_cache(tree: Path) -> None:
     _scan(tree, jobs=1)
     assert (tree / ".ems" / "cache").is_dir()
-    out = subprocess.run([sys.executable, "-m", "ems", "clean"], cwd=tree, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "ems", "clean"], cwd=tree, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0
     assert not (tree / ".ems" / "cache").exists()
     assert "removed" in out.stdout
@@ -249,7 +268,9 @@ def test_a_guard_failure_is_not_cached(tree: Path, monkeypatch: pytest.MonkeyPat
 
     def timing_out(data: bytes, display: str, config: object, ruleset: object) -> Report:
         if display.endswith("pkg0/fstring.py"):
-            finding = Finding("EMS902", "analysis-timeout", Severity.ERROR, Range.of(1, 0, 1, 0), "timed out", display)
+            finding = Finding(
+                "EMS902", "analysis-timeout", Severity.ERROR, Range.of(1, 0, 1, 0), "timed out", display
+            )
             return Report(display, (finding,))
         return real(data, display, config, ruleset)  # type: ignore[arg-type]
 

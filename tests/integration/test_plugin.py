@@ -13,7 +13,9 @@ SOURCE = "def f():\n    print('debug')  # temp\n    return 1\n"
 
 
 def run_ems(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ems", *args], cwd=cwd, capture_output=True, text=True, input=stdin)
+    return subprocess.run(
+        [sys.executable, "-m", "ems", *args], cwd=cwd, capture_output=True, text=True, input=stdin
+    )
 
 
 def test_plugin_rule_is_registered_with_its_origin() -> None:

@@ -26,7 +26,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def default_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[LspTestClient, Path]]:
+async def default_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[LspTestClient, Path]]:
     """One server with default settings, shared by the tests that need nothing else."""
     root = tmp_path_factory.mktemp("actions")
     async with running_server(root) as client:
@@ -55,7 +57,9 @@ async def apply_action(client: LspTestClient, uri: str, action: lsp.CodeAction) 
 
 
 def fix_action(actions: list[lsp.CodeAction], code: str) -> lsp.CodeAction | None:
-    return next((a for a in actions if a.kind == lsp.CodeActionKind.QuickFix and f"({code})" in a.title), None)
+    return next(
+        (a for a in actions if a.kind == lsp.CodeActionKind.QuickFix and f"({code})" in a.title), None
+    )
 
 
 async def test_each_rule_quick_fix_gives_the_documented_fixed_text(tmp_path: Path) -> None:
@@ -121,13 +125,10 @@ async def test_unsafe_fixes_are_only_offered_when_enabled(
         assert await apply_action(client, uri, action) == "if x is None:\n    pass\n"
 
 
-async def test_suppress_adds_a_noqa_comment_or_extends_the_one_there(default_server: tuple[LspTestClient, Path]) -> None:
-    text = (
-        'a = f"one"  # greeting\n'
-        'b = f"two" if a == None else 1  # noqa: E711\n'
-        'c = """\n'
-        'x""" + f"three"\n'
-    )
+async def test_suppress_adds_a_noqa_comment_or_extends_the_one_there(
+    default_server: tuple[LspTestClient, Path],
+) -> None:
+    text = 'a = f"one"  # greeting\nb = f"two" if a == None else 1  # noqa: E711\nc = """\nx""" + f"three"\n'
     client, tmp_path = default_server
     uri = open_document(client, tmp_path / "s.py", text)
     diagnostics = await wait_for_diagnostics(client, uri, 1)
@@ -136,7 +137,9 @@ async def test_suppress_adds_a_noqa_comment_or_extends_the_one_there(default_ser
 
     suppress = [a for a in await actions_for(client, uri, first) if a.title.startswith("Suppress")]
     assert [a.title for a in suppress] == ["Suppress F541 on this line (# noqa)"]
-    assert (await apply_action(client, uri, suppress[0])).splitlines()[0] == 'a = f"one"  # greeting  # noqa: F541'
+    assert (await apply_action(client, uri, suppress[0])).splitlines()[
+        0
+    ] == 'a = f"one"  # greeting  # noqa: F541'
 
     suppress = [a for a in await actions_for(client, uri, second) if a.title.startswith("Suppress")]
     extended = await apply_action(client, uri, suppress[0])
@@ -156,7 +159,9 @@ async def test_suppress_adds_a_noqa_comment_or_extends_the_one_there(default_ser
     assert len(await wait_for_diagnostics(client, uri, version)) == 2
 
 
-async def test_suppression_is_refused_where_a_comment_would_land_inside_a_string(default_server: tuple[LspTestClient, Path]) -> None:
+async def test_suppression_is_refused_where_a_comment_would_land_inside_a_string(
+    default_server: tuple[LspTestClient, Path],
+) -> None:
     text = 'x = (f"a" """\n""")\n'
     client, tmp_path = default_server
     uri = open_document(client, tmp_path / "m.py", text)
@@ -167,7 +172,9 @@ async def test_suppression_is_refused_where_a_comment_would_land_inside_a_string
     assert resolved.disabled is not None and "string" in resolved.disabled.reason
 
 
-async def test_fix_all_source_action_applies_every_safe_fix_to_a_fixed_point(default_server: tuple[LspTestClient, Path]) -> None:
+async def test_fix_all_source_action_applies_every_safe_fix_to_a_fixed_point(
+    default_server: tuple[LspTestClient, Path],
+) -> None:
     text = 'import os\nimport sys\nprint(f"a", f"b")\nif sys == None:\n    pass\n'
     client, tmp_path = default_server
     uri = open_document(client, tmp_path / "f.py", text)
@@ -190,7 +197,9 @@ async def test_clients_without_resolve_get_edits_eagerly_as_plain_changes(tmp_pa
         assert apply_workspace_edit(action.edit, client.recorder.texts, "utf-16")[uri] == 'print("é中🙂")\n'
 
 
-async def test_resolve_after_an_unrelated_edit_still_finds_the_finding(default_server: tuple[LspTestClient, Path]) -> None:
+async def test_resolve_after_an_unrelated_edit_still_finds_the_finding(
+    default_server: tuple[LspTestClient, Path],
+) -> None:
     client, tmp_path = default_server
     uri = open_document(client, tmp_path / "r.py", 'x = 1\ny = f"v"\n')
     (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
@@ -202,4 +211,7 @@ async def test_resolve_after_an_unrelated_edit_still_finds_the_finding(default_s
     assert resolved.edit is not None and resolved.edit.document_changes
     edit = resolved.edit.document_changes[0]
     assert isinstance(edit, lsp.TextDocumentEdit) and edit.text_document.version == version
-    assert apply_workspace_edit(resolved.edit, client.recorder.texts, "utf-16")[uri] == '# comment\nx = 1\ny = "v"\n'
+    assert (
+        apply_workspace_edit(resolved.edit, client.recorder.texts, "utf-16")[uri]
+        == '# comment\nx = 1\ny = "v"\n'
+    )

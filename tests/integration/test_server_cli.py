@@ -31,14 +31,30 @@ def test_serve_logs_to_the_log_file_and_speaks_only_lsp_on_stdout(tmp_path: Path
     log_file = tmp_path / "server.log"
     stdin = b"".join(
         [
-            frame({"id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}}),
+            frame(
+                {
+                    "id": 1,
+                    "method": "initialize",
+                    "params": {"processId": None, "rootUri": None, "capabilities": {}},
+                }
+            ),
             frame({"method": "initialized", "params": {}}),
             frame({"id": 2, "method": "shutdown", "params": None}),
             frame({"method": "exit", "params": None}),
         ]
     )
     done = subprocess.run(
-        [sys.executable, "-m", "ems", "serve", "--stdio", "--log-file", str(log_file), "--log-level", "debug"],
+        [
+            sys.executable,
+            "-m",
+            "ems",
+            "serve",
+            "--stdio",
+            "--log-file",
+            str(log_file),
+            "--log-level",
+            "debug",
+        ],
         input=stdin,
         capture_output=True,
         timeout=60,

@@ -26,7 +26,9 @@ async def shared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tupl
         yield client, root
 
 
-async def test_hover_on_a_diagnostic_explains_the_rule_and_its_fix(shared: tuple[LspTestClient, Path]) -> None:
+async def test_hover_on_a_diagnostic_explains_the_rule_and_its_fix(
+    shared: tuple[LspTestClient, Path],
+) -> None:
     client, root = shared
     uri = open_document(client, root / "memory" / "h.py", 'x = 1\nprint(f"héllo")\n')
     await wait_for_diagnostics(client, uri, 1)
@@ -46,7 +48,9 @@ async def test_hover_on_a_diagnostic_explains_the_rule_and_its_fix(shared: tuple
     assert outside is None
 
 
-async def test_fix_all_command_applies_the_edit_through_the_client(shared: tuple[LspTestClient, Path]) -> None:
+async def test_fix_all_command_applies_the_edit_through_the_client(
+    shared: tuple[LspTestClient, Path],
+) -> None:
     client, root = shared
     uri = open_document(client, root / "memory" / "c.py", 'import os\nprint(f"a")\n')
     await wait_for_diagnostics(client, uri, 1)
@@ -74,7 +78,9 @@ BAD_CALLS = [
 ]
 
 
-async def test_commands_reject_bad_arguments_with_an_error_response(shared: tuple[LspTestClient, Path]) -> None:
+async def test_commands_reject_bad_arguments_with_an_error_response(
+    shared: tuple[LspTestClient, Path],
+) -> None:
     client, _ = shared
     for command, arguments, fragment in BAD_CALLS:
         with pytest.raises(Exception, match=fragment):
@@ -103,7 +109,9 @@ async def test_status_reports_version_rules_settings_and_timings(shared: tuple[L
     assert set(status["events"]) >= {"counts", "since"}
 
 
-async def test_scan_workspace_pushes_diagnostics_for_files_not_open(shared: tuple[LspTestClient, Path]) -> None:
+async def test_scan_workspace_pushes_diagnostics_for_files_not_open(
+    shared: tuple[LspTestClient, Path],
+) -> None:
     client, tmp_path = shared
     result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams("ems.scanWorkspace"))
     assert result["files"] == 2

@@ -41,24 +41,35 @@ SAMPLE = 'import os\nname = f"hello"\nif name == None:\n    pass\n'
 async def test_initialize_announces_incremental_sync_actions_commands_and_utf16(tmp_path: Path) -> None:
     client = await ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_client).start()
     try:
-        init = await client.initialize_session(lsp.InitializeParams(capabilities=capabilities(), root_uri=tmp_path.as_uri()))
+        init = await client.initialize_session(
+            lsp.InitializeParams(capabilities=capabilities(), root_uri=tmp_path.as_uri())
+        )
         caps = init.capabilities
         assert init.server_info is not None and init.server_info.name == "ems"
         assert caps.position_encoding == lsp.PositionEncodingKind.Utf16
         sync = caps.text_document_sync
-        assert isinstance(sync, lsp.TextDocumentSyncOptions) and sync.change == lsp.TextDocumentSyncKind.Incremental
+        assert (
+            isinstance(sync, lsp.TextDocumentSyncOptions)
+            and sync.change == lsp.TextDocumentSyncKind.Incremental
+        )
         assert isinstance(caps.code_action_provider, lsp.CodeActionOptions)
         assert caps.code_action_provider.resolve_provider is True
         assert "source.fixAll.ems" in (caps.code_action_provider.code_action_kinds or [])
         assert caps.execute_command_provider is not None
-        assert set(caps.execute_command_provider.commands) == {"ems.fixAll", "ems.scanWorkspace", "ems.status"}
+        assert set(caps.execute_command_provider.commands) == {
+            "ems.fixAll",
+            "ems.scanWorkspace",
+            "ems.status",
+        }
         assert caps.diagnostic_provider is not None and caps.diagnostic_provider.workspace_diagnostics
         assert caps.hover_provider
     finally:
         await stop_client(client)
 
 
-async def test_diagnostics_on_open_carry_version_code_link_source_severity_and_tags(push_server: tuple[LspTestClient, Path]) -> None:
+async def test_diagnostics_on_open_carry_version_code_link_source_severity_and_tags(
+    push_server: tuple[LspTestClient, Path],
+) -> None:
     client, tmp_path = push_server
     uri = open_document(client, tmp_path / "open.py", SAMPLE, version=7)
     diagnostics = await wait_for_diagnostics(client, uri, 7)
@@ -73,7 +84,9 @@ async def test_diagnostics_on_open_carry_version_code_link_source_severity_and_t
     assert fstring.tags is None
 
 
-async def test_incremental_changes_publish_diagnostics_for_that_version(push_server: tuple[LspTestClient, Path]) -> None:
+async def test_incremental_changes_publish_diagnostics_for_that_version(
+    push_server: tuple[LspTestClient, Path],
+) -> None:
     client, tmp_path = push_server
     uri = open_document(client, tmp_path / "incremental.py", 'x = "plain"\n')
     assert await wait_for_diagnostics(client, uri, 1) == []
@@ -89,7 +102,9 @@ async def test_incremental_changes_publish_diagnostics_for_that_version(push_ser
     assert diagnostics[0].range.start == lsp.Position(1, 4)
 
 
-async def test_rapid_changes_are_debounced_and_stale_versions_never_published(push_server: tuple[LspTestClient, Path]) -> None:
+async def test_rapid_changes_are_debounced_and_stale_versions_never_published(
+    push_server: tuple[LspTestClient, Path],
+) -> None:
     client, tmp_path = push_server
     uri = open_document(client, tmp_path / "rapid.py", "x = 1\n")
     await wait_for_diagnostics(client, uri, 1)
@@ -140,7 +155,9 @@ async def test_workspace_diagnostics_cover_every_python_file_and_open_documents(
     (tmp_path / ".venv" / "skip.py").write_text('f"skip"\n')
     async with running_server(tmp_path, pull=True) as client:
         open_uri = open_document(client, tmp_path / "b.py", "x = 1 == None\n", version=3)
-        report = await client.workspace_diagnostic_async(lsp.WorkspaceDiagnosticParams(previous_result_ids=[]))
+        report = await client.workspace_diagnostic_async(
+            lsp.WorkspaceDiagnosticParams(previous_result_ids=[])
+        )
         items = {item.uri: item for item in report.items}
         assert set(items) == {(tmp_path / "pkg" / "a.py").as_uri(), open_uri}
         a_item = items[(tmp_path / "pkg" / "a.py").as_uri()]
@@ -152,11 +169,15 @@ async def test_workspace_diagnostics_cover_every_python_file_and_open_documents(
         # closed files went through the project scan, whose persistent cache `ems check` shares
         assert list((tmp_path / ".ems" / "cache").iterdir())
         previous = [lsp.PreviousResultId(uri=i.uri, value=i.result_id or "") for i in report.items]
-        second = await client.workspace_diagnostic_async(lsp.WorkspaceDiagnosticParams(previous_result_ids=previous))
+        second = await client.workspace_diagnostic_async(
+            lsp.WorkspaceDiagnosticParams(previous_result_ids=previous)
+        )
         assert all(isinstance(i, lsp.WorkspaceUnchangedDocumentDiagnosticReport) for i in second.items)
 
 
-async def test_syntax_error_is_a_diagnostic_with_an_exact_range(push_server: tuple[LspTestClient, Path]) -> None:
+async def test_syntax_error_is_a_diagnostic_with_an_exact_range(
+    push_server: tuple[LspTestClient, Path],
+) -> None:
     client, tmp_path = push_server
     uri = open_document(client, tmp_path / "bad.py", 'ok = 1\ns = "é中🙂" + (1 +\n')
     diagnostics = await wait_for_diagnostics(client, uri, 1)
@@ -239,7 +260,9 @@ async def test_a_rule_that_raises_is_contained_and_logged(tmp_path: Path) -> Non
         assert "XRA001" in {r["code"] for r in status["rules"]}
 
 
-async def test_related_information_points_at_the_first_definition(push_server: tuple[LspTestClient, Path]) -> None:
+async def test_related_information_points_at_the_first_definition(
+    push_server: tuple[LspTestClient, Path],
+) -> None:
     client, tmp_path = push_server
     uri = open_document(client, tmp_path / "redef.py", "import os  # é\nimport os\nprint(os)\n")
     (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
@@ -250,7 +273,9 @@ async def test_related_information_points_at_the_first_definition(push_server: t
     assert "first definition" in related.message
 
 
-async def test_form_feed_and_line_separator_do_not_shift_lines(push_server: tuple[LspTestClient, Path]) -> None:
+async def test_form_feed_and_line_separator_do_not_shift_lines(
+    push_server: tuple[LspTestClient, Path],
+) -> None:
     client, tmp_path = push_server
     text = 'a = "x\u2028y"\n\x0cb = f"z"\n'
     uri = open_document(client, tmp_path / "separators.py", text)

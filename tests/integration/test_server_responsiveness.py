@@ -30,7 +30,9 @@ async def test_requests_are_answered_while_a_large_module_is_analysed(tmp_path: 
     async with running_server(tmp_path, pull=True) as client:
         uri = open_document(client, tmp_path / "big.py", big_module("one"))
         pull = asyncio.ensure_future(
-            client.text_document_diagnostic_async(lsp.DocumentDiagnosticParams(lsp.TextDocumentIdentifier(uri)))
+            client.text_document_diagnostic_async(
+                lsp.DocumentDiagnosticParams(lsp.TextDocumentIdentifier(uri))
+            )
         )
         status = await client.workspace_execute_command_async(lsp.ExecuteCommandParams("ems.status"))
         assert status["openDocuments"] == 1

@@ -54,6 +54,8 @@ def test_check_with_cache_imports_no_heavy_library(tmp_path: Path) -> None:
 
 
 def test_loading_every_rule_imports_no_libcst() -> None:
-    probe = "import sys\nfrom ems.core.registry import load_rules\nload_rules()\nprint('libcst' in sys.modules)"
+    probe = (
+        "import sys\nfrom ems.core.registry import load_rules\nload_rules()\nprint('libcst' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr

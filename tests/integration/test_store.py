@@ -28,14 +28,35 @@ FINDINGS_PER_SCAN = 20
 
 
 def _scan(label: str) -> ScanRecord:
-    return ScanRecord(root="/project", ems_version="test", config_hash="cfg", files=3, duration_s=0.5,
-                      commit_sha="a" * 40, branch="main", dirty=False, timings={"total": 0.5}, source=label)
+    return ScanRecord(
+        root="/project",
+        ems_version="test",
+        config_hash="cfg",
+        files=3,
+        duration_s=0.5,
+        commit_sha="a" * 40,
+        branch="main",
+        dirty=False,
+        timings={"total": 0.5},
+        source=label,
+    )
 
 
 def _findings(writer: int, scan: int) -> list[StoredFinding]:
     return [
-        StoredFinding(f"{writer:02d}{scan:03d}{i:04d}", "F401", "unused-import", "warning", f"m{i}.py", i + 1, 0,
-                      i + 1, 9, "`os` imported but unused", True)
+        StoredFinding(
+            f"{writer:02d}{scan:03d}{i:04d}",
+            "F401",
+            "unused-import",
+            "warning",
+            f"m{i}.py",
+            i + 1,
+            0,
+            i + 1,
+            9,
+            "`os` imported but unused",
+            True,
+        )
         for i in range(FINDINGS_PER_SCAN)
     ]
 
@@ -109,7 +130,9 @@ def test_wal_mode_and_schema_version_table(tmp_path):
 
 
 def test_blob_cache_round_trip(tmp_path):
-    finding = CachedFinding("E711", "none-comparison", "warning", 2, 5, 2, 14, "use is", "abcd", "if x == None:")
+    finding = CachedFinding(
+        "E711", "none-comparison", "warning", 2, 5, 2, 14, "use is", "abcd", "if x == None:"
+    )
     with open_store(tmp_path) as store:
         store.store_analyses([BlobAnalysis("b" * 40, "a.py", "rs1", 3, (finding,))])
         hit = store.cached_analyses([("b" * 40, "a.py")], "rs1")

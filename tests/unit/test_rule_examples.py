@@ -52,7 +52,9 @@ def test_invalid_example_is_flagged_and_fixed(rule: type[Rule], index: int) -> N
 def test_every_rule_is_documented() -> None:
     for rule in RULES:
         assert rule.summary and rule.explanation and rule.name, rule
-        assert rule.invalid or rule.code in {"E902", "EMS901", "EMS902", "EMS903"}, f"{rule.code} has no INVALID example"
+        assert rule.invalid or rule.code in {"E902", "EMS901", "EMS902", "EMS903"}, (
+            f"{rule.code} has no INVALID example"
+        )
 
 
 def test_fixable_rules_show_their_fix() -> None:

@@ -72,7 +72,11 @@ def test_range_columns_are_code_points_after_non_ascii_text(code: str, statement
         ("B010", NON_ASCII + "setattr(o, 'é', 1)\n", NON_ASCII + "o.é = 1\n"),
         ("B011", "if x: assert False, '🙂'\n", "if x: raise AssertionError('🙂')\n"),
         ("F601", "d = {'é': 1, '中': 2, 'é': 1}\n", "d = {'é': 1, '中': 2}\n"),
-        ("F901", "def f():\n    s = '🙂'; raise NotImplemented\n", "def f():\n    s = '🙂'; raise NotImplementedError\n"),
+        (
+            "F901",
+            "def f():\n    s = '🙂'; raise NotImplemented\n",
+            "def f():\n    s = '🙂'; raise NotImplementedError\n",
+        ),
     ],
 )
 def test_fixes_land_in_the_right_place_on_non_ascii_lines(code: str, source: str, fixed: str) -> None:
@@ -157,7 +161,10 @@ def test_await_belongs_to_the_nearest_function(source: str, count: int) -> None:
 @pytest.mark.parametrize(
     ("source", "count"),
     [
-        ("for x in y:\n    try:\n        pass\n    finally:\n        for z in x:\n            pass\n        else:\n            break\n", 1),
+        (
+            "for x in y:\n    try:\n        pass\n    finally:\n        for z in x:\n            pass\n        else:\n            break\n",
+            1,
+        ),
         ("try:\n    pass\nfinally:\n    while x:\n        continue\n", 0),
         ("def f():\n    try:\n        pass\n    finally:\n        g = lambda: 1\n        return g\n", 1),
         ("def f():\n    try:\n        pass\n    except ValueError:\n        return 1\n", 0),
@@ -173,7 +180,9 @@ def test_reraise_by_name_is_not_reported_in_a_nested_function() -> None:
 
 
 def test_reraise_by_name_inside_loop_in_handler_is_fixed() -> None:
-    source = "try:\n    run()\nexcept OSError as e:\n    for i in range(3):\n        if i:\n            raise e\n"
+    source = (
+        "try:\n    run()\nexcept OSError as e:\n    for i in range(3):\n        if i:\n            raise e\n"
+    )
     assert _fix("EMS105", source, unsafe=False) == source.replace("raise e", "raise")
 
 
@@ -182,7 +191,9 @@ def test_reraise_by_name_inside_loop_in_handler_is_fixed() -> None:
 
 def test_lambda_to_def_keeps_comments_around_it() -> None:
     source = "class A:\n    # sort key\n    key = lambda self: self.x  # by x\n\n    other = 1\n"
-    expected = "class A:\n    # sort key\n    def key(self):  # by x\n        return self.x\n\n    other = 1\n"
+    expected = (
+        "class A:\n    # sort key\n    def key(self):  # by x\n        return self.x\n\n    other = 1\n"
+    )
     assert _fix("E731", source) == expected
 
 
@@ -345,9 +356,7 @@ def test_repeated_keys_agree_with_pyflakes() -> None:
         flagged = {
             (m.lineno, m.col) for m in checker.Checker(ast.parse(source)).messages if isinstance(m, kinds)
         }
-        ours = {
-            (f.line, f.column) for f in _findings("F601", source) if "different values" in f.message
-        }
+        ours = {(f.line, f.column) for f in _findings("F601", source) if "different values" in f.message}
         # pyflakes reports every occurrence; ems the later ones only.
         assert ours <= flagged, source
         assert bool(ours) == bool(flagged), source
@@ -406,7 +415,10 @@ def test_repeated_key_after_a_spread_is_not_removable() -> None:
         ("def f(p):\n    fh = open(p)\n    with fh:\n        return fh.read()\n", 0),
         ("def f(p):\n    fh = open(p)\n    return fh\n", 0),
         ("def f(p):\n    fh = open(p)\n    data = fh.read()\n    fh.close()\n    return data\n", 1),
-        ("def f(p):\n    fh = open(p)\n    def g():\n        with other:\n            pass\n    return g\n", 1),
+        (
+            "def f(p):\n    fh = open(p)\n    def g():\n        with other:\n            pass\n    return g\n",
+            1,
+        ),
     ],
 )
 def test_open_ownership(source: str, count: int) -> None:

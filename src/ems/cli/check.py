@@ -15,7 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output-file", "-o", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("--statistics", action="store_true", help="count findings per rule")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
-    parser.add_argument("--no-source", action="store_true", help="text format: no source excerpt under each finding")
+    parser.add_argument(
+        "--no-source", action="store_true", help="text format: no source excerpt under each finding"
+    )
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     from ems.gitinfo.hooks import add_check_options  # --record, --new-since (store and git)
 
@@ -64,7 +66,15 @@ def _collect(args: argparse.Namespace, resolver, ruleset):
         raise UsageError(f"no such file or directory: {missing[0]}")
     progress = progress_bar(not args.quiet)
     return list(
-        scan(paths, resolver, ruleset=ruleset, jobs=args.jobs, use_cache=not args.no_cache, keep_source=keep_source, progress=progress)
+        scan(
+            paths,
+            resolver,
+            ruleset=ruleset,
+            jobs=args.jobs,
+            use_cache=not args.no_cache,
+            keep_source=keep_source,
+            progress=progress,
+        )
     )
 
 
@@ -90,7 +100,11 @@ def _report(args: argparse.Namespace, results, resolver, ruleset) -> int:
         colour = wants_colour(stream, args.color) and not args.output_file
         text = formats.render_text(results, ruleset, colour=colour, show_source=not args.no_source)
         if args.statistics:
-            text = formats.render_statistics(results, ruleset) if not text else text + "\n" + formats.render_statistics(results, ruleset)
+            text = (
+                formats.render_statistics(results, ruleset)
+                if not text
+                else text + "\n" + formats.render_statistics(results, ruleset)
+            )
         if not args.quiet:
             text += ("\n" if text else "") + formats.render_summary(results, ruleset, colour=colour)
     if args.output_file:

@@ -17,18 +17,39 @@ def codes_arg(value: str) -> list[str]:
 
 
 def add_selection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", default=None, metavar="PATH", help="files or folders (default: .); - reads stdin")
-    parser.add_argument("--select", type=codes_arg, metavar="CODES", help="only these rule codes or prefixes (comma-separated)")
+    parser.add_argument(
+        "paths", nargs="*", default=None, metavar="PATH", help="files or folders (default: .); - reads stdin"
+    )
+    parser.add_argument(
+        "--select",
+        type=codes_arg,
+        metavar="CODES",
+        help="only these rule codes or prefixes (comma-separated)",
+    )
     parser.add_argument("--extend-select", type=codes_arg, metavar="CODES", help="add these to the selection")
     parser.add_argument("--ignore", type=codes_arg, metavar="CODES", help="skip these rule codes or prefixes")
-    parser.add_argument("--config", type=Path, metavar="FILE", help="use this ems.toml/pyproject.toml for every file")
-    parser.add_argument("--stdin-filename", metavar="PATH", help="the name of the file read from stdin (for config and output)")
-    parser.add_argument("--no-cache", action="store_true", help="do not read or write the .ems/cache result cache")
-    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: all cores)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary or progress")
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="use this ems.toml/pyproject.toml for every file"
+    )
+    parser.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="the name of the file read from stdin (for config and output)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="do not read or write the .ems/cache result cache"
+    )
+    parser.add_argument(
+        "--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: all cores)"
+    )
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="print findings only, no summary or progress"
+    )
 
 
-def make_resolver(args: argparse.Namespace, ruleset: RuleSet, unsafe_fixes: bool | None = None) -> ConfigResolver:
+def make_resolver(
+    args: argparse.Namespace, ruleset: RuleSet, unsafe_fixes: bool | None = None
+) -> ConfigResolver:
     """A resolver applying command-line overrides; raises ConfigError for bad codes."""
     overrides: dict[str, object] = {}
     codes = ruleset.codes

@@ -14,7 +14,9 @@ from ems.cli.common import add_selection_options, fail, input_paths, make_resolv
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("fix", help="apply fixes to Python files")
     add_selection_options(parser)
-    parser.add_argument("--unsafe-fixes", action="store_true", help="also apply fixes that may change behaviour")
+    parser.add_argument(
+        "--unsafe-fixes", action="store_true", help="also apply fixes that may change behaviour"
+    )
     parser.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
     parser.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
     from ems.gitinfo.hooks import add_fix_options  # --commit, --branch
@@ -58,7 +60,14 @@ def run(args: argparse.Namespace) -> int:
         # Parallel and cached: a scan picks the files with fixable findings, workers fix them.
         outcomes = [
             _outcome(f)
-            for f in fix_paths(paths, resolver, ruleset=ruleset, jobs=args.jobs, use_cache=not args.no_cache, progress=progress)
+            for f in fix_paths(
+                paths,
+                resolver,
+                ruleset=ruleset,
+                jobs=args.jobs,
+                use_cache=not args.no_cache,
+                progress=progress,
+            )
         ]
     except ConfigError as exc:
         return fail(str(exc))
@@ -97,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
         fixes += len(outcome.applied)
     if not args.quiet and not args.diff:
         verb = "Would fix" if args.dry_run else "Fixed"
-        out.append(f"{verb} {fixes} finding{'s' if fixes != 1 else ''} in {fixed_files} file{'s' if fixed_files != 1 else ''}; {remaining} remaining.")
+        out.append(
+            f"{verb} {fixes} finding{'s' if fixes != 1 else ''} in {fixed_files} file{'s' if fixed_files != 1 else ''}; {remaining} remaining."
+        )
     commit_line, commit_error = finish_fix_commit(committer)
     out.extend([commit_line] if commit_line and not args.quiet else [])
     errors.extend([commit_error] if commit_error else [])
@@ -117,9 +128,18 @@ def run(args: argparse.Namespace) -> int:
 def _outcome(fixed) -> tuple[Path, FileOutcome]:
     """The CLI's view of one file's fix result (from ``ems.core.project.fix_paths``)."""
     result = fixed.result
-    failures = tuple(f"{fixed.display}:{f.line}: {f.code} fix dropped: {f.reason}" for f in result.failures) if result else ()
+    failures = (
+        tuple(f"{fixed.display}:{f.line}: {f.code} fix dropped: {f.reason}" for f in result.failures)
+        if result
+        else ()
+    )
     error = fixed.error
-    if error is None and fixed.report.syntax_error and fixed.report.findings and fixed.report.findings[0].code == "E902":
+    if (
+        error is None
+        and fixed.report.syntax_error
+        and fixed.report.findings
+        and fixed.report.findings[0].code == "E902"
+    ):
         error = fixed.report.findings[0].message
     return fixed.path, FileOutcome(
         fixed.display,

@@ -33,7 +33,14 @@ _BOLD, _RESET, _DIM = "\x1b[1m", "\x1b[0m", "\x1b[2m"
 # act on the user's terminal if a file's text were echoed raw; show them escaped.
 _UNSAFE_CHARS = {
     c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
-    for c in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+    for c in (
+        *range(0x00, 0x09),
+        *range(0x0A, 0x20),
+        0x7F,
+        *range(0x80, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    )
 }
 
 
@@ -76,13 +83,23 @@ def finding_dict(finding: Finding, ruleset: RuleSet, enrich: Enricher | None = N
 
 
 def render_json(results: Sequence[FileResult], ruleset: RuleSet, enrich: Enricher | None = None) -> str:
-    return json.dumps(
-        [finding_dict(f, ruleset, enrich) for r in results for f in r.report.findings], indent=2, ensure_ascii=False
-    ) + "\n"
+    return (
+        json.dumps(
+            [finding_dict(f, ruleset, enrich) for r in results for f in r.report.findings],
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
 
 
 def render_github(results: Sequence[FileResult], ruleset: RuleSet) -> str:
-    levels = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice", Severity.HINT: "notice"}
+    levels = {
+        Severity.ERROR: "error",
+        Severity.WARNING: "warning",
+        Severity.INFO: "notice",
+        Severity.HINT: "notice",
+    }
     lines = []
     for result in results:
         for f in result.report.findings:
@@ -126,7 +143,9 @@ def render_text(
                 width = max(1, len(printable(raw[f.column : max(end, f.column)])))
                 gutter = f"{f.line:>5} | "
                 out.append(paint(gutter, _DIM) + text)
-                out.append(paint(" " * 6 + "| ", _DIM) + " " * start + paint("^" * width, _COLOURS[f.severity]))
+                out.append(
+                    paint(" " * 6 + "| ", _DIM) + " " * start + paint("^" * width, _COLOURS[f.severity])
+                )
     return "\n".join(out) + ("\n" if out else "")
 
 

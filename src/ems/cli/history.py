@@ -31,18 +31,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "and rank files by hotspot score. Blobs are analysed once ever: later runs are fast."
         ),
     )
-    parser.add_argument("path", nargs="?", default=".", help="repository, or a folder/file inside it to restrict to")
+    parser.add_argument(
+        "path", nargs="?", default=".", help="repository, or a folder/file inside it to restrict to"
+    )
     parser.add_argument("--max-commits", type=int, metavar="N", help="walk at most the N newest commits")
-    parser.add_argument("--since", metavar="DATE", help="only commits after DATE (anything git accepts: 2024-01-01, '3 months ago')")
+    parser.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only commits after DATE (anything git accepts: 2024-01-01, '3 months ago')",
+    )
     parser.add_argument("--branch", metavar="B", help="walk branch (or tag, commit) B instead of HEAD")
-    parser.add_argument("--first-parent", action="store_true", help="follow only the first parent of merges (the mainline)")
+    parser.add_argument(
+        "--first-parent", action="store_true", help="follow only the first parent of merges (the mainline)"
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--blame", action="store_true", help="add git blame (author, commit) of each current finding's line")
-    parser.add_argument("--hotspots", type=int, default=10, metavar="N", help="how many hotspot files to show (text)")
+    parser.add_argument(
+        "--blame", action="store_true", help="add git blame (author, commit) of each current finding's line"
+    )
+    parser.add_argument(
+        "--hotspots", type=int, default=10, metavar="N", help="how many hotspot files to show (text)"
+    )
     parser.add_argument("--jobs", type=int, metavar="N", help="analysis processes (default: CPU count)")
     parser.add_argument("--store", type=Path, metavar="FILE", help="store file (default: REPO/.ems/ems.db)")
     parser.add_argument(
-        "--recover-store", action="store_true",
+        "--recover-store",
+        action="store_true",
         help="if the store file is damaged, move it aside (ems.db.corrupt-TIME) and start a new one",
     )
     parser.set_defaults(run=run)
@@ -60,7 +73,9 @@ class _Progress:
             return
         width = 24
         filled = width * done // max(total, 1)
-        sys.stderr.write(f"\r\x1b[2Kems history: {stage} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        sys.stderr.write(
+            f"\r\x1b[2Kems history: {stage} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        )
         sys.stderr.flush()
         self.shown = True
 
@@ -88,13 +103,19 @@ def run(args: argparse.Namespace) -> int:
         root = root_of(repo)
         prefix = target.resolve().relative_to(root).as_posix()
         options = HistoryOptions(
-            max_commits=args.max_commits, since=args.since, branch=args.branch,
-            first_parent=args.first_parent, prefix="" if prefix == "." else prefix,
+            max_commits=args.max_commits,
+            since=args.since,
+            branch=args.branch,
+            first_parent=args.first_parent,
+            prefix="" if prefix == "." else prefix,
         )
         with open_store(root, args.store, recover=args.recover_store) as store:
             if store.recovered_from is not None:
-                print(f"ems history: the store was damaged; moved it to {store.recovered_from} "
-                      "and started a new one", file=sys.stderr)
+                print(
+                    f"ems history: the store was damaged; moved it to {store.recovered_from} "
+                    "and started a new one",
+                    file=sys.stderr,
+                )
             result = walk_history(root, store, options, jobs=args.jobs, progress=progress)
             progress.clear()
             for warning in result.warnings:
@@ -146,27 +167,49 @@ def _payload(result: HistoryResult, store: Store, with_blame: bool) -> dict[str,
         for p in result.present:
             lines_by_path.setdefault(p.path, set()).add(p.finding.line)
         for path, lines in lines_by_path.items():
-            for line, b in blame(repo, store, result.tip, path, result.tip_files[path].blob_sha, lines).items():
-                blames[(path, line)] = {"commit": b.commit_sha, "author": b.author, "email": b.email,
-                                        "date": _date(b.timestamp), "summary": b.summary}
+            for line, b in blame(
+                repo, store, result.tip, path, result.tip_files[path].blob_sha, lines
+            ).items():
+                blames[(path, line)] = {
+                    "commit": b.commit_sha,
+                    "author": b.author,
+                    "email": b.email,
+                    "date": _date(b.timestamp),
+                    "summary": b.summary,
+                }
     for p in result.present:
         f = p.finding
         item: dict[str, object] = {
-            "path": p.path, "line": f.line, "column": f.column + 1, "code": f.code, "message": f.message,
-            "severity": f.severity, "fingerprint": f.fingerprint,
+            "path": p.path,
+            "line": f.line,
+            "column": f.column + 1,
+            "code": f.code,
+            "message": f.message,
+            "severity": f.severity,
+            "fingerprint": f.fingerprint,
             "introduced": intro[f.fingerprint].as_dict() if f.fingerprint in intro else None,
         }
         if with_blame:
             item["blame"] = blames.get((p.path, f.line))
         findings.append(item)
 
-    churns = churn(repo, result.tip, max_commits=opts.get("max_commits"), since=opts.get("since"),  # type: ignore[arg-type]
-                   first_parent=bool(opts.get("first_parent")))
+    churns = churn(
+        repo,
+        result.tip,
+        max_commits=opts.get("max_commits"),
+        since=opts.get("since"),  # type: ignore[arg-type]
+        first_parent=bool(opts.get("first_parent")),
+    )
     spots = hotspots(churns, {path: (len(a.findings), a.lines) for path, a in result.tip_files.items()})
 
     def event(e: object) -> dict[str, object]:
-        return {"fingerprint": e.fingerprint, "code": e.code, "path": e.path, "line": e.line,  # type: ignore[attr-defined]
-                "message": e.message}  # type: ignore[attr-defined]
+        return {
+            "fingerprint": e.fingerprint,
+            "code": e.code,
+            "path": e.path,
+            "line": e.line,  # type: ignore[attr-defined]
+            "message": e.message,
+        }  # type: ignore[attr-defined]
 
     return {
         "repository": str(result.root),
@@ -175,19 +218,39 @@ def _payload(result: HistoryResult, store: Store, with_blame: bool) -> dict[str,
         "tip": result.tip,
         "boundary": who(result.boundary),
         "warnings": result.warnings,
-        "stats": {"commits": len(result.commits), "analysed_blobs": result.analysed,
-                  "cached_blobs": result.cached, "seconds": round(result.seconds, 3)},
+        "stats": {
+            "commits": len(result.commits),
+            "analysed_blobs": result.analysed,
+            "cached_blobs": result.cached,
+            "seconds": round(result.seconds, 3),
+        },
         "commits": [
-            {"sha": c.commit.sha, "parents": list(c.commit.parents), "author": c.commit.author,
-             "email": c.commit.email, "date": c.commit.date, "summary": c.commit.summary, "shallow": c.shallow,
-             "introduced": [event(e) for e in c.introduced], "removed": [event(e) for e in c.removed]}
+            {
+                "sha": c.commit.sha,
+                "parents": list(c.commit.parents),
+                "author": c.commit.author,
+                "email": c.commit.email,
+                "date": c.commit.date,
+                "summary": c.commit.summary,
+                "shallow": c.shallow,
+                "introduced": [event(e) for e in c.introduced],
+                "removed": [event(e) for e in c.removed],
+            }
             for c in result.commits
         ],
         "findings": findings,
         "removed": [
-            {"fingerprint": life.fingerprint, "code": life.code, "path": life.path, "line": life.line,
-             "message": life.message, "introduced": who(life.introduced_sha), "removed": who(life.removed_sha)}
-            for life in result.lifetimes if life.removed_sha
+            {
+                "fingerprint": life.fingerprint,
+                "code": life.code,
+                "path": life.path,
+                "line": life.line,
+                "message": life.message,
+                "introduced": who(life.introduced_sha),
+                "removed": who(life.removed_sha),
+            }
+            for life in result.lifetimes
+            if life.removed_sha
         ],
         "hotspots": {"formula": HOTSPOT_FORMULA, "files": [h.as_dict() for h in spots if h.score > 0]},
     }
@@ -226,7 +289,9 @@ def _text(payload: dict, hotspot_count: int) -> str:
             since += f"  [blame: {blame['author']}, {blame['commit'][:10]}]"
         out.append(f"  {f['path']}:{f['line']}:{f['column']}: {f['code']} {f['message']}{since}")
     if len(findings) > TEXT_LIMIT:
-        out.append(f"  ... and {len(findings) - TEXT_LIMIT} more (oldest shown first; --format json lists all)")
+        out.append(
+            f"  ... and {len(findings) - TEXT_LIMIT} more (oldest shown first; --format json lists all)"
+        )
     spots = payload["hotspots"]["files"][:hotspot_count]
     if spots:
         out.append("")

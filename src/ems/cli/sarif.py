@@ -41,7 +41,9 @@ def _fixes_for_file(result: FileResult, resolver: ConfigResolver, ruleset: RuleS
     return fixes
 
 
-def _result(finding: Finding, ruleset: RuleSet, rule_index: dict[str, int], fix: Fix | None) -> dict[str, object]:
+def _result(
+    finding: Finding, ruleset: RuleSet, rule_index: dict[str, int], fix: Fix | None
+) -> dict[str, object]:
     uri = Path(finding.path).as_posix()
     r = finding.range
     entry: dict[str, object] = {
@@ -67,7 +69,9 @@ def _result(finding: Finding, ruleset: RuleSet, rule_index: dict[str, int], fix:
                 "message": {"text": rel.message},
                 "physicalLocation": {
                     "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
-                    "region": _region(rel.range.start.line, rel.range.start.column, rel.range.end.line, rel.range.end.column),
+                    "region": _region(
+                        rel.range.start.line, rel.range.start.column, rel.range.end.line, rel.range.end.column
+                    ),
                 },
             }
             for i, rel in enumerate(finding.related)
@@ -81,7 +85,12 @@ def _result(finding: Finding, ruleset: RuleSet, rule_index: dict[str, int], fix:
                         "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
                         "replacements": [
                             {
-                                "deletedRegion": _region(e.range.start.line, e.range.start.column, e.range.end.line, e.range.end.column),
+                                "deletedRegion": _region(
+                                    e.range.start.line,
+                                    e.range.start.column,
+                                    e.range.end.line,
+                                    e.range.end.column,
+                                ),
                                 "insertedContent": {"text": e.new_text},
                             }
                             for e in fix.edits

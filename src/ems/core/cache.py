@@ -149,7 +149,9 @@ def decode_report(payload: str, path: str) -> Report:
                 tuple([(str(k), str(v)) for k, v in data]) if data else (),
             )
         )
-    return Report(path, tuple(findings), bool(syntax_error), tuple(RuleError(str(c), str(e)) for c, e in errors))
+    return Report(
+        path, tuple(findings), bool(syntax_error), tuple(RuleError(str(c), str(e)) for c, e in errors)
+    )
 
 
 # --- the store ----------------------------------------------------------------------------
@@ -225,9 +227,7 @@ class ResultCache:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if row is None or row[0] != str(SCHEMA_VERSION):
                 conn.execute("BEGIN IMMEDIATE")

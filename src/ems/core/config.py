@@ -188,7 +188,10 @@ def parse_table(
 
     config = Config(root=root, source=source)
     if "select" in table:
-        config = replace(config, select=validate_selectors(_string_list(table["select"], where("select")), known, where("select")))
+        config = replace(
+            config,
+            select=validate_selectors(_string_list(table["select"], where("select")), known, where("select")),
+        )
     if "extend-select" in table:
         config = replace(
             config,
@@ -208,23 +211,34 @@ def parse_table(
         config = replace(
             config,
             per_file_ignores=tuple(
-                (str(glob), validate_selectors(_string_list(codes, where(f"per-file-ignores.{glob}")), known, where(f"per-file-ignores.{glob}")))
+                (
+                    str(glob),
+                    validate_selectors(
+                        _string_list(codes, where(f"per-file-ignores.{glob}")),
+                        known,
+                        where(f"per-file-ignores.{glob}"),
+                    ),
+                )
                 for glob, codes in pfi.items()
             ),
         )
     if "exclude" in table:
         config = replace(config, exclude=_string_list(table["exclude"], where("exclude")))
     if "extend-exclude" in table:
-        config = replace(config, extend_exclude=_string_list(table["extend-exclude"], where("extend-exclude")))
+        config = replace(
+            config, extend_exclude=_string_list(table["extend-exclude"], where("extend-exclude"))
+        )
     if "severity" in table:
         sev = table["severity"]
         if not isinstance(sev, Mapping):
-            raise ConfigError(f"{where('severity')}: expected a table of CODE = \"error|warning|info|hint\"")
+            raise ConfigError(f'{where("severity")}: expected a table of CODE = "error|warning|info|hint"')
         pairs = []
         for code, level in sev.items():
             validate_selectors([code], known, where(f"severity.{code}"))
             if code.upper() not in known:
-                raise ConfigError(f"{where(f'severity.{code}')}: needs a full rule code; valid codes: {', '.join(known)}")
+                raise ConfigError(
+                    f"{where(f'severity.{code}')}: needs a full rule code; valid codes: {', '.join(known)}"
+                )
             try:
                 pairs.append((code.upper(), Severity.parse(str(level))))
             except ValueError as exc:
@@ -233,7 +247,9 @@ def parse_table(
     if "unsafe-fixes" in table:
         config = replace(config, unsafe_fixes=_bool(table["unsafe-fixes"], where("unsafe-fixes")))
     if "respect-gitignore" in table:
-        config = replace(config, respect_gitignore=_bool(table["respect-gitignore"], where("respect-gitignore")))
+        config = replace(
+            config, respect_gitignore=_bool(table["respect-gitignore"], where("respect-gitignore"))
+        )
     return config
 
 

@@ -117,7 +117,7 @@ class _Excluder:
         if absolute == self.root:
             return "", False
         prefix = self.root.rstrip("/") + "/"
-        rel = absolute[len(prefix):] if absolute.startswith(prefix) else absolute
+        rel = absolute[len(prefix) :] if absolute.startswith(prefix) else absolute
         parts = PurePosixPath(rel).parts
         return rel, any(self.part.match(part) for part in parts) if not self.generic else False
 
@@ -173,7 +173,9 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Pat
             if not is_dir and not name.endswith(PYTHON_SUFFIXES):
                 continue  # neither a folder nor a Python file: exclusion cannot matter
             path = Path(entry.path)
-            if excluder.excluded(folder, name, path) or (check_ignored and _ignored(path, is_dir, specs, config)):
+            if excluder.excluded(folder, name, path) or (
+                check_ignored and _ignored(path, is_dir, specs, config)
+            ):
                 continue
             if is_dir:
                 subdirs.append(path)
@@ -250,7 +252,9 @@ def io_error_report(display: str, message: str) -> Report:
     return Report(display, (finding,), syntax_error=True)
 
 
-def analyse_path(path: Path, config: Config, ruleset: RuleSet, display: str, keep_source: bool = False) -> FileResult:
+def analyse_path(
+    path: Path, config: Config, ruleset: RuleSet, display: str, keep_source: bool = False
+) -> FileResult:
     data = read_source(path)
     if isinstance(data, str):
         return FileResult(path, display, io_error_report(display, data))
@@ -302,7 +306,10 @@ def _chunksize(count: int, jobs: int) -> int:
 
 
 def _ordered_map(
-    func: Callable, items: Sequence, jobs: int | None, ruleset: RuleSet  # type: ignore[type-arg]
+    func: Callable,
+    items: Sequence,
+    jobs: int | None,
+    ruleset: RuleSet,  # type: ignore[type-arg]
 ) -> Iterator:  # type: ignore[type-arg]
     """``map(func, items)`` in worker processes, in order, streaming; in-process when small."""
     jobs = min(jobs or default_jobs(), len(items))
@@ -468,7 +475,14 @@ def scan(
                         continue
         task_index.append(index)
         tasks.append(
-            _Task(path, displays[index], configs[index], entry.digest if entry else None, keep_source, cache is not None)
+            _Task(
+                path,
+                displays[index],
+                configs[index],
+                entry.digest if entry else None,
+                keep_source,
+                cache is not None,
+            )
         )
 
     outcomes = _ordered_map(_analyse_task, tasks, jobs, ruleset)
@@ -548,7 +562,9 @@ def _fix_task(task: _FixTask) -> FileFix:
     except UndecodableSource as exc:
         return FileFix(task.path, task.display, task.report, data, error=f"{task.display}: not fixed: {exc}")
     ruleset = _WORKER_RULESET or load_rules()
-    result = fix_all(decoded.text, task.display, task.config, unsafe=task.unsafe, codes=task.codes, ruleset=ruleset)
+    result = fix_all(
+        decoded.text, task.display, task.config, unsafe=task.unsafe, codes=task.codes, ruleset=ruleset
+    )
     if not result.changed:
         return FileFix(task.path, task.display, task.report, data, None, result)
     try:

@@ -59,7 +59,11 @@ def atomic_write(path: Path, data: bytes, expected: bytes | None = None) -> None
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if info is not None and hasattr(os, "chown") and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+        if (
+            info is not None
+            and hasattr(os, "chown")
+            and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid())
+        ):
             # run as root (CI containers), the new file would otherwise become root's
             with contextlib.suppress(OSError):  # only root may give a file away
                 os.chown(tmp, info.st_uid, info.st_gid)

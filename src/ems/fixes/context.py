@@ -90,7 +90,14 @@ class FixContext:
     def code_for(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
 
-    def replace(self, old: cst.CSTNode, new: cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel, title: str, safety: Safety, finding: Finding) -> Fix:
+    def replace(
+        self,
+        old: cst.CSTNode,
+        new: cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel,
+        title: str,
+        safety: Safety,
+        finding: Finding,
+    ) -> Fix:
         """A fix that swaps one node for another in the module."""
         new_module = self.module.deep_replace(old, new)  # type: ignore[arg-type]
         assert isinstance(new_module, cst.Module)

@@ -61,7 +61,9 @@ def _signature(findings: Iterable[Finding]) -> Counter[tuple[str, str]]:
     return Counter(_key(f) for f in findings)
 
 
-def verify(before: Report, new_text: str, targets: Iterable[Finding], path: str, config: Config, ruleset: RuleSet) -> str | None:
+def verify(
+    before: Report, new_text: str, targets: Iterable[Finding], path: str, config: Config, ruleset: RuleSet
+) -> str | None:
     """None when the new text is acceptable; otherwise the reason it is not."""
     after = analyse(new_text, path, config, ruleset)
     if after.syntax_error:
@@ -167,7 +169,8 @@ def fix_all(
         passes += 1
         key = _keyer(text)
         candidates = [
-            f for f in report.findings
+            f
+            for f in report.findings
             if f.fixable and (only is None or f.code in only) and key(f) not in failed
         ]
         if not candidates:

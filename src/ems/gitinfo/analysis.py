@@ -62,7 +62,9 @@ def ruleset_hash(config: Config, ruleset: RuleSet) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
-def analyse_blob(data: bytes, path: str, config: Config, ruleset: RuleSet | None = None) -> tuple[int, tuple[CachedFinding, ...]]:
+def analyse_blob(
+    data: bytes, path: str, config: Config, ruleset: RuleSet | None = None
+) -> tuple[int, tuple[CachedFinding, ...]]:
     """Findings of one file's bytes, with each finding's normalised line (for rename matching)."""
     report = analyse(data, path, config, ruleset)
     lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
@@ -77,8 +79,16 @@ def analyse_blob(data: bytes, path: str, config: Config, ruleset: RuleSet | None
             text = " ".join(source.line(f.line).split())
         findings.append(
             CachedFinding(
-                f.code, f.name, f.severity.value, f.range.start.line, f.range.start.column,
-                f.range.end.line, f.range.end.column, f.message, f.fingerprint, text,
+                f.code,
+                f.name,
+                f.severity.value,
+                f.range.start.line,
+                f.range.start.column,
+                f.range.end.line,
+                f.range.end.column,
+                f.message,
+                f.fingerprint,
+                text,
             )
         )
     return lines, tuple(findings)
@@ -158,13 +168,18 @@ class BlobAnalyser:
         if self.jobs > 1 and total >= PARALLEL_THRESHOLD:
             method = "fork" if "fork" in get_all_start_methods() else "spawn"
             jobs = [
-                [(read_blob(self.repo, blob), path, config) for path, blob, config, _ in misses[i : i + _CHUNK]]
+                [
+                    (read_blob(self.repo, blob), path, config)
+                    for path, blob, config, _ in misses[i : i + _CHUNK]
+                ]
                 for i in range(0, total, _CHUNK)
             ]
             with ProcessPoolExecutor(self.jobs, mp_context=get_context(method)) as pool:
                 done = 0
                 for start, outcome in zip(range(0, total, _CHUNK), pool.map(_worker, jobs), strict=True):
-                    for (path, blob, _, rhash), (lines, findings) in zip(misses[start : start + _CHUNK], outcome, strict=True):
+                    for (path, blob, _, rhash), (lines, findings) in zip(
+                        misses[start : start + _CHUNK], outcome, strict=True
+                    ):
                         results.append(BlobAnalysis(blob, path, rhash, lines, findings))
                     done += len(outcome)
                     if progress:

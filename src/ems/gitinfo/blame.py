@@ -52,13 +52,19 @@ def parse_porcelain(out: bytes) -> dict[int, BlameLine]:
     for line, (sha, _) in result.items():
         info = infos.get(sha, {})
         blamed[line] = BlameLine(
-            line, sha, info.get("author", ""), info.get("author-mail", "").strip("<>"),
-            int(info.get("author-time", "0") or 0), info.get("summary", ""),
+            line,
+            sha,
+            info.get("author", ""),
+            info.get("author-mail", "").strip("<>"),
+            int(info.get("author-time", "0") or 0),
+            info.get("summary", ""),
         )
     return blamed
 
 
-def blame(repo: git.Repo, store: Store, rev: str, path: str, blob_sha: str, lines: Iterable[int]) -> dict[int, BlameLine]:
+def blame(
+    repo: git.Repo, store: Store, rev: str, path: str, blob_sha: str, lines: Iterable[int]
+) -> dict[int, BlameLine]:
     """Blame for ``lines`` of ``path`` as of commit ``rev`` (whose blob is ``blob_sha``)."""
     wanted = sorted(set(lines))
     if not wanted:

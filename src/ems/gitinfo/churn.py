@@ -48,8 +48,14 @@ class Hotspot:
     lines: int
 
     def as_dict(self) -> dict[str, object]:
-        return {"path": self.path, "score": round(self.score, 3), "recent_changes": round(self.recent, 3),
-                "changes": self.changes, "findings": self.findings, "lines": self.lines}
+        return {
+            "path": self.path,
+            "score": round(self.score, 3),
+            "recent_changes": round(self.recent, 3),
+            "changes": self.changes,
+            "findings": self.findings,
+            "lines": self.lines,
+        }
 
 
 def _decode(raw: bytes) -> str:
@@ -57,7 +63,11 @@ def _decode(raw: bytes) -> str:
 
 
 def churn(
-    repo: git.Repo, tip: str = "HEAD", *, max_commits: int | None = None, since: str | None = None,
+    repo: git.Repo,
+    tip: str = "HEAD",
+    *,
+    max_commits: int | None = None,
+    since: str | None = None,
     first_parent: bool = False,
 ) -> dict[str, FileChurn]:
     """Per Python file: commits touching it, lines added/deleted and decayed recent changes."""

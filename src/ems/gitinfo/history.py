@@ -179,8 +179,18 @@ def parse_log(out: bytes, prefix: str = "") -> list[tuple[CommitRow, list[Change
 def log_commits(repo: git.Repo, tip: str, options: HistoryOptions) -> list[tuple[CommitRow, list[Change]]]:
     """Oldest first: the commits to walk and their changes (one git process)."""
     args = [
-        "log", "--reverse", "--topo-order", "--raw", "-z", "--no-abbrev", "-M",
-        "--diff-merges=first-parent", "--root", "--no-color", "--no-ext-diff", _FORMAT,
+        "log",
+        "--reverse",
+        "--topo-order",
+        "--raw",
+        "-z",
+        "--no-abbrev",
+        "-M",
+        "--diff-merges=first-parent",
+        "--root",
+        "--no-color",
+        "--no-ext-diff",
+        _FORMAT,
     ]
     if options.first_parent:
         args.append("--first-parent")
@@ -213,7 +223,9 @@ class _Lives:
     def introduce(self, fp: str, path: str, f: CachedFinding, sha: str) -> None:
         origin = self.origin(fp)
         if origin not in self.open:
-            self.open[origin] = Lifetime(fp, origin, f.code, path, f.line, f.message, sha, None, None, self._next())
+            self.open[origin] = Lifetime(
+                fp, origin, f.code, path, f.line, f.message, sha, None, None, self._next()
+            )
 
     def remove(self, fp: str, path: str, f: CachedFinding, sha: str) -> None:
         origin = self.origin(fp)
@@ -222,7 +234,9 @@ class _Lives:
         if life is None:
             if self.closed.get(origin):
                 return  # already gone on another branch
-            life = Lifetime(fp, origin, f.code, path, f.line, f.message, None, self.boundary(), None, self._next())
+            life = Lifetime(
+                fp, origin, f.code, path, f.line, f.message, None, self.boundary(), None, self._next()
+            )
         self.closed[origin].append(_with(life, fingerprint=fp, path=path, line=f.line, removed_sha=sha))
 
     def rename(self, old_fp: str, new_fp: str, path: str, f: CachedFinding) -> None:
@@ -241,7 +255,9 @@ class _Lives:
             if closed:  # removed on one branch, kept on another: it is still here
                 life = _with(closed.pop(), removed_sha=None)
             else:
-                life = Lifetime(fp, origin, f.code, path, f.line, f.message, None, self.boundary(), None, self._next())
+                life = Lifetime(
+                    fp, origin, f.code, path, f.line, f.message, None, self.boundary(), None, self._next()
+                )
         life = _with(life, fingerprint=fp, path=path, line=f.line, message=f.message)
         self.open[origin] = life
         return life
@@ -301,7 +317,9 @@ def walk_history(
     shallow = shallow_commits(repo)
     logged = log_commits(repo, tip, options)
     if not logged:
-        raise GitError(f"no commits of {options.branch or 'HEAD'} match the options given (--since/--max-commits)")
+        raise GitError(
+            f"no commits of {options.branch or 'HEAD'} match the options given (--since/--max-commits)"
+        )
     walked = {row.sha for row, _ in logged}
     if shallow & walked:
         warnings.append(
@@ -350,7 +368,8 @@ def walk_history(
         if not is_shallow:
             for change in changes:
                 needed.update(
-                    (p, b) for p, b in ((change.old_path, change.old_blob), (change.new_path, change.new_blob))
+                    (p, b)
+                    for p, b in ((change.old_path, change.old_blob), (change.new_path, change.new_blob))
                     if p is not None and b is not None
                 )
             for parent in parents[1:]:
@@ -387,7 +406,9 @@ def walk_history(
             continue
         sha = plan.commit.sha
 
-        def emit(kind: str, path: str, f: CachedFinding, sha: str = sha, events: CommitEvents = events) -> None:
+        def emit(
+            kind: str, path: str, f: CachedFinding, sha: str = sha, events: CommitEvents = events
+        ) -> None:
             event = HistoryEvent(sha, kind, f.fingerprint, f.code, path, f.line, f.message)
             if kind == "introduced":
                 events.introduced.append(event)
@@ -397,8 +418,16 @@ def walk_history(
                 lives.remove(f.fingerprint, path, f, sha)
 
         for change in plan.changes:
-            old = findings[(change.old_path, change.old_blob)].findings if change.old_path and change.old_blob else ()
-            new = findings[(change.new_path, change.new_blob)].findings if change.new_path and change.new_blob else ()
+            old = (
+                findings[(change.old_path, change.old_blob)].findings
+                if change.old_path and change.old_blob
+                else ()
+            )
+            new = (
+                findings[(change.new_path, change.new_blob)].findings
+                if change.new_path and change.new_blob
+                else ()
+            )
             if change.old_path and change.new_path and change.old_path != change.new_path:
                 pairs, gone, added = _pair_renamed(old, new)
                 for before, after in pairs:
@@ -413,7 +442,9 @@ def walk_history(
             if plan.other_parents and change.new_path:
                 for other in plan.other_parents:
                     blob = other.get(change.new_path)
-                    fps = {f.fingerprint for f in findings[(change.new_path, blob)].findings} if blob else set()
+                    fps = (
+                        {f.fingerprint for f in findings[(change.new_path, blob)].findings} if blob else set()
+                    )
                     via_merge |= fps
                     missing_elsewhere = missing_elsewhere or bool({f.fingerprint for f in gone} - fps)
             for f in added:
@@ -436,8 +467,12 @@ def walk_history(
         if sha not in commit_rows:
             c = repo.commit(sha)
             commit_rows[sha] = CommitRow(
-                sha, tuple(p.hexsha for p in c.parents), c.author.name or "", c.author.email or "",
-                int(c.authored_date), c.summary if isinstance(c.summary, str) else c.summary.decode(),
+                sha,
+                tuple(p.hexsha for p in c.parents),
+                c.author.name or "",
+                c.author.email or "",
+                int(c.authored_date),
+                c.summary if isinstance(c.summary, str) else c.summary.decode(),
             )
     seconds = time.perf_counter() - started
     store.replace_history(
@@ -480,8 +515,13 @@ class Introduction:
     exact: bool
 
     def as_dict(self) -> dict[str, object]:
-        return {"commit": self.commit, "author": self.author, "email": self.email, "date": self.date,
-                "exact": self.exact}
+        return {
+            "commit": self.commit,
+            "author": self.author,
+            "email": self.email,
+            "date": self.date,
+            "exact": self.exact,
+        }
 
 
 def introductions(store: Store, fingerprints: list[str]) -> dict[str, Introduction]:

@@ -28,16 +28,20 @@ class HookError(Exception):
 
 
 def add_check_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--record", action="store_true", help="record this scan in the project store (.ems/ems.db)")
     parser.add_argument(
-        "--new-since", metavar="REF",
+        "--record", action="store_true", help="record this scan in the project store (.ems/ems.db)"
+    )
+    parser.add_argument(
+        "--new-since",
+        metavar="REF",
         help="report only findings not present at git REF (branch, tag, commit), compared by fingerprint",
     )
 
 
 def add_fix_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--commit", action="store_true",
+        "--commit",
+        action="store_true",
         help="commit the fixed files (refused if they have uncommitted changes); message lists rules and files",
     )
     parser.add_argument("--branch", metavar="NAME", help="with --commit: commit on a new branch NAME")
@@ -93,8 +97,13 @@ def record_scan(results: Sequence[FileResult], config_hash: str, started: float)
     """Store the scan and its findings; returns the scan id (raises HookError)."""
     duration = time.perf_counter() - started
     try:
-        return record_reports(project_root(), [r.report for r in results], config_hash=config_hash,
-                              duration_s=duration, source="check")
+        return record_reports(
+            project_root(),
+            [r.report for r in results],
+            config_hash=config_hash,
+            duration_s=duration,
+            source="check",
+        )
     except HookError as exc:
         raise HookError(f"--record: {exc}") from None
 
@@ -113,9 +122,16 @@ def record_reports(
     context = scan_context(root)
     analysis = sum(r.timings.get("total", 0.0) for r in reports)
     record = ScanRecord(
-        root=str(root), ems_version=__version__, config_hash=config_hash, files=len(reports),
-        duration_s=duration_s, source=source, commit_sha=context.commit_sha, branch=context.branch,
-        dirty=context.dirty, timings={"total": duration_s, "analysis": analysis},
+        root=str(root),
+        ems_version=__version__,
+        config_hash=config_hash,
+        files=len(reports),
+        duration_s=duration_s,
+        source=source,
+        commit_sha=context.commit_sha,
+        branch=context.branch,
+        dirty=context.dirty,
+        timings={"total": duration_s, "analysis": analysis},
     )
     try:
         with open_store(root) as store:
@@ -141,7 +157,9 @@ def introduced_enricher(results: Sequence[FileResult]) -> Callable[[Finding], di
         return None
 
 
-def _enricher(results: Sequence[FileResult], root: Path, store: Store) -> Callable[[Finding], dict[str, object]]:
+def _enricher(
+    results: Sequence[FileResult], root: Path, store: Store
+) -> Callable[[Finding], dict[str, object]]:
     from ems.gitinfo.history import introductions
 
     repo_fp: dict[int, str] = {}
@@ -171,8 +189,14 @@ def _enricher(results: Sequence[FileResult], root: Path, store: Store) -> Callab
         intro = known.get(repo_fp.get(id(finding), ""))
         if intro is None:
             return {"introduced": None}
-        return {"introduced": {"commit": intro.commit, "author": intro.author, "date": intro.date,
-                               "exact": intro.exact}}
+        return {
+            "introduced": {
+                "commit": intro.commit,
+                "author": intro.author,
+                "date": intro.date,
+                "exact": intro.exact,
+            }
+        }
 
     return enrich
 
@@ -225,7 +249,9 @@ class FixCommit:
             if branch is not None:
                 git_bytes(self.repo, "check-ref-format", "--branch", branch)
                 if self.repo.git.branch("--list", branch).strip():
-                    raise HookError(f"--branch: a branch named {branch!r} already exists; choose another name")
+                    raise HookError(
+                        f"--branch: a branch named {branch!r} already exists; choose another name"
+                    )
         except GitError as exc:
             raise HookError(f"--commit: {exc}") from None
         self.branch = branch
@@ -248,7 +274,9 @@ class FixCommit:
         dirty = dirty_paths(self.repo, sorted(inside)) if inside else {}
         blocked = sorted(rel for rel in dirty if rel in inside and would_change(inside[rel]))
         if blocked:
-            listing = "\n".join(f"  {rel} ({'untracked' if dirty[rel] == '??' else 'modified'})" for rel in blocked)
+            listing = "\n".join(
+                f"  {rel} ({'untracked' if dirty[rel] == '??' else 'modified'})" for rel in blocked
+            )
             raise HookError(
                 "--commit: these files would be fixed but have uncommitted changes, so their fixes cannot be "
                 f"committed on their own:\n{listing}\ncommit or stash those changes first (nothing was written)"

@@ -33,7 +33,10 @@ def renames_since(repo: git.Repo, ref_sha: str) -> dict[str, str]:
         status = tokens[i]
         i += 1
         if status[:1] in (b"R", b"C") and i + 1 < len(tokens):
-            old, new = tokens[i].decode("utf-8", "surrogateescape"), tokens[i + 1].decode("utf-8", "surrogateescape")
+            old, new = (
+                tokens[i].decode("utf-8", "surrogateescape"),
+                tokens[i + 1].decode("utf-8", "surrogateescape"),
+            )
             renames[new] = old
             i += 2
         elif status:

@@ -47,7 +47,9 @@ def has_comment(ctx: AnalysisContext, node: ast.AST) -> bool:
     if "#" not in text:
         return False
     try:
-        return any(tok.type == tokenize.COMMENT for tok in tokenize.generate_tokens(io.StringIO(text).readline))
+        return any(
+            tok.type == tokenize.COMMENT for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+        )
     except (tokenize.TokenError, SyntaxError):
         return True
 

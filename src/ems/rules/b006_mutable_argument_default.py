@@ -120,7 +120,9 @@ class MutableArgumentDefault(Rule):
         params = function.params.deep_replace(param, new_param)
         body = function.body
         if isinstance(body, cst.SimpleStatementSuite):
-            block = cst.IndentedBlock(body=[cst.SimpleStatementLine(body.body)], header=body.trailing_whitespace)
+            block = cst.IndentedBlock(
+                body=[cst.SimpleStatementLine(body.body)], header=body.trailing_whitespace
+            )
         else:
             assert isinstance(body, cst.IndentedBlock)
             block = body

@@ -18,7 +18,7 @@ class GetattrWithConstant(Rule):
     severity = Severity.WARNING
     summary = "`getattr` with a constant attribute name; use normal attribute access"
     explanation = (
-        "`getattr(obj, \"name\")` without a default does exactly what `obj.name` does, but "
+        '`getattr(obj, "name")` without a default does exactly what `obj.name` does, but '
         "hides the attribute from readers, type checkers, IDE navigation and renames. The fix "
         "is safe. Private `__names` are left alone: `obj.__name` would be name-mangled."
     )
@@ -33,7 +33,7 @@ class GetattrWithConstant(Rule):
     )
     invalid = (
         Invalid("v = getattr(obj, 'name')  # keep\n", fixed="v = obj.name  # keep\n"),
-        Invalid("v = getattr(a + b, \"real\")\n", fixed="v = (a + b).real\n"),
+        Invalid('v = getattr(a + b, "real")\n', fixed="v = (a + b).real\n"),
         Invalid("v = getattr(f(x), 'é')\n", fixed="v = f(x).é\n"),
     )
 

@@ -19,7 +19,7 @@ class SetattrWithConstant(Rule):
     severity = Severity.WARNING
     summary = "`setattr` with a constant attribute name; use normal assignment"
     explanation = (
-        "`setattr(obj, \"name\", value)` does exactly what `obj.name = value` does, but hides "
+        '`setattr(obj, "name", value)` does exactly what `obj.name = value` does, but hides '
         "the attribute from readers, type checkers, IDE navigation and renames. Only calls "
         "used as statements are reported (an assignment is not an expression), and private "
         "`__names` are left alone because `obj.__name` would be name-mangled. The fix is safe."
@@ -35,7 +35,9 @@ class SetattrWithConstant(Rule):
     )
     invalid = (
         Invalid("setattr(obj, 'name', 1)  # keep\n", fixed="obj.name = 1  # keep\n"),
-        Invalid("def f(self):\n    setattr(self, \"é\", [1, 2])\n", fixed="def f(self):\n    self.é = [1, 2]\n"),
+        Invalid(
+            'def f(self):\n    setattr(self, "é", [1, 2])\n', fixed="def f(self):\n    self.é = [1, 2]\n"
+        ),
         Invalid("if x: setattr(a or b, 'y', x)\n", fixed="if x: (a or b).y = x\n"),
     )
 

@@ -33,10 +33,16 @@ class AssertFalse(Rule):
         Valid("assert not False\n"),
     )
     invalid = (
-        Invalid("def f():\n    assert False  # never\n",
-                fixed="def f():\n    raise AssertionError()  # never\n", unsafe=True),
-        Invalid("assert False, 'unreachable: ' + x\n",
-                fixed="raise AssertionError('unreachable: ' + x)\n", unsafe=True),
+        Invalid(
+            "def f():\n    assert False  # never\n",
+            fixed="def f():\n    raise AssertionError()  # never\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "assert False, 'unreachable: ' + x\n",
+            fixed="raise AssertionError('unreachable: ' + x)\n",
+            unsafe=True,
+        ),
         Invalid("if x: assert (False), f'{x}'\n", fixed="if x: raise AssertionError(f'{x}')\n", unsafe=True),
     )
 

@@ -31,7 +31,9 @@ class JumpStatementInFinally(Rule):
         Invalid("def f():\n    try:\n        return work()\n    finally:\n        return None\n"),
         Invalid("for x in y:\n    try:\n        work(x)\n    finally:\n        continue\n"),
         Invalid("while x:\n    try:\n        pass\n    finally:\n        if done:\n            break\n"),
-        Invalid("def f():\n    try:\n        pass\n    finally:\n        for x in y:\n            return x\n"),
+        Invalid(
+            "def f():\n    try:\n        pass\n    finally:\n        for x in y:\n            return x\n"
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

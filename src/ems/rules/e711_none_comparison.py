@@ -24,9 +24,15 @@ class NoneComparison(Rule):
     fix_safety = Safety.UNSAFE
     fix_title = "Replace `==`/`!=` with `is`/`is not`"
     node_types = (ast.Compare,)
-    valid = (Valid("if x is None:\n    pass\n"), Valid("if x is not None:\n    pass\n"), Valid("y = x == 0\n"))
+    valid = (
+        Valid("if x is None:\n    pass\n"),
+        Valid("if x is not None:\n    pass\n"),
+        Valid("y = x == 0\n"),
+    )
     invalid = (
-        Invalid("if x == None:  # check\n    pass\n", fixed="if x is None:  # check\n    pass\n", unsafe=True),
+        Invalid(
+            "if x == None:  # check\n    pass\n", fixed="if x is None:  # check\n    pass\n", unsafe=True
+        ),
         Invalid("y = None != x\n", fixed="y = None is not x\n", unsafe=True),
         Invalid("y = a == b == None\n", fixed="y = a == b is None\n", unsafe=True),
     )
@@ -55,13 +61,21 @@ class NoneComparison(Rule):
             return None
         target = targets[index]
         if isinstance(target.operator, cst.Equal):
-            op: cst.BaseCompOp = cst.Is(whitespace_before=target.operator.whitespace_before, whitespace_after=target.operator.whitespace_after)
+            op: cst.BaseCompOp = cst.Is(
+                whitespace_before=target.operator.whitespace_before,
+                whitespace_after=target.operator.whitespace_after,
+            )
         elif isinstance(target.operator, cst.NotEqual):
-            op = cst.IsNot(whitespace_before=target.operator.whitespace_before, whitespace_after=target.operator.whitespace_after)
+            op = cst.IsNot(
+                whitespace_before=target.operator.whitespace_before,
+                whitespace_after=target.operator.whitespace_after,
+            )
         else:
             return None
         targets[index] = target.with_changes(operator=op)
-        return ctx.replace(compare, compare.with_changes(comparisons=targets), self.fix_title, self.fix_safety, finding)
+        return ctx.replace(
+            compare, compare.with_changes(comparisons=targets), self.fix_title, self.fix_safety, finding
+        )
 
 
 def _is_none(node: ast.expr) -> bool:

@@ -39,10 +39,16 @@ class TrueFalseComparison(Rule):
         Valid("y = x == 1\n"),
     )
     invalid = (
-        Invalid("if x == True:  # check\n    pass\n", fixed="if x is True:  # check\n    pass\n", unsafe=True),
+        Invalid(
+            "if x == True:  # check\n    pass\n", fixed="if x is True:  # check\n    pass\n", unsafe=True
+        ),
         Invalid("y = False != x\n", fixed="y = False is not x\n", unsafe=True),
-        Invalid("y = (a == True) or (b != False)\n", fixed="y = (a is True) or (b is not False)\n",
-                count=2, unsafe=True),
+        Invalid(
+            "y = (a == True) or (b != False)\n",
+            fixed="y = (a is True) or (b is not False)\n",
+            count=2,
+            unsafe=True,
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

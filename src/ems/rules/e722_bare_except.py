@@ -62,5 +62,7 @@ class BareExcept(Rule):
         handler = ctx.find(cst.ExceptHandler, finding.range, where=lambda n: n.type is None)
         if handler is None:
             return None
-        new = handler.with_changes(type=cst.Name("Exception"), whitespace_after_except=cst.SimpleWhitespace(" "))
+        new = handler.with_changes(
+            type=cst.Name("Exception"), whitespace_after_except=cst.SimpleWhitespace(" ")
+        )
         return ctx.replace(handler, new, self.fix_title, Safety.UNSAFE, finding)

@@ -32,7 +32,9 @@ class SwallowedException(Rule):
     )
     invalid = (
         Invalid("try:\n    run()\nexcept Exception:\n    pass\n"),
-        Invalid("for x in y:\n    try:\n        run(x)\n    except (OSError, ValueError):\n        continue\n"),
+        Invalid(
+            "for x in y:\n    try:\n        run(x)\n    except (OSError, ValueError):\n        continue\n"
+        ),
         Invalid("try:\n    run()\nexcept:  # whatever\n    ...\n"),
     )
 
@@ -55,4 +57,6 @@ class SwallowedException(Rule):
 def _does_nothing(stmt: ast.stmt) -> bool:
     if isinstance(stmt, (ast.Pass, ast.Continue)):
         return True
-    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis
+    return (
+        isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis
+    )

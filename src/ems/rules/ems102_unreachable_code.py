@@ -114,7 +114,9 @@ class UnreachableCode(Rule):
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         line_no, column = (int(part) for part in finding.datum("at", "0:0").split(":"))
-        terminator = ctx.find((cst.Return, cst.Raise, cst.Continue, cst.Break), Range.of(line_no, column, line_no, column))
+        terminator = ctx.find(
+            (cst.Return, cst.Raise, cst.Continue, cst.Break), Range.of(line_no, column, line_no, column)
+        )
         line = ctx.parents.get(terminator) if terminator is not None else None
         if terminator is None or not isinstance(line, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
             return None

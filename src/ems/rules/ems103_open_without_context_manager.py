@@ -55,7 +55,9 @@ class OpenWithoutContextManager(Rule):
             isinstance(parent, ast.Call)
             and isinstance(parent.func, ast.Attribute)
             and parent.func.attr in ("enter_context", "enter_async_context", "callback", "closing")
-        ) or (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "closing"):
+        ) or (
+            isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "closing"
+        ):
             return
         yield ctx.hit(node, "`open()` outside a `with` statement: the file may never be closed")
 
@@ -93,7 +95,9 @@ def _closed_later(name: str, ctx: AnalysisContext) -> bool:
 
 def _called(call: ast.Call, name: str) -> bool:
     func = call.func
-    return (isinstance(func, ast.Name) and func.id == name) or (isinstance(func, ast.Attribute) and func.attr == name)
+    return (isinstance(func, ast.Name) and func.id == name) or (
+        isinstance(func, ast.Attribute) and func.attr == name
+    )
 
 
 def _is_open(func: ast.expr, ctx: AnalysisContext) -> bool:
@@ -107,7 +111,10 @@ def _rebound(ctx: AnalysisContext) -> frozenset[str]:
 
     def build() -> frozenset[str]:
         for node in ast.walk(ctx.tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "open":
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and node.name == "open"
+            ):
                 return frozenset({"open"})
             if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
                 (a.asname or a.name) == "open" for a in node.names

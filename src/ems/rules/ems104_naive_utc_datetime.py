@@ -61,9 +61,11 @@ class NaiveUtcDatetime(Rule):
             unsafe=True,
         ),
         Invalid("import datetime\n\ncreated = Column(default=datetime.datetime.utcnow)\n"),
-        Invalid("import datetime as dt\n\nstamp = dt.datetime.utcnow().isoformat()\n",
-                fixed="import datetime as dt\n\nstamp = dt.datetime.now(dt.timezone.utc).isoformat()\n",
-                unsafe=True),
+        Invalid(
+            "import datetime as dt\n\nstamp = dt.datetime.utcnow().isoformat()\n",
+            fixed="import datetime as dt\n\nstamp = dt.datetime.now(dt.timezone.utc).isoformat()\n",
+            unsafe=True,
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
@@ -145,7 +147,11 @@ def _imports(ctx: AnalysisContext) -> _Imports:
         for statement in ctx.tree.body:
             if isinstance(statement, ast.Import):
                 modules.update(a.asname or a.name for a in statement.names if a.name == "datetime")
-            elif isinstance(statement, ast.ImportFrom) and statement.module == "datetime" and not statement.level:
+            elif (
+                isinstance(statement, ast.ImportFrom)
+                and statement.module == "datetime"
+                and not statement.level
+            ):
                 for alias in statement.names:
                     bound = alias.asname or alias.name
                     if alias.name == "datetime":

@@ -68,7 +68,9 @@ class ReraiseByName(Rule):
                 return
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
-        node = ctx.find(cst.Raise, finding.range, where=lambda n: isinstance(n.exc, cst.Name) and n.cause is None)
+        node = ctx.find(
+            cst.Raise, finding.range, where=lambda n: isinstance(n.exc, cst.Name) and n.cause is None
+        )
         if node is None:
             return None
         new = node.with_changes(exc=None, whitespace_after_raise=cst.MaybeSentinel.DEFAULT)

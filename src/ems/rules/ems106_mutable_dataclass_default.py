@@ -39,8 +39,10 @@ class MutableDataclassDefault(Rule):
             "    items: list[int] = field(default_factory=list)\n"
         ),
         Valid("from dataclasses import dataclass\n\n@dataclass\nclass A:\n    names: tuple[str, ...] = ()\n"),
-        Valid("from typing import ClassVar\nfrom dataclasses import dataclass\n\n@dataclass\nclass A:\n"
-              "    registry: ClassVar[dict] = {}\n"),
+        Valid(
+            "from typing import ClassVar\nfrom dataclasses import dataclass\n\n@dataclass\nclass A:\n"
+            "    registry: ClassVar[dict] = {}\n"
+        ),
         Valid("class A:\n    items: list = []\n"),
     )
     invalid = (
@@ -99,9 +101,15 @@ class MutableDataclassDefault(Rule):
             factory = cst.Lambda(params=cst.Parameters(), body=value)
         new = cst.Call(
             func=cst.parse_expression(spelled),
-            args=[cst.Arg(factory, keyword=cst.Name("default_factory"), equal=cst.AssignEqual(
-                whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
-            ))],
+            args=[
+                cst.Arg(
+                    factory,
+                    keyword=cst.Name("default_factory"),
+                    equal=cst.AssignEqual(
+                        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+                    ),
+                )
+            ],
         )
         return ctx.replace(value, new, self.fix_title, Safety.UNSAFE, finding)
 
@@ -109,11 +117,7 @@ class MutableDataclassDefault(Rule):
 def _mutable(node: ast.expr) -> bool:
     if isinstance(node, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)):
         return True
-    return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in _MUTABLE_CALLS
-    )
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _MUTABLE_CALLS
 
 
 def _factory(node: ast.expr) -> str:
@@ -139,8 +143,10 @@ def _is_dataclass(decorator: ast.expr, ctx: AnalysisContext) -> bool:
     if isinstance(decorator, ast.Call):
         decorator = decorator.func
     if isinstance(decorator, ast.Attribute):
-        return decorator.attr == "dataclass" and isinstance(decorator.value, ast.Name) and (
-            decorator.value.id == "dataclasses"
+        return (
+            decorator.attr == "dataclass"
+            and isinstance(decorator.value, ast.Name)
+            and (decorator.value.id == "dataclasses")
         )
     return isinstance(decorator, ast.Name) and decorator.id in _imports(ctx)[0]
 

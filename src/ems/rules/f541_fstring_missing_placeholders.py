@@ -18,7 +18,7 @@ class FStringMissingPlaceholders(Rule):
     summary = "f-string without any placeholders"
     explanation = (
         "An `f` prefix on a string with no `{...}` placeholder does nothing. It usually means "
-        "the placeholder was forgotten (`f\"hello name\"` instead of `f\"hello {name}\"`), so the "
+        'the placeholder was forgotten (`f"hello name"` instead of `f"hello {name}"`), so the '
         "value the author meant to show never appears."
     )
     fix_safety = Safety.SAFE
@@ -56,5 +56,5 @@ class FStringMissingPlaceholders(Rule):
         body = "".join(p.value for p in string.parts if isinstance(p, cst.FormattedStringText))
         if "{{" in body or "}}" in body:
             body = body.replace("{{", "{").replace("}}", "}")
-        new = cst.SimpleString(f"{prefix}{string.start[len(string.prefix):]}{body}{string.end}")
+        new = cst.SimpleString(f"{prefix}{string.start[len(string.prefix) :]}{body}{string.end}")
         return ctx.replace(string, new, self.fix_title, self.fix_safety, finding)

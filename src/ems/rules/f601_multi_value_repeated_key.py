@@ -81,7 +81,8 @@ class MultiValueRepeatedKey(Rule):
             for position in range(1, len(indices)):
                 index, previous = indices[position], indices[position - 1]
                 same = _identical(node.values[index], node.values[previous]) and not any(
-                    k is None for k in node.keys[previous:index]  # a `**spread` between may set it
+                    k is None
+                    for k in node.keys[previous:index]  # a `**spread` between may set it
                 )
                 if not (differ or same):
                     continue
@@ -139,7 +140,9 @@ class MultiValueRepeatedKey(Rule):
                 after = between.with_changes(empty_lines=lines, last_line=cst.SimpleWhitespace(""))
             else:
                 after = between.with_changes(empty_lines=lines)
-            elements[index - 1] = previous.with_changes(comma=previous.comma.with_changes(whitespace_after=after))
+            elements[index - 1] = previous.with_changes(
+                comma=previous.comma.with_changes(whitespace_after=after)
+            )
         del elements[index]
         new_dict = new_dict.with_changes(elements=elements)
         return ctx.replace(mapping, new_dict, self.fix_title, Safety.UNSAFE, finding)
@@ -194,5 +197,7 @@ def _comment_lines(
     lines = list(whitespace.empty_lines)
     comment = whitespace.first_line.comment
     if comment is not None:
-        lines.insert(0, cst.EmptyLine(indent=indent_like.indent, whitespace=indent_like.last_line, comment=comment))
+        lines.insert(
+            0, cst.EmptyLine(indent=indent_like.indent, whitespace=indent_like.last_line, comment=comment)
+        )
     return lines

@@ -17,8 +17,8 @@ class RaiseNotImplemented(Rule):
     severity = Severity.WARNING
     summary = "`raise NotImplemented` should be `raise NotImplementedError`"
     explanation = (
-        "`NotImplemented` is a constant that binary operators return to say \"try the other "
-        "operand\"; it is not an exception. Raising it (or calling it) fails with a confusing "
+        '`NotImplemented` is a constant that binary operators return to say "try the other '
+        'operand"; it is not an exception. Raising it (or calling it) fails with a confusing '
         "`TypeError` instead of the intended `NotImplementedError`. The fix is safe: the "
         "original line can only ever raise that `TypeError`."
     )
@@ -31,12 +31,18 @@ class RaiseNotImplemented(Rule):
         Valid("def f():\n    raise NotImplementedError('later')\n"),
     )
     invalid = (
-        Invalid("def f():\n    raise NotImplemented  # todo\n",
-                fixed="def f():\n    raise NotImplementedError  # todo\n"),
-        Invalid("def f():\n    raise NotImplemented('later')\n",
-                fixed="def f():\n    raise NotImplementedError('later')\n"),
-        Invalid("def f():\n    raise NotImplemented from None\n",
-                fixed="def f():\n    raise NotImplementedError from None\n"),
+        Invalid(
+            "def f():\n    raise NotImplemented  # todo\n",
+            fixed="def f():\n    raise NotImplementedError  # todo\n",
+        ),
+        Invalid(
+            "def f():\n    raise NotImplemented('later')\n",
+            fixed="def f():\n    raise NotImplementedError('later')\n",
+        ),
+        Invalid(
+            "def f():\n    raise NotImplemented from None\n",
+            fixed="def f():\n    raise NotImplementedError from None\n",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
@@ -51,4 +57,6 @@ class RaiseNotImplemented(Rule):
         name = ctx.find(cst.Name, finding.range, where=lambda n: n.value == "NotImplemented")
         if name is None:
             return None
-        return ctx.replace(name, name.with_changes(value="NotImplementedError"), self.fix_title, Safety.SAFE, finding)
+        return ctx.replace(
+            name, name.with_changes(value="NotImplementedError"), self.fix_title, Safety.SAFE, finding
+        )

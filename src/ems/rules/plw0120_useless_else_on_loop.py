@@ -87,7 +87,9 @@ class UselessElseOnLoop(Rule):
             if body.header.comment is not None:
                 header = [cst.EmptyLine(comment=body.header.comment)]
             footer = [line.with_changes(indent=True) for line in body.footer]
-        moved[0] = moved[0].with_changes(leading_lines=[*orelse.leading_lines, *header, *moved[0].leading_lines])
+        moved[0] = moved[0].with_changes(
+            leading_lines=[*orelse.leading_lines, *header, *moved[0].leading_lines]
+        )
         statements = list(block.body)
         index = next(i for i, s in enumerate(statements) if s is loop)
         statements[index : index + 1] = [loop.with_changes(orelse=None), *moved]

@@ -34,7 +34,9 @@ class UnusedSuppression(Rule):
     invalid = (
         Invalid("x = 1  # noqa: F541\n", fixed="x = 1\n", also=("F541",)),
         Invalid('x = f"a"  # noqa: F541, E711\n', fixed='x = f"a"  # noqa: F541\n', also=("F541", "E711")),
-        Invalid("y = 2  # ems: ignore[E711]  keep this note\n", fixed="y = 2  # keep this note\n", also=("E711",)),
+        Invalid(
+            "y = 2  # ems: ignore[E711]  keep this note\n", fixed="y = 2  # keep this note\n", also=("E711",)
+        ),
         Invalid("z = 3  # ems: ignore\n", fixed="z = 3\n"),
     )
 
@@ -44,7 +46,15 @@ class UnusedSuppression(Rule):
         start, end = finding.range.start.column, finding.range.end.column
         directive = line[start:end]
         unused = set(filter(None, finding.datum("unused").split(",")))
-        kept = [c for c in _CODE.findall(directive.split(":", 1)[1] if ":" in directive and "noqa" in directive.lower() else directive.partition("[")[2].upper()) if c not in unused]
+        kept = [
+            c
+            for c in _CODE.findall(
+                directive.split(":", 1)[1]
+                if ":" in directive and "noqa" in directive.lower()
+                else directive.partition("[")[2].upper()
+            )
+            if c not in unused
+        ]
         if kept and unused:
             if directive.lower().lstrip("# ").startswith("noqa"):
                 replacement = f"# noqa: {', '.join(kept)}"
@@ -54,7 +64,7 @@ class UnusedSuppression(Rule):
         else:
             rest = line[end:].strip()
             before = line[:start].rstrip()
-            if before.endswith("#"):  # directive was after other comment text: `# note # noqa`
+            if before.endswith("#"):  # the directive followed other comment text
                 before = before[:-1].rstrip()
             new_line = f"{before}  # {rest.lstrip('#').strip()}" if rest else before
         edit = TextEdit(Range.of(line_number, 0, line_number, len(line)), new_line)

@@ -148,7 +148,9 @@ def quick_fix(finding: Finding, diagnostic: lsp.Diagnostic, ctx: ActionContext) 
     )
 
 
-def suppress_action(finding: Finding, diagnostic: lsp.Diagnostic, ctx: ActionContext) -> lsp.CodeAction | None:
+def suppress_action(
+    finding: Finding, diagnostic: lsp.Diagnostic, ctx: ActionContext
+) -> lsp.CodeAction | None:
     """Offered for every suppressible finding; the edit (and the check that a comment is
     possible on that line) comes in ``codeAction/resolve``."""
     if finding.code in UNSUPPRESSIBLE:
@@ -170,7 +172,8 @@ def suppress_edit(finding: Finding, ctx: ActionContext) -> lsp.WorkspaceEdit | N
 
 def fix_all_action(ctx: ActionContext, findings: tuple[Finding, ...]) -> lsp.CodeAction | None:
     wanted = [
-        f for f in findings
+        f
+        for f in findings
         if (s := fix_safety(f, ctx.ruleset)) is Safety.SAFE or (s is Safety.UNSAFE and ctx.unsafe)
     ]
     if not wanted:

@@ -76,7 +76,9 @@ class EmsProtocol(LanguageServerProtocol):
     """
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams) -> Generator[Any, Any, None]:
+    def lsp_text_document__did_change(
+        self, params: lsp.DidChangeTextDocumentParams
+    ) -> Generator[Any, Any, None]:
         for change in params.content_changes:
             try:
                 self.workspace.update_text_document(params.text_document, copy.deepcopy(change))
@@ -209,7 +211,9 @@ class EmsLanguageServer(LanguageServer):
         self.reported.add(message)
         self.log_to_client(message, lsp.MessageType.Warning)
         if show:
-            self.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"ems: {message}"))
+            self.window_show_message(
+                lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=f"ems: {message}")
+            )
 
     def timed(self, name: str, started: float) -> None:
         samples = self.request_ms.setdefault(name, [])
@@ -295,7 +299,9 @@ class EmsLanguageServer(LanguageServer):
                 self.analyser.analyse(doc.text, doc.display_path, config, doc.version)
             )
             self.inflight[key] = task
-            task.add_done_callback(lambda t: self.inflight.pop(key, None) if self.inflight.get(key) is t else None)
+            task.add_done_callback(
+                lambda t: self.inflight.pop(key, None) if self.inflight.get(key) is t else None
+            )
         analysis = await asyncio.shield(task)
         self.report_rule_errors(doc, analysis.report)
         if doc.version == analysis.version and doc.text == analysis.text:
@@ -319,7 +325,9 @@ class EmsLanguageServer(LanguageServer):
 
     def diagnostics(self, analysis: Analysis, uri: str) -> list[lsp.Diagnostic]:
         mapper = analysis.mapper(self.encoding)
-        return [to_diagnostic(f, mapper, uri, self.ruleset, analysis.version) for f in analysis.report.findings]
+        return [
+            to_diagnostic(f, mapper, uri, self.ruleset, analysis.version) for f in analysis.report.findings
+        ]
 
     async def refresh(self, uri: str) -> None:
         """Analyse the document and push its diagnostics, unless a newer version arrived."""
@@ -331,7 +339,9 @@ class EmsLanguageServer(LanguageServer):
             analysis = await self.analysis_for(doc)
         except Exception as exc:  # an engine failure must cost this document, not the server
             log.exception("analysis of %s failed", uri)
-            self.log_to_client(f"analysis of {doc.display_path} failed: {type(exc).__name__}: {exc}", lsp.MessageType.Error)
+            self.log_to_client(
+                f"analysis of {doc.display_path} failed: {type(exc).__name__}: {exc}", lsp.MessageType.Error
+            )
             return
         if self.documents.get(uri) is not doc or analysis.version != doc.version:
             log.debug("dropped stale diagnostics for %s v%s", uri, analysis.version)
@@ -340,7 +350,9 @@ class EmsLanguageServer(LanguageServer):
             return
         doc.published_version = analysis.version
         self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=self.diagnostics(analysis, uri), version=doc.version)
+            lsp.PublishDiagnosticsParams(
+                uri=uri, diagnostics=self.diagnostics(analysis, uri), version=doc.version
+            )
         )
         self.timed("publish", started)
 
@@ -554,7 +566,9 @@ def did_change_folders(ls: EmsLanguageServer, params: lsp.DidChangeWorkspaceFold
     lsp.TEXT_DOCUMENT_DIAGNOSTIC,
     lsp.DiagnosticOptions(identifier="ems", inter_file_dependencies=False, workspace_diagnostics=True),
 )
-async def pull_diagnostics(ls: EmsLanguageServer, params: lsp.DocumentDiagnosticParams) -> lsp.DocumentDiagnosticReport:
+async def pull_diagnostics(
+    ls: EmsLanguageServer, params: lsp.DocumentDiagnosticParams
+) -> lsp.DocumentDiagnosticReport:
     started = time.perf_counter()
     doc = ls.document(params.text_document.uri)
     if ls.settings_for(doc).run == RUN_ON_SAVE and doc.saved is not None:
@@ -572,12 +586,16 @@ async def pull_diagnostics(ls: EmsLanguageServer, params: lsp.DocumentDiagnostic
 
 
 @server.feature(lsp.WORKSPACE_DIAGNOSTIC)
-async def workspace_diagnostics(ls: EmsLanguageServer, params: lsp.WorkspaceDiagnosticParams) -> lsp.WorkspaceDiagnosticReport:
+async def workspace_diagnostics(
+    ls: EmsLanguageServer, params: lsp.WorkspaceDiagnosticParams
+) -> lsp.WorkspaceDiagnosticReport:
     previous = {p.uri: p.value for p in params.previous_result_ids or []}
     items: list[lsp.WorkspaceDocumentDiagnosticReport] = []
     for uri, version, result_id, analysis in await ls.workspace_reports(previous):
         if analysis is None:
-            items.append(lsp.WorkspaceUnchangedDocumentDiagnosticReport(uri=uri, version=version, result_id=result_id))
+            items.append(
+                lsp.WorkspaceUnchangedDocumentDiagnosticReport(uri=uri, version=version, result_id=result_id)
+            )
         else:
             items.append(
                 lsp.WorkspaceFullDocumentDiagnosticReport(
@@ -607,7 +625,11 @@ def _action_context(ls: EmsLanguageServer, doc: Document, analysis: Analysis) ->
 @server.feature(
     lsp.TEXT_DOCUMENT_CODE_ACTION,
     lsp.CodeActionOptions(
-        code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.SourceFixAll, actions.FIX_ALL_KIND],
+        code_action_kinds=[
+            lsp.CodeActionKind.QuickFix,
+            lsp.CodeActionKind.SourceFixAll,
+            actions.FIX_ALL_KIND,
+        ],
         resolve_provider=True,
     ),
 )
@@ -677,11 +699,22 @@ async def resolve_code_action(ls: EmsLanguageServer, action: lsp.CodeAction) -> 
         from ems.fixes import fixes_for
 
         fix = await loop.run_in_executor(
-            ls.fix_pool, fixes_for, analysis.text, finding, doc.display_path, analysis.config, ls.ruleset, analysis.report
+            ls.fix_pool,
+            fixes_for,
+            analysis.text,
+            finding,
+            doc.display_path,
+            analysis.config,
+            ls.ruleset,
+            analysis.report,
         )
         if fix is None:
-            action.disabled = lsp.CodeActionDisabled(reason="the fix could not be verified on the current text")
-            ls.log_to_client(f"no verified fix for {finding.code} at line {finding.line} of {doc.display_path}")
+            action.disabled = lsp.CodeActionDisabled(
+                reason="the fix could not be verified on the current text"
+            )
+            ls.log_to_client(
+                f"no verified fix for {finding.code} at line {finding.line} of {doc.display_path}"
+            )
         else:
             action.edit = actions.fix_edit(fix, ctx)
     else:
@@ -741,7 +774,9 @@ async def cmd_fix_all(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
     if not result.changed:
         return {"applied": [], "changed": False}
     edit = actions.whole_text_edit(analysis.text, result.text, _action_context(ls, doc, analysis))
-    response = await ls.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(edit=edit, label="ems: fix all"))
+    response = await ls.workspace_apply_edit_async(
+        lsp.ApplyWorkspaceEditParams(edit=edit, label="ems: fix all")
+    )
     return {"applied": applied, "changed": bool(response and response.applied)}
 
 
@@ -762,7 +797,9 @@ async def cmd_scan_workspace(ls: EmsLanguageServer, *args: Any) -> dict[str, Any
             by_code[finding.code] = by_code.get(finding.code, 0) + 1
         if not ls.pull_mode and uri not in ls.documents:
             ls.text_document_publish_diagnostics(
-                lsp.PublishDiagnosticsParams(uri=uri, diagnostics=ls.diagnostics(analysis, uri), version=version)
+                lsp.PublishDiagnosticsParams(
+                    uri=uri, diagnostics=ls.diagnostics(analysis, uri), version=version
+                )
             )
     if ls.pull_mode and ls._cap("workspace", "diagnostics", "refresh_support"):
         ls.workspace_diagnostic_refresh(None)
@@ -780,7 +817,9 @@ def cmd_status(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
     if args not in ((), (None,)) and not (len(args) == 1 and isinstance(args[0], dict) and not args[0]):
         raise JsonRpcInvalidParams(f"{CMD_STATUS} takes no arguments; got {list(args)!r}")
     requests = {
-        name: {"count": len(v), "medianMs": round(sorted(v)[len(v) // 2], 2)} for name, v in ls.request_ms.items() if v
+        name: {"count": len(v), "medianMs": round(sorted(v)[len(v) // 2], 2)}
+        for name, v in ls.request_ms.items()
+        if v
     }
     settings = asdict(ls.settings)
     settings.pop("warnings", None)

@@ -57,7 +57,9 @@ def describe(finding: Finding, ruleset: RuleSet, unsafe: bool) -> str:
     return "\n".join(parts)
 
 
-def hover(findings: list[Finding], mapper: PositionMapper, ruleset: RuleSet, unsafe: bool) -> lsp.Hover | None:
+def hover(
+    findings: list[Finding], mapper: PositionMapper, ruleset: RuleSet, unsafe: bool
+) -> lsp.Hover | None:
     if not findings:
         return None
     text = "\n\n---\n\n".join(describe(f, ruleset, unsafe) for f in findings)

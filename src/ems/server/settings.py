@@ -91,7 +91,9 @@ def parse_settings(raw: object, known_codes: tuple[str, ...], base: Settings | N
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_DEBOUNCE_MS:
             settings = replace(settings, debounce_ms=value)
         else:
-            warnings.append(f"setting ems.debounceMs: expected an integer 0..{MAX_DEBOUNCE_MS}, got {value!r}")
+            warnings.append(
+                f"setting ems.debounceMs: expected an integer 0..{MAX_DEBOUNCE_MS}, got {value!r}"
+            )
     if "unsafeFixes" in data:
         if isinstance(data["unsafeFixes"], bool):
             settings = replace(settings, unsafe_fixes=data["unsafeFixes"])

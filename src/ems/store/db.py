@@ -360,7 +360,9 @@ class Store:
         try:
             # One connection may serve several threads (the language server's workers);
             # ``_lock`` serialises its use, SQLite serialises the processes.
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the ems store {self.path}: {exc}") from None
         self._conn = conn
@@ -532,8 +534,20 @@ class Store:
                 "INSERT INTO findings (scan_id, fingerprint, code, name, severity, path, line, column,"
                 " end_line, end_column, message, fixable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (scan_id, r.fingerprint, r.code, r.name, r.severity, r.path, r.line, r.column,
-                     r.end_line, r.end_column, r.message, int(r.fixable))
+                    (
+                        scan_id,
+                        r.fingerprint,
+                        r.code,
+                        r.name,
+                        r.severity,
+                        r.path,
+                        r.line,
+                        r.column,
+                        r.end_line,
+                        r.end_column,
+                        r.message,
+                        int(r.fixable),
+                    )
                     for r in rows
                 ],
             )
@@ -549,8 +563,21 @@ class Store:
             (limit,),
         )
         return [
-            Scan(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6], r[7], r[8], r[9],
-                 r[10], json.loads(r[11]), r[12])
+            Scan(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                None if r[5] is None else bool(r[5]),
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                json.loads(r[11]),
+                r[12],
+            )
             for r in rows
         ]
 
@@ -593,8 +620,14 @@ class Store:
     def store_analyses(self, analyses: Iterable[BlobAnalysis]) -> None:
         created = _now()
         rows = [
-            (a.blob_sha, a.path, a.ruleset_hash, a.lines,
-             json.dumps([list(_finding_tuple(f)) for f in a.findings], ensure_ascii=False), created)
+            (
+                a.blob_sha,
+                a.path,
+                a.ruleset_hash,
+                a.lines,
+                json.dumps([list(_finding_tuple(f)) for f in a.findings], ensure_ascii=False),
+                created,
+            )
             for a in analyses
         ]
         if not rows:
@@ -641,13 +674,27 @@ class Store:
         duration_s: float,
     ) -> int:
         """Swap in the result of a history walk in one transaction (readers never see half)."""
-        event_rows = [(e.commit_sha, e.kind, e.fingerprint, e.code, e.path, e.line, e.message) for e in events]
+        event_rows = [
+            (e.commit_sha, e.kind, e.fingerprint, e.code, e.path, e.line, e.message) for e in events
+        ]
         life_rows = [
-            (x.fingerprint, x.origin, x.code, x.path, x.line, x.message, x.introduced_sha, x.boundary_sha,
-             x.removed_sha, x.seq)
+            (
+                x.fingerprint,
+                x.origin,
+                x.code,
+                x.path,
+                x.line,
+                x.message,
+                x.introduced_sha,
+                x.boundary_sha,
+                x.removed_sha,
+                x.seq,
+            )
             for x in lifetimes
         ]
-        commit_rows = [(c.sha, " ".join(c.parents), c.author, c.email, c.timestamp, c.summary) for c in commits]
+        commit_rows = [
+            (c.sha, " ".join(c.parents), c.author, c.email, c.timestamp, c.summary) for c in commits
+        ]
         with self.transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO commits VALUES (?, ?, ?, ?, ?, ?)", commit_rows)
             conn.execute("DELETE FROM history_events")
@@ -657,8 +704,17 @@ class Store:
             cursor = conn.execute(
                 "INSERT INTO history_runs (started_at, root, head_sha, branch, options, ruleset_hash, commits,"
                 " analysed, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_now(), root, head_sha, branch, json.dumps(options, sort_keys=True), ruleset_hash,
-                 len(commits), analysed, duration_s),
+                (
+                    _now(),
+                    root,
+                    head_sha,
+                    branch,
+                    json.dumps(options, sort_keys=True),
+                    ruleset_hash,
+                    len(commits),
+                    analysed,
+                    duration_s,
+                ),
             )
             return int(cursor.lastrowid or 0)
 
@@ -680,7 +736,9 @@ class Store:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            result.extend(Lifetime(*r) for r in self._query(f"{sql} WHERE fingerprint IN ({marks}) ORDER BY seq", chunk))
+            result.extend(
+                Lifetime(*r) for r in self._query(f"{sql} WHERE fingerprint IN ({marks}) ORDER BY seq", chunk)
+            )
         return result
 
     def events(self, commit_sha: str | None = None) -> list[HistoryEvent]:
@@ -705,18 +763,35 @@ class Store:
         return {r[0]: BlameLine(*r) for r in rows}
 
     def store_blame(self, path: str, blob_sha: str, lines: Iterable[BlameLine]) -> None:
-        rows = [(path, blob_sha, b.line, b.commit_sha, b.author, b.email, b.timestamp, b.summary) for b in lines]
+        rows = [
+            (path, blob_sha, b.line, b.commit_sha, b.author, b.email, b.timestamp, b.summary) for b in lines
+        ]
         if rows:
             with self.transaction() as conn:
                 conn.executemany("INSERT OR REPLACE INTO blame_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _finding_tuple(f: CachedFinding) -> tuple[object, ...]:
-    return (f.code, f.name, f.severity, f.line, f.column, f.end_line, f.end_column, f.message, f.fingerprint, f.text)
+    return (
+        f.code,
+        f.name,
+        f.severity,
+        f.line,
+        f.column,
+        f.end_line,
+        f.end_column,
+        f.message,
+        f.fingerprint,
+        f.text,
+    )
 
 
 def open_store(
-    root: Path | None = None, path: Path | None = None, *, recover: bool = False, timeout: float = DEFAULT_TIMEOUT
+    root: Path | None = None,
+    path: Path | None = None,
+    *,
+    recover: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Store:
     """The store of the project at ``root`` (``root/.ems/ems.db``) or the file ``path``."""
     if path is None:

@@ -23,9 +23,16 @@ class NoPrint(Rule):
     fix_safety = Safety.UNSAFE
     fix_title = "Remove the print() call"
     node_types = (ast.Expr,)
-    valid = (Valid("import logging\nlogging.getLogger(__name__).info('x')\n"), Valid("def print_report():\n    pass\n"))
+    valid = (
+        Valid("import logging\nlogging.getLogger(__name__).info('x')\n"),
+        Valid("def print_report():\n    pass\n"),
+    )
     invalid = (
-        Invalid("def f():\n    print('debug')  # temp\n    return 1\n", fixed="def f():\n    return 1\n", unsafe=True),
+        Invalid(
+            "def f():\n    print('debug')  # temp\n    return 1\n",
+            fixed="def f():\n    return 1\n",
+            unsafe=True,
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
