@@ -118,3 +118,35 @@ async def test_scan_workspace_pushes_diagnostics_for_files_not_open(
     assert result["byCode"] == {"E711": 1, "F541": 2}
     two = (tmp_path / "sub" / "two.py").as_uri()
     assert codes(await wait_for_diagnostics(client, two)) == ["E711", "F541"]
+
+
+async def test_scan_workspace_records_the_scan_in_a_git_repository(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from ems.store import open_store
+
+    env = {
+        "GIT_AUTHOR_NAME": "a",
+        "GIT_AUTHOR_EMAIL": "a@x",
+        "GIT_COMMITTER_NAME": "a",
+        "GIT_COMMITTER_EMAIL": "a@x",
+    }
+    (tmp_path / "ems.toml").write_text('select = ["F541", "E711"]\n')
+    (tmp_path / "mod.py").write_text('x = f"a"\n')
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "first"]):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, env={**os.environ, **env})
+    async with running_server(tmp_path) as client:
+        result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams("ems.scanWorkspace"))
+    assert len(result["recordedScans"]) == 1
+    with open_store(tmp_path) as store:
+        scans = store.scans()
+        assert [(s.source, s.files, s.dirty) for s in scans] == [("server", 1, False)]
+        assert [f.code for f in store.scan_findings(scans[0].id)] == ["F541"]
+
+
+async def test_scan_workspace_outside_git_records_nothing(shared: tuple[LspTestClient, Path]) -> None:
+    client, tmp_path = shared
+    result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams("ems.scanWorkspace"))
+    assert result["recordedScans"] == []
+    assert not (tmp_path / ".ems" / "ems.db").exists()

@@ -390,6 +390,30 @@ class EmsLanguageServer(LanguageServer):
                 errors.append(f"{exc} (workspace scan of {folder} skipped)")
         return results, errors
 
+    def record_scans(self, by_folder: dict[Path, list[Report]], seconds: float) -> list[int]:
+        """Record a workspace scan in each folder's store, for folders that are git
+        repositories (the history and dashboard read it). A store error is logged, not raised.
+
+        Runs in a worker thread: it talks to git and SQLite.
+        """
+        from ems.gitinfo.hooks import HookError, record_reports
+        from ems.gitinfo.repo import scan_context
+
+        recorded: list[int] = []
+        for folder, reports in by_folder.items():
+            if scan_context(folder).commit_sha is None:
+                continue  # not a git repository (or no commit yet): nothing to anchor a scan to
+            config = self.folder_configs.resolver(folder).for_path(folder / "__probe__.py")
+            try:
+                recorded.append(
+                    record_reports(
+                        folder, reports, config_hash=config.fingerprint(), duration_s=seconds, source="server"
+                    )
+                )
+            except (HookError, ConfigError) as exc:
+                log.warning("could not record the scan of %s: %s", folder, exc)
+        return recorded
+
     async def workspace_reports(
         self, previous: dict[str, str] | None = None
     ) -> list[tuple[str, int | None, str, Analysis | None]]:
@@ -788,9 +812,14 @@ async def cmd_scan_workspace(ls: EmsLanguageServer, *args: Any) -> dict[str, Any
     started = time.perf_counter()
     by_code: dict[str, int] = {}
     files = findings = 0
+    by_folder: dict[Path, list[Report]] = {}
     for uri, version, _, analysis in await ls.workspace_reports():
         if analysis is None:
             continue
+        path = to_fs_path(uri)
+        folder = ls.folder_configs.folder_of(Path(path)) if path else None
+        if folder is not None:
+            by_folder.setdefault(folder, []).append(analysis.report)
         files += 1
         findings += len(analysis.report.findings)
         for finding in analysis.report.findings:
@@ -803,11 +832,15 @@ async def cmd_scan_workspace(ls: EmsLanguageServer, *args: Any) -> dict[str, Any
             )
     if ls.pull_mode and ls._cap("workspace", "diagnostics", "refresh_support"):
         ls.workspace_diagnostic_refresh(None)
+    seconds = time.perf_counter() - started
+    loop = asyncio.get_running_loop()
+    recorded = await loop.run_in_executor(ls.fix_pool, ls.record_scans, by_folder, seconds)
     return {
         "files": files,
         "findings": findings,
         "byCode": dict(sorted(by_code.items())),
-        "seconds": round(time.perf_counter() - started, 3),
+        "seconds": round(seconds, 3),
+        "recordedScans": recorded,
     }
 
 
