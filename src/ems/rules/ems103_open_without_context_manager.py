@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from ems.core.model import Severity
@@ -106,10 +107,20 @@ def _is_open(func: ast.expr, ctx: AnalysisContext) -> bool:
     return isinstance(func, ast.Name) and func.id == "open" and "open" not in _rebound(ctx)
 
 
+# Every way source can bind the name `open` (def, class, import, `as`, assignment,
+# annotation, walrus, loop target) has one of these spellings; false positives only cost
+# the exact walk below.
+_MAY_REBIND_OPEN = re.compile(
+    r"\b(?:def|class|as|for)\s+open\b|\bimport\b[^\n]*\bopen\b|\bopen\s*(?::|=(?!=))|[,(\[]\s*\*?\s*open\s*[,)=\]]"
+)
+
+
 def _rebound(ctx: AnalysisContext) -> frozenset[str]:
     """Whether the module defines or imports its own `open` (then it is not the builtin)."""
 
     def build() -> frozenset[str]:
+        if not _MAY_REBIND_OPEN.search(ctx.source.text):
+            return frozenset()  # no spelling that could bind `open`: skip the tree walk
         for node in ast.walk(ctx.tree):
             if (
                 isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
