@@ -7,6 +7,7 @@ All formatters take the finished results and return one string, written in one g
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -44,8 +45,13 @@ _UNSAFE_CHARS = {
 }
 
 
+_NEEDS_ESCAPE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def printable(text: str) -> str:
     """``text`` safe to write to a terminal: control and bidi characters escaped."""
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text  # the common case, decided in C
     return text.translate(_UNSAFE_CHARS)
 
 
