@@ -45,6 +45,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ems.core.config import DEFAULT_EXCLUDE
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 WORK = HERE / ".work"
@@ -53,23 +55,8 @@ VENV = WORK / "venv"
 # skips git-ignored files, which made it "lint" a slice in one second.
 CORPORA = Path(tempfile.gettempdir()) / "ems-bench-corpus"
 TOOLS = ("ruff", "pyflakes", "flake8", "pylint", "fixit", "psutil", "matplotlib")
-SKIP_DIRS = {
-    ".git",
-    ".hg",
-    ".svn",
-    ".venv",
-    "venv",
-    ".tox",
-    ".nox",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".pytest_cache",
-    "__pycache__",
-    "node_modules",
-    "build",
-    "dist",
-    ".ems",
-    "site-packages",
+# ems's own default excludes, plus tool and packaging folders a corpus copy must not carry.
+SKIP_DIRS = set(DEFAULT_EXCLUDE) | {
     "_build",
     "buck-out",
     "__pypackages__",

@@ -137,6 +137,37 @@ def replace_comparison_operator(
     return compare.with_changes(comparisons=targets)
 
 
+def comparison_pairs(node: ast.Compare) -> Iterator[tuple[int, ast.expr, ast.cmpop, ast.expr]]:
+    """(index, left, operator, right) for each link of a chained comparison."""
+    left = node.left
+    for index, (op, right) in enumerate(zip(node.ops, node.comparators, strict=True)):
+        yield index, left, op, right
+        left = right
+
+
+def swap_comparison_operator(
+    finding: Finding,
+    ctx: FixContext,
+    swaps: tuple[tuple[type[cst.BaseCompOp], type[cst.BaseCompOp]], ...],
+    title: str,
+    safety: Safety,
+) -> Fix | None:
+    """Fix for a finding whose ``index`` datum names one link of a comparison: swap that
+    link's operator by the first matching (old, new) pair (E711, E712, F632)."""
+    compare = ctx.find(cst.Comparison, finding.range)
+    if compare is None:
+        return None
+    index = int(finding.datum("index", "0"))
+    if index >= len(compare.comparisons):
+        return None
+    operator = compare.comparisons[index].operator
+    for old, new in swaps:
+        if isinstance(operator, old):
+            replaced = replace_comparison_operator(compare, index, new)
+            return None if replaced is None else ctx.replace(compare, replaced, title, safety, finding)
+    return None
+
+
 def negated_comparison(
     finding: Finding,
     ctx: FixContext,

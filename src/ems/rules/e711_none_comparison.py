@@ -9,6 +9,7 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
+from ems.rules._helpers import comparison_pairs, swap_comparison_operator
 
 
 class NoneComparison(Rule):
@@ -39,43 +40,18 @@ class NoneComparison(Rule):
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         assert isinstance(node, ast.Compare)
-        left = node.left
-        for index, (op, right) in enumerate(zip(node.ops, node.comparators, strict=True)):
+        for index, left, op, right in comparison_pairs(node):
             if isinstance(op, (ast.Eq, ast.NotEq)) and (_is_none(left) or _is_none(right)):
-                symbol = "==" if isinstance(op, ast.Eq) else "!="
-                better = "is" if isinstance(op, ast.Eq) else "is not"
+                symbol, better = ("==", "is") if isinstance(op, ast.Eq) else ("!=", "is not")
                 yield ctx.hit(
                     node,
                     f"comparison to None should be `{better}`, not `{symbol}`",
                     data=(("index", str(index)),),
                 )
-            left = right
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
-        compare = ctx.find(cst.Comparison, finding.range)
-        if compare is None:
-            return None
-        index = int(finding.datum("index", "0"))
-        targets = list(compare.comparisons)
-        if index >= len(targets):
-            return None
-        target = targets[index]
-        if isinstance(target.operator, cst.Equal):
-            op: cst.BaseCompOp = cst.Is(
-                whitespace_before=target.operator.whitespace_before,
-                whitespace_after=target.operator.whitespace_after,
-            )
-        elif isinstance(target.operator, cst.NotEqual):
-            op = cst.IsNot(
-                whitespace_before=target.operator.whitespace_before,
-                whitespace_after=target.operator.whitespace_after,
-            )
-        else:
-            return None
-        targets[index] = target.with_changes(operator=op)
-        return ctx.replace(
-            compare, compare.with_changes(comparisons=targets), self.fix_title, self.fix_safety, finding
-        )
+        swaps = ((cst.Equal, cst.Is), (cst.NotEqual, cst.IsNot))
+        return swap_comparison_operator(finding, ctx, swaps, self.fix_title, self.fix_safety)
 
 
 def _is_none(node: ast.expr) -> bool:

@@ -9,7 +9,7 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import replace_comparison_operator
+from ems.rules._helpers import comparison_pairs, swap_comparison_operator
 
 
 class TrueFalseComparison(Rule):
@@ -53,8 +53,7 @@ class TrueFalseComparison(Rule):
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         assert isinstance(node, ast.Compare)
-        left = node.left
-        for index, (op, right) in enumerate(zip(node.ops, node.comparators, strict=True)):
+        for index, left, op, right in comparison_pairs(node):
             if isinstance(op, (ast.Eq, ast.NotEq)):
                 constant = _bool(left) if _bool(left) is not None else _bool(right)
                 if constant is not None:
@@ -65,25 +64,10 @@ class TrueFalseComparison(Rule):
                         f"not `{symbol}`",
                         data=(("index", str(index)),),
                     )
-            left = right
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
-        compare = ctx.find(cst.Comparison, finding.range)
-        if compare is None:
-            return None
-        index = int(finding.datum("index", "0"))
-        if index >= len(compare.comparisons):
-            return None
-        operator = compare.comparisons[index].operator
-        if isinstance(operator, cst.Equal):
-            new = replace_comparison_operator(compare, index, cst.Is)
-        elif isinstance(operator, cst.NotEqual):
-            new = replace_comparison_operator(compare, index, cst.IsNot)
-        else:
-            return None
-        if new is None:
-            return None
-        return ctx.replace(compare, new, self.fix_title, Safety.UNSAFE, finding)
+        swaps = ((cst.Equal, cst.Is), (cst.NotEqual, cst.IsNot))
+        return swap_comparison_operator(finding, ctx, swaps, self.fix_title, Safety.UNSAFE)
 
 
 def _bool(node: ast.expr) -> str | None:

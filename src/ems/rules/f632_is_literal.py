@@ -9,7 +9,7 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import replace_comparison_operator
+from ems.rules._helpers import comparison_pairs, swap_comparison_operator
 
 
 class IsLiteral(Rule):
@@ -41,8 +41,7 @@ class IsLiteral(Rule):
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         assert isinstance(node, ast.Compare)
-        left = node.left
-        for index, (op, right) in enumerate(zip(node.ops, node.comparators, strict=True)):
+        for index, left, op, right in comparison_pairs(node):
             if isinstance(op, (ast.Is, ast.IsNot)) and (_literal(left) or _literal(right)):
                 symbol, better = ("is", "==") if isinstance(op, ast.Is) else ("is not", "!=")
                 yield ctx.hit(
@@ -50,25 +49,10 @@ class IsLiteral(Rule):
                     f"use `{better}` to compare with a literal, not `{symbol}`",
                     data=(("index", str(index)),),
                 )
-            left = right
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
-        compare = ctx.find(cst.Comparison, finding.range)
-        if compare is None:
-            return None
-        index = int(finding.datum("index", "0"))
-        if index >= len(compare.comparisons):
-            return None
-        operator = compare.comparisons[index].operator
-        if isinstance(operator, cst.Is):
-            new = replace_comparison_operator(compare, index, cst.Equal)
-        elif isinstance(operator, cst.IsNot):
-            new = replace_comparison_operator(compare, index, cst.NotEqual)
-        else:
-            return None
-        if new is None:
-            return None
-        return ctx.replace(compare, new, self.fix_title, Safety.SAFE, finding)
+        swaps = ((cst.Is, cst.Equal), (cst.IsNot, cst.NotEqual))
+        return swap_comparison_operator(finding, ctx, swaps, self.fix_title, Safety.SAFE)
 
 
 def _literal(node: ast.expr) -> bool:
