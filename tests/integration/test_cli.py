@@ -244,3 +244,12 @@ def test_rules_and_rule_commands(project: Path) -> None:
 def test_version_does_not_need_heavy_imports(tmp_path: Path) -> None:
     result = ems("--version", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("ems ")
+
+
+def test_bad_option_values_are_usage_errors(project: Path) -> None:
+    for args in (["--jobs", "0"], ["--jobs", "many"]):
+        result = ems("check", *args, ".", cwd=project)
+        assert result.returncode == 2 and "--jobs" in result.stderr
+    unwritable = ems("check", "-o", str(project / "missing-dir" / "report.txt"), ".", cwd=project)
+    assert unwritable.returncode == 2
+    assert "cannot write the report" in unwritable.stderr and "Traceback" not in unwritable.stderr

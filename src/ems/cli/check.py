@@ -108,8 +108,11 @@ def _report(args: argparse.Namespace, results, resolver, ruleset) -> int:
         if not args.quiet:
             text += ("\n" if text else "") + formats.render_summary(results, ruleset, colour=colour)
     if args.output_file:
-        with open(args.output_file, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(args.output_file, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            return fail(f"cannot write the report to {args.output_file}: {exc.strerror or exc}")
     else:
         stream.write(text)
         stream.flush()

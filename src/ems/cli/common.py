@@ -16,6 +16,16 @@ def codes_arg(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {number}")
+    return number
+
+
 def add_selection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="*", default=None, metavar="PATH", help="files or folders (default: .); - reads stdin"
@@ -40,7 +50,12 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
         "--no-cache", action="store_true", help="do not read or write the .ems/cache result cache"
     )
     parser.add_argument(
-        "--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: all cores)"
+        "--jobs",
+        "-j",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: all cores)",
     )
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print findings only, no summary or progress"

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ems.cli.common import positive_int
+
 if TYPE_CHECKING:
     from ems.gitinfo.history import HistoryResult
     from ems.store import Store
@@ -51,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--hotspots", type=int, default=10, metavar="N", help="how many hotspot files to show (text)"
     )
-    parser.add_argument("--jobs", type=int, metavar="N", help="analysis processes (default: CPU count)")
+    parser.add_argument(
+        "--jobs", type=positive_int, metavar="N", help="analysis processes (default: CPU count)"
+    )
     parser.add_argument("--store", type=Path, metavar="FILE", help="store file (default: REPO/.ems/ems.db)")
     parser.add_argument(
         "--recover-store",
