@@ -253,3 +253,17 @@ def test_bad_option_values_are_usage_errors(project: Path) -> None:
     unwritable = ems("check", "-o", str(project / "missing-dir" / "report.txt"), ".", cwd=project)
     assert unwritable.returncode == 2
     assert "cannot write the report" in unwritable.stderr and "Traceback" not in unwritable.stderr
+
+
+def test_top_level_gitignore_applies_when_checking_a_subfolder(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()  # the repository's top: its .gitignore applies below it
+    (tmp_path / ".gitignore").write_text("/pkg/generated/\n")
+    (tmp_path / "ems.toml").write_text('select = ["F541"]\n')
+    for rel in ("pkg/generated/g.py", "pkg/kept.py"):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('x = f"a"\n')
+    findings = json.loads(ems("check", "--format", "json", "pkg", cwd=tmp_path).stdout)
+    assert [f["path"] for f in findings] == ["pkg/kept.py"]
+    inside = json.loads(ems("check", "--format", "json", ".", cwd=tmp_path / "pkg").stdout)
+    assert [f["path"] for f in inside] == ["kept.py"]

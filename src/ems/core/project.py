@@ -135,8 +135,30 @@ def _union(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or "(?!)")
 
 
+def _ancestor_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
+    """The .gitignore files above ``root`` up to its repository's top, which git applies to
+    ``root`` too (``ems check sub/`` must skip what the top-level .gitignore ignores).
+    Outside a git repository there are none."""
+    start = Path(os.path.abspath(root))
+    chain: list[Path] = []
+    for folder in start.parents:
+        chain.append(folder)
+        if (folder / ".git").exists():
+            break
+    else:
+        return []
+    specs = []
+    for folder in reversed(chain):
+        spec = _gitignore_spec(folder)
+        if spec is not None:
+            specs.append((folder, spec))
+    return specs
+
+
 def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Path]:
     specs: list[tuple[Path, pathspec.PathSpec]] = []
+    if resolver.for_path(root / "__probe__.py").respect_gitignore:
+        specs.extend(_ancestor_gitignores(root))
     visited_dirs: set[tuple[int, int]] = set()
     excluders: dict[Config, _Excluder] = {}  # by value: the resolver may build equal copies
     stack = [root]
@@ -190,11 +212,17 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Pat
 def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, pathspec.PathSpec]], config: Config) -> bool:
     if not config.respect_gitignore:
         return False
+    absolute: Path | None = None
     for base, spec in specs:
         try:
             rel = path.relative_to(base).as_posix()
         except ValueError:
-            continue
+            if absolute is None:
+                absolute = Path(os.path.abspath(path))
+            try:  # ancestor .gitignore files are keyed by absolute folders
+                rel = absolute.relative_to(base).as_posix()
+            except ValueError:
+                continue
         if spec.match_file(rel + "/" if is_dir else rel):
             return True
     return False
