@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
@@ -92,10 +93,15 @@ class UnusedLoopControlVariable(Rule):
         )
 
 
+_WORD = re.compile(r"[^\W\d]\w*")
+
+
 def _all_names(ctx: AnalysisContext) -> frozenset[str]:
-    """Every identifier in the module (renaming must not collide with any of them)."""
+    """Every word in the module: a superset of its identifiers (strings and comments add a
+    few), so a rename that avoids all of them cannot collide. One C-level regex pass; a tree
+    walk cost 40 ms on a 5,000-line module."""
 
     def build() -> frozenset[str]:
-        return frozenset(n.id for n in iter_names(ctx.tree))
+        return frozenset(_WORD.findall(ctx.source.text))
 
     return ctx.memo("b007.names", build)  # type: ignore[return-value]

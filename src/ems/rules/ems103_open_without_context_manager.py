@@ -108,18 +108,29 @@ def _is_open(func: ast.expr, ctx: AnalysisContext) -> bool:
 
 
 # Every way source can bind the name `open` (def, class, import, `as`, assignment,
-# annotation, walrus, loop target) has one of these spellings; false positives only cost
-# the exact walk below.
-_MAY_REBIND_OPEN = re.compile(
-    r"\b(?:def|class|as|for)\s+open\b|\bimport\b[^\n]*\bopen\b|\bopen\s*(?::|=(?!=))|[,(\[]\s*\*?\s*open\s*[,)=\]]"
-)
+# annotation, walrus, loop target, unpacking) shows in the text right around the word;
+# false positives only cost the exact walk below.
+_OPEN_WORD = re.compile(r"\bopen\b")
+_BINDS_BEFORE = re.compile(r"\b(?:def|class|as|for|import|lambda|case)\b")
+_BINDS_AFTER = re.compile(r"^\s*(?::|=(?!=)|[,)\]])")
+
+
+def _may_rebind_open(text: str) -> bool:
+    for match in _OPEN_WORD.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.end())
+        before = text[line_start : match.start()]
+        after = text[match.end() : line_end if line_end >= 0 else len(text)]
+        if _BINDS_BEFORE.search(before) or _BINDS_AFTER.match(after):
+            return True
+    return False
 
 
 def _rebound(ctx: AnalysisContext) -> frozenset[str]:
     """Whether the module defines or imports its own `open` (then it is not the builtin)."""
 
     def build() -> frozenset[str]:
-        if not _MAY_REBIND_OPEN.search(ctx.source.text):
+        if not _may_rebind_open(ctx.source.text):
             return frozenset()  # no spelling that could bind `open`: skip the tree walk
         for node in ast.walk(ctx.tree):
             if (
@@ -132,6 +143,8 @@ def _rebound(ctx: AnalysisContext) -> frozenset[str]:
             ):
                 return frozenset({"open"})
             if isinstance(node, ast.Name) and node.id == "open" and isinstance(node.ctx, ast.Store):
+                return frozenset({"open"})
+            if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name == "open":
                 return frozenset({"open"})
         return frozenset()
 
