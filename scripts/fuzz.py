@@ -20,7 +20,6 @@ replayed: ``python scripts/fuzz.py --replay .ems/fuzz/failure-3.py``.
 from __future__ import annotations
 
 import argparse
-import ast
 import random
 import sys
 import sysconfig
@@ -31,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ems.core import Report, analyse
+from ems.core.invariants import parses, position_problems
 from ems.core.logsetup import configure_logging
-from ems.core.source import SourceText, UndecodableSource, decode_source
 from ems.fixes import apply_edits, fix_all, fixes_for
 
 INSERTABLE = [
@@ -101,32 +100,10 @@ def flip_bytes(data: bytes, rng: random.Random) -> bytes:
     return bytes(buf)
 
 
-def document(source: str | bytes) -> SourceText:
-    if isinstance(source, bytes):
-        try:
-            return SourceText(decode_source(source).text)
-        except UndecodableSource:
-            return SourceText(source.decode("utf-8", errors="replace"))
-    return SourceText(source)
-
-
 def check_positions(report: Report, source: str | bytes) -> None:
-    doc = document(source)
-    count = max(len(doc.lines), 1)
-    for f in report.findings:
-        for pos in (f.range.start, f.range.end):
-            if not (1 <= pos.line <= count and 0 <= pos.column <= len(doc.line(pos.line))):
-                raise AssertionError(f"{f.code} position {pos} outside the document ({count} lines)")
-        if f.range.start > f.range.end:
-            raise AssertionError(f"{f.code} range ends before it starts: {f.range}")
-
-
-def parses(text: str) -> bool:
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
+    problems = position_problems(report, source)
+    if problems:
+        raise AssertionError(problems[0])
 
 
 def check_text(text: str, summary: Summary, slow: float, label: str) -> None:

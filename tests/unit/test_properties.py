@@ -12,7 +12,6 @@ properties for longer.
 
 from __future__ import annotations
 
-import ast
 import sysconfig
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ems.core import Report, analyse
-from ems.core.source import SourceText, UndecodableSource, decode_source
+from ems.core.invariants import document_of, parses, position_problems
 from ems.fixes import apply_edits, fix_all, fixes_for
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -133,33 +132,8 @@ def generated_program(draw: st.DrawFn) -> str:
     return newline.join(out) + draw(st.sampled_from(["", newline]))
 
 
-def _document(source: str | bytes) -> SourceText:
-    if isinstance(source, bytes):
-        try:
-            return SourceText(decode_source(source).text)
-        except UndecodableSource:
-            return SourceText(source.decode("utf-8", errors="replace"))
-    return SourceText(source)
-
-
 def _assert_positions_inside(report: Report, source: str | bytes) -> None:
-    doc = _document(source)
-    line_count = max(len(doc.lines), 1)
-    for finding in report.findings:
-        for pos in (finding.range.start, finding.range.end):
-            assert 1 <= pos.line <= line_count, (finding, line_count)
-            assert 0 <= pos.column <= len(doc.line(pos.line)), (finding, doc.line(pos.line)[:80])
-        assert finding.range.start <= finding.range.end, finding
-        for related in finding.related:
-            assert 1 <= related.range.start.line <= line_count, finding
-
-
-def _parses(text: str) -> bool:
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
+    assert position_problems(report, source) == [], report.findings[:3]
 
 
 def check_properties(text: str) -> None:
@@ -170,12 +144,12 @@ def check_properties(text: str) -> None:
         fix = fixes_for(text, finding, "fuzz.py", report=report)
         if fix is not None:
             for edit in fix.edits:
-                assert 1 <= edit.range.start.line <= max(len(_document(text).lines), 1)
+                assert 1 <= edit.range.start.line <= max(len(document_of(text).lines), 1)
             fixed = apply_edits(text, fix.edits)
-            assert _parses(fixed), (finding, fixed)
+            assert parses(fixed), (finding, fixed)
     once = fix_all(text, "fuzz.py", unsafe=True)
     if not report.syntax_error:
-        assert _parses(once.text)
+        assert parses(once.text)
     twice = fix_all(once.text, "fuzz.py", unsafe=True)
     assert twice.text == once.text, "fix_all is not idempotent"
     assert not twice.applied

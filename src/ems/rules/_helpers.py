@@ -168,6 +168,14 @@ def swap_comparison_operator(
     return None
 
 
+def is_negated_comparison(node: ast.AST, operator: type[ast.cmpop]) -> bool:
+    """`not a OP b` with a single comparison (E713 for `in`, E714 for `is`)."""
+    if not (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)):
+        return False
+    operand = node.operand
+    return isinstance(operand, ast.Compare) and len(operand.ops) == 1 and isinstance(operand.ops[0], operator)
+
+
 def negated_comparison(
     finding: Finding,
     ctx: FixContext,

@@ -9,7 +9,7 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import negated_comparison
+from ems.rules._helpers import is_negated_comparison, negated_comparison
 
 
 class NotIsTest(Rule):
@@ -36,14 +36,7 @@ class NotIsTest(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.UnaryOp)
-        operand = node.operand
-        if (
-            isinstance(node.op, ast.Not)
-            and isinstance(operand, ast.Compare)
-            and len(operand.ops) == 1
-            and isinstance(operand.ops[0], ast.Is)
-        ):
+        if is_negated_comparison(node, ast.Is):
             yield ctx.hit(node, "test for object identity should be `is not`")
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
