@@ -138,6 +138,11 @@ class Rule:
     invalid: ClassVar[tuple[Invalid, ...]] = ()
     node_types: ClassVar[tuple[type[ast.AST], ...]] = ()
     docs_url: ClassVar[str] = ""
+    # True when a finding can depend on names bound or read in *other* top-level
+    # statements (unused imports, undefined names): the language server's incremental
+    # analysis re-runs such rules over the whole module's outline on every change, and
+    # caches every other rule's findings per top-level statement (ems.core.incremental).
+    module_scoped: ClassVar[bool] = False
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         return iter(())

@@ -358,12 +358,31 @@ class ScopeModel:
         return self.bindings.get(node)
 
 
-def build_scope_model(tree: ast.Module, ctx: AnalysisContext | None = None) -> ScopeModel:
-    """Analyse ``tree``; ``ctx`` supplies the path (``__init__.py`` rules)."""
+def build_scope_model(
+    tree: ast.Module,
+    ctx: AnalysisContext | None = None,
+    free_loads: list[FreeLoad] | None = None,
+) -> ScopeModel:
+    """Analyse ``tree``; ``ctx`` supplies the path (``__init__.py`` rules).
+
+    With ``free_loads`` (incremental analysis, ``ems.core.incremental``) the module has no
+    builtins, and every read that no scope answers is appended there instead of being
+    judged: those are the reads a function body makes of the world outside it.
+    """
     is_init = bool(ctx is not None and ctx.is_init_module)
     # Scanning function bodies for `global` costs a walk; skip it when the text has none.
     globals_possible = ctx is None or "global" in ctx.source.text
-    return _Checker(tree, is_init, globals_possible).model
+    return _Checker(tree, is_init, globals_possible, free_loads).model
+
+
+@dataclass(frozen=True)
+class FreeLoad:
+    """A read no enclosing scope answered, with the context that judges it."""
+
+    node: ast.AST
+    name: str
+    annotation: int
+    guards: tuple[str, ...]
 
 
 # --------------------------------------------------------------------------- the checker
@@ -372,8 +391,15 @@ def build_scope_model(tree: ast.Module, ctx: AnalysisContext | None = None) -> S
 class _Checker:
     """An iterative port of pyflakes' Checker, restricted to binding analysis."""
 
-    def __init__(self, tree: ast.Module, is_init: bool, globals_possible: bool = True) -> None:
+    def __init__(
+        self,
+        tree: ast.Module,
+        is_init: bool,
+        globals_possible: bool = True,
+        free_loads: list[FreeLoad] | None = None,
+    ) -> None:
         self.is_init = is_init
+        self.free_loads = free_loads
         self.globals_possible = globals_possible
         self.model = ScopeModel()
         self.parents = self.model.parents
@@ -387,9 +413,9 @@ class _Checker:
         self.handlers = self._handlers()
 
         module = Scope(MODULE, tree)
-        for name in BUILTINS:
+        for name in BUILTINS if free_loads is None else ():
             module[name] = Builtin(name, None)
-        if is_init:
+        if is_init and free_loads is None:
             module["__path__"] = Builtin("__path__", None)
         self.scope_stack: list[Scope] = [module]
         self._push_children(tree, NO_ANNOTATION, ())
@@ -708,6 +734,9 @@ class _Checker:
             if can_access_class_vars is not False:
                 can_access_class_vars = scope.kind in (TYPE_PARAMS, COMPREHENSION, GENERATOR)
         else:
+            if self.free_loads is not None:
+                self.free_loads.append(FreeLoad(node, name, ann, exc))
+                return
             self._undefined(node, name, star, exc)
             return
         if "NameError" not in exc:  # an unbound local: undefined even under a star import

@@ -17,6 +17,7 @@ from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 
 class UnusedImport(Rule):
     code = "F401"
+    module_scoped = True
     name = "unused-import"
     severity = Severity.WARNING
     summary = "module or name imported but unused"

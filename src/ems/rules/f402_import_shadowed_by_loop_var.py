@@ -11,6 +11,7 @@ from ems.core.scope import Importation, ScopeModel
 
 class ImportShadowedByLoopVar(Rule):
     code = "F402"
+    module_scoped = True
     name = "import-shadowed-by-loop-var"
     severity = Severity.WARNING
     summary = "import shadowed by a loop variable"

@@ -14,6 +14,7 @@ from ems.rules.f401_unused_import import remove_import_alias
 
 class RedefinedWhileUnused(Rule):
     code = "F811"
+    module_scoped = True
     name = "redefined-while-unused"
     severity = Severity.WARNING
     summary = "redefinition of an unused name"

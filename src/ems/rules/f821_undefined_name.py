@@ -11,6 +11,7 @@ from ems.core.scope import ScopeModel
 
 class UndefinedName(Rule):
     code = "F821"
+    module_scoped = True
     name = "undefined-name"
     severity = Severity.ERROR
     summary = "undefined name"
