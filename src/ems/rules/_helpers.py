@@ -21,6 +21,42 @@ LOOP_NODES = (ast.For, ast.AsyncFor, ast.While)
 TRY_NODES = (ast.Try, ast.TryStar)
 
 
+def names_in(roots: list[ast.stmt], wanted: set[str]) -> set[str]:
+    """Which of ``wanted`` occur as a ``Name`` (any context) anywhere below ``roots``.
+
+    Stops as soon as all are found: a loop body usually reads its variable early, so this
+    rarely walks the whole body. Hand-inlined child iteration (no ``ast.iter_child_nodes``
+    generators), as in the engine's walk.
+    """
+    missing = set(wanted)
+    found: set[str] = set()
+    if not missing:
+        return found
+    stack: list[ast.AST] = list(reversed(roots))
+    name_type = ast.Name
+    node_base = ast.AST
+    while stack:
+        node = stack.pop()
+        cls = node.__class__
+        if cls is name_type:
+            name = node.id  # type: ignore[attr-defined]
+            if name in missing:
+                missing.discard(name)
+                found.add(name)
+                if not missing:
+                    break
+            continue
+        for field in cls._fields:
+            value = getattr(node, field, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, node_base):
+                        stack.append(item)
+            elif isinstance(value, node_base):
+                stack.append(value)
+    return found
+
+
 def path_pairs(node: ast.AST, ctx: AnalysisContext) -> Iterator[tuple[ast.AST, ast.AST]]:
     """``(parent, child)`` pairs from the node up to the module, innermost first."""
     child = node

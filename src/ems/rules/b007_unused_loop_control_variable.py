@@ -11,6 +11,7 @@ from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.core.scope import ScopeModel, iter_names
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
+from ems.rules._helpers import names_in
 
 
 class UnusedLoopControlVariable(Rule):
@@ -65,14 +66,17 @@ class UnusedLoopControlVariable(Rule):
         ]
         if not targets:
             return
-        used = {n.id for stmt in node.body for n in iter_names(stmt)}
+        # Only whether each target is read somewhere in the body matters: stop looking once
+        # all are found (building the body's whole name set per loop cost 90 ms on 120 stdlib
+        # modules, nested loops walking their bodies again).
+        used = names_in(node.body, {n.id for n in targets})
         reported: set[str] = set()
         for target in sorted(targets, key=lambda n: (n.lineno, n.col_offset)):
             if target.id in used or target.id in reported:
                 continue
             reported.add(target.id)
             binding = model.binding_of(target)
-            fixable = binding is not None and not binding.used and f"_{target.id}" not in _all_names(ctx)
+            fixable = binding is not None and not binding.used and not _is_word(f"_{target.id}", ctx)
             yield ctx.hit(
                 target,
                 f"loop control variable `{target.id}` not used within loop body",
@@ -93,15 +97,31 @@ class UnusedLoopControlVariable(Rule):
         )
 
 
-_WORD = re.compile(r"[^\W\d]\w*")
+_WORD_CHAR = re.compile(r"\w")
+_DIGIT = re.compile(r"\d")
 
 
-def _all_names(ctx: AnalysisContext) -> frozenset[str]:
-    """Every word in the module: a superset of its identifiers (strings and comments add a
-    few), so a rename that avoids all of them cannot collide. One C-level regex pass; a tree
-    walk cost 40 ms on a 5,000-line module."""
+def _is_word(name: str, ctx: AnalysisContext) -> bool:
+    r"""Whether ``name`` is a word of the module's text (strings and comments included): a
+    superset of its identifiers, so a rename to a name that is no word cannot collide.
 
-    def build() -> frozenset[str]:
-        return frozenset(_WORD.findall(ctx.source.text))
+    A word is a maximal run of word characters without its leading digits (what
+    ``re.findall(r"[^\W\d]\w*", text)`` returns). Looking for the one name (a literal
+    search, then a check of what precedes it) instead of collecting every word of the
+    text: ~0.15 ms instead of ~12 ms on a 230 kB module.
+    """
+    cache: dict[str, bool] = ctx.memo("b007.words", dict)  # type: ignore[assignment]
+    found = cache.get(name)
+    if found is None:
+        found = cache[name] = _find_word(name, ctx.source.text)
+    return found
 
-    return ctx.memo("b007.names", build)  # type: ignore[return-value]
+
+def _find_word(name: str, text: str) -> bool:
+    for match in re.finditer(re.escape(name) + r"(?!\w)", text):
+        start = match.start()
+        while start and _DIGIT.match(text, start - 1):
+            start -= 1
+        if not start or not _WORD_CHAR.match(text, start - 1):
+            return True
+    return False

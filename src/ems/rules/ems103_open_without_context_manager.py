@@ -38,20 +38,22 @@ class OpenWithoutContextManager(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.Call)
-        if not _is_open(node.func, ctx):
-            return
+        # Called for every call in the module: the name test first, without a generator.
+        func = node.func  # type: ignore[attr-defined]
+        func_type = type(func)
+        if func_type is ast.Name:
+            if func.id != "open":
+                return _NO_HITS
+        elif func_type is not ast.Attribute or func.attr != "open" or not _is_io(func.value):
+            return _NO_HITS
+        return self._visit_open(node, func_type is ast.Name, ctx)  # type: ignore[arg-type]
+
+    def _visit_open(self, node: ast.Call, builtin: bool, ctx: AnalysisContext) -> Iterator[Hit]:
         parent = ctx.ancestors[-1] if ctx.ancestors else None
         if isinstance(parent, ast.withitem) and parent.context_expr is node:
             return
         if isinstance(parent, (ast.Return, ast.Yield, ast.Lambda)):
             return
-        if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is node:
-            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
-            if all(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
-                return
-            if len(targets) == 1 and isinstance(targets[0], ast.Name) and _closed_later(targets[0].id, ctx):
-                return
         if (
             isinstance(parent, ast.Call)
             and isinstance(parent.func, ast.Attribute)
@@ -60,7 +62,24 @@ class OpenWithoutContextManager(Rule):
             isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "closing"
         ):
             return
+        # Whether `open` is rebound in the module is asked only now, for a call that would
+        # be reported: most modules never need the answer (and its walk).
+        if builtin and "open" in _rebound(ctx):
+            return
+        if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is node:
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            if all(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
+                return
+            if len(targets) == 1 and isinstance(targets[0], ast.Name) and _closed_later(targets[0].id, ctx):
+                return
         yield ctx.hit(node, "`open()` outside a `with` statement: the file may never be closed")
+
+
+_NO_HITS: Iterator[Hit] = iter(())  # exhausted: every loop over it ends at once
+
+
+def _is_io(node: ast.expr) -> bool:
+    return type(node) is ast.Name and node.id == "io"  # type: ignore[attr-defined]
 
 
 def _closed_later(name: str, ctx: AnalysisContext) -> bool:
@@ -99,12 +118,6 @@ def _called(call: ast.Call, name: str) -> bool:
     return (isinstance(func, ast.Name) and func.id == name) or (
         isinstance(func, ast.Attribute) and func.attr == name
     )
-
-
-def _is_open(func: ast.expr, ctx: AnalysisContext) -> bool:
-    if isinstance(func, ast.Attribute):
-        return func.attr == "open" and isinstance(func.value, ast.Name) and func.value.id == "io"
-    return isinstance(func, ast.Name) and func.id == "open" and "open" not in _rebound(ctx)
 
 
 # Every way source can bind the name `open` (def, class, import, `as`, assignment,
