@@ -124,7 +124,10 @@ class FolderConfigs:
         self._resolvers.clear()
 
     def folder_of(self, path: Path) -> Path | None:
-        resolved = path.resolve()
+        try:
+            resolved = path.resolve()
+        except (OSError, ValueError, RuntimeError):  # a NUL byte or a symlink loop in the URI
+            return None
         for folder in self.folders:
             if resolved == folder or folder in resolved.parents:
                 return folder
