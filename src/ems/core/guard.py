@@ -72,7 +72,7 @@ def _preload_modules() -> list[str]:
     import ems.rules
 
     rules = [f"ems.rules.{info.name}" for info in pkgutil.iter_modules(ems.rules.__path__)]
-    return ["ems.core.analyse", "ems.core.registry", "ems.core.scope", *rules]
+    return ["ems.core.analyse", "ems.core.incremental", "ems.core.registry", "ems.core.scope", *rules]
 
 
 def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
@@ -92,9 +92,12 @@ def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
     except (ImportError, ValueError, OSError):
         pass
     from ems.core.analyse import analyse
+    from ems.core.incremental import IncrementalAnalyser
     from ems.core.registry import load_rules
 
     default_rules = load_rules()
+    # Documents being edited (the language server): re-check only what each edit touched.
+    incremental = IncrementalAnalyser(max_documents=16)
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -103,9 +106,12 @@ def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
             return  # parent gone
         if request is None:
             return
-        request_id, source, path, config, ruleset = request
+        request_id, source, path, config, ruleset, edited = request
         try:
-            report = analyse(source, path, config, ruleset or default_rules)
+            if edited and isinstance(source, str):
+                report = incremental.analyse(source, path, config, ruleset or default_rules)
+            else:
+                report = analyse(source, path, config, ruleset or default_rules)
         except Exception as exc:  # analyse contains rules; this is an engine bug
             conn.send((request_id, False, type(exc).__name__))
         else:
@@ -248,8 +254,13 @@ class GuardedAnalyser:
         ruleset: RuleSet | None = None,
         *,
         timeout: float | None = None,
+        edited: bool = False,
     ) -> Report:
-        """Like ``ems.core.analyse``; a hang or crash gives an EMS902/EMS903 report instead."""
+        """Like ``ems.core.analyse``; a hang or crash gives an EMS902/EMS903 report instead.
+
+        ``edited``: the source is a new version of a document being edited; the worker
+        keeps the previous version's analysis and re-checks only what changed.
+        """
         budget = self.timeout if timeout is None else timeout
         config = config or Config()
         with self._lock:
@@ -266,7 +277,7 @@ class GuardedAnalyser:
                 if ruleset is not None and ruleset is load_rules():
                     ruleset = None  # the worker holds the same default set: nothing to send
                 try:
-                    self._conn.send((request_id, source, path, config, ruleset))
+                    self._conn.send((request_id, source, path, config, ruleset, edited))
                 except (OSError, ValueError):  # died while idle: not this file's fault
                     self._reap("worker gone before the request was sent")
                     self.events.increment(WORKER_CRASH)

@@ -126,7 +126,7 @@ class Analyser:
 
     def _run(self, text: str, path: str, config: Config) -> tuple[Report, float]:
         started = time.perf_counter()
-        report = self.guard.analyse(text, path, config, self.ruleset)
+        report = self.guard.analyse(text, path, config, self.ruleset, edited=True)
         return report, time.perf_counter() - started
 
     async def analyse(self, text: str, path: str, config: Config, version: int | None) -> Analysis:
