@@ -53,13 +53,16 @@ def _collect(args: argparse.Namespace, resolver, ruleset):
     from ems.core.analyse import analyse
     from ems.core.project import FileResult, scan
 
-    keep_source = args.format in ("text", "sarif")
+    # SARIF computes fixes from the bytes; text output needs only the findings' lines,
+    # which cached rows carry (a warm run then reads no file).
+    keep_source = args.format == "sarif"
+    keep_excerpts = args.format == "text" and not args.no_source
     if args.paths == ["-"]:
         name = args.stdin_filename or "<stdin>"
         data = sys.stdin.buffer.read()
         config = resolver.for_path(Path(name) if args.stdin_filename else Path.cwd() / "stdin.py")
         report = analyse(data, name, config, ruleset)
-        return [FileResult(Path(name), name, report, data if keep_source else None)]
+        return [FileResult(Path(name), name, report, data if keep_source or keep_excerpts else None)]
     paths = input_paths(args)
     missing = [p for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
@@ -73,6 +76,7 @@ def _collect(args: argparse.Namespace, resolver, ruleset):
             jobs=args.jobs,
             use_cache=not args.no_cache,
             keep_source=keep_source,
+            keep_excerpts=keep_excerpts,
             progress=progress,
         )
     )

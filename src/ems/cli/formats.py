@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ems.core.model import Finding, Severity
 from ems.core.project import FileResult
 from ems.core.registry import RuleSet
+from ems.core.source import display_lines
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -118,6 +119,20 @@ def render_github(results: Sequence[FileResult], ruleset: RuleSet) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def _fixable_codes(ruleset: RuleSet) -> Callable[[str], bool]:
+    """``code -> whether fix_info can describe its fix``, memoised: output asks per finding."""
+    memo: dict[str, bool] = {}
+
+    def fixable(code: str) -> bool:
+        known = memo.get(code)
+        if known is None:
+            rule = ruleset.get(code)
+            known = memo[code] = rule is not None and rule.fix_safety is not None
+        return known
+
+    return fixable
+
+
 def render_text(
     results: Sequence[FileResult],
     ruleset: RuleSet,
@@ -125,48 +140,77 @@ def render_text(
     colour: bool,
     show_source: bool = True,
 ) -> str:
+    """One line per finding, then (``show_source``) its source line with a caret underline.
+
+    Lines come from ``result.source`` if attached, else from ``result.excerpts`` (what a
+    warm run has from the cache). This runs once per finding of the whole project, so the
+    common case (no character needing escapes) is decided by one regex search per line.
+    """
     out: list[str] = []
-
-    def paint(text: str, code: str) -> str:
-        return f"{code}{text}{_RESET}" if colour else text
-
+    append = out.append
+    fixable = _fixable_codes(ruleset)
+    needs_escape = _NEEDS_ESCAPE.search
+    if colour:
+        bold, dim, reset, colours = _BOLD, _DIM, _RESET, _COLOURS
+        bar = f"{_DIM}      | {_RESET}"
+    else:
+        bold = dim = reset = ""
+        colours = dict.fromkeys(_COLOURS, "")
+        bar = "      | "
+    last_path: str | None = None
+    shown_path = ""
     for result in results:
+        findings = result.report.findings
+        if not findings:
+            continue
         lines: list[str] | None = None
-        for f in result.report.findings:
-            fix = " [*]" if f.fixable and fix_info(f, ruleset) else ""
-            location = paint(f"{printable(f.path)}:{f.line}:{f.column + 1}:", _BOLD)
-            out.append(f"{location} {paint(f.code, _COLOURS[f.severity])} {printable(f.message)}{fix}")
-            if not show_source or result.source is None:
+        excerpts: Mapping[int, str] | None = None
+        if show_source:
+            if result.source is not None:
+                lines = display_lines(result.source)
+            else:
+                excerpts = result.excerpts
+        for f in findings:
+            rng = f.range
+            start = rng.start
+            line, column = start.line, start.column
+            if f.path is not last_path:
+                last_path, shown_path = f.path, printable(f.path)
+            fix = " [*]" if f.fixable and fixable(f.code) else ""
+            paint = colours[f.severity]
+            append(
+                f"{bold}{shown_path}:{line}:{column + 1}:{reset} {paint}{f.code}{reset} "
+                f"{printable(f.message)}{fix}"
+            )
+            if lines is not None:
+                raw = lines[line - 1] if 0 < line <= len(lines) else None
+            elif excerpts is not None:
+                raw = excerpts.get(line)
+            else:
                 continue
-            if lines is None:
-                lines = _decoded_lines(result.source)
-            if 0 < f.line <= len(lines):
-                raw = lines[f.line - 1].expandtabs(1)
-                end = f.range.end.column if f.range.end.line == f.line else len(raw)
+            if raw is None:
+                continue
+            if "\t" in raw:
+                raw = raw.expandtabs(1)
+            end = rng.end.column if rng.end.line == line else len(raw)
+            if needs_escape(raw) is None:
+                text = raw
+                offset = len(raw[:column])
+                width = max(1, len(raw[column : max(end, column)]))
+            else:
                 text = printable(raw)
                 # Escaping widens characters: place the caret under the escaped text.
-                start = len(printable(raw[: f.column]))
-                width = max(1, len(printable(raw[f.column : max(end, f.column)])))
-                gutter = f"{f.line:>5} | "
-                out.append(paint(gutter, _DIM) + text)
-                out.append(
-                    paint(" " * 6 + "| ", _DIM) + " " * start + paint("^" * width, _COLOURS[f.severity])
-                )
+                offset = len(printable(raw[:column]))
+                width = max(1, len(printable(raw[column : max(end, column)])))
+            append(f"{dim}{line:>5} | {reset}{text}")
+            append(f"{bar}{' ' * offset}{paint}{'^' * width}{reset}")
     return "\n".join(out) + ("\n" if out else "")
-
-
-def _decoded_lines(data: bytes) -> list[str]:
-    from ems.core.source import SourceText, UndecodableSource, decode_source
-
-    try:
-        return SourceText(decode_source(data).text).lines
-    except UndecodableSource:
-        return SourceText(data.decode("utf-8", errors="replace")).lines
 
 
 def render_summary(results: Sequence[FileResult], ruleset: RuleSet, *, colour: bool) -> str:
     findings = [f for r in results for f in r.report.findings]
-    fixable = sum(1 for f in findings if f.fixable and fix_info(f, ruleset))
+    fixable_code = _fixable_codes(ruleset)
+    fixable = sum(1 for f in findings if f.fixable and fixable_code(f.code))
     files = len(results)
     if not findings:
         text = f"All checks passed ({files} file{'s' if files != 1 else ''} checked)."

@@ -23,6 +23,7 @@ Correctness rules (the cache may be slow to help, never wrong):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -37,14 +38,14 @@ from pathlib import Path
 
 from ems import __version__
 from ems.core.config import Config
-from ems.core.model import Finding, Range, Related, Report, RuleError, Severity, Tag
+from ems.core.model import Finding, Position, Range, Related, Report, RuleError, Severity, Tag
 from ems.core.registry import RuleSet
 
 log = logging.getLogger("ems.cache")
 
 CACHE_DIR = Path(".ems") / "cache"
 DB_NAME = "results.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: payloads carry the findings' source lines (excerpts)
 RACY_NS = 2_000_000_000  # files modified this close to being read: stat not trusted
 BUSY_TIMEOUT_S = 5.0
 
@@ -98,8 +99,15 @@ def _range(r: Range) -> list[int]:
     return [r.start.line, r.start.column, r.end.line, r.end.column]
 
 
-def encode_report(report: Report) -> str:
-    """A compact JSON form; the path is implied by the row's key."""
+Excerpts = dict[int, str]  # line number -> that line's text, for the lines with findings
+
+
+def encode_report(report: Report, excerpts: Excerpts | None = None) -> str:
+    """A compact JSON form; the path is implied by the row's key.
+
+    ``excerpts`` (the source lines the findings point at) ride along so a warm text
+    report needs neither to read nor to split the file.
+    """
     findings = [
         [
             f.code,
@@ -116,7 +124,10 @@ def encode_report(report: Report) -> str:
         for f in report.findings
     ]
     errors = [[e.code, e.error] for e in report.rule_errors]
-    return json.dumps([findings, int(report.syntax_error), errors], ensure_ascii=False, separators=(",", ":"))
+    data: list[object] = [findings, int(report.syntax_error), errors]
+    if excerpts is not None:
+        data.append([[n, excerpts[n]] for n in sorted(excerpts)])
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 _SEVERITIES = {s.value: s for s in Severity}
@@ -124,34 +135,79 @@ _TAGS = {t.value: t for t in Tag}
 _NO_TAGS: frozenset[Tag] = frozenset()
 
 
-def decode_report(payload: str, path: str) -> Report:
+def _plain(cls: type) -> bool:
+    """Whether instances of the frozen dataclass ``cls`` can be filled through ``__dict__``."""
+    return (
+        dataclasses.is_dataclass(cls)
+        and "__slots__" not in cls.__dict__
+        and not hasattr(cls, "__post_init__")
+        and all(f.init for f in dataclasses.fields(cls))
+    )
+
+
+if _plain(Finding) and _plain(Range) and _plain(Position):
+    # A warm run builds ~9,000 findings; a frozen dataclass's __init__ pays an
+    # object.__setattr__ per field. Filling __dict__ gives equal (==, hash) objects in
+    # about half the time. Guarded: a model change (slots, __post_init__) uses the classes.
+    _FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
+    _new = object.__new__
+
+    def _finding(*values: object) -> Finding:
+        obj = _new(Finding)
+        obj.__dict__.update(zip(_FINDING_FIELDS, values, strict=True))
+        return obj
+
+    def _range_of(line: int, column: int, end_line: int, end_column: int) -> Range:
+        start, end, obj = _new(Position), _new(Position), _new(Range)
+        start.__dict__.update(line=line, column=column)
+        end.__dict__.update(line=end_line, column=end_column)
+        obj.__dict__.update(start=start, end=end)
+        return obj
+
+else:  # pragma: no cover - only if the model classes change shape
+    _finding = Finding  # type: ignore[assignment]
+    _range_of = Range.of
+
+
+def decode_entry(payload: str, path: str) -> tuple[Report, Excerpts | None]:
     """Inverse of ``encode_report``; raises ValueError/TypeError/KeyError on bad data.
 
     A warm run decodes every cached finding, so this avoids per-finding keyword calls,
-    enum lookups by value and generators: about 3x faster than the obvious version.
+    enum lookups by value, generators and dataclass ``__init__``.
     """
-    findings_data, syntax_error, errors = json.loads(payload)
-    severities, tags_by_value = _SEVERITIES, _TAGS
+    data = json.loads(payload)
+    findings_data, syntax_error, errors = data[:3]
+    severities, tags_by_value, finding, range_of = _SEVERITIES, _TAGS, _finding, _range_of
     findings = []
-    for code, name, severity, rng, message, fingerprint, fixable, tags, related, data in findings_data:
-        findings.append(
-            Finding(
+    append = findings.append
+    for code, name, severity, rng, message, fingerprint, fixable, tags, related, extra in findings_data:
+        append(
+            finding(
                 str(code),
                 str(name),
                 severities[severity],
-                Range.of(*rng),
+                range_of(*rng),
                 str(message),
                 path,
                 str(fingerprint),
                 bool(fixable),
                 frozenset([tags_by_value[t] for t in tags]) if tags else _NO_TAGS,
                 tuple([Related(Range.of(*r), str(m)) for r, m in related]) if related else (),
-                tuple([(str(k), str(v)) for k, v in data]) if data else (),
+                tuple([(str(k), str(v)) for k, v in extra]) if extra else (),
             )
         )
-    return Report(
+    excerpts: Excerpts | None = None
+    if len(data) > 3:
+        excerpts = {int(n): str(text) for n, text in data[3]}
+    report = Report(
         path, tuple(findings), bool(syntax_error), tuple(RuleError(str(c), str(e)) for c, e in errors)
     )
+    return report, excerpts
+
+
+def decode_report(payload: str, path: str) -> Report:
+    """The report of an ``encode_report`` payload (see ``decode_entry``)."""
+    return decode_entry(payload, path)[0]
 
 
 # --- the store ----------------------------------------------------------------------------
@@ -310,10 +366,18 @@ class ResultCache:
 
     # writing
 
-    def put(self, path: str, settings: str, stat: StatKey | None, digest: str, report: Report) -> None:
+    def put(
+        self,
+        path: str,
+        settings: str,
+        stat: StatKey | None,
+        digest: str,
+        report: Report,
+        excerpts: Excerpts | None = None,
+    ) -> None:
         if self._disabled:
             return
-        self._pending.append(Pending(path, settings, stat, digest, encode_report(report)))
+        self._pending.append(Pending(path, settings, stat, digest, encode_report(report, excerpts)))
 
     def put_stat(self, path: str, settings: str, stat: StatKey | None, entry: Entry) -> None:
         """Record a new stat for unchanged content (touched, checked out again, copied)."""

@@ -20,13 +20,13 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ems.core.analyse import analyse
-from ems.core.config import Config, ConfigResolver
+from ems.core.config import CONFIG_FILES, Config, ConfigResolver
 from ems.core.model import Finding, Range, Report, Severity
 from ems.core.registry import RuleSet, load_rules
 
@@ -51,6 +51,9 @@ class FileResult:
     display: str  # what users see and fingerprints use
     report: Report
     source: bytes | None = None  # the bytes analysed: with keep_source, for files with findings
+    # With keep_excerpts: the source lines the findings point at (line number -> text), so
+    # text output needs no file reads (see ``ems.core.source.excerpt_lines``).
+    excerpts: Mapping[int, str] | None = None
 
 
 def display_path(path: Path, base: Path | None = None) -> str:
@@ -76,17 +79,23 @@ def _gitignore_spec(directory: Path) -> pathspec.PathSpec | None:
     return pathspec.PathSpec.from_lines("gitwildmatch", lines)
 
 
-def discover(paths: Sequence[Path], resolver: ConfigResolver) -> Iterator[Path]:
-    """Python files under ``paths``, sorted per folder, without duplicates."""
-    seen: set[Path] = set()
+def discover(
+    paths: Sequence[Path], resolver: ConfigResolver, info: _PathInfo | None = None
+) -> Iterator[Path]:
+    """Python files under ``paths``, sorted per folder, without duplicates.
+
+    ``info``: learns each folder's config and which files are symlinks on the way, so a
+    scan does not resolve them a second time.
+    """
+    seen: set[str] = set()
     for root in paths:
         if not root.is_dir():
-            key = Path(os.path.abspath(root))
+            key = os.path.abspath(root)
             if key not in seen:
                 seen.add(key)
                 yield root  # named explicitly: always analysed (errors reported later)
             continue
-        yield from _walk(root, resolver, seen)
+        yield from _walk(root, resolver, seen, info)
 
 
 class _Excluder:
@@ -155,34 +164,46 @@ def _ancestor_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
     return specs
 
 
-def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Path]:
+def _walk(root: Path, resolver: ConfigResolver, seen: set[str], info: _PathInfo | None) -> Iterator[Path]:
     specs: list[tuple[Path, pathspec.PathSpec]] = []
     if resolver.for_path(root / "__probe__.py").respect_gitignore:
         specs.extend(_ancestor_gitignores(root))
     visited_dirs: set[tuple[int, int]] = set()
     excluders: dict[Config, _Excluder] = {}  # by value: the resolver may build equal copies
+    # A plain ConfigResolver gives a folder without a config file of its own (and not a
+    # symlink) its parent's config: asking it again resolves the whole path per folder.
+    inherit = type(resolver) is ConfigResolver
+    inherited: dict[str, Config] = {}  # folder -> config, for subfolders that inherit it
     stack = [root]
     while stack:
         directory = stack.pop()
+        where = str(directory)
         try:
-            info = directory.stat()
+            st = os.stat(where)
         except OSError:
             continue
-        if (info.st_dev, info.st_ino) in visited_dirs:
+        if (st.st_dev, st.st_ino) in visited_dirs:
             continue  # symlink loop
-        visited_dirs.add((info.st_dev, info.st_ino))
-        config = resolver.for_path(directory / "__probe__.py")
+        visited_dirs.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(where), key=lambda e: e.name)
+        except OSError:
+            entries = None
+        names = {e.name for e in entries} if entries is not None else None
+        config = inherited.pop(where, None)
+        if config is None or names is None or not names.isdisjoint(CONFIG_FILES):
+            config = resolver.for_path(directory / "__probe__.py")
+        if info is not None:
+            info.learn_folder(where, config)
         excluder = excluders.get(config)
         if excluder is None:
             excluder = excluders[config] = _Excluder(config)
         folder = excluder.folder(directory)
-        if config.respect_gitignore:
+        if config.respect_gitignore and (names is None or ".gitignore" in names):
             spec = _gitignore_spec(directory)
             if spec is not None:
                 specs.append((directory, spec))
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
+        if entries is None:
             continue
         subdirs = []
         check_ignored = config.respect_gitignore and bool(specs)
@@ -201,12 +222,23 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Pat
                 continue
             if is_dir:
                 subdirs.append(path)
+                if inherit and not _is_link(entry):
+                    inherited[str(path)] = config
             else:
-                key = Path(os.path.abspath(path))
+                key = os.path.abspath(entry.path)
                 if key not in seen:
                     seen.add(key)
+                    if info is not None:
+                        info.learn_file(path, _is_link(entry))
                     yield path
         stack.extend(reversed(subdirs))
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True  # unknown: the slow, careful path
 
 
 def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, pathspec.PathSpec]], config: Config) -> bool:
@@ -375,6 +407,7 @@ class _Task:
     expected: str | None  # content digest of the cached report, if any
     keep_source: bool
     want_digest: bool
+    keep_excerpts: bool = False
 
 
 @dataclass(frozen=True)
@@ -383,10 +416,13 @@ class _Outcome:
     stat: tuple[int, int, int, int] | None  # trusted stat of what was read, for the cache
     digest: str | None  # None: not cacheable (I/O error)
     source: bytes | None
+    # The findings' source lines: for the cache (want_digest) and for keep_excerpts.
+    excerpts: dict[int, str] | None = None
 
 
 def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     from ems.core.cache import content_digest, trusted_stat
+    from ems.core.source import excerpt_lines
 
     data, info = _read(task.path)
     if isinstance(data, str):
@@ -394,36 +430,71 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     digest = content_digest(data) if task.want_digest else None
     stat_key = trusted_stat(info) if info is not None and task.want_digest else None
     if digest is not None and digest == task.expected:
+        # The cached row's excerpts are as good (same bytes); the caller has them.
         return _Outcome(None, stat_key, digest, data if task.keep_source else None)
     ruleset = ruleset or _WORKER_RULESET or load_rules()
     report = analyse(data, task.display, task.config, ruleset)
+    excerpts = None
+    if report.findings and (task.want_digest or task.keep_excerpts):
+        # Split here, in the worker: the cache row keeps them for every later text report.
+        excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
     # Sources go back through a pipe: only those the caller can use (files with findings).
-    return _Outcome(report, stat_key, digest, data if task.keep_source and report.findings else None)
+    source = data if task.keep_source and report.findings else None
+    return _Outcome(report, stat_key, digest, source, excerpts)
 
 
 class _PathInfo:
-    """Per-run memo of display paths and configs: both depend mostly on the folder."""
+    """Per-run memo of display paths and configs: both depend mostly on the folder.
+
+    Discovery tells it (``learn_*``) each folder's config and which files are symlinks,
+    so a warm run neither resolves a folder twice nor ``lstat``s every file again.
+    """
 
     def __init__(self, resolver: ConfigResolver) -> None:
         self.resolver = resolver
         self.cwd = Path.cwd().resolve()
-        self._dirs: dict[str, Path] = {}
+        cwd = str(self.cwd)
+        self._cwd_prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
+        self._prefixes: dict[str, str | None] = {}  # folder as given -> display prefix
         self._configs: dict[str, Config] = {}
+        self._links: dict[str, bool] = {}
+
+    def learn_folder(self, folder: str, config: Config) -> None:
+        self._configs.setdefault(folder, config)
+
+    def learn_file(self, path: Path, is_link: bool) -> None:
+        self._links[str(path)] = is_link
+
+    def _is_link(self, path: Path) -> bool:
+        known = self._links.get(str(path))
+        return os.path.islink(path) if known is None else known
 
     def display(self, path: Path) -> str:
-        if os.path.islink(path):
+        if self._is_link(path):
             return display_path(path, self.cwd)
-        parent = str(path.parent)
-        resolved = self._dirs.get(parent)
-        if resolved is None:
-            resolved = self._dirs[parent] = path.parent.resolve()
-        try:
-            return (resolved / path.name).relative_to(self.cwd).as_posix()
-        except ValueError:
+        if os.sep != "/":  # the string shortcut below assumes POSIX paths
+            try:
+                return (path.parent.resolve() / path.name).relative_to(self.cwd).as_posix()
+            except ValueError:
+                return path.as_posix()
+        head, name = os.path.split(str(path))
+        prefix = self._prefixes.get(head, "")
+        if prefix == "":
+            # The folder resolved, relative to the cwd: what Path.relative_to gives, in strings.
+            resolved = os.path.realpath(head or os.curdir)
+            if resolved == str(self.cwd):
+                prefix = "."
+            elif resolved.startswith(self._cwd_prefix):
+                prefix = resolved[len(self._cwd_prefix) :] + "/"
+            else:
+                prefix = None
+            self._prefixes[head] = prefix
+        if prefix is None:
             return path.as_posix()
+        return name if prefix == "." else prefix + name
 
     def config(self, path: Path) -> Config:
-        if self.resolver.explicit is None and os.path.islink(path):
+        if self.resolver.explicit is None and self._is_link(path):
             return self.resolver.for_path(path)
         parent = str(path.parent)
         config = self._configs.get(parent)
@@ -456,21 +527,25 @@ def scan(
     jobs: int | None = None,
     use_cache: bool = True,
     keep_source: bool = False,
+    keep_excerpts: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[FileResult]:
     """Analyse every file under ``paths``; results come in discovery (file) order.
 
     ``jobs``: worker processes (default: usable CPUs; 1 = in-process). ``use_cache``:
     read and update ``.ems/cache`` under the project root. ``keep_source``: attach the
-    bytes analysed to every result with findings (what excerpts and SARIF fixes need);
-    results without findings may carry none, which spares reading unchanged clean files.
+    bytes analysed to every result with findings (what SARIF fixes need); results
+    without findings may carry none, which spares reading unchanged clean files.
+    ``keep_excerpts``: attach the source lines the findings point at (what text output
+    shows); cached rows carry them, so unchanged files are not read for them.
     """
-    from ems.core.cache import ResultCache, decode_report, is_fresh, settings_key
+    from ems.core.cache import ResultCache, decode_entry, is_fresh, settings_key
+    from ems.core.source import excerpt_lines
 
     ruleset = ruleset or load_rules()
-    files = list(discover(paths, resolver))
-    total = len(files)
     info = _PathInfo(resolver)
+    files = list(discover(paths, resolver, info))
+    total = len(files)
     displays = [info.display(path) for path in files]
     configs = [info.config(path) for path in files]
     keys: dict[int, str] = {}
@@ -482,7 +557,8 @@ def scan(
     tasks: list[_Task] = []
     task_index: list[int] = []
     for index, path in enumerate(files):
-        entry = entries.get((displays[index], settings[index]))
+        display = displays[index]
+        entry = entries.get((display, settings[index]))
         if entry is not None and entry.stat is not None:
             try:
                 st: os.stat_result | None = os.stat(path)
@@ -490,26 +566,38 @@ def scan(
                 st = None
             if is_fresh(entry, st):
                 try:
-                    report = decode_report(entry.payload, displays[index])
+                    report, excerpts = decode_entry(entry.payload, display)
                 except (ValueError, TypeError, KeyError):
                     entry = None
                 else:
+                    findings = report.findings
+                    need_source = keep_source and bool(findings)
+                    need_lines = keep_excerpts and bool(findings) and excerpts is None
                     source: bytes | None = None
-                    if keep_source and report.findings:  # read here: no worker round trip
+                    if need_source or need_lines:  # read here: no worker round trip
                         data, st = _read(path)
                         source = data if isinstance(data, bytes) and is_fresh(entry, st) else None
-                    if source is not None or not (keep_source and report.findings):
-                        ready[index] = FileResult(path, displays[index], report, source)
+                    if source is not None or not (need_source or need_lines):
+                        if need_lines and source is not None:
+                            excerpts = excerpt_lines(source, [f.range.start.line for f in findings])
+                        ready[index] = FileResult(
+                            path,
+                            display,
+                            report,
+                            source if need_source else None,
+                            excerpts if keep_excerpts and findings else None,
+                        )
                         continue
         task_index.append(index)
         tasks.append(
             _Task(
                 path,
-                displays[index],
+                display,
                 configs[index],
                 entry.digest if entry else None,
                 keep_source,
                 cache is not None,
+                keep_excerpts,
             )
         )
 
@@ -524,21 +612,35 @@ def scan(
                 outcome: _Outcome = next(outcomes)
                 display = displays[index]
                 report = outcome.report
+                excerpts = outcome.excerpts
                 if report is None:  # same content as the cached row
                     entry = entries[(display, settings[index])]
                     try:
-                        report = decode_report(entry.payload, display)
+                        report, excerpts = decode_entry(entry.payload, display)
                     except (ValueError, TypeError, KeyError):  # unreadable row: analyse here
                         fallback = _analyse_task(replace(tasks[next_task - 1], expected=None), ruleset)
                         report = fallback.report or io_error_report(display, "cannot re-read")
+                        excerpts = fallback.excerpts
                         if cache is not None and fallback.digest is not None and _cacheable(report):
-                            cache.put(display, settings[index], fallback.stat, fallback.digest, report)
+                            cache.put(
+                                display, settings[index], fallback.stat, fallback.digest, report, excerpts
+                            )
                     else:
                         if cache is not None and outcome.stat != entry.stat:
                             cache.put_stat(display, settings[index], outcome.stat, entry)
+                    if keep_excerpts and report.findings and excerpts is None:  # a row without them
+                        data = read_source(path) if outcome.source is None else outcome.source
+                        if isinstance(data, bytes):
+                            excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
                 elif cache is not None and outcome.digest is not None and _cacheable(report):
-                    cache.put(display, settings[index], outcome.stat, outcome.digest, report)
-                result = FileResult(path, display, report, outcome.source)
+                    cache.put(display, settings[index], outcome.stat, outcome.digest, report, excerpts)
+                result = FileResult(
+                    path,
+                    display,
+                    report,
+                    outcome.source,
+                    excerpts if keep_excerpts and report.findings else None,
+                )
             yield result
             if progress:
                 progress(index + 1, total)

@@ -10,6 +10,7 @@ import codecs
 import io
 import re
 import tokenize
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -118,3 +119,24 @@ class SourceText:
 
         index = bisect.bisect_right(self.line_starts, offset) - 1
         return index + 1, offset - self.line_starts[index]
+
+
+def display_lines(data: bytes) -> list[str]:
+    """The lines of ``data`` as output shows them: decoded like the interpreter, or, for
+    undecodable bytes, as UTF-8 with replacement characters (an excerpt beats none)."""
+    try:
+        text = decode_source(data).text
+    except UndecodableSource:
+        text = data.decode("utf-8", errors="replace")
+    return SourceText(text).lines
+
+
+def excerpt_lines(data: bytes, numbers: Iterable[int]) -> dict[int, str]:
+    """The ``display_lines`` of ``data`` numbered ``numbers`` (1-based; absent if out of range).
+
+    The result cache stores these with a file's findings, so a warm text report shows its
+    excerpts without reading or splitting the file again.
+    """
+    lines = display_lines(data)
+    count = len(lines)
+    return {n: lines[n - 1] for n in sorted(set(numbers)) if 0 < n <= count}
