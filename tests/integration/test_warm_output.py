@@ -1,0 +1,142 @@
+"""A warm ``ems check`` prints exactly what a cold one prints, without reading unchanged files.
+
+Warm text reports take their source excerpts from the result cache (``FileResult.excerpts``)
+instead of the files, so these tests pin the output byte for byte against ``--no-cache``
+on a small project with the awkward cases: tabs, CRLF, a PEP 263 encoding, undecodable
+bytes, control and bidi characters, a syntax error and a nested folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import ems.core.cache as cache_mod
+import ems.core.project as project_mod
+from ems.cli.main import main
+
+FILES: dict[str, bytes] = {
+    "a.py": b'name = "x"\nprint(f"hello")\nif name == None:\n\tpass\n',
+    "tabs.py": b'def f(x):\n\tif x == None:\n\t\treturn f"tab"\n\treturn x\n',
+    "crlf.py": b'import os\r\nvalue = f"crlf"\r\nif value == None:\r\n    pass\r\n',
+    "latin.py": b'# -*- coding: latin-1 -*-\nname = f"caf\xe9"\nif name == None:\n    pass\n',
+    "undecodable.py": b'name = "\xff\xfe"\nif name == None:\n    pass\n',
+    "bidi.py": 'text = "\u202eabc"; flag = text == None\nbell = f"\x07"\n'.encode(),
+    "wide.py": 'label = "é中🙂"; check = label == None\nimport sys\n'.encode(),
+    "syntax.py": b"def broken(:\n    pass\n",
+    "clean.py": b'name = "x"\nprint(f"hello {name}")\n',
+    "pkg/__init__.py": b"",
+    "pkg/mod.py": b'import os\nimport sys\n\n\ndef g():\n    unused = 1\n    return f"{os.sep}"\n',
+    "pkg/multi.py": b'value = (\n    1\n    == None\n)\nprint(f"""\nnone\n""")\n',
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name, data in FILES.items():
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    (tmp_path / "ems.toml").write_text("# test project: ems defaults\n")
+    monkeypatch.chdir(tmp_path)
+    # Trust stats at once (the real window is 2 s after a write): the warm path is the subject.
+    monkeypatch.setattr(cache_mod, "RACY_NS", 0)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return tmp_path
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["check", *args])
+    return code, capsys.readouterr().out
+
+
+def _no_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make reading a file through the scan visible (and count it)."""
+    reads: list[str] = []
+    original = project_mod._read
+
+    def counting(path: Path | str) -> tuple[bytes | str, os.stat_result | None]:
+        reads.append(str(path))
+        return original(path)
+
+    monkeypatch.setattr(project_mod, "_read", counting)
+    return reads
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        (),
+        ("--color", "always"),
+        ("--statistics",),
+        ("--no-source",),
+        ("--jobs", "1", "--quiet"),
+    ],
+)
+def test_warm_text_output_is_byte_identical_to_cold(
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    options: tuple[str, ...],
+) -> None:
+    cold_code, cold = _run(capsys, *options, "--no-cache", ".")
+    assert cold_code == 1 and "E711" in cold and "E999" in cold
+    fill_code, fill = _run(capsys, *options, ".")
+    reads = _no_reads(monkeypatch)
+    warm_code, warm = _run(capsys, *options, ".")
+    assert (fill_code, fill) == (cold_code, cold)
+    assert (warm_code, warm) == (cold_code, cold)
+    assert reads == [], "a warm text report must not read unchanged files"
+
+
+def test_excerpts_show_the_awkward_lines(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _run(capsys, ".")
+    _, warm = _run(capsys, ".")
+    assert "\\u202e" in warm  # bidi override escaped, not echoed
+    assert '    2 | value = f"crlf"' in warm  # no stray \r from CRLF files
+    assert 'name = f"café"' in warm  # decoded with the file's own encoding
+    assert "\ufffd" in warm  # undecodable bytes shown replaced
+
+
+def test_one_changed_file_warm_equals_cold(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(capsys, ".")
+    changed = project / "pkg" / "mod.py"
+    changed.write_bytes(changed.read_bytes() + b'\nextra = f"x"\nif extra == None:\n\tpass\n')
+    reads = _no_reads(monkeypatch)
+    _, warm = _run(capsys, ".")
+    assert [Path(r).name for r in reads] == ["mod.py"]
+    monkeypatch.undo()
+    monkeypatch.chdir(project)
+    _, cold = _run(capsys, "--no-cache", ".")
+    assert warm == cold
+    assert "extra == None" in warm
+
+
+def test_a_json_run_fills_the_cache_for_a_text_run(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, cold_json = _run(capsys, "--no-cache", "--format", "json", ".")
+    _, cold_text = _run(capsys, "--no-cache", ".")
+    _, first_json = _run(capsys, "--format", "json", ".")
+    reads = _no_reads(monkeypatch)
+    _, warm_text = _run(capsys, ".")
+    _, warm_json = _run(capsys, "--format", "json", ".")
+    assert first_json == warm_json == cold_json
+    assert warm_text == cold_text
+    assert reads == []
+
+
+def test_a_config_change_is_seen_by_a_warm_text_run(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _run(capsys, ".")
+    (project / "ems.toml").write_text('ignore = ["E711"]\n')
+    _, warm = _run(capsys, ".")
+    _, cold = _run(capsys, "--no-cache", ".")
+    assert warm == cold and "E711" not in warm
