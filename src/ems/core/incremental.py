@@ -76,7 +76,8 @@ class _Body:
     stub: ast.FunctionDef | ast.AsyncFunctionDef | None  # None: no stub can stand in
     binds: frozenset[str]  # every name the body binds, at any depth
     hits: list[RawHit]  # module-scoped rules' findings inside the body (chunk lines)
-    shifts: dict[str, int] = field(default_factory=lambda: {"full": 0, "stub": 0})
+    reads: list[ast.stmt] = field(default_factory=list)  # what the body reads from outside
+    shifts: dict[str, int] = field(default_factory=lambda: {"full": 0, "stub": 0, "reads": 0})
     active: str = "stub"
 
 
@@ -273,7 +274,7 @@ def _chunks_of(
     spans_by_chunk = [
         definition_spans(ast.Module(body=statements, type_ignores=[])) for _, statements in groups
     ]
-    bodies = _outermost_functions(tree)
+    bodies = _outermost_functions([statements for _, statements in groups])
     errors += _analyse_bodies(bodies, src, path, rules)
 
     chunks: list[_Chunk] = []
@@ -331,21 +332,20 @@ def _run(
     return raw, errors
 
 
-def _outermost_functions(tree: ast.Module) -> list[_Body]:
+def _outermost_functions(groups: list[list[ast.stmt]]) -> list[_Body]:
     """Every def not inside another def, with the list that holds it (no expression walk)."""
     found: list[_Body] = []
-    stack: list[ast.AST] = [tree]
-    while stack:
-        node = stack.pop()
-        for name in _STATEMENT_LISTS:
-            children = getattr(node, name, None)
-            if children.__class__ is not list:
-                continue
-            for index, child in enumerate(children):
-                if isinstance(child, _FUNCTIONS):
-                    found.append(_Body(children, index, child, None, frozenset(), []))
-                elif isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
-                    stack.append(child)
+    lists: list[list[ast.stmt]] = list(groups)
+    while lists:
+        children = lists.pop()
+        for index, child in enumerate(children):
+            if isinstance(child, _FUNCTIONS):
+                found.append(_Body(children, index, child, None, frozenset(), []))
+            elif isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
+                for name in _STATEMENT_LISTS:
+                    nested = getattr(child, name, None)
+                    if nested.__class__ is list:
+                        lists.append(nested)
     found.sort(key=lambda b: b.full.lineno)
     return found
 
@@ -403,9 +403,13 @@ def _analyse_bodies(bodies: list[_Body], src: SourceText, path: str, rules: _Rul
         body.binds, exact = _binds(body.full)
         loads = reads[id(body)]
         if exact and all(
-            not load.annotation and not load.guards and hasattr(load.node, "end_col_offset") for load in loads
+            not load.annotation
+            and not load.guards
+            and load.name != "__class__"
+            and hasattr(load.node, "end_col_offset")
+            for load in loads
         ):
-            body.stub = _stub(body.full, loads)
+            body.stub, body.reads = _stub(body.full, loads)
             body.holder[body.index] = body.stub
         else:
             body.active = "full"
@@ -475,9 +479,16 @@ def _binds(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[frozenset[
 
 def _stub(
     function: ast.FunctionDef | ast.AsyncFunctionDef, loads: list[FreeLoad]
-) -> ast.FunctionDef | ast.AsyncFunctionDef:
-    """The def with a body that only reads, in order, what the real body reads from outside."""
+) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[ast.stmt]]:
+    """The def with an empty body (the scope model's mark for "analysed elsewhere"), and
+    statements that read, in order, what the real body reads from outside.
+
+    A function body's reads that leave it skip class scopes and meet only the module (and
+    builtins), whichever def they come from: so the outline replays every stubbed body's
+    reads in one function at its end, instead of running thousands of one-line bodies.
+    """
     stub = copy.copy(function)
+    stub.body = []
     body: list[ast.stmt] = []
     for load in loads:
         where = load.node
@@ -488,18 +499,7 @@ def _stub(
             "end_col_offset": where.end_col_offset,  # type: ignore[attr-defined]
         }
         body.append(ast.Expr(value=ast.Name(id=load.name, ctx=ast.Load(), **position), **position))
-    if not body:
-        first = function.body[0]
-        body.append(
-            ast.Pass(
-                lineno=first.lineno,
-                col_offset=first.col_offset,
-                end_lineno=first.lineno,
-                end_col_offset=first.col_offset,
-            )
-        )
-    stub.body = body
-    return stub
+    return stub, body
 
 
 # --------------------------------------------------------------------------- reporting
@@ -545,6 +545,7 @@ def _outline(state: _State) -> ast.Module:
     """The module with stubbed bodies, every node at its document line."""
     imported = frozenset().union(*(c.imports for c in state.chunks))
     statements: list[ast.stmt] = []
+    reads: list[ast.stmt] = []
     for chunk in state.chunks:
         for body in chunk.bodies:
             wanted = "stub" if body.stub is not None and not (body.binds & imported) else "full"
@@ -559,7 +560,20 @@ def _outline(state: _State) -> ast.Module:
             chunk.applied = chunk.shift
         for body in chunk.bodies:
             body.shifts[body.active] = chunk.applied
+            if body.active == "stub" and body.reads:
+                if body.shifts["reads"] != chunk.shift:
+                    _shift_nodes(list(body.reads), chunk.shift - body.shifts["reads"])
+                    body.shifts["reads"] = chunk.shift
+                reads.extend(body.reads)
         statements.extend(chunk.statements)
+    if reads:
+        first = reads[0]
+        where = {"lineno": first.lineno, "col_offset": 0, "end_lineno": first.lineno, "end_col_offset": 0}
+        arguments = ast.arguments(
+            posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+        )
+        outside = ast.FunctionDef(name="\0outside", args=arguments, body=reads, decorator_list=[], **where)
+        statements.append(outside)
     return ast.Module(body=statements, type_ignores=[])
 
 

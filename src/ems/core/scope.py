@@ -974,7 +974,7 @@ class _Checker:
 
     def _declare_globals(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         """Bind the names the body declares ``global`` in the module, as ruff does."""
-        if not self.globals_possible:
+        if not self.globals_possible or not node.body:
             return
         module = self.scope_stack[0]
         for statement in _global_statements(node.body):
@@ -1010,6 +1010,10 @@ class _Checker:
         items.extend((d, node, NO_ANNOTATION, exc) for d in (*a.defaults, *a.kw_defaults) if d is not None)
         self._push(items)
         self.parents[a] = node
+        if not isinstance(node, ast.Lambda) and not node.body:
+            # No parser makes an empty body: it is the incremental outline's mark for a
+            # body analysed separately (ems.core.incremental), so there is nothing to run.
+            return
         self._defer(lambda: self._run_function(node))
 
     def _run_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
