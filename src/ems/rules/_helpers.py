@@ -10,7 +10,7 @@ import tokenize
 from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety
-from ems.core.rule import AnalysisContext
+from ems.core.rule import AnalysisContext, Hit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 
@@ -19,6 +19,12 @@ FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 LOOP_NODES = (ast.For, ast.AsyncFor, ast.While)
 TRY_NODES = (ast.Try, ast.TryStar)
+
+# What a ``visit`` returns when it has nothing to report. The engine calls ``visit`` for
+# every node of the types a rule asked for and most calls find nothing: returning this
+# (an exhausted iterator, so every loop over it ends at once) from a plain function costs
+# half of creating and finishing a generator.
+NO_HITS: Iterator[Hit] = iter(())
 
 
 def names_in(roots: list[ast.stmt], wanted: set[str]) -> set[str]:
@@ -173,6 +179,14 @@ def replace_comparison_operator(
     return compare.with_changes(comparisons=targets)
 
 
+def has_operator(node: ast.Compare, operators: tuple[type[ast.cmpop], ...]) -> bool:
+    """Whether any link of the comparison uses one of ``operators`` (a cheap first test)."""
+    for op in node.ops:  # noqa: SIM110 - a loop: no generator per comparison
+        if isinstance(op, operators):
+            return True
+    return False
+
+
 def comparison_pairs(node: ast.Compare) -> Iterator[tuple[int, ast.expr, ast.cmpop, ast.expr]]:
     """(index, left, operator, right) for each link of a chained comparison."""
     left = node.left
@@ -249,9 +263,11 @@ def negated_comparison(
 def inside_loop(node: ast.AST, ctx: AnalysisContext) -> bool:
     """Whether a `break`/`continue` belongs to a loop: the nearest loop body, before any
     function or class boundary; a loop's `else:` clause is outside that loop."""
-    for parent, child in path_pairs(node, ctx):
+    child = node
+    for parent in reversed(ctx.ancestors):
         if isinstance(parent, LOOP_NODES) and not contains(parent.orelse, child):
             return True
         if isinstance(parent, SCOPE_NODES):
             return False
+        child = parent
     return False

@@ -9,7 +9,7 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import as_primary
+from ems.rules._helpers import NO_HITS, as_primary
 
 _MUTABLE_CALLS = frozenset(
     {"list", "dict", "set", "bytearray", "defaultdict", "deque", "Counter", "OrderedDict"}
@@ -71,7 +71,12 @@ class MutableArgumentDefault(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        args = node.args  # type: ignore[attr-defined]
+        if not _any_mutable(args.defaults) and not _any_mutable(args.kw_defaults):
+            return NO_HITS  # nearly every function: no generator, no lists
+        return self._visit(node, ctx)  # type: ignore[arg-type]
+
+    def _visit(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: AnalysisContext) -> Iterator[Hit]:
         args = node.args
         positional = [*args.posonlyargs, *args.args]
         pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
@@ -139,6 +144,13 @@ class MutableArgumentDefault(Rule):
         statements.insert(_insertion_point(statements, function), guard)
         new_function = function.with_changes(params=params, body=block.with_changes(body=statements))
         return ctx.replace(function, new_function, self.fix_title, Safety.UNSAFE, finding)
+
+
+def _any_mutable(defaults: list[ast.expr | None]) -> bool:
+    for default in defaults:  # noqa: SIM110 - a loop: no generator per function
+        if default is not None and _mutable(default):
+            return True
+    return False
 
 
 def _mutable(node: ast.expr) -> bool:

@@ -9,7 +9,7 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import as_primary, has_comment, is_plain_identifier
+from ems.rules._helpers import NO_HITS, as_primary, has_comment, is_plain_identifier
 
 
 class GetattrWithConstant(Rule):
@@ -38,9 +38,13 @@ class GetattrWithConstant(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.Call)
-        if not (isinstance(node.func, ast.Name) and node.func.id == "getattr"):
-            return
+        # Called for every call: the name test first, without a generator.
+        func = node.func  # type: ignore[attr-defined]
+        if not (isinstance(func, ast.Name) and func.id == "getattr"):
+            return NO_HITS
+        return self._visit(node, ctx)  # type: ignore[arg-type]
+
+    def _visit(self, node: ast.Call, ctx: AnalysisContext) -> Iterator[Hit]:
         if len(node.args) != 2 or node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             return
         attr = node.args[1]

@@ -9,7 +9,7 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import as_primary, has_comment, is_plain_identifier, standalone
+from ems.rules._helpers import NO_HITS, as_primary, has_comment, is_plain_identifier, standalone
 from ems.rules.b009_getattr_with_constant import _constant_call
 
 
@@ -42,10 +42,12 @@ class SetattrWithConstant(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.Expr)
-        call = node.value
+        call = node.value  # type: ignore[attr-defined]
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "setattr"):
-            return
+            return NO_HITS  # most expression statements: no generator
+        return self._visit(call, ctx)
+
+    def _visit(self, call: ast.Call, ctx: AnalysisContext) -> Iterator[Hit]:
         if len(call.args) != 3 or call.keywords or any(isinstance(a, ast.Starred) for a in call.args):
             return
         attr = call.args[1]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.rules._helpers import LOOP_NODES, SCOPE_NODES, TRY_NODES, contains, path_pairs
+from ems.rules._helpers import LOOP_NODES, NO_HITS, SCOPE_NODES, TRY_NODES, contains
 
 
 class JumpStatementInFinally(Rule):
@@ -37,13 +37,19 @@ class JumpStatementInFinally(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        # Called for every return/break/continue: a plain loop up the ancestors (no
+        # generators); almost all stop at the enclosing function without a hit.
         returning = isinstance(node, ast.Return)
-        for parent, child in path_pairs(node, ctx):
+        child = node
+        for parent in reversed(ctx.ancestors):
             if isinstance(parent, SCOPE_NODES):
-                return
+                return NO_HITS
             if not returning and isinstance(parent, LOOP_NODES) and not contains(parent.orelse, child):
-                return
+                return NO_HITS
             if isinstance(parent, TRY_NODES) and contains(parent.finalbody, child):
                 keyword = "return" if returning else "break" if isinstance(node, ast.Break) else "continue"
-                yield ctx.hit(node, f"`{keyword}` inside `finally` swallows any exception in flight")
-                return
+                return iter(
+                    (ctx.hit(node, f"`{keyword}` inside `finally` swallows any exception in flight"),)
+                )
+            child = parent
+        return NO_HITS

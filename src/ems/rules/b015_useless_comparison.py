@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.rules._helpers import NO_HITS
 
 
 class UselessComparison(Rule):
@@ -32,6 +33,7 @@ class UselessComparison(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.Expr)
-        if isinstance(node.value, ast.Compare):
-            yield ctx.hit(node.value, "pointless comparison: did you mean `assert` or an assignment?")
+        value = node.value  # type: ignore[attr-defined]
+        if not isinstance(value, ast.Compare):
+            return NO_HITS  # most expression statements (calls): no generator
+        return iter((ctx.hit(value, "pointless comparison: did you mean `assert` or an assignment?"),))

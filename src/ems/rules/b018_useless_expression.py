@@ -7,8 +7,11 @@ from collections.abc import Iterator
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.rules._helpers import NO_HITS
 
 _EFFECTS = (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Subscript)
+# Expression statements never reported (none of the kinds tested below).
+_NEVER_USELESS = (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.Compare)
 
 
 class UselessExpression(Rule):
@@ -39,8 +42,12 @@ class UselessExpression(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.Expr)
-        value = node.value
+        value = node.value  # type: ignore[attr-defined]
+        if isinstance(value, _NEVER_USELESS):
+            return NO_HITS  # most expression statements (calls): no generator
+        return self._visit(value, ctx)
+
+    def _visit(self, value: ast.expr, ctx: AnalysisContext) -> Iterator[Hit]:
         if isinstance(value, ast.Attribute):
             yield ctx.hit(value, "useless attribute access: assign it, call it, or remove it")
         elif isinstance(value, ast.Name):

@@ -9,7 +9,9 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import comparison_pairs, swap_comparison_operator
+from ems.rules._helpers import NO_HITS, comparison_pairs, has_operator, swap_comparison_operator
+
+_OPERATORS = (ast.Eq, ast.NotEq)
 
 
 class NoneComparison(Rule):
@@ -39,7 +41,11 @@ class NoneComparison(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.Compare)
+        if not has_operator(node, _OPERATORS):  # type: ignore[arg-type]
+            return NO_HITS  # most comparisons: no generator
+        return self._visit(node, ctx)  # type: ignore[arg-type]
+
+    def _visit(self, node: ast.Compare, ctx: AnalysisContext) -> Iterator[Hit]:
         for index, left, op, right in comparison_pairs(node):
             if isinstance(op, (ast.Eq, ast.NotEq)) and (_is_none(left) or _is_none(right)):
                 symbol, better = ("==", "is") if isinstance(op, ast.Eq) else ("!=", "is not")

@@ -9,7 +9,7 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import is_negated_comparison, negated_comparison
+from ems.rules._helpers import NO_HITS, is_negated_comparison, negated_comparison
 
 
 class NotInTest(Rule):
@@ -37,8 +37,9 @@ class NotInTest(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        if is_negated_comparison(node, ast.In):
-            yield ctx.hit(node, "test for membership should be `not in`")
+        if not is_negated_comparison(node, ast.In):
+            return NO_HITS  # most unary operations: no generator
+        return iter((ctx.hit(node, "test for membership should be `not in`"),))
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         return negated_comparison(finding, ctx, cst.In, cst.NotIn, self.fix_title)

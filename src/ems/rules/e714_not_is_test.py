@@ -9,7 +9,7 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import is_negated_comparison, negated_comparison
+from ems.rules._helpers import NO_HITS, is_negated_comparison, negated_comparison
 
 
 class NotIsTest(Rule):
@@ -36,8 +36,9 @@ class NotIsTest(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        if is_negated_comparison(node, ast.Is):
-            yield ctx.hit(node, "test for object identity should be `is not`")
+        if not is_negated_comparison(node, ast.Is):
+            return NO_HITS  # most unary operations: no generator
+        return iter((ctx.hit(node, "test for object identity should be `is not`"),))
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         return negated_comparison(finding, ctx, cst.Is, cst.IsNot, self.fix_title)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.rules._helpers import NO_HITS, has_operator
 
 _BUILTIN_CLASSES = frozenset(
     name
@@ -42,7 +43,11 @@ class TypeComparison(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.Compare)
+        if not has_operator(node, (ast.Eq, ast.NotEq)):  # type: ignore[arg-type]
+            return NO_HITS  # most comparisons: no generator
+        return self._visit(node, ctx)  # type: ignore[arg-type]
+
+    def _visit(self, node: ast.Compare, ctx: AnalysisContext) -> Iterator[Hit]:
         left = node.left
         for op, right in zip(node.ops, node.comparators, strict=True):
             if isinstance(op, (ast.Eq, ast.NotEq)) and (

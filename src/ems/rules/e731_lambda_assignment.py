@@ -9,7 +9,7 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import alone_on_its_lines, has_comment, standalone
+from ems.rules._helpers import NO_HITS, alone_on_its_lines, has_comment, standalone
 
 
 class LambdaAssignment(Rule):
@@ -51,6 +51,11 @@ class LambdaAssignment(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        if not isinstance(node.value, ast.Lambda):  # type: ignore[attr-defined]
+            return NO_HITS  # most assignments: no generator
+        return self._visit(node, ctx)
+
+    def _visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         if isinstance(node, ast.Assign):
             if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
                 return

@@ -9,7 +9,7 @@ from ems.core.model import Finding, Fix, Range, Safety, Severity, Tag
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import SCOPE_NODES
+from ems.rules._helpers import NO_HITS, SCOPE_NODES
 
 _TERMINATORS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 _OWNERS = (
@@ -28,6 +28,11 @@ _OWNERS = (
     ast.ExceptHandler,
     ast.match_case,
 )
+_ALL_BLOCKS = ("body", "orelse", "finalbody")
+# The statement lists each owner has (the fields above that it lacks are skipped).
+_BLOCKS: dict[type[ast.AST], tuple[str, ...]] = {
+    owner: tuple(f for f in _ALL_BLOCKS if f in owner._fields) for owner in _OWNERS
+}
 
 
 class UnreachableCode(Rule):
@@ -74,14 +79,24 @@ class UnreachableCode(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        for field in ("body", "orelse", "finalbody"):
+        # Called for every block owner; almost none has dead code: no generator, no slices.
+        found: list[tuple[ast.stmt, list[ast.stmt]]] = []
+        for field in _BLOCKS.get(type(node), _ALL_BLOCKS):
             block = getattr(node, field, None)
             if not isinstance(block, list):
                 continue
-            for index, statement in enumerate(block[:-1]):
+            for index in range(len(block) - 1):
+                statement = block[index]
                 if isinstance(statement, _TERMINATORS):
-                    yield from self._report(statement, block[index + 1 :], ctx)
+                    found.append((statement, block[index + 1 :]))
                     break
+        if not found:
+            return NO_HITS
+        return self._hits(found, ctx)
+
+    def _hits(self, found: list[tuple[ast.stmt, list[ast.stmt]]], ctx: AnalysisContext) -> Iterator[Hit]:
+        for terminator, dead in found:
+            yield from self._report(terminator, dead, ctx)
 
     def _report(self, terminator: ast.stmt, dead: list[ast.stmt], ctx: AnalysisContext) -> Iterator[Hit]:
         if isinstance(terminator, ast.Return) and all(_is_bare_yield(s) for s in dead):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.rules._helpers import NO_HITS
 
 
 class OpenWithoutContextManager(Rule):
@@ -43,9 +44,9 @@ class OpenWithoutContextManager(Rule):
         func_type = type(func)
         if func_type is ast.Name:
             if func.id != "open":
-                return _NO_HITS
+                return NO_HITS
         elif func_type is not ast.Attribute or func.attr != "open" or not _is_io(func.value):
-            return _NO_HITS
+            return NO_HITS
         return self._visit_open(node, func_type is ast.Name, ctx)  # type: ignore[arg-type]
 
     def _visit_open(self, node: ast.Call, builtin: bool, ctx: AnalysisContext) -> Iterator[Hit]:
@@ -73,9 +74,6 @@ class OpenWithoutContextManager(Rule):
             if len(targets) == 1 and isinstance(targets[0], ast.Name) and _closed_later(targets[0].id, ctx):
                 return
         yield ctx.hit(node, "`open()` outside a `with` statement: the file may never be closed")
-
-
-_NO_HITS: Iterator[Hit] = iter(())  # exhausted: every loop over it ends at once
 
 
 def _is_io(node: ast.expr) -> bool:

@@ -10,7 +10,7 @@ from ems.core.model import Finding, Fix, Safety, Severity, Tag
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import has_comment
+from ems.rules._helpers import NO_HITS, has_comment
 
 _REPLACEMENT = {"utcnow": "now", "utcfromtimestamp": "fromtimestamp"}
 
@@ -69,9 +69,12 @@ class NaiveUtcDatetime(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.Attribute)
-        if node.attr not in _REPLACEMENT:
-            return
+        # Called for every attribute access: the name test first, without a generator.
+        if node.attr not in _REPLACEMENT:  # type: ignore[attr-defined]
+            return NO_HITS
+        return self._visit(node, ctx)  # type: ignore[arg-type]
+
+    def _visit(self, node: ast.Attribute, ctx: AnalysisContext) -> Iterator[Hit]:
         imports = _imports(ctx)
         owner = node.value
         utc = ""

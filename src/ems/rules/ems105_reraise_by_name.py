@@ -9,7 +9,7 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import SCOPE_NODES, TRY_NODES, contains, path_pairs
+from ems.rules._helpers import NO_HITS, SCOPE_NODES, TRY_NODES, contains, path_pairs
 
 
 class ReraiseByName(Rule):
@@ -53,9 +53,12 @@ class ReraiseByName(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.Raise)
-        if node.cause is not None or not isinstance(node.exc, ast.Name):
-            return
+        if node.cause is not None or not isinstance(node.exc, ast.Name):  # type: ignore[attr-defined]
+            return NO_HITS  # most raises (`raise Error(...)`): no generator
+        return self._visit(node, ctx)  # type: ignore[arg-type]
+
+    def _visit(self, node: ast.Raise, ctx: AnalysisContext) -> Iterator[Hit]:
+        assert isinstance(node.exc, ast.Name)
         name = node.exc.id
         for parent, child in path_pairs(node, ctx):
             if isinstance(parent, SCOPE_NODES):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.rules._helpers import FUNCTION_NODES
+from ems.rules._helpers import FUNCTION_NODES, NO_HITS
 
 
 class ReturnOutsideFunction(Rule):
@@ -36,7 +36,7 @@ class ReturnOutsideFunction(Rule):
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         for parent in reversed(ctx.ancestors):
             if isinstance(parent, FUNCTION_NODES):
-                return
+                return NO_HITS  # nearly every `return`: no generator
             if isinstance(parent, ast.ClassDef):
                 break
-        yield ctx.hit(node, "`return` outside function")
+        return iter((ctx.hit(node, "`return` outside function"),))

@@ -9,6 +9,7 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
+from ems.rules._helpers import NO_HITS
 
 
 class RaiseNotImplemented(Rule):
@@ -46,12 +47,12 @@ class RaiseNotImplemented(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.Raise)
-        exc = node.exc
+        exc = node.exc  # type: ignore[attr-defined]
         if isinstance(exc, ast.Call):
             exc = exc.func
         if isinstance(exc, ast.Name) and exc.id == "NotImplemented":
-            yield ctx.hit(exc, "`raise NotImplemented` should be `raise NotImplementedError`")
+            return iter((ctx.hit(exc, "`raise NotImplemented` should be `raise NotImplementedError`"),))
+        return NO_HITS  # nearly every `raise`: no generator
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         name = ctx.find(cst.Name, finding.range, where=lambda n: n.value == "NotImplemented")

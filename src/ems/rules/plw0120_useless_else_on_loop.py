@@ -9,7 +9,7 @@ from ems.core.model import Finding, Fix, Range, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import LOOP_NODES, SCOPE_NODES
+from ems.rules._helpers import LOOP_NODES, NO_HITS, SCOPE_NODES
 
 
 class UselessElseOnLoop(Rule):
@@ -54,8 +54,12 @@ class UselessElseOnLoop(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, (ast.For, ast.AsyncFor, ast.While))
-        if not node.orelse or _breaks(node):
+        if not node.orelse:  # type: ignore[attr-defined]
+            return NO_HITS  # most loops: no generator
+        return self._visit(node, ctx)  # type: ignore[arg-type]
+
+    def _visit(self, node: ast.For | ast.AsyncFor | ast.While, ctx: AnalysisContext) -> Iterator[Hit]:
+        if _breaks(node):
             return
         line, column = _else_keyword(node, ctx)
         loop = ctx.hit(node, "")
