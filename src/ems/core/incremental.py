@@ -57,7 +57,7 @@ from ems.core.suppressions import skips_file
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _STATEMENT_LISTS = ("body", "orelse", "handlers", "finalbody", "cases")
 _LINE_IN_MESSAGE = re.compile(r"\bline (\d+)\b")
-_LINE_DATA_KEYS = frozenset({"statement_line", "end_line"})
+_LINE_COLUMN = re.compile(r"^(\d+):(\d+)$")
 _NO_POSITION = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
 
 RawHit = tuple[type[Rule], Hit]
@@ -121,6 +121,9 @@ class IncrementalAnalyser:
     def __init__(self, max_documents: int = 32) -> None:
         self._states: OrderedDict[str, _State] = OrderedDict()
         self._max = max_documents
+        # Lines parsed by the last call (the whole text, or only the re-parsed region):
+        # what tests and ``ems.status`` read to see that an edit stayed incremental.
+        self.last_reparsed_lines = 0
 
     def forget(self, path: str) -> None:
         self._states.pop(path, None)
@@ -136,6 +139,7 @@ class IncrementalAnalyser:
         ruleset = ruleset or load_rules()
         if "\r" in text or "\0" in text or skips_file(text):
             self._states.pop(path, None)
+            self.last_reparsed_lines = text.count("\n") + 1
             return analyse(text, path, config, ruleset)
         started = time.perf_counter()
         key = (config.fingerprint(), tuple(ruleset.codes))
@@ -143,12 +147,14 @@ class IncrementalAnalyser:
         lines = text.split("\n")
         if state is not None and state.key == key:
             if state.text == text and state.report is not None:
+                self.last_reparsed_lines = 0
                 return state.report
-            updated = _update(state, lines, path)
+            reparsed = _update(state, lines, path)
         else:
             state = None
-            updated = False
-        if not updated:
+            reparsed = None
+        self.last_reparsed_lines = len(lines) if reparsed is None else reparsed
+        if reparsed is None:
             state = _build(text, lines, path, config, ruleset, key)
             if state is None:  # the text does not parse: the plain path reports E999
                 return analyse(text, path, config, ruleset)
@@ -201,12 +207,12 @@ def _build(
     return _State(key, lines, chunks, rules)
 
 
-def _update(state: _State, new: list[str], path: str) -> bool:
-    """Re-parse the chunks the edit overlaps; False when only a full rebuild will do."""
+def _update(state: _State, new: list[str], path: str) -> int | None:
+    """Re-parse the chunks the edit overlaps: how many lines; None when only a rebuild will do."""
     old = state.lines
     chunks = state.chunks
     if not chunks:
-        return False
+        return None
     n_old, n_new = len(old), len(new)
     limit = min(n_old, n_new)
     prefix = 0
@@ -236,8 +242,8 @@ def _update(state: _State, new: list[str], path: str) -> bool:
             chunk.end += delta
             chunk.shift += delta
         state.chunks = chunks[:a] + fresh + chunks[b + 1 :]
-        return True
-    return False
+        return max(0, region_end - region_start + 1)
+    return None
 
 
 def _first_line(statement: ast.stmt) -> int:
@@ -577,15 +583,23 @@ def _outline(state: _State) -> ast.Module:
     return ast.Module(body=statements, type_ignores=[])
 
 
+def _shift_datum(key: str, value: str, delta: int) -> str:
+    """Data that names a place: ``line``/``*_line`` keys, or ``LINE:COLUMN`` values."""
+    if (key == "line" or key.endswith("_line")) and value.isdigit():
+        return str(int(value) + delta)
+    match = _LINE_COLUMN.match(value)
+    if match:
+        return f"{int(match.group(1)) + delta}:{match.group(2)}"
+    return value
+
+
 def _shift_hit(hit: Hit, delta: int) -> Hit:
     if not delta:
         return hit
     message = hit.message
     if "line " in message:
         message = _LINE_IN_MESSAGE.sub(lambda m: f"line {int(m.group(1)) + delta}", message)
-    data = hit.data
-    if data and any(k in _LINE_DATA_KEYS for k, _ in data):
-        data = tuple((k, str(int(v) + delta)) if k in _LINE_DATA_KEYS else (k, v) for k, v in data)
+    data = tuple((key, _shift_datum(key, value, delta)) for key, value in hit.data) if hit.data else ()
     related = tuple(
         Related(
             Range.of(
