@@ -284,3 +284,34 @@ async def test_form_feed_and_line_separator_do_not_shift_lines(
     version = change_document(client, uri, [edit_range(1, 5, 1, 6, "")])  # drop the f
     assert await wait_for_diagnostics(client, uri, version) == []
     assert client.recorder.texts[uri] == 'a = "x\u2028y"\n\x0cb = "z"\n'
+
+
+async def test_edits_of_a_large_module_match_a_full_analysis_of_each_version(tmp_path: Path) -> None:
+    """The server re-checks only what each edit touched (``ems.core.incremental``); what it
+    publishes must still be exactly what a whole-file analysis of that version finds."""
+    import sysconfig
+
+    from ems.core.analyse import analyse
+
+    text = (Path(sysconfig.get_paths()["stdlib"]) / "argparse.py").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    top = next(i for i, line in enumerate(lines) if line.startswith("class "))
+    body = next(i for i, line in enumerate(lines) if line.startswith("        return ") and i > top)
+    edits = [
+        edit_range(top, 0, top, 0, "import json\n_unused = f'x'\n"),  # shifts every later line
+        edit_range(top + 1, 0, top + 1, 1, "_renamed"),  # a rename on one line
+        edit_range(body + 2, 0, body + 2, 0, "        json.dumps(undefined_here)\n"),  # json now used
+        edit_range(top, 0, top + 1, 0, ""),  # the import goes: json undefined in the body
+    ]
+    async with running_server(tmp_path, init_options={"select": ["ALL"], "debounceMs": 0}) as client:
+        uri = open_document(client, tmp_path / "big.py", text)
+        versions = [1]
+        for change in [None, *edits]:
+            if change is not None:
+                versions.append(change_document(client, uri, [change]))
+            published = await wait_for_diagnostics(client, uri, versions[-1])
+            expected = analyse(client.recorder.texts[uri], str(tmp_path / "big.py")).findings
+            assert len(expected) > 5
+            assert sorted(
+                (d.code, d.range.start.line + 1, d.range.start.character, d.message) for d in published
+            ) == sorted((f.code, f.range.start.line, f.range.start.column, f.message) for f in expected)
