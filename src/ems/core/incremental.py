@@ -547,11 +547,25 @@ def _shift_def(function: ast.AST, delta: int) -> None:
     _shift_nodes(_def_and_body(function), delta)
 
 
-def _outline(state: _State) -> ast.Module:
-    """The module with stubbed bodies, every node at its document line."""
+@dataclass(frozen=True)
+class _Outline:
+    module: ast.Module
+    # A replayed read stands for every read of its name: the others, by the first's place.
+    repeats: dict[tuple[int, int], list[ast.AST]]
+
+
+def _outline(state: _State) -> _Outline:
+    """The module with stubbed bodies, every node at its document line.
+
+    Whether a name read from outside is defined (F821) or marks an import used does not
+    depend on which body reads it or how often: the outline replays each name once, and
+    ``repeats`` keeps the other reads so that an undefined-name finding covers them all.
+    """
     imported = frozenset().union(*(c.imports for c in state.chunks))
     statements: list[ast.stmt] = []
     reads: list[ast.stmt] = []
+    first_read: dict[str, tuple[int, int]] = {}
+    repeats: dict[tuple[int, int], list[ast.AST]] = {}
     for chunk in state.chunks:
         for body in chunk.bodies:
             wanted = "stub" if body.stub is not None and not (body.binds & imported) else "full"
@@ -570,7 +584,15 @@ def _outline(state: _State) -> ast.Module:
                 if body.shifts["reads"] != chunk.shift:
                     _shift_nodes(list(body.reads), chunk.shift - body.shifts["reads"])
                     body.shifts["reads"] = chunk.shift
-                reads.extend(body.reads)
+                for read in body.reads:
+                    name = read.value  # type: ignore[attr-defined]
+                    where = first_read.get(name.id)
+                    if where is None:
+                        first_read[name.id] = (name.lineno, name.col_offset)
+                        repeats[(name.lineno, name.col_offset)] = []
+                        reads.append(read)
+                    else:
+                        repeats[where].append(name)
         statements.extend(chunk.statements)
     if reads:
         first = reads[0]
@@ -580,7 +602,7 @@ def _outline(state: _State) -> ast.Module:
         )
         outside = ast.FunctionDef(name="\0outside", args=arguments, body=reads, decorator_list=[], **where)
         statements.append(outside)
-    return ast.Module(body=statements, type_ignores=[])
+    return _Outline(ast.Module(body=statements, type_ignores=[]), repeats)
 
 
 def _shift_datum(key: str, value: str, delta: int) -> str:
@@ -628,9 +650,14 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
             if body.active == "stub":
                 raw.extend((rule, _shift_hit(hit, chunk.shift)) for rule, hit in body.hits)
     src = SourceText(text)
-    ctx = AnalysisContext(path=path, source=src, tree=outline)
+    ctx = AnalysisContext(path=path, source=src, tree=outline.module)
     scoped, scoped_errors = _run(ctx, state.rules.scoped_rules, state.rules.scoped_dispatch)
-    raw.extend(scoped)
+    for rule, hit in scoped:
+        raw.append((rule, hit))
+        if hit.line == hit.end_line:
+            repeated = outline.repeats.get((hit.line, _byte_column(src, hit.line, hit.column)))
+            for node in repeated or ():
+                raw.append((rule, ctx.hit(node, hit.message, data=hit.data)))
     for error in scoped_errors:
         errors.setdefault(error.code, error)
     findings = [_to_finding(rule, hit, path, config) for rule, hit in raw]
@@ -640,6 +667,12 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
     findings = _fingerprinted(findings, state, src, path)
     elapsed = time.perf_counter() - started
     return Report(path, tuple(findings), False, tuple(errors.values()), {"total": elapsed})
+
+
+def _byte_column(src: SourceText, line: int, column: int) -> int:
+    """The UTF-8 offset ``ast`` gives for a code-point column (ASCII lines: the same)."""
+    text = src.line(line)
+    return column if text.isascii() else len(text[:column].encode("utf-8"))
 
 
 def _fingerprinted(findings: list[Finding], state: _State, src: SourceText, path: str) -> list[Finding]:
