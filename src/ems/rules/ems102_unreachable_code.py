@@ -80,7 +80,7 @@ class UnreachableCode(Rule):
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         # Called for every block owner; almost none has dead code: no generator, no slices.
-        found: list[tuple[ast.stmt, list[ast.stmt]]] = []
+        found: list[tuple[ast.stmt, list[ast.stmt]]] | None = None
         for field in _BLOCKS.get(type(node), _ALL_BLOCKS):
             block = getattr(node, field, None)
             if not isinstance(block, list):
@@ -88,6 +88,7 @@ class UnreachableCode(Rule):
             for index in range(len(block) - 1):
                 statement = block[index]
                 if isinstance(statement, _TERMINATORS):
+                    found = found or []
                     found.append((statement, block[index + 1 :]))
                     break
         if not found:

@@ -137,26 +137,51 @@ def _may_rebind_open(text: str) -> bool:
     return False
 
 
+_BINDERS = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Import,
+    ast.ImportFrom,
+    ast.Name,
+    ast.ExceptHandler,
+    ast.MatchAs,
+    ast.MatchStar,
+)
+
+
+def _binds_open(node: ast.AST) -> bool:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "open":
+        return True
+    if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+        (a.asname or a.name) == "open" for a in node.names
+    ):
+        return True
+    if isinstance(node, ast.Name) and node.id == "open" and isinstance(node.ctx, ast.Store):
+        return True
+    return isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name == "open"
+
+
 def _rebound(ctx: AnalysisContext) -> frozenset[str]:
     """Whether the module defines or imports its own `open` (then it is not the builtin)."""
 
     def build() -> frozenset[str]:
         if not _may_rebind_open(ctx.source.text):
             return frozenset()  # no spelling that could bind `open`: skip the tree walk
-        for node in ast.walk(ctx.tree):
-            if (
-                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                and node.name == "open"
-            ):
+        stack: list[ast.AST] = [ctx.tree]
+        node_base = ast.AST
+        while stack:  # every node, as ast.walk, without generators
+            node = stack.pop()
+            if isinstance(node, _BINDERS) and _binds_open(node):
                 return frozenset({"open"})
-            if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
-                (a.asname or a.name) == "open" for a in node.names
-            ):
-                return frozenset({"open"})
-            if isinstance(node, ast.Name) and node.id == "open" and isinstance(node.ctx, ast.Store):
-                return frozenset({"open"})
-            if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name == "open":
-                return frozenset({"open"})
+            for field in node._fields:
+                value = getattr(node, field, None)
+                if value.__class__ is list:
+                    for item in value:
+                        if isinstance(item, node_base):
+                            stack.append(item)
+                elif isinstance(value, node_base):
+                    stack.append(value)
         return frozenset()
 
     return ctx.memo("ems103.rebound", build)  # type: ignore[return-value]
