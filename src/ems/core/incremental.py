@@ -50,7 +50,7 @@ from ems.core.fingerprint import DefinitionSpan, definition_spans, enclosing_def
 from ems.core.model import Finding, Range, Related, Report, RuleError
 from ems.core.registry import RuleSet, load_rules
 from ems.core.rule import AnalysisContext, Hit, Rule
-from ems.core.scope import FreeLoad, build_scope_model
+from ems.core.scope import CLASS_MAGIC, FreeLoad, build_scope_model
 from ems.core.source import SourceText
 from ems.core.suppressions import skips_file
 
@@ -78,7 +78,27 @@ class _Body:
     hits: list[RawHit]  # module-scoped rules' findings inside the body (chunk lines)
     reads: list[ast.stmt] = field(default_factory=list)  # what the body reads from outside
     shifts: dict[str, int] = field(default_factory=lambda: {"full": 0, "stub": 0, "reads": 0})
-    active: str = "stub"
+    active: str = "full"
+    in_class: _Class | None = None
+
+
+@dataclass
+class _Class:
+    """A top-level class whose body can be replaced in the outline by its reads from outside.
+
+    Only when every def in it is stubbed: then nothing in the class can change a module-scoped
+    finding elsewhere except what its body (decorators, bases, class-level statements and the
+    defs' signatures) reads from the module, which the stub replays in order.
+    """
+
+    holder: list[ast.stmt]
+    index: int
+    full: ast.ClassDef
+    stub: ast.ClassDef
+    binds: frozenset[str]  # names bound in the class or any of its bodies
+    hits: list[RawHit]  # module-scoped rules' findings inside the class (chunk lines)
+    shifts: dict[str, int] = field(default_factory=lambda: {"full": 0, "stub": 0})
+    active: str = "full"
 
 
 @dataclass
@@ -90,6 +110,7 @@ class _Chunk:
     hits: list[RawHit]  # chunk-local rules' findings, in chunk lines
     errors: list[RuleError]
     bodies: list[_Body]
+    classes: list[_Class]
     imports: frozenset[str]  # names bound by imports outside any function
     spans: list[DefinitionSpan]  # every def/class, in chunk lines
     span_starts: list[int]
@@ -282,6 +303,8 @@ def _chunks_of(
     ]
     bodies = _outermost_functions([statements for _, statements in groups])
     errors += _analyse_bodies(bodies, src, path, rules)
+    classes, class_errors = _analyse_classes(groups, bodies, src, path, rules)
+    errors += class_errors
 
     chunks: list[_Chunk] = []
     lower = 0
@@ -292,6 +315,9 @@ def _chunks_of(
     bodies_by_chunk: list[list[_Body]] = [[] for _ in groups]
     for body in bodies:
         bodies_by_chunk[min(bisect.bisect_left(ends, body.full.lineno), len(groups) - 1)].append(body)
+    classes_by_chunk: list[list[_Class]] = [[] for _ in groups]
+    for cls in classes:
+        classes_by_chunk[min(bisect.bisect_left(ends, cls.full.lineno), len(groups) - 1)].append(cls)
     imports_by_chunk = [_import_names(statements) for _, statements in groups]
     for index, (upper, statements) in enumerate(groups):
         spans = spans_by_chunk[index]
@@ -304,6 +330,7 @@ def _chunks_of(
                 hits=hits_by_chunk[index],
                 errors=errors,
                 bodies=bodies_by_chunk[index],
+                classes=classes_by_chunk[index],
                 imports=imports_by_chunk[index],
                 spans=spans,
                 span_starts=[s.start for s in spans],
@@ -408,18 +435,113 @@ def _analyse_bodies(bodies: list[_Body], src: SourceText, path: str, rules: _Rul
     for body in bodies:
         body.binds, exact = _binds(body.full)
         loads = reads[id(body)]
-        if exact and all(
-            not load.annotation
-            and not load.guards
-            and load.name != "__class__"
-            and hasattr(load.node, "end_col_offset")
-            for load in loads
-        ):
+        if exact and all(_replayable(load) for load in loads):
             body.stub, body.reads = _stub(body.full, loads)
-            body.holder[body.index] = body.stub
-        else:
-            body.active = "full"
     return errors
+
+
+def _analyse_classes(
+    groups: list[tuple[int, list[ast.stmt]]], bodies: list[_Body], src: SourceText, path: str, rules: _Rules
+) -> tuple[list[_Class], list[RuleError]]:
+    """Top-level classes analysed alone (defs as stubs): what they read, what they find inside."""
+    candidates: list[tuple[list[ast.stmt], int, ast.ClassDef, list[_Body]]] = []
+    by_line = sorted(bodies, key=lambda b: b.full.lineno)
+    starts = [b.full.lineno for b in by_line]
+    for _, statements in groups:
+        for index, statement in enumerate(statements):
+            if not isinstance(statement, ast.ClassDef) or getattr(statement, "type_params", None):
+                continue
+            low = bisect.bisect_left(starts, statement.lineno)
+            high = bisect.bisect_right(starts, statement.end_lineno or statement.lineno)
+            inside = by_line[low:high]
+            if all(b.stub is not None for b in inside):
+                candidates.append((statements, index, statement, inside))
+    if not candidates:
+        return [], []
+    # the class bodies as the outline will hold them: every def a stub with an empty body
+    for _, _, _, inside in candidates:
+        for body in inside:
+            body.holder[body.index] = body.stub  # type: ignore[assignment]
+    synthetic = []
+    for number, (_, _, statement, _) in enumerate(candidates):
+        copied = copy.copy(statement)
+        copied.name = f"\0class{number}"
+        synthetic.append(copied)
+    module = ast.Module(body=synthetic, type_ignores=[])
+    free: list[FreeLoad] = []
+    ctx = AnalysisContext(path=path, source=src, tree=module)
+    ctx._cache["scopes"] = build_scope_model(module, ctx, free_loads=free)
+    hits, errors = _run(ctx, rules.scoped_rules, rules.scoped_dispatch)
+    class_binds = [_binds(statement) for _, _, statement, _ in candidates]  # type: ignore[arg-type]
+    for _, _, _, inside in candidates:
+        for body in inside:
+            body.holder[body.index] = body.full
+    class_starts = [_first_line(c[2]) for c in candidates]  # decorators are read first
+
+    def owner(line: int) -> int:
+        return max(0, bisect.bisect_right(class_starts, line) - 1)
+
+    reads: list[list[FreeLoad]] = [[] for _ in candidates]
+    found_hits: list[list[RawHit]] = [[] for _ in candidates]
+    for load in free:
+        reads[owner(load.node.lineno)].append(load)  # type: ignore[attr-defined]
+    for hit in hits:
+        found_hits[owner(hit[1].line)].append(hit)
+    classes: list[_Class] = []
+    for number, (holder, index, statement, inside) in enumerate(candidates):
+        binds, exact = class_binds[number]
+        if not exact or not all(_replayable(load, class_level=True) for load in reads[number]):
+            continue
+        where = _position_of(statement)
+        stub = ast.ClassDef(
+            name=statement.name,
+            bases=[],
+            keywords=[],
+            body=_read_statements(reads[number]) or [ast.Pass(**where)],
+            decorator_list=[],
+            **where,
+        )
+        if hasattr(statement, "type_params"):
+            stub.type_params = []  # type: ignore[attr-defined]
+        cls = _Class(
+            holder,
+            index,
+            statement,
+            stub,
+            binds.union(*(b.binds for b in inside)),
+            found_hits[number],
+        )
+        for body in inside:
+            body.in_class = cls
+        classes.append(cls)
+    return classes, errors
+
+
+def _replayable(load: FreeLoad, class_level: bool = False) -> bool:
+    """Whether replaying this read elsewhere gives the same judgement as in place."""
+    if load.annotation or load.guards or not hasattr(load.node, "end_col_offset"):
+        return False
+    if load.name == "__class__":
+        return False
+    return not (class_level and load.name in CLASS_MAGIC)
+
+
+def _position_of(node: ast.AST) -> dict[str, int]:
+    return {
+        "lineno": node.lineno,  # type: ignore[attr-defined]
+        "col_offset": node.col_offset,  # type: ignore[attr-defined]
+        "end_lineno": node.end_lineno,  # type: ignore[attr-defined]
+        "end_col_offset": node.end_col_offset,  # type: ignore[attr-defined]
+    }
+
+
+def _read_statements(loads: list[FreeLoad]) -> list[ast.stmt]:
+    """``name`` expression statements at the reads' own places, in order."""
+    statements: list[ast.stmt] = []
+    for load in loads:
+        where = _position_of(load.node)
+        statements.append(ast.Expr(value=ast.Name(id=load.name, ctx=ast.Load(), **where), **where))
+    return statements
 
 
 def _bare_arguments(args: ast.arguments) -> ast.arguments:
@@ -494,27 +616,23 @@ def _stub(
     reads in one function at its end, instead of running thousands of one-line bodies.
     """
     stub = copy.copy(function)
+    # the signature is evaluated where the def stands and stays in the outline; the stub
+    # gets its own copy so that moving one variant's nodes never moves the other's
+    stub.decorator_list = copy.deepcopy(function.decorator_list)
+    stub.args = copy.deepcopy(function.args)
+    stub.returns = copy.deepcopy(function.returns)
     stub.body = []
-    body: list[ast.stmt] = []
-    for load in loads:
-        where = load.node
-        position = {
-            "lineno": where.lineno,  # type: ignore[attr-defined]
-            "col_offset": where.col_offset,  # type: ignore[attr-defined]
-            "end_lineno": where.end_lineno,  # type: ignore[attr-defined]
-            "end_col_offset": where.end_col_offset,  # type: ignore[attr-defined]
-        }
-        body.append(ast.Expr(value=ast.Name(id=load.name, ctx=ast.Load(), **position), **position))
-    return stub, body
+    return stub, _read_statements(loads)
 
 
 # --------------------------------------------------------------------------- reporting
 
 
-def _shift_nodes(roots: list[ast.AST], delta: int) -> None:
+def _shift_nodes(roots: list[ast.AST], delta: int, stop: frozenset[int] = frozenset()) -> None:
+    """Move nodes ``delta`` lines, not entering the nodes whose ids are in ``stop``."""
     if not delta:
         return
-    stack = list(roots)
+    stack = [r for r in roots if id(r) not in stop]
     while stack:
         node = stack.pop()
         if isinstance(node, _NO_POSITION):
@@ -528,23 +646,9 @@ def _shift_nodes(roots: list[ast.AST], delta: int) -> None:
         for name in node._fields:
             value = getattr(node, name, None)
             if value.__class__ is list:
-                stack.extend(v for v in value if isinstance(v, ast.AST))
-            elif isinstance(value, ast.AST):
+                stack.extend(v for v in value if isinstance(v, ast.AST) and id(v) not in stop)
+            elif isinstance(value, ast.AST) and id(value) not in stop:
                 stack.append(value)
-
-
-def _def_and_body(function: ast.AST) -> list[ast.AST]:
-    """The nodes a stub and its full def do not share (signature nodes are shared)."""
-    return [*function.body]  # type: ignore[attr-defined]
-
-
-def _shift_def(function: ast.AST, delta: int) -> None:
-    if not delta:
-        return
-    function.lineno += delta  # type: ignore[attr-defined]
-    if function.end_lineno is not None:  # type: ignore[attr-defined]
-        function.end_lineno += delta  # type: ignore[attr-defined]
-    _shift_nodes(_def_and_body(function), delta)
 
 
 @dataclass(frozen=True)
@@ -554,8 +658,19 @@ class _Outline:
     repeats: dict[tuple[int, int], list[ast.AST]]
 
 
+def _variant(slot: _Body | _Class, name: str) -> ast.stmt:
+    node = slot.full if name == "full" else slot.stub
+    assert node is not None
+    return node
+
+
 def _outline(state: _State) -> _Outline:
-    """The module with stubbed bodies, every node at its document line.
+    """The module with stubbed classes and bodies, every node at its document line.
+
+    Each swappable piece (a class or a def, full or stub) keeps the shift its own nodes
+    have received, and is brought to its chunk's shift only when it is in the outline;
+    the rest of a chunk's nodes move together. So an edit that adds a line moves only the
+    outline's few nodes below it, never whole function bodies.
 
     Whether a name read from outside is defined (F821) or marks an import used does not
     depend on which body reads it or how often: the outline replays each name once, and
@@ -567,23 +682,33 @@ def _outline(state: _State) -> _Outline:
     first_read: dict[str, tuple[int, int]] = {}
     repeats: dict[tuple[int, int], list[ast.AST]] = {}
     for chunk in state.chunks:
+        target = chunk.shift
+        slots: list[_Body | _Class] = [*chunk.classes, *chunk.bodies]
+        roots = frozenset(id(n) for slot in slots for n in (slot.full, slot.stub) if n is not None)
+        for cls in chunk.classes:
+            wanted = "full" if cls.binds & imported else "stub"
+            if wanted != cls.active:
+                cls.holder[cls.index] = _variant(cls, wanted)
+                cls.active = wanted
         for body in chunk.bodies:
             wanted = "stub" if body.stub is not None and not (body.binds & imported) else "full"
             if wanted != body.active:
-                node = body.stub if wanted == "stub" else body.full
-                assert node is not None
-                _shift_def(node, chunk.applied - body.shifts[wanted])
-                body.holder[body.index] = node
+                body.holder[body.index] = _variant(body, wanted)
                 body.active = wanted
-        if chunk.applied != chunk.shift:
-            _shift_nodes(list(chunk.statements), chunk.shift - chunk.applied)
-            chunk.applied = chunk.shift
+        for slot in slots:
+            if isinstance(slot, _Body) and slot.in_class is not None and slot.in_class.active == "stub":
+                continue  # not in the outline: moved when its class is
+            node = _variant(slot, slot.active)
+            _shift_nodes([node], target - slot.shifts[slot.active], roots - {id(node)})
+            slot.shifts[slot.active] = target
+        if chunk.applied != target:
+            _shift_nodes(list(chunk.statements), target - chunk.applied, roots)
+            chunk.applied = target
         for body in chunk.bodies:
-            body.shifts[body.active] = chunk.applied
             if body.active == "stub" and body.reads:
-                if body.shifts["reads"] != chunk.shift:
-                    _shift_nodes(list(body.reads), chunk.shift - body.shifts["reads"])
-                    body.shifts["reads"] = chunk.shift
+                if body.shifts["reads"] != target:
+                    _shift_nodes(list(body.reads), target - body.shifts["reads"])
+                    body.shifts["reads"] = target
                 for read in body.reads:
                     name = read.value  # type: ignore[attr-defined]
                     where = first_read.get(name.id)
@@ -646,9 +771,9 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
             errors.setdefault(error.code, error)
     outline = _outline(state)
     for chunk in state.chunks:
-        for body in chunk.bodies:
-            if body.active == "stub":
-                raw.extend((rule, _shift_hit(hit, chunk.shift)) for rule, hit in body.hits)
+        for slot in (*chunk.bodies, *chunk.classes):
+            if slot.active == "stub":
+                raw.extend((rule, _shift_hit(hit, chunk.shift)) for rule, hit in slot.hits)
     src = SourceText(text)
     ctx = AnalysisContext(path=path, source=src, tree=outline.module)
     scoped, scoped_errors = _run(ctx, state.rules.scoped_rules, state.rules.scoped_dispatch)
