@@ -61,9 +61,13 @@ class UnusedLoopControlVariable(Rule):
     def _check_loop(
         self, node: ast.For | ast.AsyncFor, model: ScopeModel, ctx: AnalysisContext
     ) -> Iterator[Hit]:
-        targets = [
-            n for n in iter_names(node.target) if isinstance(n.ctx, ast.Store) and not n.id.startswith("_")
-        ]
+        target = node.target
+        if isinstance(target, ast.Name):  # the common case, without a walk
+            targets = [target] if isinstance(target.ctx, ast.Store) and not target.id.startswith("_") else []
+        else:
+            targets = [
+                n for n in iter_names(target) if isinstance(n.ctx, ast.Store) and not n.id.startswith("_")
+            ]
         if not targets:
             return
         # Only whether each target is read somewhere in the body matters: stop looking once

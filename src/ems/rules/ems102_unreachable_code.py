@@ -29,7 +29,7 @@ _OWNERS = (
     ast.match_case,
 )
 _ALL_BLOCKS = ("body", "orelse", "finalbody")
-# The statement lists each owner has (the fields above that it lacks are skipped).
+# The statement lists of each node that holds statements.
 _BLOCKS: dict[type[ast.AST], tuple[str, ...]] = {
     owner: tuple(f for f in _ALL_BLOCKS if f in owner._fields) for owner in _OWNERS
 }
@@ -53,7 +53,7 @@ class UnreachableCode(Rule):
     fix_safety = Safety.UNSAFE
     fix_title = "Delete the unreachable statements"
     fix_may_reveal = frozenset({"F401", "F811", "F841", "B007"})
-    node_types = _OWNERS
+    node_types = _TERMINATORS
     valid = (
         Valid("def f(x):\n    if x:\n        return 1\n    return 2\n"),
         Valid("def empty():\n    return\n    yield\n"),
@@ -79,25 +79,26 @@ class UnreachableCode(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        # Called for every block owner; almost none has dead code: no generator, no slices.
-        found: list[tuple[ast.stmt, list[ast.stmt]]] | None = None
-        for field in _BLOCKS.get(type(node), _ALL_BLOCKS):
-            block = getattr(node, field, None)
-            if not isinstance(block, list):
-                continue
-            for index in range(len(block) - 1):
-                statement = block[index]
-                if isinstance(statement, _TERMINATORS):
-                    found = found or []
-                    found.append((statement, block[index + 1 :]))
-                    break
-        if not found:
+        # Visits the terminators (far fewer than the blocks); nearly all end their block.
+        if not ctx.ancestors:
             return NO_HITS
-        return self._hits(found, ctx)
-
-    def _hits(self, found: list[tuple[ast.stmt, list[ast.stmt]]], ctx: AnalysisContext) -> Iterator[Hit]:
-        for terminator, dead in found:
-            yield from self._report(terminator, dead, ctx)
+        owner = ctx.ancestors[-1]  # a statement's parent is the node whose block holds it
+        fields = _BLOCKS.get(type(owner))
+        if fields is None:
+            return NO_HITS
+        for field in fields:
+            block = getattr(owner, field)
+            if block and block[-1] is node:
+                return NO_HITS
+        for field in fields:
+            block = getattr(owner, field)
+            for index, statement in enumerate(block):
+                if statement is node:
+                    # Reported once per block, after its first terminator.
+                    if any(isinstance(s, _TERMINATORS) for s in block[:index]):
+                        return NO_HITS
+                    return self._report(node, block[index + 1 :], ctx)  # type: ignore[arg-type]
+        return NO_HITS
 
     def _report(self, terminator: ast.stmt, dead: list[ast.stmt], ctx: AnalysisContext) -> Iterator[Hit]:
         if isinstance(terminator, ast.Return) and all(_is_bare_yield(s) for s in dead):
