@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from ems.core.model import Finding, Severity
-from ems.core.project import FileResult
+from ems.core.project import FileResult, cached_rows
 from ems.core.registry import RuleSet
 from ems.core.source import display_lines
 
@@ -133,6 +134,54 @@ def _fixable_codes(ruleset: RuleSet) -> Callable[[str], bool]:
     return fixable
 
 
+_SEVERITY_VALUES = frozenset(s.value for s in Severity)
+
+# What the text format shows of a finding: path, code, severity value, start line and
+# column, end line and column, message, fixable.
+_Shown = tuple[str, str, str, int, int, int, int, str, bool]
+
+
+def _shown_findings(result: FileResult) -> Iterator[_Shown]:
+    for f in result.report.findings:
+        rng = f.range
+        start, end = rng.start, rng.end
+        yield (
+            f.path,
+            f.code,
+            f.severity.value,
+            start.line,
+            start.column,
+            end.line,
+            end.column,
+            f.message,
+            f.fixable,
+        )
+
+
+def _shown_rows(rows: list[list[Any]], path: str) -> list[_Shown]:
+    """The same from cached rows (``ems.core.cache.Parsed``): no model objects are built."""
+    shown = []
+    for row in rows:
+        line, column, end_line, end_column = row[3]
+        severity = row[2]
+        if severity not in _SEVERITY_VALUES:
+            raise ValueError(f"unknown severity {severity!r}")
+        shown.append(
+            (
+                path,
+                str(row[0]),
+                severity,
+                int(line),
+                int(column),
+                int(end_line),
+                int(end_column),
+                str(row[4]),
+                bool(row[6]),
+            )
+        )
+    return shown
+
+
 def render_text(
     results: Sequence[FileResult],
     ruleset: RuleSet,
@@ -143,26 +192,39 @@ def render_text(
     """One line per finding, then (``show_source``) its source line with a caret underline.
 
     Lines come from ``result.source`` if attached, else from ``result.excerpts`` (what a
-    warm run has from the cache). This runs once per finding of the whole project, so the
-    common case (no character needing escapes) is decided by one regex search per line.
+    warm run has from the cache); a warm run's findings come straight from the cached
+    rows (``cached_rows``) without building their objects. This runs once per finding of
+    the whole project, so the common case (no character needing escapes) is decided by
+    one regex search per line.
     """
     out: list[str] = []
     append = out.append
     fixable = _fixable_codes(ruleset)
     needs_escape = _NEEDS_ESCAPE.search
+    unsafe = _UNSAFE_CHARS
     if colour:
-        bold, dim, reset, colours = _BOLD, _DIM, _RESET, _COLOURS
+        bold, dim, reset = _BOLD, _DIM, _RESET
         bar = f"{_DIM}      | {_RESET}"
+        paints = {s.value: c for s, c in _COLOURS.items()}
     else:
         bold = dim = reset = ""
-        colours = dict.fromkeys(_COLOURS, "")
         bar = "      | "
+        paints = {s.value: "" for s in _COLOURS}
     last_path: str | None = None
     shown_path = ""
     for result in results:
-        findings = result.report.findings
-        if not findings:
+        rows = cached_rows(result)
+        if rows is not None:
+            if not rows:
+                continue
+            try:
+                shown: Iterable[_Shown] = _shown_rows(rows, result.display)
+            except (ValueError, TypeError, KeyError, IndexError):  # a malformed row: build
+                shown = _shown_findings(result)  # (a bad row is analysed afresh)
+        elif not result.report.findings:
             continue
+        else:
+            shown = _shown_findings(result)
         lines: list[str] | None = None
         excerpts: Mapping[int, str] | None = None
         if show_source:
@@ -170,18 +232,16 @@ def render_text(
                 lines = display_lines(result.source)
             else:
                 excerpts = result.excerpts
-        for f in findings:
-            rng = f.range
-            start = rng.start
-            line, column = start.line, start.column
-            if f.path is not last_path:
-                last_path, shown_path = f.path, printable(f.path)
-            fix = " [*]" if f.fixable and fixable(f.code) else ""
-            paint = colours[f.severity]
-            append(
-                f"{bold}{shown_path}:{line}:{column + 1}:{reset} {paint}{f.code}{reset} "
-                f"{printable(f.message)}{fix}"
-            )
+        for path, code, severity, line, column, end_line, end, message, can_fix in shown:
+            if path is not last_path:
+                last_path, shown_path = path, printable(path)
+            if needs_escape(message) is not None:
+                message = message.translate(unsafe)
+            paint = paints[severity]
+            if can_fix and fixable(code):
+                append(f"{bold}{shown_path}:{line}:{column + 1}:{reset} {paint}{code}{reset} {message} [*]")
+            else:
+                append(f"{bold}{shown_path}:{line}:{column + 1}:{reset} {paint}{code}{reset} {message}")
             if lines is not None:
                 raw = lines[line - 1] if 0 < line <= len(lines) else None
             elif excerpts is not None:
@@ -192,11 +252,15 @@ def render_text(
                 continue
             if "\t" in raw:
                 raw = raw.expandtabs(1)
-            end = rng.end.column if rng.end.line == line else len(raw)
-            if needs_escape(raw) is None:
+            if end_line != line:
+                end = len(raw)
+            if column >= 0 and needs_escape(raw) is None:
+                # len(raw[:column]) and max(1, len(raw[column:max(end, column)])), unsliced
+                size = len(raw)
+                offset = column if column < size else size
+                stop = end if end < size else size
+                width = stop - offset if stop > offset else 1
                 text = raw
-                offset = len(raw[:column])
-                width = max(1, len(raw[column : max(end, column)]))
             else:
                 text = printable(raw)
                 # Escaping widens characters: place the caret under the escaped text.
@@ -207,17 +271,41 @@ def render_text(
     return "\n".join(out) + ("\n" if out else "")
 
 
-def render_summary(results: Sequence[FileResult], ruleset: RuleSet, *, colour: bool) -> str:
-    findings = [f for r in results for f in r.report.findings]
+def count_findings(results: Sequence[FileResult], ruleset: RuleSet) -> tuple[int, int, int]:
+    """(findings, files with findings, fixable findings), from cached rows where possible."""
     fixable_code = _fixable_codes(ruleset)
-    fixable = sum(1 for f in findings if f.fixable and fixable_code(f.code))
+    total = with_findings = fixable = 0
+    for result in results:
+        counted = _count_rows(cached_rows(result), fixable_code)
+        if counted is None:
+            findings = result.report.findings
+            counted = len(findings), sum(1 for f in findings if f.fixable and fixable_code(f.code))
+        count, can_fix = counted
+        if count:
+            total += count
+            with_findings += 1
+            fixable += can_fix
+    return total, with_findings, fixable
+
+
+def _count_rows(rows: list[list[Any]] | None, fixable_code: Callable[[str], bool]) -> tuple[int, int] | None:
+    """(findings, fixable) of cached rows; None if there are none or one is malformed."""
+    if rows is None:
+        return None
+    try:
+        return len(rows), sum(1 for row in rows if row[6] and fixable_code(str(row[0])))
+    except (TypeError, IndexError):
+        return None
+
+
+def render_summary(results: Sequence[FileResult], ruleset: RuleSet, *, colour: bool) -> str:
+    total, with_findings, fixable = count_findings(results, ruleset)
     files = len(results)
-    if not findings:
+    if not total:
         text = f"All checks passed ({files} file{'s' if files != 1 else ''} checked)."
         return (f"\x1b[32m{text}{_RESET}" if colour else text) + "\n"
-    with_findings = sum(1 for r in results if r.report.findings)
     text = (
-        f"Found {len(findings)} error{'s' if len(findings) != 1 else ''} in {with_findings} "
+        f"Found {total} error{'s' if total != 1 else ''} in {with_findings} "
         f"file{'s' if with_findings != 1 else ''} ({files} checked)."
     )
     if fixable:

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ems import __version__
 from ems.core.config import Config
@@ -145,64 +146,129 @@ def _plain(cls: type) -> bool:
     )
 
 
-if _plain(Finding) and _plain(Range) and _plain(Position):
-    # A warm run builds ~9,000 findings; a frozen dataclass's __init__ pays an
-    # object.__setattr__ per field. Filling __dict__ gives equal (==, hash) objects in
-    # about half the time. Guarded: a model change (slots, __post_init__) uses the classes.
-    _FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
-    _new = object.__new__
+_FAST = (
+    _plain(Finding)
+    and _plain(Range)
+    and _plain(Position)
+    and tuple(f.name for f in dataclasses.fields(Finding))
+    == (
+        "code",
+        "name",
+        "severity",
+        "range",
+        "message",
+        "path",
+        "fingerprint",
+        "fixable",
+        "tags",
+        "related",
+        "data",
+    )
+    and tuple(f.name for f in dataclasses.fields(Range)) == ("start", "end")
+    and tuple(f.name for f in dataclasses.fields(Position)) == ("line", "column")
+)
 
-    def _finding(*values: object) -> Finding:
-        obj = _new(Finding)
-        obj.__dict__.update(zip(_FINDING_FIELDS, values, strict=True))
-        return obj
 
-    def _range_of(line: int, column: int, end_line: int, end_column: int) -> Range:
-        start, end, obj = _new(Position), _new(Position), _new(Range)
-        start.__dict__.update(line=line, column=column)
-        end.__dict__.update(line=end_line, column=end_column)
-        obj.__dict__.update(start=start, end=end)
-        return obj
+@dataclass(frozen=True)
+class Parsed:
+    """A payload parsed from JSON but not yet built into model objects.
 
-else:  # pragma: no cover - only if the model classes change shape
-    _finding = Finding  # type: ignore[assignment]
-    _range_of = Range.of
+    ``rows`` are ``encode_report``'s finding lists: ``[code, name, severity value,
+    [line, column, end line, end column], message, fingerprint, fixable, tags, related,
+    data]``. A warm text report renders straight from them (``ems.cli.formats``); the
+    ``Report`` is built only if something asks for it.
+    """
+
+    rows: list[list[Any]]
+    syntax_error: bool
+    errors: list[Any]
+    excerpts: Excerpts | None
 
 
-def decode_entry(payload: str, path: str) -> tuple[Report, Excerpts | None]:
-    """Inverse of ``encode_report``; raises ValueError/TypeError/KeyError on bad data.
+def parse_payload(payload: str) -> Parsed:
+    """The JSON of a payload; raises ValueError/TypeError/KeyError on a bad outer shape.
 
-    A warm run decodes every cached finding, so this avoids per-finding keyword calls,
-    enum lookups by value, generators and dataclass ``__init__``.
+    The rows themselves are checked when used (``build_report`` raises on a bad one, the
+    text renderer falls back to the built report): checking ~9,000 rows up front would
+    cost as much as building them.
     """
     data = json.loads(payload)
-    findings_data, syntax_error, errors = data[:3]
-    severities, tags_by_value, finding, range_of = _SEVERITIES, _TAGS, _finding, _range_of
-    findings = []
-    append = findings.append
-    for code, name, severity, rng, message, fingerprint, fixable, tags, related, extra in findings_data:
-        append(
-            finding(
-                str(code),
-                str(name),
-                severities[severity],
-                range_of(*rng),
-                str(message),
-                path,
-                str(fingerprint),
-                bool(fixable),
-                frozenset([tags_by_value[t] for t in tags]) if tags else _NO_TAGS,
-                tuple([Related(Range.of(*r), str(m)) for r, m in related]) if related else (),
-                tuple([(str(k), str(v)) for k, v in extra]) if extra else (),
-            )
-        )
+    rows, syntax_error, errors = data[:3]
+    if type(rows) is not list or type(errors) is not list:
+        raise TypeError("malformed cache payload")
     excerpts: Excerpts | None = None
     if len(data) > 3:
         excerpts = {int(n): str(text) for n, text in data[3]}
-    report = Report(
-        path, tuple(findings), bool(syntax_error), tuple(RuleError(str(c), str(e)) for c, e in errors)
-    )
-    return report, excerpts
+    return Parsed(rows, bool(syntax_error), errors, excerpts)
+
+
+def build_report(parsed: Parsed, path: str) -> Report:
+    """The ``Report`` of a parsed payload; raises ValueError/TypeError/KeyError on bad data.
+
+    A warm run may build every cached finding (~9,000 on the standard library), so this
+    avoids per-finding calls, enum lookups by value and generators, and fills the frozen
+    dataclasses' ``__dict__`` directly instead of paying their ``__init__`` (an
+    ``object.__setattr__`` per field): equal objects (==, hash) in under half the time.
+    ``_FAST`` guards the shortcut; if the model classes change shape, the constructors run.
+    """
+    severities, tags_by_value = _SEVERITIES, _TAGS
+    findings: list[Finding] = []
+    append = findings.append
+    if _FAST:
+        new = object.__new__
+        for code, name, severity, rng, message, fingerprint, fixable, tags, related, extra in parsed.rows:
+            line, column, end_line, end_column = rng
+            start = new(Position)
+            d = start.__dict__
+            d["line"] = int(line)
+            d["column"] = int(column)
+            end = new(Position)
+            d = end.__dict__
+            d["line"] = int(end_line)
+            d["column"] = int(end_column)
+            span = new(Range)
+            d = span.__dict__
+            d["start"] = start
+            d["end"] = end
+            finding = new(Finding)
+            d = finding.__dict__
+            d["code"] = str(code)
+            d["name"] = str(name)
+            d["severity"] = severities[severity]
+            d["range"] = span
+            d["message"] = str(message)
+            d["path"] = path
+            d["fingerprint"] = str(fingerprint)
+            d["fixable"] = bool(fixable)
+            d["tags"] = frozenset([tags_by_value[t] for t in tags]) if tags else _NO_TAGS
+            d["related"] = tuple([Related(Range.of(*r), str(m)) for r, m in related]) if related else ()
+            d["data"] = tuple([(str(k), str(v)) for k, v in extra]) if extra else ()
+            append(finding)
+    else:  # pragma: no cover - only if the model classes change shape
+        for code, name, severity, rng, message, fingerprint, fixable, tags, related, extra in parsed.rows:
+            append(
+                Finding(
+                    str(code),
+                    str(name),
+                    severities[severity],
+                    Range.of(*map(int, rng)),
+                    str(message),
+                    path,
+                    str(fingerprint),
+                    bool(fixable),
+                    frozenset([tags_by_value[t] for t in tags]) if tags else _NO_TAGS,
+                    tuple([Related(Range.of(*r), str(m)) for r, m in related]) if related else (),
+                    tuple([(str(k), str(v)) for k, v in extra]) if extra else (),
+                )
+            )
+    errors = tuple(RuleError(str(c), str(e)) for c, e in parsed.errors)
+    return Report(path, tuple(findings), parsed.syntax_error, errors)
+
+
+def decode_entry(payload: str, path: str) -> tuple[Report, Excerpts | None]:
+    """Inverse of ``encode_report``: the report and the excerpts stored with it."""
+    parsed = parse_payload(payload)
+    return build_report(parsed, path), parsed.excerpts
 
 
 def decode_report(payload: str, path: str) -> Report:

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ems.core.analyse import analyse
 from ems.core.config import CONFIG_FILES, Config, ConfigResolver
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     import pathspec
 
+    from ems.core.cache import Parsed
     from ems.fixes.engine import FixAllResult
 
 log = logging.getLogger("ems.project")
@@ -54,6 +55,82 @@ class FileResult:
     # With keep_excerpts: the source lines the findings point at (line number -> text), so
     # text output needs no file reads (see ``ems.core.source.excerpt_lines``).
     excerpts: Mapping[int, str] | None = None
+
+    def __getattr__(self, name: str) -> Report:
+        """Only reached for a result from ``_cached_result`` whose report is not built yet."""
+        if name == "report":
+            pending = self.__dict__.get("_pending")
+            if pending is not None:
+                report = pending.build()
+                object.__setattr__(self, "report", report)
+                return report
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+class _PendingReport:
+    """A cached row's parsed JSON, built into a ``Report`` on first use of ``report``.
+
+    A warm text report needs only what the rows hold (``cached_rows``), and building
+    ~9,000 findings' objects was a tenth of a warm run. A row that turns out malformed
+    when built is not trusted: the file is analysed afresh instead, as a bad row always was.
+    """
+
+    __slots__ = ("config", "display", "parsed", "path", "ruleset")
+
+    def __init__(self, parsed: Parsed, path: Path, display: str, config: Config, ruleset: RuleSet) -> None:
+        self.parsed = parsed
+        self.path = path
+        self.display = display
+        self.config = config
+        self.ruleset = ruleset
+
+    def build(self) -> Report:
+        from ems.core.cache import build_report
+
+        try:
+            return build_report(self.parsed, self.display)
+        except (ValueError, TypeError, KeyError):
+            log.info("cache row for %s is malformed; analysing the file again", self.display)
+            task = _Task(self.path, self.display, self.config, None, False, False)
+            report = _analyse_task(task, self.ruleset).report
+            assert report is not None  # no expected digest: always analysed
+            return report
+
+
+def _cached_result(
+    path: Path,
+    display: str,
+    pending: _PendingReport,
+    source: bytes | None,
+    excerpts: Mapping[int, str] | None,
+) -> FileResult:
+    """A ``FileResult`` whose ``report`` is built on first access (see ``_PendingReport``)."""
+    result = object.__new__(FileResult)
+    put = object.__setattr__
+    put(result, "path", path)
+    put(result, "display", display)
+    put(result, "source", source)
+    put(result, "excerpts", excerpts)
+    put(result, "_pending", pending)
+    return result
+
+
+def cached_rows(result: FileResult) -> list[list[Any]] | None:
+    """The cached finding rows of ``result`` if its report was not built yet, else None.
+
+    Layout: ``ems.core.cache.Parsed``. For renderers that can work from them (text
+    output); anything else should use ``result.report``.
+    """
+    if "report" in result.__dict__:
+        return None
+    pending = result.__dict__.get("_pending")
+    return pending.parsed.rows if pending is not None else None
+
+
+def finding_count(result: FileResult) -> int:
+    """``len(result.report.findings)`` without building a pending report."""
+    rows = cached_rows(result)
+    return len(rows) if rows is not None else len(result.report.findings)
 
 
 def display_path(path: Path, base: Path | None = None) -> str:
@@ -207,6 +284,7 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[str], info: _PathInfo 
             continue
         subdirs = []
         check_ignored = config.respect_gitignore and bool(specs)
+        absolute = os.path.join(os.path.abspath(where), "")  # abspath per folder, not per file
         for entry in entries:
             name = entry.name
             try:
@@ -225,7 +303,7 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[str], info: _PathInfo 
                 if inherit and not _is_link(entry):
                     inherited[str(path)] = config
             else:
-                key = os.path.abspath(entry.path)
+                key = absolute + name
                 if key not in seen:
                     seen.add(key)
                     if info is not None:
@@ -539,7 +617,7 @@ def scan(
     ``keep_excerpts``: attach the source lines the findings point at (what text output
     shows); cached rows carry them, so unchanged files are not read for them.
     """
-    from ems.core.cache import ResultCache, decode_entry, is_fresh, settings_key
+    from ems.core.cache import ResultCache, decode_entry, is_fresh, parse_payload, settings_key
     from ems.core.source import excerpt_lines
 
     ruleset = ruleset or load_rules()
@@ -566,26 +644,33 @@ def scan(
                 st = None
             if is_fresh(entry, st):
                 try:
-                    report, excerpts = decode_entry(entry.payload, display)
+                    parsed = parse_payload(entry.payload)
                 except (ValueError, TypeError, KeyError):
                     entry = None
                 else:
-                    findings = report.findings
-                    need_source = keep_source and bool(findings)
-                    need_lines = keep_excerpts and bool(findings) and excerpts is None
+                    excerpts = parsed.excerpts
+                    has_findings = bool(parsed.rows)
+                    need_source = keep_source and has_findings
+                    need_lines = keep_excerpts and has_findings and excerpts is None
                     source: bytes | None = None
                     if need_source or need_lines:  # read here: no worker round trip
                         data, st = _read(path)
                         source = data if isinstance(data, bytes) and is_fresh(entry, st) else None
                     if source is not None or not (need_source or need_lines):
-                        if need_lines and source is not None:
-                            excerpts = excerpt_lines(source, [f.range.start.line for f in findings])
-                        ready[index] = FileResult(
+                        pending = _PendingReport(parsed, path, display, configs[index], ruleset)
+                        if need_lines and source is not None:  # a row without excerpts (rare)
+                            report = pending.build()
+                            excerpts = excerpt_lines(source, [f.range.start.line for f in report.findings])
+                            ready[index] = FileResult(
+                                path, display, report, source if need_source else None, excerpts
+                            )
+                            continue
+                        ready[index] = _cached_result(
                             path,
                             display,
-                            report,
+                            pending,
                             source if need_source else None,
-                            excerpts if keep_excerpts and findings else None,
+                            excerpts if keep_excerpts and has_findings else None,
                         )
                         continue
         task_index.append(index)
