@@ -189,6 +189,23 @@ def test_a_one_line_edit_reparses_only_its_statement() -> None:
     assert_same(report, "\n".join(lines), "tk.py")
 
 
+def test_typing_inside_a_method_of_a_large_class_reparses_only_that_method() -> None:
+    text = (STDLIB / "tkinter/__init__.py").read_text(encoding="utf-8")
+    tree = __import__("ast").parse(text)
+    misc = next(n for n in tree.body if getattr(n, "name", "") == "Misc")  # ~1,260 lines
+    method = misc.body[len(misc.body) // 2]
+    analyser = IncrementalAnalyser()
+    analyser.analyse(text, "tk.py", CONFIG, RULES)
+    lines = text.split("\n")
+    line = method.body[-1].lineno - 1
+    for typed in ("  # note", " or undefined_here", " == None"):
+        lines[line] += typed
+        edited = "\n".join(lines)
+        report = analyser.analyse(edited, "tk.py", CONFIG, RULES)
+        assert analyser.last_reparsed_lines <= method.end_lineno - method.lineno + 1
+        assert_same(report, edited, "tk.py")
+
+
 def test_syntax_errors_while_typing_then_recovery() -> None:
     analyser = IncrementalAnalyser()
     base = "import os\n\n\ndef f():\n    return os.sep\n"

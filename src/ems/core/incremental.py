@@ -80,6 +80,7 @@ class _Body:
     shifts: dict[str, int] = field(default_factory=lambda: {"full": 0, "stub": 0, "reads": 0})
     active: str = "full"
     in_class: _Class | None = None
+    parent: ast.AST | None = None  # the statement whose list holds the def (None: the chunk's)
 
 
 @dataclass
@@ -248,6 +249,10 @@ def _update(state: _State, new: list[str], path: str) -> int | None:
     ends = [c.end for c in chunks]
     first = bisect.bisect_left(ends, low)
     last = bisect.bisect_left(ends, high)
+    if delta == 0 and first == last:
+        reparsed = _update_method(chunks[first], low, high, new, path, state.rules)
+        if reparsed is not None:
+            return reparsed
     for widen in (0, 1):
         a = max(0, first - widen)
         b = min(len(chunks) - 1, last + widen)
@@ -265,6 +270,95 @@ def _update(state: _State, new: list[str], path: str) -> int | None:
         state.chunks = chunks[:a] + fresh + chunks[b + 1 :]
         return max(0, region_end - region_start + 1)
     return None
+
+
+def _update_method(
+    chunk: _Chunk, low: int, high: int, new: list[str], path: str, rules: _Rules
+) -> int | None:
+    """An edit inside one method of a top-level class that adds or removes no line.
+
+    Typing inside a method of a 1,000-line class should not re-check the class: the method is
+    re-parsed alone (inside a stand-in ``class`` line, blank lines keeping its line numbers),
+    re-checked with the real class as its parent, and swapped in; nothing else moves. None
+    when the edit is not of that kind (the caller re-checks the whole statement).
+    """
+    tops = {id(s) for s in chunk.statements} | {id(c.full) for c in chunk.classes}
+    shift = chunk.shift
+    found = next(
+        (
+            body
+            for body in chunk.bodies
+            if isinstance(body.parent, ast.ClassDef)
+            and id(body.parent) in tops
+            and _first_line(body.full) - body.shifts["full"] + shift <= low
+            and high <= (body.full.end_lineno or 0) - body.shifts["full"] + shift
+        ),
+        None,
+    )
+    if found is None:
+        return None
+    _settle(chunk, every_variant=True)  # every node at its document line from here on
+    parent = found.parent
+    assert isinstance(parent, ast.ClassDef)
+    first, last = _first_line(found.full), found.full.end_lineno or found.full.lineno
+    if first < 2:
+        return None
+    padded = "\n" * (first - 2) + "class _:\n" + "\n".join(new[first - 1 : last])
+    tree = _parse(padded)
+    if tree is None or len(tree.body) != 1 or len(tree.body[0].body) != 1:  # type: ignore[attr-defined]
+        return None
+    method = tree.body[0].body[0]  # type: ignore[attr-defined]
+    if (
+        not isinstance(method, _FUNCTIONS)
+        or _first_line(method) != first
+        or method.end_lineno != last
+        or method.col_offset != found.full.col_offset
+    ):
+        return None
+    src = SourceText(padded)
+    stand_in = copy.copy(parent)
+    stand_in.body = [method]
+    ctx = AnalysisContext(path=path, source=src, tree=ast.Module(body=[stand_in], type_ignores=[]))
+    hits, errors = _run(ctx, rules.local_rules, rules.local_dispatch)
+    chunk.hits = [h for h in chunk.hits if not first <= h[1].line + shift <= last]
+    chunk.hits += [(rule, _shift_hit(hit, -shift)) for rule, hit in hits if first <= hit.line <= last]
+
+    fresh = _Body(found.holder, found.index, method, None, frozenset(), [], parent=parent)
+    errors += _analyse_bodies([fresh], src, path, rules)
+    fresh.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in fresh.hits]
+    fresh.shifts = {"full": shift, "stub": shift, "reads": shift}
+    chunk.bodies[chunk.bodies.index(found)] = fresh
+    siblings = [b for b in chunk.bodies if b.parent is parent]
+    for body in siblings:  # every def of the class back in place, full; the outline decides
+        body.holder[body.index] = body.full
+        body.active = "full"
+        body.in_class = None
+
+    # the class's own reads and findings, now with the new method's signature
+    slot = next((c for c in chunk.classes if c.full is parent), None)
+    index = slot.index if slot is not None else next(i for i, s in enumerate(chunk.statements) if s is parent)
+    chunk.statements[index] = parent
+    chunk.classes = [c for c in chunk.classes if c.full is not parent]
+    classes, class_errors = _analyse_classes([(0, [parent])], siblings, src, path, rules)
+    errors += class_errors
+    for cls in classes:
+        cls.holder, cls.index = chunk.statements, index
+        cls.shifts = {"full": shift, "stub": shift}
+        cls.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in cls.hits]
+        chunk.classes.append(cls)
+    if errors:
+        chunk.errors = chunk.errors + errors
+
+    spans = [s for s in chunk.spans if not first <= s.start + shift <= last]
+    spans += [
+        DefinitionSpan(s.start - shift, s.end - shift, s.qualname)
+        for s in definition_spans(ast.Module(body=[stand_in], type_ignores=[]))
+        if first <= s.start <= last
+    ]
+    spans.sort(key=lambda s: (s.start, -s.end))
+    chunk.spans = spans
+    chunk.span_starts = [s.start for s in spans]
+    return last - first + 1
 
 
 def _first_line(statement: ast.stmt) -> int:
@@ -368,17 +462,17 @@ def _run(
 def _outermost_functions(groups: list[list[ast.stmt]]) -> list[_Body]:
     """Every def not inside another def, with the list that holds it (no expression walk)."""
     found: list[_Body] = []
-    lists: list[list[ast.stmt]] = list(groups)
+    lists: list[tuple[list[ast.stmt], ast.AST | None]] = [(group, None) for group in groups]
     while lists:
-        children = lists.pop()
+        children, parent = lists.pop()
         for index, child in enumerate(children):
             if isinstance(child, _FUNCTIONS):
-                found.append(_Body(children, index, child, None, frozenset(), []))
+                found.append(_Body(children, index, child, None, frozenset(), [], parent=parent))
             elif isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
                 for name in _STATEMENT_LISTS:
                     nested = getattr(child, name, None)
                     if nested.__class__ is list:
-                        lists.append(nested)
+                        lists.append((nested, child))
     found.sort(key=lambda b: b.full.lineno)
     return found
 
@@ -664,6 +758,31 @@ def _variant(slot: _Body | _Class, name: str) -> ast.stmt:
     return node
 
 
+def _settle(chunk: _Chunk, every_variant: bool) -> None:
+    """Bring the chunk's nodes to its document lines: those in the outline, or all of them."""
+    target = chunk.shift
+    slots: list[_Body | _Class] = [*chunk.classes, *chunk.bodies]
+    roots = frozenset(id(n) for slot in slots for n in (slot.full, slot.stub) if n is not None)
+    for slot in slots:
+        if every_variant:
+            names = ["full", "stub"] if slot.stub is not None else ["full"]
+        elif isinstance(slot, _Body) and slot.in_class is not None and slot.in_class.active == "stub":
+            continue  # not in the outline: moved when its class is
+        else:
+            names = [slot.active]
+        for name in names:
+            node = _variant(slot, name)
+            _shift_nodes([node], target - slot.shifts[name], roots - {id(node)})
+            slot.shifts[name] = target
+    for body in chunk.bodies:
+        if body.reads and body.shifts["reads"] != target and (every_variant or body.active == "stub"):
+            _shift_nodes(list(body.reads), target - body.shifts["reads"])
+            body.shifts["reads"] = target
+    if chunk.applied != target:
+        _shift_nodes(list(chunk.statements), target - chunk.applied, roots)
+        chunk.applied = target
+
+
 def _outline(state: _State) -> _Outline:
     """The module with stubbed classes and bodies, every node at its document line.
 
@@ -682,9 +801,6 @@ def _outline(state: _State) -> _Outline:
     first_read: dict[str, tuple[int, int]] = {}
     repeats: dict[tuple[int, int], list[ast.AST]] = {}
     for chunk in state.chunks:
-        target = chunk.shift
-        slots: list[_Body | _Class] = [*chunk.classes, *chunk.bodies]
-        roots = frozenset(id(n) for slot in slots for n in (slot.full, slot.stub) if n is not None)
         for cls in chunk.classes:
             wanted = "full" if cls.binds & imported else "stub"
             if wanted != cls.active:
@@ -695,20 +811,9 @@ def _outline(state: _State) -> _Outline:
             if wanted != body.active:
                 body.holder[body.index] = _variant(body, wanted)
                 body.active = wanted
-        for slot in slots:
-            if isinstance(slot, _Body) and slot.in_class is not None and slot.in_class.active == "stub":
-                continue  # not in the outline: moved when its class is
-            node = _variant(slot, slot.active)
-            _shift_nodes([node], target - slot.shifts[slot.active], roots - {id(node)})
-            slot.shifts[slot.active] = target
-        if chunk.applied != target:
-            _shift_nodes(list(chunk.statements), target - chunk.applied, roots)
-            chunk.applied = target
+        _settle(chunk, every_variant=False)
         for body in chunk.bodies:
             if body.active == "stub" and body.reads:
-                if body.shifts["reads"] != target:
-                    _shift_nodes(list(body.reads), target - body.shifts["reads"])
-                    body.shifts["reads"] = target
                 for read in body.reads:
                     name = read.value  # type: ignore[attr-defined]
                     where = first_read.get(name.id)
