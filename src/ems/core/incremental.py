@@ -36,6 +36,7 @@ import time
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ems.core.analyse import (
     _apply_suppressions,
@@ -699,6 +700,20 @@ def _binds(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[frozenset[
     return frozenset(names), exact
 
 
+def _clone(value: Any) -> Any:
+    """A copy of an ``ast`` subtree (or list of them); contexts and operators are shared."""
+    if value.__class__ is list:
+        return [_clone(v) for v in value]
+    if not isinstance(value, ast.AST) or isinstance(value, _NO_POSITION):
+        return value
+    new = copy.copy(value)
+    for name in value._fields:
+        child = getattr(value, name, None)
+        if child.__class__ is list or isinstance(child, ast.AST):
+            setattr(new, name, _clone(child))
+    return new
+
+
 def _stub(
     function: ast.FunctionDef | ast.AsyncFunctionDef, loads: list[FreeLoad]
 ) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[ast.stmt]]:
@@ -712,9 +727,9 @@ def _stub(
     stub = copy.copy(function)
     # the signature is evaluated where the def stands and stays in the outline; the stub
     # gets its own copy so that moving one variant's nodes never moves the other's
-    stub.decorator_list = copy.deepcopy(function.decorator_list)
-    stub.args = copy.deepcopy(function.args)
-    stub.returns = copy.deepcopy(function.returns)
+    stub.decorator_list = _clone(function.decorator_list)
+    stub.args = _clone(function.args)
+    stub.returns = _clone(function.returns)
     stub.body = []
     return stub, _read_statements(loads)
 
