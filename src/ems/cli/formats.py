@@ -120,18 +120,20 @@ def render_github(results: Sequence[FileResult], ruleset: RuleSet) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _fixable_codes(ruleset: RuleSet) -> Callable[[str], bool]:
-    """``code -> whether fix_info can describe its fix``, memoised: output asks per finding."""
-    memo: dict[str, bool] = {}
+class _FixableCodes(dict[str, bool]):
+    """``code -> whether fix_info can describe its fix``, filled on first use of a code.
 
-    def fixable(code: str) -> bool:
-        known = memo.get(code)
-        if known is None:
-            rule = ruleset.get(code)
-            known = memo[code] = rule is not None and rule.fix_safety is not None
+    Output asks once per finding; a dict hit costs no Python call.
+    """
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        super().__init__()
+        self.ruleset = ruleset
+
+    def __missing__(self, code: str) -> bool:
+        rule = self.ruleset.get(code)
+        known = self[code] = rule is not None and rule.fix_safety is not None
         return known
-
-    return fixable
 
 
 _SEVERITY_VALUES = frozenset(s.value for s in Severity)
@@ -199,7 +201,7 @@ def render_text(
     """
     out: list[str] = []
     append = out.append
-    fixable = _fixable_codes(ruleset)
+    fixable = _FixableCodes(ruleset)
     needs_escape = _NEEDS_ESCAPE.search
     unsafe = _UNSAFE_CHARS
     if colour:
@@ -238,7 +240,7 @@ def render_text(
             if needs_escape(message) is not None:
                 message = message.translate(unsafe)
             paint = paints[severity]
-            if can_fix and fixable(code):
+            if can_fix and fixable[code]:
                 append(f"{bold}{shown_path}:{line}:{column + 1}:{reset} {paint}{code}{reset} {message} [*]")
             else:
                 append(f"{bold}{shown_path}:{line}:{column + 1}:{reset} {paint}{code}{reset} {message}")
@@ -273,13 +275,13 @@ def render_text(
 
 def count_findings(results: Sequence[FileResult], ruleset: RuleSet) -> tuple[int, int, int]:
     """(findings, files with findings, fixable findings), from cached rows where possible."""
-    fixable_code = _fixable_codes(ruleset)
+    fixable_code = _FixableCodes(ruleset)
     total = with_findings = fixable = 0
     for result in results:
         counted = _count_rows(cached_rows(result), fixable_code)
         if counted is None:
             findings = result.report.findings
-            counted = len(findings), sum(1 for f in findings if f.fixable and fixable_code(f.code))
+            counted = len(findings), sum(1 for f in findings if f.fixable and fixable_code[f.code])
         count, can_fix = counted
         if count:
             total += count
@@ -288,12 +290,12 @@ def count_findings(results: Sequence[FileResult], ruleset: RuleSet) -> tuple[int
     return total, with_findings, fixable
 
 
-def _count_rows(rows: list[list[Any]] | None, fixable_code: Callable[[str], bool]) -> tuple[int, int] | None:
+def _count_rows(rows: list[list[Any]] | None, fixable_code: _FixableCodes) -> tuple[int, int] | None:
     """(findings, fixable) of cached rows; None if there are none or one is malformed."""
     if rows is None:
         return None
     try:
-        return len(rows), sum(1 for row in rows if row[6] and fixable_code(str(row[0])))
+        return len(rows), sum(1 for row in rows if row[6] and fixable_code[str(row[0])])
     except (TypeError, IndexError):
         return None
 

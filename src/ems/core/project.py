@@ -307,7 +307,7 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[str], info: _PathInfo 
                 if key not in seen:
                     seen.add(key)
                     if info is not None:
-                        info.learn_file(path, _is_link(entry))
+                        info.learn_file(str(path), _is_link(entry))
                     yield path
         stack.extend(reversed(subdirs))
 
@@ -540,22 +540,24 @@ class _PathInfo:
     def learn_folder(self, folder: str, config: Config) -> None:
         self._configs.setdefault(folder, config)
 
-    def learn_file(self, path: Path, is_link: bool) -> None:
-        self._links[str(path)] = is_link
+    def learn_file(self, path: str, is_link: bool) -> None:
+        self._links[path] = is_link
 
-    def _is_link(self, path: Path) -> bool:
-        known = self._links.get(str(path))
+    def _is_link(self, path: str) -> bool:
+        known = self._links.get(path)
         return os.path.islink(path) if known is None else known
 
-    def display(self, path: Path) -> str:
-        if self._is_link(path):
+    def display(self, path: Path, text: str | None = None) -> str:
+        """What users see for ``path``; ``text``: ``str(path)``, if the caller has it."""
+        text = str(path) if text is None else text
+        if self._is_link(text):
             return display_path(path, self.cwd)
         if os.sep != "/":  # the string shortcut below assumes POSIX paths
             try:
                 return (path.parent.resolve() / path.name).relative_to(self.cwd).as_posix()
             except ValueError:
                 return path.as_posix()
-        head, name = os.path.split(str(path))
+        head, name = os.path.split(text)
         prefix = self._prefixes.get(head, "")
         if prefix == "":
             # The folder resolved, relative to the cwd: what Path.relative_to gives, in strings.
@@ -571,10 +573,11 @@ class _PathInfo:
             return path.as_posix()
         return name if prefix == "." else prefix + name
 
-    def config(self, path: Path) -> Config:
-        if self.resolver.explicit is None and self._is_link(path):
+    def config(self, path: Path, text: str | None = None) -> Config:
+        text = str(path) if text is None else text
+        if self.resolver.explicit is None and self._is_link(text):
             return self.resolver.for_path(path)
-        parent = str(path.parent)
+        parent = os.path.dirname(text) or os.curdir  # the keys of learn_folder: str(folder)
         config = self._configs.get(parent)
         if config is None:
             config = self._configs[parent] = self.resolver.for_path(path)
@@ -624,8 +627,9 @@ def scan(
     info = _PathInfo(resolver)
     files = list(discover(paths, resolver, info))
     total = len(files)
-    displays = [info.display(path) for path in files]
-    configs = [info.config(path) for path in files]
+    texts = [str(path) for path in files]
+    displays = [info.display(path, text) for path, text in zip(files, texts, strict=True)]
+    configs = [info.config(path, text) for path, text in zip(files, texts, strict=True)]
     keys: dict[int, str] = {}
     settings = [keys.get(id(c)) or keys.setdefault(id(c), settings_key(c, ruleset)) for c in configs]
 
@@ -639,7 +643,7 @@ def scan(
         entry = entries.get((display, settings[index]))
         if entry is not None and entry.stat is not None:
             try:
-                st: os.stat_result | None = os.stat(path)
+                st: os.stat_result | None = os.stat(texts[index])
             except OSError:
                 st = None
             if is_fresh(entry, st):
