@@ -41,13 +41,13 @@ class OpenWithoutContextManager(Rule):
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         # Called for every call in the module: the name test first, without a generator.
         func = node.func  # type: ignore[attr-defined]
-        func_type = type(func)
-        if func_type is ast.Name:
+        builtin = isinstance(func, ast.Name)
+        if builtin:
             if func.id != "open":
                 return NO_HITS
-        elif func_type is not ast.Attribute or func.attr != "open" or not _is_io(func.value):
+        elif not isinstance(func, ast.Attribute) or func.attr != "open" or not _is_io(func.value):
             return NO_HITS
-        return self._visit_open(node, func_type is ast.Name, ctx)  # type: ignore[arg-type]
+        return self._visit_open(node, builtin, ctx)  # type: ignore[arg-type]
 
     def _visit_open(self, node: ast.Call, builtin: bool, ctx: AnalysisContext) -> Iterator[Hit]:
         parent = ctx.ancestors[-1] if ctx.ancestors else None
@@ -77,7 +77,7 @@ class OpenWithoutContextManager(Rule):
 
 
 def _is_io(node: ast.expr) -> bool:
-    return type(node) is ast.Name and node.id == "io"  # type: ignore[attr-defined]
+    return isinstance(node, ast.Name) and node.id == "io"
 
 
 def _closed_later(name: str, ctx: AnalysisContext) -> bool:
