@@ -136,8 +136,6 @@ class _FixableCodes(dict[str, bool]):
         return known
 
 
-_SEVERITY_VALUES = frozenset(s.value for s in Severity)
-
 # What the text format shows of a finding: path, code, severity value, start line and
 # column, end line and column, message, fixable.
 _Shown = tuple[str, str, str, int, int, int, int, str, bool]
@@ -160,30 +158,6 @@ def _shown_findings(result: FileResult) -> Iterator[_Shown]:
         )
 
 
-def _shown_rows(rows: list[list[Any]], path: str) -> list[_Shown]:
-    """The same from cached rows (``ems.core.cache.Parsed``): no model objects are built."""
-    shown = []
-    for row in rows:
-        line, column, end_line, end_column = row[3]
-        severity = row[2]
-        if severity not in _SEVERITY_VALUES:
-            raise ValueError(f"unknown severity {severity!r}")
-        shown.append(
-            (
-                path,
-                str(row[0]),
-                severity,
-                int(line),
-                int(column),
-                int(end_line),
-                int(end_column),
-                str(row[4]),
-                bool(row[6]),
-            )
-        )
-    return shown
-
-
 def render_text(
     results: Sequence[FileResult],
     ruleset: RuleSet,
@@ -195,38 +169,18 @@ def render_text(
 
     Lines come from ``result.source`` if attached, else from ``result.excerpts`` (what a
     warm run has from the cache); a warm run's findings come straight from the cached
-    rows (``cached_rows``) without building their objects. This runs once per finding of
-    the whole project, so the common case (no character needing escapes) is decided by
-    one regex search per line.
+    rows (``cached_rows``) without building their objects. A file whose rows turn out
+    malformed is rendered again from its built report (a bad row is analysed afresh).
     """
     out: list[str] = []
-    append = out.append
-    fixable = _FixableCodes(ruleset)
-    needs_escape = _NEEDS_ESCAPE.search
-    unsafe = _UNSAFE_CHARS
-    if colour:
-        bold, dim, reset = _BOLD, _DIM, _RESET
-        bar = f"{_DIM}      | {_RESET}"
-        paints = {s.value: c for s, c in _COLOURS.items()}
-    else:
-        bold = dim = reset = ""
-        bar = "      | "
-        paints = {s.value: "" for s in _COLOURS}
-    last_path: str | None = None
-    shown_path = ""
+    style = _TextStyle(colour, _FixableCodes(ruleset))
     for result in results:
         rows = cached_rows(result)
         if rows is not None:
             if not rows:
                 continue
-            try:
-                shown: Iterable[_Shown] = _shown_rows(rows, result.display)
-            except (ValueError, TypeError, KeyError, IndexError):  # a malformed row: build
-                shown = _shown_findings(result)  # (a bad row is analysed afresh)
         elif not result.report.findings:
             continue
-        else:
-            shown = _shown_findings(result)
         lines: list[str] | None = None
         excerpts: Mapping[int, str] | None = None
         if show_source:
@@ -234,43 +188,84 @@ def render_text(
                 lines = display_lines(result.source)
             else:
                 excerpts = result.excerpts
-        for path, code, severity, line, column, end_line, end, message, can_fix in shown:
-            if path is not last_path:
-                last_path, shown_path = path, printable(path)
-            if needs_escape(message) is not None:
-                message = message.translate(unsafe)
-            paint = paints[severity]
-            if can_fix and fixable[code]:
-                append(f"{bold}{shown_path}:{line}:{column + 1}:{reset} {paint}{code}{reset} {message} [*]")
-            else:
-                append(f"{bold}{shown_path}:{line}:{column + 1}:{reset} {paint}{code}{reset} {message}")
-            if lines is not None:
-                raw = lines[line - 1] if 0 < line <= len(lines) else None
-            elif excerpts is not None:
-                raw = excerpts.get(line)
-            else:
+        if rows is not None:
+            mark = len(out)
+            try:
+                path = result.display
+                shown = [(path, row[0], row[2], *row[3], row[4], row[6]) for row in rows]
+                _render_findings(out, shown, lines, excerpts, style)
                 continue
-            if raw is None:
-                continue
-            if "\t" in raw:
-                raw = raw.expandtabs(1)
-            if end_line != line:
-                end = len(raw)
-            if column >= 0 and needs_escape(raw) is None:
-                # len(raw[:column]) and max(1, len(raw[column:max(end, column)])), unsliced
-                size = len(raw)
-                offset = column if column < size else size
-                stop = end if end < size else size
-                width = stop - offset if stop > offset else 1
-                text = raw
-            else:
-                text = printable(raw)
-                # Escaping widens characters: place the caret under the escaped text.
-                offset = len(printable(raw[:column]))
-                width = max(1, len(printable(raw[column : max(end, column)])))
-            append(f"{dim}{line:>5} | {reset}{text}")
-            append(f"{bar}{' ' * offset}{paint}{'^' * width}{reset}")
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                del out[mark:]
+        _render_findings(out, _shown_findings(result), lines, excerpts, style)
     return "\n".join(out) + ("\n" if out else "")
+
+
+class _TextStyle:
+    """What ``_render_findings`` needs besides the findings: escape codes and fixability."""
+
+    def __init__(self, colour: bool, fixable: _FixableCodes) -> None:
+        self.fixable = fixable
+        if colour:
+            self.bold, self.dim, self.reset = _BOLD, _DIM, _RESET
+            self.bar = f"{_DIM}      | {_RESET}"
+            self.paints = {s.value: c for s, c in _COLOURS.items()}
+        else:
+            self.bold = self.dim = self.reset = ""
+            self.bar = "      | "
+            self.paints = {s.value: "" for s in _COLOURS}
+
+
+def _render_findings(
+    out: list[str],
+    shown: Iterable[_Shown],
+    lines: list[str] | None,
+    excerpts: Mapping[int, str] | None,
+    style: _TextStyle,
+) -> None:
+    """Append one file's findings to ``out``. Runs once per finding of the whole project:
+    the common case (printable ASCII, nothing to escape) is decided without a regex."""
+    append = out.append
+    fixable, paints, needs_escape = style.fixable, style.paints, _NEEDS_ESCAPE.search
+    bold, dim, reset, bar = style.bold, style.dim, style.reset, style.bar
+    last_path: str | None = None
+    shown_path = ""
+    for path, code, severity, line, column, end_line, end, message, can_fix in shown:
+        if path is not last_path:
+            last_path, shown_path = path, printable(path)
+        if not (message.isascii() and message.isprintable()) and needs_escape(message) is not None:
+            message = message.translate(_UNSAFE_CHARS)
+        paint = paints[severity]
+        if can_fix and fixable[code]:
+            append(f"{bold}{shown_path}:{line}:{column + 1}:{reset} {paint}{code}{reset} {message} [*]")
+        else:
+            append(f"{bold}{shown_path}:{line}:{column + 1}:{reset} {paint}{code}{reset} {message}")
+        if lines is not None:
+            raw = lines[line - 1] if 0 < line <= len(lines) else None
+        elif excerpts is not None:
+            raw = excerpts.get(line)
+        else:
+            continue
+        if raw is None:
+            continue
+        if "\t" in raw:
+            raw = raw.expandtabs(1)
+        if end_line != line:
+            end = len(raw)
+        if column >= 0 and ((raw.isascii() and raw.isprintable()) or needs_escape(raw) is None):
+            # len(raw[:column]) and max(1, len(raw[column:max(end, column)])), unsliced
+            size = len(raw)
+            offset = column if column < size else size
+            stop = end if end < size else size
+            width = stop - offset if stop > offset else 1
+            text = raw
+        else:
+            text = printable(raw)
+            # Escaping widens characters: place the caret under the escaped text.
+            offset = len(printable(raw[:column]))
+            width = max(1, len(printable(raw[column : max(end, column)])))
+        append(f"{dim}{line:>5} | {reset}{text}")
+        append(f"{bar}{' ' * offset}{paint}{'^' * width}{reset}")
 
 
 def count_findings(results: Sequence[FileResult], ruleset: RuleSet) -> tuple[int, int, int]:
