@@ -123,6 +123,13 @@ SNIPPETS = [
     "def one(): return os; pass",
     "a = 1; b = a",
     "if True:\n    import re\n\n    def uses_re():\n        return re.compile('x')",
+    # rules whose findings in one statement depend on the rest of the text (module facts)
+    "f = open('x')",
+    "def open(p):\n    return p",
+    "def reads():\n    data = open('f').read()\n    return data",
+    "for i in range(3):\n    pass",
+    "_i = 0",
+    "def loops():\n    for j in range(2):\n        pass\n    return _j",
 ]
 
 programs = st.lists(st.sampled_from(SNIPPETS), min_size=1, max_size=10)
@@ -204,6 +211,29 @@ def test_typing_inside_a_method_of_a_large_class_reparses_only_that_method() -> 
         report = analyser.analyse(edited, "tk.py", CONFIG, RULES)
         assert analyser.last_reparsed_lines <= method.end_lineno - method.lineno + 1
         assert_same(report, edited, "tk.py")
+
+
+@pytest.mark.parametrize(
+    ("text", "edited"),
+    [
+        # a `def open` in another statement: `open` is not the builtin any more (EMS103)
+        ("def open(p):\n    return p\n\n\nx = 1\n", "def open(p):\n    return p\n\n\nx = open('f').read()\n"),
+        (
+            "def open(p):\n    return p\n\n\nx = open('f').read()\n",
+            "def opened(p):\n    return p\n\n\nx = open('f').read()\n",
+        ),
+        # renaming `i` to `_i` would collide with a name of another statement (B007's fix)
+        (
+            "def f():\n    for i in range(3):\n        pass\n\n\ny = 1\n",
+            "def f():\n    for i in range(3):\n        pass\n\n\n_i = 1\n",
+        ),
+    ],
+)
+def test_facts_about_other_statements_are_rechecked(text: str, edited: str) -> None:
+    analyser = IncrementalAnalyser()
+    assert_same(analyser.analyse(text, "module.py", CONFIG, RULES), text)
+    assert_same(analyser.analyse(edited, "module.py", CONFIG, RULES), edited)
+    assert_same(analyser.analyse(text, "module.py", CONFIG, RULES), text)
 
 
 def test_syntax_errors_while_typing_then_recovery() -> None:

@@ -54,6 +54,7 @@ from ems.core.rule import AnalysisContext, Hit, Rule
 from ems.core.scope import CLASS_MAGIC, FreeLoad, build_scope_model
 from ems.core.source import SourceText
 from ems.core.suppressions import skips_file
+from ems.core.watched import names_bound
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _STATEMENT_LISTS = ("body", "orelse", "handlers", "finalbody", "cases")
@@ -82,6 +83,7 @@ class _Body:
     active: str = "full"
     in_class: _Class | None = None
     parent: ast.AST | None = None  # the statement whose list holds the def (None: the chunk's)
+    findings: tuple[int, list[Finding]] | None = None
 
 
 @dataclass
@@ -101,6 +103,7 @@ class _Class:
     hits: list[RawHit]  # module-scoped rules' findings inside the class (chunk lines)
     shifts: dict[str, int] = field(default_factory=lambda: {"full": 0, "stub": 0})
     active: str = "full"
+    findings: tuple[int, list[Finding]] | None = None
 
 
 @dataclass
@@ -117,6 +120,10 @@ class _Chunk:
     spans: list[DefinitionSpan]  # every def/class, in chunk lines
     span_starts: list[int]
     applied: int = 0  # shift already applied to the outline's nodes
+    findings: tuple[int, list[Finding]] | None = None  # (shift, findings of ``hits``)
+    bound: frozenset[str] = frozenset()  # watched names bound anywhere in the chunk
+    # facts about the rest of the document its findings were computed under (rule.py)
+    facts: dict[tuple[str, ...], tuple[str, Any, object]] = field(default_factory=dict)
 
 
 @dataclass
@@ -126,6 +133,7 @@ class _Rules:
     scoped_rules: tuple[Rule, ...]
     scoped_dispatch: dict[type[ast.AST], tuple[Rule, ...]]
     enabled: frozenset[str]
+    watched: frozenset[str]  # names whose binding anywhere matters to a chunk-local rule
 
 
 @dataclass
@@ -136,6 +144,9 @@ class _State:
     rules: _Rules
     text: str = ""
     report: Report | None = None
+    # the last edit: old and new text of the changed lines, and whether the watched names
+    # bound in the module changed (what can make another chunk's facts stale)
+    edit: tuple[str, str, bool] = ("", "", False)
 
 
 class IncrementalAnalyser:
@@ -172,7 +183,9 @@ class IncrementalAnalyser:
             if state.text == text and state.report is not None:
                 self.last_reparsed_lines = 0
                 return state.report
-            reparsed = _update(state, lines, path)
+            reparsed = _update(state, lines, text, path)
+            if reparsed is not None and not _refresh(state, text, lines, path):
+                reparsed = None
         else:
             state = None
             reparsed = None
@@ -216,7 +229,8 @@ def _split_rules(ruleset: RuleSet, config: Config, path: str) -> _Rules:
                 table.setdefault(node_type, []).append(rule)
         return {k: tuple(v) for k, v in table.items()}
 
-    return _Rules(local, dispatch(local), scoped, dispatch(scoped), enabled)
+    watched = frozenset().union(*(r.watched_names for r in local))
+    return _Rules(local, dispatch(local), scoped, dispatch(scoped), enabled, watched)
 
 
 def _build(
@@ -226,32 +240,70 @@ def _build(
     if tree is None:
         return None
     rules = _split_rules(ruleset, config, path)
-    chunks = _chunks_of(tree, SourceText(text), 1, len(lines), path, rules)
+    chunks = _chunks_of(tree, SourceText(text), 1, len(lines), path, rules, text, frozenset())
     return _State(key, lines, chunks, rules)
 
 
-def _update(state: _State, new: list[str], path: str) -> int | None:
+def _unchanged_lines(old: str, new: str) -> tuple[int, int]:
+    """How many whole lines at the start and at the end the two texts share (not overlapping).
+
+    Found by bisecting on slice comparisons (C speed) instead of comparing line by line.
+    """
+    same_start = _shared_length(old, new, min(len(old), len(new)), from_end=False)
+    prefix = old.count("\n", 0, same_start)
+    if (same_start == len(old) and new[same_start : same_start + 1] == "\n") or (
+        same_start == len(new) and old[same_start : same_start + 1] == "\n"
+    ):
+        prefix += 1  # one text ends where the other ends a line: that last line is the same
+        cut_old = cut_new = same_start + 1
+    else:  # the first changed line starts after the last newline both texts share
+        cut_old = cut_new = old.rfind("\n", 0, same_start) + 1
+    limit = min(len(old) - cut_old, len(new) - cut_new)
+    if limit < 0:
+        return prefix, 0
+    same_end = _shared_length(old, new, limit, from_end=True)
+    start_old, start_new = len(old) - same_end, len(new) - same_end
+    suffix = old.count("\n", start_old) if same_end else 0
+    if (start_old == cut_old or old[start_old - 1] == "\n") and (
+        start_new == cut_new or new[start_new - 1] == "\n"
+    ):
+        suffix += 1  # the shared end starts a line in both texts
+    return prefix, suffix
+
+
+def _shared_length(old: str, new: str, limit: int, from_end: bool) -> int:
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if from_end:
+            same = old[len(old) - middle : len(old) - low] == new[len(new) - middle : len(new) - low]
+        else:
+            same = old[low:middle] == new[low:middle]
+        if same:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _update(state: _State, new: list[str], text: str, path: str) -> int | None:
     """Re-parse the chunks the edit overlaps: how many lines; None when only a rebuild will do."""
     old = state.lines
     chunks = state.chunks
     if not chunks:
         return None
     n_old, n_new = len(old), len(new)
-    limit = min(n_old, n_new)
-    prefix = 0
-    while prefix < limit and old[prefix] == new[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and old[n_old - 1 - suffix] == new[n_new - 1 - suffix]:
-        suffix += 1
+    prefix, suffix = _unchanged_lines(state.text, text)
     delta = n_new - n_old
     low = min(prefix + 1, n_old)
     high = min(max(low, n_old - suffix), n_old)
     ends = [c.end for c in chunks]
     first = bisect.bisect_left(ends, low)
     last = bisect.bisect_left(ends, high)
+    changed = ("\n".join(old[prefix : n_old - suffix]), "\n".join(new[prefix : n_new - suffix]))
+    state.edit = (*changed, False)
     if delta == 0 and first == last:
-        reparsed = _update_method(chunks[first], low, high, new, path, state.rules)
+        reparsed = _update_method(chunks, first, low, high, old, new, text, path, state.rules)
         if reparsed is not None:
             return reparsed
     for widen in (0, 1):
@@ -263,7 +315,12 @@ def _update(state: _State, new: list[str], path: str) -> int | None:
         tree = _parse(region_text)
         if tree is None:
             continue
-        fresh = _chunks_of(tree, SourceText(region_text), region_start, region_end, path, state.rules)
+        others = frozenset().union(*(c.bound for c in chunks[:a]), *(c.bound for c in chunks[b + 1 :]))
+        fresh = _chunks_of(
+            tree, SourceText(region_text), region_start, region_end, path, state.rules, text, others
+        )
+        replaced = frozenset().union(*(c.bound for c in chunks[a : b + 1]))
+        state.edit = (*changed, replaced != frozenset().union(*(c.bound for c in fresh)))
         for chunk in chunks[b + 1 :]:
             chunk.start += delta
             chunk.end += delta
@@ -273,8 +330,57 @@ def _update(state: _State, new: list[str], path: str) -> int | None:
     return None
 
 
+def _refresh(state: _State, text: str, lines: list[str], path: str) -> bool:
+    """Re-check the chunks whose facts about the rest of the document the last edit changed.
+
+    A fact is looked at only when the edit touched its word (or, for "is NAME bound
+    anywhere", when the watched names bound in the module changed): usually none is.
+    False when a chunk no longer parses alone (the caller rebuilds).
+    """
+    old_text, new_text, bound_changed = state.edit
+    module_bound: frozenset[str] | None = None
+    now: dict[tuple[str, ...], object] = {}
+    stale: list[int] = []
+    for index, chunk in enumerate(state.chunks):
+        for key, (word, compute, value) in chunk.facts.items():
+            if compute is None:
+                if not bound_changed:
+                    continue
+                if module_bound is None:
+                    module_bound = frozenset().union(*(c.bound for c in state.chunks))
+                current: object = word in module_bound
+            elif word not in old_text and word not in new_text:
+                continue
+            elif key in now:
+                current = now[key]
+            else:
+                current = now[key] = compute(text)
+            if current != value:
+                stale.append(index)
+                break
+    for index in reversed(stale):
+        chunk = state.chunks[index]
+        region_text = "\n".join(lines[chunk.start - 1 : chunk.end])
+        tree = _parse(region_text)
+        if tree is None:
+            return False
+        others = frozenset().union(*(c.bound for c in state.chunks if c is not chunk))
+        state.chunks[index : index + 1] = _chunks_of(
+            tree, SourceText(region_text), chunk.start, chunk.end, path, state.rules, text, others
+        )
+    return True
+
+
 def _update_method(
-    chunk: _Chunk, low: int, high: int, new: list[str], path: str, rules: _Rules
+    chunks: list[_Chunk],
+    position: int,
+    low: int,
+    high: int,
+    old: list[str],
+    new: list[str],
+    text: str,
+    path: str,
+    rules: _Rules,
 ) -> int | None:
     """An edit inside one method of a top-level class that adds or removes no line.
 
@@ -283,6 +389,7 @@ def _update_method(
     re-checked with the real class as its parent, and swapped in; nothing else moves. None
     when the edit is not of that kind (the caller re-checks the whole statement).
     """
+    chunk = chunks[position]
     tops = {id(s) for s in chunk.statements} | {id(c.full) for c in chunk.classes}
     shift = chunk.shift
     found = next(
@@ -316,13 +423,28 @@ def _update_method(
         or method.col_offset != found.full.col_offset
     ):
         return None
+    if rules.watched and names_bound(
+        [method], rules.watched, "\n".join(new[first - 1 : last])
+    ) != names_bound([found.full], rules.watched, "\n".join(old[first - 1 : last])):
+        return None  # the method binds a watched name it did not (or the reverse)
     src = SourceText(padded)
     stand_in = copy.copy(parent)
     stand_in.body = [method]
-    ctx = AnalysisContext(path=path, source=src, tree=ast.Module(body=[stand_in], type_ignores=[]))
+    facts: dict[tuple[str, ...], tuple[str, Any, object]] = {}
+    module_bound = frozenset().union(*(c.bound for c in chunks))
+    ctx = AnalysisContext(
+        path=path,
+        source=src,
+        tree=ast.Module(body=[stand_in], type_ignores=[]),
+        module_text=text,
+        fact_log=facts,
+        bound_anywhere=module_bound.__contains__,
+    )
     hits, errors = _run(ctx, rules.local_rules, rules.local_dispatch)
+    chunk.facts = {**chunk.facts, **facts}
     chunk.hits = [h for h in chunk.hits if not first <= h[1].line + shift <= last]
     chunk.hits += [(rule, _shift_hit(hit, -shift)) for rule, hit in hits if first <= hit.line <= last]
+    chunk.findings = None
 
     fresh = _Body(found.holder, found.index, method, None, frozenset(), [], parent=parent)
     errors += _analyse_bodies([fresh], src, path, rules)
@@ -370,9 +492,19 @@ def _first_line(statement: ast.stmt) -> int:
 
 
 def _chunks_of(
-    tree: ast.Module, src: SourceText, start: int, end: int, path: str, rules: _Rules
+    tree: ast.Module,
+    src: SourceText,
+    start: int,
+    end: int,
+    path: str,
+    rules: _Rules,
+    text: str,
+    others_bound: frozenset[str],
 ) -> list[_Chunk]:
-    """Chunks for a parsed region covering document lines ``start..end``."""
+    """Chunks for a parsed region covering document lines ``start..end`` of ``text``.
+
+    ``others_bound``: the watched names the rest of the document binds.
+    """
     shift = start - 1
     last = end - shift  # the region's last line, in its own numbering
     if last < 1:
@@ -390,7 +522,17 @@ def _chunks_of(
     else:
         groups[-1] = (last, groups[-1][1])  # the trailing blank and comment lines
 
-    ctx = AnalysisContext(path=path, source=src, tree=tree)
+    bound = [names_bound(statements, rules.watched, src.text) for _, statements in groups]
+    module_bound = others_bound.union(*bound)
+    facts: dict[tuple[str, ...], tuple[str, Any, object]] = {}
+    ctx = AnalysisContext(
+        path=path,
+        source=src,
+        tree=tree,
+        module_text=text,
+        fact_log=facts,
+        bound_anywhere=module_bound.__contains__,
+    )
     local_hits, errors = _run(ctx, rules.local_rules, rules.local_dispatch)
     # Definition spans (for fingerprints) include nested defs: take them before stubbing.
     spans_by_chunk = [
@@ -429,6 +571,8 @@ def _chunks_of(
                 imports=imports_by_chunk[index],
                 spans=spans,
                 span_starts=[s.start for s in spans],
+                bound=bound[index],
+                facts=facts,
             )
         )
         lower = upper
@@ -773,9 +917,28 @@ def _variant(slot: _Body | _Class, name: str) -> ast.stmt:
     return node
 
 
+def _settled(chunk: _Chunk, target: int) -> bool:
+    """Whether everything in the outline is already at ``target`` (the usual case)."""
+    for cls in chunk.classes:
+        if cls.shifts[cls.active] != target:
+            return False
+    for body in chunk.bodies:
+        if body.in_class is not None and body.in_class.active == "stub":
+            if body.active == "stub" and body.reads and body.shifts["reads"] != target:
+                return False
+            continue
+        if body.shifts[body.active] != target:
+            return False
+        if body.active == "stub" and body.reads and body.shifts["reads"] != target:
+            return False
+    return True
+
+
 def _settle(chunk: _Chunk, every_variant: bool) -> None:
     """Bring the chunk's nodes to its document lines: those in the outline, or all of them."""
     target = chunk.shift
+    if not every_variant and chunk.applied == target and _settled(chunk, target):
+        return
     slots: list[_Body | _Class] = [*chunk.classes, *chunk.bodies]
     roots = frozenset(id(n) for slot in slots for n in (slot.full, slot.stub) if n is not None)
     for slot in slots:
@@ -876,24 +1039,22 @@ def _shift_hit(hit: Hit, delta: int) -> Hit:
         )
         for r in hit.related
     )
-    return replace(
-        hit, line=hit.line + delta, end_line=hit.end_line + delta, message=message, data=data, related=related
-    )
+    return Hit(hit.line + delta, hit.column, hit.end_line + delta, hit.end_column, message, related, data)
 
 
 def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSet, started: float) -> Report:
-    raw: list[RawHit] = []
+    findings: list[Finding] = []
     errors: dict[str, RuleError] = {}
     for chunk in state.chunks:
-        shift = chunk.shift
-        raw.extend((rule, _shift_hit(hit, shift)) for rule, hit in chunk.hits)
+        findings += _cached_findings(chunk, chunk.shift, path, config)
         for error in chunk.errors:
             errors.setdefault(error.code, error)
     outline = _outline(state)
     for chunk in state.chunks:
         for slot in (*chunk.bodies, *chunk.classes):
-            if slot.active == "stub":
-                raw.extend((rule, _shift_hit(hit, chunk.shift)) for rule, hit in slot.hits)
+            if slot.active == "stub" and slot.hits:
+                findings += _cached_findings(slot, chunk.shift, path, config)
+    raw: list[RawHit] = []
     src = SourceText(text)
     ctx = AnalysisContext(path=path, source=src, tree=outline.module)
     scoped, scoped_errors = _run(ctx, state.rules.scoped_rules, state.rules.scoped_dispatch)
@@ -905,13 +1066,23 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
                 raw.append((rule, ctx.hit(node, hit.message, data=hit.data)))
     for error in scoped_errors:
         errors.setdefault(error.code, error)
-    findings = [_to_finding(rule, hit, path, config) for rule, hit in raw]
+    findings += [_to_finding(rule, hit, path, config) for rule, hit in raw]
     findings.extend(_rule_error_finding(err, path) for err in errors.values())
     findings = _apply_suppressions(findings, text, ruleset, state.rules.enabled, path, config)
     findings.sort(key=lambda f: (f.range.start, f.code))
     findings = _fingerprinted(findings, state, src, path)
     elapsed = time.perf_counter() - started
     return Report(path, tuple(findings), False, tuple(errors.values()), {"total": elapsed})
+
+
+def _cached_findings(owner: _Chunk | _Body | _Class, shift: int, path: str, config: Config) -> list[Finding]:
+    """The owner's cached hits as findings at its current place (rebuilt when it moves)."""
+    if owner.findings is None or owner.findings[0] != shift:
+        owner.findings = (
+            shift,
+            [_to_finding(rule, _shift_hit(hit, shift), path, config) for rule, hit in owner.hits],
+        )
+    return owner.findings[1]
 
 
 def _byte_column(src: SourceText, line: int, column: int) -> int:

@@ -15,7 +15,7 @@ Two detection styles are available and may be mixed:
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -67,6 +67,14 @@ class AnalysisContext:
     tree: ast.Module
     ancestors: list[ast.AST] = field(default_factory=list)
     _cache: dict[str, object] = field(default_factory=dict)
+    # The whole document's text when ``tree``/``source`` are only part of it (incremental
+    # analysis checks one top-level statement at a time), and where the facts rules read
+    # from it are logged, so that a cached result is redone when one of its facts changes.
+    module_text: str | None = None
+    fact_log: dict[tuple[str, ...], tuple[str, Callable[[str], object] | None, object]] | None = None
+    # Incremental analysis answers "is NAME bound anywhere in the module?" from every
+    # statement's names (``Rule.watched_names``); a whole-module analysis walks its tree.
+    bound_anywhere: Callable[[str], bool] | None = None
 
     @property
     def is_init_module(self) -> bool:
@@ -81,6 +89,40 @@ class AnalysisContext:
         if key not in self._cache:
             self._cache[key] = build() if callable(build) else build
         return self._cache[key]
+
+    def module_fact(self, key: tuple[str, ...], word: str, compute: Callable[[str], object]) -> object:
+        """A fact about the whole document's text that only ``word`` can change (e.g. "is
+        `_i` a word of it?", word ``_i``).
+
+        A rule whose findings in one statement depend on the rest of the document must ask
+        here, not read ``source.text``: the incremental analysis re-checks a statement when
+        an edit touches ``word`` and the fact it was checked under changed. ``compute`` must
+        depend on the text alone, and only on the places where ``word`` occurs.
+        """
+        cache: dict[tuple[str, ...], object] = self.memo("module-facts", dict)  # type: ignore[assignment]
+        if key not in cache:
+            cache[key] = compute(self.source.text if self.module_text is None else self.module_text)
+        value = cache[key]
+        if self.fact_log is not None:
+            self.fact_log[key] = (word, compute, value)
+        return value
+
+    def binds_anywhere(self, name: str) -> bool:
+        """Whether ``name`` is bound anywhere in the document (a def, class, import or any
+        assignment target, in any scope; parameters excepted). Rules that ask must list the
+        name in ``watched_names``."""
+        if self.bound_anywhere is not None:
+            value = self.bound_anywhere(name)
+        else:
+            from ems.core.watched import names_bound
+
+            cache: dict[str, bool] = self.memo("binds-anywhere", dict)  # type: ignore[assignment]
+            if name not in cache:
+                cache[name] = name in names_bound([self.tree], frozenset({name}), self.source.text)
+            value = cache[name]
+        if self.fact_log is not None:
+            self.fact_log[("binds", name)] = (name, None, value)
+        return value
 
     @property
     def scopes(self):
@@ -143,6 +185,9 @@ class Rule:
     # analysis re-runs such rules over the whole module's outline on every change, and
     # caches every other rule's findings per top-level statement (ems.core.incremental).
     module_scoped: ClassVar[bool] = False
+    # Names whose binding anywhere in the module changes this rule's findings (asked with
+    # ``ctx.binds_anywhere``): EMS103 leaves `open` alone in a module with its own `open`.
+    watched_names: ClassVar[frozenset[str]] = frozenset()
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         return iter(())

@@ -114,11 +114,7 @@ def _is_word(name: str, ctx: AnalysisContext) -> bool:
     search, then a check of what precedes it) instead of collecting every word of the
     text: ~0.15 ms instead of ~12 ms on a 230 kB module.
     """
-    cache: dict[str, bool] = ctx.memo("b007.words", dict)  # type: ignore[assignment]
-    found = cache.get(name)
-    if found is None:
-        found = cache[name] = _find_word(name, ctx.source.text)
-    return found
+    return bool(ctx.module_fact(("b007.word", name), name, lambda text: _find_word(name, text)))
 
 
 def _find_word(name: str, text: str) -> bool:

@@ -26,6 +26,7 @@ class OpenWithoutContextManager(Rule):
         "`f.close()` in a `finally:` block. No automatic fix: the `with` block's extent is a decision."
     )
     node_types = (ast.Call,)
+    watched_names = frozenset({"open"})  # a module with its own `open` is left alone
     valid = (
         Valid("with open(path) as f:\n    data = f.read()\n"),
         Valid("f = open(path)\ntry:\n    data = f.read()\nfinally:\n    f.close()\n"),
@@ -137,51 +138,8 @@ def _may_rebind_open(text: str) -> bool:
     return False
 
 
-_BINDERS = (
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.Import,
-    ast.ImportFrom,
-    ast.Name,
-    ast.ExceptHandler,
-    ast.MatchAs,
-    ast.MatchStar,
-)
-
-
-def _binds_open(node: ast.AST) -> bool:
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "open":
-        return True
-    if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
-        (a.asname or a.name) == "open" for a in node.names
-    ):
-        return True
-    if isinstance(node, ast.Name) and node.id == "open" and isinstance(node.ctx, ast.Store):
-        return True
-    return isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name == "open"
-
-
 def _rebound(ctx: AnalysisContext) -> frozenset[str]:
     """Whether the module defines or imports its own `open` (then it is not the builtin)."""
-
-    def build() -> frozenset[str]:
-        if not _may_rebind_open(ctx.source.text):
-            return frozenset()  # no spelling that could bind `open`: skip the tree walk
-        stack: list[ast.AST] = [ctx.tree]
-        node_base = ast.AST
-        while stack:  # every node, as ast.walk, without generators
-            node = stack.pop()
-            if isinstance(node, _BINDERS) and _binds_open(node):
-                return frozenset({"open"})
-            for field in node._fields:
-                value = getattr(node, field, None)
-                if value.__class__ is list:
-                    for item in value:
-                        if isinstance(item, node_base):
-                            stack.append(item)
-                elif isinstance(value, node_base):
-                    stack.append(value)
-        return frozenset()
-
-    return ctx.memo("ems103.rebound", build)  # type: ignore[return-value]
+    if not ctx.module_fact(("ems103.may-rebind-open",), "open", _may_rebind_open):
+        return frozenset()  # no spelling that could bind `open`: skip the walk
+    return frozenset({"open"}) if ctx.binds_anywhere("open") else frozenset()
