@@ -82,9 +82,10 @@ def _tamper(tree: Path, path: str, change: object) -> None:
     """Rewrite a row's payload with a valid checksum: only building it can notice."""
     db = sqlite3.connect(tree / ".ems" / "cache" / "results.sqlite")
     settings, payload = db.execute("SELECT settings, payload FROM entries WHERE path = ?", (path,)).fetchone()
-    data = json.loads(payload)
-    data[0][0][2] = change  # the first finding's severity
-    new = json.dumps(data)
+    head, rest = payload.split("\n", 1)
+    data = json.loads(head)
+    data[0][0][1] = change  # the first finding's severity
+    new = json.dumps(data) + "\n" + rest
     digest = db.execute("SELECT digest FROM entries WHERE path = ?", (path,)).fetchone()[0]
     checksum = cache_mod._checksum(path, settings, digest, new)
     db.execute("UPDATE entries SET payload = ?, checksum = ? WHERE path = ?", (new, checksum, path))

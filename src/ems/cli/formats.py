@@ -192,7 +192,7 @@ def render_text(
             mark = len(out)
             try:
                 path = result.display
-                shown = [(path, row[0], row[2], *row[3], row[4], row[6]) for row in rows]
+                shown = [(path, code, sev, *span, message, fix) for code, sev, span, message, fix in rows]
                 _render_findings(out, shown, lines, excerpts, style)
                 continue
             except (ValueError, TypeError, KeyError, IndexError, AttributeError):
@@ -290,7 +290,7 @@ def _count_rows(rows: list[list[Any]] | None, fixable_code: _FixableCodes) -> tu
     if rows is None:
         return None
     try:
-        return len(rows), sum(1 for row in rows if row[6] and fixable_code[str(row[0])])
+        return len(rows), sum(1 for row in rows if row[4] and fixable_code[str(row[0])])
     except (TypeError, IndexError):
         return None
 

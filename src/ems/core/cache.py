@@ -46,7 +46,7 @@ log = logging.getLogger("ems.cache")
 
 CACHE_DIR = Path(".ems") / "cache"
 DB_NAME = "results.sqlite"
-SCHEMA_VERSION = 2  # 2: payloads carry the findings' source lines (excerpts)
+SCHEMA_VERSION = 3  # 2: payloads carry source excerpts; 3: two lines, what text output shows first
 RACY_NS = 2_000_000_000  # files modified this close to being read: stat not trusted
 BUSY_TIMEOUT_S = 5.0
 
@@ -104,31 +104,32 @@ Excerpts = dict[int, str]  # line number -> that line's text, for the lines with
 
 
 def encode_report(report: Report, excerpts: Excerpts | None = None) -> str:
-    """A compact JSON form; the path is implied by the row's key.
+    """A compact JSON form in two lines; the path is implied by the row's key.
 
-    ``excerpts`` (the source lines the findings point at) ride along so a warm text
-    report needs neither to read nor to split the file.
+    Line one is what text output shows: ``[rows, excerpts]`` with a row per finding
+    ``[code, severity value, [line, column, end line, end column], message, fixable]``, and
+    ``excerpts`` (the source lines the findings point at, or null) so a warm text report
+    needs neither to read nor to split the file. Line two is the rest of each finding and
+    of the report, ``[[name, fingerprint, tags, related, data]..., syntax_error,
+    rule_errors]``: parsed only when a ``Report`` is built (``build_report``). JSON never
+    holds a raw line break, so the split is unambiguous.
     """
-    findings = [
+    shown = [[f.code, f.severity.value, _range(f.range), f.message, int(f.fixable)] for f in report.findings]
+    rest = [
         [
-            f.code,
             f.name,
-            f.severity.value,
-            _range(f.range),
-            f.message,
             f.fingerprint,
-            int(f.fixable),
             sorted(t.value for t in f.tags),
             [[_range(r.range), r.message] for r in f.related],
             [list(pair) for pair in f.data],
         ]
         for f in report.findings
     ]
+    lines = None if excerpts is None else [[n, excerpts[n]] for n in sorted(excerpts)]
     errors = [[e.code, e.error] for e in report.rule_errors]
-    data: list[object] = [findings, int(report.syntax_error), errors]
-    if excerpts is not None:
-        data.append([[n, excerpts[n]] for n in sorted(excerpts)])
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    head = json.dumps([shown, lines], ensure_ascii=False, separators=(",", ":"))
+    tail = json.dumps([rest, int(report.syntax_error), errors], ensure_ascii=False, separators=(",", ":"))
+    return head + "\n" + tail
 
 
 _SEVERITIES = {s.value: s for s in Severity}
@@ -171,35 +172,34 @@ _FAST = (
 
 @dataclass(frozen=True)
 class Parsed:
-    """A payload parsed from JSON but not yet built into model objects.
+    """A payload's first line parsed, the rest kept as text until a ``Report`` is needed.
 
-    ``rows`` are ``encode_report``'s finding lists: ``[code, name, severity value,
-    [line, column, end line, end column], message, fingerprint, fixable, tags, related,
-    data]``. A warm text report renders straight from them (``ems.cli.formats``); the
-    ``Report`` is built only if something asks for it.
+    ``rows``: per finding ``[code, severity value, [line, column, end line, end column],
+    message, fixable]`` (``encode_report``). A warm text report renders straight from
+    them (``ems.cli.formats``); names, fingerprints and the like are parsed and the
+    ``Report`` built only if something asks for it.
     """
 
     rows: list[list[Any]]
-    syntax_error: bool
-    errors: list[Any]
+    rest: str
     excerpts: Excerpts | None
 
 
 def parse_payload(payload: str) -> Parsed:
-    """The JSON of a payload; raises ValueError/TypeError/KeyError on a bad outer shape.
+    """The first line of a payload; raises ValueError/TypeError/KeyError on a bad shape.
 
     The rows themselves are checked when used (``build_report`` raises on a bad one, the
     text renderer falls back to the built report): checking ~9,000 rows up front would
     cost as much as building them.
     """
-    data = json.loads(payload)
-    rows, syntax_error, errors = data[:3]
-    if type(rows) is not list or type(errors) is not list:
+    head, newline, rest = payload.partition("\n")
+    if not newline:
+        raise ValueError("malformed cache payload")
+    rows, lines = json.loads(head)
+    if type(rows) is not list:
         raise TypeError("malformed cache payload")
-    excerpts: Excerpts | None = None
-    if len(data) > 3:
-        excerpts = {int(n): str(text) for n, text in data[3]}
-    return Parsed(rows, bool(syntax_error), errors, excerpts)
+    excerpts = None if lines is None else {int(n): str(text) for n, text in lines}
+    return Parsed(rows, rest, excerpts)
 
 
 def build_report(parsed: Parsed, path: str) -> Report:
@@ -211,13 +211,16 @@ def build_report(parsed: Parsed, path: str) -> Report:
     ``object.__setattr__`` per field): equal objects (==, hash) in under half the time.
     ``_FAST`` guards the shortcut; if the model classes change shape, the constructors run.
     """
+    rest, syntax_error, errors = json.loads(parsed.rest)
+    both = zip(parsed.rows, rest, strict=True)
     severities, tags_by_value = _SEVERITIES, _TAGS
     findings: list[Finding] = []
     append = findings.append
     if _FAST:
         new = object.__new__
-        for code, name, severity, rng, message, fingerprint, fixable, tags, related, extra in parsed.rows:
-            line, column, end_line, end_column = rng
+        for (code, severity, span, message, fixable), more in both:
+            name, fingerprint, tags, related, extra = more
+            line, column, end_line, end_column = span
             start = new(Position)
             d = start.__dict__
             d["line"] = int(line)
@@ -226,8 +229,8 @@ def build_report(parsed: Parsed, path: str) -> Report:
             d = end.__dict__
             d["line"] = int(end_line)
             d["column"] = int(end_column)
-            span = new(Range)
-            d = span.__dict__
+            rng = new(Range)
+            d = rng.__dict__
             d["start"] = start
             d["end"] = end
             finding = new(Finding)
@@ -235,7 +238,7 @@ def build_report(parsed: Parsed, path: str) -> Report:
             d["code"] = str(code)
             d["name"] = str(name)
             d["severity"] = severities[severity]
-            d["range"] = span
+            d["range"] = rng
             d["message"] = str(message)
             d["path"] = path
             d["fingerprint"] = str(fingerprint)
@@ -245,13 +248,15 @@ def build_report(parsed: Parsed, path: str) -> Report:
             d["data"] = tuple([(str(k), str(v)) for k, v in extra]) if extra else ()
             append(finding)
     else:  # pragma: no cover - only if the model classes change shape
-        for code, name, severity, rng, message, fingerprint, fixable, tags, related, extra in parsed.rows:
+        for (code, severity, span, message, fixable), more in both:
+            name, fingerprint, tags, related, extra = more
+            line, column, end_line, end_column = span
             append(
                 Finding(
                     str(code),
                     str(name),
                     severities[severity],
-                    Range.of(*map(int, rng)),
+                    Range.of(int(line), int(column), int(end_line), int(end_column)),
                     str(message),
                     path,
                     str(fingerprint),
@@ -261,8 +266,8 @@ def build_report(parsed: Parsed, path: str) -> Report:
                     tuple([(str(k), str(v)) for k, v in extra]) if extra else (),
                 )
             )
-    errors = tuple(RuleError(str(c), str(e)) for c, e in parsed.errors)
-    return Report(path, tuple(findings), parsed.syntax_error, errors)
+    rule_errors = tuple(RuleError(str(c), str(e)) for c, e in errors)
+    return Report(path, tuple(findings), bool(syntax_error), rule_errors)
 
 
 def decode_entry(payload: str, path: str) -> tuple[Report, Excerpts | None]:
