@@ -130,6 +130,11 @@ SNIPPETS = [
     "for i in range(3):\n    pass",
     "_i = 0",
     "def loops():\n    for j in range(2):\n        pass\n    return _j",
+    "from datetime import datetime",
+    "import datetime as dt",
+    "def now():\n    return datetime.utcnow(), dt.datetime.utcnow()",
+    "from dataclasses import dataclass, field",
+    "@dataclass\nclass D:\n    items: list = []",
 ]
 
 programs = st.lists(st.sampled_from(SNIPPETS), min_size=1, max_size=10)
@@ -226,6 +231,11 @@ def test_typing_inside_a_method_of_a_large_class_reparses_only_that_method() -> 
         (
             "def f():\n    for i in range(3):\n        pass\n\n\ny = 1\n",
             "def f():\n    for i in range(3):\n        pass\n\n\n_i = 1\n",
+        ),
+        # how `datetime` is imported, in another statement, decides EMS104
+        (
+            "import os\n\n\ndef f():\n    return datetime.utcnow()\n",
+            "from datetime import datetime\n\n\ndef f():\n    return datetime.utcnow()\n",
         ),
     ],
 )

@@ -50,7 +50,7 @@ from ems.core.config import Config
 from ems.core.fingerprint import DefinitionSpan, definition_spans, enclosing_definition, fingerprints
 from ems.core.model import Finding, Range, Related, Report, RuleError
 from ems.core.registry import RuleSet, load_rules
-from ems.core.rule import AnalysisContext, Hit, Rule
+from ems.core.rule import IMPORTS, AnalysisContext, Hit, Rule
 from ems.core.scope import CLASS_MAGIC, FreeLoad, build_scope_model
 from ems.core.source import SourceText
 from ems.core.suppressions import skips_file
@@ -122,6 +122,7 @@ class _Chunk:
     applied: int = 0  # shift already applied to the outline's nodes
     findings: tuple[int, list[Finding]] | None = None  # (shift, findings of ``hits``)
     bound: frozenset[str] = frozenset()  # watched names bound anywhere in the chunk
+    import_statements: list[ast.stmt] = field(default_factory=list)  # its top-level imports
     # facts about the rest of the document its findings were computed under (rule.py)
     facts: dict[tuple[str, ...], tuple[str, Any, object]] = field(default_factory=dict)
 
@@ -146,7 +147,7 @@ class _State:
     report: Report | None = None
     # the last edit: old and new text of the changed lines, and whether the watched names
     # bound in the module changed (what can make another chunk's facts stale)
-    edit: tuple[str, str, bool] = ("", "", False)
+    edit: tuple[str, str, bool, bool] = ("", "", False, False)  # ... and whether imports changed
 
 
 class IncrementalAnalyser:
@@ -240,7 +241,7 @@ def _build(
     if tree is None:
         return None
     rules = _split_rules(ruleset, config, path)
-    chunks = _chunks_of(tree, SourceText(text), 1, len(lines), path, rules, text, frozenset())
+    chunks = _chunks_of(tree, SourceText(text), 1, len(lines), path, rules, text, frozenset(), ([], []))
     return _State(key, lines, chunks, rules)
 
 
@@ -301,7 +302,7 @@ def _update(state: _State, new: list[str], text: str, path: str) -> int | None:
     first = bisect.bisect_left(ends, low)
     last = bisect.bisect_left(ends, high)
     changed = ("\n".join(old[prefix : n_old - suffix]), "\n".join(new[prefix : n_new - suffix]))
-    state.edit = (*changed, False)
+    state.edit = (*changed, False, False)
     if delta == 0 and first == last:
         reparsed = _update_method(chunks, first, low, high, old, new, text, path, state.rules)
         if reparsed is not None:
@@ -316,11 +317,16 @@ def _update(state: _State, new: list[str], text: str, path: str) -> int | None:
         if tree is None:
             continue
         others = frozenset().union(*(c.bound for c in chunks[:a]), *(c.bound for c in chunks[b + 1 :]))
+        around = (_imports_of(chunks[:a]), _imports_of(chunks[b + 1 :]))
         fresh = _chunks_of(
-            tree, SourceText(region_text), region_start, region_end, path, state.rules, text, others
+            tree, SourceText(region_text), region_start, region_end, path, state.rules, text, others, around
         )
         replaced = frozenset().union(*(c.bound for c in chunks[a : b + 1]))
-        state.edit = (*changed, replaced != frozenset().union(*(c.bound for c in fresh)))
+        state.edit = (
+            *changed,
+            replaced != frozenset().union(*(c.bound for c in fresh)),
+            any(c.import_statements for c in chunks[a : b + 1]) or any(c.import_statements for c in fresh),
+        )
         for chunk in chunks[b + 1 :]:
             chunk.start += delta
             chunk.end += delta
@@ -330,6 +336,10 @@ def _update(state: _State, new: list[str], text: str, path: str) -> int | None:
     return None
 
 
+def _imports_of(chunks: list[_Chunk]) -> list[ast.stmt]:
+    return [statement for chunk in chunks for statement in chunk.import_statements]
+
+
 def _refresh(state: _State, text: str, lines: list[str], path: str) -> bool:
     """Re-check the chunks whose facts about the rest of the document the last edit changed.
 
@@ -337,8 +347,9 @@ def _refresh(state: _State, text: str, lines: list[str], path: str) -> bool:
     anywhere", when the watched names bound in the module changed): usually none is.
     False when a chunk no longer parses alone (the caller rebuilds).
     """
-    old_text, new_text, bound_changed = state.edit
+    old_text, new_text, bound_changed, imports_changed = state.edit
     module_bound: frozenset[str] | None = None
+    every_import: list[ast.stmt] | None = None
     now: dict[tuple[str, ...], object] = {}
     stale: list[int] = []
     for index, chunk in enumerate(state.chunks):
@@ -349,6 +360,14 @@ def _refresh(state: _State, text: str, lines: list[str], path: str) -> bool:
                 if module_bound is None:
                     module_bound = frozenset().union(*(c.bound for c in state.chunks))
                 current: object = word in module_bound
+            elif word == IMPORTS:
+                if not imports_changed:
+                    continue
+                if every_import is None:
+                    every_import = _imports_of(state.chunks)
+                if key not in now:
+                    now[key] = compute(every_import)
+                current = now[key]
             elif word not in old_text and word not in new_text:
                 continue
             elif key in now:
@@ -365,8 +384,9 @@ def _refresh(state: _State, text: str, lines: list[str], path: str) -> bool:
         if tree is None:
             return False
         others = frozenset().union(*(c.bound for c in state.chunks if c is not chunk))
+        around = (_imports_of(state.chunks[:index]), _imports_of(state.chunks[index + 1 :]))
         state.chunks[index : index + 1] = _chunks_of(
-            tree, SourceText(region_text), chunk.start, chunk.end, path, state.rules, text, others
+            tree, SourceText(region_text), chunk.start, chunk.end, path, state.rules, text, others, around
         )
     return True
 
@@ -439,6 +459,7 @@ def _update_method(
         module_text=text,
         fact_log=facts,
         bound_anywhere=module_bound.__contains__,
+        module_imports=lambda: _imports_of(chunks),
     )
     hits, errors = _run(ctx, rules.local_rules, rules.local_dispatch)
     chunk.facts = {**chunk.facts, **facts}
@@ -500,10 +521,12 @@ def _chunks_of(
     rules: _Rules,
     text: str,
     others_bound: frozenset[str],
+    imports_around: tuple[list[ast.stmt], list[ast.stmt]],
 ) -> list[_Chunk]:
     """Chunks for a parsed region covering document lines ``start..end`` of ``text``.
 
-    ``others_bound``: the watched names the rest of the document binds.
+    ``others_bound``: the watched names the rest of the document binds; ``imports_around``:
+    the top-level imports of the document before and after the region.
     """
     shift = start - 1
     last = end - shift  # the region's last line, in its own numbering
@@ -524,6 +547,10 @@ def _chunks_of(
 
     bound = [names_bound(statements, rules.watched, src.text) for _, statements in groups]
     module_bound = others_bound.union(*bound)
+    top_imports = [
+        [s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom))] for _, statements in groups
+    ]
+    every_import = [*imports_around[0], *(s for group in top_imports for s in group), *imports_around[1]]
     facts: dict[tuple[str, ...], tuple[str, Any, object]] = {}
     ctx = AnalysisContext(
         path=path,
@@ -532,6 +559,7 @@ def _chunks_of(
         module_text=text,
         fact_log=facts,
         bound_anywhere=module_bound.__contains__,
+        module_imports=lambda: every_import,
     )
     local_hits, errors = _run(ctx, rules.local_rules, rules.local_dispatch)
     # Definition spans (for fingerprints) include nested defs: take them before stubbing.
@@ -572,6 +600,7 @@ def _chunks_of(
                 spans=spans,
                 span_starts=[s.start for s in spans],
                 bound=bound[index],
+                import_statements=top_imports[index],
                 facts=facts,
             )
         )

@@ -58,6 +58,16 @@ class Hit:
     data: tuple[tuple[str, str], ...] = ()
 
 
+# The "word" of a fact about the module's imports: re-checked when they change.
+IMPORTS = "\0imports"
+
+
+def module_imports(ctx: AnalysisContext) -> list[ast.stmt]:
+    if ctx.module_imports is not None:
+        return ctx.module_imports()
+    return [s for s in ctx.tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+
+
 @dataclass
 class AnalysisContext:
     """Everything a rule may look at for one document. Built once per analysis."""
@@ -75,6 +85,8 @@ class AnalysisContext:
     # Incremental analysis answers "is NAME bound anywhere in the module?" from every
     # statement's names (``Rule.watched_names``); a whole-module analysis walks its tree.
     bound_anywhere: Callable[[str], bool] | None = None
+    # ... and the module's top-level import statements, in order, from every statement
+    module_imports: Callable[[], list[ast.stmt]] | None = None
 
     @property
     def is_init_module(self) -> bool:
@@ -105,6 +117,17 @@ class AnalysisContext:
         value = cache[key]
         if self.fact_log is not None:
             self.fact_log[key] = (word, compute, value)
+        return value
+
+    def imports_fact(self, key: tuple[str, ...], compute: Callable[[list[ast.stmt]], object]) -> object:
+        """A fact about the module's top-level ``import`` statements (e.g. the name under
+        which `datetime` is imported), computed from them alone, in order."""
+        cache: dict[tuple[str, ...], object] = self.memo("module-facts", dict)  # type: ignore[assignment]
+        if key not in cache:
+            cache[key] = compute(module_imports(self))
+        value = cache[key]
+        if self.fact_log is not None:
+            self.fact_log[key] = (IMPORTS, compute, value)
         return value
 
     def binds_anywhere(self, name: str) -> bool:

@@ -142,12 +142,12 @@ class NaiveUtcDatetime(Rule):
 
 
 def _imports(ctx: AnalysisContext) -> _Imports:
-    def build() -> _Imports:
+    def build(statements: list[ast.stmt]) -> _Imports:
         modules: set[str] = set()
         classes: set[str] = set()
         utc_names: list[str] = []
         timezone_names: list[str] = []
-        for statement in ctx.tree.body:
+        for statement in statements:
             if isinstance(statement, ast.Import):
                 modules.update(a.asname or a.name for a in statement.names if a.name == "datetime")
             elif (
@@ -173,4 +173,4 @@ def _imports(ctx: AnalysisContext) -> _Imports:
             utc = ""
         return _Imports(frozenset(modules), frozenset(classes), utc)
 
-    return ctx.memo("ems104.imports", build)  # type: ignore[return-value]
+    return ctx.imports_fact(("ems104.imports",), build)  # type: ignore[return-value]

@@ -159,11 +159,11 @@ def _imports(ctx: AnalysisContext) -> tuple[frozenset[str], str]:
     """Names bound to `dataclasses.dataclass`, and how to spell `dataclasses.field` ("" if
     it would need a new import)."""
 
-    def build() -> tuple[frozenset[str], str]:
+    def build(statements: list[ast.stmt]) -> tuple[frozenset[str], str]:
         decorators = {"dataclass"}
         field = ""
         module = ""
-        for statement in ctx.tree.body:
+        for statement in statements:
             if isinstance(statement, ast.ImportFrom) and statement.names:
                 for alias in statement.names:
                     bound = alias.asname or alias.name
@@ -182,4 +182,4 @@ def _imports(ctx: AnalysisContext) -> tuple[frozenset[str], str]:
             field = f"{module}.field"
         return frozenset(decorators), field
 
-    return ctx.memo("ems106.imports", build)  # type: ignore[return-value]
+    return ctx.imports_fact(("ems106.imports",), build)  # type: ignore[return-value]
