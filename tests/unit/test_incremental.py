@@ -234,8 +234,8 @@ def test_typing_inside_a_method_of_a_large_class_reparses_only_that_method() -> 
         ),
         # how `datetime` is imported, in another statement, decides EMS104
         (
-            "import os\n\n\ndef f():\n    return datetime.utcnow()\n",
-            "from datetime import datetime\n\n\ndef f():\n    return datetime.utcnow()\n",
+            "import os\n\n\ndef f():\n    return dt.datetime.utcnow()\n",
+            "import datetime as dt\n\n\ndef f():\n    return dt.datetime.utcnow()\n",
         ),
     ],
 )
