@@ -21,6 +21,7 @@ What it does, and why:
   marked ``*``;
 * times each run ``--reps`` times (median wall), with CPU time and peak RSS of the
   largest single process of the tree (``wait4`` rusage: per process, as the target is);
+* measures the floor under any ``ast``-based cold run: ``ast.parse`` of every file, one core;
 * prints a table and the targets of issue 6, writes a chart, and with ``--update-docs``
   the "Project scan" section of ``docs/implementation/performance.md``.
 
@@ -214,6 +215,28 @@ def measure(
     return result
 
 
+_PARSE_FLOOR = """
+import ast, pathlib, sys, time
+files = sorted(p for p in pathlib.Path(sys.argv[1]).rglob("*.py") if ".ems" not in p.parts)
+started = time.process_time()
+for path in files:
+    try:
+        ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError):
+        pass
+print(time.process_time() - started)
+"""
+
+
+def parse_floor(corpus: Path, env: dict[str, str]) -> float:
+    """CPU seconds ``ast.parse`` alone needs for the corpus on one core (no rule, no I/O
+    to speak of): the floor under any ``ast``-based checker's cold run."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PARSE_FLOOR, str(corpus)], env=env, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip())
+
+
 def ems_command() -> list[str]:
     script = Path(sys.executable).with_name("ems")
     return [str(script)] if script.exists() else [sys.executable, "-m", "ems"]
@@ -283,6 +306,8 @@ def bench(args: argparse.Namespace) -> tuple[list[Measure], dict[str, object]]:
         ".",
     ]
     out.append(measure("ruff --no-cache --select F,E9", ruff, corpus, env, len(files), lines, reps))
+    meta["parse_floor_s"] = parse_floor(corpus, env)
+    print(f"  ast.parse alone: {meta['parse_floor_s']:.2f} s CPU on one core", flush=True)
     if not args.quick:
         out.append(
             measure("pyflakes", [str(venv_bin("pyflakes")), "."], corpus, env, len(files), lines, slow)
@@ -397,7 +422,11 @@ def targets(results: list[Measure], meta: dict[str, object]) -> list[str]:
     if fixit is not None:
         ratio = cold.lines_per_s / fixit.lines_per_s
         check(ratio >= 50, f"≥50× faster than Fixit (lines/s, extrapolated): {ratio:.0f}×")
-    check(warm.wall < ruff.wall, f"warm faster than ruff cold: {warm.wall:.3f} s vs {ruff.wall:.3f} s")
+    check(
+        warm.wall < ruff.wall,
+        f"warm (nothing changed) faster than ruff cold: {warm.wall:.3f} s vs {ruff.wall:.3f} s "
+        f"({warm.wall / ruff.wall:.2f}×; aim ≤ 0.45 s: {'met' if warm.wall <= 0.45 else 'not met'})",
+    )
     check(one.wall < 0.3, f"one changed file under 0.3 s: {one.wall:.3f} s")
     peak = max(m.peak_kib for m in results if m.label.startswith("ems")) / 1024
     check(peak < 250, f"peak memory under 250 MiB per process: {peak:.0f} MiB")
@@ -477,6 +506,22 @@ def render_section(rows: str, goals: list[str], meta: dict[str, object], results
     load = meta["load"]
     load_text = f"load average {load[0]:.1f}" if load else "load unknown"  # type: ignore[index]
     one = next(m for m in results if m.label.startswith("ems warm, one"))
+    ruff = next(m for m in results if m.label.startswith("ruff"))
+    floor = meta.get("parse_floor_s")
+    cpus = int(meta.get("cpus") or 1)  # type: ignore[call-overload]
+    if isinstance(floor, float):
+        spread = floor / cpus
+        verdict = "more than" if spread > 5 * ruff.wall else "most of"
+        floor_text = (
+            f"`ast.parse` alone of this corpus costs {floor:.1f} s CPU on one core "
+            f"(measured by this script in the same session), {spread:.1f} s if spread perfectly over "
+            f"{cpus} cores: {verdict} 5× ruff's wall time ({5 * ruff.wall:.2f} s) before a "
+            "single rule runs. The cold targets (within 5× of ruff; 4× faster than pyflakes, "
+            "which pays the same `ast.parse`) are out of reach for an `ast`-based checker in "
+            "CPython on this machine; what is left to win is in the rules (see above)."
+        )
+    else:
+        floor_text = "not measured in this run."
     return f"""{SECTION_MARK}
 ## Project scan
 
@@ -518,15 +563,34 @@ How the time is spent and why it is shaped this way:
   inherit and raise the GC threshold, which alone saves about 20 % CPU (compare the
   `--jobs 1` row, whose in-process run now does the same). Below 8 files ems stays in one
   process.
+- **The cold floor.** {floor_text}
 - **Warm** runs read one SQLite file (`.ems/cache/results.sqlite`), `stat` each file and
-  compare size, mtime, ctime and inode; unchanged files are not opened. The remaining cost
-  is interpreter start-up and imports (~0.1 s), discovery (compiled exclusion patterns) and
-  rebuilding the cached findings for output.
-- **One changed file**: the same, plus one file analysed in-process (no worker start-up).
+  compare size, mtime, ctime and inode; unchanged files are not opened, not even for the
+  source excerpts of the text format: each row stores the lines its findings point at.
+  A row's payload is two JSON lines: first what text output shows (code, severity, range,
+  message, fixable, excerpts), then the rest (names, fingerprints, tags, related places,
+  fix data). A warm text run parses only the first lines and renders straight from them;
+  the `Report` objects are built only if something asks (JSON/SARIF output, `--record`,
+  `--new-since`, the language server). `ems check` freezes the GC during the run and at
+  exit (the collector would otherwise walk every module and finding several times, and
+  once more at interpreter shutdown), discovery matches the literal default exclusions by
+  set lookups instead of compiling them into regexes, and the output is written in one
+  go. Where a warm run of this corpus spends its ~1.0 billion instructions (valgrind
+  callgrind, 2026-11-29; instruction counts are steady on a shared machine, unlike times):
+  interpreter start 3 %, imports and argument parser 31 %, loading the rules and config
+  8 %, discovery 9 %, SQLite read and row checksums 8 %, parsing the payloads' first lines
+  11 %, the rest of the scan 9 %, text rendering 17 %, writing, freeing and exit 3 %.
+  Imports are now the largest part and are outside the scan: `import ems.core` imports the
+  analysis engine eagerly, the rule registry pulls in `importlib.metadata` (and with it
+  `email`, ~30 ms) to find plug-ins, and the argument parser imports every sub-command.
+- **One changed file**: the same, plus one file analysed in-process (no worker start-up)
+  and one row written. Analysing `{one.note.removeprefix("changed: ")}` alone takes
+  40–75 ms, so this row sits that much above the warm one.
 - The cache is one SQLite database in WAL mode rather than a file per source file: a warm
   run is one query instead of opening {meta["files"]} files, writes are one transaction,
   and SQLite serialises concurrent runs; each row carries a checksum, the payload is JSON
-  (never pickle), a corrupt database is deleted and rebuilt.
+  (never pickle), a corrupt database is deleted and rebuilt, and a row that turns out
+  malformed only when its report is built costs a fresh analysis of that file.
 
 <!-- end section: project scan -->
 """
