@@ -74,6 +74,7 @@ def test_edits_of_real_modules_match_a_full_analysis(module: str) -> None:
     text = (STDLIB / module).read_text(encoding="utf-8")
     analyser = IncrementalAnalyser()
     assert_same(analyser.analyse(text, "module.py", CONFIG, RULES), text)
+    analyser.prepare()  # what the server's worker does when idle after an open
     lines = text.split("\n")
     rng = random.Random(module)
     for step in range(12):
@@ -174,6 +175,7 @@ def test_generated_programs_and_edits_match_a_full_analysis(
     text = "\n".join(program) + "\n"
     analyser = IncrementalAnalyser()
     assert_same(analyser.analyse(text, "module.py", CONFIG, RULES), text)
+    analyser.prepare()
     lines = text.split("\n")
     for change in changes:
         lines = apply_edit(lines, change)
@@ -189,6 +191,7 @@ def test_a_one_line_edit_reparses_only_its_statement() -> None:
     analyser = IncrementalAnalyser()
     analyser.analyse(text, "tk.py", CONFIG, RULES)
     assert analyser.last_reparsed_lines == len(text.split("\n"))
+    analyser.prepare()
     lines = text.split("\n")
     at = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].startswith("class "))
     lines.insert(at, '_new = f"x"')
@@ -208,6 +211,7 @@ def test_typing_inside_a_method_of_a_large_class_reparses_only_that_method() -> 
     method = misc.body[len(misc.body) // 2]
     analyser = IncrementalAnalyser()
     analyser.analyse(text, "tk.py", CONFIG, RULES)
+    analyser.prepare()
     lines = text.split("\n")
     line = method.body[-1].lineno - 1
     for typed in ("  # note", " or undefined_here", " == None"):
@@ -242,6 +246,7 @@ def test_typing_inside_a_method_of_a_large_class_reparses_only_that_method() -> 
 def test_facts_about_other_statements_are_rechecked(text: str, edited: str) -> None:
     analyser = IncrementalAnalyser()
     assert_same(analyser.analyse(text, "module.py", CONFIG, RULES), text)
+    analyser.prepare()
     assert_same(analyser.analyse(edited, "module.py", CONFIG, RULES), edited)
     assert_same(analyser.analyse(text, "module.py", CONFIG, RULES), text)
 
@@ -250,6 +255,7 @@ def test_syntax_errors_while_typing_then_recovery() -> None:
     analyser = IncrementalAnalyser()
     base = "import os\n\n\ndef f():\n    return os.sep\n"
     assert_same(analyser.analyse(base, "module.py", CONFIG, RULES), base)
+    analyser.prepare()
     broken = base + "def g(:\n"
     report = analyser.analyse(broken, "module.py", CONFIG, RULES)
     assert [f.code for f in report.findings] == ["E999"]
@@ -261,6 +267,7 @@ def test_an_indented_line_after_a_statement_joins_it() -> None:
     analyser = IncrementalAnalyser()
     text = "import os\n\n\ndef f():\n    pass\nx = 1\n"
     analyser.analyse(text, "module.py", CONFIG, RULES)
+    analyser.prepare()
     joined = "import os\n\n\ndef f():\n    pass\n    return os\nx = 1\n"
     report = analyser.analyse(joined, "module.py", CONFIG, RULES)
     assert not [f for f in report.findings if f.code == "F401"]  # `os` is now used in f
@@ -297,6 +304,7 @@ def test_a_rule_that_raises_is_contained_and_reported_after_edits() -> None:
     analyser = IncrementalAnalyser()
     text = "import os\nprint(os)\n"
     analyser.analyse(text, "module.py", CONFIG, rules)
+    analyser.prepare()
     edited = "import os\n\nprint(os)\nx = undefined\n"
     report = analyser.analyse(edited, "module.py", CONFIG, rules)
     codes = [f.code for f in report.findings]

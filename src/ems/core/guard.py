@@ -101,6 +101,11 @@ def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
     conn.send(("ready", os.getpid()))
     while True:
         try:
+            while incremental.has_pending() and not conn.poll(0):
+                try:
+                    incremental.prepare()  # idle: build the state of a document opened just now
+                except Exception:  # an engine bug: that document keeps the plain analysis
+                    log.exception("building the incremental state failed")
             request = conn.recv()
         except (EOFError, OSError):
             return  # parent gone

@@ -159,9 +159,24 @@ class IncrementalAnalyser:
         # Lines parsed by the last call (the whole text, or only the re-parsed region):
         # what tests and ``ems.status`` read to see that an edit stayed incremental.
         self.last_reparsed_lines = 0
+        # Documents answered by a plain analysis whose state is still to be built, in order:
+        # building costs a few whole analyses, so an opened file gets its diagnostics first
+        # and the state is built when the worker is idle (``prepare``).
+        self._pending: OrderedDict[str, tuple[str, Config, RuleSet]] = OrderedDict()
 
     def forget(self, path: str) -> None:
         self._states.pop(path, None)
+        self._pending.pop(path, None)
+
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    def prepare(self) -> None:
+        """Build the state of the oldest document answered without one (idle-time work)."""
+        if not self._pending:
+            return
+        path, (text, config, ruleset) = next(iter(self._pending.items()))
+        self.analyse(text, path, config, ruleset)  # pending: builds, and leaves the queue
 
     def analyse(
         self,
@@ -190,6 +205,12 @@ class IncrementalAnalyser:
         else:
             state = None
             reparsed = None
+            pending = self._pending.get(path)
+            if pending is None or pending[0] != text:  # new: answer now, build when idle
+                self._pending[path] = (text, config, ruleset)
+                self.last_reparsed_lines = len(lines)
+                return analyse(text, path, config, ruleset)
+        self._pending.pop(path, None)
         self.last_reparsed_lines = len(lines) if reparsed is None else reparsed
         if reparsed is None:
             state = _build(text, lines, path, config, ruleset, key)
