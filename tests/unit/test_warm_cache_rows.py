@@ -52,6 +52,7 @@ def test_lazy_results_equal_eager_ones(tree: Path) -> None:
     assert all(cached_rows(r) is None for r in warm), "built once used"
     plain = [dataclasses.replace(r, excerpts=None) for r in warm]
     assert plain == cold and [hash(r) for r in plain] == [hash(r) for r in cold]
+    assert warm == cold and len({*warm, *cold}) == len(cold), "excerpts are left out of ==/hash"
     assert warm[0].excerpts == {1: "import os", 2: 'name = f"x"', 3: "if name == None:"}
 
 

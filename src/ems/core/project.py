@@ -21,7 +21,7 @@ import re
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +53,9 @@ class FileResult:
     report: Report
     source: bytes | None = None  # the bytes analysed: with keep_source, for files with findings
     # With keep_excerpts: the source lines the findings point at (line number -> text), so
-    # text output needs no file reads (see ``ems.core.source.excerpt_lines``).
-    excerpts: Mapping[int, str] | None = None
+    # text output needs no file reads (see ``ems.core.source.excerpt_lines``). Derived from
+    # the source and the findings, so left out of ==/hash (and a dict would be unhashable).
+    excerpts: Mapping[int, str] | None = field(default=None, compare=False)
 
     def __getattr__(self, name: str) -> Report:
         """Only reached for a result from ``_cached_result`` whose report is not built yet."""
