@@ -65,15 +65,24 @@ def content_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-@lru_cache(maxsize=8)
-def _ruleset_key(ruleset: RuleSet) -> str:
+def _distribution_version(name: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return ""
+
+
+@lru_cache(maxsize=8)
+def _ruleset_key(ruleset: RuleSet) -> str:
+    versions = dict(ruleset.versions)
     parts = []
     for code, origin in ruleset.origins:
         if origin != "builtin":
-            with contextlib.suppress(PackageNotFoundError):
-                origin = f"{origin}=={version(origin)}"
+            known = versions.get(origin) or _distribution_version(origin)
+            if known:
+                origin = f"{origin}=={known}"
         parts.append(f"{code}:{origin}")
     return ",".join(parts)
 

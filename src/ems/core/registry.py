@@ -11,9 +11,9 @@ import inspect
 import pkgutil
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from importlib.metadata import entry_points
 from types import ModuleType
 
+from ems.core.plugins import entry_points
 from ems.core.rule import Rule
 
 ENTRY_POINT_GROUP = "ems.rules"
@@ -29,6 +29,7 @@ class RuleSet:
 
     rules: tuple[type[Rule], ...]
     origins: tuple[tuple[str, str], ...]  # (code, "builtin" | distribution name)
+    versions: tuple[tuple[str, str], ...] = ()  # (distribution name, version) of plug-ins
 
     @cached_property
     def _index(self) -> dict[str, type[Rule]]:
@@ -74,17 +75,21 @@ def builtin_rules() -> list[type[Rule]]:
 
 
 def plugin_rules() -> list[tuple[type[Rule], str]]:
-    found: list[tuple[type[Rule], str]] = []
+    return [(rule, origin) for rule, origin, _ in _plugin_rules()]
+
+
+def _plugin_rules() -> list[tuple[type[Rule], str, str]]:
+    found: list[tuple[type[Rule], str, str]] = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             target = ep.load()
         except Exception as exc:  # a broken plug-in must not take ems down
             raise RegistryError(f"cannot load rule plug-in {ep.name!r} ({ep.value}): {exc}") from exc
-        origin = ep.dist.name if ep.dist else ep.name
+        origin = ep.distribution
         if inspect.isclass(target) and issubclass(target, Rule):
-            found.append((target, origin))
+            found.append((target, origin, ep.version))
         elif isinstance(target, ModuleType):
-            found.extend((rule, origin) for rule in _rules_in_module(target))
+            found.extend((rule, origin, ep.version) for rule in _rules_in_module(target))
         else:
             raise RegistryError(
                 f"rule plug-in {ep.name!r} ({ep.value}) is neither a Rule subclass nor a module"
@@ -102,7 +107,9 @@ def load_rules() -> RuleSet:
             raise RegistryError(f"two built-in rules use code {rule.code}")
         rules[rule.code] = rule
         origins[rule.code] = "builtin"
-    for rule, origin in plugin_rules():
+    versions: dict[str, str] = {}
+    for rule, origin, version in _plugin_rules():
+        versions[origin] = version
         if rule.code in rules:
             raise RegistryError(
                 f"rule code {rule.code} from plug-in {origin!r} clashes with {origins[rule.code]!r}"
@@ -110,7 +117,7 @@ def load_rules() -> RuleSet:
         rules[rule.code] = rule
         origins[rule.code] = origin
     ordered = tuple(sorted(rules.values(), key=lambda r: _code_key(r.code)))
-    return RuleSet(ordered, tuple(sorted(origins.items())))
+    return RuleSet(ordered, tuple(sorted(origins.items())), tuple(sorted(versions.items())))
 
 
 def _code_key(code: str) -> tuple[str, int, str]:
