@@ -5,13 +5,16 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.core.scope import ScopeModel, iter_names
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import names_in
+
+if TYPE_CHECKING:
+    from ems.core.scope import ScopeModel
 
 
 class UnusedLoopControlVariable(Rule):
@@ -61,6 +64,8 @@ class UnusedLoopControlVariable(Rule):
     def _check_loop(
         self, node: ast.For | ast.AsyncFor, model: ScopeModel, ctx: AnalysisContext
     ) -> Iterator[Hit]:
+        from ems.core.scope import iter_names  # on first use: not needed by a warm run
+
         target = node.target
         if isinstance(target, ast.Name):  # the common case, without a walk
             targets = [target] if isinstance(target.ctx, ast.Store) and not target.id.startswith("_") else []

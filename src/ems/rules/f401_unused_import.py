@@ -7,12 +7,15 @@ The statement-removal helpers here are shared by the other scope rules' fixes
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ems.core.model import Finding, Fix, Range, Safety, Severity, Tag, TextEdit
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.core.scope import ScopeModel
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
+
+if TYPE_CHECKING:
+    from ems.core.scope import ScopeModel
 
 
 class UnusedImport(Rule):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.core.scope import Importation, ScopeModel
+
+if TYPE_CHECKING:
+    from ems.core.scope import ScopeModel
 
 
 class ImportShadowedByLoopVar(Rule):
@@ -31,6 +34,8 @@ class ImportShadowedByLoopVar(Rule):
     )
 
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
+        from ems.core.scope import Importation  # on first use: not needed by a warm run
+
         model: ScopeModel = ctx.scopes
         for shadow in model.shadowed_imports:
             old = shadow.old

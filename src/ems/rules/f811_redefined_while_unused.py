@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ems.core.model import Finding, Fix, Range, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.core.scope import Importation, ScopeModel, identifier_node
 from ems.fixes.context import FixContext
 from ems.rules.f401_unused_import import remove_import_alias
+
+if TYPE_CHECKING:
+    from ems.core.scope import ScopeModel
 
 
 class RedefinedWhileUnused(Rule):
@@ -62,6 +65,8 @@ class RedefinedWhileUnused(Rule):
     )
 
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
+        from ems.core.scope import Importation  # on first use: not needed by a warm run
+
         model: ScopeModel = ctx.scopes
         lines = ctx.source.lines
         for redefinition in model.redefinitions:
@@ -132,6 +137,8 @@ def _same_block(model: ScopeModel, first: ast.AST | None, second: ast.AST | None
 
 def _binding_node(binding: object, lines: list[str]) -> ast.AST | None:
     """Where a binding's name is written: the import alias, the def/class name, the target."""
+    from ems.core.scope import Importation, identifier_node  # on first use: not needed by a warm run
+
     if isinstance(binding, Importation) and binding.alias is not None:
         return binding.alias
     source = getattr(binding, "source", None)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.core.scope import ScopeModel
+
+if TYPE_CHECKING:
+    from ems.core.scope import ScopeModel
 
 
 class UndefinedName(Rule):

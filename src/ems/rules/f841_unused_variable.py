@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ems.core.model import Finding, Fix, Safety, Severity, Tag
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.core.scope import ScopeModel, identifier_node
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules.f401_unused_import import remove_statement
+
+if TYPE_CHECKING:
+    from ems.core.scope import ScopeModel
 
 
 class UnusedVariable(Rule):
@@ -68,6 +71,8 @@ class UnusedVariable(Rule):
     )
 
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
+        from ems.core.scope import identifier_node  # on first use: not needed by a warm run
+
         model: ScopeModel = ctx.scopes
         lines = ctx.source.lines
         for unused in model.unused_variables:
