@@ -552,9 +552,10 @@ How the time is spent and why it is shaped this way:
 - **Cold** runs are CPU-bound in Python code. A profile of 120 standard-library modules
   (all rules on) splits the CPU time roughly as: `ast.parse` about 25 % (CPython building
   Python objects for every node: the floor for any `ast`-based tool); the scope model that
-  the F-rules share (`ems/core/scope.py`) about 30 %; two rules that walk the whole tree
-  again on their own (B007's name index, EMS103's `open()` index) about 15 %; the single
-  shared walk with every rule's `visit` about 25 %; suppressions, fingerprints and the rest
+  the F-rules share (`ems/core/scope.py`) about 30 %; two rules that walked the whole tree
+  again on their own (B007's name index, EMS103's `open()` index) about 15 % before they
+  stopped doing so (EMS103 now looks for a rebinding of `open` only in a file with a call
+  it would report); the single shared walk with every rule's `visit` about 25 %; suppressions, fingerprints and the rest
   the remainder. The engine's part was cut where it measured: the shared walk inlines child
   iteration and skips operator/context leaves (2× faster than `ast.iter_child_nodes`), rule
   visits no longer allocate a generator per node, `definition_spans` (fingerprints) follows
@@ -581,8 +582,10 @@ How the time is spent and why it is shaped this way:
   8 %, discovery 9 %, SQLite read and row checksums 8 %, parsing the payloads' first lines
   11 %, the rest of the scan 9 %, text rendering 17 %, writing, freeing and exit 3 %.
   Imports are now the largest part and are outside the scan: `import ems.core` imports the
-  analysis engine eagerly, the rule registry pulls in `importlib.metadata` (and with it
-  `email`, ~30 ms) to find plug-ins, and the argument parser imports every sub-command.
+  analysis engine eagerly and the argument parser imports every sub-command. Plug-ins are
+  found by reading the installed distributions' `entry_points.txt` directly
+  (`ems.core.plugins`; `importlib.metadata` and the `email` package it imports cost ~40 ms),
+  and the scope rules import the scope model only when they run.
 - **One changed file**: the same, plus one file analysed in-process (no worker start-up)
   and one row written. Analysing `{one.note.removeprefix("changed: ")}` alone takes
   40–75 ms, so this row sits that much above the warm one.
