@@ -566,7 +566,13 @@ def _chunks_of(
     else:
         groups[-1] = (last, groups[-1][1])  # the trailing blank and comment lines
 
-    bound = [names_bound(statements, rules.watched, src.text) for _, statements in groups]
+    bound: list[frozenset[str]] = [frozenset()] * len(groups)
+    if rules.watched and any(name in src.text for name in rules.watched):
+        region_lines = src.text.split("\n")
+        lower = 0
+        for index, (upper, statements) in enumerate(groups):  # each chunk gated by its own text
+            bound[index] = names_bound(statements, rules.watched, "\n".join(region_lines[lower:upper]))
+            lower = upper
     module_bound = others_bound.union(*bound)
     top_imports = [
         [s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom))] for _, statements in groups
