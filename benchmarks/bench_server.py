@@ -233,47 +233,33 @@ async def run_server(
             name, path.name, len(lines), (await client.wait_publish(uri, index, 1) - started) * 1000
         )
         await asyncio.sleep(0.3)
-        at = insertion_line(lines)
-        version = 1
-        previous = ""
         changes = args.fixit_changes if name.startswith("fixit") else args.changes
-        for i in range(changes):
-            version += 1
-            ident = f"_bench_{i}"
-            if i == 0:
-                change = {
-                    "range": {"start": {"line": at, "character": 0}, "end": {"line": at, "character": 0}},
-                    "text": f'{ident} = f"x"\n',
-                }
-            else:
-                end = {"line": at, "character": len(previous)}
-                change = {"range": {"start": {"line": at, "character": 0}, "end": end}, "text": ident}
-            previous = ident
-            index = len(client.published)
-            started = time.perf_counter()
-            client.notify(
-                "textDocument/didChange",
-                {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
-            )
-            result.change_ms.append((await client.wait_publish(uri, index, version) - started) * 1000)
-            await asyncio.sleep(args.pause)
+        at = insertion_line(lines)
+
+        def replace(line: int, column: int, old: str, new: str) -> dict[str, Any]:
+            span = {
+                "start": {"line": line, "character": column},
+                "end": {"line": line, "character": column + len(old)},
+            }
+            return {"range": span, "text": new}
+
+        # a new top-level line, then its name rewritten: every version a new text
+        top = [replace(at, 0, "", '_bench_0 = f"x"\n')]
+        top += [replace(at, 0, f"_bench_{i - 1}", f"_bench_{i}") for i in range(1, changes)]
         # typing inside a method: a comment grows at the end of a `return` line (no line added)
-        at = body_line(lines) + 1  # the top-level line inserted above shifted it by one
-        column = len(lines[at - 1])
-        previous = ""
-        for i in range(changes):
+        body = body_line(lines) + 1  # the top-level line inserted above shifted it by one
+        column = len(lines[body - 1])
+        typed = [replace(body, column, f"  # t{i - 1}" if i else "", f"  # t{i}") for i in range(changes)]
+        version = 1
+        for change, samples in [*((c, result.change_ms) for c in top), *((c, result.body_ms) for c in typed)]:
             version += 1
-            typed = f"  # t{i}"
-            end = {"line": at, "character": column + len(previous)}
-            change = {"range": {"start": {"line": at, "character": column}, "end": end}, "text": typed}
-            previous = typed
             index = len(client.published)
             started = time.perf_counter()
             client.notify(
                 "textDocument/didChange",
                 {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
             )
-            result.body_ms.append((await client.wait_publish(uri, index, version) - started) * 1000)
+            samples.append((await client.wait_publish(uri, index, version) - started) * 1000)
             await asyncio.sleep(args.pause)
         latest = next((p for _, p in reversed(client.published) if p["uri"] == uri), {"diagnostics": []})
         first = latest["diagnostics"][0] if latest["diagnostics"] else None

@@ -334,14 +334,11 @@ def _update(state: _State, new: list[str], text: str, path: str) -> int | None:
         region_start = chunks[a].start
         region_end = chunks[b].end + delta
         region_text = "\n".join(new[region_start - 1 : region_end])
-        tree = _parse(region_text)
-        if tree is None:
-            continue
-        others = frozenset().union(*(c.bound for c in chunks[:a]), *(c.bound for c in chunks[b + 1 :]))
-        around = (_imports_of(chunks[:a]), _imports_of(chunks[b + 1 :]))
-        fresh = _chunks_of(
-            tree, SourceText(region_text), region_start, region_end, path, state.rules, text, others, around
+        fresh = _region(
+            chunks[:a], chunks[b + 1 :], region_text, region_start, region_end, path, state.rules, text
         )
+        if fresh is None:
+            continue
         replaced = frozenset().union(*(c.bound for c in chunks[a : b + 1]))
         state.edit = (
             *changed,
@@ -401,15 +398,32 @@ def _refresh(state: _State, text: str, lines: list[str], path: str) -> bool:
     for index in reversed(stale):
         chunk = state.chunks[index]
         region_text = "\n".join(lines[chunk.start - 1 : chunk.end])
-        tree = _parse(region_text)
-        if tree is None:
+        before, after = state.chunks[:index], state.chunks[index + 1 :]
+        fresh = _region(before, after, region_text, chunk.start, chunk.end, path, state.rules, text)
+        if fresh is None:
             return False
-        others = frozenset().union(*(c.bound for c in state.chunks if c is not chunk))
-        around = (_imports_of(state.chunks[:index]), _imports_of(state.chunks[index + 1 :]))
-        state.chunks[index : index + 1] = _chunks_of(
-            tree, SourceText(region_text), chunk.start, chunk.end, path, state.rules, text, others, around
-        )
+        state.chunks[index : index + 1] = fresh
     return True
+
+
+def _region(
+    before: list[_Chunk],
+    after: list[_Chunk],
+    region_text: str,
+    start: int,
+    end: int,
+    path: str,
+    rules: _Rules,
+    text: str,
+) -> list[_Chunk] | None:
+    """The chunks of lines ``start..end`` parsed alone, between the chunks around them;
+    None when those lines do not parse on their own."""
+    tree = _parse(region_text)
+    if tree is None:
+        return None
+    others = frozenset().union(*(c.bound for c in before), *(c.bound for c in after))
+    around = (_imports_of(before), _imports_of(after))
+    return _chunks_of(tree, SourceText(region_text), start, end, path, rules, text, others, around)
 
 
 def _update_method(
@@ -712,27 +726,37 @@ def _analyse_bodies(bodies: list[_Body], src: SourceText, path: str, rules: _Rul
         synthetic.decorator_list = []
         synthetic.returns = None
         defs.append(synthetic)
-    module = ast.Module(body=defs, type_ignores=[])
-    free: list[FreeLoad] = []
-    ctx = AnalysisContext(path=path, source=src, tree=module)
-    ctx._cache["scopes"] = build_scope_model(module, ctx, free_loads=free)
-    hits, errors = _run(ctx, rules.scoped_rules, rules.scoped_dispatch)
-    starts = [b.full.lineno for b in bodies]
-
-    def owner(line: int) -> _Body:
-        return bodies[max(0, bisect.bisect_right(starts, line) - 1)]
-
-    reads: dict[int, list[FreeLoad]] = {id(b): [] for b in bodies}
-    for load in free:
-        reads[id(owner(load.node.lineno))].append(load)  # type: ignore[attr-defined]
-    for hit in hits:
-        owner(hit[1].line).hits.append(hit)
-    for body in bodies:
+    reads, hits, errors = _alone(defs, [b.full.lineno for b in bodies], src, path, rules)
+    for body, loads, found in zip(bodies, reads, hits, strict=True):
+        body.hits.extend(found)
         body.binds, exact = _binds(body.full)
-        loads = reads[id(body)]
         if exact and all(_replayable(load) for load in loads):
             body.stub, body.reads = _stub(body.full, loads)
     return errors
+
+
+def _alone(
+    statements: list[ast.stmt], starts: list[int], src: SourceText, path: str, rules: _Rules
+) -> tuple[list[list[FreeLoad]], list[list[RawHit]], list[RuleError]]:
+    """Statements analysed as a module of their own, with no builtins: for each (whose
+    first lines are ``starts``), the reads no scope inside it answered, in order, and the
+    module-scoped rules' findings within it."""
+    module = ast.Module(body=statements, type_ignores=[])
+    free: list[FreeLoad] = []
+    ctx = AnalysisContext(path=path, source=src, tree=module)
+    ctx._cache["scopes"] = build_scope_model(module, ctx, free_loads=free)
+    found, errors = _run(ctx, rules.scoped_rules, rules.scoped_dispatch)
+
+    def owner(line: int) -> int:
+        return max(0, bisect.bisect_right(starts, line) - 1)
+
+    reads: list[list[FreeLoad]] = [[] for _ in statements]
+    hits: list[list[RawHit]] = [[] for _ in statements]
+    for load in free:
+        reads[owner(load.node.lineno)].append(load)  # type: ignore[attr-defined]
+    for hit in found:
+        hits[owner(hit[1].line)].append(hit)
+    return reads, hits, errors
 
 
 def _analyse_classes(
@@ -762,26 +786,17 @@ def _analyse_classes(
         copied = copy.copy(statement)
         copied.name = f"\0class{number}"
         synthetic.append(copied)
-    module = ast.Module(body=synthetic, type_ignores=[])
-    free: list[FreeLoad] = []
-    ctx = AnalysisContext(path=path, source=src, tree=module)
-    ctx._cache["scopes"] = build_scope_model(module, ctx, free_loads=free)
-    hits, errors = _run(ctx, rules.scoped_rules, rules.scoped_dispatch)
     class_binds = [_binds(statement) for _, _, statement, _ in candidates]  # type: ignore[arg-type]
+    reads, found_hits, errors = _alone(
+        synthetic,
+        [_first_line(c[2]) for c in candidates],
+        src,
+        path,
+        rules,  # decorators are read first
+    )
     for _, _, _, inside in candidates:
         for body in inside:
             body.holder[body.index] = body.full
-    class_starts = [_first_line(c[2]) for c in candidates]  # decorators are read first
-
-    def owner(line: int) -> int:
-        return max(0, bisect.bisect_right(class_starts, line) - 1)
-
-    reads: list[list[FreeLoad]] = [[] for _ in candidates]
-    found_hits: list[list[RawHit]] = [[] for _ in candidates]
-    for load in free:
-        reads[owner(load.node.lineno)].append(load)  # type: ignore[attr-defined]
-    for hit in hits:
-        found_hits[owner(hit[1].line)].append(hit)
     classes: list[_Class] = []
     for number, (holder, index, statement, inside) in enumerate(candidates):
         binds, exact = class_binds[number]
