@@ -65,6 +65,8 @@ def edit_lines(lines: list[str], rng: random.Random, step: int) -> None:
         lines[index] += "  # edited"
     elif choice < 0.75:
         lines.insert(index, "    indented = os")  # joins the statement above, or breaks the file
+    elif choice < 0.85 and lines[index].startswith("        ") and not lines[index].startswith("         "):
+        lines.insert(index, f"        _in_method_{step} = undefined_{step % 2}")  # a line inside a method
     else:
         del lines[index : index + rng.randrange(1, 4)]
 
@@ -219,6 +221,20 @@ def test_typing_inside_a_method_of_a_large_class_reparses_only_that_method() -> 
         edited = "\n".join(lines)
         report = analyser.analyse(edited, "tk.py", CONFIG, RULES)
         assert analyser.last_reparsed_lines <= method.end_lineno - method.lineno + 1
+        assert_same(report, edited, "tk.py")
+    # Enter, a new statement, and a line deleted again: the rest of the class moves
+    indent = " " * method.body[0].col_offset
+    size = method.end_lineno - method.lineno + 1
+    for change in ("blank", "statement", "delete", "delete"):
+        if change == "blank":
+            lines.insert(line, "")
+        elif change == "statement":
+            lines.insert(line, indent + "unused_here = undefined_there")
+        else:
+            del lines[line]
+        edited = "\n".join(lines)
+        report = analyser.analyse(edited, "tk.py", CONFIG, RULES)
+        assert analyser.last_reparsed_lines <= size + 2
         assert_same(report, edited, "tk.py")
 
 

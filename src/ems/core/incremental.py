@@ -324,8 +324,8 @@ def _update(state: _State, new: list[str], text: str, path: str) -> int | None:
     last = bisect.bisect_left(ends, high)
     changed = ("\n".join(old[prefix : n_old - suffix]), "\n".join(new[prefix : n_new - suffix]))
     state.edit = (*changed, False, False)
-    if delta == 0 and first == last:
-        reparsed = _update_method(chunks, first, low, high, old, new, text, path, state.rules)
+    if first == last:
+        reparsed = _update_method(chunks, first, low, high, delta, old, new, text, path, state.rules)
         if reparsed is not None:
             return reparsed
     for widen in (0, 1):
@@ -431,18 +431,20 @@ def _update_method(
     position: int,
     low: int,
     high: int,
+    delta: int,
     old: list[str],
     new: list[str],
     text: str,
     path: str,
     rules: _Rules,
 ) -> int | None:
-    """An edit inside one method of a top-level class that adds or removes no line.
+    """An edit inside one method of a top-level class (``delta`` lines added or removed).
 
     Typing inside a method of a 1,000-line class should not re-check the class: the method is
     re-parsed alone (inside a stand-in ``class`` line, blank lines keeping its line numbers),
-    re-checked with the real class as its parent, and swapped in; nothing else moves. None
-    when the edit is not of that kind (the caller re-checks the whole statement).
+    re-checked with the real class as its parent, and swapped in; what follows it moves by
+    ``delta`` lines. None when the edit is not of that kind (the caller re-checks the whole
+    statement).
     """
     chunk = chunks[position]
     tops = {id(s) for s in chunk.statements} | {id(c.full) for c in chunk.classes}
@@ -454,7 +456,7 @@ def _update_method(
             if isinstance(body.parent, ast.ClassDef)
             and id(body.parent) in tops
             and _first_line(body.full) - body.shifts["full"] + shift <= low
-            and high <= (body.full.end_lineno or 0) - body.shifts["full"] + shift
+            and high <= (body.full.end_lineno or 0) - body.shifts["full"] + shift + (delta > 0)
         ),
         None,
     )
@@ -466,7 +468,7 @@ def _update_method(
     first, last = _first_line(found.full), found.full.end_lineno or found.full.lineno
     if first < 2:
         return None
-    padded = "\n" * (first - 2) + "class _:\n" + "\n".join(new[first - 1 : last])
+    padded = "\n" * (first - 2) + "class _:\n" + "\n".join(new[first - 1 : last + delta])
     tree = _parse(padded)
     if tree is None or len(tree.body) != 1 or len(tree.body[0].body) != 1:  # type: ignore[attr-defined]
         return None
@@ -474,14 +476,20 @@ def _update_method(
     if (
         not isinstance(method, _FUNCTIONS)
         or _first_line(method) != first
-        or method.end_lineno != last
+        or method.end_lineno != last + delta
         or method.col_offset != found.full.col_offset
     ):
         return None
     if rules.watched and names_bound(
-        [method], rules.watched, "\n".join(new[first - 1 : last])
+        [method], rules.watched, "\n".join(new[first - 1 : last + delta])
     ) != names_bound([found.full], rules.watched, "\n".join(old[first - 1 : last])):
         return None  # the method binds a watched name it did not (or the reverse)
+    shift = chunk.shift
+    # the old method's findings and definitions go; what follows it moves
+    chunk.hits = [h for h in chunk.hits if not first <= h[1].line + shift <= last]
+    chunk.spans = [s for s in chunk.spans if not first <= s.start + shift <= last]
+    if delta:
+        _move_after(chunks, position, found, first, last, delta)
     src = SourceText(padded)
     stand_in = copy.copy(parent)
     stand_in.body = [method]
@@ -498,8 +506,7 @@ def _update_method(
     )
     hits, errors = _run(ctx, rules.local_rules, rules.local_dispatch)
     chunk.facts = {**chunk.facts, **facts}
-    chunk.hits = [h for h in chunk.hits if not first <= h[1].line + shift <= last]
-    chunk.hits += [(rule, _shift_hit(hit, -shift)) for rule, hit in hits if first <= hit.line <= last]
+    chunk.hits += [(rule, _shift_hit(hit, -shift)) for rule, hit in hits if first <= hit.line <= last + delta]
     chunk.findings = None
 
     fresh = _Body(found.holder, found.index, method, None, frozenset(), [], parent=parent)
@@ -528,16 +535,79 @@ def _update_method(
     if errors:
         chunk.errors = chunk.errors + errors
 
-    spans = [s for s in chunk.spans if not first <= s.start + shift <= last]
+    spans = list(chunk.spans)
     spans += [
         DefinitionSpan(s.start - shift, s.end - shift, s.qualname)
         for s in definition_spans(ast.Module(body=[stand_in], type_ignores=[]))
-        if first <= s.start <= last
+        if first <= s.start <= last + delta
     ]
     spans.sort(key=lambda s: (s.start, -s.end))
     chunk.spans = spans
     chunk.span_starts = [s.start for s in spans]
-    return last - first + 1
+    return last + delta - first + 1
+
+
+def _move_after(
+    chunks: list[_Chunk], position: int, method: _Body, first: int, last: int, delta: int
+) -> None:
+    """Move by ``delta`` lines what follows document line ``last`` (the end of ``method``,
+    which is being replaced) and stretch what encloses it; the chunk is settled (all its
+    nodes at document lines). Later chunks just shift."""
+    chunk = chunks[position]
+    shift = chunk.shift
+    slots: list[_Body | _Class] = [*chunk.classes, *chunk.bodies]
+    roots = frozenset(id(n) for slot in slots for n in (slot.full, slot.stub) if n is not None)
+    trees: list[ast.AST] = list(chunk.statements)
+    for slot in slots:
+        if slot is not method:
+            trees += [n for n in (slot.full, slot.stub) if n is not None]
+            if isinstance(slot, _Body):
+                trees += slot.reads
+    seen: set[int] = set()
+    stack = trees
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or isinstance(node, _NO_POSITION):
+            continue
+        seen.add(id(node))
+        line = getattr(node, "lineno", None)
+        if line is not None:
+            end = getattr(node, "end_lineno", None) or line
+            if line > last:
+                node.lineno = line + delta  # type: ignore[attr-defined]
+                node.end_lineno = end + delta  # type: ignore[attr-defined]
+            elif line < first and end >= last:
+                node.end_lineno = end + delta  # type: ignore[attr-defined]
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                stack.extend(v for v in value if isinstance(v, ast.AST) and id(v) not in roots)
+            elif isinstance(value, ast.AST) and id(value) not in roots:
+                stack.append(value)
+
+    def moved(hits: list[RawHit]) -> list[RawHit]:
+        return [(rule, _shift_hit(hit, delta) if hit.line + shift > last else hit) for rule, hit in hits]
+
+    chunk.hits = moved(chunk.hits)
+    chunk.findings = None
+    for slot in slots:
+        if slot is not method:
+            slot.hits = moved(slot.hits)
+            slot.findings = None
+    chunk.spans = [
+        DefinitionSpan(s.start + delta, s.end + delta, s.qualname)
+        if s.start + shift > last
+        else DefinitionSpan(s.start, s.end + delta, s.qualname)
+        if s.start + shift < first and s.end + shift >= last
+        else s
+        for s in chunk.spans
+    ]
+    chunk.span_starts = [s.start for s in chunk.spans]
+    chunk.end += delta
+    for later in chunks[position + 1 :]:
+        later.start += delta
+        later.end += delta
+        later.shift += delta
 
 
 def _first_line(statement: ast.stmt) -> int:
