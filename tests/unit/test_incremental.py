@@ -252,6 +252,11 @@ def test_typing_inside_a_method_of_a_large_class_reparses_only_that_method() -> 
             "def f():\n    for i in range(3):\n        pass\n\n\ny = 1\n",
             "def f():\n    for i in range(3):\n        pass\n\n\n_i = 1\n",
         ),
+        # a module-level loop variable read in another statement: renaming it is no fix (B007)
+        (
+            "if True:\n    for item in range(3):\n        pass\n\n\ndef f():\n    return 1\n",
+            "if True:\n    for item in range(3):\n        pass\n\n\ndef f():\n    return item\n",
+        ),
         # how `datetime` is imported, in another statement, decides EMS104
         (
             "import os\n\n\ndef f():\n    return dt.datetime.utcnow()\n",

@@ -505,12 +505,11 @@ def _update_method(
         module_imports=lambda: _imports_of(chunks),
     )
     hits, errors = _run(ctx, rules.local_rules, rules.local_dispatch)
-    chunk.facts = {**chunk.facts, **facts}
     chunk.hits += [(rule, _shift_hit(hit, -shift)) for rule, hit in hits if first <= hit.line <= last + delta]
     chunk.findings = None
 
     fresh = _Body(found.holder, found.index, method, None, frozenset(), [], parent=parent)
-    errors += _analyse_bodies([fresh], src, path, rules)
+    errors += _analyse_bodies([fresh], src, path, rules, text, facts)
     fresh.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in fresh.hits]
     fresh.shifts = {"full": shift, "stub": shift, "reads": shift}
     chunk.bodies[chunk.bodies.index(found)] = fresh
@@ -525,7 +524,7 @@ def _update_method(
     index = slot.index if slot is not None else next(i for i, s in enumerate(chunk.statements) if s is parent)
     chunk.statements[index] = parent
     chunk.classes = [c for c in chunk.classes if c.full is not parent]
-    classes, class_errors = _analyse_classes([(0, [parent])], siblings, src, path, rules)
+    classes, class_errors = _analyse_classes([(0, [parent])], siblings, src, path, rules, text, facts)
     errors += class_errors
     for cls in classes:
         cls.holder, cls.index = chunk.statements, index
@@ -534,6 +533,7 @@ def _update_method(
         chunk.classes.append(cls)
     if errors:
         chunk.errors = chunk.errors + errors
+    chunk.facts = {**chunk.facts, **facts}  # what the method's checks asked of the document
 
     spans = list(chunk.spans)
     spans += [
@@ -678,8 +678,8 @@ def _chunks_of(
         definition_spans(ast.Module(body=statements, type_ignores=[])) for _, statements in groups
     ]
     bodies = _outermost_functions([statements for _, statements in groups])
-    errors += _analyse_bodies(bodies, src, path, rules)
-    classes, class_errors = _analyse_classes(groups, bodies, src, path, rules)
+    errors += _analyse_bodies(bodies, src, path, rules, text, facts)
+    classes, class_errors = _analyse_classes(groups, bodies, src, path, rules, text, facts)
     errors += class_errors
 
     chunks: list[_Chunk] = []
@@ -778,7 +778,14 @@ def _import_names(statements: list[ast.stmt]) -> frozenset[str]:
     return frozenset(names)
 
 
-def _analyse_bodies(bodies: list[_Body], src: SourceText, path: str, rules: _Rules) -> list[RuleError]:
+def _analyse_bodies(
+    bodies: list[_Body],
+    src: SourceText,
+    path: str,
+    rules: _Rules,
+    text: str,
+    facts: dict[tuple[str, ...], Any],
+) -> list[RuleError]:
     """Analyse every outermost body alone: what it reads from outside, what it finds inside.
 
     Each body becomes a def in a synthetic module with no builtins and no other names, so
@@ -796,7 +803,7 @@ def _analyse_bodies(bodies: list[_Body], src: SourceText, path: str, rules: _Rul
         synthetic.decorator_list = []
         synthetic.returns = None
         defs.append(synthetic)
-    reads, hits, errors = _alone(defs, [b.full.lineno for b in bodies], src, path, rules)
+    reads, hits, errors = _alone(defs, [b.full.lineno for b in bodies], src, path, rules, text, facts)
     for body, loads, found in zip(bodies, reads, hits, strict=True):
         body.hits.extend(found)
         body.binds, exact = _binds(body.full)
@@ -806,14 +813,20 @@ def _analyse_bodies(bodies: list[_Body], src: SourceText, path: str, rules: _Rul
 
 
 def _alone(
-    statements: list[ast.stmt], starts: list[int], src: SourceText, path: str, rules: _Rules
+    statements: list[ast.stmt],
+    starts: list[int],
+    src: SourceText,
+    path: str,
+    rules: _Rules,
+    text: str,
+    facts: dict[tuple[str, ...], Any],
 ) -> tuple[list[list[FreeLoad]], list[list[RawHit]], list[RuleError]]:
     """Statements analysed as a module of their own, with no builtins: for each (whose
     first lines are ``starts``), the reads no scope inside it answered, in order, and the
     module-scoped rules' findings within it."""
     module = ast.Module(body=statements, type_ignores=[])
     free: list[FreeLoad] = []
-    ctx = AnalysisContext(path=path, source=src, tree=module)
+    ctx = AnalysisContext(path=path, source=src, tree=module, module_text=text, fact_log=facts)
     ctx._cache["scopes"] = build_scope_model(module, ctx, free_loads=free)
     found, errors = _run(ctx, rules.scoped_rules, rules.scoped_dispatch)
 
@@ -830,7 +843,13 @@ def _alone(
 
 
 def _analyse_classes(
-    groups: list[tuple[int, list[ast.stmt]]], bodies: list[_Body], src: SourceText, path: str, rules: _Rules
+    groups: list[tuple[int, list[ast.stmt]]],
+    bodies: list[_Body],
+    src: SourceText,
+    path: str,
+    rules: _Rules,
+    text: str,
+    facts: dict[tuple[str, ...], Any],
 ) -> tuple[list[_Class], list[RuleError]]:
     """Top-level classes analysed alone (defs as stubs): what they read, what they find inside."""
     candidates: list[tuple[list[ast.stmt], int, ast.ClassDef, list[_Body]]] = []
@@ -857,13 +876,8 @@ def _analyse_classes(
         copied.name = f"\0class{number}"
         synthetic.append(copied)
     class_binds = [_binds(statement) for _, _, statement, _ in candidates]  # type: ignore[arg-type]
-    reads, found_hits, errors = _alone(
-        synthetic,
-        [_first_line(c[2]) for c in candidates],
-        src,
-        path,
-        rules,  # decorators are read first
-    )
+    starts = [_first_line(c[2]) for c in candidates]  # decorators are read first
+    reads, found_hits, errors = _alone(synthetic, starts, src, path, rules, text, facts)
     for _, _, _, inside in candidates:
         for body in inside:
             body.holder[body.index] = body.full

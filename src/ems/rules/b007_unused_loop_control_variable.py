@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 class UnusedLoopControlVariable(Rule):
     code = "B007"
+    # Whether renaming is safe depends on reads of a module-level loop variable anywhere.
+    module_scoped = True
     name = "unused-loop-control-variable"
     severity = Severity.WARNING
     summary = "loop control variable not used within the loop body"
