@@ -467,7 +467,7 @@ whole-module analysis of it (`ems check`'s work per file) costs {full:.0f} ms ({
 it `ast.parse`, the rest {rules_count:.0f} rules). The server does not do that per keystroke:
 `ems.core.incremental` keeps the document as top-level statements with their findings, re-parses
 and re-checks only the statements an edit touched, and re-runs the rules that look across
-statements (unused imports, undefined names, redefinitions) over an outline of the module in
+statements (unused imports, undefined names, redefinitions, B007's rename check) over an outline of the module in
 which function bodies are replaced by what they read from outside. Opening the file is
 answered by a plain analysis ({opened:.0f} ms); the analysis worker then builds that state
 while idle ({build:.0f} ms); after that the benchmark's top-level edit costs {top:.1f} ms and
