@@ -83,26 +83,8 @@ def analyse(
 
     selected, enabled = _select(ruleset, config, path)
     ctx = AnalysisContext(path=path, source=src, tree=tree)
-    raw: list[tuple[type[Rule], Hit]] = []
-    errors: list[RuleError] = []
-    broken: set[str] = set()
-
-    def contain(rule: Rule, exc: BaseException) -> None:
-        if rule.code not in broken:
-            broken.add(rule.code)
-            errors.append(RuleError(rule.code, f"{type(exc).__name__}: {exc}"))
-            log.error("rule %s raised %s on %s", rule.code, type(exc).__name__, path, exc_info=exc)
-
     walk_started = time.perf_counter()
-    if selected.dispatch:
-        _walk(tree, ctx, selected.dispatch, raw, broken, contain)
-    for rule in selected.rules:
-        if type(rule).check is Rule.check:
-            continue
-        try:
-            raw.extend((type(rule), hit) for hit in rule.check(ctx))
-        except (Exception, RecursionError) as exc:
-            contain(rule, exc)
+    raw, errors = run_rules(ctx, selected.rules, selected.dispatch)
     timings["rules"] = time.perf_counter() - walk_started
 
     findings = [_to_finding(rule, hit, path, config) for rule, hit in raw]
@@ -112,6 +94,36 @@ def analyse(
     findings = _with_fingerprints(findings, tree, src, path)
     timings["total"] = time.perf_counter() - started
     return Report(path, tuple(findings), False, tuple(errors), timings)
+
+
+def run_rules(
+    ctx: AnalysisContext, rules: Sequence[Rule], dispatch: dict[type[ast.AST], tuple[Rule, ...]]
+) -> tuple[list[tuple[type[Rule], Hit]], list[RuleError]]:
+    """The shared walk (``visit``) and the module passes (``check``) over ``ctx.tree``.
+
+    A rule that raises is contained: one ``RuleError`` and a log record per rule, and the
+    other rules' hits still arrive. Also used by ``ems.core.incremental`` on parts of a file.
+    """
+    raw: list[tuple[type[Rule], Hit]] = []
+    errors: list[RuleError] = []
+    broken: set[str] = set()
+
+    def contain(rule: Rule, exc: BaseException) -> None:
+        if rule.code not in broken:
+            broken.add(rule.code)
+            errors.append(RuleError(rule.code, f"{type(exc).__name__}: {exc}"))
+            log.error("rule %s raised %s on %s", rule.code, type(exc).__name__, ctx.path, exc_info=exc)
+
+    if dispatch:
+        _walk(ctx.tree, ctx, dispatch, raw, broken, contain)
+    for rule in rules:
+        if type(rule).check is Rule.check:
+            continue
+        try:
+            raw.extend((type(rule), hit) for hit in rule.check(ctx))
+        except (Exception, RecursionError) as exc:
+            contain(rule, exc)
+    return raw, errors
 
 
 # Operator and context nodes (``Load``, ``Add``, ``Eq`` ...) have no children; skipping

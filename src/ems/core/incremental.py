@@ -35,6 +35,7 @@ import re
 import time
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,8 +44,8 @@ from ems.core.analyse import (
     _rule_error_finding,
     _select,
     _to_finding,
-    _walk,
     analyse,
+    run_rules,
 )
 from ems.core.config import Config
 from ems.core.fingerprint import DefinitionSpan, definition_spans, enclosing_definition, fingerprints
@@ -504,7 +505,7 @@ def _update_method(
         bound_anywhere=module_bound.__contains__,
         module_imports=lambda: _imports_of(chunks),
     )
-    hits, errors = _run(ctx, rules.local_rules, rules.local_dispatch)
+    hits, errors = run_rules(ctx, rules.local_rules, rules.local_dispatch)
     chunk.hits += [(rule, _shift_hit(hit, -shift)) for rule, hit in hits if first <= hit.line <= last + delta]
     chunk.findings = None
 
@@ -563,27 +564,14 @@ def _move_after(
             trees += [n for n in (slot.full, slot.stub) if n is not None]
             if isinstance(slot, _Body):
                 trees += slot.reads
-    seen: set[int] = set()
-    stack = trees
-    while stack:
-        node = stack.pop()
-        if id(node) in seen or isinstance(node, _NO_POSITION):
-            continue
-        seen.add(id(node))
-        line = getattr(node, "lineno", None)
-        if line is not None:
-            end = getattr(node, "end_lineno", None) or line
-            if line > last:
-                node.lineno = line + delta  # type: ignore[attr-defined]
-                node.end_lineno = end + delta  # type: ignore[attr-defined]
-            elif line < first and end >= last:
-                node.end_lineno = end + delta  # type: ignore[attr-defined]
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if value.__class__ is list:
-                stack.extend(v for v in value if isinstance(v, ast.AST) and id(v) not in roots)
-            elif isinstance(value, ast.AST) and id(value) not in roots:
-                stack.append(value)
+    for node in _positioned(trees, roots - {id(t) for t in trees}):
+        line = node.lineno  # type: ignore[attr-defined]
+        end = getattr(node, "end_lineno", None) or line
+        if line > last:
+            node.lineno = line + delta  # type: ignore[attr-defined]
+            node.end_lineno = end + delta  # type: ignore[attr-defined]
+        elif line < first and end >= last:
+            node.end_lineno = end + delta  # type: ignore[attr-defined]
 
     def moved(hits: list[RawHit]) -> list[RawHit]:
         return [(rule, _shift_hit(hit, delta) if hit.line + shift > last else hit) for rule, hit in hits]
@@ -672,7 +660,7 @@ def _chunks_of(
         bound_anywhere=module_bound.__contains__,
         module_imports=lambda: every_import,
     )
-    local_hits, errors = _run(ctx, rules.local_rules, rules.local_dispatch)
+    local_hits, errors = run_rules(ctx, rules.local_rules, rules.local_dispatch)
     # Definition spans (for fingerprints) include nested defs: take them before stubbing.
     spans_by_chunk = [
         definition_spans(ast.Module(body=statements, type_ignores=[])) for _, statements in groups
@@ -717,31 +705,6 @@ def _chunks_of(
         )
         lower = upper
     return chunks
-
-
-def _run(
-    ctx: AnalysisContext, rules: tuple[Rule, ...], dispatch: dict[type[ast.AST], tuple[Rule, ...]]
-) -> tuple[list[RawHit], list[RuleError]]:
-    """The rules' walk and module passes over ``ctx.tree``, containing rule errors."""
-    raw: list[RawHit] = []
-    errors: list[RuleError] = []
-    broken: set[str] = set()
-
-    def contain(rule: Rule, exc: BaseException) -> None:
-        if rule.code not in broken:
-            broken.add(rule.code)
-            errors.append(RuleError(rule.code, f"{type(exc).__name__}: {exc}"))
-
-    if dispatch:
-        _walk(ctx.tree, ctx, dispatch, raw, broken, contain)
-    for rule in rules:
-        if type(rule).check is Rule.check or rule.code in broken:
-            continue
-        try:
-            raw.extend((type(rule), hit) for hit in rule.check(ctx))
-        except (Exception, RecursionError) as exc:
-            contain(rule, exc)
-    return raw, errors
 
 
 def _outermost_functions(groups: list[list[ast.stmt]]) -> list[_Body]:
@@ -828,7 +791,7 @@ def _alone(
     free: list[FreeLoad] = []
     ctx = AnalysisContext(path=path, source=src, tree=module, module_text=text, fact_log=facts)
     ctx._cache["scopes"] = build_scope_model(module, ctx, free_loads=free)
-    found, errors = _run(ctx, rules.scoped_rules, rules.scoped_dispatch)
+    found, errors = run_rules(ctx, rules.scoped_rules, rules.scoped_dispatch)
 
     def owner(line: int) -> int:
         return max(0, bisect.bisect_right(starts, line) - 1)
@@ -1036,27 +999,33 @@ def _stub(
 # --------------------------------------------------------------------------- reporting
 
 
-def _shift_nodes(roots: list[ast.AST], delta: int, stop: frozenset[int] = frozenset()) -> None:
-    """Move nodes ``delta`` lines, not entering the nodes whose ids are in ``stop``."""
-    if not delta:
-        return
+def _positioned(roots: list[ast.AST], stop: frozenset[int] = frozenset()) -> Iterator[ast.AST]:
+    """Every node under ``roots`` (each once) that has a line, not entering ``stop`` ids."""
+    seen: set[int] = set()
     stack = [r for r in roots if id(r) not in stop]
     while stack:
         node = stack.pop()
-        if isinstance(node, _NO_POSITION):
+        if id(node) in seen or isinstance(node, _NO_POSITION):
             continue
-        line = getattr(node, "lineno", None)
-        if line is not None:
-            node.lineno = line + delta  # type: ignore[attr-defined]
-            end = getattr(node, "end_lineno", None)
-            if end is not None:
-                node.end_lineno = end + delta  # type: ignore[attr-defined]
+        seen.add(id(node))
+        if getattr(node, "lineno", None) is not None:
+            yield node
         for name in node._fields:
             value = getattr(node, name, None)
             if value.__class__ is list:
                 stack.extend(v for v in value if isinstance(v, ast.AST) and id(v) not in stop)
             elif isinstance(value, ast.AST) and id(value) not in stop:
                 stack.append(value)
+
+
+def _shift_nodes(roots: list[ast.AST], delta: int, stop: frozenset[int] = frozenset()) -> None:
+    """Move nodes ``delta`` lines, not entering the nodes whose ids are in ``stop``."""
+    if not delta:
+        return
+    for node in _positioned(roots, stop):
+        node.lineno += delta  # type: ignore[attr-defined]
+        if getattr(node, "end_lineno", None) is not None:
+            node.end_lineno += delta  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -1212,7 +1181,7 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
     raw: list[RawHit] = []
     src = SourceText(text)
     ctx = AnalysisContext(path=path, source=src, tree=outline.module)
-    scoped, scoped_errors = _run(ctx, state.rules.scoped_rules, state.rules.scoped_dispatch)
+    scoped, scoped_errors = run_rules(ctx, state.rules.scoped_rules, state.rules.scoped_dispatch)
     for rule, hit in scoped:
         raw.append((rule, hit))
         if hit.line == hit.end_line:
