@@ -18,7 +18,8 @@ try:
 except SystemExit as exc:  # argparse's --version exits
     code = exc.code
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in {set(HEAVY)})
-sys.stderr.write(json.dumps({{"code": code, "heavy": heavy}}) + "\\n")
+commands = sorted(m for m in sys.modules if m.startswith("ems.cli.") and m.count(".") == 2)
+sys.stderr.write(json.dumps({{"code": code, "heavy": heavy, "commands": commands}}) + "\\n")
 """
 
 
@@ -59,3 +60,26 @@ def test_loading_every_rule_imports_no_libcst() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
+    """``ems check`` must not pay for importing ``fix``, ``serve`` or ``history``."""
+    (tmp_path / "one_file.py").write_text("x = 1\n", encoding="utf-8")
+    result = _modules_after(["check", "--no-cache", "one_file.py"], tmp_path)
+    assert result["code"] == 0
+    loaded = set(result["commands"])
+    assert {"ems.cli.check", "ems.cli.main"} <= loaded
+    assert loaded.isdisjoint(
+        {"ems.cli.fix", "ems.cli.serve", "ems.cli.history", "ems.cli.rules", "ems.cli.clean"}
+    )
+    assert _modules_after(["--version"], tmp_path)["commands"] == ["ems.cli.main"]
+
+
+def test_help_and_a_mistyped_command_still_list_every_command(tmp_path: Path) -> None:
+    for args in (["--help"], ["chek"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "ems", *args], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        shown = proc.stdout + proc.stderr
+        for command in ("check", "fix", "rules", "serve", "history", "clean"):
+            assert command in shown, (args, shown)

@@ -7,9 +7,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ems.core.config import ConfigError, ConfigResolver, validate_selectors
-from ems.core.registry import RuleSet
+
+if TYPE_CHECKING:
+    from ems.core.registry import RuleSet
 
 
 def codes_arg(value: str) -> list[str]:

@@ -10,12 +10,14 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ems.core.model import Finding, Severity
 from ems.core.project import FileResult, cached_rows
-from ems.core.registry import RuleSet
 from ems.core.source import display_lines
+
+if TYPE_CHECKING:
+    from ems.core.registry import RuleSet
 
 FORMATS = ("text", "json", "sarif", "github")
 

@@ -21,14 +21,20 @@ EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given ``argv``, only the sub-command it names is imported and registered.
+
+    Each command module imports what its options need, so registering all of them cost a
+    one-file ``ems check`` about 15 ms. With no command named (``ems``, ``ems --help``, a
+    typo), every command is registered so help and errors list them all.
+    """
     parser = argparse.ArgumentParser(
         prog="ems",
         description="Find, explain and fix errors in Python code.",
     )
     parser.add_argument("--version", action="version", version=f"ems {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in _commands_to_register(argv):
         try:
             module = importlib.import_module(f"ems.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -39,8 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _commands_to_register(argv: Sequence[str] | None) -> Sequence[str]:
+    """The command ``argv`` names (its first argument), none for a bare ``--version``."""
+    if argv is None:
+        return COMMANDS
+    if argv and argv[0] in COMMANDS:
+        return (argv[0],)
+    return () if list(argv) == ["--version"] else COMMANDS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)

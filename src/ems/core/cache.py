@@ -35,12 +35,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ems import __version__
 from ems.core.config import Config
 from ems.core.model import Finding, Position, Range, Related, Report, RuleError, Severity, Tag
-from ems.core.registry import RuleSet
+
+if TYPE_CHECKING:
+    from ems.core.registry import RuleSet
 
 log = logging.getLogger("ems.cache")
 

@@ -11,7 +11,6 @@ import fnmatch
 import hashlib
 import json
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -255,6 +254,8 @@ def parse_table(
 
 def read_config_file(path: Path, known_codes: Iterable[str]) -> Config | None:
     """The config in ``path``, or None for a pyproject.toml without ``[tool.ems]``."""
+    import tomllib  # ~10 ms of start-up, paid only where a config file exists
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
