@@ -9,6 +9,7 @@ bytes, control and bidi characters, a syntax error and a nested folder.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,17 +55,18 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def _no_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Make reading a file through the scan visible (and count it)."""
-    reads: list[str] = []
+def _no_reads(monkeypatch: pytest.MonkeyPatch, log: Path) -> Callable[[], list[str]]:
+    """Make reading a file through the scan visible: each read is appended to ``log``, so
+    reads in a forked child (a few changed files are analysed in one) count too."""
     original = project_mod._read
 
     def counting(path: Path | str) -> tuple[bytes | str, os.stat_result | None]:
-        reads.append(str(path))
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"{path}\n")
         return original(path)
 
     monkeypatch.setattr(project_mod, "_read", counting)
-    return reads
+    return lambda: log.read_text(encoding="utf-8").splitlines() if log.exists() else []
 
 
 @pytest.mark.parametrize(
@@ -86,11 +88,11 @@ def test_warm_text_output_is_byte_identical_to_cold(
     cold_code, cold = _run(capsys, *options, "--no-cache", ".")
     assert cold_code == 1 and "E711" in cold and "E999" in cold
     fill_code, fill = _run(capsys, *options, ".")
-    reads = _no_reads(monkeypatch)
+    reads = _no_reads(monkeypatch, project / "reads.log")
     warm_code, warm = _run(capsys, *options, ".")
     assert (fill_code, fill) == (cold_code, cold)
     assert (warm_code, warm) == (cold_code, cold)
-    assert reads == [], "a warm text report must not read unchanged files"
+    assert reads() == [], "a warm text report must not read unchanged files"
 
 
 def test_excerpts_show_the_awkward_lines(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,9 +110,9 @@ def test_one_changed_file_warm_equals_cold(
     _run(capsys, ".")
     changed = project / "pkg" / "mod.py"
     changed.write_bytes(changed.read_bytes() + b'\nextra = f"x"\nif extra == None:\n\tpass\n')
-    reads = _no_reads(monkeypatch)
+    reads = _no_reads(monkeypatch, project / "reads.log")
     _, warm = _run(capsys, ".")
-    assert [Path(r).name for r in reads] == ["mod.py"]
+    assert [Path(r).name for r in reads()] == ["mod.py"]
     monkeypatch.undo()
     monkeypatch.chdir(project)
     _, cold = _run(capsys, "--no-cache", ".")
@@ -124,12 +126,12 @@ def test_a_json_run_fills_the_cache_for_a_text_run(
     _, cold_json = _run(capsys, "--no-cache", "--format", "json", ".")
     _, cold_text = _run(capsys, "--no-cache", ".")
     _, first_json = _run(capsys, "--format", "json", ".")
-    reads = _no_reads(monkeypatch)
+    reads = _no_reads(monkeypatch, project / "reads.log")
     _, warm_text = _run(capsys, ".")
     _, warm_json = _run(capsys, "--format", "json", ".")
     assert first_json == warm_json == cold_json
     assert warm_text == cold_text
-    assert reads == []
+    assert reads() == []
 
 
 def test_a_config_change_is_seen_by_a_warm_text_run(

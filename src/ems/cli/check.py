@@ -69,18 +69,26 @@ def _run(args: argparse.Namespace) -> int:
     except (ConfigError, RegistryError) as exc:
         return fail(str(exc))
     try:
-        results = _collect(args, resolver, ruleset)
+        results, blocks = _collect(args, resolver, ruleset)
+        if getattr(args, "new_since", None):
+            blocks = None  # the findings shown change below: render them afterwards
         results = apply_check_options(args, results, resolver, started)
     except (ConfigError, UsageError, HookError) as exc:
         return fail(str(exc))
-    return _report(args, results, resolver, ruleset)
+    return _report(args, results, resolver, ruleset, blocks)
 
 
-def _collect(args: argparse.Namespace, resolver, ruleset):
+def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[list[str]] | None]:
+    """The results in file order and, for text output, each one's rendered lines.
+
+    Text is rendered as each result arrives: cached results first, while changed files
+    are still being analysed in the background (``scan_as_ready``).
+    """
     from pathlib import Path
 
+    from ems.cli.formats import TextRenderer
     from ems.core.analyse import analyse
-    from ems.core.project import FileResult, scan
+    from ems.core.project import FileResult, scan_as_ready
 
     # SARIF computes fixes from the bytes; text output needs only the findings' lines,
     # which cached rows carry (a warm run then reads no file).
@@ -91,31 +99,43 @@ def _collect(args: argparse.Namespace, resolver, ruleset):
         data = sys.stdin.buffer.read()
         config = resolver.for_path(Path(name) if args.stdin_filename else Path.cwd() / "stdin.py")
         report = analyse(data, name, config, ruleset)
-        return [FileResult(Path(name), name, report, data if keep_source or keep_excerpts else None)]
+        return [FileResult(Path(name), name, report, data if keep_source or keep_excerpts else None)], None
     paths = input_paths(args)
     missing = [p for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise UsageError(f"no such file or directory: {missing[0]}")
     progress = progress_bar(not args.quiet)
-    return list(
-        scan(
-            paths,
-            resolver,
-            ruleset=ruleset,
-            jobs=args.jobs,
-            use_cache=not args.no_cache,
-            keep_source=keep_source,
-            keep_excerpts=keep_excerpts,
-            progress=progress,
-        )
-    )
+    render = None
+    if args.format == "text":
+        colour = wants_colour(sys.stdout, args.color) and not args.output_file
+        render = TextRenderer(ruleset, colour=colour, show_source=not args.no_source).block
+    results: dict[int, FileResult] = {}
+    blocks: dict[int, list[str]] = {}
+    for index, result, total in scan_as_ready(
+        paths,
+        resolver,
+        ruleset=ruleset,
+        jobs=args.jobs,
+        use_cache=not args.no_cache,
+        keep_source=keep_source,
+        keep_excerpts=keep_excerpts,
+    ):
+        results[index] = result
+        if render is not None:
+            blocks[index] = render(result)
+        if progress:
+            progress(len(results), total)
+    ordered = range(len(results))
+    return [results[i] for i in ordered], [blocks[i] for i in ordered] if render is not None else None
 
 
 class UsageError(Exception):
     """Bad command-line input: exit code 2."""
 
 
-def _report(args: argparse.Namespace, results, resolver, ruleset) -> int:
+def _report(
+    args: argparse.Namespace, results, resolver, ruleset, blocks: list[list[str]] | None = None
+) -> int:
     from ems.cli import formats
 
     stream = sys.stdout
@@ -131,7 +151,10 @@ def _report(args: argparse.Namespace, results, resolver, ruleset) -> int:
         text = formats.render_github(results, ruleset)
     else:
         colour = wants_colour(stream, args.color) and not args.output_file
-        text = formats.render_text(results, ruleset, colour=colour, show_source=not args.no_source)
+        if blocks is not None:
+            text = formats.join_text_blocks(blocks)
+        else:
+            text = formats.render_text(results, ruleset, colour=colour, show_source=not args.no_source)
         if args.statistics:
             text = (
                 formats.render_statistics(results, ruleset)

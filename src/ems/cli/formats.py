@@ -161,46 +161,63 @@ def _shown_findings(result: FileResult) -> Iterator[_Shown]:
 
 
 def render_text(
-    results: Sequence[FileResult],
+    results: Iterable[FileResult],
     ruleset: RuleSet,
     *,
     colour: bool,
     show_source: bool = True,
 ) -> str:
-    """One line per finding, then (``show_source``) its source line with a caret underline.
+    """One line per finding, then (``show_source``) its source line with a caret underline."""
+    render = TextRenderer(ruleset, colour=colour, show_source=show_source)
+    return join_text_blocks(render.block(result) for result in results)
+
+
+def join_text_blocks(blocks: Iterable[list[str]]) -> str:
+    """The text report made of ``TextRenderer.block``s, in file order."""
+    lines = [line for block in blocks for line in block]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+class TextRenderer:
+    """Renders one file's findings at a time, so a caller can render each result as soon as
+    it is ready (``ems check`` renders cached results while changed files are analysed).
 
     Lines come from ``result.source`` if attached, else from ``result.excerpts`` (what a
     warm run has from the cache); a warm run's findings come straight from the cached
     rows (``cached_rows``) without building their objects. A file whose rows turn out
     malformed is rendered again from its built report (a bad row is analysed afresh).
     """
-    out: list[str] = []
-    style = _TextStyle(colour, _FixableCodes(ruleset))
-    for result in results:
+
+    def __init__(self, ruleset: RuleSet, *, colour: bool, show_source: bool = True) -> None:
+        self.style = _TextStyle(colour, _FixableCodes(ruleset))
+        self.show_source = show_source
+
+    def block(self, result: FileResult) -> list[str]:
+        """The lines for ``result``'s findings (none for a clean file)."""
         rows = cached_rows(result)
         if rows is not None:
             if not rows:
-                continue
+                return []
         elif not result.report.findings:
-            continue
+            return []
         lines: list[str] | None = None
         excerpts: Mapping[int, str] | None = None
-        if show_source:
+        if self.show_source:
             if result.source is not None:
                 lines = display_lines(result.source)
             else:
                 excerpts = result.excerpts
+        out: list[str] = []
         if rows is not None:
-            mark = len(out)
             try:
                 path = result.display
                 shown = [(path, code, sev, *span, message, fix) for code, sev, span, message, fix in rows]
-                _render_findings(out, shown, lines, excerpts, style)
-                continue
+                _render_findings(out, shown, lines, excerpts, self.style)
+                return out
             except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-                del out[mark:]
-        _render_findings(out, _shown_findings(result), lines, excerpts, style)
-    return "\n".join(out) + ("\n" if out else "")
+                out.clear()
+        _render_findings(out, _shown_findings(result), lines, excerpts, self.style)
+        return out
 
 
 class _TextStyle:

@@ -12,13 +12,16 @@ deterministic. Small inputs stay in-process: starting workers costs more than it
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
 import gc
 import logging
 import os
 import re
+import signal
 import stat
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,7 +38,7 @@ if TYPE_CHECKING:
 
     import pathspec
 
-    from ems.core.cache import Parsed
+    from ems.core.cache import Entry, Parsed
     from ems.fixes.engine import FixAllResult
 
 log = logging.getLogger("ems.project")
@@ -502,22 +505,38 @@ def _ordered_map(
     items: Sequence,
     jobs: int | None,
     ruleset: RuleSet,  # type: ignore[type-arg]
+    *,
+    background: bool = False,
 ) -> Iterator:  # type: ignore[type-arg]
-    """``map(func, items)`` in worker processes, in order, streaming; in-process when small."""
-    jobs = min(jobs or default_jobs(), len(items))
-    if jobs <= 1 or len(items) < MIN_PARALLEL_FILES:
-        global _WORKER_RULESET
-        previous, _WORKER_RULESET = _WORKER_RULESET, ruleset
-        thresholds = gc.get_threshold()
-        if len(items) >= MIN_PARALLEL_FILES:  # a long in-process run: the workers' GC setting
-            gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
-        try:
-            for item in items:
-                yield func(item)
-        finally:
-            _WORKER_RULESET = previous
-            gc.set_threshold(*thresholds)
-        return
+    """``map(func, items)`` in worker processes, in order, streaming; in-process when small.
+
+    ``background``: the caller has other work to do meanwhile, so a few items (too few
+    for a pool) go to one forked child (``_Background``) instead of running in-process.
+    """
+    wanted = jobs or default_jobs()
+    jobs = min(wanted, len(items))
+    if jobs > 1 and len(items) >= MIN_PARALLEL_FILES:
+        return _pool_map(func, items, jobs, ruleset)
+    if background and items and wanted > 1 and _can_fork():
+        return _Background(func, items, ruleset)
+    return _in_process_map(func, items, ruleset)
+
+
+def _in_process_map(func: Callable, items: Sequence, ruleset: RuleSet) -> Iterator:  # type: ignore[type-arg]
+    global _WORKER_RULESET
+    previous, _WORKER_RULESET = _WORKER_RULESET, ruleset
+    thresholds = gc.get_threshold()
+    if len(items) >= MIN_PARALLEL_FILES:  # a long in-process run: the workers' GC setting
+        gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
+    try:
+        for item in items:
+            yield func(item)
+    finally:
+        _WORKER_RULESET = previous
+        gc.set_threshold(*thresholds)
+
+
+def _pool_map(func: Callable, items: Sequence, jobs: int, ruleset: RuleSet) -> Iterator:  # type: ignore[type-arg]
     pool = _context().Pool(jobs, initializer=_init_worker, initargs=(ruleset,))
     finished = False
     try:
@@ -529,6 +548,91 @@ def _ordered_map(
         else:
             pool.terminate()
         pool.join()
+
+
+def _can_fork() -> bool:
+    """Forking a process with threads can deadlock the child (a lock held mid-fork)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+class _Background:
+    """``map(func, items)`` computed by one forked child from the moment it is created.
+
+    For a handful of items a pool costs more than it saves (~0.1 s of imports and start-up);
+    a bare ``fork`` inherits the loaded rules and costs a millisecond or two. The results
+    come back pickled through a pipe. If the child fails in any way (killed, an exception,
+    a short or unreadable reply) the items are computed here instead: never a wrong or
+    missing result, only a slower one.
+    """
+
+    def __init__(self, func: Callable, items: Sequence, ruleset: RuleSet) -> None:  # type: ignore[type-arg]
+        self._func, self._items, self._ruleset = func, list(items), ruleset
+        self._results: Iterator | None = None  # type: ignore[type-arg]
+        for stream in (sys.stdout, sys.stderr):  # the child must not repeat buffered output
+            with contextlib.suppress(Exception):
+                stream.flush()
+        read_end, write_end = os.pipe()
+        self._pid: int | None = os.fork()
+        if self._pid == 0:  # the child: never returns
+            os.close(read_end)
+            self._serve(write_end)
+        os.close(write_end)
+        self._reply = os.fdopen(read_end, "rb")
+
+    def _serve(self, write_end: int) -> None:
+        import pickle
+
+        status = 1
+        try:
+            _init_worker(self._ruleset)
+            results = [self._func(item) for item in self._items]
+            with os.fdopen(write_end, "wb") as pipe:
+                pickle.dump(results, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            status = 0
+        finally:
+            os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
+
+    def _collect(self) -> list:  # type: ignore[type-arg]
+        import pickle
+
+        results = None
+        try:
+            with self._reply:
+                data = self._reply.read()
+            status = self._wait()
+            if status == 0:
+                results = pickle.loads(data)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError) as exc:
+            log.info("background analysis failed (%s); analysing here", exc)
+        if type(results) is not list or len(results) != len(self._items):
+            log.info("background analysis gave no usable reply; analysing here")
+            return list(_in_process_map(self._func, self._items, self._ruleset))
+        return results
+
+    def _wait(self) -> int:
+        pid, self._pid = self._pid, None
+        if pid is None:
+            return 1
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+    def __iter__(self) -> _Background:
+        return self
+
+    def __next__(self) -> object:
+        if self._results is None:
+            self._results = iter(self._collect())
+        return next(self._results)
+
+    def close(self) -> None:
+        """Stop the child if its results are no longer wanted; always reap it."""
+        if self._pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                self._wait()
+        if not self._reply.closed:
+            self._reply.close()
 
 
 @dataclass(frozen=True)
@@ -674,6 +778,46 @@ def scan(
     ``keep_excerpts``: attach the source lines the findings point at (what text output
     shows); cached rows carry them, so unchanged files are not read for them.
     """
+    waiting: dict[int, FileResult] = {}
+    next_index = 0
+    scanned = scan_as_ready(
+        paths,
+        resolver,
+        ruleset=ruleset,
+        jobs=jobs,
+        use_cache=use_cache,
+        keep_source=keep_source,
+        keep_excerpts=keep_excerpts,
+    )
+    try:
+        for index, result, total in scanned:
+            waiting[index] = result
+            while next_index in waiting:
+                yield waiting.pop(next_index)
+                next_index += 1
+                if progress:
+                    progress(next_index, total)
+    finally:
+        scanned.close()
+
+
+def scan_as_ready(
+    paths: Sequence[Path],
+    resolver: ConfigResolver,
+    *,
+    ruleset: RuleSet | None = None,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    keep_source: bool = False,
+    keep_excerpts: bool = False,
+) -> Iterator[tuple[int, FileResult, int]]:
+    """``scan`` as ``(index in file order, result, number of files)``, each result as soon
+    as it is ready: the cached ones first, then those analysed now.
+
+    Why: when a few files changed in a warm project, they are analysed in a forked child
+    while this process decodes and the caller renders the cached results, so the analysis
+    costs no wall time of its own (``ems check`` after editing one file).
+    """
     from ems.core.cache import ResultCache, decode_entry, is_fresh, parse_payload, settings_key
     from ems.core.source import excerpt_lines
 
@@ -689,104 +833,117 @@ def scan(
 
     cache = ResultCache(project_root(paths, resolver)) if use_cache and files else None
     entries = cache.load(displays) if cache is not None else {}
-    ready: dict[int, FileResult] = {}
+
+    def task(index: int, entry: Entry | None) -> _Task:
+        expected = entry.digest if entry is not None else None
+        return _Task(
+            files[index],
+            displays[index],
+            configs[index],
+            expected,
+            keep_source,
+            cache is not None,
+            keep_excerpts,
+        )
+
+    # Pass 1, by stat alone: which files must be read (changed, new, or racy rows).
+    fresh: list[tuple[int, Entry]] = []
     tasks: list[_Task] = []
     task_index: list[int] = []
-    for index, path in enumerate(files):
-        display = displays[index]
-        entry = entries.get((display, settings[index]))
+    for index in range(total):
+        entry = entries.get((displays[index], settings[index]))
         if entry is not None and entry.stat is not None:
             try:
                 st: os.stat_result | None = os.stat(texts[index])
             except OSError:
                 st = None
             if is_fresh(entry, st):
-                try:
-                    parsed = parse_payload(entry.payload)
-                except (ValueError, TypeError, KeyError):
-                    entry = None
-                else:
-                    excerpts = parsed.excerpts
-                    has_findings = bool(parsed.rows)
-                    need_source = keep_source and has_findings
-                    need_lines = keep_excerpts and has_findings and excerpts is None
-                    source: bytes | None = None
-                    if need_source or need_lines:  # read here: no worker round trip
-                        data, st = _read(path)
-                        source = data if isinstance(data, bytes) and is_fresh(entry, st) else None
-                    if source is not None or not (need_source or need_lines):
-                        pending = _PendingReport(parsed, path, display, configs[index], ruleset)
-                        if need_lines and source is not None:  # a row without excerpts (rare)
-                            report = pending.build()
-                            excerpts = excerpt_lines(source, [f.range.start.line for f in report.findings])
-                            ready[index] = FileResult(
-                                path, display, report, source if need_source else None, excerpts
-                            )
-                            continue
-                        ready[index] = _cached_result(
-                            path,
-                            display,
-                            pending,
-                            source if need_source else None,
-                            excerpts if keep_excerpts and has_findings else None,
-                        )
-                        continue
+                fresh.append((index, entry))
+                continue
         task_index.append(index)
-        tasks.append(
-            _Task(
-                path,
-                display,
-                configs[index],
-                entry.digest if entry else None,
-                keep_source,
-                cache is not None,
-                keep_excerpts,
-            )
+        tasks.append(task(index, entry))
+    # Started now, so the analysis overlaps decoding (and the caller's use of) cached rows.
+    outcomes = _ordered_map(_analyse_task, tasks, jobs, ruleset, background=bool(fresh))
+
+    def finish(index: int, task: _Task, outcome: _Outcome) -> FileResult:
+        """The result of an analysed (or read and found unchanged) file; updates the cache."""
+        display = displays[index]
+        report = outcome.report
+        excerpts = outcome.excerpts
+        if report is None:  # same content as the cached row
+            entry = entries[(display, settings[index])]
+            try:
+                report, excerpts = decode_entry(entry.payload, display)
+            except (ValueError, TypeError, KeyError):  # unreadable row: analyse here
+                fallback = _analyse_task(replace(task, expected=None), ruleset)
+                report = fallback.report or io_error_report(display, "cannot re-read")
+                excerpts = fallback.excerpts
+                if cache is not None and fallback.digest is not None and _cacheable(report):
+                    cache.put(display, settings[index], fallback.stat, fallback.digest, report, excerpts)
+            else:
+                if cache is not None and outcome.stat != entry.stat:
+                    cache.put_stat(display, settings[index], outcome.stat, entry)
+            if keep_excerpts and report.findings and excerpts is None:  # a row without them
+                data = read_source(task.path) if outcome.source is None else outcome.source
+                if isinstance(data, bytes):
+                    excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
+        elif cache is not None and outcome.digest is not None and _cacheable(report):
+            cache.put(display, settings[index], outcome.stat, outcome.digest, report, excerpts)
+        return FileResult(
+            task.path,
+            display,
+            report,
+            outcome.source,
+            excerpts if keep_excerpts and report.findings else None,
         )
 
-    outcomes = _ordered_map(_analyse_task, tasks, jobs, ruleset)
     try:
-        next_task = 0
-        for index, path in enumerate(files):
-            result = ready.pop(index, None)
-            if result is None:
-                assert task_index[next_task] == index
-                next_task += 1
-                outcome: _Outcome = next(outcomes)
-                display = displays[index]
-                report = outcome.report
-                excerpts = outcome.excerpts
-                if report is None:  # same content as the cached row
-                    entry = entries[(display, settings[index])]
-                    try:
-                        report, excerpts = decode_entry(entry.payload, display)
-                    except (ValueError, TypeError, KeyError):  # unreadable row: analyse here
-                        fallback = _analyse_task(replace(tasks[next_task - 1], expected=None), ruleset)
-                        report = fallback.report or io_error_report(display, "cannot re-read")
-                        excerpts = fallback.excerpts
-                        if cache is not None and fallback.digest is not None and _cacheable(report):
-                            cache.put(
-                                display, settings[index], fallback.stat, fallback.digest, report, excerpts
-                            )
-                    else:
-                        if cache is not None and outcome.stat != entry.stat:
-                            cache.put_stat(display, settings[index], outcome.stat, entry)
-                    if keep_excerpts and report.findings and excerpts is None:  # a row without them
-                        data = read_source(path) if outcome.source is None else outcome.source
-                        if isinstance(data, bytes):
-                            excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
-                elif cache is not None and outcome.digest is not None and _cacheable(report):
-                    cache.put(display, settings[index], outcome.stat, outcome.digest, report, excerpts)
-                result = FileResult(
-                    path,
-                    display,
-                    report,
-                    outcome.source,
-                    excerpts if keep_excerpts and report.findings else None,
+        # Pass 2: the fresh rows' results, from their payloads. A row that fails to parse
+        # is analysed afresh (after the others: it is rare).
+        late: list[tuple[int, _Task]] = []
+        for index, entry in fresh:
+            path = files[index]
+            try:
+                parsed = parse_payload(entry.payload)
+            except (ValueError, TypeError, KeyError):
+                late.append((index, task(index, None)))
+                continue
+            excerpts = parsed.excerpts
+            has_findings = bool(parsed.rows)
+            need_source = keep_source and has_findings
+            need_lines = keep_excerpts and has_findings and excerpts is None
+            source: bytes | None = None
+            if need_source or need_lines:  # read here: no worker round trip
+                data, st = _read(path)
+                source = data if isinstance(data, bytes) and is_fresh(entry, st) else None
+                if source is None:  # changed since pass 1
+                    late.append((index, task(index, entry)))
+                    continue
+            pending = _PendingReport(parsed, path, displays[index], configs[index], ruleset)
+            if need_lines and source is not None:  # a row without excerpts (rare)
+                report = pending.build()
+                excerpts = excerpt_lines(source, [f.range.start.line for f in report.findings])
+                yield (
+                    index,
+                    FileResult(path, displays[index], report, source if need_source else None, excerpts),
+                    total,
                 )
-            yield result
-            if progress:
-                progress(index + 1, total)
+                continue
+            yield (
+                index,
+                _cached_result(
+                    path,
+                    displays[index],
+                    pending,
+                    source if need_source else None,
+                    excerpts if keep_excerpts and has_findings else None,
+                ),
+                total,
+            )
+        for index, analysed, outcome in zip(task_index, tasks, outcomes, strict=True):
+            yield index, finish(index, analysed, outcome), total
+        for index, late_task in late:
+            yield index, finish(index, late_task, _analyse_task(late_task, ruleset)), total
     finally:
         outcomes.close()
         if cache is not None:
