@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ems.core import cache as cache_mod
+from ems.core import registry
 from ems.core.analyse import analyse
 from ems.core.cache import (
     Entry,
@@ -71,10 +72,41 @@ def test_settings_key_changes_with_config_rules_and_nothing_else() -> None:
     assert settings_key(Config(), elsewhere) != base
 
 
+def _fresh(rules: RuleSet) -> RuleSet:
+    """A copy without the memoised fingerprint."""
+    return RuleSet(rules.rules, rules.origins, rules.versions)
+
+
 def test_settings_key_changes_with_the_ems_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    base = settings_key(Config(), load_rules())
-    monkeypatch.setattr(cache_mod, "__version__", "999.0")
-    assert settings_key(Config(), load_rules()) != base
+    base = settings_key(Config(), _fresh(load_rules()))
+    monkeypatch.setattr(registry, "__version__", "999.0")
+    registry.engine_digest.cache_clear()
+    try:
+        assert settings_key(Config(), _fresh(load_rules())) != base
+    finally:
+        monkeypatch.undo()
+        registry.engine_digest.cache_clear()
+    assert settings_key(Config(), _fresh(load_rules())) == base
+
+
+def test_settings_key_changes_when_the_engine_source_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edited rule in a checkout (same version) must not reuse results of the old one."""
+    base = settings_key(Config(), _fresh(load_rules()))
+    monkeypatch.setattr(registry, "engine_digest", lambda: "0.1.0:edited")
+    assert settings_key(Config(), _fresh(load_rules())) != base
+
+
+def test_source_digest_follows_names_and_bytes(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "notes.txt").write_text("ignored")
+    first = registry.source_digest([str(tmp_path)])
+    (tmp_path / "notes.txt").write_text("still ignored")
+    assert registry.source_digest([str(tmp_path)]) == first
+    (tmp_path / "a.py").write_text("x = 2\n")
+    second = registry.source_digest([str(tmp_path)])
+    assert second != first
+    (tmp_path / "a.py").rename(tmp_path / "b.py")
+    assert registry.source_digest([str(tmp_path)]) not in (first, second)
 
 
 def _stored(tmp_path: Path, report: Report) -> tuple[ResultCache, str]:

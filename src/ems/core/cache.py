@@ -33,11 +33,9 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ems import __version__
 from ems.core.config import Config
 from ems.core.model import Finding, Position, Range, Related, Report, RuleError, Severity, Tag
 
@@ -67,38 +65,15 @@ def content_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _distribution_version(name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return ""
-
-
-@lru_cache(maxsize=8)
-def _ruleset_key(ruleset: RuleSet) -> str:
-    versions = dict(ruleset.versions)
-    parts = []
-    for code, origin in ruleset.origins:
-        if origin != "builtin":
-            known = versions.get(origin) or _distribution_version(origin)
-            if known:
-                origin = f"{origin}=={known}"
-        parts.append(f"{code}:{origin}")
-    return ",".join(parts)
-
-
 def settings_key(config: Config, ruleset: RuleSet) -> str:
     """Everything besides the file's bytes and path that can change its report."""
     payload = "\x1f".join(
         (
-            __version__,
             str(SCHEMA_VERSION),
             sys.implementation.name,
             ".".join(map(str, sys.version_info[:3])),
             config.fingerprint(),
-            _ruleset_key(ruleset),
+            ruleset.fingerprint,  # the ems version, its source, the rules and plug-ins
         )
     )
     return hashlib.blake2b(payload.encode(), digest_size=12).hexdigest()

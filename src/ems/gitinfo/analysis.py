@@ -10,18 +10,15 @@ under its new path; every other blob is analysed once, ever.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from functools import cache
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 import git
 
-from ems import __version__
 from ems.core.analyse import analyse
 from ems.core.config import Config, ConfigResolver
 from ems.core.registry import RuleSet, load_rules
@@ -34,32 +31,9 @@ _CHUNK = 8
 Progress = Callable[[int, int], None]
 
 
-@cache
-def _engine_digest() -> str:
-    """A hash of the analysis engine's own source (core + built-in rules)."""
-    import ems.core
-    import ems.rules
-
-    digest = hashlib.sha256(__version__.encode())
-    for package in (ems.core, ems.rules):
-        folder = Path(package.__file__ or ".").parent
-        for file in sorted(folder.glob("*.py")):
-            digest.update(file.name.encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()
-
-
 def ruleset_hash(config: Config, ruleset: RuleSet) -> str:
     """What the cached findings of one blob depend on, besides its bytes and path."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    parts = [_engine_digest(), config.fingerprint()]
-    for code, origin in ruleset.origins:
-        if origin != "builtin":
-            with contextlib.suppress(PackageNotFoundError):
-                origin = f"{origin}=={version(origin)}"
-        parts.append(f"{code}:{origin}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+    return hashlib.sha256(f"{ruleset.fingerprint}\n{config.fingerprint()}".encode()).hexdigest()[:20]
 
 
 def analyse_blob(
