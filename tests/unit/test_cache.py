@@ -127,6 +127,38 @@ def test_rows_survive_a_reopen(tmp_path: Path) -> None:
     assert (tmp_path / ".ems" / "cache" / ".gitignore").read_text().strip().endswith("*")
 
 
+def test_a_run_reads_only_its_own_settings_rows(tmp_path: Path) -> None:
+    report = _report()
+    cache = ResultCache(tmp_path)
+    for key in ("first", "second"):
+        cache.put(report.path, key, (1, 2, 3, 4), f"digest-{key}", report)
+    cache.close()
+    reopened = ResultCache(tmp_path)
+    assert set(reopened.load([report.path])) == {(report.path, "first"), (report.path, "second")}
+    only = reopened.load([report.path], {"second"})
+    assert set(only) == {(report.path, "second")} and only[(report.path, "second")].digest == "digest-second"
+    many = [f"m{index}.py" for index in range(40)]  # past the IN-list size: a scan by settings
+    assert reopened.load([report.path, *many], {"first"}).keys() == {(report.path, "first")}
+    reopened.close()
+
+
+def test_rows_of_old_settings_are_deleted(tmp_path: Path) -> None:
+    """Each upgrade or config change starts a new settings key; the cache must not only grow."""
+    report = _report()
+    keys = [f"settings-{index}" for index in range(cache_mod.KEEP_SETTINGS + 3)]
+    for key in keys:  # one run per key, oldest first
+        cache = ResultCache(tmp_path)
+        cache.put(report.path, key, (1, 2, 3, 4), "digest", report)
+        cache.close()
+    left = {settings for _, settings in ResultCache(tmp_path).load([report.path])}
+    assert left == set(keys[-cache_mod.KEEP_SETTINGS :])
+    # Writing under a kept key again neither deletes anything nor resurrects the others.
+    cache = ResultCache(tmp_path)
+    cache.put("other.py", keys[-1], (1, 2, 3, 4), "digest", report)
+    cache.close()
+    assert {s for _, s in ResultCache(tmp_path).load([report.path])} == left
+
+
 def test_a_corrupt_database_is_rebuilt(tmp_path: Path) -> None:
     report = _report()
     directory = tmp_path / ".ems" / "cache"

@@ -46,7 +46,10 @@ log = logging.getLogger("ems.cache")
 
 CACHE_DIR = Path(".ems") / "cache"
 DB_NAME = "results.sqlite"
-SCHEMA_VERSION = 3  # 2: payloads carry source excerpts; 3: two lines, what text output shows first
+# 2: payloads carry source excerpts; 3: two lines, what text output shows first;
+# 4: rows keyed (settings, path), so a run reads only its own settings' rows; used settings
+SCHEMA_VERSION = 4
+KEEP_SETTINGS = 8  # rows of the most recently written settings kept; older ones are deleted
 RACY_NS = 2_000_000_000  # files modified this close to being read: stat not trusted
 BUSY_TIMEOUT_S = 5.0
 
@@ -345,6 +348,7 @@ class ResultCache:
             if row is None or row[0] != str(SCHEMA_VERSION):
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute("DROP TABLE IF EXISTS entries")
+                conn.execute("DROP TABLE IF EXISTS settings_used")
                 conn.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
                 )
@@ -354,7 +358,10 @@ class ResultCache:
                 " path TEXT NOT NULL, settings TEXT NOT NULL,"
                 " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,"
                 " digest TEXT NOT NULL, payload TEXT NOT NULL, checksum TEXT NOT NULL,"
-                " PRIMARY KEY (path, settings)) WITHOUT ROWID"
+                " PRIMARY KEY (settings, path)) WITHOUT ROWID"
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS settings_used (settings TEXT PRIMARY KEY, used_ns INTEGER NOT NULL)"
             )
         except BaseException:
             conn.close()
@@ -389,19 +396,24 @@ class ResultCache:
 
     # reading
 
-    def load(self, paths: Sequence[str]) -> dict[tuple[str, str], Entry]:
-        """Valid rows for ``paths`` keyed by (path, settings); bad rows are left out."""
+    def load(
+        self, paths: Sequence[str], settings: Iterable[str] | None = None
+    ) -> dict[tuple[str, str], Entry]:
+        """Valid rows for ``paths`` (under ``settings`` keys only, if given) keyed by
+        (path, settings); bad rows are left out."""
         conn = self._connect()
         if conn is None or not paths:
             return {}
+        where, args = "", ()
+        if settings is not None:
+            keys = tuple(sorted(set(settings)))
+            where, args = f" WHERE settings IN ({','.join('?' * len(keys))})", keys
         try:
             if len(paths) <= 32:
                 marks = ",".join("?" * len(paths))
-                rows: Iterable[tuple] = conn.execute(
-                    f"SELECT * FROM entries WHERE path IN ({marks})", tuple(paths)
-                ).fetchall()
-            else:
-                rows = conn.execute("SELECT * FROM entries").fetchall()
+                where += (" AND" if where else " WHERE") + f" path IN ({marks})"
+                args += tuple(paths)
+            rows: Iterable[tuple] = conn.execute(f"SELECT * FROM entries{where}", args).fetchall()
         except sqlite3.Error as exc:
             self._fail(exc)
             return {}
@@ -464,6 +476,7 @@ class ResultCache:
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._note_settings(conn, {p.settings for p in pending})
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:  # busy/locked/read-only: skip this write
             log.info("cache not updated (%s)", exc)
@@ -471,6 +484,22 @@ class ResultCache:
                 conn.execute("ROLLBACK")
         except sqlite3.Error as exc:
             self._fail(exc)
+
+    @staticmethod
+    def _note_settings(conn: sqlite3.Connection, written: set[str]) -> None:
+        """Mark ``written`` settings as used now; when one is new, delete the rows of all
+        but the ``KEEP_SETTINGS`` most recently used (each ems upgrade, rule edit or
+        config change starts a new key: without this the cache would only grow)."""
+        known = {row[0] for row in conn.execute("SELECT settings FROM settings_used")}
+        now = time.time_ns()
+        conn.executemany(
+            "INSERT OR REPLACE INTO settings_used VALUES (?, ?)", [(key, now) for key in sorted(written)]
+        )
+        if written <= known:
+            return
+        keep = "SELECT settings FROM settings_used ORDER BY used_ns DESC LIMIT ?"
+        conn.execute(f"DELETE FROM entries WHERE settings NOT IN ({keep})", (KEEP_SETTINGS,))
+        conn.execute(f"DELETE FROM settings_used WHERE settings NOT IN ({keep})", (KEEP_SETTINGS,))
 
     def close(self) -> None:
         try:

@@ -832,7 +832,7 @@ def scan_as_ready(
     settings = [keys.get(id(c)) or keys.setdefault(id(c), settings_key(c, ruleset)) for c in configs]
 
     cache = ResultCache(project_root(paths, resolver)) if use_cache and files else None
-    entries = cache.load(displays) if cache is not None else {}
+    entries = cache.load(displays, set(settings)) if cache is not None else {}
 
     def task(index: int, entry: Entry | None) -> _Task:
         expected = entry.digest if entry is not None else None
