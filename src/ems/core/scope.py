@@ -430,6 +430,10 @@ class _Checker:
         self._check_dead_scopes()
         self.model.undefined_names = self.undefined
         self.model.star_imported = module.star_imported
+        # The handlers are bound methods: a reference cycle through ``self`` that would
+        # leave the whole tree (reachable from ``root`` and ``parents``) to the cyclic
+        # garbage collector instead of reference counting.
+        self.handlers = {}
 
     # -- the work loop -----------------------------------------------------------
 
