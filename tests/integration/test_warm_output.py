@@ -9,7 +9,9 @@ bytes, control and bidi characters, a syntax error and a nested folder.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,72 @@ def test_a_config_change_is_seen_by_a_warm_text_run(
     _, warm = _run(capsys, ".")
     _, cold = _run(capsys, "--no-cache", ".")
     assert warm == cold and "E711" not in warm
+
+
+def test_a_warm_text_run_prints_cached_views_without_decoding_rows(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file's text is kept with its row: a warm run neither parses nor renders it."""
+    _, cold = _run(capsys, "--no-cache", ".")
+    _run(capsys, ".")
+    calls: list[str] = []
+    real = cache_mod.parse_payload
+
+    def counting(payload: str) -> cache_mod.Parsed:
+        calls.append(payload)
+        return real(payload)
+
+    monkeypatch.setattr(cache_mod, "parse_payload", counting)
+    code, warm = _run(capsys, ".")
+    assert (code, warm) == (1, cold)
+    assert calls == []
+
+
+def test_switching_text_options_never_shows_another_options_view(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expected = {
+        options: _run(capsys, *options, "--no-cache", ".")[1]
+        for options in [(), ("--color", "always"), ("--no-source",)]
+    }
+    for _ in range(2):
+        for options, text in expected.items():
+            assert _run(capsys, *options, ".")[1] == text, options
+
+
+def test_a_view_from_other_rendering_code_is_rendered_again(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ems.cli.formats as formats
+
+    _, cold = _run(capsys, "--no-cache", ".")
+    _run(capsys, ".")
+    # Stored views now carry another key: as after an upgrade of the text format.
+    monkeypatch.setattr(formats, "_module_digest", lambda: "changed")
+    with sqlite3.connect(project / ".ems" / "cache" / "results.sqlite") as conn:
+        stale = conn.execute(
+            "SELECT count(*) FROM entries WHERE view_key NOT LIKE 'text:changed:%'"
+        ).fetchone()
+    assert stale[0] > 0
+    assert _run(capsys, ".")[1] == cold
+    with sqlite3.connect(project / ".ems" / "cache" / "results.sqlite") as conn:
+        keys = {row[0].split(":")[1] for row in conn.execute("SELECT view_key FROM entries")}
+    assert keys == {"changed"}  # re-rendered and stored under the new key
+    assert _run(capsys, ".")[1] == cold
+
+
+def test_a_malformed_view_falls_back_to_rendering_the_report(project: Path) -> None:
+    from ems.cli.formats import TextRenderer, render_text
+    from ems.core.analyse import analyse
+    from ems.core.config import Config
+    from ems.core.project import FileResult
+    from ems.core.registry import load_rules
+
+    rules = load_rules()
+    data = FILES["a.py"]
+    report = analyse(data, "a.py", Config(), rules)
+    plain = FileResult(Path("a.py"), "a.py", report, data)
+    broken = replace(plain, view="not a view")
+    renderer = TextRenderer(rules, colour=False)
+    assert renderer.block(broken) == renderer.block(plain) == render_text([plain], rules, colour=False)
+    assert "E711" in renderer.block(broken)

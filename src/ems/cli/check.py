@@ -70,25 +70,25 @@ def _run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     try:
         results, blocks = _collect(args, resolver, ruleset)
-        if getattr(args, "new_since", None):
-            blocks = None  # the findings shown change below: render them afterwards
         results = apply_check_options(args, results, resolver, started)
     except (ConfigError, UsageError, HookError) as exc:
         return fail(str(exc))
     return _report(args, results, resolver, ruleset, blocks)
 
 
-def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[list[str]] | None]:
-    """The results in file order and, for text output, each one's rendered lines.
+def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[str] | None]:
+    """The results in file order and, for text output, each one's rendered text.
 
     Text is rendered as each result arrives: cached results first, while changed files
-    are still being analysed in the background (``scan_as_ready``).
+    are still being analysed in the background (``scan_as_ready``). Each file's text is
+    kept in its cache row (a ``View``), so a warm run prints it without decoding it.
+    Not with ``--new-since``: the findings shown are filtered after the scan.
     """
     from pathlib import Path
 
     from ems.cli.formats import TextRenderer
     from ems.core.analyse import analyse
-    from ems.core.project import FileResult, scan_as_ready
+    from ems.core.project import FileResult, View, scan_as_ready
 
     # SARIF computes fixes from the bytes; text output needs only the findings' lines,
     # which cached rows carry (a warm run then reads no file).
@@ -105,12 +105,13 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[li
     if missing:
         raise UsageError(f"no such file or directory: {missing[0]}")
     progress = progress_bar(not args.quiet)
-    render = None
-    if args.format == "text":
+    renderer = view = None
+    if args.format == "text" and not getattr(args, "new_since", None):
         colour = wants_colour(sys.stdout, args.color) and not args.output_file
-        render = TextRenderer(ruleset, colour=colour, show_source=not args.no_source).block
+        renderer = TextRenderer(ruleset, colour=colour, show_source=not args.no_source)
+        view = View(renderer.view_key, renderer.view)
     results: dict[int, FileResult] = {}
-    blocks: dict[int, list[str]] = {}
+    blocks: dict[int, str] = {}
     for index, result, total in scan_as_ready(
         paths,
         resolver,
@@ -119,23 +120,22 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[li
         use_cache=not args.no_cache,
         keep_source=keep_source,
         keep_excerpts=keep_excerpts,
+        view=view,
     ):
         results[index] = result
-        if render is not None:
-            blocks[index] = render(result)
+        if renderer is not None:
+            blocks[index] = renderer.block(result)
         if progress:
             progress(len(results), total)
     ordered = range(len(results))
-    return [results[i] for i in ordered], [blocks[i] for i in ordered] if render is not None else None
+    return [results[i] for i in ordered], [blocks[i] for i in ordered] if renderer is not None else None
 
 
 class UsageError(Exception):
     """Bad command-line input: exit code 2."""
 
 
-def _report(
-    args: argparse.Namespace, results, resolver, ruleset, blocks: list[list[str]] | None = None
-) -> int:
+def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[str] | None = None) -> int:
     from ems.cli import formats
 
     stream = sys.stdout
@@ -152,7 +152,7 @@ def _report(
     else:
         colour = wants_colour(stream, args.color) and not args.output_file
         if blocks is not None:
-            text = formats.join_text_blocks(blocks)
+            text = "".join(blocks)
         else:
             text = formats.render_text(results, ruleset, colour=colour, show_source=not args.no_source)
         if args.statistics:
@@ -172,7 +172,7 @@ def _report(
     else:
         stream.write(text)
         stream.flush()
-    from ems.core.project import finding_count
-
-    has_findings = any(finding_count(r) for r in results)  # without building cached reports
-    return 0 if (args.exit_zero or not has_findings) else 1
+    if args.exit_zero:
+        return 0
+    total, _, _ = formats.count_findings(results, ruleset)  # from views and rows: no decoding
+    return 1 if total else 0

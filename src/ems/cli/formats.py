@@ -6,10 +6,14 @@ All formatters take the finished results and return one string, written in one g
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ems.core.model import Finding, Severity
@@ -169,13 +173,7 @@ def render_text(
 ) -> str:
     """One line per finding, then (``show_source``) its source line with a caret underline."""
     render = TextRenderer(ruleset, colour=colour, show_source=show_source)
-    return join_text_blocks(render.block(result) for result in results)
-
-
-def join_text_blocks(blocks: Iterable[list[str]]) -> str:
-    """The text report made of ``TextRenderer.block``s, in file order."""
-    lines = [line for block in blocks for line in block]
-    return "\n".join(lines) + ("\n" if lines else "")
+    return "".join([render.block(result) for result in results])
 
 
 class TextRenderer:
@@ -186,20 +184,30 @@ class TextRenderer:
     warm run has from the cache); a warm run's findings come straight from the cached
     rows (``cached_rows``) without building their objects. A file whose rows turn out
     malformed is rendered again from its built report (a bad row is analysed afresh).
+
+    ``view``/``view_key`` make the rendering cacheable with the file's result
+    (``ems.core.project.View``): a warm run then prints a file's block as stored.
     """
 
     def __init__(self, ruleset: RuleSet, *, colour: bool, show_source: bool = True) -> None:
-        self.style = _TextStyle(colour, _FixableCodes(ruleset))
+        self.fixable = _FixableCodes(ruleset)
+        self.style = _TextStyle(colour, self.fixable)
         self.show_source = show_source
+        # What else the block depends on is in the cache row's key already (the rules,
+        # the ems core's source, the file's content and display path).
+        self.view_key = f"text:{_module_digest()}:{int(colour)}{int(show_source)}"
 
-    def block(self, result: FileResult) -> list[str]:
-        """The lines for ``result``'s findings (none for a clean file)."""
+    def block(self, result: FileResult) -> str:
+        """The text for ``result``'s findings ("" for a clean file); from its view if any."""
+        if result.view is not None:
+            with contextlib.suppress(ValueError):  # a malformed view: render afresh
+                return _view_parts(result.view)[1]
         rows = cached_rows(result)
         if rows is not None:
             if not rows:
-                return []
+                return ""
         elif not result.report.findings:
-            return []
+            return ""
         lines: list[str] | None = None
         excerpts: Mapping[int, str] | None = None
         if self.show_source:
@@ -213,11 +221,31 @@ class TextRenderer:
                 path = result.display
                 shown = [(path, code, sev, *span, message, fix) for code, sev, span, message, fix in rows]
                 _render_findings(out, shown, lines, excerpts, self.style)
-                return out
+                return "\n".join(out) + "\n"
             except (ValueError, TypeError, KeyError, IndexError, AttributeError):
                 out.clear()
         _render_findings(out, _shown_findings(result), lines, excerpts, self.style)
-        return out
+        return "\n".join(out) + ("\n" if out else "")
+
+    def view(self, result: FileResult) -> str:
+        """What the cache keeps of ``result``: its counts (for the summary), then its block."""
+        count, fixable = _counts(result, self.fixable)
+        return f"{count} {fixable}\n{self.block(result)}"
+
+
+def _view_parts(view: str) -> tuple[tuple[int, int], str]:
+    """((findings, fixable), text) of a ``TextRenderer.view``; raises ValueError if malformed."""
+    head, newline, text = view.partition("\n")
+    count, _, fixable = head.partition(" ")
+    if not newline:
+        raise ValueError("malformed text view")
+    return (int(count), int(fixable)), text
+
+
+@functools.cache
+def _module_digest() -> str:
+    """This module's source: cached text views go stale when the rendering code changes."""
+    return hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
 
 
 class _TextStyle:
@@ -288,20 +316,29 @@ def _render_findings(
 
 
 def count_findings(results: Sequence[FileResult], ruleset: RuleSet) -> tuple[int, int, int]:
-    """(findings, files with findings, fixable findings), from cached rows where possible."""
+    """(findings, files with findings, fixable findings), from views or cached rows where
+    possible."""
     fixable_code = _FixableCodes(ruleset)
     total = with_findings = fixable = 0
     for result in results:
-        counted = _count_rows(cached_rows(result), fixable_code)
-        if counted is None:
-            findings = result.report.findings
-            counted = len(findings), sum(1 for f in findings if f.fixable and fixable_code[f.code])
-        count, can_fix = counted
+        count, can_fix = _counts(result, fixable_code)
         if count:
             total += count
             with_findings += 1
             fixable += can_fix
     return total, with_findings, fixable
+
+
+def _counts(result: FileResult, fixable_code: _FixableCodes) -> tuple[int, int]:
+    """(findings, fixable findings) of one result, without decoding it if it has a view."""
+    if result.view is not None:
+        with contextlib.suppress(ValueError):
+            return _view_parts(result.view)[0]
+    counted = _count_rows(cached_rows(result), fixable_code)
+    if counted is None:
+        findings = result.report.findings
+        counted = len(findings), sum(1 for f in findings if f.fixable and fixable_code[f.code])
+    return counted
 
 
 def _count_rows(rows: list[list[Any]] | None, fixable_code: _FixableCodes) -> tuple[int, int] | None:

@@ -129,7 +129,29 @@ def run_rules(
 # Operator and context nodes (``Load``, ``Add``, ``Eq`` ...) have no children; skipping
 # them when no rule asked for them removes about a third of the nodes from the walk.
 _LEAF_TYPES = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+# Constants have no child nodes, nor do names once their context is skipped: together
+# they are nearly half of what is left, so they are not even pushed unless a rule asks.
+_CHILDLESS = (ast.Constant, ast.Name)
+# Each class's fields, last first: children are pushed in reverse to pop in order.
 _FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+# Pops the node on top of ``ctx.ancestors`` once all of that node's children are walked.
+_LEAVE = ast.AST()
+
+
+class _Walked(dict[type, bool]):
+    """Which classes of field value the walk descends into: AST nodes, except ``skipped``.
+
+    Filled on first sight of each class, so the walk tests one dict lookup per field value
+    instead of two ``isinstance`` calls (``None``, strings and lists answer False).
+    """
+
+    def __init__(self, skipped: tuple[type, ...]) -> None:
+        super().__init__()
+        self.skipped = skipped
+
+    def __missing__(self, cls: type) -> bool:
+        walked = self[cls] = issubclass(cls, ast.AST) and not issubclass(cls, self.skipped)
+        return walked
 
 
 def _walk(
@@ -144,20 +166,27 @@ def _walk(
 
     Hand-inlined child iteration (no ``ast.iter_child_nodes`` generators): this loop runs
     once per node of every file scanned, and the inlined form measured about 2x faster.
+    Children go straight onto the stack above a ``_LEAVE`` marker (no per-node list or
+    ``(node, depth)`` tuple); a node that pushed no child takes its marker back.
     """
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    skipped: tuple[type, ...] = (*_LEAF_TYPES, *_CHILDLESS)
+    if any(issubclass(t, _LEAF_TYPES) for t in dispatch):
+        skipped = (ast.Constant,)
+    walked = _Walked(tuple(t for t in skipped if t not in dispatch))
     ancestors = ctx.ancestors
     get = dispatch.get
     append = out.append
     fields_of = _FIELDS
-    node_base = ast.AST
-    skip: tuple[type, ...] = _LEAF_TYPES
-    if any(issubclass(t, _LEAF_TYPES) for t in dispatch):
-        skip = ()
+    leave = _LEAVE
+    stack: list[ast.AST] = [tree]
+    pop = stack.pop
+    push = stack.append
     while stack:
-        node, depth = stack.pop()
-        del ancestors[depth:]
-        cls = type(node)
+        node = pop()
+        if node is leave:
+            ancestors.pop()
+            continue
+        cls = node.__class__
         interested = get(cls)
         if interested:
             for rule in interested:
@@ -170,21 +199,21 @@ def _walk(
                     contain(rule, exc)
         fields = fields_of.get(cls)
         if fields is None:
-            fields = fields_of[cls] = cls._fields
-        children: list[ast.AST] = []
+            fields = fields_of[cls] = cls._fields[::-1]
+        push(leave)
+        size = len(stack)
         for name in fields:
             value = getattr(node, name, None)
             if value.__class__ is list:
-                for item in value:
-                    if isinstance(item, node_base) and not isinstance(item, skip):
-                        children.append(item)
-            elif isinstance(value, node_base) and not isinstance(value, skip):
-                children.append(value)
-        if children:
+                for item in reversed(value):
+                    if walked[item.__class__]:
+                        push(item)
+            elif walked[value.__class__]:
+                push(value)
+        if len(stack) == size:
+            pop()  # no children: take the marker back
+        else:
             ancestors.append(node)
-            child_depth = depth + 1
-            for child in reversed(children):
-                stack.append((child, child_depth))
     ancestors.clear()
 
 

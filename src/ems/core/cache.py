@@ -47,8 +47,9 @@ log = logging.getLogger("ems.cache")
 CACHE_DIR = Path(".ems") / "cache"
 DB_NAME = "results.sqlite"
 # 2: payloads carry source excerpts; 3: two lines, what text output shows first;
-# 4: rows keyed (settings, path), so a run reads only its own settings' rows; used settings
-SCHEMA_VERSION = 4
+# 4: rows keyed (settings, path), so a run reads only its own settings' rows; used settings;
+# 5: a caller's rendering of the report (view_key, view): warm text output without decoding
+SCHEMA_VERSION = 5
 KEEP_SETTINGS = 8  # rows of the most recently written settings kept; older ones are deleted
 RACY_NS = 2_000_000_000  # files modified this close to being read: stat not trusted
 BUSY_TIMEOUT_S = 5.0
@@ -278,6 +279,10 @@ class Entry:
     stat: StatKey | None  # None: not trusted (racy), read and hash the file
     digest: str
     payload: str
+    # A caller's rendering of the report (``ems check`` keeps its text output here) and
+    # what identifies that rendering; opaque to the cache. None: nothing rendered yet.
+    view_key: str | None = None
+    view: str | None = None
 
 
 @dataclass(frozen=True)
@@ -287,10 +292,19 @@ class Pending:
     stat: StatKey | None
     digest: str
     payload: str
+    view_key: str | None = None
+    view: str | None = None
 
 
-def _checksum(path: str, settings: str, digest: str, payload: str) -> str:
-    data = "\x1f".join((path, settings, digest, payload)).encode("utf-8", "surrogatepass")
+def _checksum(
+    path: str, settings: str, digest: str, payload: str, view_key: str | None = None, view: str | None = None
+) -> str:
+    parts = (
+        (path, settings, digest, payload)
+        if view_key is None
+        else (path, settings, digest, payload, view_key, view or "")
+    )
+    data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
@@ -357,8 +371,8 @@ class ResultCache:
                 "CREATE TABLE IF NOT EXISTS entries ("
                 " path TEXT NOT NULL, settings TEXT NOT NULL,"
                 " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,"
-                " digest TEXT NOT NULL, payload TEXT NOT NULL, checksum TEXT NOT NULL,"
-                " PRIMARY KEY (settings, path)) WITHOUT ROWID"
+                " digest TEXT NOT NULL, payload TEXT NOT NULL, view_key TEXT, view TEXT,"
+                " checksum TEXT NOT NULL, PRIMARY KEY (settings, path)) WITHOUT ROWID"
             )
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS settings_used (settings TEXT PRIMARY KEY, used_ns INTEGER NOT NULL)"
@@ -396,39 +410,61 @@ class ResultCache:
 
     # reading
 
+    def _select(self, columns: str, paths: Sequence[str], settings: Iterable[str] | None) -> list[tuple]:
+        """``columns`` of the rows for ``paths`` (a superset) under ``settings`` keys."""
+        conn = self._connect()
+        if conn is None or not paths:
+            return []
+        where, args = "", ()
+        if settings is not None:
+            keys = tuple(sorted(set(settings)))
+            where, args = f" WHERE settings IN ({','.join('?' * len(keys))})", keys
+        if len(paths) <= 32:
+            where += (" AND" if where else " WHERE") + f" path IN ({','.join('?' * len(paths))})"
+            args += tuple(paths)
+        try:
+            return conn.execute(f"SELECT {columns} FROM entries{where}", args).fetchall()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            return []
+
+    def load_stats(
+        self, paths: Sequence[str], settings: Iterable[str] | None = None
+    ) -> dict[tuple[str, str], tuple[StatKey | None, str]]:
+        """(stat, content digest) per row, without payloads: enough to tell which files
+        changed, so their analysis can start before the rest is loaded (``load``). Not
+        checksummed: use it as a hint; a bad row fails ``load``'s check instead."""
+        wanted = set(paths)
+        stats: dict[tuple[str, str], tuple[StatKey | None, str]] = {}
+        for row in self._select("path, settings, size, mtime_ns, ctime_ns, inode, digest", paths, settings):
+            try:
+                path, key, size, mtime, ctime, inode, digest = row
+                if path in wanted:
+                    stat = None if size is None else (int(size), int(mtime), int(ctime), int(inode))
+                    stats[(path, key)] = (stat, str(digest))
+            except (ValueError, TypeError):
+                continue
+        return stats
+
     def load(
         self, paths: Sequence[str], settings: Iterable[str] | None = None
     ) -> dict[tuple[str, str], Entry]:
         """Valid rows for ``paths`` (under ``settings`` keys only, if given) keyed by
         (path, settings); bad rows are left out."""
-        conn = self._connect()
-        if conn is None or not paths:
-            return {}
-        where, args = "", ()
-        if settings is not None:
-            keys = tuple(sorted(set(settings)))
-            where, args = f" WHERE settings IN ({','.join('?' * len(keys))})", keys
-        try:
-            if len(paths) <= 32:
-                marks = ",".join("?" * len(paths))
-                where += (" AND" if where else " WHERE") + f" path IN ({marks})"
-                args += tuple(paths)
-            rows: Iterable[tuple] = conn.execute(f"SELECT * FROM entries{where}", args).fetchall()
-        except sqlite3.Error as exc:
-            self._fail(exc)
-            return {}
         wanted = set(paths)
         entries: dict[tuple[str, str], Entry] = {}
-        for row in rows:
+        for row in self._select("*", paths, settings):
             try:
-                path, settings, size, mtime, ctime, inode, digest, payload, checksum = row
+                path, key, size, mtime, ctime, inode, digest, payload, view_key, view, checksum = row
                 if path not in wanted:
                     continue
-                if checksum != _checksum(path, settings, digest, payload):
+                if checksum != _checksum(path, key, digest, payload, view_key, view):
                     log.info("cache row for %s failed its checksum; ignored", path)
                     continue
                 stat = None if size is None else (int(size), int(mtime), int(ctime), int(inode))
-                entries[(path, settings)] = Entry(stat, str(digest), str(payload))
+                if view_key is not None and (type(view_key) is not str or type(view) is not str):
+                    view_key = view = None
+                entries[(path, key)] = Entry(stat, str(digest), str(payload), view_key, view)
             except (ValueError, TypeError):
                 continue
         return entries
@@ -443,16 +479,31 @@ class ResultCache:
         digest: str,
         report: Report,
         excerpts: Excerpts | None = None,
+        view: tuple[str, str] | None = None,
     ) -> None:
+        """Store ``report`` (with the findings' source lines, and a caller's ``view``:
+        (what identifies the rendering, the rendered text)) for the file's content."""
         if self._disabled:
             return
-        self._pending.append(Pending(path, settings, stat, digest, encode_report(report, excerpts)))
+        view_key, text = view if view is not None else (None, None)
+        self._pending.append(
+            Pending(path, settings, stat, digest, encode_report(report, excerpts), view_key, text)
+        )
 
-    def put_stat(self, path: str, settings: str, stat: StatKey | None, entry: Entry) -> None:
-        """Record a new stat for unchanged content (touched, checked out again, copied)."""
+    def put_entry(
+        self,
+        path: str,
+        settings: str,
+        stat: StatKey | None,
+        entry: Entry,
+        view: tuple[str, str] | None = None,
+    ) -> None:
+        """Keep ``entry``'s report with a new stat (unchanged content touched, checked out
+        again, copied) and/or a new ``view``; without one, its old view is kept."""
         if self._disabled:
             return
-        self._pending.append(Pending(path, settings, stat, entry.digest, entry.payload))
+        view_key, text = view if view is not None else (entry.view_key, entry.view)
+        self._pending.append(Pending(path, settings, stat, entry.digest, entry.payload, view_key, text))
 
     def flush(self) -> None:
         """Write pending rows in one transaction; skipped if another run holds the lock."""
@@ -469,13 +520,15 @@ class ResultCache:
                 *(p.stat if p.stat is not None else (None, None, None, None)),
                 p.digest,
                 p.payload,
-                _checksum(p.path, p.settings, p.digest, p.payload),
+                p.view_key,
+                p.view,
+                _checksum(p.path, p.settings, p.digest, p.payload, p.view_key, p.view),
             )
             for p in pending
         ]
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self._note_settings(conn, {p.settings for p in pending})
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:  # busy/locked/read-only: skip this write
@@ -510,7 +563,12 @@ class ResultCache:
 
 def is_fresh(entry: Entry | None, info: os.stat_result | None) -> bool:
     """Whether ``entry`` can be used without reading the file (the stat fast path)."""
-    return entry is not None and info is not None and entry.stat is not None and entry.stat == stat_key(info)
+    return entry is not None and stat_matches(entry.stat, info)
+
+
+def stat_matches(recorded: StatKey | None, info: os.stat_result | None) -> bool:
+    """``is_fresh`` for a stat from ``ResultCache.load_stats``."""
+    return recorded is not None and info is not None and recorded == stat_key(info)
 
 
 def remove(root: Path) -> bool:

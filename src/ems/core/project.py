@@ -59,6 +59,8 @@ class FileResult:
     # text output needs no file reads (see ``ems.core.source.excerpt_lines``). Derived from
     # the source and the findings, so left out of ==/hash (and a dict would be unhashable).
     excerpts: Mapping[int, str] | None = field(default=None, compare=False)
+    # With a ``View``: the caller's rendering of this result (cached, or rendered in the scan).
+    view: str | None = field(default=None, compare=False)
 
     def __getattr__(self, name: str) -> Report:
         """Only reached for a result from ``_cached_result`` whose report is not built yet."""
@@ -79,14 +81,27 @@ class _PendingReport:
     when built is not trusted: the file is analysed afresh instead, as a bad row always was.
     """
 
-    __slots__ = ("config", "display", "parsed", "path", "ruleset")
+    __slots__ = ("_parsed", "config", "display", "path", "payload", "ruleset")
 
-    def __init__(self, parsed: Parsed, path: Path, display: str, config: Config, ruleset: RuleSet) -> None:
-        self.parsed = parsed
+    def __init__(
+        self, payload: str | Parsed, path: Path, display: str, config: Config, ruleset: RuleSet
+    ) -> None:
+        self.payload = payload  # parsed on first use: a cached view may make it unnecessary
+        self._parsed: Parsed | None = None if isinstance(payload, str) else payload
         self.path = path
         self.display = display
         self.config = config
         self.ruleset = ruleset
+
+    @property
+    def parsed(self) -> Parsed:
+        """The payload's first line; raises ValueError/TypeError/KeyError if malformed."""
+        if self._parsed is None:
+            from ems.core.cache import parse_payload
+
+            assert isinstance(self.payload, str)
+            self._parsed = parse_payload(self.payload)
+        return self._parsed
 
     def build(self) -> Report:
         from ems.core.cache import build_report
@@ -107,6 +122,7 @@ def _cached_result(
     pending: _PendingReport,
     source: bytes | None,
     excerpts: Mapping[int, str] | None,
+    view: str | None = None,
 ) -> FileResult:
     """A ``FileResult`` whose ``report`` is built on first access (see ``_PendingReport``)."""
     result = object.__new__(FileResult)
@@ -115,6 +131,7 @@ def _cached_result(
     put(result, "display", display)
     put(result, "source", source)
     put(result, "excerpts", excerpts)
+    put(result, "view", view)
     put(result, "_pending", pending)
     return result
 
@@ -128,7 +145,12 @@ def cached_rows(result: FileResult) -> list[list[Any]] | None:
     if "report" in result.__dict__:
         return None
     pending = result.__dict__.get("_pending")
-    return pending.parsed.rows if pending is not None else None
+    if pending is None:
+        return None
+    try:
+        return pending.parsed.rows
+    except (ValueError, TypeError, KeyError):  # malformed: the report is analysed afresh
+        return None
 
 
 def finding_count(result: FileResult) -> int:
@@ -801,6 +823,20 @@ def scan(
         scanned.close()
 
 
+@dataclass(frozen=True)
+class View:
+    """A caller's rendering of one file's result, kept in the file's cache row.
+
+    ``ems check`` keeps its text output here: a warm run then prints cached files without
+    decoding their findings at all. ``key`` must change whenever ``render`` would render
+    the same result differently (its code, its options); a row's view is used only under
+    the same key, and rendered (and stored) again otherwise.
+    """
+
+    key: str
+    render: Callable[[FileResult], str]
+
+
 def scan_as_ready(
     paths: Sequence[Path],
     resolver: ConfigResolver,
@@ -810,6 +846,7 @@ def scan_as_ready(
     use_cache: bool = True,
     keep_source: bool = False,
     keep_excerpts: bool = False,
+    view: View | None = None,
 ) -> Iterator[tuple[int, FileResult, int]]:
     """``scan`` as ``(index in file order, result, number of files)``, each result as soon
     as it is ready: the cached ones first, then those analysed now.
@@ -817,8 +854,12 @@ def scan_as_ready(
     Why: when a few files changed in a warm project, they are analysed in a forked child
     while this process decodes and the caller renders the cached results, so the analysis
     costs no wall time of its own (``ems check`` after editing one file).
+
+    ``view``: every result carries ``view.render(result)`` in ``FileResult.view``, from the
+    cache when its row has it. A result with a cached view is meant to be shown through
+    it: it carries no excerpts, and its report is decoded only if asked for.
     """
-    from ems.core.cache import ResultCache, decode_entry, is_fresh, parse_payload, settings_key
+    from ems.core.cache import ResultCache, decode_entry, is_fresh, settings_key, stat_matches
     from ems.core.source import excerpt_lines
 
     ruleset = ruleset or load_rules()
@@ -832,10 +873,9 @@ def scan_as_ready(
     settings = [keys.get(id(c)) or keys.setdefault(id(c), settings_key(c, ruleset)) for c in configs]
 
     cache = ResultCache(project_root(paths, resolver)) if use_cache and files else None
-    entries = cache.load(displays, set(settings)) if cache is not None else {}
+    stats = cache.load_stats(displays, set(settings)) if cache is not None else {}
 
-    def task(index: int, entry: Entry | None) -> _Task:
-        expected = entry.digest if entry is not None else None
+    def task(index: int, expected: str | None) -> _Task:
         return _Task(
             files[index],
             displays[index],
@@ -847,64 +887,95 @@ def scan_as_ready(
         )
 
     # Pass 1, by stat alone: which files must be read (changed, new, or racy rows).
-    fresh: list[tuple[int, Entry]] = []
+    fresh: list[tuple[int, os.stat_result]] = []
     tasks: list[_Task] = []
     task_index: list[int] = []
     for index in range(total):
-        entry = entries.get((displays[index], settings[index]))
-        if entry is not None and entry.stat is not None:
+        recorded, digest = stats.get((displays[index], settings[index]), (None, None))
+        if recorded is not None:
             try:
                 st: os.stat_result | None = os.stat(texts[index])
             except OSError:
                 st = None
-            if is_fresh(entry, st):
-                fresh.append((index, entry))
+            if st is not None and stat_matches(recorded, st):
+                fresh.append((index, st))
                 continue
         task_index.append(index)
-        tasks.append(task(index, entry))
-    # Started now, so the analysis overlaps decoding (and the caller's use of) cached rows.
+        tasks.append(task(index, digest))
+    # Started before the rows are loaded, so the analysis overlaps loading and decoding
+    # them (and the caller's use of the results).
     outcomes = _ordered_map(_analyse_task, tasks, jobs, ruleset, background=bool(fresh))
+    entries = cache.load(displays, set(settings)) if cache is not None else {}
+
+    def viewed(result: FileResult, entry: Entry | None) -> tuple[FileResult, tuple[str, str] | None]:
+        """``result`` with its view (``entry``'s if current), and the view to store, if new."""
+        if view is None:
+            return result, None
+        if entry is not None and entry.view_key == view.key and entry.view is not None:
+            object.__setattr__(result, "view", entry.view)
+            return result, None
+        text = view.render(result)
+        object.__setattr__(result, "view", text)
+        return result, (view.key, text)
 
     def finish(index: int, task: _Task, outcome: _Outcome) -> FileResult:
         """The result of an analysed (or read and found unchanged) file; updates the cache."""
         display = displays[index]
         report = outcome.report
         excerpts = outcome.excerpts
+        stored: tuple[str, str] | None
+        entry = entries.get((display, settings[index]))
         if report is None:  # same content as the cached row
-            entry = entries[(display, settings[index])]
             try:
+                if entry is None:  # the row failed its checksum
+                    raise KeyError(display)
                 report, excerpts = decode_entry(entry.payload, display)
             except (ValueError, TypeError, KeyError):  # unreadable row: analyse here
                 fallback = _analyse_task(replace(task, expected=None), ruleset)
                 report = fallback.report or io_error_report(display, "cannot re-read")
                 excerpts = fallback.excerpts
+                result, stored = viewed(plain_result(task, report, outcome.source, excerpts), None)
                 if cache is not None and fallback.digest is not None and _cacheable(report):
-                    cache.put(display, settings[index], fallback.stat, fallback.digest, report, excerpts)
-            else:
-                if cache is not None and outcome.stat != entry.stat:
-                    cache.put_stat(display, settings[index], outcome.stat, entry)
+                    cache.put(
+                        display, settings[index], fallback.stat, fallback.digest, report, excerpts, stored
+                    )
+                return result
             if keep_excerpts and report.findings and excerpts is None:  # a row without them
                 data = read_source(task.path) if outcome.source is None else outcome.source
                 if isinstance(data, bytes):
                     excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
-        elif cache is not None and outcome.digest is not None and _cacheable(report):
-            cache.put(display, settings[index], outcome.stat, outcome.digest, report, excerpts)
+            result, stored = viewed(plain_result(task, report, outcome.source, excerpts), entry)
+            if cache is not None and (outcome.stat != entry.stat or stored is not None):
+                cache.put_entry(display, settings[index], outcome.stat, entry, stored)
+            return result
+        result, stored = viewed(plain_result(task, report, outcome.source, excerpts), None)
+        if cache is not None and outcome.digest is not None and _cacheable(report):
+            cache.put(display, settings[index], outcome.stat, outcome.digest, report, excerpts, stored)
+        return result
+
+    def plain_result(
+        task: _Task, report: Report, source: bytes | None, excerpts: Mapping[int, str] | None
+    ) -> FileResult:
         return FileResult(
-            task.path,
-            display,
-            report,
-            outcome.source,
-            excerpts if keep_excerpts and report.findings else None,
+            task.path, task.display, report, source, excerpts if keep_excerpts and report.findings else None
         )
 
     try:
-        # Pass 2: the fresh rows' results, from their payloads. A row that fails to parse
-        # is analysed afresh (after the others: it is rare).
+        # Pass 2: the fresh rows' results, from their payloads (or their views). A row that
+        # fails to parse is analysed afresh (after the others: it is rare).
         late: list[tuple[int, _Task]] = []
-        for index, entry in fresh:
+        for index, st in fresh:
             path = files[index]
+            entry = entries.get((displays[index], settings[index]))
+            if entry is None or not is_fresh(entry, st):  # a bad row, or rewritten meanwhile
+                late.append((index, task(index, None)))
+                continue
+            pending = _PendingReport(entry.payload, path, displays[index], configs[index], ruleset)
+            if view is not None and entry.view_key == view.key and entry.view is not None and not keep_source:
+                yield index, _cached_result(path, displays[index], pending, None, None, entry.view), total
+                continue
             try:
-                parsed = parse_payload(entry.payload)
+                parsed = pending.parsed
             except (ValueError, TypeError, KeyError):
                 late.append((index, task(index, None)))
                 continue
@@ -917,29 +988,24 @@ def scan_as_ready(
                 data, st = _read(path)
                 source = data if isinstance(data, bytes) and is_fresh(entry, st) else None
                 if source is None:  # changed since pass 1
-                    late.append((index, task(index, entry)))
+                    late.append((index, task(index, entry.digest)))
                     continue
-            pending = _PendingReport(parsed, path, displays[index], configs[index], ruleset)
             if need_lines and source is not None:  # a row without excerpts (rare)
                 report = pending.build()
                 excerpts = excerpt_lines(source, [f.range.start.line for f in report.findings])
-                yield (
-                    index,
-                    FileResult(path, displays[index], report, source if need_source else None, excerpts),
-                    total,
-                )
-                continue
-            yield (
-                index,
-                _cached_result(
+                result = FileResult(path, displays[index], report, source if need_source else None, excerpts)
+            else:
+                result = _cached_result(
                     path,
                     displays[index],
                     pending,
                     source if need_source else None,
                     excerpts if keep_excerpts and has_findings else None,
-                ),
-                total,
-            )
+                )
+            result, stored = viewed(result, entry)
+            if cache is not None and stored is not None:
+                cache.put_entry(displays[index], settings[index], entry.stat, entry, stored)
+            yield index, result, total
         for index, analysed, outcome in zip(task_index, tasks, outcomes, strict=True):
             yield index, finish(index, analysed, outcome), total
         for index, late_task in late:

@@ -88,7 +88,11 @@ def filter_new_since(results: Sequence[FileResult], ref: str) -> list[FileResult
         raise HookError(f"--new-since: {exc}") from None
     keep = {id(f) for f in kept}
     return [
-        replace(r, report=replace(r.report, findings=tuple(f for f in r.report.findings if id(f) in keep)))
+        replace(
+            r,
+            report=replace(r.report, findings=tuple(f for f in r.report.findings if id(f) in keep)),
+            view=None,  # rendered for the unfiltered report
+        )
         for r in results
     ]
 
