@@ -55,7 +55,10 @@ def _comments(text: str) -> Iterable[tuple[int, int, str]]:
 
 
 def parse_suppressions(text: str) -> dict[int, list[Suppression]]:
-    if "noqa" not in text.lower() and "ems:" not in text:
+    # A directive in a comment matches in the whole text too, so most files are done after
+    # two regex scans; tokenizing costs far more (a plain "ems:" test let every file with
+    # an `items:` through: 48 files of the stdlib instead of 7, ~1 s of a cold scan).
+    if _NOQA.search(text) is None and _EMS_IGNORE.search(text) is None:
         return {}
     found: dict[int, list[Suppression]] = {}
     for line, column, comment in _comments(text):
