@@ -83,3 +83,62 @@ def test_help_and_a_mistyped_command_still_list_every_command(tmp_path: Path) ->
         shown = proc.stdout + proc.stderr
         for command in ("check", "fix", "rules", "serve", "history", "clean"):
             assert command in shown, (args, shown)
+
+
+_WARM_PROBE = """
+import json, sys
+from ems.cli.main import main
+code = main(sys.argv[1:])
+loaded = sorted(m for m in sys.modules if m.startswith(("ems.rules.", "ems.core.analyse", "ems_plugin")))
+sys.stderr.write(json.dumps({"code": code, "loaded": loaded}) + "\\n")
+"""
+
+
+def _loaded_after(args: list[str], cwd: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", _WARM_PROBE, *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+    return json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+def test_a_warm_check_imports_neither_the_rules_nor_the_engine(tmp_path: Path) -> None:
+    """Printing cached results needs only the rule set's fingerprint."""
+    (tmp_path / "one_file.py").write_text('x = f"plain"\n', encoding="utf-8")
+    (tmp_path / "two.py").write_text("import os\n", encoding="utf-8")
+    first = _loaded_after(["check", "."], tmp_path)
+    assert first["code"] == 1 and "ems.core.analyse" in first["loaded"]
+    warm = _loaded_after(["check", "."], tmp_path)
+    assert warm == {"code": 1, "loaded": []}
+    (tmp_path / "two.py").write_text("import sys\n", encoding="utf-8")
+    changed = _loaded_after(["check", "."], tmp_path)
+    assert changed["code"] == 1 and "ems.rules.f401_unused_import" in changed["loaded"]
+
+
+def test_selectors_are_still_validated_against_every_rule(tmp_path: Path) -> None:
+    (tmp_path / "one_file.py").write_text("import os\n", encoding="utf-8")
+    assert _loaded_after(["check", "--select", "F401", "."], tmp_path)["code"] == 1
+    bad = subprocess.run(
+        [sys.executable, "-m", "ems", "check", "--select", "F9999X", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "unknown rule code" in bad.stderr
+    (tmp_path / "ems.toml").write_text('ignore = ["NOPE1"]\n', encoding="utf-8")
+    bad = subprocess.run(
+        [sys.executable, "-m", "ems", "check", "."], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert bad.returncode == 2 and "NOPE1" in bad.stderr
+
+
+def test_ems_core_analyse_stays_the_function_after_the_submodule_is_imported() -> None:
+    probe = (
+        "import ems.core\n"
+        "from ems.core.analyse import run_rules\n"
+        "import ems.core.analyse as named\n"
+        "from ems.core import analyse\n"
+        "print(callable(analyse), analyse is named, analyse.__module__)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["True", "True", "ems.core.analyse"], out.stderr

@@ -64,3 +64,30 @@ def test_a_zip_on_sys_path_is_left_to_importlib_metadata(
 def test_load_follows_module_and_attribute() -> None:
     assert EntryPoint("x", "os.path:join", "d").load() is __import__("os").path.join
     assert EntryPoint("x", "json", "d").load() is __import__("json")
+
+
+def test_a_rule_set_error_found_late_is_a_clear_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rules load on first use now: a broken plug-in found mid-scan must still exit 2 with
+    the registry's message, not a traceback."""
+    from ems.cli.main import main
+    from ems.core import registry
+
+    def broken() -> tuple[tuple, tuple, tuple]:
+        raise registry.RegistryError("cannot load rule plug-in 'broken' (broken:Rule): boom")
+
+    monkeypatch.setattr(registry, "lazy_rules", lambda: registry.RuleSet(identity="test", loader=broken))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text("import os\n", encoding="utf-8")
+    assert main(["check", "--no-cache", "a.py"]) == 2
+    assert "cannot load rule plug-in 'broken'" in capsys.readouterr().err
+
+
+def test_the_lazy_and_the_loaded_rule_set_share_one_fingerprint() -> None:
+    from ems.core import registry
+
+    lazy = registry.RuleSet(identity="same", loader=lambda: (registry.load_rules().rules, (), ()))
+    assert lazy.fingerprint == registry.RuleSet(identity="same").fingerprint
+    assert lazy.rules == registry.load_rules().rules  # loaded on first use
+    assert registry.load_rules() is registry.lazy_rules()

@@ -58,20 +58,19 @@ def _run(args: argparse.Namespace) -> int:
     from time import perf_counter
 
     from ems.core.config import ConfigError
-    from ems.core.registry import RegistryError, load_rules
+    from ems.core.registry import RegistryError, lazy_rules
     from ems.gitinfo.hooks import HookError, apply_check_options
 
     started = perf_counter()
 
     try:
-        ruleset = load_rules()
+        # Rules are imported only if a file needs analysing (or a selector is checked):
+        # a warm run that prints cached results needs only the rule set's fingerprint.
+        ruleset = lazy_rules()
         resolver = make_resolver(args, ruleset)
-    except (ConfigError, RegistryError) as exc:
-        return fail(str(exc))
-    try:
         results, blocks = _collect(args, resolver, ruleset)
         results = apply_check_options(args, results, resolver, started)
-    except (ConfigError, UsageError, HookError) as exc:
+    except (ConfigError, RegistryError, UsageError, HookError) as exc:
         return fail(str(exc))
     return _report(args, results, resolver, ruleset, blocks)
 
@@ -87,7 +86,6 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
     from pathlib import Path
 
     from ems.cli.formats import TextRenderer
-    from ems.core.analyse import analyse
     from ems.core.project import FileResult, View, scan_as_ready
 
     # SARIF computes fixes from the bytes; text output needs only the findings' lines,
@@ -95,6 +93,8 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
     keep_source = args.format == "sarif"
     keep_excerpts = args.format == "text" and not args.no_source
     if args.paths == ["-"]:
+        from ems.core.analyse import analyse
+
         name = args.stdin_filename or "<stdin>"
         data = sys.stdin.buffer.read()
         config = resolver.for_path(Path(name) if args.stdin_filename else Path.cwd() / "stdin.py")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ems.core.config import ConfigError, ConfigResolver, validate_selectors
+from ems.core.config import ConfigError, ConfigResolver, LazyCodes, validate_selectors
 
 if TYPE_CHECKING:
     from ems.core.registry import RuleSet
@@ -70,7 +70,7 @@ def make_resolver(
 ) -> ConfigResolver:
     """A resolver applying command-line overrides; raises ConfigError for bad codes."""
     overrides: dict[str, object] = {}
-    codes = ruleset.codes
+    codes = LazyCodes(lambda: ruleset.codes)  # imports the rules only if a selector needs them
     if args.select is not None:
         overrides["select"] = validate_selectors(args.select, codes, "--select")
     if args.extend_select is not None:

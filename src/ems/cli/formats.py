@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from ems.core.model import Finding, Severity
 from ems.core.project import FileResult, cached_rows
-from ems.core.source import display_lines
 
 if TYPE_CHECKING:
     from ems.core.registry import RuleSet
@@ -212,6 +211,8 @@ class TextRenderer:
         excerpts: Mapping[int, str] | None = None
         if self.show_source:
             if result.source is not None:
+                from ems.core.source import display_lines
+
                 lines = display_lines(result.source)
             else:
                 excerpts = result.excerpts

@@ -11,7 +11,7 @@ import fnmatch
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -52,6 +52,41 @@ KNOWN_KEYS = (
 
 class ConfigError(ValueError):
     """A configuration value is wrong. The message says where and what would be right."""
+
+
+class LazyCodes(Sequence[str]):
+    """Rule codes, produced on first use.
+
+    Producing them means importing every rule, and most runs never look: codes are needed
+    only to validate a selector (``--select``, ``select = [...]``), which many projects
+    never write. A warm ``ems check`` that prints cached results imports no rule.
+    """
+
+    def __init__(self, produce: Callable[[], Iterable[str]]) -> None:
+        self._produce: Callable[[], Iterable[str]] | None = produce
+        self._codes: tuple[str, ...] = ()
+
+    def _all(self) -> tuple[str, ...]:
+        if self._produce is not None:
+            self._codes, self._produce = tuple(self._produce()), None
+        return self._codes
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._all()
+
+
+def _codes(known_codes: Iterable[str]) -> Sequence[str]:
+    """``known_codes`` as a sequence, without producing ``LazyCodes`` early."""
+    return known_codes if isinstance(known_codes, LazyCodes) else tuple(known_codes)
 
 
 @dataclass(frozen=True)
@@ -176,7 +211,7 @@ def parse_table(
     table: Mapping[str, object], known_codes: Iterable[str], source: Path | None, root: Path
 ) -> Config:
     """Validate a ``[tool.ems]``-shaped mapping into a ``Config``."""
-    known = tuple(known_codes)
+    known = _codes(known_codes)
     label = str(source) if source else "settings"
     for key in table:
         if key not in KNOWN_KEYS:
@@ -303,7 +338,7 @@ class ConfigResolver:
         explicit: Path | None = None,
         default_root: Path | None = None,
     ) -> None:
-        self.known_codes = tuple(known_codes)
+        self.known_codes = _codes(known_codes)
         self.overrides = dict(overrides or {})
         self.explicit = explicit
         self.default_root = default_root or Path.cwd()

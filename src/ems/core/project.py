@@ -28,10 +28,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ems.core.analyse import analyse
 from ems.core.config import CONFIG_FILES, Config, ConfigResolver
 from ems.core.model import Finding, Range, Report, Severity
-from ems.core.registry import RuleSet, load_rules
+from ems.core.registry import RuleSet, lazy_rules, load_rules
 
 if TYPE_CHECKING:
     import multiprocessing.context
@@ -475,6 +474,8 @@ def analyse_path(
     data = read_source(path)
     if isinstance(data, str):
         return FileResult(path, display, io_error_report(display, data))
+    from ems.core.analyse import analyse
+
     report = analyse(data, display, config, ruleset)
     return FileResult(path, display, report, data if keep_source else None)
 
@@ -690,6 +691,8 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     if digest is not None and digest == task.expected:
         # The cached row's excerpts are as good (same bytes); the caller has them.
         return _Outcome(None, stat_key, digest, data if task.keep_source else None)
+    from ems.core.analyse import analyse  # not at the top: a warm run may analyse nothing
+
     ruleset = ruleset or _WORKER_RULESET or load_rules()
     report = analyse(data, task.display, task.config, ruleset)
     excerpts = None
@@ -860,9 +863,10 @@ def scan_as_ready(
     it: it carries no excerpts, and its report is decoded only if asked for.
     """
     from ems.core.cache import ResultCache, decode_entry, is_fresh, settings_key, stat_matches
-    from ems.core.source import excerpt_lines
 
-    ruleset = ruleset or load_rules()
+    # Rules are imported on first use: only if a file needs analysing (then by whichever
+    # process analyses it; a RegistryError reaches the caller either way).
+    ruleset = ruleset or lazy_rules()
     info = _PathInfo(resolver)
     files = list(discover(paths, resolver, info))
     total = len(files)
@@ -943,6 +947,8 @@ def scan_as_ready(
             if keep_excerpts and report.findings and excerpts is None:  # a row without them
                 data = read_source(task.path) if outcome.source is None else outcome.source
                 if isinstance(data, bytes):
+                    from ems.core.source import excerpt_lines
+
                     excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
             result, stored = viewed(plain_result(task, report, outcome.source, excerpts), entry)
             if cache is not None and (outcome.stat != entry.stat or stored is not None):
@@ -991,6 +997,8 @@ def scan_as_ready(
                     late.append((index, task(index, entry.digest)))
                     continue
             if need_lines and source is not None:  # a row without excerpts (rare)
+                from ems.core.source import excerpt_lines
+
                 report = pending.build()
                 excerpts = excerpt_lines(source, [f.range.start.line for f in report.findings])
                 result = FileResult(path, displays[index], report, source if need_source else None, excerpts)

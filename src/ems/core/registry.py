@@ -6,19 +6,22 @@ point may name a ``Rule`` subclass or a module holding several.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import inspect
 import os
 import pkgutil
-from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from ems import __version__
-from ems.core.plugins import entry_points
-from ems.core.rule import Rule
+from ems.core.plugins import EntryPoint, entry_points
+
+if TYPE_CHECKING:
+    from ems.core.rule import Rule
 
 ENTRY_POINT_GROUP = "ems.rules"
 
@@ -27,23 +30,63 @@ class RegistryError(RuntimeError):
     pass
 
 
-@dataclass(frozen=True)
 class RuleSet:
-    """All known rules by code, and where each came from."""
+    """All known rules by code, and where each came from.
 
-    rules: tuple[type[Rule], ...]
-    origins: tuple[tuple[str, str], ...]  # (code, "builtin" | distribution name)
-    versions: tuple[tuple[str, str], ...] = ()  # (distribution name, version) of plug-ins
+    ``lazy_rules`` gives one whose rules are imported on first use of ``rules`` (or of
+    anything derived from them), while its ``fingerprint`` (what caches key on) is known
+    without them: a warm ``ems check`` that prints cached results imports no rule, and
+    importing them and the analysis engine was a sixth of such a run.
+    """
 
-    @cached_property
-    def _index(self) -> dict[str, type[Rule]]:
-        return {rule.code: rule for rule in self.rules}
+    def __init__(
+        self,
+        rules: Iterable[type[Rule]] = (),
+        origins: Iterable[tuple[str, str]] = (),  # (code, "builtin" | distribution name)
+        versions: Iterable[tuple[str, str]] = (),  # (distribution name, version) of plug-ins
+        *,
+        identity: str | None = None,
+        loader: Callable[[], tuple[tuple, tuple, tuple]] | None = None,
+    ) -> None:
+        self._rules = tuple(rules)
+        self._origins = tuple(origins)
+        self._versions = tuple(versions)
+        self._identity = identity  # set by lazy_rules: the engine and the plug-in entry points
+        self._loader = loader  # (rules, origins, versions) on first use; None once loaded
+        self._index: dict[str, type[Rule]] | None = None
+        self._fingerprint: str | None = None
+
+    def _load(self) -> None:
+        if self._loader is not None:
+            self._rules, self._origins, self._versions = self._loader()  # may raise RegistryError
+            self._loader = None
+
+    @property
+    def rules(self) -> tuple[type[Rule], ...]:
+        self._load()
+        return self._rules
+
+    @property
+    def origins(self) -> tuple[tuple[str, str], ...]:
+        self._load()
+        return self._origins
+
+    @property
+    def versions(self) -> tuple[tuple[str, str], ...]:
+        self._load()
+        return self._versions
 
     def by_code(self) -> dict[str, type[Rule]]:
-        return dict(self._index)
+        return dict(self._by_code())
+
+    def _by_code(self) -> dict[str, type[Rule]]:
+        if self._index is None:
+            self._index = {rule.code: rule for rule in self.rules}
+        return self._index
 
     def get(self, code: str) -> type[Rule] | None:
-        return self._index.get(code) or self._index.get(code.upper())
+        index = self._by_code()
+        return index.get(code) or index.get(code.upper())
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -52,22 +95,35 @@ class RuleSet:
     def origin(self, code: str) -> str:
         return dict(self.origins).get(code, "builtin")
 
-    @cached_property
+    @property
     def fingerprint(self) -> str:
-        """What every cached result depends on besides the file and the config: the engine
-        (``engine_digest``), each rule's code and origin, and each plug-in's version.
+        """What every cached result depends on besides the file and the config.
 
-        One definition for the result cache (``ems check``) and the history store.
+        From ``load_rules``/``lazy_rules``: the engine (``engine_digest``) and each plug-in
+        entry point with its distribution's version, which together decide every rule's
+        code, origin and implementation. For a rule set built by hand: the engine, each rule's code
+        and origin, and each plug-in's version. One definition for the result cache
+        (``ems check``) and the history store.
         """
-        versions = dict(self.versions)
-        parts = [engine_digest()]
-        for code, origin in self.origins:
-            if origin != "builtin":
-                known = versions.get(origin) or _distribution_version(origin)
-                if known:
-                    origin = f"{origin}=={known}"
-            parts.append(f"{code}:{origin}")
-        return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
+        if self._fingerprint is None:
+            if self._identity is not None:
+                text = self._identity
+            else:
+                versions = dict(self.versions)
+                parts = [engine_digest()]
+                for code, origin in self.origins:
+                    if origin != "builtin":
+                        known = versions.get(origin) or _distribution_version(origin)
+                        if known:
+                            origin = f"{origin}=={known}"
+                    parts.append(f"{code}:{origin}")
+                text = "\n".join(parts)
+            self._fingerprint = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        return self._fingerprint
+
+    def __repr__(self) -> str:
+        state = "not loaded" if self._loader is not None else f"{len(self._rules)} rules"
+        return f"<RuleSet {state}>"
 
 
 @lru_cache(maxsize=1)
@@ -113,6 +169,8 @@ def _rules_in_module(module: ModuleType) -> list[type[Rule]]:
     Every ``ems`` run asks this of ~50 rule modules; ``inspect.getmembers`` (``dir``, a
     ``getattr`` and a sort per module) was a visible part of a warm run's start-up.
     """
+    from ems.core.rule import Rule
+
     found = []
     for _, obj in sorted(vars(module).items()):
         own = isinstance(obj, type) and obj.__module__ == module.__name__
@@ -133,12 +191,14 @@ def builtin_rules() -> list[type[Rule]]:
 
 
 def plugin_rules() -> list[tuple[type[Rule], str]]:
-    return [(rule, origin) for rule, origin, _ in _plugin_rules()]
+    return [(rule, origin) for rule, origin, _ in _plugin_rules(entry_points(group=ENTRY_POINT_GROUP))]
 
 
-def _plugin_rules() -> list[tuple[type[Rule], str, str]]:
+def _plugin_rules(plugins: Iterable[EntryPoint]) -> list[tuple[type[Rule], str, str]]:
+    from ems.core.rule import Rule
+
     found: list[tuple[type[Rule], str, str]] = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in plugins:
         try:
             target = ep.load()
         except Exception as exc:  # a broken plug-in must not take ems down
@@ -157,7 +217,24 @@ def _plugin_rules() -> list[tuple[type[Rule], str, str]]:
 
 @lru_cache(maxsize=1)
 def load_rules() -> RuleSet:
-    """Every rule, sorted by code. A duplicate code is an error naming both sources."""
+    """Every rule, sorted by code, imported now. A duplicate code, or a plug-in that cannot
+    be loaded, is a RegistryError naming the sources."""
+    ruleset = lazy_rules()
+    ruleset.rules  # noqa: B018 - load now: errors belong to this call
+    return ruleset
+
+
+@lru_cache(maxsize=1)
+def lazy_rules() -> RuleSet:
+    """The rule set of ``load_rules``, its rules imported on first use (RegistryError then)."""
+    plugins = tuple(entry_points(group=ENTRY_POINT_GROUP))
+    identity = "\n".join(
+        [engine_digest(), *(f"{ep.name}={ep.value}@{ep.distribution}=={ep.version}" for ep in plugins)]
+    )
+    return RuleSet(identity=identity, loader=functools.partial(_load_every_rule, plugins))
+
+
+def _load_every_rule(plugins: Iterable[EntryPoint]) -> tuple[tuple, tuple, tuple]:
     rules: dict[str, type[Rule]] = {}
     origins: dict[str, str] = {}
     for rule in builtin_rules():
@@ -166,7 +243,7 @@ def load_rules() -> RuleSet:
         rules[rule.code] = rule
         origins[rule.code] = "builtin"
     versions: dict[str, str] = {}
-    for rule, origin, version in _plugin_rules():
+    for rule, origin, version in _plugin_rules(plugins):
         versions[origin] = version
         if rule.code in rules:
             raise RegistryError(
@@ -175,7 +252,7 @@ def load_rules() -> RuleSet:
         rules[rule.code] = rule
         origins[rule.code] = origin
     ordered = tuple(sorted(rules.values(), key=lambda r: _code_key(r.code)))
-    return RuleSet(ordered, tuple(sorted(origins.items())), tuple(sorted(versions.items())))
+    return ordered, tuple(sorted(origins.items())), tuple(sorted(versions.items()))
 
 
 def _code_key(code: str) -> tuple[str, int, str]:
