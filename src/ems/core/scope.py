@@ -72,6 +72,39 @@ _SCALAR_FIELDS = frozenset(
     {"ctx", "op", "ops", "type_comment", "kind", "conversion", "is_async", "level", "simple"}
 )
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_REVERSED_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+class _NodeClasses(dict[type, bool]):
+    """Which classes of field value the walk descends into: AST nodes, except ``skipped``.
+
+    Filled on first sight of each class: one dict lookup per field value instead of two
+    ``isinstance`` calls (``None``, strings and lists answer False).
+    """
+
+    def __init__(self, skipped: tuple[type, ...]) -> None:
+        super().__init__()
+        self.skipped = skipped
+
+    def __missing__(self, cls: type) -> bool:
+        walked = self[cls] = issubclass(cls, ast.AST) and not issubclass(cls, self.skipped)
+        return walked
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of ``cls`` that may hold a node binding or reading a name."""
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _SCALAR_FIELDS)
+    return fields
+
+
+def _reversed_child_fields(cls: type) -> tuple[str, ...]:
+    """``_child_fields`` last first, for pushing children onto the work stack."""
+    fields = _REVERSED_CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _REVERSED_CHILD_FIELDS[cls] = _child_fields(cls)[::-1]
+    return fields
 
 
 # --------------------------------------------------------------------------- bindings
@@ -411,6 +444,8 @@ class _Checker:
         self.annotations_future = False
         self.root = tree
         self.handlers = self._handlers()
+        self.walked = _NodeClasses((ast.Constant,))
+        self.walked_in_annotation = _NodeClasses(())
 
         module = Scope(MODULE, tree)
         for name in BUILTINS if free_loads is None else ():
@@ -441,14 +476,14 @@ class _Checker:
         stack = self.stack
         handlers = self.handlers
         parents = self.parents
-        generic = self._generic
+        generic = self._push_children
         while stack:
             item = stack.pop()
-            if type(item) is tuple:
+            if item.__class__ is tuple:
                 node, parent, ann, exc = item
                 if parent is not None:
                     parents[node] = parent
-                handlers.get(type(node), generic)(node, ann, exc)
+                handlers.get(node.__class__, generic)(node, ann, exc)
             else:
                 item()
 
@@ -459,32 +494,36 @@ class _Checker:
     def _children(
         self, node: ast.AST, ann: int, exc: tuple[str, ...], omit: tuple[str, ...] = ()
     ) -> list[Any]:
+        """Work items for the children of ``node``, in order (``omit``: fields to leave out)."""
         items: list[Any] = []
-        cls = type(node)
-        fields = _CHILD_FIELDS.get(cls)
-        if fields is None:
-            fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _SCALAR_FIELDS)
-        for name in fields:
+        append = items.append
+        # a plain constant outside annotations binds and reads nothing: skipped
+        walked = self.walked_in_annotation if ann else self.walked
+        for name in _child_fields(node.__class__):
             if omit and name in omit:
                 continue
             value = getattr(node, name, None)
-            if isinstance(value, ast.AST):
-                # a plain constant outside annotations binds and reads nothing: skip it
-                if ann or type(value) is not ast.Constant:
-                    items.append((value, node, ann, exc))
-            elif isinstance(value, list):
+            if value.__class__ is list:
                 for child in value:
-                    if isinstance(child, ast.AST) and (ann or type(child) is not ast.Constant):
-                        items.append((child, node, ann, exc))
+                    if walked[child.__class__]:
+                        append((child, node, ann, exc))
+            elif walked[value.__class__]:
+                append((value, node, ann, exc))
         return items
 
-    def _push_children(
-        self, node: ast.AST, ann: int, exc: tuple[str, ...], omit: tuple[str, ...] = ()
-    ) -> None:
-        self._push(self._children(node, ann, exc, omit))
-
-    def _generic(self, node: ast.AST, ann: int, exc: tuple[str, ...]) -> None:
-        self._push_children(node, ann, exc)
+    def _push_children(self, node: ast.AST, ann: int, exc: tuple[str, ...]) -> None:
+        """``_push(_children(...))`` without the list: straight onto the stack, last first.
+        Nodes without a handler come here: about a third of all work items."""
+        push = self.stack.append
+        walked = self.walked_in_annotation if ann else self.walked
+        for name in _reversed_child_fields(node.__class__):
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for child in reversed(value):
+                    if walked[child.__class__]:
+                        push((child, node, ann, exc))
+            elif walked[value.__class__]:
+                push((value, node, ann, exc))
 
     def _defer(self, handler: Callable[[], None]) -> None:
         self.deferred.append((handler, self.scope_stack[:]))
@@ -505,6 +544,7 @@ class _Checker:
     def _handlers(self) -> dict[type[ast.AST], Callable[[Any, int, tuple[str, ...]], None]]:
         h: dict[type[ast.AST], Callable[[Any, int, tuple[str, ...]], None]] = {
             ast.Name: self._name,
+            ast.Attribute: self._attribute,
             ast.Constant: self._constant,
             ast.Pass: self._ignore,
             ast.For: self._for,
@@ -709,7 +749,6 @@ class _Checker:
         can_access_class_vars: bool | None = None
         star = False
         current = self.scope_stack[-1]
-        postponed = self._postponed(ann)
         for scope in reversed(self.scope_stack):
             if scope.kind == CLASS:
                 if name == "__class__":
@@ -725,7 +764,7 @@ class _Checker:
                     # a closure over an `except ... as` name may run inside the handler
                     binding.bound.used = True
                     return
-                if isinstance(binding, Annotation) and not postponed:
+                if isinstance(binding, Annotation) and not self._postponed(ann):
                     if scope is current and scope.kind == FUNCTION:
                         break  # `x: int` makes `x` local, still unassigned
                     continue  # `x: int` alone binds nothing at run time: look further out
@@ -825,6 +864,22 @@ class _Checker:
             self.handle_store(node, node.id)
         else:
             self.handle_delete(node)
+
+    def _attribute(self, node: ast.Attribute, ann: int, exc: tuple[str, ...]) -> None:
+        """``a.b.c``: the dotted chain down to its name in one step, without a work item
+        per link (a tenth of all nodes are attributes). The value is an attribute's only
+        child, so it would be handled next anyway: the order is unchanged."""
+        parents = self.parents
+        value = node.value
+        while value.__class__ is ast.Attribute:
+            parents[value] = node
+            node = value  # type: ignore[assignment]
+            value = node.value
+        if value.__class__ is ast.Name:
+            parents[value] = node
+            self._name(value, ann, exc)  # type: ignore[arg-type]
+        elif ann or value.__class__ is not ast.Constant:  # as in ``_children``
+            self.stack.append((value, node, ann, exc))
 
     def _constant(self, node: ast.Constant, ann: int, exc: tuple[str, ...]) -> None:
         if ann and isinstance(node.value, str):
