@@ -210,6 +210,6 @@ def test_a_malformed_view_falls_back_to_rendering_the_report(project: Path) -> N
     report = analyse(data, "a.py", Config(), rules)
     plain = FileResult(Path("a.py"), "a.py", report, data)
     broken = replace(plain, view="not a view")
-    renderer = TextRenderer(rules, colour=False)
-    assert renderer.block(broken) == renderer.block(plain) == render_text([plain], rules, colour=False)
+    renderer = TextRenderer(colour=False)
+    assert renderer.block(broken) == renderer.block(plain) == render_text([plain], colour=False)
     assert "E711" in renderer.block(broken)

@@ -91,3 +91,31 @@ def test_the_lazy_and_the_loaded_rule_set_share_one_fingerprint() -> None:
     assert lazy.fingerprint == registry.RuleSet(identity="same").fingerprint
     assert lazy.rules == registry.load_rules().rules  # loaded on first use
     assert registry.load_rules() is registry.lazy_rules()
+
+
+def test_a_rule_without_a_fix_never_reports_a_fixable_finding() -> None:
+    """Text output marks ``[*]`` from ``Finding.fixable`` alone (no rule import on a warm
+    run), so the analysis must not let a rule claim a fix it does not have."""
+    import ast
+    from collections.abc import Iterator
+
+    from ems.core.analyse import analyse
+    from ems.core.config import Config
+    from ems.core.registry import RuleSet
+    from ems.core.rule import AnalysisContext, Hit, Rule
+
+    class Boastful(Rule):
+        code = "XBO001"
+        name = "boastful"
+        message = "claims a fix"
+        node_types = (ast.Assign,)
+
+        def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+            yield ctx.hit(node, self.message)
+
+        @classmethod
+        def is_fixable(cls, hit: Hit) -> bool:
+            return True
+
+    report = analyse("x = 1\n", "b.py", Config(), RuleSet((Boastful,), (("XBO001", "tests"),)))
+    assert [(f.code, f.fixable) for f in report.findings] == [("XBO001", False)]

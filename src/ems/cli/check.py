@@ -108,7 +108,7 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
     renderer = view = None
     if args.format == "text" and not getattr(args, "new_since", None):
         colour = wants_colour(sys.stdout, args.color) and not args.output_file
-        renderer = TextRenderer(ruleset, colour=colour, show_source=not args.no_source)
+        renderer = TextRenderer(colour=colour, show_source=not args.no_source)
         view = View(renderer.view_key, renderer.view)
     results: dict[int, FileResult] = {}
     blocks: dict[int, str] = {}
@@ -154,7 +154,7 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
         if blocks is not None:
             text = "".join(blocks)
         else:
-            text = formats.render_text(results, ruleset, colour=colour, show_source=not args.no_source)
+            text = formats.render_text(results, colour=colour, show_source=not args.no_source)
         if args.statistics:
             text = (
                 formats.render_statistics(results, ruleset)
@@ -162,7 +162,7 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
                 else text + "\n" + formats.render_statistics(results, ruleset)
             )
         if not args.quiet:
-            text += ("\n" if text else "") + formats.render_summary(results, ruleset, colour=colour)
+            text += ("\n" if text else "") + formats.render_summary(results, colour=colour)
     if args.output_file:
         try:
             with open(args.output_file, "w", encoding="utf-8") as handle:
@@ -174,5 +174,5 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
         stream.flush()
     if args.exit_zero:
         return 0
-    total, _, _ = formats.count_findings(results, ruleset)  # from views and rows: no decoding
+    total, _, _ = formats.count_findings(results)  # from views and rows: no decoding
     return 1 if total else 0

@@ -125,22 +125,6 @@ def render_github(results: Sequence[FileResult], ruleset: RuleSet) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-class _FixableCodes(dict[str, bool]):
-    """``code -> whether fix_info can describe its fix``, filled on first use of a code.
-
-    Output asks once per finding; a dict hit costs no Python call.
-    """
-
-    def __init__(self, ruleset: RuleSet) -> None:
-        super().__init__()
-        self.ruleset = ruleset
-
-    def __missing__(self, code: str) -> bool:
-        rule = self.ruleset.get(code)
-        known = self[code] = rule is not None and rule.fix_safety is not None
-        return known
-
-
 # What the text format shows of a finding: path, code, severity value, start line and
 # column, end line and column, message, fixable.
 _Shown = tuple[str, str, str, int, int, int, int, str, bool]
@@ -163,15 +147,11 @@ def _shown_findings(result: FileResult) -> Iterator[_Shown]:
         )
 
 
-def render_text(
-    results: Iterable[FileResult],
-    ruleset: RuleSet,
-    *,
-    colour: bool,
-    show_source: bool = True,
-) -> str:
-    """One line per finding, then (``show_source``) its source line with a caret underline."""
-    render = TextRenderer(ruleset, colour=colour, show_source=show_source)
+def render_text(results: Iterable[FileResult], *, colour: bool, show_source: bool = True) -> str:
+    """One line per finding, then (``show_source``) its source line with a caret underline;
+    ``[*]`` after a fixable one (``Finding.fixable``: the analysis sets it only for a rule
+    with a fix, so rendering needs no rule)."""
+    render = TextRenderer(colour=colour, show_source=show_source)
     return "".join([render.block(result) for result in results])
 
 
@@ -188,9 +168,8 @@ class TextRenderer:
     (``ems.core.project.View``): a warm run then prints a file's block as stored.
     """
 
-    def __init__(self, ruleset: RuleSet, *, colour: bool, show_source: bool = True) -> None:
-        self.fixable = _FixableCodes(ruleset)
-        self.style = _TextStyle(colour, self.fixable)
+    def __init__(self, *, colour: bool, show_source: bool = True) -> None:
+        self.style = _TextStyle(colour)
         self.show_source = show_source
         # What else the block depends on is in the cache row's key already (the rules,
         # the ems core's source, the file's content and display path).
@@ -230,7 +209,7 @@ class TextRenderer:
 
     def view(self, result: FileResult) -> str:
         """What the cache keeps of ``result``: its counts (for the summary), then its block."""
-        count, fixable = _counts(result, self.fixable)
+        count, fixable = _counts(result)
         return f"{count} {fixable}\n{self.block(result)}"
 
 
@@ -252,8 +231,7 @@ def _module_digest() -> str:
 class _TextStyle:
     """What ``_render_findings`` needs besides the findings: escape codes and fixability."""
 
-    def __init__(self, colour: bool, fixable: _FixableCodes) -> None:
-        self.fixable = fixable
+    def __init__(self, colour: bool) -> None:
         if colour:
             self.bold, self.dim, self.reset = _BOLD, _DIM, _RESET
             self.bar = f"{_DIM}      | {_RESET}"
@@ -274,7 +252,7 @@ def _render_findings(
     """Append one file's findings to ``out``. Runs once per finding of the whole project:
     the common case (printable ASCII, nothing to escape) is decided without a regex."""
     append = out.append
-    fixable, paints, needs_escape = style.fixable, style.paints, _NEEDS_ESCAPE.search
+    paints, needs_escape = style.paints, _NEEDS_ESCAPE.search
     bold, dim, reset, bar = style.bold, style.dim, style.reset, style.bar
     last_path: str | None = None
     shown_path = ""
@@ -284,7 +262,7 @@ def _render_findings(
         if not (message.isascii() and message.isprintable()) and needs_escape(message) is not None:
             message = message.translate(_UNSAFE_CHARS)
         paint = paints[severity]
-        if can_fix and fixable[code]:
+        if can_fix:
             append(f"{bold}{shown_path}:{line}:{column + 1}:{reset} {paint}{code}{reset} {message} [*]")
         else:
             append(f"{bold}{shown_path}:{line}:{column + 1}:{reset} {paint}{code}{reset} {message}")
@@ -316,13 +294,12 @@ def _render_findings(
         append(f"{bar}{' ' * offset}{paint}{'^' * width}{reset}")
 
 
-def count_findings(results: Sequence[FileResult], ruleset: RuleSet) -> tuple[int, int, int]:
+def count_findings(results: Sequence[FileResult]) -> tuple[int, int, int]:
     """(findings, files with findings, fixable findings), from views or cached rows where
     possible."""
-    fixable_code = _FixableCodes(ruleset)
     total = with_findings = fixable = 0
     for result in results:
-        count, can_fix = _counts(result, fixable_code)
+        count, can_fix = _counts(result)
         if count:
             total += count
             with_findings += 1
@@ -330,30 +307,30 @@ def count_findings(results: Sequence[FileResult], ruleset: RuleSet) -> tuple[int
     return total, with_findings, fixable
 
 
-def _counts(result: FileResult, fixable_code: _FixableCodes) -> tuple[int, int]:
+def _counts(result: FileResult) -> tuple[int, int]:
     """(findings, fixable findings) of one result, without decoding it if it has a view."""
     if result.view is not None:
         with contextlib.suppress(ValueError):
             return _view_parts(result.view)[0]
-    counted = _count_rows(cached_rows(result), fixable_code)
+    counted = _count_rows(cached_rows(result))
     if counted is None:
         findings = result.report.findings
-        counted = len(findings), sum(1 for f in findings if f.fixable and fixable_code[f.code])
+        counted = len(findings), sum(1 for f in findings if f.fixable)
     return counted
 
 
-def _count_rows(rows: list[list[Any]] | None, fixable_code: _FixableCodes) -> tuple[int, int] | None:
+def _count_rows(rows: list[list[Any]] | None) -> tuple[int, int] | None:
     """(findings, fixable) of cached rows; None if there are none or one is malformed."""
     if rows is None:
         return None
     try:
-        return len(rows), sum(1 for row in rows if row[4] and fixable_code[str(row[0])])
+        return len(rows), sum(1 for row in rows if row[4])
     except (TypeError, IndexError):
         return None
 
 
-def render_summary(results: Sequence[FileResult], ruleset: RuleSet, *, colour: bool) -> str:
-    total, with_findings, fixable = count_findings(results, ruleset)
+def render_summary(results: Sequence[FileResult], *, colour: bool) -> str:
+    total, with_findings, fixable = count_findings(results)
     files = len(results)
     if not total:
         text = f"All checks passed ({files} file{'s' if files != 1 else ''} checked)."

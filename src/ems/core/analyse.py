@@ -225,7 +225,8 @@ def _to_finding(rule: type[Rule], hit: Hit, path: str, config: Config) -> Findin
         range=Range.of(hit.line, hit.column, hit.end_line, hit.end_column),
         message=hit.message,
         path=path,
-        fixable=rule.is_fixable(hit),
+        # Only a rule with a fix can fix: output shows the flag without asking the rule again.
+        fixable=rule.has_fix() and rule.is_fixable(hit),
         tags=rule.tags,
         related=hit.related,
         data=hit.data,
