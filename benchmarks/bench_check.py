@@ -566,31 +566,35 @@ How the time is spent and why it is shaped this way:
   process.
 - **The cold floor.** {floor_text}
 - **Warm** runs read one SQLite file (`.ems/cache/results.sqlite`), `stat` each file and
-  compare size, mtime, ctime and inode; unchanged files are not opened, not even for the
-  source excerpts of the text format: each row stores the lines its findings point at.
-  A row's payload is two JSON lines: first what text output shows (code, severity, range,
-  message, fixable, excerpts), then the rest (names, fingerprints, tags, related places,
-  fix data). A warm text run parses only the first lines and renders straight from them;
-  the `Report` objects are built only if something asks (JSON/SARIF output, `--record`,
-  `--new-since`, the language server). `ems check` freezes the GC during the run and at
-  exit (the collector would otherwise walk every module and finding several times, and
-  once more at interpreter shutdown), discovery matches the literal default exclusions by
-  set lookups instead of compiling them into regexes, and the output is written in one
-  go. Where a warm run of this corpus spends its ~1.0 billion instructions (valgrind
-  callgrind, 2026-11-29; instruction counts are steady on a shared machine, unlike times):
-  interpreter start 3 %, imports and argument parser 31 %, loading the rules and config
-  8 %, discovery 9 %, SQLite read and row checksums 8 %, parsing the payloads' first lines
-  11 %, the rest of the scan 9 %, text rendering 17 %, writing, freeing and exit 3 %.
-  Imports are now the largest part and are outside the scan: `import ems.core` imports the
-  analysis engine eagerly and the argument parser imports every sub-command. Plug-ins are
-  found by reading the installed distributions' `entry_points.txt` directly
-  (`ems.core.plugins`; `importlib.metadata` and the `email` package it imports cost ~40 ms),
-  and the scope rules import the scope model only when they run.
-- **One changed file**: the same, plus one file analysed in-process (no worker start-up)
-  and one row written. Analysing `{one.note.removeprefix("changed: ")}` alone takes
-  40–75 ms, so this row sits that much above the warm one.
+  compare size, mtime, ctime and inode; unchanged files are not opened. Rows are keyed by
+  (settings, path) and a run reads only its own settings' rows (older settings' rows were
+  half of the load before; only the 8 most recently written settings are kept). Each row
+  keeps, besides the findings, the text `ems check` printed for the file (a *view*, keyed
+  by the output options and the renderer's source), so a warm text run prints each file's
+  block as stored: nothing is decoded or rendered, and `Report` objects are built only if
+  something asks (JSON/SARIF output, `--record`, `--new-since`, the language server).
+  Nothing imports the rules or the analysis engine either: `ems.core` loads its names on
+  first use, the rule set's cache identity is the engine's source plus the plug-in entry
+  points (read from `entry_points.txt`, no `importlib.metadata`), rule codes are produced
+  only if a selector needs validating, and `[*]` comes from the findings themselves. The
+  argument parser imports only the named sub-command. `ems check` freezes the GC during
+  the run and at exit, and discovery matches the literal default exclusions by set
+  lookups. A warm run of this corpus executes about 0.70 billion instructions (valgrind
+  callgrind; 1.0 billion before this round of work); what is left is interpreter start-up
+  and imports of the standard library modules ems needs (`argparse`, `pathlib`,
+  `dataclasses`, `sqlite3`, `json`, `hashlib`, `logging`), discovery, the SQLite read with
+  each row's checksum, and writing the output.
+- **One changed file**: pass 1 decides by `stat` alone which files changed, before any
+  payload is read; if there are fewer than 8 (too few for a pool), they go to one forked
+  child (`ems.core.project._Background`) which imports the rules and analyses them while
+  the parent loads the other rows and prints their stored text. The child's results come
+  back pickled through a pipe; if it fails in any way the parent analyses the files
+  itself. Analysing `{one.note.removeprefix("changed: ")}` alone takes 40–75 ms plus
+  ~35 ms to import the rules, about what the parent spends meanwhile, so on an idle
+  second core this row sits close to the warm one (under CPU contention the child waits
+  for a core and the row approaches warm + analysis, as with `--jobs 1`).
 - The cache is one SQLite database in WAL mode rather than a file per source file: a warm
-  run is one query instead of opening {meta["files"]} files, writes are one transaction,
+  run is two queries (stats, then rows) instead of opening {meta["files"]} files, writes are one transaction,
   and SQLite serialises concurrent runs; each row carries a checksum, the payload is JSON
   (never pickle), a corrupt database is deleted and rebuilt, and a row that turns out
   malformed only when its report is built costs a fresh analysis of that file.
