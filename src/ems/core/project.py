@@ -625,7 +625,7 @@ class _Background:
             status = self._wait()
             if status == 0:
                 results = pickle.loads(data)
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError) as exc:
+        except Exception as exc:  # a broken reply, whatever its shape: analyse here instead
             log.info("background analysis failed (%s); analysing here", exc)
         if type(results) is not list or len(results) != len(self._items):
             log.info("background analysis gave no usable reply; analysing here")
