@@ -118,3 +118,17 @@ def test_jobs_one_keeps_the_analysis_in_process(tmp_path: Path, monkeypatch: pyt
     assert started == []
     by_name = {r.display: r.report.findings for r in results}
     assert [f.code for f in by_name["m3.py"]] == ["F401"]
+
+
+def test_no_process_to_be_had_means_in_process_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(project.os, "fork", refuse)
+    monkeypatch.setattr(project, "_can_fork", lambda: True)
+    opened = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    results = list(project._ordered_map(_square_with_pid, [2, 3], 2, RULES, background=True))
+    assert [value for value, _ in results] == [4, 9]
+    assert {pid for _, pid in results} == {os.getpid()}
+    if opened is not None:
+        assert len(os.listdir("/proc/self/fd")) == opened  # the pipe was closed again

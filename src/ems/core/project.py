@@ -541,7 +541,10 @@ def _ordered_map(
     if jobs > 1 and len(items) >= MIN_PARALLEL_FILES:
         return _pool_map(func, items, jobs, ruleset)
     if background and items and wanted > 1 and _can_fork():
-        return _Background(func, items, ruleset)
+        try:
+            return _Background(func, items, ruleset)
+        except OSError as exc:  # no process to be had (limits, memory): do it here
+            log.info("cannot start a background analysis (%s); analysing here", exc)
     return _in_process_map(func, items, ruleset)
 
 
@@ -582,10 +585,10 @@ class _Background:
     """``map(func, items)`` computed by one forked child from the moment it is created.
 
     For a handful of items a pool costs more than it saves (~0.1 s of imports and start-up);
-    a bare ``fork`` inherits the loaded rules and costs a millisecond or two. The results
-    come back pickled through a pipe. If the child fails in any way (killed, an exception,
-    a short or unreadable reply) the items are computed here instead: never a wrong or
-    missing result, only a slower one.
+    a bare ``fork`` inherits everything imported so far and costs a millisecond or two. The
+    results come back pickled through a pipe. If the child fails in any way (killed, an
+    exception, a short or unreadable reply) the items are computed here instead: never a
+    wrong or missing result, only a slower one. Raises OSError if no process can be made.
     """
 
     def __init__(self, func: Callable, items: Sequence, ruleset: RuleSet) -> None:  # type: ignore[type-arg]
@@ -595,7 +598,12 @@ class _Background:
             with contextlib.suppress(Exception):
                 stream.flush()
         read_end, write_end = os.pipe()
-        self._pid: int | None = os.fork()
+        try:
+            self._pid: int | None = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            raise
         if self._pid == 0:  # the child: never returns
             os.close(read_end)
             self._serve(write_end)
