@@ -170,6 +170,35 @@ def run_once(
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode
 
 
+def instructions(
+    command: list[str], cwd: Path, env: dict[str, str], before: Callable[[], None] | None = None
+) -> list[int]:
+    """Instructions executed by each process of one run under valgrind's callgrind: the
+    parent first, then any forked child (whose count includes what ran before the fork)."""
+    import re
+
+    with tempfile.TemporaryDirectory() as scratch:
+        if before is not None:
+            before()
+        out = Path(scratch) / "callgrind.%p"
+        subprocess.run(  # the console script itself: ``-m ems`` would put the corpus on sys.path
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        counts: list[tuple[int, int]] = []
+        for path in Path(scratch).glob("callgrind.*"):
+            text = path.read_text(errors="replace")
+            total = re.search(r"^(?:totals|summary): (\d+)", text, re.MULTILINE)
+            if total:
+                counts.append((int(path.name.split(".")[-1]), int(total.group(1))))
+    # Lower pid first: the parent started before any child it forked.
+    return [count for _, count in sorted(counts)]
+
+
 RESULTS = WORK / "bench-check-results.json"
 
 
@@ -292,6 +321,12 @@ def bench(args: argparse.Namespace) -> tuple[list[Measure], dict[str, object]]:
         one = measure("ems warm, one file changed", ems_check, corpus, env, len(files), lines, reps, edit)
         one.note = f"changed: {victim.relative_to(corpus)}"
         out.append(one)
+        if shutil.which("valgrind"):  # instruction counts: steady where wall times are not
+            meta["instructions"] = {
+                "warm": instructions(ems_check, corpus, env),
+                "one_changed": instructions(ems_check, corpus, env, lambda: edit(reps)),
+            }
+            print(f"  instructions (parent first, then any child): {meta['instructions']}", flush=True)
     finally:
         victim.write_bytes(original)
 
@@ -522,6 +557,18 @@ def render_section(rows: str, goals: list[str], meta: dict[str, object], results
         )
     else:
         floor_text = "not measured in this run."
+    counted = meta.get("instructions")
+    if isinstance(counted, dict) and counted.get("warm") and counted.get("one_changed"):
+        warm_i, one_i = counted["warm"], counted["one_changed"]
+        child = f"; its background child {one_i[1] / 1e9:.2f} G" if len(one_i) > 1 else ""
+        instructions_text = (
+            f"Instructions executed (valgrind callgrind, one run each; unlike wall times they do "
+            f"not depend on the machine's load): warm {warm_i[0] / 1e9:.2f} G; one file changed: "
+            f"the parent {one_i[0] / 1e9:.2f} G{child} (a child's count includes the parent's "
+            "work before the fork)."
+        )
+    else:
+        instructions_text = "Instruction counts: not measured in this run (no valgrind)."
     return f"""{SECTION_MARK}
 ## Project scan
 
@@ -540,6 +587,8 @@ slice's lines/s. "ems cold is N× faster" divides the tool's (whole-corpus) medi
 by ems's cold one. The one-file run appends two lines to `{one.note.removeprefix("changed: ")}`
 before each repetition. Peak memory is the largest single process of the tree (pool
 workers included).
+
+{instructions_text}
 
 Targets (issue 6):
 
