@@ -324,8 +324,8 @@ def bench(args: argparse.Namespace) -> tuple[list[Measure], dict[str, object]]:
         if shutil.which("valgrind"):  # instruction counts: steady where wall times are not
             one_changed = instructions(ems_check, corpus, env, lambda: edit(reps))
             victim.write_bytes(original)
-            run_once(ems_check, corpus, env)
-            time.sleep(2.5)  # the victim's stat trusted again: a truly warm run
+            time.sleep(2.5)  # past the racy window: the next run records the victim's stat,
+            run_once(ems_check, corpus, env)  # so the measured one is truly warm
             meta["instructions"] = {"warm": instructions(ems_check, corpus, env), "one_changed": one_changed}
             print(f"  instructions (parent first, then any child): {meta['instructions']}", flush=True)
     finally:
