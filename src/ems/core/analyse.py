@@ -372,7 +372,8 @@ def _with_fingerprints(
 ) -> list[Finding]:
     if not findings:
         return findings
-    spans = definition_spans(tree) if tree is not None else []
+    lines = sorted({f.line for f in findings})
+    spans = definition_spans(tree, lines) if tree is not None else []
     starts = [s.start for s in spans]
     keys = [
         (

@@ -12,7 +12,7 @@ import ast
 import bisect
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -29,13 +29,17 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
-def definition_spans(tree: ast.Module) -> list[DefinitionSpan]:
+def definition_spans(tree: ast.Module, lines: Sequence[int] | None = None) -> list[DefinitionSpan]:
     """Every def/class with its line span and dotted name, iteratively (no recursion).
 
     Definitions only occur in statement lists, so only the statement-list fields
     (``body``, ``orelse``, ``handlers``, ``finalbody``, ``cases``) are followed, in
     ``_fields`` order as ``ast.iter_child_nodes`` would: the same spans, without visiting
     a single expression (this ran for every file with a finding and showed in profiles).
+
+    With ``lines`` (sorted), a statement that spans none of them is not entered: the spans
+    found are exactly those containing one of ``lines``, all ``enclosing_definition``
+    needs to answer for them (a nested statement lies within the lines of its parent).
     """
     spans: list[DefinitionSpan] = []
     stack: list[tuple[ast.AST, str]] = [(tree, "")]
@@ -51,6 +55,8 @@ def definition_spans(tree: ast.Module) -> list[DefinitionSpan]:
             if children.__class__ is not list:
                 continue
             for child in children:
+                if lines is not None and not _spans_any(child, lines):
+                    continue
                 if isinstance(child, _DEFINITIONS):
                     name = f"{prefix}.{child.name}" if prefix else child.name
                     spans.append(DefinitionSpan(child.lineno, child.end_lineno or child.lineno, name))
@@ -59,6 +65,15 @@ def definition_spans(tree: ast.Module) -> list[DefinitionSpan]:
                     stack.append((child, prefix))
     spans.sort(key=lambda s: (s.start, -s.end))
     return spans
+
+
+def _spans_any(node: ast.AST, lines: Sequence[int]) -> bool:
+    """Whether one of the sorted ``lines`` lies in ``node``'s (a ``match_case`` has none)."""
+    start = getattr(node, "lineno", None)
+    if start is None:
+        return True
+    index = bisect.bisect_left(lines, start)
+    return index < len(lines) and lines[index] <= (node.end_lineno or start)  # type: ignore[attr-defined]
 
 
 def enclosing_definition(spans: list[DefinitionSpan], starts: list[int], line: int) -> str:
