@@ -12,6 +12,8 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from ems.lazy_exports import lazy_exports
+
 if TYPE_CHECKING:
     from ems.core.analyse import analyse
     from ems.core.config import Config, ConfigError, ConfigResolver
@@ -62,13 +64,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'ems.core' has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(home), name)
+__getattr__ = lazy_exports(__name__, _HOMES)
 
 
 def __dir__() -> list[str]:

@@ -9,8 +9,9 @@ or ``ems.fixes.lazy`` from a rule module does not import libcst (see ``ems.fixes
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ems.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from ems.fixes.apply import FileChanged, apply_edits, atomic_write
@@ -31,13 +32,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'ems.fixes' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES)
 
 
 __all__ = [
