@@ -23,12 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ems.core.cache import cache_dir, remove
-    from ems.core.config import ConfigError, ConfigResolver
-    from ems.core.registry import load_rules
+    from ems.core.config import ConfigError, ConfigResolver, LazyCodes
+    from ems.core.registry import lazy_rules
 
     out = []
     status = 0
-    resolver = ConfigResolver(load_rules().codes)
+    resolver = ConfigResolver(LazyCodes(lambda: lazy_rules().codes))  # rules only if a config needs them
     for raw in args.paths or ["."]:
         path = Path(raw)
         roots = {path.resolve()} if path.is_dir() else set()
