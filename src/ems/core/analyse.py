@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ems.core.config import Config
 from ems.core.fingerprint import definition_spans, enclosing_definition, fingerprints
 from ems.core.model import Finding, Range, Report, RuleError, Severity, Tag
+from ems.core.node_classes import WalkedClasses
 from ems.core.registry import RuleSet, load_rules
 from ems.core.rule import AnalysisContext, Hit, Rule
 from ems.core.source import SourceText, UndecodableSource, decode_source
@@ -138,22 +139,6 @@ _FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 _LEAVE = ast.AST()
 
 
-class _Walked(dict[type, bool]):
-    """Which classes of field value the walk descends into: AST nodes, except ``skipped``.
-
-    Filled on first sight of each class, so the walk tests one dict lookup per field value
-    instead of two ``isinstance`` calls (``None``, strings and lists answer False).
-    """
-
-    def __init__(self, skipped: tuple[type, ...]) -> None:
-        super().__init__()
-        self.skipped = skipped
-
-    def __missing__(self, cls: type) -> bool:
-        walked = self[cls] = issubclass(cls, ast.AST) and not issubclass(cls, self.skipped)
-        return walked
-
-
 def _walk(
     tree: ast.Module,
     ctx: AnalysisContext,
@@ -172,7 +157,7 @@ def _walk(
     skipped: tuple[type, ...] = (*_LEAF_TYPES, *_CHILDLESS)
     if any(issubclass(t, _LEAF_TYPES) for t in dispatch):
         skipped = (ast.Constant,)
-    walked = _Walked(tuple(t for t in skipped if t not in dispatch))
+    walked = WalkedClasses(tuple(t for t in skipped if t not in dispatch))
     ancestors = ctx.ancestors
     get = dispatch.get
     append = out.append

@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ems.core.node_classes import WalkedClasses
+
 if TYPE_CHECKING:
     from ems.core.rule import AnalysisContext
 
@@ -73,22 +75,6 @@ _SCALAR_FIELDS = frozenset(
 )
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _REVERSED_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-class _NodeClasses(dict[type, bool]):
-    """Which classes of field value the walk descends into: AST nodes, except ``skipped``.
-
-    Filled on first sight of each class: one dict lookup per field value instead of two
-    ``isinstance`` calls (``None``, strings and lists answer False).
-    """
-
-    def __init__(self, skipped: tuple[type, ...]) -> None:
-        super().__init__()
-        self.skipped = skipped
-
-    def __missing__(self, cls: type) -> bool:
-        walked = self[cls] = issubclass(cls, ast.AST) and not issubclass(cls, self.skipped)
-        return walked
 
 
 def _child_fields(cls: type) -> tuple[str, ...]:
@@ -444,8 +430,8 @@ class _Checker:
         self.annotations_future = False
         self.root = tree
         self.handlers = self._handlers()
-        self.walked = _NodeClasses((ast.Constant,))
-        self.walked_in_annotation = _NodeClasses(())
+        self.walked = WalkedClasses((ast.Constant,))
+        self.walked_in_annotation = WalkedClasses(())
 
         module = Scope(MODULE, tree)
         for name in BUILTINS if free_loads is None else ():
