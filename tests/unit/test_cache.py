@@ -160,6 +160,25 @@ def test_rows_of_old_settings_are_deleted(tmp_path: Path) -> None:
     assert {s for _, s in ResultCache(tmp_path).load([report.path])} == left
 
 
+def test_the_space_of_deleted_rows_is_given_back(tmp_path: Path) -> None:
+    """A big project checked under an old ems version must not leave its rows' space behind."""
+    report = _report()
+    database = tmp_path / ".ems" / "cache" / "results.sqlite"
+    cache = ResultCache(tmp_path)
+    big = "x" * 2_000_000
+    cache.put(report.path, "old-version", (1, 2, 3, 4), "digest", report, {1: big})
+    cache.close()
+    assert database.stat().st_size > len(big)
+    for index in range(cache_mod.KEEP_SETTINGS):  # newer settings push the old one out
+        cache = ResultCache(tmp_path)
+        cache.put(report.path, f"new-{index}", (1, 2, 3, 4), "digest", report)
+        cache.close()
+    assert {s for _, s in ResultCache(tmp_path).load([report.path])} == {
+        f"new-{index}" for index in range(cache_mod.KEEP_SETTINGS)
+    }
+    assert database.stat().st_size < len(big) / 10
+
+
 def test_a_corrupt_database_is_rebuilt(tmp_path: Path) -> None:
     report = _report()
     directory = tmp_path / ".ems" / "cache"

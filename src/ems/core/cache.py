@@ -50,7 +50,7 @@ DB_NAME = "results.sqlite"
 # 4: rows keyed (settings, path), so a run reads only its own settings' rows; used settings;
 # 5: a caller's rendering of the report (view_key, view): warm text output without decoding
 SCHEMA_VERSION = 5
-KEEP_SETTINGS = 8  # rows of the most recently written settings kept; older ones are deleted
+KEEP_SETTINGS = 4  # rows of the most recently written settings kept; older ones are deleted
 RACY_NS = 2_000_000_000  # files modified this close to being read: stat not trusted
 BUSY_TIMEOUT_S = 5.0
 
@@ -529,8 +529,11 @@ class ResultCache:
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            self._note_settings(conn, {p.settings for p in pending})
+            pruned = self._note_settings(conn, {p.settings for p in pending})
             conn.execute("COMMIT")
+            if pruned:  # give the space back (rare: a new settings key); skipped if others read
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("VACUUM")
         except sqlite3.OperationalError as exc:  # busy/locked/read-only: skip this write
             log.info("cache not updated (%s)", exc)
             with contextlib.suppress(sqlite3.Error):
@@ -539,20 +542,22 @@ class ResultCache:
             self._fail(exc)
 
     @staticmethod
-    def _note_settings(conn: sqlite3.Connection, written: set[str]) -> None:
+    def _note_settings(conn: sqlite3.Connection, written: set[str]) -> int:
         """Mark ``written`` settings as used now; when one is new, delete the rows of all
         but the ``KEEP_SETTINGS`` most recently used (each ems upgrade, rule edit or
-        config change starts a new key: without this the cache would only grow)."""
+        config change starts a new key: without this the cache would only grow). Returns
+        how many rows were deleted."""
         known = {row[0] for row in conn.execute("SELECT settings FROM settings_used")}
         now = time.time_ns()
         conn.executemany(
             "INSERT OR REPLACE INTO settings_used VALUES (?, ?)", [(key, now) for key in sorted(written)]
         )
         if written <= known:
-            return
+            return 0
         keep = "SELECT settings FROM settings_used ORDER BY used_ns DESC LIMIT ?"
-        conn.execute(f"DELETE FROM entries WHERE settings NOT IN ({keep})", (KEEP_SETTINGS,))
+        deleted = conn.execute(f"DELETE FROM entries WHERE settings NOT IN ({keep})", (KEEP_SETTINGS,))
         conn.execute(f"DELETE FROM settings_used WHERE settings NOT IN ({keep})", (KEEP_SETTINGS,))
+        return deleted.rowcount
 
     def close(self) -> None:
         try:
