@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 import ems.core.cache as cache_mod
+from ems.cli.formats import count_findings
 from ems.cli.main import main
 from ems.core.cache import build_report, decode_entry, encode_report, parse_payload
 from ems.core.config import ConfigResolver
-from ems.core.project import FileResult, cached_rows, finding_count, scan
+from ems.core.project import FileResult, cached_rows, scan
 from ems.core.registry import load_rules
 
 SOURCE = 'import os\nname = f"x"\nif name == None:\n\tpass\n'
@@ -47,7 +48,7 @@ def test_lazy_results_equal_eager_ones(tree: Path) -> None:
     _scan(tree)
     warm = _scan(tree, keep_excerpts=True)
     assert all(cached_rows(r) is not None for r in warm), "served from the cache, not built"
-    assert [finding_count(r) for r in warm] == [len(r.report.findings) for r in cold]
+    assert [count_findings([r])[0] for r in warm] == [len(r.report.findings) for r in cold]
     assert [r.report for r in warm] == [r.report for r in cold]
     assert all(cached_rows(r) is None for r in warm), "built once used"
     plain = [dataclasses.replace(r, excerpts=None) for r in warm]
@@ -60,8 +61,8 @@ def test_replace_on_an_unbuilt_result_builds_it(tree: Path) -> None:
     _scan(tree)
     first = _scan(tree)[0]
     replaced = dataclasses.replace(first, report=dataclasses.replace(first.report, findings=()))
-    assert replaced.report.findings == () and finding_count(replaced) == 0
-    assert finding_count(first) > 0
+    assert replaced.report.findings == () and count_findings([replaced])[0] == 0
+    assert count_findings([first])[0] > 0
 
 
 def test_the_fast_build_equals_the_constructors(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -152,12 +152,6 @@ def cached_rows(result: FileResult) -> list[list[Any]] | None:
         return None
 
 
-def finding_count(result: FileResult) -> int:
-    """``len(result.report.findings)`` without building a pending report."""
-    rows = cached_rows(result)
-    return len(rows) if rows is not None else len(result.report.findings)
-
-
 def display_path(path: Path, base: Path | None = None) -> str:
     base = base or Path.cwd()
     try:
