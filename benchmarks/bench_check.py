@@ -657,7 +657,7 @@ How the time is spent and why it is shaped this way:
   half of the load before; only the 4 most recently written settings are kept, and the
   space of older ones is returned). Each row keeps, besides the findings, the plain text
   `ems check` printed for the file (a *view*, keyed by the output options and the
-  renderer's source; coloured terminal output is rendered each time), so a warm run prints each file's
+  renderer's source; coloured and `--no-source` output is rendered each time), so a warm run prints each file's
   block as stored: nothing is decoded or rendered, and `Report` objects are built only if
   something asks (JSON/SARIF output, `--record`, `--new-since`, the language server).
   Nothing imports the rules or the analysis engine either: `ems.core` loads its names on

@@ -177,15 +177,16 @@ def test_switching_text_options_never_shows_another_options_view(
             assert _run(capsys, *options, ".")[1] == text, options
 
 
-def test_a_coloured_run_leaves_the_plain_views_alone(
-    project: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("options", [("--color", "always"), ("--no-source",)])
+def test_other_text_options_leave_the_plain_views_alone(
+    project: Path, capsys: pytest.CaptureFixture[str], options: tuple[str, ...]
 ) -> None:
     """A terminal run between two piped runs must not make every row be rewritten twice."""
     _run(capsys, ".")
     database = project / ".ems" / "cache" / "results.sqlite"
     with sqlite3.connect(database) as conn:
         before = sorted(conn.execute("SELECT path, view_key, view FROM entries"))
-    _run(capsys, "--color", "always", ".")
+    _run(capsys, *options, ".")
     with sqlite3.connect(database) as conn:
         assert sorted(conn.execute("SELECT path, view_key, view FROM entries")) == before
 

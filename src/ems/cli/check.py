@@ -109,9 +109,9 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
     if args.format == "text" and not getattr(args, "new_since", None):
         colour = wants_colour(sys.stdout, args.color) and not args.output_file
         renderer = TextRenderer(colour=colour, show_source=not args.no_source)
-        # Plain text only: a row keeps one view, and a terminal (colour) alternating with a
-        # pipe (CI, hooks) would rewrite every row each time; coloured runs render rows.
-        view = None if colour else View(renderer.view_key, renderer.view)
+        # The default plain text only: a row keeps one view, and a terminal (colour) or
+        # --no-source run alternating with a piped one would rewrite every row each time.
+        view = None if colour or args.no_source else View(renderer.view_key, renderer.view)
     results: dict[int, FileResult] = {}
     blocks: dict[int, str] = {}
     for index, result, total in scan_as_ready(
