@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ems.core import Config, analyse
+from ems.core.suppressions import parse_suppressions
 
 CONFIG = Config(select=("F401", "F541", "RUF100"))
 
@@ -36,3 +39,12 @@ def test_hash_inside_a_string_is_not_a_suppression() -> None:
 
 def test_skip_file_skips_everything() -> None:
     assert codes('# ems: skip-file\nimport os\nx = f"a"\n') == []
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_directive_applies_to_its_own_line_whatever_the_line_ends(newline: str) -> None:
+    """A lone "\\r" ends a line for the parser: the directive's line must count it too
+    (found by the property test: a noqa on line 2 was placed on line 1)."""
+    text = newline.join(["import x", "x = x == None  # noqa: E711", ""])
+    assert [f.code for f in analyse(text, "cr.py").findings] == []
+    assert parse_suppressions(text).keys() == {2}

@@ -42,7 +42,8 @@ def skips_file(text: str) -> bool:
 def _comments(text: str) -> Iterable[tuple[int, int, str]]:
     """(line, column, comment text) for every real comment; falls back to a line scan."""
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        # Universal newlines: a lone "\r" ends a line for the parser, so it must here too.
+        for tok in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
             if tok.type == tokenize.COMMENT:
                 yield tok.start[0], tok.start[1], tok.string
         return
