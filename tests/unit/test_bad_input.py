@@ -296,3 +296,13 @@ def test_cli_text_output_escapes_terminal_control_characters(tmp_path: Path) -> 
     proc = _ems("check", "esc.py", "--no-cache", "--color", "never", cwd=tmp_path, timeout=60)
     assert "E711" in proc.stdout
     assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+
+
+def test_a_path_with_a_nul_byte_gets_the_default_config(tmp_path: Path) -> None:
+    """An editor may send a URI that names no file (``file:///%00``): resolving it must not
+    raise ValueError deep inside ``os.path.realpath``."""
+    from ems.core.config import ConfigResolver
+
+    resolver = ConfigResolver((), {"ignore": ("F401",)}, default_root=tmp_path)
+    config = resolver.for_path(Path("/odd\x00dir/x.py"))
+    assert config.root == tmp_path and config.ignore == ("F401",)

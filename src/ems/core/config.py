@@ -346,6 +346,8 @@ class ConfigResolver:
         self._by_dir: dict[Path, Path | None] = {}
 
     def for_path(self, path: Path) -> Config:
+        if "\0" in str(path):  # names no file (an editor's odd URI): the defaults apply
+            return self._with_overrides(Config(root=self.default_root))
         try:
             resolved = path.resolve()
         except (OSError, RuntimeError):  # a symlink loop: look from where the link itself is
@@ -358,6 +360,9 @@ class ConfigResolver:
         else:
             base = read_config_file(config_file, self.known_codes) or Config(root=config_file.parent)
             self._by_file[config_file] = base
+        return self._with_overrides(base)
+
+    def _with_overrides(self, base: Config) -> Config:
         return base.with_overrides(**self.overrides) if self.overrides else base  # type: ignore[arg-type]
 
     def _nearest(self, directory: Path) -> Path | None:
