@@ -132,3 +132,55 @@ def test_no_process_to_be_had_means_in_process_not_a_crash(monkeypatch: pytest.M
     assert {pid for _, pid in results} == {os.getpid()}
     if opened is not None:
         assert len(os.listdir("/proc/self/fd")) == opened  # the pipe was closed again
+
+
+def _explode() -> None:
+    raise RuntimeError("warm-up failed")
+
+
+def test_a_child_started_before_its_items_gets_them_later() -> None:
+    warmed: list[int] = []
+    background = project._Background(_square_with_pid, None, RULES, lambda: warmed.append(1))
+    results = list(background.submit([4, 5]))
+    assert [value for value, _ in results] == [16, 25]
+    assert {pid for _, pid in results} != {PARENT}
+    assert warmed == []  # the warm-up ran in the child, not here
+    background.close()
+
+
+def test_a_failed_warm_up_costs_time_not_results() -> None:
+    background = project._Background(_square_with_pid, None, RULES, _explode)
+    results = list(background.submit([3]))
+    assert results == [(9, PARENT)]  # computed here after the child died
+    background.close()
+
+
+def test_an_unused_early_child_is_stopped_and_reaped() -> None:
+    background = project._Background(_square_with_pid, None, RULES, lambda: __import__("time").sleep(5))
+    pid = background._pid
+    assert pid is not None
+    background.close()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_warm_scan_starts_a_child_early_and_stops_it_when_nothing_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, monkeypatch)
+    resolver = ConfigResolver(RULES.codes, default_root=tmp_path)
+    cold = [(r.display, r.report.findings) for r in scan([tmp_path], resolver, ruleset=RULES)]
+    started: list[project._Background] = []
+    real = project._Background
+
+    def recording(*args: object, **kwargs: object) -> project._Background:
+        background = real(*args, **kwargs)  # type: ignore[arg-type]
+        started.append(background)
+        return background
+
+    monkeypatch.setattr(project, "_Background", recording)
+    monkeypatch.setattr(project, "_can_fork", lambda: True)
+    warm = [(r.display, r.report.findings) for r in scan([tmp_path], resolver, ruleset=RULES, jobs=2)]
+    assert warm == cold
+    assert len(started) == 1 and started[0]._items is None  # started early, never given work
+    assert started[0]._pid is None  # stopped and reaped
