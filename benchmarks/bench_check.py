@@ -671,16 +671,15 @@ How the time is spent and why it is shaped this way:
   and imports of the standard library modules ems needs (`argparse`, `pathlib`,
   `dataclasses`, `sqlite3`, `json`, `hashlib`, `logging`), discovery, the SQLite read with
   each row's checksum, and writing the output.
-- **One changed file**: in a project that has a cache, `ems check` forks one child before
-  discovery (`ems.core.project._Background`), which imports the analysis engine and the
-  rules while the parent discovers files and decides by `stat` alone, before any payload is
-  read, which files changed. If fewer than 8 did (too few for a pool), the child gets them
-  and analyses them while the parent loads the other rows and prints their stored text;
-  otherwise it is stopped. Items and results go pickled through pipes; if the child fails
-  in any way the parent analyses the files itself. Analysing `{one.note.removeprefix("changed: ")}`
-  alone takes 40–75 ms and importing the rules ~35 ms, both off the parent's path when the
-  second core is idle, so this row sits close to the warm one (under CPU contention the
-  child waits for a core and the row approaches warm + analysis, as with `--jobs 1`).
+- **One changed file**: pass 1 decides by `stat` alone which files changed, before any
+  payload is read; if there are fewer than 8 (too few for a pool), they go to one forked
+  child (`ems.core.project._Background`) which imports the rules and analyses them while
+  the parent loads the other rows and prints their stored text. The child's results come
+  back pickled through a pipe; if it fails in any way the parent analyses the files
+  itself. Analysing `{one.note.removeprefix("changed: ")}` alone takes 40–75 ms plus
+  ~35 ms to import the rules, about what the parent spends meanwhile, so on an idle
+  second core this row sits close to the warm one (under CPU contention the child waits
+  for a core and the row approaches warm + analysis, as with `--jobs 1`).
 - The cache is one SQLite database in WAL mode rather than a file per source file: a warm
   run is two queries (stats, then rows) instead of opening {meta["files"]} files, writes are one transaction,
   and SQLite serialises concurrent runs; each row carries a checksum, the payload is JSON
