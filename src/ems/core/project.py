@@ -941,58 +941,48 @@ def scan_as_ready(
     # Rules are imported on first use: only if a file needs analysing (then by whichever
     # process analyses it; a RegistryError reaches the caller either way).
     ruleset = ruleset or lazy_rules()
-    early = _early_background(paths, resolver, ruleset, jobs) if use_cache else None
-    try:
-        info = _PathInfo(resolver)
-        files = list(discover(paths, resolver, info))
-        total = len(files)
-        texts = [str(path) for path in files]
-        displays = [info.display(path, text) for path, text in zip(files, texts, strict=True)]
-        configs = [info.config(path, text) for path, text in zip(files, texts, strict=True)]
-        keys: dict[int, str] = {}
-        settings = [keys.get(id(c)) or keys.setdefault(id(c), settings_key(c, ruleset)) for c in configs]
+    info = _PathInfo(resolver)
+    files = list(discover(paths, resolver, info))
+    total = len(files)
+    texts = [str(path) for path in files]
+    displays = [info.display(path, text) for path, text in zip(files, texts, strict=True)]
+    configs = [info.config(path, text) for path, text in zip(files, texts, strict=True)]
+    keys: dict[int, str] = {}
+    settings = [keys.get(id(c)) or keys.setdefault(id(c), settings_key(c, ruleset)) for c in configs]
 
-        cache = ResultCache(project_root(paths, resolver)) if use_cache and files else None
-        stats = cache.load_stats(displays, set(settings)) if cache is not None else {}
+    cache = ResultCache(project_root(paths, resolver)) if use_cache and files else None
+    stats = cache.load_stats(displays, set(settings)) if cache is not None else {}
 
-        def task(index: int, expected: str | None) -> _Task:
-            return _Task(
-                files[index],
-                displays[index],
-                configs[index],
-                expected,
-                keep_source,
-                cache is not None,
-                keep_excerpts,
-            )
+    def task(index: int, expected: str | None) -> _Task:
+        return _Task(
+            files[index],
+            displays[index],
+            configs[index],
+            expected,
+            keep_source,
+            cache is not None,
+            keep_excerpts,
+        )
 
-        # Pass 1, by stat alone: which files must be read (changed, new, or racy rows).
-        fresh: list[tuple[int, os.stat_result]] = []
-        tasks: list[_Task] = []
-        task_index: list[int] = []
-        for index in range(total):
-            recorded, digest = stats.get((displays[index], settings[index]), (None, None))
-            if recorded is not None:
-                try:
-                    st: os.stat_result | None = os.stat(texts[index])
-                except OSError:
-                    st = None
-                if st is not None and stat_matches(recorded, st):
-                    fresh.append((index, st))
-                    continue
-            task_index.append(index)
-            tasks.append(task(index, digest))
-        # Started before the rows are loaded, so the analysis overlaps loading and decoding
-        # them (and the caller's use of the results). A few changed files go to the child
-        # that has been importing the engine meanwhile.
-        if early is not None and fresh and 0 < len(tasks) < MIN_PARALLEL_FILES:
-            outcomes: Iterator[_Outcome] = early.submit(tasks)
-            early = None
-        else:
-            outcomes = _ordered_map(_analyse_task, tasks, jobs, ruleset, background=bool(fresh))
-    finally:
-        if early is not None:  # nothing (or too much) for it to do
-            early.close()
+    # Pass 1, by stat alone: which files must be read (changed, new, or racy rows).
+    fresh: list[tuple[int, os.stat_result]] = []
+    tasks: list[_Task] = []
+    task_index: list[int] = []
+    for index in range(total):
+        recorded, digest = stats.get((displays[index], settings[index]), (None, None))
+        if recorded is not None:
+            try:
+                st: os.stat_result | None = os.stat(texts[index])
+            except OSError:
+                st = None
+            if st is not None and stat_matches(recorded, st):
+                fresh.append((index, st))
+                continue
+        task_index.append(index)
+        tasks.append(task(index, digest))
+    # Started before the rows are loaded, so the analysis overlaps loading and decoding
+    # them (and the caller's use of the results).
+    outcomes = _ordered_map(_analyse_task, tasks, jobs, ruleset, background=bool(fresh))
     entries = cache.load(displays, set(settings)) if cache is not None else {}
 
     def viewed(result: FileResult, entry: Entry | None) -> tuple[FileResult, tuple[str, str] | None]:
