@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from ems.core.config import CONFIG_FILES, Config, ConfigResolver
 from ems.core.model import Finding, Range, Report, Severity
@@ -576,94 +576,50 @@ def _can_fork() -> bool:
 
 
 class _Background:
-    """``map(func, items)`` computed by one forked child.
+    """``map(func, items)`` computed by one forked child from the moment it is created.
 
     For a handful of items a pool costs more than it saves (~0.1 s of imports and start-up);
-    a bare ``fork`` inherits everything imported so far and costs a millisecond or two.
-    The child can be started before the items are known (``items=None``, then ``submit``):
-    it runs ``warm_up`` (importing the analysis engine and the rules) while the parent is
-    still finding out which files changed. Items go to the child and results come back
-    pickled through two pipes. If the child fails in any way (killed, an exception, a
-    short or unreadable reply) the items are computed here instead: never a wrong or
-    missing result, only a slower one. Raises OSError if no process can be made.
+    a bare ``fork`` inherits everything imported so far and costs a millisecond or two. The
+    results come back pickled through a pipe. If the child fails in any way (killed, an
+    exception, a short or unreadable reply) the items are computed here instead: never a
+    wrong or missing result, only a slower one. Raises OSError if no process can be made.
     """
 
-    def __init__(
-        self,
-        func: Callable,  # type: ignore[type-arg]
-        items: Sequence | None,  # type: ignore[type-arg]
-        ruleset: RuleSet,
-        warm_up: Callable[[], object] | None = None,
-    ) -> None:
-        self._func, self._ruleset = func, ruleset
-        self._items: list | None = None  # type: ignore[type-arg]
+    def __init__(self, func: Callable, items: Sequence, ruleset: RuleSet) -> None:  # type: ignore[type-arg]
+        self._func, self._items, self._ruleset = func, list(items), ruleset
         self._results: Iterator | None = None  # type: ignore[type-arg]
         for stream in (sys.stdout, sys.stderr):  # the child must not repeat buffered output
             with contextlib.suppress(Exception):
                 stream.flush()
-        task_read, task_write = os.pipe()
-        try:
-            reply_read, reply_write = os.pipe()
-        except OSError:
-            os.close(task_read)
-            os.close(task_write)
-            raise
+        read_end, write_end = os.pipe()
         try:
             self._pid: int | None = os.fork()
         except OSError:
-            for end in (task_read, task_write, reply_read, reply_write):
-                os.close(end)
+            os.close(read_end)
+            os.close(write_end)
             raise
         if self._pid == 0:  # the child: never returns
-            os.close(task_write)
-            os.close(reply_read)
-            self._serve(task_read, reply_write, warm_up)
-        os.close(task_read)
-        os.close(reply_write)
-        self._tasks: BinaryIO | None = os.fdopen(task_write, "wb")
-        self._reply = os.fdopen(reply_read, "rb")
-        if items is not None:
-            self.submit(items)
+            os.close(read_end)
+            self._serve(write_end)
+        os.close(write_end)
+        self._reply = os.fdopen(read_end, "rb")
 
-    def _serve(self, task_read: int, reply_write: int, warm_up: Callable[[], object] | None) -> None:
+    def _serve(self, write_end: int) -> None:
         import pickle
 
         status = 1
         try:
             _init_worker(self._ruleset)
-            if warm_up is not None:
-                warm_up()
-            with os.fdopen(task_read, "rb") as tasks:
-                try:
-                    items = pickle.load(tasks)
-                except EOFError:  # nothing to do after all (``close`` before ``submit``)
-                    items = None
-            if items is not None:
-                results = [self._func(item) for item in items]
-                with os.fdopen(reply_write, "wb") as pipe:
-                    pickle.dump(results, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            results = [self._func(item) for item in self._items]
+            with os.fdopen(write_end, "wb") as pipe:
+                pickle.dump(results, pipe, protocol=pickle.HIGHEST_PROTOCOL)
             status = 0
         finally:
             os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
 
-    def submit(self, items: Sequence) -> _Background:  # type: ignore[type-arg]
-        """Hand the child its items (once); a child that is gone is noticed when collecting."""
-        import pickle
-
-        self._items = list(items)
-        tasks, self._tasks = self._tasks, None
-        if tasks is not None:
-            try:
-                with tasks:
-                    pickle.dump(self._items, tasks, protocol=pickle.HIGHEST_PROTOCOL)
-            except (OSError, pickle.PicklingError) as exc:
-                log.info("cannot hand work to the background analysis (%s)", exc)
-        return self
-
     def _collect(self) -> list:  # type: ignore[type-arg]
         import pickle
 
-        assert self._items is not None, "submit() first"
         results = None
         try:
             with self._reply:
@@ -700,36 +656,8 @@ class _Background:
                 os.kill(self._pid, signal.SIGKILL)
             with contextlib.suppress(OSError):
                 self._wait()
-        for stream in (self._tasks, self._reply):
-            if stream is not None and not stream.closed:
-                with contextlib.suppress(OSError):
-                    stream.close()
-
-
-def _warm_up_analysis(ruleset: RuleSet) -> None:
-    """What a background child does before it has work: import the engine and the rules."""
-    import ems.core.analyse  # noqa: F401
-
-    ruleset.rules  # noqa: B018 - imports them
-
-
-def _early_background(
-    paths: Sequence[Path], resolver: ConfigResolver, ruleset: RuleSet, jobs: int | None
-) -> _Background | None:
-    """In a project that has a cache (usually: few files changed, if any), a child that
-    starts importing the engine and the rules now, while discovery and the stat pass run;
-    the scan hands it the changed files, or stops it when there are none or too many."""
-    from ems.core.cache import DB_NAME, cache_dir
-
-    if (jobs or default_jobs()) < 2 or not _can_fork() or not paths:
-        return None
-    if not (cache_dir(project_root(paths, resolver)) / DB_NAME).exists():
-        return None  # a first run: everything is analysed, by a pool
-    try:
-        return _Background(_analyse_task, None, ruleset, functools.partial(_warm_up_analysis, ruleset))
-    except OSError as exc:
-        log.info("cannot start a background analysis (%s)", exc)
-        return None
+        if not self._reply.closed:
+            self._reply.close()
 
 
 @dataclass(frozen=True)
