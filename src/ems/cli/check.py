@@ -107,7 +107,7 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
     progress = progress_bar(not args.quiet)
     renderer = view = None
     if args.format == "text" and not getattr(args, "new_since", None):
-        colour = wants_colour(sys.stdout, args.color) and not args.output_file
+        colour = _text_colour(args)
         renderer = TextRenderer(colour=colour, show_source=not args.no_source)
         # The default plain text only: a row keeps one view, and a terminal (colour) or
         # --no-source run alternating with a piped one would rewrite every row each time.
@@ -133,6 +133,11 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
     return [results[i] for i in ordered], [blocks[i] for i in ordered] if renderer is not None else None
 
 
+def _text_colour(args: argparse.Namespace) -> bool:
+    """Whether text output is coloured: a terminal (or --color always), never a file."""
+    return wants_colour(sys.stdout, args.color) and not args.output_file
+
+
 class UsageError(Exception):
     """Bad command-line input: exit code 2."""
 
@@ -140,6 +145,7 @@ class UsageError(Exception):
 def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[str] | None = None) -> int:
     from ems.cli import formats
 
+    counts = formats.count_findings(results)  # from views and rows: nothing decoded
     stream = sys.stdout
     if args.format == "json":
         from ems.gitinfo.hooks import introduced_enricher
@@ -152,7 +158,7 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
     elif args.format == "github":
         text = formats.render_github(results, ruleset)
     else:
-        colour = wants_colour(stream, args.color) and not args.output_file
+        colour = _text_colour(args)
         if blocks is not None:
             text = "".join(blocks)
         else:
@@ -164,7 +170,8 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
                 else text + "\n" + formats.render_statistics(results, ruleset)
             )
         if not args.quiet:
-            text += ("\n" if text else "") + formats.render_summary(results, colour=colour)
+            summary = formats.render_summary(counts, len(results), colour=colour)
+            text += ("\n" if text else "") + summary
     if args.output_file:
         try:
             with open(args.output_file, "w", encoding="utf-8") as handle:
@@ -176,5 +183,5 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
         stream.flush()
     if args.exit_zero:
         return 0
-    total, _, _ = formats.count_findings(results)  # from views and rows: no decoding
+    total, _, _ = counts
     return 1 if total else 0

@@ -329,9 +329,9 @@ def _count_rows(rows: list[list[Any]] | None) -> tuple[int, int] | None:
         return None
 
 
-def render_summary(results: Sequence[FileResult], *, colour: bool) -> str:
-    total, with_findings, fixable = count_findings(results)
-    files = len(results)
+def render_summary(counts: tuple[int, int, int], files: int, *, colour: bool) -> str:
+    """The last line(s) of text output; ``counts`` as ``count_findings`` gives them."""
+    total, with_findings, fixable = counts
     if not total:
         text = f"All checks passed ({files} file{'s' if files != 1 else ''} checked)."
         return (f"\x1b[32m{text}{_RESET}" if colour else text) + "\n"

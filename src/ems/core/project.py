@@ -82,11 +82,9 @@ class _PendingReport:
 
     __slots__ = ("_parsed", "config", "display", "path", "payload", "ruleset")
 
-    def __init__(
-        self, payload: str | Parsed, path: Path, display: str, config: Config, ruleset: RuleSet
-    ) -> None:
+    def __init__(self, payload: str, path: Path, display: str, config: Config, ruleset: RuleSet) -> None:
         self.payload = payload  # parsed on first use: a cached view may make it unnecessary
-        self._parsed: Parsed | None = None if isinstance(payload, str) else payload
+        self._parsed: Parsed | None = None
         self.path = path
         self.display = display
         self.config = config
@@ -98,7 +96,6 @@ class _PendingReport:
         if self._parsed is None:
             from ems.core.cache import parse_payload
 
-            assert isinstance(self.payload, str)
             self._parsed = parse_payload(self.payload)
         return self._parsed
 

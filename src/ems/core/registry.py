@@ -190,10 +190,6 @@ def builtin_rules() -> list[type[Rule]]:
     return rules
 
 
-def plugin_rules() -> list[tuple[type[Rule], str]]:
-    return [(rule, origin) for rule, origin, _ in _plugin_rules(entry_points(group=ENTRY_POINT_GROUP))]
-
-
 def _plugin_rules(plugins: Iterable[EntryPoint]) -> list[tuple[type[Rule], str, str]]:
     from ems.core.rule import Rule
 
