@@ -121,7 +121,7 @@ def test_analysis_and_fixes_at_debug_leak_no_source_or_secret(
     logs = _all_logs(tmp_path)
     assert "rule EMS995 raised ValueError on settings.py" in logs
     assert "fix for EMS996 raised RuntimeError in settings.py" in logs
-    assert 'File "' in logs and "message withheld" in logs  # tracebacks keep their frames
+    assert 'File \\"' in logs and "message withheld" in logs  # tracebacks keep their frames (JSON)
     assert "<text elided:" in logs
     _assert_clean(logs)
 
