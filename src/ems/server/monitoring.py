@@ -88,6 +88,11 @@ def start(ls: EmsLanguageServer) -> Sampler | None:
         ls.warn_once(f"{exc} (monitor defaults used)")
         settings = MonitorSettings()
     ls.analyser.guard.restart_policy = RestartPolicy(settings.max_restarts, settings.restart_window_s)
+    log.info(
+        "monitoring %s: %s",
+        root,
+        f"sampling every {settings.interval_s:g} s" if settings.enabled else "sampling turned off",
+    )
     return start_sampler(
         root,
         KIND,
