@@ -20,8 +20,8 @@ from lsprotocol import types as lsp
 from server_fixtures import change_document, edit_range, open_document, running_server, wait_for_diagnostics
 
 from ems.core.monitor import CRASH_LOOP, WORKER_CRASH, WORKER_RESTART
-from ems.store import open_store
 from ems.store import monitor as m
+from ems.store import open_store
 
 pytestmark = pytest.mark.xdist_group("monitor-server")
 
