@@ -88,7 +88,7 @@ def apply_section(patch_kind: str) -> None:
             refused.append(patch.path)
     st.session_state.pop(PATCH, None)
     if refused:
-        st.warning(
+        st.session_state["findings_refused"] = (
             "Not applied to " + ", ".join(refused) + ": the file changed since the preview. "
             "The findings were refreshed; preview again."
         )
@@ -205,6 +205,9 @@ def bulk(shown: pd.DataFrame) -> None:
 def main() -> None:
     header("Findings", "the latest recorded scan, with history where known")
     refresh_on_change()
+    refused = st.session_state.pop("findings_refused", None)
+    if refused:
+        st.warning(refused)
     flash = st.session_state.pop("findings_flash", None)
     if flash:
         st.success(flash)

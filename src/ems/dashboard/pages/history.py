@@ -23,7 +23,7 @@ def main() -> None:
         f"Walked {run.commits} commits of {run.branch or 'a detached HEAD'} up to `{run.head_sha[:10]}` "
         f"({run.started_at.replace('T', ' ')} UTC)."
     )
-    st.altair_chart(charts.commit_trend(trend), use_container_width=True)
+    st.altair_chart(charts.commit_trend(trend), width="stretch")
     commits, people = st.tabs(["Commits", "Authors"])
     with commits:
         table = trend.sort_values("timestamp", ascending=False)

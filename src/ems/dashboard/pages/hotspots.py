@@ -22,7 +22,7 @@ def main() -> None:
         st.success("No file has findings: no hotspot.")
         return
     st.caption(f"**Formula:** {HOTSPOT_FORMULA}. Top right is worst; bubble size is the file's lines.")
-    st.altair_chart(charts.hotspot_scatter(scored), use_container_width=True)
+    st.altair_chart(charts.hotspot_scatter(scored), width="stretch")
     top = st.slider("Files in the table", 5, 100, 15, key="hotspots_top")
     table = scored.head(top)
     st.dataframe(

@@ -83,21 +83,21 @@ def main() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("By severity")
-        st.altair_chart(charts.severity_bars(counts), use_container_width=True)
+        st.altair_chart(charts.severity_bars(counts), width="stretch")
     with right:
         st.subheader("By rule")
         rules = data.rule_counts(k)
-        st.altair_chart(charts.rule_bars(rules), use_container_width=True)
+        st.altair_chart(charts.rule_bars(rules), width="stretch")
     st.subheader("Trend")
     over_scans, over_commits = st.tabs(["Over recorded scans", "Over commits"])
     with over_scans:
-        st.altair_chart(charts.scan_trend(data.scan_trend(k)), use_container_width=True)
+        st.altair_chart(charts.scan_trend(data.scan_trend(k)), width="stretch")
     with over_commits:
         trend = data.commit_trend(k)
         if trend.empty:
             st.info("No history yet: build it in the Control panel, or run `ems history`.")
         else:
-            st.altair_chart(charts.commit_trend(trend), use_container_width=True)
+            st.altair_chart(charts.commit_trend(trend), width="stretch")
     gate_section()
 
 
