@@ -1,1 +1,2 @@
-"""Running ems over a project: recovery, health, sampling (see docs/architecture.md)."""
+"""Running the core over a project: project scans, the live watcher, monitoring (sampler,
+health checks, recovery)."""
