@@ -82,3 +82,36 @@ def test_guard_stops_replacing_a_worker_that_keeps_dying() -> None:
     assert kinds.count(WORKER_CRASH) == 3
     crash = next(reason for name, reason in heard if name == WORKER_CRASH)
     assert "SIGKILL" in crash
+
+
+def test_the_project_watcher_is_restarted_then_stopped_on_a_crash_loop(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ems.runtime.watch import ProjectWatcher
+
+    events = EventCounter()
+    heard = _heard(events)
+    gone = tmp_path / "deleted-project"  # watching a folder that does not exist fails at once
+    watcher = ProjectWatcher(gone, events=events, policy=RestartPolicy(2, 60, base_delay_s=0.01)).start()
+    deadline = time.monotonic() + 20
+    while watcher.running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not watcher.running
+    assert [name for name, _ in heard] == [PROCESS_RESTART, PROCESS_RESTART, CRASH_LOOP]
+    assert heard[0][1].startswith("project watcher raised FileNotFoundError")
+    assert watcher.last_error is not None and "it was stopped" in watcher.last_error
+
+
+def test_a_long_command_is_monitored_and_a_short_one_is_not(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ems.runtime.longrun import monitored_if_long
+    from ems.store import monitor as m
+    from ems.store import open_store
+
+    (tmp_path / "pyproject.toml").write_text("[tool.ems.monitor]\ninterval = 0.2\n")
+    with monitored_if_long([str(tmp_path)], "check", delay=5.0):
+        pass  # short: nothing starts, nothing is written
+    assert not (tmp_path / ".ems").exists()
+    with monitored_if_long([str(tmp_path / "sub" / "x.py")], "history", delay=0.1):
+        time.sleep(1.0)
+    with open_store(tmp_path) as store:
+        (proc,) = m.processes(store, include_stopped=True)
+        assert (proc.kind, proc.state, proc.project) == ("history", "stopped", str(tmp_path))
+        assert len(m.samples(store, since=0)) >= 2

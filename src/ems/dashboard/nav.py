@@ -24,5 +24,6 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/history.py", "History", ":material/history:", "Project", "history"),
     PageSpec("pages/hotspots.py", "Hotspots", ":material/local_fire_department:", "Project", "hotspots"),
     PageSpec("pages/live.py", "Live", ":material/sensors:", "Project", "live"),
+    PageSpec("pages/monitor.py", "Monitor", ":material/speed:", "System", "monitor"),
     PageSpec("pages/control.py", "Control panel", ":material/tune:", "Settings", "control"),
 )

@@ -223,3 +223,37 @@ def start_sampler(
     if not settings.enabled:
         return None
     return Sampler(root, kind, events, settings=settings, probe=probe, memory_limit=memory_limit).start()
+
+
+class ProcessMonitoring:
+    """What ``monitor_process`` started for one process: its event counter and sampler."""
+
+    def __init__(self, events: EventCounter, sampler: Sampler | None) -> None:
+        self.events = events
+        self.sampler = sampler
+
+    def stop(self) -> None:
+        if self.sampler is not None:
+            self.sampler.stop()
+            self.sampler = None
+
+
+def monitor_process(
+    root: Path,
+    kind: str,
+    *,
+    events: EventCounter | None = None,
+    probe: Probe | None = None,
+    log_to_file: bool = True,
+) -> ProcessMonitoring:
+    """Log into ``root/.ems/logs/<kind>.log`` (JSON lines) and sample this process into the store.
+
+    The one call a long-running face makes at start (the dashboard, a long check or history
+    walk); ``stop()`` at the end marks the process stopped.
+    """
+    from ems.core.logsetup import configure_logging
+
+    if log_to_file:
+        configure_logging(root, name=kind)
+    counter = events or EventCounter()
+    return ProcessMonitoring(counter, start_sampler(root, kind, counter, probe=probe))
