@@ -50,7 +50,7 @@ def monitored(demo_repo: Path) -> Path:
 
 def monitor_page() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60).run()
-    at.switch_page("pages/monitor.py").run()
+    at.switch_page("views/monitor.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
