@@ -115,3 +115,17 @@ def test_a_long_command_is_monitored_and_a_short_one_is_not(tmp_path) -> None:  
         (proc,) = m.processes(store, include_stopped=True)
         assert (proc.kind, proc.state, proc.project) == ("history", "stopped", str(tmp_path))
         assert len(m.samples(store, since=0)) >= 2
+
+
+def test_a_cache_drop_under_memory_pressure_says_why() -> None:
+    from ems.core.monitor import CACHE_DROP, MemoryWatch
+
+    events = EventCounter()
+    heard = _heard(events)
+    sizes = iter([900 * 2**20, 300 * 2**20])
+    watch = MemoryWatch(512 * 2**20, events, rss=lambda: next(sizes))
+    watch.register("analysis-cache", lambda: None)
+    assert watch.check()
+    assert heard == [
+        (CACHE_DROP, "memory 900 MB over the 512 MB limit: dropped analysis-cache, now 300 MB"),
+    ]

@@ -102,7 +102,7 @@ class Sampler:
 
         try:
             store = open_store(self.root, self.store_path)
-        except StoreError as exc:
+        except (StoreError, OSError) as exc:  # e.g. a read-only checkout
             log.error("monitoring off for this process: %s", exc)
             return
         self._store = store
