@@ -202,11 +202,13 @@ class GuardedAnalyser:
             if self._process is not None:
                 self._stop_worker(graceful=True)
                 with contextlib.suppress(_WorkerFailed):  # a crash loop: the next call reports it
-                    self._spawn("replaced to free memory")
+                    self._spawn("replaced to free memory", crashed=False)
 
-    def _spawn(self, reason: str = "") -> None:
+    def _spawn(self, reason: str = "", *, crashed: bool = True) -> None:
+        """Start a worker. A replacement after a crash counts toward the crash-loop bound;
+        one after a time-out or to free memory does not (a loaded machine is not a loop)."""
         if self.started_workers:
-            if self.crash_loop is None and not self.restart_policy.allow():
+            if self.crash_loop is None and crashed and not self.restart_policy.allow():
                 self.crash_loop = (
                     f"the analysis worker failed {self.restart_policy.describe()} (last: {reason}); "
                     "it is not restarted again until the server restarts"
@@ -375,7 +377,7 @@ class GuardedAnalyser:
         log.error("analysis of %s exceeded %.1f s; worker %s stopped", path, budget, self.worker_pid)
         self._stop_worker(graceful=False)
         with contextlib.suppress(_WorkerFailed):  # a crash loop: the next call reports it
-            self._spawn(f"timed out on {path}")  # the replacement warms up meanwhile
+            self._spawn(f"timed out on {path}", crashed=False)  # the replacement warms up meanwhile
         message = (
             f"analysis stopped after {budget:g} s (the time budget); the worker was replaced. "
             "Findings for this file are missing: a rule may loop on it, please report it"
