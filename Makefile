@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint format docs bench clean vsix editor-check
+DEMO := .ems-demo
+
+.PHONY: run check-demo test lint format docs bench clean vsix editor-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +21,17 @@ $(TEST_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]' -e examples/plugin
 	touch $@
 
+# The newcomer's tour: the demo project as a git repository with a scripted history
+# (outside the tracked tree, in $(DEMO)/), scanned and walked, then the dashboard.
+# Without a display (CI, ssh) the dashboard prints its URL and opens no browser.
 run: $(STAMP)
+	$(BIN)/python scripts/demo_repo.py $(DEMO)
+	cd $(DEMO) && $(CURDIR)/$(BIN)/ems check --record --statistics . || test $$? -eq 1
+	cd $(DEMO) && $(CURDIR)/$(BIN)/ems history --hotspots 5 .
+	$(BIN)/ems dashboard $(DEMO) $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser)
+
+# The demo project checked in place, no git or dashboard: what ems check prints.
+check-demo: $(STAMP)
 	$(BIN)/ems check examples/demo --statistics || test $$? -eq 1
 
 test: $(TEST_STAMP)
@@ -54,4 +66,4 @@ editor-check: $(CLIENT_STAMP)
 	cd $(CLIENT) && $(NPM) run typecheck && $(NPM) run lint && $(NPM) test && $(NPM) run package
 
 clean:
-	rm -rf $(VENV) .ems build dist src/*.egg-info $(CLIENT)/dist $(CLIENT)/dist-test $(CLIENT)/*.vsix
+	rm -rf $(VENV) .ems $(DEMO) build dist src/*.egg-info $(CLIENT)/dist $(CLIENT)/dist-test $(CLIENT)/*.vsix

@@ -113,7 +113,13 @@ def record_scan(results: Sequence[FileResult], config_hash: str, started: float)
 
 
 def record_reports(
-    root: Path, reports: Sequence[Report], *, config_hash: str, duration_s: float, source: str
+    root: Path,
+    reports: Sequence[Report],
+    *,
+    config_hash: str,
+    duration_s: float,
+    source: str,
+    lines: int | None = None,
 ) -> int:
     """Record analysed documents as one scan of ``root`` (for the CLI and the server).
 
@@ -136,6 +142,7 @@ def record_reports(
         branch=context.branch,
         dirty=context.dirty,
         timings={"total": duration_s, "analysis": analysis},
+        lines=lines,
     )
     try:
         with open_store(root) as store:
