@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.integration.sample_projects import (
+from sample_projects import (
     child_env,
     ems,
     ems_test,

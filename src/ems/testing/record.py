@@ -117,7 +117,11 @@ class RunSummary:
             )
             if self.by_state(s)
         )
-        return f"run {self.run_id} recorded ({counts or 'no tests'}); failure groups: {states or 'none'}"
+        if self.kind == "run":
+            what = f"{self.counts.get('failed', 0)} exceptions captured"
+        else:
+            what = counts or "no tests"
+        return f"run {self.run_id} recorded ({what}); failure groups: {states or 'none'}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -274,7 +278,13 @@ def add_captured(store: Store, run_id: int, failures: Iterable[Failure]) -> None
 
 
 def finish_program_run(
-    root: Path, run_id: int, *, exit_code: int | None, duration_s: float, store_path: Path | None = None
+    root: Path,
+    run_id: int,
+    *,
+    exit_code: int | None,
+    duration_s: float,
+    store_path: Path | None = None,
+    message: str | None = None,
 ) -> RunSummary:
     """Close a program run and evaluate its groups (the command is what it exercised)."""
     with open_store(root, store_path) as store:
@@ -283,6 +293,11 @@ def finish_program_run(
             if run is None:
                 raise ValueError(f"no run {run_id} in the store")
             failures = db.failures_in(conn, run_id)
+            if message is not None:  # the program never ran: no group is evaluated
+                db.finish_run(
+                    conn, run_id, status=db.NOT_STARTED, exit_code=exit_code, duration_s=0.0, message=message
+                )
+                return summarise(store, run_id)
             db.finish_run(
                 conn,
                 run_id,
