@@ -235,6 +235,9 @@ def configure_logging(
     directory = (project_root or Path.cwd()) / LOG_DIR
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ignore = directory / ".gitignore"  # logs are local: a log never makes a work tree dirty
+        if not ignore.exists():
+            ignore.write_text("# created by ems: logs are never committed\n*\n")
         settings = LogSettings(directory, numeric, name, max_bytes, backup_count)
         file_handler: logging.Handler = PrivateRotatingFileHandler(
             settings.file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8"
