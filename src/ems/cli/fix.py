@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             return fail("--commit needs files, not standard input")
         return _fix_stdin(args, resolver, ruleset)
     paths = input_paths(args)
-    missing = [p for p in paths if not p.exists()]
+    missing = [p for p in paths if not p.exists() and not p.is_symlink()]  # a loop: E902 below
     if missing:
         return fail(f"no such file or directory: {missing[0]}")
     progress = progress_bar(not args.quiet, "fixing")
@@ -81,11 +81,13 @@ def run(args: argparse.Namespace) -> int:
     out: list[str] = []
     errors: list[str] = []
     fixed_files = fixes = remaining = 0
+    write_failed = False  # a file could not be written: exit 2
     for path, outcome in outcomes:
         remaining += outcome.remaining
         errors.extend(outcome.failures)
         if outcome.error:
             errors.append(outcome.error)
+            write_failed = write_failed or "not written" in outcome.error or "cannot read" in outcome.error
         if outcome.new is None:
             continue
         if args.diff:
@@ -97,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
                 atomic_write(path, outcome.new, expected=outcome.original)
             except (FileChanged, OSError) as exc:
                 errors.append(str(exc))
+                write_failed = True
                 continue
             if committer is not None:
                 committer.add(path, outcome.applied)
@@ -118,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("\n".join(errors) + "\n")
     if committer is not None and committer.error:
         return 2
-    if any(e for e in errors if "not written" in e or "changed on disk" in e or "cannot read" in e):
+    if write_failed:
         return 2
     if args.diff or args.dry_run:
         return 1 if fixed_files or remaining else 0
@@ -129,7 +132,12 @@ def _outcome(fixed) -> tuple[Path, FileOutcome]:
     """The CLI's view of one file's fix result (from ``ems.core.project.fix_paths``)."""
     result = fixed.result
     failures = (
-        tuple(f"{fixed.display}:{f.line}: {f.code} fix dropped: {f.reason}" for f in result.failures)
+        tuple(
+            f"{fixed.display}:{f.line}: {f.code} fix dropped: {f.reason}"
+            if f.code
+            else f"{fixed.display}: {f.reason}"
+            for f in result.failures
+        )
         if result
         else ()
     )
@@ -140,7 +148,9 @@ def _outcome(fixed) -> tuple[Path, FileOutcome]:
         and fixed.report.findings
         and fixed.report.findings[0].code == "E902"
     ):
-        error = fixed.report.findings[0].message
+        # Unreadable (a symlink loop, a dangling link, no permission): a finding that
+        # stays, as ``ems check`` reports it, not a failure of the run.
+        failures = (f"{fixed.display}:1:1: E902 {fixed.report.findings[0].message}",)
     return fixed.path, FileOutcome(
         fixed.display,
         fixed.original or b"",

@@ -308,6 +308,17 @@ def _checksum(
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
+def path_key(path: str) -> str:
+    """The row key of a display path: the path itself when it is valid text, else (a file
+    name that is not UTF-8, held by Python as surrogate escapes, which SQLite cannot take)
+    a NUL, which no real path holds, and the name's bytes in hex: distinct from every path."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "\0" + path.encode("utf-8", "surrogateescape").hex()
+    return path
+
+
 def trusted_stat(info: os.stat_result, now_ns: int | None = None) -> StatKey | None:
     """The stat to record, or None when the mtime is too recent to rule out a racy write."""
     now_ns = time.time_ns() if now_ns is None else now_ns
@@ -421,7 +432,7 @@ class ResultCache:
             where, args = f" WHERE settings IN ({','.join('?' * len(keys))})", keys
         if len(paths) <= 32:
             where += (" AND" if where else " WHERE") + f" path IN ({','.join('?' * len(paths))})"
-            args += tuple(paths)
+            args += tuple(path_key(p) for p in paths)
         try:
             return conn.execute(f"SELECT {columns} FROM entries{where}", args).fetchall()
         except sqlite3.Error as exc:
@@ -434,12 +445,13 @@ class ResultCache:
         """(stat, content digest) per row, without payloads: enough to tell which files
         changed, so their analysis can start before the rest is loaded (``load``). Not
         checksummed: use it as a hint; a bad row fails ``load``'s check instead."""
-        wanted = set(paths)
+        wanted = _wanted(paths)
         stats: dict[tuple[str, str], tuple[StatKey | None, str]] = {}
         for row in self._select("path, settings, size, mtime_ns, ctime_ns, inode, digest", paths, settings):
             try:
-                path, key, size, mtime, ctime, inode, digest = row
-                if path in wanted:
+                stored, key, size, mtime, ctime, inode, digest = row
+                path = wanted.get(stored)
+                if path is not None:
                     stat = None if size is None else (int(size), int(mtime), int(ctime), int(inode))
                     stats[(path, key)] = (stat, str(digest))
             except (ValueError, TypeError):
@@ -451,14 +463,15 @@ class ResultCache:
     ) -> dict[tuple[str, str], Entry]:
         """Valid rows for ``paths`` (under ``settings`` keys only, if given) keyed by
         (path, settings); bad rows are left out."""
-        wanted = set(paths)
+        wanted = _wanted(paths)
         entries: dict[tuple[str, str], Entry] = {}
         for row in self._select("*", paths, settings):
             try:
-                path, key, size, mtime, ctime, inode, digest, payload, view_key, view, checksum = row
-                if path not in wanted:
+                stored, key, size, mtime, ctime, inode, digest, payload, view_key, view, checksum = row
+                path = wanted.get(stored)
+                if path is None:
                     continue
-                if checksum != _checksum(path, key, digest, payload, view_key, view):
+                if checksum != _checksum(stored, key, digest, payload, view_key, view):
                     log.info("cache row for %s failed its checksum; ignored", path)
                     continue
                 stat = None if size is None else (int(size), int(mtime), int(ctime), int(inode))
@@ -507,7 +520,8 @@ class ResultCache:
 
     def flush(self) -> None:
         """Write pending rows in one transaction; skipped if another run holds the lock."""
-        pending, self._pending = self._pending, []
+        pending, self._pending = [_storable(p) for p in self._pending], []
+        pending = [p for p in pending if p is not None]
         if not pending:
             return
         conn = self._connect()
@@ -515,16 +529,17 @@ class ResultCache:
             return
         rows = [
             (
-                p.path,
+                key,
                 p.settings,
                 *(p.stat if p.stat is not None else (None, None, None, None)),
                 p.digest,
                 p.payload,
                 p.view_key,
                 p.view,
-                _checksum(p.path, p.settings, p.digest, p.payload, p.view_key, p.view),
+                _checksum(key, p.settings, p.digest, p.payload, p.view_key, p.view),
             )
             for p in pending
+            for key in (path_key(p.path),)
         ]
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -564,6 +579,26 @@ class ResultCache:
             self.flush()
         finally:
             self._close_quietly()
+
+
+def _storable(pending: Pending) -> Pending | None:
+    """``pending`` as SQLite can store it: a view that is not valid text (a file name that
+    is not UTF-8 shown in it) is left out; a payload that is not is not cached at all."""
+    try:
+        pending.payload.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    if pending.view is not None:
+        try:
+            pending.view.encode("utf-8")
+        except UnicodeEncodeError:
+            return dataclasses.replace(pending, view_key=None, view=None)
+    return pending
+
+
+def _wanted(paths: Sequence[str]) -> dict[str, str]:
+    """Row key -> display path, for the paths a load asks for."""
+    return {path_key(p): p for p in paths}
 
 
 def is_fresh(entry: Entry | None, info: os.stat_result | None) -> bool:

@@ -87,8 +87,16 @@ def verify(
     return None
 
 
+TOO_DEEP = "the file is nested too deeply for libcst (RecursionError); not fixed"
+
+
+class TooDeep(Exception):
+    """libcst ran out of recursion on this document: no fix can be computed for it."""
+
+
 def compute_fix(finding: Finding, ctx: FixContext, ruleset: RuleSet) -> Fix | None:
-    """The rule's fix for ``finding``, unverified; None if it has none."""
+    """The rule's fix for ``finding``, unverified; None if it has none. Raises ``TooDeep``
+    when libcst cannot walk the document (a valid but deeply nested file)."""
     rule = ruleset.get(finding.code)
     if rule is None or not finding.fixable:
         return None
@@ -96,6 +104,8 @@ def compute_fix(finding: Finding, ctx: FixContext, ruleset: RuleSet) -> Fix | No
         return rule().fix(finding, ctx)
     except cst.ParserSyntaxError:
         return None
+    except RecursionError:
+        raise TooDeep(TOO_DEEP) from None
     except Exception as exc:  # a broken fixer is contained like a broken rule
         log.error("fix for %s raised %s in %s", finding.code, type(exc).__name__, finding.path, exc_info=exc)
         return None
@@ -115,7 +125,11 @@ def fixes_for(
     ruleset = ruleset or load_rules()
     report = report or analyse(text, path, config, ruleset)
     ctx = ctx or FixContext(text, path)
-    fix = compute_fix(finding, ctx, ruleset)
+    try:
+        fix = compute_fix(finding, ctx, ruleset)
+    except TooDeep:
+        log.info("no fix for %s at line %d of %s: %s", finding.code, finding.line, path, TOO_DEEP)
+        return None
     if fix is None:
         return None
     try:
@@ -124,7 +138,9 @@ def fixes_for(
         return None
     reason = verify(report, new_text, [finding], path, config, ruleset)
     if reason:
-        log.warning("dropped fix for %s at line %d of %s: %s", finding.code, finding.line, path, reason)
+        # Expected (the fix would not verify), not a fault: a plain ``ems check --format
+        # sarif`` must not print it on stderr through logging's last-resort handler.
+        log.info("dropped fix for %s at line %d of %s: %s", finding.code, finding.line, path, reason)
         return None
     return fix
 
@@ -181,9 +197,16 @@ def fix_all(
         except cst.ParserSyntaxError as exc:
             failures.append(FixFailure("", 1, f"libcst cannot parse the file: {exc.message}"))
             break
+        except RecursionError:
+            failures.append(FixFailure("", 1, TOO_DEEP))
+            break
         batch: list[tuple[Finding, Fix, tuple[int, int]]] = []
-        for finding in candidates:
-            fix = compute_fix(finding, ctx, ruleset)
+        try:
+            fixes = [(finding, compute_fix(finding, ctx, ruleset)) for finding in candidates]
+        except TooDeep:
+            failures.append(FixFailure("", 1, TOO_DEEP))
+            break
+        for finding, fix in fixes:
             if fix is None or not allowed(fix, unsafe):
                 continue
             spans = [edit_offsets(ctx.source, e) for e in fix.edits]
