@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ems.core.config import Config
-from ems.core.model import Finding, Position, Range, Related, Report, RuleError, Severity, Tag
+from ems.core.model import Finding, Fixability, Position, Range, Related, Report, RuleError, Severity, Tag
 
 if TYPE_CHECKING:
     from ems.core.registry import RuleSet
@@ -49,7 +49,8 @@ DB_NAME = "results.sqlite"
 # 2: payloads carry source excerpts; 3: two lines, what text output shows first;
 # 4: rows keyed (settings, path), so a run reads only its own settings' rows; used settings;
 # 5: a caller's rendering of the report (view_key, view): warm text output without decoding
-SCHEMA_VERSION = 5
+# 6: each finding's computed fixability (``Fixability``), the rule's offer moved to the rest
+SCHEMA_VERSION = 6
 KEEP_SETTINGS = 4  # rows of the most recently written settings kept; older ones are deleted
 RACY_NS = 2_000_000_000  # files modified this close to being read: stat not trusted
 BUSY_TIMEOUT_S = 5.0
@@ -77,6 +78,8 @@ def settings_key(config: Config, ruleset: RuleSet) -> str:
             sys.implementation.name,
             ".".join(map(str, sys.version_info[:3])),
             config.fingerprint(),
+            # Findings' fixability depends on it (an unsafe fix is applied or hidden).
+            "unsafe-fixes" if config.unsafe_fixes else "",
             ruleset.fingerprint,  # the ems version, its source, the rules and plug-ins
         )
     )
@@ -97,14 +100,17 @@ def encode_report(report: Report, excerpts: Excerpts | None = None) -> str:
     """A compact JSON form in two lines; the path is implied by the row's key.
 
     Line one is what text output shows: ``[rows, excerpts]`` with a row per finding
-    ``[code, severity value, [line, column, end line, end column], message, fixable]``, and
+    ``[code, severity value, [line, column, end line, end column], message, fixability]``, and
     ``excerpts`` (the source lines the findings point at, or null) so a warm text report
     needs neither to read nor to split the file. Line two is the rest of each finding and
-    of the report, ``[[name, fingerprint, tags, related, data]..., syntax_error,
+    of the report, ``[[name, fingerprint, tags, related, data, fixable]..., syntax_error,
     rule_errors]``: parsed only when a ``Report`` is built (``build_report``). JSON never
     holds a raw line break, so the split is unambiguous.
     """
-    shown = [[f.code, f.severity.value, _range(f.range), f.message, int(f.fixable)] for f in report.findings]
+    shown = [
+        [f.code, f.severity.value, _range(f.range), f.message, _FIXABILITY_CODES[f.fixability]]
+        for f in report.findings
+    ]
     rest = [
         [
             f.name,
@@ -112,6 +118,7 @@ def encode_report(report: Report, excerpts: Excerpts | None = None) -> str:
             sorted(t.value for t in f.tags),
             [[_range(r.range), r.message] for r in f.related],
             [list(pair) for pair in f.data],
+            int(f.fixable),
         ]
         for f in report.findings
     ]
@@ -122,6 +129,19 @@ def encode_report(report: Report, excerpts: Excerpts | None = None) -> str:
     return head + "\n" + tail
 
 
+# A row's fixability: 0 no fix, 1 safe, 2 unsafe (enabled by the settings), 3 hidden, 4 not
+# computed (a very large file). The
+# text renderer marks ``[*]`` for 1 and 2 (``FIX_APPLIED``) straight from the rows.
+_FIXABILITY_CODES: dict[Fixability | None, int] = {
+    None: 0,
+    Fixability.SAFE: 1,
+    Fixability.UNSAFE: 2,
+    Fixability.HIDDEN: 3,
+    Fixability.UNKNOWN: 4,
+}
+_FIXABILITIES = {code: value for value, code in _FIXABILITY_CODES.items()}
+FIX_APPLIED = frozenset({1, 2})
+FIX_HIDDEN = 3
 _SEVERITIES = {s.value: s for s in Severity}
 _TAGS = {t.value: t for t in Tag}
 _NO_TAGS: frozenset[Tag] = frozenset()
@@ -154,6 +174,7 @@ _FAST = (
         "tags",
         "related",
         "data",
+        "fixability",
     )
     and tuple(f.name for f in dataclasses.fields(Range)) == ("start", "end")
     and tuple(f.name for f in dataclasses.fields(Position)) == ("line", "column")
@@ -165,7 +186,7 @@ class Parsed:
     """A payload's first line parsed, the rest kept as text until a ``Report`` is needed.
 
     ``rows``: per finding ``[code, severity value, [line, column, end line, end column],
-    message, fixable]`` (``encode_report``). A warm text report renders straight from
+    message, fixability code]`` (``encode_report``). A warm text report renders straight from
     them (``ems.cli.formats``); names, fingerprints and the like are parsed and the
     ``Report`` built only if something asks for it.
     """
@@ -208,8 +229,8 @@ def build_report(parsed: Parsed, path: str) -> Report:
     append = findings.append
     if _FAST:
         new = object.__new__
-        for (code, severity, span, message, fixable), more in both:
-            name, fingerprint, tags, related, extra = more
+        for (code, severity, span, message, fixability), more in both:
+            name, fingerprint, tags, related, extra, fixable = more
             line, column, end_line, end_column = span
             start = new(Position)
             d = start.__dict__
@@ -236,10 +257,11 @@ def build_report(parsed: Parsed, path: str) -> Report:
             d["tags"] = frozenset([tags_by_value[t] for t in tags]) if tags else _NO_TAGS
             d["related"] = tuple([Related(Range.of(*r), str(m)) for r, m in related]) if related else ()
             d["data"] = tuple([(str(k), str(v)) for k, v in extra]) if extra else ()
+            d["fixability"] = _FIXABILITIES[fixability]
             append(finding)
     else:  # pragma: no cover - only if the model classes change shape
-        for (code, severity, span, message, fixable), more in both:
-            name, fingerprint, tags, related, extra = more
+        for (code, severity, span, message, fixability), more in both:
+            name, fingerprint, tags, related, extra, fixable = more
             line, column, end_line, end_column = span
             append(
                 Finding(
@@ -254,6 +276,7 @@ def build_report(parsed: Parsed, path: str) -> Report:
                     frozenset([tags_by_value[t] for t in tags]) if tags else _NO_TAGS,
                     tuple([Related(Range.of(*r), str(m)) for r, m in related]) if related else (),
                     tuple([(str(k), str(v)) for k, v in extra]) if extra else (),
+                    _FIXABILITIES[fixability],
                 )
             )
     rule_errors = tuple(RuleError(str(c), str(e)) for c, e in errors)

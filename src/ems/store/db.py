@@ -213,7 +213,7 @@ class StoredFinding:
             f.range.end.line,  # type: ignore[attr-defined]
             f.range.end.column,  # type: ignore[attr-defined]
             f.message,  # type: ignore[attr-defined]
-            bool(f.fixable),  # type: ignore[attr-defined]
+            bool(getattr(f, "fixability", None) is not None and f.fixability.applied),  # type: ignore[attr-defined]
         )
 
 
