@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint format docs bench clean
+DEMO := .ems-demo
+
+.PHONY: run check-demo test lint format docs bench clean vsix editor-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +25,17 @@ $(TEST_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip uninstall --quiet --yes ems-plugin-example 2>/dev/null || true
 	touch $@
 
+# The newcomer's tour: the demo project as a git repository with a scripted history
+# (outside the tracked tree, in $(DEMO)/), scanned and walked, then the dashboard.
+# Without a display (CI, ssh) the dashboard prints its URL and opens no browser.
 run: $(STAMP)
+	$(BIN)/python scripts/demo_repo.py $(DEMO)
+	cd $(DEMO) && $(CURDIR)/$(BIN)/ems check --record --statistics . || test $$? -eq 1
+	cd $(DEMO) && $(CURDIR)/$(BIN)/ems history --hotspots 5 .
+	$(BIN)/ems dashboard $(DEMO) $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser)
+
+# The demo project checked in place, no git or dashboard: what ems check prints.
+check-demo: $(STAMP)
 	$(BIN)/ems check examples/demo --statistics || test $$? -eq 1
 
 test: $(TEST_STAMP)
@@ -40,5 +52,22 @@ format: $(TEST_STAMP)
 docs: $(STAMP)
 	$(BIN)/python scripts/render_rule_docs.py
 
+# The VS Code extension (editor-client/): npm ci from the committed lock file, then the bundle.
+NPM ?= npm
+CLIENT := editor-client
+CLIENT_STAMP := $(CLIENT)/node_modules/.installed
+
+$(CLIENT_STAMP): $(CLIENT)/package-lock.json
+	cd $(CLIENT) && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+# editor-client/ems-vscode.vsix (offline once node_modules exists).
+vsix: $(CLIENT_STAMP)
+	cd $(CLIENT) && $(NPM) run package
+
+# What CI checks of the extension: types, lint, unit tests, and that the .vsix builds.
+editor-check: $(CLIENT_STAMP)
+	cd $(CLIENT) && $(NPM) run typecheck && $(NPM) run lint && $(NPM) test && $(NPM) run package
+
 clean:
-	rm -rf $(VENV) .ems build dist src/*.egg-info
+	rm -rf $(VENV) .ems $(DEMO) build dist src/*.egg-info $(CLIENT)/dist $(CLIENT)/dist-test $(CLIENT)/*.vsix

@@ -98,7 +98,12 @@ def filter_new_since(results: Sequence[FileResult], ref: str) -> list[FileResult
 
 
 def record_scan(results: Sequence[FileResult], config_hash: str, started: float) -> int:
-    """Store the scan and its findings; returns the scan id (raises HookError)."""
+    """Store the scan and its findings; returns the scan id (raises HookError).
+
+    Counts the lines of the files (the health rating is per 1,000 lines): one read of
+    each file, paid only with ``--record``."""
+    from ems.gitinfo.churn import line_count
+
     duration = time.perf_counter() - started
     try:
         return record_reports(
@@ -107,13 +112,20 @@ def record_scan(results: Sequence[FileResult], config_hash: str, started: float)
             config_hash=config_hash,
             duration_s=duration,
             source="check",
+            lines=sum(line_count(Path(r.report.path)) for r in results),
         )
     except HookError as exc:
         raise HookError(f"--record: {exc}") from None
 
 
 def record_reports(
-    root: Path, reports: Sequence[Report], *, config_hash: str, duration_s: float, source: str
+    root: Path,
+    reports: Sequence[Report],
+    *,
+    config_hash: str,
+    duration_s: float,
+    source: str,
+    lines: int | None = None,
 ) -> int:
     """Record analysed documents as one scan of ``root`` (for the CLI and the server).
 
@@ -136,6 +148,7 @@ def record_reports(
         branch=context.branch,
         dirty=context.dirty,
         timings={"total": duration_s, "analysis": analysis},
+        lines=lines,
     )
     try:
         with open_store(root) as store:

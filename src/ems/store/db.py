@@ -134,6 +134,106 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        2,
+        "lines of Python per scan (the health rating is per 1,000 lines); counts per scan by index",
+        (
+            "ALTER TABLE scans ADD COLUMN lines INTEGER",
+            # the dashboard's counts by severity and rule read this index, not the rows
+            "CREATE INDEX findings_scan_code ON findings(scan_id, code, severity, fixable)",
+        ),
+    ),
+    (
+        3,
+        "test runs, captured program runs, failures, failure groups and their states, coverage",
+        (
+            """CREATE TABLE test_runs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind TEXT NOT NULL CHECK (kind IN ('test', 'run')),
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                root TEXT NOT NULL,
+                command TEXT NOT NULL,
+                commit_sha TEXT,
+                branch TEXT,
+                dirty INTEGER,
+                code_state TEXT,
+                status TEXT NOT NULL,
+                exit_code INTEGER,
+                duration_s REAL,
+                passed INTEGER NOT NULL DEFAULT 0,
+                failed INTEGER NOT NULL DEFAULT 0,
+                errors INTEGER NOT NULL DEFAULT 0,
+                skipped INTEGER NOT NULL DEFAULT 0,
+                xfailed INTEGER NOT NULL DEFAULT 0,
+                xpassed INTEGER NOT NULL DEFAULT 0,
+                message TEXT,
+                ems_version TEXT NOT NULL
+            )""",
+            """CREATE TABLE test_results (
+                run_id INTEGER NOT NULL REFERENCES test_runs(id) ON DELETE CASCADE,
+                nodeid TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                duration_s REAL NOT NULL,
+                path TEXT,
+                line INTEGER
+            )""",
+            "CREATE INDEX test_results_run ON test_results(run_id)",
+            "CREATE INDEX test_results_nodeid ON test_results(nodeid)",
+            """CREATE TABLE failures (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                run_id INTEGER NOT NULL REFERENCES test_runs(id) ON DELETE CASCADE,
+                fingerprint TEXT NOT NULL,
+                nodeid TEXT NOT NULL,
+                stage TEXT NOT NULL,
+                exc_type TEXT NOT NULL,
+                message TEXT NOT NULL,
+                crash_path TEXT,
+                crash_line INTEGER,
+                crash_function TEXT,
+                logger TEXT,
+                data TEXT NOT NULL,
+                recorded_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX failures_run ON failures(run_id)",
+            "CREATE INDEX failures_fingerprint ON failures(fingerprint)",
+            """CREATE TABLE failure_groups (
+                fingerprint TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                exc_type TEXT NOT NULL,
+                message TEXT NOT NULL,
+                crash_path TEXT,
+                crash_line INTEGER,
+                crash_function TEXT,
+                crash_source TEXT,
+                state TEXT NOT NULL,
+                first_run_id INTEGER NOT NULL,
+                first_seen TEXT NOT NULL,
+                first_commit TEXT,
+                last_run_id INTEGER NOT NULL,
+                last_seen TEXT NOT NULL,
+                last_commit TEXT,
+                state_run_id INTEGER NOT NULL,
+                occurrences INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+            """CREATE TABLE group_states (
+                run_id INTEGER NOT NULL REFERENCES test_runs(id) ON DELETE CASCADE,
+                fingerprint TEXT NOT NULL,
+                state TEXT NOT NULL,
+                failures INTEGER NOT NULL,
+                PRIMARY KEY (run_id, fingerprint)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE coverage_files (
+                run_id INTEGER NOT NULL REFERENCES test_runs(id) ON DELETE CASCADE,
+                path TEXT NOT NULL,
+                statements INTEGER NOT NULL,
+                covered INTEGER NOT NULL,
+                missing TEXT NOT NULL,
+                percent REAL NOT NULL,
+                PRIMARY KEY (run_id, path)
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -180,6 +280,7 @@ class ScanRecord:
     dirty: bool | None = None
     timings: dict[str, float] = field(default_factory=dict)
     started_at: str = field(default_factory=_now)
+    lines: int | None = None  # lines of the files scanned (None: not counted)
 
 
 @dataclass(frozen=True)
@@ -232,6 +333,7 @@ class Scan:
     duration_s: float
     timings: dict[str, float]
     finding_count: int = 0
+    lines: int | None = None
 
 
 @dataclass(frozen=True)
@@ -514,7 +616,7 @@ class Store:
         with self.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO scans (started_at, root, commit_sha, branch, dirty, ems_version, config_hash,"
-                " source, files, duration_s, timings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " source, files, duration_s, timings, lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     scan.started_at,
                     scan.root,
@@ -527,6 +629,7 @@ class Store:
                     scan.files,
                     scan.duration_s,
                     json.dumps(scan.timings, sort_keys=True),
+                    scan.lines,
                 ),
             )
             scan_id = int(cursor.lastrowid or 0)
@@ -558,7 +661,7 @@ class Store:
         rows = self._query(
             "SELECT s.id, s.started_at, s.root, s.commit_sha, s.branch, s.dirty, s.ems_version, s.config_hash,"
             " s.source, s.files, s.duration_s, s.timings,"
-            " (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id)"
+            " (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id), s.lines"
             " FROM scans s ORDER BY s.id DESC LIMIT ?",
             (limit,),
         )
@@ -577,6 +680,7 @@ class Store:
                 r[10],
                 json.loads(r[11]),
                 r[12],
+                r[13],
             )
             for r in rows
         ]

@@ -1,0 +1,1 @@
+"""Running the core over a project: project scans, the live watcher."""
