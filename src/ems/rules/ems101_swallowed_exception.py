@@ -24,7 +24,7 @@ class SwallowedException(Rule):
         "or catch the exception you expect. Not reported (expected, deliberate cases): a "
         "narrow handler (`except AttributeError: pass` in a try-first pattern, `except "
         "(OSError, ValueError): continue`), a handler with a comment saying why, and one in "
-        "a function whose docstring says it swallows or ignores errors. "
+        "a function whose docstring says it swallows or ignores errors, or in `__del__`. "
         "There is no automatic fix: which remedy is right is a decision."
     )
     node_types = (ast.ExceptHandler,)
@@ -36,6 +36,9 @@ class SwallowedException(Rule):
         Valid("for x in y:\n    try:\n        run(x)\n    except (OSError, ValueError):\n        continue\n"),
         Valid(
             "try:\n    run()\nexcept Exception:  # best effort: a report must not fail the run\n    pass\n"
+        ),
+        Valid(
+            "class Stream:\n    def __del__(self):\n        try:\n            self.detach()\n        except Exception:\n            pass\n"
         ),
         Valid(
             "def safecall(func):\n"
@@ -99,9 +102,12 @@ def _explained(node: ast.ExceptHandler, ctx: AnalysisContext) -> bool:
 
 def _documented(ctx: AnalysisContext) -> bool:
     """Inside a function whose docstring says it swallows or ignores errors (click's
-    `safecall`): the behaviour is the documented purpose."""
+    `safecall`): the behaviour is the documented purpose; or inside `__del__`, where
+    Python ignores (and prints) any exception anyway."""
     for parent in reversed(ctx.ancestors):
         if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if parent.name == "__del__":  # an error there cannot propagate anyway
+                return True
             doc = (ast.get_docstring(parent) or "").lower()
             if any(word in doc for word in _SAYS_SO):
                 return True
