@@ -42,6 +42,7 @@ PAGES = [
     ("history", "Walked 11 commits"),
     ("hotspots", "Formula"),
     ("live", "Latest scan"),
+    ("monitor", "Health checks"),
     ("control", "Build or extend history"),
 ]
 
