@@ -824,7 +824,12 @@ async def on_hover(ls: EmsLanguageServer, params: lsp.HoverParams) -> lsp.Hover 
     mapper = analysis.mapper(ls.encoding)
     found = hover.findings_at(analysis.report.findings, mapper, params.position)
     result = hover.hover(found, mapper, ls.ruleset, analysis.config.unsafe_fixes)
-    runtime = ls.runtime.hover(doc.path.resolve() if doc.path else None, params.position.line + 1)
+    lines = analysis.text.splitlines()
+    runtime = ls.runtime.hover(
+        doc.path.resolve() if doc.path else None,
+        params.position.line + 1,
+        lambda n: lines[n - 1] if 0 < n <= len(lines) else None,
+    )
     return hover.with_runtime(result, runtime)
 
 
