@@ -172,7 +172,6 @@ class RuntimeErrors:
 
     def __init__(self) -> None:
         self.projects: dict[Path, ProjectView] = {}
-        self.shown: set[Path] = set()  # files that have (or just lost) runtime diagnostics
 
     def set_folders(self, folders: Iterable[Path]) -> None:
         from ems.gitinfo.hooks import project_root
