@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from ems import __version__
 
 # Sub-command modules under ems.cli; each defines register(subparsers) and run(args) -> int.
-COMMANDS = ("check", "fix", "rules", "serve", "history", "clean", "dashboard", "test", "run")
+COMMANDS = ("check", "fix", "rules", "serve", "history", "clean", "dashboard", "test", "run", "doctor")
 # Commands whose trailing arguments belong to another program (pytest, the user's command):
 # everything from the first argument that is not one of the command's own options (or
 # after ``--``) is passed through untouched as ``args.passthrough``.

@@ -40,7 +40,7 @@ from ems.core.model import Report
 from ems.core.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonitor
 from ems.core.project import IO_ERROR_CODE, FileResult, scan
 from ems.core.registry import load_rules
-from ems.server import actions, hover
+from ems.server import actions, hover, monitoring
 from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash
 from ems.server.positions import UTF16
@@ -141,6 +141,8 @@ class EmsLanguageServer(LanguageServer):
         self.inflight: dict[tuple[str, int | None, str], asyncio.Task[Analysis]] = {}
         self.reported: set[str] = set()  # config/rule errors already shown once
         self.request_ms: dict[str, list[float]] = {}
+        self.request_counts: dict[str, int] = {}  # since start (request_ms keeps the last 100)
+        self.sampler: monitoring.Sampler | None = None
         self.started = time.time()
         # Past the RSS limit the analysis cache is dropped and the worker replaced; the
         # events (drops, time-outs, crashes, restarts) are counted in one place.
@@ -218,6 +220,7 @@ class EmsLanguageServer(LanguageServer):
         samples = self.request_ms.setdefault(name, [])
         samples.append((time.perf_counter() - started) * 1000)
         del samples[:-100]
+        self.request_counts[name] = self.request_counts.get(name, 0) + 1
 
     # --- settings and config -------------------------------------------------------------
 
@@ -546,6 +549,7 @@ def on_initialize(ls: EmsLanguageServer, params: lsp.InitializeParams) -> None:
 async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -> None:
     # Start the analysis worker process now, not on the first didOpen.
     asyncio.get_running_loop().run_in_executor(ls.analyser.executor, ls.analyser.prewarm)
+    ls.sampler = monitoring.start(ls)  # project log file, crash-loop bound, sampler thread
     if ls._cap("workspace", "did_change_watched_files", "dynamic_registration"):
         watchers = [lsp.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILE_NAMES]
         registration = lsp.Registration(
@@ -567,6 +571,7 @@ async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -
 @server.feature(lsp.SHUTDOWN)
 def on_shutdown(ls: EmsLanguageServer, params: None) -> None:
     ls.debouncer.cancel_all()
+    monitoring.stop(ls)
     if ls.runtime_watch is not None:
         ls.runtime_watch.cancel()
     ls.analyser.shutdown()
@@ -842,7 +847,12 @@ async def on_hover(ls: EmsLanguageServer, params: lsp.HoverParams) -> lsp.Hover 
         report = await ls.fixable_report(analysis)
         found = hover.findings_at(report.findings, mapper, params.position)
     result = hover.hover(found, mapper, ls.ruleset, analysis.config.unsafe_fixes)
-    runtime = ls.runtime.hover(doc.path.resolve() if doc.path else None, params.position.line + 1)
+    lines = analysis.text.splitlines()
+    runtime = ls.runtime.hover(
+        doc.path.resolve() if doc.path else None,
+        params.position.line + 1,
+        lambda n: lines[n - 1] if 0 < n <= len(lines) else None,
+    )
     return hover.with_runtime(result, runtime)
 
 
