@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 
 DEMO := .ems-demo
 
-.PHONY: run check-demo test lint format docs bench clean vsix editor-check
+.PHONY: run check-demo test lint format docs bench clean vsix editor-check test-vscode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,13 @@ vsix: $(CLIENT_STAMP)
 # What CI checks of the extension: types, lint, unit tests, and that the .vsix builds.
 editor-check: $(CLIENT_STAMP)
 	cd $(CLIENT) && $(NPM) run typecheck && $(NPM) run lint && $(NPM) test && $(NPM) run package
+
+# Opt-in (not part of `make test`): the .vsix in a real VS Code host, code-server from npm,
+# driven by Debian's headless Chromium. The first run sets up code-server under
+# editor-client/.e2e/ (a few minutes: it builds VS Code's native modules).
+test-vscode: $(TEST_STAMP) vsix
+	bash $(CLIENT)/e2e/setup.sh
+	$(BIN)/python -m pytest -p no:xdist -s $(CLIENT)/e2e
 
 clean:
 	rm -rf $(VENV) .ems $(DEMO) build dist src/*.egg-info $(CLIENT)/dist $(CLIENT)/dist-test $(CLIENT)/*.vsix
