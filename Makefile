@@ -38,12 +38,12 @@ test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks editor-client/e2e
+	$(BIN)/ruff format --check src tests scripts benchmarks editor-client/e2e
 
 format: $(TEST_STAMP)
-	$(BIN)/ruff format src tests scripts benchmarks
-	$(BIN)/ruff check --fix src tests scripts benchmarks
+	$(BIN)/ruff format src tests scripts benchmarks editor-client/e2e
+	$(BIN)/ruff check --fix src tests scripts benchmarks editor-client/e2e
 
 docs: $(STAMP)
 	$(BIN)/python scripts/render_rule_docs.py

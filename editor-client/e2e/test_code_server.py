@@ -90,7 +90,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def code_server(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     missing = [str(p) for p in (CODE_SERVER, VSIX, Path(CHROMIUM)) if not p.exists()]
     if missing:
-        pytest.fail(f"missing {missing}: run `make test-vscode` (it builds the .vsix and sets up code-server)")
+        pytest.fail(
+            f"missing {missing}: run `make test-vscode` (it builds the .vsix and sets up code-server)"
+        )
     data = tmp_path_factory.mktemp("code-server")
     common = ["--user-data-dir", str(data / "user"), "--extensions-dir", str(data / "extensions")]
     installed = subprocess.run(
@@ -101,9 +103,16 @@ def code_server(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         timeout=300,
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    assert "ems.ems-vscode" in subprocess.run(
-        [str(CODE_SERVER), *common, "--list-extensions"], env=_env(), capture_output=True, text=True, timeout=120
-    ).stdout
+    assert (
+        "ems.ems-vscode"
+        in subprocess.run(
+            [str(CODE_SERVER), *common, "--list-extensions"],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    )
     port = _free_port()
     log = (data / "code-server.log").open("w")
     server = subprocess.Popen(
@@ -227,7 +236,9 @@ def test_diagnostics_quick_fix_fix_all_and_fix_on_save(page: Page, workspace: Pa
     open_file(page, TARGET)
 
     # The status bar item says the server is up; the Problems panel lists ems's findings.
-    expect(page.locator("#ems\\.status, [id='ems.ems-vscode.ems.status']").first).to_be_visible(timeout=120_000)
+    status = page.get_by_role("button", name=re.compile("ems: ready")).first
+    expect(status).to_be_visible(timeout=120_000)
+    expect(status).to_have_accessible_name(re.compile("from the workspace environment .*/demo/.venv"))
     page.keyboard.press("Control+Shift+M")
     problems = page.locator(".markers-panel")
     expect(problems).to_contain_text("F401", timeout=120_000)
