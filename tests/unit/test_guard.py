@@ -21,6 +21,7 @@ from ems.core.guard import CRASH_CODE, TIMEOUT_CODE, GuardedAnalyser, is_guard_f
 from ems.core.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
 from ems.core.registry import RuleSet
 from ems.core.rule import AnalysisContext, Hit, Rule
+from ems.runtime.recovery import RestartPolicy
 
 
 class HangingRule(Rule):
@@ -88,7 +89,9 @@ FAULTY = RuleSet(
 
 @pytest.fixture(scope="module")
 def guard() -> Iterator[GuardedAnalyser]:
-    with GuardedAnalyser(timeout=2.0, events=EventCounter()) as analyser:
+    # these tests crash the worker on purpose many times: no crash-loop bound here
+    policy = RestartPolicy(max_restarts=1000)
+    with GuardedAnalyser(timeout=2.0, events=EventCounter(), restart_policy=policy) as analyser:
         analyser.start()
         yield analyser
 

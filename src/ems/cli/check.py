@@ -47,8 +47,11 @@ def run(args: argparse.Namespace) -> int:
     thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
+    from ems.runtime.longrun import monitored_if_long
+
     try:
-        return _run(args)
+        with monitored_if_long(list(getattr(args, "paths", None) or ["."]), "check"):  # only if it lasts
+            return _run(args)
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()

@@ -92,6 +92,7 @@ class _Progress:
 def run(args: argparse.Namespace) -> int:
     from ems.gitinfo.history import HistoryOptions, walk_history
     from ems.gitinfo.repo import EmptyRepositoryError, GitError, close_repositories, repository, root_of
+    from ems.runtime.longrun import monitored_if_long
     from ems.store import StoreError, open_store
 
     target = Path(args.path)
@@ -113,7 +114,10 @@ def run(args: argparse.Namespace) -> int:
             first_parent=args.first_parent,
             prefix="" if prefix == "." else prefix,
         )
-        with open_store(root, args.store, recover=args.recover_store) as store:
+        with (
+            monitored_if_long([str(root)], "history"),  # a long walk shows on the Monitor page
+            open_store(root, args.store, recover=args.recover_store) as store,
+        ):
             if store.recovered_from is not None:
                 print(
                     f"ems history: the store was damaged; moved it to {store.recovered_from} "

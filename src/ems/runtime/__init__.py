@@ -1,1 +1,2 @@
-"""Running the core over a project: project scans, the live watcher."""
+"""Running the core over a project: project scans, the live watcher, monitoring (sampler,
+health checks, recovery)."""

@@ -40,10 +40,11 @@ from ems.core.model import Report
 from ems.core.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonitor
 from ems.core.project import IO_ERROR_CODE, FileResult, scan
 from ems.core.registry import load_rules
-from ems.server import actions, hover
+from ems.server import actions, hover, monitoring
 from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash
 from ems.server.positions import UTF16
+from ems.server.runtime_errors import CMD_RERUN, POLL_SECONDS, RuntimeErrors, rerun
 from ems.server.settings import RUN_ON_SAVE, RUN_ON_TYPE, FolderConfigs, Settings, parse_settings
 
 log = logging.getLogger("ems.server")
@@ -140,6 +141,8 @@ class EmsLanguageServer(LanguageServer):
         self.inflight: dict[tuple[str, int | None, str], asyncio.Task[Analysis]] = {}
         self.reported: set[str] = set()  # config/rule errors already shown once
         self.request_ms: dict[str, list[float]] = {}
+        self.request_counts: dict[str, int] = {}  # since start (request_ms keeps the last 100)
+        self.sampler: monitoring.Sampler | None = None
         self.started = time.time()
         # Past the RSS limit the analysis cache is dropped and the worker replaced; the
         # events (drops, time-outs, crashes, restarts) are counted in one place.
@@ -148,6 +151,8 @@ class EmsLanguageServer(LanguageServer):
         self.memory = MemoryWatch(DEFAULT_MEMORY_LIMIT, self.events, monitor=self.process)
         self.memory.register("analysis-cache", self.analyser.clear)
         self.memory.register("analysis-worker", self.analyser.guard.recycle)
+        self.runtime = RuntimeErrors()  # recorded test failures and captured exceptions
+        self.runtime_watch: asyncio.Task[None] | None = None
 
     def set_memory_limit(self, megabytes: int) -> None:
         self.memory.limit = megabytes * 1024 * 1024
@@ -215,6 +220,7 @@ class EmsLanguageServer(LanguageServer):
         samples = self.request_ms.setdefault(name, [])
         samples.append((time.perf_counter() - started) * 1000)
         del samples[:-100]
+        self.request_counts[name] = self.request_counts.get(name, 0) + 1
 
     # --- settings and config -------------------------------------------------------------
 
@@ -274,6 +280,7 @@ class EmsLanguageServer(LanguageServer):
     def set_folders(self, folders: Iterable[str]) -> None:
         paths = [Path(p) for uri in folders if (p := to_fs_path(uri))]
         self.folder_configs.set_folders(paths)
+        self.runtime.set_folders(paths)
 
     # --- analysis --------------------------------------------------------------------
 
@@ -323,7 +330,52 @@ class EmsLanguageServer(LanguageServer):
         mapper = analysis.mapper(self.encoding)
         return [
             to_diagnostic(f, mapper, uri, self.ruleset, analysis.version) for f in analysis.report.findings
-        ]
+        ] + self.runtime_diagnostics(uri, analysis.text)
+
+    def runtime_diagnostics(self, uri: str, text: str) -> list[lsp.Diagnostic]:
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        lines = text.splitlines()
+        hints = self.settings.coverage_hints
+        return self.runtime.diagnostics(
+            Path(path).resolve() if path else None,
+            lambda n: lines[n - 1] if 0 < n <= len(lines) else None,
+            self.encoding,
+            hints,
+        )
+
+    async def watch_runs(self) -> None:
+        """Follow the stores for new runs (see ``runtime_errors``); republish what changed."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                changed = await loop.run_in_executor(self.fix_pool, self.runtime.poll)
+                self.republish(changed)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("watching test runs failed")
+            await asyncio.sleep(POLL_SECONDS)
+
+    def republish(self, paths: set[Path]) -> None:
+        """Diagnostics again for files whose runtime errors changed (open or not)."""
+        if not paths:
+            return
+        open_paths = {d.path.resolve(): d for d in self.documents.values() if d.path is not None}
+        for path in paths:
+            doc = open_paths.get(path)
+            if doc is not None:
+                self.schedule(doc)
+            elif not self.pull_mode:
+                uri = from_fs_path(str(path)) or path.as_uri()
+                try:
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    text = ""
+                self.text_document_publish_diagnostics(
+                    lsp.PublishDiagnosticsParams(uri=uri, diagnostics=self.runtime_diagnostics(uri, text))
+                )
+        if self.pull_mode and self._cap("workspace", "diagnostics", "refresh_support"):
+            self.workspace_diagnostic_refresh(None)
 
     async def refresh(self, uri: str) -> None:
         """Analyse the document and push its diagnostics, unless a newer version arrived."""
@@ -478,6 +530,7 @@ def on_initialize(ls: EmsLanguageServer, params: lsp.InitializeParams) -> None:
 async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -> None:
     # Start the analysis worker process now, not on the first didOpen.
     asyncio.get_running_loop().run_in_executor(ls.analyser.executor, ls.analyser.prewarm)
+    ls.sampler = monitoring.start(ls)  # project log file, crash-loop bound, sampler thread
     if ls._cap("workspace", "did_change_watched_files", "dynamic_registration"):
         watchers = [lsp.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILE_NAMES]
         registration = lsp.Registration(
@@ -489,6 +542,7 @@ async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -
             await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[registration]))
         except Exception as exc:
             log.warning("could not register file watchers: %s", exc)
+    ls.runtime_watch = asyncio.get_running_loop().create_task(ls.watch_runs())
     before = ls.settings, dict(ls.folder_settings)
     await ls.pull_settings()
     if (ls.settings, ls.folder_settings) != before:
@@ -498,6 +552,9 @@ async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -
 @server.feature(lsp.SHUTDOWN)
 def on_shutdown(ls: EmsLanguageServer, params: None) -> None:
     ls.debouncer.cancel_all()
+    monitoring.stop(ls)
+    if ls.runtime_watch is not None:
+        ls.runtime_watch.cancel()
     ls.analyser.shutdown()
     ls.fix_pool.shutdown(wait=False, cancel_futures=True)
 
@@ -653,7 +710,9 @@ def _action_context(ls: EmsLanguageServer, doc: Document, analysis: Analysis) ->
         resolve_provider=True,
     ),
 )
-async def code_action(ls: EmsLanguageServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+async def code_action(
+    ls: EmsLanguageServer, params: lsp.CodeActionParams
+) -> list[lsp.CodeAction | lsp.Command] | None:
     started = time.perf_counter()
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
@@ -666,7 +725,7 @@ async def code_action(ls: EmsLanguageServer, params: lsp.CodeActionParams) -> li
         for d in params.context.diagnostics
         if isinstance(d.data, dict) and d.data.get("fingerprint") and d.source == "ems"
     }
-    result: list[lsp.CodeAction] = []
+    result: list[lsp.CodeAction | lsp.Command] = []
     if actions.kind_wanted(lsp.CodeActionKind.QuickFix.value, only):
         wanted = ctx.mapper.range_from_lsp(params.range)
         for finding in analysis.report.findings:
@@ -685,6 +744,9 @@ async def code_action(ls: EmsLanguageServer, params: lsp.CodeActionParams) -> li
     if not ls.can_resolve_edits:  # resolve now; drop what cannot be applied
         result = [await resolve_code_action(ls, a) if a.edit is None else a for a in result]
         result = [a for a in result if a.edit is not None]
+    if doc.path is not None and actions.kind_wanted(lsp.CodeActionKind.QuickFix.value, only):
+        lines = range(params.range.start.line + 1, params.range.end.line + 2)
+        result += ls.runtime.rerun_actions(doc.uri, doc.path.resolve(), lines)
     ls.timed("codeAction", started)
     return result
 
@@ -761,7 +823,14 @@ async def on_hover(ls: EmsLanguageServer, params: lsp.HoverParams) -> lsp.Hover 
     analysis = await ls.fresh_analysis(doc)
     mapper = analysis.mapper(ls.encoding)
     found = hover.findings_at(analysis.report.findings, mapper, params.position)
-    return hover.hover(found, mapper, ls.ruleset, analysis.config.unsafe_fixes)
+    result = hover.hover(found, mapper, ls.ruleset, analysis.config.unsafe_fixes)
+    lines = analysis.text.splitlines()
+    runtime = ls.runtime.hover(
+        doc.path.resolve() if doc.path else None,
+        params.position.line + 1,
+        lambda n: lines[n - 1] if 0 < n <= len(lines) else None,
+    )
+    return hover.with_runtime(result, runtime)
 
 
 # --- commands ------------------------------------------------------------------------
@@ -838,6 +907,18 @@ async def cmd_scan_workspace(ls: EmsLanguageServer, *args: Any) -> dict[str, Any
         "seconds": round(seconds, 3),
         "recordedScans": recorded,
     }
+
+
+@server.command(CMD_RERUN)
+async def cmd_rerun_test(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
+    """Run the given tests with ``ems test``'s machinery, then show the new state."""
+    arg = args[0] if len(args) == 1 and isinstance(args[0], dict) else None
+    if arg is None or not isinstance(arg.get("nodeids"), list) or not isinstance(arg.get("root"), str):
+        raise JsonRpcInvalidParams(f"{CMD_RERUN} takes one argument: {{root, nodeids}}")
+    result = await rerun(Path(arg["root"]), [str(n) for n in arg["nodeids"]])
+    loop = asyncio.get_running_loop()
+    ls.republish(await loop.run_in_executor(ls.fix_pool, ls.runtime.reload_now))
+    return result
 
 
 @server.command(CMD_STATUS)

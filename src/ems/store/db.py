@@ -143,6 +143,145 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX findings_scan_code ON findings(scan_id, code, severity, fixable)",
         ),
     ),
+    (
+        3,
+        "test runs, captured program runs, failures, failure groups and their states, coverage",
+        (
+            """CREATE TABLE test_runs (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind TEXT NOT NULL CHECK (kind IN ('test', 'run')),
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                root TEXT NOT NULL,
+                command TEXT NOT NULL,
+                commit_sha TEXT,
+                branch TEXT,
+                dirty INTEGER,
+                code_state TEXT,
+                status TEXT NOT NULL,
+                exit_code INTEGER,
+                duration_s REAL,
+                passed INTEGER NOT NULL DEFAULT 0,
+                failed INTEGER NOT NULL DEFAULT 0,
+                errors INTEGER NOT NULL DEFAULT 0,
+                skipped INTEGER NOT NULL DEFAULT 0,
+                xfailed INTEGER NOT NULL DEFAULT 0,
+                xpassed INTEGER NOT NULL DEFAULT 0,
+                message TEXT,
+                ems_version TEXT NOT NULL
+            )""",
+            """CREATE TABLE test_results (
+                run_id INTEGER NOT NULL REFERENCES test_runs(id) ON DELETE CASCADE,
+                nodeid TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                duration_s REAL NOT NULL,
+                path TEXT,
+                line INTEGER
+            )""",
+            "CREATE INDEX test_results_run ON test_results(run_id)",
+            "CREATE INDEX test_results_nodeid ON test_results(nodeid)",
+            """CREATE TABLE failures (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                run_id INTEGER NOT NULL REFERENCES test_runs(id) ON DELETE CASCADE,
+                fingerprint TEXT NOT NULL,
+                nodeid TEXT NOT NULL,
+                stage TEXT NOT NULL,
+                exc_type TEXT NOT NULL,
+                message TEXT NOT NULL,
+                crash_path TEXT,
+                crash_line INTEGER,
+                crash_function TEXT,
+                logger TEXT,
+                data TEXT NOT NULL,
+                recorded_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX failures_run ON failures(run_id)",
+            "CREATE INDEX failures_fingerprint ON failures(fingerprint)",
+            """CREATE TABLE failure_groups (
+                fingerprint TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                exc_type TEXT NOT NULL,
+                message TEXT NOT NULL,
+                crash_path TEXT,
+                crash_line INTEGER,
+                crash_function TEXT,
+                crash_source TEXT,
+                state TEXT NOT NULL,
+                first_run_id INTEGER NOT NULL,
+                first_seen TEXT NOT NULL,
+                first_commit TEXT,
+                last_run_id INTEGER NOT NULL,
+                last_seen TEXT NOT NULL,
+                last_commit TEXT,
+                state_run_id INTEGER NOT NULL,
+                occurrences INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+            """CREATE TABLE group_states (
+                run_id INTEGER NOT NULL REFERENCES test_runs(id) ON DELETE CASCADE,
+                fingerprint TEXT NOT NULL,
+                state TEXT NOT NULL,
+                failures INTEGER NOT NULL,
+                PRIMARY KEY (run_id, fingerprint)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE coverage_files (
+                run_id INTEGER NOT NULL REFERENCES test_runs(id) ON DELETE CASCADE,
+                path TEXT NOT NULL,
+                statements INTEGER NOT NULL,
+                covered INTEGER NOT NULL,
+                missing TEXT NOT NULL,
+                percent REAL NOT NULL,
+                PRIMARY KEY (run_id, path)
+            ) WITHOUT ROWID""",
+        ),
+    ),
+    (
+        4,
+        "monitor: processes, resource and latency samples, recovery events",
+        (
+            # epoch seconds (REAL) throughout: the monitor compares and buckets times
+            """CREATE TABLE monitor_processes (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                pid INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                host TEXT NOT NULL,
+                started_at REAL NOT NULL,
+                version TEXT NOT NULL,
+                project TEXT NOT NULL,
+                interval_s REAL NOT NULL,
+                memory_limit INTEGER,
+                heartbeat_at REAL NOT NULL,
+                stopped_at REAL
+            )""",
+            """CREATE TABLE monitor_samples (
+                process_id INTEGER NOT NULL REFERENCES monitor_processes(id) ON DELETE CASCADE,
+                at REAL NOT NULL,
+                span_s REAL NOT NULL,
+                cpu_percent REAL NOT NULL,
+                rss INTEGER NOT NULL,
+                threads INTEGER NOT NULL,
+                open_files INTEGER NOT NULL,
+                analyses INTEGER,
+                latency_p50_ms REAL,
+                latency_p95_ms REAL,
+                latency_max_ms REAL,
+                queue_depth INTEGER,
+                cache_hit_rate REAL,
+                files_per_s REAL,
+                action_p50_ms REAL,
+                action_max_ms REAL
+            )""",
+            "CREATE INDEX monitor_samples_process_at ON monitor_samples(process_id, at)",
+            "CREATE INDEX monitor_samples_at ON monitor_samples(at)",
+            """CREATE TABLE monitor_events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                process_id INTEGER REFERENCES monitor_processes(id) ON DELETE SET NULL,
+                at REAL NOT NULL,
+                kind TEXT NOT NULL,
+                reason TEXT NOT NULL
+            )""",
+            "CREATE INDEX monitor_events_at ON monitor_events(at)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -359,6 +498,7 @@ class Store:
                 raise
             self.recovered_from = self._move_aside()
             self._open()
+            self._note_recovery(self.recovered_from)
 
     # -- opening
 
@@ -420,6 +560,17 @@ class Store:
             if side.exists():
                 os.replace(side, target.with_name(target.name + suffix))
         return target
+
+    def _note_recovery(self, moved_to: Path) -> None:
+        """The new store's first event says why it is new (the Monitor page and doctor show it)."""
+        from ems.store.monitor import STORE_RECOVERY, record_event
+
+        with contextlib.suppress(StoreError, sqlite3.Error):
+            record_event(
+                self,
+                STORE_RECOVERY,
+                f"the store was damaged; moved aside to {moved_to.name}, new store started",
+            )
 
     def _version(self) -> int:
         conn = self._connection
