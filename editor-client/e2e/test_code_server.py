@@ -87,13 +87,18 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def code_server(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def user_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("code-server")
+
+
+@pytest.fixture(scope="module")
+def code_server(workspace: Path, user_data: Path) -> Iterator[str]:
     missing = [str(p) for p in (CODE_SERVER, VSIX, Path(CHROMIUM)) if not p.exists()]
     if missing:
         pytest.fail(
             f"missing {missing}: run `make test-vscode` (it builds the .vsix and sets up code-server)"
         )
-    data = tmp_path_factory.mktemp("code-server")
+    data = user_data
     common = ["--user-data-dir", str(data / "user"), "--extensions-dir", str(data / "extensions")]
     installed = subprocess.run(
         [str(CODE_SERVER), *common, "--install-extension", str(VSIX)],
@@ -229,7 +234,9 @@ def expected_fix_all(workspace: Path, text: str, tmp: Path) -> str:
     return (copy / TARGET).read_text(encoding="utf-8")
 
 
-def test_diagnostics_quick_fix_fix_all_and_fix_on_save(page: Page, workspace: Path, tmp_path: Path) -> None:
+def test_diagnostics_quick_fix_fix_all_and_fix_on_save(
+    page: Page, workspace: Path, user_data: Path, tmp_path: Path
+) -> None:
     started = time.monotonic()
     target = workspace / TARGET
     original = target.read_text(encoding="utf-8")
@@ -291,5 +298,23 @@ def test_diagnostics_quick_fix_fix_all_and_fix_on_save(page: Page, workspace: Pa
         time.sleep(0.2)
     assert target.read_text(encoding="utf-8") == fixed, "source.fixAll.ems on save left the new unused import"
 
+    # A setting reaches the running server without a restart (didChangeConfiguration).
+    page.locator(".markers-panel-action-filter input, .viewpane-filter input").first.fill("B006")
+    problems = page.locator(".markers-panel")
+    expect(problems).to_contain_text("mutable value", timeout=60_000)
+    settings["ems.ignore"] = ["B006"]
+    settings_file.write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    expect(problems).not_to_contain_text("mutable value", timeout=90_000)
+    expect(page.get_by_role("button", name=re.compile("ems: ready")).first).to_be_visible()
+
     page.screenshot(path=str(SHOTS / "after-fix-all.png"))
+    # ems.trace.server = messages: the LSP traffic is in the "ems" output channel's log.
+    logs = [
+        p.read_text(encoding="utf-8")
+        for p in user_data.glob("user/logs/*/exthost*/output_logging_*/*ems.log")
+    ]
+    assert any("[Trace" in log and "textDocument/codeAction" in log for log in logs), logs
+    # The server was started once: the setting change did not restart it.
+    assert sum(log.count("ems: starting ") for log in logs) == 1, logs
+
     print(f"vscode e2e: {time.monotonic() - started:.1f} s after the page loaded")
