@@ -317,4 +317,29 @@ def test_diagnostics_quick_fix_fix_all_and_fix_on_save(
     # The server was started once: the setting change did not restart it.
     assert sum(log.count("ems: starting ") for log in logs) == 1, logs
 
+    # The health dashboard: `ems dashboard` on a free loopback port, opened in a new tab, stopped
+    # by "ems: Stop the health dashboard" (and with the extension).
+    with page.context.expect_page(timeout=120_000) as opened:
+        command(page, "ems: Open the health dashboard")
+    tab = opened.value
+    logs = [
+        p.read_text(encoding="utf-8")
+        for p in user_data.glob("user/logs/*/exthost*/output_logging_*/*ems.log")
+    ]
+    ports = re.findall(r"ems: starting .*dashboard .* --port (\d+)", "\n".join(logs))
+    assert ports, logs
+    url = f"http://127.0.0.1:{ports[-1]}/"
+    assert urllib.request.urlopen(url, timeout=10).status == 200
+    assert ports[-1] in tab.url or "127.0.0.1" in tab.url, tab.url
+    tab.close()
+    command(page, "ems: Stop the health dashboard")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+        except OSError:
+            break
+        assert time.monotonic() < deadline, "the dashboard was not stopped"
+        time.sleep(0.5)
+
     print(f"vscode e2e: {time.monotonic() - started:.1f} s after the page loaded")
