@@ -144,8 +144,8 @@ def test_history_records_introductions_and_removals_for_the_demo(demo_repo: Path
         trend = commit_trend(store)
         people = {a.author: a for a in authors(store)}
     assert len(trend) == 11
-    assert sum(p.introduced for p in trend) >= 17 and sum(p.removed for p in trend) >= 1
-    assert trend[-1].open == 17
+    assert sum(p.introduced for p in trend) >= 16 and sum(p.removed for p in trend) >= 1
+    assert trend[-1].open == 16
     assert set(people) == {"Alice Martin", "Bob Chen", "Carol Diaz", "Dave Okafor"}
 
 
@@ -165,10 +165,10 @@ def test_the_watcher_rescans_and_records_after_a_save(demo_repo: Path) -> None:
     finally:
         watcher.stop()
     assert seen, watcher.last_error
-    assert len(seen[0].findings) == 18
+    assert len(seen[0].findings) == 17
     with open_store(demo_repo) as store:
         latest = store.scans(limit=1)[0]
-    assert latest.source == "live" and latest.finding_count == 18 and latest.lines and latest.lines > 90
+    assert latest.source == "live" and latest.finding_count == 17 and latest.lines and latest.lines > 90
 
 
 def test_a_cancelled_scan_records_nothing(demo_repo: Path) -> None:

@@ -304,10 +304,24 @@ def _text(payload: dict, hotspot_count: int) -> str:
     if spots:
         out.append("")
         out.append(f"Hotspots ({payload['hotspots']['formula']}):")
-        out.append(f"  {'score':>8} {'recent':>7} {'changes':>7} {'findings':>8} {'lines':>6}  path")
-        for h in spots:
-            out.append(
-                f"  {h['score']:>8.2f} {h['recent_changes']:>7.2f} {h['changes']:>7} {h['findings']:>8} "
-                f"{h['lines']:>6}  {h['path']}"
-            )
+        out.extend(_hotspot_table(spots))
     return "\n".join(out) + "\n"
+
+
+def _hotspot_table(spots: list[dict]) -> list[str]:
+    """The hotspot rows under their header, each column as wide as its widest cell (a
+    fixed width let large scores push the row out from under the header)."""
+    columns = (
+        ("score", [f"{h['score']:.2f}" for h in spots]),
+        ("recent", [f"{h['recent_changes']:.2f}" for h in spots]),
+        ("changes", [str(h["changes"]) for h in spots]),
+        ("findings", [str(h["findings"]) for h in spots]),
+        ("lines", [str(h["lines"]) for h in spots]),
+    )
+    widths = [max(len(name), *(len(v) for v in values)) for name, values in columns]
+    header = " ".join(f"{name:>{w}}" for (name, _), w in zip(columns, widths, strict=True))
+    lines = [f"  {header}  path"]
+    for index, h in enumerate(spots):
+        cells = " ".join(f"{values[index]:>{w}}" for (_, values), w in zip(columns, widths, strict=True))
+        lines.append(f"  {cells}  {h['path']}")
+    return lines

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from ems.core.config import CONFIG_FILES, Config, ConfigResolver
-from ems.core.model import Finding, Range, Report, Severity
+from ems.core.model import Finding, Fixability, Range, Report, Severity
 from ems.core.registry import RuleSet, lazy_rules, load_rules
 
 if TYPE_CHECKING:
@@ -467,7 +467,7 @@ def analyse_path(
         return FileResult(path, display, io_error_report(display, data))
     from ems.core.analyse import analyse
 
-    report = analyse(data, display, config, ruleset)
+    report = with_fixability(data, analyse(data, display, config, ruleset), config, ruleset)
     return FileResult(path, display, report, data if keep_source else None)
 
 
@@ -693,7 +693,7 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     from ems.core.analyse import analyse  # not at the top: a warm run may analyse nothing
 
     ruleset = ruleset or _WORKER_RULESET or load_rules()
-    report = analyse(data, task.display, task.config, ruleset)
+    report = with_fixability(data, analyse(data, task.display, task.config, ruleset), task.config, ruleset)
     excerpts = None
     if report.findings and (task.want_digest or task.keep_excerpts):
         # Split here, in the worker: the cache row keeps them for every later text report.
@@ -701,6 +701,36 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     # Sources go back through a pipe: only those the caller can use (files with findings).
     source = data if task.keep_source and report.findings else None
     return _Outcome(report, stat_key, digest, source, excerpts)
+
+
+# Beyond these, a file's fixability is not computed (``Fixability.UNKNOWN``): libcst's cost
+# per fix grows with the file, so a generated 5 MB module with thousands of offers would
+# take minutes to judge. ``ems fix`` still tries such files.
+MAX_FIXABILITY_BYTES = 1024 * 1024
+MAX_FIXABILITY_OFFERS = 200
+
+
+def with_fixability(data: bytes | str, report: Report, config: Config, ruleset: RuleSet) -> Report:
+    """``report`` with what ``ems fix`` does for each finding (``Fixability``), for files
+    where a rule offers a fix; libcst is imported only then. The result is cached with the
+    report, so an unchanged file never pays for it again."""
+    if report.syntax_error:
+        return report
+    offers = sum(1 for f in report.findings if f.fixable)
+    if not offers:
+        return report
+    if offers > MAX_FIXABILITY_OFFERS or len(data) > MAX_FIXABILITY_BYTES:
+        unknown = Fixability.UNKNOWN
+        findings = tuple(replace(f, fixability=unknown) if f.fixable else f for f in report.findings)
+        return replace(report, findings=findings)
+    from ems.core.source import UndecodableSource, decode_source
+    from ems.fixes.engine import with_fixability as compute
+
+    try:
+        text = data if isinstance(data, str) else decode_source(data).text
+    except UndecodableSource:
+        return report
+    return compute(text, report.path, config, ruleset, report)
 
 
 class _PathInfo:
@@ -1037,6 +1067,7 @@ class FileFix:
     new: bytes | None = None  # the fixed bytes (same encoding and BOM); None: unchanged
     result: FixAllResult | None = None  # None: nothing fixable, or not fixed (see error)
     error: str | None = None
+    unsafe: bool = False  # unsafe fixes were allowed for this file
 
     @property
     def remaining(self) -> tuple[Finding, ...]:
@@ -1057,25 +1088,40 @@ def _fix_task(task: _FixTask) -> FileFix:
     from ems.core.source import UndecodableSource, decode_source, encode_source
     from ems.fixes.engine import fix_all
 
+    allowed = task.config.unsafe_fixes if task.unsafe is None else task.unsafe
     data = read_source(task.path)
     if isinstance(data, str):
-        return FileFix(task.path, task.display, task.report, error=data)
+        return FileFix(task.path, task.display, task.report, error=data, unsafe=allowed)
     try:
         decoded = decode_source(data)
     except UndecodableSource as exc:
-        return FileFix(task.path, task.display, task.report, data, error=f"{task.display}: not fixed: {exc}")
+        return FileFix(
+            task.path,
+            task.display,
+            task.report,
+            data,
+            error=f"{task.display}: not fixed: {exc}",
+            unsafe=allowed,
+        )
     ruleset = _WORKER_RULESET or load_rules()
     result = fix_all(
         decoded.text, task.display, task.config, unsafe=task.unsafe, codes=task.codes, ruleset=ruleset
     )
     if not result.changed:
-        return FileFix(task.path, task.display, task.report, data, None, result)
+        return FileFix(task.path, task.display, task.report, data, None, result, unsafe=allowed)
     try:
         new = encode_source(result.text, decoded.encoding, decoded.bom)
     except UnicodeEncodeError:
         error = f"{task.display}: fixed text cannot be encoded as {decoded.encoding}; not written"
-        return FileFix(task.path, task.display, task.report, data, None, result, error)
-    return FileFix(task.path, task.display, task.report, data, new, result)
+        return FileFix(task.path, task.display, task.report, data, None, result, error, unsafe=allowed)
+    return FileFix(task.path, task.display, task.report, data, new, result, unsafe=allowed)
+
+
+def _wanted_fix(finding: Finding, unsafe: bool, only: tuple[str, ...] | None) -> bool:
+    """Whether ``ems fix`` has something to do for ``finding`` (its computed fixability)."""
+    if finding.fixability is None or (only is not None and finding.code not in only):
+        return False
+    return finding.fixability.applied or not finding.fixability.known or unsafe
 
 
 def fix_paths(
@@ -1098,11 +1144,12 @@ def fix_paths(
     only = tuple(c.upper() for c in codes) if codes is not None else None
     scanned = list(scan(paths, resolver, ruleset=ruleset, jobs=jobs, use_cache=use_cache))
     info = _PathInfo(resolver)
-    tasks = [
-        _FixTask(r.path, r.display, info.config(r.path), r.report, unsafe, only)
-        for r in scanned
-        if any(f.fixable and (only is None or f.code in only) for f in r.report.findings)
-    ]
+    tasks = []
+    for r in scanned:
+        config = info.config(r.path)
+        allowed = config.unsafe_fixes if unsafe is None else unsafe
+        if any(_wanted_fix(f, allowed, only) for f in r.report.findings):
+            tasks.append(_FixTask(r.path, r.display, config, r.report, unsafe, only))
     fixed = _ordered_map(_fix_task, tasks, jobs, ruleset)
     try:
         next_task = 0
@@ -1112,7 +1159,9 @@ def fix_paths(
                 next_task += 1
                 yield next(fixed)
             else:
-                yield FileFix(result.path, result.display, result.report)
+                config = info.config(result.path)
+                allowed = config.unsafe_fixes if unsafe is None else unsafe
+                yield FileFix(result.path, result.display, result.report, unsafe=allowed)
             if progress:
                 progress(done, total)
     finally:

@@ -319,6 +319,25 @@ class EmsLanguageServer(LanguageServer):
                 return analysis
         raise JsonRpcContentModified(f"{doc.uri} keeps changing; try again")
 
+    async def fixable_report(self, analysis: Analysis) -> Report:
+        """The analysis's report with each finding's computed ``Fixability`` (what a fix-all
+        applies), computed in the fix pool on first use and kept with that analysis:
+        code actions and hover show the same fact as ``ems check``."""
+        known = analysis.__dict__.get("_fixable_report")
+        if known is None:
+            from ems.core.project import with_fixability
+
+            known = await asyncio.get_running_loop().run_in_executor(
+                self.fix_pool,
+                with_fixability,
+                analysis.text,
+                analysis.report,
+                analysis.config,
+                self.ruleset,
+            )
+            analysis.__dict__["_fixable_report"] = known
+        return known
+
     def report_rule_errors(self, doc: Document, report: Report) -> None:
         for error in report.rule_errors:
             message = f"rule {error.code} raised on {doc.display_path}: {error.error} (other rules still ran)"
@@ -726,9 +745,10 @@ async def code_action(
         if isinstance(d.data, dict) and d.data.get("fingerprint") and d.source == "ems"
     }
     result: list[lsp.CodeAction | lsp.Command] = []
+    report = await ls.fixable_report(analysis)
     if actions.kind_wanted(lsp.CodeActionKind.QuickFix.value, only):
         wanted = ctx.mapper.range_from_lsp(params.range)
-        for finding in analysis.report.findings:
+        for finding in report.findings:
             near = finding.range.start <= wanted.end and wanted.start <= finding.range.end
             if finding.fingerprint not in asked and not near:
                 continue
@@ -738,7 +758,7 @@ async def code_action(
                 if action is not None:
                     result.append(action)
     if actions.kind_wanted(actions.FIX_ALL_KIND, only):
-        action = actions.fix_all_action(ctx, analysis.report.findings)
+        action = actions.fix_all_action(ctx, report.findings)
         if action is not None:
             result.append(action)
     if not ls.can_resolve_edits:  # resolve now; drop what cannot be applied
@@ -823,6 +843,9 @@ async def on_hover(ls: EmsLanguageServer, params: lsp.HoverParams) -> lsp.Hover 
     analysis = await ls.fresh_analysis(doc)
     mapper = analysis.mapper(ls.encoding)
     found = hover.findings_at(analysis.report.findings, mapper, params.position)
+    if any(f.fixable for f in found):
+        report = await ls.fixable_report(analysis)
+        found = hover.findings_at(report.findings, mapper, params.position)
     result = hover.hover(found, mapper, ls.ruleset, analysis.config.unsafe_fixes)
     lines = analysis.text.splitlines()
     runtime = ls.runtime.hover(

@@ -362,7 +362,7 @@ class StoredFinding:
             f.range.end.line,  # type: ignore[attr-defined]
             f.range.end.column,  # type: ignore[attr-defined]
             f.message,  # type: ignore[attr-defined]
-            bool(f.fixable),  # type: ignore[attr-defined]
+            bool(getattr(f, "fixability", None) is not None and f.fixability.applied),  # type: ignore[attr-defined]
         )
 
 
@@ -836,8 +836,13 @@ class Store:
         lifetimes: Iterable[Lifetime],
         analysed: int,
         duration_s: float,
+        prefix: str = "",
     ) -> int:
-        """Swap in the result of a history walk in one transaction (readers never see half)."""
+        """Swap in the result of a history walk in one transaction (readers never see half).
+
+        ``prefix``: the walk covered only this repo-relative folder or file; the stored
+        history of every other path is kept (a partial run must not destroy data it did
+        not recompute)."""
         event_rows = [
             (e.commit_sha, e.kind, e.fingerprint, e.code, e.path, e.line, e.message) for e in events
         ]
@@ -861,8 +866,15 @@ class Store:
         ]
         with self.transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO commits VALUES (?, ?, ?, ?, ?, ?)", commit_rows)
-            conn.execute("DELETE FROM history_events")
-            conn.execute("DELETE FROM history")
+            if prefix:
+                inside = prefix.rstrip("/") + "/"
+                where = " WHERE path = ? OR substr(path, 1, ?) = ?"
+                args = (prefix.rstrip("/"), len(inside), inside)
+                conn.execute("DELETE FROM history_events" + where, args)
+                conn.execute("DELETE FROM history" + where, args)
+            else:
+                conn.execute("DELETE FROM history_events")
+                conn.execute("DELETE FROM history")
             conn.executemany("INSERT INTO history_events VALUES (?, ?, ?, ?, ?, ?, ?)", event_rows)
             conn.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", life_rows)
             cursor = conn.execute(
