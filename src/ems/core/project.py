@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from ems.core.cache import Entry, Parsed
     from ems.fixes.engine import FixAllResult
+    from ems.runtime.events import EventBus
 
 log = logging.getLogger("ems.project")
 
@@ -283,7 +284,7 @@ def _ancestor_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
 
 def _walk(root: Path, resolver: ConfigResolver, seen: set[str], info: _PathInfo | None) -> Iterator[Path]:
     specs: list[tuple[Path, pathspec.PathSpec]] = []
-    if resolver.for_path(root / "__probe__.py").respect_gitignore:
+    if resolver.for_folder(root).respect_gitignore:
         specs.extend(_ancestor_gitignores(root))
     visited_dirs: set[tuple[int, int]] = set()
     excluders: dict[Config, _Excluder] = {}  # by value: the resolver may build equal copies
@@ -309,7 +310,7 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[str], info: _PathInfo 
         names = {e.name for e in entries} if entries is not None else None
         config = inherited.pop(where, None)
         if config is None or names is None or not names.isdisjoint(CONFIG_FILES):
-            config = resolver.for_path(directory / "__probe__.py")
+            config = resolver.for_folder(directory)
         if info is not None:
             info.learn_folder(where, config)
         excluder = excluders.get(config)
@@ -775,13 +776,6 @@ def _cacheable(report: Report) -> bool:
     return not any(f.code in _TRANSIENT_CODES for f in report.findings)
 
 
-def project_root(paths: Sequence[Path], resolver: ConfigResolver) -> Path:
-    """Where ``.ems/`` lives: the root of the first path's configuration (else the cwd)."""
-    if not paths:
-        return resolver.default_root
-    return resolver.for_path(Path(paths[0])).root
-
-
 def scan(
     paths: Sequence[Path],
     resolver: ConfigResolver,
@@ -792,6 +786,7 @@ def scan(
     keep_source: bool = False,
     keep_excerpts: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    bus: EventBus | None = None,
 ) -> Iterator[FileResult]:
     """Analyse every file under ``paths``; results come in discovery (file) order.
 
@@ -812,6 +807,7 @@ def scan(
         use_cache=use_cache,
         keep_source=keep_source,
         keep_excerpts=keep_excerpts,
+        bus=bus,
     )
     try:
         for index, result, total in scanned:
@@ -849,6 +845,7 @@ def scan_as_ready(
     keep_source: bool = False,
     keep_excerpts: bool = False,
     view: View | None = None,
+    bus: EventBus | None = None,
 ) -> Iterator[tuple[int, FileResult, int]]:
     """``scan`` as ``(index in file order, result, number of files)``, each result as soon
     as it is ready: the cached ones first, then those analysed now.
@@ -860,8 +857,53 @@ def scan_as_ready(
     ``view``: every result carries ``view.render(result)`` in ``FileResult.view``, from the
     cache when its row has it. A result with a cached view is meant to be shown through
     it: it carries no excerpts, and its report is decoded only if asked for.
+
+    ``bus``: each result is also published as ``FileAnalysed`` as it is yielded.
     """
+    scanned = _scan_as_ready(paths, resolver, ruleset, jobs, use_cache, keep_source, keep_excerpts, view)
+    if bus is None:
+        return _plain(scanned)
+    from ems.runtime.events import FileAnalysed
+
+    if not bus.wants(FileAnalysed):
+        return _plain(scanned)
+    return _announced(scanned, bus)
+
+
+def _announced(
+    scanned: Iterator[tuple[int, FileResult, bool, int]], bus: EventBus
+) -> Iterator[tuple[int, FileResult, int]]:
+    from ems.runtime.events import FileAnalysed
+
+    try:
+        for index, result, cached, total in scanned:
+            bus.publish(FileAnalysed(result.display, cached, result))
+            yield index, result, total
+    finally:
+        scanned.close()
+
+
+def _plain(scanned: Iterator[tuple[int, FileResult, bool, int]]) -> Iterator[tuple[int, FileResult, int]]:
+    try:
+        for index, result, _, total in scanned:
+            yield index, result, total
+    finally:
+        scanned.close()
+
+
+def _scan_as_ready(
+    paths: Sequence[Path],
+    resolver: ConfigResolver,
+    ruleset: RuleSet | None,
+    jobs: int | None,
+    use_cache: bool,
+    keep_source: bool,
+    keep_excerpts: bool,
+    view: View | None,
+) -> Iterator[tuple[int, FileResult, bool, int]]:
+    """``scan_as_ready``, each result with whether it came from the cache."""
     from ems.core.cache import ResultCache, decode_entry, is_fresh, settings_key, stat_matches
+    from ems.runtime.root import scan_root
 
     # Rules are imported on first use: only if a file needs analysing (then by whichever
     # process analyses it; a RegistryError reaches the caller either way).
@@ -875,7 +917,7 @@ def scan_as_ready(
     keys: dict[int, str] = {}
     settings = [keys.get(id(c)) or keys.setdefault(id(c), settings_key(c, ruleset)) for c in configs]
 
-    cache = ResultCache(project_root(paths, resolver)) if use_cache and files else None
+    cache = ResultCache(scan_root(paths)) if use_cache and files else None
     stats = cache.load_stats(displays, set(settings)) if cache is not None else {}
 
     def task(index: int, expected: str | None) -> _Task:
@@ -977,7 +1019,12 @@ def scan_as_ready(
                 continue
             pending = _PendingReport(entry.payload, path, displays[index], configs[index], ruleset)
             if view is not None and entry.view_key == view.key and entry.view is not None and not keep_source:
-                yield index, _cached_result(path, displays[index], pending, None, None, entry.view), total
+                yield (
+                    index,
+                    _cached_result(path, displays[index], pending, None, None, entry.view),
+                    True,
+                    total,
+                )
                 continue
             try:
                 parsed = pending.parsed
@@ -1012,11 +1059,11 @@ def scan_as_ready(
             result, stored = viewed(result, entry)
             if cache is not None and stored is not None:
                 cache.put_entry(displays[index], settings[index], entry.stat, entry, stored)
-            yield index, result, total
+            yield index, result, True, total
         for index, analysed, outcome in zip(task_index, tasks, outcomes, strict=True):
-            yield index, finish(index, analysed, outcome), total
+            yield index, finish(index, analysed, outcome), outcome.report is None, total
         for index, late_task in late:
-            yield index, finish(index, late_task, _analyse_task(late_task, ruleset)), total
+            yield index, finish(index, late_task, _analyse_task(late_task, ruleset)), False, total
     finally:
         outcomes.close()
         if cache is not None:

@@ -1,0 +1,1 @@
+"""Running ems over a project: recovery, health, sampling (see docs/architecture.md)."""
