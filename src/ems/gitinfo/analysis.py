@@ -111,7 +111,7 @@ class BlobAnalyser:
 
     def ruleset_hash(self) -> str:
         """The hash for the repository root's settings (recorded with each history run)."""
-        return self._hash(self.config_for("__probe__.py"))
+        return self._hash(self.resolver.for_folder(self.root))
 
     def get(
         self, keys: Iterable[tuple[str, str]], progress: Progress | None = None

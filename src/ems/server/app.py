@@ -40,6 +40,7 @@ from ems.core.model import Report
 from ems.core.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonitor
 from ems.core.project import IO_ERROR_CODE, FileResult, scan
 from ems.core.registry import load_rules
+from ems.runtime.events import EventBus, publish_counters
 from ems.server import actions, hover
 from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash
@@ -116,6 +117,9 @@ class EditorConfigs:
         path = Path(path)
         return self.ls.config_for(Document(from_fs_path(str(path)) or path.as_uri(), path, "", None))
 
+    def for_folder(self, folder: Path) -> Config:
+        return self.ls.config_in(Path(folder))
+
 
 class EmsLanguageServer(LanguageServer):
     """Server state: open documents, settings, config resolvers, the analysis worker."""
@@ -132,6 +136,7 @@ class EmsLanguageServer(LanguageServer):
         self.analyser = Analyser(self.ruleset)
         self.fix_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ems-fix")
         self.debouncer = Debouncer()
+        self.bus = EventBus()  # this server's domain events (scans recorded, monitor counters)
         self.documents: dict[str, Document] = {}
         self.folder_configs = FolderConfigs(self.known_codes)
         self.settings = Settings()
@@ -144,6 +149,7 @@ class EmsLanguageServer(LanguageServer):
         # Past the RSS limit the analysis cache is dropped and the worker replaced; the
         # events (drops, time-outs, crashes, restarts) are counted in one place.
         self.events = self.analyser.guard.events
+        publish_counters(self.events, self.bus)
         self.process = ProcessMonitor()
         self.memory = MemoryWatch(DEFAULT_MEMORY_LIMIT, self.events, monitor=self.process)
         self.memory.register("analysis-cache", self.analyser.clear)
@@ -236,6 +242,18 @@ class EmsLanguageServer(LanguageServer):
             self.warn_once(f"{exc} (using the default configuration)")
             fallback = Config(root=doc.path.parent)
             return fallback.with_overrides(
+                select=settings.select, ignore=settings.ignore or None, unsafe_fixes=settings.unsafe_fixes
+            )
+
+    def config_in(self, directory: Path) -> Config:
+        """The config of the files directly in ``directory`` (a workspace scan, a scan's hash)."""
+        found = self.folder_configs.folder_of(directory)
+        settings = self.folder_settings.get(found, self.settings) if found else self.settings
+        try:
+            return self.folder_configs.config_in(directory, settings)
+        except ConfigError as exc:
+            self.warn_once(f"{exc} (using the default configuration)")
+            return Config(root=directory).with_overrides(
                 select=settings.select, ignore=settings.ignore or None, unsafe_fixes=settings.unsafe_fixes
             )
 
@@ -380,7 +398,14 @@ class EmsLanguageServer(LanguageServer):
         for folder in self.folder_configs.folders:
             resolver = EditorConfigs(self, folder)
             try:
-                scanned = scan([folder], resolver, ruleset=self.ruleset, use_cache=True, keep_source=True)  # type: ignore[arg-type]
+                scanned = scan(
+                    [folder],
+                    resolver,  # type: ignore[arg-type]
+                    ruleset=self.ruleset,
+                    use_cache=True,
+                    keep_source=True,
+                    bus=self.bus,
+                )
                 results.extend((folder, result) for result in scanned)
             except ConfigError as exc:
                 errors.append(f"{exc} (workspace scan of {folder} skipped)")
@@ -392,21 +417,27 @@ class EmsLanguageServer(LanguageServer):
 
         Runs in a worker thread: it talks to git and SQLite.
         """
-        from ems.gitinfo.hooks import HookError, record_reports
         from ems.gitinfo.repo import scan_context
+        from ems.gitinfo.scans import ServiceError, record_scan
+        from ems.runtime.root import project_root
 
         recorded: list[int] = []
         for folder, reports in by_folder.items():
             if scan_context(folder).commit_sha is None:
                 continue  # not a git repository (or no commit yet): nothing to anchor a scan to
-            config = self.folder_configs.resolver(folder).for_path(folder / "__probe__.py")
             try:
+                config = self.folder_configs.resolver(folder).for_folder(folder)
                 recorded.append(
-                    record_reports(
-                        folder, reports, config_hash=config.fingerprint(), duration_s=seconds, source="server"
+                    record_scan(
+                        project_root(folder),
+                        reports,
+                        config_hash=config.fingerprint(),
+                        duration_s=seconds,
+                        source="server",
+                        bus=self.bus,
                     )
                 )
-            except (HookError, ConfigError) as exc:
+            except (ServiceError, ConfigError) as exc:
                 log.warning("could not record the scan of %s: %s", folder, exc)
         return recorded
 
