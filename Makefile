@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint format docs bench clean
+DEMO := .ems-demo
+
+.PHONY: run check-demo test lint format docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +21,17 @@ $(TEST_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]' -e examples/plugin
 	touch $@
 
+# The newcomer's tour: the demo project as a git repository with a scripted history
+# (outside the tracked tree, in $(DEMO)/), scanned and walked, then the dashboard.
+# Without a display (CI, ssh) the dashboard prints its URL and opens no browser.
 run: $(STAMP)
+	$(BIN)/python scripts/demo_repo.py $(DEMO)
+	cd $(DEMO) && $(CURDIR)/$(BIN)/ems check --record --statistics . || test $$? -eq 1
+	cd $(DEMO) && $(CURDIR)/$(BIN)/ems history --hotspots 5 .
+	$(BIN)/ems dashboard $(DEMO) $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser)
+
+# The demo project checked in place, no git or dashboard: what ems check prints.
+check-demo: $(STAMP)
 	$(BIN)/ems check examples/demo --statistics || test $$? -eq 1
 
 test: $(TEST_STAMP)
@@ -37,4 +49,4 @@ docs: $(STAMP)
 	$(BIN)/python scripts/render_rule_docs.py
 
 clean:
-	rm -rf $(VENV) .ems build dist src/*.egg-info
+	rm -rf $(VENV) .ems $(DEMO) build dist src/*.egg-info

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from ems import __version__
 
 # Sub-command modules under ems.cli; each defines register(subparsers) and run(args) -> int.
-COMMANDS = ("check", "fix", "rules", "serve", "history", "clean")
+COMMANDS = ("check", "fix", "rules", "serve", "history", "clean", "dashboard")
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

@@ -8,6 +8,7 @@ change, so asking again costs a database read.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import git
 
@@ -77,3 +78,17 @@ def blame(
         store.store_blame(path, blob_sha, fresh.values())
         known.update(fresh)
     return {line: known[line] for line in wanted if line in known}
+
+
+def blame_at_head(root: Path, store: Store, path: str, line: int) -> BlameLine | None:
+    """Who last changed ``line`` of ``path`` as of HEAD (None: not committed, or no git)."""
+    from ems.gitinfo.repo import GitError, repository, tree_blobs
+
+    try:
+        repo = repository(root)
+        blob = tree_blobs(repo, "HEAD").get(path)
+        if blob is None:
+            return None
+        return blame(repo, store, "HEAD", path, blob, [line]).get(line)
+    except (GitError, git.GitCommandError, ValueError):
+        return None

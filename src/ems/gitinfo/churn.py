@@ -14,6 +14,7 @@ no findings, or untouched for months, scores (close to) zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import git
 
@@ -134,3 +135,25 @@ def hotspots(churns: dict[str, FileChurn], findings: dict[str, tuple[int, int]])
         result.append(Hotspot(path, entry.recent * density, entry.recent, entry.changes, count, lines))
     result.sort(key=lambda h: (-h.score, -h.changes, h.path))
     return result
+
+
+def line_count(path: Path) -> int:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return 0
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
+def current_hotspots(root: Path, findings_per_path: dict[str, int]) -> list[Hotspot]:
+    """Hotspots of the work tree now: churn from git, findings from the latest scan, lines
+    from the files (only files with findings can score above zero, so only they are read).
+    Outside a git repository every file's churn is zero."""
+    from ems.gitinfo.repo import GitError, repository
+
+    try:
+        churns = churn(repository(root))
+    except (GitError, git.GitCommandError):
+        churns = {}
+    counts = {path: (n, line_count(root / path)) for path, n in findings_per_path.items()}
+    return hotspots(churns, counts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import git
@@ -133,3 +134,23 @@ def _repo_fingerprints(
     report = analyse(data, rel, analyser.config_for(rel), analyser.ruleset)
     by_place = {(f.code, f.range): f.fingerprint for f in report.findings}
     return [by_place.get((f.code, f.range), f.fingerprint) for f in items]
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The new-code quality gate: it passes when no finding is new since ``ref``."""
+
+    ref: str
+    passed: bool
+    reason: str
+    new: tuple[Finding, ...]
+
+
+def new_code_gate(findings: Sequence[Finding], ref: str, store: Store, *, cwd: Path) -> GateResult:
+    """``--new-since`` as a gate: fail with the count per severity of the new findings."""
+    new = tuple(new_since(findings, ref, store, cwd=cwd))
+    if not new:
+        return GateResult(ref, True, f"no finding is new since {ref}", new)
+    by_severity = Counter(f.severity.value for f in new)
+    detail = ", ".join(f"{n} {sev}" for sev, n in sorted(by_severity.items()))
+    return GateResult(ref, False, f"{len(new)} finding(s) new since {ref} ({detail})", new)

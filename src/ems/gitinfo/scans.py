@@ -32,11 +32,13 @@ def record_scan(
     config_hash: str,
     duration_s: float,
     source: str,
+    lines: int | None = None,
     bus: EventBus | None = None,
 ) -> int:
     """Record analysed documents as one scan of ``root``; returns the scan id.
 
-    The commit, branch and dirty flag come from git when ``root`` is in a repository.
+    The commit, branch and dirty flag come from git when ``root`` is in a repository;
+    ``lines``: the lines of Python scanned, if counted.
     Publishes ``ScanRecorded`` on ``bus``. Raises ServiceError if the store fails.
     """
     from ems import __version__
@@ -56,6 +58,7 @@ def record_scan(
         branch=context.branch,
         dirty=context.dirty,
         timings={"total": duration_s, "analysis": analysis},
+        lines=lines,
     )
     try:
         with open_store(root) as store:

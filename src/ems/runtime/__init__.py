@@ -1,1 +1,1 @@
-"""Running ems over a project: recovery, health, sampling (see docs/architecture.md)."""
+"""Running ems over a project: project scans, the live watcher, the project root, the event bus."""

@@ -134,6 +134,11 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        2,
+        "lines of Python per scan (the dashboard's health rating is per 1,000 lines)",
+        ("ALTER TABLE scans ADD COLUMN lines INTEGER",),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -180,6 +185,7 @@ class ScanRecord:
     dirty: bool | None = None
     timings: dict[str, float] = field(default_factory=dict)
     started_at: str = field(default_factory=_now)
+    lines: int | None = None  # lines of the files scanned (None: not counted)
 
 
 @dataclass(frozen=True)
@@ -232,6 +238,7 @@ class Scan:
     duration_s: float
     timings: dict[str, float]
     finding_count: int = 0
+    lines: int | None = None
 
 
 @dataclass(frozen=True)
@@ -514,7 +521,7 @@ class Store:
         with self.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO scans (started_at, root, commit_sha, branch, dirty, ems_version, config_hash,"
-                " source, files, duration_s, timings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " source, files, duration_s, timings, lines) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     scan.started_at,
                     scan.root,
@@ -527,6 +534,7 @@ class Store:
                     scan.files,
                     scan.duration_s,
                     json.dumps(scan.timings, sort_keys=True),
+                    scan.lines,
                 ),
             )
             scan_id = int(cursor.lastrowid or 0)
@@ -558,7 +566,7 @@ class Store:
         rows = self._query(
             "SELECT s.id, s.started_at, s.root, s.commit_sha, s.branch, s.dirty, s.ems_version, s.config_hash,"
             " s.source, s.files, s.duration_s, s.timings,"
-            " (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id)"
+            " (SELECT COUNT(*) FROM findings f WHERE f.scan_id = s.id), s.lines"
             " FROM scans s ORDER BY s.id DESC LIMIT ?",
             (limit,),
         )
@@ -577,6 +585,7 @@ class Store:
                 r[10],
                 json.loads(r[11]),
                 r[12],
+                r[13],
             )
             for r in rows
         ]

@@ -1,0 +1,121 @@
+"""Cached reads of the store for the pages: every function is keyed on the store's state.
+
+``st.cache_data`` keys on the arguments: (store path, scan id, history run id) — a page
+never recomputes what has not changed, and any recorded scan or walk refreshes it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from ems.dashboard.context import _store
+from ems.store import queries
+
+Key = tuple[str, int | None, int | None]  # (store path, latest scan id, history run id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def latest_scan(key: Key):  # -> ems.store.Scan | None
+    scans = _store(key[0]).scans(limit=1)
+    return scans[0] if scans else None
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def severity_counts(key: Key) -> dict[str, int]:
+    return queries.severity_counts(_store(key[0]), key[1]) if key[1] else {}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def rule_counts(key: Key) -> pd.DataFrame:
+    rows = queries.rule_counts(_store(key[0]), key[1]) if key[1] else []
+    return pd.DataFrame(
+        [(r.code, r.name, r.severity, r.count, r.fixable) for r in rows],
+        columns=["rule", "name", "severity", "findings", "fixable"],
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def scan_trend(key: Key) -> pd.DataFrame:
+    rows = queries.scan_trend(_store(key[0]))
+    return pd.DataFrame(
+        [(p.scan_id, p.started_at, p.severity, p.count) for p in rows],
+        columns=["scan", "time", "severity", "findings"],
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def commit_trend(key: Key) -> pd.DataFrame:
+    rows = queries.commit_trend(_store(key[0]))
+    frame = pd.DataFrame(
+        [(p.sha, p.timestamp, p.author, p.summary, p.introduced, p.removed, p.open) for p in rows],
+        columns=["sha", "timestamp", "author", "summary", "introduced", "removed", "open"],
+    )
+    frame["date"] = pd.to_datetime(frame["timestamp"], unit="s", utc=True)
+    frame["commit"] = frame["sha"].str[:10]
+    return frame
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def authors(key: Key) -> pd.DataFrame:
+    rows = queries.authors(_store(key[0]))
+    return pd.DataFrame(
+        [(a.author, a.commits, a.introduced, a.removed) for a in rows],
+        columns=["author", "commits", "introduced", "removed"],
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def findings(key: Key) -> pd.DataFrame:
+    rows = queries.findings(_store(key[0]), key[1]) if key[1] else []
+    frame = pd.DataFrame(
+        [
+            (
+                r.fingerprint,
+                r.code,
+                r.name,
+                r.severity,
+                r.path,
+                r.line,
+                r.column + 1,
+                r.message,
+                r.fixable,
+                r.introduced_sha,
+                r.author,
+                r.introduced_at,
+            )
+            for r in rows
+        ],
+        columns=[
+            "fingerprint",
+            "rule",
+            "name",
+            "severity",
+            "path",
+            "line",
+            "column",
+            "message",
+            "fixable",
+            "introduced_sha",
+            "author",
+            "introduced_at",
+        ],
+    )
+    frame["introduced"] = pd.to_datetime(frame["introduced_at"], unit="s", utc=True)
+    return frame
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def hotspots(key: Key, root: str) -> pd.DataFrame:
+    from ems.gitinfo.churn import current_hotspots
+
+    counts = queries.path_counts(_store(key[0]), key[1]) if key[1] else {}
+    spots = current_hotspots(Path(root), counts)
+    frame = pd.DataFrame(
+        [(h.path, h.score, h.recent, h.changes, h.findings, h.lines) for h in spots],
+        columns=["path", "score", "recent_changes", "changes", "findings", "lines"],
+    )
+    frame["findings_per_100_lines"] = 100.0 * frame["findings"] / frame["lines"].clip(lower=1)
+    return frame
