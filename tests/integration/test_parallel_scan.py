@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-import ems.core.cache as cache_mod
-import ems.core.project as project
+import ems.runtime.scan as project
+import ems.store.cache as cache_mod
 from ems.core.config import ConfigResolver
-from ems.core.project import FileResult, fix_paths, scan
 from ems.core.registry import load_rules
+from ems.runtime.scan import FileResult, fix_paths, scan
 
 RULES = load_rules()
 
@@ -243,7 +243,7 @@ def test_an_undecodable_cached_row_is_reanalysed(tree: Path) -> None:
     """A row whose payload passes its checksum but no longer decodes (e.g. a schema slip)."""
     import sqlite3
 
-    from ems.core.cache import _checksum
+    from ems.store.cache import _checksum
 
     reference = _scan(tree, jobs=1, use_cache=False)
     _scan(tree, jobs=1)

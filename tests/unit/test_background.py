@@ -1,5 +1,5 @@
 """A few changed files are analysed in one forked child while the parent goes on
-(``ems.core.project._Background``). These tests drive real forks: the child's results
+(``ems.runtime.scan._Background``). These tests drive real forks: the child's results
 must equal in-process ones, and any failure of the child must cost time, never results."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-import ems.core.cache as cache_mod
-import ems.core.project as project
+import ems.runtime.scan as project
+import ems.store.cache as cache_mod
 from ems.core.config import ConfigResolver
-from ems.core.project import scan, scan_as_ready
 from ems.core.registry import load_rules
+from ems.runtime.scan import scan, scan_as_ready
 
 RULES = load_rules()
 PARENT = os.getpid()

@@ -6,8 +6,6 @@ import logging
 from pathlib import Path
 
 from ems.core.config import ConfigResolver
-from ems.core.monitor import TIMEOUT, EventCounter
-from ems.core.project import scan
 from ems.core.registry import load_rules
 from ems.runtime.events import (
     CounterIncremented,
@@ -17,6 +15,8 @@ from ems.runtime.events import (
     ScanRecorded,
     publish_counters,
 )
+from ems.runtime.monitor import TIMEOUT, EventCounter
+from ems.runtime.scan import scan
 
 
 def test_an_event_reaches_its_subscriber_and_no_other():

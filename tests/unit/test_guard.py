@@ -17,10 +17,10 @@ from collections.abc import Iterator
 import pytest
 
 from ems.core import Report, analyse, load_rules
-from ems.core.guard import CRASH_CODE, TIMEOUT_CODE, GuardedAnalyser, is_guard_failure
-from ems.core.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
 from ems.core.registry import RuleSet
 from ems.core.rule import AnalysisContext, Hit, Rule
+from ems.runtime.guard import CRASH_CODE, TIMEOUT_CODE, GuardedAnalyser, is_guard_failure
+from ems.runtime.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
 
 
 class HangingRule(Rule):
@@ -229,7 +229,7 @@ def test_default_rules_are_those_of_the_parent(guard: GuardedAnalyser) -> None:
 
 def test_memory_watch_can_recycle_the_worker() -> None:
     """How a face wires the two: past the limit, the worker is replaced (and counted)."""
-    from ems.core.monitor import CACHE_DROP, MemoryWatch
+    from ems.runtime.monitor import CACHE_DROP, MemoryWatch
 
     events = EventCounter()
     with GuardedAnalyser(timeout=5, events=events) as analyser:

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     # A run builds several objects per finding and nothing with cycles worth collecting:
     # with the default thresholds the collector would walk every module and finding
     # again and again (half of decoding time on the standard library). The pool workers
-    # do the same in ``ems.core.project``. Restored on return for in-process callers.
+    # do the same in ``ems.runtime.scan``. Restored on return for in-process callers.
     thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
@@ -123,7 +123,7 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
     from pathlib import Path
 
     from ems.cli.formats import TextRenderer
-    from ems.core.project import FileResult, View, scan_as_ready
+    from ems.runtime.scan import FileResult, View, scan_as_ready
 
     # SARIF computes fixes from the bytes; text output needs only the findings' lines,
     # which cached rows carry (a warm run then reads no file).

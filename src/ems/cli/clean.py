@@ -22,10 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ems.core.cache import cache_dir, remove
     from ems.core.config import ConfigError, ConfigResolver, LazyCodes
     from ems.core.registry import lazy_rules
     from ems.runtime.root import project_root
+    from ems.store.cache import cache_dir, remove
 
     out = []
     status = 0

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ems.core.model import Finding, Severity
-from ems.core.project import FileResult, cached_rows
+from ems.runtime.scan import FileResult, cached_rows
 
 if TYPE_CHECKING:
     from ems.core.registry import RuleSet
@@ -165,7 +165,7 @@ class TextRenderer:
     malformed is rendered again from its built report (a bad row is analysed afresh).
 
     ``view``/``view_key`` make the rendering cacheable with the file's result
-    (``ems.core.project.View``): a warm run then prints a file's block as stored.
+    (``ems.runtime.scan.View``): a warm run then prints a file's block as stored.
     """
 
     def __init__(self, *, colour: bool, show_source: bool = True) -> None:

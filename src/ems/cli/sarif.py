@@ -9,8 +9,8 @@ from pathlib import Path
 from ems import __version__
 from ems.core.config import ConfigResolver
 from ems.core.model import Finding, Fix, Severity
-from ems.core.project import FileResult
 from ems.core.registry import RuleSet
+from ems.runtime.scan import FileResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.HINT: "note"}

@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def configure_logging(log_file: str | None, level: str) -> None:
     """Server logs: stderr (editors show it) or a rotating, owner-only file; always redacted."""
-    from ems.core.logsetup import BACKUP_COUNT, MAX_BYTES, PrivateRotatingFileHandler, RedactingFilter
+    from ems.runtime.logsetup import BACKUP_COUNT, MAX_BYTES, PrivateRotatingFileHandler, RedactingFilter
 
     handler: logging.Handler = (
         PrivateRotatingFileHandler(log_file, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8")

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported by command registration: keep `ems --version` light
     from ems.core.model import Finding, Report
-    from ems.core.project import FileResult
     from ems.runtime.events import EventBus
+    from ems.runtime.scan import FileResult
     from ems.store import Store
 
 
@@ -132,7 +132,7 @@ def _enricher(
             repo_fp.update((id(f), f.fingerprint) for f in findings)
             continue
         from ems.core.analyse import analyse
-        from ems.core.project import read_source
+        from ems.runtime.scan import read_source
 
         data = read_source(cwd / result.display)
         if isinstance(data, str):

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from ems.core.monitor import EventCounter
-    from ems.core.project import FileResult
+    from ems.runtime.monitor import EventCounter
+    from ems.runtime.scan import FileResult
 
 log = logging.getLogger("ems.events")
 
@@ -65,7 +65,7 @@ class FixApplied:
 
 @dataclass(frozen=True)
 class CounterIncremented:
-    """A monitor counter (``ems.core.monitor.EventCounter``) reached ``total``."""
+    """A monitor counter (``ems.runtime.monitor.EventCounter``) reached ``total``."""
 
     name: str
     total: int

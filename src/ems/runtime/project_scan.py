@@ -58,9 +58,9 @@ def scan_project(
 ) -> ScanOutcome:
     """Scan every Python file under ``root`` (cached) and record it; raises ScanCancelled/ScanError."""
     from ems.core.config import ConfigError, ConfigResolver, LazyCodes
-    from ems.core.project import scan
     from ems.core.registry import RegistryError, lazy_rules
     from ems.gitinfo.scans import ServiceError, record_scan
+    from ems.runtime.scan import scan
 
     root = root.resolve()
     if Path.cwd().resolve() != root:
@@ -100,8 +100,8 @@ def scan_project(
 def current_findings(root: Path) -> tuple[Finding, ...]:
     """The findings of the work tree now (through the cache), without recording a scan."""
     from ems.core.config import ConfigResolver, LazyCodes
-    from ems.core.project import scan
     from ems.core.registry import lazy_rules
+    from ems.runtime.scan import scan
 
     if Path.cwd().resolve() != root.resolve():
         raise ScanError(f"a project scan runs from its root: the working directory is not {root}")

@@ -37,10 +37,10 @@ from pygls.uris import from_fs_path, to_fs_path
 from ems import __version__
 from ems.core.config import Config, ConfigError
 from ems.core.model import Report
-from ems.core.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonitor
-from ems.core.project import IO_ERROR_CODE, FileResult, scan
 from ems.core.registry import load_rules
 from ems.runtime.events import EventBus, publish_counters
+from ems.runtime.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonitor
+from ems.runtime.scan import IO_ERROR_CODE, FileResult, scan
 from ems.server import actions, hover
 from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash

@@ -9,7 +9,7 @@ segfaults: those would freeze or kill the language server. ``GuardedAnalyser`` r
   one EMS902 finding ("analysis timed out");
 * a crash (segfault, stack overflow, OOM kill, someone's ``kill -9``): the call returns
   a Report with one EMS903 finding ("analysis worker crashed") and a new worker starts;
-* every such event is counted in the ``EventCounter`` passed in (see ``ems.core.monitor``).
+* every such event is counted in the ``EventCounter`` passed in (see ``ems.runtime.monitor``).
 
 The call never raises for these faults. Only one analysis runs in a worker at a time; a
 face that wants parallel analysis creates several ``GuardedAnalyser`` objects.
@@ -38,10 +38,10 @@ from typing import Any
 
 from ems.core.config import Config
 from ems.core.fingerprint import fingerprints
-from ems.core.logsetup import LogSettings, configure_worker_logging, current_settings
 from ems.core.model import Finding, Range, Report, Severity
-from ems.core.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
 from ems.core.registry import RuleSet, load_rules
+from ems.runtime.logsetup import LogSettings, configure_worker_logging, current_settings
+from ems.runtime.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
 
 log = logging.getLogger("ems.guard")
 

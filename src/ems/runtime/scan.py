@@ -4,7 +4,7 @@ File discovery honours ``exclude``/``extend-exclude`` and ``.gitignore``; a path
 explicitly on the command line is always analysed. Special files (FIFOs, devices),
 unreadable files and symlink loops become E902 results instead of hanging or crashing.
 
-Speed: unchanged files come from the persistent cache (``ems.core.cache``) without being
+Speed: unchanged files come from the persistent cache (``ems.store.cache``) without being
 read; the rest are analysed in worker processes (fork where safe) in chunks, and results
 are yielded in file order whatever order the workers finish in, so output is
 deterministic. Small inputs stay in-process: starting workers costs more than it saves.
@@ -37,9 +37,9 @@ if TYPE_CHECKING:
 
     import pathspec
 
-    from ems.core.cache import Entry, Parsed
     from ems.fixes.engine import FixAllResult
     from ems.runtime.events import EventBus
+    from ems.store.cache import Entry, Parsed
 
 log = logging.getLogger("ems.project")
 
@@ -95,13 +95,13 @@ class _PendingReport:
     def parsed(self) -> Parsed:
         """The payload's first line; raises ValueError/TypeError/KeyError if malformed."""
         if self._parsed is None:
-            from ems.core.cache import parse_payload
+            from ems.store.cache import parse_payload
 
             self._parsed = parse_payload(self.payload)
         return self._parsed
 
     def build(self) -> Report:
-        from ems.core.cache import build_report
+        from ems.store.cache import build_report
 
         try:
             return build_report(self.parsed, self.display)
@@ -136,7 +136,7 @@ def _cached_result(
 def cached_rows(result: FileResult) -> list[list[Any]] | None:
     """The cached finding rows of ``result`` if its report was not built yet, else None.
 
-    Layout: ``ems.core.cache.Parsed``. For renderers that can work from them (text
+    Layout: ``ems.store.cache.Parsed``. For renderers that can work from them (text
     output); anything else should use ``result.report``.
     """
     if "report" in result.__dict__:
@@ -680,8 +680,8 @@ class _Outcome:
 
 
 def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
-    from ems.core.cache import content_digest, trusted_stat
     from ems.core.source import excerpt_lines
+    from ems.store.cache import content_digest, trusted_stat
 
     data, info = _read(task.path)
     if isinstance(data, str):
@@ -767,7 +767,7 @@ class _PathInfo:
         return config
 
 
-# ems.core.guard's TIMEOUT_CODE and CRASH_CODE (not imported: guard pulls in multiprocessing).
+# ems.runtime.guard's TIMEOUT_CODE and CRASH_CODE (not imported: guard pulls in multiprocessing).
 _TRANSIENT_CODES = frozenset({"EMS902", "EMS903"})
 
 
@@ -902,8 +902,8 @@ def _scan_as_ready(
     view: View | None,
 ) -> Iterator[tuple[int, FileResult, bool, int]]:
     """``scan_as_ready``, each result with whether it came from the cache."""
-    from ems.core.cache import ResultCache, decode_entry, is_fresh, settings_key, stat_matches
     from ems.runtime.root import scan_root
+    from ems.store.cache import ResultCache, decode_entry, is_fresh, settings_key, stat_matches
 
     # Rules are imported on first use: only if a file needs analysing (then by whichever
     # process analyses it; a RegistryError reaches the caller either way).
