@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from ems.core.config import ConfigError
     from ems.core.registry import RegistryError, load_rules
     from ems.fixes import FileChanged, atomic_write
-    from ems.runtime.scan import fix_paths
+    from ems.fixes.project import fix_paths
 
     try:
         ruleset = load_rules()
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _outcome(fixed) -> tuple[Path, FileOutcome]:
-    """The CLI's view of one file's fix result (from ``ems.runtime.scan.fix_paths``)."""
+    """The CLI's view of one file's fix result (from ``ems.fixes.project.fix_paths``)."""
     result = fixed.result
     failures = (
         tuple(f"{fixed.display}:{f.line}: {f.code} fix dropped: {f.reason}" for f in result.failures)

@@ -19,7 +19,7 @@ from pathlib import Path
 import git
 
 from ems.gitinfo.repo import git_bytes
-from ems.runtime.scan import PYTHON_SUFFIXES
+from ems.runtime.discovery import PYTHON_SUFFIXES
 
 HALF_LIFE_DAYS = 30.0
 HOTSPOT_FORMULA = (

@@ -49,7 +49,7 @@ from ems.gitinfo.repo import (
     shallow_commits,
     tree_blobs,
 )
-from ems.runtime.scan import PYTHON_SUFFIXES
+from ems.runtime.discovery import PYTHON_SUFFIXES
 from ems.store import BlobAnalysis, CachedFinding, CommitRow, HistoryEvent, Lifetime, Store
 
 Progress = Callable[[str, int, int], None]

@@ -42,6 +42,7 @@ from ems.core.model import Finding, Range, Report, Severity
 from ems.core.registry import RuleSet, load_rules
 from ems.runtime.logsetup import LogSettings, configure_worker_logging, current_settings
 from ems.runtime.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
+from ems.runtime.pool import safe_start_method
 
 log = logging.getLogger("ems.guard")
 
@@ -57,7 +58,7 @@ def _start_method(requested: str | None) -> str:
         if requested not in ("spawn", "forkserver") or requested not in methods:
             raise ValueError(f"start method must be 'spawn' or 'forkserver' (available: {methods})")
         return requested
-    return "forkserver" if "forkserver" in methods else "spawn"
+    return safe_start_method()
 
 
 def is_guard_failure(report: Report) -> bool:

@@ -12,41 +12,45 @@ deterministic. Small inputs stay in-process: starting workers costs more than it
 
 from __future__ import annotations
 
-import contextlib
-import fnmatch
-import functools
-import gc
 import logging
 import os
-import re
-import signal
 import stat
-import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ems.core.config import CONFIG_FILES, Config, ConfigResolver
+from ems.core.config import Config, ConfigResolver
 from ems.core.model import Finding, Range, Report, Severity
 from ems.core.registry import RuleSet, lazy_rules, load_rules
 
 if TYPE_CHECKING:
-    import multiprocessing.context
-
-    import pathspec
-
-    from ems.fixes.engine import FixAllResult
     from ems.runtime.events import EventBus
     from ems.store.cache import Entry, Parsed
 
+from ems.runtime.discovery import PYTHON_SUFFIXES, PathInfo, discover, display_path
+from ems.runtime.pool import default_jobs, ordered_map, worker_ruleset
+
+__all__ = [
+    "IO_ERROR_CODE",
+    "PYTHON_SUFFIXES",
+    "FileResult",
+    "View",
+    "analyse_path",
+    "cached_rows",
+    "default_jobs",
+    "discover",
+    "display_path",
+    "io_error_report",
+    "read_source",
+    "scan",
+    "scan_as_ready",
+]
+
 log = logging.getLogger("ems.project")
 
-PYTHON_SUFFIXES = (".py", ".pyi")
 IO_ERROR_CODE = "E902"
 MAX_FILE_BYTES = 50 * 1024 * 1024
-MIN_PARALLEL_FILES = 8  # fewer files than this are analysed in-process
 
 
 @dataclass(frozen=True)
@@ -150,264 +154,6 @@ def cached_rows(result: FileResult) -> list[list[Any]] | None:
         return None
 
 
-def display_path(path: Path, base: Path | None = None) -> str:
-    base = base or Path.cwd()
-    try:
-        resolved = path.resolve(strict=True)
-    except (OSError, RuntimeError):  # a dangling link or a loop: show the link itself
-        resolved = Path(os.path.abspath(path))
-    try:
-        return resolved.relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _gitignore_spec(directory: Path) -> pathspec.PathSpec | None:
-    ignore_file = directory / ".gitignore"
-    try:
-        lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    import pathspec  # ~60 ms of start-up, paid only where a .gitignore exists
-
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
-
-
-def discover(
-    paths: Sequence[Path], resolver: ConfigResolver, info: _PathInfo | None = None
-) -> Iterator[Path]:
-    """Python files under ``paths``, sorted per folder, without duplicates.
-
-    ``info``: learns each folder's config and which files are symlinks on the way, so a
-    scan does not resolve them a second time.
-    """
-    seen: set[str] = set()
-    for root in paths:
-        if not root.is_dir():
-            key = os.path.abspath(root)
-            if key not in seen:
-                seen.add(key)
-                yield root  # named explicitly: always analysed (errors reported later)
-            continue
-        yield from _walk(root, resolver, seen, info)
-
-
-class _Excluder:
-    """``Config.is_excluded`` for the entries of one folder, without per-entry ``Path`` work.
-
-    Discovery calls it for every entry of every folder, and the generic version (a
-    ``Path`` and ~50 ``fnmatch`` calls per entry) cost more than a warm cached run's
-    whole budget. Same answers: a pattern may match any part of the folder's path
-    (checked once per folder), the entry's name, or the whole relative path or it plus
-    ``/*``. Literal patterns (all the defaults) are set lookups; patterns with ``*?[``
-    are compiled into regular expressions (compiling the defaults cost more than the
-    rest of discovery). Patterns with a ``/`` inside, or empty ones, use
-    ``Config.is_excluded`` itself.
-    """
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        patterns = config.exclude + config.extend_exclude
-        stripped = [p.rstrip("/") for p in patterns]
-        self.generic = any("/" in p or p in ("", ".") for p in stripped)
-        self.root = config.root.as_posix()
-        if not self.generic:
-            literal = [p for p in patterns if not _GLOB_CHARS.intersection(p)]
-            globs = tuple(p for p in patterns if _GLOB_CHARS.intersection(p))
-            bare = [p.rstrip("/") for p in literal]
-            self.part_names = frozenset(literal)  # a path part never holds a "/"
-            self.last_names = frozenset((*literal, *bare))
-            self.whole_names = frozenset(bare)  # the path itself, or a folder at its start
-            self.part = _union(globs) if globs else None
-            self.last = _union((*globs, *(p.rstrip("/") for p in globs))) if globs else None
-            self.whole = (
-                _union((*(p.rstrip("/") for p in globs), *(p.rstrip("/") + "/*" for p in globs)))
-                if globs
-                else None
-            )
-
-    def folder(self, directory: Path) -> tuple[str, bool]:
-        """(the folder's path relative to the root, whether one of its parts is excluded)."""
-        absolute = (directory if directory.is_absolute() else Path.cwd() / directory).as_posix()
-        if absolute == self.root:
-            return "", False
-        prefix = self.root.rstrip("/") + "/"
-        rel = absolute[len(prefix) :] if absolute.startswith(prefix) else absolute
-        if self.generic:
-            return rel, False
-        parts = PurePosixPath(rel).parts
-        hit = not self.part_names.isdisjoint(parts) or (
-            self.part is not None and any(self.part.match(part) for part in parts)
-        )
-        return rel, hit
-
-    def excluded(self, folder: tuple[str, bool], name: str, path: Path) -> bool:
-        if self.generic:
-            return self.config.is_excluded(path if path.is_absolute() else Path.cwd() / path)
-        rel_dir, dir_hit = folder
-        if dir_hit or name in self.last_names or (self.last is not None and self.last.match(name)):
-            return True
-        rel = f"{rel_dir}/{name}" if rel_dir else name
-        head, slash, _ = rel.partition("/")
-        if rel in self.whole_names or (slash and head in self.whole_names):
-            return True
-        return self.whole is not None and self.whole.match(rel) is not None
-
-
-_GLOB_CHARS = frozenset("*?[")
-
-
-@functools.lru_cache(maxsize=64)
-def _union(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or "(?!)")
-
-
-def _ancestor_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
-    """The .gitignore files above ``root`` up to its repository's top, which git applies to
-    ``root`` too (``ems check sub/`` must skip what the top-level .gitignore ignores).
-    Outside a git repository there are none."""
-    start = Path(os.path.abspath(root))
-    chain: list[Path] = []
-    for folder in start.parents:
-        chain.append(folder)
-        if (folder / ".git").exists():
-            break
-    else:
-        return []
-    specs = []
-    for folder in reversed(chain):
-        spec = _gitignore_spec(folder)
-        if spec is not None:
-            specs.append((folder, spec))
-    return specs
-
-
-def _walk(root: Path, resolver: ConfigResolver, seen: set[str], info: _PathInfo | None) -> Iterator[Path]:
-    specs: list[tuple[Path, pathspec.PathSpec]] = []
-    if resolver.for_folder(root).respect_gitignore:
-        specs.extend(_ancestor_gitignores(root))
-    visited_dirs: set[tuple[int, int]] = set()
-    excluders: dict[Config, _Excluder] = {}  # by value: the resolver may build equal copies
-    # A plain ConfigResolver gives a folder without a config file of its own (and not a
-    # symlink) its parent's config: asking it again resolves the whole path per folder.
-    inherit = type(resolver) is ConfigResolver
-    inherited: dict[str, Config] = {}  # folder -> config, for subfolders that inherit it
-    stack = [root]
-    while stack:
-        directory = stack.pop()
-        where = str(directory)
-        try:
-            st = os.stat(where)
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) in visited_dirs:
-            continue  # symlink loop
-        visited_dirs.add((st.st_dev, st.st_ino))
-        try:
-            entries = sorted(os.scandir(where), key=lambda e: e.name)
-        except OSError:
-            entries = None
-        names = {e.name for e in entries} if entries is not None else None
-        config = inherited.pop(where, None)
-        if config is None or names is None or not names.isdisjoint(CONFIG_FILES):
-            config = resolver.for_folder(directory)
-        if info is not None:
-            info.learn_folder(where, config)
-        excluder = excluders.get(config)
-        if excluder is None:
-            excluder = excluders[config] = _Excluder(config)
-        folder = excluder.folder(directory)
-        if config.respect_gitignore and (names is None or ".gitignore" in names):
-            spec = _gitignore_spec(directory)
-            if spec is not None:
-                specs.append((directory, spec))
-        if entries is None:
-            continue
-        subdirs = []
-        check_ignored = config.respect_gitignore and bool(specs)
-        absolute = os.path.join(os.path.abspath(where), "")  # abspath per folder, not per file
-        for entry in entries:
-            name = entry.name
-            try:
-                is_dir = entry.is_dir()
-            except OSError:  # a symlink loop: not a folder; a .py name gets its E902 later
-                is_dir = False
-            if not is_dir and not name.endswith(PYTHON_SUFFIXES):
-                continue  # neither a folder nor a Python file: exclusion cannot matter
-            path = _child(directory, name) if _child is not None else Path(entry.path)
-            if excluder.excluded(folder, name, path) or (
-                check_ignored and _ignored(path, is_dir, specs, config)
-            ):
-                continue
-            if is_dir:
-                subdirs.append(path)
-                if inherit and not _is_link(entry):
-                    inherited[str(path)] = config
-            else:
-                key = absolute + name
-                if key not in seen:
-                    seen.add(key)
-                    if info is not None:
-                        info.learn_file(str(path), _is_link(entry))
-                    yield path
-        stack.extend(reversed(subdirs))
-
-
-def _child_without_parsing() -> Callable[[Path, str], Path] | None:
-    """``Path._make_child_relpath`` (3.11, 3.12), if it gives what ``Path(folder/name)`` does.
-
-    ``Path(entry.path)`` parses the whole path again for each of the ~2,000 files of a
-    scan, a tenth of discovery; the private helper appends the name to the parsed parts.
-    Checked once here; without it (other versions) discovery uses ``Path``.
-    """
-    child = getattr(Path, "_make_child_relpath", None)
-    if child is None:
-        return None
-    try:
-        cases = (
-            (Path("."), "a.py", "a.py"),
-            (Path("src/pkg"), "m.py", "src/pkg/m.py"),
-            (Path("/r"), "x", "/r/x"),
-        )
-        if all(
-            child(folder, name) == Path(want) and str(child(folder, name)) == want
-            for folder, name, want in cases
-        ):
-            return child  # type: ignore[no-any-return]
-    except Exception:  # a changed private API: use the public one
-        return None
-    return None
-
-
-_child = _child_without_parsing() if os.sep == "/" else None
-
-
-def _is_link(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_symlink()
-    except OSError:
-        return True  # unknown: the slow, careful path
-
-
-def _ignored(path: Path, is_dir: bool, specs: list[tuple[Path, pathspec.PathSpec]], config: Config) -> bool:
-    if not config.respect_gitignore:
-        return False
-    absolute: Path | None = None
-    for base, spec in specs:
-        try:
-            rel = path.relative_to(base).as_posix()
-        except ValueError:
-            if absolute is None:
-                absolute = Path(os.path.abspath(path))
-            try:  # ancestor .gitignore files are keyed by absolute folders
-                rel = absolute.relative_to(base).as_posix()
-            except ValueError:
-                continue
-        if spec.match_file(rel + "/" if is_dir else rel):
-            return True
-    return False
-
-
 def _read(path: Path | str) -> tuple[bytes | str, os.stat_result | None]:
     """The file's bytes and the stat of the opened file, or an error message.
 
@@ -472,192 +218,6 @@ def analyse_path(
     return FileResult(path, display, report, data if keep_source else None)
 
 
-# --- parallel execution -------------------------------------------------------------------
-
-
-def default_jobs() -> int:
-    """CPUs this process may run on (respects affinity masks and container limits)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-_WORKER_RULESET: RuleSet | None = None
-
-
-def _init_worker(ruleset: RuleSet) -> None:
-    """Worker set-up: the rule set, and a GC tuned for millions of short-lived AST nodes.
-
-    ``gc.freeze`` moves everything inherited from the parent out of the collector's sight,
-    and a higher threshold stops young collections from running every few hundred nodes;
-    AST trees have no reference cycles, so reference counting still frees them at once.
-    """
-    global _WORKER_RULESET
-    _WORKER_RULESET = ruleset
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    """``fork`` (fast, inherits imported rules) unless threads make forking unsafe."""
-    import multiprocessing  # with its pool: ~0.1 s of imports, paid only for big scans
-
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
-def _chunksize(count: int, jobs: int) -> int:
-    # Several chunks per worker keeps the load balanced when file sizes vary; chunks of
-    # a few files keep the per-task overhead (pickling, queue round trips) small.
-    return max(1, min(16, count // (jobs * 6)))
-
-
-def _ordered_map(
-    func: Callable,
-    items: Sequence,
-    jobs: int | None,
-    ruleset: RuleSet,  # type: ignore[type-arg]
-    *,
-    background: bool = False,
-) -> Iterator:  # type: ignore[type-arg]
-    """``map(func, items)`` in worker processes, in order, streaming; in-process when small.
-
-    ``background``: the caller has other work to do meanwhile, so a few items (too few
-    for a pool) go to one forked child (``_Background``) instead of running in-process.
-    """
-    wanted = jobs or default_jobs()
-    jobs = min(wanted, len(items))
-    if jobs > 1 and len(items) >= MIN_PARALLEL_FILES:
-        return _pool_map(func, items, jobs, ruleset)
-    if background and items and wanted > 1 and _can_fork():
-        try:
-            return _Background(func, items, ruleset)
-        except OSError as exc:  # no process to be had (limits, memory): do it here
-            log.info("cannot start a background analysis (%s); analysing here", exc)
-    return _in_process_map(func, items, ruleset)
-
-
-def _in_process_map(func: Callable, items: Sequence, ruleset: RuleSet) -> Iterator:  # type: ignore[type-arg]
-    global _WORKER_RULESET
-    previous, _WORKER_RULESET = _WORKER_RULESET, ruleset
-    thresholds = gc.get_threshold()
-    if len(items) >= MIN_PARALLEL_FILES:  # a long in-process run: the workers' GC setting
-        gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
-    try:
-        for item in items:
-            yield func(item)
-    finally:
-        _WORKER_RULESET = previous
-        gc.set_threshold(*thresholds)
-
-
-def _pool_map(func: Callable, items: Sequence, jobs: int, ruleset: RuleSet) -> Iterator:  # type: ignore[type-arg]
-    pool = _context().Pool(jobs, initializer=_init_worker, initargs=(ruleset,))
-    finished = False
-    try:
-        yield from pool.imap(func, items, chunksize=_chunksize(len(items), jobs))
-        finished = True
-    finally:
-        if finished:
-            pool.close()
-        else:
-            pool.terminate()
-        pool.join()
-
-
-def _can_fork() -> bool:
-    """Forking a process with threads can deadlock the child (a lock held mid-fork)."""
-    return hasattr(os, "fork") and threading.active_count() == 1
-
-
-class _Background:
-    """``map(func, items)`` computed by one forked child from the moment it is created.
-
-    For a handful of items a pool costs more than it saves (~0.1 s of imports and start-up);
-    a bare ``fork`` inherits everything imported so far and costs a millisecond or two. The
-    results come back pickled through a pipe. If the child fails in any way (killed, an
-    exception, a short or unreadable reply) the items are computed here instead: never a
-    wrong or missing result, only a slower one. Raises OSError if no process can be made.
-    """
-
-    def __init__(self, func: Callable, items: Sequence, ruleset: RuleSet) -> None:  # type: ignore[type-arg]
-        self._func, self._items, self._ruleset = func, list(items), ruleset
-        self._results: Iterator | None = None  # type: ignore[type-arg]
-        for stream in (sys.stdout, sys.stderr):  # the child must not repeat buffered output
-            with contextlib.suppress(Exception):
-                stream.flush()
-        read_end, write_end = os.pipe()
-        try:
-            self._pid: int | None = os.fork()
-        except OSError:
-            os.close(read_end)
-            os.close(write_end)
-            raise
-        if self._pid == 0:  # the child: never returns
-            os.close(read_end)
-            self._serve(write_end)
-        os.close(write_end)
-        self._reply = os.fdopen(read_end, "rb")
-
-    def _serve(self, write_end: int) -> None:
-        import pickle
-
-        status = 1
-        try:
-            _init_worker(self._ruleset)
-            results = [self._func(item) for item in self._items]
-            with os.fdopen(write_end, "wb") as pipe:
-                pickle.dump(results, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-            status = 0
-        finally:
-            os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
-
-    def _collect(self) -> list:  # type: ignore[type-arg]
-        import pickle
-
-        results = None
-        try:
-            with self._reply:
-                data = self._reply.read()
-            status = self._wait()
-            if status == 0:
-                results = pickle.loads(data)
-        except Exception as exc:  # a broken reply, whatever its shape: analyse here instead
-            log.info("background analysis failed (%s); analysing here", exc)
-        if type(results) is not list or len(results) != len(self._items):
-            log.info("background analysis gave no usable reply; analysing here")
-            return list(_in_process_map(self._func, self._items, self._ruleset))
-        return results
-
-    def _wait(self) -> int:
-        pid, self._pid = self._pid, None
-        if pid is None:
-            return 1
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status)
-
-    def __iter__(self) -> _Background:
-        return self
-
-    def __next__(self) -> object:
-        if self._results is None:
-            self._results = iter(self._collect())
-        return next(self._results)
-
-    def close(self) -> None:
-        """Stop the child if its results are no longer wanted; always reap it."""
-        if self._pid is not None:
-            with contextlib.suppress(OSError):
-                os.kill(self._pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                self._wait()
-        if not self._reply.closed:
-            self._reply.close()
-
-
 @dataclass(frozen=True)
 class _Task:
     path: Path
@@ -693,7 +253,7 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
         return _Outcome(None, stat_key, digest, data if task.keep_source else None)
     from ems.core.analyse import analyse  # not at the top: a warm run may analyse nothing
 
-    ruleset = ruleset or _WORKER_RULESET or load_rules()
+    ruleset = ruleset or worker_ruleset() or load_rules()
     report = analyse(data, task.display, task.config, ruleset)
     excerpts = None
     if report.findings and (task.want_digest or task.keep_excerpts):
@@ -702,69 +262,6 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     # Sources go back through a pipe: only those the caller can use (files with findings).
     source = data if task.keep_source and report.findings else None
     return _Outcome(report, stat_key, digest, source, excerpts)
-
-
-class _PathInfo:
-    """Per-run memo of display paths and configs: both depend mostly on the folder.
-
-    Discovery tells it (``learn_*``) each folder's config and which files are symlinks,
-    so a warm run neither resolves a folder twice nor ``lstat``s every file again.
-    """
-
-    def __init__(self, resolver: ConfigResolver) -> None:
-        self.resolver = resolver
-        self.cwd = Path.cwd().resolve()
-        cwd = str(self.cwd)
-        self._cwd_prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
-        self._prefixes: dict[str, str | None] = {}  # folder as given -> display prefix
-        self._configs: dict[str, Config] = {}
-        self._links: dict[str, bool] = {}
-
-    def learn_folder(self, folder: str, config: Config) -> None:
-        self._configs.setdefault(folder, config)
-
-    def learn_file(self, path: str, is_link: bool) -> None:
-        self._links[path] = is_link
-
-    def _is_link(self, path: str) -> bool:
-        known = self._links.get(path)
-        return os.path.islink(path) if known is None else known
-
-    def display(self, path: Path, text: str | None = None) -> str:
-        """What users see for ``path``; ``text``: ``str(path)``, if the caller has it."""
-        text = str(path) if text is None else text
-        if self._is_link(text):
-            return display_path(path, self.cwd)
-        if os.sep != "/":  # the string shortcut below assumes POSIX paths
-            try:
-                return (path.parent.resolve() / path.name).relative_to(self.cwd).as_posix()
-            except ValueError:
-                return path.as_posix()
-        head, name = os.path.split(text)
-        prefix = self._prefixes.get(head, "")
-        if prefix == "":
-            # The folder resolved, relative to the cwd: what Path.relative_to gives, in strings.
-            resolved = os.path.realpath(head or os.curdir)
-            if resolved == str(self.cwd):
-                prefix = "."
-            elif resolved.startswith(self._cwd_prefix):
-                prefix = resolved[len(self._cwd_prefix) :] + "/"
-            else:
-                prefix = None
-            self._prefixes[head] = prefix
-        if prefix is None:
-            return path.as_posix()
-        return name if prefix == "." else prefix + name
-
-    def config(self, path: Path, text: str | None = None) -> Config:
-        text = str(path) if text is None else text
-        if self.resolver.explicit is None and self._is_link(text):
-            return self.resolver.for_path(path)
-        parent = os.path.dirname(text) or os.curdir  # the keys of learn_folder: str(folder)
-        config = self._configs.get(parent)
-        if config is None:
-            config = self._configs[parent] = self.resolver.for_path(path)
-        return config
 
 
 # ems.runtime.guard's TIMEOUT_CODE and CRASH_CODE (not imported: guard pulls in multiprocessing).
@@ -908,7 +405,7 @@ def _scan_as_ready(
     # Rules are imported on first use: only if a file needs analysing (then by whichever
     # process analyses it; a RegistryError reaches the caller either way).
     ruleset = ruleset or lazy_rules()
-    info = _PathInfo(resolver)
+    info = PathInfo(resolver)
     files = list(discover(paths, resolver, info))
     total = len(files)
     texts = [str(path) for path in files]
@@ -949,7 +446,7 @@ def _scan_as_ready(
         tasks.append(task(index, digest))
     # Started before the rows are loaded, so the analysis overlaps loading and decoding
     # them (and the caller's use of the results).
-    outcomes = _ordered_map(_analyse_task, tasks, jobs, ruleset, background=bool(fresh))
+    outcomes = ordered_map(_analyse_task, tasks, jobs, ruleset, background=bool(fresh))
     entries = cache.load(displays, set(settings)) if cache is not None else {}
 
     def viewed(result: FileResult, entry: Entry | None) -> tuple[FileResult, tuple[str, str] | None]:
@@ -1068,102 +565,6 @@ def _scan_as_ready(
         outcomes.close()
         if cache is not None:
             cache.close()
-
-
-# --- parallel fixing ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FileFix:
-    """One file's outcome of ``fix_paths``. Nothing is written: the caller decides."""
-
-    path: Path
-    display: str
-    report: Report  # the findings before fixing
-    original: bytes | None = None  # the bytes the fixes were computed from
-    new: bytes | None = None  # the fixed bytes (same encoding and BOM); None: unchanged
-    result: FixAllResult | None = None  # None: nothing fixable, or not fixed (see error)
-    error: str | None = None
-
-    @property
-    def remaining(self) -> tuple[Finding, ...]:
-        return self.result.remaining if self.result is not None else self.report.findings
-
-
-@dataclass(frozen=True)
-class _FixTask:
-    path: Path
-    display: str
-    config: Config
-    report: Report
-    unsafe: bool | None
-    codes: tuple[str, ...] | None
-
-
-def _fix_task(task: _FixTask) -> FileFix:
-    from ems.core.source import UndecodableSource, decode_source, encode_source
-    from ems.fixes.engine import fix_all
-
-    data = read_source(task.path)
-    if isinstance(data, str):
-        return FileFix(task.path, task.display, task.report, error=data)
-    try:
-        decoded = decode_source(data)
-    except UndecodableSource as exc:
-        return FileFix(task.path, task.display, task.report, data, error=f"{task.display}: not fixed: {exc}")
-    ruleset = _WORKER_RULESET or load_rules()
-    result = fix_all(
-        decoded.text, task.display, task.config, unsafe=task.unsafe, codes=task.codes, ruleset=ruleset
-    )
-    if not result.changed:
-        return FileFix(task.path, task.display, task.report, data, None, result)
-    try:
-        new = encode_source(result.text, decoded.encoding, decoded.bom)
-    except UnicodeEncodeError:
-        error = f"{task.display}: fixed text cannot be encoded as {decoded.encoding}; not written"
-        return FileFix(task.path, task.display, task.report, data, None, result, error)
-    return FileFix(task.path, task.display, task.report, data, new, result)
-
-
-def fix_paths(
-    paths: Sequence[Path],
-    resolver: ConfigResolver,
-    *,
-    unsafe: bool | None = None,
-    codes: Iterable[str] | None = None,
-    ruleset: RuleSet | None = None,
-    jobs: int | None = None,
-    use_cache: bool = True,
-    progress: Callable[[int, int], None] | None = None,
-) -> Iterator[FileFix]:
-    """Fix every file under ``paths`` in worker processes; one ``FileFix`` per file, in order.
-
-    A (cached, parallel) scan picks the files with fixable findings first, so only those
-    pay for libcst. ``unsafe=None`` follows each file's ``unsafe-fixes`` setting.
-    """
-    ruleset = ruleset or load_rules()
-    only = tuple(c.upper() for c in codes) if codes is not None else None
-    scanned = list(scan(paths, resolver, ruleset=ruleset, jobs=jobs, use_cache=use_cache))
-    info = _PathInfo(resolver)
-    tasks = [
-        _FixTask(r.path, r.display, info.config(r.path), r.report, unsafe, only)
-        for r in scanned
-        if any(f.fixable and (only is None or f.code in only) for f in r.report.findings)
-    ]
-    fixed = _ordered_map(_fix_task, tasks, jobs, ruleset)
-    try:
-        next_task = 0
-        total = len(scanned)
-        for done, result in enumerate(scanned, 1):
-            if next_task < len(tasks) and tasks[next_task].path is result.path:
-                next_task += 1
-                yield next(fixed)
-            else:
-                yield FileFix(result.path, result.display, result.report)
-            if progress:
-                progress(done, total)
-    finally:
-        fixed.close()
 
 
 def iter_findings(results: Iterable[FileResult]) -> Iterator[Finding]:
