@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ems.core.model import Finding, Fix, Range, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
-from ems.rules.f401_unused_import import remove_import_alias
+from ems.fixes.imports import remove_import_alias
 
 if TYPE_CHECKING:
     from ems.core.scope import ScopeModel
