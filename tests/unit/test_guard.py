@@ -19,7 +19,9 @@ import pytest
 from ems.core import Report, analyse, load_rules
 from ems.core.registry import RuleSet
 from ems.core.rule import AnalysisContext, Hit, Rule
-from ems.runtime.guard import CRASH_CODE, TIMEOUT_CODE, GuardedAnalyser, is_guard_failure
+from ems.rules.ems902_analysis_timeout import AnalysisTimeout
+from ems.rules.ems903_analysis_crash import AnalysisCrash
+from ems.runtime.guard import GuardedAnalyser, is_guard_failure
 from ems.runtime.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
 
 
@@ -110,7 +112,7 @@ def test_hang_times_out_and_worker_is_replaced(guard: GuardedAnalyser) -> None:
     started = time.monotonic()
     report = guard.analyse("x = 1  # HANG\n", "hang.py", ruleset=FAULTY, timeout=0.5)
     assert time.monotonic() - started < 5
-    assert _codes(report) == [TIMEOUT_CODE]
+    assert _codes(report) == [AnalysisTimeout.code]
     assert is_guard_failure(report)
     assert "0.5 s" in report.findings[0].message
     assert guard.events.count(TIMEOUT) == timeouts + 1
@@ -125,7 +127,7 @@ def test_crash_is_reported_and_worker_is_replaced(guard: GuardedAnalyser, marker
     restarts = guard.events.count(WORKER_RESTART)
     # a stack overflow takes a few seconds to die here (the kernel grows the stack page by page)
     report = guard.analyse(f"x = 1  # {marker}\n", "crash.py", ruleset=FAULTY, timeout=30)
-    assert _codes(report) == [CRASH_CODE]
+    assert _codes(report) == [AnalysisCrash.code]
     assert is_guard_failure(report)
     assert why in report.findings[0].message
     assert guard.events.count(WORKER_CRASH) == crashes + 1
@@ -141,7 +143,7 @@ def test_worker_killed_mid_request_recovers(guard: GuardedAnalyser) -> None:
     killer.start()
     report = guard.analyse("x = 1  # HANG\n", "victim.py", ruleset=FAULTY, timeout=10)
     killer.join()
-    assert _codes(report) == [CRASH_CODE]
+    assert _codes(report) == [AnalysisCrash.code]
     assert "SIGKILL" in report.findings[0].message
     assert _codes(guard.analyse("z = 3\n", "ok.py", ruleset=FAULTY)) == ["EMS994"]
 

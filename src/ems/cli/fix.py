@@ -149,12 +149,14 @@ def _outcome(fixed) -> tuple[Path, FileOutcome]:
         if result
         else ()
     )
+    from ems.rules.e902_io_error import IOErrorRule
+
     error = fixed.error
     if (
         error is None
         and fixed.report.syntax_error
         and fixed.report.findings
-        and fixed.report.findings[0].code == "E902"
+        and fixed.report.findings[0].code == IOErrorRule.code
     ):
         error = fixed.report.findings[0].message
     return fixed.path, FileOutcome(

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from ems.core.model import Finding, Fix, Related, Safety, Severity, Tag
+from ems.core.model import Finding, Fix, Range, Related, Safety, Severity, Tag
 from ems.core.source import SourceText
 
 if TYPE_CHECKING:
@@ -220,6 +220,22 @@ class Rule:
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         return None
+
+    @classmethod
+    def finding(
+        cls, path: str, message: str, range: Range | None = None, severity: Severity | None = None
+    ) -> Finding:
+        """A finding of this rule made outside the rule walk: how the engine, the project scan
+        and the guard emit the internal codes (E999, E902, EMS901-903) with the code, name and
+        severity their rule class documents. Default range: the start of the file."""
+        return Finding(
+            code=cls.code,
+            name=cls.name,
+            severity=cls.severity if severity is None else severity,
+            range=Range.of(1, 0, 1, 0) if range is None else range,
+            message=message,
+            path=path,
+        )
 
     @classmethod
     def has_fix(cls) -> bool:

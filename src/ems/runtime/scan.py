@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ems.core.config import Config, ConfigResolver
-from ems.core.model import Finding, Range, Report, Severity
+from ems.core.model import Finding, Report
 from ems.core.registry import RuleSet, lazy_rules, load_rules
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ from ems.runtime.discovery import PYTHON_SUFFIXES, PathInfo, discover, display_p
 from ems.runtime.pool import default_jobs, ordered_map, worker_ruleset
 
 __all__ = [
-    "IO_ERROR_CODE",
     "PYTHON_SUFFIXES",
     "FileResult",
     "View",
@@ -49,7 +48,6 @@ __all__ = [
 
 log = logging.getLogger("ems.project")
 
-IO_ERROR_CODE = "E902"
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -195,15 +193,9 @@ def read_source(path: Path) -> bytes | str:
 
 
 def io_error_report(display: str, message: str) -> Report:
-    finding = Finding(
-        code=IO_ERROR_CODE,
-        name="io-error",
-        severity=Severity.ERROR,
-        range=Range.of(1, 0, 1, 0),
-        message=message,
-        path=display,
-    )
-    return Report(display, (finding,), syntax_error=True)
+    from ems.rules.e902_io_error import IOErrorRule
+
+    return Report(display, (IOErrorRule.finding(display, message),), syntax_error=True)
 
 
 def analyse_path(
@@ -262,15 +254,6 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     # Sources go back through a pipe: only those the caller can use (files with findings).
     source = data if task.keep_source and report.findings else None
     return _Outcome(report, stat_key, digest, source, excerpts)
-
-
-# ems.runtime.guard's TIMEOUT_CODE and CRASH_CODE (not imported: guard pulls in multiprocessing).
-_TRANSIENT_CODES = frozenset({"EMS902", "EMS903"})
-
-
-def _cacheable(report: Report) -> bool:
-    """A time-out or crashed analysis may succeed next time: never remember it."""
-    return not any(f.code in _TRANSIENT_CODES for f in report.findings)
 
 
 def scan(
@@ -477,7 +460,7 @@ def _scan_as_ready(
                 report = fallback.report or io_error_report(display, "cannot re-read")
                 excerpts = fallback.excerpts
                 result, stored = viewed(plain_result(task, report, outcome.source, excerpts), None)
-                if cache is not None and fallback.digest is not None and _cacheable(report):
+                if cache is not None and fallback.digest is not None:
                     cache.put(
                         display, settings[index], fallback.stat, fallback.digest, report, excerpts, stored
                     )
@@ -493,7 +476,7 @@ def _scan_as_ready(
                 cache.put_entry(display, settings[index], outcome.stat, entry, stored)
             return result
         result, stored = viewed(plain_result(task, report, outcome.source, excerpts), None)
-        if cache is not None and outcome.digest is not None and _cacheable(report):
+        if cache is not None and outcome.digest is not None:
             cache.put(display, settings[index], outcome.stat, outcome.digest, report, excerpts, stored)
         return result
 

@@ -38,9 +38,10 @@ from ems import __version__
 from ems.core.config import Config, ConfigError
 from ems.core.model import Report
 from ems.core.registry import load_rules
+from ems.rules.e902_io_error import IOErrorRule
 from ems.runtime.events import EventBus, publish_counters
 from ems.runtime.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonitor
-from ems.runtime.scan import IO_ERROR_CODE, FileResult, scan
+from ems.runtime.scan import FileResult, scan
 from ems.server import actions, hover
 from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash
@@ -469,7 +470,7 @@ class EmsLanguageServer(LanguageServer):
                 self.report_rule_errors(doc, analysis.report)
                 out.append((uri, doc.version, result_id, analysis))
                 continue
-            if any(f.code == IO_ERROR_CODE for f in result.report.findings):
+            if any(f.code == IOErrorRule.code for f in result.report.findings):
                 continue  # unreadable or special: there is no editor text to show it on
             try:
                 text = result.source.decode("utf-8") if result.source is not None else ""
