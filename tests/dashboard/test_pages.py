@@ -45,11 +45,11 @@ def test_overview_shows_the_rating_its_formula_and_counts(demo_repo: Path) -> No
 @pytest.mark.parametrize(
     ("page", "key_text"),
     [
-        ("pages/findings.py", "Findings"),
-        ("pages/history.py", "Walked 11 commits"),
-        ("pages/hotspots.py", "Formula"),
-        ("pages/live.py", "Latest scan"),
-        ("pages/control.py", "Rules"),
+        ("views/findings.py", "Findings"),
+        ("views/history.py", "Walked 11 commits"),
+        ("views/hotspots.py", "Formula"),
+        ("views/live.py", "Latest scan"),
+        ("views/control.py", "Rules"),
     ],
 )
 def test_every_page_renders_without_an_exception(demo_repo: Path, page: str, key_text: str) -> None:
@@ -62,7 +62,7 @@ def count_line(at: AppTest) -> str:
 
 
 def findings_page(**filters: object) -> AppTest:
-    at = run_page("pages/findings.py")
+    at = run_page("views/findings.py")
     for key, value in filters.items():
         widget = (
             at.text_input(key=key)
@@ -169,7 +169,7 @@ def test_control_panel_writes_pyproject_keeping_comments(demo_repo: Path) -> Non
         "# the demo's settings\n"
         + pyproject.read_text().replace("[tool.ems]\n", "[tool.ems]\n# keep RUF100 off\n")
     )
-    at = run_page("pages/control.py")
+    at = run_page("views/control.py")
     at.selectbox(key="cp_rule").set_value("F401").run()
     at.toggle(key="cp_enabled_F401").set_value(False)
     at.selectbox(key="cp_severity_F401").set_value("error")
@@ -185,7 +185,7 @@ def test_control_panel_writes_pyproject_keeping_comments(demo_repo: Path) -> Non
 
 
 def test_control_panel_runs_a_scan(demo_repo: Path) -> None:
-    at = run_page("pages/control.py")
+    at = run_page("views/control.py")
     at.button(key="cp_scan").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Scanned 4 files" in at.status[0].label if hasattr(at, "status") else True

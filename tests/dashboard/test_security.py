@@ -140,3 +140,11 @@ def test_a_patch_for_a_path_outside_the_project_is_refused(tmp_path: Path) -> No
     with pytest.raises(OutsideProject):
         apply_patch(root, FilePatch("../victim.py", b"import os\n", b"", ("x",)))
     assert outside.read_text() == "import os\n"
+
+
+def test_no_pages_folder_lets_a_url_run_a_page_without_the_token_check() -> None:
+    # A pages/ folder next to app.py makes Streamlit run /NAME's script directly.
+    from ems.dashboard.nav import PAGES
+
+    assert not (APP.parent / "pages").exists()
+    assert all((APP.parent / spec.script).is_file() for spec in PAGES)

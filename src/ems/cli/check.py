@@ -96,7 +96,11 @@ def _root(args: argparse.Namespace):
 
 
 def _record(args: argparse.Namespace, results, resolver, duration_s: float) -> None:
-    """``--record``: every finding of the scan, before ``--new-since`` filters them."""
+    """``--record``: every finding of the scan, before ``--new-since`` filters them.
+
+    Counts the lines of the files (the health rating is per 1,000 lines): one read of
+    each file, paid only with ``--record``."""
+    from ems.gitinfo.churn import line_count
     from ems.gitinfo.scans import ServiceError, record_scan
 
     root = _root(args)
@@ -107,6 +111,7 @@ def _record(args: argparse.Namespace, results, resolver, duration_s: float) -> N
             config_hash=resolver.for_folder(root).fingerprint(),
             duration_s=duration_s,
             source="check",
+            lines=sum(line_count(r.path) for r in results),
         )
     except ServiceError as exc:
         raise ServiceError(f"--record: {exc}") from None

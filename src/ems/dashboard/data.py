@@ -69,42 +69,13 @@ def authors(key: Key) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def findings(key: Key) -> pd.DataFrame:
-    rows = queries.findings(_store(key[0]), key[1]) if key[1] else []
-    frame = pd.DataFrame(
-        [
-            (
-                r.fingerprint,
-                r.code,
-                r.name,
-                r.severity,
-                r.path,
-                r.line,
-                r.column + 1,
-                r.message,
-                r.fixable,
-                r.introduced_sha,
-                r.author,
-                r.introduced_at,
-            )
-            for r in rows
-        ],
-        columns=[
-            "fingerprint",
-            "rule",
-            "name",
-            "severity",
-            "path",
-            "line",
-            "column",
-            "message",
-            "fixable",
-            "introduced_sha",
-            "author",
-            "introduced_at",
-        ],
-    )
+    records = queries.finding_records(_store(key[0]), key[1]) if key[1] else []
+    frame = pd.DataFrame.from_records(records, columns=list(queries.FINDING_COLUMNS))
+    frame = frame.rename(columns={"code": "rule"})
+    frame["column"] = frame["column"] + 1
+    frame["fixable"] = frame["fixable"].astype(bool)
     frame["introduced"] = pd.to_datetime(frame["introduced_at"], unit="s", utc=True)
-    return frame
+    return frame.sort_values(["path", "line", "column", "rule"], ignore_index=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

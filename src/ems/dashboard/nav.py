@@ -1,7 +1,12 @@
 """The dashboard's pages, in menu order: the one place to register a page.
 
-A page is a script in ``pages/``; add a ``PageSpec`` to ``PAGES`` (its section groups it
+A page is a script in ``views/``; add a ``PageSpec`` to ``PAGES`` (its section groups it
 in the menu). ``app.py`` turns this list into ``st.navigation``.
+
+Why ``views/`` and not ``pages/``: a ``pages/`` folder next to ``app.py`` switches
+Streamlit to its legacy multipage mode, where ``/findings`` runs that page's script on
+its own — without ``app.py``, so without the access-token check. No ``pages/`` folder may
+ever sit next to ``app.py`` (a test checks it).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PageSpec:
-    script: str  # relative to this package: "pages/NAME.py"
+    script: str  # relative to this package: "views/NAME.py"
     title: str
     icon: str
     section: str
@@ -19,10 +24,10 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/overview.py", "Overview", ":material/monitor_heart:", "Project", "overview"),
-    PageSpec("pages/findings.py", "Findings", ":material/bug_report:", "Project", "findings"),
-    PageSpec("pages/history.py", "History", ":material/history:", "Project", "history"),
-    PageSpec("pages/hotspots.py", "Hotspots", ":material/local_fire_department:", "Project", "hotspots"),
-    PageSpec("pages/live.py", "Live", ":material/sensors:", "Project", "live"),
-    PageSpec("pages/control.py", "Control panel", ":material/tune:", "Settings", "control"),
+    PageSpec("views/overview.py", "Overview", ":material/monitor_heart:", "Project", "overview"),
+    PageSpec("views/findings.py", "Findings", ":material/bug_report:", "Project", "findings"),
+    PageSpec("views/history.py", "History", ":material/history:", "Project", "history"),
+    PageSpec("views/hotspots.py", "Hotspots", ":material/local_fire_department:", "Project", "hotspots"),
+    PageSpec("views/live.py", "Live", ":material/sensors:", "Project", "live"),
+    PageSpec("views/control.py", "Control panel", ":material/tune:", "Settings", "control"),
 )

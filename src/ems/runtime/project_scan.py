@@ -37,17 +37,6 @@ class ScanOutcome:
     seconds: float
 
 
-def _line_count(path: Path) -> int:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return 0
-    if not data:
-        return 0
-    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-
-
 def scan_project(
     root: Path,
     *,
@@ -59,6 +48,7 @@ def scan_project(
     """Scan every Python file under ``root`` (cached) and record it; raises ScanCancelled/ScanError."""
     from ems.core.config import ConfigError, ConfigResolver, LazyCodes
     from ems.core.registry import RegistryError, lazy_rules
+    from ems.gitinfo.churn import line_count
     from ems.gitinfo.scans import ServiceError, record_scan
     from ems.runtime.scan import scan
 
@@ -81,7 +71,7 @@ def scan_project(
     except (ConfigError, RegistryError) as exc:
         raise ScanError(str(exc)) from None
     reports = [r.report for r in results]
-    lines = sum(_line_count(r.path) for r in results)
+    lines = sum(line_count(r.path) for r in results)
     try:
         scan_id = record_scan(
             root,

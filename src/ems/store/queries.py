@@ -120,41 +120,72 @@ def scan_trend(store: Store, limit: int = 200) -> list[ScanPoint]:
     return [ScanPoint(r[0], r[1], r[2], r[3] or "none", int(r[4])) for r in rows]
 
 
-# The lifetime that explains a current finding: its open one (removed_sha IS NULL).
-_OPEN_LIVES = (
-    "SELECT fingerprint, COALESCE(introduced_sha, boundary_sha) AS sha,"
-    " introduced_sha IS NOT NULL AS exact FROM history WHERE removed_sha IS NULL GROUP BY fingerprint"
+FINDING_COLUMNS = (
+    "fingerprint",
+    "code",
+    "name",
+    "severity",
+    "path",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "message",
+    "fixable",
+    "introduced_sha",
+    "introduced_exact",
+    "author",
+    "introduced_at",
+)
+# A current finding joined with its open lifetime (removed_sha IS NULL: the one that
+# explains it; through the fingerprint index) and the commit that introduced it.
+_FINDINGS_SQL = (
+    "SELECT f.fingerprint, f.code, f.name, f.severity, f.path, f.line, f.column, f.end_line,"
+    " f.end_column, f.message, f.fixable, COALESCE(h.introduced_sha, h.boundary_sha),"
+    " h.introduced_sha IS NOT NULL, c.author, c.timestamp"
+    " FROM findings f LEFT JOIN history h ON h.fingerprint = f.fingerprint AND h.removed_sha IS NULL"
+    " LEFT JOIN commits c ON c.sha = COALESCE(h.introduced_sha, h.boundary_sha)"
 )
 
 
-def findings(store: Store, scan_id: int) -> list[FindingRow]:
-    """Every finding of ``scan_id`` with its introducing commit (one query)."""
+def finding_records(store: Store, scan_id: int) -> list[tuple]:
+    """Every finding of ``scan_id`` as plain tuples in ``FINDING_COLUMNS`` order (one query;
+    no object per row: a table of 100,000 findings is built straight from these)."""
     rows = store._query(
-        "SELECT f.fingerprint, f.code, f.name, f.severity, f.path, f.line, f.column, f.end_line,"
-        " f.end_column, f.message, f.fixable, h.sha, h.exact, c.author, c.timestamp"
-        f" FROM findings f LEFT JOIN ({_OPEN_LIVES}) h ON h.fingerprint = f.fingerprint"
-        " LEFT JOIN commits c ON c.sha = h.sha"
-        " WHERE f.scan_id = ? ORDER BY f.path, f.line, f.column, f.code",
-        (scan_id,),
+        _FINDINGS_SQL + " WHERE f.scan_id = ? ORDER BY f.path, f.line, f.column, f.code", (scan_id,)
     )
-    return [
-        FindingRow(*r[:10], bool(r[10]), r[11], bool(r[12]), r[13], None if r[14] is None else int(r[14]))
-        for r in rows
-    ]
+    seen: set[str] = set()
+    unique = []
+    for r in rows:  # a fingerprint with two open lifetimes (rare): keep the first
+        if r[0] not in seen:
+            seen.add(r[0])
+            unique.append(tuple(r))
+    return unique
+
+
+def _row(r: tuple) -> FindingRow:
+    return FindingRow(*r[:10], bool(r[10]), r[11], bool(r[12]), r[13], None if r[14] is None else int(r[14]))
+
+
+def findings(store: Store, scan_id: int) -> list[FindingRow]:
+    """Every finding of ``scan_id`` with its introducing commit, in file order."""
+    return sorted(
+        (_row(r) for r in finding_records(store, scan_id)), key=lambda f: (f.path, f.line, f.column, f.code)
+    )
 
 
 def finding(store: Store, scan_id: int, fingerprint: str) -> FindingRow | None:
     rows = store._query(
-        "SELECT f.fingerprint, f.code, f.name, f.severity, f.path, f.line, f.column, f.end_line,"
-        " f.end_column, f.message, f.fixable, h.sha, h.exact, c.author, c.timestamp"
-        f" FROM findings f LEFT JOIN ({_OPEN_LIVES}) h ON h.fingerprint = f.fingerprint"
-        " LEFT JOIN commits c ON c.sha = h.sha WHERE f.scan_id = ? AND f.fingerprint = ? LIMIT 1",
-        (scan_id, fingerprint),
+        _FINDINGS_SQL + " WHERE f.scan_id = ? AND f.fingerprint = ? LIMIT 1", (scan_id, fingerprint)
     )
-    if not rows:
-        return None
-    r = rows[0]
-    return FindingRow(*r[:10], bool(r[10]), r[11], bool(r[12]), r[13], None if r[14] is None else int(r[14]))
+    return _row(tuple(rows[0])) if rows else None
+
+
+# Events are counted per commit first (one pass over the events' index), then joined.
+_EVENTS_PER_COMMIT = (
+    "SELECT commit_sha, SUM(kind = 'introduced') AS added, SUM(kind = 'removed') AS gone"
+    " FROM history_events GROUP BY commit_sha"
+)
 
 
 def commit_trend(store: Store) -> list[CommitPoint]:
@@ -164,10 +195,9 @@ def commit_trend(store: Store) -> list[CommitPoint]:
     walked window (lifetimes with no introducing commit) plus introductions minus removals.
     """
     rows = store._query(
-        "SELECT c.sha, c.timestamp, c.author, c.summary,"
-        " COALESCE(SUM(e.kind = 'introduced'), 0), COALESCE(SUM(e.kind = 'removed'), 0)"
-        " FROM commits c LEFT JOIN history_events e ON e.commit_sha = c.sha"
-        " GROUP BY c.sha ORDER BY c.timestamp, c.sha"
+        "SELECT c.sha, c.timestamp, c.author, c.summary, COALESCE(e.added, 0), COALESCE(e.gone, 0)"
+        f" FROM commits c LEFT JOIN ({_EVENTS_PER_COMMIT}) e ON e.commit_sha = c.sha"
+        " ORDER BY c.timestamp, c.sha"
     )
     before = store._query("SELECT COUNT(*) FROM history WHERE introduced_sha IS NULL")[0][0]
     points: list[CommitPoint] = []
@@ -180,9 +210,8 @@ def commit_trend(store: Store) -> list[CommitPoint]:
 
 def authors(store: Store) -> list[AuthorRow]:
     rows = store._query(
-        "SELECT c.author, COUNT(DISTINCT c.sha),"
-        " COALESCE(SUM(e.kind = 'introduced'), 0), COALESCE(SUM(e.kind = 'removed'), 0)"
-        " FROM commits c LEFT JOIN history_events e ON e.commit_sha = c.sha"
+        "SELECT c.author, COUNT(*), COALESCE(SUM(e.added), 0), COALESCE(SUM(e.gone), 0)"
+        f" FROM commits c LEFT JOIN ({_EVENTS_PER_COMMIT}) e ON e.commit_sha = c.sha"
         " GROUP BY c.author ORDER BY 3 DESC, 1"
     )
     return [AuthorRow(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]

@@ -32,7 +32,7 @@ def rule_bars(frame: pd.DataFrame, top: int = 15) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("findings:Q", title="findings"),
-            y=alt.Y("rule:N", sort="-x", title=None),
+            y=alt.Y("rule:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
             color=alt.Color("severity:N", scale=_SEVERITY_SCALE),
             tooltip=["rule", "name", "severity", "findings", "fixable"],
         )

@@ -36,7 +36,7 @@ def main() -> None:
     st.markdown("**Open a file's findings:**")
     for path in table["path"].head(10):
         st.page_link(
-            "pages/findings.py", label=path, icon=":material/bug_report:", query_params={"path": path}
+            "views/findings.py", label=path, icon=":material/bug_report:", query_params={"path": path}
         )
 
 

@@ -70,8 +70,8 @@ def main() -> None:
         cols = st.columns(4)
         cols[0].metric("Findings", sum(counts.values()))
         cols[1].metric("Errors", counts.get("error", 0))
-        cols[2].metric("Weighted per 1,000 lines", f"{rating.density:.1f}")
-        cols[3].metric("Lines of Python", f"{scan.lines:,}" if scan.lines else "—")
+        cols[2].metric("Points / 1k lines", f"{rating.density:.1f}")
+        cols[3].metric("Lines", f"{scan.lines:,}" if scan.lines else "not counted")
         st.caption(
             f"**How the rating is computed:** {HEALTH_FORMULA}. "
             f"Here: {rating.points} points over {rating.lines:,} lines = {rating.density:.1f}."

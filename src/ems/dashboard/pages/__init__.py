@@ -1,4 +1,0 @@
-"""Page scripts, run by Streamlit through ``st.navigation`` (registered in ``ems.dashboard.nav``).
-
-Each file is a script: importing one renders it, so only Streamlit runs them.
-"""
