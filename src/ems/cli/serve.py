@@ -63,12 +63,13 @@ def run(args: argparse.Namespace) -> int:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # protocol only on the real stdout
 
-    from ems.server.app import server
+    from ems.server.features import create_server
     from ems.server.framing import FramedInput
 
     if args.memory_limit_mb <= 0:
         print("ems serve: --memory-limit-mb must be positive", file=sys.stderr)
         return 2
+    server = create_server()
     server.set_memory_limit(args.memory_limit_mb)
     server.memory.start(interval=10.0)
     framed = FramedInput(stdin)

@@ -2,7 +2,7 @@
 
 Why the server keeps its own text instead of pygls's: pygls splits lines with
 ``str.splitlines``, which also breaks at form feeds and U+2028 (and then clamps positions it
-thinks are past a line's end, see ``app.EmsProtocol``); LSP and Python only break at
+thinks are past a line's end, see ``protocol.EmsProtocol``); LSP and Python only break at
 ``\\r\\n``, ``\\r`` and ``\\n``. Applying incremental changes here keeps every later
 position exact.
 
