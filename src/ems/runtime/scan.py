@@ -256,6 +256,18 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     return _Outcome(report, stat_key, digest, source, excerpts)
 
 
+def _cacheable(report: Report) -> bool:
+    """A time-out or crash (EMS902/EMS903, e.g. from an analysis run under the guard) may
+    not happen next time: never remember it. The rule classes are imported only when a
+    report has an internal code at all."""
+    if not any(f.code.startswith("EMS90") for f in report.findings):
+        return True
+    from ems.rules.ems902_analysis_timeout import AnalysisTimeout
+    from ems.rules.ems903_analysis_crash import AnalysisCrash
+
+    return not any(f.code in (AnalysisTimeout.code, AnalysisCrash.code) for f in report.findings)
+
+
 def scan(
     paths: Sequence[Path],
     resolver: ConfigResolver,
@@ -460,7 +472,7 @@ def _scan_as_ready(
                 report = fallback.report or io_error_report(display, "cannot re-read")
                 excerpts = fallback.excerpts
                 result, stored = viewed(plain_result(task, report, outcome.source, excerpts), None)
-                if cache is not None and fallback.digest is not None:
+                if cache is not None and fallback.digest is not None and _cacheable(report):
                     cache.put(
                         display, settings[index], fallback.stat, fallback.digest, report, excerpts, stored
                     )
@@ -476,7 +488,7 @@ def _scan_as_ready(
                 cache.put_entry(display, settings[index], outcome.stat, entry, stored)
             return result
         result, stored = viewed(plain_result(task, report, outcome.source, excerpts), None)
-        if cache is not None and outcome.digest is not None:
+        if cache is not None and outcome.digest is not None and _cacheable(report):
             cache.put(display, settings[index], outcome.stat, outcome.digest, report, excerpts, stored)
         return result
 
