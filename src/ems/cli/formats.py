@@ -85,10 +85,11 @@ def finding_dict(finding: Finding, ruleset: RuleSet, enrich: Enricher | None = N
         "fix": fix_info(finding, ruleset),
         "url": rule.url() if rule else None,
     }
-    if finding.related:
+    related = finding.shown_related
+    if related:
         data["related"] = [
             {"line": r.range.start.line, "column": r.range.start.column + 1, "message": r.message}
-            for r in finding.related
+            for r in related
         ]
     if enrich is not None:
         data.update(enrich(finding))

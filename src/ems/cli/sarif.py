@@ -62,7 +62,8 @@ def _result(
     }
     if finding.code in rule_index:
         entry["ruleIndex"] = rule_index[finding.code]
-    if finding.related:
+    related = finding.shown_related
+    if related:
         entry["relatedLocations"] = [
             {
                 "id": i,
@@ -74,7 +75,7 @@ def _result(
                     ),
                 },
             }
-            for i, rel in enumerate(finding.related)
+            for i, rel in enumerate(related)
         ]
     if fix is not None:
         entry["fixes"] = [

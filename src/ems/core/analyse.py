@@ -215,6 +215,7 @@ def _to_finding(rule: type[Rule], hit: Hit, path: str, config: Config) -> Findin
         tags=rule.tags,
         related=hit.related,
         data=hit.data,
+        template=hit.template,
     )
 
 
@@ -294,9 +295,9 @@ def _apply_suppressions(
         candidates = list(suppressions.get(finding.line, ()))
         # A finding inside a multi-line statement (e.g. one name of a parenthesised import)
         # may also be suppressed on the statement's first line, as ruff does.
-        statement_line = finding.datum("statement_line")
-        if statement_line and int(statement_line) != finding.line:
-            candidates += suppressions.get(int(statement_line), ())
+        statement = finding.place("statement")
+        if statement is not None and statement.start.line != finding.line:
+            candidates += suppressions.get(statement.start.line, ())
         matched = [s for s in candidates if s.covers(finding.code)]
         if matched:
             used.update((s, finding.code) for s in matched)

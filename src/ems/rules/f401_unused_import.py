@@ -70,12 +70,9 @@ class UnusedImport(Rule):
                 node,
                 f"`{unused.binding.full_name}` imported but unused",
                 # ruff honours a noqa comment on the first line of a multi-line import
-                # (the statement is the finding's parent); the line is kept for that.
-                data=(
-                    ("name", unused.binding.name),
-                    ("unsafe", unsafe),
-                    ("statement_line", str(getattr(unused.binding.source, "lineno", node.lineno))),  # type: ignore[attr-defined]
-                ),
+                # (the statement is the finding's parent); its place is kept for that.
+                related=(ctx.related(unused.binding.source or node, name="statement"),),
+                data=(("name", unused.binding.name), ("unsafe", unsafe)),
             )
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:

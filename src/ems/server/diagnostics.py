@@ -40,7 +40,7 @@ def to_diagnostic(
         rng = _widen(rng, mapper)
     related = [
         lsp.DiagnosticRelatedInformation(lsp.Location(uri, mapper.range_to_lsp(r.range)), r.message)
-        for r in finding.related
+        for r in finding.shown_related
     ]
     return lsp.Diagnostic(
         range=rng,
