@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 
 DEMO := .ems-demo
 
-.PHONY: run check-demo test lint format docs bench clean
+.PHONY: run check-demo test lint format docs bench clean vsix editor-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,5 +48,22 @@ format: $(TEST_STAMP)
 docs: $(STAMP)
 	$(BIN)/python scripts/render_rule_docs.py
 
+# The VS Code extension (editor-client/): npm ci from the committed lock file, then the bundle.
+NPM ?= npm
+CLIENT := editor-client
+CLIENT_STAMP := $(CLIENT)/node_modules/.installed
+
+$(CLIENT_STAMP): $(CLIENT)/package-lock.json
+	cd $(CLIENT) && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+# editor-client/ems-vscode.vsix (offline once node_modules exists).
+vsix: $(CLIENT_STAMP)
+	cd $(CLIENT) && $(NPM) run package
+
+# What CI checks of the extension: types, lint, unit tests, and that the .vsix builds.
+editor-check: $(CLIENT_STAMP)
+	cd $(CLIENT) && $(NPM) run typecheck && $(NPM) run lint && $(NPM) test && $(NPM) run package
+
 clean:
-	rm -rf $(VENV) .ems $(DEMO) build dist src/*.egg-info
+	rm -rf $(VENV) .ems $(DEMO) build dist src/*.egg-info $(CLIENT)/dist $(CLIENT)/dist-test $(CLIENT)/*.vsix

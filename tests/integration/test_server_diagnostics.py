@@ -58,6 +58,7 @@ async def test_initialize_announces_incremental_sync_actions_commands_and_utf16(
         assert caps.execute_command_provider is not None
         assert set(caps.execute_command_provider.commands) == {
             "ems.fixAll",
+            "ems.rerunTest",
             "ems.scanWorkspace",
             "ems.status",
         }

@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from ems import __version__
 
 # Sub-command modules under ems.cli; each defines register(subparsers) and run(args) -> int.
-COMMANDS = ("check", "fix", "rules", "serve", "history", "clean", "dashboard")
+COMMANDS = ("check", "fix", "rules", "serve", "history", "clean", "dashboard", "test", "run")
+# Commands whose trailing arguments belong to another program (pytest, the user's command):
+# everything from the first argument that is not one of the command's own options (or
+# after ``--``) is passed through untouched as ``args.passthrough``.
+PASSTHROUGH = ("test", "run")
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -54,9 +58,33 @@ def _commands_to_register(argv: Sequence[str] | None) -> Sequence[str]:
     return () if list(argv) == ["--version"] else COMMANDS
 
 
+def split_passthrough(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(the command's own arguments, the rest) for a ``PASSTHROUGH`` command."""
+    argv = list(argv)
+    if not argv or argv[0] not in PASSTHROUGH:
+        return argv, []
+    sub = next(a for a in parser._subparsers._group_actions if isinstance(a, argparse._SubParsersAction))  # type: ignore[union-attr]
+    options = sub.choices[argv[0]]._option_string_actions
+    i = 1
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return argv[:i], argv[i + 1 :]
+        name = token.split("=", 1)[0]
+        action = options.get(name)
+        if action is None:
+            break
+        i += 1 if (action.nargs == 0 or "=" in token) else 2
+    return argv[:i], argv[i:]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
+    own, passthrough = split_passthrough(parser, argv)
+    args = parser.parse_args(own)
+    if own and own[0] in PASSTHROUGH:
+        args.passthrough = passthrough
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return EXIT_ERROR

@@ -29,5 +29,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/history.py", "History", ":material/history:", "Project", "history"),
     PageSpec("views/hotspots.py", "Hotspots", ":material/local_fire_department:", "Project", "hotspots"),
     PageSpec("views/live.py", "Live", ":material/sensors:", "Project", "live"),
+    PageSpec("views/tests.py", "Tests", ":material/science:", "Runtime", "tests"),
+    PageSpec("views/runtime_errors.py", "Runtime errors", ":material/error:", "Runtime", "runtime-errors"),
     PageSpec("views/control.py", "Control panel", ":material/tune:", "Settings", "control"),
 )

@@ -43,6 +43,7 @@ from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash
 from ems.server.positions import UTF16
 from ems.server.protocol import EmsProtocol, RejectedMessage
+from ems.server.runtime_errors import POLL_SECONDS, RuntimeErrors
 from ems.server.settings import FolderConfigs, Settings, parse_settings
 
 log = logging.getLogger("ems.server")
@@ -103,6 +104,8 @@ class EmsLanguageServer(LanguageServer):
         self.memory = MemoryWatch(DEFAULT_MEMORY_LIMIT, self.events, monitor=self.process)
         self.memory.register("analysis-cache", self.analyser.clear)
         self.memory.register("analysis-worker", self.analyser.guard.recycle)
+        self.runtime = RuntimeErrors()  # recorded test failures and captured exceptions
+        self.runtime_watch: asyncio.Task[None] | None = None
 
     def set_memory_limit(self, megabytes: int) -> None:
         self.memory.limit = megabytes * 1024 * 1024
@@ -241,6 +244,7 @@ class EmsLanguageServer(LanguageServer):
     def set_folders(self, folders: Iterable[str]) -> None:
         paths = [Path(p) for uri in folders if (p := to_fs_path(uri))]
         self.folder_configs.set_folders(paths)
+        self.runtime.set_folders(paths)
 
     # --- analysis --------------------------------------------------------------------
 
@@ -290,7 +294,52 @@ class EmsLanguageServer(LanguageServer):
         mapper = analysis.mapper(self.encoding)
         return [
             to_diagnostic(f, mapper, uri, self.ruleset, analysis.version) for f in analysis.report.findings
-        ]
+        ] + self.runtime_diagnostics(uri, analysis.text)
+
+    def runtime_diagnostics(self, uri: str, text: str) -> list[lsp.Diagnostic]:
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        lines = text.splitlines()
+        hints = self.settings.coverage_hints
+        return self.runtime.diagnostics(
+            Path(path).resolve() if path else None,
+            lambda n: lines[n - 1] if 0 < n <= len(lines) else None,
+            self.encoding,
+            hints,
+        )
+
+    async def watch_runs(self) -> None:
+        """Follow the stores for new runs (see ``runtime_errors``); republish what changed."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                changed = await loop.run_in_executor(self.fix_pool, self.runtime.poll)
+                self.republish(changed)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("watching test runs failed")
+            await asyncio.sleep(POLL_SECONDS)
+
+    def republish(self, paths: set[Path]) -> None:
+        """Diagnostics again for files whose runtime errors changed (open or not)."""
+        if not paths:
+            return
+        open_paths = {d.path.resolve(): d for d in self.documents.values() if d.path is not None}
+        for path in paths:
+            doc = open_paths.get(path)
+            if doc is not None:
+                self.schedule(doc)
+            elif not self.pull_mode:
+                uri = from_fs_path(str(path)) or path.as_uri()
+                try:
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    text = ""
+                self.text_document_publish_diagnostics(
+                    lsp.PublishDiagnosticsParams(uri=uri, diagnostics=self.runtime_diagnostics(uri, text))
+                )
+        if self.pull_mode and self._cap("workspace", "diagnostics", "refresh_support"):
+            self.workspace_diagnostic_refresh(None)
 
     async def refresh(self, uri: str) -> None:
         """Analyse the document and push its diagnostics, unless a newer version arrived."""

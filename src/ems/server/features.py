@@ -28,6 +28,7 @@ from ems.server import actions, hover
 from ems.server.app import CMD_FIX_ALL, CMD_SCAN, CMD_STATUS, EmsLanguageServer
 from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analysis, Document
+from ems.server.runtime_errors import CMD_RERUN, rerun
 from ems.server.settings import RUN_ON_SAVE, RUN_ON_TYPE
 
 log = logging.getLogger("ems.server")
@@ -63,6 +64,7 @@ async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -
             await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[registration]))
         except Exception as exc:
             log.warning("could not register file watchers: %s", exc)
+    ls.runtime_watch = asyncio.get_running_loop().create_task(ls.watch_runs())
     before = ls.settings, dict(ls.folder_settings)
     await ls.pull_settings()
     if (ls.settings, ls.folder_settings) != before:
@@ -71,6 +73,8 @@ async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -
 
 def on_shutdown(ls: EmsLanguageServer, params: None) -> None:
     ls.debouncer.cancel_all()
+    if ls.runtime_watch is not None:
+        ls.runtime_watch.cancel()
     ls.analyser.shutdown()
     ls.fix_pool.shutdown(wait=False, cancel_futures=True)
 
@@ -203,7 +207,9 @@ def _action_context(ls: EmsLanguageServer, doc: Document, analysis: Analysis) ->
     )
 
 
-async def code_action(ls: EmsLanguageServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+async def code_action(
+    ls: EmsLanguageServer, params: lsp.CodeActionParams
+) -> list[lsp.CodeAction | lsp.Command] | None:
     started = time.perf_counter()
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
@@ -216,7 +222,7 @@ async def code_action(ls: EmsLanguageServer, params: lsp.CodeActionParams) -> li
         for d in params.context.diagnostics
         if isinstance(d.data, dict) and d.data.get("fingerprint") and d.source == "ems"
     }
-    result: list[lsp.CodeAction] = []
+    result: list[lsp.CodeAction | lsp.Command] = []
     if actions.kind_wanted(lsp.CodeActionKind.QuickFix.value, only):
         wanted = ctx.mapper.range_from_lsp(params.range)
         for finding in analysis.report.findings:
@@ -235,6 +241,9 @@ async def code_action(ls: EmsLanguageServer, params: lsp.CodeActionParams) -> li
     if not ls.can_resolve_edits:  # resolve now; drop what cannot be applied
         result = [await resolve_code_action(ls, a) if a.edit is None else a for a in result]
         result = [a for a in result if a.edit is not None]
+    if doc.path is not None and actions.kind_wanted(lsp.CodeActionKind.QuickFix.value, only):
+        lines = range(params.range.start.line + 1, params.range.end.line + 2)
+        result += ls.runtime.rerun_actions(doc.uri, doc.path.resolve(), lines)
     ls.timed("codeAction", started)
     return result
 
@@ -309,7 +318,9 @@ async def on_hover(ls: EmsLanguageServer, params: lsp.HoverParams) -> lsp.Hover 
     analysis = await ls.fresh_analysis(doc)
     mapper = analysis.mapper(ls.encoding)
     found = hover.findings_at(analysis.report.findings, mapper, params.position)
-    return hover.hover(found, mapper, ls.ruleset, analysis.config.unsafe_fixes)
+    result = hover.hover(found, mapper, ls.ruleset, analysis.config.unsafe_fixes)
+    runtime = ls.runtime.hover(doc.path.resolve() if doc.path else None, params.position.line + 1)
+    return hover.with_runtime(result, runtime)
 
 
 # --- commands ------------------------------------------------------------------------
@@ -386,6 +397,17 @@ async def cmd_scan_workspace(ls: EmsLanguageServer, *args: Any) -> dict[str, Any
     }
 
 
+async def cmd_rerun_test(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
+    """Run the given tests with ``ems test``'s machinery, then show the new state."""
+    arg = args[0] if len(args) == 1 and isinstance(args[0], dict) else None
+    if arg is None or not isinstance(arg.get("nodeids"), list) or not isinstance(arg.get("root"), str):
+        raise JsonRpcInvalidParams(f"{CMD_RERUN} takes one argument: {{root, nodeids}}")
+    result = await rerun(Path(arg["root"]), [str(n) for n in arg["nodeids"]])
+    loop = asyncio.get_running_loop()
+    ls.republish(await loop.run_in_executor(ls.fix_pool, ls.runtime.reload_now))
+    return result
+
+
 def cmd_status(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
     """Version, rules, settings and timings: what a user pastes into a bug report."""
     if args not in ((), (None,)) and not (len(args) == 1 and isinstance(args[0], dict) and not args[0]):
@@ -453,5 +475,6 @@ def create_server() -> EmsLanguageServer:
     server.feature(lsp.TEXT_DOCUMENT_HOVER)(on_hover)
     server.command(CMD_FIX_ALL)(cmd_fix_all)
     server.command(CMD_SCAN)(cmd_scan_workspace)
+    server.command(CMD_RERUN)(cmd_rerun_test)
     server.command(CMD_STATUS)(cmd_status)
     return server

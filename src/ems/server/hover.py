@@ -55,3 +55,17 @@ def hover(
     text = "\n\n---\n\n".join(describe(f, ruleset, unsafe) for f in findings)
     first = mapper.range_to_lsp(findings[0].range)
     return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text), range=first)
+
+
+def with_runtime(result: lsp.Hover | None, runtime: str | None) -> lsp.Hover | None:
+    """The findings' hover with the runtime-error group summary (if any) after it."""
+    if runtime is None:
+        return result
+    if result is None:
+        return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=runtime))
+    contents = result.contents
+    text = contents.value if isinstance(contents, lsp.MarkupContent) else str(contents)
+    return lsp.Hover(
+        contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=f"{text}\n\n---\n\n{runtime}"),
+        range=result.range,
+    )

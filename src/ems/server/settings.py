@@ -38,6 +38,7 @@ class Settings:
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
     unsafe_fixes: bool | None = None  # None: whatever the config file says
     configuration_preference: str = EDITOR_FIRST
+    coverage_hints: bool = False  # uncovered lines of the latest `ems test` run as hints
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -106,6 +107,13 @@ def parse_settings(raw: object, known_codes: tuple[str, ...], base: Settings | N
         else:
             warnings.append(
                 f"setting ems.configurationPreference: expected 'editorFirst' or 'filesystemFirst', got {value!r}"
+            )
+    if "coverageHints" in data:
+        if isinstance(data["coverageHints"], bool):
+            settings = replace(settings, coverage_hints=data["coverageHints"])
+        else:
+            warnings.append(
+                f"setting ems.coverageHints: expected true or false, got {data['coverageHints']!r}"
             )
     return replace(settings, warnings=tuple(warnings))
 
