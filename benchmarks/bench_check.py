@@ -5,6 +5,7 @@ Usage (from the repository, with the project's venv):
     .venv/bin/python benchmarks/bench_check.py                  # the interpreter's stdlib
     .venv/bin/python benchmarks/bench_check.py PATH --reps 5    # any folder of Python code
     .venv/bin/python benchmarks/bench_check.py --update-docs    # also write the docs section
+    .venv/bin/python benchmarks/bench_check.py --big-file       # one generated 5 MB file only
 
 What it does, and why:
 
@@ -531,6 +532,75 @@ def update_docs(report: str) -> None:
     DOC.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 
 
+# --- one generated 5 MB file (issue 13: the cost must stay linear in a file's size) --------
+
+BIG_FILE_BYTES = 5 * 1024 * 1024
+_BIG_FUNCTION = (
+    "def function_{i}(value):\n"
+    '    name = f"constant"\n'
+    "    if value == None:\n"
+    "        return name\n"
+    "    return value\n\n\n"
+)
+
+
+def big_file(folder: Path) -> Path:
+    """A generated module of ~5 MB: ~47,000 small functions with an F541 and an E711 each
+    (~95,000 findings), the shape that made fingerprinting quadratic."""
+    folder.mkdir(parents=True, exist_ok=True)
+    parts, size, i = [], 0, 0
+    while size < BIG_FILE_BYTES:
+        part = _BIG_FUNCTION.format(i=i)
+        parts.append(part)
+        size += len(part)
+        i += 1
+    target = folder / "generated_5mb.py"
+    target.write_text("".join(parts))
+    (folder / "ems.toml").write_text("# benchmark root: ems defaults\n")
+    return target
+
+
+def bench_big_file(reps: int) -> list[Measure]:
+    """``ems check --no-cache`` on the generated file against ruff and pyflakes, one run."""
+    ensure_tools()
+    folder = CORPORA / "big-file"
+    target = big_file(folder)
+    lines = count_lines([target])
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    name = target.name
+    runs = [
+        ("ems check --no-cache", [*ems_command(), "check", "--no-cache", "-q", name]),
+        (
+            "ruff --select F,E9,E711",
+            [str(venv_bin("ruff")), "check", "--isolated", "--no-cache", "--select", "F,E9,E711", name],
+        ),
+        ("pyflakes", [str(venv_bin("pyflakes")), name]),
+    ]
+    results = []
+    for rep in range(reps):  # interleaved: the machine's load falls on every tool alike
+        for index, (label, command) in enumerate(runs):
+            if rep == 0:
+                results.append(Measure(label, 1, lines))
+            wall, cpu, peak, _ = run_once(command, folder, env)
+            measured = results[index]
+            measured.walls.append(wall)
+            measured.cpus.append(cpu)
+            measured.peak_kib = max(measured.peak_kib, peak)
+            print(f"  {label:<26} rep {rep + 1}/{reps}: {wall:7.2f} s  {peak / 1024:6.0f} MiB", flush=True)
+    return results
+
+
+def big_file_table(results: list[Measure]) -> str:
+    pyflakes = next(r for r in results if r.label == "pyflakes")
+    rows = ["| tool | median wall (s) | CPU (s) | peak RSS (MiB) | vs pyflakes |", "|---|---|---|---|---|"]
+    for r in results:
+        rows.append(
+            f"| {r.label} | {r.wall:.2f} | {r.cpu:.2f} | {r.peak_kib / 1024:.0f} | {r.wall / pyflakes.wall:.2f}x |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -543,7 +613,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="ems and ruff only")
     parser.add_argument("--update-docs", action="store_true", help="write the Project scan section and chart")
     parser.add_argument("--render-only", action="store_true", help=f"no runs: report {RESULTS.name} again")
+    parser.add_argument(
+        "--big-file", action="store_true", help="only the generated 5 MB file: ems vs ruff and pyflakes"
+    )
     args = parser.parse_args(argv)
+    if args.big_file:
+        big = bench_big_file(args.slow_reps)
+        print()
+        print(big_file_table(big))
+        ems_row = big[0]
+        pyflakes = next(r for r in big if r.label == "pyflakes")
+        ratio = ems_row.wall / pyflakes.wall
+        print(
+            f"target: within 10x of pyflakes: {ratio:.1f}x ({'PASS' if ratio <= 10 else 'MISS'}); "
+            f"memory under 300 MB: {ems_row.peak_kib / 1024:.0f} MiB "
+            f"({'PASS' if ems_row.peak_kib / 1024 < 300 else 'MISS'})"
+        )
+        return 0
 
     results, meta = load() if args.render_only else bench(args)
     rows = table(results, meta)

@@ -4,6 +4,7 @@ Usage (from the repository, with the project's venv):
 
     .venv/bin/python benchmarks/bench_server.py                   # defaults: 30 edits, 15 code actions
     .venv/bin/python benchmarks/bench_server.py --changes 50 --update-docs
+    .venv/bin/python benchmarks/bench_server.py --monitoring --rounds 4   # ems with monitoring off/on
 
 What it measures, per server and per file, in one run:
 
@@ -197,7 +198,12 @@ def body_line(lines: list[str]) -> int:
 
 
 async def run_server(
-    name: str, command: list[str], init: dict[str, Any], path: Path, args: argparse.Namespace
+    name: str,
+    command: list[str],
+    init: dict[str, Any],
+    path: Path,
+    args: argparse.Namespace,
+    env: dict[str, str] | None = None,
 ) -> Result:
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
@@ -208,6 +214,7 @@ async def run_server(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
         cwd=path.parent,
+        env={**os.environ, **(env or {})},
     )
     client = Client(proc, init)
     try:
@@ -508,6 +515,70 @@ def update_docs(report: str) -> None:
     DOC.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 
 
+MONITOR_MARK = "<!-- section: monitoring-overhead"
+MONITOR_END = "<!-- end section: monitoring-overhead -->"
+MONITOR_INTERVAL = "1"  # five times the default sampling rate: the overhead measured is an upper bound
+MONITOR_MODES = {
+    "monitoring off": {"EMS_MONITOR": "0"},
+    "monitoring on": {"EMS_MONITOR": "1", "EMS_MONITOR_INTERVAL": MONITOR_INTERVAL},
+}
+
+
+async def bench_monitoring(args: argparse.Namespace) -> dict[str, list[float]]:
+    """ems serve with the monitor off and on, alternating per round (same run, same files)."""
+    command = [sys.executable, "-m", "ems", "serve", "--log-level", "warning"]
+    pooled: dict[str, list[float]] = {mode: [] for mode in MONITOR_MODES}
+    for round_ in range(args.rounds):
+        order = list(MONITOR_MODES) if round_ % 2 == 0 else list(reversed(MONITOR_MODES))
+        for _label, path in prepare_files():
+            for mode in order:
+                print(f"round {round_ + 1}: {mode} on {path.name} ...", file=sys.stderr, flush=True)
+                result = await run_server(mode, command, {"debounceMs": 0}, path, args, MONITOR_MODES[mode])
+                pooled[mode].extend(result.change_ms + result.body_ms)
+    return pooled
+
+
+def monitoring_report(pooled: dict[str, list[float]], command: str) -> str:
+    off, on = (statistics.median(pooled[m]) for m in MONITOR_MODES)
+    p95_off, p95_on = (p95(pooled[m]) for m in MONITOR_MODES)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    overhead = (on - off) / off * 100
+    verdict = "PASS" if overhead < 2 else "MISS"
+    return "\n".join(
+        [
+            f"{MONITOR_MARK} (owned by the monitor work) -->",
+            "## Monitoring overhead on the language server",
+            "",
+            f"`{command}`: `ems serve` with the monitor off (`EMS_MONITOR=0`) and on (sampling every",
+            f"{MONITOR_INTERVAL} s, five times the default), alternating per round on the same files, each edit's",
+            "`didChange` -> `publishDiagnostics` round trip pooled per mode.",
+            f"Measured {when}, {os.cpu_count()} CPUs shared with other work (load average {load:.1f}).",
+            "",
+            "| mode | round trips | median ms | p95 ms |",
+            "|---|---|---|---|",
+            *(
+                f"| {m} | {len(pooled[m])} | {statistics.median(pooled[m]):.1f} | {p95(pooled[m]):.1f} |"
+                for m in MONITOR_MODES
+            ),
+            "",
+            f"- Median overhead {overhead:+.1f} % (target under 2 %): **{verdict}** (p95 {p95_off:.1f} -> {p95_on:.1f} ms).",
+            MONITOR_END,
+        ]
+    )
+
+
+def update_monitoring_docs(report: str) -> None:
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
+    start = text.find(MONITOR_MARK)
+    if start < 0:
+        new = text.rstrip("\n") + "\n\n" + report + "\n"
+    else:
+        end = text.find(MONITOR_END, start)
+        new = text[:start] + report + text[end + len(MONITOR_END) :]
+    DOC.write_text(new, encoding="utf-8")
+
+
 async def bench(args: argparse.Namespace) -> list[Result]:
     results = []
     files = prepare_files()
@@ -533,7 +604,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between changes (default 0.05)")
     parser.add_argument("--skip-fixit", action="store_true", help="do not install or run fixit")
     parser.add_argument("--update-docs", action="store_true", help="write the section of performance.md")
+    parser.add_argument(
+        "--monitoring", action="store_true", help="only ems, with its monitor off and on (overhead)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="--monitoring: off/on rounds (default 3)")
     args = parser.parse_args(argv)
+    if args.monitoring:
+        command = "python benchmarks/bench_server.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        report = monitoring_report(asyncio.run(bench_monitoring(args)), command.strip())
+        print(report)
+        if args.update_docs:
+            update_monitoring_docs(report)
+        return 0
     results = asyncio.run(bench(args))
     big_file = max(prepare_files(), key=lambda item: len(item[1].read_text(encoding="utf-8")))[1]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

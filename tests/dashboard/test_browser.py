@@ -42,6 +42,7 @@ PAGES = [
     ("history", "Walked 11 commits"),
     ("hotspots", "Formula"),
     ("live", "Latest scan"),
+    ("monitor", "Health checks"),
     ("control", "Build or extend history"),
 ]
 
@@ -197,3 +198,45 @@ def test_a_saved_file_shows_up_without_a_reload(server, browser, tmp_path: Path)
     print(f"live update shown {elapsed:.2f} s after the save")
     assert elapsed < 10, elapsed  # target 2 s; the shared test machine gets slack
     page.close()
+
+
+def test_with_a_token_no_page_renders_before_it_is_given(server, browser, tmp_path: Path) -> None:
+    """A second server, on loopback with a token: every URL (/findings too) asks for it first."""
+    _, root = server
+    token = "a-long-enough-test-token-123"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMS_DASHBOARD_")}
+    env["EMS_DASHBOARD_TOKEN"] = token
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ems", "dashboard", str(root), "--port", str(port), "--no-browser"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url + "_stcore/health", timeout=2):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.3)
+        page = browser.new_page(viewport=VIEWPORT)
+        for path in ("", "findings", "control"):
+            page.goto(url + path)
+            _settle(page, "needs an access token")
+            assert page.get_by_text("Open a finding").count() == 0
+            assert page.get_by_text("Project health").count() == 0
+        page.goto(url + "findings?token=wrong-token-wrong-token")
+        _settle(page, "Wrong access token")
+        assert page.get_by_text("Open a finding").count() == 0
+        page.goto(url + f"findings?token={token}")
+        _settle(page, "Open a finding")
+        assert "token" not in page.url  # removed from the address bar once accepted
+        _shot(page, "token-accepted", tmp_path)
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

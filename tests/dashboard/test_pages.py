@@ -39,7 +39,7 @@ def test_overview_shows_the_rating_its_formula_and_counts(demo_repo: Path) -> No
     assert "Health rating" in text
     assert "How the rating is computed" in text and "per 1,000 lines" in text
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Findings"] == "17"
+    assert metrics["Findings"] == "16"
 
 
 @pytest.mark.parametrize(
@@ -76,21 +76,21 @@ def findings_page(**filters: object) -> AppTest:
 
 
 def test_findings_filters_by_rule_severity_path_author_age_and_fixability(demo_repo: Path) -> None:
-    assert count_line(findings_page()) == "**17** of 17 findings"
-    assert count_line(findings_page(f_rule=["F401"])) == "**4** of 17 findings"
-    assert count_line(findings_page(f_rule=["F401"], f_path="models.py")) == "**2** of 17 findings"
+    assert count_line(findings_page()) == "**16** of 16 findings"
+    assert count_line(findings_page(f_rule=["F401"])) == "**4** of 16 findings"
+    assert count_line(findings_page(f_rule=["F401"], f_path="models.py")) == "**2** of 16 findings"
     assert count_line(findings_page(f_severity=["error"])).startswith("**")
     # storage.py's E722, EMS101, EMS102, XPL001/print, F401 sys, F821 totl ... by Bob and Dave
     bob = count_line(findings_page(f_author=["Bob Chen"]))
     dave = count_line(findings_page(f_author=["Dave Okafor"]))
-    assert bob != "**0** of 17 findings" and dave != "**0** of 17 findings"
+    assert bob != "**0** of 16 findings" and dave != "**0** of 16 findings"
     # the newest commits are days old, the oldest ten weeks: both age windows are non-empty
     recent = count_line(findings_page(f_age="last 7 days"))
     old = count_line(findings_page(f_age="older than 30 days"))
-    assert recent != "**0** of 17 findings" and old != "**0** of 17 findings"
+    assert recent != "**0** of 16 findings" and old != "**0** of 16 findings"
     fixable = int(count_line(findings_page(f_fixable="fixable")).split("**")[1])
     unfixable = int(count_line(findings_page(f_fixable="not fixable")).split("**")[1])
-    assert fixable + unfixable == 17 and fixable > 0 and unfixable > 0
+    assert fixable + unfixable == 16 and fixable > 0 and unfixable > 0
 
 
 def test_grouping_by_rule_counts_each_rule(demo_repo: Path) -> None:
@@ -124,7 +124,7 @@ def test_fix_preview_then_apply_changes_the_file_and_rescans(demo_repo: Path) ->
     assert not at.exception, [e.value for e in at.exception]
     assert 'return "no price"' in (demo_repo / "inventory" / "models.py").read_text()
     assert any("Applied to inventory/models.py" in s.value for s in at.success)
-    assert any("Re-scanned: 16 findings" in s.value for s in at.success)
+    assert any("Re-scanned: 15 findings" in s.value for s in at.success)
 
 
 def test_apply_is_refused_when_the_file_changed_since_the_preview(demo_repo: Path) -> None:
@@ -152,7 +152,7 @@ def test_bulk_apply_of_a_rules_safe_fixes_shows_the_whole_diff_first(demo_repo: 
     assert not at.exception, [e.value for e in at.exception]
     assert "import os\n" not in models.read_text() and "import json\n" not in models.read_text()
     assert "import sys\n" not in (demo_repo / "inventory" / "storage.py").read_text()
-    assert any("Re-scanned: 13 findings" in s.value for s in at.success)
+    assert any("Re-scanned: 12 findings" in s.value for s in at.success)
 
 
 def test_suppress_adds_the_noqa_comment_the_language_server_would(demo_repo: Path) -> None:

@@ -148,3 +148,13 @@ def test_no_pages_folder_lets_a_url_run_a_page_without_the_token_check() -> None
 
     assert not (APP.parent / "pages").exists()
     assert all((APP.parent / spec.script).is_file() for spec in PAGES)
+
+
+def test_a_busy_port_is_refused_before_the_server_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = ems("dashboard", str(tmp_path), "--port", str(port), "--no-browser")
+    assert result.returncode == 2
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr

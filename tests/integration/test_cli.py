@@ -97,7 +97,7 @@ def test_json_output_lists_findings_with_required_fields(project: Path) -> None:
         "fix",
     ):
         assert key in first
-    assert first["fix"] == {"title": "Remove the extraneous `f` prefix", "safety": "safe"}
+    assert first["fix"] == {"title": "Remove the extraneous `f` prefix", "safety": "safe", "applied": True}
     assert findings[1]["fix"]["safety"] == "unsafe"
     assert first["end_column"] == 15
 

@@ -360,3 +360,14 @@ def test_pytest_dash_p_ems_records_into_the_store(tmp_path: Path) -> None:
     with open_store(root) as store:
         [run] = db.runs(store)
         assert run.command[:1] == ("pytest",) and run.failed == 1
+
+
+def test_a_project_outside_git_is_recorded_without_a_commit(tmp_path: Path) -> None:
+    root = make_project(
+        tmp_path / "p", {"tests/test_a.py": "def test_a():\n    assert 1 == 2\n"}, commit=False
+    )
+    code, summary, _ = ems_test(root)
+    assert code == 1 and [g["state"] for g in summary["groups"]] == ["new"]
+    with open_store(root) as store:
+        run = db.get_run(store, summary["run"])
+    assert run is not None and run.commit_sha is None and run.code_state is None

@@ -540,3 +540,35 @@ def test_history_report_is_data_and_history_built_reaches_a_subscriber(tmp_path)
     assert current.blame is not None and current.blame.author == "Carol Danvers"
     assert report.as_dict()["findings"][0]["blame"]["commit"] == c2
     assert heard == [HistoryBuilt(str(repo.resolve()), c2, 2, 1, heard[0].seconds)]
+
+
+def test_a_restricted_run_keeps_the_history_of_files_outside_it(tmp_path, monkeypatch, capsys):
+    repo = make_repo(tmp_path)
+    c1 = commit(repo, {"pkg/a.py": "import os\n", "tools/t.py": "import sys\n"}, "one", who="carol")
+    monkeypatch.chdir(repo)
+    assert main(["history", "--jobs", "1"]) == 0
+    assert main(["history", "pkg", "--jobs", "1"]) == 0  # a walk of pkg/ only
+    capsys.readouterr()
+    by_path = {f["path"]: f for f in _check_json(capsys)}
+    assert by_path["tools/t.py"]["introduced"]["commit"] == c1  # not wiped by the pkg/ run
+    assert by_path["pkg/a.py"]["introduced"]["commit"] == c1
+
+
+def test_the_hotspot_table_header_lines_up_with_its_columns(tmp_path, capsys):
+    repo = make_repo(tmp_path)
+    names = ", ".join(f"m{i}" for i in range(200))
+    for index in range(12):  # recent changes of a one-line file with 201 findings: a wide score
+        commit(repo, {"a.py": f"import {names}, x{index}\n", "b.py": f"x = {index}\n"}, f"change {index}")
+    assert main(["history", str(repo), "--jobs", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Hotspots"))
+    header, rows = lines[start + 1], lines[start + 2 :]
+    assert rows
+    # Every column's header ends where its values end (right-aligned), and "path" starts
+    # where the paths start.
+    for name in ("score", "recent", "changes", "findings", "lines"):
+        end = header.index(name) + len(name)
+        for row in rows:
+            assert row[end - 1] != " " and (end == len(row) or row[end] == " "), (name, header, row)
+    for row in rows:
+        assert row[header.index("path") :].strip() in ("a.py", "b.py"), (header, row)

@@ -120,7 +120,8 @@ async def test_failure_shown_at_raising_line_then_cleared_by_a_fix_and_a_passing
         hover = await client.text_document_hover_async(
             lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(2, 12))
         )
-        assert hover is None or "regressed" in hover.contents.value  # type: ignore[union-attr]
+        assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+        assert "**regressed**" in hover.contents.value
 
 
 @pytest.mark.asyncio

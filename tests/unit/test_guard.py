@@ -23,6 +23,7 @@ from ems.rules.ems902_analysis_timeout import AnalysisTimeout
 from ems.rules.ems903_analysis_crash import AnalysisCrash
 from ems.runtime.guard import GuardedAnalyser, is_guard_failure
 from ems.runtime.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
+from ems.runtime.recovery import RestartPolicy
 
 
 class HangingRule(Rule):
@@ -90,7 +91,9 @@ FAULTY = RuleSet(
 
 @pytest.fixture(scope="module")
 def guard() -> Iterator[GuardedAnalyser]:
-    with GuardedAnalyser(timeout=2.0, events=EventCounter()) as analyser:
+    # these tests crash the worker on purpose many times: no crash-loop bound here
+    policy = RestartPolicy(max_restarts=1000)
+    with GuardedAnalyser(timeout=2.0, events=EventCounter(), restart_policy=policy) as analyser:
         analyser.start()
         yield analyser
 

@@ -369,8 +369,18 @@ def test_exact_repeat_is_reported_beyond_pyflakes_as_removable() -> None:
 
 
 def test_swallowed_exception_needs_a_body_that_does_nothing() -> None:
-    assert len(_findings("EMS101", "try:\n    x()\nexcept ValueError:\n    pass\n    ...\n")) == 1
-    assert _findings("EMS101", "try:\n    x()\nexcept ValueError:\n    pass\n    log()\n") == []
+    assert len(_findings("EMS101", "try:\n    x()\nexcept Exception:\n    pass\n    ...\n")) == 1
+    assert _findings("EMS101", "try:\n    x()\nexcept Exception:\n    pass\n    log()\n") == []
+
+
+def test_swallowed_exception_is_only_a_broad_unexplained_handler() -> None:
+    """Narrow handlers and explained ones are deliberate (click's try-first patterns)."""
+    assert _findings("EMS101", "try:\n    x()\nexcept ValueError:\n    pass\n") == []
+    assert len(_findings("EMS101", "try:\n    x()\nexcept (KeyError, Exception):\n    pass\n")) == 1
+    assert len(_findings("EMS101", "try:\n    x()\nexcept builtins.BaseException:\n    pass\n")) == 1
+    assert _findings("EMS101", "try:\n    x()\nexcept Exception:\n    # the probe may fail\n    pass\n") == []
+    documented = 'def quiet():\n    """Ignore errors."""\n    try:\n        x()\n    except:\n        pass\n'
+    assert _findings("EMS101", documented) == []
 
 
 def test_open_rebound_in_module_is_not_the_builtin() -> None:

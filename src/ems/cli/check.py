@@ -52,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
     thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
+    from ems.runtime.longrun import monitored_if_long
+
     try:
-        return _run(args)
+        with monitored_if_long(list(getattr(args, "paths", None) or ["."]), "check"):  # only if it lasts
+            return _run(args)
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
@@ -140,7 +143,9 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
         name = args.stdin_filename or "<stdin>"
         data = sys.stdin.buffer.read()
         config = resolver.for_path(Path(name) if args.stdin_filename else Path.cwd() / "stdin.py")
-        report = analyse(data, name, config, ruleset)
+        from ems.runtime.scan import with_fixability
+
+        report = with_fixability(data, analyse(data, name, config, ruleset), config, ruleset)
         return [FileResult(Path(name), name, report, data if keep_source or keep_excerpts else None)], None
     paths = input_paths(args)
     missing = [p for p in paths if not p.exists() and not p.is_symlink()]
@@ -225,5 +230,5 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
         stream.flush()
     if args.exit_zero:
         return 0
-    total, _, _ = counts
+    total = counts[0]
     return 1 if total else 0

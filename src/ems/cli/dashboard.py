@@ -37,6 +37,24 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be bound now (None: it can), said before Streamlit starts."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"unknown address ({exc.strerror})"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from ems.cli.common import fail
     from ems.dashboard.launch import serve, url
@@ -53,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
         check_bind(args.host, token)
     except BindRefused as exc:
         return fail(f"dashboard: {exc}")
+    busy = _port_in_use(args.host, args.port)
+    if busy:
+        return fail(f"dashboard: cannot serve on {args.host}:{args.port}: {busy}; choose another with --port")
     root = project_root(target.resolve())
     open_browser = not args.no_browser and _has_display()
     address = url(args.host, args.port)

@@ -37,6 +37,8 @@ class FileOutcome:
     failures: tuple[str, ...]
     remaining: int
     error: str | None = None
+    why_not: str | None = None  # for a file left unchanged with findings: why nothing was fixed
+    hidden: int = 0  # findings only ``--unsafe-fixes`` would fix
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             return fail("--commit needs files, not standard input")
         return _fix_stdin(args, resolver, ruleset)
     paths = input_paths(args)
-    missing = [p for p in paths if not p.exists()]
+    missing = [p for p in paths if not p.exists() and not p.is_symlink()]  # a loop: E902 below
     if missing:
         return fail(f"no such file or directory: {missing[0]}")
     progress = progress_bar(not args.quiet, "fixing")
@@ -95,13 +97,18 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     out: list[str] = []
     errors: list[str] = []
-    fixed_files = fixes = remaining = 0
+    fixed_files = fixes = remaining = hidden = 0
+    write_failed = False  # a file could not be written: exit 2
     for path, outcome in outcomes:
         remaining += outcome.remaining
         errors.extend(outcome.failures)
         if outcome.error:
             errors.append(outcome.error)
+            write_failed = write_failed or "not written" in outcome.error or "cannot read" in outcome.error
+        hidden += outcome.hidden
         if outcome.new is None:
+            if outcome.why_not and (args.diff or args.dry_run) and not outcome.failures:
+                errors.append(f"{outcome.display}: nothing fixed: {outcome.why_not}")
             continue
         if args.diff:
             out.append(_diff(outcome))
@@ -112,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 atomic_write(path, outcome.new, expected=outcome.original)
             except (FileChanged, OSError) as exc:
                 errors.append(str(exc))
+                write_failed = True
                 continue
             bus.publish(FixApplied(outcome.display, tuple(code for code, _ in outcome.applied)))
             if committer is not None:
@@ -122,8 +130,9 @@ def run(args: argparse.Namespace) -> int:
         fixes += len(outcome.applied)
     if not args.quiet and not args.diff:
         verb = "Would fix" if args.dry_run else "Fixed"
+        more = f" ({hidden} fixable with --unsafe-fixes)" if hidden and not args.unsafe_fixes else ""
         out.append(
-            f"{verb} {fixes} finding{'s' if fixes != 1 else ''} in {fixed_files} file{'s' if fixed_files != 1 else ''}; {remaining} remaining."
+            f"{verb} {fixes} finding{'s' if fixes != 1 else ''} in {fixed_files} file{'s' if fixed_files != 1 else ''}; {remaining} remaining{more}."
         )
     commit_line, commit_error = finish_fix_commit(committer)
     out.extend([commit_line] if commit_line and not args.quiet else [])
@@ -134,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("\n".join(errors) + "\n")
     if committer is not None and committer.error:
         return 2
-    if any(e for e in errors if "not written" in e or "changed on disk" in e or "cannot read" in e):
+    if write_failed:
         return 2
     if args.diff or args.dry_run:
         return 1 if fixed_files or remaining else 0
@@ -143,9 +152,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _outcome(fixed) -> tuple[Path, FileOutcome]:
     """The CLI's view of one file's fix result (from ``ems.fixes.project.fix_paths``)."""
+    from ems.core.model import Fixability
+
     result = fixed.result
     failures = (
-        tuple(f"{fixed.display}:{f.line}: {f.code} fix dropped: {f.reason}" for f in result.failures)
+        tuple(
+            f"{fixed.display}:{f.line}: {f.code} fix dropped: {f.reason}"
+            if f.code
+            else f"{fixed.display}: {f.reason}"
+            for f in result.failures
+        )
         if result
         else ()
     )
@@ -158,7 +174,10 @@ def _outcome(fixed) -> tuple[Path, FileOutcome]:
         and fixed.report.findings
         and fixed.report.findings[0].code == IOErrorRule.code
     ):
-        error = fixed.report.findings[0].message
+        # Unreadable (a symlink loop, a dangling link, no permission): a finding that
+        # stays, as ``ems check`` reports it, not a failure of the run.
+        failures = (f"{fixed.display}:1:1: E902 {fixed.report.findings[0].message}",)
+    hidden = [f.code for f in fixed.report.findings if f.fixability is Fixability.HIDDEN]
     return fixed.path, FileOutcome(
         fixed.display,
         fixed.original or b"",
@@ -167,7 +186,23 @@ def _outcome(fixed) -> tuple[Path, FileOutcome]:
         failures,
         len(fixed.remaining),
         error,
+        _why_not(fixed.report.findings, fixed.unsafe) if fixed.new is None and fixed.remaining else None,
+        0 if fixed.unsafe else len(hidden),
     )
+
+
+def _why_not(findings, unsafe: bool) -> str:  # type: ignore[no-untyped-def]
+    """Why ``ems fix`` changed nothing in a file with findings, from their fixability."""
+    from ems.core.model import Fixability
+
+    hidden = sorted({f.code for f in findings if f.fixability is Fixability.HIDDEN})
+    none = sorted({f.code for f in findings if f.fixability is None})
+    reasons = []
+    if hidden and not unsafe:
+        reasons.append(f"the fixes for {', '.join(hidden)} are unsafe: add --unsafe-fixes")
+    if none:
+        reasons.append(f"no automatic fix for {', '.join(none)}")
+    return "; ".join(reasons) or "no fix verified"
 
 
 def _diff(outcome: FileOutcome) -> str:

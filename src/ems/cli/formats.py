@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ems.core.model import Finding, Severity
+from ems.core.model import Finding, Fixability, Severity
 from ems.runtime.scan import FileResult, cached_rows
+from ems.store.cache import FIX_APPLIED, FIX_HIDDEN
 
 if TYPE_CHECKING:
     from ems.core.registry import RuleSet
@@ -62,11 +63,15 @@ def printable(text: str) -> str:
     return text.translate(_UNSAFE_CHARS)
 
 
-def fix_info(finding: Finding, ruleset: RuleSet) -> dict[str, str] | None:
-    rule = ruleset.get(finding.code)
-    if not finding.fixable or rule is None or rule.fix_safety is None:
+def fix_info(finding: Finding, ruleset: RuleSet) -> dict[str, object] | None:
+    """The finding's computed fix (``Finding.fixability``): its safety, and whether ``ems
+    fix`` applies it as configured (``applied``; false: only with ``--unsafe-fixes``)."""
+    fixability = finding.fixability
+    if fixability is None or not fixability.known:
         return None
-    return {"title": rule.fix_title, "safety": rule.fix_safety.value}
+    rule = ruleset.get(finding.code)
+    title = rule.fix_title if rule is not None and rule.fix_title else f"Fix {finding.code}"
+    return {"title": title, "safety": fixability.safety.value, "applied": fixability.applied}
 
 
 def finding_dict(finding: Finding, ruleset: RuleSet, enrich: Enricher | None = None) -> dict[str, object]:
@@ -144,14 +149,14 @@ def _shown_findings(result: FileResult) -> Iterator[_Shown]:
             end.line,
             end.column,
             f.message,
-            f.fixable,
+            f.fixability is not None and f.fixability.applied,
         )
 
 
 def render_text(results: Iterable[FileResult], *, colour: bool, show_source: bool = True) -> str:
     """One line per finding, then (``show_source``) its source line with a caret underline;
-    ``[*]`` after a fixable one (``Finding.fixable``: the analysis sets it only for a rule
-    with a fix, so rendering needs no rule)."""
+    ``[*]`` after one that ``ems fix`` fixes (``Finding.fixability``, computed with the
+    findings, so rendering needs no rule)."""
     render = TextRenderer(colour=colour, show_source=show_source)
     return "".join([render.block(result) for result in results])
 
@@ -200,7 +205,10 @@ class TextRenderer:
         if rows is not None:
             try:
                 path = result.display
-                shown = [(path, code, sev, *span, message, fix) for code, sev, span, message, fix in rows]
+                shown = [
+                    (path, code, sev, *span, message, fix in FIX_APPLIED)
+                    for code, sev, span, message, fix in rows
+                ]
                 _render_findings(out, shown, lines, excerpts, self.style)
                 return "\n".join(out) + "\n"
             except (ValueError, TypeError, KeyError, IndexError, AttributeError):
@@ -210,17 +218,18 @@ class TextRenderer:
 
     def view(self, result: FileResult) -> str:
         """What the cache keeps of ``result``: its counts (for the summary), then its block."""
-        count, fixable = _counts(result)
-        return f"{count} {fixable}\n{self.block(result)}"
+        count, fixable, hidden = _counts(result)
+        return f"{count} {fixable} {hidden}\n{self.block(result)}"
 
 
-def _view_parts(view: str) -> tuple[tuple[int, int], str]:
-    """((findings, fixable), text) of a ``TextRenderer.view``; raises ValueError if malformed."""
+def _view_parts(view: str) -> tuple[tuple[int, int, int], str]:
+    """((findings, fixable, hidden), text) of a ``TextRenderer.view``; raises ValueError if
+    malformed."""
     head, newline, text = view.partition("\n")
-    count, _, fixable = head.partition(" ")
+    count, fixable, hidden = head.split(" ")
     if not newline:
         raise ValueError("malformed text view")
-    return (int(count), int(fixable)), text
+    return (int(count), int(fixable), int(hidden)), text
 
 
 @functools.cache
@@ -295,44 +304,55 @@ def _render_findings(
         append(f"{bar}{' ' * offset}{paint}{'^' * width}{reset}")
 
 
-def count_findings(results: Sequence[FileResult]) -> tuple[int, int, int]:
-    """(findings, files with findings, fixable findings), from views or cached rows where
-    possible."""
-    total = with_findings = fixable = 0
+Counts = tuple[int, int, int, int]  # findings, files with findings, fixable, hidden fixes
+
+
+def count_findings(results: Sequence[FileResult]) -> Counts:
+    """(findings, files with findings, findings ``ems fix`` fixes, findings only ``ems fix
+    --unsafe-fixes`` fixes), from views or cached rows where possible."""
+    total = with_findings = fixable = hidden = 0
     for result in results:
-        count, can_fix = _counts(result)
+        count, can_fix, unsafe = _counts(result)
         if count:
             total += count
             with_findings += 1
             fixable += can_fix
-    return total, with_findings, fixable
+            hidden += unsafe
+    return total, with_findings, fixable, hidden
 
 
-def _counts(result: FileResult) -> tuple[int, int]:
-    """(findings, fixable findings) of one result, without decoding it if it has a view."""
+def _counts(result: FileResult) -> tuple[int, int, int]:
+    """(findings, fixable, hidden) of one result, without decoding it if it has a view."""
     if result.view is not None:
         with contextlib.suppress(ValueError):
             return _view_parts(result.view)[0]
     counted = _count_rows(cached_rows(result))
     if counted is None:
         findings = result.report.findings
-        counted = len(findings), sum(1 for f in findings if f.fixable)
+        fixabilities = [f.fixability for f in findings if f.fixability is not None]
+        applied = sum(1 for f in fixabilities if f.applied)
+        hidden = sum(1 for f in fixabilities if f is Fixability.HIDDEN)
+        counted = len(findings), applied, hidden
     return counted
 
 
-def _count_rows(rows: list[list[Any]] | None) -> tuple[int, int] | None:
-    """(findings, fixable) of cached rows; None if there are none or one is malformed."""
+def _count_rows(rows: list[list[Any]] | None) -> tuple[int, int, int] | None:
+    """(findings, fixable, hidden) of cached rows; None if there are none or one is malformed."""
     if rows is None:
         return None
     try:
-        return len(rows), sum(1 for row in rows if row[4])
+        return (
+            len(rows),
+            sum(1 for row in rows if row[4] in FIX_APPLIED),
+            sum(1 for row in rows if row[4] == FIX_HIDDEN),
+        )
     except (TypeError, IndexError):
         return None
 
 
-def render_summary(counts: tuple[int, int, int], files: int, *, colour: bool) -> str:
+def render_summary(counts: Counts, files: int, *, colour: bool) -> str:
     """The last line(s) of text output; ``counts`` as ``count_findings`` gives them."""
-    total, with_findings, fixable = counts
+    total, with_findings, fixable, hidden = counts
     if not total:
         text = f"All checks passed ({files} file{'s' if files != 1 else ''} checked)."
         return (f"\x1b[32m{text}{_RESET}" if colour else text) + "\n"
@@ -340,17 +360,32 @@ def render_summary(counts: tuple[int, int, int], files: int, *, colour: bool) ->
         f"Found {total} error{'s' if total != 1 else ''} in {with_findings} "
         f"file{'s' if with_findings != 1 else ''} ({files} checked)."
     )
+    # As ruff words it: what ``ems fix`` fixes, then what only ``--unsafe-fixes`` would.
+    more = (
+        f"{hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with `ems fix --unsafe-fixes`"
+        if hidden
+        else ""
+    )
     if fixable:
-        text += f"\n[*] {fixable} fixable with `ems fix` (safe fixes; add --unsafe-fixes for the rest)."
+        text += f"\n[*] {fixable} fixable with `ems fix`" + (f" ({more})." if more else ".")
+    elif more:
+        text += f"\nNo fixes available ({more})."
     return text + "\n"
 
 
 def render_statistics(results: Sequence[FileResult], ruleset: RuleSet) -> str:
     counts = Counter(f.code for r in results for f in r.report.findings)
+    # ``[*]``: some finding of the rule is one ``ems fix`` fixes (as the text lines mark).
+    applied = {
+        f.code
+        for r in results
+        for f in r.report.findings
+        if f.fixability is not None and f.fixability.applied
+    }
     rows = []
     for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         rule = ruleset.get(code)
         name = rule.name if rule else code
-        fixable = "[*]" if rule is not None and rule.has_fix() else "   "
+        fixable = "[*]" if code in applied else "   "
         rows.append(f"{count:>6}  {code:<7} {fixable} {name}")
     return "\n".join(rows) + ("\n" if rows else "")

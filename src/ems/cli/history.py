@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from ems.gitinfo.repo import EmptyRepositoryError, GitError, close_repositories, repository, root_of
     from ems.gitinfo.report import build_history
     from ems.runtime.events import EventBus
+    from ems.runtime.longrun import monitored_if_long
     from ems.store import StoreError, open_store
 
     target = Path(args.path)
@@ -109,7 +110,10 @@ def run(args: argparse.Namespace) -> int:
             first_parent=args.first_parent,
             prefix="" if prefix == "." else prefix,
         )
-        with open_store(root, args.store, recover=args.recover_store) as store:
+        with (
+            monitored_if_long([str(root)], "history"),  # a long walk shows on the Monitor page
+            open_store(root, args.store, recover=args.recover_store) as store,
+        ):
             if store.recovered_from is not None:
                 print(
                     f"ems history: the store was damaged; moved it to {store.recovered_from} "
@@ -186,10 +190,24 @@ def _text(payload: dict, hotspot_count: int) -> str:
     if spots:
         out.append("")
         out.append(f"Hotspots ({payload['hotspots']['formula']}):")
-        out.append(f"  {'score':>8} {'recent':>7} {'changes':>7} {'findings':>8} {'lines':>6}  path")
-        for h in spots:
-            out.append(
-                f"  {h['score']:>8.2f} {h['recent_changes']:>7.2f} {h['changes']:>7} {h['findings']:>8} "
-                f"{h['lines']:>6}  {h['path']}"
-            )
+        out.extend(_hotspot_table(spots))
     return "\n".join(out) + "\n"
+
+
+def _hotspot_table(spots: list[dict]) -> list[str]:
+    """The hotspot rows under their header, each column as wide as its widest cell (a
+    fixed width let large scores push the row out from under the header)."""
+    columns = (
+        ("score", [f"{h['score']:.2f}" for h in spots]),
+        ("recent", [f"{h['recent_changes']:.2f}" for h in spots]),
+        ("changes", [str(h["changes"]) for h in spots]),
+        ("findings", [str(h["findings"]) for h in spots]),
+        ("lines", [str(h["lines"]) for h in spots]),
+    )
+    widths = [max(len(name), *(len(v) for v in values)) for name, values in columns]
+    header = " ".join(f"{name:>{w}}" for (name, _), w in zip(columns, widths, strict=True))
+    lines = [f"  {header}  path"]
+    for index, h in enumerate(spots):
+        cells = " ".join(f"{values[index]:>{w}}" for (_, values), w in zip(columns, widths, strict=True))
+        lines.append(f"  {cells}  {h['path']}")
+    return lines

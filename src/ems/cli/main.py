@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from ems import __version__
 
 # Sub-command modules under ems.cli; each defines register(subparsers) and run(args) -> int.
-COMMANDS = ("check", "fix", "rules", "serve", "history", "clean", "dashboard", "test", "run")
+COMMANDS = ("check", "fix", "rules", "serve", "history", "clean", "dashboard", "test", "run", "doctor")
 # Commands whose trailing arguments belong to another program (pytest, the user's command):
 # everything from the first argument that is not one of the command's own options (or
 # after ``--``) is passed through untouched as ``args.passthrough``.
@@ -95,3 +95,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug in ems: exit 2 (not 1, "findings"), one line, a log record
+        return _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> int:
+    """Tell the user in one line; keep the traceback in the log (``.ems/logs/ems.log``)."""
+    import logging
+
+    from ems.runtime.logsetup import configure_logging, current_settings
+
+    where = "stderr"
+    try:
+        settings = current_settings() or configure_logging()
+        logging.getLogger("ems.cli").error("internal error: %s", type(exc).__name__, exc_info=exc)
+        if settings is not None:
+            where = str(settings.file)
+    except Exception:  # logging itself failing must not hide the first error
+        pass
+    message = " ".join(str(exc).split())[:300]
+    sys.stderr.write(
+        f"ems: internal error: {type(exc).__name__}: {message} (traceback in {where}; please report it)\n"
+    )
+    return EXIT_ERROR

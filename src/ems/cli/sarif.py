@@ -21,7 +21,7 @@ def _region(line: int, column: int, end_line: int, end_column: int) -> dict[str,
 
 
 def _fixes_for_file(result: FileResult, resolver: ConfigResolver, ruleset: RuleSet) -> dict[int, Fix]:
-    if result.source is None or not any(f.fixable for f in result.report.findings):
+    if result.source is None or not any(f.fixability and f.fixability.known for f in result.report.findings):
         return {}
     from ems.core.source import UndecodableSource, decode_source
     from ems.fixes import FixContext, fixes_for
@@ -34,7 +34,7 @@ def _fixes_for_file(result: FileResult, resolver: ConfigResolver, ruleset: RuleS
     ctx = FixContext(text, result.display)
     fixes = {}
     for index, finding in enumerate(result.report.findings):
-        if finding.fixable:
+        if finding.fixability and finding.fixability.known:  # the computed fact
             fix = fixes_for(text, finding, result.display, config, ruleset, result.report, ctx)
             if fix is not None:
                 fixes[index] = fix
@@ -78,9 +78,11 @@ def _result(
             for i, rel in enumerate(related)
         ]
     if fix is not None:
+        fixability = finding.fixability
+        safety = fixability.safety.value if fixability is not None else fix.safety.value
         entry["fixes"] = [
             {
-                "description": {"text": f"{fix.title} ({fix.safety.value})"},
+                "description": {"text": f"{fix.title} ({safety})"},
                 "artifactChanges": [
                     {
                         "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ems.core.config import Config
-from ems.core.fingerprint import definition_spans, enclosing_definition, fingerprints
+from ems.core.fingerprint import definition_spans, enclosing_definition, fingerprints, span_parents
 from ems.core.model import Finding, Range, Report, RuleError, Tag
 from ems.core.node_classes import WalkedClasses
 from ems.core.registry import RuleSet, load_rules
@@ -355,12 +355,14 @@ def _with_fingerprints(
     lines = sorted({f.line for f in findings})
     spans = definition_spans(tree, lines) if tree is not None else []
     starts = [s.start for s in spans]
+    parents = span_parents(spans)
+    names = {line: enclosing_definition(spans, starts, line, parents) for line in lines} if spans else {}
     keys = [
         (
             f.code,
             path,
             src.line(f.line) if src is not None else f.message,
-            enclosing_definition(spans, starts, f.line) if spans else "",
+            names.get(f.line, ""),
         )
         for f in findings
     ]

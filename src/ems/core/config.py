@@ -47,6 +47,7 @@ KNOWN_KEYS = (
     "severity",
     "unsafe-fixes",
     "respect-gitignore",
+    "monitor",  # [tool.ems.monitor]: the process monitor's settings (ems.runtime.settings)
 )
 
 
@@ -278,6 +279,8 @@ def parse_table(
             except ValueError as exc:
                 raise ConfigError(f"{where(f'severity.{code}')}: {exc}") from None
         config = replace(config, severity=tuple(pairs))
+    if "monitor" in table and not isinstance(table["monitor"], Mapping):
+        raise ConfigError(f"{where('monitor')}: expected a table ([tool.ems.monitor])")
     if "unsafe-fixes" in table:
         config = replace(config, unsafe_fixes=_bool(table["unsafe-fixes"], where("unsafe-fixes")))
     if "respect-gitignore" in table:

@@ -33,6 +33,37 @@ class Safety(enum.Enum):
     UNSAFE = "unsafe"
 
 
+class Fixability(enum.Enum):
+    """What ``ems fix`` does for one finding: one fact, computed by running the fix engine
+    on the file (``ems.fixes.engine.with_fixability``: the fixes it would apply, after
+    verification) and shown alike by every output. A finding with no fix has None.
+
+    SAFE: ``ems fix`` fixes it. UNSAFE: ``ems fix`` fixes it with an unsafe fix because
+    the file's settings turn unsafe fixes on. HIDDEN: only ``ems fix --unsafe-fixes`` fixes
+    it (the "hidden fixes" of the summary).
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    HIDDEN = "hidden"
+    # Not computed: the file is too big for it to be worth it (``MAX_FIXABILITY_*`` in
+    # ``ems.runtime.scan``). Shown as no fix; ``ems fix`` still tries the rule's offer.
+    UNKNOWN = "unknown"
+
+    @property
+    def applied(self) -> bool:
+        """Whether ``ems fix`` (as configured) applies it: what ``[*]`` marks."""
+        return self is Fixability.SAFE or self is Fixability.UNSAFE
+
+    @property
+    def known(self) -> bool:
+        return self is not Fixability.UNKNOWN
+
+    @property
+    def safety(self) -> Safety:
+        return Safety.SAFE if self is Fixability.SAFE else Safety.UNSAFE
+
+
 class Tag(enum.Enum):
     UNNECESSARY = "unnecessary"
     DEPRECATED = "deprecated"
@@ -92,6 +123,9 @@ class Finding:
     # Rule-private facts that the rule's fixer needs later (e.g. the unused name); places
     # go in ``related`` (named), where the engine moves them with the text.
     data: tuple[tuple[str, str], ...] = ()
+    # ``fixable`` says the rule offers a fix for this hit (a candidate, unverified); this
+    # says what ``ems fix`` really does with it, once computed (``Fixability``).
+    fixability: Fixability | None = None
     # The message before the lines of ``related`` were written in (``render_message``):
     # what stays the same when an edit above moves them (fix verification compares it).
     template: str = field(default="", compare=False, hash=False)

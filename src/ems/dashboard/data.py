@@ -67,15 +67,66 @@ def authors(key: Key) -> pd.DataFrame:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def findings(key: Key) -> pd.DataFrame:
-    records = queries.finding_records(_store(key[0]), key[1]) if key[1] else []
-    frame = pd.DataFrame.from_records(records, columns=list(queries.FINDING_COLUMNS))
-    frame = frame.rename(columns={"code": "rule"})
-    frame["column"] = frame["column"] + 1
-    frame["fixable"] = frame["fixable"].astype(bool)
+@st.cache_data(show_spinner=False, max_entries=32)
+def finding_count(key: Key, flt: queries.FindingFilter) -> int:
+    return queries.count_findings(_store(key[0]), key[1], flt) if key[1] else 0
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def findings(key: Key, flt: queries.FindingFilter, limit: int) -> pd.DataFrame:
+    """The first ``limit`` matching findings (filtered, ordered and cut in SQL)."""
+    rows = queries.filtered_findings(_store(key[0]), key[1], flt, limit) if key[1] else []
+    frame = pd.DataFrame(
+        [
+            (
+                r.fingerprint,
+                r.code,
+                r.name,
+                r.severity,
+                r.path,
+                r.line,
+                r.column + 1,
+                r.message,
+                r.fixable,
+                r.introduced_sha,
+                r.author,
+                r.introduced_at,
+            )
+            for r in rows
+        ],
+        columns=[
+            "fingerprint",
+            "rule",
+            "name",
+            "severity",
+            "path",
+            "line",
+            "column",
+            "message",
+            "fixable",
+            "introduced_sha",
+            "author",
+            "introduced_at",
+        ],
+    )
     frame["introduced"] = pd.to_datetime(frame["introduced_at"], unit="s", utc=True)
-    return frame.sort_values(["path", "line", "column", "rule"], ignore_index=True)
+    return frame
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def group_counts(key: Key, flt: queries.FindingFilter, by: str) -> pd.DataFrame:
+    rows = queries.group_counts(_store(key[0]), key[1], flt, by) if key[1] else []
+    return pd.DataFrame(rows, columns=[by, "findings"])
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def fixable_paths(key: Key, flt: queries.FindingFilter, code: str) -> list[str]:
+    return queries.fixable_paths(_store(key[0]), key[1], flt, code) if key[1] else []
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def known_authors(key: Key) -> list[str]:
+    return queries.known_authors(_store(key[0]))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -31,5 +31,6 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/live.py", "Live", ":material/sensors:", "Project", "live"),
     PageSpec("views/tests.py", "Tests", ":material/science:", "Runtime", "tests"),
     PageSpec("views/runtime_errors.py", "Runtime errors", ":material/error:", "Runtime", "runtime-errors"),
+    PageSpec("views/monitor.py", "Monitor", ":material/speed:", "System", "monitor"),
     PageSpec("views/control.py", "Control panel", ":material/tune:", "Settings", "control"),
 )

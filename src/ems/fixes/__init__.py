@@ -16,7 +16,7 @@ from ems.lazy_exports import lazy_exports
 if TYPE_CHECKING:
     from ems.fixes.apply import FileChanged, apply_edits, atomic_write
     from ems.fixes.context import FixContext, minimal_edit
-    from ems.fixes.engine import FixAllResult, FixFailure, fix_all, fixes_for, verify
+    from ems.fixes.engine import FixAllResult, FixFailure, fix_all, fixes_for, verify, with_fixability
 
 _HOMES = {
     "FileChanged": "ems.fixes.apply",
@@ -29,6 +29,7 @@ _HOMES = {
     "fix_all": "ems.fixes.engine",
     "fixes_for": "ems.fixes.engine",
     "verify": "ems.fixes.engine",
+    "with_fixability": "ems.fixes.engine",
 }
 
 
@@ -46,4 +47,5 @@ __all__ = [
     "fixes_for",
     "minimal_edit",
     "verify",
+    "with_fixability",
 ]

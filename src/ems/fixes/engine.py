@@ -10,19 +10,21 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
 from ems.core.analyse import analyse
 from ems.core.config import Config
-from ems.core.model import Finding, Fix, Report, Safety
+from ems.core.model import Finding, Fix, Fixability, Report, Safety
 from ems.core.registry import RuleSet, load_rules
 from ems.core.source import SourceText
 from ems.fixes.apply import EditConflict, apply_edits, edit_offsets
 from ems.fixes.context import FixContext
 
 log = logging.getLogger("ems.fixes")
+
+_Key = tuple[str, str, str]  # code, message, the finding's line's text (normalised)
 
 MAX_PASSES = 25
 
@@ -41,6 +43,10 @@ class FixAllResult:
     failures: tuple[FixFailure, ...]
     passes: int
     remaining: tuple[Finding, ...] = field(default=())
+    # Per applied fix: the fixed finding's identity (``_keyer``, on the text of its pass)
+    # and the fix's safety; what ``with_fixability`` maps back to the original findings.
+    fixed: tuple[tuple[_Key, Safety], ...] = field(default=())
+    withheld: int = 0  # unsafe fixes computed but not applied (unsafe fixes off)
 
     @property
     def changed(self) -> bool:
@@ -83,8 +89,16 @@ def verify(
     return None
 
 
+TOO_DEEP = "the file is nested too deeply for libcst (RecursionError); not fixed"
+
+
+class TooDeep(Exception):
+    """libcst ran out of recursion on this document: no fix can be computed for it."""
+
+
 def compute_fix(finding: Finding, ctx: FixContext, ruleset: RuleSet) -> Fix | None:
-    """The rule's fix for ``finding``, unverified; None if it has none."""
+    """The rule's fix for ``finding``, unverified; None if it has none. Raises ``TooDeep``
+    when libcst cannot walk the document (a valid but deeply nested file)."""
     rule = ruleset.get(finding.code)
     if rule is None or not finding.fixable:
         return None
@@ -92,8 +106,12 @@ def compute_fix(finding: Finding, ctx: FixContext, ruleset: RuleSet) -> Fix | No
         return rule().fix(finding, ctx)
     except cst.ParserSyntaxError:
         return None
+    except RecursionError:
+        raise TooDeep(TOO_DEEP) from None
     except Exception as exc:  # a broken fixer is contained like a broken rule
-        log.error("fix for %s raised %s in %s", finding.code, type(exc).__name__, finding.path, exc_info=exc)
+        # INFO, not ERROR: ``ems check`` computes fixes too, and a record at WARNING or above
+        # would reach stderr through logging's last-resort handler; the log keeps it.
+        log.info("fix for %s raised %s in %s", finding.code, type(exc).__name__, finding.path, exc_info=exc)
         return None
 
 
@@ -111,7 +129,11 @@ def fixes_for(
     ruleset = ruleset or load_rules()
     report = report or analyse(text, path, config, ruleset)
     ctx = ctx or FixContext(text, path)
-    fix = compute_fix(finding, ctx, ruleset)
+    try:
+        fix = compute_fix(finding, ctx, ruleset)
+    except TooDeep:
+        log.info("no fix for %s at line %d of %s: %s", finding.code, finding.line, path, TOO_DEEP)
+        return None
     if fix is None:
         return None
     try:
@@ -120,12 +142,11 @@ def fixes_for(
         return None
     reason = verify(report, new_text, [finding], path, config, ruleset)
     if reason:
-        log.warning("dropped fix for %s at line %d of %s: %s", finding.code, finding.line, path, reason)
+        # Expected (the fix would not verify), not a fault: a plain ``ems check --format
+        # sarif`` must not print it on stderr through logging's last-resort handler.
+        log.info("dropped fix for %s at line %d of %s: %s", finding.code, finding.line, path, reason)
         return None
     return fix
-
-
-_Key = tuple[str, str, str]
 
 
 def _keyer(text: str) -> Callable[[Finding], _Key]:
@@ -148,26 +169,40 @@ def fix_all(
     codes: Iterable[str] | None = None,
     ruleset: RuleSet | None = None,
     max_passes: int = MAX_PASSES,
+    report: Report | None = None,
 ) -> FixAllResult:
-    """Apply every allowed fix, pass after pass, until nothing changes (bounded)."""
+    """Apply every allowed fix, pass after pass, until nothing changes (bounded).
+
+    ``report``: the analysis of ``text`` if the caller has it (saves one analysis).
+    """
     config = config or Config()
     ruleset = ruleset or load_rules()
     unsafe = config.unsafe_fixes if unsafe is None else unsafe
     only = {c.upper() for c in codes} if codes is not None else None
     applied: list[tuple[str, str]] = []
+    fixed: list[tuple[_Key, Safety]] = []
     failures: list[FixFailure] = []  # fatal ones (libcst cannot parse)
     # Findings whose fix verification refused on the current text. Forgotten whenever the
     # text changes: removing one of two duplicate imports makes the other one fixable.
     failed: dict[_Key, FixFailure] = {}
+    # Findings the rule computed no allowed fix for (none, or unsafe while unsafe fixes are
+    # off): not asked again, so a file whose remaining candidates are all such ends
+    # without another libcst parse.
+    settled: set[_Key] = set()
+    withheld: set[_Key] = set()
     passes = 0
-    report = analyse(text, path, config, ruleset)
+    if report is None:
+        report = analyse(text, path, config, ruleset)
     while passes < max_passes and not report.syntax_error:
         passes += 1
         key = _keyer(text)
         candidates = [
             f
             for f in report.findings
-            if f.fixable and (only is None or f.code in only) and key(f) not in failed
+            if f.fixable
+            and (only is None or f.code in only)
+            and (k := key(f)) not in failed
+            and k not in settled
         ]
         if not candidates:
             break
@@ -177,10 +212,20 @@ def fix_all(
         except cst.ParserSyntaxError as exc:
             failures.append(FixFailure("", 1, f"libcst cannot parse the file: {exc.message}"))
             break
+        except RecursionError:
+            failures.append(FixFailure("", 1, TOO_DEEP))
+            break
         batch: list[tuple[Finding, Fix, tuple[int, int]]] = []
-        for finding in candidates:
-            fix = compute_fix(finding, ctx, ruleset)
+        try:
+            fixes = [(finding, compute_fix(finding, ctx, ruleset)) for finding in candidates]
+        except TooDeep:
+            failures.append(FixFailure("", 1, TOO_DEEP))
+            break
+        for finding, fix in fixes:
             if fix is None or not allowed(fix, unsafe):
+                settled.add(key(finding))
+                if fix is not None:
+                    withheld.add(key(finding))
                 continue
             spans = [edit_offsets(ctx.source, e) for e in fix.edits]
             span = (min(s[0] for s in spans), max(s[1] for s in spans))
@@ -194,6 +239,7 @@ def fix_all(
         if reason is None:
             text = combined
             applied.extend((f.code, fix.title) for f, fix, _ in batch)
+            fixed.extend((key(f), fix.safety) for f, fix, _ in batch)
             failed.clear()
         else:
             good: list[tuple[Finding, Fix, tuple[int, int]]] = []
@@ -211,6 +257,81 @@ def fix_all(
             if chosen:
                 text = apply_edits(text, [e for _, fix, _ in chosen for e in fix.edits])
                 applied.extend((f.code, fix.title) for f, fix, _ in chosen)
+                fixed.extend((key(f), fix.safety) for f, fix, _ in chosen)
                 failed.clear()
         report = analyse(text, path, config, ruleset)
-    return FixAllResult(text, tuple(applied), (*failures, *failed.values()), passes, report.findings)
+    return FixAllResult(
+        text,
+        tuple(applied),
+        (*failures, *failed.values()),
+        passes,
+        report.findings,
+        tuple(fixed),
+        len(withheld),
+    )
+
+
+def with_fixability(text: str, path: str, config: Config, ruleset: RuleSet, report: Report) -> Report:
+    """``report`` with each finding's ``Fixability``: what ``ems fix`` does with it.
+
+    Computed by running the fix engine as ``ems fix`` would (same passes, verification and
+    dropped fixes), then, if unsafe fixes were withheld, as ``ems fix --unsafe-fixes``
+    would; each applied fix is matched back to the finding it fixed. A fix revealed only
+    by another fix (a finding that is not in ``report``) counts for no finding here.
+    Costs libcst and a few analyses: callers cache the result (the project scan keeps it
+    in the result cache), so only a changed file pays.
+    """
+    if report.syntax_error or not any(f.fixable for f in report.findings):
+        return report
+    first = fix_all(text, path, config, ruleset=ruleset, report=report)
+    if any(not failure.code for failure in first.failures):
+        # libcst could not take the file (too deep, or a parse it refuses): unknown, so
+        # ``ems fix`` tries it and says why it cannot.
+        unknown = Fixability.UNKNOWN
+        return replace(
+            report,
+            findings=tuple(replace(f, fixability=unknown) if f.fixable else f for f in report.findings),
+        )
+    facts = _match(text, report, first.fixed)
+    if config.unsafe_fixes:
+        found = {i: Fixability.SAFE if s is Safety.SAFE else Fixability.UNSAFE for i, s in facts.items()}
+    else:
+        found = dict.fromkeys(facts, Fixability.SAFE)
+        if first.withheld:
+            second = fix_all(text, path, config, unsafe=True, ruleset=ruleset, report=report)
+            for index in _match(text, report, second.fixed):
+                found.setdefault(index, Fixability.HIDDEN)
+    findings = tuple(
+        replace(f, fixability=found.get(i)) if f.fixability is not found.get(i) else f
+        for i, f in enumerate(report.findings)
+    )
+    return replace(report, findings=findings)
+
+
+def _match(text: str, report: Report, fixed: Iterable[tuple[_Key, Safety]]) -> dict[int, Safety]:
+    """Index in ``report`` -> safety of the fix applied to it, for each fixed finding.
+
+    A fixed finding is matched by code, message and its line's text (which a fix on the
+    same line in an earlier pass may have changed: then by code and message alone).
+    """
+    key = _keyer(text)
+    by_key: dict[_Key, list[int]] = {}
+    by_message: dict[tuple[str, str], list[int]] = {}
+    for index, finding in enumerate(report.findings):
+        if finding.fixable:
+            k = key(finding)
+            by_key.setdefault(k, []).append(index)
+            by_message.setdefault(k[:2], []).append(index)
+    found: dict[int, Safety] = {}
+    unmatched: list[tuple[_Key, Safety]] = []
+    for k, safety in fixed:
+        free = [i for i in by_key.get(k, ()) if i not in found]
+        if free:
+            found[free[0]] = safety
+        else:
+            unmatched.append((k, safety))
+    for k, safety in unmatched:
+        free = [i for i in by_message.get(k[:2], ()) if i not in found]
+        if free:
+            found[free[0]] = safety
+    return found

@@ -35,6 +35,7 @@ class FileFix:
     new: bytes | None = None  # the fixed bytes (same encoding and BOM); None: unchanged
     result: FixAllResult | None = None  # None: nothing fixable, or not fixed (see error)
     error: str | None = None
+    unsafe: bool = False  # unsafe fixes were allowed for this file
 
     @property
     def remaining(self) -> tuple[Finding, ...]:
@@ -55,25 +56,40 @@ def _fix_task(task: _FixTask) -> FileFix:
     from ems.core.source import UndecodableSource, decode_source, encode_source
     from ems.fixes.engine import fix_all
 
+    allowed = task.config.unsafe_fixes if task.unsafe is None else task.unsafe
     data = read_source(task.path)
     if isinstance(data, str):
-        return FileFix(task.path, task.display, task.report, error=data)
+        return FileFix(task.path, task.display, task.report, error=data, unsafe=allowed)
     try:
         decoded = decode_source(data)
     except UndecodableSource as exc:
-        return FileFix(task.path, task.display, task.report, data, error=f"{task.display}: not fixed: {exc}")
+        return FileFix(
+            task.path,
+            task.display,
+            task.report,
+            data,
+            error=f"{task.display}: not fixed: {exc}",
+            unsafe=allowed,
+        )
     ruleset = worker_ruleset() or load_rules()
     result = fix_all(
         decoded.text, task.display, task.config, unsafe=task.unsafe, codes=task.codes, ruleset=ruleset
     )
     if not result.changed:
-        return FileFix(task.path, task.display, task.report, data, None, result)
+        return FileFix(task.path, task.display, task.report, data, None, result, unsafe=allowed)
     try:
         new = encode_source(result.text, decoded.encoding, decoded.bom)
     except UnicodeEncodeError:
         error = f"{task.display}: fixed text cannot be encoded as {decoded.encoding}; not written"
-        return FileFix(task.path, task.display, task.report, data, None, result, error)
-    return FileFix(task.path, task.display, task.report, data, new, result)
+        return FileFix(task.path, task.display, task.report, data, None, result, error, unsafe=allowed)
+    return FileFix(task.path, task.display, task.report, data, new, result, unsafe=allowed)
+
+
+def _wanted_fix(finding: Finding, unsafe: bool, only: tuple[str, ...] | None) -> bool:
+    """Whether ``ems fix`` has something to do for ``finding`` (its computed fixability)."""
+    if finding.fixability is None or (only is not None and finding.code not in only):
+        return False
+    return finding.fixability.applied or not finding.fixability.known or unsafe
 
 
 def fix_paths(
@@ -96,11 +112,12 @@ def fix_paths(
     only = tuple(c.upper() for c in codes) if codes is not None else None
     scanned = list(scan(paths, resolver, ruleset=ruleset, jobs=jobs, use_cache=use_cache))
     info = PathInfo(resolver)
-    tasks = [
-        _FixTask(r.path, r.display, info.config(r.path), r.report, unsafe, only)
-        for r in scanned
-        if any(f.fixable and (only is None or f.code in only) for f in r.report.findings)
-    ]
+    tasks = []
+    for r in scanned:
+        config = info.config(r.path)
+        allowed = config.unsafe_fixes if unsafe is None else unsafe
+        if any(_wanted_fix(f, allowed, only) for f in r.report.findings):
+            tasks.append(_FixTask(r.path, r.display, config, r.report, unsafe, only))
     fixed = ordered_map(_fix_task, tasks, jobs, ruleset)
     try:
         next_task = 0
@@ -110,7 +127,9 @@ def fix_paths(
                 next_task += 1
                 yield next(fixed)
             else:
-                yield FileFix(result.path, result.display, result.report)
+                config = info.config(result.path)
+                allowed = config.unsafe_fixes if unsafe is None else unsafe
+                yield FileFix(result.path, result.display, result.report, unsafe=allowed)
             if progress:
                 progress(done, total)
     finally:

@@ -486,6 +486,7 @@ def walk_history(
         lifetimes=lifetimes,
         analysed=analyser.analysed,
         duration_s=seconds,
+        prefix=options.prefix,
     )
     return HistoryResult(
         root=root,

@@ -25,7 +25,9 @@ class UselessExpression(Rule):
         "or a forgotten `return`, assignment or call (`obj.close` instead of `obj.close()`). "
         "Strings (docstrings) and `...` are not reported; comparisons are B015; expressions "
         "containing calls, subscripts or `await`, and operators on names (`a >> b` builds a "
-        "pipeline in some libraries), may have effects and are not reported."
+        "pipeline in some libraries), may have effects and are not reported; nor is a bare "
+        "name (attribute) in a `try` that catches `NameError` (`AttributeError`): an "
+        "existence check."
     )
     node_types = (ast.Expr,)
     valid = (
@@ -33,25 +35,30 @@ class UselessExpression(Rule):
         Valid("[print(x) for x in y]\n"),
         Valid("x == 1\n"),
         Valid("extract >> transform >> load\n"),
+        Valid("try:\n    unicode\nexcept NameError:\n    unicode = str\n"),
+        Valid("try:\n    sys.pypy_version_info\nexcept AttributeError:\n    PYPY = False\n"),
     )
     invalid = (
         Invalid("obj.close  # forgot the call\n"),
         Invalid("def f(x):\n    x\n"),
         Invalid("1, -2\n"),
         Invalid("[a, b]\nNone\n", count=2),
+        Invalid("try:\n    unicode\nexcept ImportError:\n    pass\n"),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         value = node.value  # type: ignore[attr-defined]
         if isinstance(value, _NEVER_USELESS):
             return NO_HITS  # most expression statements (calls): no generator
-        return self._visit(value, ctx)
+        return self._visit(node, value, ctx)  # type: ignore[arg-type]
 
-    def _visit(self, value: ast.expr, ctx: AnalysisContext) -> Iterator[Hit]:
+    def _visit(self, node: ast.Expr, value: ast.expr, ctx: AnalysisContext) -> Iterator[Hit]:
         if isinstance(value, ast.Attribute):
-            yield ctx.hit(value, "useless attribute access: assign it, call it, or remove it")
+            if not _probed(node, ctx, "AttributeError"):
+                yield ctx.hit(value, "useless attribute access: assign it, call it, or remove it")
         elif isinstance(value, ast.Name):
-            yield ctx.hit(value, f"useless expression: `{value.id}` on its own does nothing")
+            if not _probed(node, ctx, "NameError"):
+                yield ctx.hit(value, f"useless expression: `{value.id}` on its own does nothing")
         elif isinstance(value, ast.Constant):
             if not isinstance(value.value, str) and value.value is not Ellipsis:
                 yield ctx.hit(value, "useless expression: a constant on its own does nothing")
@@ -60,6 +67,31 @@ class UselessExpression(Rule):
             and not any(isinstance(n, _EFFECTS) for n in ast.walk(value))
         ) or (isinstance(value, (ast.BinOp, ast.UnaryOp)) and _constant_arithmetic(value)):
             yield ctx.hit(value, "useless expression: its value is thrown away")
+
+
+def _probed(statement: ast.stmt, ctx: AnalysisContext, error: str) -> bool:
+    """Whether the statement is a deliberate existence check: inside the body of a `try`
+    whose handlers catch ``error`` (`try: unicode` / `except NameError:`)."""
+    child: ast.AST = statement
+    for parent in reversed(ctx.ancestors):
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            return False
+        if (
+            isinstance(parent, (ast.Try, ast.TryStar))
+            and child in parent.body
+            and any(_catches(handler.type, error) for handler in parent.handlers)
+        ):
+            return True
+        child = parent
+    return False
+
+
+def _catches(kind: ast.expr | None, error: str) -> bool:
+    names = kind.elts if isinstance(kind, ast.Tuple) else [kind]
+    return any(
+        (isinstance(n, ast.Name) and n.id == error) or (isinstance(n, ast.Attribute) and n.attr == error)
+        for n in names
+    )
 
 
 def _constant_arithmetic(node: ast.expr) -> bool:

@@ -23,7 +23,7 @@ class OpenWithoutContextManager(Rule):
         "`with open(...) as f:` (or `pathlib.Path.read_text()`). Returning the file, storing "
         "it on an object, or handing it to `ExitStack.enter_context` passes on ownership and "
         "is not reported; nor is `f = open(...)` closed by a later `with f:` or by "
-        "`f.close()` in a `finally:` block. No automatic fix: the `with` block's extent is a decision."
+        "`f.close()` in a `finally:` block, nor `open(p, 'w').close()` (closed at once). No automatic fix: the `with` block's extent is a decision."
     )
     node_types = (ast.Call,)
     watched_names = frozenset({"open"})  # a module with its own `open` is left alone
@@ -32,11 +32,13 @@ class OpenWithoutContextManager(Rule):
         Valid("f = open(path)\ntry:\n    data = f.read()\nfinally:\n    f.close()\n"),
         Valid("def opener(path):\n    return open(path, 'rb')\n"),
         Valid("with ExitStack() as stack:\n    f = stack.enter_context(open(path))\n"),
+        Valid("open(path, 'w').close()  # create or truncate the file\n"),
     )
     invalid = (
         Invalid("data = open(path).read()\n"),
         Invalid("f = open('é.txt')\nf.write('中')\nf.close()\n"),
         Invalid("config = json.load(open(path))\n"),
+        Invalid("open(path, 'w').write(text)\n"),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
@@ -55,6 +57,14 @@ class OpenWithoutContextManager(Rule):
         if isinstance(parent, ast.withitem) and parent.context_expr is node:
             return
         if isinstance(parent, (ast.Return, ast.Yield, ast.Lambda)):
+            return
+        if (  # `open(p, "w").close()`: created (or truncated) and closed at once
+            isinstance(parent, ast.Attribute)
+            and parent.attr == "close"
+            and len(ctx.ancestors) > 1
+            and isinstance(ctx.ancestors[-2], ast.Call)
+            and ctx.ancestors[-2].func is parent
+        ):
             return
         if (
             isinstance(parent, ast.Call)

@@ -25,7 +25,11 @@ class UnusedImport(Rule):
         "misleads readers about what a module depends on. Names listed in `__all__`, "
         "`from __future__` imports and explicit re-exports written `import x as x` or "
         "`from m import y as y` are not reported. In an `__init__.py` the import may be a "
-        "public re-export, so the fix there is marked unsafe: prefer adding the name to `__all__`."
+        "public re-export, so the fix there is marked unsafe: prefer adding the name to `__all__`. "
+        "A name another module of the same package imports from this one (`from .compat "
+        "import urlparse`, `from pkg.compat import urlparse`) is a re-export too: it is still "
+        "reported (detection sees one file), but never removed, by any fix; mark it with "
+        "`__all__` or `import x as x`."
     )
     tags = frozenset({Tag.UNNECESSARY})
     fix_safety = Safety.SAFE
@@ -76,5 +80,11 @@ class UnusedImport(Rule):
             )
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        from ems.fixes.reexports import imported_from_elsewhere
+
+        if imported_from_elsewhere(ctx.path, finding.datum("name")):
+            # A re-export (`from .compat import x` in a sibling module): removing it would
+            # break the package, so there is no fix at all, safe or unsafe.
+            return None
         safety = Safety.UNSAFE if finding.datum("unsafe") == "1" else Safety.SAFE
         return remove_import_alias(ctx, finding, finding.range, self.fix_title, safety)

@@ -1,1 +1,2 @@
-"""Running ems over a project: project scans, the live watcher, the project root, the event bus."""
+"""Running ems over a project: the project root, discovery, scans and the pool policy, the
+guard, the event bus, the live watcher, monitoring (sampler, health checks, recovery)."""

@@ -45,8 +45,9 @@ from ems.core.rule import Rule
 from ems.rules.ems902_analysis_timeout import AnalysisTimeout
 from ems.rules.ems903_analysis_crash import AnalysisCrash
 from ems.runtime.logsetup import LogSettings, configure_worker_logging, current_settings
-from ems.runtime.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
+from ems.runtime.monitor import CRASH_LOOP, RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
 from ems.runtime.pool import safe_start_method
+from ems.runtime.recovery import RestartPolicy
 
 log = logging.getLogger("ems.guard")
 
@@ -152,6 +153,7 @@ class GuardedAnalyser:
         start_method: str | None = None,
         startup_timeout: float = STARTUP_TIMEOUT,
         max_worker_rss: int | None = None,
+        restart_policy: RestartPolicy | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
@@ -169,6 +171,9 @@ class GuardedAnalyser:
         self._next_id = 0
         self._closed = False
         self.started_workers = 0
+        # past this many replacements in a short time, stop replacing (a crash loop) and say so
+        self.restart_policy = restart_policy or RestartPolicy()
+        self.crash_loop: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -199,9 +204,22 @@ class GuardedAnalyser:
         with self._lock:
             if self._process is not None:
                 self._stop_worker(graceful=True)
-                self._spawn()
+                with contextlib.suppress(_WorkerFailed):  # a crash loop: the next call reports it
+                    self._spawn("replaced to free memory", crashed=False)
 
-    def _spawn(self) -> None:
+    def _spawn(self, reason: str = "", *, crashed: bool = True) -> None:
+        """Start a worker. A replacement after a crash counts toward the crash-loop bound;
+        one after a time-out or to free memory does not (a loaded machine is not a loop)."""
+        if self.started_workers:
+            if self.crash_loop is None and crashed and not self.restart_policy.allow():
+                self.crash_loop = (
+                    f"the analysis worker failed {self.restart_policy.describe()} (last: {reason}); "
+                    "it is not restarted again until the server restarts"
+                )
+                log.error("crash loop: %s", self.crash_loop)
+                self.events.increment(CRASH_LOOP, reason=self.crash_loop)
+            if self.crash_loop is not None:
+                raise _WorkerFailed(self.crash_loop)
         parent, child = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=_worker, args=(child, current_settings()), name="ems-analysis", daemon=True
@@ -210,17 +228,19 @@ class GuardedAnalyser:
         child.close()  # only the child holds its end: EOF reaches us when it dies
         self._process, self._conn, self._ready = process, parent, False
         if self.started_workers:
-            self.events.increment(WORKER_RESTART)
+            self.events.increment(WORKER_RESTART, reason=f"analysis worker restarted: {reason}")
         self.started_workers += 1
 
     def _ensure_worker(self) -> None:
         if self._closed:
             raise RuntimeError("GuardedAnalyser is closed")
         if self._process is None or not self._process.is_alive():
+            reason = "worker not running" if self.started_workers else "first start"
             if self._process is not None:
-                self._reap("worker found dead before a request")
-                self.events.increment(WORKER_CRASH)
-            self._spawn()
+                code = self._reap("worker found dead before a request")
+                reason = f"found dead before a request ({_describe_exit(code)})"
+                self.events.increment(WORKER_CRASH, reason=f"analysis worker {reason}")
+            self._spawn(reason)
         if not self._ready:
             assert self._conn is not None
             if not self._conn.poll(self.startup_timeout):
@@ -299,8 +319,10 @@ class GuardedAnalyser:
                 try:
                     self._conn.send((request_id, source, path, config, ruleset, edited))
                 except (OSError, ValueError):  # died while idle: not this file's fault
-                    self._reap("worker gone before the request was sent")
-                    self.events.increment(WORKER_CRASH)
+                    code = self._reap("worker gone before the request was sent")
+                    self.events.increment(
+                        WORKER_CRASH, reason=f"analysis worker gone while idle ({_describe_exit(code)})"
+                    )
                     if attempt == 1:
                         continue
                     return _internal_report(
@@ -341,17 +363,22 @@ class GuardedAnalyser:
                 )
             report: Report = payload
             if report.rule_errors:
-                self.events.increment(RULE_ERROR, len(report.rule_errors))
+                self.events.increment(
+                    RULE_ERROR,
+                    len(report.rule_errors),
+                    reason=", ".join(sorted({f"{e.code} raised on {path}" for e in report.rule_errors})),
+                )
                 for error in report.rule_errors:  # the type only: messages may quote source
                     log.error("rule %s raised %s on %s", error.code, error.error.split(":", 1)[0], path)
             self._check_worker_memory()
             return report
 
     def _timed_out(self, path: str, budget: float, started: float) -> Report:
-        self.events.increment(TIMEOUT)
+        self.events.increment(TIMEOUT, reason=f"analysis of {path} exceeded {budget:g} s")
         log.error("analysis of %s exceeded %.1f s; worker %s stopped", path, budget, self.worker_pid)
         self._stop_worker(graceful=False)
-        self._spawn()  # the replacement warms up while the caller handles this report
+        with contextlib.suppress(_WorkerFailed):  # a crash loop: the next call reports it
+            self._spawn(f"timed out on {path}", crashed=False)  # the replacement warms up meanwhile
         message = (
             f"analysis stopped after {budget:g} s (the time budget); the worker was replaced. "
             "Findings for this file are missing: a rule may loop on it, please report it"
@@ -359,9 +386,12 @@ class GuardedAnalyser:
         return _internal_report(path, AnalysisTimeout, message, started)
 
     def _crashed(self, path: str, started: float) -> Report:
-        self.events.increment(WORKER_CRASH)
         code = self._reap(f"crashed while analysing {path}")
-        self._spawn()
+        self.events.increment(
+            WORKER_CRASH, reason=f"analysis worker crashed on {path} ({_describe_exit(code)})"
+        )
+        with contextlib.suppress(_WorkerFailed):  # a crash loop: the next call reports it
+            self._spawn(f"crashed on {path} ({_describe_exit(code)})")
         message = (
             f"the analysis worker crashed on this file ({_describe_exit(code)}); it was replaced. "
             "Findings for this file are missing: deep nesting or a rule bug may cause it, please report it"

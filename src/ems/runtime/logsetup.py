@@ -21,10 +21,15 @@ Policy (every ems module follows it; the filter below enforces what it can):
 
 The level comes from the ``level`` argument, else the ``EMS_LOG_LEVEL`` environment
 variable, else INFO.
+
+Files are JSON lines (``JsonLinesFormatter``): one object per record with the time, level,
+logger, the process *kind* (server, dashboard, check...) and pid, so every ems process of a
+project can log into ``.ems/logs/`` and the dashboard's Monitor page can read them back.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -43,7 +48,31 @@ BACKUP_COUNT = 5
 MAX_ARG_CHARS = 300
 MAX_MESSAGE_CHARS = 2000
 REDACTED = "[REDACTED]"
-FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
+FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"  # stderr
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object per line: ``{"time", "level", "logger", "kind", "pid", "message"[, "exc"]}``."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": round(record.created, 3),
+            "level": record.levelname,
+            "logger": record.name,
+            "kind": self.kind,
+            "pid": record.process,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
 
 _SECRET_NAME = r"[\w.-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|credentials?|private[_-]?key|client[_-]?secret)[\w.-]*"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -185,6 +214,7 @@ def configure_logging(
     max_bytes: int = MAX_BYTES,
     backup_count: int = BACKUP_COUNT,
     stderr: bool = False,
+    propagate: bool = False,
 ) -> LogSettings | None:
     """Log the ``ems`` logger tree to ``<root>/.ems/logs/<name>.log`` (rotating, redacted).
 
@@ -192,6 +222,8 @@ def configure_logging(
     be created (read-only checkout), logging goes to stderr only and None is returned:
     a tool must not fail because it cannot write its log. ``stderr=True`` also logs
     warnings and errors to stderr (never stdout: the language server talks there).
+    ``propagate=True`` keeps the records flowing to the root logger too (the language
+    server's stderr, which editors show).
     """
     numeric = parse_level(level)
     logger = logging.getLogger("ems")
@@ -199,11 +231,13 @@ def configure_logging(
         logger.removeHandler(handler)
         handler.close()
     logger.setLevel(numeric)
-    formatter = logging.Formatter(FORMAT)
     settings: LogSettings | None = None
     directory = (project_root or Path.cwd()) / LOG_DIR
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ignore = directory / ".gitignore"  # logs are local: a log never makes a work tree dirty
+        if not ignore.exists():
+            ignore.write_text("# created by ems: logs are never committed\n*\n")
         settings = LogSettings(directory, numeric, name, max_bytes, backup_count)
         file_handler: logging.Handler = PrivateRotatingFileHandler(
             settings.file, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8"
@@ -215,17 +249,19 @@ def configure_logging(
         print(
             f"ems: cannot write logs under {directory} ({exc.strerror}); logging to stderr", file=sys.stderr
         )
+    file_handler.setFormatter(JsonLinesFormatter(name) if settings is not None else logging.Formatter(FORMAT))
     handlers = [file_handler]
     if stderr:
         console = logging.StreamHandler(sys.stderr)
         console.setLevel(max(numeric, logging.WARNING))
+        console.setFormatter(logging.Formatter(FORMAT))
         handlers.append(console)
     for handler in handlers:
-        handler.setFormatter(formatter)
         handler.addFilter(RedactingFilter())
         handler._ems_owned = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
-    logger.propagate = False  # the root logger's handlers (if any) are not ours to trust
+    # the root logger's handlers (if any) are not ours to trust, unless the caller set them
+    logger.propagate = propagate
     return settings
 
 

@@ -33,7 +33,18 @@ WORKER_CRASH = "worker_crashes"
 WORKER_RESTART = "worker_restarts"
 CACHE_DROP = "cache_drops"
 FIX_DROPPED = "fixes_dropped"
-KNOWN_EVENTS = (RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, CACHE_DROP, FIX_DROPPED)
+CRASH_LOOP = "crash_loops"  # restarts stopped: too many in too short a time
+PROCESS_RESTART = "process_restarts"  # a face's helper (watcher, scan runner) restarted
+KNOWN_EVENTS = (
+    RULE_ERROR,
+    TIMEOUT,
+    WORKER_CRASH,
+    WORKER_RESTART,
+    CACHE_DROP,
+    FIX_DROPPED,
+    CRASH_LOOP,
+    PROCESS_RESTART,
+)
 
 DEFAULT_MEMORY_LIMIT = 1024 * 1024 * 1024  # 1 GiB: far above a normal server (~100 MB)
 
@@ -41,19 +52,20 @@ DEFAULT_MEMORY_LIMIT = 1024 * 1024 * 1024  # 1 GiB: far above a normal server (~
 class EventCounter:
     """Thread-safe counts of internal events, with observers.
 
-    Subscribers are called synchronously with ``(name, new_count)``; a subscriber that
-    raises is logged and does not stop the count or the other subscribers.
+    Subscribers are called synchronously with ``(name, new_count)`` (or, subscribed with
+    ``detail=True``, ``(name, new_count, reason)``: why it happened, for the monitor's event
+    log); a subscriber that raises is logged and does not stop the count or the others.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, int] = dict.fromkeys(KNOWN_EVENTS, 0)
         self._last: dict[str, float] = {}
-        self._subscribers: list[Callable[[str, int], object]] = []
+        self._subscribers: list[tuple[Callable[..., object], bool]] = []
         self.started = time.time()
 
-    def increment(self, name: str, amount: int = 1) -> int:
-        """Count ``amount`` more ``name`` events; returns the new total."""
+    def increment(self, name: str, amount: int = 1, reason: str = "") -> int:
+        """Count ``amount`` more ``name`` events (``reason``: a line saying why); returns the total."""
         if amount <= 0:
             return self.count(name)
         with self._lock:
@@ -61,9 +73,12 @@ class EventCounter:
             self._counts[name] = total
             self._last[name] = time.time()
             subscribers = list(self._subscribers)
-        for subscriber in subscribers:
+        for subscriber, detail in subscribers:
             try:
-                subscriber(name, total)
+                if detail:
+                    subscriber(name, total, reason)
+                else:
+                    subscriber(name, total)
             except Exception as exc:  # an observer must not break the observed
                 log.error("event subscriber failed on %s: %s", name, type(exc).__name__)
         return total
@@ -72,15 +87,16 @@ class EventCounter:
         with self._lock:
             return self._counts.get(name, 0)
 
-    def subscribe(self, callback: Callable[[str, int], object]) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[..., object], *, detail: bool = False) -> Callable[[], None]:
         """Hear every event; returns a function that unsubscribes."""
+        entry = (callback, detail)
         with self._lock:
-            self._subscribers.append(callback)
+            self._subscribers.append(entry)
 
         def unsubscribe() -> None:
             with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
+                if entry in self._subscribers:
+                    self._subscribers.remove(entry)
 
         return unsubscribe
 
@@ -193,8 +209,12 @@ class MemoryWatch:
             except Exception as exc:
                 log.error("cache drop %s failed: %s", name, type(exc).__name__)
         gc.collect()
-        self.events.increment(CACHE_DROP)
         after = self._rss()
+        self.events.increment(
+            CACHE_DROP,
+            reason=f"memory {rss // 2**20} MB over the {self.limit // 2**20} MB limit: dropped "
+            f"{', '.join(name for name, _ in callbacks) or 'no caches'}, now {after // 2**20} MB",
+        )
         self.last_rss = after
         log.warning(
             "memory %d MB over the %d MB limit: dropped %d caches, now %d MB",

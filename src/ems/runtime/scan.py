@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ems.core.config import Config, ConfigResolver
-from ems.core.model import Finding, Report
+from ems.core.model import Finding, Fixability, Report
 from ems.core.registry import RuleSet, lazy_rules, load_rules
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ def analyse_path(
         return FileResult(path, display, io_error_report(display, data))
     from ems.core.analyse import analyse
 
-    report = analyse(data, display, config, ruleset)
+    report = with_fixability(data, analyse(data, display, config, ruleset), config, ruleset)
     return FileResult(path, display, report, data if keep_source else None)
 
 
@@ -246,7 +246,7 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     from ems.core.analyse import analyse  # not at the top: a warm run may analyse nothing
 
     ruleset = ruleset or worker_ruleset() or load_rules()
-    report = analyse(data, task.display, task.config, ruleset)
+    report = with_fixability(data, analyse(data, task.display, task.config, ruleset), task.config, ruleset)
     excerpts = None
     if report.findings and (task.want_digest or task.keep_excerpts):
         # Split here, in the worker: the cache row keeps them for every later text report.
@@ -254,6 +254,36 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     # Sources go back through a pipe: only those the caller can use (files with findings).
     source = data if task.keep_source and report.findings else None
     return _Outcome(report, stat_key, digest, source, excerpts)
+
+
+# Beyond these, a file's fixability is not computed (``Fixability.UNKNOWN``): libcst's cost
+# per fix grows with the file, so a generated 5 MB module with thousands of offers would
+# take minutes to judge. ``ems fix`` still tries such files.
+MAX_FIXABILITY_BYTES = 1024 * 1024
+MAX_FIXABILITY_OFFERS = 200
+
+
+def with_fixability(data: bytes | str, report: Report, config: Config, ruleset: RuleSet) -> Report:
+    """``report`` with what ``ems fix`` does for each finding (``Fixability``), for files
+    where a rule offers a fix; libcst is imported only then. The result is cached with the
+    report, so an unchanged file never pays for it again."""
+    if report.syntax_error:
+        return report
+    offers = sum(1 for f in report.findings if f.fixable)
+    if not offers:
+        return report
+    if offers > MAX_FIXABILITY_OFFERS or len(data) > MAX_FIXABILITY_BYTES:
+        unknown = Fixability.UNKNOWN
+        findings = tuple(replace(f, fixability=unknown) if f.fixable else f for f in report.findings)
+        return replace(report, findings=findings)
+    from ems.core.source import UndecodableSource, decode_source
+    from ems.fixes.engine import with_fixability as compute
+
+    try:
+        text = data if isinstance(data, str) else decode_source(data).text
+    except UndecodableSource:
+        return report
+    return compute(text, report.path, config, ruleset, report)
 
 
 def _cacheable(report: Report) -> bool:

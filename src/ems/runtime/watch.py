@@ -13,7 +13,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from ems.runtime.monitor import EventCounter
 from ems.runtime.project_scan import ScanError, ScanOutcome, is_python_change, scan_project
+from ems.runtime.recovery import RestartPolicy, run_with_restarts
 
 log = logging.getLogger("ems.watch")
 
@@ -22,9 +24,17 @@ DEBOUNCE_MS = 150  # a save is often several writes (editor temp file + rename)
 
 class ProjectWatcher:
     def __init__(
-        self, root: Path, on_scan: Callable[[ScanOutcome], None] | None = None, *, jobs: int = 1
+        self,
+        root: Path,
+        on_scan: Callable[[ScanOutcome], None] | None = None,
+        *,
+        jobs: int = 1,
+        events: EventCounter | None = None,
+        policy: RestartPolicy | None = None,
     ) -> None:
         self.root = root.resolve()
+        self.events = events or EventCounter()  # restarts and crash loops (the Monitor page)
+        self.policy = policy or RestartPolicy()
         self.on_scan = on_scan
         self.jobs = jobs
         self.scans = 0
@@ -47,9 +57,15 @@ class ProjectWatcher:
         return self._thread.is_alive()
 
     def _run(self) -> None:
+        """Watch until stopped; a failure restarts the watch after a pause (bounded: a crash
+        loop stops it, records why, and ``last_error`` says so)."""
+        self._ready.set()
+        if not run_with_restarts("project watcher", self._watch, self.events, self._stop, self.policy):
+            self.last_error = f"the watcher kept failing ({self.policy.describe()}); it was stopped"
+
+    def _watch(self) -> None:
         from watchfiles import watch
 
-        self._ready.set()
         try:
             for changes in watch(
                 self.root,
@@ -62,9 +78,10 @@ class ProjectWatcher:
             ):
                 if changes:
                     self.rescan(len(changes))
-        except Exception as exc:  # the watcher dies; the page says so
+        except Exception as exc:  # restarted by _run; the page says what happened
             self.last_error = f"{type(exc).__name__}: {exc}"
-            log.error("the project watcher stopped: %s", type(exc).__name__)
+            log.error("the project watcher failed: %s", type(exc).__name__)
+            raise
 
     def rescan(self, changed: int) -> None:
         try:

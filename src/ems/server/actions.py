@@ -1,7 +1,7 @@
 """Code actions: quick fixes, ``# noqa`` suppression and ``source.fixAll.ems``.
 
-The list is built from the analysis alone (which findings are fixable and how safe
-the rule's fix is), so it appears at once; the edits need libcst and are computed in
+The list is built from the analysis and each finding's computed ``Fixability`` (the fact
+``ems check`` shows; computed once per analysed version); the edits are computed in
 ``codeAction/resolve`` (or eagerly for clients that cannot resolve). Fix generation and
 verification live in ``ems.fixes``; this module only translates.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from lsprotocol import types as lsp
 
 from ems.core.config import Config
-from ems.core.model import Finding, Fix, Safety, TextEdit
+from ems.core.model import Finding, Fix, Fixability, Safety, TextEdit
 from ems.core.registry import RuleSet
 from ems.core.source import SourceText
 from ems.fixes.noqa import UNSUPPRESSIBLE, LineFacts, noqa_edit
@@ -26,11 +26,10 @@ KIND_FIX_ALL = "fixAll"
 
 
 def fix_safety(finding: Finding, ruleset: RuleSet) -> Safety | None:
-    """How safe the finding's fix is, known from the rule without computing the fix."""
-    if not finding.fixable:
-        return None
-    rule = ruleset.get(finding.code)
-    return rule.fix_safety if rule is not None else None
+    """How safe the finding's fix is: its computed ``Fixability`` (None: no fix that
+    verifies), the same fact ``ems check`` shows."""
+    fixability = finding.fixability
+    return fixability.safety if fixability is not None and fixability.known else None
 
 
 def fix_title(finding: Finding, ruleset: RuleSet) -> str:
@@ -87,7 +86,7 @@ class ActionContext:
 
 def quick_fix(finding: Finding, diagnostic: lsp.Diagnostic, ctx: ActionContext) -> lsp.CodeAction | None:
     safety = fix_safety(finding, ctx.ruleset)
-    if safety is None or (safety is Safety.UNSAFE and not ctx.unsafe):
+    if safety is None or finding.fixability is Fixability.HIDDEN:  # hidden: unsafe fixes are off
         return None
     return lsp.CodeAction(
         title=fix_title(finding, ctx.ruleset),
@@ -121,11 +120,7 @@ def suppress_edit(finding: Finding, ctx: ActionContext) -> lsp.WorkspaceEdit | N
 
 
 def fix_all_action(ctx: ActionContext, findings: tuple[Finding, ...]) -> lsp.CodeAction | None:
-    wanted = [
-        f
-        for f in findings
-        if (s := fix_safety(f, ctx.ruleset)) is Safety.SAFE or (s is Safety.UNSAFE and ctx.unsafe)
-    ]
+    wanted = [f for f in findings if f.fixability is not None and f.fixability.applied]
     if not wanted:
         return None
     return lsp.CodeAction(

@@ -39,6 +39,7 @@ from ems.rules.e902_io_error import IOErrorRule
 from ems.runtime.events import EventBus, publish_counters
 from ems.runtime.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonitor
 from ems.runtime.scan import FileResult, scan
+from ems.server import monitoring
 from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash
 from ems.server.positions import UTF16
@@ -95,6 +96,8 @@ class EmsLanguageServer(LanguageServer):
         self.inflight: dict[tuple[str, int | None, str], asyncio.Task[Analysis]] = {}
         self.reported: set[str] = set()  # config/rule errors already shown once
         self.request_ms: dict[str, list[float]] = {}
+        self.request_counts: dict[str, int] = {}  # since start (request_ms keeps the last 100)
+        self.sampler: monitoring.Sampler | None = None
         self.started = time.time()
         # Past the RSS limit the analysis cache is dropped and the worker replaced; the
         # events (drops, time-outs, crashes, restarts) are counted in one place.
@@ -173,6 +176,7 @@ class EmsLanguageServer(LanguageServer):
         samples = self.request_ms.setdefault(name, [])
         samples.append((time.perf_counter() - started) * 1000)
         del samples[:-100]
+        self.request_counts[name] = self.request_counts.get(name, 0) + 1
 
     # --- settings and config -------------------------------------------------------------
 
@@ -282,6 +286,25 @@ class EmsLanguageServer(LanguageServer):
             if analysis.version == doc.version and analysis.text == doc.text:
                 return analysis
         raise JsonRpcContentModified(f"{doc.uri} keeps changing; try again")
+
+    async def fixable_report(self, analysis: Analysis) -> Report:
+        """The analysis's report with each finding's computed ``Fixability`` (what a fix-all
+        applies), computed in the fix pool on first use and kept with that analysis:
+        code actions and hover show the same fact as ``ems check``."""
+        known = analysis.__dict__.get("_fixable_report")
+        if known is None:
+            from ems.runtime.scan import with_fixability
+
+            known = await asyncio.get_running_loop().run_in_executor(
+                self.fix_pool,
+                with_fixability,
+                analysis.text,
+                analysis.report,
+                analysis.config,
+                self.ruleset,
+            )
+            analysis.__dict__["_fixable_report"] = known
+        return known
 
     def report_rule_errors(self, doc: Document, report: Report) -> None:
         for error in report.rule_errors:

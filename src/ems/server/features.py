@@ -24,7 +24,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from ems import __version__
 from ems.core.model import Report
-from ems.server import actions, hover
+from ems.server import actions, hover, monitoring
 from ems.server.app import CMD_FIX_ALL, CMD_SCAN, CMD_STATUS, EmsLanguageServer
 from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analysis, Document
@@ -53,6 +53,7 @@ def on_initialize(ls: EmsLanguageServer, params: lsp.InitializeParams) -> None:
 async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -> None:
     # Start the analysis worker process now, not on the first didOpen.
     asyncio.get_running_loop().run_in_executor(ls.analyser.executor, ls.analyser.prewarm)
+    ls.sampler = monitoring.start(ls)  # project log file, crash-loop bound, sampler thread
     if ls._cap("workspace", "did_change_watched_files", "dynamic_registration"):
         watchers = [lsp.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILE_NAMES]
         registration = lsp.Registration(
@@ -73,6 +74,7 @@ async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -
 
 def on_shutdown(ls: EmsLanguageServer, params: None) -> None:
     ls.debouncer.cancel_all()
+    monitoring.stop(ls)
     if ls.runtime_watch is not None:
         ls.runtime_watch.cancel()
     ls.analyser.shutdown()
@@ -223,9 +225,10 @@ async def code_action(
         if isinstance(d.data, dict) and d.data.get("fingerprint") and d.source == "ems"
     }
     result: list[lsp.CodeAction | lsp.Command] = []
+    report = await ls.fixable_report(analysis)
     if actions.kind_wanted(lsp.CodeActionKind.QuickFix.value, only):
         wanted = ctx.mapper.range_from_lsp(params.range)
-        for finding in analysis.report.findings:
+        for finding in report.findings:
             near = finding.range.start <= wanted.end and wanted.start <= finding.range.end
             if finding.fingerprint not in asked and not near:
                 continue
@@ -235,7 +238,7 @@ async def code_action(
                 if action is not None:
                     result.append(action)
     if actions.kind_wanted(actions.FIX_ALL_KIND, only):
-        action = actions.fix_all_action(ctx, analysis.report.findings)
+        action = actions.fix_all_action(ctx, report.findings)
         if action is not None:
             result.append(action)
     if not ls.can_resolve_edits:  # resolve now; drop what cannot be applied
@@ -318,8 +321,16 @@ async def on_hover(ls: EmsLanguageServer, params: lsp.HoverParams) -> lsp.Hover 
     analysis = await ls.fresh_analysis(doc)
     mapper = analysis.mapper(ls.encoding)
     found = hover.findings_at(analysis.report.findings, mapper, params.position)
+    if any(f.fixable for f in found):
+        report = await ls.fixable_report(analysis)
+        found = hover.findings_at(report.findings, mapper, params.position)
     result = hover.hover(found, mapper, ls.ruleset, analysis.config.unsafe_fixes)
-    runtime = ls.runtime.hover(doc.path.resolve() if doc.path else None, params.position.line + 1)
+    lines = analysis.text.splitlines()
+    runtime = ls.runtime.hover(
+        doc.path.resolve() if doc.path else None,
+        params.position.line + 1,
+        lambda n: lines[n - 1] if 0 < n <= len(lines) else None,
+    )
     return hover.with_runtime(result, runtime)
 
 

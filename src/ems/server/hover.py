@@ -36,9 +36,10 @@ def describe(finding: Finding, ruleset: RuleSet, unsafe: bool) -> str:
         parts += ["", "Example:", "```python", example.code.rstrip("\n"), "```"]
         if example.fixed is not None:
             parts += ["Fixed:", "```python", example.fixed.rstrip("\n"), "```"]
-    if not finding.fixable or rule.fix_safety is None:
+    fixability = finding.fixability  # computed: the fix ``ems fix`` would apply, verified
+    if fixability is None or not fixability.known:
         parts += ["", "No automatic fix."]
-    elif rule.fix_safety is Safety.SAFE:
+    elif fixability.safety is Safety.SAFE:
         parts += ["", f"Quick fix available: {rule.fix_title or 'yes'} (safe)."]
     else:
         note = "enabled" if unsafe else "off; turn on `ems.unsafeFixes` to offer it"

@@ -172,7 +172,6 @@ class RuntimeErrors:
 
     def __init__(self) -> None:
         self.projects: dict[Path, ProjectView] = {}
-        self.shown: set[Path] = set()  # files that have (or just lost) runtime diagnostics
 
     def set_folders(self, folders: Iterable[Path]) -> None:
         from ems.runtime.root import project_root
@@ -310,8 +309,8 @@ class RuntimeErrors:
                 )
         return out
 
-    def hover(self, path: Path | None, line: int) -> str | None:
-        """Markdown summary of the groups failing at 1-based ``line`` (recorded position)."""
+    def hover(self, path: Path | None, line: int, line_text: Callable[[int], str | None]) -> str | None:
+        """Markdown summary of the groups failing at 1-based ``line`` (where the diagnostic is)."""
         if path is None:
             return None
         view = self._view_of(path)
@@ -319,7 +318,7 @@ class RuntimeErrors:
             return None
         parts: list[str] = []
         for marker in view.markers.get(path, []):
-            if marker.line != line:
+            if relocate(marker.line, marker.source_line, line_text) != line:
                 continue
             group = view.groups.get(marker.fingerprint)
             if group is None:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ems.core.config import Config
-from ems.core.model import Finding, Position, Range, Related, Report, RuleError, Severity, Tag
+from ems.core.model import Finding, Fixability, Position, Range, Related, Report, RuleError, Severity, Tag
 
 if TYPE_CHECKING:
     from ems.core.registry import RuleSet
@@ -49,7 +49,9 @@ DB_NAME = "results.sqlite"
 # 2: payloads carry source excerpts; 3: two lines, what text output shows first;
 # 4: rows keyed (settings, path), so a run reads only its own settings' rows; used settings;
 # 5: a caller's rendering of the report (view_key, view): warm text output without decoding
-SCHEMA_VERSION = 6
+# 6: each finding's computed fixability (``Fixability``), the rule's offer moved to the rest
+# 7: the names of a finding's own places (``Related.name``)
+SCHEMA_VERSION = 7
 KEEP_SETTINGS = 4  # rows of the most recently written settings kept; older ones are deleted
 RACY_NS = 2_000_000_000  # files modified this close to being read: stat not trusted
 BUSY_TIMEOUT_S = 5.0
@@ -77,6 +79,8 @@ def settings_key(config: Config, ruleset: RuleSet) -> str:
             sys.implementation.name,
             ".".join(map(str, sys.version_info[:3])),
             config.fingerprint(),
+            # Findings' fixability depends on it (an unsafe fix is applied or hidden).
+            "unsafe-fixes" if config.unsafe_fixes else "",
             ruleset.fingerprint,  # the ems version, its source, the rules and plug-ins
         )
     )
@@ -97,14 +101,17 @@ def encode_report(report: Report, excerpts: Excerpts | None = None) -> str:
     """A compact JSON form in two lines; the path is implied by the row's key.
 
     Line one is what text output shows: ``[rows, excerpts]`` with a row per finding
-    ``[code, severity value, [line, column, end line, end column], message, fixable]``, and
+    ``[code, severity value, [line, column, end line, end column], message, fixability]``, and
     ``excerpts`` (the source lines the findings point at, or null) so a warm text report
     needs neither to read nor to split the file. Line two is the rest of each finding and
-    of the report, ``[[name, fingerprint, tags, related, data]..., syntax_error,
+    of the report, ``[[name, fingerprint, tags, related, data, fixable]..., syntax_error,
     rule_errors]``: parsed only when a ``Report`` is built (``build_report``). JSON never
     holds a raw line break, so the split is unambiguous.
     """
-    shown = [[f.code, f.severity.value, _range(f.range), f.message, int(f.fixable)] for f in report.findings]
+    shown = [
+        [f.code, f.severity.value, _range(f.range), f.message, _FIXABILITY_CODES[f.fixability]]
+        for f in report.findings
+    ]
     rest = [
         [
             f.name,
@@ -115,6 +122,7 @@ def encode_report(report: Report, excerpts: Excerpts | None = None) -> str:
                 for r in f.related
             ],
             [list(pair) for pair in f.data],
+            int(f.fixable),
         ]
         for f in report.findings
     ]
@@ -125,6 +133,19 @@ def encode_report(report: Report, excerpts: Excerpts | None = None) -> str:
     return head + "\n" + tail
 
 
+# A row's fixability: 0 no fix, 1 safe, 2 unsafe (enabled by the settings), 3 hidden, 4 not
+# computed (a very large file). The
+# text renderer marks ``[*]`` for 1 and 2 (``FIX_APPLIED``) straight from the rows.
+_FIXABILITY_CODES: dict[Fixability | None, int] = {
+    None: 0,
+    Fixability.SAFE: 1,
+    Fixability.UNSAFE: 2,
+    Fixability.HIDDEN: 3,
+    Fixability.UNKNOWN: 4,
+}
+_FIXABILITIES = {code: value for value, code in _FIXABILITY_CODES.items()}
+FIX_APPLIED = frozenset({1, 2})
+FIX_HIDDEN = 3
 _SEVERITIES = {s.value: s for s in Severity}
 _TAGS = {t.value: t for t in Tag}
 _NO_TAGS: frozenset[Tag] = frozenset()
@@ -157,6 +178,7 @@ _FAST = (
         "tags",
         "related",
         "data",
+        "fixability",
         "template",
     )
     and tuple(f.name for f in dataclasses.fields(Range)) == ("start", "end")
@@ -169,7 +191,7 @@ class Parsed:
     """A payload's first line parsed, the rest kept as text until a ``Report`` is needed.
 
     ``rows``: per finding ``[code, severity value, [line, column, end line, end column],
-    message, fixable]`` (``encode_report``). A warm text report renders straight from
+    message, fixability code]`` (``encode_report``). A warm text report renders straight from
     them (``ems.cli.formats``); names, fingerprints and the like are parsed and the
     ``Report`` built only if something asks for it.
     """
@@ -212,8 +234,8 @@ def build_report(parsed: Parsed, path: str) -> Report:
     append = findings.append
     if _FAST:
         new = object.__new__
-        for (code, severity, span, message, fixable), more in both:
-            name, fingerprint, tags, related, extra = more
+        for (code, severity, span, message, fixability), more in both:
+            name, fingerprint, tags, related, extra, fixable = more
             line, column, end_line, end_column = span
             start = new(Position)
             d = start.__dict__
@@ -240,11 +262,12 @@ def build_report(parsed: Parsed, path: str) -> Report:
             d["tags"] = frozenset([tags_by_value[t] for t in tags]) if tags else _NO_TAGS
             d["related"] = tuple([_related(*r) for r in related]) if related else ()
             d["data"] = tuple([(str(k), str(v)) for k, v in extra]) if extra else ()
+            d["fixability"] = _FIXABILITIES[fixability]
             d["template"] = ""  # rendered into the message already
             append(finding)
     else:  # pragma: no cover - only if the model classes change shape
-        for (code, severity, span, message, fixable), more in both:
-            name, fingerprint, tags, related, extra = more
+        for (code, severity, span, message, fixability), more in both:
+            name, fingerprint, tags, related, extra, fixable = more
             line, column, end_line, end_column = span
             append(
                 Finding(
@@ -259,6 +282,7 @@ def build_report(parsed: Parsed, path: str) -> Report:
                     frozenset([tags_by_value[t] for t in tags]) if tags else _NO_TAGS,
                     tuple([_related(*r) for r in related]) if related else (),
                     tuple([(str(k), str(v)) for k, v in extra]) if extra else (),
+                    _FIXABILITIES[fixability],
                 )
             )
     rule_errors = tuple(RuleError(str(c), str(e)) for c, e in errors)
@@ -315,6 +339,17 @@ def _checksum(
     )
     data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def path_key(path: str) -> str:
+    """The row key of a display path: the path itself when it is valid text, else (a file
+    name that is not UTF-8, held by Python as surrogate escapes, which SQLite cannot take)
+    a NUL, which no real path holds, and the name's bytes in hex: distinct from every path."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "\0" + path.encode("utf-8", "surrogateescape").hex()
+    return path
 
 
 def trusted_stat(info: os.stat_result, now_ns: int | None = None) -> StatKey | None:
@@ -430,7 +465,7 @@ class ResultCache:
             where, args = f" WHERE settings IN ({','.join('?' * len(keys))})", keys
         if len(paths) <= 32:
             where += (" AND" if where else " WHERE") + f" path IN ({','.join('?' * len(paths))})"
-            args += tuple(paths)
+            args += tuple(path_key(p) for p in paths)
         try:
             return conn.execute(f"SELECT {columns} FROM entries{where}", args).fetchall()
         except sqlite3.Error as exc:
@@ -443,12 +478,13 @@ class ResultCache:
         """(stat, content digest) per row, without payloads: enough to tell which files
         changed, so their analysis can start before the rest is loaded (``load``). Not
         checksummed: use it as a hint; a bad row fails ``load``'s check instead."""
-        wanted = set(paths)
+        wanted = _wanted(paths)
         stats: dict[tuple[str, str], tuple[StatKey | None, str]] = {}
         for row in self._select("path, settings, size, mtime_ns, ctime_ns, inode, digest", paths, settings):
             try:
-                path, key, size, mtime, ctime, inode, digest = row
-                if path in wanted:
+                stored, key, size, mtime, ctime, inode, digest = row
+                path = wanted.get(stored)
+                if path is not None:
                     stat = None if size is None else (int(size), int(mtime), int(ctime), int(inode))
                     stats[(path, key)] = (stat, str(digest))
             except (ValueError, TypeError):
@@ -460,14 +496,15 @@ class ResultCache:
     ) -> dict[tuple[str, str], Entry]:
         """Valid rows for ``paths`` (under ``settings`` keys only, if given) keyed by
         (path, settings); bad rows are left out."""
-        wanted = set(paths)
+        wanted = _wanted(paths)
         entries: dict[tuple[str, str], Entry] = {}
         for row in self._select("*", paths, settings):
             try:
-                path, key, size, mtime, ctime, inode, digest, payload, view_key, view, checksum = row
-                if path not in wanted:
+                stored, key, size, mtime, ctime, inode, digest, payload, view_key, view, checksum = row
+                path = wanted.get(stored)
+                if path is None:
                     continue
-                if checksum != _checksum(path, key, digest, payload, view_key, view):
+                if checksum != _checksum(stored, key, digest, payload, view_key, view):
                     log.info("cache row for %s failed its checksum; ignored", path)
                     continue
                 stat = None if size is None else (int(size), int(mtime), int(ctime), int(inode))
@@ -516,7 +553,8 @@ class ResultCache:
 
     def flush(self) -> None:
         """Write pending rows in one transaction; skipped if another run holds the lock."""
-        pending, self._pending = self._pending, []
+        pending, self._pending = [_storable(p) for p in self._pending], []
+        pending = [p for p in pending if p is not None]
         if not pending:
             return
         conn = self._connect()
@@ -524,16 +562,17 @@ class ResultCache:
             return
         rows = [
             (
-                p.path,
+                key,
                 p.settings,
                 *(p.stat if p.stat is not None else (None, None, None, None)),
                 p.digest,
                 p.payload,
                 p.view_key,
                 p.view,
-                _checksum(p.path, p.settings, p.digest, p.payload, p.view_key, p.view),
+                _checksum(key, p.settings, p.digest, p.payload, p.view_key, p.view),
             )
             for p in pending
+            for key in (path_key(p.path),)
         ]
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -573,6 +612,26 @@ class ResultCache:
             self.flush()
         finally:
             self._close_quietly()
+
+
+def _storable(pending: Pending) -> Pending | None:
+    """``pending`` as SQLite can store it: a view that is not valid text (a file name that
+    is not UTF-8 shown in it) is left out; a payload that is not is not cached at all."""
+    try:
+        pending.payload.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    if pending.view is not None:
+        try:
+            pending.view.encode("utf-8")
+        except UnicodeEncodeError:
+            return dataclasses.replace(pending, view_key=None, view=None)
+    return pending
+
+
+def _wanted(paths: Sequence[str]) -> dict[str, str]:
+    """Row key -> display path, for the paths a load asks for."""
+    return {path_key(p): p for p in paths}
 
 
 def is_fresh(entry: Entry | None, info: os.stat_result | None) -> bool:

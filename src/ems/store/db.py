@@ -234,6 +234,54 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        4,
+        "monitor: processes, resource and latency samples, recovery events",
+        (
+            # epoch seconds (REAL) throughout: the monitor compares and buckets times
+            """CREATE TABLE monitor_processes (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                pid INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                host TEXT NOT NULL,
+                started_at REAL NOT NULL,
+                version TEXT NOT NULL,
+                project TEXT NOT NULL,
+                interval_s REAL NOT NULL,
+                memory_limit INTEGER,
+                heartbeat_at REAL NOT NULL,
+                stopped_at REAL
+            )""",
+            """CREATE TABLE monitor_samples (
+                process_id INTEGER NOT NULL REFERENCES monitor_processes(id) ON DELETE CASCADE,
+                at REAL NOT NULL,
+                span_s REAL NOT NULL,
+                cpu_percent REAL NOT NULL,
+                rss INTEGER NOT NULL,
+                threads INTEGER NOT NULL,
+                open_files INTEGER NOT NULL,
+                analyses INTEGER,
+                latency_p50_ms REAL,
+                latency_p95_ms REAL,
+                latency_max_ms REAL,
+                queue_depth INTEGER,
+                cache_hit_rate REAL,
+                files_per_s REAL,
+                action_p50_ms REAL,
+                action_max_ms REAL
+            )""",
+            "CREATE INDEX monitor_samples_process_at ON monitor_samples(process_id, at)",
+            "CREATE INDEX monitor_samples_at ON monitor_samples(at)",
+            """CREATE TABLE monitor_events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                process_id INTEGER REFERENCES monitor_processes(id) ON DELETE SET NULL,
+                at REAL NOT NULL,
+                kind TEXT NOT NULL,
+                reason TEXT NOT NULL
+            )""",
+            "CREATE INDEX monitor_events_at ON monitor_events(at)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -314,7 +362,7 @@ class StoredFinding:
             f.range.end.line,  # type: ignore[attr-defined]
             f.range.end.column,  # type: ignore[attr-defined]
             f.message,  # type: ignore[attr-defined]
-            bool(f.fixable),  # type: ignore[attr-defined]
+            bool(getattr(f, "fixability", None) is not None and f.fixability.applied),  # type: ignore[attr-defined]
         )
 
 
@@ -450,6 +498,7 @@ class Store:
                 raise
             self.recovered_from = self._move_aside()
             self._open()
+            self._note_recovery(self.recovered_from)
 
     # -- opening
 
@@ -511,6 +560,17 @@ class Store:
             if side.exists():
                 os.replace(side, target.with_name(target.name + suffix))
         return target
+
+    def _note_recovery(self, moved_to: Path) -> None:
+        """The new store's first event says why it is new (the Monitor page and doctor show it)."""
+        from ems.store.monitor import STORE_RECOVERY, record_event
+
+        with contextlib.suppress(StoreError, sqlite3.Error):
+            record_event(
+                self,
+                STORE_RECOVERY,
+                f"the store was damaged; moved aside to {moved_to.name}, new store started",
+            )
 
     def _version(self) -> int:
         conn = self._connection
@@ -776,8 +836,13 @@ class Store:
         lifetimes: Iterable[Lifetime],
         analysed: int,
         duration_s: float,
+        prefix: str = "",
     ) -> int:
-        """Swap in the result of a history walk in one transaction (readers never see half)."""
+        """Swap in the result of a history walk in one transaction (readers never see half).
+
+        ``prefix``: the walk covered only this repo-relative folder or file; the stored
+        history of every other path is kept (a partial run must not destroy data it did
+        not recompute)."""
         event_rows = [
             (e.commit_sha, e.kind, e.fingerprint, e.code, e.path, e.line, e.message) for e in events
         ]
@@ -801,8 +866,15 @@ class Store:
         ]
         with self.transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO commits VALUES (?, ?, ?, ?, ?, ?)", commit_rows)
-            conn.execute("DELETE FROM history_events")
-            conn.execute("DELETE FROM history")
+            if prefix:
+                inside = prefix.rstrip("/") + "/"
+                where = " WHERE path = ? OR substr(path, 1, ?) = ?"
+                args = (prefix.rstrip("/"), len(inside), inside)
+                conn.execute("DELETE FROM history_events" + where, args)
+                conn.execute("DELETE FROM history" + where, args)
+            else:
+                conn.execute("DELETE FROM history_events")
+                conn.execute("DELETE FROM history")
             conn.executemany("INSERT INTO history_events VALUES (?, ?, ?, ?, ?, ?, ?)", event_rows)
             conn.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", life_rows)
             cursor = conn.execute(

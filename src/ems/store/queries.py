@@ -120,23 +120,6 @@ def scan_trend(store: Store, limit: int = 200) -> list[ScanPoint]:
     return [ScanPoint(r[0], r[1], r[2], r[3] or "none", int(r[4])) for r in rows]
 
 
-FINDING_COLUMNS = (
-    "fingerprint",
-    "code",
-    "name",
-    "severity",
-    "path",
-    "line",
-    "column",
-    "end_line",
-    "end_column",
-    "message",
-    "fixable",
-    "introduced_sha",
-    "introduced_exact",
-    "author",
-    "introduced_at",
-)
 # A current finding joined with its open lifetime (removed_sha IS NULL: the one that
 # explains it; through the fingerprint index) and the commit that introduced it.
 _FINDINGS_SQL = (
@@ -148,30 +131,16 @@ _FINDINGS_SQL = (
 )
 
 
-def finding_records(store: Store, scan_id: int) -> list[tuple]:
-    """Every finding of ``scan_id`` as plain tuples in ``FINDING_COLUMNS`` order (one query;
-    no object per row: a table of 100,000 findings is built straight from these)."""
-    rows = store._query(
-        _FINDINGS_SQL + " WHERE f.scan_id = ? ORDER BY f.path, f.line, f.column, f.code", (scan_id,)
-    )
-    seen: set[str] = set()
-    unique = []
-    for r in rows:  # a fingerprint with two open lifetimes (rare): keep the first
-        if r[0] not in seen:
-            seen.add(r[0])
-            unique.append(tuple(r))
-    return unique
-
-
 def _row(r: tuple) -> FindingRow:
     return FindingRow(*r[:10], bool(r[10]), r[11], bool(r[12]), r[13], None if r[14] is None else int(r[14]))
 
 
 def findings(store: Store, scan_id: int) -> list[FindingRow]:
     """Every finding of ``scan_id`` with its introducing commit, in file order."""
-    return sorted(
-        (_row(r) for r in finding_records(store, scan_id)), key=lambda f: (f.path, f.line, f.column, f.code)
+    rows = store._query(
+        _FINDINGS_SQL + " WHERE f.scan_id = ? ORDER BY f.path, f.line, f.column, f.code", (scan_id,)
     )
+    return [_row(tuple(r)) for r in rows]
 
 
 def finding(store: Store, scan_id: int, fingerprint: str) -> FindingRow | None:
@@ -215,3 +184,114 @@ def authors(store: Store) -> list[AuthorRow]:
         " GROUP BY c.author ORDER BY 3 DESC, 1"
     )
     return [AuthorRow(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+# ---------------------------------------------------------------- filtered findings
+
+
+@dataclass(frozen=True)
+class FindingFilter:
+    """What the Findings page asks for; every field narrows the selection (empty: no limit).
+
+    ``introduced_since``/``introduced_before`` are unix times of the introducing commit;
+    ``unknown_origin`` keeps only findings whose introduction history does not know.
+    """
+
+    rules: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    path_contains: str = ""
+    authors: tuple[str, ...] = ()
+    introduced_since: int | None = None
+    introduced_before: int | None = None
+    unknown_origin: bool = False
+    fixable: bool | None = None
+
+    @property
+    def needs_history(self) -> bool:
+        """Whether matching needs the introducing commit (a join per finding)."""
+        return bool(
+            self.authors
+            or self.unknown_origin
+            or self.introduced_since is not None
+            or self.introduced_before is not None
+        )
+
+
+GROUP_COLUMNS = {"rule": "f.code", "severity": "f.severity", "path": "f.path", "author": "c.author"}
+_JOINS = (
+    " LEFT JOIN history h ON h.fingerprint = f.fingerprint AND h.removed_sha IS NULL"
+    " LEFT JOIN commits c ON c.sha = COALESCE(h.introduced_sha, h.boundary_sha)"
+)
+
+
+def _in(column: str, values: tuple[str, ...], params: list[object]) -> str:
+    params.extend(values)
+    return f"{column} IN ({','.join('?' * len(values))})"
+
+
+def _where(scan_id: int, flt: FindingFilter) -> tuple[str, list[object]]:
+    params: list[object] = [scan_id]
+    clauses = ["f.scan_id = ?"]
+    if flt.rules:
+        clauses.append(_in("f.code", flt.rules, params))
+    if flt.severities:
+        clauses.append(_in("f.severity", flt.severities, params))
+    if flt.path_contains:
+        clauses.append("instr(f.path, ?) > 0")
+        params.append(flt.path_contains)
+    if flt.authors:
+        clauses.append(_in("c.author", flt.authors, params))
+    if flt.unknown_origin:
+        clauses.append("c.sha IS NULL")
+    if flt.introduced_since is not None:
+        clauses.append("c.timestamp >= ?")
+        params.append(flt.introduced_since)
+    if flt.introduced_before is not None:
+        clauses.append("c.timestamp < ?")
+        params.append(flt.introduced_before)
+    if flt.fixable is not None:
+        clauses.append("f.fixable = ?")
+        params.append(int(flt.fixable))
+    return " WHERE " + " AND ".join(clauses), params
+
+
+def count_findings(store: Store, scan_id: int, flt: FindingFilter) -> int:
+    where, params = _where(scan_id, flt)
+    joins = _JOINS if flt.needs_history else ""
+    return int(store._query(f"SELECT COUNT(*) FROM findings f{joins}{where}", params)[0][0])
+
+
+def filtered_findings(store: Store, scan_id: int, flt: FindingFilter, limit: int = 1000) -> list[FindingRow]:
+    """The first ``limit`` findings matching ``flt`` in file order, with their origin."""
+    where, params = _where(scan_id, flt)
+    rows = store._query(
+        _FINDINGS_SQL + where + " ORDER BY f.path, f.line, f.column, f.code LIMIT ?", [*params, limit]
+    )
+    return [_row(tuple(r)) for r in rows]
+
+
+def group_counts(store: Store, scan_id: int, flt: FindingFilter, by: str) -> list[tuple[str | None, int]]:
+    """Matching findings counted by ``by`` (one of ``GROUP_COLUMNS``), largest first."""
+    column = GROUP_COLUMNS[by]
+    where, params = _where(scan_id, flt)
+    joins = _JOINS if flt.needs_history or by == "author" else ""
+    rows = store._query(
+        f"SELECT {column}, COUNT(*) FROM findings f{joins}{where} GROUP BY {column} ORDER BY 2 DESC, 1",
+        params,
+    )
+    return [(r[0], int(r[1])) for r in rows]
+
+
+def fixable_paths(store: Store, scan_id: int, flt: FindingFilter, code: str) -> list[str]:
+    """Files with fixable findings of rule ``code`` among those matching ``flt``."""
+    where, params = _where(scan_id, flt)
+    joins = _JOINS if flt.needs_history else ""
+    rows = store._query(
+        f"SELECT DISTINCT f.path FROM findings f{joins}{where} AND f.code = ? AND f.fixable = 1 ORDER BY f.path",
+        [*params, code],
+    )
+    return [r[0] for r in rows]
+
+
+def known_authors(store: Store) -> list[str]:
+    return [r[0] for r in store._query("SELECT DISTINCT author FROM commits ORDER BY author")]

@@ -20,7 +20,9 @@ POLL_SECONDS = 1.0
 
 @st.cache_resource(show_spinner=False)
 def _watcher(root: str) -> ProjectWatcher:
-    return ProjectWatcher(Path(root)).start()
+    from ems.dashboard.components.monitoring import events
+
+    return ProjectWatcher(Path(root), events=events()).start()  # its restarts reach the Monitor page
 
 
 def watcher() -> ProjectWatcher:
@@ -29,6 +31,9 @@ def watcher() -> ProjectWatcher:
 
 def ensure_watcher() -> ProjectWatcher | None:
     """Start watching when served by ``ems dashboard`` (not in page tests, which drive scans)."""
+    from ems.dashboard.components.monitoring import monitoring
+
+    monitoring()  # log file and sampler of this process (only when served)
     return watcher() if context.live_enabled() else None
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -12,53 +14,49 @@ from ems.dashboard import context, data
 from ems.dashboard.components.common import header, key, require_scan, short
 from ems.dashboard.components.live import refresh_on_change
 from ems.dashboard.components.source import show_diff, show_source
+from ems.store.queries import FindingFilter
 
-AGES = {
+AGES = {  # label -> (introduced at most N days ago, at least M days ago); "unknown": no history
     "any": None,
-    "last 7 days": (0, 7),
-    "last 30 days": (0, 30),
-    "older than 30 days": (30, None),
+    "last 7 days": (7, None),
+    "last 30 days": (30, None),
+    "older than 30 days": (None, 30),
     "unknown (no history)": "unknown",
 }
 GROUPS = {"nothing": None, "rule": "rule", "severity": "severity", "file": "path", "author": "author"}
-MAX_CHOICES = 1000  # findings offered in the "open" list (the table shows all)
+TABLE_ROWS = 1000  # rows fetched for the table and the "open" list (counts cover all)
 PATCH = "findings_patch"  # session key: the previewed patch and what it is for
+DAY = 86400
 
 
-def filters(frame: pd.DataFrame) -> pd.DataFrame:
+def filters(k) -> FindingFilter:
+    rules = data.rule_counts(k)["rule"].tolist()
     with st.expander("Filters", expanded=True):
         a, b, c = st.columns(3)
-        rules = a.multiselect("Rule", sorted(frame["rule"].unique()), key="f_rule")
+        chosen_rules = a.multiselect("Rule", rules, key="f_rule")
         severities = b.multiselect("Severity", ["error", "warning", "info", "hint"], key="f_severity")
         path = c.text_input("Path contains", value=st.query_params.get("path", ""), key="f_path")
         d, e, f = st.columns(3)
-        authors = d.multiselect(
-            "Author (introduced by)", sorted(frame["author"].dropna().unique()), key="f_author"
-        )
+        authors = d.multiselect("Author (introduced by)", data.known_authors(k), key="f_author")
         age = e.selectbox("Introduced", list(AGES), key="f_age")
         fixable = f.selectbox("Fix", ["any", "fixable", "not fixable"], key="f_fixable")
-    shown = frame
-    if rules:
-        shown = shown[shown["rule"].isin(rules)]
-    if severities:
-        shown = shown[shown["severity"].isin(severities)]
-    if path:
-        shown = shown[shown["path"].str.contains(path, regex=False)]
-    if authors:
-        shown = shown[shown["author"].isin(authors)]
     window = AGES[age]
-    if window == "unknown":
-        shown = shown[shown["introduced_at"].isna()]
-    elif window is not None:
-        now = datetime.now(UTC)
+    hour = int(time.time()) // 3600 * 3600  # "now" to the hour: the filter stays cacheable
+    since = before = None
+    if isinstance(window, tuple):
         newest, oldest = window
-        shown = shown[shown["introduced"].notna()]
-        shown = shown[shown["introduced"] <= now - timedelta(days=newest)]
-        if oldest is not None:
-            shown = shown[shown["introduced"] > now - timedelta(days=oldest)]
-    if fixable != "any":
-        shown = shown[shown["fixable"] == (fixable == "fixable")]
-    return shown
+        since = hour - newest * DAY if newest is not None else None
+        before = hour - oldest * DAY if oldest is not None else None
+    return FindingFilter(
+        rules=tuple(chosen_rules),
+        severities=tuple(severities),
+        path_contains=path.strip(),
+        authors=tuple(authors),
+        introduced_since=since,
+        introduced_before=before,
+        unknown_origin=window == "unknown",
+        fixable=None if fixable == "any" else fixable == "fixable",
+    )
 
 
 def apply_section(patch_kind: str) -> None:
@@ -174,18 +172,18 @@ def blame(path: str, line: int) -> str | None:
     return f"`{short(found.commit_sha)}` {found.author}, {date}: {found.summary}"
 
 
-def bulk(shown: pd.DataFrame) -> None:
+def bulk(k, flt: FindingFilter) -> None:
     from ems.fixes.preview import rule_patches
 
-    fixable = shown[shown["fixable"]]
     st.subheader("Apply all safe fixes of a rule")
+    fixable = data.group_counts(k, replace(flt, fixable=True), "rule")
     if fixable.empty:
         st.caption("No fixable finding in the filtered list.")
         return
-    rule = st.selectbox("Rule", sorted(fixable["rule"].unique()), key="bulk_rule")
-    files = sorted(fixable[fixable["rule"] == rule]["path"].unique())
+    rule = st.selectbox("Rule", fixable["rule"].tolist(), key="bulk_rule")
+    files = data.fixable_paths(k, flt, rule)
     st.caption(
-        f"In the {len(files)} file(s) of the filtered list with {rule} findings. The whole diff is shown first."
+        f"In the {len(files)} file(s) of the filtered list with fixable {rule} findings. The whole diff is shown first."
     )
     if st.button(f"Preview all safe {rule} fixes", key="bulk_preview"):
         try:
@@ -213,18 +211,24 @@ def main() -> None:
         st.success(flash)
     if not require_scan():
         return
-    frame = data.findings(key())
-    shown = filters(frame)
-    st.markdown(f"**{len(shown):,}** of {len(frame):,} findings")
+    k = key()
+    flt = filters(k)
+    total = data.finding_count(k, FindingFilter())
+    matching = data.finding_count(k, flt)
+    st.markdown(f"**{matching:,}** of {total:,} findings")
     group = GROUPS[st.radio("Group by", list(GROUPS), horizontal=True, key="f_group")]
     if group:
-        counts = shown.groupby(group, dropna=False).size().reset_index(name="findings")
-        st.dataframe(counts.sort_values("findings", ascending=False), hide_index=True)
+        st.dataframe(data.group_counts(k, flt, group), hide_index=True)
+    shown = data.findings(k, flt, TABLE_ROWS)
     columns = ["path", "line", "column", "rule", "severity", "message", "fixable", "author", "introduced"]
+    if matching > len(shown):
+        st.caption(
+            f"The table shows the first {len(shown):,} in file order; narrow the filters to see others."
+        )
     st.dataframe(shown[columns], hide_index=True, height=320)
     if shown.empty:
         return
-    choices = shown.head(MAX_CHOICES)
+    choices = shown
     labels = {
         fp: f"{p}:{ln} {r} {m[:70]}"
         for fp, p, ln, r, m in zip(
@@ -253,7 +257,7 @@ def main() -> None:
     st.divider()
     detail(shown[shown["fingerprint"] == chosen].iloc[0])
     st.divider()
-    bulk(shown)
+    bulk(k, flt)
 
 
 main()
