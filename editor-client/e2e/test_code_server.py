@@ -3,8 +3,10 @@
 Installs the built ``.vsix`` into a fresh code-server, opens the demo project
 (``examples/demo``), sees ems's diagnostics in the Problems panel, applies a quick fix with
 Ctrl+. and saves, runs "ems: Fix all auto-fixable problems in this file" and saves, and checks
-the file on disk after each step; then checks ``source.fixAll.ems`` on save. Screenshots go to
-``editor-client/.e2e/screenshots/``.
+the file on disk after each step; then checks ``source.fixAll.ems`` on save, a setting reaching
+the running server without a restart, the LSP trace in the output, the server's command line
+(``--stdio`` once), a crash followed by an announced restart, and the health dashboard command.
+Screenshots go to ``editor-client/.e2e/screenshots/``.
 
 Opt-in (``make test-vscode``, not ``make test``): the set-up (``setup.sh``) installs code-server
 and the Node it needs under ``editor-client/.e2e/``. The server is found by the extension's own
@@ -17,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -225,6 +228,20 @@ def save(page: Page, path: Path, before: str) -> str:
     return wait_for_disk(page, path, before)
 
 
+def server_processes(workspace: Path) -> list[tuple[int, list[str]]]:
+    """The ems servers started for this workspace (found by their command line)."""
+    ems = str(workspace / ".venv" / "bin" / "ems")
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().decode().split("\0")[:-1]
+        except (OSError, ValueError):
+            continue
+        if ems in argv and "serve" in argv:
+            found.append((int(proc.name), argv))
+    return found
+
+
 def expected_fix_all(workspace: Path, text: str, tmp: Path) -> str:
     """What `ems fix` makes of this text in the same project (the CLI and the server share fix_all)."""
     copy = tmp / "expected"
@@ -316,6 +333,22 @@ def test_diagnostics_quick_fix_fix_all_and_fix_on_save(
     assert any("[Trace" in log and "textDocument/codeAction" in log for log in logs), logs
     # The server was started once: the setting change did not restart it.
     assert sum(log.count("ems: starting ") for log in logs) == 1, logs
+
+    # The server's command line: `serve` from discovery, `--stdio` from vscode-languageclient,
+    # once. A crash is followed by a restart that the user is told about.
+    servers = server_processes(workspace)
+    assert len(servers) == 1, servers
+    pid, argv = servers[0]
+    assert argv[-2:] == ["serve", "--stdio"] and argv.count("--stdio") == 1, argv
+    os.kill(pid, signal.SIGKILL)
+    expect(page.locator(".notifications-toasts")).to_contain_text(
+        "restarting it (attempt 1 of 5)", timeout=60_000
+    )
+    expect(page.get_by_role("button", name=re.compile("ems: ready")).first).to_be_visible(timeout=120_000)
+    deadline = time.monotonic() + 60
+    while not (restarted := server_processes(workspace)) or restarted[0][0] == pid:
+        assert time.monotonic() < deadline, "the server was not restarted"
+        time.sleep(0.5)
 
     # The health dashboard: `ems dashboard` on a free loopback port, opened in a new tab, stopped
     # by "ems: Stop the health dashboard" (and with the extension).
