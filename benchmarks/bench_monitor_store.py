@@ -68,7 +68,7 @@ def simulate(root: Path, interval: float, processes: int, days: int = 8) -> tupl
 
 def tick_cost(root: Path, ticks: int = 300) -> tuple[float, float]:
     """(CPU ms, wall ms) per sampler tick, averaged over ``ticks`` ticks into a real store."""
-    from ems.core.monitor import EventCounter, ProcessMonitor
+    from ems.runtime.monitor import EventCounter, ProcessMonitor
     from ems.runtime.sampler import Sampler
 
     def probe(span: float) -> dict[str, float]:
