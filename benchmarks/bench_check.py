@@ -763,7 +763,7 @@ How the time is spent and why it is shaped this way:
   each row's checksum, and writing the output.
 - **One changed file**: pass 1 decides by `stat` alone which files changed, before any
   payload is read; if there are fewer than 8 (too few for a pool), they go to one forked
-  child (`ems.core.project._Background`) which imports the rules and analyses them while
+  child (`ems.runtime.pool._Background`) which imports the rules and analyses them while
   the parent loads the other rows and prints their stored text. The child's results come
   back pickled through a pipe; if it fails in any way the parent analyses the files
   itself. Analysing `{one.note.removeprefix("changed: ")}` alone takes 40–75 ms plus

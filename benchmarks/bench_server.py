@@ -481,7 +481,7 @@ while idle ({build:.0f} ms); after that the benchmark's top-level edit costs {to
 typing inside a method {inside:.1f} ms (only the method is re-parsed). The diagnostics are exactly
 those of a whole-module analysis (tests compare the two over real modules and generated
 edits). The rest of the round trip is the server: applying the edit, handing the text to the
-analysis worker (`ems.core.guard`, a separate process with a time budget, so a hanging rule
+analysis worker (`ems.runtime.guard`, a separate process with a time budget, so a hanging rule
 cannot stall the editor), converting findings to LSP diagnostics and JSON.
 
 What the server also does: analysis off the event loop (hover and code actions stay instant);

@@ -31,8 +31,8 @@ from pathlib import Path
 
 from ems.core import Report, analyse
 from ems.core.invariants import parses, position_problems
-from ems.core.logsetup import configure_logging
 from ems.fixes import apply_edits, fix_all, fixes_for
+from ems.runtime.logsetup import configure_logging
 
 INSERTABLE = [
     "\n", "\r", "\r\n", "\t", "\x0c", " ", "(", ")", "[", "]", "{", ":", '"', "'", '"""', "#", "\\",

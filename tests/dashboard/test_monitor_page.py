@@ -20,7 +20,7 @@ WORKLOAD = textwrap.dedent(
     import logging, os, signal, sys, time
     from pathlib import Path
     from ems.core.config import Config
-    from ems.core.guard import GuardedAnalyser
+    from ems.runtime.guard import GuardedAnalyser
     from ems.runtime.sampler import monitor_process
 
     root = Path(sys.argv[1])

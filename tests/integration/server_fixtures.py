@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lsp_text import apply_text_change
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES
 
-from ems.server.positions import UTF16, apply_change
+from ems.server.positions import UTF16
 
 SERVER_COMMAND = [sys.executable, "-m", "ems", "serve", "--log-level", "info"]
 TIMEOUT = 15.0
@@ -183,7 +184,7 @@ def change_document(
     client.recorder.versions[uri] = version
     text = client.recorder.texts[uri]
     for change in changes:
-        text = apply_change(text, change, client.recorder.encoding)
+        text = apply_text_change(text, change, client.recorder.encoding)
     client.recorder.texts[uri] = text
     client.text_document_did_change(
         lsp.DidChangeTextDocumentParams(
@@ -230,7 +231,7 @@ def apply_workspace_edit(edit: lsp.WorkspaceEdit, texts: dict[str, str], encodin
         text = texts[uri]
         # Apply from the end so earlier ranges stay valid.
         for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
-            text = apply_change(
+            text = apply_text_change(
                 text, lsp.TextDocumentContentChangePartial(range=e.range, text=e.new_text), encoding
             )
         out[uri] = text

@@ -489,6 +489,59 @@ def test_fix_commit_refuses_files_with_uncommitted_changes(tmp_path, monkeypatch
     assert "--branch only makes sense with --commit" in capsys.readouterr().err
 
 
+def test_check_from_another_folder_uses_the_checked_projects_root(tmp_path, monkeypatch, capsys):
+    """``cd /tmp && ems check /path/to/repo``: .ems/ (cache and store) lands in the repository,
+    nothing in the current folder, and JSON findings still get ``introduced`` (issue 13)."""
+    repo = make_repo(tmp_path)
+    c1 = commit(repo, {"pkg/legacy.py": "import os\n"}, "old debt", who="carol")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["history", str(repo), "--jobs", "1"]) == 0
+    capsys.readouterr()
+
+    code = main(["check", "--format", "json", "--record", str(repo / "pkg")])
+    out = capsys.readouterr()
+    assert code == 1, out.err
+    [finding] = json.loads(out.out)
+    assert finding["introduced"]["commit"] == c1
+    assert not (elsewhere / ".ems").exists()
+    assert not (repo / "pkg" / ".ems").exists()
+    assert (repo / ".ems" / "ems.db").is_file()
+    assert (repo / ".ems" / "cache").is_dir()
+    with open_store(repo) as store:
+        [scan] = store.scans()
+        assert scan.root == str(repo.resolve()) and scan.finding_count == 1
+
+
+def test_history_report_is_data_and_history_built_reaches_a_subscriber(tmp_path):
+    from ems.gitinfo.report import build_history
+    from ems.runtime.events import EventBus, HistoryBuilt
+
+    repo = make_repo(tmp_path)
+    c1 = commit(repo, {"a.py": MODULE_V2}, "add area", who="bob")
+    c2 = commit(repo, {"a.py": MODULE_V4}, "fix the comparison", who="carol")
+    bus = EventBus()
+    heard: list[HistoryBuilt] = []
+    bus.subscribe(HistoryBuilt, heard.append)
+    with open_store(repo) as store:
+        report = build_history(repo, store, jobs=1, with_blame=True, bus=bus)
+    assert [c.sha for c in report.commits] == [c1, c2]
+    assert [e.code for e in report.commits[0].introduced] == ["E711"]
+    [removed] = report.removed
+    assert (removed.code, removed.introduced.author, removed.removed.author) == (
+        "E711",
+        "Bob Builder",
+        "Carol Danvers",
+    )
+    [current] = report.findings  # MODULE_V4 imports os
+    assert (current.code, current.line, current.column) == ("F401", 1, 8)
+    assert current.introduced is not None and current.introduced.commit == c2
+    assert current.blame is not None and current.blame.author == "Carol Danvers"
+    assert report.as_dict()["findings"][0]["blame"]["commit"] == c2
+    assert heard == [HistoryBuilt(str(repo.resolve()), c2, 2, 1, heard[0].seconds)]
+
+
 def test_a_restricted_run_keeps_the_history_of_files_outside_it(tmp_path, monkeypatch, capsys):
     repo = make_repo(tmp_path)
     c1 = commit(repo, {"pkg/a.py": "import os\n", "tools/t.py": "import sys\n"}, "one", who="carol")

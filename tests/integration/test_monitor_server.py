@@ -19,7 +19,7 @@ import pytest
 from lsprotocol import types as lsp
 from server_fixtures import change_document, edit_range, open_document, running_server, wait_for_diagnostics
 
-from ems.core.monitor import CRASH_LOOP, WORKER_CRASH, WORKER_RESTART
+from ems.runtime.monitor import CRASH_LOOP, WORKER_CRASH, WORKER_RESTART
 from ems.store import monitor as m
 from ems.store import open_store
 

@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
-import ems.core.cache as cache_mod
-import ems.core.project as project
+import ems.runtime.discovery as discovery
+import ems.runtime.pool as pool
+import ems.runtime.scan as project
+import ems.store.cache as cache_mod
 from ems.core.config import ConfigResolver
-from ems.core.project import FileResult, fix_paths, scan
 from ems.core.registry import load_rules
+from ems.fixes.project import fix_paths
+from ems.runtime.scan import FileResult, scan
 
 RULES = load_rules()
 
@@ -68,7 +71,7 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_parallel_output_equals_sequential_output(tree: Path) -> None:
     sequential = _scan(tree, jobs=1, use_cache=False)
     parallel = _scan(tree, jobs=2, use_cache=False)
-    assert len(sequential) > project.MIN_PARALLEL_FILES
+    assert len(sequential) > pool.MIN_PARALLEL_FILES
     assert parallel == sequential
     assert [d for d, _ in parallel] == sorted(d for d, _ in parallel) or parallel == sequential
     assert any(findings for _, findings in sequential)
@@ -230,7 +233,7 @@ def test_discovery_exclusion_agrees_with_config(tree: Path, extra: tuple[str, ..
     from ems.core.config import Config
 
     config = replace(Config(root=tree), extend_exclude=extra)
-    excluder = project._Excluder(config)
+    excluder = discovery._Excluder(config)
     for folder, dirs, files in os.walk(tree):
         directory = Path(folder)
         info = excluder.folder(directory)
@@ -243,7 +246,7 @@ def test_an_undecodable_cached_row_is_reanalysed(tree: Path) -> None:
     """A row whose payload passes its checksum but no longer decodes (e.g. a schema slip)."""
     import sqlite3
 
-    from ems.core.cache import _checksum
+    from ems.store.cache import _checksum
 
     reference = _scan(tree, jobs=1, use_cache=False)
     _scan(tree, jobs=1)

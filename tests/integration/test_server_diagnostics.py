@@ -316,3 +316,19 @@ async def test_edits_of_a_large_module_match_a_full_analysis_of_each_version(tmp
             assert sorted(
                 (d.code, d.range.start.line + 1, d.range.start.character, d.message) for d in published
             ) == sorted((f.code, f.range.start.line, f.range.start.column, f.message) for f in expected)
+
+
+def test_the_client_applies_edits_with_its_own_utf16_model():
+    """The test client's applier (``lsp_text``) follows the LSP text model on its own: UTF-16
+    code units, every line ending Python knows, positions past a line's end clamped."""
+    from lsp_text import apply_text_change, index_of
+
+    text = "s = 'é中🙂' + x\r\ny = 1\rz = 2\n"
+    after_emoji = lsp.Position(0, len("s = 'é中") + 2)  # 🙂 is two UTF-16 code units
+    assert text[index_of(text, after_emoji) :].startswith("' + x")
+    assert index_of(text, lsp.Position(0, 10), "utf-8") == len("s = 'é中")  # é is 2 bytes, 中 3
+    assert index_of(text, lsp.Position(2, 99)) == text.index("z = 2") + len("z = 2")
+    change = lsp.TextDocumentContentChangePartial(
+        range=lsp.Range(lsp.Position(1, 4), lsp.Position(2, 0)), text="10\r"
+    )
+    assert apply_text_change(text, change) == "s = 'é中🙂' + x\r\ny = 10\rz = 2\n"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-import ems.core.cache as cache_mod
-import ems.core.project as project_mod
+import ems.runtime.scan as project_mod
+import ems.store.cache as cache_mod
 from ems.cli.main import main
 
 FILES: dict[str, bytes] = {
@@ -216,8 +216,8 @@ def test_a_malformed_view_falls_back_to_rendering_the_report(project: Path) -> N
     from ems.cli.formats import TextRenderer, render_text
     from ems.core.analyse import analyse
     from ems.core.config import Config
-    from ems.core.project import FileResult
     from ems.core.registry import load_rules
+    from ems.runtime.scan import FileResult
 
     rules = load_rules()
     data = FILES["a.py"]

@@ -1,5 +1,5 @@
 """A few changed files are analysed in one forked child while the parent goes on
-(``ems.core.project._Background``). These tests drive real forks: the child's results
+(``ems.runtime.pool._Background``). These tests drive real forks: the child's results
 must equal in-process ones, and any failure of the child must cost time, never results."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import ems.core.cache as cache_mod
-import ems.core.project as project
+import ems.runtime.pool as pool
+import ems.runtime.scan as project
+import ems.store.cache as cache_mod
 from ems.core.config import ConfigResolver
-from ems.core.project import scan, scan_as_ready
 from ems.core.registry import load_rules
+from ems.runtime.scan import scan, scan_as_ready
 
 RULES = load_rules()
 PARENT = os.getpid()
@@ -38,7 +39,7 @@ def _dies_in_child(item: int) -> int:
 
 
 def test_results_come_from_a_child_and_in_order() -> None:
-    background = project._Background(_square_with_pid, [1, 2, 3], RULES)
+    background = pool._Background(_square_with_pid, [1, 2, 3], RULES)
     results = list(background)
     assert [value for value, _ in results] == [1, 4, 9]
     assert {pid for _, pid in results} != {PARENT}  # really computed elsewhere
@@ -47,13 +48,13 @@ def test_results_come_from_a_child_and_in_order() -> None:
 
 @pytest.mark.parametrize("func, expected", [(_fails_in_child, [2, 3]), (_dies_in_child, [10, 20])])
 def test_a_failing_child_costs_time_not_results(func: object, expected: list[int]) -> None:
-    background = project._Background(func, [1, 2], RULES)  # type: ignore[arg-type]
+    background = pool._Background(func, [1, 2], RULES)  # type: ignore[arg-type]
     assert list(background) == expected
     background.close()
 
 
 def test_closing_early_reaps_the_child() -> None:
-    background = project._Background(_square_with_pid, [5], RULES)
+    background = pool._Background(_square_with_pid, [5], RULES)
     pid = background._pid
     assert pid is not None
     background.close()
@@ -90,7 +91,7 @@ def test_a_changed_file_in_a_warm_project_is_analysed_in_the_background(
         return original(task, ruleset)  # type: ignore[arg-type]
 
     monkeypatch.setattr(project, "_analyse_task", logging_task)
-    monkeypatch.setattr(project, "_can_fork", lambda: True)  # whatever threads the runner has
+    monkeypatch.setattr(pool, "can_fork", lambda: True)  # whatever threads the runner has
     arrived = list(scan_as_ready([tmp_path], resolver, ruleset=RULES, jobs=2))
     assert arrived[-1][1].display == "m7.py"  # the cached results came first
     name, pid = log.read_text().split()
@@ -113,7 +114,7 @@ def test_jobs_one_keeps_the_analysis_in_process(tmp_path: Path, monkeypatch: pyt
     list(scan([tmp_path], resolver, ruleset=RULES))
     (tmp_path / "m3.py").write_text("import sys\n", encoding="utf-8")
     started: list[int] = []
-    monkeypatch.setattr(project, "_Background", lambda *a: started.append(1))
+    monkeypatch.setattr(pool, "_Background", lambda *a: started.append(1))
     results = list(scan([tmp_path], resolver, ruleset=RULES, jobs=1))
     assert started == []
     by_name = {r.display: r.report.findings for r in results}
@@ -124,10 +125,10 @@ def test_no_process_to_be_had_means_in_process_not_a_crash(monkeypatch: pytest.M
     def refuse() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(project.os, "fork", refuse)
-    monkeypatch.setattr(project, "_can_fork", lambda: True)
+    monkeypatch.setattr(pool.os, "fork", refuse)
+    monkeypatch.setattr(pool, "can_fork", lambda: True)
     opened = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
-    results = list(project._ordered_map(_square_with_pid, [2, 3], 2, RULES, background=True))
+    results = list(pool.ordered_map(_square_with_pid, [2, 3], 2, RULES, background=True))
     assert [value for value, _ in results] == [4, 9]
     assert {pid for _, pid in results} == {os.getpid()}
     if opened is not None:

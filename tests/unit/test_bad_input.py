@@ -26,9 +26,9 @@ import pytest
 
 from ems.core import Report, analyse
 from ems.core.config import ConfigResolver
-from ems.core.project import read_source, scan
 from ems.core.registry import load_rules
 from ems.core.source import SourceText, decode_source
+from ems.runtime.scan import read_source, scan
 
 TEXTWRAP = Path(textwrap.__file__).read_bytes()
 

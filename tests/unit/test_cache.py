@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from ems.core import cache as cache_mod
 from ems.core import registry
 from ems.core.analyse import analyse
-from ems.core.cache import (
+from ems.core.config import Config
+from ems.core.model import Finding, Range, Related, Report, RuleError, Severity, Tag
+from ems.core.registry import RuleSet, load_rules
+from ems.store import cache as cache_mod
+from ems.store.cache import (
     Entry,
     ResultCache,
     decode_report,
@@ -22,9 +25,6 @@ from ems.core.cache import (
     stat_key,
     trusted_stat,
 )
-from ems.core.config import Config
-from ems.core.model import Finding, Range, Related, Report, RuleError, Severity, Tag
-from ems.core.registry import RuleSet, load_rules
 
 SOURCE = 'name = "é中🙂"\nmessage = f"hello"\nif name == None:\n    pass\n'
 

@@ -17,10 +17,12 @@ from collections.abc import Iterator
 import pytest
 
 from ems.core import Report, analyse, load_rules
-from ems.core.guard import CRASH_CODE, TIMEOUT_CODE, GuardedAnalyser, is_guard_failure
-from ems.core.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
 from ems.core.registry import RuleSet
 from ems.core.rule import AnalysisContext, Hit, Rule
+from ems.rules.ems902_analysis_timeout import AnalysisTimeout
+from ems.rules.ems903_analysis_crash import AnalysisCrash
+from ems.runtime.guard import GuardedAnalyser, is_guard_failure
+from ems.runtime.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
 from ems.runtime.recovery import RestartPolicy
 
 
@@ -113,7 +115,7 @@ def test_hang_times_out_and_worker_is_replaced(guard: GuardedAnalyser) -> None:
     started = time.monotonic()
     report = guard.analyse("x = 1  # HANG\n", "hang.py", ruleset=FAULTY, timeout=0.5)
     assert time.monotonic() - started < 5
-    assert _codes(report) == [TIMEOUT_CODE]
+    assert _codes(report) == [AnalysisTimeout.code]
     assert is_guard_failure(report)
     assert "0.5 s" in report.findings[0].message
     assert guard.events.count(TIMEOUT) == timeouts + 1
@@ -128,7 +130,7 @@ def test_crash_is_reported_and_worker_is_replaced(guard: GuardedAnalyser, marker
     restarts = guard.events.count(WORKER_RESTART)
     # a stack overflow takes a few seconds to die here (the kernel grows the stack page by page)
     report = guard.analyse(f"x = 1  # {marker}\n", "crash.py", ruleset=FAULTY, timeout=30)
-    assert _codes(report) == [CRASH_CODE]
+    assert _codes(report) == [AnalysisCrash.code]
     assert is_guard_failure(report)
     assert why in report.findings[0].message
     assert guard.events.count(WORKER_CRASH) == crashes + 1
@@ -144,7 +146,7 @@ def test_worker_killed_mid_request_recovers(guard: GuardedAnalyser) -> None:
     killer.start()
     report = guard.analyse("x = 1  # HANG\n", "victim.py", ruleset=FAULTY, timeout=10)
     killer.join()
-    assert _codes(report) == [CRASH_CODE]
+    assert _codes(report) == [AnalysisCrash.code]
     assert "SIGKILL" in report.findings[0].message
     assert _codes(guard.analyse("z = 3\n", "ok.py", ruleset=FAULTY)) == ["EMS994"]
 
@@ -232,7 +234,7 @@ def test_default_rules_are_those_of_the_parent(guard: GuardedAnalyser) -> None:
 
 def test_memory_watch_can_recycle_the_worker() -> None:
     """How a face wires the two: past the limit, the worker is replaced (and counted)."""
-    from ems.core.monitor import CACHE_DROP, MemoryWatch
+    from ems.runtime.monitor import CACHE_DROP, MemoryWatch
 
     events = EventCounter()
     with GuardedAnalyser(timeout=5, events=events) as analyser:

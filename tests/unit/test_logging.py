@@ -11,8 +11,13 @@ from pathlib import Path
 import pytest
 
 from ems.core import Config, analyse, load_rules
-from ems.core.guard import GuardedAnalyser
-from ems.core.logsetup import (
+from ems.core.model import Finding, Fix
+from ems.core.registry import RuleSet
+from ems.core.rule import AnalysisContext, Hit, Rule
+from ems.fixes import fix_all, fixes_for
+from ems.fixes.context import FixContext
+from ems.runtime.guard import GuardedAnalyser
+from ems.runtime.logsetup import (
     REDACTED,
     LogSettings,
     configure_logging,
@@ -20,11 +25,6 @@ from ems.core.logsetup import (
     parse_level,
     redact,
 )
-from ems.core.model import Finding, Fix
-from ems.core.registry import RuleSet
-from ems.core.rule import AnalysisContext, Hit, Rule
-from ems.fixes import fix_all, fixes_for
-from ems.fixes.context import FixContext
 
 API_KEY = "sk-live-4f9c2b7a1e8d3f6a0b5c9e2d7f1a4b8c"
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"

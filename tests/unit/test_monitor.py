@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ems.core.monitor import (
+from ems.runtime.monitor import (
     CACHE_DROP,
     KNOWN_EVENTS,
     TIMEOUT,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ems.core.logsetup import configure_logging
 from ems.runtime.logs import read_records
+from ems.runtime.logsetup import configure_logging
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ems.core.monitor import WORKER_CRASH, EventCounter
+from ems.runtime.monitor import WORKER_CRASH, EventCounter
 from ems.runtime.sampler import Sampler
 from ems.runtime.settings import MonitorSettings
 from ems.store import monitor as m

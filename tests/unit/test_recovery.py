@@ -8,8 +8,9 @@ import threading
 import time
 
 from ems.core.config import Config
-from ems.core.guard import CRASH_CODE, GuardedAnalyser
-from ems.core.monitor import CRASH_LOOP, PROCESS_RESTART, WORKER_CRASH, WORKER_RESTART, EventCounter
+from ems.rules.ems903_analysis_crash import AnalysisCrash
+from ems.runtime.guard import GuardedAnalyser
+from ems.runtime.monitor import CRASH_LOOP, PROCESS_RESTART, WORKER_CRASH, WORKER_RESTART, EventCounter
 from ems.runtime.recovery import RestartPolicy, run_with_restarts
 
 
@@ -75,7 +76,7 @@ def test_guard_stops_replacing_a_worker_that_keeps_dying() -> None:
             reports.append(guard.analyse(f"x = {n}\n", "m.py", Config()))
         assert guard.crash_loop is not None
         codes = [[f.code for f in r.findings] for r in reports]
-    assert codes == [[], [], [CRASH_CODE]]  # replaced twice (the analysis still happened), then not
+    assert codes == [[], [], [AnalysisCrash.code]]  # replaced twice (the analysis still happened), then not
     assert "not restarted again" in reports[-1].findings[0].message
     kinds = [name for name, _ in heard]
     assert kinds.count(WORKER_RESTART) == 2 and kinds.count(CRASH_LOOP) == 1
@@ -118,7 +119,7 @@ def test_a_long_command_is_monitored_and_a_short_one_is_not(tmp_path) -> None:  
 
 
 def test_a_cache_drop_under_memory_pressure_says_why() -> None:
-    from ems.core.monitor import CACHE_DROP, MemoryWatch
+    from ems.runtime.monitor import CACHE_DROP, MemoryWatch
 
     events = EventCounter()
     heard = _heard(events)

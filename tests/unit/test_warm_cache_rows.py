@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-import ems.core.cache as cache_mod
+import ems.store.cache as cache_mod
 from ems.cli.formats import count_findings
 from ems.cli.main import main
-from ems.core.cache import build_report, decode_entry, encode_report, parse_payload
 from ems.core.config import ConfigResolver
-from ems.core.project import FileResult, cached_rows, scan
 from ems.core.registry import load_rules
+from ems.runtime.scan import FileResult, cached_rows, scan
+from ems.store.cache import build_report, decode_entry, encode_report, parse_payload
 
 SOURCE = 'import os\nname = f"x"\nif name == None:\n\tpass\n'
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ems.core.config import DEFAULT_EXCLUDE, Config
-from ems.core.project import _Excluder
+from ems.runtime.discovery import _Excluder
 
 PATTERNS: list[tuple[str, ...]] = [
     DEFAULT_EXCLUDE,

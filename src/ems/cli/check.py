@@ -19,9 +19,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-source", action="store_true", help="text format: no source excerpt under each finding"
     )
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    from ems.gitinfo.hooks import add_check_options  # --record, --new-since (store and git)
-
-    add_check_options(parser)
+    parser.add_argument(
+        "--record", action="store_true", help="record this scan in the project store (.ems/ems.db)"
+    )
+    parser.add_argument(
+        "--new-since",
+        metavar="REF",
+        help="report only findings not present at git REF (branch, tag, commit), compared by fingerprint",
+    )
     parser.set_defaults(run=run)
 
 
@@ -43,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     # A run builds several objects per finding and nothing with cycles worth collecting:
     # with the default thresholds the collector would walk every module and finding
     # again and again (half of decoding time on the standard library). The pool workers
-    # do the same in ``ems.core.project``. Restored on return for in-process callers.
+    # do the same in ``ems.runtime.scan``. Restored on return for in-process callers.
     thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
@@ -62,7 +67,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from ems.core.config import ConfigError
     from ems.core.registry import RegistryError, lazy_rules
-    from ems.gitinfo.hooks import HookError, apply_check_options
+    from ems.gitinfo.scans import ServiceError
 
     started = perf_counter()
 
@@ -72,10 +77,47 @@ def _run(args: argparse.Namespace) -> int:
         ruleset = lazy_rules()
         resolver = make_resolver(args, ruleset)
         results, blocks = _collect(args, resolver, ruleset)
-        results = apply_check_options(args, results, resolver, started)
-    except (ConfigError, RegistryError, UsageError, HookError) as exc:
+        if args.record:
+            _record(args, results, resolver, perf_counter() - started)
+        if args.new_since:
+            from ems.gitinfo.scans import filter_new_since
+
+            try:
+                results = filter_new_since(_root(args), results, args.new_since)
+            except ServiceError as exc:
+                raise ServiceError(f"--new-since: {exc}") from None
+    except (ConfigError, RegistryError, UsageError, ServiceError) as exc:
         return fail(str(exc))
     return _report(args, results, resolver, ruleset, blocks)
+
+
+def _root(args: argparse.Namespace):
+    """The project root of this run (where ``.ems/`` is): from the checked paths."""
+    from ems.runtime.root import scan_root
+
+    return scan_root([] if args.paths == ["-"] else input_paths(args))
+
+
+def _record(args: argparse.Namespace, results, resolver, duration_s: float) -> None:
+    """``--record``: every finding of the scan, before ``--new-since`` filters them.
+
+    Counts the lines of the files (the health rating is per 1,000 lines): one read of
+    each file, paid only with ``--record``."""
+    from ems.gitinfo.churn import line_count
+    from ems.gitinfo.scans import ServiceError, record_scan
+
+    root = _root(args)
+    try:
+        record_scan(
+            root,
+            [r.report for r in results],
+            config_hash=resolver.for_folder(root).fingerprint(),
+            duration_s=duration_s,
+            source="check",
+            lines=sum(line_count(r.path) for r in results),
+        )
+    except ServiceError as exc:
+        raise ServiceError(f"--record: {exc}") from None
 
 
 def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[str] | None]:
@@ -89,7 +131,7 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
     from pathlib import Path
 
     from ems.cli.formats import TextRenderer
-    from ems.core.project import FileResult, View, scan_as_ready
+    from ems.runtime.scan import FileResult, View, scan_as_ready
 
     # SARIF computes fixes from the bytes; text output needs only the findings' lines,
     # which cached rows carry (a warm run then reads no file).
@@ -101,7 +143,7 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
         name = args.stdin_filename or "<stdin>"
         data = sys.stdin.buffer.read()
         config = resolver.for_path(Path(name) if args.stdin_filename else Path.cwd() / "stdin.py")
-        from ems.core.project import with_fixability
+        from ems.runtime.scan import with_fixability
 
         report = with_fixability(data, analyse(data, name, config, ruleset), config, ruleset)
         return [FileResult(Path(name), name, report, data if keep_source or keep_excerpts else None)], None
@@ -111,7 +153,7 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
         raise UsageError(f"no such file or directory: {missing[0]}")
     progress = progress_bar(not args.quiet)
     renderer = view = None
-    if args.format == "text" and not getattr(args, "new_since", None):
+    if args.format == "text" and not args.new_since:
         colour = _text_colour(args)
         renderer = TextRenderer(colour=colour, show_source=not args.no_source)
         # The default plain text only: a row keeps one view, and a terminal (colour) or
@@ -153,9 +195,9 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
     counts = formats.count_findings(results)  # from views and rows: nothing decoded
     stream = sys.stdout
     if args.format == "json":
-        from ems.gitinfo.hooks import introduced_enricher
+        from ems.gitinfo.scans import introduced_enricher
 
-        text = formats.render_json(results, ruleset, introduced_enricher(results))
+        text = formats.render_json(results, ruleset, introduced_enricher(_root(args), results))
     elif args.format == "sarif":
         from ems.cli.sarif import render_sarif
 

@@ -22,9 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ems.core.cache import cache_dir, remove
     from ems.core.config import ConfigError, ConfigResolver, LazyCodes
     from ems.core.registry import lazy_rules
+    from ems.runtime.root import project_root
+    from ems.store.cache import cache_dir, remove
 
     out = []
     status = 0
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     for raw in args.paths or ["."]:
         path = Path(raw)
         roots = {path.resolve()} if path.is_dir() else set()
+        roots.add(project_root(path))
         with contextlib.suppress(ConfigError):  # a broken config must not block cleaning
             roots.add(resolver.for_path(path).root.resolve())
         for root in sorted(roots):

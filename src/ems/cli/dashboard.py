@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from ems.cli.common import fail
     from ems.dashboard.launch import serve, url
     from ems.dashboard.security import BindRefused, check_bind, token_from
-    from ems.gitinfo.hooks import project_root
+    from ems.runtime.root import project_root
 
     target = Path(args.path)
     if not target.is_dir():

@@ -19,9 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
     parser.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
-    from ems.gitinfo.hooks import add_fix_options  # --commit, --branch
-
-    add_fix_options(parser)
+    parser.add_argument(
+        "--commit",
+        action="store_true",
+        help="commit the fixed files (refused if they have uncommitted changes); message lists rules and files",
+    )
+    parser.add_argument("--branch", metavar="NAME", help="with --commit: commit on a new branch NAME")
     parser.set_defaults(run=run)
 
 
@@ -40,9 +43,9 @@ class FileOutcome:
 
 def run(args: argparse.Namespace) -> int:
     from ems.core.config import ConfigError
-    from ems.core.project import fix_paths
     from ems.core.registry import RegistryError, load_rules
     from ems.fixes import FileChanged, atomic_write
+    from ems.fixes.project import fix_paths
 
     try:
         ruleset = load_rules()
@@ -73,12 +76,24 @@ def run(args: argparse.Namespace) -> int:
         ]
     except ConfigError as exc:
         return fail(str(exc))
-    from ems.gitinfo.hooks import HookError, finish_fix_commit, prepare_fix_commit
+    from ems.gitinfo.fixcommit import finish_fix_commit, prepare_fix_commit
+    from ems.gitinfo.scans import ServiceError
+    from ems.runtime.events import EventBus, FixApplied
+    from ems.runtime.root import scan_root
 
+    bus = EventBus()  # the CLI has no listeners of its own; services publish to it
     changing = {path for path, outcome in outcomes if outcome.new is not None}
     try:
-        committer = prepare_fix_commit(args, [path for path, _ in outcomes], changing.__contains__)
-    except HookError as exc:
+        if args.commit and (args.diff or args.dry_run):
+            raise ServiceError("--commit cannot be combined with --diff or --dry-run")
+        committer = prepare_fix_commit(
+            scan_root(paths),
+            commit=args.commit,
+            branch=args.branch,
+            files=[path for path, _ in outcomes],
+            would_change=changing.__contains__,
+        )
+    except ServiceError as exc:
         return fail(str(exc))
     out: list[str] = []
     errors: list[str] = []
@@ -106,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
                 errors.append(str(exc))
                 write_failed = True
                 continue
+            bus.publish(FixApplied(outcome.display, tuple(code for code, _ in outcome.applied)))
             if committer is not None:
                 committer.add(path, outcome.applied)
             if not args.quiet:
@@ -135,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _outcome(fixed) -> tuple[Path, FileOutcome]:
-    """The CLI's view of one file's fix result (from ``ems.core.project.fix_paths``)."""
+    """The CLI's view of one file's fix result (from ``ems.fixes.project.fix_paths``)."""
     from ems.core.model import Fixability
 
     result = fixed.result
@@ -149,12 +165,14 @@ def _outcome(fixed) -> tuple[Path, FileOutcome]:
         if result
         else ()
     )
+    from ems.rules.e902_io_error import IOErrorRule
+
     error = fixed.error
     if (
         error is None
         and fixed.report.syntax_error
         and fixed.report.findings
-        and fixed.report.findings[0].code == "E902"
+        and fixed.report.findings[0].code == IOErrorRule.code
     ):
         # Unreadable (a symlink loop, a dangling link, no permission): a finding that
         # stays, as ``ems check`` reports it, not a failure of the run.

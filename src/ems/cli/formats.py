@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ems.core.cache import FIX_APPLIED, FIX_HIDDEN
 from ems.core.model import Finding, Fixability, Severity
-from ems.core.project import FileResult, cached_rows
+from ems.runtime.scan import FileResult, cached_rows
+from ems.store.cache import FIX_APPLIED, FIX_HIDDEN
 
 if TYPE_CHECKING:
     from ems.core.registry import RuleSet
@@ -90,10 +90,11 @@ def finding_dict(finding: Finding, ruleset: RuleSet, enrich: Enricher | None = N
         "fix": fix_info(finding, ruleset),
         "url": rule.url() if rule else None,
     }
-    if finding.related:
+    related = finding.shown_related
+    if related:
         data["related"] = [
             {"line": r.range.start.line, "column": r.range.start.column + 1, "message": r.message}
-            for r in finding.related
+            for r in related
         ]
     if enrich is not None:
         data.update(enrich(finding))
@@ -170,7 +171,7 @@ class TextRenderer:
     malformed is rendered again from its built report (a bad row is analysed afresh).
 
     ``view``/``view_key`` make the rendering cacheable with the file's result
-    (``ems.core.project.View``): a warm run then prints a file's block as stored.
+    (``ems.runtime.scan.View``): a warm run then prints a file's block as stored.
     """
 
     def __init__(self, *, colour: bool, show_source: bool = True) -> None:

@@ -8,15 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ems.cli.common import positive_int
-
-if TYPE_CHECKING:
-    from ems.gitinfo.history import HistoryResult
-    from ems.store import Store
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -90,8 +84,10 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ems.gitinfo.history import HistoryOptions, walk_history
+    from ems.gitinfo.history import HistoryOptions
     from ems.gitinfo.repo import EmptyRepositoryError, GitError, close_repositories, repository, root_of
+    from ems.gitinfo.report import build_history
+    from ems.runtime.events import EventBus
     from ems.runtime.longrun import monitored_if_long
     from ems.store import StoreError, open_store
 
@@ -124,11 +120,19 @@ def run(args: argparse.Namespace) -> int:
                     "and started a new one",
                     file=sys.stderr,
                 )
-            result = walk_history(root, store, options, jobs=args.jobs, progress=progress)
+            report = build_history(
+                root,
+                store,
+                options,
+                jobs=args.jobs,
+                progress=progress,
+                with_blame=args.blame,
+                bus=EventBus(),
+            )
             progress.clear()
-            for warning in result.warnings:
+            for warning in report.warnings:
                 print(f"ems history: {warning}", file=sys.stderr)
-            payload = _payload(result, store, args.blame)
+            payload = report.as_dict()
     except EmptyRepositoryError as exc:
         progress.clear()
         print(f"ems history: {exc}", file=sys.stderr)
@@ -144,124 +148,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(_text(payload, args.hotspots))
     return EXIT_OK
-
-
-def _date(stamp: int) -> str:
-    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds")
-
-
-def _payload(result: HistoryResult, store: Store, with_blame: bool) -> dict[str, object]:
-    from ems.gitinfo.blame import blame
-    from ems.gitinfo.churn import HOTSPOT_FORMULA, churn, hotspots
-    from ems.gitinfo.history import introductions
-    from ems.gitinfo.repo import repository
-
-    repo = repository(result.root)
-    options = store.history_run()
-    opts = options.options if options else {}
-    intro = introductions(store, [p.finding.fingerprint for p in result.present])
-    rows = result.commit_rows
-
-    def who(sha: str | None) -> dict[str, object] | None:
-        row = rows.get(sha or "")
-        if row is None:
-            return None
-        return {"commit": row.sha, "author": row.author, "email": row.email, "date": row.date}
-
-    findings = []
-    blames: dict[tuple[str, int], dict[str, object]] = {}
-    if with_blame:
-        lines_by_path: dict[str, set[int]] = {}
-        for p in result.present:
-            lines_by_path.setdefault(p.path, set()).add(p.finding.line)
-        for path, lines in lines_by_path.items():
-            for line, b in blame(
-                repo, store, result.tip, path, result.tip_files[path].blob_sha, lines
-            ).items():
-                blames[(path, line)] = {
-                    "commit": b.commit_sha,
-                    "author": b.author,
-                    "email": b.email,
-                    "date": _date(b.timestamp),
-                    "summary": b.summary,
-                }
-    for p in result.present:
-        f = p.finding
-        item: dict[str, object] = {
-            "path": p.path,
-            "line": f.line,
-            "column": f.column + 1,
-            "code": f.code,
-            "message": f.message,
-            "severity": f.severity,
-            "fingerprint": f.fingerprint,
-            "introduced": intro[f.fingerprint].as_dict() if f.fingerprint in intro else None,
-        }
-        if with_blame:
-            item["blame"] = blames.get((p.path, f.line))
-        findings.append(item)
-
-    churns = churn(
-        repo,
-        result.tip,
-        max_commits=opts.get("max_commits"),
-        since=opts.get("since"),  # type: ignore[arg-type]
-        first_parent=bool(opts.get("first_parent")),
-    )
-    spots = hotspots(churns, {path: (len(a.findings), a.lines) for path, a in result.tip_files.items()})
-
-    def event(e: object) -> dict[str, object]:
-        return {
-            "fingerprint": e.fingerprint,
-            "code": e.code,
-            "path": e.path,
-            "line": e.line,  # type: ignore[attr-defined]
-            "message": e.message,
-        }  # type: ignore[attr-defined]
-
-    return {
-        "repository": str(result.root),
-        "branch": result.head.branch,
-        "head": result.head.sha,
-        "tip": result.tip,
-        "boundary": who(result.boundary),
-        "warnings": result.warnings,
-        "stats": {
-            "commits": len(result.commits),
-            "analysed_blobs": result.analysed,
-            "cached_blobs": result.cached,
-            "seconds": round(result.seconds, 3),
-        },
-        "commits": [
-            {
-                "sha": c.commit.sha,
-                "parents": list(c.commit.parents),
-                "author": c.commit.author,
-                "email": c.commit.email,
-                "date": c.commit.date,
-                "summary": c.commit.summary,
-                "shallow": c.shallow,
-                "introduced": [event(e) for e in c.introduced],
-                "removed": [event(e) for e in c.removed],
-            }
-            for c in result.commits
-        ],
-        "findings": findings,
-        "removed": [
-            {
-                "fingerprint": life.fingerprint,
-                "code": life.code,
-                "path": life.path,
-                "line": life.line,
-                "message": life.message,
-                "introduced": who(life.introduced_sha),
-                "removed": who(life.removed_sha),
-            }
-            for life in result.lifetimes
-            if life.removed_sha
-        ],
-        "hotspots": {"formula": HOTSPOT_FORMULA, "files": [h.as_dict() for h in spots if h.score > 0]},
-    }
 
 
 def _text(payload: dict, hotspot_count: int) -> str:

@@ -103,7 +103,7 @@ def _internal_error(exc: Exception) -> int:
     """Tell the user in one line; keep the traceback in the log (``.ems/logs/ems.log``)."""
     import logging
 
-    from ems.core.logsetup import configure_logging, current_settings
+    from ems.runtime.logsetup import configure_logging, current_settings
 
     where = "stderr"
     try:

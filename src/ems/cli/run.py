@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ems.gitinfo.hooks import project_root
+    from ems.runtime.root import project_root
     from ems.store import StoreError
     from ems.testing.program import run_program
     from ems.testing.summary import render_text

@@ -9,8 +9,8 @@ from pathlib import Path
 from ems import __version__
 from ems.core.config import ConfigResolver
 from ems.core.model import Finding, Fix, Severity
-from ems.core.project import FileResult
 from ems.core.registry import RuleSet
+from ems.runtime.scan import FileResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.HINT: "note"}
@@ -62,7 +62,8 @@ def _result(
     }
     if finding.code in rule_index:
         entry["ruleIndex"] = rule_index[finding.code]
-    if finding.related:
+    related = finding.shown_related
+    if related:
         entry["relatedLocations"] = [
             {
                 "id": i,
@@ -74,7 +75,7 @@ def _result(
                     ),
                 },
             }
-            for i, rel in enumerate(finding.related)
+            for i, rel in enumerate(related)
         ]
     if fix is not None:
         fixability = finding.fixability

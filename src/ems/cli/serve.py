@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def configure_logging(log_file: str | None, level: str) -> None:
     """Server logs: stderr (editors show it) or a rotating, owner-only file; always redacted."""
-    from ems.core.logsetup import BACKUP_COUNT, MAX_BYTES, PrivateRotatingFileHandler, RedactingFilter
+    from ems.runtime.logsetup import BACKUP_COUNT, MAX_BYTES, PrivateRotatingFileHandler, RedactingFilter
 
     handler: logging.Handler = (
         PrivateRotatingFileHandler(log_file, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8")
@@ -63,12 +63,13 @@ def run(args: argparse.Namespace) -> int:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # protocol only on the real stdout
 
-    from ems.server.app import server
+    from ems.server.features import create_server
     from ems.server.framing import FramedInput
 
     if args.memory_limit_mb <= 0:
         print("ems serve: --memory-limit-mb must be positive", file=sys.stderr)
         return 2
+    server = create_server()
     server.set_memory_limit(args.memory_limit_mb)
     server.memory.start(interval=10.0)
     framed = FramedInput(stdin)

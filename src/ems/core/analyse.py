@@ -16,17 +16,17 @@ from dataclasses import dataclass
 
 from ems.core.config import Config
 from ems.core.fingerprint import definition_spans, enclosing_definition, fingerprints, span_parents
-from ems.core.model import Finding, Range, Report, RuleError, Severity, Tag
+from ems.core.model import Finding, Range, Report, RuleError, Tag
 from ems.core.node_classes import WalkedClasses
 from ems.core.registry import RuleSet, load_rules
 from ems.core.rule import AnalysisContext, Hit, Rule
 from ems.core.source import SourceText, UndecodableSource, decode_source
 from ems.core.suppressions import Suppression, parse_suppressions, skips_file
+from ems.rules.e999_syntax_error import SyntaxErrorRule
+from ems.rules.ems901_internal_rule_error import InternalRuleError
 
 log = logging.getLogger("ems.core")
 
-SYNTAX_ERROR_CODE = "E999"
-RULE_ERROR_CODE = "EMS901"
 UNUSED_SUPPRESSION_CODE = "RUF100"
 
 
@@ -215,6 +215,7 @@ def _to_finding(rule: type[Rule], hit: Hit, path: str, config: Config) -> Findin
         tags=rule.tags,
         related=hit.related,
         data=hit.data,
+        template=hit.template,
     )
 
 
@@ -222,13 +223,11 @@ def _syntax_finding(
     path: str, message: str, line: int, column: int, end: tuple[int, int] | None, config: Config
 ) -> Finding:
     end_line, end_col = end or (line, column)
-    finding = Finding(
-        code=SYNTAX_ERROR_CODE,
-        name="syntax-error",
-        severity=config.severity_of(SYNTAX_ERROR_CODE, Severity.ERROR),
-        range=Range.of(line, column, end_line, end_col),
-        message=f"SyntaxError: {message}",
-        path=path,
+    finding = SyntaxErrorRule.finding(
+        path,
+        f"SyntaxError: {message}",
+        Range.of(line, column, end_line, end_col),
+        config.severity_of(SyntaxErrorRule.code, SyntaxErrorRule.severity),
     )
     return _with_fingerprints([finding], None, None, path)[0]
 
@@ -271,15 +270,11 @@ def _multiline_end_column(src: SourceText, line: int, end_line: int) -> int:
 
 
 def _rule_error_finding(error: RuleError, path: str) -> Finding:
-    return Finding(
-        code=RULE_ERROR_CODE,
-        name="internal-rule-error",
-        severity=Severity.ERROR,
-        range=Range.of(1, 0, 1, 0),
-        # The exception type only: its message may quote source text (and secrets), and it
-        # changes with every edit, which made fix verification see a "new" EMS901 and refuse.
-        message=f"rule {error.code} failed on this file ({error.error.partition(':')[0]}); other rules ran normally",
-        path=path,
+    # The exception type only: its message may quote source text (and secrets), and it
+    # changes with every edit, which made fix verification see a "new" EMS901 and refuse.
+    return InternalRuleError.finding(
+        path,
+        f"rule {error.code} failed on this file ({error.error.partition(':')[0]}); other rules ran normally",
     )
 
 
@@ -300,9 +295,9 @@ def _apply_suppressions(
         candidates = list(suppressions.get(finding.line, ()))
         # A finding inside a multi-line statement (e.g. one name of a parenthesised import)
         # may also be suppressed on the statement's first line, as ruff does.
-        statement_line = finding.datum("statement_line")
-        if statement_line and int(statement_line) != finding.line:
-            candidates += suppressions.get(int(statement_line), ())
+        statement = finding.place("statement")
+        if statement is not None and statement.start.line != finding.line:
+            candidates += suppressions.get(statement.start.line, ())
         matched = [s for s in candidates if s.covers(finding.code)]
         if matched:
             used.update((s, finding.code) for s in matched)

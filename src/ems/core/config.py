@@ -355,7 +355,20 @@ class ConfigResolver:
             resolved = path.resolve()
         except (OSError, RuntimeError):  # a symlink loop: look from where the link itself is
             resolved = Path(os.path.abspath(path))
-        config_file = self.explicit or self._nearest(resolved.parent if not path.is_dir() else resolved)
+        return self._in(resolved.parent if not path.is_dir() else resolved)
+
+    def for_folder(self, folder: Path) -> Config:
+        """The config of the files directly in ``folder``: what a project's settings hash is
+        taken from (recorded with scans and history runs)."""
+        try:
+            resolved = folder.resolve()
+        except (OSError, RuntimeError):
+            resolved = Path(os.path.abspath(folder))
+        return self._in(resolved)
+
+    def _in(self, directory: Path) -> Config:
+        """The config that applies in the (resolved) ``directory``."""
+        config_file = self.explicit or self._nearest(directory)
         if config_file is None:
             base = Config(root=self.default_root)
         elif config_file in self._by_file:

@@ -47,7 +47,7 @@ class Fixability(enum.Enum):
     UNSAFE = "unsafe"
     HIDDEN = "hidden"
     # Not computed: the file is too big for it to be worth it (``MAX_FIXABILITY_*`` in
-    # ``ems.core.project``). Shown as no fix; ``ems fix`` still tries the rule's offer.
+    # ``ems.runtime.scan``). Shown as no fix; ``ems fix`` still tries the rule's offer.
     UNKNOWN = "unknown"
 
     @property
@@ -90,10 +90,22 @@ class Range:
 
 @dataclass(frozen=True)
 class Related:
-    """Another place that matters for a finding (e.g. the first definition for F811)."""
+    """Another place that matters for a finding, moved with the text like its range.
+
+    With ``name`` empty it is shown to users (the first definition for F811: LSP related
+    information, SARIF related locations, JSON ``related``). With a ``name`` it is a place
+    the rule keeps for itself (the statement an F401 ``noqa`` may sit on, the ``return``
+    an EMS102 fix removes), found again with ``Finding.place(name)``.
+    """
 
     range: Range
     message: str
+    name: str = ""
+
+
+def render_message(template: str, related: tuple[Related, ...]) -> str:
+    """A message from its template: ``{0}``, ``{1}``... stand for the lines of ``related``."""
+    return template.format(*(r.range.start.line for r in related))
 
 
 @dataclass(frozen=True)
@@ -108,11 +120,24 @@ class Finding:
     fixable: bool = False
     tags: frozenset[Tag] = frozenset()
     related: tuple[Related, ...] = ()
-    # Rule-private facts that the rule's fixer needs later (e.g. the unused name).
+    # Rule-private facts that the rule's fixer needs later (e.g. the unused name); places
+    # go in ``related`` (named), where the engine moves them with the text.
     data: tuple[tuple[str, str], ...] = ()
     # ``fixable`` says the rule offers a fix for this hit (a candidate, unverified); this
     # says what ``ems fix`` really does with it, once computed (``Fixability``).
     fixability: Fixability | None = None
+    # The message before the lines of ``related`` were written in (``render_message``):
+    # what stays the same when an edit above moves them (fix verification compares it).
+    template: str = field(default="", compare=False, hash=False)
+
+    @property
+    def shown_related(self) -> tuple[Related, ...]:
+        """The related places users see (not the rule's own named places)."""
+        return tuple(r for r in self.related if not r.name)
+
+    def place(self, name: str) -> Range | None:
+        """The range of the rule's own place ``name`` (see ``Related``), if it kept one."""
+        return next((r.range for r in self.related if r.name == name), None)
 
     @property
     def line(self) -> int:

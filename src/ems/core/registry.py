@@ -137,7 +137,8 @@ def engine_digest() -> str:
     import ems.core
     import ems.rules
 
-    folders = [os.path.dirname(package.__file__ or ".") for package in (ems.core, ems.rules)]
+    core, rules = (os.path.dirname(package.__file__ or ".") for package in (ems.core, ems.rules))
+    folders = [core, os.path.join(core, "incremental"), rules]
     return __version__ + ":" + source_digest(folders)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from ems.core.model import Finding, Fix, Related, Safety, Severity, Tag
+from ems.core.model import Finding, Fix, Range, Related, Safety, Severity, Tag, render_message
 from ems.core.source import SourceText
 
 if TYPE_CHECKING:
@@ -56,6 +56,9 @@ class Hit:
     message: str
     related: tuple[Related, ...] = ()
     data: tuple[tuple[str, str], ...] = ()
+    # ``message`` with ``{0}``... for the lines of ``related`` (``render_message``): set it
+    # when the message names a related place's line, so the engine can move that line.
+    template: str = ""
 
 
 # The "word" of a fact about the module's imports: re-checked when they change.
@@ -161,8 +164,14 @@ class AnalysisContext:
         end_node: ast.AST | None = None,
         related: Iterable[Related] = (),
         data: Iterable[tuple[str, str]] = (),
+        template: str = "",
     ) -> Hit:
-        """A hit spanning ``node`` (to ``end_node`` if given), columns converted to chars."""
+        """A hit spanning ``node`` (to ``end_node`` if given), columns converted to chars.
+
+        With ``template``, ``message`` is rendered from it and the lines of ``related``."""
+        related = tuple(related)
+        if template:
+            message = render_message(template, related)
         last = end_node or node
         line = node.lineno  # type: ignore[attr-defined]
         end_line = getattr(last, "end_lineno", None) or line
@@ -174,15 +183,15 @@ class AnalysisContext:
             end_line,
             self.source.char_column(end_line, end_col if end_col is not None else col),
             message,
-            tuple(related),
+            related,
             tuple(data),
+            template,
         )
 
-    def related(self, node: ast.AST, message: str) -> Related:
-        from ems.core.model import Range
-
+    def related(self, node: ast.AST, message: str = "", *, name: str = "") -> Related:
+        """The place of ``node``: shown with ``message``, or the rule's own place ``name``."""
         hit = self.hit(node, message)
-        return Related(Range.of(hit.line, hit.column, hit.end_line, hit.end_column), message)
+        return Related(Range.of(hit.line, hit.column, hit.end_line, hit.end_column), message, name)
 
 
 class Rule:
@@ -220,6 +229,22 @@ class Rule:
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         return None
+
+    @classmethod
+    def finding(
+        cls, path: str, message: str, range: Range | None = None, severity: Severity | None = None
+    ) -> Finding:
+        """A finding of this rule made outside the rule walk: how the engine, the project scan
+        and the guard emit the internal codes (E999, E902, EMS901-903) with the code, name and
+        severity their rule class documents. Default range: the start of the file."""
+        return Finding(
+            code=cls.code,
+            name=cls.name,
+            severity=cls.severity if severity is None else severity,
+            range=Range.of(1, 0, 1, 0) if range is None else range,
+            message=message,
+            path=path,
+        )
 
     @classmethod
     def has_fix(cls) -> bool:

@@ -8,7 +8,6 @@ message, which survive line shifts). A fix that fails is dropped and reported.
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -54,13 +53,10 @@ class FixAllResult:
         return bool(self.applied)
 
 
-_LINE_REFERENCE = re.compile(r"\bline \d+")
-
-
 def _key(finding: Finding) -> tuple[str, str]:
-    """Identity of a finding across an edit: messages naming a line ("from line 3") move
-    with the text, so the number is left out."""
-    return finding.code, _LINE_REFERENCE.sub("line #", finding.message)
+    """Identity of a finding across an edit: a message naming a related place's line
+    ("from line 3") moves with the text, so its template is compared."""
+    return finding.code, finding.template or finding.message
 
 
 def _signature(findings: Iterable[Finding]) -> Counter[tuple[str, str]]:

@@ -10,13 +10,14 @@ import io
 import tokenize
 from functools import cached_property
 
-from ems.core.analyse import RULE_ERROR_CODE, SYNTAX_ERROR_CODE
 from ems.core.model import Finding, Range, TextEdit
 from ems.core.source import SourceText
 from ems.core.suppressions import Suppression, parse_suppressions
+from ems.rules.e999_syntax_error import SyntaxErrorRule
+from ems.rules.ems901_internal_rule_error import InternalRuleError
 
 # A syntax error or a crashed rule is not something a comment can silence.
-UNSUPPRESSIBLE = (SYNTAX_ERROR_CODE, RULE_ERROR_CODE)
+UNSUPPRESSIBLE = (SyntaxErrorRule.code, InternalRuleError.code)
 
 
 class LineFacts:

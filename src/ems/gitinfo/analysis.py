@@ -14,7 +14,6 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 import git
@@ -24,6 +23,7 @@ from ems.core.config import Config, ConfigResolver
 from ems.core.registry import RuleSet, load_rules
 from ems.core.source import SourceText, UndecodableSource, decode_source
 from ems.gitinfo.repo import read_blob
+from ems.runtime.pool import start_context
 from ems.store import BlobAnalysis, CachedFinding, Store
 
 PARALLEL_THRESHOLD = 24  # below this many misses, a process pool costs more than it saves
@@ -111,7 +111,7 @@ class BlobAnalyser:
 
     def ruleset_hash(self) -> str:
         """The hash for the repository root's settings (recorded with each history run)."""
-        return self._hash(self.config_for("__probe__.py"))
+        return self._hash(self.resolver.for_folder(self.root))
 
     def get(
         self, keys: Iterable[tuple[str, str]], progress: Progress | None = None
@@ -140,7 +140,6 @@ class BlobAnalyser:
         results: list[BlobAnalysis] = []
         total = len(misses)
         if self.jobs > 1 and total >= PARALLEL_THRESHOLD:
-            method = "fork" if "fork" in get_all_start_methods() else "spawn"
             jobs = [
                 [
                     (read_blob(self.repo, blob), path, config)
@@ -148,7 +147,7 @@ class BlobAnalyser:
                 ]
                 for i in range(0, total, _CHUNK)
             ]
-            with ProcessPoolExecutor(self.jobs, mp_context=get_context(method)) as pool:
+            with ProcessPoolExecutor(self.jobs, mp_context=start_context()) as pool:
                 done = 0
                 for start, outcome in zip(range(0, total, _CHUNK), pool.map(_worker, jobs), strict=True):
                     for (path, blob, _, rhash), (lines, findings) in zip(

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import git
 
-from ems.core.project import PYTHON_SUFFIXES
 from ems.gitinfo.repo import git_bytes
+from ems.runtime.discovery import PYTHON_SUFFIXES
 
 HALF_LIFE_DAYS = 30.0
 HOTSPOT_FORMULA = (

@@ -36,7 +36,6 @@ from pathlib import Path
 
 import git
 
-from ems.core.project import PYTHON_SUFFIXES
 from ems.gitinfo.analysis import BlobAnalyser
 from ems.gitinfo.repo import (
     BLOB_MODES,
@@ -50,6 +49,7 @@ from ems.gitinfo.repo import (
     shallow_commits,
     tree_blobs,
 )
+from ems.runtime.discovery import PYTHON_SUFFIXES
 from ems.store import BlobAnalysis, CachedFinding, CommitRow, HistoryEvent, Lifetime, Store
 
 Progress = Callable[[str, int, int], None]

@@ -57,12 +57,14 @@ def new_since(
     ref: str,
     store: Store,
     *,
+    root: Path | None = None,
     cwd: Path | None = None,
     analyser: BlobAnalyser | None = None,
 ) -> list[Finding]:
-    """The findings of ``findings`` (paths as ``ems check`` shows them) absent at ``ref``."""
+    """The findings of ``findings`` (paths as ``ems check`` shows them, relative to ``cwd``)
+    absent at ``ref`` in the repository at ``root`` (default: the one containing ``cwd``)."""
     cwd = (cwd or Path.cwd()).resolve()
-    repo = repository(cwd)
+    repo = repository(root or cwd)
     root = root_of(repo)
     ref_sha = resolve(repo, ref)
     ref_files = tree_blobs(repo, ref_sha)

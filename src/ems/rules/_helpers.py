@@ -20,6 +20,11 @@ SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 LOOP_NODES = (ast.For, ast.AsyncFor, ast.While)
 TRY_NODES = (ast.Try, ast.TryStar)
 
+# Calls that build a new mutable object (B006 argument defaults, EMS106 dataclass fields).
+MUTABLE_CALLS = frozenset(
+    {"list", "dict", "set", "bytearray", "defaultdict", "deque", "Counter", "OrderedDict"}
+)
+
 # What a ``visit`` returns when it has nothing to report. The engine calls ``visit`` for
 # every node of the types a rule asked for and most calls find nothing: returning this
 # (an exhausted iterator, so every loop over it ends at once) from a plain function costs

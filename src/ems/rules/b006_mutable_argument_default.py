@@ -9,11 +9,8 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import NO_HITS, as_primary
+from ems.rules._helpers import MUTABLE_CALLS, NO_HITS, as_primary
 
-_MUTABLE_CALLS = frozenset(
-    {"list", "dict", "set", "bytearray", "defaultdict", "deque", "Counter", "OrderedDict"}
-)
 _MUTABLE_NODES = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
 
 
@@ -159,9 +156,9 @@ def _mutable(node: ast.expr) -> bool:
     if isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Name):
-            return func.id in _MUTABLE_CALLS
+            return func.id in MUTABLE_CALLS
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            return func.value.id == "collections" and func.attr in _MUTABLE_CALLS
+            return func.value.id == "collections" and func.attr in MUTABLE_CALLS
     return False
 
 

@@ -104,7 +104,7 @@ class UnreachableCode(Rule):
         if isinstance(terminator, ast.Return) and all(_is_bare_yield(s) for s in dead):
             return  # `return` then `yield`: the empty generator idiom
         keyword = type(terminator).__name__.lower()
-        where = ctx.hit(terminator, "")
+        where = ctx.related(terminator, name="at")  # what the fix removes
         hit = ctx.hit(dead[0], f"unreachable code after `{keyword}`", end_node=dead[-1])
         first = dead[0]
         if isinstance(first, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and first.decorator_list:
@@ -119,10 +119,8 @@ class UnreachableCode(Rule):
             hit.end_line,
             hit.end_column,
             hit.message,
-            data=(
-                ("at", f"{where.line}:{where.column}"),
-                ("fixable", "1" if fixable else "0"),
-            ),
+            related=(where,),
+            data=(("fixable", "1" if fixable else "0"),),
         )
 
     @classmethod
@@ -130,10 +128,10 @@ class UnreachableCode(Rule):
         return dict(hit.data).get("fixable") == "1"
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
-        line_no, column = (int(part) for part in finding.datum("at", "0:0").split(":"))
-        terminator = ctx.find(
-            (cst.Return, cst.Raise, cst.Continue, cst.Break), Range.of(line_no, column, line_no, column)
-        )
+        at = finding.place("at")
+        if at is None:
+            return None
+        terminator = ctx.find((cst.Return, cst.Raise, cst.Continue, cst.Break), Range(at.start, at.start))
         line = ctx.parents.get(terminator) if terminator is not None else None
         if terminator is None or not isinstance(line, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
             return None

@@ -9,10 +9,8 @@ from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
+from ems.rules._helpers import MUTABLE_CALLS
 
-_MUTABLE_CALLS = frozenset(
-    {"list", "dict", "set", "bytearray", "defaultdict", "deque", "Counter", "OrderedDict"}
-)
 _EMPTY_FACTORY = {ast.List: "list", ast.Dict: "dict", ast.Set: "set"}
 
 
@@ -117,7 +115,7 @@ class MutableDataclassDefault(Rule):
 def _mutable(node: ast.expr) -> bool:
     if isinstance(node, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)):
         return True
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _MUTABLE_CALLS
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MUTABLE_CALLS
 
 
 def _factory(node: ast.expr) -> str:

@@ -40,10 +40,12 @@ class ImportShadowedByLoopVar(Rule):
         for shadow in model.shadowed_imports:
             old = shadow.old
             where = old.alias if isinstance(old, Importation) and old.alias is not None else old.source
-            line = getattr(where, "lineno", 0)
-            related = (ctx.related(where, f"`{shadow.name}` imported here"),) if where is not None else ()
+            if where is None:  # no place to point at
+                yield ctx.hit(shadow.node, f"import `{shadow.name}` from line 0 shadowed by loop variable")
+                continue
             yield ctx.hit(
                 shadow.node,
-                f"import `{shadow.name}` from line {line} shadowed by loop variable",
-                related=related,
+                "",
+                related=(ctx.related(where, f"`{shadow.name}` imported here"),),
+                template=f"import `{shadow.name}` from line {{0}} shadowed by loop variable",
             )

@@ -6,10 +6,10 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from ems.core.model import Finding, Fix, Range, Safety, Severity
+from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
-from ems.rules.f401_unused_import import remove_import_alias
+from ems.fixes.imports import remove_import_alias
 
 if TYPE_CHECKING:
     from ems.core.scope import ScopeModel
@@ -75,7 +75,6 @@ class RedefinedWhileUnused(Rule):
             new_node = _binding_node(new, lines) if new.source is not None else redefinition.node
             if old_node is None or new_node is None:
                 continue
-            line = getattr(old_node, "lineno", 0)
             related = ctx.related(old_node, f"first definition of `{redefinition.name}`")
             data: list[tuple[str, str]] = []
             if (
@@ -89,18 +88,13 @@ class RedefinedWhileUnused(Rule):
                 if same:
                     data.append(("remove", "new"))
                 else:
-                    first = related.range
-                    data += [
-                        ("remove", "old"),
-                        ("line", str(first.start.line)),
-                        ("column", str(first.start.column)),
-                    ]
-                    data += [("end_line", str(first.end.line)), ("end_column", str(first.end.column))]
+                    data.append(("remove", "old"))  # the import at the related place
             yield ctx.hit(
                 new_node,
-                f"redefinition of unused `{redefinition.name}` from line {line}",
+                "",
                 related=(related,),
                 data=tuple(data),
+                template=f"redefinition of unused `{redefinition.name}` from line {{0}}",
             )
 
     @classmethod
@@ -111,13 +105,8 @@ class RedefinedWhileUnused(Rule):
         which = finding.datum("remove")
         if which == "new":
             return remove_import_alias(ctx, finding, finding.range, self.fix_title, Safety.SAFE)
-        if which == "old":
-            at = Range.of(
-                int(finding.datum("line")),
-                int(finding.datum("column")),
-                int(finding.datum("end_line")),
-                int(finding.datum("end_column")),
-            )
+        if which == "old" and finding.related:
+            at = finding.related[0].range
             return remove_import_alias(ctx, finding, at, "Remove the shadowed import", Safety.SAFE)
         return None
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from ems.core.model import Finding, Fix, Safety, Severity, Tag
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes.context import FixContext
+from ems.fixes.imports import remove_statement
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules.f401_unused_import import remove_statement
 
 if TYPE_CHECKING:
     from ems.core.scope import ScopeModel

@@ -62,19 +62,18 @@ class UselessElseOnLoop(Rule):
         if _breaks(node):
             return
         line, column = _else_keyword(node, ctx)
-        loop = ctx.hit(node, "")
         yield Hit(
             line,
             column,
             line,
             column + len("else"),
             "`else` clause on a loop without a `break`",
-            data=(("loop", f"{loop.line}:{loop.column}"),),
+            related=(ctx.related(node, name="loop"),),  # what the fix rewrites
         )
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
-        line_no, column = (int(part) for part in finding.datum("loop", "0:0").split(":"))
-        loop = ctx.find((cst.For, cst.While), Range.of(line_no, column, line_no, column))
+        at = finding.place("loop")
+        loop = ctx.find((cst.For, cst.While), Range(at.start, at.start)) if at is not None else None
         block = ctx.parents.get(loop) if loop is not None else None
         if loop is None or loop.orelse is None or not isinstance(block, (cst.IndentedBlock, cst.Module)):
             return None

@@ -1,2 +1,2 @@
-"""Running the core over a project: project scans, the live watcher, monitoring (sampler,
-health checks, recovery)."""
+"""Running ems over a project: the project root, discovery, scans and the pool policy, the
+guard, the event bus, the live watcher, monitoring (sampler, health checks, recovery)."""

@@ -257,7 +257,7 @@ def check_restarts(project: Project) -> Check:
     store = _monitor(project)
     if store is None:
         return Check(name, GREEN, "no restarts recorded")
-    from ems.core.monitor import CRASH_LOOP, PROCESS_RESTART, WORKER_RESTART
+    from ems.runtime.monitor import CRASH_LOOP, PROCESS_RESTART, WORKER_RESTART
     from ems.store.monitor import events
 
     recent = events(store, since=project.now - HOUR, kinds=(CRASH_LOOP, WORKER_RESTART, PROCESS_RESTART))  # type: ignore[arg-type]
@@ -285,7 +285,7 @@ def check_rule_errors(project: Project) -> Check:
     store = _monitor(project)
     if store is None:
         return Check(name, GREEN, "no rule errors recorded")
-    from ems.core.monitor import RULE_ERROR
+    from ems.runtime.monitor import RULE_ERROR
     from ems.store.monitor import events
 
     recent = events(store, since=project.now - HOUR, kinds=(RULE_ERROR,))  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ems.core.logsetup import LOG_DIR
+from ems.runtime.logsetup import LOG_DIR
 
 TAIL_BYTES = 512 * 1024
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

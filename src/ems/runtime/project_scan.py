@@ -47,10 +47,10 @@ def scan_project(
 ) -> ScanOutcome:
     """Scan every Python file under ``root`` (cached) and record it; raises ScanCancelled/ScanError."""
     from ems.core.config import ConfigError, ConfigResolver, LazyCodes
-    from ems.core.project import scan
     from ems.core.registry import RegistryError, lazy_rules
     from ems.gitinfo.churn import line_count
-    from ems.gitinfo.hooks import HookError, record_reports
+    from ems.gitinfo.scans import ServiceError, record_scan
+    from ems.runtime.scan import scan
 
     root = root.resolve()
     if Path.cwd().resolve() != root:
@@ -67,13 +67,13 @@ def scan_project(
         ruleset = lazy_rules()
         resolver = ConfigResolver(LazyCodes(lambda: ruleset.codes), default_root=root)
         results = list(scan([Path(".")], resolver, ruleset=ruleset, jobs=jobs, progress=step))
-        config_hash = resolver.for_path(root / "__probe__.py").fingerprint()
+        config_hash = resolver.for_folder(root).fingerprint()
     except (ConfigError, RegistryError) as exc:
         raise ScanError(str(exc)) from None
     reports = [r.report for r in results]
     lines = sum(line_count(r.path) for r in results)
     try:
-        scan_id = record_reports(
+        scan_id = record_scan(
             root,
             reports,
             config_hash=config_hash,
@@ -81,7 +81,7 @@ def scan_project(
             source=source,
             lines=lines,
         )
-    except HookError as exc:
+    except ServiceError as exc:
         raise ScanError(str(exc)) from None
     findings = tuple(f for r in reports for f in r.findings)
     return ScanOutcome(scan_id, len(results), lines, findings, time.perf_counter() - started)
@@ -90,8 +90,8 @@ def scan_project(
 def current_findings(root: Path) -> tuple[Finding, ...]:
     """The findings of the work tree now (through the cache), without recording a scan."""
     from ems.core.config import ConfigResolver, LazyCodes
-    from ems.core.project import scan
     from ems.core.registry import lazy_rules
+    from ems.runtime.scan import scan
 
     if Path.cwd().resolve() != root.resolve():
         raise ScanError(f"a project scan runs from its root: the working directory is not {root}")

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ems.core.monitor import CRASH_LOOP, PROCESS_RESTART, EventCounter
+from ems.runtime.monitor import CRASH_LOOP, PROCESS_RESTART, EventCounter
 
 log = logging.getLogger("ems.recovery")
 

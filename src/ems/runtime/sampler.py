@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ems import __version__
-from ems.core.monitor import EventCounter, ProcessMonitor
+from ems.runtime.monitor import EventCounter, ProcessMonitor
 from ems.runtime.settings import MonitorSettings
 
 log = logging.getLogger("ems.monitor")
@@ -251,7 +251,7 @@ def monitor_process(
     The one call a long-running face makes at start (the dashboard, a long check or history
     walk); ``stop()`` at the end marks the process stopped.
     """
-    from ems.core.logsetup import configure_logging
+    from ems.runtime.logsetup import configure_logging
 
     if log_to_file:
         configure_logging(root, name=kind)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from ems.core.monitor import EventCounter
+from ems.runtime.monitor import EventCounter
 from ems.runtime.project_scan import ScanError, ScanOutcome, is_python_change, scan_project
 from ems.runtime.recovery import RestartPolicy, run_with_restarts
 

@@ -1,4 +1,5 @@
 """The language server face (``ems serve``): LSP over stdio on top of ems.core and ems.fixes.
 
-Import ``ems.server.app`` only when serving: it builds the pygls server and loads the rules.
+``ems.server.features.create_server()`` builds a server (it loads the rules); nothing is
+built at import time.
 """

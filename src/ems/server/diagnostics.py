@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from ems.core.analyse import RULE_ERROR_CODE, SYNTAX_ERROR_CODE
 from ems.core.model import Finding, Severity, Tag
 from ems.core.registry import RuleSet
+from ems.rules.e999_syntax_error import SyntaxErrorRule
+from ems.rules.ems901_internal_rule_error import InternalRuleError
 from ems.server.positions import PositionMapper
 
 SOURCE = "ems"
@@ -35,11 +36,11 @@ def to_diagnostic(
     finding: Finding, mapper: PositionMapper, uri: str, ruleset: RuleSet, version: int | None
 ) -> lsp.Diagnostic:
     rng = mapper.range_to_lsp(finding.range)
-    if rng.start == rng.end and finding.code in (SYNTAX_ERROR_CODE, RULE_ERROR_CODE):
+    if rng.start == rng.end and finding.code in (SyntaxErrorRule.code, InternalRuleError.code):
         rng = _widen(rng, mapper)
     related = [
         lsp.DiagnosticRelatedInformation(lsp.Location(uri, mapper.range_to_lsp(r.range)), r.message)
-        for r in finding.related
+        for r in finding.shown_related
     ]
     return lsp.Diagnostic(
         range=rng,

@@ -2,13 +2,13 @@
 
 Why the server keeps its own text instead of pygls's: pygls splits lines with
 ``str.splitlines``, which also breaks at form feeds and U+2028 (and then clamps positions it
-thinks are past a line's end, see ``app.EmsProtocol``); LSP and Python only break at
+thinks are past a line's end, see ``protocol.EmsProtocol``); LSP and Python only break at
 ``\\r\\n``, ``\\r`` and ``\\n``. Applying incremental changes here keeps every later
 position exact.
 
 Analysis is awaited through a worker thread (``run_in_executor``) so the event loop keeps
 reading messages, answering hovers and honouring ``$/cancelRequest`` while a large module is
-analysed; the thread hands the work to ``ems.core.guard.GuardedAnalyser``, whose worker
+analysed; the thread hands the work to ``ems.runtime.guard.GuardedAnalyser``, whose worker
 process has a time budget and is replaced if a rule hangs or crashes it. Results are cached by (config, path, content hash): undo, re-open and
 identical pulls never analyse twice.
 """
@@ -30,9 +30,9 @@ from pathlib import Path
 from lsprotocol import types as lsp
 
 from ems.core.config import Config
-from ems.core.guard import GuardedAnalyser
 from ems.core.model import Finding, Report
 from ems.core.registry import RuleSet
+from ems.runtime.guard import GuardedAnalyser
 from ems.server.actions import LineFacts
 from ems.server.positions import PositionMapper, apply_change
 

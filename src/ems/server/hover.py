@@ -13,15 +13,6 @@ from ems.core.registry import RuleSet
 from ems.server.diagnostics import docs_url
 from ems.server.positions import PositionMapper
 
-_BUILTIN_TEXT = {
-    "E999": ("syntax-error", "Python cannot parse this file, so no other rule can run on it."),
-    "EMS901": (
-        "internal-rule-error",
-        "A rule raised an exception on this file. Its findings are missing; every other rule ran. "
-        "The traceback is in the server log.",
-    ),
-}
-
 
 def _contains(rng: lsp.Range, pos: lsp.Position) -> bool:
     start = (rng.start.line, rng.start.character)
@@ -37,9 +28,8 @@ def describe(finding: Finding, ruleset: RuleSet, unsafe: bool) -> str:
     """Markdown for one finding."""
     rule = ruleset.get(finding.code)
     url = docs_url(finding.code, ruleset)
-    if rule is None:
-        name, why = _BUILTIN_TEXT.get(finding.code, (finding.name, ""))
-        return f"**{finding.code}** `{name}` — {finding.message}\n\n{why}\n\n[Documentation]({url})".strip()
+    if rule is None:  # a code no rule documents (a rule set built by hand)
+        return f"**{finding.code}** `{finding.name}` — {finding.message}\n\n[Documentation]({url})"
     parts = [f"**{rule.code}** `{rule.name}` — {rule.summary}", "", rule.explanation.strip()]
     example = next(iter(rule.invalid), None)
     if example is not None:

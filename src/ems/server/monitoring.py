@@ -72,7 +72,7 @@ def project_root(ls: EmsLanguageServer) -> Path | None:
 def start(ls: EmsLanguageServer) -> Sampler | None:
     """Log into the project's ``.ems/logs/server.log``, bound worker restarts, start sampling."""
     from ems.core.config import ConfigError
-    from ems.core.logsetup import configure_logging
+    from ems.runtime.logsetup import configure_logging
     from ems.runtime.recovery import RestartPolicy
     from ems.runtime.sampler import start_sampler
     from ems.runtime.settings import MonitorSettings, monitor_settings

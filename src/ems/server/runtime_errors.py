@@ -174,7 +174,7 @@ class RuntimeErrors:
         self.projects: dict[Path, ProjectView] = {}
 
     def set_folders(self, folders: Iterable[Path]) -> None:
-        from ems.gitinfo.hooks import project_root
+        from ems.runtime.root import project_root
 
         roots = {project_root(Path(f)) for f in folders}
         self.projects = {r: self.projects.get(r) or ProjectView(r) for r in roots}

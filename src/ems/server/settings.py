@@ -156,10 +156,21 @@ class FolderConfigs:
         Raises ``ConfigError`` when the nearest config file is invalid.
         """
         folder = self.folder_of(path)
-        resolver = self.resolver(folder)
-        base = resolver.for_path(path)
+        base = self.resolver(folder).for_path(path)
         if folder is None and base.source is None:
             base = replace(base, root=path.parent)
+        return self._layered(base, settings)
+
+    def config_in(self, directory: Path, settings: Settings) -> Config:
+        """``config_for`` of the files directly in ``directory``."""
+        folder = self.folder_of(directory)
+        base = self.resolver(folder).for_folder(directory)
+        if folder is None and base.source is None:
+            base = replace(base, root=directory)
+        return self._layered(base, settings)
+
+    @staticmethod
+    def _layered(base: Config, settings: Settings) -> Config:
         if settings.configuration_preference == FILESYSTEM_FIRST and base.source is not None:
             return base
         return base.with_overrides(

@@ -27,7 +27,7 @@ KEEP_EVENTS_S = 30 * 24 * 3600.0
 MAX_EVENTS = 10_000
 STALE_INTERVALS = 3  # a heartbeat older than this many intervals: the process died silently
 
-# The store's own event (the others are ``ems.core.monitor``'s ``EventCounter`` names).
+# The store's own event (the others are ``ems.runtime.monitor``'s ``EventCounter`` names).
 STORE_RECOVERY = "store_recoveries"
 
 

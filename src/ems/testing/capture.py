@@ -151,7 +151,7 @@ def install(
     current = _installed()
     if current is not None:
         return current
-    from ems.gitinfo.hooks import project_root
+    from ems.runtime.root import project_root
 
     env_run = os.environ.get(ENV_RUN)
     chosen = Path(root) if root is not None else Path(os.environ.get(ENV_ROOT) or project_root(Path.cwd()))

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from ems.gitinfo.hooks import project_root
+from ems.runtime.root import project_root
 from ems.testing.extract import ProjectFiles, failure_of
 from ems.testing.model import (
     ERROR,

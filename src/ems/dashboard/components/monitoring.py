@@ -11,8 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from ems.core.monitor import EventCounter
 from ems.dashboard import context
+from ems.runtime.monitor import EventCounter
 from ems.runtime.sampler import ProcessMonitoring, monitor_process
 
 KIND = "dashboard"

@@ -31,7 +31,6 @@ from __future__ import annotations
 import ast
 import bisect
 import copy
-import re
 import time
 import warnings
 from collections import OrderedDict
@@ -49,7 +48,7 @@ from ems.core.analyse import (
 )
 from ems.core.config import Config
 from ems.core.fingerprint import DefinitionSpan, definition_spans, enclosing_definition, fingerprints
-from ems.core.model import Finding, Range, Related, Report, RuleError
+from ems.core.model import Finding, Range, Related, Report, RuleError, render_message
 from ems.core.registry import RuleSet, load_rules
 from ems.core.rule import IMPORTS, AnalysisContext, Hit, Rule
 from ems.core.scope import CLASS_MAGIC, FreeLoad, build_scope_model
@@ -59,8 +58,6 @@ from ems.core.watched import names_bound
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _STATEMENT_LISTS = ("body", "orelse", "handlers", "finalbody", "cases")
-_LINE_IN_MESSAGE = re.compile(r"\bline (\d+)\b")
-_LINE_COLUMN = re.compile(r"^(\d+):(\d+)$")
 _NO_POSITION = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
 
 RawHit = tuple[type[Rule], Hit]
@@ -1137,33 +1134,32 @@ def _outline(state: _State) -> _Outline:
     return _Outline(ast.Module(body=statements, type_ignores=[]), repeats)
 
 
-def _shift_datum(key: str, value: str, delta: int) -> str:
-    """Data that names a place: ``line``/``*_line`` keys, or ``LINE:COLUMN`` values."""
-    if (key == "line" or key.endswith("_line")) and value.isdigit():
-        return str(int(value) + delta)
-    match = _LINE_COLUMN.match(value)
-    if match:
-        return f"{int(match.group(1)) + delta}:{match.group(2)}"
-    return value
-
-
 def _shift_hit(hit: Hit, delta: int) -> Hit:
+    """``hit`` moved ``delta`` lines: its range, its related places, and its message when
+    it names their lines (rendered again from its template)."""
     if not delta:
         return hit
-    message = hit.message
-    if "line " in message:
-        message = _LINE_IN_MESSAGE.sub(lambda m: f"line {int(m.group(1)) + delta}", message)
-    data = tuple((key, _shift_datum(key, value, delta)) for key, value in hit.data) if hit.data else ()
     related = tuple(
         Related(
             Range.of(
                 r.range.start.line + delta, r.range.start.column, r.range.end.line + delta, r.range.end.column
             ),
             r.message,
+            r.name,
         )
         for r in hit.related
     )
-    return Hit(hit.line + delta, hit.column, hit.end_line + delta, hit.end_column, message, related, data)
+    message = render_message(hit.template, related) if hit.template else hit.message
+    return Hit(
+        hit.line + delta,
+        hit.column,
+        hit.end_line + delta,
+        hit.end_column,
+        message,
+        related,
+        hit.data,
+        hit.template,
+    )
 
 
 def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSet, started: float) -> Report:
@@ -1187,7 +1183,12 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
         if hit.line == hit.end_line:
             repeated = outline.repeats.get((hit.line, _byte_column(src, hit.line, hit.column)))
             for node in repeated or ():
-                raw.append((rule, ctx.hit(node, hit.message, data=hit.data)))
+                raw.append(
+                    (
+                        rule,
+                        ctx.hit(node, hit.message, related=hit.related, data=hit.data, template=hit.template),
+                    )
+                )
     for error in scoped_errors:
         errors.setdefault(error.code, error)
     findings += [_to_finding(rule, hit, path, config) for rule, hit in raw]

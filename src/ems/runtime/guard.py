@@ -9,7 +9,7 @@ segfaults: those would freeze or kill the language server. ``GuardedAnalyser`` r
   one EMS902 finding ("analysis timed out");
 * a crash (segfault, stack overflow, OOM kill, someone's ``kill -9``): the call returns
   a Report with one EMS903 finding ("analysis worker crashed") and a new worker starts;
-* every such event is counted in the ``EventCounter`` passed in (see ``ems.core.monitor``).
+* every such event is counted in the ``EventCounter`` passed in (see ``ems.runtime.monitor``).
 
 The call never raises for these faults. Only one analysis runs in a worker at a time; a
 face that wants parallel analysis creates several ``GuardedAnalyser`` objects.
@@ -31,6 +31,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -38,16 +39,18 @@ from typing import Any
 
 from ems.core.config import Config
 from ems.core.fingerprint import fingerprints
-from ems.core.logsetup import LogSettings, configure_worker_logging, current_settings
-from ems.core.model import Finding, Range, Report, Severity
-from ems.core.monitor import CRASH_LOOP, RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
+from ems.core.model import Report
 from ems.core.registry import RuleSet, load_rules
+from ems.core.rule import Rule
+from ems.rules.ems902_analysis_timeout import AnalysisTimeout
+from ems.rules.ems903_analysis_crash import AnalysisCrash
+from ems.runtime.logsetup import LogSettings, configure_worker_logging, current_settings
+from ems.runtime.monitor import CRASH_LOOP, RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
+from ems.runtime.pool import safe_start_method
 from ems.runtime.recovery import RestartPolicy
 
 log = logging.getLogger("ems.guard")
 
-TIMEOUT_CODE = "EMS902"
-CRASH_CODE = "EMS903"
 DEFAULT_TIMEOUT = 20.0  # seconds per document: typical files take well under 1 s; 10 MB of dense code ~60 s
 STARTUP_TIMEOUT = 60.0  # importing ems + libraries in a fresh interpreter on a slow disk
 
@@ -58,13 +61,13 @@ def _start_method(requested: str | None) -> str:
         if requested not in ("spawn", "forkserver") or requested not in methods:
             raise ValueError(f"start method must be 'spawn' or 'forkserver' (available: {methods})")
         return requested
-    return "forkserver" if "forkserver" in methods else "spawn"
+    return safe_start_method()
 
 
 def is_guard_failure(report: Report) -> bool:
     """True for an EMS902/EMS903 report: a face must not cache it as the file's result
     (the next try may well succeed, e.g. once the machine is less loaded)."""
-    return any(f.code in (TIMEOUT_CODE, CRASH_CODE) for f in report.findings)
+    return any(f.code in (AnalysisTimeout.code, AnalysisCrash.code) for f in report.findings)
 
 
 def _preload_modules() -> list[str]:
@@ -307,7 +310,7 @@ class GuardedAnalyser:
                     self._ensure_worker()
                 except _WorkerFailed as exc:
                     log.error("analysis of %s not possible: %s", path, exc)
-                    return _internal_report(path, CRASH_CODE, "analysis-worker-crashed", str(exc), started)
+                    return _internal_report(path, AnalysisCrash, str(exc), started)
                 assert self._conn is not None
                 self._next_id += 1
                 request_id = self._next_id
@@ -324,8 +327,7 @@ class GuardedAnalyser:
                         continue
                     return _internal_report(
                         path,
-                        CRASH_CODE,
-                        "analysis-worker-crashed",
+                        AnalysisCrash,
                         "the analysis worker cannot be reached",
                         started,
                     )
@@ -355,8 +357,7 @@ class GuardedAnalyser:
                 log.error("analysis engine raised %s on %s", payload, path)
                 return _internal_report(
                     path,
-                    CRASH_CODE,
-                    "analysis-worker-crashed",
+                    AnalysisCrash,
                     f"the analysis engine raised {payload}",
                     started,
                 )
@@ -382,7 +383,7 @@ class GuardedAnalyser:
             f"analysis stopped after {budget:g} s (the time budget); the worker was replaced. "
             "Findings for this file are missing: a rule may loop on it, please report it"
         )
-        return _internal_report(path, TIMEOUT_CODE, "analysis-timeout", message, started)
+        return _internal_report(path, AnalysisTimeout, message, started)
 
     def _crashed(self, path: str, started: float) -> Report:
         code = self._reap(f"crashed while analysing {path}")
@@ -395,7 +396,7 @@ class GuardedAnalyser:
             f"the analysis worker crashed on this file ({_describe_exit(code)}); it was replaced. "
             "Findings for this file are missing: deep nesting or a rule bug may cause it, please report it"
         )
-        return _internal_report(path, CRASH_CODE, "analysis-worker-crashed", message, started)
+        return _internal_report(path, AnalysisCrash, message, started)
 
     def _check_worker_memory(self) -> None:
         if self.max_worker_rss is None or self._process is None or self._process.pid is None:
@@ -426,15 +427,7 @@ def _describe_exit(code: int | None) -> str:
     return f"exit status {code}"
 
 
-def _internal_report(path: str, code: str, name: str, message: str, started: float) -> Report:
-    (fingerprint,) = fingerprints([(code, path, "", "")])
-    finding = Finding(
-        code=code,
-        name=name,
-        severity=Severity.ERROR,
-        range=Range.of(1, 0, 1, 0),
-        message=message,
-        path=path,
-        fingerprint=fingerprint,
-    )
+def _internal_report(path: str, rule: type[Rule], message: str, started: float) -> Report:
+    (fingerprint,) = fingerprints([(rule.code, path, "", "")])
+    finding = replace(rule.finding(path, message), fingerprint=fingerprint)
     return Report(path, (finding,), timings={"total": time.perf_counter() - started})

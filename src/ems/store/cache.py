@@ -50,7 +50,8 @@ DB_NAME = "results.sqlite"
 # 4: rows keyed (settings, path), so a run reads only its own settings' rows; used settings;
 # 5: a caller's rendering of the report (view_key, view): warm text output without decoding
 # 6: each finding's computed fixability (``Fixability``), the rule's offer moved to the rest
-SCHEMA_VERSION = 6
+# 7: the names of a finding's own places (``Related.name``)
+SCHEMA_VERSION = 7
 KEEP_SETTINGS = 4  # rows of the most recently written settings kept; older ones are deleted
 RACY_NS = 2_000_000_000  # files modified this close to being read: stat not trusted
 BUSY_TIMEOUT_S = 5.0
@@ -116,7 +117,10 @@ def encode_report(report: Report, excerpts: Excerpts | None = None) -> str:
             f.name,
             f.fingerprint,
             sorted(t.value for t in f.tags),
-            [[_range(r.range), r.message] for r in f.related],
+            [
+                [_range(r.range), r.message, r.name] if r.name else [_range(r.range), r.message]
+                for r in f.related
+            ],
             [list(pair) for pair in f.data],
             int(f.fixable),
         ]
@@ -175,6 +179,7 @@ _FAST = (
         "related",
         "data",
         "fixability",
+        "template",
     )
     and tuple(f.name for f in dataclasses.fields(Range)) == ("start", "end")
     and tuple(f.name for f in dataclasses.fields(Position)) == ("line", "column")
@@ -255,9 +260,10 @@ def build_report(parsed: Parsed, path: str) -> Report:
             d["fingerprint"] = str(fingerprint)
             d["fixable"] = bool(fixable)
             d["tags"] = frozenset([tags_by_value[t] for t in tags]) if tags else _NO_TAGS
-            d["related"] = tuple([Related(Range.of(*r), str(m)) for r, m in related]) if related else ()
+            d["related"] = tuple([_related(*r) for r in related]) if related else ()
             d["data"] = tuple([(str(k), str(v)) for k, v in extra]) if extra else ()
             d["fixability"] = _FIXABILITIES[fixability]
+            d["template"] = ""  # rendered into the message already
             append(finding)
     else:  # pragma: no cover - only if the model classes change shape
         for (code, severity, span, message, fixability), more in both:
@@ -274,13 +280,17 @@ def build_report(parsed: Parsed, path: str) -> Report:
                     str(fingerprint),
                     bool(fixable),
                     frozenset([tags_by_value[t] for t in tags]) if tags else _NO_TAGS,
-                    tuple([Related(Range.of(*r), str(m)) for r, m in related]) if related else (),
+                    tuple([_related(*r) for r in related]) if related else (),
                     tuple([(str(k), str(v)) for k, v in extra]) if extra else (),
                     _FIXABILITIES[fixability],
                 )
             )
     rule_errors = tuple(RuleError(str(c), str(e)) for c, e in errors)
     return Report(path, tuple(findings), bool(syntax_error), rule_errors)
+
+
+def _related(span: list[int], message: str, name: str = "") -> Related:
+    return Related(Range.of(*span), str(message), str(name))
 
 
 def decode_entry(payload: str, path: str) -> tuple[Report, Excerpts | None]:

@@ -1,0 +1,597 @@
+"""Project scans: which files to analyse, and their reports, in a stable order.
+
+File discovery honours ``exclude``/``extend-exclude`` and ``.gitignore``; a path named
+explicitly on the command line is always analysed. Special files (FIFOs, devices),
+unreadable files and symlink loops become E902 results instead of hanging or crashing.
+
+Speed: unchanged files come from the persistent cache (``ems.store.cache``) without being
+read; the rest are analysed in worker processes (fork where safe) in chunks, and results
+are yielded in file order whatever order the workers finish in, so output is
+deterministic. Small inputs stay in-process: starting workers costs more than it saves.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ems.core.config import Config, ConfigResolver
+from ems.core.model import Finding, Fixability, Report
+from ems.core.registry import RuleSet, lazy_rules, load_rules
+
+if TYPE_CHECKING:
+    from ems.runtime.events import EventBus
+    from ems.store.cache import Entry, Parsed
+
+from ems.runtime.discovery import PYTHON_SUFFIXES, PathInfo, discover, display_path
+from ems.runtime.pool import default_jobs, ordered_map, worker_ruleset
+
+__all__ = [
+    "PYTHON_SUFFIXES",
+    "FileResult",
+    "View",
+    "analyse_path",
+    "cached_rows",
+    "default_jobs",
+    "discover",
+    "display_path",
+    "io_error_report",
+    "read_source",
+    "scan",
+    "scan_as_ready",
+]
+
+log = logging.getLogger("ems.project")
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: Path  # as found (absolute or relative to the working directory)
+    display: str  # what users see and fingerprints use
+    report: Report
+    source: bytes | None = None  # the bytes analysed: with keep_source, for files with findings
+    # With keep_excerpts: the source lines the findings point at (line number -> text), so
+    # text output needs no file reads (see ``ems.core.source.excerpt_lines``). Derived from
+    # the source and the findings, so left out of ==/hash (and a dict would be unhashable).
+    excerpts: Mapping[int, str] | None = field(default=None, compare=False)
+    # With a ``View``: the caller's rendering of this result (cached, or rendered in the scan).
+    view: str | None = field(default=None, compare=False)
+
+    def __getattr__(self, name: str) -> Report:
+        """Only reached for a result from ``_cached_result`` whose report is not built yet."""
+        if name == "report":
+            pending = self.__dict__.get("_pending")
+            if pending is not None:
+                report = pending.build()
+                object.__setattr__(self, "report", report)
+                return report
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+class _PendingReport:
+    """A cached row's parsed JSON, built into a ``Report`` on first use of ``report``.
+
+    A warm text report needs only what the rows hold (``cached_rows``), and building
+    ~9,000 findings' objects was a tenth of a warm run. A row that turns out malformed
+    when built is not trusted: the file is analysed afresh instead, as a bad row always was.
+    """
+
+    __slots__ = ("_parsed", "config", "display", "path", "payload", "ruleset")
+
+    def __init__(self, payload: str, path: Path, display: str, config: Config, ruleset: RuleSet) -> None:
+        self.payload = payload  # parsed on first use: a cached view may make it unnecessary
+        self._parsed: Parsed | None = None
+        self.path = path
+        self.display = display
+        self.config = config
+        self.ruleset = ruleset
+
+    @property
+    def parsed(self) -> Parsed:
+        """The payload's first line; raises ValueError/TypeError/KeyError if malformed."""
+        if self._parsed is None:
+            from ems.store.cache import parse_payload
+
+            self._parsed = parse_payload(self.payload)
+        return self._parsed
+
+    def build(self) -> Report:
+        from ems.store.cache import build_report
+
+        try:
+            return build_report(self.parsed, self.display)
+        except (ValueError, TypeError, KeyError):
+            log.info("cache row for %s is malformed; analysing the file again", self.display)
+            task = _Task(self.path, self.display, self.config, None, False, False)
+            report = _analyse_task(task, self.ruleset).report
+            assert report is not None  # no expected digest: always analysed
+            return report
+
+
+def _cached_result(
+    path: Path,
+    display: str,
+    pending: _PendingReport,
+    source: bytes | None,
+    excerpts: Mapping[int, str] | None,
+    view: str | None = None,
+) -> FileResult:
+    """A ``FileResult`` whose ``report`` is built on first access (see ``_PendingReport``)."""
+    result = object.__new__(FileResult)
+    put = object.__setattr__
+    put(result, "path", path)
+    put(result, "display", display)
+    put(result, "source", source)
+    put(result, "excerpts", excerpts)
+    put(result, "view", view)
+    put(result, "_pending", pending)
+    return result
+
+
+def cached_rows(result: FileResult) -> list[list[Any]] | None:
+    """The cached finding rows of ``result`` if its report was not built yet, else None.
+
+    Layout: ``ems.store.cache.Parsed``. For renderers that can work from them (text
+    output); anything else should use ``result.report``.
+    """
+    if "report" in result.__dict__:
+        return None
+    pending = result.__dict__.get("_pending")
+    if pending is None:
+        return None
+    try:
+        return pending.parsed.rows
+    except (ValueError, TypeError, KeyError):  # malformed: the report is analysed afresh
+        return None
+
+
+def _read(path: Path | str) -> tuple[bytes | str, os.stat_result | None]:
+    """The file's bytes and the stat of the opened file, or an error message.
+
+    The stat is taken from the open descriptor *before* reading, so a cache row never
+    pairs a newer stat with older content. Never blocks on a FIFO or device.
+    """
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}", None
+    if stat.S_ISDIR(info.st_mode):
+        return f"{path} is a directory, not a Python file", None
+    if not stat.S_ISREG(info.st_mode):
+        return f"{path} is not a regular file (FIFO, socket or device); skipped", None
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}", None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # swapped for a FIFO since the first stat
+            return f"{path} is not a regular file (FIFO, socket or device); skipped", None
+        if info.st_size > MAX_FILE_BYTES:
+            return f"{path} is {info.st_size} bytes, over the {MAX_FILE_BYTES}-byte limit; skipped", None
+        chunks = []
+        while chunk := os.read(fd, max(info.st_size + 1, 65536)):
+            chunks.append(chunk)
+        return b"".join(chunks), info
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}", None
+    finally:
+        os.close(fd)
+
+
+def read_source(path: Path) -> bytes | str:
+    """The file's bytes, or an error message; never blocks on a FIFO or device."""
+    return _read(path)[0]
+
+
+def io_error_report(display: str, message: str) -> Report:
+    from ems.rules.e902_io_error import IOErrorRule
+
+    return Report(display, (IOErrorRule.finding(display, message),), syntax_error=True)
+
+
+def analyse_path(
+    path: Path, config: Config, ruleset: RuleSet, display: str, keep_source: bool = False
+) -> FileResult:
+    data = read_source(path)
+    if isinstance(data, str):
+        return FileResult(path, display, io_error_report(display, data))
+    from ems.core.analyse import analyse
+
+    report = with_fixability(data, analyse(data, display, config, ruleset), config, ruleset)
+    return FileResult(path, display, report, data if keep_source else None)
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: Path
+    display: str
+    config: Config
+    expected: str | None  # content digest of the cached report, if any
+    keep_source: bool
+    want_digest: bool
+    keep_excerpts: bool = False
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    report: Report | None  # None: content equals the cached report's (``expected``)
+    stat: tuple[int, int, int, int] | None  # trusted stat of what was read, for the cache
+    digest: str | None  # None: not cacheable (I/O error)
+    source: bytes | None
+    # The findings' source lines: for the cache (want_digest) and for keep_excerpts.
+    excerpts: dict[int, str] | None = None
+
+
+def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
+    from ems.core.source import excerpt_lines
+    from ems.store.cache import content_digest, trusted_stat
+
+    data, info = _read(task.path)
+    if isinstance(data, str):
+        return _Outcome(io_error_report(task.display, data), None, None, None)
+    digest = content_digest(data) if task.want_digest else None
+    stat_key = trusted_stat(info) if info is not None and task.want_digest else None
+    if digest is not None and digest == task.expected:
+        # The cached row's excerpts are as good (same bytes); the caller has them.
+        return _Outcome(None, stat_key, digest, data if task.keep_source else None)
+    from ems.core.analyse import analyse  # not at the top: a warm run may analyse nothing
+
+    ruleset = ruleset or worker_ruleset() or load_rules()
+    report = with_fixability(data, analyse(data, task.display, task.config, ruleset), task.config, ruleset)
+    excerpts = None
+    if report.findings and (task.want_digest or task.keep_excerpts):
+        # Split here, in the worker: the cache row keeps them for every later text report.
+        excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
+    # Sources go back through a pipe: only those the caller can use (files with findings).
+    source = data if task.keep_source and report.findings else None
+    return _Outcome(report, stat_key, digest, source, excerpts)
+
+
+# Beyond these, a file's fixability is not computed (``Fixability.UNKNOWN``): libcst's cost
+# per fix grows with the file, so a generated 5 MB module with thousands of offers would
+# take minutes to judge. ``ems fix`` still tries such files.
+MAX_FIXABILITY_BYTES = 1024 * 1024
+MAX_FIXABILITY_OFFERS = 200
+
+
+def with_fixability(data: bytes | str, report: Report, config: Config, ruleset: RuleSet) -> Report:
+    """``report`` with what ``ems fix`` does for each finding (``Fixability``), for files
+    where a rule offers a fix; libcst is imported only then. The result is cached with the
+    report, so an unchanged file never pays for it again."""
+    if report.syntax_error:
+        return report
+    offers = sum(1 for f in report.findings if f.fixable)
+    if not offers:
+        return report
+    if offers > MAX_FIXABILITY_OFFERS or len(data) > MAX_FIXABILITY_BYTES:
+        unknown = Fixability.UNKNOWN
+        findings = tuple(replace(f, fixability=unknown) if f.fixable else f for f in report.findings)
+        return replace(report, findings=findings)
+    from ems.core.source import UndecodableSource, decode_source
+    from ems.fixes.engine import with_fixability as compute
+
+    try:
+        text = data if isinstance(data, str) else decode_source(data).text
+    except UndecodableSource:
+        return report
+    return compute(text, report.path, config, ruleset, report)
+
+
+def _cacheable(report: Report) -> bool:
+    """A time-out or crash (EMS902/EMS903, e.g. from an analysis run under the guard) may
+    not happen next time: never remember it. The rule classes are imported only when a
+    report has an internal code at all."""
+    if not any(f.code.startswith("EMS90") for f in report.findings):
+        return True
+    from ems.rules.ems902_analysis_timeout import AnalysisTimeout
+    from ems.rules.ems903_analysis_crash import AnalysisCrash
+
+    return not any(f.code in (AnalysisTimeout.code, AnalysisCrash.code) for f in report.findings)
+
+
+def scan(
+    paths: Sequence[Path],
+    resolver: ConfigResolver,
+    *,
+    ruleset: RuleSet | None = None,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    keep_source: bool = False,
+    keep_excerpts: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    bus: EventBus | None = None,
+) -> Iterator[FileResult]:
+    """Analyse every file under ``paths``; results come in discovery (file) order.
+
+    ``jobs``: worker processes (default: usable CPUs; 1 = in-process). ``use_cache``:
+    read and update ``.ems/cache`` under the project root. ``keep_source``: attach the
+    bytes analysed to every result with findings (what SARIF fixes need); results
+    without findings may carry none, which spares reading unchanged clean files.
+    ``keep_excerpts``: attach the source lines the findings point at (what text output
+    shows); cached rows carry them, so unchanged files are not read for them.
+    """
+    waiting: dict[int, FileResult] = {}
+    next_index = 0
+    scanned = scan_as_ready(
+        paths,
+        resolver,
+        ruleset=ruleset,
+        jobs=jobs,
+        use_cache=use_cache,
+        keep_source=keep_source,
+        keep_excerpts=keep_excerpts,
+        bus=bus,
+    )
+    try:
+        for index, result, total in scanned:
+            waiting[index] = result
+            while next_index in waiting:
+                yield waiting.pop(next_index)
+                next_index += 1
+                if progress:
+                    progress(next_index, total)
+    finally:
+        scanned.close()
+
+
+@dataclass(frozen=True)
+class View:
+    """A caller's rendering of one file's result, kept in the file's cache row.
+
+    ``ems check`` keeps its text output here: a warm run then prints cached files without
+    decoding their findings at all. ``key`` must change whenever ``render`` would render
+    the same result differently (its code, its options); a row's view is used only under
+    the same key, and rendered (and stored) again otherwise.
+    """
+
+    key: str
+    render: Callable[[FileResult], str]
+
+
+def scan_as_ready(
+    paths: Sequence[Path],
+    resolver: ConfigResolver,
+    *,
+    ruleset: RuleSet | None = None,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    keep_source: bool = False,
+    keep_excerpts: bool = False,
+    view: View | None = None,
+    bus: EventBus | None = None,
+) -> Iterator[tuple[int, FileResult, int]]:
+    """``scan`` as ``(index in file order, result, number of files)``, each result as soon
+    as it is ready: the cached ones first, then those analysed now.
+
+    Why: when a few files changed in a warm project, they are analysed in a forked child
+    while this process decodes and the caller renders the cached results, so the analysis
+    costs no wall time of its own (``ems check`` after editing one file).
+
+    ``view``: every result carries ``view.render(result)`` in ``FileResult.view``, from the
+    cache when its row has it. A result with a cached view is meant to be shown through
+    it: it carries no excerpts, and its report is decoded only if asked for.
+
+    ``bus``: each result is also published as ``FileAnalysed`` as it is yielded.
+    """
+    scanned = _scan_as_ready(paths, resolver, ruleset, jobs, use_cache, keep_source, keep_excerpts, view)
+    if bus is None:
+        return _plain(scanned)
+    from ems.runtime.events import FileAnalysed
+
+    if not bus.wants(FileAnalysed):
+        return _plain(scanned)
+    return _announced(scanned, bus)
+
+
+def _announced(
+    scanned: Iterator[tuple[int, FileResult, bool, int]], bus: EventBus
+) -> Iterator[tuple[int, FileResult, int]]:
+    from ems.runtime.events import FileAnalysed
+
+    try:
+        for index, result, cached, total in scanned:
+            bus.publish(FileAnalysed(result.display, cached, result))
+            yield index, result, total
+    finally:
+        scanned.close()
+
+
+def _plain(scanned: Iterator[tuple[int, FileResult, bool, int]]) -> Iterator[tuple[int, FileResult, int]]:
+    try:
+        for index, result, _, total in scanned:
+            yield index, result, total
+    finally:
+        scanned.close()
+
+
+def _scan_as_ready(
+    paths: Sequence[Path],
+    resolver: ConfigResolver,
+    ruleset: RuleSet | None,
+    jobs: int | None,
+    use_cache: bool,
+    keep_source: bool,
+    keep_excerpts: bool,
+    view: View | None,
+) -> Iterator[tuple[int, FileResult, bool, int]]:
+    """``scan_as_ready``, each result with whether it came from the cache."""
+    from ems.runtime.root import scan_root
+    from ems.store.cache import ResultCache, decode_entry, is_fresh, settings_key, stat_matches
+
+    # Rules are imported on first use: only if a file needs analysing (then by whichever
+    # process analyses it; a RegistryError reaches the caller either way).
+    ruleset = ruleset or lazy_rules()
+    info = PathInfo(resolver)
+    files = list(discover(paths, resolver, info))
+    total = len(files)
+    texts = [str(path) for path in files]
+    displays = [info.display(path, text) for path, text in zip(files, texts, strict=True)]
+    configs = [info.config(path, text) for path, text in zip(files, texts, strict=True)]
+    keys: dict[int, str] = {}
+    settings = [keys.get(id(c)) or keys.setdefault(id(c), settings_key(c, ruleset)) for c in configs]
+
+    cache = ResultCache(scan_root(paths)) if use_cache and files else None
+    stats = cache.load_stats(displays, set(settings)) if cache is not None else {}
+
+    def task(index: int, expected: str | None) -> _Task:
+        return _Task(
+            files[index],
+            displays[index],
+            configs[index],
+            expected,
+            keep_source,
+            cache is not None,
+            keep_excerpts,
+        )
+
+    # Pass 1, by stat alone: which files must be read (changed, new, or racy rows).
+    fresh: list[tuple[int, os.stat_result]] = []
+    tasks: list[_Task] = []
+    task_index: list[int] = []
+    for index in range(total):
+        recorded, digest = stats.get((displays[index], settings[index]), (None, None))
+        if recorded is not None:
+            try:
+                st: os.stat_result | None = os.stat(texts[index])
+            except OSError:
+                st = None
+            if st is not None and stat_matches(recorded, st):
+                fresh.append((index, st))
+                continue
+        task_index.append(index)
+        tasks.append(task(index, digest))
+    # Started before the rows are loaded, so the analysis overlaps loading and decoding
+    # them (and the caller's use of the results).
+    outcomes = ordered_map(_analyse_task, tasks, jobs, ruleset, background=bool(fresh))
+    entries = cache.load(displays, set(settings)) if cache is not None else {}
+
+    def viewed(result: FileResult, entry: Entry | None) -> tuple[FileResult, tuple[str, str] | None]:
+        """``result`` with its view (``entry``'s if current), and the view to store, if new."""
+        if view is None:
+            return result, None
+        if entry is not None and entry.view_key == view.key and entry.view is not None:
+            object.__setattr__(result, "view", entry.view)
+            return result, None
+        text = view.render(result)
+        object.__setattr__(result, "view", text)
+        return result, (view.key, text)
+
+    def finish(index: int, task: _Task, outcome: _Outcome) -> FileResult:
+        """The result of an analysed (or read and found unchanged) file; updates the cache."""
+        display = displays[index]
+        report = outcome.report
+        excerpts = outcome.excerpts
+        stored: tuple[str, str] | None
+        entry = entries.get((display, settings[index]))
+        if report is None:  # same content as the cached row
+            try:
+                if entry is None:  # the row failed its checksum
+                    raise KeyError(display)
+                report, excerpts = decode_entry(entry.payload, display)
+            except (ValueError, TypeError, KeyError):  # unreadable row: analyse here
+                fallback = _analyse_task(replace(task, expected=None), ruleset)
+                report = fallback.report or io_error_report(display, "cannot re-read")
+                excerpts = fallback.excerpts
+                result, stored = viewed(plain_result(task, report, outcome.source, excerpts), None)
+                if cache is not None and fallback.digest is not None and _cacheable(report):
+                    cache.put(
+                        display, settings[index], fallback.stat, fallback.digest, report, excerpts, stored
+                    )
+                return result
+            if keep_excerpts and report.findings and excerpts is None:  # a row without them
+                data = read_source(task.path) if outcome.source is None else outcome.source
+                if isinstance(data, bytes):
+                    from ems.core.source import excerpt_lines
+
+                    excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
+            result, stored = viewed(plain_result(task, report, outcome.source, excerpts), entry)
+            if cache is not None and (outcome.stat != entry.stat or stored is not None):
+                cache.put_entry(display, settings[index], outcome.stat, entry, stored)
+            return result
+        result, stored = viewed(plain_result(task, report, outcome.source, excerpts), None)
+        if cache is not None and outcome.digest is not None and _cacheable(report):
+            cache.put(display, settings[index], outcome.stat, outcome.digest, report, excerpts, stored)
+        return result
+
+    def plain_result(
+        task: _Task, report: Report, source: bytes | None, excerpts: Mapping[int, str] | None
+    ) -> FileResult:
+        return FileResult(
+            task.path, task.display, report, source, excerpts if keep_excerpts and report.findings else None
+        )
+
+    try:
+        # Pass 2: the fresh rows' results, from their payloads (or their views). A row that
+        # fails to parse is analysed afresh (after the others: it is rare).
+        late: list[tuple[int, _Task]] = []
+        for index, st in fresh:
+            path = files[index]
+            entry = entries.get((displays[index], settings[index]))
+            if entry is None or not is_fresh(entry, st):  # a bad row, or rewritten meanwhile
+                late.append((index, task(index, None)))
+                continue
+            pending = _PendingReport(entry.payload, path, displays[index], configs[index], ruleset)
+            if view is not None and entry.view_key == view.key and entry.view is not None and not keep_source:
+                yield (
+                    index,
+                    _cached_result(path, displays[index], pending, None, None, entry.view),
+                    True,
+                    total,
+                )
+                continue
+            try:
+                parsed = pending.parsed
+            except (ValueError, TypeError, KeyError):
+                late.append((index, task(index, None)))
+                continue
+            excerpts = parsed.excerpts
+            has_findings = bool(parsed.rows)
+            need_source = keep_source and has_findings
+            need_lines = keep_excerpts and has_findings and excerpts is None
+            source: bytes | None = None
+            if need_source or need_lines:  # read here: no worker round trip
+                data, st = _read(path)
+                source = data if isinstance(data, bytes) and is_fresh(entry, st) else None
+                if source is None:  # changed since pass 1
+                    late.append((index, task(index, entry.digest)))
+                    continue
+            if need_lines and source is not None:  # a row without excerpts (rare)
+                from ems.core.source import excerpt_lines
+
+                report = pending.build()
+                excerpts = excerpt_lines(source, [f.range.start.line for f in report.findings])
+                result = FileResult(path, displays[index], report, source if need_source else None, excerpts)
+            else:
+                result = _cached_result(
+                    path,
+                    displays[index],
+                    pending,
+                    source if need_source else None,
+                    excerpts if keep_excerpts and has_findings else None,
+                )
+            result, stored = viewed(result, entry)
+            if cache is not None and stored is not None:
+                cache.put_entry(displays[index], settings[index], entry.stat, entry, stored)
+            yield index, result, True, total
+        for index, analysed, outcome in zip(task_index, tasks, outcomes, strict=True):
+            yield index, finish(index, analysed, outcome), outcome.report is None, total
+        for index, late_task in late:
+            yield index, finish(index, late_task, _analyse_task(late_task, ruleset)), False, total
+    finally:
+        outcomes.close()
+        if cache is not None:
+            cache.close()
+
+
+def iter_findings(results: Iterable[FileResult]) -> Iterator[Finding]:
+    for result in results:
+        yield from result.report.findings
