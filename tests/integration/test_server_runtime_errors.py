@@ -9,6 +9,7 @@ clear them.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -143,3 +144,18 @@ async def test_uncovered_lines_are_hints_only_when_asked(tmp_path: Path) -> None
         await asyncio.sleep(2 * 1.0)  # two more polls of the store
         published = [p for p in client.recorder.published if p.uri == uri]
         assert published and not any(d.source == "ems-coverage" for p in published for d in p.diagnostics)
+
+
+@pytest.mark.asyncio
+async def test_a_captured_exception_is_an_ems_run_diagnostic(tmp_path: Path) -> None:
+    script = "def main(order):\n    return {'a': 1}[order]\n\n\nmain('order-17')\n"
+    root = make_project(tmp_path / "proj", {"job.py": script})
+    assert ems(root, "run", "--", sys.executable, "job.py").returncode == 1
+    async with running_server(root, env=child_env()) as client:
+        uri = open_document(client, root / "job.py", script)
+        diagnostics = await wait_until(client, uri, lambda d: any(x.source == "ems-run" for x in d))
+        [diag] = [d for d in diagnostics if d.source == "ems-run"]
+        assert diag.severity == lsp.DiagnosticSeverity.Error
+        assert diag.range.start.line == 1 and diag.message.startswith("KeyError: <str>")
+        related = [r.message for r in diag.related_information or []]
+        assert related == ["called from here: <module>"]
