@@ -312,7 +312,7 @@ async def test_edits_of_a_large_module_match_a_full_analysis_of_each_version(tmp
                 versions.append(change_document(client, uri, [change]))
             published = await wait_for_diagnostics(client, uri, versions[-1])
             expected = analyse(client.recorder.texts[uri], str(tmp_path / "big.py")).findings
-            assert len(expected) > 5
+            assert len(expected) > 3  # several (EMS101 no longer reports argparse's narrow handlers)
             assert sorted(
                 (d.code, d.range.start.line + 1, d.range.start.character, d.message) for d in published
             ) == sorted((f.code, f.range.start.line, f.range.start.column, f.message) for f in expected)

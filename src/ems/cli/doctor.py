@@ -31,13 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ems.cli.common import wants_colour
-    from ems.runtime.health import RED, project_root_of, run_checks, worst
+    from ems.runtime.health import RED, run_checks, worst
+    from ems.runtime.root import project_root
 
     path = Path(args.path)
     if not path.exists():
         sys.stderr.write(f"ems doctor: error: {path} does not exist\n")
         return 2
-    root = project_root_of(path)
+    root = project_root(path)
     checks = run_checks(root, args.store)
     overall = worst(checks)
     if args.format == "json":

@@ -437,13 +437,3 @@ def _each(project: Project) -> Iterator[Check]:
 def worst(checks: list[Check]) -> str:
     order = {GREEN: 0, AMBER: 1, RED: 2}
     return max((c.status for c in checks), key=order.__getitem__, default=GREEN)
-
-
-def project_root_of(path: Path) -> Path:
-    """The project ``path`` belongs to: the nearest folder holding ``.ems``, ``.git`` or a config."""
-    start = path.resolve()
-    start = start if start.is_dir() else start.parent
-    for folder in (start, *start.parents):
-        if any((folder / marker).exists() for marker in (".ems", ".git", "pyproject.toml", "ems.toml")):
-            return folder
-    return start

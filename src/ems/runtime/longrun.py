@@ -30,14 +30,14 @@ def monitored_if_long(paths: list[str], kind: str, delay: float = DEFAULT_DELAY_
     state: dict[str, object] = {"done": False}
 
     def begin() -> None:
-        from ems.runtime.health import project_root_of
+        from ems.runtime.root import project_root
         from ems.runtime.sampler import monitor_process
 
         with lock:
             if state["done"]:
                 return
             try:
-                root = project_root_of(Path(paths[0] if paths else "."))
+                root = project_root(Path(paths[0] if paths else "."))
                 state["monitoring"] = monitor_process(root, kind)
             except Exception:  # monitoring must never break the command
                 state["monitoring"] = None
