@@ -125,6 +125,12 @@ def test_fix_preview_then_apply_changes_the_file_and_rescans(demo_repo: Path) ->
     assert 'return "no price"' in (demo_repo / "inventory" / "models.py").read_text()
     assert any("Applied to inventory/models.py" in s.value for s in at.success)
     assert any("Re-scanned: 15 findings" in s.value for s in at.success)
+    # the fix and the re-scan went through the dashboard's event bus to the Live page's log
+    at.switch_page("views/live.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    log = at.dataframe[-1].value
+    assert "fix applied" in list(log["event"]) and "scan recorded" in list(log["event"])
+    assert any("inventory/models.py: F541" in d for d in log["detail"])
 
 
 def test_apply_is_refused_when_the_file_changed_since_the_preview(demo_repo: Path) -> None:

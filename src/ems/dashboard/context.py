@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from ems.dashboard.launch import LIVE_ENV, ROOT_ENV
+from ems.runtime.events import EventBus
 from ems.store import Store, default_store_path, open_store
 from ems.store.queries import StoreState, store_state
 
@@ -37,6 +38,17 @@ def store() -> Store:
 
 def state() -> StoreState:
     return store_state(store())
+
+
+@st.cache_resource(show_spinner=False)
+def _bus(root: str) -> EventBus:
+    return EventBus()
+
+
+def bus() -> EventBus:
+    """The dashboard process's event bus for this project: its scans, fixes and the watcher
+    publish here; the Live page lists what happened (``components.live.EventLog``)."""
+    return _bus(str(project_root()))
 
 
 def live_enabled() -> bool:

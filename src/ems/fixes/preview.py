@@ -15,9 +15,13 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ems.core.confine import confined
 from ems.core.model import Finding
+
+if TYPE_CHECKING:
+    from ems.runtime.events import EventBus
 
 
 class NoSuchFinding(LookupError):
@@ -32,6 +36,7 @@ class FilePatch:
     original: bytes
     new: bytes
     titles: tuple[str, ...]
+    codes: tuple[str, ...] = ()  # one rule code per fix (none for a suppression)
 
     def diff(self) -> str:
         old = self.original.decode("utf-8", errors="replace").splitlines(keepends=True)
@@ -73,7 +78,8 @@ def fix_patch(root: Path, rel: str, fingerprint: str) -> FilePatch | None:
     if fix is None:
         return None
     new_text = apply_edits(decoded.text, fix.edits)
-    return FilePatch(rel, data, encode_source(new_text, decoded.encoding, decoded.bom), (fix.title,))
+    new = encode_source(new_text, decoded.encoding, decoded.bom)
+    return FilePatch(rel, data, new, (fix.title,), (finding.code,))
 
 
 def suppress_patch(root: Path, rel: str, fingerprint: str) -> FilePatch | None:
@@ -104,14 +110,21 @@ def rule_patches(root: Path, code: str, rels: Iterable[str]) -> list[FilePatch]:
         result = fix_all(decoded.text, rel, config, unsafe=False, codes=[code], ruleset=ruleset)
         if result.changed:
             new = encode_source(result.text, decoded.encoding, decoded.bom)
-            patches.append(FilePatch(rel, data, new, tuple(title for _, title in result.applied)))
+            titles = tuple(title for _, title in result.applied)
+            patches.append(FilePatch(rel, data, new, titles, tuple(c for c, _ in result.applied)))
     return patches
 
 
-def apply_patch(root: Path, patch: FilePatch) -> Path:
-    """Write the patch atomically; raises ``FileChanged`` if the file is not as previewed."""
+def apply_patch(root: Path, patch: FilePatch, bus: EventBus | None = None) -> Path:
+    """Write the patch atomically; raises ``FileChanged`` if the file is not as previewed.
+
+    Publishes ``FixApplied`` on ``bus`` when the patch carried fixes."""
     from ems.fixes.apply import atomic_write
 
     path = confined(root, patch.path)
     atomic_write(path, patch.new, expected=patch.original)
+    if bus is not None and patch.codes:
+        from ems.runtime.events import FixApplied
+
+        bus.publish(FixApplied(patch.path, patch.codes))
     return path

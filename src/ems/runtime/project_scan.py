@@ -16,8 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ems.core.model import Finding
+
+if TYPE_CHECKING:
+    from ems.runtime.events import EventBus
 
 
 class ScanCancelled(Exception):
@@ -44,6 +48,7 @@ def scan_project(
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    bus: EventBus | None = None,
 ) -> ScanOutcome:
     """Scan every Python file under ``root`` (cached) and record it; raises ScanCancelled/ScanError."""
     from ems.core.config import ConfigError, ConfigResolver, LazyCodes
@@ -80,6 +85,7 @@ def scan_project(
             duration_s=time.perf_counter() - started,
             source=source,
             lines=lines,
+            bus=bus,  # ScanRecorded
         )
     except ServiceError as exc:
         raise ScanError(str(exc)) from None

@@ -12,10 +12,14 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ems.runtime.monitor import EventCounter
 from ems.runtime.project_scan import ScanError, ScanOutcome, is_python_change, scan_project
 from ems.runtime.recovery import RestartPolicy, run_with_restarts
+
+if TYPE_CHECKING:
+    from ems.runtime.events import EventBus
 
 log = logging.getLogger("ems.watch")
 
@@ -31,12 +35,14 @@ class ProjectWatcher:
         jobs: int = 1,
         events: EventCounter | None = None,
         policy: RestartPolicy | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self.root = root.resolve()
         self.events = events or EventCounter()  # restarts and crash loops (the Monitor page)
         self.policy = policy or RestartPolicy()
         self.on_scan = on_scan
         self.jobs = jobs
+        self.bus = bus  # its scans publish ScanRecorded there
         self.scans = 0
         self.last_error: str | None = None
         self._stop = threading.Event()
@@ -85,7 +91,7 @@ class ProjectWatcher:
 
     def rescan(self, changed: int) -> None:
         try:
-            outcome = scan_project(self.root, source="live", jobs=self.jobs)
+            outcome = scan_project(self.root, source="live", jobs=self.jobs, bus=self.bus)
         except ScanError as exc:
             self.last_error = str(exc)
             log.warning("live re-scan failed: %s", exc)

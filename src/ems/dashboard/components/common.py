@@ -24,7 +24,7 @@ def scan_now_button(label: str = "Run a scan now", key_suffix: str = "") -> None
     if st.button(label, key=f"scan_now{key_suffix}", type="primary"):
         with st.spinner("Scanning the project…"):
             try:
-                outcome = scan_project(context.project_root(), jobs=1)
+                outcome = scan_project(context.project_root(), jobs=1, bus=context.bus())
             except ScanError as exc:
                 st.error(f"The scan failed: {exc}")
                 return

@@ -8,11 +8,14 @@ when a new scan or history walk was recorded.
 
 from __future__ import annotations
 
+from collections import deque
+from datetime import UTC, datetime
 from pathlib import Path
 
 import streamlit as st
 
 from ems.dashboard import context
+from ems.runtime.events import EventBus, FixApplied, ScanRecorded
 from ems.runtime.watch import ProjectWatcher
 
 POLL_SECONDS = 1.0
@@ -22,7 +25,35 @@ POLL_SECONDS = 1.0
 def _watcher(root: str) -> ProjectWatcher:
     from ems.dashboard.components.monitoring import events
 
-    return ProjectWatcher(Path(root), events=events()).start()  # its restarts reach the Monitor page
+    # its restarts reach the Monitor page; its scans, the Live page's event log
+    return ProjectWatcher(Path(root), events=events(), bus=context.bus()).start()
+
+
+class EventLog:
+    """The last events of the dashboard's bus (scans recorded, fixes applied), newest first."""
+
+    def __init__(self, bus: EventBus, size: int = 20) -> None:
+        self.entries: deque[tuple[str, str, str]] = deque(maxlen=size)
+        bus.subscribe(ScanRecorded, self._scan)
+        bus.subscribe(FixApplied, self._fix)
+
+    def _note(self, kind: str, detail: str) -> None:
+        self.entries.appendleft((datetime.now(UTC).strftime("%H:%M:%S"), kind, detail))
+
+    def _scan(self, event: ScanRecorded) -> None:
+        self._note("scan recorded", f"scan {event.scan_id}: {event.findings} findings in {event.files} files")
+
+    def _fix(self, event: FixApplied) -> None:
+        self._note("fix applied", f"{event.path}: {', '.join(event.codes)}")
+
+
+@st.cache_resource(show_spinner=False)
+def _event_log(root: str) -> EventLog:
+    return EventLog(context.bus())
+
+
+def event_log() -> EventLog:
+    return _event_log(str(context.project_root()))
 
 
 def watcher() -> ProjectWatcher:
@@ -34,6 +65,7 @@ def ensure_watcher() -> ProjectWatcher | None:
     from ems.dashboard.components.monitoring import monitoring
 
     monitoring()  # log file and sampler of this process (only when served)
+    event_log()  # listening before anything is published
     return watcher() if context.live_enabled() else None
 
 

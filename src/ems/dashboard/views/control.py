@@ -90,7 +90,7 @@ def scan_section() -> None:
             bar.progress(done / max(total, 1), text=f"{done}/{total} files")
 
         try:
-            outcome = scan_project(context.project_root(), jobs=1, progress=progress)
+            outcome = scan_project(context.project_root(), jobs=1, progress=progress, bus=context.bus())
         except ScanError as exc:
             status.update(label=f"Scan failed: {exc}", state="error")
             return

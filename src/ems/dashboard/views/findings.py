@@ -80,7 +80,7 @@ def apply_section(patch_kind: str) -> None:
     written, refused = [], []
     for patch in patches:
         try:
-            apply_patch(root, patch)
+            apply_patch(root, patch, context.bus())
             written.append(patch.path)
         except (FileChanged, OutsideProject, OSError):
             refused.append(patch.path)
@@ -97,7 +97,7 @@ def rescan(message: str | None) -> None:
     from ems.runtime.project_scan import ScanError, scan_project
 
     try:
-        outcome = scan_project(context.project_root(), jobs=1)
+        outcome = scan_project(context.project_root(), jobs=1, bus=context.bus())
     except ScanError as exc:
         st.error(f"Re-scan failed: {exc}")
         return

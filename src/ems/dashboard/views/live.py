@@ -6,7 +6,7 @@ import streamlit as st
 
 from ems.dashboard import context, data
 from ems.dashboard.components.common import header, key
-from ems.dashboard.components.live import POLL_SECONDS, watcher
+from ems.dashboard.components.live import POLL_SECONDS, event_log, watcher
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -57,6 +57,19 @@ def main() -> None:
         if w.last_error:
             st.warning(f"Last problem: {w.last_error}")
     latest()
+    recent_events()
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def recent_events() -> None:
+    st.subheader("Recent events")
+    entries = list(event_log().entries)
+    if not entries:
+        st.caption("Scans recorded and fixes applied by this dashboard (and its watcher) appear here.")
+        return
+    st.dataframe(
+        [{"at (UTC)": at, "event": kind, "detail": detail} for at, kind, detail in entries], hide_index=True
+    )
 
 
 main()
