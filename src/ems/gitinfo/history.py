@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import git
@@ -516,13 +516,7 @@ class Introduction:
     exact: bool
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "commit": self.commit,
-            "author": self.author,
-            "email": self.email,
-            "date": self.date,
-            "exact": self.exact,
-        }
+        return asdict(self)
 
 
 def introductions(store: Store, fingerprints: list[str]) -> dict[str, Introduction]:

@@ -9,7 +9,7 @@ JSON form (``ems history --format json``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +36,7 @@ class Author:
         return cls(row.sha, row.author, row.email, row.date)
 
     def as_dict(self) -> dict[str, object]:
-        return {"commit": self.commit, "author": self.author, "email": self.email, "date": self.date}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,7 @@ class Blame:
     summary: str
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "commit": self.commit,
-            "author": self.author,
-            "email": self.email,
-            "date": self.date,
-            "summary": self.summary,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
