@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ems.core.model import Finding, Fix, Range, Related, Safety, Severity, Tag, render_message
 from ems.core.source import SourceText
@@ -84,7 +84,7 @@ class AnalysisContext:
     # analysis checks one top-level statement at a time), and where the facts rules read
     # from it are logged, so that a cached result is redone when one of its facts changes.
     module_text: str | None = None
-    fact_log: dict[tuple[str, ...], tuple[str, Callable[[str], object] | None, object]] | None = None
+    fact_log: dict[tuple[str, ...], tuple[str, Callable[[Any], object] | None, object]] | None = None
     # Incremental analysis answers "is NAME bound anywhere in the module?" from every
     # statement's names (``Rule.watched_names``); a whole-module analysis walks its tree.
     bound_anywhere: Callable[[str], bool] | None = None
@@ -283,6 +283,6 @@ def explain(rule: type[Rule], *, heading: str = "#") -> str:
         if example.fixed is not None:
             label = "After `ems fix --unsafe-fixes`:" if example.unsafe else "After `ems fix`:"
             parts += ["", label, "", "```python", example.fixed.rstrip("\n") or "# (empty)", "```"]
-    for example in rule.valid[:2]:
-        parts += ["", "Fine:", "", "```python", example.code.rstrip("\n"), "```"]
+    for fine in rule.valid[:2]:
+        parts += ["", "Fine:", "", "```python", fine.code.rstrip("\n"), "```"]
     return "\n".join(parts)

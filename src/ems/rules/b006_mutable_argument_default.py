@@ -104,7 +104,7 @@ class MutableArgumentDefault(Rule):
         default = ctx.find(
             cst.BaseExpression,
             finding.range,
-            where=lambda n: isinstance(ctx.parents.get(n), cst.Param) and ctx.parents[n].default is n,
+            where=lambda n: isinstance(owner := ctx.parents.get(n), cst.Param) and owner.default is n,
         )
         if default is None:
             return None

@@ -97,7 +97,7 @@ class UnreachableCode(Rule):
                     # Reported once per block, after its first terminator.
                     if any(isinstance(s, _TERMINATORS) for s in block[:index]):
                         return NO_HITS
-                    return self._report(node, block[index + 1 :], ctx)  # type: ignore[arg-type]
+                    return self._report(node, block[index + 1 :], ctx)
         return NO_HITS
 
     def _report(self, terminator: ast.stmt, dead: list[ast.stmt], ctx: AnalysisContext) -> Iterator[Hit]:

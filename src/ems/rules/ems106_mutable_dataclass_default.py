@@ -87,7 +87,7 @@ class MutableDataclassDefault(Rule):
         value = ctx.find(
             cst.BaseExpression,
             finding.range,
-            where=lambda n: isinstance(ctx.parents.get(n), cst.AnnAssign) and ctx.parents[n].value is n,
+            where=lambda n: isinstance(owner := ctx.parents.get(n), cst.AnnAssign) and owner.value is n,
         )
         if value is None or not spelled:
             return None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -368,7 +368,7 @@ def scan_as_ready(
     keep_excerpts: bool = False,
     view: View | None = None,
     bus: EventBus | None = None,
-) -> Iterator[tuple[int, FileResult, int]]:
+) -> Generator[tuple[int, FileResult, int], None, None]:
     """``scan`` as ``(index in file order, result, number of files)``, each result as soon
     as it is ready: the cached ones first, then those analysed now.
 
@@ -393,8 +393,8 @@ def scan_as_ready(
 
 
 def _announced(
-    scanned: Iterator[tuple[int, FileResult, bool, int]], bus: EventBus
-) -> Iterator[tuple[int, FileResult, int]]:
+    scanned: Generator[tuple[int, FileResult, bool, int], None, None], bus: EventBus
+) -> Generator[tuple[int, FileResult, int], None, None]:
     from ems.runtime.events import FileAnalysed
 
     try:
@@ -405,7 +405,9 @@ def _announced(
         scanned.close()
 
 
-def _plain(scanned: Iterator[tuple[int, FileResult, bool, int]]) -> Iterator[tuple[int, FileResult, int]]:
+def _plain(
+    scanned: Generator[tuple[int, FileResult, bool, int], None, None],
+) -> Generator[tuple[int, FileResult, int], None, None]:
     try:
         for index, result, _, total in scanned:
             yield index, result, total
@@ -422,7 +424,7 @@ def _scan_as_ready(
     keep_source: bool,
     keep_excerpts: bool,
     view: View | None,
-) -> Iterator[tuple[int, FileResult, bool, int]]:
+) -> Generator[tuple[int, FileResult, bool, int], None, None]:
     """``scan_as_ready``, each result with whether it came from the cache."""
     from ems.runtime.root import scan_root
     from ems.store.cache import ResultCache, decode_entry, is_fresh, settings_key, stat_matches

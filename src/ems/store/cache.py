@@ -459,7 +459,8 @@ class ResultCache:
         conn = self._connect()
         if conn is None or not paths:
             return []
-        where, args = "", ()
+        where = ""
+        args: tuple[str, ...] = ()
         if settings is not None:
             keys = tuple(sorted(set(settings)))
             where, args = f" WHERE settings IN ({','.join('?' * len(keys))})", keys
@@ -553,8 +554,8 @@ class ResultCache:
 
     def flush(self) -> None:
         """Write pending rows in one transaction; skipped if another run holds the lock."""
-        pending, self._pending = [_storable(p) for p in self._pending], []
-        pending = [p for p in pending if p is not None]
+        storable, self._pending = [_storable(p) for p in self._pending], []
+        pending = [p for p in storable if p is not None]
         if not pending:
             return
         conn = self._connect()

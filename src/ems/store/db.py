@@ -28,6 +28,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from ems.core.model import Finding
 
 STORE_DIR = ".ems"
 STORE_FILE = "ems.db"
@@ -348,21 +351,21 @@ class StoredFinding:
     fixable: bool = False
 
     @classmethod
-    def of(cls, finding: object) -> StoredFinding:
-        """From an ``ems.core.Finding`` (duck-typed so the store needs no core import)."""
-        f = finding
+    def of(cls, finding: Finding) -> StoredFinding:
+        """The row of a finding; ``fixable``: ``ems fix`` would fix it (its fixability)."""
+        start, end = finding.range.start, finding.range.end
         return cls(
-            f.fingerprint,  # type: ignore[attr-defined]
-            f.code,  # type: ignore[attr-defined]
-            f.name,  # type: ignore[attr-defined]
-            f.severity.value,  # type: ignore[attr-defined]
-            f.path,  # type: ignore[attr-defined]
-            f.range.start.line,  # type: ignore[attr-defined]
-            f.range.start.column,  # type: ignore[attr-defined]
-            f.range.end.line,  # type: ignore[attr-defined]
-            f.range.end.column,  # type: ignore[attr-defined]
-            f.message,  # type: ignore[attr-defined]
-            bool(getattr(f, "fixability", None) is not None and f.fixability.applied),  # type: ignore[attr-defined]
+            finding.fingerprint,
+            finding.code,
+            finding.name,
+            finding.severity.value,
+            finding.path,
+            start.line,
+            start.column,
+            end.line,
+            end.column,
+            finding.message,
+            finding.fixability is not None and finding.fixability.applied,
         )
 
 
@@ -661,7 +664,7 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise self._translate(exc) from None
 
-    def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row | tuple]:
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         try:
             with self._lock:
                 return self._connection.execute(sql, params).fetchall()
@@ -670,7 +673,7 @@ class Store:
 
     # -- scans
 
-    def record_scan(self, scan: ScanRecord, findings: Iterable[object]) -> int:
+    def record_scan(self, scan: ScanRecord, findings: Iterable[Finding | StoredFinding]) -> int:
         """Record one scan and its findings (``Finding`` or ``StoredFinding``); returns its id."""
         rows = [f if isinstance(f, StoredFinding) else StoredFinding.of(f) for f in findings]
         with self.transaction() as conn:
@@ -751,7 +754,10 @@ class Store:
             " fixable FROM findings WHERE scan_id = ? ORDER BY path, line, column, code",
             (scan_id,),
         )
-        return [StoredFinding(*r[:10], bool(r[10])) for r in rows]
+        return [
+            StoredFinding(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]))
+            for r in rows
+        ]
 
     # -- blob analysis cache
 
