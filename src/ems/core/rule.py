@@ -28,7 +28,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Invalid:
-    """An example the rule must flag; ``fixed`` is the expected result of its fixes."""
+    """An example the rule must flag; ``fixed`` is the expected result of its fixes.
+
+    ``at`` and ``message`` pin what it reports, as Fixit's ``InvalidTestCase`` does: the
+    span of each finding, ``"line:column-end_line:end_column"`` (lines from 1, columns from 0
+    in code points, as ``ems.core.model.Range``; ``ems check`` prints column + 1), and its
+    message; one of each per finding (a tuple when there are several), in report order.
+    """
 
     code: str
     fixed: str | None = None
@@ -36,6 +42,25 @@ class Invalid:
     unsafe: bool = False  # whether producing ``fixed`` needs unsafe fixes
     path: str = "example.py"
     also: tuple[str, ...] = ()  # other rule codes enabled alongside (e.g. for RUF100)
+    at: str | tuple[str, ...] = ()
+    message: str | tuple[str, ...] = ()
+
+    @property
+    def spans(self) -> tuple[tuple[int, int, int, int], ...]:
+        """``at`` as (line, column, end line, end column) per finding."""
+        return tuple(_span(text) for text in ((self.at,) if isinstance(self.at, str) else self.at))
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        return (self.message,) if isinstance(self.message, str) else self.message
+
+
+def _span(text: str) -> tuple[int, int, int, int]:
+    """``"3:4-3:9"`` as (3, 4, 3, 9); raises ValueError on another shape."""
+    start, end = text.split("-")
+    line, column = start.split(":")
+    end_line, end_column = end.split(":")
+    return int(line), int(column), int(end_line), int(end_column)
 
 
 @dataclass(frozen=True)

@@ -42,14 +42,20 @@ class UselessElseOnLoop(Rule):
             "        return 1\n",
             fixed="def f(y):\n    for x in y:\n        print(x)\n    # after\n    # done\n    print('end')\n"
             "    return 1\n",
+            at="5:4-5:8",
+            message="`else` clause on a loop without a `break`",
         ),
         Invalid(
             "while x:\n    for z in x:\n        break\nelse: done()\nnext()\n",
             fixed="while x:\n    for z in x:\n        break\ndone()\nnext()\n",
+            at="4:0-4:4",
+            message="`else` clause on a loop without a `break`",
         ),
         Invalid(
             "for x in y:\n    def f():\n        pass\nelse:\n    a = 1\n    # trailing note\nb = 2\n",
             fixed="for x in y:\n    def f():\n        pass\na = 1\n# trailing note\nb = 2\n",
+            at="4:0-4:4",
+            message="`else` clause on a loop without a `break`",
         ),
     )
 
