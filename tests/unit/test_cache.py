@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -392,3 +393,35 @@ def test_views_are_opaque_texts_per_renderer_and_content(tmp_path: Path) -> None
     db = sqlite3.connect(tmp_path / ".ems" / "ems.db")
     assert db.execute("SELECT COUNT(*) FROM result_views").fetchone() == (0,)
     db.close()
+
+
+def test_a_busy_store_delays_nothing_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The language server, the dashboard's watcher and `ems check` share the store: while
+    another process holds the write lock, a run still reads (WAL) and skips its write after
+    the busy timeout; the other's rows and its own next write are intact."""
+    from ems.store import ScanRecord, open_store
+
+    monkeypatch.setattr(cache_mod, "BUSY_TIMEOUT_S", 0.2)
+    report = _report()
+    _stored(tmp_path, report)[0].close()
+    with open_store(tmp_path) as store, store.transaction() as conn:  # another writer, mid-transaction
+        conn.execute(
+            "INSERT INTO scans (started_at, root, ems_version, config_hash, source, files, duration_s, timings)"
+            " VALUES ('t', 'r', '0', 'h', 'check', 1, 0.1, '{}')"
+        )
+        cache = ResultCache(tmp_path)
+        assert set(cache.load([report.path])) == {(report.path, settings_key(Config(), load_rules()))}
+        cache.put("other.py", "k", None, "d", report)
+        started = time.monotonic()
+        cache.close()  # cannot take the lock: skipped, no error
+        assert time.monotonic() - started < 3
+    with open_store(tmp_path) as store:
+        assert len(store.scans()) == 1
+        store.record_scan(ScanRecord(str(tmp_path), "0", "h", 1, 0.1), report.findings)
+    assert ResultCache(tmp_path).load(["other.py"]) == {}
+    cache = ResultCache(tmp_path)
+    cache.put("other.py", "k", None, "d", report)
+    cache.close()
+    assert set(ResultCache(tmp_path).load(["other.py"])) == {("other.py", "k")}
