@@ -75,6 +75,18 @@ def test_plugin_rule_is_selected_suppressed_and_fixed_like_builtin_rules(plugin_
     assert fix_all(SOURCE, "lib.py", config, unsafe=True).text == "def f():\n    return 1\n"
 
 
+def test_plugin_examples_pin_their_range_and_message(plugin_paths: list[str]) -> None:
+    rule = load_rules().get("XPL001")
+    assert rule is not None
+    for example in rule.invalid:
+        findings = analyse(example.code, example.path, Config(select=("XPL001",))).findings
+        spans = [
+            (f.range.start.line, f.range.start.column, f.range.end.line, f.range.end.column) for f in findings
+        ]
+        assert spans == list(example.spans) and [f.message for f in findings] == list(example.messages)
+        assert len(findings) == example.count
+
+
 def test_plugin_rule_through_the_cli(tmp_path: Path, plugin_paths: list[str]) -> None:
     (tmp_path / "lib.py").write_text(SOURCE)
     (tmp_path / "ems.toml").write_text('select = ["XPL001"]\n')

@@ -32,6 +32,8 @@ class NoPrint(Rule):
             "def f():\n    print('debug')  # temp\n    return 1\n",
             fixed="def f():\n    return 1\n",
             unsafe=True,
+            at="2:4-2:18",
+            message="`print()` call in library code; use logging",
         ),
     )
 
