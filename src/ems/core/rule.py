@@ -305,6 +305,12 @@ def explain(rule: type[Rule], *, heading: str = "#") -> str:
     ]
     for example in rule.invalid[:3]:
         parts += ["", "Flagged:", "", "```python", example.code.rstrip("\n"), "```"]
+        reported = [  # as `ems check` prints them (columns from 1), from the example's own pins
+            f"{example.path}:{line}:{column + 1}: {rule.code} {message}"
+            for (line, column, _, _), message in zip(example.spans, example.messages, strict=False)
+        ]
+        if reported:
+            parts += ["", "Reported:", "", "```text", *reported, "```"]
         if example.fixed is not None:
             label = "After `ems fix --unsafe-fixes`:" if example.unsafe else "After `ems fix`:"
             parts += ["", label, "", "```python", example.fixed.rstrip("\n") or "# (empty)", "```"]
