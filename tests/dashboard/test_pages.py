@@ -194,7 +194,21 @@ def test_control_panel_runs_a_scan(demo_repo: Path) -> None:
     at = run_page("views/control.py")
     at.button(key="cp_scan").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert "Scanned 4 files" in at.status[0].label if hasattr(at, "status") else True
+    at.switch_page("views/live.py").run()
+    log = at.dataframe[-1].value
+    assert "scan recorded" in list(log["event"])
+    assert any("in 4 files" in d for d in log["detail"])
+
+
+def test_control_panel_builds_history_through_the_history_service(demo_repo: Path) -> None:
+    """The button runs ``build_history`` (as ``ems history`` does): HistoryBuilt reaches the bus."""
+    at = run_page("views/control.py")
+    at.button(key="cp_history").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.switch_page("views/live.py").run()
+    log = at.dataframe[-1].value
+    assert "history built" in list(log["event"])
+    assert any(d.startswith("11 commits to ") for d in log["detail"])
 
 
 def test_the_new_code_gate_fails_with_the_reason_and_passes_at_head(demo_repo: Path) -> None:
