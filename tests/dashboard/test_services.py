@@ -201,3 +201,24 @@ def test_a_history_walk_stopped_by_its_progress_callback_records_nothing(demo_re
             walk_history(demo_repo, store, jobs=1, progress=stop)
         close_repositories()
         assert store.history_run().id == run
+
+
+def test_the_hotspot_chart_fits_its_axes_to_the_data_instead_of_starting_at_zero() -> None:
+    import pandas as pd
+
+    from ems.dashboard.components.charts import hotspot_scatter
+
+    frame = pd.DataFrame(
+        {
+            "path": ["a.py", "b.py"],
+            "score": [4.0, 9.0],
+            "recent_changes": [6.0, 9.5],
+            "changes": [7, 11],
+            "findings": [3, 8],
+            "lines": [60, 80],
+            "findings_per_100_lines": [5.0, 10.0],
+        }
+    )
+    encoding = hotspot_scatter(frame).to_dict()["encoding"]
+    assert encoding["x"]["scale"]["zero"] is False
+    assert encoding["y"]["scale"]["zero"] is False
