@@ -149,6 +149,32 @@ def test_history_records_introductions_and_removals_for_the_demo(demo_repo: Path
     assert set(people) == {"Alice Martin", "Bob Chen", "Carol Diaz", "Dave Okafor"}
 
 
+def test_the_history_pages_figures_agree_with_the_history_report_commit_by_commit(demo_repo: Path) -> None:
+    """The page counts the recorded walk in SQL (``ems.store.queries``); ``ems history``
+    reports it from ``ems.gitinfo.report``: the same numbers per commit and per author."""
+    from ems.gitinfo.repo import close_repositories
+    from ems.gitinfo.report import build_history
+    from ems.store import open_store
+    from ems.store.queries import authors, commit_trend
+
+    with open_store(demo_repo) as store:
+        report = build_history(demo_repo, store, jobs=1)
+        trend = commit_trend(store)
+        people = authors(store)
+    close_repositories()
+    assert [(p.sha, p.introduced, p.removed) for p in trend] == [
+        (c.sha, len(c.introduced), len(c.removed)) for c in report.commits
+    ]
+    by_author: dict[str, list[int]] = {}
+    for c in report.commits:
+        row = by_author.setdefault(c.author, [0, 0, 0])
+        row[0] += 1
+        row[1] += len(c.introduced)
+        row[2] += len(c.removed)
+    assert {a.author: [a.commits, a.introduced, a.removed] for a in people} == by_author
+    assert trend[-1].open == len(report.findings)
+
+
 def test_the_watcher_rescans_and_records_after_a_save(demo_repo: Path) -> None:
     from ems.runtime.watch import ProjectWatcher
     from ems.store import open_store
