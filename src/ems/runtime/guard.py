@@ -422,7 +422,8 @@ class GuardedAnalyser:
                 if attempt == 1:
                     continue
                 return "unavailable", f"the {self.name} cannot be reached"
-            return self._await(request_id, path, budget, started, what, analysis)
+            # the budget is the work's: a replacement worker's start has its own (startup_timeout)
+            return self._await(request_id, path, budget, time.perf_counter(), what, analysis)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _await(
