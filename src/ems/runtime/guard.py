@@ -269,6 +269,7 @@ class GuardedAnalyser:
             if self.crash_loop is not None:
                 raise _WorkerFailed(self.crash_loop)
         parent, child = self._context.Pipe(duplex=True)
+        # typeshed declares ``Process`` on the concrete contexts only, not on ``BaseContext``.
         process: BaseProcess = self._context.Process(  # type: ignore[attr-defined]
             target=_worker, args=(child, current_settings()), name=f"ems-{self.name.split()[0]}", daemon=True
         )
