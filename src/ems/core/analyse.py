@@ -34,16 +34,38 @@ UNUSED_SUPPRESSION_CODE = "RUF100"
 class _Selected:
     rules: tuple[Rule, ...]
     dispatch: dict[type[ast.AST], tuple[Rule, ...]]
+    enabled: frozenset[str]
+
+
+# Selections kept per rule set: a scan meets one or a few configurations; an editor
+# session may meet more over time, so the oldest are dropped past this many.
+_SELECTIONS_KEPT = 32
 
 
 def _select(ruleset: RuleSet, config: Config, path: str) -> tuple[_Selected, frozenset[str]]:
-    enabled = config.selected(ruleset.codes, path)
-    rules = tuple(rule() for rule in ruleset.rules if rule.code in enabled)
-    dispatch: dict[type[ast.AST], list[Rule]] = {}
-    for rule in rules:
-        for node_type in rule.node_types:
-            dispatch.setdefault(node_type, []).append(rule)
-    return _Selected(rules, {k: tuple(v) for k, v in dispatch.items()}), enabled
+    """The rules enabled for ``path``, their instances and node-type dispatch: computed
+    once per configuration (and per set of per-file ignores), not per file.
+
+    Rule instances are shared by every document analysed under one configuration: a rule
+    keeps per-document state in the context (``ctx.memo``), never on ``self``.
+    """
+    cache = ruleset.selections
+    key: object = config
+    if config.per_file_ignores:
+        key = (config, config.selected(ruleset.codes, path))
+    selected = cache.get(key)
+    if selected is None:
+        enabled = key[1] if isinstance(key, tuple) else config.selected(ruleset.codes)
+        rules = tuple(rule() for rule in ruleset.rules if rule.code in enabled)
+        dispatch: dict[type[ast.AST], list[Rule]] = {}
+        for rule in rules:
+            for node_type in rule.node_types:
+                dispatch.setdefault(node_type, []).append(rule)
+        selected = _Selected(rules, {k: tuple(v) for k, v in dispatch.items()}, enabled)
+        if len(cache) >= _SELECTIONS_KEPT:
+            cache.pop(next(iter(cache)))
+        cache[key] = selected
+    return selected, selected.enabled
 
 
 def analyse(

@@ -15,7 +15,7 @@ import pkgutil
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ems import __version__
 from ems.core.plugins import EntryPoint, entry_points
@@ -55,6 +55,8 @@ class RuleSet:
         self._loader = loader  # (rules, origins, versions) on first use; None once loaded
         self._index: dict[str, type[Rule]] | None = None
         self._fingerprint: str | None = None
+        # ``ems.core.analyse``'s rule selections by configuration, computed once each.
+        self.selections: dict[object, Any] = {}
 
     def _load(self) -> None:
         if self._loader is not None:
