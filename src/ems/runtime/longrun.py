@@ -26,6 +26,18 @@ DEFAULT_DELAY_S = 5.0
 ENV_ENABLED = "EMS_MONITOR"  # the same switch as ems.runtime.settings.ENV_ENABLED (read without importing it)
 
 
+RETRY_S = 0.2
+
+
+def _importing(frame: FrameType | None) -> bool:
+    """Whether ``frame`` (where a signal interrupted) runs inside the import system."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _can_arm() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
@@ -40,11 +52,17 @@ def monitored_if_long(paths: list[str], kind: str, delay: float = DEFAULT_DELAY_
         return
     state: dict[str, object] = {}
 
-    def begin(_signum: int, _frame: FrameType | None) -> None:
-        from ems.runtime.root import project_root
-        from ems.runtime.sampler import monitor_process
-
+    def begin(_signum: int, frame: FrameType | None) -> None:
+        if _importing(frame):
+            # Interrupted inside an import (a loaded machine can take seconds to reach one):
+            # importing the sampler now would meet that module half-initialised (`logging`
+            # without `getLogger`) and fail the command. Try again a little later.
+            signal.setitimer(signal.ITIMER_REAL, RETRY_S)
+            return
         try:
+            from ems.runtime.root import project_root
+            from ems.runtime.sampler import monitor_process
+
             root = project_root(Path(paths[0] if paths else "."))
             state["monitoring"] = monitor_process(root, kind)
         except Exception:  # monitoring must never break the command
