@@ -241,7 +241,10 @@ class ParentChain(Sequence[ast.AST]):
 
 
 class Rule:
-    """Base strategy. Subclasses set the class attributes and override hooks."""
+    """Base strategy. Subclasses set the class attributes and override hooks.
+
+    One instance serves every document analysed under a configuration (the engine selects
+    and builds the rules once per configuration): per-document state goes in ``ctx.memo``."""
 
     code: ClassVar[str]
     name: ClassVar[str]
