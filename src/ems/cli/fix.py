@@ -7,8 +7,14 @@ import difflib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ems.cli.common import add_selection_options, fail, input_paths, make_resolver, progress_bar
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ems.core.model import Finding
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -191,7 +197,7 @@ def _outcome(fixed) -> tuple[Path, FileOutcome]:
     )
 
 
-def _why_not(findings, unsafe: bool) -> str:  # type: ignore[no-untyped-def]
+def _why_not(findings: Sequence[Finding], unsafe: bool) -> str:
     """Why ``ems fix`` changed nothing in a file with findings, from their fixability."""
     from ems.core.model import Fixability
 

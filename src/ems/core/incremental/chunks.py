@@ -89,7 +89,7 @@ def _chunks_of(
             bound[index] = names_bound(statements, rules.watched, "\n".join(region_lines[lower:upper]))
             lower = upper
     module_bound = others_bound.union(*bound)
-    top_imports = [
+    top_imports: list[list[ast.stmt]] = [
         [s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom))] for _, statements in groups
     ]
     every_import = [*imports_around[0], *(s for group in top_imports for s in group), *imports_around[1]]

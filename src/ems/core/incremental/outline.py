@@ -139,10 +139,18 @@ def _outline(state: _State) -> _Outline:
         statements.extend(chunk.statements)
     if reads:
         first = reads[0]
-        where = {"lineno": first.lineno, "col_offset": 0, "end_lineno": first.lineno, "end_col_offset": 0}
         arguments = ast.arguments(
             posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
         )
-        outside = ast.FunctionDef(name="\0outside", args=arguments, body=reads, decorator_list=[], **where)
+        outside = ast.FunctionDef(
+            name="\0outside",
+            args=arguments,
+            body=reads,
+            decorator_list=[],
+            lineno=first.lineno,
+            col_offset=0,
+            end_lineno=first.lineno,
+            end_col_offset=0,
+        )
         statements.append(outside)
     return _Outline(ast.Module(body=statements, type_ignores=[]), repeats)

@@ -32,7 +32,8 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
             errors.setdefault(error.code, error)
     outline = _outline(state)
     for chunk in state.chunks:
-        for slot in (*chunk.bodies, *chunk.classes):
+        slots: tuple[_Body | _Class, ...] = (*chunk.bodies, *chunk.classes)
+        for slot in slots:
             if slot.active == "stub" and slot.hits:
                 findings += _cached_findings(slot, chunk.shift, path, config)
     raw: list[RawHit] = []

@@ -153,7 +153,7 @@ def _analyse_classes(
     for _, _, _, inside in candidates:
         for body in inside:
             body.holder[body.index] = body.stub  # type: ignore[assignment]
-    synthetic = []
+    synthetic: list[ast.stmt] = []
     for number, (_, _, statement, _) in enumerate(candidates):
         copied = copy.copy(statement)
         copied.name = f"\0class{number}"
@@ -224,9 +224,7 @@ def _read_statements(loads: list[FreeLoad]) -> list[ast.stmt]:
 def _bare_arguments(args: ast.arguments) -> ast.arguments:
     """The parameters as bindings only: defaults and annotations belong to the outline."""
 
-    def bare(arg: ast.arg | None) -> ast.arg | None:
-        if arg is None:
-            return None
+    def bare(arg: ast.arg) -> ast.arg:
         plain = copy.copy(arg)
         plain.annotation = None
         return plain
@@ -234,10 +232,10 @@ def _bare_arguments(args: ast.arguments) -> ast.arguments:
     return ast.arguments(
         posonlyargs=[bare(a) for a in args.posonlyargs],
         args=[bare(a) for a in args.args],
-        vararg=bare(args.vararg),
+        vararg=None if args.vararg is None else bare(args.vararg),
         kwonlyargs=[bare(a) for a in args.kwonlyargs],
         kw_defaults=[None for _ in args.kwonlyargs],
-        kwarg=bare(args.kwarg),
+        kwarg=None if args.kwarg is None else bare(args.kwarg),
         defaults=[],
     )
 
