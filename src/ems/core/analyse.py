@@ -260,7 +260,8 @@ def _walk(
     if any(issubclass(t, _LEAF_TYPES) for t in dispatch):
         skipped = (ast.Constant,)
     walked = WalkedClasses(tuple(t for t in skipped if t not in dispatch))
-    ancestors = ctx.ancestors
+    ancestors: list[ast.AST] = []
+    ctx.ancestors = ancestors
     get = dispatch.get
     append = out.append
     fields_of = _FIELDS

@@ -251,7 +251,7 @@ class ParentChain(Sequence[ast.AST]):
     def __iter__(self) -> Iterator[ast.AST]:
         return iter(self._list())
 
-    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+    def __getitem__(self, index):
         if isinstance(index, int) and index < 0:
             for count, node in enumerate(reversed(self), 1):
                 if count == -index:
