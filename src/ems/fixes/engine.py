@@ -96,7 +96,9 @@ def verify(
     memo: FixMemo | None = None,
 ) -> str | None:
     """None when the new text is acceptable; otherwise the reason it is not."""
-    after = memo.analyse(new_text, path, config, ruleset) if memo else analyse(new_text, path, config, ruleset)
+    after = (
+        memo.analyse(new_text, path, config, ruleset) if memo else analyse(new_text, path, config, ruleset)
+    )
     if after.syntax_error:
         return "the result does not parse"
     remaining = _signature(after.findings)
