@@ -64,6 +64,11 @@ class _IndexingState(CodegenState):
         self.parents: dict[Any, Any] = {}
         self.whole: dict[Any, Span] = {}  # whitespace-inclusive
         self.syntactic: dict[Any, Span] = {}  # PositionProvider's spans, in its order
+        self.popped = ""  # the module's last newline, generated then dropped
+
+    def pop_trailing_newline(self) -> None:
+        if self.tokens:
+            self.popped = self.tokens.pop()  # spans were counted with it: lines too
 
     def add_token(self, value: str) -> None:
         self.tokens.append(value)
@@ -105,7 +110,7 @@ class ModuleIndex:
         self.parents: dict[cst.CSTNode, cst.CSTNode] = state.parents
         self.whole: dict[cst.CSTNode, Span] = state.whole
         self.syntactic: dict[cst.CSTNode, Span] = state.syntactic
-        self.line_starts = [0, *(m.end() for m in _NEWLINE.finditer(self.code))]
+        self.line_starts = [0, *(m.end() for m in _NEWLINE.finditer(self.code + state.popped))]
         self._by_start: dict[int, list[cst.CSTNode]] | None = None
 
     def position(self, offset: int) -> tuple[int, int]:
