@@ -62,6 +62,13 @@ class FixContext:
     def parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
         return self.index.parents
 
+    @cached_property
+    def reexported(self) -> frozenset[str]:
+        """Names other modules of the package import from this one (``ems.fixes.reexports``)."""
+        from ems.fixes.reexports import names_imported_from
+
+        return names_imported_from(self.path)
+
     def range_of(self, node: cst.CSTNode) -> Range:
         (start_line, start_column), (end_line, end_column) = self.index.range_of(node)
         return Range.of(start_line, start_column, end_line, end_column)

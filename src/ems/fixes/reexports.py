@@ -24,12 +24,21 @@ _Stamp = tuple[tuple[str, int, int], ...]
 
 def imported_from_elsewhere(path: str, name: str) -> bool:
     """Whether another module of ``path``'s package imports ``name`` from ``path``'s module."""
+    return name in names_imported_from(path)
+
+
+def names_imported_from(path: str) -> frozenset[str]:
+    """The names other modules of ``path``'s package import from ``path``'s module.
+
+    Each call checks the package's files (one ``stat`` each): a fix context asks once
+    (``FixContext.reexported``), not once per unused import.
+    """
     located = _locate(path)
     if located is None:
-        return False
+        return frozenset()
     root, module = located
     stamp = _stamp(root)
-    return name in _index(str(root), stamp).get(module, frozenset())
+    return _index(str(root), stamp).get(module, frozenset())
 
 
 def _locate(path: str) -> tuple[Path, str] | None:
