@@ -247,3 +247,32 @@ def test_memory_watch_can_recycle_the_worker() -> None:
         assert "E711" in _codes(analyser.analyse("if a == None:\n    pass\n", "m.py"))
         assert analyser.worker_pid not in (None, first)
         assert events.snapshot()["counts"]["worker_restarts"] == 1
+
+
+def test_a_call_runs_in_the_worker_with_the_default_rules_standing_in(guard: GuardedAnalyser) -> None:
+    import operator
+
+    assert guard.call("power", pow, 2, 10) == 1024
+    assert guard.call("pid", os.getpid) == guard.worker_pid != os.getpid()
+    # the default rule set is not pickled: the worker's own stands in for it, same codes
+    assert guard.call("codes", operator.attrgetter("codes"), load_rules()) == load_rules().codes
+
+
+def test_a_call_that_hangs_crashes_or_raises_is_a_guard_failure_and_the_worker_recovers(
+    guard: GuardedAnalyser,
+) -> None:
+    from ems.runtime.guard import GuardFailure
+
+    timeouts, crashes = guard.events.count(TIMEOUT), guard.events.count(WORKER_CRASH)
+    started = time.monotonic()
+    with pytest.raises(GuardFailure, match=r"sleepy fix stopped after 0.5 s"):
+        guard.call("sleepy fix", time.sleep, 60, timeout=0.5)
+    assert time.monotonic() - started < 10
+    assert guard.events.count(TIMEOUT) == timeouts + 1
+    with pytest.raises(GuardFailure, match=r"crashed on fatal fix \(killed by SIGABRT\)"):
+        guard.call("fatal fix", os.abort, timeout=30)
+    assert guard.events.count(WORKER_CRASH) == crashes + 1
+    with pytest.raises(GuardFailure, match=r"bad fix raised ValueError"):
+        guard.call("bad fix", int, "not a number")
+    assert _codes(guard.analyse("x = 1\n", "ok.py", ruleset=FAULTY)) == ["EMS994"]
+    assert guard.call("after", pow, 3, 2) == 9

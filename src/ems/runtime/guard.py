@@ -11,7 +11,11 @@ segfaults: those would freeze or kill the language server. ``GuardedAnalyser`` r
   a Report with one EMS903 finding ("analysis worker crashed") and a new worker starts;
 * every such event is counted in the ``EventCounter`` passed in (see ``ems.runtime.monitor``).
 
-The call never raises for these faults. Only one analysis runs in a worker at a time; a
+``call(func, *args)`` runs any picklable top-level function the same way (the language
+server verifies and computes fixes with it: libcst that hangs or crashes costs one code
+action, not the server); a hang, crash or exception there raises ``GuardFailure``.
+
+``analyse`` never raises for these faults. Only one analysis runs in a worker at a time; a
 face that wants parallel analysis creates several ``GuardedAnalyser`` objects.
 
 The default start method is ``forkserver`` on POSIX (a replacement worker is forked
@@ -31,7 +35,8 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -52,6 +57,7 @@ from ems.runtime.recovery import RestartPolicy
 log = logging.getLogger("ems.guard")
 
 DEFAULT_TIMEOUT = 20.0  # seconds per document: typical files take well under 1 s; 10 MB of dense code ~60 s
+ANALYSIS_WORKER = "analysis worker"
 STARTUP_TIMEOUT = 60.0  # importing ems + libraries in a fresh interpreter on a slow disk
 
 
@@ -129,6 +135,9 @@ def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
             return
         request_id, source, path, config, ruleset, edited = request
         try:
+            if isinstance(source, Call):
+                conn.send((request_id, True, source.run(default_rules)))
+                continue
             if edited and isinstance(source, str):
                 report = incremental.analyse(source, path, config, ruleset or default_rules)
             else:
@@ -137,6 +146,43 @@ def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
             conn.send((request_id, False, type(exc).__name__))
         else:
             conn.send((request_id, True, report))
+
+
+class GuardFailure(RuntimeError):
+    """A guarded ``call`` did not return: it hung past its budget, crashed its worker or
+    raised. The message says which, for the user."""
+
+
+class _DefaultRules:
+    """Stands for the worker's own default rule set (``load_rules()``) in a call's arguments,
+    so the set is never pickled across."""
+
+
+_DEFAULT_RULES = _DefaultRules()
+
+
+@dataclass(frozen=True)
+class Call:
+    """A function call sent to the worker: ``func`` must be importable by name (top level)."""
+
+    func: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def of(cls, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
+        default = load_rules()
+
+        def swap(value: Any) -> Any:
+            return _DEFAULT_RULES if value is default else value
+
+        return cls(func, tuple(swap(a) for a in args), tuple((k, swap(v)) for k, v in kwargs.items()))
+
+    def run(self, default_rules: RuleSet) -> Any:
+        def swap(value: Any) -> Any:
+            return default_rules if isinstance(value, _DefaultRules) else value
+
+        return self.func(*(swap(a) for a in self.args), **{k: swap(v) for k, v in self.kwargs})
 
 
 class GuardedAnalyser:
@@ -154,10 +200,12 @@ class GuardedAnalyser:
         startup_timeout: float = STARTUP_TIMEOUT,
         max_worker_rss: int | None = None,
         restart_policy: RestartPolicy | None = None,
+        name: str = ANALYSIS_WORKER,
     ) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self.timeout = timeout
+        self.name = name  # in events and messages: "analysis worker", "fix worker"
         self.startup_timeout = startup_timeout
         self.max_worker_rss = max_worker_rss
         self.events = events or EventCounter()
@@ -213,7 +261,7 @@ class GuardedAnalyser:
         if self.started_workers:
             if self.crash_loop is None and crashed and not self.restart_policy.allow():
                 self.crash_loop = (
-                    f"the analysis worker failed {self.restart_policy.describe()} (last: {reason}); "
+                    f"the {self.name} failed {self.restart_policy.describe()} (last: {reason}); "
                     "it is not restarted again until the server restarts"
                 )
                 log.error("crash loop: %s", self.crash_loop)
@@ -228,7 +276,7 @@ class GuardedAnalyser:
         child.close()  # only the child holds its end: EOF reaches us when it dies
         self._process, self._conn, self._ready = process, parent, False
         if self.started_workers:
-            self.events.increment(WORKER_RESTART, reason=f"analysis worker restarted: {reason}")
+            self.events.increment(WORKER_RESTART, reason=f"{self.name} restarted: {reason}")
         self.started_workers += 1
 
     def _ensure_worker(self) -> None:
@@ -239,21 +287,21 @@ class GuardedAnalyser:
             if self._process is not None:
                 code = self._reap("worker found dead before a request")
                 reason = f"found dead before a request ({_describe_exit(code)})"
-                self.events.increment(WORKER_CRASH, reason=f"analysis worker {reason}")
+                self.events.increment(WORKER_CRASH, reason=f"{self.name} {reason}")
             self._spawn(reason)
         if not self._ready:
             assert self._conn is not None
             if not self._conn.poll(self.startup_timeout):
                 self._stop_worker(graceful=False)
-                raise _WorkerFailed(f"the analysis worker did not start within {self.startup_timeout:g} s")
+                raise _WorkerFailed(f"the {self.name} did not start within {self.startup_timeout:g} s")
             try:
                 message = self._conn.recv()
             except (EOFError, OSError):
                 code = self._reap("worker died while starting")
-                raise _WorkerFailed(f"the analysis worker could not start ({_describe_exit(code)})") from None
+                raise _WorkerFailed(f"the {self.name} could not start ({_describe_exit(code)})") from None
             if not (isinstance(message, tuple) and message[:1] == ("ready",)):
                 self._stop_worker(graceful=False)
-                raise _WorkerFailed("the analysis worker sent an unexpected greeting")
+                raise _WorkerFailed(f"the {self.name} sent an unexpected greeting")
             self._ready = True
 
     def _stop_worker(self, graceful: bool) -> None:
@@ -280,7 +328,7 @@ class GuardedAnalyser:
         if process is not None:
             process.join(1.0)
             code = process.exitcode
-        log.warning("analysis worker %s: %s", why, _describe_exit(code))
+        log.warning("%s %s: %s", self.name, why, _describe_exit(code))
         self._stop_worker(graceful=False)
         return code
 
@@ -303,38 +351,83 @@ class GuardedAnalyser:
         """
         budget = self.timeout if timeout is None else timeout
         config = config or Config()
+        if ruleset is not None and ruleset is load_rules():
+            ruleset = None  # the worker holds the same default set: nothing to send
         with self._lock:
             started = time.perf_counter()
-            for attempt in (1, 2):
-                try:
-                    self._ensure_worker()
-                except _WorkerFailed as exc:
-                    log.error("analysis of %s not possible: %s", path, exc)
-                    return _internal_report(path, AnalysisCrash, str(exc), started)
-                assert self._conn is not None
-                self._next_id += 1
-                request_id = self._next_id
-                if ruleset is not None and ruleset is load_rules():
-                    ruleset = None  # the worker holds the same default set: nothing to send
-                try:
-                    self._conn.send((request_id, source, path, config, ruleset, edited))
-                except (OSError, ValueError):  # died while idle: not this file's fault
-                    code = self._reap("worker gone before the request was sent")
+            status, payload = self._exchange((source, path, config, ruleset, edited), path, budget, started)
+            if status == "ok":
+                report: Report = payload
+                if report.rule_errors:
                     self.events.increment(
-                        WORKER_CRASH, reason=f"analysis worker gone while idle ({_describe_exit(code)})"
+                        RULE_ERROR,
+                        len(report.rule_errors),
+                        reason=", ".join(sorted({f"{e.code} raised on {path}" for e in report.rule_errors})),
                     )
-                    if attempt == 1:
-                        continue
-                    return _internal_report(
-                        path,
-                        AnalysisCrash,
-                        "the analysis worker cannot be reached",
-                        started,
-                    )
-                return self._await(request_id, path, budget, started)
+                    for error in report.rule_errors:  # the type only: messages may quote source
+                        log.error("rule %s raised %s on %s", error.code, error.error.split(":", 1)[0], path)
+                self._check_worker_memory()
+                return report
+            if status == "raised":
+                log.error("analysis engine raised %s on %s", payload, path)
+                return _internal_report(path, AnalysisCrash, f"the analysis engine raised {payload}", started)
+            rule = AnalysisTimeout if status == "timeout" else AnalysisCrash
+            return _internal_report(path, rule, payload, started)
+
+    def call(
+        self, label: str, func: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any
+    ) -> Any:
+        """``func(*args, **kwargs)`` in the worker under the time budget; ``label`` names the
+        work in events and messages ("fix-all of a.py"). Raises ``GuardFailure`` if it hangs,
+        crashes the worker or raises (the worker is replaced as for an analysis)."""
+        budget = self.timeout if timeout is None else timeout
+        request = (Call.of(func, args, kwargs), label, None, None, False)
+        with self._lock:
+            started = time.perf_counter()
+            status, payload = self._exchange(request, label, budget, started, what=label)
+            if status == "ok":
+                self._check_worker_memory()
+                return payload
+            if status == "raised":
+                log.error("%s raised %s", label, payload)
+                raise GuardFailure(f"{label} raised {payload}")
+            raise GuardFailure(payload)
+
+    def _exchange(
+        self, request: tuple[Any, ...], path: str, budget: float, started: float, what: str | None = None
+    ) -> tuple[str, Any]:
+        """Send one request and wait for its reply (the caller holds the lock).
+
+        Returns ("ok", result), ("raised", exception type name), or ("timeout" | "crashed" |
+        "unavailable", a message for the user).
+        """
+        analysis = what is None
+        what = what or f"analysis of {path}"
+        for attempt in (1, 2):
+            try:
+                self._ensure_worker()
+            except _WorkerFailed as exc:
+                log.error("%s not possible: %s", what, exc)
+                return "unavailable", str(exc)
+            assert self._conn is not None
+            self._next_id += 1
+            request_id = self._next_id
+            try:
+                self._conn.send((request_id, *request))
+            except (OSError, ValueError):  # died while idle: not this file's fault
+                code = self._reap("worker gone before the request was sent")
+                self.events.increment(
+                    WORKER_CRASH, reason=f"{self.name} gone while idle ({_describe_exit(code)})"
+                )
+                if attempt == 1:
+                    continue
+                return "unavailable", f"the {self.name} cannot be reached"
+            return self._await(request_id, path, budget, started, what, analysis)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _await(self, request_id: int, path: str, budget: float, started: float) -> Report:
+    def _await(
+        self, request_id: int, path: str, budget: float, started: float, what: str, analysis: bool
+    ) -> tuple[str, Any]:
         conn = self._conn
         assert conn is not None
         deadline = started + budget
@@ -345,58 +438,40 @@ class GuardedAnalyser:
             except (OSError, EOFError):
                 ready = True  # let recv report the broken pipe
             if not ready:
-                return self._timed_out(path, budget, started)
+                return "timeout", self._timed_out(path, budget, what, analysis)
             try:
                 reply: Any = conn.recv()
             except (EOFError, OSError):
-                return self._crashed(path, started)
+                return "crashed", self._crashed(path, analysis)
             if not (isinstance(reply, tuple) and len(reply) == 3) or reply[0] != request_id:
                 continue  # a late answer to an abandoned request; never for a live one
             _, ok, payload = reply
-            if not ok:
-                log.error("analysis engine raised %s on %s", payload, path)
-                return _internal_report(
-                    path,
-                    AnalysisCrash,
-                    f"the analysis engine raised {payload}",
-                    started,
-                )
-            report: Report = payload
-            if report.rule_errors:
-                self.events.increment(
-                    RULE_ERROR,
-                    len(report.rule_errors),
-                    reason=", ".join(sorted({f"{e.code} raised on {path}" for e in report.rule_errors})),
-                )
-                for error in report.rule_errors:  # the type only: messages may quote source
-                    log.error("rule %s raised %s on %s", error.code, error.error.split(":", 1)[0], path)
-            self._check_worker_memory()
-            return report
+            return ("ok" if ok else "raised"), payload
 
-    def _timed_out(self, path: str, budget: float, started: float) -> Report:
-        self.events.increment(TIMEOUT, reason=f"analysis of {path} exceeded {budget:g} s")
-        log.error("analysis of %s exceeded %.1f s; worker %s stopped", path, budget, self.worker_pid)
+    def _timed_out(self, path: str, budget: float, what: str, analysis: bool) -> str:
+        self.events.increment(TIMEOUT, reason=f"{what} exceeded {budget:g} s")
+        log.error("%s exceeded %.1f s; worker %s stopped", what, budget, self.worker_pid)
         self._stop_worker(graceful=False)
         with contextlib.suppress(_WorkerFailed):  # a crash loop: the next call reports it
             self._spawn(f"timed out on {path}", crashed=False)  # the replacement warms up meanwhile
-        message = (
-            f"analysis stopped after {budget:g} s (the time budget); the worker was replaced. "
-            "Findings for this file are missing: a rule may loop on it, please report it"
-        )
-        return _internal_report(path, AnalysisTimeout, message, started)
+        if analysis:
+            return (
+                f"analysis stopped after {budget:g} s (the time budget); the worker was replaced. "
+                "Findings for this file are missing: a rule may loop on it, please report it"
+            )
+        return f"{what} stopped after {budget:g} s (the time budget); the {self.name} was replaced"
 
-    def _crashed(self, path: str, started: float) -> Report:
-        code = self._reap(f"crashed while analysing {path}")
-        self.events.increment(
-            WORKER_CRASH, reason=f"analysis worker crashed on {path} ({_describe_exit(code)})"
-        )
+    def _crashed(self, path: str, analysis: bool) -> str:
+        code = self._reap(f"crashed while {'analysing' if analysis else 'working on'} {path}")
+        self.events.increment(WORKER_CRASH, reason=f"{self.name} crashed on {path} ({_describe_exit(code)})")
         with contextlib.suppress(_WorkerFailed):  # a crash loop: the next call reports it
             self._spawn(f"crashed on {path} ({_describe_exit(code)})")
-        message = (
-            f"the analysis worker crashed on this file ({_describe_exit(code)}); it was replaced. "
-            "Findings for this file are missing: deep nesting or a rule bug may cause it, please report it"
-        )
-        return _internal_report(path, AnalysisCrash, message, started)
+        if analysis:
+            return (
+                f"the analysis worker crashed on this file ({_describe_exit(code)}); it was replaced. "
+                "Findings for this file are missing: deep nesting or a rule bug may cause it, please report it"
+            )
+        return f"the {self.name} crashed on {path} ({_describe_exit(code)}); it was replaced"
 
     def _check_worker_memory(self) -> None:
         if self.max_worker_rss is None or self._process is None or self._process.pid is None:
@@ -408,7 +483,7 @@ class GuardedAnalyser:
         except psutil.Error:
             return
         if rss > self.max_worker_rss:
-            log.warning("analysis worker uses %d MB, over its limit: replaced", rss // 2**20)
+            log.warning("%s uses %d MB, over its limit: replaced", self.name, rss // 2**20)
             self.recycle()
 
 

@@ -1,44 +1,27 @@
 """Code actions: quick fixes, ``# noqa`` suppression and ``source.fixAll.ems``.
 
-The list is built from the analysis and each finding's computed ``Fixability`` (the fact
-``ems check`` shows; computed once per analysed version); the edits are computed in
-``codeAction/resolve`` (or eagerly for clients that cannot resolve). Fix generation and
-verification live in ``ems.fixes``; this module only translates.
+Which actions to offer and their edits are decided by ``ems.fixes.offers`` (from each
+finding's computed ``Fixability``, the fact ``ems check`` shows); this module only
+translates offers and resolutions to LSP types. Edits come in ``codeAction/resolve`` (or
+eagerly for clients that cannot resolve).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lsprotocol import types as lsp
 
 from ems.core.config import Config
-from ems.core.model import Finding, Fix, Fixability, Safety, TextEdit
+from ems.core.model import Finding, TextEdit
 from ems.core.registry import RuleSet
 from ems.core.source import SourceText
-from ems.fixes.noqa import UNSUPPRESSIBLE, LineFacts, noqa_edit
+from ems.fixes.noqa import LineFacts
+from ems.fixes.offers import Offer, OfferKind, Resolution, offers_near
 from ems.server.positions import PositionMapper
 
 FIX_ALL_KIND = "source.fixAll.ems"
-KIND_FIX = "fix"
-KIND_NOQA = "noqa"
-KIND_FIX_ALL = "fixAll"
-
-
-def fix_safety(finding: Finding, ruleset: RuleSet) -> Safety | None:
-    """How safe the finding's fix is: its computed ``Fixability`` (None: no fix that
-    verifies), the same fact ``ems check`` shows."""
-    fixability = finding.fixability
-    return fixability.safety if fixability is not None and fixability.known else None
-
-
-def fix_title(finding: Finding, ruleset: RuleSet) -> str:
-    rule = ruleset.get(finding.code)
-    base = (rule.fix_title if rule is not None and rule.fix_title else f"Fix {finding.code}").rstrip(".")
-    title = f"{base} ({finding.code})"
-    if fix_safety(finding, ruleset) is Safety.UNSAFE:
-        title += " [unsafe: may change behaviour]"
-    return title
 
 
 def kind_wanted(kind: str, only: list[str] | None) -> bool:
@@ -84,57 +67,91 @@ class ActionContext:
     facts: LineFacts
 
 
-def quick_fix(finding: Finding, diagnostic: lsp.Diagnostic, ctx: ActionContext) -> lsp.CodeAction | None:
-    safety = fix_safety(finding, ctx.ruleset)
-    if safety is None or finding.fixability is Fixability.HIDDEN:  # hidden: unsafe fixes are off
-        return None
+def code_action(offer: Offer, ctx: ActionContext, diagnostic: lsp.Diagnostic | None) -> lsp.CodeAction:
+    """The offer as an LSP code action whose edit comes from ``codeAction/resolve``."""
+    data: dict[str, object] = {"uri": ctx.uri, "version": ctx.version, "kind": offer.kind.value}
+    if offer.finding is not None:
+        data["fingerprint"] = offer.finding.fingerprint
+    if offer.kind is OfferKind.FIX_ALL:
+        return lsp.CodeAction(title=offer.title, kind=FIX_ALL_KIND, data=data)
     return lsp.CodeAction(
-        title=fix_title(finding, ctx.ruleset),
+        title=offer.title,
         kind=lsp.CodeActionKind.QuickFix,
-        diagnostics=[diagnostic],
-        is_preferred=safety is Safety.SAFE,
-        data={"uri": ctx.uri, "version": ctx.version, "fingerprint": finding.fingerprint, "kind": KIND_FIX},
+        diagnostics=[diagnostic] if diagnostic is not None else None,
+        is_preferred=offer.preferred if offer.kind is OfferKind.FIX else None,
+        data=data,
     )
 
 
-def suppress_action(
-    finding: Finding, diagnostic: lsp.Diagnostic, ctx: ActionContext
-) -> lsp.CodeAction | None:
-    """Offered for every suppressible finding; the edit (and the check that a comment is
-    possible on that line) comes in ``codeAction/resolve``."""
-    if finding.code in UNSUPPRESSIBLE:
+def wants_quick_fixes(params: lsp.CodeActionParams) -> bool:
+    return kind_wanted(lsp.CodeActionKind.QuickFix.value, _only(params))
+
+
+def _only(params: lsp.CodeActionParams) -> list[str]:
+    return [str(getattr(k, "value", k)) for k in params.context.only or []]
+
+
+def code_actions(
+    params: lsp.CodeActionParams,
+    findings: tuple[Finding, ...],
+    ctx: ActionContext,
+    diagnostic: Callable[[Finding], lsp.Diagnostic],
+) -> list[lsp.CodeAction]:
+    """The request's offers (``ems.fixes.offers``) as code actions, edits left to resolve."""
+    found = offers_near(
+        findings,
+        ctx.mapper.range_from_lsp(params.range),
+        asked_fingerprints(params.context.diagnostics),
+        ctx.ruleset,
+        quick_fixes=wants_quick_fixes(params),
+        fix_all=kind_wanted(FIX_ALL_KIND, _only(params)),
+    )
+    return [code_action(o, ctx, diagnostic(o.finding) if o.finding is not None else None) for o in found]
+
+
+def asked_fingerprints(diagnostics: list[lsp.Diagnostic]) -> set[str]:
+    """The findings the editor's context names (our diagnostics carry their fingerprint)."""
+    return {
+        d.data["fingerprint"]
+        for d in diagnostics
+        if isinstance(d.data, dict) and d.data.get("fingerprint") and d.source == "ems"
+    }
+
+
+@dataclass(frozen=True)
+class ResolveRequest:
+    """What a code action to resolve stands for (from its ``data``)."""
+
+    uri: str
+    kind: OfferKind
+    fingerprint: str | None
+
+
+def resolve_request(action: lsp.CodeAction) -> ResolveRequest | None:
+    """None for an action that needs nothing (its edit is there, or it is not ours)."""
+    data = action.data if isinstance(action.data, dict) else {}
+    if action.edit is not None or data.get("kind") not in {k.value for k in OfferKind}:
         return None
-    return lsp.CodeAction(
-        title=f"Suppress {finding.code} on this line (# noqa)",
-        kind=lsp.CodeActionKind.QuickFix,
-        diagnostics=[diagnostic],
-        data={"uri": ctx.uri, "version": ctx.version, "fingerprint": finding.fingerprint, "kind": KIND_NOQA},
+    fingerprint = data.get("fingerprint")
+    return ResolveRequest(
+        str(data.get("uri")), OfferKind(data["kind"]), str(fingerprint) if fingerprint else None
     )
 
 
-def suppress_edit(finding: Finding, ctx: ActionContext) -> lsp.WorkspaceEdit | None:
-    edit = noqa_edit(ctx.facts, finding)
-    if edit is None:
-        return None
-    return workspace_edit(ctx.uri, ctx.version, lsp_edits([edit], ctx.mapper), ctx.document_changes)
-
-
-def fix_all_action(ctx: ActionContext, findings: tuple[Finding, ...]) -> lsp.CodeAction | None:
-    wanted = [f for f in findings if f.fixability is not None and f.fixability.applied]
-    if not wanted:
-        return None
-    return lsp.CodeAction(
-        title="Fix all auto-fixable problems (ems)",
-        kind=FIX_ALL_KIND,
-        data={"uri": ctx.uri, "version": ctx.version, "kind": KIND_FIX_ALL},
-    )
+def resolved(action: lsp.CodeAction, resolution: Resolution, ctx: ActionContext) -> lsp.CodeAction:
+    """The action with its edit, or disabled with the reason there is none."""
+    if resolution.refused is not None:
+        action.disabled = lsp.CodeActionDisabled(reason=resolution.refused)
+    elif resolution.new_text is not None:
+        action.edit = whole_text_edit(ctx.text, resolution.new_text, ctx)
+    else:
+        action.edit = workspace_edit(
+            ctx.uri, ctx.version, lsp_edits(resolution.edits, ctx.mapper), ctx.document_changes
+        )
+    return action
 
 
 # --- resolving -----------------------------------------------------------------------
-
-
-def fix_edit(fix: Fix, ctx: ActionContext) -> lsp.WorkspaceEdit:
-    return workspace_edit(ctx.uri, ctx.version, lsp_edits(fix.edits, ctx.mapper), ctx.document_changes)
 
 
 def whole_text_edit(old: str, new: str, ctx: ActionContext) -> lsp.WorkspaceEdit:

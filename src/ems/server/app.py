@@ -16,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lsprotocol import types as lsp
 from pygls.exceptions import (
@@ -33,13 +35,16 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from ems import __version__
 from ems.core.config import Config, ConfigError
-from ems.core.model import Report
+from ems.core.model import Finding, Report
 from ems.core.registry import load_rules
+from ems.fixes.offers import OfferKind, Resolution, resolve_fix, resolve_fix_all, resolve_noqa
 from ems.rules.e902_io_error import IOErrorRule
 from ems.runtime.events import EventBus, publish_counters
+from ems.runtime.guard import GuardedAnalyser, GuardFailure
 from ems.runtime.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonitor
-from ems.runtime.scan import FileResult, scan
+from ems.runtime.workspace import ScanSummary, record_folders, scan_folders, summarise
 from ems.server import monitoring
+from ems.server.actions import ActionContext
 from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash
 from ems.server.positions import UTF16
@@ -52,6 +57,31 @@ log = logging.getLogger("ems.server")
 CMD_FIX_ALL = "ems.fixAll"
 CMD_SCAN = "ems.scanWorkspace"
 CMD_STATUS = "ems.status"
+DEFAULT_FIX_TIMEOUT = 30.0  # seconds for one fix or fix-all (libcst) in the fix worker
+FIX_TIMEOUT_ENV = "EMS_FIX_TIMEOUT"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WorkspaceItem:
+    """One workspace file for workspace diagnostics: ``analysis`` None when unchanged since
+    the client's ``result_id``; ``folder`` the workspace folder it was found in."""
+
+    uri: str
+    version: int | None
+    result_id: str
+    analysis: Analysis | None
+    folder: Path | None
+
+
+def fix_timeout() -> float:
+    """The fix worker's budget: ``EMS_FIX_TIMEOUT`` seconds if set and valid, else the default."""
+    try:
+        value = float(os.environ.get(FIX_TIMEOUT_ENV, ""))
+    except ValueError:
+        return DEFAULT_FIX_TIMEOUT
+    return value if value > 0 else DEFAULT_FIX_TIMEOUT
 
 
 class EditorConfigs:
@@ -107,6 +137,10 @@ class EmsLanguageServer(LanguageServer):
         self.memory = MemoryWatch(DEFAULT_MEMORY_LIMIT, self.events, monitor=self.process)
         self.memory.register("analysis-cache", self.analyser.clear)
         self.memory.register("analysis-worker", self.analyser.guard.recycle)
+        # Fixes (libcst) run in a worker of their own, started on the first fix, under a
+        # budget: a fix that hangs or crashes costs that code action, never the server.
+        self.fix_guard = GuardedAnalyser(fix_timeout(), self.events, name="fix worker")
+        self.memory.register("fix-worker", self.fix_guard.recycle)
         self.runtime = RuntimeErrors()  # recorded test failures and captured exceptions
         self.runtime_watch: asyncio.Task[None] | None = None
 
@@ -289,20 +323,19 @@ class EmsLanguageServer(LanguageServer):
 
     async def fixable_report(self, analysis: Analysis) -> Report:
         """The analysis's report with each finding's computed ``Fixability`` (what a fix-all
-        applies), computed in the fix pool on first use and kept with that analysis:
+        applies), computed in the fix worker on first use and kept with that analysis:
         code actions and hover show the same fact as ``ems check``."""
         known = analysis.__dict__.get("_fixable_report")
         if known is None:
             from ems.runtime.scan import with_fixability
 
-            known = await asyncio.get_running_loop().run_in_executor(
-                self.fix_pool,
-                with_fixability,
-                analysis.text,
-                analysis.report,
-                analysis.config,
-                self.ruleset,
-            )
+            label = f"fixability of {analysis.report.path}"
+            args = (analysis.text, analysis.report, analysis.config, self.ruleset)
+            try:
+                known = await self.guarded_fix(label, with_fixability, *args)
+            except GuardFailure as exc:  # no fix is offered rather than one that was not verified
+                self.log_to_client(f"{exc} (no fixes offered for this version)", lsp.MessageType.Warning)
+                known = analysis.report
             analysis.__dict__["_fixable_report"] = known
         return known
 
@@ -318,6 +351,9 @@ class EmsLanguageServer(LanguageServer):
         return [
             to_diagnostic(f, mapper, uri, self.ruleset, analysis.version) for f in analysis.report.findings
         ] + self.runtime_diagnostics(uri, analysis.text)
+
+    def diagnostic(self, finding: Finding, analysis: Analysis, uri: str) -> lsp.Diagnostic:
+        return to_diagnostic(finding, analysis.mapper(self.encoding), uri, self.ruleset, analysis.version)
 
     def runtime_diagnostics(self, uri: str, text: str) -> list[lsp.Diagnostic]:
         path = to_fs_path(uri) if uri.startswith("file:") else None
@@ -408,75 +444,28 @@ class EmsLanguageServer(LanguageServer):
 
     # --- workspace ---------------------------------------------------------------------
 
-    def scan_closed_files(self) -> tuple[list[tuple[Path, FileResult]], list[str]]:
-        """Every workspace file through the project scan: parallel, and served from the
-        persistent ``.ems/cache`` that ``ems check`` shares, so unchanged files cost a stat.
-
-        Runs in a worker thread, so it sends nothing itself.
-        """
-        results: list[tuple[Path, FileResult]] = []
-        errors: list[str] = []
-        for folder in self.folder_configs.folders:
-            resolver = EditorConfigs(self, folder)
-            try:
-                scanned = scan(
-                    [folder],
-                    resolver,  # type: ignore[arg-type]
-                    ruleset=self.ruleset,
-                    use_cache=True,
-                    keep_source=True,
-                    bus=self.bus,
-                )
-                results.extend((folder, result) for result in scanned)
-            except ConfigError as exc:
-                errors.append(f"{exc} (workspace scan of {folder} skipped)")
-        return results, errors
-
-    def record_scans(self, by_folder: dict[Path, list[Report]], seconds: float) -> list[int]:
-        """Record a workspace scan in each folder's store, for folders that are git
-        repositories (the history and dashboard read it). A store error is logged, not raised.
-
-        Runs in a worker thread: it talks to git and SQLite.
-        """
-        from ems.gitinfo.repo import scan_context
-        from ems.gitinfo.scans import ServiceError, record_scan
-        from ems.runtime.root import project_root
-
-        recorded: list[int] = []
-        for folder, reports in by_folder.items():
-            if scan_context(folder).commit_sha is None:
-                continue  # not a git repository (or no commit yet): nothing to anchor a scan to
-            try:
-                config = self.folder_configs.resolver(folder).for_folder(folder)
-                recorded.append(
-                    record_scan(
-                        project_root(folder),
-                        reports,
-                        config_hash=config.fingerprint(),
-                        duration_s=seconds,
-                        source="server",
-                        bus=self.bus,
-                    )
-                )
-            except (ServiceError, ConfigError) as exc:
-                log.warning("could not record the scan of %s: %s", folder, exc)
-        return recorded
-
-    async def workspace_reports(
-        self, previous: dict[str, str] | None = None
-    ) -> list[tuple[str, int | None, str, Analysis | None]]:
-        """(uri, version, result id, analysis or None if unchanged) for each workspace file.
+    async def workspace_reports(self, previous: dict[str, str] | None = None) -> list[WorkspaceItem]:
+        """(uri, version, result id, analysis or None if unchanged, folder) for each workspace file.
 
         Open documents are analysed from the editor's text; the others come from the cached
         project scan, so only files that changed on disk are analysed again.
         """
-        out: list[tuple[str, int | None, str, Analysis | None]] = []
+        out: list[WorkspaceItem] = []
         previous = previous or {}
         loop = asyncio.get_running_loop()
-        scanned, errors = await loop.run_in_executor(self.fix_pool, self.scan_closed_files)
-        for error in errors:
+        folders = await loop.run_in_executor(
+            self.fix_pool,
+            lambda: scan_folders(
+                self.folder_configs.folders,
+                lambda folder: EditorConfigs(self, folder),  # type: ignore[arg-type,return-value]
+                self.ruleset,
+                bus=self.bus,
+            ),
+        )
+        scanned = [(f.folder, result) for f in folders for result in f.results]
+        for error in (f.error for f in folders if f.error):
             self.warn_once(error)
-        for _folder, result in scanned:
+        for folder, result in scanned:
             path = result.path
             uri = from_fs_path(str(path)) or path.resolve().as_uri()
             doc = self.documents.get(uri)
@@ -484,11 +473,11 @@ class EmsLanguageServer(LanguageServer):
                 config = self.config_for(doc)
                 result_id = f"{doc.version}:{content_hash(doc.text)}:{config.fingerprint()}"
                 if previous.get(uri) == result_id:
-                    out.append((uri, doc.version, result_id, None))
+                    out.append(WorkspaceItem(uri, doc.version, result_id, None, folder))
                     continue
                 analysis = await self.analysis_for(doc)
                 self.report_rule_errors(doc, analysis.report)
-                out.append((uri, doc.version, result_id, analysis))
+                out.append(WorkspaceItem(uri, doc.version, result_id, analysis, folder))
                 continue
             if any(f.code == IOErrorRule.code for f in result.report.findings):
                 continue  # unreadable or special: there is no editor text to show it on
@@ -501,9 +490,105 @@ class EmsLanguageServer(LanguageServer):
             findings_key = content_hash("\n".join(f.fingerprint for f in result.report.findings))
             result_id = f"disk:{findings_key}:{config.fingerprint()}"
             if previous.get(uri) == result_id:
-                out.append((uri, None, result_id, None))
+                out.append(WorkspaceItem(uri, None, result_id, None, folder))
                 continue
             analysis = Analysis(None, text, result.report, config, result_id, 0.0)
             self.report_rule_errors(doc, result.report)
-            out.append((uri, None, result_id, analysis))
+            out.append(WorkspaceItem(uri, None, result_id, analysis, folder))
         return out
+
+    async def scan_workspace(self) -> ScanSummary:
+        """Every workspace file analysed (open ones from the editor's text); diagnostics
+        pushed for files not open (push clients) or a refresh asked (pull clients); the scan
+        recorded in each git folder's store."""
+        started = time.perf_counter()
+        items = [item for item in await self.workspace_reports() if item.analysis is not None]
+        for item in items:
+            if not self.pull_mode and item.uri not in self.documents:
+                assert item.analysis is not None
+                self.text_document_publish_diagnostics(
+                    lsp.PublishDiagnosticsParams(
+                        uri=item.uri,
+                        diagnostics=self.diagnostics(item.analysis, item.uri),
+                        version=item.version,
+                    )
+                )
+        if self.pull_mode and self._cap("workspace", "diagnostics", "refresh_support"):
+            self.workspace_diagnostic_refresh(None)
+        seconds = time.perf_counter() - started
+        by_folder: dict[Path, list[Report]] = {}
+        for item in items:
+            if item.folder is not None and item.analysis is not None:
+                by_folder.setdefault(item.folder, []).append(item.analysis.report)
+        recorded = await asyncio.get_running_loop().run_in_executor(
+            self.fix_pool,
+            lambda: record_folders(
+                by_folder,
+                lambda folder: self.folder_configs.resolver(folder).for_folder(folder),
+                seconds,
+                source="server",
+                bus=self.bus,
+            ),
+        )
+        return summarise((i.analysis.report for i in items if i.analysis is not None), seconds, recorded)
+
+    # --- code actions ------------------------------------------------------------------
+
+    def action_context(self, doc: Document, analysis: Analysis) -> ActionContext:
+        return ActionContext(
+            uri=doc.uri,
+            version=analysis.version,
+            text=analysis.text,
+            config=analysis.config,
+            ruleset=self.ruleset,
+            mapper=analysis.mapper(self.encoding),
+            unsafe=analysis.config.unsafe_fixes,
+            document_changes=self.document_changes,
+            facts=analysis.facts,
+        )
+
+    async def guarded_fix(self, label: str, func: Callable[..., T], *args: Any) -> T:
+        """``func(*args)`` in the fix worker (``ems.runtime.guard``) from the fix thread:
+        libcst that hangs or crashes costs this call (``GuardFailure``), not the server."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.fix_pool, lambda: self.fix_guard.call(label, func, *args))
+
+    async def resolve_offer(
+        self, doc: Document, analysis: Analysis, kind: OfferKind, fingerprint: str | None
+    ) -> Resolution:
+        """The edits of one offer on the analysed text; a fix that cannot be computed is
+        refused with the reason (and logged to the client)."""
+        if kind is OfferKind.FIX_ALL:
+            label = f"fix-all of {doc.display_path}"
+            call: tuple[Any, ...] = (
+                resolve_fix_all,
+                analysis.text,
+                analysis.report.path,
+                analysis.config,
+                self.ruleset,
+            )
+        else:
+            finding = analysis.finding(str(fingerprint))
+            if finding is None:
+                raise JsonRpcContentModified("the problem this action was for is gone")
+            if kind is OfferKind.NOQA:
+                return await asyncio.get_running_loop().run_in_executor(
+                    self.fix_pool, resolve_noqa, analysis.facts, finding
+                )
+            label = f"fix of {finding.code} at line {finding.line} of {doc.display_path}"
+            call = (
+                resolve_fix,
+                analysis.text,
+                finding,
+                doc.display_path,
+                analysis.config,
+                self.ruleset,
+                analysis.report,
+            )
+        try:
+            resolution: Resolution = await self.guarded_fix(label, *call)
+        except GuardFailure as exc:
+            resolution = Resolution(refused=f"the fix could not be computed: {exc}")
+        if resolution.refused is not None and kind is OfferKind.FIX:
+            self.log_to_client(f"no verified {label}: {resolution.refused}")
+        return resolution

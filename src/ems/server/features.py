@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -17,17 +18,16 @@ from typing import Any
 
 from lsprotocol import types as lsp
 from pygls.exceptions import (
-    JsonRpcContentModified,
+    JsonRpcInternalError,
     JsonRpcInvalidParams,
 )
 from pygls.uris import from_fs_path, to_fs_path
 
 from ems import __version__
-from ems.core.model import Report
+from ems.fixes.offers import OfferKind
 from ems.server import actions, hover, monitoring
 from ems.server.app import CMD_FIX_ALL, CMD_SCAN, CMD_STATUS, EmsLanguageServer
-from ems.server.diagnostics import to_diagnostic
-from ems.server.documents import Analysis, Document
+from ems.server.documents import Document
 from ems.server.runtime_errors import CMD_RERUN, rerun
 from ems.server.settings import RUN_ON_SAVE, RUN_ON_TYPE
 
@@ -79,6 +79,8 @@ def on_shutdown(ls: EmsLanguageServer, params: None) -> None:
         ls.runtime_watch.cancel()
     ls.analyser.shutdown()
     ls.fix_pool.shutdown(wait=False, cancel_futures=True)
+    # the fix worker may be busy with a slow fix (the guard's lock): stop it off the loop
+    threading.Thread(target=ls.fix_guard.close, name="ems-fix-close", daemon=True).start()
 
 
 # --- document sync ---------------------------------------------------------------------
@@ -178,7 +180,8 @@ async def workspace_diagnostics(
 ) -> lsp.WorkspaceDiagnosticReport:
     previous = {p.uri: p.value for p in params.previous_result_ids or []}
     items: list[lsp.WorkspaceDocumentDiagnosticReport] = []
-    for uri, version, result_id, analysis in await ls.workspace_reports(previous):
+    for item in await ls.workspace_reports(previous):
+        uri, version, result_id, analysis = item.uri, item.version, item.result_id, item.analysis
         if analysis is None:
             items.append(
                 lsp.WorkspaceUnchangedDocumentDiagnosticReport(uri=uri, version=version, result_id=result_id)
@@ -195,20 +198,6 @@ async def workspace_diagnostics(
 # --- code actions ----------------------------------------------------------------------
 
 
-def _action_context(ls: EmsLanguageServer, doc: Document, analysis: Analysis) -> actions.ActionContext:
-    return actions.ActionContext(
-        uri=doc.uri,
-        version=analysis.version,
-        text=analysis.text,
-        config=analysis.config,
-        ruleset=ls.ruleset,
-        mapper=analysis.mapper(ls.encoding),
-        unsafe=analysis.config.unsafe_fixes,
-        document_changes=ls.document_changes,
-        facts=analysis.facts,
-    )
-
-
 async def code_action(
     ls: EmsLanguageServer, params: lsp.CodeActionParams
 ) -> list[lsp.CodeAction | lsp.Command] | None:
@@ -217,34 +206,13 @@ async def code_action(
     if doc is None:
         return None
     analysis = await ls.fresh_analysis(doc)
-    ctx = _action_context(ls, doc, analysis)
-    only = [str(getattr(k, "value", k)) for k in params.context.only or []]
-    asked = {
-        d.data["fingerprint"]
-        for d in params.context.diagnostics
-        if isinstance(d.data, dict) and d.data.get("fingerprint") and d.source == "ems"
-    }
-    result: list[lsp.CodeAction | lsp.Command] = []
-    report = await ls.fixable_report(analysis)
-    if actions.kind_wanted(lsp.CodeActionKind.QuickFix.value, only):
-        wanted = ctx.mapper.range_from_lsp(params.range)
-        for finding in report.findings:
-            near = finding.range.start <= wanted.end and wanted.start <= finding.range.end
-            if finding.fingerprint not in asked and not near:
-                continue
-            diagnostic = to_diagnostic(finding, ctx.mapper, doc.uri, ls.ruleset, analysis.version)
-            for build in (actions.quick_fix, actions.suppress_action):
-                action = build(finding, diagnostic, ctx)
-                if action is not None:
-                    result.append(action)
-    if actions.kind_wanted(actions.FIX_ALL_KIND, only):
-        action = actions.fix_all_action(ctx, report.findings)
-        if action is not None:
-            result.append(action)
+    findings = (await ls.fixable_report(analysis)).findings
+    ctx = ls.action_context(doc, analysis)
+    offered = actions.code_actions(params, findings, ctx, lambda f: ls.diagnostic(f, analysis, doc.uri))
     if not ls.can_resolve_edits:  # resolve now; drop what cannot be applied
-        result = [await resolve_code_action(ls, a) if a.edit is None else a for a in result]
-        result = [a for a in result if a.edit is not None]
-    if doc.path is not None and actions.kind_wanted(lsp.CodeActionKind.QuickFix.value, only):
+        offered = [a for a in [await resolve_code_action(ls, a) for a in offered] if a.edit is not None]
+    result: list[lsp.CodeAction | lsp.Command] = [*offered]
+    if doc.path is not None and actions.wants_quick_fixes(params):
         lines = range(params.range.start.line + 1, params.range.end.line + 2)
         result += ls.runtime.rerun_actions(doc.uri, doc.path.resolve(), lines)
     ls.timed("codeAction", started)
@@ -252,63 +220,16 @@ async def code_action(
 
 
 async def resolve_code_action(ls: EmsLanguageServer, action: lsp.CodeAction) -> lsp.CodeAction:
-    started = time.perf_counter()
-    data = action.data if isinstance(action.data, dict) else {}
-    kind = data.get("kind")
-    if action.edit is not None or kind not in (actions.KIND_FIX, actions.KIND_FIX_ALL, actions.KIND_NOQA):
+    request = actions.resolve_request(action)
+    if request is None:
         return action
-    doc = ls.document(str(data.get("uri")))
+    started = time.perf_counter()
+    doc = ls.document(request.uri)
     analysis = await ls.fresh_analysis(doc)
-    ctx = _action_context(ls, doc, analysis)
-    loop = asyncio.get_running_loop()
-    finding = None
-    if kind in (actions.KIND_FIX, actions.KIND_NOQA):
-        finding = analysis.finding(str(data.get("fingerprint")))
-        if finding is None:
-            raise JsonRpcContentModified("the problem this action was for is gone")
-    if kind == actions.KIND_NOQA:
-        assert finding is not None
-        edit = await loop.run_in_executor(ls.fix_pool, actions.suppress_edit, finding, ctx)
-        if edit is None:
-            action.disabled = lsp.CodeActionDisabled(
-                reason="a comment cannot go on this line (it ends inside a string or continues with a backslash)"
-            )
-        else:
-            action.edit = edit
-    elif kind == actions.KIND_FIX:
-        assert finding is not None
-        from ems.fixes import fixes_for
-
-        fix = await loop.run_in_executor(
-            ls.fix_pool,
-            fixes_for,
-            analysis.text,
-            finding,
-            doc.display_path,
-            analysis.config,
-            ls.ruleset,
-            analysis.report,
-        )
-        if fix is None:
-            action.disabled = lsp.CodeActionDisabled(
-                reason="the fix could not be verified on the current text"
-            )
-            ls.log_to_client(
-                f"no verified fix for {finding.code} at line {finding.line} of {doc.display_path}"
-            )
-        else:
-            action.edit = actions.fix_edit(fix, ctx)
-    else:
-        result = await loop.run_in_executor(ls.fix_pool, _fix_all, ls, analysis)
-        action.edit = actions.whole_text_edit(analysis.text, result, ctx)
+    resolution = await ls.resolve_offer(doc, analysis, request.kind, request.fingerprint)
+    actions.resolved(action, resolution, ls.action_context(doc, analysis))
     ls.timed("codeActionResolve", started)
     return action
-
-
-def _fix_all(ls: EmsLanguageServer, analysis: Analysis) -> str:
-    from ems.fixes import fix_all
-
-    return fix_all(analysis.text, analysis.report.path, analysis.config, ruleset=ls.ruleset).text
 
 
 # --- hover ---------------------------------------------------------------------------
@@ -349,20 +270,23 @@ def _uri_argument(args: tuple[Any, ...], command: str) -> str:
     return arg
 
 
+def _no_arguments(args: tuple[Any, ...], command: str) -> None:
+    """No argument, ``null`` or ``{}`` (what clients send for "nothing")."""
+    if args not in ((), (None,)) and not (len(args) == 1 and isinstance(args[0], dict) and not args[0]):
+        raise JsonRpcInvalidParams(f"{command} takes no arguments; got {list(args)!r}")
+
+
 async def cmd_fix_all(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
     """Apply every allowed fix to an open document through ``workspace/applyEdit``."""
     doc = ls.document(_uri_argument(args, CMD_FIX_ALL))
     analysis = await ls.fresh_analysis(doc)
-    from ems.fixes import fix_all
-
-    loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(
-        ls.fix_pool, lambda: fix_all(analysis.text, doc.display_path, analysis.config, ruleset=ls.ruleset)
-    )
-    applied = [{"code": code, "title": title} for code, title in result.applied]
-    if not result.changed:
+    resolution = await ls.resolve_offer(doc, analysis, OfferKind.FIX_ALL, None)
+    if resolution.refused is not None:
+        raise JsonRpcInternalError(resolution.refused)
+    applied = [{"code": code, "title": title} for code, title in resolution.applied]
+    if resolution.new_text is None:
         return {"applied": [], "changed": False}
-    edit = actions.whole_text_edit(analysis.text, result.text, _action_context(ls, doc, analysis))
+    edit = actions.whole_text_edit(analysis.text, resolution.new_text, ls.action_context(doc, analysis))
     response = await ls.workspace_apply_edit_async(
         lsp.ApplyWorkspaceEditParams(edit=edit, label="ems: fix all")
     )
@@ -371,40 +295,14 @@ async def cmd_fix_all(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
 
 async def cmd_scan_workspace(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
     """Analyse every Python file of the workspace; push its diagnostics (push clients)."""
-    if args not in ((), (None,)) and not (len(args) == 1 and isinstance(args[0], dict) and not args[0]):
-        raise JsonRpcInvalidParams(f"{CMD_SCAN} takes no arguments; got {list(args)!r}")
-    started = time.perf_counter()
-    by_code: dict[str, int] = {}
-    files = findings = 0
-    by_folder: dict[Path, list[Report]] = {}
-    for uri, version, _, analysis in await ls.workspace_reports():
-        if analysis is None:
-            continue
-        path = to_fs_path(uri)
-        folder = ls.folder_configs.folder_of(Path(path)) if path else None
-        if folder is not None:
-            by_folder.setdefault(folder, []).append(analysis.report)
-        files += 1
-        findings += len(analysis.report.findings)
-        for finding in analysis.report.findings:
-            by_code[finding.code] = by_code.get(finding.code, 0) + 1
-        if not ls.pull_mode and uri not in ls.documents:
-            ls.text_document_publish_diagnostics(
-                lsp.PublishDiagnosticsParams(
-                    uri=uri, diagnostics=ls.diagnostics(analysis, uri), version=version
-                )
-            )
-    if ls.pull_mode and ls._cap("workspace", "diagnostics", "refresh_support"):
-        ls.workspace_diagnostic_refresh(None)
-    seconds = time.perf_counter() - started
-    loop = asyncio.get_running_loop()
-    recorded = await loop.run_in_executor(ls.fix_pool, ls.record_scans, by_folder, seconds)
+    _no_arguments(args, CMD_SCAN)
+    summary = await ls.scan_workspace()
     return {
-        "files": files,
-        "findings": findings,
-        "byCode": dict(sorted(by_code.items())),
-        "seconds": round(seconds, 3),
-        "recordedScans": recorded,
+        "files": summary.files,
+        "findings": summary.findings,
+        "byCode": summary.by_code,
+        "seconds": summary.seconds,
+        "recordedScans": list(summary.recorded),
     }
 
 
@@ -421,8 +319,7 @@ async def cmd_rerun_test(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
 
 def cmd_status(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
     """Version, rules, settings and timings: what a user pastes into a bug report."""
-    if args not in ((), (None,)) and not (len(args) == 1 and isinstance(args[0], dict) and not args[0]):
-        raise JsonRpcInvalidParams(f"{CMD_STATUS} takes no arguments; got {list(args)!r}")
+    _no_arguments(args, CMD_STATUS)
     requests = {
         name: {"count": len(v), "medianMs": round(sorted(v)[len(v) // 2], 2)}
         for name, v in ls.request_ms.items()
