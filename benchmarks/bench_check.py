@@ -741,13 +741,13 @@ How the time is spent and why it is shaped this way:
   does the same). The F rules (the scope model) are most of the rule time: selecting only
   `F,E9` saves ~15 %.
 - **The cold floor.** {floor_text}
-- **Warm** runs read one SQLite file (`.ems/cache/results.sqlite`), `stat` each file and
+- **Warm** runs read the result cache's tables in the store (`.ems/ems.db`), `stat` each file and
   compare size, mtime, ctime and inode; unchanged files are not opened. Rows are keyed by
   (settings, path) and a run reads only its own settings' rows (older settings' rows were
   half of the load before; only the 4 most recently written settings are kept, and the
   space of older ones is returned). Each row keeps, besides the findings, the plain text
   `ems check` printed for the file (a *view*, keyed by the output options and the
-  renderer's source; coloured and `--no-source` output is rendered each time), so a warm run prints each file's
+  renderer's source, one per renderer: plain, coloured, `--no-source`), so a warm run prints each file's
   block as stored: nothing is decoded or rendered, and `Report` objects are built only if
   something asks (JSON/SARIF output, `--record`, `--new-since`, the language server).
   Nothing imports the rules or the analysis engine either: `ems.core` loads its names on

@@ -86,3 +86,14 @@ def groups_by_state(summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     for group in summary["groups"]:
         out.setdefault(group["state"], []).append(group)
     return out
+
+
+def cached_results(root: Path) -> int:
+    """How many results the project's result cache holds (its table in ``.ems/ems.db``)."""
+    import sqlite3
+
+    conn = sqlite3.connect(root / ".ems" / "ems.db")
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM result_entries").fetchone()[0])
+    finally:
+        conn.close()

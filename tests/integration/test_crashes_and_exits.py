@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sample_projects import cached_results
 
 from ems.cli import main as cli_main
 
@@ -40,7 +41,7 @@ def test_a_file_name_that_is_not_utf8_is_checked_and_fixed_with_the_cache_on(tmp
         proc = _ems("check", ".", cwd=tmp_path)
         assert proc.returncode == 1, (attempt, proc.stderr)
         assert "Traceback" not in proc.stderr and "F401" in proc.stdout, attempt
-    assert (tmp_path / ".ems" / "cache").is_dir()
+    assert cached_results(tmp_path)
     proc = _ems("fix", ".", "--unsafe-fixes", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr

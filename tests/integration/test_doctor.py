@@ -58,7 +58,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_a_healthy_project_is_all_green_and_exits_zero(project: Path) -> None:
-    assert (project / ".ems" / "ems.db").exists() and (project / ".ems" / "cache").exists()
+    assert (project / ".ems" / "ems.db").exists() and not (project / ".ems" / "cache").exists()
     code, checks = doctor(project)
     assert code == 0
     assert {name: c["status"] for name, c in checks.items() if c["status"] != "green"} == {}
@@ -78,7 +78,7 @@ def test_a_corrupt_store_is_red_with_the_recovery_command(project: Path) -> None
     assert code == 1
     assert checks["store"]["status"] == "red"
     assert "damaged" in checks["store"]["reason"]
-    assert "ems history --recover-store" in checks["store"]["remedy"]
+    assert "aside" in checks["store"]["remedy"] and "ems check" in checks["store"]["remedy"]
     assert store.read_bytes().startswith(b"garbage")  # the doctor looks, never moves or deletes
 
 

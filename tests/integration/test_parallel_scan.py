@@ -3,6 +3,7 @@ plain sequential scan, whatever happened to the files, the config or the cache."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -142,15 +143,16 @@ def test_a_changed_config_invalidates(tree: Path) -> None:
     assert after == _scan(tree, jobs=1, use_cache=False)
 
 
-def test_a_corrupt_cache_file_is_survived(tree: Path) -> None:
+def test_a_corrupt_store_is_survived_and_rebuilt(tree: Path) -> None:
     reference = _scan(tree, jobs=1, use_cache=False)
     _scan(tree, jobs=2)
-    db = tree / ".ems" / "cache" / "results.sqlite"
+    db = tree / ".ems" / "ems.db"
     assert db.exists()
     for suffix in ("-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     db.write_bytes(os.urandom(8192))
     assert _scan(tree, jobs=2) == reference
+    assert list(db.parent.glob("ems.db.corrupt-*"))  # moved aside, not deleted
     assert _scan(tree, jobs=1) == reference  # rebuilt
 
 
@@ -213,14 +215,21 @@ def test_fix_paths_fixes_in_parallel_without_writing(tree: Path) -> None:
 
 
 def test_ems_clean_removes_the_cache(tree: Path) -> None:
+    import sqlite3
+
     _scan(tree, jobs=1)
-    assert (tree / ".ems" / "cache").is_dir()
+
+    def cached() -> int:
+        with contextlib.closing(sqlite3.connect(tree / ".ems" / "ems.db")) as db:
+            return int(db.execute("SELECT COUNT(*) FROM result_entries").fetchone()[0])
+
+    assert cached()
     out = subprocess.run(
         [sys.executable, "-m", "ems", "clean"], cwd=tree, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0
-    assert not (tree / ".ems" / "cache").exists()
-    assert "removed" in out.stdout
+    assert cached() == 0 and (tree / ".ems" / "ems.db").exists()  # the rest of the store stays
+    assert "removed the result cache" in out.stdout
 
 
 @pytest.mark.parametrize(
@@ -250,11 +259,11 @@ def test_an_undecodable_cached_row_is_reanalysed(tree: Path) -> None:
 
     reference = _scan(tree, jobs=1, use_cache=False)
     _scan(tree, jobs=1)
-    db = sqlite3.connect(tree / ".ems" / "cache" / "results.sqlite")
-    rows = db.execute("SELECT path, settings, digest FROM entries").fetchall()
+    db = sqlite3.connect(tree / ".ems" / "ems.db")
+    rows = db.execute("SELECT path, settings, digest FROM result_entries").fetchall()
     for path, settings, digest in rows:
         db.execute(
-            "UPDATE entries SET payload = ?, checksum = ?, size = NULL WHERE path = ? AND settings = ?",
+            "UPDATE result_entries SET payload = ?, checksum = ?, size = NULL WHERE path = ? AND settings = ?",
             ("{not json", _checksum(path, settings, digest, "{not json"), path, settings),
         )
     db.commit()

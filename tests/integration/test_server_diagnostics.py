@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig
+from sample_projects import cached_results
 from server_fixtures import (
     SERVER_COMMAND,
     LspTestClient,
@@ -168,7 +169,7 @@ async def test_workspace_diagnostics_cover_every_python_file_and_open_documents(
         assert isinstance(open_item, lsp.WorkspaceFullDocumentDiagnosticReport)
         assert open_item.version == 3 and codes(list(open_item.items)) == ["E711"]
         # closed files went through the project scan, whose persistent cache `ems check` shares
-        assert list((tmp_path / ".ems" / "cache").iterdir())
+        assert cached_results(tmp_path)
         previous = [lsp.PreviousResultId(uri=i.uri, value=i.result_id or "") for i in report.items]
         second = await client.workspace_diagnostic_async(
             lsp.WorkspaceDiagnosticParams(previous_result_ids=previous)

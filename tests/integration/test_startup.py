@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sample_projects import cached_results
+
 HEAVY = ("libcst", "streamlit", "git")
 
 _PROBE = f"""
@@ -57,7 +59,7 @@ def test_check_with_cache_imports_libcst_only_to_judge_new_fixes(tmp_path: Path)
     second = _modules_after(["check", "one_file.py"], tmp_path)
     assert first["heavy"] == ["libcst"] or all(m.split(".")[0] == "libcst" for m in first["heavy"])
     assert second["heavy"] == []
-    assert (tmp_path / ".ems" / "cache").is_dir()
+    assert cached_results(tmp_path) == 1
 
 
 def test_loading_every_rule_imports_no_libcst() -> None:

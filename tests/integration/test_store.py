@@ -156,17 +156,19 @@ def test_newer_schema_is_refused_and_left_untouched(tmp_path):
     assert path.read_bytes() == before
 
 
-def test_corrupt_store_is_reported_then_moved_aside_on_request(tmp_path):
+def test_corrupt_store_is_moved_aside_and_started_anew(tmp_path, capsys):
     path = tmp_path / ".ems" / "ems.db"
     path.parent.mkdir()
     path.write_bytes(b"this is not sqlite" * 300)
     with pytest.raises(StoreCorruptError, match="Nothing was deleted"):
-        open_store(tmp_path)
+        open_store(tmp_path, recover=False)  # what `ems doctor` does: only look
     assert path.read_bytes().startswith(b"this is not sqlite")
-    with open_store(tmp_path, recover=True) as store:
+    assert capsys.readouterr().err == ""
+    with open_store(tmp_path) as store:  # everything else: the one policy
         assert store.recovered_from is not None
         assert store.recovered_from.read_bytes().startswith(b"this is not sqlite")
         assert store.schema_version == SCHEMA_VERSION
+    assert f"moved it to {store.recovered_from}" in capsys.readouterr().err
 
 
 def test_lock_held_too_long_gives_a_clear_error(tmp_path):
@@ -201,10 +203,10 @@ def test_cli_history_recovers_a_damaged_store(tmp_path, capsys):
     (repo / ".ems").mkdir()
     (repo / ".ems" / "ems.db").write_bytes(b"garbage" * 1000)
     try:
-        assert main(["history", str(repo)]) == 2
-        assert "--recover-store" in capsys.readouterr().err
-        assert main(["history", str(repo), "--recover-store"]) == 0
+        assert main(["history", str(repo)]) == 0
         assert "moved it to" in capsys.readouterr().err
+        assert main(["history", str(repo), "--recover-store"]) == 0  # still accepted
+        assert "moved it to" not in capsys.readouterr().err
     finally:
         close_repositories()
     assert list((repo / ".ems").glob("ems.db.corrupt-*"))

@@ -183,12 +183,14 @@ def test_other_text_options_leave_the_plain_views_alone(
 ) -> None:
     """A terminal run between two piped runs must not make every row be rewritten twice."""
     _run(capsys, ".")
-    database = project / ".ems" / "cache" / "results.sqlite"
+    database = project / ".ems" / "ems.db"
     with sqlite3.connect(database) as conn:
-        before = sorted(conn.execute("SELECT path, view_key, view FROM entries"))
+        before = sorted(conn.execute("SELECT path, renderer, view FROM result_views"))
     _run(capsys, *options, ".")
     with sqlite3.connect(database) as conn:
-        assert sorted(conn.execute("SELECT path, view_key, view FROM entries")) == before
+        after = sorted(conn.execute("SELECT path, renderer, view FROM result_views"))
+    assert [row for row in after if row in before] == before  # kept as they were
+    assert {row[1] for row in after if row not in before} != set()  # the other rendering: its own
 
 
 def test_a_view_from_other_rendering_code_is_rendered_again(
@@ -200,15 +202,15 @@ def test_a_view_from_other_rendering_code_is_rendered_again(
     _run(capsys, ".")
     # Stored views now carry another key: as after an upgrade of the text format.
     monkeypatch.setattr(formats, "_module_digest", lambda: "changed")
-    with sqlite3.connect(project / ".ems" / "cache" / "results.sqlite") as conn:
+    with sqlite3.connect(project / ".ems" / "ems.db") as conn:
         stale = conn.execute(
-            "SELECT count(*) FROM entries WHERE view_key NOT LIKE 'text:changed:%'"
+            "SELECT count(*) FROM result_views WHERE renderer NOT LIKE 'text:changed:%'"
         ).fetchone()
     assert stale[0] > 0
     assert _run(capsys, ".")[1] == cold
-    with sqlite3.connect(project / ".ems" / "cache" / "results.sqlite") as conn:
-        keys = {row[0].split(":")[1] for row in conn.execute("SELECT view_key FROM entries")}
-    assert keys == {"changed"}  # re-rendered and stored under the new key
+    with sqlite3.connect(project / ".ems" / "ems.db") as conn:
+        keys = {row[0].split(":")[1] for row in conn.execute("SELECT renderer FROM result_views")}
+    assert "changed" in keys  # re-rendered and stored under the new key
     assert _run(capsys, ".")[1] == cold
 
 

@@ -125,7 +125,9 @@ def test_rows_survive_a_reopen(tmp_path: Path) -> None:
     entry = entries[(report.path, key)]
     assert entry.stat == (10, 20, 30, 40)
     assert decode_report(entry.payload, report.path) == report
-    assert (tmp_path / ".ems" / "cache" / ".gitignore").read_text().strip().endswith("*")
+    assert (tmp_path / ".ems" / ".gitignore").read_text().strip().endswith("*")
+    assert sorted(p.name for p in (tmp_path / ".ems").iterdir() if "ems.db" in p.name)[0] == "ems.db"
+    assert not (tmp_path / ".ems" / "cache").exists()  # one store: no file of its own
 
 
 def test_a_run_reads_only_its_own_settings_rows(tmp_path: Path) -> None:
@@ -163,7 +165,7 @@ def test_rows_of_old_settings_are_deleted(tmp_path: Path) -> None:
 def test_the_space_of_deleted_rows_is_given_back(tmp_path: Path) -> None:
     """A big project checked under an old ems version must not leave its rows' space behind."""
     report = _report()
-    database = tmp_path / ".ems" / "cache" / "results.sqlite"
+    database = tmp_path / ".ems" / "ems.db"
     cache = ResultCache(tmp_path)
     big = "x" * 2_000_000
     cache.put(report.path, "old-version", (1, 2, 3, 4), "digest", report, {1: big})
@@ -179,23 +181,60 @@ def test_the_space_of_deleted_rows_is_given_back(tmp_path: Path) -> None:
     assert database.stat().st_size < len(big) / 10
 
 
-def test_a_corrupt_database_is_rebuilt(tmp_path: Path) -> None:
+def test_a_corrupt_store_is_moved_aside_and_the_cache_rebuilt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The store's one policy: the damaged file is kept aside, a new store started, said."""
+    from ems.store import open_store
+    from ems.store.monitor import STORE_RECOVERY, events
+
     report = _report()
-    directory = tmp_path / ".ems" / "cache"
+    directory = tmp_path / ".ems"
     directory.mkdir(parents=True)
-    (directory / "results.sqlite").write_bytes(b"this is not a database" * 500)
+    (directory / "ems.db").write_bytes(b"this is not a database" * 500)
     cache = ResultCache(tmp_path)
     assert cache.load([report.path]) == {}
     cache.put(report.path, "k", None, "d", report)
     cache.close()
     again = ResultCache(tmp_path).load([report.path])
     assert decode_report(again[(report.path, "k")].payload, report.path) == report
+    (aside,) = directory.glob("ems.db.corrupt-*")
+    assert aside.read_bytes().startswith(b"this is not a database")
+    assert f"moved it to {aside}" in capsys.readouterr().err
+    with open_store(tmp_path) as store:
+        (event,) = events(store, since=0)
+    assert event.kind == STORE_RECOVERY and aside.name in event.reason
+
+
+def test_a_store_damaged_inside_is_moved_aside_when_the_cache_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Damage past the header shows only when a page is read: the run goes on uncached,
+    the store is moved aside then, and the next run rebuilds the cache."""
+    report = _report()
+    _stored(tmp_path, report)[0].close()
+    database = tmp_path / ".ems" / "ems.db"
+    conn = sqlite3.connect(database)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'result_entries'").fetchone()
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with database.open("r+b") as handle:
+        handle.seek((root - 1) * page)
+        handle.write(b"\xff" * page)
+    assert ResultCache(tmp_path).load([report.path]) == {}
+    assert list(database.parent.glob("ems.db.corrupt-*"))
+    assert "was damaged" in capsys.readouterr().err
+    cache = ResultCache(tmp_path)
+    cache.put(report.path, "k", None, "d", report)
+    cache.close()
+    assert set(ResultCache(tmp_path).load([report.path])) == {(report.path, "k")}
 
 
 def test_a_truncated_database_is_survived(tmp_path: Path) -> None:
     report = _report()
     _stored(tmp_path, report)
-    db = tmp_path / ".ems" / "cache" / "results.sqlite"
+    db = tmp_path / ".ems" / "ems.db"
     for suffix in ("-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     data = db.read_bytes()
@@ -210,18 +249,23 @@ def test_a_tampered_row_fails_its_checksum(tmp_path: Path) -> None:
     report = _report()
     cache, _key = _stored(tmp_path, report)
     cache.close()
-    db = sqlite3.connect(tmp_path / ".ems" / "cache" / "results.sqlite")
-    db.execute("UPDATE entries SET payload = replace(payload, '[3,', '[4,')")
+    db = sqlite3.connect(tmp_path / ".ems" / "ems.db")
+    db.execute("UPDATE result_entries SET payload = replace(payload, '[3,', '[4,')")
     db.commit()
     db.close()
     assert ResultCache(tmp_path).load([report.path]) == {}
 
 
-def test_another_schema_version_is_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rows_of_another_payload_version_are_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     report = _report()
-    _stored(tmp_path, report)
-    monkeypatch.setattr(cache_mod, "SCHEMA_VERSION", cache_mod.SCHEMA_VERSION + 1)
-    assert ResultCache(tmp_path).load([report.path]) == {}
+    config, rules = Config(), load_rules()
+    cache = ResultCache(tmp_path)
+    cache.put(report.path, settings_key(config, rules), (1, 2, 3, 4), "digest", report)
+    cache.close()
+    monkeypatch.setattr(cache_mod, "PAYLOAD_VERSION", cache_mod.PAYLOAD_VERSION + 1)
+    assert ResultCache(tmp_path).load([report.path], {settings_key(config, rules)}) == {}
 
 
 def test_an_unwritable_cache_folder_disables_the_cache(tmp_path: Path) -> None:
@@ -256,10 +300,95 @@ def test_is_fresh_needs_a_trusted_and_equal_stat(tmp_path: Path) -> None:
     assert not is_fresh(moved, info)
 
 
-def test_remove_deletes_only_the_cache(tmp_path: Path) -> None:
-    _stored(tmp_path, _report())
-    (tmp_path / ".ems" / "ems.db").write_text("history stays")
-    assert cache_mod.remove(tmp_path) is True
-    assert not (tmp_path / ".ems" / "cache").exists()
-    assert (tmp_path / ".ems" / "ems.db").exists()
-    assert cache_mod.remove(tmp_path) is False
+def test_clear_empties_only_the_cache(tmp_path: Path) -> None:
+    from ems.store import ScanRecord, open_store
+
+    _stored(tmp_path, _report())[0].close()
+    with open_store(tmp_path) as store:
+        store.record_scan(ScanRecord(str(tmp_path), "0", "h", 1, 0.1), _report().findings)
+    assert cache_mod.clear(tmp_path) is True
+    assert ResultCache(tmp_path).load([_report().path]) == {}
+    with open_store(tmp_path) as store:
+        assert len(store.scans()) == 1  # the rest of the store stays
+    assert cache_mod.clear(tmp_path) is False
+
+
+def _legacy_cache(root: Path) -> Path:
+    """A result cache as ems wrote it before it moved into the store."""
+    folder = root / ".ems" / "cache"
+    folder.mkdir(parents=True)
+    (folder / ".gitignore").write_text("*\n")
+    conn = sqlite3.connect(folder / "results.sqlite")
+    conn.execute("CREATE TABLE entries (path TEXT, settings TEXT, payload TEXT)")
+    conn.execute("INSERT INTO entries VALUES ('a.py', 'k', '[]')")
+    conn.commit()
+    conn.close()
+    return folder
+
+
+def test_an_old_cache_folder_is_removed_once_and_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _legacy_cache(tmp_path)
+    report = _report()
+    cache = ResultCache(tmp_path)
+    assert cache.load([report.path]) == {}  # its rows are not carried over: rebuilt as checked
+    cache.put(report.path, "k", None, "d", report)
+    cache.close()
+    assert not folder.exists()
+    err = capsys.readouterr().err
+    assert err.count("removed the old") == 1 and str(folder) in err
+    assert set(ResultCache(tmp_path).load([report.path])) == {(report.path, "k")}
+    assert "removed" not in capsys.readouterr().err  # said once
+
+
+def test_an_old_cache_folder_next_to_an_older_store_is_removed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store from before the cache moved in is migrated; the old folder goes then."""
+    from ems.store import db as db_mod
+
+    folder = _legacy_cache(tmp_path)
+    conn = sqlite3.connect(tmp_path / ".ems" / "ems.db", isolation_level=None)
+    conn.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT, applied_at TEXT)"
+    )
+    for number, description, statements in db_mod.MIGRATIONS[: db_mod.RESULT_CACHE_VERSION - 1]:
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version VALUES (?, ?, 'then')", (number, description))
+    conn.close()
+    assert ResultCache(tmp_path).load(["a.py"]) == {}
+    assert not folder.exists() and "removed the old" in capsys.readouterr().err
+    with db_mod.open_store(tmp_path) as store:
+        assert store.schema_version == db_mod.SCHEMA_VERSION
+
+
+def test_a_folder_with_files_of_the_user_is_kept(tmp_path: Path) -> None:
+    folder = _legacy_cache(tmp_path)
+    (folder / "notes.txt").write_text("mine")
+    assert cache_mod.retire_legacy_cache(tmp_path, quiet=True) is True
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+def test_views_are_opaque_texts_per_renderer_and_content(tmp_path: Path) -> None:
+    report = _report()
+    key = (report.path, "k")
+    cache = ResultCache(tmp_path)
+    cache.put(report.path, "k", (1, 2, 3, 4), "d1", report, view=("plain", "P\n"))
+    cache.close()
+    cache = ResultCache(tmp_path)
+    entry = cache.load([report.path], {"k"}, "plain")[key]
+    assert (entry.view_key, entry.view) == ("plain", "P\n")
+    cache.put_entry(report.path, "k", entry.stat, entry, ("colour", "C\n"))
+    cache.close()
+    assert ResultCache(tmp_path).load([report.path], {"k"}, "colour")[key].view == "C\n"
+    assert ResultCache(tmp_path).load([report.path], {"k"}, "plain")[key].view == "P\n"
+    assert ResultCache(tmp_path).load([report.path], {"k"})[key].view is None
+    cache = ResultCache(tmp_path)  # new content: renderings of the old one are not served
+    cache.put(report.path, "k", (1, 2, 3, 5), "d2", report)
+    cache.close()
+    assert ResultCache(tmp_path).load([report.path], {"k"}, "plain")[key].view is None
+    db = sqlite3.connect(tmp_path / ".ems" / "ems.db")
+    assert db.execute("SELECT COUNT(*) FROM result_views").fetchone() == (0,)
+    db.close()

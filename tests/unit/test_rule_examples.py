@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 
 import pytest
 
 from ems.core import Config, analyse, load_rules
-from ems.core.rule import Rule
+from ems.core.model import Finding
+from ems.core.rule import Invalid, Rule
 from ems.fixes import fix_all
 
 RULES = load_rules().rules
@@ -35,6 +37,8 @@ def test_invalid_example_is_flagged_and_fixed(rule: type[Rule], index: int) -> N
     report = analyse(example.code, example.path, _only(rule, example.also))
     hits = [f for f in report.findings if f.code == rule.code]
     assert len(hits) == example.count, hits
+    # Where and what, as the example states them (Fixit's InvalidTestCase pins both).
+    assert _reported(hits) == _stated(example)
     if example.fixed is None:
         return
     assert all(f.fixable for f in hits)
@@ -47,6 +51,35 @@ def test_invalid_example_is_flagged_and_fixed(rule: type[Rule], index: int) -> N
     if example.unsafe:
         safe_only = fix_all(example.code, example.path, _only(rule, example.also), unsafe=False)
         assert safe_only.text != example.fixed, "an unsafe fix must not be applied without opting in"
+
+
+def test_every_invalid_example_pins_its_range_and_message() -> None:
+    for rule in RULES:
+        for example in rule.invalid:
+            assert len(example.spans) == len(example.messages) == example.count, (rule.code, example.code)
+
+
+def _reported(hits: list[Finding]) -> list[tuple[tuple[int, int, int, int], str]]:
+    return [
+        ((f.range.start.line, f.range.start.column, f.range.end.line, f.range.end.column), f.message)
+        for f in hits
+    ]
+
+
+def _stated(example: Invalid) -> list[tuple[tuple[int, int, int, int], str]]:
+    return list(zip(example.spans, example.messages, strict=True))
+
+
+def test_an_example_with_a_wrong_range_or_message_fails() -> None:
+    """The pinning check can fail: a shifted column or another word is caught."""
+    from ems.rules.f401_unused_import import UnusedImport
+
+    good = UnusedImport.invalid[0]
+    assert (good.at, good.message) == ("1:7-1:9", "`os` imported but unused")
+    hits = [f for f in analyse(good.code, good.path, _only(UnusedImport)).findings if f.code == "F401"]
+    assert _reported(hits) == _stated(good)
+    for wrong in (replace(good, at="1:8-1:9"), replace(good, message="`os` imported, unused")):
+        assert _reported(hits) != _stated(wrong)
 
 
 def test_every_rule_is_documented() -> None:

@@ -20,7 +20,7 @@ from ems.cli.formats import count_findings
 from ems.cli.main import main
 from ems.core.config import ConfigResolver
 from ems.core.registry import load_rules
-from ems.runtime.scan import FileResult, cached_rows, scan
+from ems.runtime.scan import FileResult, scan
 from ems.store.cache import build_report, decode_entry, encode_report, parse_payload
 
 SOURCE = 'import os\nname = f"x"\nif name == None:\n\tpass\n'
@@ -37,6 +37,11 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def _unbuilt(result: FileResult) -> bool:
+    """Whether ``result`` came from the cache with its report not built yet."""
+    return "report" not in result.__dict__
+
+
 def _scan(tree: Path, **options: object) -> list[FileResult]:
     rules = load_rules()
     resolver = ConfigResolver(rules.codes)
@@ -47,10 +52,10 @@ def test_lazy_results_equal_eager_ones(tree: Path) -> None:
     cold = _scan(tree, use_cache=False)
     _scan(tree)
     warm = _scan(tree, keep_excerpts=True)
-    assert all(cached_rows(r) is not None for r in warm), "served from the cache, not built"
+    assert all(_unbuilt(r) for r in warm), "served from the cache, not built"
     assert [count_findings([r])[0] for r in warm] == [len(r.report.findings) for r in cold]
     assert [r.report for r in warm] == [r.report for r in cold]
-    assert all(cached_rows(r) is None for r in warm), "built once used"
+    assert not any(_unbuilt(r) for r in warm), "built once used"
     plain = [dataclasses.replace(r, excerpts=None) for r in warm]
     assert plain == cold and [hash(r) for r in plain] == [hash(r) for r in cold]
     assert warm == cold and len({*warm, *cold}) == len(cold), "excerpts are left out of ==/hash"
@@ -82,15 +87,17 @@ def test_the_fast_build_equals_the_constructors(monkeypatch: pytest.MonkeyPatch)
 
 def _tamper(tree: Path, path: str, change: object) -> None:
     """Rewrite a row's payload with a valid checksum: only building it can notice."""
-    db = sqlite3.connect(tree / ".ems" / "cache" / "results.sqlite")
-    settings, payload = db.execute("SELECT settings, payload FROM entries WHERE path = ?", (path,)).fetchone()
+    db = sqlite3.connect(tree / ".ems" / "ems.db")
+    settings, payload = db.execute(
+        "SELECT settings, payload FROM result_entries WHERE path = ?", (path,)
+    ).fetchone()
     head, rest = payload.split("\n", 1)
     data = json.loads(head)
     data[0][0][1] = change  # the first finding's severity
     new = json.dumps(data) + "\n" + rest
-    digest = db.execute("SELECT digest FROM entries WHERE path = ?", (path,)).fetchone()[0]
+    digest = db.execute("SELECT digest FROM result_entries WHERE path = ?", (path,)).fetchone()[0]
     checksum = cache_mod._checksum(path, settings, digest, new)
-    db.execute("UPDATE entries SET payload = ?, checksum = ? WHERE path = ?", (new, checksum, path))
+    db.execute("UPDATE result_entries SET payload = ?, checksum = ? WHERE path = ?", (new, checksum, path))
     db.commit()
     db.close()
 

@@ -156,9 +156,9 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
     if args.format == "text" and not args.new_since:
         colour = _text_colour(args)
         renderer = TextRenderer(colour=colour, show_source=not args.no_source)
-        # The default plain text only: a row keeps one view, and a terminal (colour) or
-        # --no-source run alternating with a piped one would rewrite every row each time.
-        view = None if colour or args.no_source else View(renderer.view_key, renderer.view)
+        # Kept per renderer (its key covers colour and --no-source): a terminal run and a
+        # piped one each find their own rendering.
+        view = View(renderer.view_key, renderer.view)
     results: dict[int, FileResult] = {}
     blocks: dict[int, str] = {}
     for index, result, total in scan_as_ready(
@@ -192,7 +192,7 @@ class UsageError(Exception):
 def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[str] | None = None) -> int:
     from ems.cli import formats
 
-    counts = formats.count_findings(results)  # from views and rows: nothing decoded
+    counts = formats.count_findings(results)  # from views where there are: nothing decoded
     stream = sys.stdout
     if args.format == "json":
         from ems.gitinfo.scans import introduced_enricher

@@ -1,7 +1,9 @@
-"""``ems clean``: delete the result cache (``.ems/cache``) of a project.
+"""``ems clean``: empty the result cache of a project (its tables in ``.ems/ems.db``).
 
 The cache rebuilds itself on the next ``ems check``; cleaning is for disk space or for
-ruling the cache out while debugging. The history database (``.ems/ems.db``) is kept.
+ruling the cache out while debugging. The rest of the store (scans, history, test runs)
+is kept. An old ``.ems/cache`` folder (the cache's home before it moved into the store)
+is removed too.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("clean", help="remove the result cache (.ems/cache)")
+    parser = subparsers.add_parser("clean", help="empty the result cache (kept in .ems/ems.db)")
     parser.add_argument(
         "paths", nargs="*", default=None, metavar="PATH", help="project folders or files (default: .)"
     )
@@ -22,10 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from ems.core.config import ConfigError, ConfigResolver, LazyCodes
     from ems.core.registry import lazy_rules
     from ems.runtime.root import project_root
-    from ems.store.cache import cache_dir, remove
+    from ems.store.cache import clear
+    from ems.store.connection import default_store_path
 
     out = []
     status = 0
@@ -38,13 +43,15 @@ def run(args: argparse.Namespace) -> int:
             roots.add(resolver.for_path(path).root.resolve())
         for root in sorted(roots):
             try:
-                removed = remove(root)
-            except OSError as exc:
-                sys.stderr.write(f"ems: error: cannot remove {cache_dir(root)}: {exc}\n")
+                removed = clear(root)
+            except (OSError, sqlite3.Error) as exc:
+                sys.stderr.write(
+                    f"ems: error: cannot empty the result cache in {default_store_path(root)}: {exc}\n"
+                )
                 status = 2
                 continue
             if removed:
-                out.append(f"removed {cache_dir(root)}")
+                out.append(f"removed the result cache from {default_store_path(root)}")
     if not args.quiet:
         sys.stdout.write("\n".join(out) + "\n" if out else "no cache to remove\n")
     return status

@@ -50,7 +50,7 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
         help="the name of the file read from stdin (for config and output)",
     )
     parser.add_argument(
-        "--no-cache", action="store_true", help="do not read or write the .ems/cache result cache"
+        "--no-cache", action="store_true", help="do not read or write the result cache (in .ems/ems.db)"
     )
     parser.add_argument(
         "--jobs",

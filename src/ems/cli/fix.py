@@ -6,8 +6,14 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ems.cli.common import add_selection_options, fail, input_paths, make_resolver, progress_bar
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ems.core.model import Finding, Report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -185,13 +191,13 @@ def _outcome(fixed) -> tuple[Path, FileOutcome]:
     )
 
 
-def _is_io_error(report) -> bool:  # type: ignore[no-untyped-def]
+def _is_io_error(report: Report) -> bool:
     from ems.rules.e902_io_error import IOErrorRule
 
     return bool(report.findings[0].code == IOErrorRule.code)
 
 
-def _why_not(findings, unsafe: bool) -> str:  # type: ignore[no-untyped-def]
+def _why_not(findings: Sequence[Finding], unsafe: bool) -> str:
     """Why ``ems fix`` changed nothing in a file with findings, from their fixability."""
     from ems.core.model import Fixability
 

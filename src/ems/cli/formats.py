@@ -14,11 +14,10 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ems.core.model import Finding, Fixability, Severity
-from ems.runtime.scan import FileResult, cached_rows
-from ems.store.cache import FIX_APPLIED, FIX_HIDDEN
+from ems.runtime.scan import FileResult
 
 if TYPE_CHECKING:
     from ems.core.registry import RuleSet
@@ -166,12 +165,11 @@ class TextRenderer:
     it is ready (``ems check`` renders cached results while changed files are analysed).
 
     Lines come from ``result.source`` if attached, else from ``result.excerpts`` (what a
-    warm run has from the cache); a warm run's findings come straight from the cached
-    rows (``cached_rows``) without building their objects. A file whose rows turn out
-    malformed is rendered again from its built report (a bad row is analysed afresh).
+    warm run has from the cache).
 
     ``view``/``view_key`` make the rendering cacheable with the file's result
-    (``ems.runtime.scan.View``): a warm run then prints a file's block as stored.
+    (``ems.runtime.scan.View``): a warm run then prints a file's block as stored, without
+    building its report. The view is this class's own text; the cache keeps it opaque.
     """
 
     def __init__(self, *, colour: bool, show_source: bool = True) -> None:
@@ -186,11 +184,7 @@ class TextRenderer:
         if result.view is not None:
             with contextlib.suppress(ValueError):  # a malformed view: render afresh
                 return _view_parts(result.view)[1]
-        rows = cached_rows(result)
-        if rows is not None:
-            if not rows:
-                return ""
-        elif not result.report.findings:
+        if not result.report.findings:
             return ""
         lines: list[str] | None = None
         excerpts: Mapping[int, str] | None = None
@@ -202,17 +196,6 @@ class TextRenderer:
             else:
                 excerpts = result.excerpts
         out: list[str] = []
-        if rows is not None:
-            try:
-                path = result.display
-                shown = [
-                    (path, code, sev, *span, message, fix in FIX_APPLIED)
-                    for code, sev, span, message, fix in rows
-                ]
-                _render_findings(out, shown, lines, excerpts, self.style)
-                return "\n".join(out) + "\n"
-            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-                out.clear()
         _render_findings(out, _shown_findings(result), lines, excerpts, self.style)
         return "\n".join(out) + ("\n" if out else "")
 
@@ -309,7 +292,7 @@ Counts = tuple[int, int, int, int]  # findings, files with findings, fixable, hi
 
 def count_findings(results: Sequence[FileResult]) -> Counts:
     """(findings, files with findings, findings ``ems fix`` fixes, findings only ``ems fix
-    --unsafe-fixes`` fixes), from views or cached rows where possible."""
+    --unsafe-fixes`` fixes), from views where possible."""
     total = with_findings = fixable = hidden = 0
     for result in results:
         count, can_fix, unsafe = _counts(result)
@@ -326,28 +309,11 @@ def _counts(result: FileResult) -> tuple[int, int, int]:
     if result.view is not None:
         with contextlib.suppress(ValueError):
             return _view_parts(result.view)[0]
-    counted = _count_rows(cached_rows(result))
-    if counted is None:
-        findings = result.report.findings
-        fixabilities = [f.fixability for f in findings if f.fixability is not None]
-        applied = sum(1 for f in fixabilities if f.applied)
-        hidden = sum(1 for f in fixabilities if f is Fixability.HIDDEN)
-        counted = len(findings), applied, hidden
-    return counted
-
-
-def _count_rows(rows: list[list[Any]] | None) -> tuple[int, int, int] | None:
-    """(findings, fixable, hidden) of cached rows; None if there are none or one is malformed."""
-    if rows is None:
-        return None
-    try:
-        return (
-            len(rows),
-            sum(1 for row in rows if row[4] in FIX_APPLIED),
-            sum(1 for row in rows if row[4] == FIX_HIDDEN),
-        )
-    except (TypeError, IndexError):
-        return None
+    findings = result.report.findings
+    fixabilities = [f.fixability for f in findings if f.fixability is not None]
+    applied = sum(1 for f in fixabilities if f.applied)
+    hidden = sum(1 for f in fixabilities if f is Fixability.HIDDEN)
+    return len(findings), applied, hidden
 
 
 def render_summary(counts: Counts, files: int, *, colour: bool) -> str:

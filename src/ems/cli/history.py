@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--recover-store",
         action="store_true",
-        help="if the store file is damaged, move it aside (ems.db.corrupt-TIME) and start a new one",
+        help="kept for scripts: a damaged store is always moved aside (ems.db.corrupt-TIME) and a new one started",
     )
     parser.set_defaults(run=run)
 
@@ -112,14 +112,8 @@ def run(args: argparse.Namespace) -> int:
         )
         with (
             monitored_if_long([str(root)], "history"),  # a long walk shows on the Monitor page
-            open_store(root, args.store, recover=args.recover_store) as store,
+            open_store(root, args.store) as store,  # a damaged one is moved aside, and said so
         ):
-            if store.recovered_from is not None:
-                print(
-                    f"ems history: the store was damaged; moved it to {store.recovered_from} "
-                    "and started a new one",
-                    file=sys.stderr,
-                )
             report = build_history(
                 root,
                 store,

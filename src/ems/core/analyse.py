@@ -13,6 +13,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ems.core.config import Config
 from ems.core.fingerprint import definition_spans, enclosing_definition, fingerprints, span_parents
@@ -188,7 +189,7 @@ def _walk(
         push(leave)
         size = len(stack)
         for name in fields:
-            value = getattr(node, name, None)
+            value: Any = getattr(node, name, None)  # a node, a list of them, or a scalar
             if value.__class__ is list:
                 for item in reversed(value):
                     if walked[item.__class__]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ems.core.model import Finding, Fix, Range, Related, Safety, Severity, Tag, render_message
 from ems.core.source import SourceText
@@ -28,7 +28,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Invalid:
-    """An example the rule must flag; ``fixed`` is the expected result of its fixes."""
+    """An example the rule must flag; ``fixed`` is the expected result of its fixes.
+
+    ``at`` and ``message`` pin what it reports, as Fixit's ``InvalidTestCase`` does: the
+    span of each finding, ``"line:column-end_line:end_column"`` (lines from 1, columns from 0
+    in code points, as ``ems.core.model.Range``; ``ems check`` prints column + 1), and its
+    message; one of each per finding (a tuple when there are several), in report order.
+    """
 
     code: str
     fixed: str | None = None
@@ -36,6 +42,25 @@ class Invalid:
     unsafe: bool = False  # whether producing ``fixed`` needs unsafe fixes
     path: str = "example.py"
     also: tuple[str, ...] = ()  # other rule codes enabled alongside (e.g. for RUF100)
+    at: str | tuple[str, ...] = ()
+    message: str | tuple[str, ...] = ()
+
+    @property
+    def spans(self) -> tuple[tuple[int, int, int, int], ...]:
+        """``at`` as (line, column, end line, end column) per finding."""
+        return tuple(_span(text) for text in ((self.at,) if isinstance(self.at, str) else self.at))
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        return (self.message,) if isinstance(self.message, str) else self.message
+
+
+def _span(text: str) -> tuple[int, int, int, int]:
+    """``"3:4-3:9"`` as (3, 4, 3, 9); raises ValueError on another shape."""
+    start, end = text.split("-")
+    line, column = start.split(":")
+    end_line, end_column = end.split(":")
+    return int(line), int(column), int(end_line), int(end_column)
 
 
 @dataclass(frozen=True)
@@ -84,7 +109,7 @@ class AnalysisContext:
     # analysis checks one top-level statement at a time), and where the facts rules read
     # from it are logged, so that a cached result is redone when one of its facts changes.
     module_text: str | None = None
-    fact_log: dict[tuple[str, ...], tuple[str, Callable[[str], object] | None, object]] | None = None
+    fact_log: dict[tuple[str, ...], tuple[str, Callable[[Any], object] | None, object]] | None = None
     # Incremental analysis answers "is NAME bound anywhere in the module?" from every
     # statement's names (``Rule.watched_names``); a whole-module analysis walks its tree.
     bound_anywhere: Callable[[str], bool] | None = None
@@ -283,6 +308,6 @@ def explain(rule: type[Rule], *, heading: str = "#") -> str:
         if example.fixed is not None:
             label = "After `ems fix --unsafe-fixes`:" if example.unsafe else "After `ems fix`:"
             parts += ["", label, "", "```python", example.fixed.rstrip("\n") or "# (empty)", "```"]
-    for example in rule.valid[:2]:
-        parts += ["", "Fine:", "", "```python", example.code.rstrip("\n"), "```"]
+    for fine in rule.valid[:2]:
+        parts += ["", "Fine:", "", "```python", fine.code.rstrip("\n"), "```"]
     return "\n".join(parts)

@@ -32,7 +32,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ems.core.node_classes import WalkedClasses
 
@@ -77,7 +77,7 @@ _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _REVERSED_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _child_fields(cls: type) -> tuple[str, ...]:
+def _child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
     """The fields of ``cls`` that may hold a node binding or reading a name."""
     fields = _CHILD_FIELDS.get(cls)
     if fields is None:
@@ -85,7 +85,7 @@ def _child_fields(cls: type) -> tuple[str, ...]:
     return fields
 
 
-def _reversed_child_fields(cls: type) -> tuple[str, ...]:
+def _reversed_child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
     """``_child_fields`` last first, for pushing children onto the work stack."""
     fields = _REVERSED_CHILD_FIELDS.get(cls)
     if fields is None:
@@ -859,11 +859,11 @@ class _Checker:
         value = node.value
         while value.__class__ is ast.Attribute:
             parents[value] = node
-            node = value  # type: ignore[assignment]
+            node = value
             value = node.value
         if value.__class__ is ast.Name:
             parents[value] = node
-            self._name(value, ann, exc)  # type: ignore[arg-type]
+            self._name(value, ann, exc)
         elif ann or value.__class__ is not ast.Constant:  # as in ``_children``
             self.stack.append((value, node, ann, exc))
 
@@ -873,7 +873,7 @@ class _Checker:
 
     def _string_annotation(self, node: ast.Constant) -> None:
         """Parse a forward reference and check the names inside it."""
-        text = node.value
+        text = cast(str, node.value)  # only string constants are deferred (``_constant``)
         try:
             tree = ast.parse(text.strip() if "\n" not in text else f"({text})", mode="eval")
         except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -1250,8 +1250,8 @@ class _Checker:
                 if binding.used or binding.name in all_names or binding.is_explicit_reexport:
                     continue
                 model.unused_imports.append(UnusedImport(binding, scope.kind))
-                for node, value in binding.redefined:
-                    model.redefinitions.append(Redefinition(binding.name, node, value, binding))
+                for where, value in binding.redefined:
+                    model.redefinitions.append(Redefinition(binding.name, where, value, binding))
         model.unused_imports.sort(key=lambda u: _position(u.binding.alias or u.binding.source))
         model.unused_variables.sort(key=lambda u: _position(u.node))
         model.redefinitions.sort(key=lambda r: _position(r.node))

@@ -106,23 +106,23 @@ def churn(
             d = int(deleted) if deleted.isdigit() else 0
             files.append((_decode(name), a, d, old))
         commits.append((int(stamp.strip() or 0), files))
-    newest = max((stamp for stamp, _ in commits), default=0)
+    newest = max((when for when, _ in commits), default=0)
     result: dict[str, FileChurn] = {}
     current_name: dict[str, str] = {}  # renames followed: older name -> name at the tip
-    for stamp, files in commits:  # newest first
-        weight = 0.5 ** (max(newest - stamp, 0) / 86400 / HALF_LIFE_DAYS)
-        for raw_name, a, d, old in files:
-            name = current_name.get(raw_name, raw_name)
-            if old is not None:
-                current_name[old] = name
-            if not name.endswith(PYTHON_SUFFIXES):
+    for when, changed in commits:  # newest first
+        weight = 0.5 ** (max(newest - when, 0) / 86400 / HALF_LIFE_DAYS)
+        for raw_name, a, d, renamed_from in changed:
+            path = current_name.get(raw_name, raw_name)
+            if renamed_from is not None:
+                current_name[renamed_from] = path
+            if not path.endswith(PYTHON_SUFFIXES):
                 continue
-            entry = result.setdefault(name, FileChurn(name))
+            entry = result.setdefault(path, FileChurn(path))
             entry.changes += 1
             entry.added += a
             entry.deleted += d
             entry.recent += weight
-            entry.last_change = max(entry.last_change, stamp)
+            entry.last_change = max(entry.last_change, when)
     return result
 
 

@@ -8,6 +8,7 @@ import io
 import keyword
 import tokenize
 from collections.abc import Iterator
+from typing import TypeGuard
 
 from ems.core.model import Finding, Fix, Safety
 from ems.core.rule import AnalysisContext, Hit
@@ -101,7 +102,7 @@ def has_comment(ctx: AnalysisContext, node: ast.AST) -> bool:
         return True
 
 
-def is_plain_identifier(value: object) -> bool:
+def is_plain_identifier(value: object) -> TypeGuard[str]:
     """A string usable after a dot: an identifier, not a keyword, not a mangled ``__name``."""
     return (
         isinstance(value, str)

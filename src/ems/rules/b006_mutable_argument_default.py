@@ -45,6 +45,8 @@ class MutableArgumentDefault(Rule):
                 "    items.append(a)\n    return items\n"
             ),
             unsafe=True,
+            at="1:15-1:17",
+            message="do not use a mutable value as the default of `items`",
         ),
         Invalid(
             "class A:\n    async def f(self, *, seen={1, 2}, cache=dict()):\n        # body\n        return seen\n",
@@ -56,6 +58,11 @@ class MutableArgumentDefault(Rule):
             ),
             count=2,
             unsafe=True,
+            at=("2:30-2:36", "2:44-2:50"),
+            message=(
+                "do not use a mutable value as the default of `seen`",
+                "do not use a mutable value as the default of `cache`",
+            ),
         ),
         Invalid(
             "from __future__ import annotations\n\ndef f(x: list[int] = [i for i in range(3)]): return x\n",
@@ -64,6 +71,8 @@ class MutableArgumentDefault(Rule):
                 "    if x is None:\n        x = [i for i in range(3)]\n    return x\n"
             ),
             unsafe=True,
+            at="3:21-3:42",
+            message="do not use a mutable value as the default of `x`",
         ),
     )
 
@@ -104,7 +113,7 @@ class MutableArgumentDefault(Rule):
         default = ctx.find(
             cst.BaseExpression,
             finding.range,
-            where=lambda n: isinstance(ctx.parents.get(n), cst.Param) and ctx.parents[n].default is n,
+            where=lambda n: isinstance(owner := ctx.parents.get(n), cst.Param) and owner.default is n,
         )
         if default is None:
             return None

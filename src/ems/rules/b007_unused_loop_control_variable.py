@@ -41,20 +41,32 @@ class UnusedLoopControlVariable(Rule):
     )
     invalid = (
         Invalid(
-            "for i in range(3):\n    print('x')\n", fixed="for _i in range(3):\n    print('x')\n", unsafe=True
+            "for i in range(3):\n    print('x')\n",
+            fixed="for _i in range(3):\n    print('x')\n",
+            unsafe=True,
+            at="1:4-1:5",
+            message="loop control variable `i` not used within loop body",
         ),
         Invalid(
             "for key, value in d.items():\n    print(value)\n",
             fixed="for _key, value in d.items():\n    print(value)\n",
             unsafe=True,
+            at="1:4-1:7",
+            message="loop control variable `key` not used within loop body",
         ),
         Invalid(
             "async def f():\n    async for item in stream():\n        pass\n",
             fixed="async def f():\n    async for _item in stream():\n        pass\n",
             unsafe=True,
+            at="2:14-2:18",
+            message="loop control variable `item` not used within loop body",
         ),
         # read after the loop: reported, but renaming would break the later read
-        Invalid("for i in range(3):\n    pass\nprint(i)\n"),
+        Invalid(
+            "for i in range(3):\n    pass\nprint(i)\n",
+            at="1:4-1:5",
+            message="loop control variable `i` not used within loop body",
+        ),
     )
 
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -32,9 +32,24 @@ class GetattrWithConstant(Rule):
         Valid("v = getattr(self, '__private')\n"),
     )
     invalid = (
-        Invalid("v = getattr(obj, 'name')  # keep\n", fixed="v = obj.name  # keep\n"),
-        Invalid('v = getattr(a + b, "real")\n', fixed="v = (a + b).real\n"),
-        Invalid("v = getattr(f(x), 'é')\n", fixed="v = f(x).é\n"),
+        Invalid(
+            "v = getattr(obj, 'name')  # keep\n",
+            fixed="v = obj.name  # keep\n",
+            at="1:4-1:24",
+            message="`getattr` with the constant name 'name'; use `.name`",
+        ),
+        Invalid(
+            'v = getattr(a + b, "real")\n',
+            fixed="v = (a + b).real\n",
+            at="1:4-1:26",
+            message="`getattr` with the constant name 'real'; use `.real`",
+        ),
+        Invalid(
+            "v = getattr(f(x), 'é')\n",
+            fixed="v = f(x).é\n",
+            at="1:4-1:22",
+            message="`getattr` with the constant name 'é'; use `.é`",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -34,11 +34,24 @@ class SetattrWithConstant(Rule):
         Valid("setattr(obj, 'class', 1)\n"),
     )
     invalid = (
-        Invalid("setattr(obj, 'name', 1)  # keep\n", fixed="obj.name = 1  # keep\n"),
         Invalid(
-            'def f(self):\n    setattr(self, "é", [1, 2])\n', fixed="def f(self):\n    self.é = [1, 2]\n"
+            "setattr(obj, 'name', 1)  # keep\n",
+            fixed="obj.name = 1  # keep\n",
+            at="1:0-1:23",
+            message="`setattr` with the constant name 'name'; assign to `.name`",
         ),
-        Invalid("if x: setattr(a or b, 'y', x)\n", fixed="if x: (a or b).y = x\n"),
+        Invalid(
+            'def f(self):\n    setattr(self, "é", [1, 2])\n',
+            fixed="def f(self):\n    self.é = [1, 2]\n",
+            at="2:4-2:30",
+            message="`setattr` with the constant name 'é'; assign to `.é`",
+        ),
+        Invalid(
+            "if x: setattr(a or b, 'y', x)\n",
+            fixed="if x: (a or b).y = x\n",
+            at="1:6-1:29",
+            message="`setattr` with the constant name 'y'; assign to `.y`",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -37,13 +37,23 @@ class AssertFalse(Rule):
             "def f():\n    assert False  # never\n",
             fixed="def f():\n    raise AssertionError()  # never\n",
             unsafe=True,
+            at="2:4-2:16",
+            message="do not `assert False`; raise `AssertionError()` instead",
         ),
         Invalid(
             "assert False, 'unreachable: ' + x\n",
             fixed="raise AssertionError('unreachable: ' + x)\n",
             unsafe=True,
+            at="1:0-1:33",
+            message="do not `assert False`; raise `AssertionError()` instead",
         ),
-        Invalid("if x: assert (False), f'{x}'\n", fixed="if x: raise AssertionError(f'{x}')\n", unsafe=True),
+        Invalid(
+            "if x: assert (False), f'{x}'\n",
+            fixed="if x: raise AssertionError(f'{x}')\n",
+            unsafe=True,
+            at="1:6-1:28",
+            message="do not `assert False`; raise `AssertionError()` instead",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

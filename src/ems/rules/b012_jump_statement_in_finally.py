@@ -28,11 +28,25 @@ class JumpStatementInFinally(Rule):
         Valid("try:\n    pass\nfinally:\n    def g():\n        return 1\n"),
     )
     invalid = (
-        Invalid("def f():\n    try:\n        return work()\n    finally:\n        return None\n"),
-        Invalid("for x in y:\n    try:\n        work(x)\n    finally:\n        continue\n"),
-        Invalid("while x:\n    try:\n        pass\n    finally:\n        if done:\n            break\n"),
         Invalid(
-            "def f():\n    try:\n        pass\n    finally:\n        for x in y:\n            return x\n"
+            "def f():\n    try:\n        return work()\n    finally:\n        return None\n",
+            at="5:8-5:19",
+            message="`return` inside `finally` swallows any exception in flight",
+        ),
+        Invalid(
+            "for x in y:\n    try:\n        work(x)\n    finally:\n        continue\n",
+            at="5:8-5:16",
+            message="`continue` inside `finally` swallows any exception in flight",
+        ),
+        Invalid(
+            "while x:\n    try:\n        pass\n    finally:\n        if done:\n            break\n",
+            at="6:12-6:17",
+            message="`break` inside `finally` swallows any exception in flight",
+        ),
+        Invalid(
+            "def f():\n    try:\n        pass\n    finally:\n        for x in y:\n            return x\n",
+            at="6:12-6:20",
+            message="`return` inside `finally` swallows any exception in flight",
         ),
     )
 

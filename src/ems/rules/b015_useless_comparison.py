@@ -27,9 +27,21 @@ class UselessComparison(Rule):
         Valid("if x == 1:\n    pass\n"),
     )
     invalid = (
-        Invalid("def test():\n    result == 3\n"),
-        Invalid("x == 1  # assigned?\n"),
-        Invalid("a < b < c\n"),
+        Invalid(
+            "def test():\n    result == 3\n",
+            at="2:4-2:15",
+            message="pointless comparison: did you mean `assert` or an assignment?",
+        ),
+        Invalid(
+            "x == 1  # assigned?\n",
+            at="1:0-1:6",
+            message="pointless comparison: did you mean `assert` or an assignment?",
+        ),
+        Invalid(
+            "a < b < c\n",
+            at="1:0-1:9",
+            message="pointless comparison: did you mean `assert` or an assignment?",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

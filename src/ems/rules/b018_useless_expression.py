@@ -39,11 +39,29 @@ class UselessExpression(Rule):
         Valid("try:\n    sys.pypy_version_info\nexcept AttributeError:\n    PYPY = False\n"),
     )
     invalid = (
-        Invalid("obj.close  # forgot the call\n"),
-        Invalid("def f(x):\n    x\n"),
-        Invalid("1, -2\n"),
-        Invalid("[a, b]\nNone\n", count=2),
-        Invalid("try:\n    unicode\nexcept ImportError:\n    pass\n"),
+        Invalid(
+            "obj.close  # forgot the call\n",
+            at="1:0-1:9",
+            message="useless attribute access: assign it, call it, or remove it",
+        ),
+        Invalid(
+            "def f(x):\n    x\n", at="2:4-2:5", message="useless expression: `x` on its own does nothing"
+        ),
+        Invalid("1, -2\n", at="1:0-1:5", message="useless expression: its value is thrown away"),
+        Invalid(
+            "[a, b]\nNone\n",
+            count=2,
+            at=("1:0-1:6", "2:0-2:4"),
+            message=(
+                "useless expression: its value is thrown away",
+                "useless expression: a constant on its own does nothing",
+            ),
+        ),
+        Invalid(
+            "try:\n    unicode\nexcept ImportError:\n    pass\n",
+            at="2:4-2:11",
+            message="useless expression: `unicode` on its own does nothing",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -34,10 +34,26 @@ class NoneComparison(Rule):
     )
     invalid = (
         Invalid(
-            "if x == None:  # check\n    pass\n", fixed="if x is None:  # check\n    pass\n", unsafe=True
+            "if x == None:  # check\n    pass\n",
+            fixed="if x is None:  # check\n    pass\n",
+            unsafe=True,
+            at="1:3-1:12",
+            message="comparison to None should be `is`, not `==`",
         ),
-        Invalid("y = None != x\n", fixed="y = None is not x\n", unsafe=True),
-        Invalid("y = a == b == None\n", fixed="y = a == b is None\n", unsafe=True),
+        Invalid(
+            "y = None != x\n",
+            fixed="y = None is not x\n",
+            unsafe=True,
+            at="1:4-1:13",
+            message="comparison to None should be `is not`, not `!=`",
+        ),
+        Invalid(
+            "y = a == b == None\n",
+            fixed="y = a == b is None\n",
+            unsafe=True,
+            at="1:4-1:18",
+            message="comparison to None should be `is`, not `==`",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -42,14 +42,29 @@ class TrueFalseComparison(Rule):
     )
     invalid = (
         Invalid(
-            "if x == True:  # check\n    pass\n", fixed="if x is True:  # check\n    pass\n", unsafe=True
+            "if x == True:  # check\n    pass\n",
+            fixed="if x is True:  # check\n    pass\n",
+            unsafe=True,
+            at="1:3-1:12",
+            message="comparison to True should be `is` or the bare condition, not `==`",
         ),
-        Invalid("y = False != x\n", fixed="y = False is not x\n", unsafe=True),
+        Invalid(
+            "y = False != x\n",
+            fixed="y = False is not x\n",
+            unsafe=True,
+            at="1:4-1:14",
+            message="comparison to False should be `is not` or the bare condition, not `!=`",
+        ),
         Invalid(
             "y = (a == True) or (b != False)\n",
             fixed="y = (a is True) or (b is not False)\n",
             count=2,
             unsafe=True,
+            at=("1:5-1:14", "1:20-1:30"),
+            message=(
+                "comparison to True should be `is` or the bare condition, not `==`",
+                "comparison to False should be `is not` or the bare condition, not `!=`",
+            ),
         ),
     )
 

@@ -31,9 +31,24 @@ class NotInTest(Rule):
         Valid("if not a in b in c:\n    pass\n"),
     )
     invalid = (
-        Invalid("if not x in y:  # why\n    pass\n", fixed="if x not in y:  # why\n    pass\n"),
-        Invalid("z = a and not (x in y)\n", fixed="z = a and (x not in y)\n"),
-        Invalid("z = not é.get('中') in y\n", fixed="z = é.get('中') not in y\n"),
+        Invalid(
+            "if not x in y:  # why\n    pass\n",
+            fixed="if x not in y:  # why\n    pass\n",
+            at="1:3-1:13",
+            message="test for membership should be `not in`",
+        ),
+        Invalid(
+            "z = a and not (x in y)\n",
+            fixed="z = a and (x not in y)\n",
+            at="1:10-1:22",
+            message="test for membership should be `not in`",
+        ),
+        Invalid(
+            "z = not é.get('中') in y\n",
+            fixed="z = é.get('中') not in y\n",
+            at="1:4-1:23",
+            message="test for membership should be `not in`",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -30,9 +30,24 @@ class NotIsTest(Rule):
         Valid("if (not x) is y:\n    pass\n"),
     )
     invalid = (
-        Invalid("if not x is None:  # why\n    pass\n", fixed="if x is not None:  # why\n    pass\n"),
-        Invalid("z = a or not (x is y)\n", fixed="z = a or (x is not y)\n"),
-        Invalid("assert not type(x) is int\n", fixed="assert type(x) is not int\n"),
+        Invalid(
+            "if not x is None:  # why\n    pass\n",
+            fixed="if x is not None:  # why\n    pass\n",
+            at="1:3-1:16",
+            message="test for object identity should be `is not`",
+        ),
+        Invalid(
+            "z = a or not (x is y)\n",
+            fixed="z = a or (x is not y)\n",
+            at="1:9-1:21",
+            message="test for object identity should be `is not`",
+        ),
+        Invalid(
+            "assert not type(x) is int\n",
+            fixed="assert type(x) is not int\n",
+            at="1:7-1:25",
+            message="test for object identity should be `is not`",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -36,10 +36,26 @@ class TypeComparison(Rule):
         Valid("if type == tokenize.OP:\n    pass\n"),
     )
     invalid = (
-        Invalid("if type(a) == type(b):\n    pass\n"),
-        Invalid("if type(a) != int:\n    pass\n"),
-        Invalid("ok = type(a) == types.ModuleType\n"),
-        Invalid("if exc_type == KeyboardInterrupt:\n    pass\n"),
+        Invalid(
+            "if type(a) == type(b):\n    pass\n",
+            at="1:3-1:21",
+            message="do not compare types with `==`/`!=`; use `isinstance()` or `is`",
+        ),
+        Invalid(
+            "if type(a) != int:\n    pass\n",
+            at="1:3-1:17",
+            message="do not compare types with `==`/`!=`; use `isinstance()` or `is`",
+        ),
+        Invalid(
+            "ok = type(a) == types.ModuleType\n",
+            at="1:5-1:32",
+            message="do not compare types with `==`/`!=`; use `isinstance()` or `is`",
+        ),
+        Invalid(
+            "if exc_type == KeyboardInterrupt:\n    pass\n",
+            at="1:3-1:32",
+            message="do not compare types with `==`/`!=`; use `isinstance()` or `is`",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -38,16 +38,22 @@ class BareExcept(Rule):
             "try:\n    run()\nexcept:  # ignore\n    log()\n",
             fixed="try:\n    run()\nexcept Exception:  # ignore\n    log()\n",
             unsafe=True,
+            at="3:0-3:6",
+            message="do not use bare `except:`",
         ),
         Invalid(
             "try:\n    run()\nexcept ValueError:\n    pass\nexcept:\n    log()\n",
             fixed="try:\n    run()\nexcept ValueError:\n    pass\nexcept Exception:\n    log()\n",
             unsafe=True,
+            at="5:0-5:6",
+            message="do not use bare `except:`",
         ),
         Invalid(
             "def f():\n    try: run()\n    except: return None\n",
             fixed="def f():\n    try: run()\n    except Exception: return None\n",
             unsafe=True,
+            at="3:4-3:10",
+            message="do not use bare `except:`",
         ),
     )
 

@@ -40,14 +40,26 @@ class LambdaAssignment(Rule):
             "double = lambda x: 2 * x  # twice\n",
             fixed="def double(x):  # twice\n    return 2 * x\n",
             unsafe=True,
+            at="1:0-1:24",
+            message="do not assign a lambda expression to `double`, use a `def`",
         ),
         Invalid(
             "class A:\n    # the key\n    key = lambda self, *a, k=1, **kw: (a,\n        k)\n",
             fixed="class A:\n    # the key\n    def key(self, *a, k=1, **kw):\n        return (a,\n            k)\n",
             unsafe=True,
+            at="3:4-4:10",
+            message="do not assign a lambda expression to `key`, use a `def`",
         ),
-        Invalid("f: Callable[[], int] = lambda: 0\n"),
-        Invalid("if x: f = lambda: 0\n"),
+        Invalid(
+            "f: Callable[[], int] = lambda: 0\n",
+            at="1:0-1:32",
+            message="do not assign a lambda expression to `f`, use a `def`",
+        ),
+        Invalid(
+            "if x: f = lambda: 0\n",
+            at="1:6-1:19",
+            message="do not assign a lambda expression to `f`, use a `def`",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

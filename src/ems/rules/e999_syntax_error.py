@@ -19,4 +19,12 @@ class SyntaxErrorRule(Rule):
         "because `python3 FILE` rejects them."
     )
     valid = (Valid("x = (1 +\n     2)\n"),)
-    invalid = (Invalid("x = (1 +\n"), Invalid("def f(:\n    pass\n"), Invalid("print 'hello'\n"))
+    invalid = (
+        Invalid("x = (1 +\n", at="1:4-1:4", message="SyntaxError: '(' was never closed"),
+        Invalid("def f(:\n    pass\n", at="1:6-1:7", message="SyntaxError: invalid syntax"),
+        Invalid(
+            "print 'hello'\n",
+            at="1:0-1:13",
+            message="SyntaxError: Missing parentheses in call to 'print'. Did you mean print(...)?",
+        ),
+    )

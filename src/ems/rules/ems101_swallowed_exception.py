@@ -52,10 +52,20 @@ class SwallowedException(Rule):
         ),
     )
     invalid = (
-        Invalid("try:\n    run()\nexcept Exception:\n    pass\n"),
-        Invalid("try:\n    run()\nexcept:\n    ...\n"),
         Invalid(
-            "for x in y:\n    try:\n        run(x)\n    except (ValueError, BaseException):\n        continue\n"
+            "try:\n    run()\nexcept Exception:\n    pass\n",
+            at="3:0-3:6",
+            message="exception silently swallowed: the handler does nothing",
+        ),
+        Invalid(
+            "try:\n    run()\nexcept:\n    ...\n",
+            at="3:0-3:6",
+            message="exception silently swallowed: the handler does nothing",
+        ),
+        Invalid(
+            "for x in y:\n    try:\n        run(x)\n    except (ValueError, BaseException):\n        continue\n",
+            at="4:4-4:10",
+            message="exception silently swallowed: the handler does nothing",
         ),
     )
 

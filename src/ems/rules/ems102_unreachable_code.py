@@ -64,18 +64,28 @@ class UnreachableCode(Rule):
             "def f():\n    return 1\n    # old way\n    x = 2\n    return x\n",
             fixed="def f():\n    return 1\n    # old way\n",
             unsafe=True,
+            at="4:4-5:12",
+            message="unreachable code after `return`",
         ),
         Invalid(
             "for x in y:\n    if x:\n        break; print(x)  # gone\n    print(x)\n",
             fixed="for x in y:\n    if x:\n        break  # gone\n    print(x)\n",
             unsafe=True,
+            at="3:15-3:23",
+            message="unreachable code after `break`",
         ),
         Invalid(
             "def f():\n    raise ValueError('é')\n\n    @cache\n    def g():\n        pass\n\n\nx = 1\n",
             fixed="def f():\n    raise ValueError('é')\n\n\nx = 1\n",
             unsafe=True,
+            at="4:4-6:12",
+            message="unreachable code after `raise`",
         ),
-        Invalid("def g():\n    return 1\n    yield 2\n    print('never')\n"),
+        Invalid(
+            "def g():\n    return 1\n    yield 2\n    print('never')\n",
+            at="3:4-4:18",
+            message="unreachable code after `return`",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
@@ -97,7 +107,7 @@ class UnreachableCode(Rule):
                     # Reported once per block, after its first terminator.
                     if any(isinstance(s, _TERMINATORS) for s in block[:index]):
                         return NO_HITS
-                    return self._report(node, block[index + 1 :], ctx)  # type: ignore[arg-type]
+                    return self._report(node, block[index + 1 :], ctx)
         return NO_HITS
 
     def _report(self, terminator: ast.stmt, dead: list[ast.stmt], ctx: AnalysisContext) -> Iterator[Hit]:

@@ -35,10 +35,26 @@ class OpenWithoutContextManager(Rule):
         Valid("open(path, 'w').close()  # create or truncate the file\n"),
     )
     invalid = (
-        Invalid("data = open(path).read()\n"),
-        Invalid("f = open('é.txt')\nf.write('中')\nf.close()\n"),
-        Invalid("config = json.load(open(path))\n"),
-        Invalid("open(path, 'w').write(text)\n"),
+        Invalid(
+            "data = open(path).read()\n",
+            at="1:7-1:17",
+            message="`open()` outside a `with` statement: the file may never be closed",
+        ),
+        Invalid(
+            "f = open('é.txt')\nf.write('中')\nf.close()\n",
+            at="1:4-1:17",
+            message="`open()` outside a `with` statement: the file may never be closed",
+        ),
+        Invalid(
+            "config = json.load(open(path))\n",
+            at="1:19-1:29",
+            message="`open()` outside a `with` statement: the file may never be closed",
+        ),
+        Invalid(
+            "open(path, 'w').write(text)\n",
+            at="1:0-1:15",
+            message="`open()` outside a `with` statement: the file may never be closed",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

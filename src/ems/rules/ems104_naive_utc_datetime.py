@@ -54,17 +54,27 @@ class NaiveUtcDatetime(Rule):
             "import datetime\n\nstamp = datetime.datetime.utcnow()  # when\n",
             fixed="import datetime\n\nstamp = datetime.datetime.now(datetime.timezone.utc)  # when\n",
             unsafe=True,
+            at="3:8-3:34",
+            message="`datetime.datetime.utcnow()` is deprecated and returns a naive datetime; use `now(timezone.utc)`",
         ),
         Invalid(
             "from datetime import datetime as DT, timezone\n\nt = DT.utcfromtimestamp(é)\n",
             fixed="from datetime import datetime as DT, timezone\n\nt = DT.fromtimestamp(é, timezone.utc)\n",
             unsafe=True,
+            at="3:4-3:26",
+            message="`DT.utcfromtimestamp()` is deprecated and returns a naive datetime; use `fromtimestamp(ts, timezone.utc)`",
         ),
-        Invalid("import datetime\n\ncreated = Column(default=datetime.datetime.utcnow)\n"),
+        Invalid(
+            "import datetime\n\ncreated = Column(default=datetime.datetime.utcnow)\n",
+            at="3:25-3:49",
+            message="`datetime.datetime.utcnow` is deprecated and returns naive datetimes; use `now(timezone.utc)`",
+        ),
         Invalid(
             "import datetime as dt\n\nstamp = dt.datetime.utcnow().isoformat()\n",
             fixed="import datetime as dt\n\nstamp = dt.datetime.now(dt.timezone.utc).isoformat()\n",
             unsafe=True,
+            at="3:8-3:28",
+            message="`dt.datetime.utcnow()` is deprecated and returns a naive datetime; use `now(timezone.utc)`",
         ),
     )
 

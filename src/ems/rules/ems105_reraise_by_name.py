@@ -41,14 +41,20 @@ class ReraiseByName(Rule):
         Invalid(
             "try:\n    run()\nexcept OSError as e:\n    log(e)\n    raise e  # again\n",
             fixed="try:\n    run()\nexcept OSError as e:\n    log(e)\n    raise  # again\n",
+            at="5:4-5:11",
+            message="use a bare `raise` to re-raise `e`",
         ),
         Invalid(
             "try:\n    run()\nexcept (OSError, ValueError) as err:\n    if retry(err):\n        raise err\n",
             fixed="try:\n    run()\nexcept (OSError, ValueError) as err:\n    if retry(err):\n        raise\n",
+            at="5:8-5:17",
+            message="use a bare `raise` to re-raise `err`",
         ),
         Invalid(
             "try:\n    run()\nexcept OSError as e:\n    try:\n        undo()\n    finally:\n        pass\n    raise e\n",
             fixed="try:\n    run()\nexcept OSError as e:\n    try:\n        undo()\n    finally:\n        pass\n    raise\n",
+            at="8:4-8:11",
+            message="use a bare `raise` to re-raise `e`",
         ),
     )
 

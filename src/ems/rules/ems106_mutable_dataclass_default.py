@@ -50,14 +50,22 @@ class MutableDataclassDefault(Rule):
             fixed="from dataclasses import dataclass, field\n\n@dataclass(frozen=True)\nclass A:\n"
             "    items: list[int] = field(default_factory=list)  # none yet\n",
             unsafe=True,
+            at="5:23-5:25",
+            message="mutable default for dataclass field `items`; use `field(default_factory=...)`",
         ),
         Invalid(
             "import dataclasses\n\n@dataclasses.dataclass\nclass A:\n    tags: set = {'a', 'é'}\n",
             fixed="import dataclasses\n\n@dataclasses.dataclass\nclass A:\n"
             "    tags: set = dataclasses.field(default_factory=lambda: {'a', 'é'})\n",
             unsafe=True,
+            at="5:16-5:26",
+            message="mutable default for dataclass field `tags`; use `field(default_factory=...)`",
         ),
-        Invalid("from dataclasses import dataclass\n\n@dataclass\nclass A:\n    seen: dict = dict()\n"),
+        Invalid(
+            "from dataclasses import dataclass\n\n@dataclass\nclass A:\n    seen: dict = dict()\n",
+            at="5:17-5:23",
+            message="mutable default for dataclass field `seen`; use `field(default_factory=...)`",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
@@ -87,7 +95,7 @@ class MutableDataclassDefault(Rule):
         value = ctx.find(
             cst.BaseExpression,
             finding.range,
-            where=lambda n: isinstance(ctx.parents.get(n), cst.AnnAssign) and ctx.parents[n].value is n,
+            where=lambda n: isinstance(owner := ctx.parents.get(n), cst.AnnAssign) and owner.value is n,
         )
         if value is None or not spelled:
             return None

@@ -47,20 +47,52 @@ class UnusedImport(Rule):
         Valid("try:\n    import tomllib\nexcept ImportError:\n    tomllib = None\nprint(tomllib)\n"),
     )
     invalid = (
-        Invalid("import os\n", fixed=""),
-        Invalid("import os, sys\nprint(sys.argv)\n", fixed="import sys\nprint(sys.argv)\n"),
+        Invalid("import os\n", fixed="", at="1:7-1:9", message="`os` imported but unused"),
+        Invalid(
+            "import os, sys\nprint(sys.argv)\n",
+            fixed="import sys\nprint(sys.argv)\n",
+            at="1:7-1:9",
+            message="`os` imported but unused",
+        ),
         Invalid(
             "from a import (\n    b,  # keep b\n    c,\n)\nprint(b)\n",
             fixed="from a import (\n    b,  # keep b\n)\nprint(b)\n",
+            at="3:4-3:5",
+            message="`a.c` imported but unused",
         ),
         Invalid(
             "# header comment\nimport os  # unused\nimport sys\n\nsys.exit()\n",
             fixed="# header comment\nimport sys\n\nsys.exit()\n",
+            at="2:7-2:9",
+            message="`os` imported but unused",
         ),
-        Invalid("def f():\n    import json\n", fixed="def f():\n    pass\n"),
-        Invalid("import os.path as osp\nimport re; print(re)\n", fixed="import re; print(re)\n"),
-        Invalid("from m import x\n", fixed="", path="pkg/__init__.py", unsafe=True),
-        Invalid("import a, b\n", fixed="", count=2),
+        Invalid(
+            "def f():\n    import json\n",
+            fixed="def f():\n    pass\n",
+            at="2:11-2:15",
+            message="`json` imported but unused",
+        ),
+        Invalid(
+            "import os.path as osp\nimport re; print(re)\n",
+            fixed="import re; print(re)\n",
+            at="1:7-1:21",
+            message="`os.path` imported but unused",
+        ),
+        Invalid(
+            "from m import x\n",
+            fixed="",
+            path="pkg/__init__.py",
+            unsafe=True,
+            at="1:14-1:15",
+            message="`m.x` imported but unused",
+        ),
+        Invalid(
+            "import a, b\n",
+            fixed="",
+            count=2,
+            at=("1:7-1:8", "1:10-1:11"),
+            message=("`a` imported but unused", "`b` imported but unused"),
+        ),
     )
 
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:

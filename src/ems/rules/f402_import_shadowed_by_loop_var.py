@@ -28,9 +28,21 @@ class ImportShadowedByLoopVar(Rule):
         Valid("for path in paths:\n    print(path)\n"),
     )
     invalid = (
-        Invalid("from os import path\nfor path in paths:\n    print(path)\n"),
-        Invalid("import json\n\n\ndef f(items):\n    for json in items:\n        print(json)\n"),
-        Invalid("from os import (\n    sep,\n    path,\n)\nfor path in paths:\n    print(sep, path)\n"),
+        Invalid(
+            "from os import path\nfor path in paths:\n    print(path)\n",
+            at="2:4-2:8",
+            message="import `path` from line 1 shadowed by loop variable",
+        ),
+        Invalid(
+            "import json\n\n\ndef f(items):\n    for json in items:\n        print(json)\n",
+            at="5:8-5:12",
+            message="import `json` from line 1 shadowed by loop variable",
+        ),
+        Invalid(
+            "from os import (\n    sep,\n    path,\n)\nfor path in paths:\n    print(sep, path)\n",
+            at="5:4-5:8",
+            message="import `path` from line 3 shadowed by loop variable",
+        ),
     )
 
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -30,9 +30,24 @@ class FStringMissingPlaceholders(Rule):
         Valid('print(f"{1}" "text")\n'),
     )
     invalid = (
-        Invalid('print(f"hello")  # greet\n', fixed='print("hello")  # greet\n'),
-        Invalid("x = F'value'\n", fixed="x = 'value'\n"),
-        Invalid('x = rf"a\\d"\n', fixed='x = r"a\\d"\n'),
+        Invalid(
+            'print(f"hello")  # greet\n',
+            fixed='print("hello")  # greet\n',
+            at="1:6-1:14",
+            message="f-string without any placeholders",
+        ),
+        Invalid(
+            "x = F'value'\n",
+            fixed="x = 'value'\n",
+            at="1:4-1:12",
+            message="f-string without any placeholders",
+        ),
+        Invalid(
+            'x = rf"a\\d"\n',
+            fixed='x = r"a\\d"\n',
+            at="1:4-1:11",
+            message="f-string without any placeholders",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -54,13 +54,29 @@ class MultiValueRepeatedKey(Rule):
         Valid("d = {**base, 'a': 1}\n"),
     )
     invalid = (
-        Invalid("d = {'a': 1, 'a': 2}\n"),
-        Invalid("d = {'a': x, 'b': 2, 'a': x}  # c\n", fixed="d = {'a': x, 'b': 2}  # c\n", unsafe=True),
-        Invalid("d = {x: 1, 'b': 2, x: 3}\n"),
+        Invalid(
+            "d = {'a': 1, 'a': 2}\n",
+            at="1:13-1:16",
+            message="dictionary key `'a'` repeated with different values",
+        ),
+        Invalid(
+            "d = {'a': x, 'b': 2, 'a': x}  # c\n",
+            fixed="d = {'a': x, 'b': 2}  # c\n",
+            unsafe=True,
+            at="1:21-1:24",
+            message="dictionary key `'a'` repeated with the same value",
+        ),
+        Invalid(
+            "d = {x: 1, 'b': 2, x: 3}\n",
+            at="1:19-1:20",
+            message="dictionary key `x` repeated with different values",
+        ),
         Invalid(
             "d = {\n    'k': (1, 'one'),  # first\n    'k': (1, 'one'),  # again\n    'z': 2,\n}\n",
             fixed="d = {\n    'k': (1, 'one'),  # first\n    # again\n    'z': 2,\n}\n",
             unsafe=True,
+            at="3:4-3:7",
+            message="dictionary key `'k'` repeated with the same value",
         ),
     )
 

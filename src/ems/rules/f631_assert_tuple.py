@@ -26,9 +26,19 @@ class AssertTuple(Rule):
         Valid("assert ()\n"),
     )
     invalid = (
-        Invalid("assert (x, 'message')\n"),
-        Invalid("assert (x,)\n"),
-        Invalid("def f(a, b):\n    assert (a == b, f'{a} != {b}'), 'outer'\n"),
+        Invalid(
+            "assert (x, 'message')\n",
+            at="1:0-1:21",
+            message="assertion is always true: it tests a non-empty tuple",
+        ),
+        Invalid(
+            "assert (x,)\n", at="1:0-1:11", message="assertion is always true: it tests a non-empty tuple"
+        ),
+        Invalid(
+            "def f(a, b):\n    assert (a == b, f'{a} != {b}'), 'outer'\n",
+            at="2:4-2:43",
+            message="assertion is always true: it tests a non-empty tuple",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -35,10 +35,34 @@ class IsLiteral(Rule):
         Valid("if x is (a, b):\n    pass\n"),
     )
     invalid = (
-        Invalid("if x is 'abc':  # note\n    pass\n", fixed="if x == 'abc':  # note\n    pass\n"),
-        Invalid("y = 1 is not x\n", fixed="y = 1 != x\n"),
-        Invalid("y = x is () or x is b''\n", fixed="y = x == () or x == b''\n", count=2),
-        Invalid("y = a < 0 is -1\n", fixed="y = a < 0 == -1\n"),
+        Invalid(
+            "if x is 'abc':  # note\n    pass\n",
+            fixed="if x == 'abc':  # note\n    pass\n",
+            at="1:3-1:13",
+            message="use `==` to compare with a literal, not `is`",
+        ),
+        Invalid(
+            "y = 1 is not x\n",
+            fixed="y = 1 != x\n",
+            at="1:4-1:14",
+            message="use `!=` to compare with a literal, not `is not`",
+        ),
+        Invalid(
+            "y = x is () or x is b''\n",
+            fixed="y = x == () or x == b''\n",
+            count=2,
+            at=("1:4-1:11", "1:15-1:23"),
+            message=(
+                "use `==` to compare with a literal, not `is`",
+                "use `==` to compare with a literal, not `is`",
+            ),
+        ),
+        Invalid(
+            "y = a < 0 is -1\n",
+            fixed="y = a < 0 == -1\n",
+            at="1:4-1:15",
+            message="use `==` to compare with a literal, not `is`",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -28,10 +28,10 @@ class BreakOutsideLoop(Rule):
         Valid("for x in y:\n    for z in x:\n        pass\n    else:\n        break\n"),
     )
     invalid = (
-        Invalid("break\n"),
-        Invalid("for x in y:\n    pass\nelse:\n    break\n"),
-        Invalid("for x in y:\n    def f():\n        break\n"),
-        Invalid("while True:\n    class A:\n        break\n"),
+        Invalid("break\n", at="1:0-1:5", message="`break` outside loop"),
+        Invalid("for x in y:\n    pass\nelse:\n    break\n", at="4:4-4:9", message="`break` outside loop"),
+        Invalid("for x in y:\n    def f():\n        break\n", at="3:8-3:13", message="`break` outside loop"),
+        Invalid("while True:\n    class A:\n        break\n", at="3:8-3:13", message="`break` outside loop"),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

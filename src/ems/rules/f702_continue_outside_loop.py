@@ -28,9 +28,17 @@ class ContinueOutsideLoop(Rule):
         Valid("async def f():\n    async for x in y:\n        if x:\n            continue\n"),
     )
     invalid = (
-        Invalid("continue\n"),
-        Invalid("while x:\n    pass\nelse:\n    continue\n"),
-        Invalid("for x in y:\n    f = lambda: 0\n    def g():\n        if x:\n            continue\n"),
+        Invalid("continue\n", at="1:0-1:8", message="`continue` not properly in loop"),
+        Invalid(
+            "while x:\n    pass\nelse:\n    continue\n",
+            at="4:4-4:12",
+            message="`continue` not properly in loop",
+        ),
+        Invalid(
+            "for x in y:\n    f = lambda: 0\n    def g():\n        if x:\n            continue\n",
+            at="5:12-5:20",
+            message="`continue` not properly in loop",
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

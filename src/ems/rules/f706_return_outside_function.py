@@ -27,10 +27,16 @@ class ReturnOutsideFunction(Rule):
         Valid("async def f():\n    for x in y:\n        return x\n"),
     )
     invalid = (
-        Invalid("return 1\n"),
-        Invalid("class A:\n    return\n"),
-        Invalid("def f():\n    class A:\n        if x:\n            return 1\n"),
-        Invalid("for x in y:\n    with z:\n        return x\n"),
+        Invalid("return 1\n", at="1:0-1:8", message="`return` outside function"),
+        Invalid("class A:\n    return\n", at="2:4-2:10", message="`return` outside function"),
+        Invalid(
+            "def f():\n    class A:\n        if x:\n            return 1\n",
+            at="4:12-4:20",
+            message="`return` outside function",
+        ),
+        Invalid(
+            "for x in y:\n    with z:\n        return x\n", at="3:8-3:16", message="`return` outside function"
+        ),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

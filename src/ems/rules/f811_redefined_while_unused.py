@@ -53,15 +53,39 @@ class RedefinedWhileUnused(Rule):
         Valid("x = 1\nx = 2\n"),
     )
     invalid = (
-        Invalid("import os\nimport os\nos.getcwd()\n", fixed="import os\nos.getcwd()\n"),
+        Invalid(
+            "import os\nimport os\nos.getcwd()\n",
+            fixed="import os\nos.getcwd()\n",
+            at="2:7-2:9",
+            message="redefinition of unused `os` from line 1",
+        ),
         Invalid(
             "from json import loads\nfrom pickle import loads\nloads(b'')\n",
             fixed="from pickle import loads\nloads(b'')\n",
+            at="2:19-2:24",
+            message="redefinition of unused `loads` from line 1",
         ),
-        Invalid("import os, sys\nimport sys\nprint(os, sys)\n", fixed="import os, sys\nprint(os, sys)\n"),
-        Invalid("def test_a():\n    pass\n\n\ndef test_a():\n    pass\n"),
-        Invalid("import json\n\n\nclass json:\n    pass\n"),
-        Invalid("handler = None\n\n\ndef handler():\n    pass\n"),
+        Invalid(
+            "import os, sys\nimport sys\nprint(os, sys)\n",
+            fixed="import os, sys\nprint(os, sys)\n",
+            at="2:7-2:10",
+            message="redefinition of unused `sys` from line 1",
+        ),
+        Invalid(
+            "def test_a():\n    pass\n\n\ndef test_a():\n    pass\n",
+            at="5:4-5:10",
+            message="redefinition of unused `test_a` from line 1",
+        ),
+        Invalid(
+            "import json\n\n\nclass json:\n    pass\n",
+            at="4:6-4:10",
+            message="redefinition of unused `json` from line 1",
+        ),
+        Invalid(
+            "handler = None\n\n\ndef handler():\n    pass\n",
+            at="4:4-4:11",
+            message="redefinition of unused `handler` from line 1",
+        ),
     )
 
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:

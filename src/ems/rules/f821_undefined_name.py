@@ -40,12 +40,22 @@ class UndefinedName(Rule):
         Valid("def f():\n    global counter\n    counter = 1\n\n\nprint(counter)\n"),
     )
     invalid = (
-        Invalid("print(undefined_thing)\n"),
-        Invalid("class C:\n    size = 3\n\n    def m(self):\n        return size\n"),
-        Invalid("try:\n    pass\nexcept ValueError as e:\n    pass\nprint(e)\n"),
-        Invalid("def f(x: 'Missing') -> None:\n    pass\n"),
-        Invalid("x = [i for i in range(3)]\nprint(i)\n"),
-        Invalid("del nothing\n"),
+        Invalid("print(undefined_thing)\n", at="1:6-1:21", message="undefined name `undefined_thing`"),
+        Invalid(
+            "class C:\n    size = 3\n\n    def m(self):\n        return size\n",
+            at="5:15-5:19",
+            message="undefined name `size`",
+        ),
+        Invalid(
+            "try:\n    pass\nexcept ValueError as e:\n    pass\nprint(e)\n",
+            at="5:6-5:7",
+            message="undefined name `e`",
+        ),
+        Invalid(
+            "def f(x: 'Missing') -> None:\n    pass\n", at="1:9-1:18", message="undefined name `Missing`"
+        ),
+        Invalid("x = [i for i in range(3)]\nprint(i)\n", at="2:6-2:7", message="undefined name `i`"),
+        Invalid("del nothing\n", at="1:4-1:11", message="undefined name `nothing`"),
     )
 
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -44,30 +44,60 @@ class UnusedVariable(Rule):
         Valid("def f():\n    global x\n    x = 1\n"),
     )
     invalid = (
-        Invalid("def f():\n    x = compute()\n", fixed="def f():\n    compute()\n", unsafe=True),
-        Invalid("def f():\n    x = 1\n    return 2\n", fixed="def f():\n    return 2\n", unsafe=True),
-        Invalid("def f():\n    x = 1\n", fixed="def f():\n    pass\n", unsafe=True),
+        Invalid(
+            "def f():\n    x = compute()\n",
+            fixed="def f():\n    compute()\n",
+            unsafe=True,
+            at="2:4-2:5",
+            message="local variable `x` is assigned to but never used",
+        ),
+        Invalid(
+            "def f():\n    x = 1\n    return 2\n",
+            fixed="def f():\n    return 2\n",
+            unsafe=True,
+            at="2:4-2:5",
+            message="local variable `x` is assigned to but never used",
+        ),
+        Invalid(
+            "def f():\n    x = 1\n",
+            fixed="def f():\n    pass\n",
+            unsafe=True,
+            at="2:4-2:5",
+            message="local variable `x` is assigned to but never used",
+        ),
         Invalid(
             "def f():\n    with open('p') as handle:\n        pass\n",
             fixed="def f():\n    with open('p'):\n        pass\n",
             unsafe=True,
+            at="2:22-2:28",
+            message="local variable `handle` is assigned to but never used",
         ),
         Invalid(
             "def f():\n    try:\n        pass\n    except ValueError as exc:\n        pass\n",
             fixed="def f():\n    try:\n        pass\n    except ValueError:\n        pass\n",
             unsafe=True,
+            at="4:25-4:28",
+            message="local variable `exc` is assigned to but never used",
         ),
         Invalid(
             "def f():\n    x = y = make()\n    return y\n",
             fixed="def f():\n    y = make()\n    return y\n",
             unsafe=True,
+            at="2:4-2:5",
+            message="local variable `x` is assigned to but never used",
         ),
         Invalid(
             "def f():\n    size: int = 3  # comment\n    return 1\n",
             fixed="def f():\n    return 1\n",
             unsafe=True,
+            at="2:4-2:8",
+            message="local variable `size` is assigned to but never used",
         ),
-        Invalid("async def f():\n    if (n := await g()):\n        pass\n"),
+        Invalid(
+            "async def f():\n    if (n := await g()):\n        pass\n",
+            at="2:8-2:9",
+            message="local variable `n` is assigned to but never used",
+        ),
     )
 
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -35,14 +35,20 @@ class RaiseNotImplemented(Rule):
         Invalid(
             "def f():\n    raise NotImplemented  # todo\n",
             fixed="def f():\n    raise NotImplementedError  # todo\n",
+            at="2:10-2:24",
+            message="`raise NotImplemented` should be `raise NotImplementedError`",
         ),
         Invalid(
             "def f():\n    raise NotImplemented('later')\n",
             fixed="def f():\n    raise NotImplementedError('later')\n",
+            at="2:10-2:24",
+            message="`raise NotImplemented` should be `raise NotImplementedError`",
         ),
         Invalid(
             "def f():\n    raise NotImplemented from None\n",
             fixed="def f():\n    raise NotImplementedError from None\n",
+            at="2:10-2:24",
+            message="`raise NotImplemented` should be `raise NotImplementedError`",
         ),
     )
 

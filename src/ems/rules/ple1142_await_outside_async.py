@@ -27,10 +27,18 @@ class AwaitOutsideAsync(Rule):
         Valid("await g()\n", path="notebook.ipynb"),
     )
     invalid = (
-        Invalid("def f():\n    await g()\n"),
-        Invalid("async def f():\n    def g():\n        return await h()\n"),
-        Invalid("async def f():\n    return lambda: await g()\n"),
-        Invalid("await g()\n"),
+        Invalid("def f():\n    await g()\n", at="2:4-2:13", message="`await` outside an async function"),
+        Invalid(
+            "async def f():\n    def g():\n        return await h()\n",
+            at="3:15-3:24",
+            message="`await` outside an async function",
+        ),
+        Invalid(
+            "async def f():\n    return lambda: await g()\n",
+            at="2:19-2:28",
+            message="`await` outside an async function",
+        ),
+        Invalid("await g()\n", at="1:0-1:9", message="`await` outside an async function"),
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:

@@ -42,14 +42,20 @@ class UselessElseOnLoop(Rule):
             "        return 1\n",
             fixed="def f(y):\n    for x in y:\n        print(x)\n    # after\n    # done\n    print('end')\n"
             "    return 1\n",
+            at="5:4-5:8",
+            message="`else` clause on a loop without a `break`",
         ),
         Invalid(
             "while x:\n    for z in x:\n        break\nelse: done()\nnext()\n",
             fixed="while x:\n    for z in x:\n        break\ndone()\nnext()\n",
+            at="4:0-4:4",
+            message="`else` clause on a loop without a `break`",
         ),
         Invalid(
             "for x in y:\n    def f():\n        pass\nelse:\n    a = 1\n    # trailing note\nb = 2\n",
             fixed="for x in y:\n    def f():\n        pass\na = 1\n# trailing note\nb = 2\n",
+            at="4:0-4:4",
+            message="`else` clause on a loop without a `break`",
         ),
     )
 
@@ -75,7 +81,11 @@ class UselessElseOnLoop(Rule):
         at = finding.place("loop")
         loop = ctx.find((cst.For, cst.While), Range(at.start, at.start)) if at is not None else None
         block = ctx.parents.get(loop) if loop is not None else None
-        if loop is None or loop.orelse is None or not isinstance(block, (cst.IndentedBlock, cst.Module)):
+        if (
+            not isinstance(loop, (cst.For, cst.While))
+            or loop.orelse is None
+            or not isinstance(block, (cst.IndentedBlock, cst.Module))
+        ):
             return None
         orelse = loop.orelse
         body = orelse.body
@@ -86,12 +96,14 @@ class UselessElseOnLoop(Rule):
                 cst.SimpleStatementLine(body=body.body, trailing_whitespace=body.trailing_whitespace)
             ]
         else:
+            assert isinstance(body, cst.IndentedBlock)  # the other kind of suite
             moved = list(body.body)
             if body.header.comment is not None:
                 header = [cst.EmptyLine(comment=body.header.comment)]
             footer = [line.with_changes(indent=True) for line in body.footer]
+        # Every statement (a simple line or a compound one) has ``leading_lines``.
         moved[0] = moved[0].with_changes(
-            leading_lines=[*orelse.leading_lines, *header, *moved[0].leading_lines]
+            leading_lines=[*orelse.leading_lines, *header, *moved[0].leading_lines]  # type: ignore[attr-defined]
         )
         statements = list(block.body)
         index = next(i for i, s in enumerate(statements) if s is loop)
@@ -101,7 +113,9 @@ class UselessElseOnLoop(Rule):
             after = index + len(moved) + 1
             if after < len(statements):
                 following = statements[after]
-                statements[after] = following.with_changes(leading_lines=[*footer, *following.leading_lines])
+                statements[after] = following.with_changes(
+                    leading_lines=[*footer, *following.leading_lines]  # type: ignore[attr-defined]
+                )
                 new_block = block.with_changes(body=statements)
             else:
                 new_block = new_block.with_changes(footer=[*footer, *block.footer])

@@ -32,12 +32,30 @@ class UnusedSuppression(Rule):
         Valid("value = 1  # noqa\n"),
     )
     invalid = (
-        Invalid("x = 1  # noqa: F541\n", fixed="x = 1\n", also=("F541",)),
-        Invalid('x = f"a"  # noqa: F541, E711\n', fixed='x = f"a"  # noqa: F541\n', also=("F541", "E711")),
         Invalid(
-            "y = 2  # ems: ignore[E711]  keep this note\n", fixed="y = 2  # keep this note\n", also=("E711",)
+            "x = 1  # noqa: F541\n",
+            fixed="x = 1\n",
+            also=("F541",),
+            at="1:7-1:19",
+            message="unused suppression (F541)",
         ),
-        Invalid("z = 3  # ems: ignore\n", fixed="z = 3\n"),
+        Invalid(
+            'x = f"a"  # noqa: F541, E711\n',
+            fixed='x = f"a"  # noqa: F541\n',
+            also=("F541", "E711"),
+            at="1:10-1:28",
+            message="unused suppression (E711)",
+        ),
+        Invalid(
+            "y = 2  # ems: ignore[E711]  keep this note\n",
+            fixed="y = 2  # keep this note\n",
+            also=("E711",),
+            at="1:7-1:26",
+            message="unused suppression (E711)",
+        ),
+        Invalid(
+            "z = 3  # ems: ignore\n", fixed="z = 3\n", at="1:7-1:20", message="unused blanket suppression"
+        ),
     )
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:

@@ -211,7 +211,7 @@ class GuardedAnalyser:
         self.events = events or EventCounter()
         self._context: BaseContext = multiprocessing.get_context(_start_method(start_method))
         if self._context.get_start_method() == "forkserver":
-            self._context.set_forkserver_preload(_preload_modules())  # type: ignore[attr-defined]
+            self._context.set_forkserver_preload(_preload_modules())
         self._lock = threading.RLock()
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
@@ -269,7 +269,8 @@ class GuardedAnalyser:
             if self.crash_loop is not None:
                 raise _WorkerFailed(self.crash_loop)
         parent, child = self._context.Pipe(duplex=True)
-        process = self._context.Process(
+        # typeshed declares ``Process`` on the concrete contexts only, not on ``BaseContext``.
+        process = self._context.Process(  # type: ignore[attr-defined]
             target=_worker, args=(child, current_settings()), name="ems-analysis", daemon=True
         )
         process.start()

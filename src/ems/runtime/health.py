@@ -13,13 +13,16 @@ import ast
 import contextlib
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ems.store.db import Store
 
 GREEN, AMBER, RED = "green", "amber", "red"
 HOUR = 3600.0
@@ -53,7 +56,7 @@ class Project:
     root: Path
     store_path: Path | None = None
     now: float = field(default_factory=time.time)
-    _store: object | None = None
+    _store: Store | None = None
     _store_error: Exception | None = None
 
     @property
@@ -64,20 +67,21 @@ class Project:
     def store_file(self) -> Path:
         return self.store_path or self.ems_dir / "ems.db"
 
-    def store(self) -> object | None:
+    def store(self) -> Store | None:
         """The open store, or None when there is none yet or it cannot be opened."""
         if self._store is None and self._store_error is None and self.store_file.exists():
             from ems.store import StoreError, open_store
 
             try:
-                self._store = open_store(self.root, self.store_path, timeout=5.0)
+                # Only looks: a damaged store is reported here, recovered by a command that uses it.
+                self._store = open_store(self.root, self.store_path, timeout=5.0, recover=False)
             except StoreError as exc:
                 self._store_error = exc
         return self._store
 
     def close(self) -> None:
         if self._store is not None:
-            self._store.close()  # type: ignore[attr-defined]
+            self._store.close()
             self._store = None
 
 
@@ -111,10 +115,11 @@ def check_store(project: Project) -> Check:
             name,
             RED,
             f"the store cannot be used: {project._store_error}",
-            "run `ems history --recover-store` (moves it aside, starts a new one) or move the file away",
+            "run any ems command that uses it (`ems check`, `ems history`): it moves a damaged store "
+            "aside and starts a new one; or move the file away",
         )
     try:
-        result = store._query("PRAGMA quick_check")  # type: ignore[attr-defined]
+        result = store._query("PRAGMA quick_check")
         verdict = str(result[0][0]) if result else "no answer"
     except Exception as exc:
         verdict = str(exc)
@@ -124,7 +129,7 @@ def check_store(project: Project) -> Check:
             name,
             RED,
             f"the store is damaged (integrity check: {verdict[:120]})",
-            "run `ems history --recover-store`: it moves the file aside and starts a new store",
+            "run `ems check` or `ems history`: a damaged store is moved aside and a new one started",
         )
     if size > STORE_AMBER_BYTES:
         return Check(
@@ -134,29 +139,34 @@ def check_store(project: Project) -> Check:
 
 
 def check_cache(project: Project) -> Check:
+    """The result cache's share of the store (its integrity is the store's check)."""
     name = "cache"
-    path = project.ems_dir / "cache" / "results.sqlite"
-    if not path.exists():
-        return Check(name, GREEN, "no result cache yet (the next `ems check` builds it)")
-    size = _size(path.parent)
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
-        try:
-            verdict = str(conn.execute("PRAGMA quick_check").fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        verdict = str(exc)
-    if verdict != "ok":
+    legacy = project.ems_dir / "cache"
+    if legacy.is_dir():
         return Check(
             name,
             AMBER,
-            f"the result cache is damaged ({verdict[:120]}); ems rebuilds it on the next run",
-            "nothing required; `ems clean` removes it now",
+            f"an old result cache folder is left at {legacy} (the cache is kept in the store now)",
+            "the next `ems check` removes it, or `ems clean`",
+        )
+    store = project.store()
+    if store is None:
+        return Check(name, GREEN, "no result cache yet (the next `ems check` builds it)")
+    try:
+        rows = store._query(
+            "SELECT (SELECT COUNT(*) FROM result_entries), (SELECT COALESCE(SUM(length(payload)), 0)"
+            " FROM result_entries) + (SELECT COALESCE(SUM(length(view)), 0) FROM result_views)"
+        )
+        files, size = int(rows[0][0]), int(rows[0][1])
+    except Exception as exc:
+        return Check(
+            name, AMBER, f"the result cache cannot be read ({str(exc)[:120]})", "see the store check"
         )
     if size > CACHE_AMBER_BYTES:
-        return Check(name, AMBER, f"the result cache is {_mb(size)}", "`ems clean` removes it; it is rebuilt")
-    return Check(name, GREEN, f"integrity ok, {_mb(size)}")
+        return Check(
+            name, AMBER, f"the result cache holds {_mb(size)}", "`ems clean` empties it; it is rebuilt"
+        )
+    return Check(name, GREEN, f"{files} cached result{'s' if files != 1 else ''}, {_mb(size)}")
 
 
 def check_logs(project: Project) -> Check:
@@ -194,7 +204,7 @@ def check_disk(project: Project) -> Check:
 # ---------------------------------------------------------------- processes and events
 
 
-def _monitor(project: Project) -> object | None:
+def _monitor(project: Project) -> Store | None:
     store = project.store()
     return store
 
@@ -206,7 +216,7 @@ def check_heartbeats(project: Project) -> Check:
         return Check(name, GREEN, "no ems process recorded")
     from ems.store.monitor import STALE_INTERVALS, processes
 
-    procs = processes(store)  # type: ignore[arg-type]
+    procs = processes(store)
     stale = [p for p in procs if p.state == "stale"]
     live = [p for p in procs if p.state == "live"]
     if stale:
@@ -231,8 +241,8 @@ def check_memory(project: Project) -> Check:
         return Check(name, GREEN, "no ems process recorded")
     from ems.store.monitor import latest_samples, processes
 
-    live = [p for p in processes(store) if p.state == "live" and p.memory_limit]  # type: ignore[arg-type]
-    latest = latest_samples(store, [p.id for p in live])  # type: ignore[arg-type]
+    live = [p for p in processes(store) if p.state == "live" and p.memory_limit]
+    latest = latest_samples(store, [p.id for p in live])
     worst = None
     for p in live:
         sample = latest.get(p.id)
@@ -260,7 +270,7 @@ def check_restarts(project: Project) -> Check:
     from ems.runtime.monitor import CRASH_LOOP, PROCESS_RESTART, WORKER_RESTART
     from ems.store.monitor import events
 
-    recent = events(store, since=project.now - HOUR, kinds=(CRASH_LOOP, WORKER_RESTART, PROCESS_RESTART))  # type: ignore[arg-type]
+    recent = events(store, since=project.now - HOUR, kinds=(CRASH_LOOP, WORKER_RESTART, PROCESS_RESTART))
     loops = [e for e in recent if e.kind == CRASH_LOOP]
     if loops:
         return Check(
@@ -288,7 +298,7 @@ def check_rule_errors(project: Project) -> Check:
     from ems.runtime.monitor import RULE_ERROR
     from ems.store.monitor import events
 
-    recent = events(store, since=project.now - HOUR, kinds=(RULE_ERROR,))  # type: ignore[arg-type]
+    recent = events(store, since=project.now - HOUR, kinds=(RULE_ERROR,))
     if not recent:
         return Check(name, GREEN, "no rule errors in the last hour")
     status = RED if len(recent) >= RULE_ERRORS_RED else AMBER

@@ -174,7 +174,7 @@ class RedactingFilter(logging.Filter):
 class PrivateRotatingFileHandler(RotatingFileHandler):
     """A rotating file handler whose files only their owner can read (0600)."""
 
-    def _open(self):  # type: ignore[no-untyped-def]  # signature of the base class
+    def _open(self):  # untyped, as the base class declares it
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
 

@@ -146,7 +146,7 @@ def _open_handles(proc: psutil.Process) -> int:
     try:
         return int(proc.num_fds())
     except AttributeError:  # Windows has handles, not fds
-        return int(proc.num_handles())  # type: ignore[attr-defined]
+        return int(proc.num_handles())
     except psutil.Error:
         return -1
 

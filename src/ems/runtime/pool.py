@@ -15,8 +15,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ems.core.registry import RuleSet
 
@@ -38,6 +38,17 @@ def default_jobs() -> int:
 
 
 _WORKER_RULESET: RuleSet | None = None
+
+
+class Mapped(Protocol):
+    """What ``ordered_map`` returns: results in order; ``close`` stops what is left
+    (a pool's workers, a background child), so callers close it when done."""
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __next__(self) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 def worker_ruleset() -> RuleSet | None:
@@ -82,13 +93,13 @@ def _chunksize(count: int, jobs: int) -> int:
 
 
 def ordered_map(
-    func: Callable,
-    items: Sequence,
+    func: Callable[[Any], Any],
+    items: Sequence[Any],
     jobs: int | None,
-    ruleset: RuleSet,  # type: ignore[type-arg]
+    ruleset: RuleSet,
     *,
     background: bool = False,
-) -> Iterator:  # type: ignore[type-arg]
+) -> Mapped:
     """``map(func, items)`` in worker processes, in order, streaming; in-process when small.
 
     ``background``: the caller has other work to do meanwhile, so a few items (too few
@@ -106,7 +117,9 @@ def ordered_map(
     return _in_process_map(func, items, ruleset)
 
 
-def _in_process_map(func: Callable, items: Sequence, ruleset: RuleSet) -> Iterator:  # type: ignore[type-arg]
+def _in_process_map(
+    func: Callable[[Any], Any], items: Sequence[Any], ruleset: RuleSet
+) -> Generator[Any, None, None]:
     global _WORKER_RULESET
     previous, _WORKER_RULESET = _WORKER_RULESET, ruleset
     thresholds = gc.get_threshold()
@@ -120,7 +133,9 @@ def _in_process_map(func: Callable, items: Sequence, ruleset: RuleSet) -> Iterat
         gc.set_threshold(*thresholds)
 
 
-def _pool_map(func: Callable, items: Sequence, jobs: int, ruleset: RuleSet) -> Iterator:  # type: ignore[type-arg]
+def _pool_map(
+    func: Callable[[Any], Any], items: Sequence[Any], jobs: int, ruleset: RuleSet
+) -> Generator[Any, None, None]:
     pool = start_context().Pool(jobs, initializer=_init_worker, initargs=(ruleset,))
     finished = False
     try:
@@ -149,9 +164,9 @@ class _Background:
     wrong or missing result, only a slower one. Raises OSError if no process can be made.
     """
 
-    def __init__(self, func: Callable, items: Sequence, ruleset: RuleSet) -> None:  # type: ignore[type-arg]
+    def __init__(self, func: Callable[[Any], Any], items: Sequence[Any], ruleset: RuleSet) -> None:
         self._func, self._items, self._ruleset = func, list(items), ruleset
-        self._results: Iterator | None = None  # type: ignore[type-arg]
+        self._results: Iterator[Any] | None = None
         for stream in (sys.stdout, sys.stderr):  # the child must not repeat buffered output
             with contextlib.suppress(Exception):
                 stream.flush()
@@ -181,7 +196,7 @@ class _Background:
         finally:
             os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
 
-    def _collect(self) -> list:  # type: ignore[type-arg]
+    def _collect(self) -> list[Any]:
         import pickle
 
         results = None

@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ems.core.config import Config, ConfigResolver
 from ems.core.model import Finding, Fixability, Report
@@ -36,7 +36,6 @@ __all__ = [
     "FileResult",
     "View",
     "analyse_path",
-    "cached_rows",
     "default_jobs",
     "discover",
     "display_path",
@@ -78,7 +77,7 @@ class FileResult:
 class _PendingReport:
     """A cached row's parsed JSON, built into a ``Report`` on first use of ``report``.
 
-    A warm text report needs only what the rows hold (``cached_rows``), and building
+    A warm text report prints cached views (``View``) and needs no report, and building
     ~9,000 findings' objects was a tenth of a warm run. A row that turns out malformed
     when built is not trusted: the file is analysed afresh instead, as a bad row always was.
     """
@@ -133,23 +132,6 @@ def _cached_result(
     put(result, "view", view)
     put(result, "_pending", pending)
     return result
-
-
-def cached_rows(result: FileResult) -> list[list[Any]] | None:
-    """The cached finding rows of ``result`` if its report was not built yet, else None.
-
-    Layout: ``ems.store.cache.Parsed``. For renderers that can work from them (text
-    output); anything else should use ``result.report``.
-    """
-    if "report" in result.__dict__:
-        return None
-    pending = result.__dict__.get("_pending")
-    if pending is None:
-        return None
-    try:
-        return pending.parsed.rows
-    except (ValueError, TypeError, KeyError):  # malformed: the report is analysed afresh
-        return None
 
 
 def _read(path: Path | str) -> tuple[bytes | str, os.stat_result | None]:
@@ -313,7 +295,8 @@ def scan(
     """Analyse every file under ``paths``; results come in discovery (file) order.
 
     ``jobs``: worker processes (default: usable CPUs; 1 = in-process). ``use_cache``:
-    read and update ``.ems/cache`` under the project root. ``keep_source``: attach the
+    read and update the result cache in the store (``.ems/ems.db``) at the project root.
+    ``keep_source``: attach the
     bytes analysed to every result with findings (what SARIF fixes need); results
     without findings may carry none, which spares reading unchanged clean files.
     ``keep_excerpts``: attach the source lines the findings point at (what text output
@@ -345,12 +328,13 @@ def scan(
 
 @dataclass(frozen=True)
 class View:
-    """A caller's rendering of one file's result, kept in the file's cache row.
+    """A caller's rendering of one file's result, kept with the file's cached result.
 
     ``ems check`` keeps its text output here: a warm run then prints cached files without
-    decoding their findings at all. ``key`` must change whenever ``render`` would render
-    the same result differently (its code, its options); a row's view is used only under
-    the same key, and rendered (and stored) again otherwise.
+    decoding their findings at all. The cache stores the text as an opaque blob under
+    ``key`` (one per renderer: a coloured and a plain rendering live side by side); ``key``
+    must change whenever ``render`` would render the same result differently (its code,
+    its options). A view is used only under the same key and for the same file content.
     """
 
     key: str
@@ -368,7 +352,7 @@ def scan_as_ready(
     keep_excerpts: bool = False,
     view: View | None = None,
     bus: EventBus | None = None,
-) -> Iterator[tuple[int, FileResult, int]]:
+) -> Generator[tuple[int, FileResult, int], None, None]:
     """``scan`` as ``(index in file order, result, number of files)``, each result as soon
     as it is ready: the cached ones first, then those analysed now.
 
@@ -393,8 +377,8 @@ def scan_as_ready(
 
 
 def _announced(
-    scanned: Iterator[tuple[int, FileResult, bool, int]], bus: EventBus
-) -> Iterator[tuple[int, FileResult, int]]:
+    scanned: Generator[tuple[int, FileResult, bool, int], None, None], bus: EventBus
+) -> Generator[tuple[int, FileResult, int], None, None]:
     from ems.runtime.events import FileAnalysed
 
     try:
@@ -405,7 +389,9 @@ def _announced(
         scanned.close()
 
 
-def _plain(scanned: Iterator[tuple[int, FileResult, bool, int]]) -> Iterator[tuple[int, FileResult, int]]:
+def _plain(
+    scanned: Generator[tuple[int, FileResult, bool, int], None, None],
+) -> Generator[tuple[int, FileResult, int], None, None]:
     try:
         for index, result, _, total in scanned:
             yield index, result, total
@@ -422,7 +408,7 @@ def _scan_as_ready(
     keep_source: bool,
     keep_excerpts: bool,
     view: View | None,
-) -> Iterator[tuple[int, FileResult, bool, int]]:
+) -> Generator[tuple[int, FileResult, bool, int], None, None]:
     """``scan_as_ready``, each result with whether it came from the cache."""
     from ems.runtime.root import scan_root
     from ems.store.cache import ResultCache, decode_entry, is_fresh, settings_key, stat_matches
@@ -472,7 +458,8 @@ def _scan_as_ready(
     # Started before the rows are loaded, so the analysis overlaps loading and decoding
     # them (and the caller's use of the results).
     outcomes = ordered_map(_analyse_task, tasks, jobs, ruleset, background=bool(fresh))
-    entries = cache.load(displays, set(settings)) if cache is not None else {}
+    renderer = view.key if view is not None else None
+    entries = cache.load(displays, set(settings), renderer) if cache is not None else {}
 
     def viewed(result: FileResult, entry: Entry | None) -> tuple[FileResult, tuple[str, str] | None]:
         """``result`` with its view (``entry``'s if current), and the view to store, if new."""

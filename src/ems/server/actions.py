@@ -8,7 +8,7 @@ eagerly for clients that cannot resolve).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lsprotocol import types as lsp
@@ -109,7 +109,7 @@ def code_actions(
     return [code_action(o, ctx, diagnostic(o.finding) if o.finding is not None else None) for o in found]
 
 
-def asked_fingerprints(diagnostics: list[lsp.Diagnostic]) -> set[str]:
+def asked_fingerprints(diagnostics: Sequence[lsp.Diagnostic]) -> set[str]:
     """The findings the editor's context names (our diagnostics carry their fingerprint)."""
     return {
         d.data["fingerprint"]

@@ -325,7 +325,7 @@ class EmsLanguageServer(LanguageServer):
         """The analysis's report with each finding's computed ``Fixability`` (what a fix-all
         applies), computed in the fix worker on first use and kept with that analysis:
         code actions and hover show the same fact as ``ems check``."""
-        known = analysis.__dict__.get("_fixable_report")
+        known: Report | None = analysis.__dict__.get("_fixable_report")
         if known is None:
             from ems.runtime.scan import with_fixability
 

@@ -132,8 +132,10 @@ class Analyser:
     async def analyse(self, text: str, path: str, config: Config, version: int | None) -> Analysis:
         key = self._key(text, path, config)
         started = time.perf_counter()
-        report = self.cached(text, path, config)
-        if report is None:
+        cached = self.cached(text, path, config)
+        if cached is not None:
+            report = cached
+        else:
             loop = asyncio.get_running_loop()
             report, seconds = await loop.run_in_executor(self.executor, self._run, text, path, config)
             self.analyses += 1

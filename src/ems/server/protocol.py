@@ -61,4 +61,6 @@ class EmsProtocol(LanguageServerProtocol):
         super().handle_message(message)
 
     def reply_error(self, msg_id: int | str | None, error: JsonRpcException) -> None:
-        self._send_response(msg_id, error=lsp.ResponseError(code=error.code, message=error.message))
+        # JSON-RPC answers a request whose id cannot be read with a null id; pygls's
+        # annotation leaves None out.
+        self._send_response(msg_id, error=lsp.ResponseError(code=error.code, message=error.message))  # type: ignore[arg-type]

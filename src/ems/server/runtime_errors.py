@@ -292,15 +292,15 @@ class RuntimeErrors:
             )
         if coverage_hints:
             for n in view.uncovered.get(path, ()):
-                text = line_text(n)
-                if text is None or not text.strip():
+                uncovered = line_text(n)
+                if uncovered is None or not uncovered.strip():
                     continue
-                indent = len(text) - len(text.lstrip())
+                indent = len(uncovered) - len(uncovered.lstrip())
                 out.append(
                     lsp.Diagnostic(
                         range=lsp.Range(
-                            lsp.Position(n - 1, to_units(text, indent, encoding)),
-                            lsp.Position(n - 1, to_units(text, len(text.rstrip()), encoding)),
+                            lsp.Position(n - 1, to_units(uncovered, indent, encoding)),
+                            lsp.Position(n - 1, to_units(uncovered, len(uncovered.rstrip()), encoding)),
                         ),
                         message="not covered by the latest `ems test` run",
                         severity=lsp.DiagnosticSeverity.Hint,

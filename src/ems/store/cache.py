@@ -1,9 +1,12 @@
-"""The persistent result cache: ``.ems/cache/results.sqlite`` at the project root.
+"""The persistent result cache: three tables of the project's store (``.ems/ems.db``).
 
 Why it exists: most files of a project do not change between two runs, and analysing
-them again is the expensive part of ``ems check``. A row holds one file's report for one
-*settings key* (ems version, cache schema, Python version, the file's config fingerprint,
-and every rule code with where it came from, plug-in versions included).
+them again is the expensive part of ``ems check``. A row of ``result_entries`` holds one
+file's report for one *settings key* (ems version, payload version, Python version, the
+file's config fingerprint, and every rule code with where it came from, plug-in versions
+included); ``result_views`` holds a caller's renderings of it, each an opaque text keyed
+by its renderer (``ems check``'s text output); ``result_settings`` when each key was last
+used. The tables come from the store's migrations (``ems.store.db.MIGRATIONS``).
 
 Correctness rules (the cache may be slow to help, never wrong):
 
@@ -13,9 +16,10 @@ Correctness rules (the cache may be slow to help, never wrong):
   next run reads and hashes it instead of trusting a timestamp that may hide a second write.
 * Otherwise the file is read and hashed; an equal content hash reuses the report.
 * Each row carries a checksum over its key, content hash and payload; a row that fails it,
-  or fails to decode, is a miss. A database SQLite calls corrupt, or a schema from another
-  version, is deleted and rebuilt. Concurrent runs are serialised by SQLite's own locking
-  (WAL); a run that cannot get the write lock within the timeout just skips writing.
+  or fails to decode, is a miss. A store SQLite calls damaged is handled by the store's one
+  policy (moved aside, started anew, said on stderr). Concurrent runs are serialised by
+  SQLite's own locking (WAL, ``ems.store.connection``); a run that cannot get the write
+  lock within the timeout just skips writing; its writes are one short transaction.
 * The payload is JSON, never pickle: a cache file committed to a repository by someone
   else must not be able to run code.
 """
@@ -38,29 +42,24 @@ from typing import TYPE_CHECKING, Any
 
 from ems.core.config import Config
 from ems.core.model import Finding, Fixability, Position, Range, Related, Report, RuleError, Severity, Tag
+from ems.store.connection import connect, default_store_path, is_damaged
 
 if TYPE_CHECKING:
     from ems.core.registry import RuleSet
 
 log = logging.getLogger("ems.cache")
 
-CACHE_DIR = Path(".ems") / "cache"
-DB_NAME = "results.sqlite"
-# 2: payloads carry source excerpts; 3: two lines, what text output shows first;
-# 4: rows keyed (settings, path), so a run reads only its own settings' rows; used settings;
-# 5: a caller's rendering of the report (view_key, view): warm text output without decoding
-# 6: each finding's computed fixability (``Fixability``), the rule's offer moved to the rest
-# 7: the names of a finding's own places (``Related.name``)
-SCHEMA_VERSION = 7
+LEGACY_CACHE_DIR = Path(".ems") / "cache"  # the cache's own folder until it moved into the store
+# Part of the settings key: rows written in another payload layout are never read (and are
+# pruned with their settings). 2: payloads carry source excerpts; 3: two lines, what text
+# output shows first; 4-5: (the file's own tables); 6: each finding's computed fixability;
+# 7: the names of a finding's own places (``Related.name``); 8: in the store's tables.
+PAYLOAD_VERSION = 8
 KEEP_SETTINGS = 4  # rows of the most recently written settings kept; older ones are deleted
 RACY_NS = 2_000_000_000  # files modified this close to being read: stat not trusted
 BUSY_TIMEOUT_S = 5.0
 
 StatKey = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
-
-
-def cache_dir(root: Path) -> Path:
-    return root / CACHE_DIR
 
 
 def stat_key(info: os.stat_result) -> StatKey:
@@ -75,7 +74,7 @@ def settings_key(config: Config, ruleset: RuleSet) -> str:
     """Everything besides the file's bytes and path that can change its report."""
     payload = "\x1f".join(
         (
-            str(SCHEMA_VERSION),
+            str(PAYLOAD_VERSION),
             sys.implementation.name,
             ".".join(map(str, sys.version_info[:3])),
             config.fingerprint(),
@@ -134,8 +133,7 @@ def encode_report(report: Report, excerpts: Excerpts | None = None) -> str:
 
 
 # A row's fixability: 0 no fix, 1 safe, 2 unsafe (enabled by the settings), 3 hidden, 4 not
-# computed (a very large file). The
-# text renderer marks ``[*]`` for 1 and 2 (``FIX_APPLIED``) straight from the rows.
+# computed (a very large file).
 _FIXABILITY_CODES: dict[Fixability | None, int] = {
     None: 0,
     Fixability.SAFE: 1,
@@ -144,8 +142,6 @@ _FIXABILITY_CODES: dict[Fixability | None, int] = {
     Fixability.UNKNOWN: 4,
 }
 _FIXABILITIES = {code: value for value, code in _FIXABILITY_CODES.items()}
-FIX_APPLIED = frozenset({1, 2})
-FIX_HIDDEN = 3
 _SEVERITIES = {s.value: s for s in Severity}
 _TAGS = {t.value: t for t in Tag}
 _NO_TAGS: frozenset[Tag] = frozenset()
@@ -191,9 +187,9 @@ class Parsed:
     """A payload's first line parsed, the rest kept as text until a ``Report`` is needed.
 
     ``rows``: per finding ``[code, severity value, [line, column, end line, end column],
-    message, fixability code]`` (``encode_report``). A warm text report renders straight from
-    them (``ems.cli.formats``); names, fingerprints and the like are parsed and the
-    ``Report`` built only if something asks for it.
+    message, fixability code]`` (``encode_report``): the layout is this module's alone.
+    Names, fingerprints and the like are parsed and the ``Report`` built only if something
+    asks for it (a warm text report prints cached views and needs neither).
     """
 
     rows: list[list[Any]]
@@ -204,9 +200,8 @@ class Parsed:
 def parse_payload(payload: str) -> Parsed:
     """The first line of a payload; raises ValueError/TypeError/KeyError on a bad shape.
 
-    The rows themselves are checked when used (``build_report`` raises on a bad one, the
-    text renderer falls back to the built report): checking ~9,000 rows up front would
-    cost as much as building them.
+    The rows themselves are checked when used (``build_report`` raises on a bad one):
+    checking ~9,000 rows up front would cost as much as building them.
     """
     head, newline, rest = payload.partition("\n")
     if not newline:
@@ -312,31 +307,35 @@ class Entry:
     stat: StatKey | None  # None: not trusted (racy), read and hash the file
     digest: str
     payload: str
-    # A caller's rendering of the report (``ems check`` keeps its text output here) and
-    # what identifies that rendering; opaque to the cache. None: nothing rendered yet.
+    # A caller's rendering of the report for the renderer asked for at ``load`` (``ems
+    # check`` keeps its text output): opaque to the cache. None: nothing rendered yet.
     view_key: str | None = None
     view: str | None = None
 
 
 @dataclass(frozen=True)
-class Pending:
+class _Row:
+    """An ``entries`` row to write."""
+
     path: str
     settings: str
     stat: StatKey | None
     digest: str
     payload: str
-    view_key: str | None = None
-    view: str | None = None
 
 
-def _checksum(
-    path: str, settings: str, digest: str, payload: str, view_key: str | None = None, view: str | None = None
-) -> str:
-    parts = (
-        (path, settings, digest, payload)
-        if view_key is None
-        else (path, settings, digest, payload, view_key, view or "")
-    )
+@dataclass(frozen=True)
+class _View:
+    """A ``views`` row to write: ``text`` rendered by ``renderer`` from the content ``digest``."""
+
+    path: str
+    settings: str
+    renderer: str
+    digest: str
+    text: str
+
+
+def _checksum(*parts: str) -> str:
     data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
@@ -361,15 +360,21 @@ def trusted_stat(info: os.stat_result, now_ns: int | None = None) -> StatKey | N
 
 
 class ResultCache:
-    """One project's cache database. Every failure degrades to "no cache", never to an error."""
+    """The result cache's tables in one project's store (``.ems/ems.db``).
+
+    Every failure degrades to "no cache", never to an error: a store that is locked, from
+    a newer ems or unwritable leaves this run uncached. A damaged store is handled as the
+    store handles it everywhere (``ems.store.db.recover``): moved aside, started anew, said
+    on stderr and recorded as a store-recovery event.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.directory = cache_dir(root)
-        self.path = self.directory / DB_NAME
+        self.path = default_store_path(root)
         self._conn: sqlite3.Connection | None = None
         self._disabled = False
-        self._pending: list[Pending] = []
+        self._rows: list[_Row] = []
+        self._views: list[_View] = []
 
     # connection management
 
@@ -377,54 +382,36 @@ class ResultCache:
         if self._conn is not None or self._disabled:
             return self._conn
         for attempt in (1, 2):
+            conn = None
             try:
-                self._conn = self._open()
-                return self._conn
-            except sqlite3.DatabaseError as exc:  # corrupt or not a database
-                log.warning("cache %s is unusable (%s); rebuilding it", self.path, exc)
-                self._close_quietly()
-                if attempt == 1 and not self._remove_files():
-                    break
+                conn = connect(self.path, BUSY_TIMEOUT_S)
+                conn.execute("SELECT 1 FROM result_settings LIMIT 1")  # the tables are there
+                self._conn = conn
+                return conn
             except (OSError, sqlite3.Error) as exc:
-                log.info("cache disabled: cannot open %s: %s", self.path, exc)
-                break
-        self._close_quietly()
+                if conn is not None:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.close()
+                if attempt == 2 or not self._prepare_store(exc):
+                    log.info("cache disabled: cannot use %s: %s", self.path, exc)
+                    break
         self._disabled = True
         return None
 
-    def _open(self) -> sqlite3.Connection:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        ignore = self.directory / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# created by ems: the cache is never committed\n*\n")
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    def _prepare_store(self, exc: BaseException) -> bool:
+        """A store without the cache's tables (new, or older) is migrated; a damaged one is
+        recovered. Both by ``ems.store.db``, imported only then. False: give up."""
+        missing = isinstance(exc, sqlite3.OperationalError) and "no such table" in str(exc)
+        if not missing and not is_damaged(exc):
+            return False
+        from ems.store.db import Store, StoreError
+
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is None or row[0] != str(SCHEMA_VERSION):
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("DROP TABLE IF EXISTS entries")
-                conn.execute("DROP TABLE IF EXISTS settings_used")
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                )
-                conn.execute("COMMIT")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS entries ("
-                " path TEXT NOT NULL, settings TEXT NOT NULL,"
-                " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,"
-                " digest TEXT NOT NULL, payload TEXT NOT NULL, view_key TEXT, view TEXT,"
-                " checksum TEXT NOT NULL, PRIMARY KEY (settings, path)) WITHOUT ROWID"
-            )
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS settings_used (settings TEXT PRIMARY KEY, used_ns INTEGER NOT NULL)"
-            )
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+            Store(self.path, timeout=BUSY_TIMEOUT_S).close()  # migrates, or recovers
+        except StoreError as error:
+            log.info("cache disabled: %s", error)
+            return False
+        return True
 
     def _close_quietly(self) -> None:
         if self._conn is not None:
@@ -432,45 +419,43 @@ class ResultCache:
                 self._conn.close()
             self._conn = None
 
-    def _remove_files(self) -> bool:
-        ok = True
-        for suffix in ("", "-wal", "-shm"):
-            try:
-                os.unlink(f"{self.path}{suffix}")
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                log.info("cannot remove corrupt cache %s%s: %s", self.path, suffix, exc)
-                ok = False
-        return ok
-
     def _fail(self, exc: sqlite3.Error) -> None:
-        """A query failed mid-run: stop using the cache; rebuild it next time if corrupt."""
-        log.warning("cache %s failed (%s); continuing without it", self.path, exc)
+        """A query failed mid-run: stop using the cache for this run; a damaged store is
+        moved aside and started anew now (the next run rebuilds the cache)."""
+        # A damaged store is said once, by its recovery; anything else is worth a warning.
+        (log.info if is_damaged(exc) else log.warning)(
+            "cache in %s failed (%s); continuing without it", self.path, exc
+        )
         self._close_quietly()
-        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-            self._remove_files()
         self._disabled = True
+        if is_damaged(exc):
+            from ems.store.db import StoreError, recover
+
+            with contextlib.suppress(StoreError, OSError, sqlite3.Error):
+                recover(self.path, BUSY_TIMEOUT_S).close()
 
     # reading
 
-    def _select(self, columns: str, paths: Sequence[str], settings: Iterable[str] | None) -> list[tuple]:
-        """``columns`` of the rows for ``paths`` (a superset) under ``settings`` keys."""
+    def _select(self, sql: str, args: tuple[str, ...], paths: Sequence[str]) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` (which ends in a WHERE clause on ``e.settings``) for ``paths``
+        (a superset: every row of the settings when there are many paths)."""
         conn = self._connect()
         if conn is None or not paths:
             return []
-        where, args = "", ()
-        if settings is not None:
-            keys = tuple(sorted(set(settings)))
-            where, args = f" WHERE settings IN ({','.join('?' * len(keys))})", keys
         if len(paths) <= 32:
-            where += (" AND" if where else " WHERE") + f" path IN ({','.join('?' * len(paths))})"
+            sql += f" AND e.path IN ({','.join('?' * len(paths))})"
             args += tuple(path_key(p) for p in paths)
         try:
-            return conn.execute(f"SELECT {columns} FROM entries{where}", args).fetchall()
+            return conn.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
             self._fail(exc)
             return []
+
+    def _settings_clause(self, settings: Iterable[str] | None) -> tuple[str, tuple[str, ...]]:
+        if settings is None:
+            return " WHERE 1", ()
+        keys = tuple(sorted(set(settings)))
+        return f" WHERE e.settings IN ({','.join('?' * len(keys))})", keys
 
     def load_stats(
         self, paths: Sequence[str], settings: Iterable[str] | None = None
@@ -479,8 +464,10 @@ class ResultCache:
         changed, so their analysis can start before the rest is loaded (``load``). Not
         checksummed: use it as a hint; a bad row fails ``load``'s check instead."""
         wanted = _wanted(paths)
+        where, args = self._settings_clause(settings)
+        sql = "SELECT e.path, e.settings, e.size, e.mtime_ns, e.ctime_ns, e.inode, e.digest FROM result_entries e"
         stats: dict[tuple[str, str], tuple[StatKey | None, str]] = {}
-        for row in self._select("path, settings, size, mtime_ns, ctime_ns, inode, digest", paths, settings):
+        for row in self._select(sql + where, args, paths):
             try:
                 stored, key, size, mtime, ctime, inode, digest = row
                 path = wanted.get(stored)
@@ -492,24 +479,38 @@ class ResultCache:
         return stats
 
     def load(
-        self, paths: Sequence[str], settings: Iterable[str] | None = None
+        self, paths: Sequence[str], settings: Iterable[str] | None = None, renderer: str | None = None
     ) -> dict[tuple[str, str], Entry]:
         """Valid rows for ``paths`` (under ``settings`` keys only, if given) keyed by
-        (path, settings); bad rows are left out."""
+        (path, settings), each with its rendering by ``renderer`` if there is a valid one
+        for the same content; bad rows are left out."""
         wanted = _wanted(paths)
+        where, args = self._settings_clause(settings)
+        sql = (
+            "SELECT e.path, e.settings, e.size, e.mtime_ns, e.ctime_ns, e.inode, e.digest, e.payload,"
+            " e.checksum, v.digest, v.view, v.checksum FROM result_entries e LEFT JOIN result_views v"
+            " ON v.settings = e.settings AND v.path = e.path AND v.renderer = ?"
+        )
         entries: dict[tuple[str, str], Entry] = {}
-        for row in self._select("*", paths, settings):
+        for row in self._select(sql + where, (renderer or "", *args), paths):
             try:
-                stored, key, size, mtime, ctime, inode, digest, payload, view_key, view, checksum = row
+                stored, key, size, mtime, ctime, inode, digest, payload, checksum, *rendered = row
                 path = wanted.get(stored)
                 if path is None:
                     continue
-                if checksum != _checksum(stored, key, digest, payload, view_key, view):
+                if checksum != _checksum(stored, key, digest, payload):
                     log.info("cache row for %s failed its checksum; ignored", path)
                     continue
                 stat = None if size is None else (int(size), int(mtime), int(ctime), int(inode))
-                if view_key is not None and (type(view_key) is not str or type(view) is not str):
-                    view_key = view = None
+                view_key = view = None
+                view_digest, text, view_checksum = rendered
+                if (
+                    renderer
+                    and view_digest == digest
+                    and type(text) is str
+                    and view_checksum == _checksum(stored, key, renderer, digest, text)
+                ):
+                    view_key, view = renderer, text
                 entries[(path, key)] = Entry(stat, str(digest), str(payload), view_key, view)
             except (ValueError, TypeError):
                 continue
@@ -531,10 +532,9 @@ class ResultCache:
         (what identifies the rendering, the rendered text)) for the file's content."""
         if self._disabled:
             return
-        view_key, text = view if view is not None else (None, None)
-        self._pending.append(
-            Pending(path, settings, stat, digest, encode_report(report, excerpts), view_key, text)
-        )
+        self._rows.append(_Row(path, settings, stat, digest, encode_report(report, excerpts)))
+        if view is not None:
+            self._views.append(_View(path, settings, view[0], digest, view[1]))
 
     def put_entry(
         self,
@@ -545,39 +545,66 @@ class ResultCache:
         view: tuple[str, str] | None = None,
     ) -> None:
         """Keep ``entry``'s report with a new stat (unchanged content touched, checked out
-        again, copied) and/or a new ``view``; without one, its old view is kept."""
+        again, copied) and/or add a ``view`` of it; its other views stay valid."""
         if self._disabled:
             return
-        view_key, text = view if view is not None else (entry.view_key, entry.view)
-        self._pending.append(Pending(path, settings, stat, entry.digest, entry.payload, view_key, text))
+        if stat != entry.stat:
+            self._rows.append(_Row(path, settings, stat, entry.digest, entry.payload))
+        if view is not None:
+            self._views.append(_View(path, settings, view[0], entry.digest, view[1]))
 
     def flush(self) -> None:
-        """Write pending rows in one transaction; skipped if another run holds the lock."""
-        pending, self._pending = [_storable(p) for p in self._pending], []
-        pending = [p for p in pending if p is not None]
-        if not pending:
+        """Write what is pending in one short transaction; skipped if the store stays busy."""
+        rows = [r for r in self._rows if _is_text(r.payload)]
+        views = [v for v in self._views if _is_text(v.text)]
+        self._rows, self._views = [], []
+        if not rows and not views:
             return
         conn = self._connect()
         if conn is None:
             return
-        rows = [
+        entry_rows = [
             (
                 key,
-                p.settings,
-                *(p.stat if p.stat is not None else (None, None, None, None)),
-                p.digest,
-                p.payload,
-                p.view_key,
-                p.view,
-                _checksum(key, p.settings, p.digest, p.payload, p.view_key, p.view),
+                r.settings,
+                *(r.stat if r.stat is not None else (None, None, None, None)),
+                r.digest,
+                r.payload,
+                _checksum(key, r.settings, r.digest, r.payload),
             )
-            for p in pending
-            for key in (path_key(p.path),)
+            for r in rows
+            for key in (path_key(r.path),)
+        ]
+        view_rows = [
+            (
+                key,
+                v.settings,
+                v.renderer,
+                v.digest,
+                v.text,
+                _checksum(key, v.settings, v.renderer, v.digest, v.text),
+            )
+            for v in views
+            for key in (path_key(v.path),)
         ]
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            pruned = self._note_settings(conn, {p.settings for p in pending})
+            conn.executemany(
+                "INSERT OR REPLACE INTO result_entries (path, settings, size, mtime_ns, ctime_ns, inode,"
+                " digest, payload, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                entry_rows,
+            )
+            # Renderings of content a file no longer has are never used again.
+            conn.executemany(
+                "DELETE FROM result_views WHERE path = ? AND settings = ? AND digest != ?",
+                [(row[0], row[1], row[6]) for row in entry_rows],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO result_views (path, settings, renderer, digest, view, checksum)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                view_rows,
+            )
+            pruned = self._note_settings(conn, {r.settings for r in rows} | {v.settings for v in views})
             conn.execute("COMMIT")
             if pruned:  # give the space back (rare: a new settings key); skipped if others read
                 with contextlib.suppress(sqlite3.Error):
@@ -586,7 +613,11 @@ class ResultCache:
             log.info("cache not updated (%s)", exc)
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
+            if is_damaged(exc):
+                self._fail(exc)
         except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
             self._fail(exc)
 
     @staticmethod
@@ -595,16 +626,18 @@ class ResultCache:
         but the ``KEEP_SETTINGS`` most recently used (each ems upgrade, rule edit or
         config change starts a new key: without this the cache would only grow). Returns
         how many rows were deleted."""
-        known = {row[0] for row in conn.execute("SELECT settings FROM settings_used")}
+        known = {row[0] for row in conn.execute("SELECT settings FROM result_settings")}
         now = time.time_ns()
         conn.executemany(
-            "INSERT OR REPLACE INTO settings_used VALUES (?, ?)", [(key, now) for key in sorted(written)]
+            "INSERT OR REPLACE INTO result_settings (settings, used_ns) VALUES (?, ?)",
+            [(key, now) for key in sorted(written)],
         )
         if written <= known:
             return 0
-        keep = "SELECT settings FROM settings_used ORDER BY used_ns DESC LIMIT ?"
-        deleted = conn.execute(f"DELETE FROM entries WHERE settings NOT IN ({keep})", (KEEP_SETTINGS,))
-        conn.execute(f"DELETE FROM settings_used WHERE settings NOT IN ({keep})", (KEEP_SETTINGS,))
+        keep = "SELECT settings FROM result_settings ORDER BY used_ns DESC LIMIT ?"
+        deleted = conn.execute(f"DELETE FROM result_entries WHERE settings NOT IN ({keep})", (KEEP_SETTINGS,))
+        conn.execute(f"DELETE FROM result_views WHERE settings NOT IN ({keep})", (KEEP_SETTINGS,))
+        conn.execute(f"DELETE FROM result_settings WHERE settings NOT IN ({keep})", (KEEP_SETTINGS,))
         return deleted.rowcount
 
     def close(self) -> None:
@@ -614,19 +647,14 @@ class ResultCache:
             self._close_quietly()
 
 
-def _storable(pending: Pending) -> Pending | None:
-    """``pending`` as SQLite can store it: a view that is not valid text (a file name that
-    is not UTF-8 shown in it) is left out; a payload that is not is not cached at all."""
+def _is_text(value: str) -> bool:
+    """Whether SQLite can store ``value``: a payload or view that shows a file name that is
+    not UTF-8 (surrogate escapes) is not cached."""
     try:
-        pending.payload.encode("utf-8")
+        value.encode("utf-8")
     except UnicodeEncodeError:
-        return None
-    if pending.view is not None:
-        try:
-            pending.view.encode("utf-8")
-        except UnicodeEncodeError:
-            return dataclasses.replace(pending, view_key=None, view=None)
-    return pending
+        return False
+    return True
 
 
 def _wanted(paths: Sequence[str]) -> dict[str, str]:
@@ -644,12 +672,51 @@ def stat_matches(recorded: StatKey | None, info: os.stat_result | None) -> bool:
     return recorded is not None and info is not None and recorded == stat_key(info)
 
 
-def remove(root: Path) -> bool:
-    """Delete the cache directory under ``root``; False if there was none."""
-    import shutil
+def clear(root: Path) -> bool:
+    """Empty the result cache of the project at ``root`` (the rest of the store is kept);
+    False if there was nothing to remove. Raises ``sqlite3.Error``/``OSError``."""
+    removed = retire_legacy_cache(root, quiet=True)
+    path = default_store_path(root)
+    if not path.exists():
+        return removed
+    conn = connect(path, BUSY_TIMEOUT_S)
+    try:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            count = conn.execute("DELETE FROM result_entries").rowcount
+            count += conn.execute("DELETE FROM result_views").rowcount
+            conn.execute("DELETE FROM result_settings")
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            if "no such table" in str(exc):  # a store from before the cache moved in
+                return removed
+            raise
+        if count:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("VACUUM")
+        return removed or count > 0
+    finally:
+        conn.close()
 
-    target = cache_dir(root)
-    if not target.exists():
+
+def retire_legacy_cache(root: Path, *, quiet: bool = False) -> bool:
+    """Remove the result cache's old home, ``.ems/cache`` (its own SQLite file until the
+    cache moved into the store): its rows are rebuilt as files are checked. Only the
+    files ems put there are removed. Says so on stderr unless ``quiet``; False if there
+    was none."""
+    folder = root / LEGACY_CACHE_DIR
+    if not folder.is_dir():
         return False
-    shutil.rmtree(target)
+    for name in ("results.sqlite", "results.sqlite-wal", "results.sqlite-shm", ".gitignore"):
+        with contextlib.suppress(FileNotFoundError):
+            (folder / name).unlink()
+    with contextlib.suppress(OSError):  # something of the user's is in it: leave the folder
+        folder.rmdir()
+    if not quiet:
+        sys.stderr.write(
+            f"ems: the result cache moved into {default_store_path(root)}; "
+            f"removed the old {folder} (rebuilt as files are checked)\n"
+        )
     return True

@@ -11,26 +11,32 @@ Why it looks like this:
 * The schema is versioned in code (``MIGRATIONS``); opening a store applies the missing
   migrations inside one write transaction, so two processes opening a fresh store at the
   same time cannot both create the tables.
-* Bad files get a clear error with a way forward. A corrupt file is never deleted: with
-  ``recover=True`` it is moved aside (``ems.db.corrupt-<time>``) and a new store is
-  started; everything in it (scan records, history, caches) can be rebuilt.
+* One corruption policy for the whole store (the result cache included): a damaged file
+  is never deleted but moved aside (``ems.db.corrupt-<time>``), a new store is started,
+  stderr says so and the new store's first event records it (``recover``). Everything in
+  it (scan records, history, caches) can be rebuilt.
+* Connections are set up in one place, ``ems.store.connection`` (WAL, busy timeout).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-STORE_DIR = ".ems"
-STORE_FILE = "ems.db"
+from ems.core.model import Finding
+from ems.store.connection import STORE_DIR, STORE_FILE, connect, default_store_path, is_damaged, move_aside
+
+__all__ = ["STORE_DIR", "STORE_FILE", "default_store_path"]  # their home is ems.store.connection
+
 DEFAULT_TIMEOUT = 30.0
 
 # (version, description, statements). Append only: never edit a released migration.
@@ -282,8 +288,39 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX monitor_events_at ON monitor_events(at)",
         ),
     ),
+    (
+        5,
+        "the result cache moves in (it was .ems/cache/results.sqlite): reports per (settings, path),"
+        " renderings per renderer, settings keys in use",
+        (
+            # ems.store.cache reads and writes these; payload and view are opaque to SQL.
+            """CREATE TABLE result_entries (
+                settings TEXT NOT NULL,
+                path TEXT NOT NULL,
+                size INTEGER,
+                mtime_ns INTEGER,
+                ctime_ns INTEGER,
+                inode INTEGER,
+                digest TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                checksum TEXT NOT NULL,
+                PRIMARY KEY (settings, path)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE result_views (
+                settings TEXT NOT NULL,
+                path TEXT NOT NULL,
+                renderer TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                view TEXT NOT NULL,
+                checksum TEXT NOT NULL,
+                PRIMARY KEY (settings, path, renderer)
+            ) WITHOUT ROWID""",
+            "CREATE TABLE result_settings (settings TEXT PRIMARY KEY, used_ns INTEGER NOT NULL) WITHOUT ROWID",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+RESULT_CACHE_VERSION = 5  # the migration that moved the result cache in (``_migrate``)
 
 
 class StoreError(RuntimeError):
@@ -300,10 +337,6 @@ class StoreLockedError(StoreError):
 
 class StoreSchemaError(StoreError):
     pass
-
-
-def default_store_path(root: Path) -> Path:
-    return root / STORE_DIR / STORE_FILE
 
 
 def _now() -> str:
@@ -348,21 +381,21 @@ class StoredFinding:
     fixable: bool = False
 
     @classmethod
-    def of(cls, finding: object) -> StoredFinding:
-        """From an ``ems.core.Finding`` (duck-typed so the store needs no core import)."""
-        f = finding
+    def of(cls, finding: Finding) -> StoredFinding:
+        """The row of a finding; ``fixable``: ``ems fix`` would fix it (its fixability)."""
+        start, end = finding.range.start, finding.range.end
         return cls(
-            f.fingerprint,  # type: ignore[attr-defined]
-            f.code,  # type: ignore[attr-defined]
-            f.name,  # type: ignore[attr-defined]
-            f.severity.value,  # type: ignore[attr-defined]
-            f.path,  # type: ignore[attr-defined]
-            f.range.start.line,  # type: ignore[attr-defined]
-            f.range.start.column,  # type: ignore[attr-defined]
-            f.range.end.line,  # type: ignore[attr-defined]
-            f.range.end.column,  # type: ignore[attr-defined]
-            f.message,  # type: ignore[attr-defined]
-            bool(getattr(f, "fixability", None) is not None and f.fixability.applied),  # type: ignore[attr-defined]
+            finding.fingerprint,
+            finding.code,
+            finding.name,
+            finding.severity.value,
+            finding.path,
+            start.line,
+            start.column,
+            end.line,
+            end.column,
+            finding.message,
+            finding.fixability is not None and finding.fixability.applied,
         )
 
 
@@ -483,9 +516,13 @@ class BlameLine:
 
 
 class Store:
-    """A connection to one project store. Cheap to open; close it (or use ``with``)."""
+    """A connection to one project store. Cheap to open; close it (or use ``with``).
 
-    def __init__(self, path: Path, *, timeout: float = DEFAULT_TIMEOUT, recover: bool = False) -> None:
+    ``recover`` (the default): a damaged file is moved aside and a new store started
+    (``recover``); False raises ``StoreCorruptError`` instead (``ems doctor`` only looks).
+    """
+
+    def __init__(self, path: Path, *, timeout: float = DEFAULT_TIMEOUT, recover: bool = True) -> None:
         self.path = Path(path)
         self.timeout = timeout
         self.recovered_from: Path | None = None
@@ -496,39 +533,38 @@ class Store:
         except StoreCorruptError:
             if not recover:
                 raise
-            self.recovered_from = self._move_aside()
-            self._open()
-            self._note_recovery(self.recovered_from)
+            self._start_over()
 
     # -- opening
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        ignore = self.path.parent / ".gitignore"
-        if self.path.parent.name == STORE_DIR and not ignore.exists():
-            with contextlib.suppress(OSError):
-                ignore.write_text("# created by ems: the store is local, never commit it\n*\n")
         try:
             # One connection may serve several threads (the language server's workers);
             # ``_lock`` serialises its use, SQLite serialises the processes.
-            conn = sqlite3.connect(
-                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
+            conn = connect(self.path, self.timeout)
+        except OSError as exc:
             raise StoreError(f"cannot open the ems store {self.path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
         self._conn = conn
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":  # e.g. a read-only folder; still usable
-                pass
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             conn.close()
             self._conn = None
             raise self._translate(exc) from None
+
+    def _start_over(self) -> None:
+        """The store's one corruption policy: the damaged file is moved aside (never
+        deleted), a new store started, stderr told and the first event records it."""
+        self.close()
+        self.recovered_from = move_aside(self.path)
+        self._open()
+        # Every face must say so, and only the store knows: it writes the line itself.
+        sys.stderr.write(
+            f"ems: the store {self.path} was damaged; moved it to {self.recovered_from} and started a new one\n"
+        )
+        self._note_recovery(self.recovered_from)
 
     def _translate(self, exc: sqlite3.Error) -> StoreError:
         text = str(exc)
@@ -540,26 +576,14 @@ class Store:
                 "try again when it has finished. If no other ems is running, the lock is stale "
                 "(e.g. a crashed process on a network file system): copy the file elsewhere and retry."
             )
-        if isinstance(exc, sqlite3.DatabaseError) and (
-            "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered
-        ):
+        if is_damaged(exc):
             return StoreCorruptError(
                 f"the ems store {self.path} is damaged ({text}). Nothing was deleted. "
-                "Its content (recorded scans, history, caches) can be rebuilt: move the file "
-                "aside, or run `ems history --recover-store` to move it to "
-                f"{self.path.name}.corrupt-<time> and start a new store."
+                "Its content (recorded scans, history, caches) can be rebuilt: the next ems "
+                f"command that opens it moves it to {self.path.name}.corrupt-<time> and starts "
+                "a new store (or move the file aside yourself)."
             )
         return StoreError(f"the ems store {self.path} failed: {text}")
-
-    def _move_aside(self) -> Path:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        os.replace(self.path, target)
-        for suffix in ("-wal", "-shm"):
-            side = self.path.with_name(self.path.name + suffix)
-            if side.exists():
-                os.replace(side, target.with_name(target.name + suffix))
-        return target
 
     def _note_recovery(self, moved_to: Path) -> None:
         """The new store's first event says why it is new (the Monitor page and doctor show it)."""
@@ -600,7 +624,7 @@ class Store:
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
-            current = self._version()  # re-read under the write lock: another process may have won
+            current = version = self._version()  # re-read under the write lock: another process may have won
             for number, description, statements in MIGRATIONS:
                 if number <= current:
                     continue
@@ -610,6 +634,12 @@ class Store:
                     "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
                     (number, description, _now()),
                 )
+        if version < RESULT_CACHE_VERSION and self.path.parent.name == STORE_DIR:
+            # The cache's old file is not migrated: its rows are rebuilt as files are checked.
+            from ems.store.cache import retire_legacy_cache
+
+            with contextlib.suppress(OSError):
+                retire_legacy_cache(self.path.parent.parent)
 
     @property
     def _connection(self) -> sqlite3.Connection:
@@ -661,7 +691,7 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise self._translate(exc) from None
 
-    def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row | tuple]:
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         try:
             with self._lock:
                 return self._connection.execute(sql, params).fetchall()
@@ -670,7 +700,7 @@ class Store:
 
     # -- scans
 
-    def record_scan(self, scan: ScanRecord, findings: Iterable[object]) -> int:
+    def record_scan(self, scan: ScanRecord, findings: Iterable[Finding | StoredFinding]) -> int:
         """Record one scan and its findings (``Finding`` or ``StoredFinding``); returns its id."""
         rows = [f if isinstance(f, StoredFinding) else StoredFinding.of(f) for f in findings]
         with self.transaction() as conn:
@@ -751,7 +781,10 @@ class Store:
             " fixable FROM findings WHERE scan_id = ? ORDER BY path, line, column, code",
             (scan_id,),
         )
-        return [StoredFinding(*r[:10], bool(r[10])) for r in rows]
+        return [
+            StoredFinding(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]))
+            for r in rows
+        ]
 
     # -- blob analysis cache
 
@@ -966,10 +999,20 @@ def open_store(
     root: Path | None = None,
     path: Path | None = None,
     *,
-    recover: bool = False,
+    recover: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Store:
-    """The store of the project at ``root`` (``root/.ems/ems.db``) or the file ``path``."""
+    """The store of the project at ``root`` (``root/.ems/ems.db``) or the file ``path``;
+    a damaged one is moved aside and started anew unless ``recover`` is False."""
     if path is None:
         path = default_store_path(root or Path.cwd())
     return Store(path, recover=recover, timeout=timeout)
+
+
+def recover(path: Path, timeout: float = DEFAULT_TIMEOUT) -> Store:
+    """A damaged store found mid-use (e.g. by the result cache): moved aside and started
+    anew, as ``Store`` does for one found damaged when opened. Returns the new store."""
+    store = Store(path, timeout=timeout)  # a file damaged in its header: recovered here
+    if store.recovered_from is None:  # damaged further in: SQLite noticed only on reading
+        store._start_over()
+    return store

@@ -264,7 +264,7 @@ def events(
         sql += f" AND e.kind IN ({','.join('?' * len(wanted))})"
         params.extend(wanted)
     rows = store._query(sql + " ORDER BY e.at DESC, e.id DESC LIMIT ?", [*params, limit])
-    return [MonitorEvent(*r) for r in rows]  # type: ignore[arg-type]
+    return [MonitorEvent(*r) for r in rows]
 
 
 def event_counts(store: Store, *, since: float) -> dict[str, int]:

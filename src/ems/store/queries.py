@@ -7,6 +7,7 @@ to count them. Every function takes an open ``Store`` and returns plain frozen r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ems.store.db import Store
 
@@ -131,8 +132,26 @@ _FINDINGS_SQL = (
 )
 
 
-def _row(r: tuple) -> FindingRow:
-    return FindingRow(*r[:10], bool(r[10]), r[11], bool(r[12]), r[13], None if r[14] is None else int(r[14]))
+def _row(r: tuple[Any, ...]) -> FindingRow:
+    fingerprint, code, name, severity, path, line, column, end_line, end_column, message, *rest = r
+    fixable, sha, exact, author, at = rest
+    return FindingRow(
+        fingerprint,
+        code,
+        name,
+        severity,
+        path,
+        line,
+        column,
+        end_line,
+        end_column,
+        message,
+        bool(fixable),
+        sha,
+        bool(exact),
+        author,
+        None if at is None else int(at),
+    )
 
 
 def findings(store: Store, scan_id: int) -> list[FindingRow]:

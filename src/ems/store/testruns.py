@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ems.store.db import Store
 from ems.testing.normalise import parameterise
@@ -194,12 +195,10 @@ def add_results(
     )
 
 
-def add_failure(
-    conn: sqlite3.Connection, run_id: int, fingerprint: str, failure: Mapping[str, object]
-) -> None:
+def add_failure(conn: sqlite3.Connection, run_id: int, fingerprint: str, failure: Mapping[str, Any]) -> None:
     """One failure; ``failure`` is ``Failure.to_dict()`` (its crash and primary are indexed)."""
     crash = failure.get("crash") or {}
-    primary = failure["exceptions"][0]  # type: ignore[index]
+    primary = failure["exceptions"][0]
     conn.execute(
         f"INSERT INTO failures ({_FAILURE_COLUMNS.replace('id, ', '', 1)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -209,9 +208,9 @@ def add_failure(
             failure["when"],
             primary["type"],
             primary["message"],
-            crash.get("path"),  # type: ignore[union-attr]
-            crash.get("line"),  # type: ignore[union-attr]
-            crash.get("function"),  # type: ignore[union-attr]
+            crash.get("path"),
+            crash.get("line"),
+            crash.get("function"),
             failure.get("logger"),
             json.dumps(failure, ensure_ascii=False),
             now(),
@@ -386,7 +385,8 @@ def run_failures(store: Store, run_id: int) -> list[FailureRow]:
 
 
 def run_states(store: Store, run_id: int) -> dict[str, str]:
-    return dict(store._query("SELECT fingerprint, state FROM group_states WHERE run_id = ?", (run_id,)))  # type: ignore[arg-type]
+    rows = store._query("SELECT fingerprint, state FROM group_states WHERE run_id = ?", (run_id,))
+    return {str(fingerprint): str(state) for fingerprint, state in rows}
 
 
 def run_results(store: Store, run_id: int) -> list[TestOutcome]:

@@ -643,7 +643,7 @@ def _chunks_of(
             bound[index] = names_bound(statements, rules.watched, "\n".join(region_lines[lower:upper]))
             lower = upper
     module_bound = others_bound.union(*bound)
-    top_imports = [
+    top_imports: list[list[ast.stmt]] = [
         [s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom))] for _, statements in groups
     ]
     every_import = [*imports_around[0], *(s for group in top_imports for s in group), *imports_around[1]]
@@ -830,7 +830,7 @@ def _analyse_classes(
     for _, _, _, inside in candidates:
         for body in inside:
             body.holder[body.index] = body.stub  # type: ignore[assignment]
-    synthetic = []
+    synthetic: list[ast.stmt] = []
     for number, (_, _, statement, _) in enumerate(candidates):
         copied = copy.copy(statement)
         copied.name = f"\0class{number}"
@@ -901,9 +901,7 @@ def _read_statements(loads: list[FreeLoad]) -> list[ast.stmt]:
 def _bare_arguments(args: ast.arguments) -> ast.arguments:
     """The parameters as bindings only: defaults and annotations belong to the outline."""
 
-    def bare(arg: ast.arg | None) -> ast.arg | None:
-        if arg is None:
-            return None
+    def bare(arg: ast.arg) -> ast.arg:
         plain = copy.copy(arg)
         plain.annotation = None
         return plain
@@ -911,10 +909,10 @@ def _bare_arguments(args: ast.arguments) -> ast.arguments:
     return ast.arguments(
         posonlyargs=[bare(a) for a in args.posonlyargs],
         args=[bare(a) for a in args.args],
-        vararg=bare(args.vararg),
+        vararg=None if args.vararg is None else bare(args.vararg),
         kwonlyargs=[bare(a) for a in args.kwonlyargs],
         kw_defaults=[None for _ in args.kwonlyargs],
-        kwarg=bare(args.kwarg),
+        kwarg=None if args.kwarg is None else bare(args.kwarg),
         defaults=[],
     )
 
@@ -1125,11 +1123,19 @@ def _outline(state: _State) -> _Outline:
         statements.extend(chunk.statements)
     if reads:
         first = reads[0]
-        where = {"lineno": first.lineno, "col_offset": 0, "end_lineno": first.lineno, "end_col_offset": 0}
         arguments = ast.arguments(
             posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
         )
-        outside = ast.FunctionDef(name="\0outside", args=arguments, body=reads, decorator_list=[], **where)
+        outside = ast.FunctionDef(
+            name="\0outside",
+            args=arguments,
+            body=reads,
+            decorator_list=[],
+            lineno=first.lineno,
+            col_offset=0,
+            end_lineno=first.lineno,
+            end_col_offset=0,
+        )
         statements.append(outside)
     return _Outline(ast.Module(body=statements, type_ignores=[]), repeats)
 
@@ -1171,7 +1177,8 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
             errors.setdefault(error.code, error)
     outline = _outline(state)
     for chunk in state.chunks:
-        for slot in (*chunk.bodies, *chunk.classes):
+        slots: tuple[_Body | _Class, ...] = (*chunk.bodies, *chunk.classes)
+        for slot in slots:
             if slot.active == "stub" and slot.hits:
                 findings += _cached_findings(slot, chunk.shift, path, config)
     raw: list[RawHit] = []

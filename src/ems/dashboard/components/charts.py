@@ -55,7 +55,7 @@ def scan_trend(frame: pd.DataFrame) -> alt.Chart:
     )
 
 
-def commit_trend(frame: pd.DataFrame) -> alt.LayerChart:
+def commit_trend(frame: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:
     base = alt.Chart(frame).encode(x=alt.X("date:T", title="commit date"))
     events = frame.melt(
         id_vars=["date", "commit", "author", "summary"], value_vars=["introduced", "removed"], var_name="kind"

@@ -14,10 +14,10 @@ def main() -> None:
     header("History", "which commits introduced and removed findings")
     refresh_on_change()
     k = key()
-    if k[2] is None:
+    run = context.store().history_run() if k[2] is not None else None
+    if run is None:
         st.info("No history is recorded yet: build it in the Control panel, or run `ems history`.")
         return
-    run = context.store().history_run()
     trend = data.commit_trend(k)
     st.caption(
         f"Walked {run.commits} commits of {run.branch or 'a detached HEAD'} up to `{run.head_sha[:10]}` "
