@@ -15,8 +15,7 @@ from ems.core.source import SourceText
 from ems.fixes.lazy import cst
 
 if TYPE_CHECKING:  # libcst is imported when the first fix runs, not with the rules
-    from libcst import CodeRange
-    from libcst.metadata import MetadataWrapper
+    from libcst.metadata import CodeRange, MetadataWrapper
 
     from ems.fixes.cstindex import ModuleIndex
 
@@ -50,7 +49,7 @@ class FixContext:
     @cached_property
     def positions(self) -> dict[cst.CSTNode, CodeRange]:
         """Every node's ``PositionProvider`` range (built from the index)."""
-        from libcst import CodePosition, CodeRange
+        from libcst.metadata import CodePosition, CodeRange
 
         index = self.index
         result: dict[cst.CSTNode, CodeRange] = {}
@@ -91,11 +90,11 @@ class FixContext:
             (start_line, start_column), (end_line, end_column) = index.range_of(node)
             if exact_end and (end_line, end_column) != (at.end.line, at.end.column):
                 continue
-            if where is not None and not where(node):  # type: ignore[arg-type]
+            if where is not None and not where(node):
                 continue
             size = (end_line - start_line, end_column - start_column)
             if best is None or size > best_size:
-                best, best_size = node, size  # type: ignore[assignment]
+                best, best_size = node, size
         return best
 
     def enclosing(self, node: cst.CSTNode, node_type: type[N] | tuple[type[N], ...]) -> N | None:
@@ -103,7 +102,7 @@ class FixContext:
         current = parents.get(node)
         while current is not None:
             if isinstance(current, node_type):
-                return current  # type: ignore[return-value]
+                return current
             current = parents.get(current)
         return None
 
@@ -131,7 +130,7 @@ class FixContext:
                 start, end, text = local
                 edit = minimal_edit_between(self.source, start, end, text)
                 return Fix(title, safety, (edit,), finding.code)
-        new_module = self.module.deep_replace(old, new)  # type: ignore[arg-type]
+        new_module = self.module.deep_replace(old, new)  # type: ignore[type-var]
         assert isinstance(new_module, cst.Module)
         return self.fix_from_text(new_module.code + self._lost_tail, title, safety, finding)
 

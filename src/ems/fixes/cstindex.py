@@ -150,7 +150,7 @@ class ModuleIndex:
         if not self.module.has_trailing_newline:
             return None  # the module drops its last newline token: context-dependent
         if isinstance(old, (cst.Module, cst.IndentedBlock)) and type(new) is type(old):
-            change = _block_change(old, new)  # type: ignore[arg-type]
+            change = _block_change(old, new)
             if change is not None:
                 first, last, statements = change
                 return self._statements(old, first, last, statements)
@@ -175,7 +175,7 @@ class ModuleIndex:
             return None
         block, index = anchor
         statement = block.body[index]
-        rebuilt = statement.deep_replace(old, new)  # type: ignore[arg-type]
+        rebuilt = statement.deep_replace(old, new)  # type: ignore[type-var]
         if not isinstance(rebuilt, cst.CSTNode):
             return None
         return self._statements(block, index, index + 1, [rebuilt])
@@ -256,4 +256,5 @@ def _block_change(
         tail += 1
     if head == len(old_body) - tail:
         return None  # a pure insertion: no old statement to anchor the span on
-    return head, len(old_body) - tail, new_body[head : len(new_body) - tail]
+    changed: list[cst.CSTNode] = list(new_body[head : len(new_body) - tail])
+    return head, len(old_body) - tail, changed
