@@ -68,13 +68,13 @@ def simulate(root: Path, interval: float, processes: int, days: int = 8) -> tupl
 
 def tick_cost(root: Path, ticks: int = 300) -> tuple[float, float]:
     """(CPU ms, wall ms) per sampler tick, averaged over ``ticks`` ticks into a real store."""
-    from ems.runtime.monitor import EventCounter, ProcessMonitor
+    from ems.runtime.monitor import ProcessMonitor
     from ems.runtime.sampler import Sampler
 
     def probe(span: float) -> dict[str, float]:
         return {"analyses": 3, "latency_p50_ms": 40.0, "latency_p95_ms": 60.0, "latency_max_ms": 70.0}
 
-    sampler = Sampler(root, "bench", EventCounter(), probe=probe)
+    sampler = Sampler(root, "bench", probe=probe)
     with open_store(root) as store:
         sampler.process_id = m.register_process(
             store, kind="bench", project=str(root), version="b", interval_s=5

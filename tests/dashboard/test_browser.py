@@ -13,27 +13,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from headless_chromium import chromium, free_port, require_chromium  # tests/ (pytest pythonpath)
+
 VIEWPORT = {"width": 1400, "height": 1700}  # Streamlit scrolls inside the page: full_page cannot
 SCREENSHOTS_ENV = "EMS_DASHBOARD_SCREENSHOTS"  # also copy the screenshots there (docs)
 PAGES = [
@@ -49,23 +40,39 @@ PAGES = [
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("dashboard-browser")]
 
 
-def _require_chromium() -> None:
-    if os.path.exists(CHROMIUM):
-        return
-    if os.environ.get("EMS_REQUIRE_EDITOR") == "1":
-        pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium chromium-driver); required in CI")
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+def _serve(root: Path, env: dict[str, str], log: IO[str] | int) -> tuple[subprocess.Popen[bytes], str]:
+    """``ems dashboard`` on a free loopback port, once it answers its health endpoint."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ems", "dashboard", str(root), "--port", str(port), "--no-browser"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(url + "_stcore/health", timeout=2):
+                return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(f"the dashboard did not start (exit {proc.poll()})") from None
+            time.sleep(0.3)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    _require_chromium()
+    require_chromium()
     from conftest import load_demo_script
 
     root = load_demo_script().build(tmp_path_factory.mktemp("browser") / "demo")
@@ -74,32 +81,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         subprocess.run(
             [sys.executable, "-m", "ems", *args], cwd=root, env=env, capture_output=True, timeout=300
         )
-    port = _free_port()
     log = (root.parent / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ems", "dashboard", str(root), "--port", str(port), "--no-browser"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url + "_stcore/health", timeout=2):
-                    break
-            except OSError:
-                assert proc.poll() is None, (root.parent / "server.log").read_text()
-                assert time.monotonic() < deadline, "the dashboard did not start"
-                time.sleep(0.3)
+        proc, url = _serve(root, env, log)
+    except AssertionError as exc:
+        log.close()
+        raise AssertionError(f"{exc}: {(root.parent / 'server.log').read_text()}") from None
+    try:
         yield url, root
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
         log.close()
         server_log = (root.parent / "server.log").read_text()
         # Logs never carry source text: no line of the demo's code appears in them.
@@ -108,14 +99,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 def _settle(page, text: str, timeout: float = 60_000) -> None:
@@ -208,25 +193,10 @@ def test_with_a_token_no_page_renders_before_it_is_given(server, browser, tmp_pa
     """A second server, on loopback with a token: every URL (/findings too) asks for it first."""
     _, root = server
     token = "a-long-enough-test-token-123"
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMS_DASHBOARD_")}
     env["EMS_DASHBOARD_TOKEN"] = token
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ems", "dashboard", str(root), "--port", str(port), "--no-browser"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}/"
+    proc, url = _serve(root, env, subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url + "_stcore/health", timeout=2):
-                    break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline
-                time.sleep(0.3)
         page = browser.new_page(viewport=VIEWPORT)
         for path in ("", "findings", "control"):
             page.goto(url + path)
@@ -242,5 +212,4 @@ def test_with_a_token_no_page_renders_before_it_is_given(server, browser, tmp_pa
         _shot(page, "token-accepted", tmp_path)
         page.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        _stop(proc)

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ems.store import open_store
+from ems.store.monitor import samples
+
 APP = Path(__file__).resolve().parents[2] / "src" / "ems" / "dashboard" / "app.py"
 
 # A process that monitors itself, has its analysis worker killed once (a crash and a
@@ -19,9 +22,11 @@ WORKLOAD = textwrap.dedent(
     """
     import logging, os, signal, sys, time
     from pathlib import Path
-    from ems.core.config import Config
+    from ems.core.config import Config, ConfigResolver
+    from ems.core.registry import load_rules
     from ems.runtime.guard import GuardedAnalyser
     from ems.runtime.sampler import monitor_process
+    from ems.runtime.scan import scan
 
     root = Path(sys.argv[1])
     monitoring = monitor_process(root, "check")
@@ -31,6 +36,9 @@ WORKLOAD = textwrap.dedent(
         while guard.worker_pid is not None:
             time.sleep(0.01)
         guard.analyse("import os\\n", "a.py", Config())
+    # a scan on the process's bus: its files become the "files scanned per second" figure
+    files = list(scan([root], ConfigResolver(load_rules().codes), jobs=1, use_cache=False, bus=monitoring.bus))
+    assert files
     logging.getLogger("ems.check").warning("monitor page test: slow disk on %s", "a.py")
     time.sleep(1.0)
     monitoring.stop()
@@ -71,16 +79,23 @@ def test_the_monitor_page_shows_processes_events_health_and_logs(monitored: Path
     processes = next(t for t in tables if "heartbeat age (s)" in t.columns)
     assert list(processes["state"]) == ["stopped"] and processes["process"][0].startswith("check ")
     assert processes["memory (MB)"][0] > 5
+    assert "files/s" in processes.columns
     events = next(t for t in tables if "reason" in t.columns and "event" in t.columns)
     assert {"worker crashes", "worker restarts"} <= set(events["event"])
     assert any("SIGKILL" in reason for reason in events["reason"])
     health = next(t for t in tables if "remedy" in t.columns)
     assert {"store", "processes", "restarts", "logs"} <= set(health["check"])
     assert dict(zip(health["check"], health["status"], strict=True))["restarts"] == "amber"
+    assert "" not in health.columns  # no emoji column: the status cell is coloured text
     logs = next(t for t in tables if "logger" in t.columns)
     assert "monitor page test: slow disk on a.py" in set(logs["message"])
     charts = [e for e in _walk(at.main) if e.type == "vega_lite_chart"]
-    assert len(charts) >= 3, [e.type for e in _walk(at.main)]  # CPU, memory, latency, events
+    assert len(charts) >= 4, [e.type for e in _walk(at.main)]  # CPU, memory, files/s, events
+    assert any("Files scanned per second" in str(m.value) for m in at.markdown)
+    assert not any("No scan in this window" in str(c.value) for c in at.caption)
+    with open_store(monitored) as store:  # the workload's scan, as the chart shows it
+        rates = [r.sample.files_per_s for r in samples(store, since=0) if r.sample.files_per_s is not None]
+    assert rates and all(rate > 0 for rate in rates)
 
 
 def test_the_log_filter_narrows_the_list(monitored: Path) -> None:

@@ -190,11 +190,24 @@ def test_control_panel_writes_pyproject_keeping_comments(demo_repo: Path) -> Non
     assert tomllib.loads(text)["project"]["name"] == "inventory-demo"
 
 
-def test_control_panel_runs_a_scan(demo_repo: Path) -> None:
+def control_panel_events(button: str) -> list[tuple[str, str]]:
+    """Click a Control panel button, then read the Live page's event log (the dashboard's bus)."""
     at = run_page("views/control.py")
-    at.button(key="cp_scan").click().run()
+    at.button(key=button).click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert "Scanned 4 files" in at.status[0].label if hasattr(at, "status") else True
+    at.switch_page("views/live.py").run()
+    log = at.dataframe[-1].value
+    return list(zip(log["event"], log["detail"], strict=True))
+
+
+def test_control_panel_runs_a_scan(demo_repo: Path) -> None:
+    assert any(e == "scan recorded" and "in 4 files" in d for e, d in control_panel_events("cp_scan"))
+
+
+def test_control_panel_builds_history_through_the_history_service(demo_repo: Path) -> None:
+    """The button runs ``build_history`` (as ``ems history`` does): HistoryBuilt reaches the bus."""
+    events = control_panel_events("cp_history")
+    assert any(e == "history built" and d.startswith("11 commits to ") for e, d in events)
 
 
 def test_the_new_code_gate_fails_with_the_reason_and_passes_at_head(demo_repo: Path) -> None:

@@ -149,6 +149,32 @@ def test_history_records_introductions_and_removals_for_the_demo(demo_repo: Path
     assert set(people) == {"Alice Martin", "Bob Chen", "Carol Diaz", "Dave Okafor"}
 
 
+def test_the_history_pages_figures_agree_with_the_history_report_commit_by_commit(demo_repo: Path) -> None:
+    """The page counts the recorded walk in SQL (``ems.store.queries``); ``ems history``
+    reports it from ``ems.gitinfo.report``: the same numbers per commit and per author."""
+    from ems.gitinfo.repo import close_repositories
+    from ems.gitinfo.report import build_history
+    from ems.store import open_store
+    from ems.store.queries import authors, commit_trend
+
+    with open_store(demo_repo) as store:
+        report = build_history(demo_repo, store, jobs=1)
+        trend = commit_trend(store)
+        people = authors(store)
+    close_repositories()
+    assert [(p.sha, p.introduced, p.removed) for p in trend] == [
+        (c.sha, len(c.introduced), len(c.removed)) for c in report.commits
+    ]
+    by_author: dict[str, list[int]] = {}
+    for c in report.commits:
+        row = by_author.setdefault(c.author, [0, 0, 0])
+        row[0] += 1
+        row[1] += len(c.introduced)
+        row[2] += len(c.removed)
+    assert {a.author: [a.commits, a.introduced, a.removed] for a in people} == by_author
+    assert trend[-1].open == len(report.findings)
+
+
 def test_the_watcher_rescans_and_records_after_a_save(demo_repo: Path) -> None:
     from ems.runtime.watch import ProjectWatcher
     from ems.store import open_store
@@ -201,3 +227,24 @@ def test_a_history_walk_stopped_by_its_progress_callback_records_nothing(demo_re
             walk_history(demo_repo, store, jobs=1, progress=stop)
         close_repositories()
         assert store.history_run().id == run
+
+
+def test_the_hotspot_chart_fits_its_axes_to_the_data_instead_of_starting_at_zero() -> None:
+    import pandas as pd
+
+    from ems.dashboard.components.charts import hotspot_scatter
+
+    frame = pd.DataFrame(
+        {
+            "path": ["a.py", "b.py"],
+            "score": [4.0, 9.0],
+            "recent_changes": [6.0, 9.5],
+            "changes": [7, 11],
+            "findings": [3, 8],
+            "lines": [60, 80],
+            "findings_per_100_lines": [5.0, 10.0],
+        }
+    )
+    encoding = hotspot_scatter(frame).to_dict()["encoding"]
+    assert encoding["x"]["scale"]["zero"] is False
+    assert encoding["y"]["scale"]["zero"] is False

@@ -161,3 +161,44 @@ def test_a_bad_monitor_setting_is_red_and_named(project: Path) -> None:
 def test_a_missing_path_is_an_error(tmp_path: Path) -> None:
     done = ems("doctor", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+LONG_CHECK = textwrap.dedent(
+    """
+    import sys
+    import ems.runtime.longrun as longrun
+    from ems.cli.main import main
+
+    longrun.DEFAULT_DELAY_S = 0.05  # monitored from the start, as a run past 5 s would be
+    sys.exit(main(["check", "--no-cache", "--jobs", "1", "-q", sys.argv[1]]))
+    """
+)
+
+
+def test_a_long_check_records_files_per_second(project: Path) -> None:
+    """A monitored ``ems check`` samples the files it served per second into the store."""
+    for i in range(150):
+        (project / f"mod_{i}.py").write_text("import os\n" + "x = [i for i in range(10)]\n" * 40)
+    env = {**os.environ, "EMS_MONITOR_INTERVAL": "0.2"}
+    done = subprocess.run(
+        [sys.executable, "-c", LONG_CHECK, str(project)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 1, done.stderr  # findings
+    with open_store(project) as store:
+        rows = [r for r in m.samples(store, since=0) if r.kind == "check"]
+    rates = [r.sample.files_per_s for r in rows if r.sample.files_per_s]
+    assert rows and rates, [r.sample for r in rows]
+    assert all(rate > 0 for rate in rates)
+
+
+def test_doctor_names_a_scanning_process_with_its_files_per_second(project: Path) -> None:
+    with open_store(project) as store:
+        pid = m.register_process(
+            store, kind="check", project=str(project), version="t", interval_s=60.0, pid=os.getpid()
+        )
+        sample = m.Sample(time.time(), 5.0, 50.0, 80 * 2**20, 3, 10, files_per_s=180.0)
+        m.record_batch(store, pid, [sample], [])
+    _, checks = doctor(project)
+    assert checks["processes"]["status"] == "green"
+    assert f"check pid {os.getpid()} (" in checks["processes"]["reason"]
+    assert "180 files/s" in checks["processes"]["reason"]

@@ -63,10 +63,13 @@ def test_monitor_counters_are_published_through_the_bus():
     bus.subscribe(CounterIncremented, heard.append)
     undo = publish_counters(counter, bus)
     counter.increment(TIMEOUT)
-    counter.increment(TIMEOUT, 2)
+    counter.increment(TIMEOUT, 2, reason="analysis of a.py exceeded 20 s")
     undo()
     counter.increment(TIMEOUT)
-    assert heard == [CounterIncremented(TIMEOUT, 1), CounterIncremented(TIMEOUT, 3)]
+    assert heard == [
+        CounterIncremented(TIMEOUT, 1, ""),
+        CounterIncremented(TIMEOUT, 3, "analysis of a.py exceeded 20 s"),
+    ]
 
 
 def test_a_scan_publishes_file_analysed_for_each_file_cached_the_second_time(tmp_path: Path):

@@ -5,8 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ems.core.config import ConfigResolver
+from ems.core.registry import load_rules
+from ems.runtime.events import EventBus, publish_counters
+from ems.runtime.longrun import FileRate
 from ems.runtime.monitor import WORKER_CRASH, EventCounter
 from ems.runtime.sampler import Sampler
+from ems.runtime.scan import scan
 from ems.runtime.settings import MonitorSettings
 from ems.store import monitor as m
 from ems.store import open_store
@@ -50,21 +55,28 @@ def test_a_process_silent_for_three_intervals_is_stale_and_a_stopped_one_is_not_
 
 
 def test_the_sampler_thread_records_samples_probe_figures_and_counter_events(tmp_path: Path) -> None:
+    """The sampler follows the process's event bus: the counters bridged onto it (with their
+    reasons) become events; the files a scan served there become files per second."""
     events = EventCounter()
+    bus = EventBus()
+    publish_counters(events, bus)
     spans: list[float] = []
 
     def probe(span: float) -> dict[str, float]:
         spans.append(span)
         return {"latency_p50_ms": 3.0, "analyses": 2, "not_a_field": 1.0}
 
-    sampler = Sampler(
-        tmp_path, "check", events, settings=MonitorSettings(interval_s=0.2), probe=probe
-    ).start()
+    sampler = Sampler(tmp_path, "check", bus, settings=MonitorSettings(interval_s=0.2), probe=probe).start()
     try:
         deadline = time.monotonic() + 10
         while sampler.ticks < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         events.increment(WORKER_CRASH, reason="worker killed by SIGKILL")
+        (tmp_path / "a.py").write_text("import os\n")
+        for result in scan(
+            [tmp_path / "a.py"], ConfigResolver(load_rules().codes), jobs=1, use_cache=False, bus=bus
+        ):
+            assert result.report.findings
         deadline = time.monotonic() + 10
         while sampler.ticks < 5 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -80,7 +92,18 @@ def test_the_sampler_thread_records_samples_probe_figures_and_counter_events(tmp
         assert [(e.kind, e.reason) for e in m.events(store, since=0)] == [
             (WORKER_CRASH, "worker killed by SIGKILL")
         ]
+        rates = [r.sample.files_per_s for r in rows if r.sample.files_per_s is not None]
+        assert len(rates) == 1 and rates[0] > 0  # one file, in one interval
     assert all(0 < s < 5 for s in spans[1:])
+
+
+def test_a_long_runs_file_rate_is_files_per_second_of_each_interval() -> None:
+    rate = FileRate()
+    assert rate(1.0) == {"files_per_s": 0.0}
+    rate.done = 30
+    assert rate(2.0) == {"files_per_s": 15.0}
+    rate.done = 31
+    assert rate(0.5) == {"files_per_s": 2.0}
 
 
 def test_a_week_of_samples_from_three_processes_stays_under_ten_megabytes(tmp_path: Path) -> None:

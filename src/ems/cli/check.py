@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from ems.cli.common import add_selection_options, fail, input_paths, make_resolver, progress_bar, wants_colour
+
+if TYPE_CHECKING:
+    from ems.runtime.longrun import FileRate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,17 +56,18 @@ def run(args: argparse.Namespace) -> int:
     thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
-    from ems.runtime.longrun import monitored_if_long
+    from ems.runtime.longrun import FileRate, monitored_if_long
 
+    rate = FileRate()  # files per second on the Monitor page, if the run lasts
     try:
-        with monitored_if_long(list(getattr(args, "paths", None) or ["."]), "check"):  # only if it lasts
-            return _run(args)
+        with monitored_if_long(list(getattr(args, "paths", None) or ["."]), "check", rate=rate):
+            return _run(args, rate)
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, rate: FileRate | None = None) -> int:
     from time import perf_counter
 
     from ems.core.config import ConfigError
@@ -76,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
         # a warm run that prints cached results needs only the rule set's fingerprint.
         ruleset = lazy_rules()
         resolver = make_resolver(args, ruleset)
-        results, blocks = _collect(args, resolver, ruleset)
+        results, blocks = _collect(args, resolver, ruleset, rate)
         if args.record:
             _record(args, results, resolver, perf_counter() - started)
         if args.new_since:
@@ -120,7 +125,9 @@ def _record(args: argparse.Namespace, results, resolver, duration_s: float) -> N
         raise ServiceError(f"--record: {exc}") from None
 
 
-def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[str] | None]:
+def _collect(
+    args: argparse.Namespace, resolver, ruleset, rate: FileRate | None = None
+) -> tuple[list, list[str] | None]:
     """The results in file order and, for text output, each one's rendered text.
 
     Text is rendered as each result arrives: cached results first, while changed files
@@ -172,6 +179,8 @@ def _collect(args: argparse.Namespace, resolver, ruleset) -> tuple[list, list[st
         view=view,
     ):
         results[index] = result
+        if rate is not None:
+            rate.done = len(results)
         if renderer is not None:
             blocks[index] = renderer.block(result)
         if progress:

@@ -65,6 +65,21 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_recorded_run_options(parser: argparse.ArgumentParser) -> None:
+    """``--format`` and ``--store``: ``ems test`` and ``ems run`` record a run and print its
+    failure groups the same way."""
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="summary format")
+    parser.add_argument("--store", type=Path, metavar="FILE", help="store file (default: ROOT/.ems/ems.db)")
+
+
+def recorded_run_command(args: argparse.Namespace) -> tuple[Path, list[str], bool]:
+    """The project root (from the working directory), the passed-through arguments (after
+    ems's options or ``--``) and whether the summary is JSON."""
+    from ems.runtime.root import project_root
+
+    return project_root(Path.cwd()), list(getattr(args, "passthrough", [])), args.format == "json"
+
+
 def make_resolver(
     args: argparse.Namespace, ruleset: RuleSet, unsafe_fixes: bool | None = None
 ) -> ConfigResolver:

@@ -9,8 +9,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ems.cli.common import positive_int
+
+if TYPE_CHECKING:
+    from ems.runtime.longrun import FileRate
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -62,11 +66,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 class _Progress:
     """One self-rewriting status line on a terminal's stderr; silent otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, rate: FileRate | None = None) -> None:
         self.enabled = sys.stderr.isatty()
         self.shown = False
+        self.rate = rate  # blobs analysed: files per second on the Monitor page
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.rate is not None and stage == "analysing":
+            self.rate.done = done
         if not self.enabled or (done != total and done % 5):
             return
         width = 24
@@ -88,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     from ems.gitinfo.repo import EmptyRepositoryError, GitError, close_repositories, repository, root_of
     from ems.gitinfo.report import build_history
     from ems.runtime.events import EventBus
-    from ems.runtime.longrun import monitored_if_long
+    from ems.runtime.longrun import FileRate, monitored_if_long
     from ems.store import StoreError, open_store
 
     target = Path(args.path)
@@ -98,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if args.max_commits is not None and args.max_commits < 1:
         print("ems history: --max-commits needs a number of at least 1", file=sys.stderr)
         return EXIT_ERROR
-    progress = _Progress()
+    rate = FileRate()
+    progress = _Progress(rate)
     try:
         repo = repository(target)
         root = root_of(repo)
@@ -111,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
             prefix="" if prefix == "." else prefix,
         )
         with (
-            monitored_if_long([str(root)], "history"),  # a long walk shows on the Monitor page
+            monitored_if_long([str(root)], "history", rate=rate),  # a long walk shows on the Monitor page
             open_store(root, args.store) as store,  # a damaged one is moved aside, and said so
         ):
             report = build_history(

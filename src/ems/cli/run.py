@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from ems.cli.common import fail
+from ems.cli.common import add_recorded_run_options, fail, recorded_run_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,25 +24,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "grouped like test failures, and print the groups. Exit code: the program's."
         ),
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="summary format")
-    parser.add_argument("--store", type=Path, metavar="FILE", help="store file (default: ROOT/.ems/ems.db)")
+    add_recorded_run_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ems.runtime.root import project_root
     from ems.store import StoreError
     from ems.testing.program import run_program
     from ems.testing.summary import render_text
 
-    command = list(getattr(args, "passthrough", []))
+    root, command, as_json = recorded_run_command(args)
     if not command:
         return fail("ems run needs a command, e.g. `ems run -- python app.py`")
     try:
-        result = run_program(project_root(Path.cwd()), command, store_path=args.store)
+        result = run_program(root, command, store_path=args.store)
     except StoreError as exc:
         return fail(str(exc))
-    if args.format == "json":
+    if as_json:
         payload = result.summary.to_dict() | {"captured": result.captured}
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     else:

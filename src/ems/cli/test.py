@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from ems.cli.common import fail
+from ems.cli.common import add_recorded_run_options, fail, recorded_run_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,21 +23,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "that are new, regressed, fixed or still failing since the previous run. Exit code: pytest's."
         ),
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="summary format")
+    add_recorded_run_options(parser)
     parser.add_argument("--no-coverage", action="store_true", help="do not measure coverage (faster)")
-    parser.add_argument("--store", type=Path, metavar="FILE", help="store file (default: ROOT/.ems/ems.db)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ems.runtime.root import project_root
     from ems.store import StoreError
     from ems.testing.runner import run_tests
     from ems.testing.summary import render_text
 
-    pytest_args = list(getattr(args, "passthrough", []))
-    root = project_root(Path.cwd())
-    as_json = args.format == "json"
+    root, pytest_args, as_json = recorded_run_command(args)
     try:
         result = run_tests(
             root,

@@ -21,7 +21,12 @@ from ems.store import monitor as m
 
 HEALTH_TTL_S = 10
 MB = 1024 * 1024
-STATUS_MARK = {health.GREEN: "🟢", health.AMBER: "🟠", health.RED: "🔴"}
+# The status cell's colours (text, not an emoji: headless browsers often lack an emoji font)
+STATUS_STYLE = {
+    health.GREEN: "background-color: #1b7f3b; color: white",
+    health.AMBER: "background-color: #b86e00; color: white",
+    health.RED: "background-color: #b3261e; color: white",
+}
 
 
 def _when(epoch: float) -> datetime:
@@ -50,6 +55,7 @@ def processes_frame(store: Store, window_s: float) -> pd.DataFrame:
                 "limit (MB)": None if not p.memory_limit else round(p.memory_limit / MB),
                 "threads": None if s is None else s.threads,
                 "open files": None if s is None else s.open_files,
+                "files/s": None if s is None else s.files_per_s,
                 "version": p.version,
             }
         )
@@ -73,6 +79,7 @@ def samples_frame(store: Store, window_s: float) -> pd.DataFrame:
                 "queue": r.sample.queue_depth,
                 "cache hit rate": r.sample.cache_hit_rate,
                 "code action p50 (ms)": r.sample.action_p50_ms,
+                "files/s": r.sample.files_per_s,
             }
             for r in rows
         ],
@@ -88,6 +95,7 @@ def samples_frame(store: Store, window_s: float) -> pd.DataFrame:
             "queue",
             "cache hit rate",
             "code action p50 (ms)",
+            "files/s",
         ],
     )
 
@@ -125,7 +133,6 @@ def health_frame(root: str) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "": STATUS_MARK[c.status],
                 "check": c.name,
                 "status": c.status,
                 "reason": c.reason,
@@ -134,6 +141,11 @@ def health_frame(root: str) -> pd.DataFrame:
             for c in checks
         ]
     )
+
+
+def status_style(status: str) -> str:
+    """The CSS of a health check's status cell (``DataFrame.style.map``)."""
+    return STATUS_STYLE.get(status, "")
 
 
 def logs_frame(root: Path, min_level: str, contains: str, limit: int = 200) -> pd.DataFrame:

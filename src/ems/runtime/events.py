@@ -65,10 +65,12 @@ class FixApplied:
 
 @dataclass(frozen=True)
 class CounterIncremented:
-    """A monitor counter (``ems.runtime.monitor.EventCounter``) reached ``total``."""
+    """A monitor counter (``ems.runtime.monitor.EventCounter``) reached ``total``;
+    ``reason`` is the line saying why (a signal, a file, a budget), empty if none was given."""
 
     name: str
     total: int
+    reason: str = ""
 
 
 E = TypeVar("E")
@@ -115,4 +117,6 @@ class EventBus:
 
 def publish_counters(counter: EventCounter, bus: EventBus) -> Callable[[], None]:
     """Publish every increment of ``counter`` as ``CounterIncremented``; returns the undo."""
-    return counter.subscribe(lambda name, total: bus.publish(CounterIncremented(name, total)))
+    return counter.subscribe(
+        lambda name, total, reason: bus.publish(CounterIncremented(name, total, reason)), detail=True
+    )

@@ -270,8 +270,8 @@ class GuardedAnalyser:
                 raise _WorkerFailed(self.crash_loop)
         parent, child = self._context.Pipe(duplex=True)
         # typeshed declares ``Process`` on the concrete contexts only, not on ``BaseContext``.
-        process = self._context.Process(  # type: ignore[attr-defined]
-            target=_worker, args=(child, current_settings()), name="ems-analysis", daemon=True
+        process: BaseProcess = self._context.Process(  # type: ignore[attr-defined]
+            target=_worker, args=(child, current_settings()), name=f"ems-{self.name.split()[0]}", daemon=True
         )
         process.start()
         child.close()  # only the child holds its end: EOF reaches us when it dies
@@ -423,7 +423,8 @@ class GuardedAnalyser:
                 if attempt == 1:
                     continue
                 return "unavailable", f"the {self.name} cannot be reached"
-            return self._await(request_id, path, budget, started, what, analysis)
+            # the budget is the work's: a replacement worker's start has its own (startup_timeout)
+            return self._await(request_id, path, budget, time.perf_counter(), what, analysis)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _await(

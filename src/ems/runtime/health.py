@@ -230,8 +230,16 @@ def check_heartbeats(project: Project) -> Check:
         )
     if not live:
         return Check(name, GREEN, "no ems process running")
-    kinds = ", ".join(f"{p.kind} pid {p.pid} ({p.heartbeat_age:.0f} s ago)" for p in live[:5])
-    return Check(name, GREEN, f"{len(live)} live: {kinds}")
+    from ems.store.monitor import ProcessInfo, latest_samples
+
+    latest = latest_samples(store, [p.id for p in live[:5]])
+
+    def describe(p: ProcessInfo) -> str:
+        sample = latest.get(p.id)
+        rate = sample.files_per_s if sample is not None else None  # scanning now: how fast
+        return f"{p.kind} pid {p.pid} ({p.heartbeat_age:.0f} s ago{'' if rate is None else f', {rate:g} files/s'})"
+
+    return Check(name, GREEN, f"{len(live)} live: {', '.join(describe(p) for p in live[:5])}")
 
 
 def check_memory(project: Project) -> Check:
@@ -332,7 +340,9 @@ def check_plugins(project: Project) -> Check:
             f"{len(failed)} of {len(plugins)} plug-ins fail to load: {'; '.join(failed)}",
             "reinstall or uninstall the plug-in package (`pip uninstall ...`); ems refuses to run without it",
         )
-    return Check(name, GREEN, f"{len(plugins)} plug-ins load" if plugins else "no plug-ins installed")
+    if not plugins:
+        return Check(name, GREEN, "no plug-ins installed")
+    return Check(name, GREEN, "1 plug-in loads" if len(plugins) == 1 else f"{len(plugins)} plug-ins load")
 
 
 def check_git(project: Project) -> Check:

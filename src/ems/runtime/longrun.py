@@ -17,13 +17,26 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-DEFAULT_DELAY_S = 5.0
+DEFAULT_DELAY_S = 5.0  # read at each call (a test lowers it to see a short run monitored)
 ENV_ENABLED = "EMS_MONITOR"  # the same switch as ems.runtime.settings.ENV_ENABLED (read without importing it)
+
+
+class FileRate:
+    """Files a long run has scanned so far (the command sets ``done`` as it goes), read by
+    the sampler once per interval as files per second (a sampler *probe*)."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self._seen = 0
+
+    def __call__(self, span: float) -> Mapping[str, float | int | None]:
+        new, self._seen = self.done - self._seen, self.done
+        return {"files_per_s": round(max(new, 0) / span, 1) if span > 0 else None}
 
 
 def _can_arm() -> bool:
@@ -31,14 +44,17 @@ def _can_arm() -> bool:
 
 
 @contextmanager
-def monitored_if_long(paths: list[str], kind: str, delay: float = DEFAULT_DELAY_S) -> Iterator[None]:
+def monitored_if_long(
+    paths: list[str], kind: str, delay: float | None = None, rate: FileRate | None = None
+) -> Iterator[None]:
     """Run the body; if it is still running after ``delay`` s, sample this process meanwhile
-    into the store of the project holding ``paths[0]`` (found only then). Outside the main
-    thread (no signals there) the body runs unmonitored."""
+    into the store of the project holding ``paths[0]`` (found only then), with files per
+    second from ``rate``. Outside the main thread (no signals there) the body runs unmonitored."""
     if os.environ.get(ENV_ENABLED, "").strip().lower() in ("0", "off", "false", "no") or not _can_arm():
         yield
         return
     state: dict[str, object] = {}
+    delay = DEFAULT_DELAY_S if delay is None else delay
 
     def begin(_signum: int, _frame: FrameType | None) -> None:
         from ems.runtime.root import project_root
@@ -46,7 +62,7 @@ def monitored_if_long(paths: list[str], kind: str, delay: float = DEFAULT_DELAY_
 
         try:
             root = project_root(Path(paths[0] if paths else "."))
-            state["monitoring"] = monitor_process(root, kind)
+            state["monitoring"] = monitor_process(root, kind, probe=rate)
         except Exception:  # monitoring must never break the command
             state["monitoring"] = None
 

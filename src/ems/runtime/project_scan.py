@@ -71,7 +71,8 @@ def scan_project(
     try:
         ruleset = lazy_rules()
         resolver = ConfigResolver(LazyCodes(lambda: ruleset.codes), default_root=root)
-        results = list(scan([Path(".")], resolver, ruleset=ruleset, jobs=jobs, progress=step))
+        # FileAnalysed on the bus: the dashboard's sampler turns it into files per second
+        results = list(scan([Path(".")], resolver, ruleset=ruleset, jobs=jobs, progress=step, bus=bus))
         config_hash = resolver.for_folder(root).fingerprint()
     except (ConfigError, RegistryError) as exc:
         raise ScanError(str(exc)) from None

@@ -4,12 +4,18 @@ Started by the language server, the dashboard (and its watcher), and an ``ems ch
 ``ems history`` that runs longer than one interval. Every ``interval_s`` it takes one
 ``ProcessMonitor`` sample plus the face's own figures (a ``probe``: analysis latency
 percentiles, queue depth, cache hit rate, files per second, code-action latency) and writes
-them, with the events the ``EventCounter`` heard meanwhile, in one store transaction.
+them, with the events heard meanwhile, in one store transaction.
+
+What it hears comes from the process's domain event bus (``ems.runtime.events``):
+``CounterIncremented`` (the monitor counters, with their reasons: restarts, crashes,
+time-outs, cache drops...) and ``FileAnalysed`` (the files a scan served: files per second
+when the probe does not say).
 
 Why a thread of its own with its own store connection: the writes are batched once per
 interval and never happen on the keystroke path or the server's event loop; the event
 subscriber only appends to a bounded deque. A store that cannot be written (locked, damaged,
-read-only) costs the samples of that interval and a log line, never the process.
+read-only) costs the samples of that interval and a log line, never the process. The
+subscribers only append to a bounded deque or add one to a count.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ems import __version__
+from ems.runtime.events import CounterIncremented, EventBus, FileAnalysed, publish_counters
 from ems.runtime.monitor import EventCounter, ProcessMonitor
 from ems.runtime.settings import MonitorSettings
 
@@ -47,7 +54,7 @@ class Sampler:
         self,
         root: Path,
         kind: str,
-        events: EventCounter | None = None,
+        bus: EventBus | None = None,
         *,
         settings: MonitorSettings | None = None,
         probe: Probe | None = None,
@@ -56,7 +63,7 @@ class Sampler:
     ) -> None:
         self.root = root
         self.kind = kind
-        self.events = events or EventCounter()
+        self.bus = bus or EventBus()
         self.settings = settings or MonitorSettings()
         self.probe = probe
         self.memory_limit = memory_limit or (lambda: self.settings.memory_limit)
@@ -67,7 +74,9 @@ class Sampler:
         self._pending_samples: deque[object] = deque(maxlen=MAX_PENDING_SAMPLES)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._unsubscribe: Callable[[], None] | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._files = 0  # FileAnalysed heard so far (the tick takes the difference)
+        self._files_at_tick = 0
         self._store: object | None = None
         self._last_prune = 0.0
         self._last_tick = time.monotonic()
@@ -76,23 +85,29 @@ class Sampler:
 
     def start(self) -> Sampler:
         if self._thread is None:
-            self._unsubscribe = self.events.subscribe(self._heard, detail=True)
+            self._unsubscribe = [
+                self.bus.subscribe(CounterIncremented, self._heard),
+                self.bus.subscribe(FileAnalysed, self._file_analysed),
+            ]
             self._thread = threading.Thread(target=self._run, name=f"ems-sampler-{self.kind}", daemon=True)
             self._thread.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Flush what is pending, mark the process stopped, close the store."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
 
-    def _heard(self, name: str, total: int, reason: str) -> None:
-        self._pending_events.append((time.time(), name, reason or name.replace("_", " ")))
+    def _heard(self, event: CounterIncremented) -> None:
+        self._pending_events.append((time.time(), event.name, event.reason or event.name.replace("_", " ")))
+
+    def _file_analysed(self, event: FileAnalysed) -> None:
+        self._files += 1
 
     # -- the thread
 
@@ -144,6 +159,9 @@ class Sampler:
             log.warning("process sample failed: %s", type(exc).__name__)
             return
         figures = dict(self.probe(span)) if self.probe is not None else {}
+        files, self._files_at_tick = self._files - self._files_at_tick, self._files
+        if files and figures.get("files_per_s") is None:
+            figures["files_per_s"] = round(files / span, 1)
         self._pending_samples.append(
             Sample(
                 at=raw.at,
@@ -200,7 +218,7 @@ _PROBE_FIELDS = frozenset(
 def start_sampler(
     root: Path,
     kind: str,
-    events: EventCounter | None = None,
+    bus: EventBus | None = None,
     *,
     probe: Probe | None = None,
     memory_limit: Callable[[], int] | None = None,
@@ -222,20 +240,32 @@ def start_sampler(
             settings = MonitorSettings()
     if not settings.enabled:
         return None
-    return Sampler(root, kind, events, settings=settings, probe=probe, memory_limit=memory_limit).start()
+    return Sampler(root, kind, bus, settings=settings, probe=probe, memory_limit=memory_limit).start()
 
 
 class ProcessMonitoring:
-    """What ``monitor_process`` started for one process: its event counter and sampler."""
+    """What ``monitor_process`` started for one process: its event counter, published on
+    its bus (where the sampler listens), and the sampler."""
 
-    def __init__(self, events: EventCounter, sampler: Sampler | None) -> None:
+    def __init__(
+        self,
+        events: EventCounter,
+        sampler: Sampler | None,
+        bus: EventBus | None = None,
+        unbridge: Callable[[], None] | None = None,
+    ) -> None:
         self.events = events
         self.sampler = sampler
+        self.bus = bus or EventBus()
+        self._unbridge = unbridge
 
     def stop(self) -> None:
         if self.sampler is not None:
             self.sampler.stop()
             self.sampler = None
+        if self._unbridge is not None:
+            self._unbridge()
+            self._unbridge = None
 
 
 def monitor_process(
@@ -243,17 +273,22 @@ def monitor_process(
     kind: str,
     *,
     events: EventCounter | None = None,
+    bus: EventBus | None = None,
     probe: Probe | None = None,
     log_to_file: bool = True,
 ) -> ProcessMonitoring:
     """Log into ``root/.ems/logs/<kind>.log`` (JSON lines) and sample this process into the store.
 
     The one call a long-running face makes at start (the dashboard, a long check or history
-    walk); ``stop()`` at the end marks the process stopped.
+    walk); ``stop()`` at the end marks the process stopped. ``events`` (the process's monitor
+    counter) is published on ``bus`` (the face's event bus, if it has one), which the sampler
+    follows.
     """
     from ems.runtime.logsetup import configure_logging
 
     if log_to_file:
         configure_logging(root, name=kind)
     counter = events or EventCounter()
-    return ProcessMonitoring(counter, start_sampler(root, kind, counter, probe=probe))
+    bus = bus or EventBus()
+    unbridge = publish_counters(counter, bus)
+    return ProcessMonitoring(counter, start_sampler(root, kind, bus, probe=probe), bus, unbridge)

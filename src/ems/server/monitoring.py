@@ -96,7 +96,7 @@ def start(ls: EmsLanguageServer) -> Sampler | None:
     return start_sampler(
         root,
         KIND,
-        ls.events,
+        ls.bus,  # the server's counters are published there (``app``), and its scans' files
         probe=ServerProbe(ls),
         memory_limit=lambda: ls.memory.limit,
         settings=settings,

@@ -87,8 +87,11 @@ def hotspot_scatter(frame: pd.DataFrame) -> alt.Chart:
         alt.Chart(frame)
         .mark_circle(opacity=0.7)
         .encode(
-            x=alt.X("recent_changes:Q", title="recent changes (decayed commit count)"),
-            y=alt.Y("findings_per_100_lines:Q", title="findings per 100 lines"),
+            # fitted to the data, not from 0: the files worth a look are told apart at the top
+            x=alt.X(
+                "recent_changes:Q", title="recent changes (decayed commit count)", scale=alt.Scale(zero=False)
+            ),
+            y=alt.Y("findings_per_100_lines:Q", title="findings per 100 lines", scale=alt.Scale(zero=False)),
             size=alt.Size("lines:Q", title="lines"),
             color=alt.Color("score:Q", scale=alt.Scale(scheme="orangered"), title="hotspot score"),
             tooltip=["path", "score", "recent_changes", "changes", "findings", "lines"],

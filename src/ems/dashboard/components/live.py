@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from ems.dashboard import context
-from ems.runtime.events import EventBus, FixApplied, ScanRecorded
+from ems.runtime.events import EventBus, FixApplied, HistoryBuilt, ScanRecorded
 from ems.runtime.watch import ProjectWatcher
 
 POLL_SECONDS = 1.0
@@ -30,12 +30,14 @@ def _watcher(root: str) -> ProjectWatcher:
 
 
 class EventLog:
-    """The last events of the dashboard's bus (scans recorded, fixes applied), newest first."""
+    """The last events of the dashboard's bus (scans recorded, fixes applied, history built),
+    newest first."""
 
     def __init__(self, bus: EventBus, size: int = 20) -> None:
         self.entries: deque[tuple[str, str, str]] = deque(maxlen=size)
         bus.subscribe(ScanRecorded, self._scan)
         bus.subscribe(FixApplied, self._fix)
+        bus.subscribe(HistoryBuilt, self._history)
 
     def _note(self, kind: str, detail: str) -> None:
         self.entries.appendleft((datetime.now(UTC).strftime("%H:%M:%S"), kind, detail))
@@ -45,6 +47,9 @@ class EventLog:
 
     def _fix(self, event: FixApplied) -> None:
         self._note("fix applied", f"{event.path}: {', '.join(event.codes)}")
+
+    def _history(self, event: HistoryBuilt) -> None:
+        self._note("history built", f"{event.commits} commits to {event.tip[:10]}: {event.findings} findings")
 
 
 @st.cache_resource(show_spinner=False)

@@ -22,7 +22,7 @@ KIND = "dashboard"
 def _monitoring(root: str, live: bool) -> ProcessMonitoring:
     if not live:  # page tests and embedded runs: count events, record nothing
         return ProcessMonitoring(EventCounter(), None)
-    return monitor_process(Path(root), KIND)
+    return monitor_process(Path(root), KIND, bus=context.bus())  # the watcher's scans: files/s
 
 
 def monitoring() -> ProcessMonitoring:

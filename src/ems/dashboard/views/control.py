@@ -102,8 +102,9 @@ def scan_section() -> None:
 
 
 def history_section() -> None:
-    from ems.gitinfo.history import HistoryOptions, walk_history
+    from ems.gitinfo.history import HistoryOptions
     from ems.gitinfo.repo import EmptyRepositoryError, GitError, close_repositories
+    from ems.gitinfo.report import build_history
     from ems.store import StoreError
 
     st.subheader("History")
@@ -124,12 +125,13 @@ def history_section() -> None:
             bar.progress(done / max(total, 1), text=f"{stage}: {done}/{total}")
 
         try:
-            result = walk_history(
+            report = build_history(  # the same service as `ems history`: publishes HistoryBuilt
                 context.project_root(),
                 context.store(),
                 HistoryOptions(max_commits=int(max_commits) or None),
                 jobs=1,
                 progress=progress,
+                bus=context.bus(),
             )
         except EmptyRepositoryError as exc:
             status.update(label=str(exc), state="complete")
@@ -140,8 +142,8 @@ def history_section() -> None:
         finally:
             close_repositories()
         status.update(
-            label=f"Walked {len(result.commits)} commits in {result.seconds:.1f} s "
-            f"({result.analysed} blobs analysed, {result.cached} cached)",
+            label=f"Walked {report.stats.commits} commits in {report.stats.seconds:.1f} s "
+            f"({report.stats.analysed_blobs} blobs analysed, {report.stats.cached_blobs} cached)",
             state="complete",
         )
 

@@ -65,7 +65,9 @@ def recent_events() -> None:
     st.subheader("Recent events")
     entries = list(event_log().entries)
     if not entries:
-        st.caption("Scans recorded and fixes applied by this dashboard (and its watcher) appear here.")
+        st.caption(
+            "Scans recorded, fixes applied and history built by this dashboard (and its watcher) appear here."
+        )
         return
     st.dataframe(
         [{"at (UTC)": at, "event": kind, "detail": detail} for at, kind, detail in entries], hide_index=True

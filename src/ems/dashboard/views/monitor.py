@@ -35,6 +35,14 @@ def live(window_s: float) -> None:
         left.altair_chart(monitor_charts.per_process_line(samples, "CPU %"), width="stretch")
         right.markdown("**Memory (MB)**")
         right.altair_chart(monitor_charts.per_process_line(samples, "memory (MB)"), width="stretch")
+        scanning = samples.dropna(subset=["files/s"])
+        st.markdown("**Files scanned per second**")
+        if scanning.empty:
+            st.caption(
+                "No scan in this window (long `ems check`/`ems history` runs, the watcher, workspace scans)."
+            )
+        else:
+            st.altair_chart(monitor_charts.per_process_line(scanning, "files/s"), width="stretch")
         latency = monitor_data.latency_frame(samples)
         st.markdown("**Analysis latency per interval**")
         if latency.empty:
@@ -61,7 +69,9 @@ def health_section() -> None:
         st.warning(f"{amber} check(s) amber.")
     else:
         st.success("All checks green.")
-    st.dataframe(checks, hide_index=True, width="stretch")
+    st.dataframe(
+        checks.style.map(monitor_data.status_style, subset=["status"]), hide_index=True, width="stretch"
+    )
 
 
 def logs_section() -> None:
