@@ -160,6 +160,7 @@ class Result:
     open_ms: float
     change_ms: list[float] = field(default_factory=list)
     body_ms: list[float] = field(default_factory=list)  # typing inside a method body
+    class_ms: list[float] = field(default_factory=list)  # typing on a class's own line
     action_ms: list[float] = field(default_factory=list)
     resolve_ms: list[float] = field(default_factory=list)
     note: str = ""
@@ -195,6 +196,25 @@ def body_line(lines: list[str]) -> int:
         ):
             return index
     raise SystemExit("no method body line to edit")
+
+
+def class_line(lines: list[str]) -> int:
+    """A one-line class attribute (a class's own line, outside its methods) near the middle."""
+    middle = len(lines) // 2
+    for index in sorted(range(1, len(lines) - 1), key=lambda i: abs(i - middle)):
+        line = lines[index]
+        if (
+            not line.startswith("    ")
+            or line.startswith("     ")
+            or line.lstrip().startswith(("def ", "@", "#"))
+        ):
+            continue
+        if "=" not in line or line.rstrip().endswith(("\\", "(", "[", "{", ",")):
+            continue
+        owner = next((lines[i] for i in range(index - 1, -1, -1) if lines[i][:1] not in ("", " ", "#")), "")
+        if owner.startswith("class ") and not lines[index + 1].startswith("     "):
+            return index
+    raise SystemExit("no class attribute line to edit")
 
 
 async def run_server(
@@ -254,11 +274,21 @@ async def run_server(
         top = [replace(at, 0, "", '_bench_0 = f"x"\n')]
         top += [replace(at, 0, f"_bench_{i - 1}", f"_bench_{i}") for i in range(1, changes)]
         # typing inside a method: a comment grows at the end of a `return` line (no line added)
-        body = body_line(lines) + 1  # the top-level line inserted above shifted it by one
-        column = len(lines[body - 1])
+        body = body_line(lines)
+        column = len(lines[body])
+        body += body >= at  # the top-level line inserted above it shifted it by one
         typed = [replace(body, column, f"  # t{i - 1}" if i else "", f"  # t{i}") for i in range(changes)]
+        # typing on a class's own line (a class attribute, outside every method)
+        own = class_line(lines)
+        column = len(lines[own])
+        own += own >= at
+        in_class = [replace(own, column, f"  # c{i - 1}" if i else "", f"  # c{i}") for i in range(changes)]
         version = 1
-        for change, samples in [*((c, result.change_ms) for c in top), *((c, result.body_ms) for c in typed)]:
+        for change, samples in [
+            *((c, result.change_ms) for c in top),
+            *((c, result.body_ms) for c in typed),
+            *((c, result.class_ms) for c in in_class),
+        ]:
             version += 1
             index = len(client.published)
             started = time.perf_counter()
@@ -360,14 +390,16 @@ def prepare_files() -> list[tuple[str, Path]]:
 def table(results: list[Result]) -> str:
     rows = [
         "| server | file | lines | open → diagnostics ms | change → diagnostics ms, median / p95 "
-        "| typing in a method → diagnostics ms, median / p95 | code action ms, median / p95 |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| typing in a method → diagnostics ms, median / p95 "
+        "| typing in a class body → diagnostics ms, median / p95 | code action ms, median / p95 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         rows.append(
             f"| {r.server} | {r.file} | {r.lines:,} | {r.open_ms:.0f} | "
             f"{statistics.median(r.change_ms):.1f} / {p95(r.change_ms):.1f} | "
             f"{statistics.median(r.body_ms):.1f} / {p95(r.body_ms):.1f} | "
+            f"{statistics.median(r.class_ms):.1f} / {p95(r.class_ms):.1f} | "
             + (
                 f"{statistics.median(r.action_ms):.1f} / {p95(r.action_ms):.1f} |"
                 if r.action_ms
@@ -399,6 +431,17 @@ def targets(results: list[Result]) -> list[str]:
             f"({'met' if body_ratio <= 3 else 'not met'}; {statistics.median(ems.body_ms):.1f} vs "
             f"{statistics.median(ruff.body_ms):.1f} ms median)"
         )
+        # issue 18: each kind of edit within 1.5x of ruff server's p95 for the same edits
+        for label, mine, theirs in (
+            ("top level", ems.change_ms, ruff.change_ms),
+            ("inside a method", ems.body_ms, ruff.body_ms),
+            ("in a class body", ems.class_ms, ruff.class_ms),
+        ):
+            ratio = p95(mine) / p95(theirs)
+            out.append(
+                f"edit {label}, p95 ≤1.5× ruff server's: {ratio:.1f}× ({'met' if ratio <= 1.5 else 'not met'}; "
+                f"{p95(mine):.1f} vs {p95(theirs):.1f} ms)"
+            )
     if "fixit lsp" in big:
         ratio = p95(big["fixit lsp"].change_ms) / p95(ems.change_ms)
         out.append(

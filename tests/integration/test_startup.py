@@ -151,3 +151,21 @@ def test_ems_core_analyse_stays_the_function_after_the_submodule_is_imported() -
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["True", "True", "ems.core.analyse"], out.stderr
+
+
+def test_a_warm_check_with_selectors_validates_them_without_importing_a_rule(tmp_path: Path) -> None:
+    """`--select F401` needs every code to validate against; with no plug-in they come from
+    the rule modules' file names, so a warm run still imports no rule."""
+    (tmp_path / "one_file.py").write_text("import os\n", encoding="utf-8")
+    assert _loaded_after(["check", "--select", "F401,E9", "."], tmp_path)["code"] == 1
+    warm = _loaded_after(["check", "--select", "F401,E9", "."], tmp_path)
+    assert (warm["code"], warm["loaded"]) == (1, [])
+    assert "`os` imported but unused" in warm["out"]
+
+
+def test_the_codes_known_without_importing_the_rules_are_their_codes() -> None:
+    from ems.core.registry import builtin_codes, lazy_rules, load_rules
+
+    assert builtin_codes() == load_rules().codes
+    lazy = lazy_rules()
+    assert lazy.codes == load_rules().codes

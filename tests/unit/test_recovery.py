@@ -130,3 +130,34 @@ def test_a_cache_drop_under_memory_pressure_says_why() -> None:
     assert heard == [
         (CACHE_DROP, "memory 900 MB over the 512 MB limit: dropped analysis-cache, now 300 MB"),
     ]
+
+
+def test_the_long_run_alarm_waits_for_an_import_in_progress(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A loaded machine can still be importing `logging` when the alarm fires: importing the
+    sampler then met `logging` half-initialised and failed the command. The alarm now waits
+    for the import to finish, and monitoring still starts."""
+    import importlib
+    import sys
+
+    from ems.runtime import longrun
+    from ems.store import monitor as m
+    from ems.store import open_store
+
+    (tmp_path / "pyproject.toml").write_text("[tool.ems.monitor]\ninterval = 0.2\n")
+    (tmp_path / "slow_module_for_alarm.py").write_text(
+        "import sys, time\n"
+        "started = time.monotonic()\n"
+        "while time.monotonic() - started < 0.6:\n"
+        "    pass\n"
+        "SAMPLER_LOADED_DURING_IMPORT = 'ems.runtime.sampler' in sys.modules\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "ems.runtime.sampler", raising=False)
+    with longrun.monitored_if_long([str(tmp_path)], "check", delay=0.1):
+        module = importlib.import_module("slow_module_for_alarm")
+        time.sleep(1.0)
+    assert module.SAMPLER_LOADED_DURING_IMPORT is False
+    with open_store(tmp_path) as store:
+        (proc,) = m.processes(store, include_stopped=True)
+        assert proc.kind == "check"
+    assert longrun._importing(sys._getframe()) is False

@@ -20,7 +20,7 @@ from ems.core.fingerprint import definition_spans, enclosing_definition, fingerp
 from ems.core.model import Finding, Range, Report, RuleError, Tag
 from ems.core.node_classes import WalkedClasses
 from ems.core.registry import RuleSet, load_rules
-from ems.core.rule import AnalysisContext, Hit, Rule
+from ems.core.rule import AnalysisContext, Hit, ParentChain, Rule
 from ems.core.source import SourceText, UndecodableSource, decode_source
 from ems.core.suppressions import Suppression, parse_suppressions, skips_file
 from ems.rules.e999_syntax_error import SyntaxErrorRule
@@ -35,16 +35,38 @@ UNUSED_SUPPRESSION_CODE = "RUF100"
 class _Selected:
     rules: tuple[Rule, ...]
     dispatch: dict[type[ast.AST], tuple[Rule, ...]]
+    enabled: frozenset[str]
+
+
+# Selections kept per rule set: a scan meets one or a few configurations; an editor
+# session may meet more over time, so the oldest are dropped past this many.
+_SELECTIONS_KEPT = 32
 
 
 def _select(ruleset: RuleSet, config: Config, path: str) -> tuple[_Selected, frozenset[str]]:
-    enabled = config.selected(ruleset.codes, path)
-    rules = tuple(rule() for rule in ruleset.rules if rule.code in enabled)
-    dispatch: dict[type[ast.AST], list[Rule]] = {}
-    for rule in rules:
-        for node_type in rule.node_types:
-            dispatch.setdefault(node_type, []).append(rule)
-    return _Selected(rules, {k: tuple(v) for k, v in dispatch.items()}), enabled
+    """The rules enabled for ``path``, their instances and node-type dispatch: computed
+    once per configuration (and per set of per-file ignores), not per file.
+
+    Rule instances are shared by every document analysed under one configuration: a rule
+    keeps per-document state in the context (``ctx.memo``), never on ``self``.
+    """
+    cache = ruleset.selections
+    key: object = config
+    if config.per_file_ignores:
+        key = (config, config.selected(ruleset.codes, path))
+    selected = cache.get(key)
+    if selected is None:
+        enabled = key[1] if isinstance(key, tuple) else config.selected(ruleset.codes)
+        rules = tuple(rule() for rule in ruleset.rules if rule.code in enabled)
+        dispatch: dict[type[ast.AST], list[Rule]] = {}
+        for rule in rules:
+            for node_type in rule.node_types:
+                dispatch.setdefault(node_type, []).append(rule)
+        selected = _Selected(rules, {k: tuple(v) for k, v in dispatch.items()}, enabled)
+        if len(cache) >= _SELECTIONS_KEPT:
+            cache.pop(next(iter(cache)))
+        cache[key] = selected
+    return selected, selected.enabled
 
 
 def analyse(
@@ -117,7 +139,11 @@ def run_rules(
             log.error("rule %s raised %s on %s", rule.code, type(exc).__name__, ctx.path, exc_info=exc)
 
     if dispatch:
-        _walk(ctx.tree, ctx, dispatch, raw, broken, contain)
+        visited = _scope_pass(ctx, rules, dispatch)
+        if visited is None:
+            _walk(ctx.tree, ctx, dispatch, raw, broken, contain)
+        else:
+            _visit_nodes(visited, ctx, dispatch, raw, broken, contain)
     for rule in rules:
         if type(rule).check is Rule.check:
             continue
@@ -126,6 +152,81 @@ def run_rules(
         except (Exception, RecursionError) as exc:
             contain(rule, exc)
     return raw, errors
+
+
+# Node types the scope pass does not hand over one by one (it reads them in place): a
+# rule asking for one of these gets the engine's own walk instead.
+_NOT_IN_SCOPE_PASS: tuple[type[ast.AST], ...] = (
+    ast.Module,
+    ast.Constant,
+    ast.Name,
+    ast.Tuple,
+    ast.arguments,
+    ast.arg,
+    ast.alias,
+    ast.comprehension,
+    ast.expr_context,
+    ast.boolop,
+    ast.operator,
+    ast.unaryop,
+    ast.cmpop,
+    ast.type_ignore,
+)
+
+
+def _scope_pass(
+    ctx: AnalysisContext, rules: Sequence[Rule], dispatch: dict[type[ast.AST], tuple[Rule, ...]]
+) -> list[ast.AST] | None:
+    """One walk for both: when a selected rule reads the scope model, build it now in a
+    pass that also collects the nodes the rules visit. None: walk the tree instead (no
+    rule needs the model, it is built already, or a node type it does not deliver).
+
+    Measured on the standard library: the engine's own walk alone cost a third of
+    ``ast.parse`` (see docs/implementation/performance.md, issue 18).
+    """
+    if "scopes" in ctx._cache or not any(rule.uses_scopes for rule in rules):
+        return None
+    if any(issubclass(t, _NOT_IN_SCOPE_PASS) for t in dispatch):
+        return None
+    from ems.core.scope import build_scope_model
+
+    try:
+        model = build_scope_model(ctx.tree, ctx, visit=dispatch)
+    except (Exception, RecursionError):
+        return None  # each scope rule meets the error itself, contained as before
+    ctx._cache["scopes"] = model
+    return model.visited
+
+
+def _visit_nodes(
+    nodes: list[ast.AST],
+    ctx: AnalysisContext,
+    dispatch: dict[type[ast.AST], tuple[Rule, ...]],
+    out: list[tuple[type[Rule], Hit]],
+    broken: set[str],
+    contain: Callable[[Rule, BaseException], None],
+) -> None:
+    """``visit`` each node the scope pass collected; ancestors follow its parent links."""
+    from ems.core.scope import ScopeModel
+
+    model: ScopeModel = ctx._cache["scopes"]  # type: ignore[assignment]
+    chain = ParentChain(model.parents)
+    saved = ctx.ancestors
+    ctx.ancestors = chain
+    append = out.append
+    try:
+        for node in nodes:
+            chain.node = node
+            for rule in dispatch[node.__class__]:
+                if rule.code in broken:
+                    continue
+                try:
+                    for hit in rule.visit(node, ctx):
+                        append((type(rule), hit))
+                except (Exception, RecursionError) as exc:
+                    contain(rule, exc)
+    finally:
+        ctx.ancestors = saved
 
 
 # Operator and context nodes (``Load``, ``Add``, ``Eq`` ...) have no children; skipping
@@ -159,7 +260,8 @@ def _walk(
     if any(issubclass(t, _LEAF_TYPES) for t in dispatch):
         skipped = (ast.Constant,)
     walked = WalkedClasses(tuple(t for t in skipped if t not in dispatch))
-    ancestors = ctx.ancestors
+    ancestors: list[ast.AST] = []
+    ctx.ancestors = ancestors
     get = dispatch.get
     append = out.append
     fields_of = _FIELDS

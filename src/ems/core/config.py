@@ -8,6 +8,7 @@ names the file, the key and the valid choices.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import os
@@ -117,7 +118,14 @@ class Config:
         return frozenset(chosen)
 
     def severity_of(self, code: str, default: Severity) -> Severity:
-        return dict(self.severity).get(code, default)
+        if not self.severity:
+            return default
+        return self._severities.get(code, default)
+
+    @functools.cached_property
+    def _severities(self) -> dict[str, Severity]:
+        """``severity`` as a map, built once per configuration (asked once per finding)."""
+        return dict(self.severity)
 
     def relative(self, path: str | Path) -> str:
         p = Path(path)

@@ -11,11 +11,11 @@ import hashlib
 import importlib
 import inspect
 import os
-import pkgutil
+import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ems import __version__
 from ems.core.plugins import EntryPoint, entry_points
@@ -47,14 +47,18 @@ class RuleSet:
         *,
         identity: str | None = None,
         loader: Callable[[], tuple[tuple, tuple, tuple]] | None = None,
+        codes: Callable[[], tuple[str, ...]] | None = None,
     ) -> None:
         self._rules = tuple(rules)
         self._origins = tuple(origins)
         self._versions = tuple(versions)
         self._identity = identity  # set by lazy_rules: the engine and the plug-in entry points
         self._loader = loader  # (rules, origins, versions) on first use; None once loaded
+        self._codes = codes  # the codes without importing the rules (built-ins only)
         self._index: dict[str, type[Rule]] | None = None
         self._fingerprint: str | None = None
+        # ``ems.core.analyse``'s rule selections by configuration, computed once each.
+        self.selections: dict[object, Any] = {}
 
     def _load(self) -> None:
         if self._loader is not None:
@@ -90,6 +94,11 @@ class RuleSet:
 
     @property
     def codes(self) -> tuple[str, ...]:
+        """Every code, sorted. Validating ``--select`` needs them, and importing every rule
+        for that was most of a warm ``ems check --select ...``: with no plug-ins they come
+        from the rule modules' file names (``<code>_<name>.py``) until the rules are loaded."""
+        if self._loader is not None and self._codes is not None:
+            return self._codes()
         return tuple(rule.code for rule in self.rules)
 
     def origin(self, code: str) -> str:
@@ -181,6 +190,8 @@ def _rules_in_module(module: ModuleType) -> list[type[Rule]]:
 
 
 def builtin_rules() -> list[type[Rule]]:
+    import pkgutil
+
     import ems.rules as package
 
     rules: list[type[Rule]] = []
@@ -228,7 +239,23 @@ def lazy_rules() -> RuleSet:
     identity = "\n".join(
         [engine_digest(), *(f"{ep.name}={ep.value}@{ep.distribution}=={ep.version}" for ep in plugins)]
     )
-    return RuleSet(identity=identity, loader=functools.partial(_load_every_rule, plugins))
+    return RuleSet(
+        identity=identity,
+        loader=functools.partial(_load_every_rule, plugins),
+        codes=None if plugins else builtin_codes,
+    )
+
+
+_MODULE_CODE = re.compile(r"([a-z]+[0-9]+)_[a-z0-9_]*\.py")
+
+
+@lru_cache(maxsize=1)
+def builtin_codes() -> tuple[str, ...]:
+    """The built-in rules' codes from their modules' file names, sorted like ``codes``
+    (a test holds them to the codes of the imported classes)."""
+    folder = os.path.join(os.path.dirname(os.path.dirname(__file__)), "rules")
+    found = (_MODULE_CODE.fullmatch(entry.name) for entry in os.scandir(folder))
+    return tuple(sorted((m.group(1).upper() for m in found if m), key=_code_key))
 
 
 def _load_every_rule(plugins: Iterable[EntryPoint]) -> tuple[tuple, tuple, tuple]:

@@ -15,7 +15,7 @@ Two detection styles are available and may be mixed:
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -103,7 +103,10 @@ class AnalysisContext:
     path: str
     source: SourceText
     tree: ast.Module
-    ancestors: list[ast.AST] = field(default_factory=list)
+    # The path from the module down to the node being visited (not the node itself): a
+    # list during the engine's own walk, a view of the scope pass's parent links when the
+    # nodes came from that pass (``ParentChain``). Read it; never change it.
+    ancestors: Sequence[ast.AST] = field(default_factory=list)
     _cache: dict[str, object] = field(default_factory=dict)
     # The whole document's text when ``tree``/``source`` are only part of it (incremental
     # analysis checks one top-level statement at a time), and where the facts rules read
@@ -219,8 +222,54 @@ class AnalysisContext:
         return Related(Range.of(hit.line, hit.column, hit.end_line, hit.end_column), message, name)
 
 
+class ParentChain(Sequence[ast.AST]):
+    """``ctx.ancestors`` for a node, read from a child -> parent map, lazily.
+
+    Rules mostly look at the parent (``[-1]``) or walk up (``reversed``): both follow the
+    links from the node without building the list, which a walk would pay per node.
+    """
+
+    __slots__ = ("node", "parents")
+
+    def __init__(self, parents: dict[ast.AST, ast.AST]) -> None:
+        self.parents = parents
+        self.node: ast.AST | None = None
+
+    def __reversed__(self) -> Iterator[ast.AST]:
+        parents = self.parents
+        current = parents.get(self.node)  # type: ignore[arg-type]
+        while current is not None:
+            yield current
+            current = parents.get(current)
+
+    def __bool__(self) -> bool:
+        return self.node in self.parents
+
+    def __len__(self) -> int:
+        return sum(1 for _ in reversed(self))
+
+    def __iter__(self) -> Iterator[ast.AST]:
+        return iter(self._list())
+
+    def __getitem__(self, index):
+        if isinstance(index, int) and index < 0:
+            for count, node in enumerate(reversed(self), 1):
+                if count == -index:
+                    return node
+            raise IndexError(index)
+        return self._list()[index]
+
+    def _list(self) -> list[ast.AST]:
+        chain = list(reversed(self))
+        chain.reverse()
+        return chain
+
+
 class Rule:
-    """Base strategy. Subclasses set the class attributes and override hooks."""
+    """Base strategy. Subclasses set the class attributes and override hooks.
+
+    One instance serves every document analysed under a configuration (the engine selects
+    and builds the rules once per configuration): per-document state goes in ``ctx.memo``."""
 
     code: ClassVar[str]
     name: ClassVar[str]
@@ -245,6 +294,10 @@ class Rule:
     # Names whose binding anywhere in the module changes this rule's findings (asked with
     # ``ctx.binds_anywhere``): EMS103 leaves `open` alone in a module with its own `open`.
     watched_names: ClassVar[frozenset[str]] = frozenset()
+    # True when ``check`` reads ``ctx.scopes``: the engine then builds the scope model in
+    # the same pass that collects the nodes for every rule's ``visit`` (one walk per file).
+    # A rule that reads it without saying so still works (the model is built on demand).
+    uses_scopes: ClassVar[bool] = False
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         return iter(())

@@ -372,6 +372,9 @@ class ScopeModel:
     all_names: frozenset[str] = frozenset()
     # Every `for`/`async for` statement, in the order the pass met them (B007 reads them).
     loops: list[ast.For | ast.AsyncFor] = field(default_factory=list)
+    # With ``build_scope_model(visit=...)``: the nodes of those types, each once, parents
+    # before their children (the rules' node-type dispatch runs over them afterwards).
+    visited: list[ast.AST] = field(default_factory=list)
 
     def binding_of(self, node: ast.AST) -> Binding | None:
         return self.bindings.get(node)
@@ -381,17 +384,22 @@ def build_scope_model(
     tree: ast.Module,
     ctx: AnalysisContext | None = None,
     free_loads: list[FreeLoad] | None = None,
+    visit: Iterable[type[ast.AST]] = (),
 ) -> ScopeModel:
     """Analyse ``tree``; ``ctx`` supplies the path (``__init__.py`` rules).
 
     With ``free_loads`` (incremental analysis, ``ems.core.incremental``) the module has no
     builtins, and every read that no scope answers is appended there instead of being
     judged: those are the reads a function body makes of the world outside it.
+
+    With ``visit`` (node types), the pass also collects every node of those types into
+    ``model.visited``: the engine dispatches the rules' ``visit`` over them with the
+    ancestors read from ``model.parents``, so a file is walked once, not twice.
     """
     is_init = bool(ctx is not None and ctx.is_init_module)
     # Scanning function bodies for `global` costs a walk; skip it when the text has none.
     globals_possible = ctx is None or "global" in ctx.source.text
-    return _Checker(tree, is_init, globals_possible, free_loads).model
+    return _Checker(tree, is_init, globals_possible, free_loads, frozenset(visit)).model
 
 
 @dataclass(frozen=True)
@@ -416,6 +424,7 @@ class _Checker:
         is_init: bool,
         globals_possible: bool = True,
         free_loads: list[FreeLoad] | None = None,
+        visit: frozenset[type[ast.AST]] = frozenset(),
     ) -> None:
         self.is_init = is_init
         self.free_loads = free_loads
@@ -430,6 +439,14 @@ class _Checker:
         self.annotations_future = False
         self.root = tree
         self.handlers = self._handlers()
+        # Nodes made by parsing string annotations: walked for names, never visited by rules.
+        self.synthetic: set[ast.AST] = set()
+        self.visit_attributes = ast.Attribute in visit
+        if visit:
+            append = self.model.visited.append
+            generic = self._push_children
+            for cls in visit:
+                self.handlers[cls] = _collecting(self.handlers.get(cls, generic), append)
         self.walked = WalkedClasses((ast.Constant,))
         self.walked_in_annotation = WalkedClasses(())
 
@@ -451,6 +468,9 @@ class _Checker:
         self._check_dead_scopes()
         self.model.undefined_names = self.undefined
         self.model.star_imported = module.star_imported
+        if self.synthetic:
+            synthetic = self.synthetic
+            self.model.visited = [n for n in self.model.visited if n not in synthetic]
         # The handlers are bound methods: a reference cycle through ``self`` that would
         # leave the whole tree (reachable from ``root`` and ``parents``) to the cyclic
         # garbage collector instead of reference counting.
@@ -857,8 +877,11 @@ class _Checker:
         child, so it would be handled next anyway: the order is unchanged."""
         parents = self.parents
         value = node.value
+        collect = self.model.visited.append if self.visit_attributes else None
         while value.__class__ is ast.Attribute:
             parents[value] = node
+            if collect is not None:
+                collect(value)  # a link of the chain, visited by the rules like its head
             node = value
             value = node.value
         if value.__class__ is ast.Name:
@@ -880,6 +903,7 @@ class _Checker:
             return  # F722 territory: not a binding problem
         expr = tree.body
         for sub in ast.walk(expr):
+            self.synthetic.add(sub)
             if "lineno" in sub._attributes:
                 sub.lineno = node.lineno  # type: ignore[attr-defined]
                 sub.col_offset = node.col_offset  # type: ignore[attr-defined]
@@ -911,8 +935,9 @@ class _Checker:
             items: list[Any] = [(value, node, ann, exc)]
             sl = node.slice
             if isinstance(sl, ast.Tuple) and len(sl.elts) >= 2:
-                items.append((sl.elts[0], node, ann, exc))
-                items.extend((e, node, NO_ANNOTATION, exc) for e in sl.elts[1:])
+                self.parents[sl] = node  # every parent is the true one: rules read ancestors
+                items.append((sl.elts[0], sl, ann, exc))
+                items.extend((e, sl, NO_ANNOTATION, exc) for e in sl.elts[1:])
             else:
                 items.append((sl, node, ann, exc))
             self._push(items)
@@ -1044,17 +1069,19 @@ class _Checker:
         self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, ann: int, exc: tuple[str, ...]
     ) -> None:
         a = node.args
+        parents = self.parents
+        parents[a] = node
         items: list[Any] = []
-        annotations: list[ast.AST | None] = [
-            arg.annotation for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg) if arg
-        ]
+        # Each item's parent is the true one (``arg``, ``arguments``): rules read ancestors.
+        for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg):
+            if arg is not None:
+                parents[arg] = a
+                if arg.annotation is not None:
+                    items.extend(self._annotation(arg.annotation, arg, exc))
         if not isinstance(node, ast.Lambda):
-            annotations.append(node.returns)
-        for annotation in annotations:
-            items.extend(self._annotation(annotation, node, exc))
-        items.extend((d, node, NO_ANNOTATION, exc) for d in (*a.defaults, *a.kw_defaults) if d is not None)
+            items.extend(self._annotation(node.returns, node, exc))
+        items.extend((d, a, NO_ANNOTATION, exc) for d in (*a.defaults, *a.kw_defaults) if d is not None)
         self._push(items)
-        self.parents[a] = node
         if not isinstance(node, ast.Lambda) and not node.body:
             # No parser makes an empty body: it is the incremental outline's mark for a
             # body analysed separately (ems.core.incremental), so there is nothing to run.
@@ -1255,6 +1282,18 @@ class _Checker:
         model.unused_imports.sort(key=lambda u: _position(u.binding.alias or u.binding.source))
         model.unused_variables.sort(key=lambda u: _position(u.node))
         model.redefinitions.sort(key=lambda r: _position(r.node))
+
+
+def _collecting(
+    handler: Callable[[Any, int, tuple[str, ...]], None], append: Callable[[ast.AST], None]
+) -> Callable[[Any, int, tuple[str, ...]], None]:
+    """``handler``, recording its node first: how the pass collects the rules' node types."""
+
+    def handle(node: Any, ann: int, exc: tuple[str, ...]) -> None:
+        append(node)
+        handler(node, ann, exc)
+
+    return handle
 
 
 def shadows(new: Binding, old: Binding) -> bool:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 class UnusedLoopControlVariable(Rule):
     code = "B007"
+    uses_scopes = True
     # Whether renaming is safe depends on reads of a module-level loop variable anywhere.
     module_scoped = True
     name = "unused-loop-control-variable"

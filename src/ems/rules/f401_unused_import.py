@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 class UnusedImport(Rule):
     code = "F401"
+    uses_scopes = True
     module_scoped = True
     name = "unused-import"
     severity = Severity.WARNING

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 class ImportShadowedByLoopVar(Rule):
     code = "F402"
+    uses_scopes = True
     module_scoped = True
     name = "import-shadowed-by-loop-var"
     severity = Severity.WARNING

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 class RedefinedWhileUnused(Rule):
     code = "F811"
+    uses_scopes = True
     module_scoped = True
     name = "redefined-while-unused"
     severity = Severity.WARNING

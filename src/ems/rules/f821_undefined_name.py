@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 class UndefinedName(Rule):
     code = "F821"
+    uses_scopes = True
     module_scoped = True
     name = "undefined-name"
     severity = Severity.ERROR

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 class UnusedVariable(Rule):
     code = "F841"
+    uses_scopes = True
     name = "unused-variable"
     severity = Severity.WARNING
     summary = "local variable is assigned to but never used"

@@ -26,6 +26,18 @@ DEFAULT_DELAY_S = 5.0  # read at each call (a test lowers it to see a short run 
 ENV_ENABLED = "EMS_MONITOR"  # the same switch as ems.runtime.settings.ENV_ENABLED (read without importing it)
 
 
+RETRY_S = 0.2
+
+
+def _importing(frame: FrameType | None) -> bool:
+    """Whether ``frame`` (where a signal interrupted) runs inside the import system."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 class FileRate:
     """Files a long run has scanned so far (the command sets ``done`` as it goes), read by
     the sampler once per interval as files per second (a sampler *probe*)."""
@@ -56,11 +68,17 @@ def monitored_if_long(
     state: dict[str, object] = {}
     delay = DEFAULT_DELAY_S if delay is None else delay
 
-    def begin(_signum: int, _frame: FrameType | None) -> None:
-        from ems.runtime.root import project_root
-        from ems.runtime.sampler import monitor_process
-
+    def begin(_signum: int, frame: FrameType | None) -> None:
+        if _importing(frame):
+            # Interrupted inside an import (a loaded machine can take seconds to reach one):
+            # importing the sampler now would meet that module half-initialised (`logging`
+            # without `getLogger`) and fail the command. Try again a little later.
+            signal.setitimer(signal.ITIMER_REAL, RETRY_S)
+            return
         try:
+            from ems.runtime.root import project_root
+            from ems.runtime.sampler import monitor_process
+
             root = project_root(Path(paths[0] if paths else "."))
             state["monitoring"] = monitor_process(root, kind, probe=rate)
         except Exception:  # monitoring must never break the command

@@ -1,0 +1,339 @@
+"""Locating an edit and re-parsing only what it touched: the chunks it overlaps, or only
+the method of a class it falls inside; facts about the rest of the document re-checked."""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import copy
+from typing import Any
+
+from ems.core.analyse import (
+    run_rules,
+)
+from ems.core.fingerprint import DefinitionSpan, definition_spans
+from ems.core.incremental.chunks import _imports_of, _region
+from ems.core.incremental.outline import _positioned, _settle
+from ems.core.incremental.state import (
+    _FUNCTIONS,
+    RawHit,
+    _Body,
+    _Chunk,
+    _Class,
+    _first_line,
+    _parse,
+    _Rules,
+    _shift_hit,
+    _State,
+)
+from ems.core.incremental.stubs import _analyse_bodies, _analyse_classes
+from ems.core.rule import IMPORTS, AnalysisContext
+from ems.core.source import SourceText
+from ems.core.watched import names_bound
+
+
+def _unchanged_lines(old: str, new: str) -> tuple[int, int]:
+    """How many whole lines at the start and at the end the two texts share (not overlapping).
+
+    Found by bisecting on slice comparisons (C speed) instead of comparing line by line.
+    """
+    same_start = _shared_length(old, new, min(len(old), len(new)), from_end=False)
+    prefix = old.count("\n", 0, same_start)
+    if (same_start == len(old) and new[same_start : same_start + 1] == "\n") or (
+        same_start == len(new) and old[same_start : same_start + 1] == "\n"
+    ):
+        prefix += 1  # one text ends where the other ends a line: that last line is the same
+        cut_old = cut_new = same_start + 1
+    else:  # the first changed line starts after the last newline both texts share
+        cut_old = cut_new = old.rfind("\n", 0, same_start) + 1
+    limit = min(len(old) - cut_old, len(new) - cut_new)
+    if limit < 0:
+        return prefix, 0
+    same_end = _shared_length(old, new, limit, from_end=True)
+    start_old, start_new = len(old) - same_end, len(new) - same_end
+    suffix = old.count("\n", start_old) if same_end else 0
+    if (start_old == cut_old or old[start_old - 1] == "\n") and (
+        start_new == cut_new or new[start_new - 1] == "\n"
+    ):
+        suffix += 1  # the shared end starts a line in both texts
+    return prefix, suffix
+
+
+def _shared_length(old: str, new: str, limit: int, from_end: bool) -> int:
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if from_end:
+            same = old[len(old) - middle : len(old) - low] == new[len(new) - middle : len(new) - low]
+        else:
+            same = old[low:middle] == new[low:middle]
+        if same:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _update(state: _State, new: list[str], text: str, path: str) -> int | None:
+    """Re-parse the chunks the edit overlaps: how many lines; None when only a rebuild will do."""
+    old = state.lines
+    chunks = state.chunks
+    if not chunks:
+        return None
+    n_old, n_new = len(old), len(new)
+    prefix, suffix = _unchanged_lines(state.text, text)
+    delta = n_new - n_old
+    low = min(prefix + 1, n_old)
+    high = min(max(low, n_old - suffix), n_old)
+    ends = [c.end for c in chunks]
+    first = bisect.bisect_left(ends, low)
+    last = bisect.bisect_left(ends, high)
+    changed = ("\n".join(old[prefix : n_old - suffix]), "\n".join(new[prefix : n_new - suffix]))
+    state.edit = (*changed, False, False)
+    if first == last:
+        reparsed = _update_method(chunks, first, low, high, delta, old, new, text, path, state.rules)
+        if reparsed is not None:
+            return reparsed
+    for widen in (0, 1):
+        a = max(0, first - widen)
+        b = min(len(chunks) - 1, last + widen)
+        region_start = chunks[a].start
+        region_end = chunks[b].end + delta
+        region_text = "\n".join(new[region_start - 1 : region_end])
+        fresh = _region(
+            chunks[:a], chunks[b + 1 :], region_text, region_start, region_end, path, state.rules, text
+        )
+        if fresh is None:
+            continue
+        replaced = frozenset().union(*(c.bound for c in chunks[a : b + 1]))
+        state.edit = (
+            *changed,
+            replaced != frozenset().union(*(c.bound for c in fresh)),
+            any(c.import_statements for c in chunks[a : b + 1]) or any(c.import_statements for c in fresh),
+        )
+        for chunk in chunks[b + 1 :]:
+            chunk.start += delta
+            chunk.end += delta
+            chunk.shift += delta
+        state.chunks = chunks[:a] + fresh + chunks[b + 1 :]
+        return max(0, region_end - region_start + 1)
+    return None
+
+
+def _refresh(state: _State, text: str, lines: list[str], path: str) -> bool:
+    """Re-check the chunks whose facts about the rest of the document the last edit changed.
+
+    A fact is looked at only when the edit touched its word (or, for "is NAME bound
+    anywhere", when the watched names bound in the module changed): usually none is.
+    False when a chunk no longer parses alone (the caller rebuilds).
+    """
+    old_text, new_text, bound_changed, imports_changed = state.edit
+    module_bound: frozenset[str] | None = None
+    every_import: list[ast.stmt] | None = None
+    now: dict[tuple[str, ...], object] = {}
+    stale: list[int] = []
+    for index, chunk in enumerate(state.chunks):
+        for key, (word, compute, value) in chunk.facts.items():
+            if compute is None:
+                if not bound_changed:
+                    continue
+                if module_bound is None:
+                    module_bound = frozenset().union(*(c.bound for c in state.chunks))
+                current: object = word in module_bound
+            elif word == IMPORTS:
+                if not imports_changed:
+                    continue
+                if every_import is None:
+                    every_import = _imports_of(state.chunks)
+                if key not in now:
+                    now[key] = compute(every_import)
+                current = now[key]
+            elif word not in old_text and word not in new_text:
+                continue
+            elif key in now:
+                current = now[key]
+            else:
+                current = now[key] = compute(text)
+            if current != value:
+                stale.append(index)
+                break
+    for index in reversed(stale):
+        chunk = state.chunks[index]
+        region_text = "\n".join(lines[chunk.start - 1 : chunk.end])
+        before, after = state.chunks[:index], state.chunks[index + 1 :]
+        fresh = _region(before, after, region_text, chunk.start, chunk.end, path, state.rules, text)
+        if fresh is None:
+            return False
+        state.chunks[index : index + 1] = fresh
+    return True
+
+
+def _update_method(
+    chunks: list[_Chunk],
+    position: int,
+    low: int,
+    high: int,
+    delta: int,
+    old: list[str],
+    new: list[str],
+    text: str,
+    path: str,
+    rules: _Rules,
+) -> int | None:
+    """An edit inside one method of a top-level class (``delta`` lines added or removed).
+
+    Typing inside a method of a 1,000-line class should not re-check the class: the method is
+    re-parsed alone (inside a stand-in ``class`` line, blank lines keeping its line numbers),
+    re-checked with the real class as its parent, and swapped in; what follows it moves by
+    ``delta`` lines. None when the edit is not of that kind (the caller re-checks the whole
+    statement).
+    """
+    chunk = chunks[position]
+    tops = {id(s) for s in chunk.statements} | {id(c.full) for c in chunk.classes}
+    shift = chunk.shift
+    found = next(
+        (
+            body
+            for body in chunk.bodies
+            if isinstance(body.parent, ast.ClassDef)
+            and id(body.parent) in tops
+            and _first_line(body.full) - body.shifts["full"] + shift <= low
+            and high <= (body.full.end_lineno or 0) - body.shifts["full"] + shift + (delta > 0)
+        ),
+        None,
+    )
+    if found is None:
+        return None
+    _settle(chunk, every_variant=True)  # every node at its document line from here on
+    parent = found.parent
+    assert isinstance(parent, ast.ClassDef)
+    first, last = _first_line(found.full), found.full.end_lineno or found.full.lineno
+    if first < 2:
+        return None
+    padded = "\n" * (first - 2) + "class _:\n" + "\n".join(new[first - 1 : last + delta])
+    tree = _parse(padded)
+    if tree is None or len(tree.body) != 1 or len(tree.body[0].body) != 1:  # type: ignore[attr-defined]
+        return None
+    method = tree.body[0].body[0]  # type: ignore[attr-defined]
+    if (
+        not isinstance(method, _FUNCTIONS)
+        or _first_line(method) != first
+        or method.end_lineno != last + delta
+        or method.col_offset != found.full.col_offset
+    ):
+        return None
+    if rules.watched and names_bound(
+        [method], rules.watched, "\n".join(new[first - 1 : last + delta])
+    ) != names_bound([found.full], rules.watched, "\n".join(old[first - 1 : last])):
+        return None  # the method binds a watched name it did not (or the reverse)
+    shift = chunk.shift
+    # the old method's findings and definitions go; what follows it moves
+    chunk.hits = [h for h in chunk.hits if not first <= h[1].line + shift <= last]
+    chunk.spans = [s for s in chunk.spans if not first <= s.start + shift <= last]
+    if delta:
+        _move_after(chunks, position, found, first, last, delta)
+    src = SourceText(padded)
+    stand_in = copy.copy(parent)
+    stand_in.body = [method]
+    facts: dict[tuple[str, ...], tuple[str, Any, object]] = {}
+    module_bound = frozenset().union(*(c.bound for c in chunks))
+    ctx = AnalysisContext(
+        path=path,
+        source=src,
+        tree=ast.Module(body=[stand_in], type_ignores=[]),
+        module_text=text,
+        fact_log=facts,
+        bound_anywhere=module_bound.__contains__,
+        module_imports=lambda: _imports_of(chunks),
+    )
+    hits, errors = run_rules(ctx, rules.local_rules, rules.local_dispatch)
+    chunk.hits += [(rule, _shift_hit(hit, -shift)) for rule, hit in hits if first <= hit.line <= last + delta]
+    chunk.findings = None
+
+    fresh = _Body(found.holder, found.index, method, None, frozenset(), [], parent=parent)
+    errors += _analyse_bodies([fresh], src, path, rules, text, facts)
+    fresh.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in fresh.hits]
+    fresh.shifts = {"full": shift, "stub": shift, "reads": shift}
+    chunk.bodies[chunk.bodies.index(found)] = fresh
+    siblings = [b for b in chunk.bodies if b.parent is parent]
+    for body in siblings:  # every def of the class back in place, full; the outline decides
+        body.holder[body.index] = body.full
+        body.active = "full"
+        body.in_class = None
+
+    # the class's own reads and findings, now with the new method's signature
+    slot = next((c for c in chunk.classes if c.full is parent), None)
+    index = slot.index if slot is not None else next(i for i, s in enumerate(chunk.statements) if s is parent)
+    chunk.statements[index] = parent
+    chunk.classes = [c for c in chunk.classes if c.full is not parent]
+    classes, class_errors = _analyse_classes([(0, [parent])], siblings, src, path, rules, text, facts)
+    errors += class_errors
+    for cls in classes:
+        cls.holder, cls.index = chunk.statements, index
+        cls.shifts = {"full": shift, "stub": shift}
+        cls.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in cls.hits]
+        chunk.classes.append(cls)
+    if errors:
+        chunk.errors = chunk.errors + errors
+    chunk.facts = {**chunk.facts, **facts}  # what the method's checks asked of the document
+
+    spans = list(chunk.spans)
+    spans += [
+        DefinitionSpan(s.start - shift, s.end - shift, s.qualname)
+        for s in definition_spans(ast.Module(body=[stand_in], type_ignores=[]))
+        if first <= s.start <= last + delta
+    ]
+    spans.sort(key=lambda s: (s.start, -s.end))
+    chunk.spans = spans
+    chunk.span_starts = [s.start for s in spans]
+    return last + delta - first + 1
+
+
+def _move_after(
+    chunks: list[_Chunk], position: int, method: _Body, first: int, last: int, delta: int
+) -> None:
+    """Move by ``delta`` lines what follows document line ``last`` (the end of ``method``,
+    which is being replaced) and stretch what encloses it; the chunk is settled (all its
+    nodes at document lines). Later chunks just shift."""
+    chunk = chunks[position]
+    shift = chunk.shift
+    slots: list[_Body | _Class] = [*chunk.classes, *chunk.bodies]
+    roots = frozenset(id(n) for slot in slots for n in (slot.full, slot.stub) if n is not None)
+    trees: list[ast.AST] = list(chunk.statements)
+    for slot in slots:
+        if slot is not method:
+            trees += [n for n in (slot.full, slot.stub) if n is not None]
+            if isinstance(slot, _Body):
+                trees += slot.reads
+    for node in _positioned(trees, roots - {id(t) for t in trees}):
+        line = node.lineno  # type: ignore[attr-defined]
+        end = getattr(node, "end_lineno", None) or line
+        if line > last:
+            node.lineno = line + delta  # type: ignore[attr-defined]
+            node.end_lineno = end + delta  # type: ignore[attr-defined]
+        elif line < first and end >= last:
+            node.end_lineno = end + delta  # type: ignore[attr-defined]
+
+    def moved(hits: list[RawHit]) -> list[RawHit]:
+        return [(rule, _shift_hit(hit, delta) if hit.line + shift > last else hit) for rule, hit in hits]
+
+    chunk.hits = moved(chunk.hits)
+    chunk.findings = None
+    for slot in slots:
+        if slot is not method:
+            slot.hits = moved(slot.hits)
+            slot.findings = None
+    chunk.spans = [
+        DefinitionSpan(s.start + delta, s.end + delta, s.qualname)
+        if s.start + shift > last
+        else DefinitionSpan(s.start, s.end + delta, s.qualname)
+        if s.start + shift < first and s.end + shift >= last
+        else s
+        for s in chunk.spans
+    ]
+    chunk.span_starts = [s.start for s in chunk.spans]
+    chunk.end += delta
+    for later in chunks[position + 1 :]:
+        later.start += delta
+        later.end += delta
+        later.shift += delta

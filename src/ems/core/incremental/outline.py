@@ -1,0 +1,156 @@
+"""The outline the module-scoped rules run over on every change: the module with stubbed
+bodies and classes, every node brought to its document line only when it is in it."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ems.core.incremental.state import _NO_POSITION, _Body, _Chunk, _Class, _State
+
+
+def _positioned(roots: list[ast.AST], stop: frozenset[int] = frozenset()) -> Iterator[ast.AST]:
+    """Every node under ``roots`` (each once) that has a line, not entering ``stop`` ids."""
+    seen: set[int] = set()
+    stack = [r for r in roots if id(r) not in stop]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or isinstance(node, _NO_POSITION):
+            continue
+        seen.add(id(node))
+        if getattr(node, "lineno", None) is not None:
+            yield node
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                stack.extend(v for v in value if isinstance(v, ast.AST) and id(v) not in stop)
+            elif isinstance(value, ast.AST) and id(value) not in stop:
+                stack.append(value)
+
+
+def _shift_nodes(roots: list[ast.AST], delta: int, stop: frozenset[int] = frozenset()) -> None:
+    """Move nodes ``delta`` lines, not entering the nodes whose ids are in ``stop``."""
+    if not delta:
+        return
+    for node in _positioned(roots, stop):
+        node.lineno += delta  # type: ignore[attr-defined]
+        if getattr(node, "end_lineno", None) is not None:
+            node.end_lineno += delta  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class _Outline:
+    module: ast.Module
+    # A replayed read stands for every read of its name: the others, by the first's place.
+    repeats: dict[tuple[int, int], list[ast.AST]]
+
+
+def _variant(slot: _Body | _Class, name: str) -> ast.stmt:
+    node = slot.full if name == "full" else slot.stub
+    assert node is not None
+    return node
+
+
+def _settled(chunk: _Chunk, target: int) -> bool:
+    """Whether everything in the outline is already at ``target`` (the usual case)."""
+    for cls in chunk.classes:
+        if cls.shifts[cls.active] != target:
+            return False
+    for body in chunk.bodies:
+        if body.in_class is not None and body.in_class.active == "stub":
+            if body.active == "stub" and body.reads and body.shifts["reads"] != target:
+                return False
+            continue
+        if body.shifts[body.active] != target:
+            return False
+        if body.active == "stub" and body.reads and body.shifts["reads"] != target:
+            return False
+    return True
+
+
+def _settle(chunk: _Chunk, every_variant: bool) -> None:
+    """Bring the chunk's nodes to its document lines: those in the outline, or all of them."""
+    target = chunk.shift
+    if not every_variant and chunk.applied == target and _settled(chunk, target):
+        return
+    slots: list[_Body | _Class] = [*chunk.classes, *chunk.bodies]
+    roots = frozenset(id(n) for slot in slots for n in (slot.full, slot.stub) if n is not None)
+    for slot in slots:
+        if every_variant:
+            names = ["full", "stub"] if slot.stub is not None else ["full"]
+        elif isinstance(slot, _Body) and slot.in_class is not None and slot.in_class.active == "stub":
+            continue  # not in the outline: moved when its class is
+        else:
+            names = [slot.active]
+        for name in names:
+            node = _variant(slot, name)
+            _shift_nodes([node], target - slot.shifts[name], roots - {id(node)})
+            slot.shifts[name] = target
+    for body in chunk.bodies:
+        if body.reads and body.shifts["reads"] != target and (every_variant or body.active == "stub"):
+            _shift_nodes(list(body.reads), target - body.shifts["reads"])
+            body.shifts["reads"] = target
+    if chunk.applied != target:
+        _shift_nodes(list(chunk.statements), target - chunk.applied, roots)
+        chunk.applied = target
+
+
+def _outline(state: _State) -> _Outline:
+    """The module with stubbed classes and bodies, every node at its document line.
+
+    Each swappable piece (a class or a def, full or stub) keeps the shift its own nodes
+    have received, and is brought to its chunk's shift only when it is in the outline;
+    the rest of a chunk's nodes move together. So an edit that adds a line moves only the
+    outline's few nodes below it, never whole function bodies.
+
+    Whether a name read from outside is defined (F821) or marks an import used does not
+    depend on which body reads it or how often: the outline replays each name once, and
+    ``repeats`` keeps the other reads so that an undefined-name finding covers them all.
+    """
+    imported = frozenset().union(*(c.imports for c in state.chunks))
+    statements: list[ast.stmt] = []
+    reads: list[ast.stmt] = []
+    first_read: dict[str, tuple[int, int]] = {}
+    repeats: dict[tuple[int, int], list[ast.AST]] = {}
+    for chunk in state.chunks:
+        for cls in chunk.classes:
+            wanted = "full" if cls.binds & imported else "stub"
+            if wanted != cls.active:
+                cls.holder[cls.index] = _variant(cls, wanted)
+                cls.active = wanted
+        for body in chunk.bodies:
+            wanted = "stub" if body.stub is not None and not (body.binds & imported) else "full"
+            if wanted != body.active:
+                body.holder[body.index] = _variant(body, wanted)
+                body.active = wanted
+        _settle(chunk, every_variant=False)
+        for body in chunk.bodies:
+            if body.active == "stub" and body.reads:
+                for read in body.reads:
+                    name = read.value  # type: ignore[attr-defined]
+                    where = first_read.get(name.id)
+                    if where is None:
+                        first_read[name.id] = (name.lineno, name.col_offset)
+                        repeats[(name.lineno, name.col_offset)] = []
+                        reads.append(read)
+                    else:
+                        repeats[where].append(name)
+        statements.extend(chunk.statements)
+    if reads:
+        first = reads[0]
+        arguments = ast.arguments(
+            posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+        )
+        outside = ast.FunctionDef(
+            name="\0outside",
+            args=arguments,
+            body=reads,
+            decorator_list=[],
+            lineno=first.lineno,
+            col_offset=0,
+            end_lineno=first.lineno,
+            end_col_offset=0,
+        )
+        statements.append(outside)
+    return _Outline(ast.Module(body=statements, type_ignores=[]), repeats)

@@ -1,0 +1,93 @@
+"""The report of an incremental analysis: cached findings moved to their current lines,
+the module-scoped rules over the outline, suppressions and fingerprints."""
+
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import replace
+
+from ems.core.analyse import (
+    _apply_suppressions,
+    _rule_error_finding,
+    _to_finding,
+    run_rules,
+)
+from ems.core.config import Config
+from ems.core.fingerprint import enclosing_definition, fingerprints
+from ems.core.incremental.outline import _outline
+from ems.core.incremental.state import RawHit, _Body, _Chunk, _Class, _shift_hit, _State
+from ems.core.model import Finding, Report, RuleError
+from ems.core.registry import RuleSet
+from ems.core.rule import AnalysisContext
+from ems.core.source import SourceText
+
+
+def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSet, started: float) -> Report:
+    findings: list[Finding] = []
+    errors: dict[str, RuleError] = {}
+    for chunk in state.chunks:
+        findings += _cached_findings(chunk, chunk.shift, path, config)
+        for error in chunk.errors:
+            errors.setdefault(error.code, error)
+    outline = _outline(state)
+    for chunk in state.chunks:
+        slots: tuple[_Body | _Class, ...] = (*chunk.bodies, *chunk.classes)
+        for slot in slots:
+            if slot.active == "stub" and slot.hits:
+                findings += _cached_findings(slot, chunk.shift, path, config)
+    raw: list[RawHit] = []
+    src = SourceText(text)
+    ctx = AnalysisContext(path=path, source=src, tree=outline.module)
+    scoped, scoped_errors = run_rules(ctx, state.rules.scoped_rules, state.rules.scoped_dispatch)
+    for rule, hit in scoped:
+        raw.append((rule, hit))
+        if hit.line == hit.end_line:
+            repeated = outline.repeats.get((hit.line, _byte_column(src, hit.line, hit.column)))
+            for node in repeated or ():
+                raw.append(
+                    (
+                        rule,
+                        ctx.hit(node, hit.message, related=hit.related, data=hit.data, template=hit.template),
+                    )
+                )
+    for error in scoped_errors:
+        errors.setdefault(error.code, error)
+    findings += [_to_finding(rule, hit, path, config) for rule, hit in raw]
+    findings.extend(_rule_error_finding(err, path) for err in errors.values())
+    findings = _apply_suppressions(findings, text, ruleset, state.rules.enabled, path, config)
+    findings.sort(key=lambda f: (f.range.start, f.code))
+    findings = _fingerprinted(findings, state, src, path)
+    elapsed = time.perf_counter() - started
+    return Report(path, tuple(findings), False, tuple(errors.values()), {"total": elapsed})
+
+
+def _cached_findings(owner: _Chunk | _Body | _Class, shift: int, path: str, config: Config) -> list[Finding]:
+    """The owner's cached hits as findings at its current place (rebuilt when it moves)."""
+    if owner.findings is None or owner.findings[0] != shift:
+        owner.findings = (
+            shift,
+            [_to_finding(rule, _shift_hit(hit, shift), path, config) for rule, hit in owner.hits],
+        )
+    return owner.findings[1]
+
+
+def _byte_column(src: SourceText, line: int, column: int) -> int:
+    """The UTF-8 offset ``ast`` gives for a code-point column (ASCII lines: the same)."""
+    text = src.line(line)
+    return column if text.isascii() else len(text[:column].encode("utf-8"))
+
+
+def _fingerprinted(findings: list[Finding], state: _State, src: SourceText, path: str) -> list[Finding]:
+    if not findings:
+        return findings
+    starts = [c.start for c in state.chunks]
+
+    def enclosing(line: int) -> str:
+        chunk = state.chunks[max(0, bisect.bisect_right(starts, line) - 1)]
+        if not chunk.spans:
+            return ""
+        return enclosing_definition(chunk.spans, chunk.span_starts, line - chunk.shift)
+
+    keys = [(f.code, path, src.line(f.line), enclosing(f.line)) for f in findings]
+    return [replace(f, fingerprint=fp) for f, fp in zip(findings, fingerprints(keys), strict=True)]

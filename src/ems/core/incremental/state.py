@@ -1,0 +1,150 @@
+"""The incremental state of one document: chunks, the bodies and classes that stubs can
+stand in for, and the small helpers every part shares (parsing, first lines, moving a hit)."""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from ems.core.fingerprint import DefinitionSpan
+from ems.core.model import Finding, Range, Related, Report, RuleError, render_message
+from ems.core.rule import Hit, Rule
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+_STATEMENT_LISTS = ("body", "orelse", "handlers", "finalbody", "cases")
+
+
+_NO_POSITION = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+
+
+RawHit = tuple[type[Rule], Hit]
+
+
+@dataclass
+class _Body:
+    """An outermost function, with the stub that stands in for its body in the outline."""
+
+    holder: list[ast.stmt]  # the statement list that holds the def
+    index: int
+    full: ast.FunctionDef | ast.AsyncFunctionDef
+    stub: ast.FunctionDef | ast.AsyncFunctionDef | None  # None: no stub can stand in
+    binds: frozenset[str]  # every name the body binds, at any depth
+    hits: list[RawHit]  # module-scoped rules' findings inside the body (chunk lines)
+    reads: list[ast.stmt] = field(default_factory=list)  # what the body reads from outside
+    shifts: dict[str, int] = field(default_factory=lambda: {"full": 0, "stub": 0, "reads": 0})
+    active: str = "full"
+    in_class: _Class | None = None
+    parent: ast.AST | None = None  # the statement whose list holds the def (None: the chunk's)
+    findings: tuple[int, list[Finding]] | None = None
+
+
+@dataclass
+class _Class:
+    """A top-level class whose body can be replaced in the outline by its reads from outside.
+
+    Only when every def in it is stubbed: then nothing in the class can change a module-scoped
+    finding elsewhere except what its body (decorators, bases, class-level statements and the
+    defs' signatures) reads from the module, which the stub replays in order.
+    """
+
+    holder: list[ast.stmt]
+    index: int
+    full: ast.ClassDef
+    stub: ast.ClassDef
+    binds: frozenset[str]  # names bound in the class or any of its bodies
+    hits: list[RawHit]  # module-scoped rules' findings inside the class (chunk lines)
+    shifts: dict[str, int] = field(default_factory=lambda: {"full": 0, "stub": 0})
+    active: str = "full"
+    findings: tuple[int, list[Finding]] | None = None
+
+
+@dataclass
+class _Chunk:
+    start: int  # first line in the document (1-based)
+    end: int  # last line
+    shift: int  # document line = chunk (ast) line + shift
+    statements: list[ast.stmt]  # the outline's statements (bodies swapped for stubs)
+    hits: list[RawHit]  # chunk-local rules' findings, in chunk lines
+    errors: list[RuleError]
+    bodies: list[_Body]
+    classes: list[_Class]
+    imports: frozenset[str]  # names bound by imports outside any function
+    spans: list[DefinitionSpan]  # every def/class, in chunk lines
+    span_starts: list[int]
+    applied: int = 0  # shift already applied to the outline's nodes
+    findings: tuple[int, list[Finding]] | None = None  # (shift, findings of ``hits``)
+    bound: frozenset[str] = frozenset()  # watched names bound anywhere in the chunk
+    import_statements: list[ast.stmt] = field(default_factory=list)  # its top-level imports
+    # facts about the rest of the document its findings were computed under (rule.py)
+    facts: dict[tuple[str, ...], tuple[str, Any, object]] = field(default_factory=dict)
+
+
+@dataclass
+class _Rules:
+    local_rules: tuple[Rule, ...]
+    local_dispatch: dict[type[ast.AST], tuple[Rule, ...]]
+    scoped_rules: tuple[Rule, ...]
+    scoped_dispatch: dict[type[ast.AST], tuple[Rule, ...]]
+    enabled: frozenset[str]
+    watched: frozenset[str]  # names whose binding anywhere matters to a chunk-local rule
+
+
+@dataclass
+class _State:
+    key: tuple[object, ...]
+    lines: list[str]
+    chunks: list[_Chunk]
+    rules: _Rules
+    text: str = ""
+    report: Report | None = None
+    # the last edit: old and new text of the changed lines, and whether the watched names
+    # bound in the module changed (what can make another chunk's facts stale)
+    edit: tuple[str, str, bool, bool] = ("", "", False, False)  # ... and whether imports changed
+
+
+def _parse(text: str) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _first_line(statement: ast.stmt) -> int:
+    decorators = getattr(statement, "decorator_list", None)
+    if decorators:
+        return min(statement.lineno, *(d.lineno for d in decorators))
+    return statement.lineno
+
+
+def _shift_hit(hit: Hit, delta: int) -> Hit:
+    """``hit`` moved ``delta`` lines: its range, its related places, and its message when
+    it names their lines (rendered again from its template)."""
+    if not delta:
+        return hit
+    related = tuple(
+        Related(
+            Range.of(
+                r.range.start.line + delta, r.range.start.column, r.range.end.line + delta, r.range.end.column
+            ),
+            r.message,
+            r.name,
+        )
+        for r in hit.related
+    )
+    message = render_message(hit.template, related) if hit.template else hit.message
+    return Hit(
+        hit.line + delta,
+        hit.column,
+        hit.end_line + delta,
+        hit.end_column,
+        message,
+        related,
+        hit.data,
+        hit.template,
+    )

@@ -1,0 +1,147 @@
+"""One walk per file: the scope pass hands the rules the same nodes, with the same
+ancestors, as the engine's own walk (issue 18)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import json
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ems.core.analyse import _NOT_IN_SCOPE_PASS, _walk, analyse
+from ems.core.config import Config
+from ems.core.registry import load_rules
+from ems.core.rule import AnalysisContext, Hit, ParentChain, Rule
+from ems.core.scope import build_scope_model
+from ems.core.source import SourceText
+
+TRICKY = textwrap.dedent(
+    """
+    from __future__ import annotations
+    from typing import Annotated, Literal, cast
+    import os.path as osp
+
+    def f(a: "Literal['x', 'y']" = g(1), *args: Annotated[int, h(2)], k=lambda q=m(): q, **kw) -> "os.Path":
+        global counter
+        try:
+            return [osp.join(x).y.z() for x in args if await_it(x)]
+        except (ValueError, KeyError) as err:
+            raise RuntimeError(f"{err!r:>{width}}") from None
+        finally:
+            del kw
+
+    class C(Base, metaclass=Meta):
+        x: int = field(default_factory=list)
+        y = cast("dict[str, int]", {})
+        def m(self) -> None:
+            while True:
+                if self.a.b.c == None:
+                    break
+            else:
+                continue
+            match self.v:
+                case {"k": [1, *rest]} | P(a=1) as whole if rest:
+                    print(whole)
+    async def co():
+        async with open_it() as (a, b):
+            async for i in agen():
+                await i
+        return {k: v async for k, v in pairs()}
+    """
+)
+
+
+def _node_types() -> list[type[ast.AST]]:
+    leaves = [
+        c
+        for c in vars(ast).values()
+        if inspect.isclass(c) and issubclass(c, ast.AST) and not c.__subclasses__()
+    ]
+    return [c for c in leaves if not issubclass(c, _NOT_IN_SCOPE_PASS)]
+
+
+class _Recorder(Rule):
+    code = "X900"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[ast.AST, list[ast.AST]]] = []
+
+    def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+        self.seen.append((node, list(ctx.ancestors)))
+        return iter(())
+
+
+def _both_ways(text: str) -> tuple[dict[int, list[int]], dict[int, list[int]], int]:
+    tree = ast.parse(text)
+    ctx = AnalysisContext(path="m.py", source=SourceText(text), tree=tree)
+    recorder = _Recorder()
+    dispatch = {t: (recorder,) for t in _node_types()}
+    _walk(tree, ctx, dispatch, [], set(), lambda rule, exc: None)  # type: ignore[arg-type]
+    walked = {id(n): [id(a) for a in chain] for n, chain in recorder.seen}
+    model = build_scope_model(tree, ctx, visit=dispatch)
+    chain = ParentChain(model.parents)
+    passed: dict[int, list[int]] = {}
+    for node in model.visited:
+        chain.node = node
+        passed[id(node)] = [id(a) for a in chain]
+    return walked, passed, len(model.visited)
+
+
+def _sources() -> list[tuple[str, str]]:
+    import email.message
+    import json as json_module
+    import tkinter
+
+    modules = (json_module.decoder, email.message, tkinter, ast, inspect)
+    found = [("tricky", TRICKY)]
+    found += [(m.__name__, Path(m.__file__ or "").read_text(encoding="utf-8")) for m in modules]
+    return found
+
+
+@pytest.mark.parametrize(("name", "text"), _sources(), ids=[n for n, _ in _sources()])
+def test_the_scope_pass_visits_each_node_once_with_the_walks_ancestors(name: str, text: str) -> None:
+    walked, passed, count = _both_ways(text)
+    assert count == len(passed)  # no node twice
+    assert passed == walked  # the same nodes (string annotations' nodes excluded), same ancestors
+    assert len(walked) > 50
+
+
+def test_parent_chain_reads_like_the_ancestor_list() -> None:
+    tree = ast.parse("def f():\n    return g(x)\n")
+    model = build_scope_model(tree, visit=(ast.Call,))
+    (call,) = model.visited
+    chain = ParentChain(model.parents)
+    chain.node = call
+    ret = tree.body[0].body[0]  # type: ignore[attr-defined]
+    assert list(chain) == [tree, tree.body[0], ret]
+    assert chain[-1] is ret and chain[0] is tree and chain[-3] is tree and len(chain) == 3
+    assert list(reversed(chain)) == [ret, tree.body[0], tree]
+    assert bool(chain)
+    chain.node = tree
+    assert not chain and len(chain) == 0
+    with pytest.raises(IndexError):
+        chain[-1]
+
+
+def test_findings_are_the_same_with_and_without_the_shared_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rule over real modules: the one-walk path and the two-walk path agree."""
+    ruleset = load_rules()
+    texts = [text for _, text in _sources()]
+
+    def run() -> list[str]:
+        reports = [analyse(t, "m.py", Config(), ruleset) for t in texts]
+        return [
+            json.dumps([(f.code, str(f.range), f.message, f.fingerprint) for f in r.findings])
+            for r in reports
+        ]
+
+    one_walk = run()
+    engine = importlib.import_module("ems.core.analyse")
+    monkeypatch.setattr(engine, "_scope_pass", lambda ctx, rules, dispatch: None)
+    assert run() == one_walk
+    assert any(json.loads(r) for r in one_walk)
