@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -43,6 +42,8 @@ class FileChanged(RuntimeError):
 
 def atomic_write(path: Path, data: bytes, expected: bytes | None = None) -> None:
     """Write via a temporary file + rename, keeping mode and owner; refuse if the file changed."""
+    import tempfile  # only when writing: ``ems fix --diff`` and a warm run need none
+
     if expected is not None:
         try:
             current = path.read_bytes()

@@ -17,6 +17,8 @@ from ems.fixes.lazy import cst
 if TYPE_CHECKING:  # libcst is imported when the first fix runs, not with the rules
     from libcst.metadata import CodeRange, MetadataWrapper
 
+    from ems.fixes.cstindex import ModuleIndex
+
 N = TypeVar("N", bound="cst.CSTNode")
 
 
@@ -27,30 +29,48 @@ class FixContext:
         self.source = SourceText(text)
 
     @cached_property
+    def module(self) -> cst.Module:
+        return cst.parse_module(self.text)
+
+    @cached_property
+    def index(self) -> ModuleIndex:
+        """Parents and spans of every node, from one code-generation pass (``cstindex``)."""
+        from ems.fixes.cstindex import ModuleIndex
+
+        return ModuleIndex(self.module)
+
+    @cached_property
     def wrapper(self) -> MetadataWrapper:
+        """libcst's metadata machinery, for a plug-in's fix that wants another provider."""
         from libcst.metadata import MetadataWrapper
 
-        return MetadataWrapper(cst.parse_module(self.text), unsafe_skip_copy=True)
-
-    @property
-    def module(self) -> cst.Module:
-        return self.wrapper.module
+        return MetadataWrapper(self.module, unsafe_skip_copy=True)
 
     @cached_property
     def positions(self) -> dict[cst.CSTNode, CodeRange]:
-        from libcst.metadata import PositionProvider
+        """Every node's ``PositionProvider`` range (built from the index)."""
+        from libcst.metadata import CodePosition, CodeRange
 
-        return dict(self.wrapper.resolve(PositionProvider))
+        index = self.index
+        result: dict[cst.CSTNode, CodeRange] = {}
+        for node, (start, end) in index.syntactic.items():
+            result[node] = CodeRange(CodePosition(*index.position(start)), CodePosition(*index.position(end)))
+        return result
+
+    @property
+    def parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
+        return self.index.parents
 
     @cached_property
-    def parents(self) -> dict[cst.CSTNode, cst.CSTNode]:
-        from libcst.metadata import ParentNodeProvider
+    def reexported(self) -> frozenset[str]:
+        """Names other modules of the package import from this one (``ems.fixes.reexports``)."""
+        from ems.fixes.reexports import names_imported_from
 
-        return dict(self.wrapper.resolve(ParentNodeProvider))
+        return names_imported_from(self.path)
 
     def range_of(self, node: cst.CSTNode) -> Range:
-        pos = self.positions[node]
-        return Range.of(pos.start.line, pos.start.column, pos.end.line, pos.end.column)
+        (start_line, start_column), (end_line, end_column) = self.index.range_of(node)
+        return Range.of(start_line, start_column, end_line, end_column)
 
     def find(
         self,
@@ -62,30 +82,29 @@ class FixContext:
     ) -> N | None:
         """The outermost node of ``node_type`` starting where the finding starts."""
         best: N | None = None
-        for node, pos in self.positions.items():
+        best_size = (0, 0)
+        index = self.index
+        for node in index.starting_at(at.start.line, at.start.column):
             if not isinstance(node, node_type):
                 continue
-            if (pos.start.line, pos.start.column) != (at.start.line, at.start.column):
+            (start_line, start_column), (end_line, end_column) = index.range_of(node)
+            if exact_end and (end_line, end_column) != (at.end.line, at.end.column):
                 continue
-            if exact_end and (pos.end.line, pos.end.column) != (at.end.line, at.end.column):
+            if where is not None and not where(node):
                 continue
-            if where is not None and not where(node):  # type: ignore[arg-type]
-                continue
-            if best is None or self._size(node) > self._size(best):
-                best = node  # type: ignore[assignment]
+            size = (end_line - start_line, end_column - start_column)
+            if best is None or size > best_size:
+                best, best_size = node, size
         return best
 
     def enclosing(self, node: cst.CSTNode, node_type: type[N] | tuple[type[N], ...]) -> N | None:
-        current = self.parents.get(node)
+        parents = self.parents
+        current = parents.get(node)
         while current is not None:
             if isinstance(current, node_type):
-                return current  # type: ignore[return-value]
-            current = self.parents.get(current)
+                return current
+            current = parents.get(current)
         return None
-
-    def _size(self, node: cst.CSTNode) -> tuple[int, int]:
-        pos = self.positions[node]
-        return (pos.end.line - pos.start.line, pos.end.column - pos.start.column)
 
     def code_for(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
@@ -98,15 +117,27 @@ class FixContext:
         safety: Safety,
         finding: Finding,
     ) -> Fix:
-        """A fix that swaps one node for another in the module."""
-        new_module = self.module.deep_replace(old, new)  # type: ignore[arg-type]
+        """A fix that swaps one node for another in the module.
+
+        Only the statements the swap touches are regenerated (``ModuleIndex.
+        local_replacement``); the edit is the same as diffing the whole regenerated module
+        against the text, which is what happens when the swap cannot be had locally.
+        """
+        index = self.index
+        if index.code == self.text:
+            local = index.local_replacement(old, new)
+            if local is not None:
+                start, end, text = local
+                edit = minimal_edit_between(self.source, start, end, text)
+                return Fix(title, safety, (edit,), finding.code)
+        new_module = self.module.deep_replace(old, new)  # type: ignore[type-var]
         assert isinstance(new_module, cst.Module)
         return self.fix_from_text(new_module.code + self._lost_tail, title, safety, finding)
 
     @cached_property
     def _lost_tail(self) -> str:
         """What libcst's round trip drops from the end (a final lone "\r"), to put back."""
-        original = self.module.code
+        original = self.index.code
         if original != self.text and self.text.startswith(original):
             return self.text[len(original) :]
         return ""
@@ -128,3 +159,39 @@ def minimal_edit(source: SourceText, new_text: str) -> TextEdit:
     start = source.position(prefix)
     end = source.position(len(old) - suffix)
     return TextEdit(Range.of(start[0], start[1], end[0], end[1]), new_text[prefix : len(new_text) - suffix])
+
+
+def minimal_edit_between(source: SourceText, start: int, end: int, text: str) -> TextEdit:
+    """``minimal_edit(source, old[:start] + text + old[end:])``, without building or
+    scanning the whole new text: the two texts agree outside ``[start, end)``, so only the
+    changed span (and whatever the shared ends extend into) is compared."""
+    old = source.text
+    n_old = len(old)
+    n_text = len(text)
+    n_new = start + n_text + (n_old - end)
+
+    def new_at(i: int) -> str:
+        if i < start:
+            return old[i]
+        j = i - start
+        return text[j] if j < n_text else old[end + j - n_text]
+
+    limit = min(n_old, n_new)
+    prefix = start
+    while prefix < limit and old[prefix] == new_at(prefix):
+        prefix += 1
+    suffix = min(n_old - end, limit - prefix)
+    while suffix < limit - prefix and old[-1 - suffix] == new_at(n_new - 1 - suffix):
+        suffix += 1
+    stop = n_new - suffix
+    pieces = (old[:start], text, old[end:])
+    inserted: list[str] = []
+    offset = 0
+    for piece in pieces:  # new[prefix:stop], from the three pieces
+        low, high = max(prefix - offset, 0), min(stop - offset, len(piece))
+        if low < high:
+            inserted.append(piece[low:high])
+        offset += len(piece)
+    first = source.position(prefix)
+    last = source.position(n_old - suffix)
+    return TextEdit(Range.of(first[0], first[1], last[0], last[1]), "".join(inserted))

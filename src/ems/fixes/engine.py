@@ -63,11 +63,42 @@ def _signature(findings: Iterable[Finding]) -> Counter[tuple[str, str]]:
     return Counter(_key(f) for f in findings)
 
 
+class FixMemo:
+    """What one judgement of a file computes more than once: the libcst context of a text
+    and the analysis of a text. ``with_fixability`` runs the engine twice (safe, then with
+    unsafe fixes) from the same text: the second run reuses the first's parse, index and
+    the analyses of candidate texts it already verified. Lives for one file's judgement."""
+
+    def __init__(self) -> None:
+        self.contexts: dict[str, FixContext] = {}
+        self.reports: dict[str, Report] = {}
+
+    def context(self, text: str, path: str) -> FixContext:
+        ctx = self.contexts.get(text)
+        if ctx is None:
+            ctx = self.contexts[text] = FixContext(text, path)
+        return ctx
+
+    def analyse(self, text: str, path: str, config: Config, ruleset: RuleSet) -> Report:
+        report = self.reports.get(text)
+        if report is None:
+            report = self.reports[text] = analyse(text, path, config, ruleset)
+        return report
+
+
 def verify(
-    before: Report, new_text: str, targets: Iterable[Finding], path: str, config: Config, ruleset: RuleSet
+    before: Report,
+    new_text: str,
+    targets: Iterable[Finding],
+    path: str,
+    config: Config,
+    ruleset: RuleSet,
+    memo: FixMemo | None = None,
 ) -> str | None:
     """None when the new text is acceptable; otherwise the reason it is not."""
-    after = analyse(new_text, path, config, ruleset)
+    after = (
+        memo.analyse(new_text, path, config, ruleset) if memo else analyse(new_text, path, config, ruleset)
+    )
     if after.syntax_error:
         return "the result does not parse"
     remaining = _signature(after.findings)
@@ -170,11 +201,14 @@ def fix_all(
     ruleset: RuleSet | None = None,
     max_passes: int = MAX_PASSES,
     report: Report | None = None,
+    memo: FixMemo | None = None,
 ) -> FixAllResult:
     """Apply every allowed fix, pass after pass, until nothing changes (bounded).
 
     ``report``: the analysis of ``text`` if the caller has it (saves one analysis).
+    ``memo``: shared with another run on the same text (``with_fixability``).
     """
+    memo = memo or FixMemo()
     config = config or Config()
     ruleset = ruleset or load_rules()
     unsafe = config.unsafe_fixes if unsafe is None else unsafe
@@ -206,7 +240,7 @@ def fix_all(
         ]
         if not candidates:
             break
-        ctx = FixContext(text, path)
+        ctx = memo.context(text, path) if passes == 1 else FixContext(text, path)
         try:
             ctx.module  # noqa: B018 - parse once; a libcst failure ends fixing for this file
         except cst.ParserSyntaxError as exc:
@@ -235,7 +269,7 @@ def fix_all(
         if not batch:
             break
         combined = apply_edits(text, [e for _, fix, _ in batch for e in fix.edits])
-        reason = verify(report, combined, [f for f, _, _ in batch], path, config, ruleset)
+        reason = verify(report, combined, [f for f, _, _ in batch], path, config, ruleset, memo)
         if reason is None:
             text = combined
             applied.extend((f.code, fix.title) for f, fix, _ in batch)
@@ -244,7 +278,7 @@ def fix_all(
         else:
             good: list[tuple[Finding, Fix, tuple[int, int]]] = []
             for finding, fix, span in batch:  # fall back to one at a time
-                why = verify(report, apply_edits(text, fix.edits), [finding], path, config, ruleset)
+                why = verify(report, apply_edits(text, fix.edits), [finding], path, config, ruleset, memo)
                 if why is None:
                     good.append((finding, fix, span))
                 else:
@@ -252,14 +286,14 @@ def fix_all(
             chosen = good[:1]
             if len(good) > 1:  # the good ones together: one pass instead of one per fix
                 together = apply_edits(text, [e for _, fix, _ in good for e in fix.edits])
-                if verify(report, together, [f for f, _, _ in good], path, config, ruleset) is None:
+                if verify(report, together, [f for f, _, _ in good], path, config, ruleset, memo) is None:
                     chosen = good
             if chosen:
                 text = apply_edits(text, [e for _, fix, _ in chosen for e in fix.edits])
                 applied.extend((f.code, fix.title) for f, fix, _ in chosen)
                 fixed.extend((key(f), fix.safety) for f, fix, _ in chosen)
                 failed.clear()
-        report = analyse(text, path, config, ruleset)
+        report = memo.analyse(text, path, config, ruleset)
     return FixAllResult(
         text,
         tuple(applied),
@@ -283,7 +317,8 @@ def with_fixability(text: str, path: str, config: Config, ruleset: RuleSet, repo
     """
     if report.syntax_error or not any(f.fixable for f in report.findings):
         return report
-    first = fix_all(text, path, config, ruleset=ruleset, report=report)
+    memo = FixMemo()
+    first = fix_all(text, path, config, ruleset=ruleset, report=report, memo=memo)
     if any(not failure.code for failure in first.failures):
         # libcst could not take the file (too deep, or a parse it refuses): unknown, so
         # ``ems fix`` tries it and says why it cannot.
@@ -298,7 +333,7 @@ def with_fixability(text: str, path: str, config: Config, ruleset: RuleSet, repo
     else:
         found = dict.fromkeys(facts, Fixability.SAFE)
         if first.withheld:
-            second = fix_all(text, path, config, unsafe=True, ruleset=ruleset, report=report)
+            second = fix_all(text, path, config, unsafe=True, ruleset=ruleset, report=report, memo=memo)
             for index in _match(text, report, second.fixed):
                 found.setdefault(index, Fixability.HIDDEN)
     findings = tuple(

@@ -23,7 +23,9 @@ def remove_import_alias(
         return remove_statement(ctx, statement, finding, title, safety)
     index = next(i for i, n in enumerate(names) if n is alias)
     removed = names.pop(index)
-    new = statement.with_changes(names=names)
+    # The new last name is fixed up before the statement is rebuilt: libcst refuses an
+    # ``import a,`` (a trailing comma) even transiently (``import os, os`` raised here).
+    changes: dict[str, object] = {}
     if index == len(names):
         names[-1] = _new_last(names[-1], removed, statement)
         if (
@@ -32,10 +34,8 @@ def remove_import_alias(
             and isinstance(names[-1].comma, cst.Comma)
         ):
             # the line break before `)` now follows the kept comma
-            new = new.with_changes(
-                rpar=statement.rpar.with_changes(whitespace_before=cst.SimpleWhitespace(""))
-            )
-        new = new.with_changes(names=names)
+            changes["rpar"] = statement.rpar.with_changes(whitespace_before=cst.SimpleWhitespace(""))
+    new = statement.with_changes(names=names, **changes)
     return ctx.replace(statement, new, title, safety, finding)
 
 

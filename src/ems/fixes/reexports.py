@@ -8,28 +8,45 @@ cached by them); only the fix, which runs on demand, looks at the package.
 
 The package is the folder tree of the module's top package (folders with ``__init__.py``);
 each module's ``from X import a, b`` statements are read with ``ast``, relative ones
-resolved against the importing module. The index is kept per process and rebuilt when any
-file of the package changes (size or mtime).
+resolved against the importing module. Only the files that can name the asked module are
+parsed: an import from module ``p.q.mod`` has the word ``mod`` right before its ``import``
+keyword, unless it is a dots-only relative import (``from . import x``), which only a file
+inside the package ``p.q.mod`` itself can write. Each file's words before ``import`` (one
+regular-expression pass) and its imports (one parse) are kept per process, keyed by the
+file's size and mtime, so a changed file is read again.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
 _Stamp = tuple[tuple[str, int, int], ...]
 
+# A word right before an ``import`` keyword (line continuations allowed in between): a
+# superset of the last component of every ``from X import`` in the file.
+_BEFORE_IMPORT = re.compile(rb"(\w+)[\s\\]*import\b")
+
 
 def imported_from_elsewhere(path: str, name: str) -> bool:
     """Whether another module of ``path``'s package imports ``name`` from ``path``'s module."""
+    return name in names_imported_from(path)
+
+
+def names_imported_from(path: str) -> frozenset[str]:
+    """The names other modules of ``path``'s package import from ``path``'s module.
+
+    Each call checks the package's files (one ``stat`` each): a fix context asks once
+    (``FixContext.reexported``), not once per unused import.
+    """
     located = _locate(path)
     if located is None:
-        return False
+        return frozenset()
     root, module = located
-    stamp = _stamp(root)
-    return name in _index(str(root), stamp).get(module, frozenset())
+    return _imported_from(str(root), module, _stamp(root))
 
 
 def _locate(path: str) -> tuple[Path, str] | None:
@@ -62,30 +79,73 @@ def _stamp(top: Path) -> _Stamp:
     return tuple(entries)
 
 
-@lru_cache(maxsize=8)
-def _index(top: str, stamp: _Stamp) -> dict[str, frozenset[str]]:
-    """Module dotted name -> names the package's other modules import from it."""
+@lru_cache(maxsize=64)
+def _imported_from(top: str, module: str, stamp: _Stamp) -> frozenset[str]:
+    """Names the package's other modules import from ``module`` (dotted, absolute)."""
     base = Path(top).parent
-    found: dict[str, set[str]] = {}
-    for full, _, _ in stamp:
-        parts = list(Path(full).relative_to(base).with_suffix("").parts)
-        is_package = parts[-1] == "__init__"
-        if is_package:
-            parts.pop()
-        try:
-            tree = ast.parse(Path(full).read_bytes())
-        except (SyntaxError, ValueError, OSError):
+    last = module.rsplit(".", 1)[-1]
+    word = last.encode("utf-8") if last.isascii() else None
+    inside = str(base.joinpath(*module.split("."))) + os.sep  # a package's own subtree
+    found: set[str] = set()
+    for full, size, mtime in stamp:
+        if word is not None and not full.startswith(inside) and word not in _words(full, size, mtime):
             continue
-        here = ".".join(parts)
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.ImportFrom):
-                continue
-            source = _absolute(node, parts, is_package)
-            if source is None or source == here:
-                continue
-            names = found.setdefault(source, set())
-            names.update(alias.name for alias in node.names if alias.name != "*")
-    return {module: frozenset(names) for module, names in found.items()}
+        for source, names in _imports(full, size, mtime, str(base)):
+            if source == module:
+                found.update(names)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=4096)
+def _words(full: str, size: int, mtime: int) -> frozenset[bytes]:
+    """The words right before an ``import`` in the file (``size``/``mtime`` key the cache)."""
+    try:
+        data = Path(full).read_bytes()
+    except OSError:
+        return frozenset()
+    return frozenset(_BEFORE_IMPORT.findall(data))
+
+
+@lru_cache(maxsize=4096)
+def _imports(full: str, size: int, mtime: int, base: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """``(absolute source module, names)`` per ``from ... import`` of the file, except
+    those from the file's own module and star imports' ``*``."""
+    parts = list(Path(full).relative_to(base).with_suffix("").parts)
+    is_package = parts[-1] == "__init__"
+    if is_package:
+        parts.pop()
+    try:
+        tree = ast.parse(Path(full).read_bytes())
+    except (SyntaxError, ValueError, OSError):
+        return ()
+    here = ".".join(parts)
+    found = []
+    for node in _import_froms(tree):
+        source = _absolute(node, parts, is_package)
+        if source is None or source == here:
+            continue
+        found.append((source, frozenset(alias.name for alias in node.names if alias.name != "*")))
+    return tuple(found)
+
+
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _import_froms(tree: ast.Module) -> list[ast.ImportFrom]:
+    """Every ``from ... import`` statement, at any depth: only statement lists are walked
+    (an import is a statement), not the expressions ``ast.walk`` would visit too."""
+    found: list[ast.ImportFrom] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.ImportFrom):
+            found.append(node)
+            continue
+        for name in _BLOCKS:
+            block = getattr(node, name, None)
+            if block:
+                stack.extend(block)
+    return found
 
 
 def _absolute(node: ast.ImportFrom, parts: list[str], is_package: bool) -> str | None:

@@ -113,9 +113,7 @@ class UnusedImport(Rule):
             )
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
-        from ems.fixes.reexports import imported_from_elsewhere
-
-        if imported_from_elsewhere(ctx.path, finding.datum("name")):
+        if finding.datum("name") in ctx.reexported:
             # A re-export (`from .compat import x` in a sibling module): removing it would
             # break the package, so there is no fix at all, safe or unsafe.
             return None
