@@ -41,9 +41,12 @@ check-demo: $(STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
+# Types: mypy over src/ems ([tool.mypy] in pyproject.toml); every `# type: ignore` names
+# its error code and must still be needed.
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks editor-client/e2e
 	$(BIN)/ruff format --check src tests scripts benchmarks editor-client/e2e
+	$(BIN)/mypy
 
 format: $(TEST_STAMP)
 	$(BIN)/ruff format src tests scripts benchmarks editor-client/e2e
