@@ -54,7 +54,7 @@ def test_an_internal_error_exits_2_with_one_line_and_a_log_record(
 ) -> None:
     import ems.cli.check as check
 
-    def broken(args: object) -> int:
+    def broken(*args: object) -> int:  # whatever _run's parameters are
         raise RuntimeError("something ems did not expect")
 
     monkeypatch.chdir(tmp_path)
