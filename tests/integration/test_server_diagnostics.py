@@ -319,7 +319,7 @@ async def test_edits_of_a_large_module_match_a_full_analysis_of_each_version(tmp
             ) == sorted((f.code, f.range.start.line, f.range.start.column, f.message) for f in expected)
 
 
-def test_the_client_applies_edits_with_its_own_utf16_model():
+async def test_the_client_applies_edits_with_its_own_utf16_model():
     """The test client's applier (``lsp_text``) follows the LSP text model on its own: UTF-16
     code units, every line ending Python knows, positions past a line's end clamped."""
     from lsp_text import apply_text_change, index_of
