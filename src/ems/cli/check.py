@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     global _exit_hook
     if not _exit_hook:
         # The interpreter's last act is a full collection over every object still alive
-        # (~30 ms after a warm run of the standard library) that finds nothing to free:
+        # that finds nothing to free:
         # a process about to end has no use for it. Frozen objects are skipped.
         import atexit
 

@@ -300,7 +300,7 @@ def parse_table(
 
 def read_config_file(path: Path, known_codes: Iterable[str]) -> Config | None:
     """The config in ``path``, or None for a pyproject.toml without ``[tool.ems]``."""
-    import tomllib  # ~10 ms of start-up, paid only where a config file exists
+    import tomllib  # costly at start-up: paid only where a config file exists
 
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

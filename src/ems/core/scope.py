@@ -323,14 +323,6 @@ class UnusedImport:
     def name(self) -> str:
         return self.binding.name
 
-    @property
-    def message_name(self) -> str:
-        """What pyflakes/ruff print: the qualified name, plus the alias if there is one."""
-        b = self.binding
-        if b.alias is not None and b.alias.asname and b.has_alias():
-            return f"{b.full_name} as {b.name}"
-        return b.full_name
-
 
 @dataclass(frozen=True, slots=True)
 class Redefinition:

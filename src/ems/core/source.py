@@ -66,14 +66,6 @@ def encode_source(text: str, encoding: str, bom: bool) -> bytes:
     return codecs.BOM_UTF8 + data if bom else data
 
 
-def dominant_newline(text: str) -> str:
-    counts = {nl: text.count(nl) for nl in ("\r\n", "\n", "\r")}
-    counts["\n"] -= counts["\r\n"]
-    counts["\r"] -= counts["\r\n"]
-    best = max(counts, key=lambda k: counts[k])
-    return best if counts[best] else "\n"
-
-
 class SourceText:
     """A document's text with line access and offset/position conversions."""
 

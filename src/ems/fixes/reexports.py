@@ -31,11 +31,6 @@ _Stamp = tuple[tuple[str, int, int], ...]
 _BEFORE_IMPORT = re.compile(rb"(\w+)[\s\\]*import\b")
 
 
-def imported_from_elsewhere(path: str, name: str) -> bool:
-    """Whether another module of ``path``'s package imports ``name`` from ``path``'s module."""
-    return name in names_imported_from(path)
-
-
 def names_imported_from(path: str) -> frozenset[str]:
     """The names other modules of ``path``'s package import from ``path``'s module.
 

@@ -41,7 +41,7 @@ def _gitignore_spec(directory: Path) -> pathspec.PathSpec | None:
         lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    import pathspec  # ~60 ms of start-up, paid only where a .gitignore exists
+    import pathspec  # costly at start-up: paid only where a .gitignore exists
 
     return pathspec.PathSpec.from_lines("gitwildmatch", lines)
 

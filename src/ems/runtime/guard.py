@@ -56,7 +56,7 @@ from ems.runtime.recovery import RestartPolicy
 
 log = logging.getLogger("ems.guard")
 
-DEFAULT_TIMEOUT = 20.0  # seconds per document: typical files take well under 1 s; 10 MB of dense code ~60 s
+DEFAULT_TIMEOUT = 20.0  # seconds per document: far above a typical file, below a pathological one
 ANALYSIS_WORKER = "analysis worker"
 STARTUP_TIMEOUT = 60.0  # importing ems + libraries in a fresh interpreter on a slow disk
 
@@ -113,7 +113,7 @@ def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
     # Documents being edited (the language server): re-check only what each edit touched.
     incremental = IncrementalAnalyser(max_documents=16)
     # The documents' trees are hundreds of thousands of long-lived objects: an automatic
-    # full collection in the middle of a keystroke's analysis cost up to 40 ms. Collect
+    # full collection in the middle of a keystroke's analysis stalls it (performance.md). Collect
     # when idle instead: the young objects after every request, everything now and then.
     gc.disable()
     served = 0

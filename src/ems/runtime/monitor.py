@@ -46,7 +46,7 @@ KNOWN_EVENTS = (
     PROCESS_RESTART,
 )
 
-DEFAULT_MEMORY_LIMIT = 1024 * 1024 * 1024  # 1 GiB: far above a normal server (~100 MB)
+DEFAULT_MEMORY_LIMIT = 1024 * 1024 * 1024  # 1 GiB: far above a normal server's footprint
 
 
 class EventCounter:

@@ -69,7 +69,7 @@ class LineIndex:
         text = self.text
         if "\r" in text:
             self.starts = [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
-        else:  # the common case, 10x faster than the regex on a 5,000-line module
+        else:  # the common case, much faster than the regex (performance.md)
             self.starts = list(accumulate((len(part) + 1 for part in text.split("\n")[:-1]), initial=0))
 
     def line_text(self, index: int) -> str:

@@ -40,8 +40,8 @@ class EmsProtocol(LanguageServerProtocol):
         self, params: lsp.DidChangeTextDocumentParams
     ) -> Generator[Any, Any, None]:
         # pygls's own copy of the text is not kept up to date: nothing reads it, and
-        # copying and applying every change to it cost ~3 ms per keystroke on a 5,000-line
-        # file. The server applies the changes itself (``Document.apply``).
+        # copying and applying every change to it is a measurable cost per keystroke
+        # (docs/implementation/performance.md). The server applies the changes itself (``Document.apply``).
         if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CHANGE)) is not None:
             yield handler, (params,), None
 

@@ -56,10 +56,6 @@ class IncrementalAnalyser:
         # and the state is built when the worker is idle (``prepare``).
         self._pending: OrderedDict[str, tuple[str, Config, RuleSet]] = OrderedDict()
 
-    def forget(self, path: str) -> None:
-        self._states.pop(path, None)
-        self._pending.pop(path, None)
-
     def has_pending(self) -> bool:
         return bool(self._pending)
 

@@ -12,9 +12,6 @@ import streamlit as st
 from ems.dashboard import context
 from ems.dashboard.components.source import show_source
 
-STATE_COLOURS = alt.Scale(
-    domain=["new", "regressed", "ongoing", "fixed"], range=["#d62728", "#9467bd", "#ff7f0e", "#2ca02c"]
-)
 OUTCOME_COLOURS = alt.Scale(
     domain=["passed", "failed", "errors", "other"], range=["#2ca02c", "#d62728", "#ff7f0e", "#999999"]
 )
