@@ -43,7 +43,7 @@ def _gitignore_spec(directory: Path) -> pathspec.PathSpec | None:
         return None
     import pathspec  # costly at start-up: paid only where a .gitignore exists
 
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)  # git's own rules, re-inclusion included
 
 
 def discover(paths: Sequence[Path], resolver: ConfigResolver, info: PathInfo | None = None) -> Iterator[Path]:
