@@ -267,3 +267,21 @@ def test_top_level_gitignore_applies_when_checking_a_subfolder(tmp_path: Path) -
     assert [f["path"] for f in findings] == ["pkg/kept.py"]
     inside = json.loads(ems("check", "--format", "json", ".", cwd=tmp_path / "pkg").stdout)
     assert [f["path"] for f in inside] == ["kept.py"]
+
+
+def test_an_outer_repository_gitignore_stops_at_a_nested_repository(tmp_path: Path) -> None:
+    # ``make run`` builds ``.ems-demo/`` (its own repository) inside this checkout, whose
+    # .gitignore lists it: checking the demo must still find its files.
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("/demo/\n")
+    demo = tmp_path / "demo"
+    (demo / ".git").mkdir(parents=True)
+    (demo / "ems.toml").write_text('select = ["F541"]\n')
+    (demo / "app.py").write_text('x = f"a"\n')
+    findings = json.loads(ems("check", "--format", "json", ".", cwd=demo).stdout)
+    assert [f["path"] for f in findings] == ["app.py"]
+    sub = demo / "pkg"
+    sub.mkdir()
+    (sub / "m.py").write_text('y = f"b"\n')
+    inside = json.loads(ems("check", "--format", "json", ".", cwd=sub).stdout)
+    assert [f["path"] for f in inside] == ["m.py"]

@@ -136,8 +136,11 @@ def _union(patterns: tuple[str, ...]) -> re.Pattern[str]:
 def _ancestor_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
     """The .gitignore files above ``root`` up to its repository's top, which git applies to
     ``root`` too (``ems check sub/`` must skip what the top-level .gitignore ignores).
-    Outside a git repository there are none."""
+    Outside a git repository there are none, and at its top too: an outer repository's
+    rules stop at a nested repository (``.ems-demo/`` inside this checkout)."""
     start = Path(os.path.abspath(root))
+    if (start / ".git").exists():
+        return []
     chain: list[Path] = []
     for folder in start.parents:
         chain.append(folder)
