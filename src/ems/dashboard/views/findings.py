@@ -225,7 +225,7 @@ def main() -> None:
         st.caption(
             f"The table shows the first {len(shown):,} in file order; narrow the filters to see others."
         )
-    st.dataframe(shown[columns], hide_index=True, height=320)
+    st.dataframe(shown[columns], hide_index=True)  # up to ten rows tall, no empty rows below a few
     if shown.empty:
         return
     choices = shown

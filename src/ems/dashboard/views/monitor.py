@@ -70,7 +70,10 @@ def health_section() -> None:
     else:
         st.success("All checks green.")
     st.dataframe(
-        checks.style.map(monitor_data.status_style, subset=["status"]), hide_index=True, width="stretch"
+        checks.style.map(monitor_data.status_style, subset=["status"]),
+        hide_index=True,
+        width="stretch",
+        height="content",  # every check in view: the default cuts the list at ten rows
     )
 
 
