@@ -707,6 +707,11 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
 
+    def integrity(self) -> str:
+        """SQLite's quick check of every page: "ok", or the first problem it found."""
+        rows = self._query("PRAGMA quick_check")
+        return str(rows[0][0]) if rows else "no answer"
+
     # -- scans
 
     def record_scan(self, scan: ScanRecord, findings: Iterable[Finding | StoredFinding]) -> int:
