@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ems.core.config import ConfigError
-from ems.core.config_edit import config_file_for, rule_settings, write_rule_settings
-from ems.core.health import GRADE_BANDS, health_rating
+from ems.runtime.config_edit import config_file_for, rule_settings, write_rule_settings
+from ems.runtime.rating import GRADE_BANDS, health_rating
 
 CODES = ("E711", "F401", "F821", "RUF100")
 
