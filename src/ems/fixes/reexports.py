@@ -58,6 +58,8 @@ def _locate(path: str) -> tuple[Path, Path, str] | None:
     In a package: the top package's tree, and the folder holding it. Outside any package:
     the module's own folder for both (its sibling modules and the packages beside it).
     """
+    if "\0" in path:  # not a file name (an editor's odd URI): nothing to walk
+        return None
     file = Path(os.path.abspath(path))
     if file.suffix not in (".py", ".pyi"):
         return None
