@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from ems.core.config import Config
 from ems.core.model import Finding, Fixability, Position, Range, Related, Report, RuleError, Severity, Tag
-from ems.store.connection import connect, default_store_path, is_damaged
+from ems.store.connection import FileId, connect, default_store_path, file_id, is_damaged
 
 if TYPE_CHECKING:
     from ems.core.registry import RuleSet
@@ -400,6 +400,7 @@ class ResultCache:
         self.root = root
         self.path = default_store_path(root)
         self._conn: sqlite3.Connection | None = None
+        self._file: FileId | None = None  # the file connected to: the one a failure found damaged
         self._disabled = False
         self._rows: list[_Row] = []
         self._views: list[_View] = []
@@ -412,6 +413,7 @@ class ResultCache:
         for attempt in (1, 2):
             conn = None
             try:
+                self._file = file_id(self.path)  # before connecting: never a newer file than ours
                 conn = connect(self.path, BUSY_TIMEOUT_S)
                 conn.execute("SELECT 1 FROM result_settings LIMIT 1")  # the tables are there
                 self._conn = conn
@@ -460,7 +462,7 @@ class ResultCache:
             from ems.store.db import StoreError, recover
 
             with contextlib.suppress(StoreError, OSError, sqlite3.Error):
-                recover(self.path, BUSY_TIMEOUT_S).close()
+                recover(self.path, BUSY_TIMEOUT_S, damaged=self._file).close()
 
     # reading
 

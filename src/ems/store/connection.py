@@ -12,8 +12,32 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import sys
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # BlockingIOError: another process holds it
+            return False
+        return True
+
 
 STORE_DIR = ".ems"
 STORE_FILE = "ems.db"
@@ -57,10 +81,52 @@ def is_damaged(exc: BaseException) -> bool:
     return "not a database" in text or "malformed" in text or "corrupt" in text
 
 
+FileId = tuple[int, int]  # (device, inode): which file is in place, not what it holds
+
+
+def file_id(path: Path) -> FileId | None:
+    """The file now at ``path`` (None: there is none). A store found damaged is moved aside
+    only while it is still the file in place: another process may have replaced it already."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+@contextlib.contextmanager
+def recovery_lock(path: Path, timeout: float) -> Iterator[None]:
+    """Held around moving the damaged store ``path`` aside and starting a new one, so two
+    processes that find the same damage take turns: the second then finds the first's new
+    store in place (``file_id`` changed) and uses it instead of moving it aside too.
+
+    An advisory lock (``flock``) on ``<store>.recovery-lock``, released by the kernel when
+    its holder exits or dies. The lock file is never deleted: deleting it would let a third
+    process lock a new file while the second still holds the old one. Raises
+    ``TimeoutError`` after ``timeout`` seconds.
+    """
+    fd = os.open(path.with_name(path.name + ".recovery-lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while not _try_lock(fd):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"another process kept recovering {path} for {timeout:g} s")
+            time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def move_aside(path: Path) -> Path:
-    """Move a damaged store (and its WAL files) to ``<name>.corrupt-<time>``; never delete it."""
+    """Move a damaged store (and its WAL files) to ``<name>.corrupt-<time>``; never delete it
+    (nor an earlier one moved aside the same second: that gets ``-2``, ``-3``...). Called
+    under ``recovery_lock``."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    count = 1
+    while target.exists():
+        count += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{count}")
     os.replace(path, target)
     for suffix in ("-wal", "-shm"):
         side = path.with_name(path.name + suffix)

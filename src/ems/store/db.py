@@ -33,7 +33,17 @@ from pathlib import Path
 from typing import Any
 
 from ems.core.model import Finding
-from ems.store.connection import STORE_DIR, STORE_FILE, connect, default_store_path, is_damaged, move_aside
+from ems.store.connection import (
+    STORE_DIR,
+    STORE_FILE,
+    FileId,
+    connect,
+    default_store_path,
+    file_id,
+    is_damaged,
+    move_aside,
+    recovery_lock,
+)
 
 __all__ = ["STORE_DIR", "STORE_FILE", "default_store_path"]  # their home is ems.store.connection
 
@@ -537,12 +547,13 @@ class Store:
         self.recovered_from: Path | None = None
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        found = file_id(self.path)  # before opening: the file found damaged, if it is
         try:
             self._open()
         except StoreCorruptError:
             if not recover:
                 raise
-            self._start_over()
+            self._start_over(found)
 
     # -- opening
 
@@ -563,17 +574,44 @@ class Store:
             self._conn = None
             raise self._translate(exc) from None
 
-    def _start_over(self) -> None:
+    def _start_over(self, damaged: FileId | None) -> None:
         """The store's one corruption policy: the damaged file is moved aside (never
-        deleted), a new store started, stderr told and the first event records it."""
+        deleted), a new store started, stderr told and the first event records it.
+
+        Under the recovery lock, and only while the file in place is the one found damaged
+        (``damaged``, its ``file_id``): when two processes find the same damage at once,
+        the second finds the first's new store and uses it rather than moving it aside too.
+        With ``damaged`` unknown (None), a file in place that opens and passes SQLite's
+        quick check is kept."""
         self.close()
-        self.recovered_from = move_aside(self.path)
-        self._open()
+        try:
+            with recovery_lock(self.path, self.timeout):
+                if (damaged is None or file_id(self.path) != damaged) and self._sound():
+                    return  # recovered by another process meanwhile: said and recorded there
+                self.recovered_from = move_aside(self.path)
+                self._open()
+        except TimeoutError as exc:
+            raise StoreLockedError(f"the ems store {self.path} is damaged and {exc}") from None
+        except OSError as exc:  # e.g. a read-only folder: nothing was moved or deleted
+            raise StoreError(
+                f"the ems store {self.path} is damaged and cannot be moved aside: {exc}"
+            ) from None
         # Every face must say so, and only the store knows: it writes the line itself.
         sys.stderr.write(
             f"ems: the store {self.path} was damaged; moved it to {self.recovered_from} and started a new one\n"
         )
         self._note_recovery(self.recovered_from)
+
+    def _sound(self) -> bool:
+        """Open the file in place if it opens and passes the quick check (else leave it closed)."""
+        try:
+            self._open()
+            if self.integrity() == "ok":
+                return True
+        except StoreCorruptError:
+            pass
+        self.close()
+        return False
 
     def _translate(self, exc: sqlite3.Error) -> StoreError:
         text = str(exc)
@@ -1037,10 +1075,12 @@ def open_store(
     return Store(path, recover=recover, timeout=timeout)
 
 
-def recover(path: Path, timeout: float = DEFAULT_TIMEOUT) -> Store:
+def recover(path: Path, timeout: float = DEFAULT_TIMEOUT, damaged: FileId | None = None) -> Store:
     """A damaged store found mid-use (e.g. by the result cache): moved aside and started
-    anew, as ``Store`` does for one found damaged when opened. Returns the new store."""
+    anew, as ``Store`` does for one found damaged when opened. ``damaged``: the
+    ``file_id`` of the file found damaged (None: unknown, then the file in place is moved
+    aside unless it passes the quick check). Returns the store now in place."""
     store = Store(path, timeout=timeout)  # a file damaged in its header: recovered here
     if store.recovered_from is None:  # damaged further in: SQLite noticed only on reading
-        store._start_over()
+        store._start_over(damaged)
     return store
