@@ -185,9 +185,7 @@ def compute_fix(
             fix = None
         else:
             if fix is None or all(
-                part.holds(
-                    (e.range.start.line, e.range.start.column), (e.range.end.line, e.range.end.column)
-                )
+                part.holds((e.range.start.line, e.range.start.column), (e.range.end.line, e.range.end.column))
                 for e in fix.edits
             ):
                 return fix
@@ -317,6 +315,7 @@ def fix_all(
         ]
         if not candidates:
             break
+        whole: Callable[[], FixContext]
         if passes == 1:
             ctx = memo.context(text, path, candidates, ruleset)
             whole = partial(memo.whole, text, path)

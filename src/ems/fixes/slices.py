@@ -3,15 +3,16 @@
 Parsing a whole file with libcst costs about ten times ``ast.parse``; judging the
 fixability of every finding in a cold ``ems check`` made that the largest cost of a scan.
 A fix only rewrites the statement holding its finding, so libcst is given a *slice*: the
-same text with every line outside those statements emptied (its line break kept), so
+same text in which every line outside those statements is replaced, line break kept, so
 lines and columns are those of the file. A unit is the innermost function (decorators
-included) holding the finding and its related places, with the comment lines above it; a finding outside
-any function takes its whole top-level statement. An indented unit is opened by an
-``if 1:`` written on the emptied line above it.
+included) holding the finding and its related places, with the comment lines around it;
+a finding outside any function takes its whole top-level statement. An indented unit is
+opened by an ``if 1:`` written on the line above it, and each run of other lines becomes
+one string spanning them (one libcst node, where emptied lines would be several each).
 
 ``FixContext`` turns the slice's edits back into edits of the file and gives up (the
 caller then parses the whole file) whenever the slice could differ from the file: an
-edit that reaches an emptied line, a fix that regenerates the module, a slice whose
+edit that reaches beyond a unit's own lines, a fix that regenerates the module, a slice whose
 default indentation is not the file's.
 """
 
@@ -174,7 +175,11 @@ def _innermost(statement: ast.stmt, start: tuple[int, int], end_line: int, kept_
             first = _first_line(node)
             found = _Unit(min(kept_from_here, first), first, node.end_lineno or node.lineno, True)
         nested = next(
-            (b for b in _blocks(node) if _first_line(b[0]) <= start[0] and end_line <= (b[-1].end_lineno or 0)),
+            (
+                b
+                for b in _blocks(node)
+                if _first_line(b[0]) <= start[0] and end_line <= (b[-1].end_lineno or 0)
+            ),
             None,
         )
         if nested is None:
@@ -215,17 +220,41 @@ def slice_for(text: str, ranges: Iterable[Range]) -> Slice | None:
     share = sum(_line_length(text, starts, line) for line in kept)
     if share > MAX_SLICE_SHARE * len(text):
         return None
+    if starts[-1] == len(text):
+        total_lines -= 1  # the text ends with a line break: no line after it
     pieces: list[str] = []
-    for line in range(1, total_lines + 1):
-        begin = starts[line - 1]
-        end = starts[line] if line < total_lines else len(text)
-        if line in kept:
-            pieces.append(text[begin:end])
+    line = 1
+    while line <= total_lines:
+        if line in kept or line in wrappers:
+            begin = starts[line - 1]
+            end = starts[line] if line < total_lines else len(text)
+            pieces.append(text[begin:end] if line in kept else _WRAPPER + _line_break(text, begin, end))
+            line += 1
             continue
-        whole = text[begin:end]
-        content = whole.rstrip("\r\n")
-        pieces.append((_WRAPPER if line in wrappers else "") + whole[len(content) :])
+        run = line
+        while run + 1 <= total_lines and run + 1 not in kept and run + 1 not in wrappers:
+            run += 1
+        pieces.append(_filler(text, starts, line, run))
+        line = run + 1
     return Slice("".join(pieces), frozenset(kept), frozenset(statements), indent)
+
+
+def _line_break(text: str, begin: int, end: int) -> str:
+    line = text[begin:end]
+    return line[len(line.rstrip("\r\n")) :]
+
+
+def _filler(text: str, starts: list[int], first: int, last: int) -> str:
+    """Lines ``first..last`` as one statement spanning them (a string over several lines),
+    keeping each line break: libcst then makes one node of a region it would otherwise
+    make several nodes per line of, and the lines below keep their numbers."""
+    breaks = [
+        _line_break(text, starts[n - 1], starts[n] if n < len(starts) else len(text))
+        for n in range(first, last + 1)
+    ]
+    if first == last:
+        return "0" + breaks[0]
+    return '"""' + "".join(breaks[:-1]) + '"""' + breaks[-1]
 
 
 def _trivia(line: str) -> bool:
