@@ -43,7 +43,7 @@ from ems.runtime.events import EventBus, publish_counters
 from ems.runtime.guard import GuardedAnalyser, GuardFailure
 from ems.runtime.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonitor
 from ems.runtime.workspace import ScanSummary, record_folders, scan_folders, summarise
-from ems.server import monitoring
+from ems.server import actions, monitoring
 from ems.server.actions import ActionContext
 from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash
@@ -326,6 +326,9 @@ class EmsLanguageServer(LanguageServer):
         applies), computed in the fix worker on first use and kept with that analysis:
         code actions and hover show the same fact as ``ems check``."""
         known: Report | None = analysis.__dict__.get("_fixable_report")
+        stamp = _reexport_stamp(analysis.report)
+        if known is not None and analysis.__dict__.get("_fixable_stamp") != stamp:
+            known = None  # another file started or stopped importing a name from this one
         if known is None:
             from ems.runtime.scan import with_fixability
 
@@ -337,6 +340,7 @@ class EmsLanguageServer(LanguageServer):
                 self.log_to_client(f"{exc} (no fixes offered for this version)", lsp.MessageType.Warning)
                 known = analysis.report
             analysis.__dict__["_fixable_report"] = known
+            analysis.__dict__["_fixable_stamp"] = stamp
         return known
 
     def report_rule_errors(self, doc: Document, report: Report) -> None:
@@ -534,6 +538,39 @@ class EmsLanguageServer(LanguageServer):
 
     # --- code actions ------------------------------------------------------------------
 
+    async def code_actions(
+        self, doc: Document, params: lsp.CodeActionParams
+    ) -> list[lsp.CodeAction | lsp.Command]:
+        """The offers near the request's range (``ems.fixes.offers``) as code actions, their
+        edits left to ``codeAction/resolve`` (resolved now for a client that cannot, and
+        dropped when there is none); then the runtime errors' re-run commands."""
+        started = time.perf_counter()
+        analysis = await self.fresh_analysis(doc)
+        findings = (await self.fixable_report(analysis)).findings
+        ctx = self.action_context(doc, analysis)
+        offered = actions.code_actions(params, findings, ctx, lambda f: self.diagnostic(f, analysis, doc.uri))
+        if not self.can_resolve_edits:
+            offered = [a for a in [await self.resolve_action(a) for a in offered] if a.edit is not None]
+        result: list[lsp.CodeAction | lsp.Command] = [*offered]
+        if doc.path is not None and actions.wants_quick_fixes(params):
+            lines = range(params.range.start.line + 1, params.range.end.line + 2)
+            result += self.runtime.rerun_actions(doc.uri, doc.path.resolve(), lines)
+        self.timed("codeAction", started)
+        return result
+
+    async def resolve_action(self, action: lsp.CodeAction) -> lsp.CodeAction:
+        """The action with its edits (``resolve_offer``); an action that needs none as it is."""
+        request = actions.resolve_request(action)
+        if request is None:
+            return action
+        started = time.perf_counter()
+        doc = self.document(request.uri)
+        analysis = await self.fresh_analysis(doc)
+        resolution = await self.resolve_offer(doc, analysis, request.kind, request.fingerprint)
+        actions.resolved(action, resolution, self.action_context(doc, analysis))
+        self.timed("codeActionResolve", started)
+        return action
+
     def action_context(self, doc: Document, analysis: Analysis) -> ActionContext:
         return ActionContext(
             uri=doc.uri,
@@ -592,3 +629,14 @@ class EmsLanguageServer(LanguageServer):
         if resolution.refused is not None and kind is OfferKind.FIX:
             self.log_to_client(f"no verified {label}: {resolution.refused}")
         return resolution
+
+
+def _reexport_stamp(report: Report) -> str | None:
+    """The stamp of the files a report's fixability depends on besides its own text (names
+    other modules import from it: ``ems.fixes.reexports``), or None when nothing depends on
+    them. A stat per module file of the package: only for files with F401 fix offers."""
+    if not any(f.fixable for f in report.findings):
+        return None
+    from ems.fixes.reexports import names_at_stake, tree_stamp
+
+    return tree_stamp(report.path) if names_at_stake(report.findings) else None
