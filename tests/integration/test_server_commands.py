@@ -183,7 +183,9 @@ async def test_a_workspace_scan_follows_a_re_export_appearing_and_going(tmp_path
         for text in (None, "from a import os\nprint(os.sep)\n", "X = 2\n"):
             if text is not None:
                 rewrite_b(text)
-            result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams("ems.scanWorkspace"))
+            result = await client.workspace_execute_command_async(
+                lsp.ExecuteCommandParams("ems.scanWorkspace")
+            )
             (scan_id,) = result["recordedScans"]
             with open_store(tmp_path) as store:
                 (f401,) = [f for f in store.scan_findings(scan_id) if Path(f.path).name == "a.py"]
