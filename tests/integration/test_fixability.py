@@ -55,6 +55,12 @@ def test_the_demo_summary_counts_what_ems_fix_then_fixes(demo: Path, tmp_path: P
     marked = sum(1 for line in check.stdout.splitlines() if line.endswith("[*]"))
     assert fixable == marked > 0
     assert hidden > 0  # the demo has unsafe fixes (E711, B006, ...)
+    # --statistics marks a rule [*] exactly when one of its findings is marked.
+    stats = _ems("check", ".", "--statistics", "--no-source", cwd=demo).stdout
+    starred = set(re.findall(r"^\s+\d+\s+(\S+)\s+\[\*\] ", stats, re.M))
+    listed = set(re.findall(r"^\s+\d+\s+([A-Z]+\d+)\s", stats, re.M))
+    assert starred == {line.split()[1] for line in check.stdout.splitlines() if line.endswith("[*]")}
+    assert listed - starred >= {"E711", "B006"}  # rules with (hidden) fixes but none applied
     findings = json.loads(_ems("check", ".", "--format", "json", cwd=demo).stdout)
     assert sum(1 for f in findings if f["fix"] and f["fix"]["applied"]) == fixable
     assert sum(1 for f in findings if f["fix"] and not f["fix"]["applied"]) == hidden

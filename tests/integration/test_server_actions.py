@@ -232,3 +232,21 @@ async def test_resolve_after_an_unrelated_edit_still_finds_the_finding(
         apply_workspace_edit(resolved.edit, client.recorder.texts, "utf-16")[uri]
         == '# comment\nx = 1\ny = "v"\n'
     )
+
+
+async def test_quick_fixes_and_fix_all_follow_a_re_export_appearing_on_disk(tmp_path: Path) -> None:
+    """``a.py``'s unused ``import os`` is removable until ``b.py`` imports it from ``a``:
+    then neither its quick fix nor a fix-all removes it, even for the same version of
+    ``a.py`` (the server keeps its fixability per version); nor once ``b.py`` stops."""
+    (tmp_path / "b.py").write_text("X = 1\n")
+    async with running_server(tmp_path) as client:
+        uri = open_document(client, tmp_path / "a.py", "import os\n")
+        (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
+        assert fix_action(await actions_for(client, uri, diagnostic), "F401") is not None
+        (tmp_path / "b.py").write_text("from a import os\nprint(os.sep)\n")
+        assert fix_action(await actions_for(client, uri, diagnostic), "F401") is None
+        assert not any(a.kind == lsp.CodeActionKind.SourceFixAll for a in await actions_for(client, uri))
+        result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams("ems.fixAll", [uri]))
+        assert result == {"applied": [], "changed": False}
+        (tmp_path / "b.py").write_text("X = 2\n")
+        assert fix_action(await actions_for(client, uri, diagnostic), "F401") is not None

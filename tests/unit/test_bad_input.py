@@ -271,17 +271,20 @@ def test_cli_check_on_a_missing_path_says_so(corpus: tuple[Path, dict[str, str]]
     assert "Traceback" not in proc.stderr and "missing.py" in proc.stderr
 
 
-def _dropped_user_cannot_import_ems(cwd: Path) -> str | None:
-    """Why the user ``_ems(user=True)`` drops to cannot run ems from this checkout (a clone
-    under a 0700 folder, or under /root), or None when it can."""
+def _dropped_user_cannot_import_ems(cwd: Path, src: Path | None = None) -> str | None:
+    """Why the user ``_ems(user=True)`` drops to cannot run ems from this checkout's ``src``
+    (a clone under a 0700 folder, or under /root), or None when it can."""
     if os.geteuid() != 0:
         return None
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         return None  # _ems says so itself
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    src = src or Path(__file__).resolve().parents[2] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    # This checkout's ems, not another one the interpreter finds (an editable install).
+    code = "import ems, sys; ems.__file__.startswith(sys.argv[1]) or sys.exit(f'ems is {ems.__file__}')"
     probe = subprocess.run(
-        [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", "import ems"],
+        [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code, str(src)],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -315,6 +318,19 @@ def test_unreadable_file_is_reported_and_the_scan_goes_on() -> None:
         assert stat.S_IMODE((root / "secret.py").stat().st_mode) == 0
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_checkout_the_dropped_user_cannot_read_gives_the_skip_its_reason(tmp_path: Path) -> None:
+    """The test above skips, with why, for a clone under a 0700 folder (or /root): there
+    ``nobody`` cannot import ems, and a failure would say nothing about ems."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv, as the test above does")
+    private = tmp_path / "private"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "src" / "ems", private / "src" / "ems")
+    private.chmod(0o700)
+    reason = _dropped_user_cannot_import_ems(tmp_path, private / "src")
+    assert reason is not None and reason.startswith("uid 65534 cannot import ems from this checkout (")
+    assert f"ems is {Path(__file__).resolve().parents[2]}" in reason, reason  # not the private copy
 
 
 def test_cli_text_output_escapes_terminal_control_characters(tmp_path: Path) -> None:

@@ -7,8 +7,10 @@ name alone. Detection stays per file (a finding computed from one file's bytes c
 cached by them); only the fix, which runs on demand, looks at the package.
 
 The package is the folder tree of the module's top package (folders with ``__init__.py``);
-each module's ``from X import a, b`` statements are read with ``ast``, relative ones
-resolved against the importing module. Only the files that can name the asked module are
+a module outside any package (``a.py`` next to ``b.py`` doing ``from a import os``) belongs
+to its folder: the folder's own modules and the packages in it, as ``python b.py`` would
+import them. Each module's ``from X import a, b`` statements are read with ``ast``, relative
+ones resolved against the importing module. Only the files that can name the asked module are
 parsed: an import from module ``p.q.mod`` has the word ``mod`` right before its ``import``
 keyword, unless it is a dots-only relative import (``from . import x``), which only a file
 inside the package ``p.q.mod`` itself can write. Each file's words before ``import`` (one
@@ -19,10 +21,15 @@ file's size and mtime, so a changed file is read again.
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
 import os
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+
+from ems.core.model import Finding
 
 _Stamp = tuple[tuple[str, int, int], ...]
 
@@ -40,23 +47,31 @@ def names_imported_from(path: str) -> frozenset[str]:
     located = _locate(path)
     if located is None:
         return frozenset()
-    root, module = located
-    return _imported_from(str(root), module, _stamp(root))
+    top, base, module = located
+    return _imported_from(str(top), str(base), module, _stamp(top))
 
 
-def _locate(path: str) -> tuple[Path, str] | None:
-    """(the folder holding the top package, the module's dotted name), or None outside a
-    package."""
-    file = Path(os.path.abspath(path))
-    if file.suffix not in (".py", ".pyi") or not (file.parent / "__init__.py").is_file():
+def _locate(path: str) -> tuple[Path, Path, str] | None:
+    """(the folder tree whose modules can import it, the folder module names are relative
+    to, the module's dotted name); None for a file that is not a module.
+
+    In a package: the top package's tree, and the folder holding it. Outside any package:
+    the module's own folder for both (its sibling modules and the packages beside it).
+    """
+    if "\0" in path:  # not a file name (an editor's odd URI): nothing to walk
         return None
+    file = Path(os.path.abspath(path))
+    if file.suffix not in (".py", ".pyi"):
+        return None
+    if not (file.parent / "__init__.py").is_file():
+        return file.parent, file.parent, file.stem
     top = file.parent
     while (top.parent / "__init__.py").is_file() and top.parent != top:
         top = top.parent
     parts = list(file.relative_to(top.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
-    return top, ".".join(parts)
+    return top, top.parent, ".".join(parts)
 
 
 def _stamp(top: Path) -> _Stamp:
@@ -75,9 +90,9 @@ def _stamp(top: Path) -> _Stamp:
 
 
 @lru_cache(maxsize=64)
-def _imported_from(top: str, module: str, stamp: _Stamp) -> frozenset[str]:
+def _imported_from(top: str, base_folder: str, module: str, stamp: _Stamp) -> frozenset[str]:
     """Names the package's other modules import from ``module`` (dotted, absolute)."""
-    base = Path(top).parent
+    base = Path(base_folder)
     last = module.rsplit(".", 1)[-1]
     word = last.encode("utf-8") if last.isascii() else None
     inside = str(base.joinpath(*module.split("."))) + os.sep  # a package's own subtree
@@ -152,3 +167,66 @@ def _absolute(node: ast.ImportFrom, parts: list[str], is_package: bool) -> str |
         return None
     anchor = package[: len(package) - (node.level - 1)]
     return ".".join([*anchor, *([node.module] if node.module else [])])
+
+
+# --- what a cached judgement depended on ----------------------------------------------------
+#
+# A file's cached fixability (``ems.store.cache``) is keyed by its own bytes, but the F401 fix
+# of a re-exported name is withheld because of *other* files: a row records which of its
+# names were re-exports when judged, and the tree's stamp then; a later scan re-judges the
+# file only when the tree changed *and* the answer for those names did.
+
+REEXPORT_CODE = "F401"  # the rule whose fix asks ``names_imported_from`` (its ``fix``)
+
+
+def names_at_stake(findings: Iterable[Finding]) -> frozenset[str]:
+    """The imported names whose fix a re-export would withhold: F401 findings that offer one."""
+    return frozenset(f.datum("name") or "" for f in findings if f.code == REEXPORT_CODE and f.fixable)
+
+
+def tree_stamp(path: str, memo: dict[str, str] | None = None) -> str | None:
+    """A digest of what ``names_imported_from(path)`` reads (each module file of the tree
+    with its size and mtime): equal stamps, equal answers. ``memo`` spares a scan walking
+    one tree once per file; None for a file that is not a module."""
+    located = _locate(path)
+    if located is None:
+        return None
+    top = located[0]
+    key = str(top)
+    if memo is not None and key in memo:
+        return memo[key]
+    stamp = hashlib.blake2b(repr(_stamp(top)).encode(), digest_size=12).hexdigest()
+    if memo is not None:
+        memo[key] = stamp
+    return stamp
+
+
+def dependency(path: str, at_stake: frozenset[str], memo: dict[str, str] | None = None) -> str | None:
+    """What judging ``path``'s findings depends on, as a cache row keeps it: the tree's
+    stamp and which names ``at_stake`` are re-exports. Taken *before* judging: a file
+    changed meanwhile changes the stamp, so the next scan looks again."""
+    stamp = tree_stamp(path, memo)
+    if stamp is None:
+        return None
+    reexported = names_imported_from(path) & at_stake
+    return json.dumps([stamp, sorted(reexported), sorted(at_stake)], separators=(",", ":"))
+
+
+def recheck(path: str, recorded: str, memo: dict[str, str] | None = None) -> str | None:
+    """The dependency to keep if a judgement recorded as ``recorded`` still holds (the same,
+    or with a newer stamp when the tree changed but not the answer); None when the file must
+    be judged again (or the record is unreadable)."""
+    try:
+        stamp, reexported, at_stake = json.loads(recorded)
+        at_stake = frozenset(map(str, at_stake))
+        reexported = frozenset(map(str, reexported))
+    except (ValueError, TypeError):
+        return None
+    now = tree_stamp(path, memo)
+    if now is None:
+        return None
+    if now == stamp:
+        return recorded
+    if names_imported_from(path) & at_stake != reexported:
+        return None
+    return json.dumps([now, sorted(reexported), sorted(at_stake)], separators=(",", ":"))

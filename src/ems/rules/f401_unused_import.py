@@ -28,7 +28,8 @@ class UnusedImport(Rule):
         "`from m import y as y` are not reported. In an `__init__.py` the import may be a "
         "public re-export, so the fix there is marked unsafe: prefer adding the name to `__all__`. "
         "A name another module of the same package imports from this one (`from .compat "
-        "import urlparse`, `from pkg.compat import urlparse`) is a re-export too: it is still "
+        "import urlparse`, `from pkg.compat import urlparse`; outside any package, a module of "
+        "the same folder: `from compat import urlparse`) is a re-export too: it is still "
         "reported (detection sees one file), but never removed, by any fix; mark it with "
         "`__all__` or `import x as x`."
     )

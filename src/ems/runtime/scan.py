@@ -211,6 +211,8 @@ class _Outcome:
     source: bytes | None
     # The findings' source lines: for the cache (want_digest) and for keep_excerpts.
     excerpts: dict[int, str] | None = None
+    # What the report depended on besides the file's bytes (``Entry.deps``), for the cache.
+    deps: str | None = None
 
 
 def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
@@ -228,14 +230,29 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     from ems.core.analyse import analyse  # not at the top: a warm run may analyse nothing
 
     ruleset = ruleset or worker_ruleset() or load_rules()
-    report = with_fixability(data, analyse(data, task.display, task.config, ruleset), task.config, ruleset)
+    report = analyse(data, task.display, task.config, ruleset)
+    deps = _reexport_dependency(task.path, report) if task.want_digest else None
+    report = with_fixability(data, report, task.config, ruleset)
+    if deps is not None and any(f.fixability is Fixability.UNKNOWN for f in report.findings):
+        deps = None  # not judged (a very large file): nothing depended on other files
     excerpts = None
     if report.findings and (task.want_digest or task.keep_excerpts):
         # Split here, in the worker: the cache row keeps them for every later text report.
         excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
     # Sources go back through a pipe: only those the caller can use (files with findings).
     source = data if task.keep_source and report.findings else None
-    return _Outcome(report, stat_key, digest, source, excerpts)
+    return _Outcome(report, stat_key, digest, source, excerpts, deps)
+
+
+def _reexport_dependency(path: Path, report: Report) -> str | None:
+    """What judging ``report``'s fixability will depend on in other files (re-exports,
+    ``ems.fixes.reexports``), taken before judging; None when nothing does."""
+    if report.syntax_error or not any(f.fixable for f in report.findings):
+        return None
+    from ems.fixes.reexports import dependency, names_at_stake
+
+    at_stake = names_at_stake(report.findings)
+    return dependency(str(path), at_stake) if at_stake else None
 
 
 # Beyond these, a file's fixability is not computed (``Fixability.UNKNOWN``): libcst's cost
@@ -411,7 +428,7 @@ def _scan_as_ready(
 ) -> Generator[tuple[int, FileResult, bool, int], None, None]:
     """``scan_as_ready``, each result with whether it came from the cache."""
     from ems.runtime.root import scan_root
-    from ems.store.cache import ResultCache, decode_entry, is_fresh, settings_key, stat_matches
+    from ems.store.cache import ResultCache, decode_entry, is_fresh, settings_key, split_key, stat_matches
 
     # Rules are imported on first use: only if a file needs analysing (then by whichever
     # process analyses it; a RegistryError reaches the caller either way).
@@ -439,12 +456,26 @@ def _scan_as_ready(
             keep_excerpts,
         )
 
-    # Pass 1, by stat alone: which files must be read (changed, new, or racy rows).
+    # Pass 1, by stat alone: which files must be read (changed, new, or racy rows), and
+    # which must be judged again because files they depend on changed (re-exports).
     fresh: list[tuple[int, os.stat_result]] = []
     tasks: list[_Task] = []
     task_index: list[int] = []
+    refreshed: dict[int, str] = {}  # rows whose dependencies hold under a newer stamp
+    stamps: dict[str, str] = {}
     for index in range(total):
-        recorded, digest = stats.get((displays[index], settings[index]), (None, None))
+        recorded, key = stats.get((displays[index], settings[index]), (None, None))
+        digest, deps = split_key(key) if key is not None else (None, None)
+        if deps is not None:
+            from ems.fixes.reexports import recheck
+
+            kept = recheck(texts[index], deps, stamps)
+            if kept is None:  # judged under other re-exports: analyse again
+                task_index.append(index)
+                tasks.append(task(index, None))
+                continue
+            if kept != deps:
+                refreshed[index] = kept
         if recorded is not None:
             try:
                 st: os.stat_result | None = os.stat(texts[index])
@@ -491,7 +522,14 @@ def _scan_as_ready(
                 result, stored = viewed(plain_result(task, report, outcome.source, excerpts), None)
                 if cache is not None and fallback.digest is not None and _cacheable(report):
                     cache.put(
-                        display, settings[index], fallback.stat, fallback.digest, report, excerpts, stored
+                        display,
+                        settings[index],
+                        fallback.stat,
+                        fallback.digest,
+                        report,
+                        excerpts,
+                        stored,
+                        fallback.deps,
                     )
                 return result
             if keep_excerpts and report.findings and excerpts is None:  # a row without them
@@ -501,12 +539,15 @@ def _scan_as_ready(
 
                     excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
             result, stored = viewed(plain_result(task, report, outcome.source, excerpts), entry)
-            if cache is not None and (outcome.stat != entry.stat or stored is not None):
-                cache.put_entry(display, settings[index], outcome.stat, entry, stored)
+            deps = refreshed.get(index)
+            if cache is not None and (outcome.stat != entry.stat or stored is not None or deps is not None):
+                cache.put_entry(display, settings[index], outcome.stat, entry, stored, deps)
             return result
         result, stored = viewed(plain_result(task, report, outcome.source, excerpts), None)
         if cache is not None and outcome.digest is not None and _cacheable(report):
-            cache.put(display, settings[index], outcome.stat, outcome.digest, report, excerpts, stored)
+            cache.put(
+                display, settings[index], outcome.stat, outcome.digest, report, excerpts, stored, outcome.deps
+            )
         return result
 
     def plain_result(
@@ -527,7 +568,10 @@ def _scan_as_ready(
                 late.append((index, task(index, None)))
                 continue
             pending = _PendingReport(entry.payload, path, displays[index], configs[index], ruleset)
+            newer = refreshed.get(index)  # the same answer under a newer stamp: recorded
             if view is not None and entry.view_key == view.key and entry.view is not None and not keep_source:
+                if cache is not None and newer is not None:
+                    cache.put_entry(displays[index], settings[index], entry.stat, entry, None, newer)
                 yield (
                     index,
                     _cached_result(path, displays[index], pending, None, None, entry.view),
@@ -566,8 +610,8 @@ def _scan_as_ready(
                     excerpts if keep_excerpts and has_findings else None,
                 )
             result, stored = viewed(result, entry)
-            if cache is not None and stored is not None:
-                cache.put_entry(displays[index], settings[index], entry.stat, entry, stored)
+            if cache is not None and (stored is not None or newer is not None):
+                cache.put_entry(displays[index], settings[index], entry.stat, entry, stored, newer)
             yield index, result, True, total
         for index, analysed, outcome in zip(task_index, tasks, outcomes, strict=True):
             yield index, finish(index, analysed, outcome), outcome.report is None, total

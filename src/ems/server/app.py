@@ -326,6 +326,9 @@ class EmsLanguageServer(LanguageServer):
         applies), computed in the fix worker on first use and kept with that analysis:
         code actions and hover show the same fact as ``ems check``."""
         known: Report | None = analysis.__dict__.get("_fixable_report")
+        stamp = _reexport_stamp(analysis.report)
+        if known is not None and analysis.__dict__.get("_fixable_stamp") != stamp:
+            known = None  # another file started or stopped importing a name from this one
         if known is None:
             from ems.runtime.scan import with_fixability
 
@@ -337,6 +340,7 @@ class EmsLanguageServer(LanguageServer):
                 self.log_to_client(f"{exc} (no fixes offered for this version)", lsp.MessageType.Warning)
                 known = analysis.report
             analysis.__dict__["_fixable_report"] = known
+            analysis.__dict__["_fixable_stamp"] = stamp
         return known
 
     def report_rule_errors(self, doc: Document, report: Report) -> None:
@@ -592,3 +596,14 @@ class EmsLanguageServer(LanguageServer):
         if resolution.refused is not None and kind is OfferKind.FIX:
             self.log_to_client(f"no verified {label}: {resolution.refused}")
         return resolution
+
+
+def _reexport_stamp(report: Report) -> str | None:
+    """The stamp of the files a report's fixability depends on besides its own text (names
+    other modules import from it: ``ems.fixes.reexports``), or None when nothing depends on
+    them. A stat per module file of the package: only for files with F401 fix offers."""
+    if not any(f.fixable for f in report.findings):
+        return None
+    from ems.fixes.reexports import names_at_stake, tree_stamp
+
+    return tree_stamp(report.path) if names_at_stake(report.findings) else None

@@ -15,6 +15,11 @@ Correctness rules (the cache may be slow to help, never wrong):
   ``RACY_NS`` of being read has its stat left unrecorded ("racy" mtime, as git does), so the
   next run reads and hashes it instead of trusting a timestamp that may hide a second write.
 * Otherwise the file is read and hashed; an equal content hash reuses the report.
+* A report can depend on other files too: a name another module imports from this one is
+  a re-export, and its F401 fix is withheld (``ems.fixes.reexports``). Such a row carries
+  what its judgement depended on (``Entry.deps``: kept with the content digest in the
+  ``digest`` column, so views and checksums cover it), and the scan re-judges the file
+  when that no longer holds (``ems.fixes.reexports.recheck``).
 * Each row carries a checksum over its key, content hash and payload; a row that fails it,
   or fails to decode, is a miss. A store SQLite calls damaged is handled by the store's one
   policy (moved aside, started anew, said on stderr). Concurrent runs are serialised by
@@ -53,8 +58,9 @@ LEGACY_CACHE_DIR = Path(".ems") / "cache"  # the cache's own folder until it mov
 # Part of the settings key: rows written in another payload layout are never read (and are
 # pruned with their settings). 2: payloads carry source excerpts; 3: two lines, what text
 # output shows first; 4-5: (the file's own tables); 6: each finding's computed fixability;
-# 7: the names of a finding's own places (``Related.name``); 8: in the store's tables.
-PAYLOAD_VERSION = 8
+# 7: the names of a finding's own places (``Related.name``); 8: in the store's tables;
+# 9: rows record what a re-export judgement depended on (earlier rows did not: stale).
+PAYLOAD_VERSION = 9
 KEEP_SETTINGS = 4  # rows of the most recently written settings kept; older ones are deleted
 RACY_NS = 2_000_000_000  # files modified this close to being read: stat not trusted
 BUSY_TIMEOUT_S = 5.0
@@ -311,22 +317,43 @@ class Entry:
     # check`` keeps its text output): opaque to the cache. None: nothing rendered yet.
     view_key: str | None = None
     view: str | None = None
+    # What the report depended on besides the file's bytes (``ems.fixes.reexports.
+    # dependency``), opaque here; None: nothing.
+    deps: str | None = None
+
+    @property
+    def key(self) -> str:
+        return row_key(self.digest, self.deps)
+
+
+def row_key(digest: str, deps: str | None) -> str:
+    """The ``digest`` column: the content digest, then (after a space: a digest is hex)
+    what the report depended on. Views are keyed by it too: a view rendered under other
+    dependencies (another ``[*]``) is never shown."""
+    return digest if not deps else f"{digest} {deps}"
+
+
+def split_key(key: str) -> tuple[str, str | None]:
+    """``row_key``'s inverse: (content digest, dependencies or None)."""
+    digest, _, deps = key.partition(" ")
+    return digest, deps or None
 
 
 @dataclass(frozen=True)
 class _Row:
-    """An ``entries`` row to write."""
+    """An ``entries`` row to write (``key``: ``row_key``)."""
 
     path: str
     settings: str
     stat: StatKey | None
-    digest: str
+    key: str
     payload: str
 
 
 @dataclass(frozen=True)
 class _View:
-    """A ``views`` row to write: ``text`` rendered by ``renderer`` from the content ``digest``."""
+    """A ``views`` row to write: ``text`` rendered by ``renderer`` from the row's ``digest``
+    (``row_key``: the content and what else the report depended on)."""
 
     path: str
     settings: str
@@ -460,7 +487,7 @@ class ResultCache:
     def load_stats(
         self, paths: Sequence[str], settings: Iterable[str] | None = None
     ) -> dict[tuple[str, str], tuple[StatKey | None, str]]:
-        """(stat, content digest) per row, without payloads: enough to tell which files
+        """(stat, ``row_key``) per row, without payloads: enough to tell which files
         changed, so their analysis can start before the rest is loaded (``load``). Not
         checksummed: use it as a hint; a bad row fails ``load``'s check instead."""
         wanted = _wanted(paths)
@@ -473,7 +500,7 @@ class ResultCache:
                 path = wanted.get(stored)
                 if path is not None:
                     stat = None if size is None else (int(size), int(mtime), int(ctime), int(inode))
-                    stats[(path, key)] = (stat, str(digest))
+                    stats[(path, key)] = (stat, str(digest))  # the row key
             except (ValueError, TypeError):
                 continue
         return stats
@@ -511,7 +538,8 @@ class ResultCache:
                     and view_checksum == _checksum(stored, key, renderer, digest, text)
                 ):
                     view_key, view = renderer, text
-                entries[(path, key)] = Entry(stat, str(digest), str(payload), view_key, view)
+                content, deps = split_key(str(digest))
+                entries[(path, key)] = Entry(stat, content, str(payload), view_key, view, deps)
             except (ValueError, TypeError):
                 continue
         return entries
@@ -527,14 +555,17 @@ class ResultCache:
         report: Report,
         excerpts: Excerpts | None = None,
         view: tuple[str, str] | None = None,
+        deps: str | None = None,
     ) -> None:
         """Store ``report`` (with the findings' source lines, and a caller's ``view``:
-        (what identifies the rendering, the rendered text)) for the file's content."""
+        (what identifies the rendering, the rendered text)) for the file's content and
+        what else it depended on (``deps``)."""
         if self._disabled:
             return
-        self._rows.append(_Row(path, settings, stat, digest, encode_report(report, excerpts)))
+        key = row_key(digest, deps)
+        self._rows.append(_Row(path, settings, stat, key, encode_report(report, excerpts)))
         if view is not None:
-            self._views.append(_View(path, settings, view[0], digest, view[1]))
+            self._views.append(_View(path, settings, view[0], key, view[1]))
 
     def put_entry(
         self,
@@ -543,15 +574,20 @@ class ResultCache:
         stat: StatKey | None,
         entry: Entry,
         view: tuple[str, str] | None = None,
+        deps: str | None = None,
     ) -> None:
         """Keep ``entry``'s report with a new stat (unchanged content touched, checked out
-        again, copied) and/or add a ``view`` of it; its other views stay valid."""
+        again, copied) or newer ``deps`` that give the same answer, and/or add a ``view``
+        of it; its views stay valid."""
         if self._disabled:
             return
-        if stat != entry.stat:
-            self._rows.append(_Row(path, settings, stat, entry.digest, entry.payload))
+        key = entry.key if deps is None else row_key(entry.digest, deps)
+        if stat != entry.stat or key != entry.key:
+            self._rows.append(_Row(path, settings, stat, key, entry.payload))
+            if key != entry.key and entry.view_key is not None and entry.view is not None and view is None:
+                view = (entry.view_key, entry.view)  # the same report: its view moves along
         if view is not None:
-            self._views.append(_View(path, settings, view[0], entry.digest, view[1]))
+            self._views.append(_View(path, settings, view[0], key, view[1]))
 
     def flush(self) -> None:
         """Write what is pending in one short transaction; skipped if the store stays busy."""
@@ -568,9 +604,9 @@ class ResultCache:
                 key,
                 r.settings,
                 *(r.stat if r.stat is not None else (None, None, None, None)),
-                r.digest,
+                r.key,
                 r.payload,
-                _checksum(key, r.settings, r.digest, r.payload),
+                _checksum(key, r.settings, r.key, r.payload),
             )
             for r in rows
             for key in (path_key(r.path),)

@@ -1,0 +1,39 @@
+"""What a cached F401 judgement depended on: a changed tree re-judges only a changed answer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ems.fixes.reexports import dependency, names_imported_from, recheck
+
+
+def _touch(path: Path, text: str) -> None:
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_text(text)
+    later = max(before + 1_000_000_000, path.stat().st_mtime_ns)
+    os.utime(path, ns=(later, later))
+
+
+def test_a_tree_change_keeps_the_row_unless_the_answer_changes(tmp_path: Path) -> None:
+    a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
+    _touch(a, "import os\nimport sys\n")
+    _touch(b, "X = 1\n")
+    at_stake = frozenset({"os", "sys"})
+    recorded = dependency(str(a), at_stake)
+    assert recorded is not None
+    assert recheck(str(a), recorded) == recorded  # nothing changed
+    _touch(c, "from b import X\n")  # a new file, importing nothing from a
+    kept = recheck(str(a), recorded)
+    assert kept is not None and kept != recorded  # the same answer, under a newer stamp
+    assert recheck(str(a), kept) == kept
+    _touch(b, "from a import os\n")  # now a re-export
+    assert names_imported_from(str(a)) == {"os"}
+    assert recheck(str(a), kept) is None
+    again = dependency(str(a), at_stake)
+    assert again is not None
+    _touch(c, "from a import json\n")  # a name not at stake: the answer is the same
+    assert recheck(str(a), again) is not None
+    b.unlink()  # the importer goes: no longer a re-export
+    assert recheck(str(a), again) is None
+    assert recheck(str(a), "not json") is None
