@@ -109,3 +109,30 @@ def test_the_log_filter_narrows_the_list(monitored: Path) -> None:
 def test_an_empty_project_says_nothing_was_recorded(demo_repo: Path) -> None:
     at = monitor_page()
     assert any("No ems process has recorded samples yet" in str(i.value) for i in at.info)
+
+
+# A process that samples itself but never scans (a language server before its first scan).
+IDLE = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from ems.runtime.sampler import monitor_process
+
+    monitoring = monitor_process(Path(sys.argv[1]), "server")
+    time.sleep(1.0)
+    monitoring.stop()
+    """
+)
+
+
+def test_a_process_that_has_not_scanned_shows_a_dash_for_files_per_second(monitored: Path) -> None:
+    env = {**os.environ, "EMS_MONITOR_INTERVAL": "0.2"}
+    done = subprocess.run(
+        [sys.executable, "-c", IDLE, str(monitored)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    processes = next(t for t in frames(monitor_page()) if "heartbeat age (s)" in t.columns)
+    rates = dict(zip((p.split()[0] for p in processes["process"]), processes["files/s"], strict=True))
+    assert rates["server"] == "–"
+    assert rates["check"] == "–" or float(rates["check"]) > 0  # the scan's interval may have passed
+    assert "None" not in {str(v) for v in processes["files/s"]}

@@ -220,3 +220,28 @@ def test_the_new_code_gate_fails_with_the_reason_and_passes_at_head(demo_repo: P
     at.text_input(key="gate_ref").set_value("HEAD")
     next(b for b in at.button if b.label == "Check the gate").click().run()
     assert any("Gate passed" in s.value for s in at.success)
+
+
+def test_the_history_page_shows_the_figures_of_the_history_report(demo_repo: Path) -> None:
+    """The page's commit and author tables are ``HistoryReport.figures()`` of the walk
+    (one home: ``ems.gitinfo.figures``), newest commit first."""
+    from ems.gitinfo.repo import close_repositories
+    from ems.gitinfo.report import build_history
+    from ems.store import open_store
+
+    with open_store(demo_repo) as store:
+        report = build_history(demo_repo, store, jobs=1)
+    close_repositories()
+    figures = report.figures()
+    at = run_page("views/history.py")
+    tables = [df.value for df in at.dataframe]
+    commits = next(t for t in tables if "summary" in t.columns and "open" in t.columns)
+    people = next(t for t in tables if list(t.columns) == ["author", "commits", "introduced", "removed"])
+    shown = list(
+        zip(commits["commit"], commits["introduced"], commits["removed"], commits["open"], strict=True)
+    )
+    assert shown == [(c.sha[:10], c.introduced, c.removed, c.open) for c in reversed(figures.commits)]
+    assert len(shown) == 11 and shown[0][3] == len(report.findings) == 16
+    assert [tuple(row) for row in people.itertuples(index=False)] == [
+        (a.author, a.commits, a.introduced, a.removed) for a in figures.authors
+    ]

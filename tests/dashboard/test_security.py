@@ -14,8 +14,8 @@ import psutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ems.core.confine import OutsideProject, confined
 from ems.dashboard.security import BindRefused, check_bind, is_loopback, token_matches
+from ems.runtime.root import OutsideProject, confined
 
 APP = Path(__file__).resolve().parents[2] / "src" / "ems" / "dashboard" / "app.py"
 TOKEN = "correct-horse-battery-staple-42"

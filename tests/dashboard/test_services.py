@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ems.core.config import ConfigError
-from ems.core.config_edit import config_file_for, rule_settings, write_rule_settings
-from ems.core.health import GRADE_BANDS, health_rating
+from ems.runtime.config_edit import config_file_for, rule_settings, write_rule_settings
+from ems.runtime.rating import GRADE_BANDS, health_rating
 
 CODES = ("E711", "F401", "F821", "RUF100")
 
@@ -137,42 +137,42 @@ def test_the_demo_script_refuses_to_replace_a_folder_it_did_not_make(tmp_path: P
 
 
 def test_history_records_introductions_and_removals_for_the_demo(demo_repo: Path) -> None:
+    from ems.gitinfo.figures import recorded_figures
     from ems.store import open_store
-    from ems.store.queries import authors, commit_trend
 
     with open_store(demo_repo) as store:
-        trend = commit_trend(store)
-        people = {a.author: a for a in authors(store)}
+        figures = recorded_figures(store)
+    trend = figures.commits
     assert len(trend) == 11
     assert sum(p.introduced for p in trend) >= 16 and sum(p.removed for p in trend) >= 1
     assert trend[-1].open == 16
-    assert set(people) == {"Alice Martin", "Bob Chen", "Carol Diaz", "Dave Okafor"}
+    assert {a.author for a in figures.authors} == {"Alice Martin", "Bob Chen", "Carol Diaz", "Dave Okafor"}
 
 
-def test_the_history_pages_figures_agree_with_the_history_report_commit_by_commit(demo_repo: Path) -> None:
-    """The page counts the recorded walk in SQL (``ems.store.queries``); ``ems history``
-    reports it from ``ems.gitinfo.report``: the same numbers per commit and per author."""
+def test_the_recorded_figures_are_the_reports_after_each_walk(demo_repo: Path) -> None:
+    """The History page counts the walk recorded in the store, ``ems history`` the walk it
+    just made: both through ``history_figures``, so they agree — also after a narrower
+    walk, when the store still knows commits the last walk did not visit."""
+    from ems.gitinfo.figures import recorded_figures
+    from ems.gitinfo.history import HistoryOptions
     from ems.gitinfo.repo import close_repositories
     from ems.gitinfo.report import build_history
     from ems.store import open_store
-    from ems.store.queries import authors, commit_trend
 
     with open_store(demo_repo) as store:
-        report = build_history(demo_repo, store, jobs=1)
-        trend = commit_trend(store)
-        people = authors(store)
+        whole = build_history(demo_repo, store, jobs=1)
+        assert recorded_figures(store) == whole.figures()
+        assert len(whole.figures().commits) == 11
+        recent = build_history(demo_repo, store, HistoryOptions(max_commits=3), jobs=1)
+        assert recorded_figures(store) == recent.figures()
     close_repositories()
-    assert [(p.sha, p.introduced, p.removed) for p in trend] == [
-        (c.sha, len(c.introduced), len(c.removed)) for c in report.commits
+    figures = recent.figures()
+    assert [c.sha for c in figures.commits] == [c.sha for c in recent.commits]
+    assert [(c.introduced, c.removed) for c in figures.commits] == [
+        (len(c.introduced), len(c.removed)) for c in recent.commits
     ]
-    by_author: dict[str, list[int]] = {}
-    for c in report.commits:
-        row = by_author.setdefault(c.author, [0, 0, 0])
-        row[0] += 1
-        row[1] += len(c.introduced)
-        row[2] += len(c.removed)
-    assert {a.author: [a.commits, a.introduced, a.removed] for a in people} == by_author
-    assert trend[-1].open == len(report.findings)
+    assert figures.commits[-1].open == len(recent.findings)
+    assert sum(a.commits for a in figures.authors) == 3
 
 
 def test_the_watcher_rescans_and_records_after_a_save(demo_repo: Path) -> None:

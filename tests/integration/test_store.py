@@ -210,3 +210,41 @@ def test_cli_history_recovers_a_damaged_store(tmp_path, capsys):
     finally:
         close_repositories()
     assert list((repo / ".ems").glob("ems.db.corrupt-*"))
+
+
+def test_a_store_walked_before_the_walk_list_gets_its_commits_in_time_order(tmp_path):
+    """Migration 6 lists the walked commits; a store recorded before it lists the commits
+    it knows by time (what the History page showed then), and a new walk replaces them."""
+    from ems.gitinfo.figures import recorded_figures
+    from ems.store import CommitRow, HistoryEvent
+
+    path = tmp_path / "ems.db"
+    commits = [
+        CommitRow("b" * 40, (), "Bo", "b@x", 200, "two"),
+        CommitRow("a" * 40, (), "Al", "a@x", 100, "one"),
+    ]
+    event = HistoryEvent("a" * 40, "introduced", "fp", "F401", "m.py", 1, "unused")
+    with open_store(path=path) as store:
+        store.replace_history(
+            root="/r",
+            head_sha="b" * 40,
+            branch="main",
+            options={},
+            ruleset_hash="h",
+            commits=commits,
+            walk=["b" * 40],  # a narrower walk than the commits the store knows
+            events=[event],
+            lifetimes=[],
+            analysed=1,
+            duration_s=0.1,
+        )
+        assert [c.sha for c in recorded_figures(store).commits] == ["b" * 40]
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE history_walk")
+    conn.execute("DELETE FROM schema_version WHERE version >= 6")
+    conn.commit()
+    conn.close()
+    with open_store(path=path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        figures = recorded_figures(store)
+    assert [(c.sha[0], c.introduced, c.open) for c in figures.commits] == [("a", 1, 1), ("b", 0, 1)]

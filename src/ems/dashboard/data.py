@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from ems.dashboard.context import _store
+from ems.gitinfo.figures import recorded_figures
 from ems.store import queries
 
 Key = tuple[str, int | None, int | None]  # (store path, latest scan id, history run id)
@@ -48,7 +49,7 @@ def scan_trend(key: Key) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def commit_trend(key: Key) -> pd.DataFrame:
-    rows = queries.commit_trend(_store(key[0]))
+    rows = recorded_figures(_store(key[0])).commits
     frame = pd.DataFrame(
         [(p.sha, p.timestamp, p.author, p.summary, p.introduced, p.removed, p.open) for p in rows],
         columns=["sha", "timestamp", "author", "summary", "introduced", "removed", "open"],
@@ -60,7 +61,7 @@ def commit_trend(key: Key) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def authors(key: Key) -> pd.DataFrame:
-    rows = queries.authors(_store(key[0]))
+    rows = recorded_figures(_store(key[0])).authors
     return pd.DataFrame(
         [(a.author, a.commits, a.introduced, a.removed) for a in rows],
         columns=["author", "commits", "introduced", "removed"],

@@ -37,6 +37,14 @@ def _label(kind: str | None, pid: int | None) -> str:
     return f"{kind or '?'} {pid or ''}".strip()
 
 
+NO_FIGURE = "–"  # a figure a process has not produced yet (a table would show "None")
+
+
+def _rate(value: float | None) -> str:
+    """Files per second as table text: a process that has not scanned shows ``NO_FIGURE``."""
+    return NO_FIGURE if value is None else f"{value:.1f}"
+
+
 def processes_frame(store: Store, window_s: float) -> pd.DataFrame:
     """Live and stale processes, plus those stopped within the window, with their latest sample."""
     procs = m.processes(store, include_stopped=True, since=time.time() - window_s)
@@ -55,7 +63,7 @@ def processes_frame(store: Store, window_s: float) -> pd.DataFrame:
                 "limit (MB)": None if not p.memory_limit else round(p.memory_limit / MB),
                 "threads": None if s is None else s.threads,
                 "open files": None if s is None else s.open_files,
-                "files/s": None if s is None else s.files_per_s,
+                "files/s": _rate(None if s is None else s.files_per_s),
                 "version": p.version,
             }
         )

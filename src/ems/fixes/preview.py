@@ -6,7 +6,7 @@ computed from, so a user never applies a diff they did not see. The same verifie
 as ``ems fix`` (``fixes_for``, ``fix_all``) and the same ``# noqa`` edit as the language
 server (``ems.fixes.noqa``).
 
-Every path is relative to the project root and confined to it (``ems.core.confine``).
+Every path is relative to the project root and confined to it (``ems.runtime.root``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ems.core.confine import confined
 from ems.core.model import Finding
+from ems.runtime.root import confined
 
 if TYPE_CHECKING:
     from ems.runtime.events import EventBus

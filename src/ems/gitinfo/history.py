@@ -482,6 +482,7 @@ def walk_history(
         options=options.as_dict(),
         ruleset_hash=analyser.ruleset_hash(),
         commits=list(commit_rows.values()),
+        walk=[c.commit.sha for c in results],
         events=[e for c in results for e in (*c.introduced, *c.removed)],
         lifetimes=lifetimes,
         analysed=analyser.analysed,

@@ -19,6 +19,7 @@ from ems.gitinfo.history import HistoryOptions, HistoryResult, Introduction, Pro
 from ems.store import CommitRow, HistoryEvent, Lifetime, Store
 
 if TYPE_CHECKING:
+    from ems.gitinfo.figures import HistoryFigures
     from ems.runtime.events import EventBus
 
 
@@ -61,6 +62,7 @@ class CommitReport:
     parents: tuple[str, ...]
     author: str
     email: str
+    timestamp: int  # unix time of ``date``
     date: str
     summary: str
     shallow: bool  # a shallow clone's boundary: its parents were not fetched
@@ -168,6 +170,20 @@ class HistoryReport:
     hotspots: tuple[Hotspot, ...]  # every file at the tip, highest score first
     with_blame: bool = False
     hotspot_formula: str = HOTSPOT_FORMULA
+
+    def figures(self) -> HistoryFigures:
+        """Introductions and removals per commit and per author, counted as the dashboard
+        counts the recorded walk (``ems.gitinfo.figures``)."""
+        from ems.gitinfo.figures import history_figures
+        from ems.store.queries import WalkedCommit
+
+        return history_figures(
+            (
+                WalkedCommit(c.sha, c.timestamp, c.author, c.summary, len(c.introduced), len(c.removed))
+                for c in self.commits
+            ),
+            open_before=sum(1 for life in self.lifetimes if life.introduced_sha is None),
+        )
 
     def as_dict(self) -> dict[str, object]:
         """The JSON form of ``ems history --format json``."""
@@ -298,6 +314,7 @@ def history_report(result: HistoryResult, store: Store, *, with_blame: bool = Fa
                 tuple(c.commit.parents),
                 c.commit.author,
                 c.commit.email,
+                c.commit.timestamp,
                 c.commit.date,
                 c.commit.summary,
                 c.shallow,

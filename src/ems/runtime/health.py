@@ -119,8 +119,7 @@ def check_store(project: Project) -> Check:
             "aside and starts a new one; or move the file away",
         )
     try:
-        result = store._query("PRAGMA quick_check")
-        verdict = str(result[0][0]) if result else "no answer"
+        verdict = store.integrity()
     except Exception as exc:
         verdict = str(exc)
     size = _size(path) + sum(_size(path.with_name(path.name + s)) for s in ("-wal", "-shm"))
@@ -153,11 +152,10 @@ def check_cache(project: Project) -> Check:
     if store is None:
         return Check(name, GREEN, "no result cache yet (the next `ems check` builds it)")
     try:
-        rows = store._query(
-            "SELECT (SELECT COUNT(*) FROM result_entries), (SELECT COALESCE(SUM(length(payload)), 0)"
-            " FROM result_entries) + (SELECT COALESCE(SUM(length(view)), 0) FROM result_views)"
-        )
-        files, size = int(rows[0][0]), int(rows[0][1])
+        from ems.store.cache import usage
+
+        held = usage(store)
+        files, size = held.entries, held.size
     except Exception as exc:
         return Check(
             name, AMBER, f"the result cache cannot be read ({str(exc)[:120]})", "see the store check"

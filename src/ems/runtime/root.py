@@ -2,7 +2,8 @@
 
 Derived from the path being checked, never from where the command was started, so
 ``cd /tmp && ems check ~/repo`` uses ``~/repo/.ems`` (and finds its history). Looked up
-with plain ``os`` calls: a warm ``ems check`` pays no import for it.
+with plain ``os`` calls: a warm ``ems check`` pays no import for it. A path that comes
+from outside (a browser, a request) is ``confined`` to the root before it is read or written.
 """
 
 from __future__ import annotations
@@ -43,3 +44,22 @@ def project_root(path: Path, cwd: Path | None = None) -> Path:
 def scan_root(paths: Sequence[Path], cwd: Path | None = None) -> Path:
     """The project root of a run over ``paths``: the first path's (the current folder's if none)."""
     return project_root(paths[0] if paths else Path(os.curdir), cwd)
+
+
+class OutsideProject(ValueError):
+    """The path resolves outside the project root (``..``, an absolute path, a symlink out)."""
+
+
+def confined(root: Path, path: str | Path) -> Path:
+    """``path`` (relative to ``root``, or absolute) resolved, if it stays under ``root``.
+
+    Resolving first follows ``..`` and symlinks, so neither can lead out of the project.
+    """
+    text = str(path)
+    if "\0" in text:
+        raise OutsideProject(f"{text!r} is not a file name")
+    base = root.resolve()
+    target = (base / path).resolve()
+    if target != base and not target.is_relative_to(base):
+        raise OutsideProject(f"{text} is outside the project {base}")
+    return target

@@ -43,7 +43,7 @@ from ems.runtime.events import EventBus, publish_counters
 from ems.runtime.guard import GuardedAnalyser, GuardFailure
 from ems.runtime.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonitor
 from ems.runtime.workspace import ScanSummary, record_folders, scan_folders, summarise
-from ems.server import monitoring
+from ems.server import actions, monitoring
 from ems.server.actions import ActionContext
 from ems.server.diagnostics import to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash
@@ -537,6 +537,39 @@ class EmsLanguageServer(LanguageServer):
         return summarise((i.analysis.report for i in items if i.analysis is not None), seconds, recorded)
 
     # --- code actions ------------------------------------------------------------------
+
+    async def code_actions(
+        self, doc: Document, params: lsp.CodeActionParams
+    ) -> list[lsp.CodeAction | lsp.Command]:
+        """The offers near the request's range (``ems.fixes.offers``) as code actions, their
+        edits left to ``codeAction/resolve`` (resolved now for a client that cannot, and
+        dropped when there is none); then the runtime errors' re-run commands."""
+        started = time.perf_counter()
+        analysis = await self.fresh_analysis(doc)
+        findings = (await self.fixable_report(analysis)).findings
+        ctx = self.action_context(doc, analysis)
+        offered = actions.code_actions(params, findings, ctx, lambda f: self.diagnostic(f, analysis, doc.uri))
+        if not self.can_resolve_edits:
+            offered = [a for a in [await self.resolve_action(a) for a in offered] if a.edit is not None]
+        result: list[lsp.CodeAction | lsp.Command] = [*offered]
+        if doc.path is not None and actions.wants_quick_fixes(params):
+            lines = range(params.range.start.line + 1, params.range.end.line + 2)
+            result += self.runtime.rerun_actions(doc.uri, doc.path.resolve(), lines)
+        self.timed("codeAction", started)
+        return result
+
+    async def resolve_action(self, action: lsp.CodeAction) -> lsp.CodeAction:
+        """The action with its edits (``resolve_offer``); an action that needs none as it is."""
+        request = actions.resolve_request(action)
+        if request is None:
+            return action
+        started = time.perf_counter()
+        doc = self.document(request.uri)
+        analysis = await self.fresh_analysis(doc)
+        resolution = await self.resolve_offer(doc, analysis, request.kind, request.fingerprint)
+        actions.resolved(action, resolution, self.action_context(doc, analysis))
+        self.timed("codeActionResolve", started)
+        return action
 
     def action_context(self, doc: Document, analysis: Analysis) -> ActionContext:
         return ActionContext(

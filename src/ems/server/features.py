@@ -201,35 +201,12 @@ async def workspace_diagnostics(
 async def code_action(
     ls: EmsLanguageServer, params: lsp.CodeActionParams
 ) -> list[lsp.CodeAction | lsp.Command] | None:
-    started = time.perf_counter()
     doc = ls.documents.get(params.text_document.uri)
-    if doc is None:
-        return None
-    analysis = await ls.fresh_analysis(doc)
-    findings = (await ls.fixable_report(analysis)).findings
-    ctx = ls.action_context(doc, analysis)
-    offered = actions.code_actions(params, findings, ctx, lambda f: ls.diagnostic(f, analysis, doc.uri))
-    if not ls.can_resolve_edits:  # resolve now; drop what cannot be applied
-        offered = [a for a in [await resolve_code_action(ls, a) for a in offered] if a.edit is not None]
-    result: list[lsp.CodeAction | lsp.Command] = [*offered]
-    if doc.path is not None and actions.wants_quick_fixes(params):
-        lines = range(params.range.start.line + 1, params.range.end.line + 2)
-        result += ls.runtime.rerun_actions(doc.uri, doc.path.resolve(), lines)
-    ls.timed("codeAction", started)
-    return result
+    return None if doc is None else await ls.code_actions(doc, params)
 
 
 async def resolve_code_action(ls: EmsLanguageServer, action: lsp.CodeAction) -> lsp.CodeAction:
-    request = actions.resolve_request(action)
-    if request is None:
-        return action
-    started = time.perf_counter()
-    doc = ls.document(request.uri)
-    analysis = await ls.fresh_analysis(doc)
-    resolution = await ls.resolve_offer(doc, analysis, request.kind, request.fingerprint)
-    actions.resolved(action, resolution, ls.action_context(doc, analysis))
-    ls.timed("codeActionResolve", started)
-    return action
+    return await ls.resolve_action(action)
 
 
 # --- hover ---------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from ems.store.connection import connect, default_store_path, is_damaged
 
 if TYPE_CHECKING:
     from ems.core.registry import RuleSet
+    from ems.store.db import Store
 
 log = logging.getLogger("ems.cache")
 
@@ -706,6 +707,24 @@ def is_fresh(entry: Entry | None, info: os.stat_result | None) -> bool:
 def stat_matches(recorded: StatKey | None, info: os.stat_result | None) -> bool:
     """``is_fresh`` for a stat from ``ResultCache.load_stats``."""
     return recorded is not None and info is not None and recorded == stat_key(info)
+
+
+@dataclass(frozen=True)
+class CacheUsage:
+    """How much of the store the result cache holds (``ems doctor``'s cache check)."""
+
+    entries: int  # cached file results
+    size: int  # bytes of payloads and views
+
+
+def usage(store: Store) -> CacheUsage:
+    """The result cache's share of ``store``. Raises ``StoreError`` (e.g. a store from
+    before the cache moved in has no such tables)."""
+    rows = store._query(
+        "SELECT (SELECT COUNT(*) FROM result_entries), (SELECT COALESCE(SUM(length(payload)), 0)"
+        " FROM result_entries) + (SELECT COALESCE(SUM(length(view)), 0) FROM result_views)"
+    )
+    return CacheUsage(int(rows[0][0]), int(rows[0][1]))
 
 
 def clear(root: Path) -> bool:

@@ -318,6 +318,15 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE TABLE result_settings (settings TEXT PRIMARY KEY, used_ns INTEGER NOT NULL) WITHOUT ROWID",
         ),
     ),
+    (
+        6,
+        "the recorded walk's commits in walk order (commits keeps every commit ever seen)",
+        (
+            "CREATE TABLE history_walk (seq INTEGER PRIMARY KEY, sha TEXT NOT NULL)",
+            # A store walked before this version: its commits, as the History page then showed them.
+            "INSERT INTO history_walk (sha) SELECT sha FROM commits ORDER BY timestamp, sha",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 RESULT_CACHE_VERSION = 5  # the migration that moved the result cache in (``_migrate``)
@@ -698,6 +707,11 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise self._translate(exc) from None
 
+    def integrity(self) -> str:
+        """SQLite's quick check of every page: "ok", or the first problem it found."""
+        rows = self._query("PRAGMA quick_check")
+        return str(rows[0][0]) if rows else "no answer"
+
     # -- scans
 
     def record_scan(self, scan: ScanRecord, findings: Iterable[Finding | StoredFinding]) -> int:
@@ -865,6 +879,7 @@ class Store:
         options: dict[str, object],
         ruleset_hash: str,
         commits: Sequence[CommitRow],
+        walk: Sequence[str],
         events: Iterable[HistoryEvent],
         lifetimes: Iterable[Lifetime],
         analysed: int,
@@ -873,9 +888,11 @@ class Store:
     ) -> int:
         """Swap in the result of a history walk in one transaction (readers never see half).
 
-        ``prefix``: the walk covered only this repo-relative folder or file; the stored
-        history of every other path is kept (a partial run must not destroy data it did
-        not recompute)."""
+        ``commits``: every commit the results name (the walked ones and the boundaries);
+        ``walk``: the walked commits' shas, oldest first. ``prefix``: the walk covered only
+        this repo-relative folder or file; the stored history of every other path is kept
+        (a partial run must not destroy data it did not recompute), and so are the walked
+        commits that history names (the list becomes both walks', by commit time)."""
         event_rows = [
             (e.commit_sha, e.kind, e.fingerprint, e.code, e.path, e.line, e.message) for e in events
         ]
@@ -908,6 +925,17 @@ class Store:
             else:
                 conn.execute("DELETE FROM history_events")
                 conn.execute("DELETE FROM history")
+            shas = list(walk)
+            if prefix:
+                kept = dict(
+                    conn.execute(
+                        "SELECT w.sha, c.timestamp FROM history_walk w LEFT JOIN commits c ON c.sha = w.sha"
+                    )
+                )
+                stamps = {**kept, **{c.sha: c.timestamp for c in commits}}
+                shas = sorted(set(kept) | set(shas), key=lambda sha: (stamps.get(sha) or 0, sha))
+            conn.execute("DELETE FROM history_walk")
+            conn.executemany("INSERT INTO history_walk (sha) VALUES (?)", [(sha,) for sha in shas])
             conn.executemany("INSERT INTO history_events VALUES (?, ?, ?, ?, ?, ?, ?)", event_rows)
             conn.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", life_rows)
             cursor = conn.execute(

@@ -62,22 +62,13 @@ class ScanPoint:
 
 
 @dataclass(frozen=True)
-class CommitPoint:
-    """One walked commit: findings introduced and removed by it, and open after it."""
+class WalkedCommit:
+    """A commit of the recorded history walk and how many findings it introduced and removed."""
 
     sha: str
-    timestamp: int
+    timestamp: int  # unix time of the commit (its author date)
     author: str
     summary: str
-    introduced: int
-    removed: int
-    open: int
-
-
-@dataclass(frozen=True)
-class AuthorRow:
-    author: str
-    commits: int
     introduced: int
     removed: int
 
@@ -169,40 +160,23 @@ def finding(store: Store, scan_id: int, fingerprint: str) -> FindingRow | None:
     return _row(tuple(rows[0])) if rows else None
 
 
-# Events are counted per commit first (one pass over the events' index), then joined.
-_EVENTS_PER_COMMIT = (
-    "SELECT commit_sha, SUM(kind = 'introduced') AS added, SUM(kind = 'removed') AS gone"
-    " FROM history_events GROUP BY commit_sha"
-)
-
-
-def commit_trend(store: Store) -> list[CommitPoint]:
-    """The commits of the recorded history walk, oldest first, with their event counts.
-
-    ``open`` counts the findings alive after the commit: those already there before the
-    walked window (lifetimes with no introducing commit) plus introductions minus removals.
-    """
+def walked_commits(store: Store) -> list[WalkedCommit]:
+    """The commits of the recorded history walk, in walk order (oldest first), with their
+    event counts (counted per commit in one pass over the events' index, then joined).
+    The figures made of them have one home: ``ems.gitinfo.figures``."""
     rows = store._query(
         "SELECT c.sha, c.timestamp, c.author, c.summary, COALESCE(e.added, 0), COALESCE(e.gone, 0)"
-        f" FROM commits c LEFT JOIN ({_EVENTS_PER_COMMIT}) e ON e.commit_sha = c.sha"
-        " ORDER BY c.timestamp, c.sha"
+        " FROM history_walk w JOIN commits c ON c.sha = w.sha"
+        " LEFT JOIN (SELECT commit_sha, SUM(kind = 'introduced') AS added, SUM(kind = 'removed') AS gone"
+        " FROM history_events GROUP BY commit_sha) e ON e.commit_sha = c.sha"
+        " ORDER BY w.seq"
     )
-    before = store._query("SELECT COUNT(*) FROM history WHERE introduced_sha IS NULL")[0][0]
-    points: list[CommitPoint] = []
-    alive = int(before or 0)
-    for sha, stamp, author, summary, added, removed in rows:
-        alive += int(added) - int(removed)
-        points.append(CommitPoint(sha, int(stamp), author, summary, int(added), int(removed), alive))
-    return points
+    return [WalkedCommit(r[0], int(r[1]), r[2], r[3], int(r[4]), int(r[5])) for r in rows]
 
 
-def authors(store: Store) -> list[AuthorRow]:
-    rows = store._query(
-        "SELECT c.author, COUNT(*), COALESCE(SUM(e.added), 0), COALESCE(SUM(e.gone), 0)"
-        f" FROM commits c LEFT JOIN ({_EVENTS_PER_COMMIT}) e ON e.commit_sha = c.sha"
-        " GROUP BY c.author ORDER BY 3 DESC, 1"
-    )
-    return [AuthorRow(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
+def open_before_walk(store: Store) -> int:
+    """How many recorded findings were already there before the walked commits."""
+    return int(store._query("SELECT COUNT(*) FROM history WHERE introduced_sha IS NULL")[0][0])
 
 
 # ---------------------------------------------------------------- filtered findings

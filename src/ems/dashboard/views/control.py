@@ -17,8 +17,8 @@ SEVERITIES = ["default", "error", "warning", "info", "hint"]
 
 def rules_section() -> None:
     from ems.core.config import ConfigError
-    from ems.core.config_edit import config_file_for, rule_settings, write_rule_settings
     from ems.core.registry import load_rules
+    from ems.runtime.config_edit import config_file_for, rule_settings, write_rule_settings
 
     ruleset = load_rules()
     root = context.project_root()

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from ems.core.confine import OutsideProject, confined
 from ems.dashboard import context, data
 from ems.dashboard.components.common import header, key, require_scan, short
 from ems.dashboard.components.live import refresh_on_change
 from ems.dashboard.components.source import show_diff, show_source
+from ems.runtime.root import OutsideProject, confined
 from ems.store.queries import FindingFilter
 
 AGES = {  # label -> (introduced at most N days ago, at least M days ago); "unknown": no history

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ems.core.health import HEALTH_FORMULA, health_rating
 from ems.dashboard import context, data
 from ems.dashboard.components import charts
 from ems.dashboard.components.common import header, key, require_scan
 from ems.dashboard.components.live import refresh_on_change
+from ems.runtime.rating import HEALTH_FORMULA, health_rating
 
 GRADE_COLOURS = {"A": "green", "B": "green", "C": "orange", "D": "red", "E": "red"}
 

@@ -1,8 +1,8 @@
 """The project health rating: findings weighted by severity per 1,000 lines, graded A–E.
 
-Why here: it is a pure function of counts (no store, no Streamlit), used by the
-dashboard's Overview and open to any other face; its formula text is shown wherever the
-grade is, so a user can recompute it by hand.
+Why here (a service the faces call, not analysis): a pure function of counts (no store,
+no Streamlit), used by the dashboard's Overview and open to any other face; its formula
+text is shown wherever the grade is, so a user can recompute it by hand.
 
 Like SonarQube's maintainability grid, the grade bands grow geometrically: a project
 twice as dense in findings drops about one grade, and an error weighs as much as ten
