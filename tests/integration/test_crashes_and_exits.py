@@ -93,7 +93,8 @@ def test_fix_reports_symlink_loops_and_dangling_links_as_e902_and_goes_on(tmp_pa
 
 
 def test_a_file_too_deeply_nested_for_libcst_is_left_untouched_with_one_line(tmp_path: Path) -> None:
-    data = "import os\ny = " + " + ".join(["1"] * 900) + "\n"
+    # The too-deep statement holds a finding (E711), so libcst must read it.
+    data = "import os\ny = " + " + ".join(["1"] * 900) + " == None\n"
     target = tmp_path / "deep.py"
     target.write_text(data)
     proc = _ems("fix", "deep.py", cwd=tmp_path)
@@ -103,3 +104,16 @@ def test_a_file_too_deeply_nested_for_libcst_is_left_untouched_with_one_line(tmp
     ]
     assert proc.returncode == 1
     assert target.read_text() == data
+
+
+def test_a_too_deep_statement_without_a_finding_does_not_stop_other_fixes(tmp_path: Path) -> None:
+    """libcst reads only the statements holding findings (``ems.fixes.slices``): a
+    statement it cannot take elsewhere in the file no longer blocks the file's fixes."""
+    deep = "y = " + " + ".join(["1"] * 900) + "\n"
+    rest = "".join(f"def f{n}():\n    return {n}\n" for n in range(40))
+    target = tmp_path / "deep.py"
+    target.write_text("import os\n" + deep + rest)
+    proc = _ems("fix", "deep.py", cwd=tmp_path)
+    assert proc.stderr == "", proc.stderr[:2000]
+    assert proc.returncode == 0, proc.stdout
+    assert target.read_text() == deep + rest

@@ -154,3 +154,40 @@ async def test_scan_workspace_outside_git_records_nothing(shared: tuple[LspTestC
 
         with open_store(tmp_path) as store:
             assert store.scans() == []
+
+
+async def test_a_workspace_scan_follows_a_re_export_appearing_and_going(tmp_path: Path) -> None:
+    """The workspace scan serves unchanged files from the result cache: ``a.py``'s recorded
+    F401 must stop being fixable when ``b.py`` starts importing ``os`` from ``a`` (a
+    re-export, never removed), and be fixable again when it stops, as ``--no-cache`` says."""
+    import os
+    import subprocess
+
+    from ems.store import open_store
+
+    env = {**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x"}
+    env |= {"GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@x"}
+    (tmp_path / "a.py").write_text("import os\n")
+    (tmp_path / "b.py").write_text("X = 1\n")
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "first"]):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, env=env, capture_output=True)
+
+    def rewrite_b(text: str) -> None:
+        before = (tmp_path / "b.py").stat().st_mtime_ns
+        (tmp_path / "b.py").write_text(text)
+        later = max(before + 1_000_000_000, (tmp_path / "b.py").stat().st_mtime_ns)
+        os.utime(tmp_path / "b.py", ns=(later, later))
+
+    fixable: list[bool] = []
+    async with running_server(tmp_path) as client:
+        for text in (None, "from a import os\nprint(os.sep)\n", "X = 2\n"):
+            if text is not None:
+                rewrite_b(text)
+            result = await client.workspace_execute_command_async(
+                lsp.ExecuteCommandParams("ems.scanWorkspace")
+            )
+            (scan_id,) = result["recordedScans"]
+            with open_store(tmp_path) as store:
+                (f401,) = [f for f in store.scan_findings(scan_id) if Path(f.path).name == "a.py"]
+            fixable.append(f401.fixable)
+    assert fixable == [True, False, True]

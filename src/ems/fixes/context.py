@@ -18,19 +18,36 @@ if TYPE_CHECKING:  # libcst is imported when the first fix runs, not with the ru
     from libcst.metadata import CodeRange, MetadataWrapper
 
     from ems.fixes.cstindex import ModuleIndex
+    from ems.fixes.slices import Slice
 
 N = TypeVar("N", bound="cst.CSTNode")
 
 
 class FixContext:
-    def __init__(self, text: str, path: str = "<stdin>") -> None:
+    """``text`` and ``source`` are always the whole file. With a ``part`` (``ems.fixes.
+    slices``), libcst sees only the statements that hold the findings: nodes, spans and
+    edits keep the file's lines and columns, and whatever could differ from a fix on the
+    whole file raises ``WholeFileNeeded`` (the engine then uses a whole-file context)."""
+
+    def __init__(self, text: str, path: str = "<stdin>", part: Slice | None = None) -> None:
         self.text = text
         self.path = path
         self.source = SourceText(text)
+        self.part = part
 
     @cached_property
     def module(self) -> cst.Module:
-        return cst.parse_module(self.text)
+        if self.part is None:
+            return cst.parse_module(self.text)
+        from ems.fixes.slices import WholeFileNeeded
+
+        try:
+            module = cst.parse_module(self.part.text)
+        except cst.ParserSyntaxError:
+            raise WholeFileNeeded from None  # the slice's indentation did not line up
+        if module.default_indent != self.part.default_indent:
+            raise WholeFileNeeded
+        return module
 
     @cached_property
     def index(self) -> ModuleIndex:
@@ -124,15 +141,43 @@ class FixContext:
         against the text, which is what happens when the swap cannot be had locally.
         """
         index = self.index
-        if index.code == self.text:
+        part = self.part
+        if index.code == (self.text if part is None else part.text):
             local = index.local_replacement(old, new)
             if local is not None:
                 start, end, text = local
+                if part is not None:
+                    start, end, text = self._in_file(start, end, text)
                 edit = minimal_edit_between(self.source, start, end, text)
                 return Fix(title, safety, (edit,), finding.code)
+        if part is not None:
+            from ems.fixes.slices import WholeFileNeeded
+
+            raise WholeFileNeeded
         new_module = self.module.deep_replace(old, new)  # type: ignore[type-var]
         assert isinstance(new_module, cst.Module)
         return self.fix_from_text(new_module.code + self._lost_tail, title, safety, finding)
+
+    def _in_file(self, start: int, end: int, text: str) -> tuple[int, int, str]:
+        """A replacement of the slice's code ``[start, end)`` as the same replacement of
+        the file's text. The span is first narrowed to what changes: a statement's
+        regenerated span starts with the emptied lines above it, which are not the file's."""
+        from ems.fixes.slices import WholeFileNeeded
+
+        assert self.part is not None
+        code = self.index.code
+        limit = min(end - start, len(text))
+        head = 0
+        while head < limit and code[start + head] == text[head]:
+            head += 1
+        tail = 0
+        while tail < limit - head and code[end - 1 - tail] == text[len(text) - 1 - tail]:
+            tail += 1
+        start, end, text = start + head, end - tail, text[head : len(text) - tail]
+        first, last = self.index.position(start), self.index.position(end)
+        if not self.part.holds(first, last):
+            raise WholeFileNeeded
+        return self.source.offset(*first), self.source.offset(*last), text
 
     @cached_property
     def _lost_tail(self) -> str:
@@ -143,6 +188,10 @@ class FixContext:
         return ""
 
     def fix_from_text(self, new_text: str, title: str, safety: Safety, finding: Finding) -> Fix:
+        if self.part is not None:
+            from ems.fixes.slices import WholeFileNeeded
+
+            raise WholeFileNeeded  # a whole new text is the slice's, not the file's
         return Fix(title, safety, (minimal_edit(self.source, new_text),), finding.code)
 
 

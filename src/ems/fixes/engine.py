@@ -11,16 +11,19 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import libcst as cst
 
 from ems.core.analyse import analyse
 from ems.core.config import Config
-from ems.core.model import Finding, Fix, Fixability, Report, Safety
+from ems.core.model import Finding, Fix, Fixability, Range, Report, Safety
 from ems.core.registry import RuleSet, load_rules
+from ems.core.rule import Rule
 from ems.core.source import SourceText
 from ems.fixes.apply import EditConflict, apply_edits, edit_offsets
 from ems.fixes.context import FixContext
+from ems.fixes.slices import WholeFileNeeded, slice_for
 
 log = logging.getLogger("ems.fixes")
 
@@ -70,13 +73,20 @@ class FixMemo:
     the analyses of candidate texts it already verified. Lives for one file's judgement."""
 
     def __init__(self) -> None:
-        self.contexts: dict[str, FixContext] = {}
+        self.contexts: dict[tuple[str, tuple[Range, ...]], FixContext] = {}
         self.reports: dict[str, Report] = {}
 
-    def context(self, text: str, path: str) -> FixContext:
-        ctx = self.contexts.get(text)
+    def context(self, text: str, path: str, candidates: list[Finding], ruleset: RuleSet) -> FixContext:
+        key = (text, _places(candidates, ruleset))
+        ctx = self.contexts.get(key)
         if ctx is None:
-            ctx = self.contexts[text] = FixContext(text, path)
+            ctx = self.contexts[key] = context_for(text, path, candidates, ruleset)
+        return ctx
+
+    def whole(self, text: str, path: str) -> FixContext:
+        ctx = self.contexts.get((text, ()))
+        if ctx is None:
+            ctx = self.contexts[(text, ())] = FixContext(text, path)
         return ctx
 
     def analyse(self, text: str, path: str, config: Config, ruleset: RuleSet) -> Report:
@@ -84,6 +94,35 @@ class FixMemo:
         if report is None:
             report = self.reports[text] = analyse(text, path, config, ruleset)
         return report
+
+
+def _places(candidates: Iterable[Finding], ruleset: RuleSet) -> tuple[Range, ...]:
+    """Where the candidates' fixes read and write; empty when one of them may read the
+    whole module (a rule that is not ``local_fix``)."""
+    places: list[Range] = []
+    for finding in candidates:
+        rule = ruleset.get(finding.code)
+        if rule is None or not rule.local_fix:
+            return ()
+        places.append(finding.range)
+        places.extend(r.range for r in finding.related)
+    return tuple(sorted(set(places)))
+
+
+def context_for(text: str, path: str, candidates: list[Finding], ruleset: RuleSet) -> FixContext:
+    """A context whose libcst tree holds only the statements of ``candidates``
+    (``ems.fixes.slices``) when that is possible, else one of the whole file."""
+    places = _places(candidates, ruleset)
+    part = slice_for(text, places) if places else None
+    if part is not None:
+        ctx = FixContext(text, path, part)
+        try:
+            ctx.module  # noqa: B018 - a slice libcst refuses falls back to the whole file
+        except (WholeFileNeeded, RecursionError):
+            pass
+        else:
+            return ctx
+    return FixContext(text, path)
 
 
 def verify(
@@ -127,14 +166,38 @@ class TooDeep(Exception):
     """libcst ran out of recursion on this document: no fix can be computed for it."""
 
 
-def compute_fix(finding: Finding, ctx: FixContext, ruleset: RuleSet) -> Fix | None:
+def compute_fix(
+    finding: Finding, ctx: FixContext, ruleset: RuleSet, whole: Callable[[], FixContext] | None = None
+) -> Fix | None:
     """The rule's fix for ``finding``, unverified; None if it has none. Raises ``TooDeep``
-    when libcst cannot walk the document (a valid but deeply nested file)."""
+    when libcst cannot walk the document (a valid but deeply nested file).
+
+    On a sliced context (``ctx.part``), a fix that might differ from the same fix on the
+    whole file is computed again on ``whole()``'s context."""
     rule = ruleset.get(finding.code)
     if rule is None or not finding.fixable:
         return None
+    part = ctx.part
+    if part is not None:
+        try:
+            fix = _rule_fix(rule, finding, ctx)
+        except WholeFileNeeded:
+            fix = None
+        else:
+            if fix is None or all(
+                part.holds((e.range.start.line, e.range.start.column), (e.range.end.line, e.range.end.column))
+                for e in fix.edits
+            ):
+                return fix
+        ctx = whole() if whole is not None else FixContext(ctx.text, ctx.path)
+    return _rule_fix(rule, finding, ctx)
+
+
+def _rule_fix(rule: type[Rule], finding: Finding, ctx: FixContext) -> Fix | None:
     try:
         return rule().fix(finding, ctx)
+    except WholeFileNeeded:
+        raise
     except cst.ParserSyntaxError:
         return None
     except RecursionError:
@@ -185,6 +248,18 @@ def _keyer(text: str) -> Callable[[Finding], _Key]:
     number, which moves as fixes above it remove lines)."""
     source = SourceText(text)
     return lambda f: (f.code, f.message, " ".join(source.line(f.line).split()))
+
+
+def _whole(ctx: FixContext) -> Callable[[], FixContext]:
+    """The whole-file context of a sliced one, made on first use and kept."""
+    made: list[FixContext] = [] if ctx.part is not None else [ctx]
+
+    def whole() -> FixContext:
+        if not made:
+            made.append(FixContext(ctx.text, ctx.path))
+        return made[0]
+
+    return whole
 
 
 def allowed(fix: Fix, unsafe: bool) -> bool:
@@ -240,7 +315,13 @@ def fix_all(
         ]
         if not candidates:
             break
-        ctx = memo.context(text, path) if passes == 1 else FixContext(text, path)
+        whole: Callable[[], FixContext]
+        if passes == 1:
+            ctx = memo.context(text, path, candidates, ruleset)
+            whole = partial(memo.whole, text, path)
+        else:
+            ctx = context_for(text, path, candidates, ruleset)
+            whole = _whole(ctx)
         try:
             ctx.module  # noqa: B018 - parse once; a libcst failure ends fixing for this file
         except cst.ParserSyntaxError as exc:
@@ -251,7 +332,7 @@ def fix_all(
             break
         batch: list[tuple[Finding, Fix, tuple[int, int]]] = []
         try:
-            fixes = [(finding, compute_fix(finding, ctx, ruleset)) for finding in candidates]
+            fixes = [(finding, compute_fix(finding, ctx, ruleset, whole)) for finding in candidates]
         except TooDeep:
             failures.append(FixFailure("", 1, TOO_DEEP))
             break

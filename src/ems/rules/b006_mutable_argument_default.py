@@ -31,6 +31,7 @@ class MutableArgumentDefault(Rule):
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Default to `None` and create the value in the body"
+    local_fix = True
     node_types = (ast.FunctionDef, ast.AsyncFunctionDef)
     valid = (
         Valid("def f(items=None):\n    if items is None:\n        items = []\n"),

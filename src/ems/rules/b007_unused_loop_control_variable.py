@@ -34,6 +34,7 @@ class UnusedLoopControlVariable(Rule):
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Prefix the unused loop variable with an underscore"
+    local_fix = True
     valid = (
         Valid("for i in range(3):\n    print(i)\n"),
         Valid("for _ in range(3):\n    print('x')\n"),

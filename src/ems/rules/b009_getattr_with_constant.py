@@ -24,6 +24,7 @@ class GetattrWithConstant(Rule):
     )
     fix_safety = Safety.SAFE
     fix_title = "Replace `getattr` with attribute access"
+    local_fix = True
     node_types = (ast.Call,)
     valid = (
         Valid("v = getattr(obj, name)\n"),

@@ -26,6 +26,7 @@ class SetattrWithConstant(Rule):
     )
     fix_safety = Safety.SAFE
     fix_title = "Replace `setattr` with an assignment"
+    local_fix = True
     node_types = (ast.Expr,)
     valid = (
         Valid("setattr(obj, name, 1)\n"),

@@ -25,6 +25,7 @@ class AssertFalse(Rule):
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Replace with `raise AssertionError()`"
+    local_fix = True
     fix_may_reveal = frozenset({"EMS102"})
     node_types = (ast.Assert,)
     valid = (

@@ -26,6 +26,7 @@ class NoneComparison(Rule):
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Replace `==`/`!=` with `is`/`is not`"
+    local_fix = True
     node_types = (ast.Compare,)
     valid = (
         Valid("if x is None:\n    pass\n"),

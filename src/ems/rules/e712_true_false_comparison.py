@@ -34,6 +34,7 @@ class TrueFalseComparison(Rule):
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Replace `==`/`!=` with `is`/`is not`"
+    local_fix = True
     node_types = (ast.Compare,)
     valid = (
         Valid("if x:\n    pass\n"),

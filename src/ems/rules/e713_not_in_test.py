@@ -23,6 +23,7 @@ class NotInTest(Rule):
     )
     fix_safety = Safety.SAFE
     fix_title = "Rewrite as `x not in y`"
+    local_fix = True
     node_types = (ast.UnaryOp,)
     valid = (
         Valid("if x not in y:\n    pass\n"),

@@ -23,6 +23,7 @@ class NotIsTest(Rule):
     )
     fix_safety = Safety.SAFE
     fix_title = "Rewrite as `x is not y`"
+    local_fix = True
     node_types = (ast.UnaryOp,)
     valid = (
         Valid("if x is not None:\n    pass\n"),

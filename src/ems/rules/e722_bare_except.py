@@ -26,6 +26,7 @@ class BareExcept(Rule):
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Replace with `except Exception:`"
+    local_fix = True
     node_types = (ast.ExceptHandler,)
     valid = (
         Valid("try:\n    pass\nexcept Exception:\n    pass\n"),

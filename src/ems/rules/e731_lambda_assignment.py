@@ -27,6 +27,7 @@ class LambdaAssignment(Rule):
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Rewrite as a `def`"
+    local_fix = True
     fix_may_reveal = frozenset({"F811"})
     node_types = (ast.Assign, ast.AnnAssign)
     valid = (

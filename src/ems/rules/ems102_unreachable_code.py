@@ -52,6 +52,7 @@ class UnreachableCode(Rule):
     tags = frozenset({Tag.UNNECESSARY})
     fix_safety = Safety.UNSAFE
     fix_title = "Delete the unreachable statements"
+    local_fix = True
     fix_may_reveal = frozenset({"F401", "F811", "F841", "B007"})
     node_types = _TERMINATORS
     valid = (

@@ -43,6 +43,7 @@ class NaiveUtcDatetime(Rule):
     tags = frozenset({Tag.DEPRECATED})
     fix_safety = Safety.UNSAFE
     fix_title = "Use an aware `now(...)` / `fromtimestamp(..., utc)`"
+    local_fix = True
     node_types = (ast.Attribute,)
     valid = (
         Valid("import datetime\nnow = datetime.datetime.now(datetime.timezone.utc)\n"),

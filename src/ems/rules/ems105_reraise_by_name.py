@@ -27,6 +27,7 @@ class ReraiseByName(Rule):
     )
     fix_safety = Safety.SAFE
     fix_title = "Replace with a bare `raise`"
+    local_fix = True
     node_types = (ast.Raise,)
     valid = (
         Valid("try:\n    run()\nexcept OSError:\n    raise\n"),

@@ -30,6 +30,7 @@ class MutableDataclassDefault(Rule):
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Use `field(default_factory=...)`"
+    local_fix = True
     node_types = (ast.ClassDef,)
     valid = (
         Valid(

@@ -36,6 +36,7 @@ class UnusedImport(Rule):
     tags = frozenset({Tag.UNNECESSARY})
     fix_safety = Safety.SAFE
     fix_title = "Remove unused import"
+    local_fix = True
     valid = (
         Valid("import os\nprint(os.sep)\n"),
         Valid(

@@ -23,6 +23,7 @@ class FStringMissingPlaceholders(Rule):
     )
     fix_safety = Safety.SAFE
     fix_title = "Remove the extraneous `f` prefix"
+    local_fix = True
     node_types = (ast.JoinedStr,)
     valid = (
         Valid('name = "x"\nprint(f"hello {name}")\n'),

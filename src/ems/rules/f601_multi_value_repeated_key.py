@@ -46,6 +46,7 @@ class MultiValueRepeatedKey(Rule):
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Remove the repeated entry"
+    local_fix = True
     node_types = (ast.Dict,)
     valid = (
         Valid("d = {'a': 1, 'b': 2}\n"),

@@ -27,6 +27,7 @@ class IsLiteral(Rule):
     )
     fix_safety = Safety.SAFE
     fix_title = "Replace `is`/`is not` with `==`/`!=`"
+    local_fix = True
     node_types = (ast.Compare,)
     valid = (
         Valid("if x is None or y is True:\n    pass\n"),

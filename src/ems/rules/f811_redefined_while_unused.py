@@ -33,6 +33,7 @@ class RedefinedWhileUnused(Rule):
     )
     fix_safety = Safety.SAFE
     fix_title = "Remove the redundant import"
+    local_fix = True
     valid = (
         Valid(
             "try:\n    from json import loads\nexcept ImportError:\n    from simplejson import loads\nloads('1')\n"

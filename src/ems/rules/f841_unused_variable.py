@@ -34,6 +34,7 @@ class UnusedVariable(Rule):
     tags = frozenset({Tag.UNNECESSARY})
     fix_safety = Safety.UNSAFE
     fix_title = "Remove assignment to unused variable"
+    local_fix = True
     valid = (
         Valid("def f():\n    x = 1\n    return x\n"),
         Valid("def f():\n    a, b = pair()\n    return a\n"),

@@ -25,6 +25,7 @@ class RaiseNotImplemented(Rule):
     )
     fix_safety = Safety.SAFE
     fix_title = "Use `NotImplementedError`"
+    local_fix = True
     node_types = (ast.Raise,)
     valid = (
         Valid("def f():\n    raise NotImplementedError\n"),

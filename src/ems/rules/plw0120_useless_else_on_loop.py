@@ -27,6 +27,7 @@ class UselessElseOnLoop(Rule):
     )
     fix_safety = Safety.SAFE
     fix_title = "Remove the `else` and dedent its body"
+    local_fix = True
     node_types = (ast.For, ast.AsyncFor, ast.While)
     valid = (
         Valid("for x in y:\n    if x:\n        break\nelse:\n    print('none')\n"),

@@ -26,6 +26,7 @@ class UnusedSuppression(Rule):
     tags = frozenset({Tag.UNNECESSARY})
     fix_safety = Safety.SAFE
     fix_title = "Remove the unused suppression"
+    local_fix = True
     valid = (
         Valid('x = f"a"  # noqa: F541\n', also=("F541",)),
         Valid("import os  # noqa: E501\n"),
