@@ -138,6 +138,11 @@ SNIPPETS = [
     "def now():\n    return datetime.utcnow(), dt.datetime.utcnow()",
     "from dataclasses import dataclass, field",
     "@dataclass\nclass D:\n    items: list = []",
+    # class bodies: attributes between methods, a def nested in a class-level block
+    "class K(List):\n    attr = os.sep\n    other: int\n\n    def a(self):\n        return attr\n    b = a\n"
+    "\n    if attr:\n        def c(self):\n            import re\n            return re\n    d = 1; e = d",
+    "    attr = later",
+    "    def added(self):\n        return os",
 ]
 
 programs = st.lists(st.sampled_from(SNIPPETS), min_size=1, max_size=10)
@@ -236,6 +241,122 @@ def test_typing_inside_a_method_of_a_large_class_reparses_only_that_method() -> 
         report = analyser.analyse(edited, "tk.py", CONFIG, RULES)
         assert analyser.last_reparsed_lines <= size + 2
         assert_same(report, edited, "tk.py")
+
+
+def class_body_edit(lines: list[str], rng: random.Random, step: int) -> tuple[str, int]:
+    """One edit in the body of a top-level class, outside any one method: what it did and
+    how many lines an analysis of only what it touched parses at most (the touched class
+    statements, the lines between them and the one before, the lines added)."""
+    import ast
+
+    tree = ast.parse("\n".join(lines))
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and len(n.body) > 2]
+    owner = rng.choice(classes)
+    size = owner.end_lineno - owner.lineno + 1
+    index = rng.choice(  # a statement that starts its line (not the second of `a; b`)
+        [i for i in range(1, len(owner.body)) if owner.body[i].lineno > owner.body[i - 1].end_lineno]
+    )
+    statement = owner.body[index]
+    before = owner.body[index - 1]
+    indent = " " * owner.body[0].col_offset
+    at = statement.lineno - 1 - len(getattr(statement, "decorator_list", []))
+    gap = at - before.end_lineno  # lines between the two statements
+    # a statement is parsed again with the lines between it and its neighbours
+    earlier = owner.body[index - 2].end_lineno if index >= 2 else owner.lineno
+    later = owner.body[index + 1] if index + 1 < len(owner.body) else None
+    after = later.lineno - 1 - len(getattr(later, "decorator_list", [])) if later else statement.end_lineno
+    choice = rng.random()
+    if choice < 0.2:
+        lines.insert(at, f"{indent}_attr_{step} = undefined_{step % 2} + len(os.sep)")
+        return "attribute", 1 + gap
+    if choice < 0.3:
+        lines.insert(at, "")
+        return "blank", 1 + gap
+    if choice < 0.45 and not isinstance(before, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        lines[before.end_lineno - 1] += "  # typed"
+        return "typing", at - earlier
+    if choice < 0.6 and isinstance(before, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        # one change over two definitions: the end of one method to the start of the next
+        first, last = before.end_lineno - 1, statement.lineno - 1
+        lines[first : last + 1] = [
+            lines[first] + "  # end",
+            *lines[first + 1 : last],
+            lines[last] + "  # start",
+        ]
+        return "two definitions", after - earlier
+    if choice < 0.7:
+        body = indent + "    "
+        lines[at:at] = [
+            f"{indent}def _added_{step}(self, value=os.sep):",
+            f"{body}return value, os_{step}",
+            "",
+        ]
+        return "method", 3 + gap
+    if choice < 0.74:  # a method typed below the class's last statement
+        end = owner.end_lineno
+        lines[end:end] = ["", f"{indent}def _last_{step}(self):", f"{indent}    return self, os_{step}"]
+        return "method at the end", 0  # the class re-checked (lines after it may end it)
+    if choice < 0.78 and not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        del lines[statement.lineno - 1 : statement.end_lineno]
+        return "deleted", 0
+    if choice < 0.84:
+        lines.insert(at, f"{indent}import json as _json_{step}")  # the module's imports change
+        return "import", 0
+    if choice < 0.88:
+        lines.insert(at, f"{indent}if os.sep:")
+        lines.insert(at + 1, f"{indent}    def _nested_{step}(self):")
+        lines.insert(at + 2, f"{indent}        return undefined_nested")
+        return "nested", 3 + gap
+    if choice < 0.92:
+        lines.insert(at, f"{indent}raise_ = 1; other_{step} = raise_")  # two statements on one line
+        return "semicolon", 1 + gap
+    lines.insert(at, f"{indent}    dangling = 1")  # joins the statement above, or breaks the file
+    return "indented", 0
+
+
+@pytest.mark.parametrize("module", ["tkinter/__init__.py", "argparse.py", "typing.py", "dataclasses.py"])
+def test_edits_in_class_bodies_match_a_full_analysis(module: str) -> None:
+    """Edits in a class body outside its methods, and edits spanning two methods, re-parse
+    only the class-level statements they touch (not the class), and give what a full
+    analysis gives."""
+    text = (STDLIB / module).read_text(encoding="utf-8")
+    analyser = IncrementalAnalyser()
+    assert_same(analyser.analyse(text, "module.py", CONFIG, RULES), text)
+    analyser.prepare()
+    lines = text.split("\n")
+    rng = random.Random(f"class bodies {module}")
+    local = 0
+    for step in range(16):
+        before = list(lines)
+        kind, most = class_body_edit(lines, rng, step)
+        edited = "\n".join(lines)
+        report = analyser.analyse(edited, "module.py", CONFIG, RULES)
+        assert_same(report, edited)
+        broken = any(f.code == "E999" for f in report.findings)
+        if most and not broken:  # only what the edit touched was parsed, not the class
+            assert analyser.last_reparsed_lines <= most, (kind, analyser.last_reparsed_lines, most)
+            local += 1
+        if broken:  # typed into a broken file: undo
+            lines = before
+            assert_same(analyser.analyse("\n".join(lines), "module.py", CONFIG, RULES), "\n".join(lines))
+    assert local >= 3
+
+
+def test_a_class_level_raise_rechecks_the_whole_class() -> None:
+    """EMS102 judges a class body as one block: after a class-level ``raise`` every later
+    statement is unreachable, so an edit below it cannot be checked alone."""
+    text = "class A:\n    x = 1\n    raise ValueError\n\n    def m(self):\n        return 1\n\n    y = 2\n"
+    analyser = IncrementalAnalyser()
+    assert_same(analyser.analyse(text, "module.py", CONFIG, RULES), text)
+    analyser.prepare()
+    for edited in (
+        text.replace("y = 2", "y = 3"),
+        text.replace("return 1", "return 2"),
+        text.replace("    raise ValueError\n", ""),
+        text.replace("x = 1", "x = 1\n    raise TypeError"),
+    ):
+        report = analyser.analyse(edited, "module.py", CONFIG, RULES)
+        assert_same(report, edited)
 
 
 @pytest.mark.parametrize(

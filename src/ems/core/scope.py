@@ -27,6 +27,7 @@ or ``.append()`` count as exported.
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 import re
 from collections import deque
@@ -130,13 +131,15 @@ class Builtin(Definition):
 class Importation(Definition):
     """``import a.b as c``: ``full_name`` is what was imported, ``alias`` the ast.alias."""
 
-    __slots__ = ("alias", "full_name", "redefined")
+    __slots__ = ("alias", "aliased", "full_name", "redefined")
 
     def __init__(self, name: str, source: ast.AST, full_name: str | None, alias: ast.alias | None) -> None:
         super().__init__(name, source)
         self.full_name = full_name or name
         self.alias = alias
         self.redefined: list[tuple[ast.AST, Binding]] = []
+        # read on every load of the name: computed once, not split per read
+        self.aliased = self.full_name.split(".")[-1] != name
 
     def redefines(self, other: Binding) -> bool:
         if isinstance(other, SubmoduleImportation):
@@ -144,7 +147,7 @@ class Importation(Definition):
         return isinstance(other, Definition) and self.name == other.name
 
     def has_alias(self) -> bool:
-        return self.full_name.split(".")[-1] != self.name
+        return self.aliased
 
     @property
     def is_explicit_reexport(self) -> bool:
@@ -296,6 +299,27 @@ class GlobalBinding(Assignment):
     __slots__ = ()
 
 
+# Bindings a read only marks used (no unbound, annotation or aliased-import case to
+# judge): most reads find one of these, so ``handle_load`` tests the class once.
+_PLAIN_READ: frozenset[type[Binding]] = frozenset(
+    {
+        Binding,
+        Definition,
+        Builtin,
+        Argument,
+        Assignment,
+        NamedExprAssignment,
+        WithItemAssignment,
+        ExceptHandlerBinding,
+        FunctionDefinition,
+        ClassDefinition,
+        ExportBinding,
+        GlobalDeclaration,
+        GlobalBinding,
+    }
+)
+
+
 # --------------------------------------------------------------------------- scopes
 
 
@@ -389,9 +413,26 @@ def build_scope_model(
     ancestors read from ``model.parents``, so a file is walked once, not twice.
     """
     is_init = bool(ctx is not None and ctx.is_init_module)
-    # Scanning function bodies for `global` costs a walk; skip it when the text has none.
-    globals_possible = ctx is None or "global" in ctx.source.text
-    return _Checker(tree, is_init, globals_possible, free_loads, frozenset(visit)).model
+    # Scanning a function body for `global` costs a walk: done only for the functions
+    # whose lines hold the word (the rules' source and tree share line numbers).
+    global_lines = None if ctx is None else _word_lines(ctx.source.text, "global")
+    return _Checker(tree, is_init, global_lines, free_loads, frozenset(visit)).model
+
+
+def _word_lines(text: str, word: str) -> list[int]:
+    """The numbers of the lines holding ``word`` (also inside a longer name: a superset
+    is safe), ascending. ``str.find``: a regular expression with ``\\b`` costs more."""
+    lines: list[int] = []
+    find, count = text.find, text.count
+    line, last = 1, 0
+    at = find(word)
+    while at >= 0:
+        line += count("\n", last, at)
+        last = at
+        if not lines or lines[-1] != line:
+            lines.append(line)
+        at = find(word, at + len(word))
+    return lines
 
 
 @dataclass(frozen=True)
@@ -414,13 +455,13 @@ class _Checker:
         self,
         tree: ast.Module,
         is_init: bool,
-        globals_possible: bool = True,
+        global_lines: list[int] | None = None,
         free_loads: list[FreeLoad] | None = None,
         visit: frozenset[type[ast.AST]] = frozenset(),
     ) -> None:
         self.is_init = is_init
         self.free_loads = free_loads
-        self.globals_possible = globals_possible
+        self.global_lines = global_lines  # None: unknown, every function body is scanned
         self.model = ScopeModel()
         self.parents = self.model.parents
         self.stack: list[Any] = []
@@ -441,6 +482,10 @@ class _Checker:
                 self.handlers[cls] = _collecting(self.handlers.get(cls, generic), append)
         self.walked = WalkedClasses((ast.Constant,))
         self.walked_in_annotation = WalkedClasses(())
+        # ``_push_children`` handles leading names in place unless the rules collect names
+        # (the engine never asks that of this pass: ``Name`` is not handed over).
+        self.inline_name: type[ast.AST] | None = ast.Name if ast.Name not in visit else None
+        self.attribute_handler = self.handlers[ast.Attribute]
 
         module = Scope(MODULE, tree)
         for name in BUILTINS if free_loads is None else ():
@@ -467,6 +512,7 @@ class _Checker:
         # leave the whole tree (reachable from ``root`` and ``parents``) to the cyclic
         # garbage collector instead of reference counting.
         self.handlers = {}
+        del self.attribute_handler
 
     # -- the work loop -----------------------------------------------------------
 
@@ -475,13 +521,22 @@ class _Checker:
         handlers = self.handlers
         parents = self.parents
         generic = self._push_children
+        handle_load = self.handle_load
+        # A quarter of all work items are names read: handled here, without the handler's
+        # call (unless the rules collect names, which the engine never asks of this pass).
+        name_cls = self.inline_name
+        load = ast.Load
         while stack:
             item = stack.pop()
             if item.__class__ is tuple:
                 node, parent, ann, exc = item
                 if parent is not None:
                     parents[node] = parent
-                handlers.get(node.__class__, generic)(node, ann, exc)
+                cls = node.__class__
+                if cls is name_cls and node.ctx.__class__ is load and node.id != "locals":
+                    handle_load(node, node.id, ann, exc)
+                    continue
+                handlers.get(cls, generic)(node, ann, exc)
             else:
                 item()
 
@@ -510,18 +565,54 @@ class _Checker:
         return items
 
     def _push_children(self, node: ast.AST, ann: int, exc: tuple[str, ...]) -> None:
-        """``_push(_children(...))`` without the list: straight onto the stack, last first.
-        Nodes without a handler come here: about a third of all work items."""
-        push = self.stack.append
+        """Work items for the children of ``node``, pushed last first to pop in order.
+        Nodes without a handler come here: about a third of all work items.
+
+        The children before the first one that needs an item of its own are handled right
+        here: they would be the very next items anyway, and they push nothing. Those are
+        names read and attribute chains on a name (together a third of all nodes).
+        """
         walked = self.walked_in_annotation if ann else self.walked
-        for name in _reversed_child_fields(node.__class__):
-            value = getattr(node, name, None)
+        fields = _CHILD_FIELDS.get(node.__class__)
+        if fields is None:
+            fields = _child_fields(node.__class__)
+        pending: list[Any] | None = None
+        for field_name in fields:
+            value = getattr(node, field_name, None)
             if value.__class__ is list:
-                for child in reversed(value):
-                    if walked[child.__class__]:
-                        push((child, node, ann, exc))
+                for child in value:
+                    if pending is not None:
+                        if walked[child.__class__]:
+                            pending.append((child, node, ann, exc))
+                    elif not self._handled_now(child, node, ann, exc) and walked[child.__class__]:
+                        pending = [(child, node, ann, exc)]
             elif walked[value.__class__]:
-                push((value, node, ann, exc))
+                if pending is not None:
+                    pending.append((value, node, ann, exc))
+                elif not self._handled_now(value, node, ann, exc):
+                    pending = [(value, node, ann, exc)]
+        if pending is not None:
+            pending.reverse()
+            self.stack.extend(pending)
+
+    def _handled_now(self, child: Any, node: ast.AST, ann: int, exc: tuple[str, ...]) -> bool:
+        """Handle ``child`` of ``node`` at once if it pushes no work item: a name read, or
+        an attribute chain on a name. False: it needs its own item."""
+        cls = child.__class__
+        if cls is self.inline_name:
+            if child.ctx.__class__ is ast.Load and child.id != "locals":
+                self.parents[child] = node
+                self.handle_load(child, child.id, ann, exc)
+                return True
+        elif cls is ast.Attribute:
+            head = child.value
+            while head.__class__ is ast.Attribute:
+                head = head.value
+            if head.__class__ is self.inline_name:
+                self.parents[child] = node
+                self.attribute_handler(child, ann, exc)
+                return True
+        return False
 
     def _defer(self, handler: Callable[[], None]) -> None:
         self.deferred.append((handler, self.scope_stack[:]))
@@ -756,6 +847,8 @@ class _Checker:
             binding = scope.get(name)
             if binding is not None:
                 binding.used = True
+                if binding.__class__ in _PLAIN_READ:
+                    return
                 if isinstance(binding, Unbound):
                     if scope is current or binding.bound is None:
                         break  # deleted, or an `except ... as` name after its handler
@@ -766,7 +859,7 @@ class _Checker:
                     if scope is current and scope.kind == FUNCTION:
                         break  # `x: int` makes `x` local, still unassigned
                     continue  # `x: int` alone binds nothing at run time: look further out
-                if isinstance(binding, Importation) and binding.has_alias():
+                if isinstance(binding, Importation) and binding.aliased:
                     other = scope.get(binding.full_name)
                     if other is not None:
                         other.used = True
@@ -878,7 +971,10 @@ class _Checker:
             value = node.value
         if value.__class__ is ast.Name:
             parents[value] = node
-            self._name(value, ann, exc)
+            if value.ctx.__class__ is ast.Load and value.id != "locals":
+                self.handle_load(value, value.id, ann, exc)
+            else:
+                self._name(value, ann, exc)
         elif ann or value.__class__ is not ast.Constant:  # as in ``_children``
             self.stack.append((value, node, ann, exc))
 
@@ -941,29 +1037,18 @@ class _Checker:
     def _call(self, node: ast.Call, ann: int, exc: tuple[str, ...]) -> None:
         func = node.func
         args, keywords = node.args, node.keywords
-        if (
-            isinstance(func, (ast.Name, ast.Attribute))
-            and (func.id if isinstance(func, ast.Name) else func.attr) in _TYPING_CALLS
-        ):
-            member = func.id if isinstance(func, ast.Name) else func.attr
-            if self._is_typing(func, member):
-                annotated_args, annotated_kw = _TYPING_CALLS[member]
-                items: list[Any] = [(func, node, NO_ANNOTATION, exc)]
-                for index, arg in enumerate(args):
-                    items.append(
-                        (arg, node, BARE_ANNOTATION if annotated_args(index) else NO_ANNOTATION, exc)
-                    )
-                for kw in keywords:
-                    items.append(
-                        (kw, node, BARE_ANNOTATION if kw.arg in annotated_kw else NO_ANNOTATION, exc)
-                    )
-                self._push(items)
-                return
-        if (
-            isinstance(func, ast.Attribute)
-            and isinstance(func.value, ast.Name)
-            and func.value.id == "__all__"
-        ):
+        cls = func.__class__
+        member = func.id if cls is ast.Name else func.attr if cls is ast.Attribute else None  # type: ignore[attr-defined]
+        if member in _TYPING_CALLS and self._is_typing(func, member):
+            annotated_args, annotated_kw = _TYPING_CALLS[member]
+            items: list[Any] = [(func, node, NO_ANNOTATION, exc)]
+            for index, arg in enumerate(args):
+                items.append((arg, node, BARE_ANNOTATION if annotated_args(index) else NO_ANNOTATION, exc))
+            for kw in keywords:
+                items.append((kw, node, BARE_ANNOTATION if kw.arg in annotated_kw else NO_ANNOTATION, exc))
+            self._push(items)
+            return
+        if cls is ast.Attribute and func.value.__class__ is ast.Name and func.value.id == "__all__":  # type: ignore[attr-defined]
             self._all_mutation(node)
         if ann:  # a call inside an annotation: its arguments are values, not types
             items = [(func, node, ann, exc)]
@@ -1025,19 +1110,34 @@ class _Checker:
         self._push(items)
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ann: int, exc: tuple[str, ...]) -> None:
+        def define() -> None:
+            self._declare_globals(node)
+            self._bind_definition(node, FunctionDefinition(node.name, node))
+
+        type_params = getattr(node, "type_params", None)
+        if not node.decorator_list and not type_params:
+            # Nothing to handle before the signature: run it now, its items above ``define``
+            # (one work item per function instead of three).
+            self.stack.append(define)
+            self._lambda(node, NO_ANNOTATION, exc)
+            return
         items: list[Any] = [(d, node, NO_ANNOTATION, exc) for d in node.decorator_list]
         items.extend(self._type_params(node, exc))
         items.append(lambda: self._lambda(node, NO_ANNOTATION, exc))
-        if getattr(node, "type_params", None):
+        if type_params:
             items.append(self._leave)
-        items.append(lambda: self._declare_globals(node))
-        items.append(lambda: self._bind_definition(node, FunctionDefinition(node.name, node)))
+        items.append(define)
         self._push(items)
 
     def _declare_globals(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         """Bind the names the body declares ``global`` in the module, as ruff does."""
-        if not self.globals_possible or not node.body:
+        if not node.body:
             return
+        lines = self.global_lines
+        if lines is not None:
+            at = bisect.bisect_left(lines, node.lineno)
+            if at == len(lines) or lines[at] > (node.end_lineno or node.lineno):
+                return
         module = self.scope_stack[0]
         for statement in _global_statements(node.body):
             self.parents.setdefault(statement, node)
@@ -1081,19 +1181,25 @@ class _Checker:
         self._defer(lambda: self._run_function(node))
 
     def _run_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        """A deferred body: runs from an empty work stack, so the scope is entered and the
+        arguments bound right here, before the body's items (no work item for each)."""
         a = node.args
-        items: list[Any] = [self._enter(FUNCTION, node)]
-        for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg):
-            if arg is not None:
-                self.parents[arg] = a
-                items.append(lambda arg=arg: self._bind_definition(arg, Argument(arg.arg, arg)))
+        self.scope_stack.append(Scope(FUNCTION, node))
+        parents = self.parents
+        arguments = [
+            arg for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg) if arg is not None
+        ]
+        for arg in arguments:
+            parents[arg] = a
+        for arg in arguments:
+            self._bind_definition(arg, Argument(arg.arg, arg))
+        stack = self.stack
+        stack.append(self._leave)
         body = node.body
         if isinstance(body, list):
-            items.extend((stmt, node, NO_ANNOTATION, ()) for stmt in body)
+            stack.extend([(stmt, node, NO_ANNOTATION, ()) for stmt in reversed(body)])
         else:
-            items.append((body, node, NO_ANNOTATION, ()))
-        items.append(self._leave)
-        self._push(items)
+            stack.append((body, node, NO_ANNOTATION, ()))
 
     def _class(self, node: ast.ClassDef, ann: int, exc: tuple[str, ...]) -> None:
         items: list[Any] = [(d, node, NO_ANNOTATION, exc) for d in node.decorator_list]
@@ -1109,10 +1215,14 @@ class _Checker:
         self._push(items)
 
     def _assign(self, node: ast.Assign | ast.NamedExpr, ann: int, exc: tuple[str, ...]) -> None:
-        items: list[Any] = [(node.value, node, ann, exc)]
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        items.extend((t, node, ann, exc) for t in targets)
-        self._push(items)
+        stack = self.stack
+        if isinstance(node, ast.Assign):
+            stack.extend([(t, node, ann, exc) for t in reversed(node.targets)])
+        else:
+            stack.append((node.target, node, ann, exc))
+        value = node.value
+        if not self._handled_now(value, node, ann, exc):
+            stack.append((value, node, ann, exc))
 
     def _augassign(self, node: ast.AugAssign, ann: int, exc: tuple[str, ...]) -> None:
         target = node.target

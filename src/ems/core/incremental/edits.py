@@ -26,7 +26,8 @@ from ems.core.incremental.state import (
     _shift_hit,
     _State,
 )
-from ems.core.incremental.stubs import _analyse_bodies, _analyse_classes
+from ems.core.incremental.stubs import _analyse_bodies, _analyse_classes, _import_names, _outermost_functions
+from ems.core.model import RuleError
 from ems.core.rule import IMPORTS, AnalysisContext
 from ems.core.source import SourceText
 from ems.core.watched import names_bound
@@ -92,6 +93,10 @@ def _update(state: _State, new: list[str], text: str, path: str) -> int | None:
     state.edit = (*changed, False, False)
     if first == last:
         reparsed = _update_method(chunks, first, low, high, delta, old, new, text, path, state.rules)
+        if reparsed is None:
+            # lines only added: they touch no old line, only the place between two
+            touched = (prefix + 1, prefix) if prefix + suffix >= n_old else (low, high)
+            reparsed = _update_class_body(chunks, first, *touched, delta, old, new, text, path, state.rules)
         if reparsed is not None:
             return reparsed
     for widen in (0, 1):
@@ -207,6 +212,8 @@ def _update_method(
     _settle(chunk, every_variant=True)  # every node at its document line from here on
     parent = found.parent
     assert isinstance(parent, ast.ClassDef)
+    if any(isinstance(s, _TERMINATORS) for s in parent.body):
+        return None  # the method may be unreachable: EMS102 judges the whole block
     first, last = _first_line(found.full), found.full.end_lineno or found.full.lineno
     if first < 2:
         return None
@@ -231,7 +238,7 @@ def _update_method(
     chunk.hits = [h for h in chunk.hits if not first <= h[1].line + shift <= last]
     chunk.spans = [s for s in chunk.spans if not first <= s.start + shift <= last]
     if delta:
-        _move_after(chunks, position, found, first, last, delta)
+        _move_after(chunks, position, [found], first, last, delta)
     src = SourceText(padded)
     stand_in = copy.copy(parent)
     stand_in.body = [method]
@@ -289,19 +296,227 @@ def _update_method(
     return last + delta - first + 1
 
 
+# A statement of these kinds directly in a class body makes what follows it unreachable
+# (EMS102 judges the whole block): such a class is re-checked whole.
+_TERMINATORS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+
+
+def _top_classes(chunk: _Chunk) -> list[tuple[ast.ClassDef, int]]:
+    """The chunk's top-level classes (their full variant), each with the shift its nodes
+    have received: document line = node line + chunk shift - that shift."""
+    found: list[tuple[ast.ClassDef, int]] = [(c.full, c.shifts["full"]) for c in chunk.classes]
+    stubs = {id(c.stub) for c in chunk.classes}
+    for statement in chunk.statements:
+        if (
+            isinstance(statement, ast.ClassDef)
+            and id(statement) not in stubs
+            and not any(full is statement for full, _ in found)
+        ):
+            found.append((statement, chunk.applied))
+    return found
+
+
+def _class_region(parent: ast.ClassDef, offset: int, low: int, high: int) -> tuple[int, int, int, int] | None:
+    """The statements of ``parent``'s body that lines ``low..high`` touch (``high = low - 1``:
+    lines were added before line ``low``), widened to whole lines: ``(a, b, first, last)``,
+    statements ``a..b`` (``b = a - 1``: none, the edit is in the gap before ``a``) and the
+    document lines ``first..last`` they and the gap above them hold (none when ``last =
+    first - 1``). None when the edit is not inside the body (the header, the lines before
+    the first statement or after the last).
+    """
+    body = parent.body
+    starts = [_first_line(s) + offset for s in body]
+    ends = [(s.end_lineno or s.lineno) + offset for s in body]
+    if low < starts[0] or high > ends[-1]:
+        return None
+    a = bisect.bisect_left(ends, low)  # the first statement ending at or after ``low``
+    b = bisect.bisect_right(starts, high) - 1  # the last starting at or before ``high``
+    if a == len(body):  # lines added after the last statement: they may end the class
+        return None
+    while a > 0 and ends[a - 1] >= starts[a]:  # `x = 1; y = 2`: both, or neither
+        a -= 1
+    while b + 1 < len(body) and starts[b + 1] <= ends[b]:
+        b += 1
+    if a == 0:
+        first = starts[0]
+        if first <= parent.lineno + offset:  # `class A: x = 1`: the header line itself
+            return None
+    else:
+        first = ends[a - 1] + 1
+    last = starts[b + 1] - 1 if b + 1 < len(body) else ends[-1]
+    if not first <= low <= last + 1:
+        return None
+    return a, b, first, last
+
+
+def _update_class_body(
+    chunks: list[_Chunk],
+    position: int,
+    low: int,
+    high: int,
+    delta: int,
+    old: list[str],
+    new: list[str],
+    text: str,
+    path: str,
+    rules: _Rules,
+) -> int | None:
+    """An edit in the body of a top-level class but not inside one method: a class
+    attribute typed, a line added between two methods, an edit spanning two of them.
+
+    The class-level statements the edit touches (with the lines above them) are re-parsed
+    alone inside a stand-in ``class`` line, checked with the real class as their parent and
+    swapped into its body; the defs among them get their bodies analysed alone; the class's
+    own reads are found again. None when the edit is not of that kind or the lines do not
+    stand alone (the caller re-checks the whole statement).
+    """
+    chunk = chunks[position]
+    shift = chunk.shift
+    where = next(
+        (
+            (parent, place)
+            for parent, applied in _top_classes(chunk)
+            if not getattr(parent, "type_params", None)
+            and (place := _class_region(parent, shift - applied, low, high)) is not None
+        ),
+        None,
+    )
+    if where is None:
+        return None
+    parent, (a, b, first, last) = where
+    if first < 2 or any(isinstance(s, _TERMINATORS) for s in parent.body):
+        return None
+    region = new[first - 1 : last + delta]
+    replaced = parent.body[a : b + 1]
+    statements: list[ast.stmt] = []
+    if any(line.strip() and not line.lstrip().startswith("#") for line in region):
+        tree = _parse("\n" * (first - 2) + "class _:\n" + "\n".join(region))
+        if tree is None or len(tree.body) != 1 or not isinstance(tree.body[0], ast.ClassDef):
+            return None
+        statements = tree.body[0].body
+        column = parent.body[0].col_offset
+        if _first_line(statements[0]) < first or any(isinstance(s, _TERMINATORS) for s in statements):
+            return None
+        previous_end = 0
+        for statement in statements:  # each line's first statement at the body's indentation
+            if _first_line(statement) > previous_end and statement.col_offset != column:
+                return None
+            previous_end = statement.end_lineno or statement.lineno
+    elif len(replaced) == len(parent.body):
+        return None  # the class would have no statement left: not valid Python
+    if _import_names(replaced) != _import_names(statements):
+        return None  # the chunk's imports change: its own statement is re-checked
+    if rules.watched and names_bound(statements, rules.watched, "\n".join(region)) != names_bound(
+        replaced, rules.watched, "\n".join(old[first - 1 : last])
+    ):
+        return None  # the lines bind a watched name they did not (or the reverse)
+    _settle(chunk, every_variant=True)  # every node at its document line from here on
+    gone = [body for body in chunk.bodies if first <= body.full.lineno <= last]
+    # the old lines' findings and definitions go; what follows them moves
+    chunk.hits = [h for h in chunk.hits if not first <= h[1].line + shift <= last]
+    chunk.spans = [s for s in chunk.spans if not first <= s.start + shift <= last]
+    if delta:
+        _move_after(chunks, position, gone, first, last, delta)
+    chunk.bodies = [body for body in chunk.bodies if body not in gone]
+    for body in chunk.bodies:  # every def of the class back in place, full; the outline decides
+        if body.holder is parent.body:
+            body.holder[body.index] = body.full
+    added = len(statements) - len(replaced)
+    for body in chunk.bodies:
+        if body.holder is parent.body and body.index > b:
+            body.index += added
+    parent.body[a : b + 1] = statements
+
+    src = SourceText(text)  # the document's own lines: the class's other statements too
+    stand_in = copy.copy(parent)
+    stand_in.body = statements
+    facts: dict[tuple[str, ...], tuple[str, Any, object]] = {}
+    module_bound = frozenset().union(*(c.bound for c in chunks))
+    ctx = AnalysisContext(
+        path=path,
+        source=src,
+        tree=ast.Module(body=[stand_in], type_ignores=[]),
+        module_text=text,
+        fact_log=facts,
+        bound_anywhere=module_bound.__contains__,
+        module_imports=lambda: _imports_of(chunks),
+    )
+    hits, errors = run_rules(ctx, rules.local_rules, rules.local_dispatch) if statements else ([], [])
+    chunk.hits += [(rule, _shift_hit(hit, -shift)) for rule, hit in hits if first <= hit.line <= last + delta]
+    chunk.findings = None
+
+    fresh = _outermost_functions([statements])
+    for body in fresh:
+        if body.holder is statements:
+            body.holder, body.index, body.parent = parent.body, body.index + a, parent
+    errors += _analyse_bodies(fresh, src, path, rules, text, facts)
+    for body in fresh:
+        body.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in body.hits]
+        body.shifts = {"full": shift, "stub": shift, "reads": shift}
+    chunk.bodies = sorted([*chunk.bodies, *fresh], key=lambda body: body.full.lineno)
+    errors += _reanalyse_class(chunk, parent, src, path, rules, text, facts)
+    if errors:
+        chunk.errors = chunk.errors + errors
+    chunk.facts = {**chunk.facts, **facts}  # what the new lines' checks asked of the document
+
+    spans = list(chunk.spans)
+    spans += [
+        DefinitionSpan(s.start - shift, s.end - shift, s.qualname)
+        for s in definition_spans(ast.Module(body=[stand_in], type_ignores=[]))
+        if first <= s.start <= last + delta
+    ]
+    spans.sort(key=lambda s: (s.start, -s.end))
+    chunk.spans = spans
+    chunk.span_starts = [s.start for s in spans]
+    return last + delta - first + 1
+
+
+def _reanalyse_class(
+    chunk: _Chunk,
+    parent: ast.ClassDef,
+    src: SourceText,
+    path: str,
+    rules: _Rules,
+    text: str,
+    facts: dict[tuple[str, ...], Any],
+) -> list[RuleError]:
+    """The class's own reads and module-scoped findings found again after a change inside
+    it (its slot replaced); every def in it back in place, full: the outline decides."""
+    shift = chunk.shift
+    end = parent.end_lineno or parent.lineno
+    inside = [body for body in chunk.bodies if parent.lineno <= body.full.lineno <= end]
+    for body in inside:
+        body.holder[body.index] = body.full
+        body.active = "full"
+        body.in_class = None
+    slot = next((c for c in chunk.classes if c.full is parent), None)
+    index = slot.index if slot is not None else next(i for i, s in enumerate(chunk.statements) if s is parent)
+    chunk.statements[index] = parent
+    chunk.classes = [c for c in chunk.classes if c.full is not parent]
+    classes, errors = _analyse_classes([(0, [parent])], inside, src, path, rules, text, facts)
+    for cls in classes:
+        cls.holder, cls.index = chunk.statements, index
+        cls.shifts = {"full": shift, "stub": shift}
+        cls.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in cls.hits]
+        chunk.classes.append(cls)
+    return errors
+
+
 def _move_after(
-    chunks: list[_Chunk], position: int, method: _Body, first: int, last: int, delta: int
+    chunks: list[_Chunk], position: int, replaced: list[_Body], first: int, last: int, delta: int
 ) -> None:
-    """Move by ``delta`` lines what follows document line ``last`` (the end of ``method``,
-    which is being replaced) and stretch what encloses it; the chunk is settled (all its
-    nodes at document lines). Later chunks just shift."""
+    """Move by ``delta`` lines what follows document line ``last`` (the end of the lines
+    being replaced, with the ``replaced`` bodies in them) and stretch what encloses it; the
+    chunk is settled (all its nodes at document lines). Later chunks just shift."""
     chunk = chunks[position]
     shift = chunk.shift
     slots: list[_Body | _Class] = [*chunk.classes, *chunk.bodies]
     roots = frozenset(id(n) for slot in slots for n in (slot.full, slot.stub) if n is not None)
     trees: list[ast.AST] = list(chunk.statements)
+    gone = {id(body) for body in replaced}
+    through = max(first, last)  # what reaches it encloses the lines (or the place: none)
     for slot in slots:
-        if slot is not method:
+        if id(slot) not in gone:
             trees += [n for n in (slot.full, slot.stub) if n is not None]
             if isinstance(slot, _Body):
                 trees += slot.reads
@@ -311,7 +526,7 @@ def _move_after(
         if line > last:
             node.lineno = line + delta  # type: ignore[attr-defined]
             node.end_lineno = end + delta  # type: ignore[attr-defined]
-        elif line < first and end >= last:
+        elif line < first and end >= through:
             node.end_lineno = end + delta  # type: ignore[attr-defined]
 
     def moved(hits: list[RawHit]) -> list[RawHit]:
@@ -320,14 +535,14 @@ def _move_after(
     chunk.hits = moved(chunk.hits)
     chunk.findings = None
     for slot in slots:
-        if slot is not method:
+        if id(slot) not in gone:
             slot.hits = moved(slot.hits)
             slot.findings = None
     chunk.spans = [
         DefinitionSpan(s.start + delta, s.end + delta, s.qualname)
         if s.start + shift > last
         else DefinitionSpan(s.start, s.end + delta, s.qualname)
-        if s.start + shift < first and s.end + shift >= last
+        if s.start + shift < first and s.end + shift >= through
         else s
         for s in chunk.spans
     ]
