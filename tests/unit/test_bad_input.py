@@ -348,3 +348,13 @@ def test_a_path_with_a_nul_byte_gets_the_default_config(tmp_path: Path) -> None:
     resolver = ConfigResolver((), {"ignore": ("F401",)}, default_root=tmp_path)
     config = resolver.for_path(Path("/odd\x00dir/x.py"))
     assert config.root == tmp_path and config.ignore == ("F401",)
+
+
+def test_an_editor_path_with_a_nul_resolves_to_nothing_instead_of_raising() -> None:
+    """An editor URI may carry %00: the server's runtime diagnostics and hover resolve the
+    document's path, and ``Path.resolve`` raises ValueError on a NUL."""
+    from ems.server.documents import resolved
+
+    assert resolved("/tmp/a\x00b.py") is None
+    assert resolved(None) is None
+    assert resolved("x.py") == Path("x.py").resolve()

@@ -69,12 +69,22 @@ def _signature(findings: Iterable[Finding]) -> Counter[tuple[str, str]]:
 class FixMemo:
     """What one judgement of a file computes more than once: the libcst context of a text
     and the analysis of a text. ``with_fixability`` runs the engine twice (safe, then with
-    unsafe fixes) from the same text: the second run reuses the first's parse, index and
-    the analyses of candidate texts it already verified. Lives for one file's judgement."""
+    unsafe fixes) from the same text: the second run reuses the first's parse, index, the
+    fixes it computed there and the analyses of candidate texts it already verified.
+    Lives for one file's judgement."""
 
     def __init__(self) -> None:
         self.contexts: dict[tuple[str, tuple[Range, ...]], FixContext] = {}
         self.reports: dict[str, Report] = {}
+        self.fixes: dict[tuple[int, Finding], Fix | None] = {}  # by id of a kept context
+
+    def fix(
+        self, finding: Finding, ctx: FixContext, ruleset: RuleSet, whole: Callable[[], FixContext]
+    ) -> Fix | None:
+        key = (id(ctx), finding)
+        if key not in self.fixes:
+            self.fixes[key] = compute_fix(finding, ctx, ruleset, whole)
+        return self.fixes[key]
 
     def context(self, text: str, path: str, candidates: list[Finding], ruleset: RuleSet) -> FixContext:
         key = (text, _places(candidates, ruleset))
@@ -332,7 +342,10 @@ def fix_all(
             break
         batch: list[tuple[Finding, Fix, tuple[int, int]]] = []
         try:
-            fixes = [(finding, compute_fix(finding, ctx, ruleset, whole)) for finding in candidates]
+            if passes == 1:  # the memo's context: its fixes may be asked again
+                fixes = [(finding, memo.fix(finding, ctx, ruleset, whole)) for finding in candidates]
+            else:
+                fixes = [(finding, compute_fix(finding, ctx, ruleset, whole)) for finding in candidates]
         except TooDeep:
             failures.append(FixFailure("", 1, TOO_DEEP))
             break

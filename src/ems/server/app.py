@@ -46,7 +46,7 @@ from ems.runtime.workspace import ScanSummary, record_folders, scan_folders, sum
 from ems.server import actions, monitoring
 from ems.server.actions import ActionContext
 from ems.server.diagnostics import to_diagnostic
-from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash
+from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash, resolved
 from ems.server.positions import UTF16
 from ems.server.protocol import EmsProtocol, RejectedMessage
 from ems.server.runtime_errors import POLL_SECONDS, RuntimeErrors
@@ -364,7 +364,7 @@ class EmsLanguageServer(LanguageServer):
         lines = text.splitlines()
         hints = self.settings.coverage_hints
         return self.runtime.diagnostics(
-            Path(path).resolve() if path else None,
+            resolved(path),
             lambda n: lines[n - 1] if 0 < n <= len(lines) else None,
             self.encoding,
             hints,
@@ -387,7 +387,7 @@ class EmsLanguageServer(LanguageServer):
         """Diagnostics again for files whose runtime errors changed (open or not)."""
         if not paths:
             return
-        open_paths = {d.path.resolve(): d for d in self.documents.values() if d.path is not None}
+        open_paths = {d.resolved_path: d for d in self.documents.values() if d.resolved_path is not None}
         for path in paths:
             doc = open_paths.get(path)
             if doc is not None:
@@ -552,9 +552,10 @@ class EmsLanguageServer(LanguageServer):
         if not self.can_resolve_edits:
             offered = [a for a in [await self.resolve_action(a) for a in offered] if a.edit is not None]
         result: list[lsp.CodeAction | lsp.Command] = [*offered]
-        if doc.path is not None and actions.wants_quick_fixes(params):
+        where = doc.resolved_path
+        if where is not None and actions.wants_quick_fixes(params):
             lines = range(params.range.start.line + 1, params.range.end.line + 2)
-            result += self.runtime.rerun_actions(doc.uri, doc.path.resolve(), lines)
+            result += self.runtime.rerun_actions(doc.uri, where, lines)
         self.timed("codeAction", started)
         return result
 

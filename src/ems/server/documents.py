@@ -84,6 +84,10 @@ class Document:
     def display_path(self) -> str:
         return str(self.path) if self.path is not None else self.uri
 
+    @property
+    def resolved_path(self) -> Path | None:
+        return resolved(self.path)
+
     def apply(self, changes: list[lsp.TextDocumentContentChangeEvent], version: int, encoding: str) -> None:
         text = self.text
         for change in changes:
@@ -93,6 +97,17 @@ class Document:
 
     def mapper(self, encoding: str, text: str | None = None) -> PositionMapper:
         return PositionMapper(self.text if text is None else text, encoding)
+
+
+def resolved(path: Path | str | None) -> Path | None:
+    """``path`` made absolute, or None for a name the file system refuses (an editor URI
+    may carry a NUL: ``Path.resolve`` raises ValueError on it)."""
+    if path is None or path == "":
+        return None
+    try:
+        return Path(path).resolve()
+    except (OSError, ValueError):
+        return None
 
 
 def content_hash(text: str) -> str:

@@ -225,7 +225,7 @@ async def on_hover(ls: EmsLanguageServer, params: lsp.HoverParams) -> lsp.Hover 
     result = hover.hover(found, mapper, ls.ruleset, analysis.config.unsafe_fixes)
     lines = analysis.text.splitlines()
     runtime = ls.runtime.hover(
-        doc.path.resolve() if doc.path else None,
+        doc.resolved_path,
         params.position.line + 1,
         lambda n: lines[n - 1] if 0 < n <= len(lines) else None,
     )
