@@ -12,6 +12,7 @@ star imports, ``__class__``).
 
 from __future__ import annotations
 
+import itertools
 import random
 import sysconfig
 from pathlib import Path
@@ -294,8 +295,11 @@ def class_body_edit(lines: list[str], rng: random.Random, step: int) -> tuple[st
         return "method", 3 + gap
     if choice < 0.74:  # a method typed below the class's last statement
         end = owner.end_lineno
+        below = len(
+            list(itertools.takewhile(lambda line: not line.strip() or line.startswith("#"), lines[end:]))
+        )
         lines[end:end] = ["", f"{indent}def _last_{step}(self):", f"{indent}    return self, os_{step}"]
-        return "method at the end", 0  # the class re-checked (lines after it may end it)
+        return "method at the end", 3 + below
     if choice < 0.78 and not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         del lines[statement.lineno - 1 : statement.end_lineno]
         return "deleted", 0

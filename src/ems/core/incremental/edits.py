@@ -95,8 +95,19 @@ def _update(state: _State, new: list[str], text: str, path: str) -> int | None:
         reparsed = _update_method(chunks, first, low, high, delta, old, new, text, path, state.rules)
         if reparsed is None:
             # lines only added: they touch no old line, only the place between two
-            touched = (prefix + 1, prefix) if prefix + suffix >= n_old else (low, high)
+            added = prefix + suffix >= n_old
+            touched = (prefix + 1, prefix) if added else (low, high)
             reparsed = _update_class_body(chunks, first, *touched, delta, old, new, text, path, state.rules)
+            if (
+                reparsed is None
+                and added
+                and first > 0
+                and all(_blank(line) for line in old[chunks[first].start - 1 : prefix])
+            ):
+                # typed below the last statement of a class that ends the chunk before
+                reparsed = _update_class_body(
+                    chunks, first - 1, *touched, delta, old, new, text, path, state.rules
+                )
         if reparsed is not None:
             return reparsed
     for widen in (0, 1):
@@ -301,6 +312,12 @@ def _update_method(
 _TERMINATORS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 
 
+def _blank(line: str) -> bool:
+    """A line that holds no code (blank, or only a comment)."""
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
 def _top_classes(chunk: _Chunk) -> list[tuple[ast.ClassDef, int]]:
     """The chunk's top-level classes (their full variant), each with the shift its nodes
     have received: document line = node line + chunk shift - that shift."""
@@ -327,12 +344,16 @@ def _class_region(parent: ast.ClassDef, offset: int, low: int, high: int) -> tup
     body = parent.body
     starts = [_first_line(s) + offset for s in body]
     ends = [(s.end_lineno or s.lineno) + offset for s in body]
-    if low < starts[0] or high > ends[-1]:
+    if low < starts[0]:
+        return None
+    if high == low - 1 and low > ends[-1]:
+        # lines added after the last statement (below blank or comment lines only: the
+        # caller's chunk holds nothing else after the class)
+        return len(body), len(body) - 1, ends[-1] + 1, high
+    if high > ends[-1]:
         return None
     a = bisect.bisect_left(ends, low)  # the first statement ending at or after ``low``
     b = bisect.bisect_right(starts, high) - 1  # the last starting at or before ``high``
-    if a == len(body):  # lines added after the last statement: they may end the class
-        return None
     while a > 0 and ends[a - 1] >= starts[a]:  # `x = 1; y = 2`: both, or neither
         a -= 1
     while b + 1 < len(body) and starts[b + 1] <= ends[b]:
@@ -389,7 +410,7 @@ def _update_class_body(
     region = new[first - 1 : last + delta]
     replaced = parent.body[a : b + 1]
     statements: list[ast.stmt] = []
-    if any(line.strip() and not line.lstrip().startswith("#") for line in region):
+    if not all(_blank(line) for line in region):
         tree = _parse("\n" * (first - 2) + "class _:\n" + "\n".join(region))
         if tree is None or len(tree.body) != 1 or not isinstance(tree.body[0], ast.ClassDef):
             return None
@@ -404,6 +425,18 @@ def _update_class_body(
             previous_end = statement.end_lineno or statement.lineno
     elif len(replaced) == len(parent.body):
         return None  # the class would have no statement left: not valid Python
+    appended = a == len(parent.body)
+    if appended:
+        at = next(
+            (
+                i
+                for i, s in enumerate(chunk.statements)
+                if s is parent or any(c.stub is s and c.full is parent for c in chunk.classes)
+            ),
+            None,
+        )
+        if not statements or at != len(chunk.statements) - 1:
+            return None  # only blank or comment lines, or the class does not end its chunk
     if _import_names(replaced) != _import_names(statements):
         return None  # the chunk's imports change: its own statement is re-checked
     if rules.watched and names_bound(statements, rules.watched, "\n".join(region)) != names_bound(
@@ -426,6 +459,18 @@ def _update_class_body(
         if body.holder is parent.body and body.index > b:
             body.index += added
     parent.body[a : b + 1] = statements
+    if appended:  # the class now ends with the new lines, and its chunk with it
+        end = statements[-1].end_lineno or statements[-1].lineno
+        parent.end_lineno, parent.end_col_offset = end, statements[-1].end_col_offset
+        chunk.spans = [
+            DefinitionSpan(s.start, end - shift, s.qualname)
+            if s.start + shift == parent.lineno and s.qualname == parent.name
+            else s
+            for s in chunk.spans
+        ]
+        chunk.end = max(chunk.end, last + delta)
+        if position + 1 < len(chunks) and chunks[position + 1].start <= chunk.end:
+            chunks[position + 1].start = chunk.end + 1
 
     src = SourceText(text)  # the document's own lines: the class's other statements too
     stand_in = copy.copy(parent)
