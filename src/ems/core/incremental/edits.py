@@ -251,46 +251,18 @@ def _update_method(
     if delta:
         _move_after(chunks, position, [found], first, last, delta)
     src = SourceText(padded)
-    stand_in = copy.copy(parent)
-    stand_in.body = [method]
     facts: dict[tuple[str, ...], tuple[str, Any, object]] = {}
-    module_bound = frozenset().union(*(c.bound for c in chunks))
-    ctx = AnalysisContext(
-        path=path,
-        source=src,
-        tree=ast.Module(body=[stand_in], type_ignores=[]),
-        module_text=text,
-        fact_log=facts,
-        bound_anywhere=module_bound.__contains__,
-        module_imports=lambda: _imports_of(chunks),
+    stand_in, errors = _check_in_class(
+        [method], parent, chunks, position, src, path, rules, text, facts, first, last + delta
     )
-    hits, errors = run_rules(ctx, rules.local_rules, rules.local_dispatch)
-    chunk.hits += [(rule, _shift_hit(hit, -shift)) for rule, hit in hits if first <= hit.line <= last + delta]
-    chunk.findings = None
 
     fresh = _Body(found.holder, found.index, method, None, frozenset(), [], parent=parent)
     errors += _analyse_bodies([fresh], src, path, rules, text, facts)
     fresh.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in fresh.hits]
     fresh.shifts = {"full": shift, "stub": shift, "reads": shift}
     chunk.bodies[chunk.bodies.index(found)] = fresh
-    siblings = [b for b in chunk.bodies if b.parent is parent]
-    for body in siblings:  # every def of the class back in place, full; the outline decides
-        body.holder[body.index] = body.full
-        body.active = "full"
-        body.in_class = None
-
     # the class's own reads and findings, now with the new method's signature
-    slot = next((c for c in chunk.classes if c.full is parent), None)
-    index = slot.index if slot is not None else next(i for i, s in enumerate(chunk.statements) if s is parent)
-    chunk.statements[index] = parent
-    chunk.classes = [c for c in chunk.classes if c.full is not parent]
-    classes, class_errors = _analyse_classes([(0, [parent])], siblings, src, path, rules, text, facts)
-    errors += class_errors
-    for cls in classes:
-        cls.holder, cls.index = chunk.statements, index
-        cls.shifts = {"full": shift, "stub": shift}
-        cls.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in cls.hits]
-        chunk.classes.append(cls)
+    errors += _reanalyse_class(chunk, parent, src, path, rules, text, facts)
     if errors:
         chunk.errors = chunk.errors + errors
     chunk.facts = {**chunk.facts, **facts}  # what the method's checks asked of the document
@@ -473,22 +445,10 @@ def _update_class_body(
             chunks[position + 1].start = chunk.end + 1
 
     src = SourceText(text)  # the document's own lines: the class's other statements too
-    stand_in = copy.copy(parent)
-    stand_in.body = statements
     facts: dict[tuple[str, ...], tuple[str, Any, object]] = {}
-    module_bound = frozenset().union(*(c.bound for c in chunks))
-    ctx = AnalysisContext(
-        path=path,
-        source=src,
-        tree=ast.Module(body=[stand_in], type_ignores=[]),
-        module_text=text,
-        fact_log=facts,
-        bound_anywhere=module_bound.__contains__,
-        module_imports=lambda: _imports_of(chunks),
+    stand_in, errors = _check_in_class(
+        statements, parent, chunks, position, src, path, rules, text, facts, first, last + delta
     )
-    hits, errors = run_rules(ctx, rules.local_rules, rules.local_dispatch) if statements else ([], [])
-    chunk.hits += [(rule, _shift_hit(hit, -shift)) for rule, hit in hits if first <= hit.line <= last + delta]
-    chunk.findings = None
 
     fresh = _outermost_functions([statements])
     for body in fresh:
@@ -514,6 +474,42 @@ def _update_class_body(
     chunk.spans = spans
     chunk.span_starts = [s.start for s in spans]
     return last + delta - first + 1
+
+
+def _check_in_class(
+    statements: list[ast.stmt],
+    parent: ast.ClassDef,
+    chunks: list[_Chunk],
+    position: int,
+    src: SourceText,
+    path: str,
+    rules: _Rules,
+    text: str,
+    facts: dict[tuple[str, ...], Any],
+    first: int,
+    last: int,
+) -> tuple[ast.ClassDef, list[RuleError]]:
+    """Run the chunk-local rules over ``statements`` as the whole body of a copy of the
+    real class (so they see it as their parent), keep the hits on document lines
+    ``first..last`` in the chunk; the stand-in class and the rules' errors."""
+    chunk = chunks[position]
+    stand_in = copy.copy(parent)
+    stand_in.body = statements
+    module_bound = frozenset().union(*(c.bound for c in chunks))
+    ctx = AnalysisContext(
+        path=path,
+        source=src,
+        tree=ast.Module(body=[stand_in], type_ignores=[]),
+        module_text=text,
+        fact_log=facts,
+        bound_anywhere=module_bound.__contains__,
+        module_imports=lambda: _imports_of(chunks),
+    )
+    hits, errors = run_rules(ctx, rules.local_rules, rules.local_dispatch) if statements else ([], [])
+    shift = chunk.shift
+    chunk.hits += [(rule, _shift_hit(hit, -shift)) for rule, hit in hits if first <= hit.line <= last]
+    chunk.findings = None
+    return stand_in, errors
 
 
 def _reanalyse_class(
