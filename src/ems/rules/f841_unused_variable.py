@@ -29,7 +29,9 @@ class UnusedVariable(Rule):
         "attributes are public); tuple unpacking, names starting with `_`, functions calling "
         "`locals()` and augmented assignments (`x += 1` reads `x`) are not reported. The fix "
         "(unsafe, since it deletes code) keeps a call on the right-hand side for its side "
-        "effects, drops `as name` from `with` and `except`, and removes the rest."
+        "effects, drops `as name` from `with` and `except`, and removes the rest. A name assigned "
+        "twice and never read (`f = make()` then `f = None`) is reported at its last assignment "
+        "with no fix: removing it would only bring the report back on the first."
     )
     tags = frozenset({Tag.UNNECESSARY})
     fix_safety = Safety.UNSAFE
