@@ -236,7 +236,9 @@ def main() -> None:
             "rule": st.column_config.TextColumn(width="small"),
             "severity": st.column_config.TextColumn(width="small"),
             "fixable": st.column_config.CheckboxColumn(width="small"),
-            "message": st.column_config.TextColumn(width="large", help="The full message is in the detail below."),
+            "message": st.column_config.TextColumn(
+                width="large", help="The full message is in the detail below."
+            ),
         },
     )
     if shown.empty:
