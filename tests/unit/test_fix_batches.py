@@ -51,40 +51,11 @@ def _verified(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     return calls
 
 
-def test_one_fix_that_cannot_work_among_many_costs_three_analyses(analyses: list[str]) -> None:
-    """32 good E711 fixes and one F841 fix that cannot work (removing ``f = None`` brings
-    back the unused ``f = make()`` above it): the batch's analysis points at the F841 fix,
-    so the rest is verified in one analysis and the F841 fix alone in one more."""
-    good = "".join(f"def check_{n}(x):\n    return x == None\n\n\n" for n in range(32))
-    bad = "def drop(make):\n    f = make()\n    f = None\n"
-    text = good + bad
-    result = engine.fix_all(text, "many.py", Config(select=("E711", "F841")), unsafe=True)
-    assert "== None" not in result.text
-    assert result.text.count("is None") == 32
-    assert "    f = None\n" in result.text
-    assert [(f.code, f.reason) for f in result.failures] == [("F841", "F841 is still reported after the fix")]
-    # the file, the batch, the 32 good fixes together, the F841 fix alone; then the F841
-    # fix once more on the final text. The old one-at-a-time fallback took 33 + 3.
-    assert len(analyses) <= 5, len(analyses)
-
-
-def test_a_new_finding_is_put_on_the_fix_next_to_it(analyses: list[str]) -> None:
-    """EMS105's fix turns ``raise e`` into ``raise``, which leaves ``except E as e``
-    unused (a new F841 on the line above the fix): pinned on that fix, not halved."""
-    good = "".join(f"def check_{n}(x):\n    return x == None\n\n\n" for n in range(32))
-    bad = "def drop(run):\n    try:\n        run()\n    except ValueError as e:\n        raise e\n"
-    result = engine.fix_all(good + bad, "new.py", Config(select=("E711", "EMS105", "F841")), unsafe=True)
-    assert result.text.count("is None") == 32
-    assert "raise e\n" in result.text
-    assert [f.code for f in result.failures] == ["EMS105"]
-    assert "introduces F841" in result.failures[0].reason
-    assert len(analyses) <= 5, len(analyses)
-
-
 class _Marker(Rule):
     """Flags each ``marker = "todo"`` line; its fix writes "done", except on a line
     saying ``broken``, where it writes an unclosed bracket (the result does not parse, so
-    the failed analysis points at no fix)."""
+    the failed analysis points at no fix), and on a line saying ``stuck``, where the
+    finding stays."""
 
     code = "EMS990"
     name = "test-marker"
@@ -100,13 +71,46 @@ class _Marker(Rule):
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         line = ctx.source.line(finding.line)
-        new = "(" if "broken" in line else '"done"'
+        new = "(" if "broken" in line else '("todo")' if "stuck" in line else '"done"'
         return Fix(self.fix_title, Safety.SAFE, (TextEdit(finding.range, new),), self.code)
 
 
 def _with(*rules: type[Rule]) -> RuleSet:
     base = load_rules()
     return RuleSet(rules=(*base.rules, *rules), origins=base.origins)
+
+
+def test_one_fix_that_cannot_work_among_many_costs_three_analyses(analyses: list[str]) -> None:
+    """32 good E711 fixes and one fix that leaves its finding in place: the batch's
+    analysis points at that fix (its target is still reported), so the rest is verified in
+    one analysis and that fix alone in one more."""
+    good = "".join(f"def check_{n}(x):\n    return x == None\n\n\n" for n in range(32))
+    text = good + 'marker = "todo"  # stuck\n'
+    result = engine.fix_all(
+        text, "many.py", Config(select=("E711", "EMS990")), unsafe=True, ruleset=_with(_Marker)
+    )
+    assert "== None" not in result.text
+    assert result.text.count("is None") == 32
+    assert 'marker = "todo"  # stuck' in result.text
+    assert [(f.code, f.reason) for f in result.failures] == [
+        ("EMS990", "EMS990 is still reported after the fix")
+    ]
+    # the file, the batch, the 32 good fixes together, the bad fix alone; then the bad
+    # fix once more on the final text. The old one-at-a-time fallback took 33 + 3.
+    assert len(analyses) <= 5, len(analyses)
+
+
+def test_a_new_finding_is_put_on_the_fix_next_to_it(analyses: list[str]) -> None:
+    """EMS105's fix turns ``raise e`` into ``raise``, which leaves ``except E as e``
+    unused (a new F841 on the line above the fix): pinned on that fix, not halved."""
+    good = "".join(f"def check_{n}(x):\n    return x == None\n\n\n" for n in range(32))
+    bad = "def drop(run):\n    try:\n        run()\n    except ValueError as e:\n        raise e\n"
+    result = engine.fix_all(good + bad, "new.py", Config(select=("E711", "EMS105", "F841")), unsafe=True)
+    assert result.text.count("is None") == 32
+    assert "raise e\n" in result.text
+    assert [f.code for f in result.failures] == ["EMS105"]
+    assert "introduces F841" in result.failures[0].reason
+    assert len(analyses) <= 5, len(analyses)
 
 
 @pytest.mark.parametrize("count", [16, 64])
@@ -148,17 +152,17 @@ class _Cascade(Rule):
 
 
 def test_a_failed_fix_is_not_tried_again_on_every_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The F841 fix that cannot work is verified on the first text and once more on the
-    final one; the four passes in between do not try it again."""
+    """The fix that cannot work is verified on the first text and once more on the final
+    one; the four passes in between do not try it again."""
     verified = _verified(monkeypatch)
-    text = "value = step_1\n\n\ndef drop(make):\n    f = make()\n    f = None\n"
+    text = 'value = step_1\n\n\nmarker = "todo"  # stuck\n'
     result = engine.fix_all(
-        text, "passes.py", Config(select=("EMS991", "F841")), unsafe=True, ruleset=_with(_Cascade)
+        text, "passes.py", Config(select=("EMS991", "EMS990")), ruleset=_with(_Cascade, _Marker)
     )
     assert result.text.startswith("value = step_5\n")
-    assert [f.code for f in result.failures] == ["F841"]
+    assert [f.code for f in result.failures] == ["EMS990"]
     assert result.passes >= 5
-    assert sum("F841" in targets for targets in verified) <= 4, verified
+    assert sum("EMS990" in targets for targets in verified) <= 4, verified
 
 
 class _Pair(Rule):
