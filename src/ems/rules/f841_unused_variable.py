@@ -106,12 +106,11 @@ class UnusedVariable(Rule):
         from ems.core.scope import identifier_node  # on first use: not needed by a warm run
 
         model: ScopeModel = ctx.scopes
-        lines = ctx.source.lines
         for unused in model.unused_variables:
             node = unused.node
             kind = _kind(node, model)
             if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping)):
-                node = identifier_node(lines, node)
+                node = identifier_node(ctx.source.lines, node)
             yield ctx.hit(
                 node,
                 f"local variable `{unused.name}` is assigned to but never used",
