@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ems.runtime.events import EventBus
     from ems.store.cache import Entry, Parsed
 
+from ems.fixes.lazy import fix_modules
 from ems.runtime.discovery import PYTHON_SUFFIXES, PathInfo, discover, display_path
 from ems.runtime.pool import default_jobs, ordered_map, worker_ruleset
 
@@ -488,7 +489,15 @@ def _scan_as_ready(
         tasks.append(task(index, digest))
     # Started before the rows are loaded, so the analysis overlaps loading and decoding
     # them (and the caller's use of the results).
-    outcomes = ordered_map(_analyse_task, tasks, jobs, ruleset, background=bool(fresh))
+    task_configs = list({id(t.config): t.config for t in tasks}.values())
+    outcomes = ordered_map(
+        _analyse_task,
+        tasks,
+        jobs,
+        ruleset,
+        background=bool(fresh),
+        preload=lambda: fix_modules(task_configs, ruleset),
+    )
     renderer = view.key if view is not None else None
     entries = cache.load(displays, set(settings), renderer) if cache is not None else {}
 
