@@ -146,7 +146,7 @@ def test_a_warm_run_after_edits_says_what_a_cold_run_says(tmp_path: Path, case: 
         warm = _findings(tmp_path)
         cold = _findings(tmp_path, "--no-cache")
         assert warm == cold, case
-        assert _findings(tmp_path) == cold, case  # again, from what the warm run stored
+    assert _findings(tmp_path) == cold, case  # again, from what the warm runs stored
     got = {key: fix for key, fix in _fixable(cold).items() if key in expected}
     assert got == expected
 

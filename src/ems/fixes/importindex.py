@@ -292,28 +292,44 @@ class ImportIndex:
     # --- after a change ---
 
     def refreshed(
-        self, files: Mapping[str, Stat], packages: frozenset[str], above: tuple[str, ...]
+        self,
+        files: Mapping[str, Stat],
+        packages: frozenset[str],
+        above: tuple[str, ...],
+        stats: Mapping[str, Stat | None] | None = None,
+        fetch: Callable[[list[str]], Mapping[str, Facts]] | None = None,
     ) -> tuple[ImportIndex, set[str]]:
         """The index of the files as they are now (``files``, ``packages``, ``above``), from
-        this one as it was (its ``facts`` and ``answers``; the store's, or this process's):
-        changed files are read again, and only the answers they can change are dropped.
-        Also returns the files that changed (added, removed or edited)."""
+        this one as it was: its answers, and the facts it read (``stats``: the stat each
+        file's facts were read under, ``fetch``: those facts, for the files asked; default:
+        this index's ``facts``). Changed files are read again, only the answers they can
+        change are dropped, and the other facts are taken over when first needed (this
+        index's ``loader``). Also returns the files that changed (added, removed, edited)."""
+        if stats is None:
+            stats = {rel: facts.stat for rel, facts in self.facts.items()}
+        if fetch is None:
+            fetch = lambda rels: {rel: self.facts[rel] for rel in rels if rel in self.facts}  # noqa: E731
         fresh = ImportIndex(self.root, files, packages, above)
-        stored = self.facts
+        fresh.loader = self.loader if self.loader is not None else (lambda: dict(self.facts))
         answers = dict(self.answers)
         if packages != self.packages or above != self.above:  # module names moved: ask anew
             answers.clear()
-        changed: set[str] = set()
+        changed = {rel for rel, stat in files.items() if stat is None or stats.get(rel) != stat}
+        changed |= {rel for rel in stats if rel not in files}
+        old_facts = fetch(sorted(changed)) if changed else {}
         words: set[bytes] = set()
         touched: list[str] = []
-        for rel, stat in files.items():
-            old = stored.get(rel)
-            if old is not None and old.stat is not None and old.stat == stat:
-                fresh.facts[rel] = old
+        for rel in sorted(changed):
+            old = old_facts.get(rel)
+            if rel not in files:  # removed
+                answers.pop(rel, None)
+                words |= old.words if old is not None else frozenset()
+                touched.append(rel)
+                if old is None:
+                    answers.clear()  # what it imported is unknown: ask anew
                 continue
-            changed.add(rel)
             new = read_facts(os.path.join(self.root, rel), parse=old is not None and old.imports is not None)
-            if new.stat != stat:
+            if new.stat != files[rel]:
                 new = Facts(None, new.words, new.imports)
             fresh.facts[rel] = new
             fresh.parsed[rel] = new
@@ -321,12 +337,6 @@ class ImportIndex:
                 continue  # the same statements: no answer can change
             words |= new.words | (old.words if old is not None else frozenset())
             touched.append(rel)
-        for rel, old in stored.items():
-            if rel not in files:
-                changed.add(rel)
-                answers.pop(rel, None)
-                words |= old.words
-                touched.append(rel)
         if touched and answers:
             for asked in list(answers):
                 located = fresh.module_of(asked)

@@ -37,6 +37,7 @@ from ems.fixes.importindex import Facts, ImportIndex, Stat, structure, words_bef
 __all__ = [
     "REEXPORT_CODE",
     "Learned",
+    "Roots",
     "ScanIndex",
     "adopt",
     "dependency",
@@ -66,28 +67,44 @@ _BUILT: dict[str, ImportIndex] = {}
 _MAX_BUILT = 8
 
 
-def search_root(path: str) -> tuple[str, bool, str] | None:
+Roots = dict[str, tuple[str, bool, str]]  # a folder -> (its search root, project?, folder relative to it)
+
+
+def search_root(path: str, memo: Roots | None = None) -> tuple[str, bool, str] | None:
     """(the folder whose module files can import the module at ``path``, whether it is a
     project root (else the module's import root), ``path`` relative to it); None for a file
-    that is not a module."""
+    that is not a module. ``memo``: per folder, for a caller asking about many files at
+    one moment (a scan's rows)."""
     if "\0" in path:  # not a file name (an editor's odd URI): nothing to walk
         return None
     absolute = os.path.abspath(path)
     if not absolute.endswith((".py", ".pyi")):
         return None
-    folder = os.path.realpath(os.path.dirname(absolute))
-    name = os.path.basename(absolute)
+    parent, name = os.path.split(absolute)
+    known = memo.get(parent) if memo is not None else None
+    if known is None:
+        known = _folder_root(parent)
+        if memo is not None:
+            memo[parent] = known
+    root, project, folder = known
+    return root, project, os.path.join(folder, name) if folder else name
+
+
+def _folder_root(parent: str) -> tuple[str, bool, str]:
+    """``search_root``'s answer for the files of the folder ``parent``."""
+    folder = os.path.realpath(parent)
     root = _project_folder(folder)
-    if root is not None:
-        return root, True, os.path.relpath(os.path.join(folder, name), root)
-    top = folder
-    if os.path.isfile(os.path.join(top, "__init__.py")):
-        while (
-            os.path.isfile(os.path.join(os.path.dirname(top), "__init__.py")) and os.path.dirname(top) != top
-        ):
-            top = os.path.dirname(top)
-        top = os.path.dirname(top)
-    return top, False, os.path.relpath(os.path.join(folder, name), top)
+    project = root is not None
+    if root is None:  # the import root: the folder holding the top package, or this one
+        root = folder
+        if os.path.isfile(os.path.join(root, "__init__.py")):
+            while os.path.dirname(root) != root and os.path.isfile(
+                os.path.join(os.path.dirname(root), "__init__.py")
+            ):
+                root = os.path.dirname(root)
+            root = os.path.dirname(root)
+    relative = os.path.relpath(folder, root)
+    return root, project, "" if relative == os.curdir else relative
 
 
 def project_root_of(path: str) -> str | None:
@@ -275,10 +292,10 @@ def dependency(path: str, at_stake: frozenset[str]) -> str | None:
     return json.dumps([sorted(reexported), sorted(at_stake)], separators=(",", ":"))
 
 
-def recheck(path: str, recorded: str, index: ImportIndex | None = None) -> bool:
+def recheck(path: str, recorded: str, index: ImportIndex | None = None, memo: Roots | None = None) -> bool:
     """Whether a judgement recorded as ``recorded`` still holds (the same names at stake are
     re-exports now); False for an unreadable record. ``index``: the scan's, if ``path`` is
-    under its root."""
+    under its root; ``memo``: ``search_root``'s."""
     try:
         reexported, at_stake = json.loads(recorded)
         at_stake = frozenset(map(str, at_stake))
@@ -286,7 +303,7 @@ def recheck(path: str, recorded: str, index: ImportIndex | None = None) -> bool:
     except (ValueError, TypeError):
         return False
     if index is not None:
-        located = search_root(path)
+        located = search_root(path, memo)
         if located is not None and located[0] == index.root:
             return index.answer(located[2]) & at_stake == reexported
     return names_imported_from(path) & at_stake == reexported
@@ -328,18 +345,17 @@ def open_scan_index(root: str, files: Mapping[str, Stat], store: Path | None) ->
                 index.answers = imports.load_answers(conn, state.fingerprint)
                 index.loader = lambda: _stored_facts(store)
                 return ScanIndex(index, store, state.fingerprint)
-            old = ImportIndex(
-                root,
-                {},
-                state.packages,
-                state.above,
-                {rel: Facts(*row) for rel, row in imports.load_facts(conn).items()},
-                imports.load_answers(conn, state.fingerprint),
-                state.fingerprint,
-            )
+            old = ImportIndex(root, {}, state.packages, state.above, fingerprint=state.fingerprint)
+            old.answers = imports.load_answers(conn, state.fingerprint)
+            old.loader = lambda: _stored_facts(store)
+            stats = imports.load_stats(conn)
+
+            def fetch(rels: list[str]) -> dict[str, Facts]:
+                return {rel: Facts(*row) for rel, row in imports.load_facts(conn, rels).items()}
+
+            fresh, changed = old.refreshed(files, packages, above, stats, fetch)
     except (sqlite3.Error, OSError):
         return ScanIndex(index, None, None)
-    fresh, changed = old.refreshed(files, packages, above)
     return ScanIndex(fresh, store, state.fingerprint, frozenset(changed - set(files)), True)
 
 

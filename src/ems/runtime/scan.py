@@ -26,7 +26,7 @@ from ems.core.model import Finding, Fixability, Report
 from ems.core.registry import RuleSet, lazy_rules, load_rules
 
 if TYPE_CHECKING:
-    from ems.fixes.reexports import Learned, ScanIndex
+    from ems.fixes.reexports import Learned, Roots, ScanIndex
     from ems.runtime.events import EventBus
     from ems.store.cache import Entry, Parsed
 
@@ -287,6 +287,7 @@ class _ScanReexports:
         self._scan: ScanIndex | None = None
         self._opened = False
         self._pinned: ExitStack | None = None
+        self._roots: Roots = {}  # ``reexports.search_root``'s, for this scan's moment
 
     def index(self) -> ScanIndex | None:
         """The scan's index, built on first call (None: the scan is under no project root)."""
@@ -313,6 +314,7 @@ class _ScanReexports:
         if not covers:
             return project_files(root, True)
         base = os.path.abspath(self._paths[0])
+        here = base == os.getcwd()  # the discovered paths are relative to the root already
         files: dict[str, tuple[int, int]] = {}
         for text, info in zip(self._texts, self._infos, strict=True):
             if not text.endswith(".py"):
@@ -322,7 +324,8 @@ class _ScanReexports:
                     info = os.stat(text)
                 except OSError:
                     continue
-            files[os.path.relpath(os.path.abspath(text), base)] = (info.st_size, info.st_mtime_ns)
+            rel = text if here and not os.path.isabs(text) else os.path.relpath(os.path.abspath(text), base)
+            files[rel] = (info.st_size, info.st_mtime_ns)
         return files
 
     def holds(self, text: str, deps: str) -> bool:
@@ -330,7 +333,7 @@ class _ScanReexports:
         from ems.fixes.reexports import recheck
 
         scan = self.index()
-        return recheck(text, deps, scan.index if scan is not None else None)
+        return recheck(text, deps, scan.index if scan is not None else None, self._roots)
 
     def pin(self) -> None:
         from ems.fixes.reexports import pinned

@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["StoredState", "load_answers", "load_facts", "load_state", "save"]
+__all__ = ["StoredState", "load_answers", "load_facts", "load_state", "load_stats", "save"]
 
 
 Stat = tuple[int, int]  # size, mtime_ns
@@ -76,11 +76,27 @@ def load_answers(conn: sqlite3.Connection, fingerprint: str) -> dict[str, frozen
     return answers
 
 
-def load_facts(conn: sqlite3.Connection) -> dict[str, FactRow]:
+def load_stats(conn: sqlite3.Connection) -> dict[str, Stat | None]:
+    """The stat each stored file's facts were read under (None: not trusted)."""
+    return {
+        _rel(str(key)): (None if size is None or mtime is None else (int(size), int(mtime)))
+        for key, size, mtime in conn.execute("SELECT path, size, mtime_ns FROM import_facts")
+    }
+
+
+def load_facts(conn: sqlite3.Connection, rels: Iterable[str] | None = None) -> dict[str, FactRow]:
+    """The stored facts (of ``rels`` only, if given)."""
+    sql = "SELECT path, size, mtime_ns, words, imports FROM import_facts"
+    if rels is None:
+        rows = conn.execute(sql).fetchall()
+    else:
+        keys = [_key(rel) for rel in rels]
+        rows = []
+        for at in range(0, len(keys), 500):
+            chunk = keys[at : at + 500]
+            rows += conn.execute(sql + f" WHERE path IN ({','.join('?' * len(chunk))})", chunk).fetchall()
     facts: dict[str, FactRow] = {}
-    for key, size, mtime, words, imports in conn.execute(
-        "SELECT path, size, mtime_ns, words, imports FROM import_facts"
-    ):
+    for key, size, mtime, words, imports in rows:
         try:
             stat = None if size is None or mtime is None else (int(size), int(mtime))
             raw = None
