@@ -125,6 +125,7 @@ def _shot(page, name: str, folder: Path) -> Path:
     page.screenshot(path=str(path), full_page=True)
     extra = os.environ.get(SCREENSHOTS_ENV)
     if extra:
+        Path(extra).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(extra) / path.name)
     return path
 

@@ -245,6 +245,11 @@ def test_max_commits_window_reports_older_findings_at_or_before(tmp_path, capsys
         "exact": False,
     }
     assert by_path["b.py"]["introduced"]["commit"] == last
+    # The boundary commit is recorded (findings name it) but was not walked: the run the
+    # dashboard's History page reads says one commit, as the report does.
+    with open_store(repo) as store:
+        run = store.history_run()
+    assert run is not None and run.commits == 1 == data["stats"]["commits"]
 
 
 def test_fingerprints_survive_edits_above_and_moving_a_function():

@@ -1011,7 +1011,7 @@ class Store:
                     branch,
                     json.dumps(options, sort_keys=True),
                     ruleset_hash,
-                    len(commits),
+                    len(walk),  # the walked commits, not the boundaries ``commits`` also names
                     analysed,
                     duration_s,
                 ),

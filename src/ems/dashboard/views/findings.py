@@ -225,7 +225,22 @@ def main() -> None:
         st.caption(
             f"The table shows the first {len(shown):,} in file order; narrow the filters to see others."
         )
-    st.dataframe(shown[columns], hide_index=True)  # up to ten rows tall, no empty rows below a few
+    st.dataframe(  # up to ten rows tall, no empty rows below a few
+        shown[columns],
+        hide_index=True,
+        # The message is what a reader scans for: it gets the width the numbers do not need;
+        # a message longer still shows whole on hover and in the finding's detail below.
+        column_config={
+            "line": st.column_config.NumberColumn(width="small"),
+            "column": st.column_config.NumberColumn(width="small"),
+            "rule": st.column_config.TextColumn(width="small"),
+            "severity": st.column_config.TextColumn(width="small"),
+            "fixable": st.column_config.CheckboxColumn(width="small"),
+            "message": st.column_config.TextColumn(
+                width="large", help="The full message is in the detail below."
+            ),
+        },
+    )
     if shown.empty:
         return
     choices = shown
