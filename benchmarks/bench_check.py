@@ -303,6 +303,129 @@ def analyse_only(corpus: Path, env: dict[str, str], select: str) -> float:
     return float(out.stdout.strip())
 
 
+# ``ems check`` with fixability judging turned off, for the benchmark only: the scan's
+# ``with_fixability`` (libcst: what a fix would do, verified) is replaced by the identity in
+# this process (and its pool preloads no fix engine), and the pool's workers are forked from
+# it, so they run the engine alone.
+# Discovery, the pool, output: as the real command. Not a user-facing switch: users always
+# get fixability, and the cache keeps it.
+_NO_FIXABILITY = """
+import sys
+import ems.runtime.scan as scan
+if not callable(getattr(scan, "with_fixability", None)):
+    raise SystemExit("ems.runtime.scan.with_fixability is gone: update bench_check._NO_FIXABILITY")
+scan.with_fixability = lambda data, report, config, ruleset: report
+if hasattr(scan, "fix_modules"):  # nor does the pool import the fix engine for its workers
+    scan.fix_modules = lambda configs, ruleset: ()
+from ems.cli.main import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+def ems_without_fixability() -> list[str]:
+    """``ems`` as a command whose cold run judges no fixability (``_NO_FIXABILITY``).
+
+    ``-P``: the corpus (the cwd) must not shadow the standard library's modules."""
+    return [sys.executable, "-P", "-c", _NO_FIXABILITY]
+
+
+def interleaved(
+    runs: list[tuple[str, list[str], int]], cwd: Path, env: dict[str, str], files: int, lines: int
+) -> list[Measure]:
+    """Each (label, command, repetitions) measured round by round, so the machine's load
+    falls on every row alike; a row with fewer repetitions drops out of the later rounds."""
+    results = [Measure(label, files, lines) for label, _, _ in runs]
+    for rep in range(max(count for _, _, count in runs)):
+        for (label, command, count), result in zip(runs, results, strict=True):
+            if rep >= count:
+                continue
+            wall, cpu, peak, _ = run_once(command, cwd, env)
+            result.walls.append(wall)
+            result.cpus.append(cpu)
+            result.peak_kib = max(result.peak_kib, peak)
+            print(
+                f"  {label:<44} rep {rep + 1}/{count}: {wall:7.3f} s  cpu {cpu:7.2f} s  {peak / 1024:6.0f} MiB",
+                flush=True,
+            )
+    return results
+
+
+def bench_cold(args: argparse.Namespace) -> tuple[list[Measure], dict[str, object]]:
+    """Issue 18's cold rows in one interleaved run: ems with and without fixability judging
+    (all cores), pyflakes (one process), ruff, the ``ast.parse`` floor and the engine alone."""
+    source = Path(args.corpus).resolve()
+    name = args.name or (source.name if source.name != "python3.11" else "stdlib")
+    ensure_tools()
+    corpus = copy_corpus(source, name)
+    files = python_files(corpus)
+    lines = count_lines(files)
+    print(f"corpus {source} -> {corpus}: {len(files)} files, {lines} non-empty lines", flush=True)
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("NO_COLOR", None)
+    ems, bare = ems_command(), ems_without_fixability()
+    subprocess.run([*ems, "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
+    cold = ["check", "--exit-zero", ".", "--no-cache"]
+    fe9 = [*cold, "--select", "F,E9"]
+    reps, slow = args.reps, args.slow_reps
+    runs = [
+        ("ems cold --select F,E9", [*ems, *fe9], slow),
+        ("ems cold", [*ems, *cold], slow),
+        ("ems cold --select F,E9, fixability off", [*bare, *fe9], reps),
+        ("ems cold, fixability off", [*bare, *cold], reps),
+        ("pyflakes", [str(venv_bin("pyflakes")), "."], reps),
+        (
+            "ruff --no-cache --select F,E9",
+            [
+                str(venv_bin("ruff")),
+                "check",
+                "--isolated",
+                "--no-cache",
+                "--select",
+                "F,E9",
+                "--exit-zero",
+                ".",
+            ],
+            reps,
+        ),
+    ]
+    results = interleaved(runs, corpus, env, len(files), lines)
+    meta: dict[str, object] = {
+        "corpus": str(source),
+        "files": len(files),
+        "lines": lines,
+        "cpus": os.cpu_count(),
+        "parse_floor_s": parse_floor(corpus, env),
+        "analyse_fe9_s": analyse_only(corpus, env, "F,E9"),
+        "analyse_all_s": analyse_only(corpus, env, "ALL"),
+        "load": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python benchmarks/bench_check.py " + " ".join(sys.argv[1:]),
+    }
+    return results, meta
+
+
+def cold_targets(results: list[Measure], meta: dict[str, object]) -> list[str]:
+    """Issue 18's cold targets, each against the rows with and without fixability."""
+    by = {m.label: m for m in results}
+    pyflakes = by["pyflakes"]
+    floor = float(meta["parse_floor_s"])  # type: ignore[arg-type]
+    lines = []
+    for suffix in ("", ", fixability off"):
+        same, every = by[f"ems cold --select F,E9{suffix}"], by[f"ems cold{suffix}"]
+        lines.append(
+            f"- {suffix.lstrip(', ') or 'as users run it'}: pyflakes ÷ ems (wall) --select F,E9 "
+            f"{pyflakes.wall / same.wall:.2f}× (target ≥4), all rules {pyflakes.wall / every.wall:.2f}× "
+            f"(target ≥3); --select F,E9 CPU {same.cpu / floor:.2f}× the ast.parse CPU (target ≤2)"
+        )
+    lines.append(
+        f"- engine alone, one core (analyse()): --select F,E9 {float(meta['analyse_fe9_s']) / floor:.2f}× "  # type: ignore[arg-type]
+        f"the parse CPU ({meta['analyse_fe9_s']:.2f} s vs {floor:.2f} s), all rules "
+        f"{float(meta['analyse_all_s']) / floor:.2f}×"  # type: ignore[arg-type]
+    )
+    return lines
+
+
 def ems_command() -> list[str]:
     script = Path(sys.executable).with_name("ems")
     return [str(script)] if script.exists() else [sys.executable, "-m", "ems"]
@@ -476,11 +599,11 @@ def tool_versions() -> dict[str, str]:
 # --- reporting ------------------------------------------------------------------------------
 
 
-def table(results: list[Measure], meta: dict[str, object]) -> str:
+def table(results: list[Measure], meta: dict[str, object], base: str = "ems cold") -> str:
     total = int(meta["lines"])  # type: ignore[arg-type]
-    ems_cold = next(m for m in results if m.label == "ems cold")
+    ems_cold = next(m for m in results if m.label == base)
     rows = [
-        "| run | files | median wall s | lines/s | CPU s | peak MiB / process | ems cold is N× faster |",
+        f"| run | files | median wall s | lines/s | CPU s | peak MiB / process | {base} is N× faster |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for m in results:
@@ -678,7 +801,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--big-file", action="store_true", help="only the generated 5 MB file: ems vs ruff and pyflakes"
     )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="only issue 18's cold rows, interleaved: ems with and without fixability, pyflakes, ruff, floors",
+    )
     args = parser.parse_args(argv)
+    if args.cold:
+        measured, info = bench_cold(args)
+        print()
+        print(table(measured, info, base="ems cold --select F,E9, fixability off"))
+        print(f"ast.parse floor {info['parse_floor_s']:.2f} s CPU, load {info['load']}, {info['when']}")
+        print("\n".join(cold_targets(measured, info)))
+        return 0
     if args.big_file:
         big = bench_big_file(args.slow_reps)
         print()

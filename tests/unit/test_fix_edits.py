@@ -34,6 +34,12 @@ SAMPLES = {
     "elif": "if a:\n    pass\nelif b:\n    x = 1\nelif c:\n    y = 2\nelse:\n    z = 3\n",
     "decorated": "@d\n# between\n@e(1)\nclass C:\n    @property\n    def p(self): return 1\n",
     "lone_statement_blocks": "def f():\n    x = 1\n\ndef g():\n    pass\n",
+    "brackets": (
+        "class C:\n    def f(self, a):\n        if (a ==\n                None) and not a in (1,\n"
+        "                2):\n            return [\n                a,  # c\n                self.b(\n"
+        "                    a, None),\n            ]\n        for i, (j,\n                k) in a:\n"
+        "            pass\n"
+    ),
 }
 
 
@@ -73,6 +79,17 @@ def _replacements(module: cst.Module, parents: dict) -> list[tuple[cst.CSTNode, 
             cases.append((node, node.with_changes(value=node.value + "_x")))
         elif isinstance(node, cst.Integer):
             cases.append((node, cst.Name("n")))
+        elif isinstance(node, cst.Comparison):  # E711/E713's kind of fix: same type, new operator
+            cases.append(
+                (
+                    node,
+                    node.with_changes(
+                        comparisons=[c.with_changes(operator=cst.Is()) for c in node.comparisons]
+                    ),
+                )
+            )
+        elif isinstance(node, (cst.List, cst.Tuple, cst.Call)):  # spanning lines: indented by the block
+            cases.append((node, node.deep_clone()))
         elif isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             cases.append((node, cst.RemovalSentinel.REMOVE))
             cases.append((node, cst.FlattenSentinel([node, cst.SimpleStatementLine([cst.Pass()])])))

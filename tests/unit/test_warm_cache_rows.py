@@ -77,6 +77,7 @@ def test_the_fast_build_equals_the_constructors(monkeypatch: pytest.MonkeyPatch)
 
     report = analyse(SOURCE, "a.py", Config(), rules)
     payload = encode_report(report, {1: "import os"})
+    assert cache_mod._FAST, "the model classes changed shape: update build_report's fast path"
     fast, excerpts = decode_entry(payload, "a.py")
     monkeypatch.setattr(cache_mod, "_FAST", False)
     slow = build_report(parse_payload(payload), "a.py")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import bisect
 import hashlib
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -120,15 +119,19 @@ def normalise(line: str) -> str:
 def fingerprints(
     keys: Iterable[tuple[str, str, str, str]],
 ) -> list[str]:
-    """One fingerprint per (code, path, line text, enclosing name) key, in order."""
-    seen: Counter[tuple[str, str, str, str]] = Counter()
-    result = []
+    """One fingerprint per (code, path, line text, enclosing name) key, in order.
+
+    The hashed text is the key's parts (the line whitespace-normalised) and the key's
+    occurrence index, joined by ``\x1f``."""
+    seen: dict[tuple[str, str, str, str], int] = {}
+    result: list[str] = []
+    append = result.append
+    blake2b = hashlib.blake2b
     for code, path, line_text, enclosing in keys:
-        key = (code, path, normalise(line_text), enclosing)
-        index = seen[key]
-        seen[key] += 1
-        digest = hashlib.blake2b(
-            "\x1f".join((*key, str(index))).encode("utf-8", "surrogatepass"), digest_size=8
-        ).hexdigest()
-        result.append(digest)
+        line = " ".join(line_text.split())  # ``normalise``, inlined: once per finding
+        key = (code, path, line, enclosing)
+        index = seen.get(key, 0)
+        seen[key] = index + 1
+        text = f"{code}\x1f{path}\x1f{line}\x1f{enclosing}\x1f{index}"
+        append(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest())
     return result

@@ -156,6 +156,18 @@ class ModuleIndex:
                 return self._statements(old, first, last, statements)
             if isinstance(old, cst.Module):
                 return None
+        if isinstance(old, cst.BaseExpression) and type(new) is type(old):
+            # An expression for one of its own kind: its parent generates the same code
+            # around it, so only its span changes (a loop target renamed no longer
+            # regenerates the whole loop). Multi-line brackets indent by the block.
+            anchor = self._statement_above(old)
+            if anchor is None or old not in self.whole:
+                return None
+            state = CodegenState(self.module.default_indent, self.module.default_newline)
+            state.indent_tokens = self._indents(anchor[0])
+            new._codegen(state)
+            start, end = self.whole[old]
+            return start, end, "".join(state.tokens)
         parent = self.parents.get(old)
         if isinstance(parent, (cst.Module, cst.IndentedBlock)) and _index_in(parent.body, old) is not None:
             if isinstance(new, cst.RemovalSentinel):

@@ -253,6 +253,169 @@ def fixes_for(
     return fix
 
 
+_Entry = tuple[Finding, Fix, tuple[int, int]]  # a batch's fix: its finding, the fix, its span
+# A failed group this small whose failure points at every one of its fixes is verified
+# fix by fix: halving it would cost as many analyses or more.
+_ONE_BY_ONE = 4
+
+
+class _Judge:
+    """Which fixes of a batch (non-overlapping, all computed on ``text``) to apply together.
+
+    The whole batch is verified first (one analysis). When it fails, the failure is pinned
+    on the fixes that caused it instead of verifying every fix alone (which cost one
+    analysis per fix, on every pass): the analysis of the failed text says which targets
+    are still reported and which findings are new; a new finding is put on the fix whose
+    edited span (mapped through the edits) holds it. The suspects are verified apart from
+    the rest, and a group whose failure cannot be pinned is halved, so a batch with k bad
+    fixes among n costs O(k log n) analyses. Whatever is applied was verified together;
+    a fix is refused (with its own reason) only after it failed verification alone.
+    """
+
+    def __init__(
+        self, text: str, report: Report, path: str, config: Config, ruleset: RuleSet, memo: FixMemo
+    ) -> None:
+        self.text, self.report, self.path = text, report, path
+        self.config, self.ruleset, self.memo = config, ruleset, memo
+
+    def check(self, group: list[_Entry]) -> tuple[str | None, str]:
+        """The reason ``group`` applied together fails verification (None: it passes),
+        and the text it gives."""
+        new_text = apply_edits(self.text, [e for _, fix, _ in group for e in fix.edits])
+        targets = [f for f, _, _ in group]
+        return verify(
+            self.report, new_text, targets, self.path, self.config, self.ruleset, self.memo
+        ), new_text
+
+    def settle(self, batch: list[_Entry]) -> tuple[list[_Entry], list[tuple[Finding, str]]]:
+        """The fixes to apply (in batch order) and the refused ones with their reasons;
+        the rest (verified alone but not with the chosen ones) wait for the next pass."""
+        reason, new_text = self.check(batch)
+        if reason is None:
+            return batch, []
+        goods: list[list[_Entry]] = []
+        refused: list[tuple[Finding, str]] = []
+        self._split(batch, reason, new_text, goods, refused)
+        chosen = [entry for good in goods for entry in good]
+        if len(goods) > 1 and self.check(chosen)[0] is not None:
+            chosen = goods[0]  # each group verifies, not all: add them one group at a time
+            for good in goods[1:]:
+                if self.check(chosen + good)[0] is None:
+                    chosen = chosen + good
+        order = {id(entry): i for i, entry in enumerate(batch)}
+        return sorted(chosen, key=lambda entry: order[id(entry)]), refused
+
+    def _split(
+        self,
+        group: list[_Entry],
+        reason: str,
+        new_text: str,
+        goods: list[list[_Entry]],
+        refused: list[tuple[Finding, str]],
+    ) -> None:
+        """Adds to ``goods`` the parts of the failed ``group`` that verify (each on its
+        own), and to ``refused`` its fixes that fail alone."""
+        if len(group) == 1:
+            refused.append((group[0][0], reason))
+            return
+        suspects = self._suspects(group, new_text)
+        if suspects and len(suspects) < len(group):
+            parts = [[e for e in group if id(e) not in suspects], [e for e in group if id(e) in suspects]]
+        elif suspects and len(group) <= _ONE_BY_ONE:
+            parts = [[entry] for entry in group]
+        else:
+            half = len(group) // 2
+            parts = [group[:half], group[half:]]
+        for part in parts:
+            why, part_text = self.check(part)
+            if why is None:
+                goods.append(part)
+            else:
+                self._split(part, why, part_text, goods, refused)
+
+    def _suspects(self, group: list[_Entry], new_text: str) -> set[int]:
+        """Ids of the entries the failed analysis of ``new_text`` points at; empty when it
+        points at none (a parse error).
+
+        Each finding of the failed text whose code and message are over-counted (a target
+        still reported, or a new finding) and that is not one of the original text's
+        findings moved by the edits is put on the nearest fix: a target's fix when its
+        message is a target's (``f = None`` removed brings back the unused ``f = make()``
+        above it), else any fix (``raise e`` turned ``raise`` leaves ``except E as e``
+        unused just before it). A wrong guess costs analyses, never a wrong answer."""
+        after = self.memo.reports.get(new_text)
+        if after is None or after.syntax_error:
+            return set()
+        aimed: dict[tuple[str, str], list[int]] = {}
+        for index, (finding, _, _) in enumerate(group):
+            aimed.setdefault((finding.code, finding.message), []).append(index)
+        before = Counter((f.code, f.message) for f in self.report.findings)
+        now = Counter((f.code, f.message) for f in after.findings)
+        over = {k for k, count in now.items() if count > before[k] - len(aimed.get(k, ()))}
+        if not over:
+            return set()
+        old_source, new_source = SourceText(self.text), SourceText(new_text)
+        spans = _moved_spans(self.text, [span for _, _, span in group], [fix for _, fix, _ in group])
+        shifts = sorted(
+            (new_start, new_end, new_end - old_end)
+            for (_, old_end), (new_start, new_end) in zip([span for _, _, span in group], spans, strict=True)
+        )
+        targets = {id(f) for f, _, _ in group}
+        there = {
+            (f.code, f.message, old_source.offset(f.line, f.range.start.column))
+            for f in self.report.findings
+            if (f.code, f.message) in over and id(f) not in targets
+        }
+        suspects: set[int] = set()
+        for finding in after.findings:
+            k = (finding.code, finding.message)
+            if k not in over:
+                continue
+            at = new_source.offset(finding.line, finding.range.start.column)
+            old = _moved_back(at, shifts)
+            if old is not None and (*k, old) in there:
+                continue  # an untouched finding of the original text
+            pool = aimed.get(k) or range(len(group))
+            distance = {i: max(spans[i][0] - at, at - spans[i][1], 0) for i in pool}
+            nearest = min(distance.values())
+            suspects.update(id(group[i]) for i, d in distance.items() if d == nearest)
+        return suspects
+
+
+def _moved_back(at: int, shifts: list[tuple[int, int, int]]) -> int | None:
+    """The offset in the original text of ``at`` in the fixed one; None inside an edited
+    span. ``shifts``: (start, end, shift after it) of each fix's span in the fixed text."""
+    shift = 0
+    for start, end, after in shifts:
+        if at < start:
+            break
+        if at <= end:
+            return None
+        shift = after
+    return at - shift
+
+
+def _moved_spans(text: str, spans: list[tuple[int, int]], fixes: list[Fix]) -> list[tuple[int, int]]:
+    """Each fix's span (offsets in ``text``) in the text with every fix applied: spans do
+    not overlap, so a span moves by what the fixes before it added or removed."""
+    source = SourceText(text)
+    deltas = []
+    for fix in fixes:
+        delta = 0
+        for edit in fix.edits:
+            start, end = edit_offsets(source, edit)
+            delta += len(edit.new_text) - (end - start)
+        deltas.append(delta)
+    order = sorted(range(len(spans)), key=lambda i: spans[i][0])
+    moved: list[tuple[int, int]] = [(0, 0)] * len(spans)
+    shift = 0
+    for i in order:
+        start, end = spans[i]
+        moved[i] = (start + shift, end + shift + deltas[i])
+        shift += deltas[i]
+    return moved
+
+
 def _keyer(text: str) -> Callable[[Finding], _Key]:
     """A finding's identity across passes: code, message and its line's text (not its
     number, which moves as fixes above it remove lines)."""
@@ -301,9 +464,12 @@ def fix_all(
     applied: list[tuple[str, str]] = []
     fixed: list[tuple[_Key, Safety]] = []
     failures: list[FixFailure] = []  # fatal ones (libcst cannot parse)
-    # Findings whose fix verification refused on the current text. Forgotten whenever the
-    # text changes: removing one of two duplicate imports makes the other one fixable.
-    failed: dict[_Key, FixFailure] = {}
+    # Findings whose fix verification refused. Kept while the text changes, and tried
+    # again once on the text the other fixes lead to (``retry``): removing one of two
+    # duplicate imports makes the other one fixable, but trying a failed fix again on
+    # every intermediate text cost an analysis (and, in a failing batch, more) each pass.
+    failed: dict[_Key, FixFailure] = {}  # found on the current text
+    earlier: dict[_Key, FixFailure] = {}  # found on an earlier text, not yet tried again
     # Findings the rule computed no allowed fix for (none, or unsafe while unsafe fixes are
     # off): not asked again, so a file whose remaining candidates are all such ends
     # without another libcst parse.
@@ -321,8 +487,14 @@ def fix_all(
             if f.fixable
             and (only is None or f.code in only)
             and (k := key(f)) not in failed
+            and k not in earlier
             and k not in settled
         ]
+        if not candidates and earlier:
+            # Nothing new to fix: the fixes that failed on an earlier text get one more try
+            # on this one (``ems fix`` applies them if they verify now).
+            candidates = [f for f in report.findings if key(f) in earlier and key(f) not in failed]
+            earlier.clear()
         if not candidates:
             break
         whole: Callable[[], FixContext]
@@ -362,36 +534,21 @@ def fix_all(
             batch.append((finding, fix, span))
         if not batch:
             break
-        combined = apply_edits(text, [e for _, fix, _ in batch for e in fix.edits])
-        reason = verify(report, combined, [f for f, _, _ in batch], path, config, ruleset, memo)
-        if reason is None:
-            text = combined
-            applied.extend((f.code, fix.title) for f, fix, _ in batch)
-            fixed.extend((key(f), fix.safety) for f, fix, _ in batch)
+        judge = _Judge(text, report, path, config, ruleset, memo)
+        chosen, refused = judge.settle(batch)
+        for finding, why in refused:
+            failed[key(finding)] = FixFailure(finding.code, finding.line, why)
+        if chosen:
+            text = apply_edits(text, [e for _, fix, _ in chosen for e in fix.edits])
+            applied.extend((f.code, fix.title) for f, fix, _ in chosen)
+            fixed.extend((key(f), fix.safety) for f, fix, _ in chosen)
+            earlier.update(failed)
             failed.clear()
-        else:
-            good: list[tuple[Finding, Fix, tuple[int, int]]] = []
-            for finding, fix, span in batch:  # fall back to one at a time
-                why = verify(report, apply_edits(text, fix.edits), [finding], path, config, ruleset, memo)
-                if why is None:
-                    good.append((finding, fix, span))
-                else:
-                    failed[key(finding)] = FixFailure(finding.code, finding.line, why)
-            chosen = good[:1]
-            if len(good) > 1:  # the good ones together: one pass instead of one per fix
-                together = apply_edits(text, [e for _, fix, _ in good for e in fix.edits])
-                if verify(report, together, [f for f, _, _ in good], path, config, ruleset, memo) is None:
-                    chosen = good
-            if chosen:
-                text = apply_edits(text, [e for _, fix, _ in chosen for e in fix.edits])
-                applied.extend((f.code, fix.title) for f, fix, _ in chosen)
-                fixed.extend((key(f), fix.safety) for f, fix, _ in chosen)
-                failed.clear()
         report = memo.analyse(text, path, config, ruleset)
     return FixAllResult(
         text,
         tuple(applied),
-        (*failures, *failed.values()),
+        (*failures, *earlier.values(), *failed.values()),
         passes,
         report.findings,
         tuple(fixed),

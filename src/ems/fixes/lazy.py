@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import importlib
 import types
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ems.core.config import Config
+    from ems.core.registry import RuleSet
 
 
 class _LazyModule(types.ModuleType):
@@ -37,4 +42,17 @@ if TYPE_CHECKING:
 else:
     cst = _LazyModule("libcst")
 
-__all__ = ["cst"]
+__all__ = ["cst", "fix_modules"]
+
+# What judging a file's fixes imports (``ems.fixes.engine`` imports libcst).
+FIX_MODULES = ("ems.fixes.engine",)
+
+
+def fix_modules(configs: Iterable[Config], ruleset: RuleSet) -> tuple[str, ...]:
+    """``FIX_MODULES`` when a rule with a fix is selected under one of ``configs`` (a scan
+    of many files will then most likely judge a fix), else nothing: what a process pool
+    imports once before its workers start (``ems.runtime.pool.ordered_map(preload=)``)."""
+    fixers = [rule.code for rule in ruleset.rules if rule.has_fix()]
+    if any(config.selected(fixers) for config in configs):
+        return FIX_MODULES
+    return ()

@@ -29,7 +29,9 @@ class UnusedVariable(Rule):
         "attributes are public); tuple unpacking, names starting with `_`, functions calling "
         "`locals()` and augmented assignments (`x += 1` reads `x`) are not reported. The fix "
         "(unsafe, since it deletes code) keeps a call on the right-hand side for its side "
-        "effects, drops `as name` from `with` and `except`, and removes the rest."
+        "effects, drops `as name` from `with` and `except`, and removes the rest. A name assigned "
+        "twice and never read (`f = make()` then `f = None`) is reported at its last assignment "
+        "with no fix: removing it would only bring the report back on the first."
     )
     tags = frozenset({Tag.UNNECESSARY})
     fix_safety = Safety.UNSAFE
@@ -95,6 +97,18 @@ class UnusedVariable(Rule):
             at="2:4-2:8",
             message="local variable `size` is assigned to but never used",
         ),
+        Invalid(  # removing `f = None` would bring back the unused `f = make()`: no fix
+            "def f(make):\n    f = make()\n    f = None\n",
+            at="3:4-3:5",
+            message="local variable `f` is assigned to but never used",
+        ),
+        Invalid(  # the loop target would be the last binding: the fix works
+            "def f(make, items):\n    x = make()\n    for x in items:\n        pass\n    x = None\n",
+            fixed="def f(make, items):\n    x = make()\n    for x in items:\n        pass\n",
+            unsafe=True,
+            at="5:4-5:5",
+            message="local variable `x` is assigned to but never used",
+        ),
         Invalid(
             "async def f():\n    if (n := await g()):\n        pass\n",
             at="2:8-2:9",
@@ -106,12 +120,13 @@ class UnusedVariable(Rule):
         from ems.core.scope import identifier_node  # on first use: not needed by a warm run
 
         model: ScopeModel = ctx.scopes
-        lines = ctx.source.lines
         for unused in model.unused_variables:
             node = unused.node
             kind = _kind(node, model)
+            if kind and _another_unused_binding(unused.name, node, model):
+                kind = ""  # removing this binding would bring that one's F841 back: no fix
             if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping)):
-                node = identifier_node(lines, node)
+                node = identifier_node(ctx.source.lines, node)
             yield ctx.hit(
                 node,
                 f"local variable `{unused.name}` is assigned to but never used",
@@ -178,6 +193,74 @@ def _kind(node: ast.AST, model: ScopeModel) -> str:
     if isinstance(parent, ast.withitem):
         return "with"
     return ""
+
+
+_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_DECLARING = (
+    ast.Global,
+    ast.Nonlocal,
+    ast.alias,
+    ast.ExceptHandler,
+    ast.MatchAs,
+    ast.MatchStar,
+    ast.MatchMapping,
+)
+
+
+def _another_unused_binding(name: str, node: ast.AST, model: ScopeModel) -> bool:
+    """Whether removing the binding of ``name`` at ``node`` would only bring another F841
+    on the same name back, so that the fix can never verify: F841 reports a name's last
+    binding, and ``f = make()`` ... ``f = None`` with ``f`` never read has two. True only
+    when every other binding of the name in the function is a plain assignment nothing
+    reads; anything else (a ``del``, a loop target, a def, an import, a ``:=`` in a
+    comprehension, a ``global``) answers False and leaves the fix to verification."""
+    from ems.core.scope import Assignment  # with the rule's scope model: never on a warm run
+
+    function = model.parents.get(node)
+    while function is not None and not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        function = model.parents.get(function)
+    if function is None:
+        return False
+    found = False
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, _NESTED):
+            if isinstance(current, ast.Lambda) or current.name != name:
+                continue  # its own scope
+            return False
+        if isinstance(current, _COMPREHENSIONS):
+            if any(isinstance(n, ast.NamedExpr) and n.target.id == name for n in ast.walk(current)):
+                return False  # ``(name := ...)`` binds in the function
+            continue
+        if isinstance(current, _DECLARING) and name in _names(current):
+            return False
+        if (
+            isinstance(current, ast.Name)
+            and current.id == name
+            and current is not node
+            and not isinstance(current.ctx, ast.Load)
+        ):
+            binding = model.bindings.get(current)
+            if not (isinstance(current.ctx, ast.Store) and type(binding) is Assignment and not binding.used):
+                return False
+            found = True
+        stack.extend(ast.iter_child_nodes(current))
+    return found
+
+
+def _names(node: ast.AST) -> tuple[str, ...]:
+    """The names a ``_DECLARING`` node binds or declares."""
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return tuple(node.names)
+    if isinstance(node, ast.alias):
+        return ((node.asname or node.name).split(".")[0],)
+    if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
+        return (node.name,) if node.name else ()
+    if isinstance(node, ast.MatchMapping):
+        return (node.rest,) if node.rest else ()
+    return ()
 
 
 def _has_effect(value: cst.CSTNode) -> bool:

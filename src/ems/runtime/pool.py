@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import logging
 import os
 import signal
@@ -99,16 +100,20 @@ def ordered_map(
     ruleset: RuleSet,
     *,
     background: bool = False,
+    preload: Callable[[], Sequence[str]] | None = None,
 ) -> Mapped:
     """``map(func, items)`` in worker processes, in order, streaming; in-process when small.
 
     ``background``: the caller has other work to do meanwhile, so a few items (too few
     for a pool) go to one forked child (``_Background``) instead of running in-process.
+    ``preload``: the modules the workers will import (libcst for judging fixes), asked
+    only when a pool starts and imported once before it, so that its workers share that
+    import instead of each paying it.
     """
     wanted = jobs or default_jobs()
     jobs = min(wanted, len(items))
     if jobs > 1 and len(items) >= MIN_PARALLEL_FILES:
-        return _pool_map(func, items, jobs, ruleset)
+        return _pool_map(func, items, jobs, ruleset, preload() if preload is not None else ())
     if background and items and wanted > 1 and can_fork():
         try:
             return _Background(func, items, ruleset)
@@ -134,9 +139,11 @@ def _in_process_map(
 
 
 def _pool_map(
-    func: Callable[[Any], Any], items: Sequence[Any], jobs: int, ruleset: RuleSet
+    func: Callable[[Any], Any], items: Sequence[Any], jobs: int, ruleset: RuleSet, preload: Sequence[str] = ()
 ) -> Generator[Any, None, None]:
-    pool = start_context().Pool(jobs, initializer=_init_worker, initargs=(ruleset,))
+    context = start_context()
+    _preload(context, preload)
+    pool = context.Pool(jobs, initializer=_init_worker, initargs=(ruleset,))
     finished = False
     try:
         yield from pool.imap(func, items, chunksize=_chunksize(len(items), jobs))
@@ -147,6 +154,20 @@ def _pool_map(
         else:
             pool.terminate()
         pool.join()
+
+
+def _preload(context: multiprocessing.context.BaseContext, modules: Sequence[str]) -> None:
+    """Import ``modules`` where the workers will inherit them: here before forking, or in
+    the fork server (which forks every worker). ``spawn`` starts each worker from nothing:
+    there they import what they need themselves."""
+    if not modules:
+        return
+    method = context.get_start_method()
+    if method == "fork":
+        for name in modules:
+            importlib.import_module(name)
+    elif method == "forkserver":
+        context.set_forkserver_preload(list(modules))
 
 
 def can_fork() -> bool:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ems.runtime.events import EventBus
     from ems.store.cache import Entry, Parsed
 
+from ems.fixes.lazy import fix_modules
 from ems.runtime.discovery import PYTHON_SUFFIXES, PathInfo, discover, display_path
 from ems.runtime.pool import default_jobs, ordered_map, worker_ruleset
 
@@ -600,7 +601,15 @@ def _scan_as_ready(
         reexports.pin()  # the workers forked now judge from the scan's index
     # Started before the rows are loaded, so the analysis overlaps loading and decoding
     # them (and the caller's use of the results).
-    outcomes = ordered_map(_analyse_task, tasks, jobs, ruleset, background=bool(fresh))
+    task_configs = list({id(t.config): t.config for t in tasks}.values())
+    outcomes = ordered_map(
+        _analyse_task,
+        tasks,
+        jobs,
+        ruleset,
+        background=bool(fresh),
+        preload=lambda: fix_modules(task_configs, ruleset),
+    )
     renderer = view.key if view is not None else None
     entries = cache.load(displays, set(settings), renderer) if cache is not None else {}
 

@@ -156,39 +156,40 @@ _TAGS = {t.value: t for t in Tag}
 _NO_TAGS: frozenset[Tag] = frozenset()
 
 
-def _plain(cls: type) -> bool:
-    """Whether instances of the frozen dataclass ``cls`` can be filled through ``__dict__``."""
-    return (
+def _setters(cls: type, names: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """The slot setters of the frozen, slotted dataclass ``cls`` for its fields ``names``
+    (in that order), or None if it is not of that shape: filling a new instance through
+    them skips ``__init__`` and its ``object.__setattr__`` per field."""
+    if not (
         dataclasses.is_dataclass(cls)
-        and "__slots__" not in cls.__dict__
+        and tuple(getattr(cls, "__slots__", ())) == names
+        and tuple(f.name for f in dataclasses.fields(cls)) == names
         and not hasattr(cls, "__post_init__")
         and all(f.init for f in dataclasses.fields(cls))
-    )
+    ):
+        return None
+    return tuple(cls.__dict__[name].__set__ for name in names)
 
 
-_FAST = (
-    _plain(Finding)
-    and _plain(Range)
-    and _plain(Position)
-    and tuple(f.name for f in dataclasses.fields(Finding))
-    == (
-        "code",
-        "name",
-        "severity",
-        "range",
-        "message",
-        "path",
-        "fingerprint",
-        "fixable",
-        "tags",
-        "related",
-        "data",
-        "fixability",
-        "template",
-    )
-    and tuple(f.name for f in dataclasses.fields(Range)) == ("start", "end")
-    and tuple(f.name for f in dataclasses.fields(Position)) == ("line", "column")
+_FINDING_FIELDS = (
+    "code",
+    "name",
+    "severity",
+    "range",
+    "message",
+    "path",
+    "fingerprint",
+    "fixable",
+    "tags",
+    "related",
+    "data",
+    "fixability",
+    "template",
 )
+_POSITION_SET = _setters(Position, ("line", "column"))
+_RANGE_SET = _setters(Range, ("start", "end"))
+_FINDING_SET = _setters(Finding, _FINDING_FIELDS)
+_FAST = _POSITION_SET is not None and _RANGE_SET is not None and _FINDING_SET is not None
 
 
 @dataclass(frozen=True)
@@ -227,8 +228,8 @@ def build_report(parsed: Parsed, path: str) -> Report:
 
     A warm run may build every cached finding (~9,000 on the standard library), so this
     avoids per-finding calls, enum lookups by value and generators, and fills the frozen
-    dataclasses' ``__dict__`` directly instead of paying their ``__init__`` (an
-    ``object.__setattr__`` per field): equal objects (==, hash) in under half the time.
+    dataclasses' slots directly instead of paying their ``__init__`` (an
+    ``object.__setattr__`` per field): equal objects (==, hash) in about half the time.
     ``_FAST`` guards the shortcut; if the model classes change shape, the constructors run.
     """
     rest, syntax_error, errors = json.loads(parsed.rest)
@@ -238,36 +239,49 @@ def build_report(parsed: Parsed, path: str) -> Report:
     append = findings.append
     if _FAST:
         new = object.__new__
+        set_line, set_column = _POSITION_SET  # type: ignore[misc]
+        set_start, set_end = _RANGE_SET  # type: ignore[misc]
+        (
+            set_code,
+            set_name,
+            set_severity,
+            set_range,
+            set_message,
+            set_path,
+            set_fingerprint,
+            set_fixable,
+            set_tags,
+            set_related,
+            set_data,
+            set_fixability,
+            set_template,
+        ) = _FINDING_SET  # type: ignore[misc]
         for (code, severity, span, message, fixability), more in both:
             name, fingerprint, tags, related, extra, fixable = more
             line, column, end_line, end_column = span
             start = new(Position)
-            d = start.__dict__
-            d["line"] = int(line)
-            d["column"] = int(column)
+            set_line(start, int(line))
+            set_column(start, int(column))
             end = new(Position)
-            d = end.__dict__
-            d["line"] = int(end_line)
-            d["column"] = int(end_column)
+            set_line(end, int(end_line))
+            set_column(end, int(end_column))
             rng = new(Range)
-            d = rng.__dict__
-            d["start"] = start
-            d["end"] = end
+            set_start(rng, start)
+            set_end(rng, end)
             finding = new(Finding)
-            d = finding.__dict__
-            d["code"] = str(code)
-            d["name"] = str(name)
-            d["severity"] = severities[severity]
-            d["range"] = rng
-            d["message"] = str(message)
-            d["path"] = path
-            d["fingerprint"] = str(fingerprint)
-            d["fixable"] = bool(fixable)
-            d["tags"] = frozenset([tags_by_value[t] for t in tags]) if tags else _NO_TAGS
-            d["related"] = tuple([_related(*r) for r in related]) if related else ()
-            d["data"] = tuple([(str(k), str(v)) for k, v in extra]) if extra else ()
-            d["fixability"] = _FIXABILITIES[fixability]
-            d["template"] = ""  # rendered into the message already
+            set_code(finding, str(code))
+            set_name(finding, str(name))
+            set_severity(finding, severities[severity])
+            set_range(finding, rng)
+            set_message(finding, str(message))
+            set_path(finding, path)
+            set_fingerprint(finding, str(fingerprint))
+            set_fixable(finding, bool(fixable))
+            set_tags(finding, frozenset([tags_by_value[t] for t in tags]) if tags else _NO_TAGS)
+            set_related(finding, tuple([_related(*r) for r in related]) if related else ())
+            set_data(finding, tuple([(str(k), str(v)) for k, v in extra]) if extra else ())
+            set_fixability(finding, _FIXABILITIES[fixability])
+            set_template(finding, "")  # rendered into the message already
             append(finding)
     else:  # pragma: no cover - only if the model classes change shape
         for (code, severity, span, message, fixability), more in both:

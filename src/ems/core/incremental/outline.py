@@ -11,22 +11,38 @@ from ems.core.incremental.state import _NO_POSITION, _Body, _Chunk, _Class, _Sta
 
 
 def _positioned(roots: list[ast.AST], stop: frozenset[int] = frozenset()) -> Iterator[ast.AST]:
-    """Every node under ``roots`` (each once) that has a line, not entering ``stop`` ids."""
+    """Every node under ``roots`` (each once) that has a line, not entering ``stop`` ids.
+
+    Runs over the outline on every edit that adds or removes a line, so it is kept tight:
+    context and operator nodes (``Load``, ``Add`` ...: a third of all nodes, no position)
+    are never pushed, and the stack's methods are bound once."""
     seen: set[int] = set()
+    mark = seen.add
     stack = [r for r in roots if id(r) not in stop]
+    push, pop = stack.append, stack.pop
+    node_class, no_position = ast.AST, _NO_POSITION
     while stack:
-        node = stack.pop()
-        if id(node) in seen or isinstance(node, _NO_POSITION):
+        node = pop()
+        key = id(node)
+        if key in seen:
             continue
-        seen.add(id(node))
+        mark(key)
         if getattr(node, "lineno", None) is not None:
             yield node
         for name in node._fields:
             value = getattr(node, name, None)
             if value.__class__ is list:
-                stack.extend(v for v in value if isinstance(v, ast.AST) and id(v) not in stop)
-            elif isinstance(value, ast.AST) and id(value) not in stop:
-                stack.append(value)
+                for item in value:
+                    if (
+                        isinstance(item, node_class)
+                        and not isinstance(item, no_position)
+                        and id(item) not in stop
+                    ):
+                        push(item)
+            elif (
+                isinstance(value, node_class) and not isinstance(value, no_position) and id(value) not in stop
+            ):
+                push(value)
 
 
 def _shift_nodes(roots: list[ast.AST], delta: int, stop: frozenset[int] = frozenset()) -> None:
