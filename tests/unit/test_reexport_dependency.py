@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from ems.fixes.reexports import dependency, names_imported_from, recheck
 
 
@@ -57,3 +59,31 @@ def test_words_before_import_finds_every_word_the_pattern_finds() -> None:
         assert set(pattern.findall(data)) <= words_before_import(data)
     assert words_before_import(samples[0]) == {b"b", b"compat"}
     assert words_before_import(samples[1]) == {b"pkg", b"re"}
+
+
+def test_a_worker_told_the_scans_fingerprint_discovers_the_project_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker the scan did not fork (``spawn``: a process with threads) is told the
+    project's fingerprint: it discovers the project once, not once per judged file."""
+    import ems.fixes.reexports as reexports
+
+    (tmp_path / "ems.toml").write_text("")  # a project root
+    _touch(tmp_path / "a.py", "import os\n")
+    _touch(tmp_path / "b.py", "from a import os\n")
+    calls: list[str] = []
+    real = reexports.project_files
+
+    def counted(root: str, project: bool) -> dict[str, tuple[int, int]]:
+        calls.append(root)
+        return real(root, project)
+
+    monkeypatch.setattr(reexports, "project_files", counted)
+    index = reexports.index_for(str(tmp_path), True)
+    assert len(calls) == 1
+    with reexports.expecting(str(tmp_path), index.fingerprint):
+        for _ in range(3):
+            assert reexports.names_imported_from(str(tmp_path / "a.py")) == {"os"}
+    assert len(calls) == 1
+    assert reexports.names_imported_from(str(tmp_path / "a.py")) == {"os"}  # no scan: look again
+    assert len(calls) == 2

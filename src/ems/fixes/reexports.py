@@ -41,6 +41,7 @@ __all__ = [
     "ScanIndex",
     "adopt",
     "dependency",
+    "expecting",
     "index_for",
     "keep_scan_index",
     "learned",
@@ -61,9 +62,11 @@ __all__ = [
 REEXPORT_CODE = "F401"  # the rule whose fix asks ``names_imported_from`` (its ``fix``)
 
 # The index a scan in progress lends to the judging code, by root (forked workers inherit it),
-# and the last index built in this process per root (reused while the files' stats agree).
+# the last index built in this process per root (reused while the files' stats agree), and
+# the fingerprint a scan said its project has, for workers it did not fork (``expecting``).
 _PINNED: dict[str, ImportIndex] = {}
 _BUILT: dict[str, ImportIndex] = {}
+_EXPECTED: dict[str, str] = {}
 _MAX_BUILT = 8
 
 
@@ -165,9 +168,11 @@ def _package_walk(root: str) -> Iterator[str]:
 def index_for(root: str, project: bool, files: Mapping[str, Stat] | None = None) -> ImportIndex:
     """An index of ``root``'s files as they are now (``files``: their stats, if known),
     reusing what this process read before for the files whose stats did not change."""
+    previous = _BUILT.get(root)
+    if files is None and previous is not None and _EXPECTED.get(root) == previous.fingerprint:
+        return previous  # a scan's worker: the project is as the scan saw it
     files = project_files(root, project) if files is None else files
     packages, above = structure(root, files)
-    previous = _BUILT.get(root)
     fresh = ImportIndex(root, files, packages, above)
     if (
         previous is not None
@@ -202,6 +207,22 @@ def pinned_project(paths: Iterable[Path]) -> Iterator[None]:
         return
     with pinned(index_for(root, True)):
         yield
+
+
+@contextmanager
+def expecting(root: str, fingerprint: str) -> Iterator[None]:
+    """While the block runs, take ``root``'s files to be as the scan that sent this work saw
+    them (``fingerprint``): a worker it did not fork (``spawn``, ``forkserver``: a process
+    with threads, the language server) discovers the project once, not once per file."""
+    previous = _EXPECTED.get(root)
+    _EXPECTED[root] = fingerprint
+    try:
+        yield
+    finally:
+        if previous is None:
+            _EXPECTED.pop(root, None)
+        else:
+            _EXPECTED[root] = previous
 
 
 @contextmanager

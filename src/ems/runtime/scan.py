@@ -204,6 +204,8 @@ class _Task:
     keep_source: bool
     want_digest: bool
     keep_excerpts: bool = False
+    # The scan's re-export index (root, fingerprint), for a worker that did not inherit it.
+    reexports: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -236,8 +238,13 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
 
     ruleset = ruleset or worker_ruleset() or load_rules()
     report = analyse(data, task.display, task.config, ruleset)
-    deps = _reexport_dependency(task.path, report) if task.want_digest else None
-    report = with_fixability(data, report, task.config, ruleset)
+    with ExitStack() as hinted:
+        if task.reexports is not None and any(f.fixable for f in report.findings):
+            from ems.fixes.reexports import expecting
+
+            hinted.enter_context(expecting(*task.reexports))
+        deps = _reexport_dependency(task.path, report) if task.want_digest else None
+        report = with_fixability(data, report, task.config, ruleset)
     learned = None
     if deps is not None:
         from ems.fixes.reexports import learned as learned_answer
@@ -336,13 +343,17 @@ class _ScanReexports:
         scan = self.index()
         return recheck(text, deps, scan.index if scan is not None else None, self._roots)
 
-    def pin(self) -> None:
+    def pin(self) -> tuple[str, str] | None:
+        """Lend the index to the judging code; (its root, its fingerprint), if any."""
         from ems.fixes.reexports import pinned
 
         scan = self.index()
-        if scan is not None and self._pinned is None:
+        if scan is None:
+            return None
+        if self._pinned is None:
             self._pinned = ExitStack()
             self._pinned.enter_context(pinned(scan.index))
+        return scan.index.root, scan.index.fingerprint
 
     def adopt(self, learned: Learned | None) -> None:
         """Keep what a worker found out from the scan's index."""
@@ -598,7 +609,9 @@ def _scan_as_ready(
         task_index.append(index)
         tasks.append(task(index, digest))
     if tasks:
-        reexports.pin()  # the workers forked now judge from the scan's index
+        hint = reexports.pin()  # the workers forked now judge from the scan's index
+        if hint is not None:  # (and those started afresh know what it was)
+            tasks = [replace(t, reexports=hint) for t in tasks]
     # Started before the rows are loaded, so the analysis overlaps loading and decoding
     # them (and the caller's use of the results).
     task_configs = list({id(t.config): t.config for t in tasks}.values())
