@@ -305,7 +305,8 @@ def analyse_only(corpus: Path, env: dict[str, str], select: str) -> float:
 
 # ``ems check`` with fixability judging turned off, for the benchmark only: the scan's
 # ``with_fixability`` (libcst: what a fix would do, verified) is replaced by the identity in
-# this process, and the pool's workers are forked from it, so they run the engine alone.
+# this process (and its pool preloads no fix engine), and the pool's workers are forked from
+# it, so they run the engine alone.
 # Discovery, the pool, output: as the real command. Not a user-facing switch: users always
 # get fixability, and the cache keeps it.
 _NO_FIXABILITY = """
@@ -314,6 +315,8 @@ import ems.runtime.scan as scan
 if not callable(getattr(scan, "with_fixability", None)):
     raise SystemExit("ems.runtime.scan.with_fixability is gone: update bench_check._NO_FIXABILITY")
 scan.with_fixability = lambda data, report, config, ruleset: report
+if hasattr(scan, "fix_modules"):  # nor does the pool import the fix engine for its workers
+    scan.fix_modules = lambda configs, ruleset: ()
 from ems.cli.main import main
 raise SystemExit(main(sys.argv[1:]))
 """

@@ -250,3 +250,30 @@ async def test_quick_fixes_and_fix_all_follow_a_re_export_appearing_on_disk(tmp_
         assert result == {"applied": [], "changed": False}
         (tmp_path / "b.py").write_text("X = 2\n")
         assert fix_action(await actions_for(client, uri, diagnostic), "F401") is not None
+
+
+async def test_quick_fixes_and_fix_all_count_importers_across_top_level_packages(tmp_path: Path) -> None:
+    """In a git project, ``pkg/compat.py``'s unused ``import os`` stops being removable
+    when ``main.py`` (beside ``pkg/``, outside the package) or a sibling top-level package
+    imports it: the server judges with the whole project, as ``ems check`` does."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg_b").mkdir()
+    (tmp_path / "pkg_b" / "__init__.py").write_text("")
+    (tmp_path / "pkg_b" / "mod.py").write_text("Y = 1\n")
+    (tmp_path / "main.py").write_text("X = 1\n")
+    async with running_server(tmp_path) as client:
+        uri = open_document(client, tmp_path / "pkg" / "compat.py", "import os\n")
+        (diagnostic,) = await wait_for_diagnostics(client, uri, 1)
+        assert fix_action(await actions_for(client, uri, diagnostic), "F401") is not None
+        for importer in (tmp_path / "main.py", tmp_path / "pkg_b" / "mod.py"):
+            importer.write_text("from pkg.compat import os\nprint(os.sep)\n")
+            assert fix_action(await actions_for(client, uri, diagnostic), "F401") is None, importer
+            assert not any(a.kind == lsp.CodeActionKind.SourceFixAll for a in await actions_for(client, uri))
+            command = lsp.ExecuteCommandParams("ems.fixAll", [uri])
+            assert await client.workspace_execute_command_async(command) == {"applied": [], "changed": False}
+            importer.write_text("X = 2\n")
+            assert fix_action(await actions_for(client, uri, diagnostic), "F401") is not None

@@ -241,6 +241,8 @@ def test_a_store_walked_before_the_walk_list_gets_its_commits_in_time_order(tmp_
         assert [c.sha for c in recorded_figures(store).commits] == ["b" * 40]
     conn = sqlite3.connect(path)
     conn.execute("DROP TABLE history_walk")
+    for table in ("import_facts", "import_answers", "import_state"):  # migration 7's
+        conn.execute(f"DROP TABLE {table}")
     conn.execute("DELETE FROM schema_version WHERE version >= 6")
     conn.commit()
     conn.close()

@@ -1,9 +1,11 @@
-"""What a cached F401 judgement depended on: a changed tree re-judges only a changed answer."""
+"""What a cached F401 judgement depended on: a change re-judges only a changed answer."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import pytest
 
 from ems.fixes.reexports import dependency, names_imported_from, recheck
 
@@ -22,21 +24,20 @@ def test_a_tree_change_keeps_the_row_unless_the_answer_changes(tmp_path: Path) -
     at_stake = frozenset({"os", "sys"})
     recorded = dependency(str(a), at_stake)
     assert recorded is not None
-    assert recheck(str(a), recorded) == recorded  # nothing changed
+    assert recheck(str(a), recorded)  # nothing changed
     _touch(c, "from b import X\n")  # a new file, importing nothing from a
-    kept = recheck(str(a), recorded)
-    assert kept is not None and kept != recorded  # the same answer, under a newer stamp
-    assert recheck(str(a), kept) == kept
+    assert recheck(str(a), recorded)  # the same answer: the row is kept
     _touch(b, "from a import os\n")  # now a re-export
     assert names_imported_from(str(a)) == {"os"}
-    assert recheck(str(a), kept) is None
+    assert not recheck(str(a), recorded)
     again = dependency(str(a), at_stake)
-    assert again is not None
+    assert again is not None and again != recorded
     _touch(c, "from a import json\n")  # a name not at stake: the answer is the same
-    assert recheck(str(a), again) is not None
+    assert recheck(str(a), again)
     b.unlink()  # the importer goes: no longer a re-export
-    assert recheck(str(a), again) is None
-    assert recheck(str(a), "not json") is None
+    assert not recheck(str(a), again)
+    assert recheck(str(a), recorded)
+    assert not recheck(str(a), "not json")
 
 
 def test_words_before_import_finds_every_word_the_pattern_finds() -> None:
@@ -45,7 +46,7 @@ def test_words_before_import_finds_every_word_the_pattern_finds() -> None:
     import re
     from pathlib import Path
 
-    from ems.fixes.reexports import words_before_import
+    from ems.fixes.importindex import words_before_import
 
     pattern = re.compile(rb"(\w+)[\s\\]*import\b")
     samples = [
@@ -58,3 +59,31 @@ def test_words_before_import_finds_every_word_the_pattern_finds() -> None:
         assert set(pattern.findall(data)) <= words_before_import(data)
     assert words_before_import(samples[0]) == {b"b", b"compat"}
     assert words_before_import(samples[1]) == {b"pkg", b"re"}
+
+
+def test_a_worker_told_the_scans_fingerprint_discovers_the_project_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker the scan did not fork (``spawn``: a process with threads) is told the
+    project's fingerprint: it discovers the project once, not once per judged file."""
+    import ems.fixes.reexports as reexports
+
+    (tmp_path / "ems.toml").write_text("")  # a project root
+    _touch(tmp_path / "a.py", "import os\n")
+    _touch(tmp_path / "b.py", "from a import os\n")
+    calls: list[str] = []
+    real = reexports.project_files
+
+    def counted(root: str, project: bool) -> dict[str, tuple[int, int]]:
+        calls.append(root)
+        return real(root, project)
+
+    monkeypatch.setattr(reexports, "project_files", counted)
+    index = reexports.index_for(str(tmp_path), True)
+    assert len(calls) == 1
+    with reexports.expecting(str(tmp_path), index.fingerprint):
+        for _ in range(3):
+            assert reexports.names_imported_from(str(tmp_path / "a.py")) == {"os"}
+    assert len(calls) == 1
+    assert reexports.names_imported_from(str(tmp_path / "a.py")) == {"os"}  # no scan: look again
+    assert len(calls) == 2

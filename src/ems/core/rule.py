@@ -70,7 +70,7 @@ class Valid:
     also: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hit:
     """What a rule reports; the engine turns it into a full ``Finding``."""
 

@@ -89,8 +89,16 @@ class SourceText:
         lines = self.lines
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
+    @cached_property
+    def is_ascii(self) -> bool:
+        return self.text.isascii()
+
     def char_column(self, line: int, byte_column: int) -> int:
         """Convert an ``ast`` UTF-8 byte column to a code-point column."""
+        if self.is_ascii:
+            # Every line is ASCII: no need to split the text (which a rule's hits would
+            # otherwise do for every file while its tree is still alive).
+            return byte_column
         text = self.line(line)
         if text.isascii():
             return byte_column

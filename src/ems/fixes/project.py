@@ -7,6 +7,7 @@ for libcst. Nothing is written here: the caller decides (``ems fix``, the dashbo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -118,6 +119,11 @@ def fix_paths(
         allowed = config.unsafe_fixes if unsafe is None else unsafe
         if any(_wanted_fix(f, allowed, only) for f in r.report.findings):
             tasks.append(_FixTask(r.path, r.display, config, r.report, unsafe, only))
+    pinned = ExitStack()
+    if tasks:  # the fixes ask which imports are re-exports: one index of the project for all
+        from ems.fixes.reexports import pinned_project
+
+        pinned.enter_context(pinned_project(paths))
     fixed = ordered_map(_fix_task, tasks, jobs, ruleset)
     try:
         next_task = 0
@@ -134,3 +140,4 @@ def fix_paths(
                 progress(done, total)
     finally:
         fixed.close()
+        pinned.close()

@@ -27,11 +27,12 @@ class UnusedImport(Rule):
         "`from __future__` imports and explicit re-exports written `import x as x` or "
         "`from m import y as y` are not reported. In an `__init__.py` the import may be a "
         "public re-export, so the fix there is marked unsafe: prefer adding the name to `__all__`. "
-        "A name another module of the same package imports from this one (`from .compat "
-        "import urlparse`, `from pkg.compat import urlparse`; outside any package, a module of "
-        "the same folder: `from compat import urlparse`) is a re-export too: it is still "
-        "reported (detection sees one file), but never removed, by any fix; mark it with "
-        "`__all__` or `import x as x`."
+        "A name another module of the project imports from this one (`from .compat import "
+        "urlparse` in the package, `from pkg.compat import urlparse` in a script beside "
+        "`pkg/` or in another top-level package; the project is the git work tree or the "
+        "folder of the ems config file, else the folder holding the top package) is a "
+        "re-export too: it is still reported (detection sees one file), but never removed, "
+        "by any fix; mark it with `__all__` or `import x as x`."
     )
     tags = frozenset({Tag.UNNECESSARY})
     fix_safety = Safety.SAFE

@@ -94,9 +94,9 @@ class RedefinedWhileUnused(Rule):
         from ems.core.scope import Importation  # on first use: not needed by a warm run
 
         model: ScopeModel = ctx.scopes
-        lines = ctx.source.lines
         for redefinition in model.redefinitions:
             old, new = redefinition.old, redefinition.new
+            lines = ctx.source.lines  # split only for a file with a redefinition
             old_node = _binding_node(old, lines)
             new_node = _binding_node(new, lines) if new.source is not None else redefinition.node
             if old_node is None or new_node is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ems.core.model import Finding, Fix, Safety, Severity, Tag
@@ -120,14 +121,14 @@ class UnusedVariable(Rule):
         from ems.core.scope import identifier_node  # on first use: not needed by a warm run
 
         model: ScopeModel = ctx.scopes
-        lines = ctx.source.lines
+        walked: dict[int, _Rebinding] = {}
         for unused in model.unused_variables:
             node = unused.node
             kind = _kind(node, model)
-            if kind and _another_unused_binding(unused.name, node, model):
+            if kind and _another_unused_binding(unused.name, node, model, walked):
                 kind = ""  # removing this binding would bring that one's F841 back: no fix
             if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping)):
-                node = identifier_node(lines, node)
+                node = identifier_node(ctx.source.lines, node)
             yield ctx.hit(
                 node,
                 f"local variable `{unused.name}` is assigned to but never used",
@@ -209,46 +210,65 @@ _DECLARING = (
 )
 
 
-def _another_unused_binding(name: str, node: ast.AST, model: ScopeModel) -> bool:
+@dataclass(frozen=True)
+class _Rebinding:
+    """What one walk of a function says about each name it binds, for every F841 in it."""
+
+    blocked: frozenset[str]  # bound some way a fix cannot see past (del, def, import, ``:=``, …)
+    plain: dict[str, list[ast.Name]]  # bindings by a plain assignment nothing reads
+    other: dict[str, list[ast.Name]]  # any other store or delete of the name
+
+
+def _rebinding(function: ast.FunctionDef | ast.AsyncFunctionDef, model: ScopeModel) -> _Rebinding:
+    from ems.core.scope import Assignment  # with the rule's scope model: never on a warm run
+
+    blocked: set[str] = set()
+    plain: dict[str, list[ast.Name]] = {}
+    other: dict[str, list[ast.Name]] = {}
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, _NESTED):
+            if not isinstance(current, ast.Lambda):
+                blocked.add(current.name)
+            continue  # its own scope
+        if isinstance(current, _COMPREHENSIONS):
+            # ``(name := ...)`` binds in the function
+            blocked.update(n.target.id for n in ast.walk(current) if isinstance(n, ast.NamedExpr))
+            continue
+        if isinstance(current, _DECLARING):
+            blocked.update(_names(current))
+        elif isinstance(current, ast.Name) and not isinstance(current.ctx, ast.Load):
+            binding = model.bindings.get(current)
+            unread = isinstance(current.ctx, ast.Store) and type(binding) is Assignment and not binding.used
+            (plain if unread else other).setdefault(current.id, []).append(current)
+        stack.extend(ast.iter_child_nodes(current))
+    return _Rebinding(frozenset(blocked), plain, other)
+
+
+def _another_unused_binding(
+    name: str, node: ast.AST, model: ScopeModel, walked: dict[int, _Rebinding]
+) -> bool:
     """Whether removing the binding of ``name`` at ``node`` would only bring another F841
     on the same name back, so that the fix can never verify: F841 reports a name's last
     binding, and ``f = make()`` ... ``f = None`` with ``f`` never read has two. True only
     when every other binding of the name in the function is a plain assignment nothing
     reads; anything else (a ``del``, a loop target, a def, an import, a ``:=`` in a
-    comprehension, a ``global``) answers False and leaves the fix to verification."""
-    from ems.core.scope import Assignment  # with the rule's scope model: never on a warm run
+    comprehension, a ``global``) answers False and leaves the fix to verification.
 
+    ``walked`` keeps each function's walk for the other findings in it: a function with
+    hundreds of unused names (``a1 = a2 = … = 0``) is walked once, not once per name."""
     function = model.parents.get(node)
     while function is not None and not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
         function = model.parents.get(function)
     if function is None:
         return False
-    found = False
-    stack: list[ast.AST] = list(function.body)
-    while stack:
-        current = stack.pop()
-        if isinstance(current, _NESTED):
-            if isinstance(current, ast.Lambda) or current.name != name:
-                continue  # its own scope
-            return False
-        if isinstance(current, _COMPREHENSIONS):
-            if any(isinstance(n, ast.NamedExpr) and n.target.id == name for n in ast.walk(current)):
-                return False  # ``(name := ...)`` binds in the function
-            continue
-        if isinstance(current, _DECLARING) and name in _names(current):
-            return False
-        if (
-            isinstance(current, ast.Name)
-            and current.id == name
-            and current is not node
-            and not isinstance(current.ctx, ast.Load)
-        ):
-            binding = model.bindings.get(current)
-            if not (isinstance(current.ctx, ast.Store) and type(binding) is Assignment and not binding.used):
-                return False
-            found = True
-        stack.extend(ast.iter_child_nodes(current))
-    return found
+    facts = walked.get(id(function))
+    if facts is None:
+        facts = walked[id(function)] = _rebinding(function, model)
+    if name in facts.blocked or any(n is not node for n in facts.other.get(name, ())):
+        return False
+    return any(n is not node for n in facts.plain.get(name, ()))
 
 
 def _names(node: ast.AST) -> tuple[str, ...]:

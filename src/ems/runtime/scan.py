@@ -16,6 +16,7 @@ import logging
 import os
 import stat
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from ems.core.model import Finding, Fixability, Report
 from ems.core.registry import RuleSet, lazy_rules, load_rules
 
 if TYPE_CHECKING:
+    from ems.fixes.reexports import Learned, Roots, ScanIndex
     from ems.runtime.events import EventBus
     from ems.store.cache import Entry, Parsed
 
@@ -202,6 +204,8 @@ class _Task:
     keep_source: bool
     want_digest: bool
     keep_excerpts: bool = False
+    # The scan's re-export index (root, fingerprint), for a worker that did not inherit it.
+    reexports: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,8 @@ class _Outcome:
     excerpts: dict[int, str] | None = None
     # What the report depended on besides the file's bytes (``Entry.deps``), for the cache.
     deps: str | None = None
+    # What a worker found out from the scan's re-export index (``reexports.learned``).
+    learned: Learned | None = None
 
 
 def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
@@ -232,17 +238,27 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
 
     ruleset = ruleset or worker_ruleset() or load_rules()
     report = analyse(data, task.display, task.config, ruleset)
-    deps = _reexport_dependency(task.path, report) if task.want_digest else None
-    report = with_fixability(data, report, task.config, ruleset)
-    if deps is not None and any(f.fixability is Fixability.UNKNOWN for f in report.findings):
-        deps = None  # not judged (a very large file): nothing depended on other files
+    with ExitStack() as hinted:
+        if task.reexports is not None and any(f.fixable for f in report.findings):
+            from ems.fixes.reexports import expecting
+
+            hinted.enter_context(expecting(*task.reexports))
+        deps = _reexport_dependency(task.path, report) if task.want_digest else None
+        report = with_fixability(data, report, task.config, ruleset)
+    learned = None
+    if deps is not None:
+        from ems.fixes.reexports import learned as learned_answer
+
+        learned = learned_answer(str(task.path))
+        if any(f.fixability is Fixability.UNKNOWN for f in report.findings):
+            deps = None  # not judged (a very large file): nothing depended on other files
     excerpts = None
     if report.findings and (task.want_digest or task.keep_excerpts):
         # Split here, in the worker: the cache row keeps them for every later text report.
         excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
     # Sources go back through a pipe: only those the caller can use (files with findings).
     source = data if task.keep_source and report.findings else None
-    return _Outcome(report, stat_key, digest, source, excerpts, deps)
+    return _Outcome(report, stat_key, digest, source, excerpts, deps, learned)
 
 
 def _reexport_dependency(path: Path, report: Report) -> str | None:
@@ -254,6 +270,107 @@ def _reexport_dependency(path: Path, report: Report) -> str | None:
 
     at_stake = names_at_stake(report.findings)
     return dependency(str(path), at_stake) if at_stake else None
+
+
+class _ScanReexports:
+    """The scan's side of re-exports (``ems.fixes.reexports``): the project's import index,
+    built on first need from the stats the scan took (from the store when it has it), lent
+    to the judging code while files are analysed, and kept in the store at the end.
+
+    Only for a scan under a project root (a git work tree or a config file's folder); a
+    file elsewhere asks ``reexports`` directly. The index covers the project's files as a
+    scan of the root discovers them: this scan's own files when it scans the root itself.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        resolver: ConfigResolver,
+        texts: Sequence[str],
+        infos: Sequence[os.stat_result | None],
+        store: Path | None,
+    ) -> None:
+        self._paths, self._resolver, self._texts, self._infos = paths, resolver, texts, infos
+        self._store = store
+        self._scan: ScanIndex | None = None
+        self._opened = False
+        self._pinned: ExitStack | None = None
+        self._roots: Roots = {}  # ``reexports.search_root``'s, for this scan's moment
+
+    def index(self) -> ScanIndex | None:
+        """The scan's index, built on first call (None: the scan is under no project root)."""
+        if not self._opened:
+            from ems.fixes.reexports import open_scan_index, project_root_of
+
+            self._opened = True
+            root = project_root_of(str(self._paths[0]) if self._paths else os.curdir)
+            if root is not None:
+                self._scan = open_scan_index(root, self._files(root), self._store)
+        return self._scan
+
+    def _files(self, root: str) -> dict[str, tuple[int, int]]:
+        """The project's module files with their stats: this scan's when it covers the root
+        with the project's own config (else discovered afresh)."""
+        from ems.fixes.reexports import project_files
+
+        covers = (
+            len(self._paths) == 1
+            and os.path.realpath(self._paths[0]) == root
+            and type(self._resolver) is ConfigResolver
+            and self._resolver.explicit is None
+        )
+        if not covers:
+            return project_files(root, True)
+        base = os.path.abspath(self._paths[0])
+        here = base == os.getcwd()  # the discovered paths are relative to the root already
+        files: dict[str, tuple[int, int]] = {}
+        for text, info in zip(self._texts, self._infos, strict=True):
+            if not text.endswith(".py"):
+                continue
+            if info is None:
+                try:
+                    info = os.stat(text)
+                except OSError:
+                    continue
+            rel = text if here and not os.path.isabs(text) else os.path.relpath(os.path.abspath(text), base)
+            files[rel] = (info.st_size, info.st_mtime_ns)
+        return files
+
+    def holds(self, text: str, deps: str) -> bool:
+        """Whether a cached judgement recorded as ``deps`` still holds."""
+        from ems.fixes.reexports import recheck
+
+        scan = self.index()
+        return recheck(text, deps, scan.index if scan is not None else None, self._roots)
+
+    def pin(self) -> tuple[str, str] | None:
+        """Lend the index to the judging code; (its root, its fingerprint), if any."""
+        from ems.fixes.reexports import pinned
+
+        scan = self.index()
+        if scan is None:
+            return None
+        if self._pinned is None:
+            self._pinned = ExitStack()
+            self._pinned.enter_context(pinned(scan.index))
+        return scan.index.root, scan.index.fingerprint
+
+    def adopt(self, learned: Learned | None) -> None:
+        """Keep what a worker found out from the scan's index."""
+        if learned is not None and self._scan is not None:
+            from ems.fixes.reexports import adopt
+
+            adopt(self._scan, learned)
+
+    def close(self) -> None:
+        if self._pinned is not None:
+            self._pinned.close()
+            self._pinned = None
+        if self._scan is not None:
+            from ems.fixes.reexports import keep_scan_index, remember
+
+            keep_scan_index(self._scan)
+            remember(self._scan.index)
 
 
 # Beyond these, a file's fixability is not computed (``Fixability.UNKNOWN``): libcst's cost
@@ -429,7 +546,15 @@ def _scan_as_ready(
 ) -> Generator[tuple[int, FileResult, bool, int], None, None]:
     """``scan_as_ready``, each result with whether it came from the cache."""
     from ems.runtime.root import scan_root
-    from ems.store.cache import ResultCache, decode_entry, is_fresh, settings_key, split_key, stat_matches
+    from ems.store.cache import (
+        ResultCache,
+        StatKey,
+        decode_entry,
+        is_fresh,
+        settings_key,
+        split_key,
+        stat_matches,
+    )
 
     # Rules are imported on first use: only if a file needs analysing (then by whichever
     # process analyses it; a RegistryError reaches the caller either way).
@@ -462,31 +587,31 @@ def _scan_as_ready(
     fresh: list[tuple[int, os.stat_result]] = []
     tasks: list[_Task] = []
     task_index: list[int] = []
-    refreshed: dict[int, str] = {}  # rows whose dependencies hold under a newer stamp
-    stamps: dict[str, str] = {}
+    infos: list[os.stat_result | None] = [None] * total
+    rows: list[tuple[StatKey | None, str | None, str | None]] = []
     for index in range(total):
         recorded, key = stats.get((displays[index], settings[index]), (None, None))
         digest, deps = split_key(key) if key is not None else (None, None)
-        if deps is not None:
-            from ems.fixes.reexports import recheck
-
-            kept = recheck(texts[index], deps, stamps)
-            if kept is None:  # judged under other re-exports: analyse again
-                task_index.append(index)
-                tasks.append(task(index, None))
-                continue
-            if kept != deps:
-                refreshed[index] = kept
+        rows.append((recorded, digest, deps))
         if recorded is not None:
-            try:
-                st: os.stat_result | None = os.stat(texts[index])
-            except OSError:
-                st = None
-            if st is not None and stat_matches(recorded, st):
-                fresh.append((index, st))
-                continue
+            with suppress(OSError):
+                infos[index] = os.stat(texts[index])
+    reexports = _ScanReexports(paths, resolver, texts, infos, cache.path if cache is not None else None)
+    for index, (recorded, digest, deps) in enumerate(rows):
+        if deps is not None and not reexports.holds(texts[index], deps):
+            task_index.append(index)  # judged under other re-exports: analyse again
+            tasks.append(task(index, None))
+            continue
+        st = infos[index]
+        if recorded is not None and st is not None and stat_matches(recorded, st):
+            fresh.append((index, st))
+            continue
         task_index.append(index)
         tasks.append(task(index, digest))
+    if tasks:
+        hint = reexports.pin()  # the workers forked now judge from the scan's index
+        if hint is not None:  # (and those started afresh know what it was)
+            tasks = [replace(t, reexports=hint) for t in tasks]
     # Started before the rows are loaded, so the analysis overlaps loading and decoding
     # them (and the caller's use of the results).
     task_configs = list({id(t.config): t.config for t in tasks}.values())
@@ -515,6 +640,7 @@ def _scan_as_ready(
     def finish(index: int, task: _Task, outcome: _Outcome) -> FileResult:
         """The result of an analysed (or read and found unchanged) file; updates the cache."""
         display = displays[index]
+        reexports.adopt(outcome.learned)
         report = outcome.report
         excerpts = outcome.excerpts
         stored: tuple[str, str] | None
@@ -548,9 +674,8 @@ def _scan_as_ready(
 
                     excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
             result, stored = viewed(plain_result(task, report, outcome.source, excerpts), entry)
-            deps = refreshed.get(index)
-            if cache is not None and (outcome.stat != entry.stat or stored is not None or deps is not None):
-                cache.put_entry(display, settings[index], outcome.stat, entry, stored, deps)
+            if cache is not None and (outcome.stat != entry.stat or stored is not None):
+                cache.put_entry(display, settings[index], outcome.stat, entry, stored)
             return result
         result, stored = viewed(plain_result(task, report, outcome.source, excerpts), None)
         if cache is not None and outcome.digest is not None and _cacheable(report):
@@ -577,10 +702,7 @@ def _scan_as_ready(
                 late.append((index, task(index, None)))
                 continue
             pending = _PendingReport(entry.payload, path, displays[index], configs[index], ruleset)
-            newer = refreshed.get(index)  # the same answer under a newer stamp: recorded
             if view is not None and entry.view_key == view.key and entry.view is not None and not keep_source:
-                if cache is not None and newer is not None:
-                    cache.put_entry(displays[index], settings[index], entry.stat, entry, None, newer)
                 yield (
                     index,
                     _cached_result(path, displays[index], pending, None, None, entry.view),
@@ -619,8 +741,8 @@ def _scan_as_ready(
                     excerpts if keep_excerpts and has_findings else None,
                 )
             result, stored = viewed(result, entry)
-            if cache is not None and (stored is not None or newer is not None):
-                cache.put_entry(displays[index], settings[index], entry.stat, entry, stored, newer)
+            if cache is not None and stored is not None:
+                cache.put_entry(displays[index], settings[index], entry.stat, entry, stored)
             yield index, result, True, total
         for index, analysed, outcome in zip(task_index, tasks, outcomes, strict=True):
             yield index, finish(index, analysed, outcome), outcome.report is None, total
@@ -628,6 +750,7 @@ def _scan_as_ready(
             yield index, finish(index, late_task, _analyse_task(late_task, ruleset)), False, total
     finally:
         outcomes.close()
+        reexports.close()
         if cache is not None:
             cache.close()
 

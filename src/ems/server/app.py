@@ -634,10 +634,11 @@ class EmsLanguageServer(LanguageServer):
 
 def _reexport_stamp(report: Report) -> str | None:
     """The stamp of the files a report's fixability depends on besides its own text (names
-    other modules import from it: ``ems.fixes.reexports``), or None when nothing depends on
-    them. A stat per module file of the package: only for files with F401 fix offers."""
+    other modules of the project import from it: ``ems.fixes.reexports``), or None when
+    nothing depends on them. A discovery of the project's module files and a stat each:
+    only for files with F401 fix offers."""
     if not any(f.fixable for f in report.findings):
         return None
-    from ems.fixes.reexports import names_at_stake, tree_stamp
+    from ems.fixes.reexports import names_at_stake, reexport_stamp
 
-    return tree_stamp(report.path) if names_at_stake(report.findings) else None
+    return reexport_stamp(report.path) if names_at_stake(report.findings) else None

@@ -17,9 +17,10 @@ Correctness rules (the cache may be slow to help, never wrong):
 * Otherwise the file is read and hashed; an equal content hash reuses the report.
 * A report can depend on other files too: a name another module imports from this one is
   a re-export, and its F401 fix is withheld (``ems.fixes.reexports``). Such a row carries
-  what its judgement depended on (``Entry.deps``: kept with the content digest in the
-  ``digest`` column, so views and checksums cover it), and the scan re-judges the file
-  when that no longer holds (``ems.fixes.reexports.recheck``).
+  what its judgement depended on (``Entry.deps``: which of its names were re-exports,
+  kept with the content digest in the ``digest`` column, so views and checksums cover it),
+  and the scan re-judges the file when the project's import index answers otherwise now
+  (``ems.fixes.reexports.recheck``).
 * Each row carries a checksum over its key, content hash and payload; a row that fails it,
   or fails to decode, is a miss. A store SQLite calls damaged is handled by the store's one
   policy (moved aside, started anew, said on stderr). Concurrent runs are serialised by
@@ -60,8 +61,9 @@ LEGACY_CACHE_DIR = Path(".ems") / "cache"  # the cache's own folder until it mov
 # pruned with their settings). 2: payloads carry source excerpts; 3: two lines, what text
 # output shows first; 4-5: (the file's own tables); 6: each finding's computed fixability;
 # 7: the names of a finding's own places (``Related.name``); 8: in the store's tables;
-# 9: rows record what a re-export judgement depended on (earlier rows did not: stale).
-PAYLOAD_VERSION = 9
+# 9: rows record what a re-export judgement depended on (earlier rows did not: stale);
+# 10: that record is the answer alone, checked against the project's import index.
+PAYLOAD_VERSION = 10
 KEEP_SETTINGS = 4  # rows of the most recently written settings kept; older ones are deleted
 RACY_NS = 2_000_000_000  # files modified this close to being read: stat not trusted
 BUSY_TIMEOUT_S = 5.0

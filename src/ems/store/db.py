@@ -337,6 +337,31 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "INSERT INTO history_walk (sha) SELECT sha FROM commits ORDER BY timestamp, sha",
         ),
     ),
+    (
+        7,
+        "the project's import index (ems.store.imports): per module file its import facts, per"
+        " asked module its answer (the names others import from it), and the stats they hold for",
+        (
+            """CREATE TABLE import_facts (
+                path TEXT PRIMARY KEY,
+                size INTEGER,
+                mtime_ns INTEGER,
+                words TEXT NOT NULL,
+                imports TEXT
+            ) WITHOUT ROWID""",
+            """CREATE TABLE import_answers (
+                path TEXT PRIMARY KEY,
+                fingerprint TEXT NOT NULL,
+                names TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            """CREATE TABLE import_state (
+                root TEXT PRIMARY KEY,
+                fingerprint TEXT NOT NULL,
+                racy INTEGER NOT NULL,
+                packages TEXT NOT NULL
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 RESULT_CACHE_VERSION = 5  # the migration that moved the result cache in (``_migrate``)
