@@ -238,15 +238,20 @@ def measure(
     for rep in range(reps):
         if before_each is not None:
             before_each(rep)
-        wall, cpu, peak, _ = run_once(command, cwd, env, ok)
-        result.walls.append(wall)
-        result.cpus.append(cpu)
-        result.peak_kib = max(result.peak_kib, peak)
-        print(
-            f"  {label:<34} rep {rep + 1}/{reps}: {wall:7.3f} s  cpu {cpu:7.2f} s  {peak / 1024:6.0f} MiB",
-            flush=True,
-        )
+        _record(result, run_once(command, cwd, env, ok), rep, reps, width=34)
     return result
+
+
+def _record(result: Measure, run: tuple[float, float, int, int], rep: int, reps: int, width: int) -> None:
+    """Keep one repetition's wall, CPU and peak, and print its line."""
+    wall, cpu, peak, _ = run
+    result.walls.append(wall)
+    result.cpus.append(cpu)
+    result.peak_kib = max(result.peak_kib, peak)
+    print(
+        f"  {result.label:<{width}} rep {rep + 1}/{reps}: {wall:7.3f} s  cpu {cpu:7.2f} s  {peak / 1024:6.0f} MiB",
+        flush=True,
+    )
 
 
 _PARSE_FLOOR = """
@@ -336,17 +341,10 @@ def interleaved(
     falls on every row alike; a row with fewer repetitions drops out of the later rounds."""
     results = [Measure(label, files, lines) for label, _, _ in runs]
     for rep in range(max(count for _, _, count in runs)):
-        for (label, command, count), result in zip(runs, results, strict=True):
+        for (_, command, count), result in zip(runs, results, strict=True):
             if rep >= count:
                 continue
-            wall, cpu, peak, _ = run_once(command, cwd, env)
-            result.walls.append(wall)
-            result.cpus.append(cpu)
-            result.peak_kib = max(result.peak_kib, peak)
-            print(
-                f"  {label:<44} rep {rep + 1}/{count}: {wall:7.3f} s  cpu {cpu:7.2f} s  {peak / 1024:6.0f} MiB",
-                flush=True,
-            )
+            _record(result, run_once(command, cwd, env), rep, count, width=44)
     return results
 
 
