@@ -242,6 +242,20 @@ def measure(
     return result
 
 
+def ruff_command() -> list[str]:
+    """ruff on the rules comparable to ems's F,E9, with no cache and no project config."""
+    return [
+        str(venv_bin("ruff")),
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--select",
+        "F,E9",
+        "--exit-zero",
+        ".",
+    ]
+
+
 def _record(result: Measure, run: tuple[float, float, int, int], rep: int, reps: int, width: int) -> None:
     """Keep one repetition's wall, CPU and peak, and print its line."""
     wall, cpu, peak, _ = run
@@ -372,20 +386,7 @@ def bench_cold(args: argparse.Namespace) -> tuple[list[Measure], dict[str, objec
         ("ems cold --select F,E9, fixability off", [*bare, *fe9], reps),
         ("ems cold, fixability off", [*bare, *cold], reps),
         ("pyflakes", [str(venv_bin("pyflakes")), "."], reps),
-        (
-            "ruff --no-cache --select F,E9",
-            [
-                str(venv_bin("ruff")),
-                "check",
-                "--isolated",
-                "--no-cache",
-                "--select",
-                "F,E9",
-                "--exit-zero",
-                ".",
-            ],
-            reps,
-        ),
+        ("ruff --no-cache --select F,E9", ruff_command(), reps),
     ]
     results = interleaved(runs, corpus, env, len(files), lines)
     meta: dict[str, object] = {
@@ -499,17 +500,7 @@ def bench(args: argparse.Namespace) -> tuple[list[Measure], dict[str, object]]:
     finally:
         victim.write_bytes(original)
 
-    ruff = [
-        str(venv_bin("ruff")),
-        "check",
-        "--isolated",
-        "--no-cache",
-        "--select",
-        "F,E9",
-        "--exit-zero",
-        ".",
-    ]
-    out.append(measure("ruff --no-cache --select F,E9", ruff, corpus, env, len(files), lines, reps))
+    out.append(measure("ruff --no-cache --select F,E9", ruff_command(), corpus, env, len(files), lines, reps))
     meta["parse_floor_s"] = parse_floor(corpus, env)
     print(f"  ast.parse alone: {meta['parse_floor_s']:.2f} s CPU on one core", flush=True)
     meta["analyse_fe9_s"] = analyse_only(corpus, env, "F,E9")
