@@ -362,9 +362,9 @@ def interleaved(
     return results
 
 
-def bench_cold(args: argparse.Namespace) -> tuple[list[Measure], dict[str, object]]:
-    """Issue 18's cold rows in one interleaved run: ems with and without fixability judging
-    (all cores), pyflakes (one process), ruff, the ``ast.parse`` floor and the engine alone."""
+def _prepare(args: argparse.Namespace) -> tuple[Path, Path, list[Path], int, dict[str, str]]:
+    """Both modes' set-up: the tools, the corpus copy, and the environment every run gets
+    (ems installed and answering)."""
     source = Path(args.corpus).resolve()
     name = args.name or (source.name if source.name != "python3.11" else "stdlib")
     ensure_tools()
@@ -373,10 +373,17 @@ def bench_cold(args: argparse.Namespace) -> tuple[list[Measure], dict[str, objec
     lines = count_lines(files)
     print(f"corpus {source} -> {corpus}: {len(files)} files, {lines} non-empty lines", flush=True)
     env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # users have .pyc files; don't compile each run
     env.pop("NO_COLOR", None)
+    subprocess.run([*ems_command(), "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
+    return source, corpus, files, lines, env
+
+
+def bench_cold(args: argparse.Namespace) -> tuple[list[Measure], dict[str, object]]:
+    """Issue 18's cold rows in one interleaved run: ems with and without fixability judging
+    (all cores), pyflakes (one process), ruff, the ``ast.parse`` floor and the engine alone."""
+    source, corpus, files, lines, env = _prepare(args)
     ems, bare = ems_command(), ems_without_fixability()
-    subprocess.run([*ems, "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
     cold = ["check", "--exit-zero", ".", "--no-cache"]
     fe9 = [*cold, "--select", "F,E9"]
     reps, slow = args.reps, args.slow_reps
@@ -431,22 +438,11 @@ def ems_command() -> list[str]:
 
 
 def bench(args: argparse.Namespace) -> tuple[list[Measure], dict[str, object]]:
-    source = Path(args.corpus).resolve()
-    name = args.name or (source.name if source.name != "python3.11" else "stdlib")
-    ensure_tools()
-    corpus = copy_corpus(source, name)
-    files = python_files(corpus)
-    lines = count_lines(files)
+    source, corpus, files, lines, env = _prepare(args)
     slice_files = spread_slice(files, args.slice)
     slice_rel = [str(p.relative_to(corpus)) for p in slice_files]
     slice_lines = count_lines(slice_files)
-    print(f"corpus {source} -> {corpus}: {len(files)} files, {lines} non-empty lines", flush=True)
-
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # users have .pyc files; don't compile each run
-    env.pop("NO_COLOR", None)
     ems = ems_command()
-    subprocess.run([*ems, "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
     reps, slow = args.reps, args.slow_reps
     from ems.core.registry import load_rules
 

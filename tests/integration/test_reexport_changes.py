@@ -13,20 +13,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from checkout_ems import run_ems, run_python
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _ems(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    return subprocess.run(
-        [sys.executable, "-m", "ems", *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
-    )
 
 
 def _write(path: Path, text: str) -> None:
@@ -48,7 +41,7 @@ def _git_repo(root: Path, files: dict[str, str]) -> None:
 
 
 def _findings(root: Path, *options: str) -> list[dict[str, object]]:
-    proc = _ems("check", ".", "--format", "json", *options, cwd=root)
+    proc = run_ems("check", ".", "--format", "json", *options, cwd=root)
     assert proc.returncode in (0, 1), proc.stderr
     return json.loads(proc.stdout)
 
@@ -164,17 +157,11 @@ def test_fix_keeps_an_import_another_top_level_package_or_module_imports(tmp_pat
     assert fixable[("pkg/compat.py", "sys")] is False
     assert fixable[("pkg/compat.py", "json")] is True
     assert _fixable(_findings(tmp_path, "--no-cache")) == fixable
-    fixed = _ems("fix", ".", cwd=tmp_path)
+    fixed = run_ems("fix", ".", cwd=tmp_path)
     assert "Fixed 1 finding" in fixed.stdout, fixed.stdout + fixed.stderr
     assert (tmp_path / "pkg" / "compat.py").read_text() == "import os\nimport sys\n"
     for module in ("main", "pkg_b.mod"):
-        ran = subprocess.run(
-            [sys.executable, "-c", f"import {module}"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        ran = run_python(f"import {module}", tmp_path)
         assert ran.returncode == 0, ran.stderr
 
 
@@ -187,7 +174,7 @@ def test_a_check_of_one_folder_judges_with_the_whole_project(tmp_path: Path) -> 
     _git_repo(tmp_path, files)
 
     def fixable(*options: str) -> dict[tuple[str, str], bool]:
-        proc = _ems("check", "pkg", "--format", "json", *options, cwd=tmp_path)
+        proc = run_ems("check", "pkg", "--format", "json", *options, cwd=tmp_path)
         return _fixable(json.loads(proc.stdout))
 
     assert fixable()[("pkg/compat.py", "os")] is False

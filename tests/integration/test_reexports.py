@@ -10,19 +10,12 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from checkout_ems import run_ems, run_python
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _ems(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    return subprocess.run(
-        [sys.executable, "-m", "ems", *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
-    )
 
 
 def _package(root: Path) -> None:
@@ -42,7 +35,7 @@ def _package(root: Path) -> None:
 
 def test_a_re_export_is_never_removed_and_the_package_still_imports(tmp_path: Path) -> None:
     _package(tmp_path)
-    findings = json.loads(_ems("check", ".", "--format", "json", cwd=tmp_path).stdout)
+    findings = json.loads(run_ems("check", ".", "--format", "json", cwd=tmp_path).stdout)
     compat = {
         re.search(r"`(.*)`", f["message"]).group(1): f for f in findings if f["path"] == "pkg/compat.py"
     }
@@ -51,18 +44,12 @@ def test_a_re_export_is_never_removed_and_the_package_still_imports(tmp_path: Pa
         assert compat[name]["fix"] is None, name  # re-exported: no fix, safe or unsafe
     assert compat["os"]["fix"]["safety"] == "safe"
     for unsafe in ((), ("--unsafe-fixes",)):
-        proc = _ems("fix", ".", *unsafe, cwd=tmp_path)
+        proc = run_ems("fix", ".", *unsafe, cwd=tmp_path)
         assert "Fixed 1 finding" in proc.stdout, proc.stdout + proc.stderr
         assert (tmp_path / "pkg" / "compat.py").read_text() == (
             "from json import dumps, loads\nfrom urllib.parse import urlparse\n"
         )
-        imported = subprocess.run(
-            [sys.executable, "-c", "import pkg.api, pkg.sub.models; print(pkg.api.get('http://x/y'))"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        imported = run_python("import pkg.api, pkg.sub.models; print(pkg.api.get('http://x/y'))", tmp_path)
         assert imported.returncode == 0, imported.stderr
         (tmp_path / "pkg" / "compat.py").write_text(
             "from json import dumps, loads\nfrom urllib.parse import urlparse\nimport os\n"
@@ -88,8 +75,8 @@ def _edit(path: Path, text: str) -> None:
 
 
 def _checked(root: Path, *options: str) -> tuple[list[dict[str, object]], str]:
-    as_json = _ems("check", ".", "--format", "json", *options, cwd=root)
-    as_text = _ems("check", ".", *options, cwd=root)
+    as_json = run_ems("check", ".", "--format", "json", *options, cwd=root)
+    as_text = run_ems("check", ".", *options, cwd=root)
     assert as_json.returncode in (0, 1) and as_text.returncode in (0, 1), as_json.stderr + as_text.stderr
     return json.loads(as_json.stdout), as_text.stdout
 
@@ -123,14 +110,8 @@ def test_a_cached_result_follows_a_re_export_appearing_and_going(
         assert (finding["fix"] is not None) is (text == "X = 1\n"), finding
     _edit(tmp_path / importer, imports)
     _checked(tmp_path)  # the cache as a user has it after the edit
-    fixed = _ems("fix", ".", cwd=tmp_path)
+    fixed = run_ems("fix", ".", cwd=tmp_path)
     assert "Fixed" not in fixed.stdout or "Fixed 0" in fixed.stdout, fixed.stdout
     assert (tmp_path / exporter).read_text() == "import os\n"
-    ran = subprocess.run(
-        [sys.executable, "-c", f"import {importer[:-3].replace('/', '.')}"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    ran = run_python(f"import {importer[:-3].replace('/', '.')}", tmp_path)
     assert ran.returncode == 0, ran.stderr
