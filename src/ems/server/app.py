@@ -45,7 +45,7 @@ from ems.runtime.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonito
 from ems.runtime.workspace import ScanSummary, record_folders, scan_folders, summarise
 from ems.server import actions, monitoring
 from ems.server.actions import ActionContext
-from ems.server.diagnostics import to_diagnostic
+from ems.server.diagnostics import diagnostic_json, to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash, resolved
 from ems.server.positions import UTF16
 from ems.server.protocol import EmsProtocol, RejectedMessage
@@ -125,6 +125,7 @@ class EmsLanguageServer(LanguageServer):
         self.folder_settings: dict[Path, Settings] = {}
         self.inflight: dict[tuple[str, int | None, str], asyncio.Task[Analysis]] = {}
         self.reported: set[str] = set()  # config/rule errors already shown once
+        self.doc_urls: dict[str, str] = {}  # each rule code's documentation link
         self.request_ms: dict[str, list[float]] = {}
         self.request_counts: dict[str, int] = {}  # since start (request_ms keeps the last 100)
         self.sampler: monitoring.Sampler | None = None
@@ -308,6 +309,7 @@ class EmsLanguageServer(LanguageServer):
                 lambda t: self.inflight.pop(key, None) if self.inflight.get(key) is t else None
             )
         analysis = await asyncio.shield(task)
+        analysis.share_index(doc.index)
         self.report_rule_errors(doc, analysis.report)
         if doc.version == analysis.version and doc.text == analysis.text:
             doc.analysis = analysis
@@ -359,16 +361,33 @@ class EmsLanguageServer(LanguageServer):
     def diagnostic(self, finding: Finding, analysis: Analysis, uri: str) -> lsp.Diagnostic:
         return to_diagnostic(finding, analysis.mapper(self.encoding), uri, self.ruleset, analysis.version)
 
+    def publish(self, uri: str, analysis: Analysis, version: int | None) -> None:
+        """Push the analysis's diagnostics as JSON built directly (``diagnostic_json``)."""
+        protocol = self.protocol
+        assert isinstance(protocol, EmsProtocol)
+        mapper = analysis.mapper(self.encoding)
+        converter = protocol._converter
+        items = [
+            diagnostic_json(f, mapper, uri, self.doc_urls, self.ruleset, analysis.version, converter)
+            for f in analysis.report.findings
+        ]
+        items += [converter.unstructure(d) for d in self.runtime_diagnostics(uri, analysis.text)]
+        params: dict[str, Any] = {"uri": uri, "diagnostics": items}
+        if version is not None:
+            params["version"] = version
+        protocol.notify_json(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params)
+
     def runtime_diagnostics(self, uri: str, text: str) -> list[lsp.Diagnostic]:
         path = to_fs_path(uri) if uri.startswith("file:") else None
-        lines = text.splitlines()
+        lines: list[str] = []
         hints = self.settings.coverage_hints
-        return self.runtime.diagnostics(
-            resolved(path),
-            lambda n: lines[n - 1] if 0 < n <= len(lines) else None,
-            self.encoding,
-            hints,
-        )
+
+        def line_text(n: int) -> str | None:
+            if not lines and text:  # split only for a file with runtime errors
+                lines.extend(text.splitlines())
+            return lines[n - 1] if 0 < n <= len(lines) else None
+
+        return self.runtime.diagnostics(resolved(path), line_text, self.encoding, hints)
 
     async def watch_runs(self) -> None:
         """Follow the stores for new runs (see ``runtime_errors``); republish what changed."""
@@ -424,11 +443,7 @@ class EmsLanguageServer(LanguageServer):
         if self.pull_mode:
             return
         doc.published_version = analysis.version
-        self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(
-                uri=uri, diagnostics=self.diagnostics(analysis, uri), version=doc.version
-            )
-        )
+        self.publish(uri, analysis, doc.version)
         self.timed("publish", started)
 
     def schedule(self, doc: Document, delay_ms: int = 0) -> None:
