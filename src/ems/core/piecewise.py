@@ -118,9 +118,15 @@ def analyse_in_pieces(
 def _facts(text: str, path: str, piece_chars: int, watched: frozenset[str]) -> _Facts:
     """Pass 1: where the pieces are, and the module-wide facts; each tree dropped at once."""
     facts = _Facts()
+    raised = False
     for piece, tree in pieces(text, path, piece_chars):
         facts.pieces.append(piece)
         statements = tree.body
+        if (raised and statements) or any(isinstance(s, ast.Raise) for s in statements[:-1]):
+            # Statements after a module-level `raise` are one unreachable block (EMS102)
+            # that pieces would cut: such a module is analysed whole.
+            raise WholeParse("statements after a module-level raise")
+        raised = raised or (bool(statements) and isinstance(statements[-1], ast.Raise))
         facts.imported.update(_import_names(statements))
         facts.top_imports.extend(s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom)))
         if watched:
