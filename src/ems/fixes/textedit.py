@@ -13,6 +13,7 @@ keeps a representative set); edits go through ``minimal_edit_between`` as libcst
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -69,6 +70,9 @@ class Statements:
         line = self.source.line(first.lineno)
         column = self.source.char_column(first.lineno, first.col_offset)
         return not line[:column].strip()
+
+    def places(self) -> Iterable[Place]:
+        return self._by_start.values()
 
     def at(self, line: int, column: int) -> Place | None:
         return self._by_start.get((line, column))
@@ -145,6 +149,71 @@ def _only_comment(rest: str) -> bool:
     return not stripped or (stripped.startswith("#") and "\\" not in stripped)
 
 
+def remove_import_name(
+    source: SourceText, place: Place, at: Range, title: str, safety: Safety, finding: Finding
+) -> Fix:
+    """``ems.fixes.imports.remove_import_alias`` for the name at ``at`` of the import
+    statement ``place``: a statement importing one name goes (``remove_statement``); a
+    name and its comma go from a one-line list or from a bracketed one whose removed part
+    holds no comment. Anything else: ``CstNeeded``."""
+    node = place.node
+    if not isinstance(node, (ast.Import, ast.ImportFrom)):
+        raise CstNeeded
+    if len(node.names) == 1:
+        return remove_statement(source, place, title, safety, finding)
+    start, end = node_range(source, node)
+    text = source.text[start:end]
+    spans = []
+    for alias in node.names:
+        low = source.offset(alias.lineno, source.char_column(alias.lineno, alias.col_offset))
+        high = source.offset(alias.end_lineno, source.char_column(alias.end_lineno, alias.end_col_offset))  # type: ignore[arg-type]
+        spans.append((low, high))
+    where = source.offset(at.start.line, at.start.column)
+    index = next((i for i, (low, _) in enumerate(spans) if low == where), None)
+    if index is None or "\r" in text or "\\" in text:
+        raise CstNeeded
+    bracketed = isinstance(node, ast.ImportFrom) and text.endswith(")")
+    if not bracketed and (node.lineno != node.end_lineno or "(" in text):
+        raise CstNeeded
+    if index + 1 < len(spans):  # the name and its comma go, up to the next name
+        cut = spans[index][0], spans[index + 1][0]
+        if "#" in source.text[cut[0] : cut[1]]:
+            raise CstNeeded
+        return replacement(source, cut[0], cut[1], "", title, safety, finding)
+    if not bracketed:  # the last name goes with the comma before it
+        return replacement(source, spans[index - 1][1], spans[index][1], "", title, safety, finding)
+    return _drop_last_bracketed(source, spans, end - 1, title, safety, finding)
+
+
+def _drop_last_bracketed(
+    source: SourceText, spans: list[tuple[int, int]], rpar: int, title: str, safety: Safety, finding: Finding
+) -> Fix:
+    """``remove_import_alias`` for the last name of ``from m import (...)``: the name
+    before it keeps its comma and takes the line break before ``)``
+    (``ems.fixes.imports._new_last``). Comments in what goes: libcst decides."""
+    text = source.text
+    before, (low, _) = spans[-2], spans[-1]
+    if "#" in text[low:rpar]:
+        raise CstNeeded
+    comma = before[1]
+    while text[comma] in " \t":
+        comma += 1
+    if text[comma] != ",":
+        raise CstNeeded
+    mine = text[comma + 1 : low]  # after the kept comma, up to the removed name
+    after = spans[-1][1]
+    while text[after] in " \t":
+        after += 1
+    closing = text[after + 1 if text[after] == "," else spans[-1][1] : rpar]  # before `)`
+    if "\n" in mine:
+        if "\n" not in closing:
+            raise CstNeeded  # the kept comma's line break would take the block's indent
+        kept = mine[: mine.rfind("\n") + 1] + closing[closing.rfind("\n") + 1 :]
+    else:
+        kept = closing
+    return replacement(source, comma + 1, rpar, kept, title, safety, finding)
+
+
 def expression_at(source: SourceText, at: Range) -> tuple[ast.expr, int, str]:
     """The one-line expression spanning ``at``, parsed alone: its node (columns relative to
     the expression's text, in UTF-8 bytes), the text's offset in the file, and the text.
@@ -199,6 +268,10 @@ def swap_operator(
         raise CstNeeded
     left = node.left if index == 0 else node.comparators[index - 1]
     low, high, operator = operator_between(text, left, node.comparators[index], tuple(swaps))
+    if swaps[operator][0].isalpha() and not (
+        text[low - 1 : low].isspace() and text[high : high + 1].isspace()
+    ):
+        raise CstNeeded  # `x==None`: libcst judges where a word operator may touch its operands
     return replacement(source, base + low, base + high, swaps[operator], title, safety, finding)
 
 
@@ -219,6 +292,8 @@ def negated_comparison(
         raise CstNeeded
     compare = node.operand
     low, high, _ = operator_between(text, compare.left, compare.comparators[0], (word,))
+    if not (text[low - 1 : low].isspace() and text[high : high + 1].isspace()):
+        raise CstNeeded  # `(x)in(y)`: libcst judges where a word operator may touch its operands
     after = 3
     while text[after : after + 1] in (" ", "\t"):
         after += 1
@@ -240,3 +315,41 @@ def one_string(text: str) -> bool:
     except (tokenize.TokenError, SyntaxError):
         return False
     return len(found) == 1 and found[0].type == tokenize.STRING and found[0].string == text
+
+
+def import_statement_at(statements: Statements, source: SourceText, at: Range) -> Place:
+    """The import statement whose span holds ``at`` (``CstNeeded`` if none)."""
+    for place in statements.places():
+        node = place.node
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and node.lineno <= at.start.line <= node.end_lineno:  # type: ignore[operator]
+            low, high = node_range(source, node)
+            if low <= source.offset(at.start.line, at.start.column) < high:
+                return place
+    raise CstNeeded
+
+
+def dict_with_key(statements: Statements, source: SourceText, at: Range) -> ast.Dict:
+    """The dictionary display one of whose keys starts at ``at`` (``CstNeeded`` if none)."""
+    where = (at.start.line, at.start.column)
+    for place in statements.places():
+        node = place.node
+        if not node.lineno <= at.start.line <= node.end_lineno:  # type: ignore[operator]
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Dict):
+                for key in inner.keys:
+                    if (
+                        key is not None
+                        and (key.lineno, source.char_column(key.lineno, key.col_offset)) == where
+                    ):
+                        return inner
+    raise CstNeeded
+
+
+def comma_after(text: str, end: int) -> int:
+    """The offset of the comma after an element ending at ``end`` (spaces only between)."""
+    while text[end : end + 1] in (" ", "\t"):
+        end += 1
+    if text[end : end + 1] != ",":
+        raise CstNeeded
+    return end

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from ems.core.model import Finding, Fix, Safety, Severity, Tag
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.core.source import SourceText
 from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.imports import remove_import_alias
@@ -137,76 +136,14 @@ class UnusedImport(Rule):
         related = finding.place("statement")
         if related is None:
             raise textedit.CstNeeded
+        statement = ""
         if related.start.column == 0 and related.start.line == related.end.line:
-            # a one-line statement at the module's level: parsed alone, no tree needed
             statement = source.line(related.start.line)[: related.end.column]
-            if "(" in statement or ";" in statement:
-                raise textedit.CstNeeded
+        if statement and "(" not in statement and ";" not in statement:
+            # a one-line statement at the module's level: parsed alone, no tree needed
             tree = ast.parse(statement)
             ast.increment_lineno(tree, related.start.line - 1)
             place = textedit.Place(tree.body[0], tree.body, False)
         else:
             place = textedit.statement_place(ctx.statements, source, finding)
-        node = place.node
-        if not isinstance(node, (ast.Import, ast.ImportFrom)):
-            raise textedit.CstNeeded
-        if len(node.names) == 1:
-            return textedit.remove_statement(source, place, self.fix_title, safety, finding)
-        start, end = textedit.node_range(source, node)
-        text = source.text[start:end]
-        spans = []
-        for alias in node.names:
-            low = source.offset(alias.lineno, source.char_column(alias.lineno, alias.col_offset))
-            high = source.offset(alias.end_lineno, source.char_column(alias.end_lineno, alias.end_col_offset))  # type: ignore[arg-type]
-            spans.append((low, high))
-        at = source.offset(finding.range.start.line, finding.range.start.column)
-        index = next((i for i, (low, _) in enumerate(spans) if low == at), None)
-        if index is None or "\r" in text or "\\" in text:
-            raise textedit.CstNeeded
-        bracketed = isinstance(node, ast.ImportFrom) and text.endswith(")")
-        if not bracketed and (node.lineno != node.end_lineno or "(" in text):
-            raise textedit.CstNeeded
-        if index + 1 < len(spans):  # the name and its comma go, up to the next name
-            cut = spans[index][0], spans[index + 1][0]
-            if "#" in source.text[cut[0] : cut[1]]:
-                raise textedit.CstNeeded
-            return textedit.replacement(source, cut[0], cut[1], "", self.fix_title, safety, finding)
-        if not bracketed:  # the last name goes with the comma before it
-            return textedit.replacement(
-                source, spans[index - 1][1], spans[index][1], "", self.fix_title, safety, finding
-            )
-        return _drop_last_bracketed(source.text, spans, end - 1, self.fix_title, safety, finding, source)
-
-
-def _drop_last_bracketed(
-    text: str,
-    spans: list[tuple[int, int]],
-    rpar: int,
-    title: str,
-    safety: Safety,
-    finding: Finding,
-    source: SourceText,
-) -> Fix:
-    """``remove_import_alias`` for the last name of ``from m import (...)``: the name
-    before it keeps its comma and takes the line break before ``)``
-    (``ems.fixes.imports._new_last``). Comments in what goes: libcst decides."""
-    before, (low, _) = spans[-2], spans[-1]
-    if "#" in text[low:rpar]:
-        raise textedit.CstNeeded
-    comma = before[1]
-    while text[comma] in " \t":
-        comma += 1
-    if text[comma] != ",":
-        raise textedit.CstNeeded
-    mine = text[comma + 1 : low]  # after the kept comma, up to the removed name
-    after = spans[-1][1]
-    while text[after] in " \t":
-        after += 1
-    closing = text[after + 1 if text[after] == "," else spans[-1][1] : rpar]  # before `)`
-    if "\n" in mine:
-        if "\n" not in closing:
-            raise textedit.CstNeeded  # the kept comma's line break would take the block's indent
-        kept = mine[: mine.rfind("\n") + 1] + closing[closing.rfind("\n") + 1 :]
-    else:
-        kept = closing
-    return textedit.replacement(source, comma + 1, rpar, kept, title, safety, finding)
+        return textedit.remove_import_name(source, place, finding.range, self.fix_title, safety, finding)
