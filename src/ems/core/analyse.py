@@ -15,11 +15,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ems.core import parsing
 from ems.core.config import Config
-from ems.core.fingerprint import definition_spans, enclosing_definition, fingerprints, span_parents
+from ems.core.fingerprint import (
+    DefinitionSpan,
+    definition_spans,
+    enclosing_definition,
+    fingerprints,
+    span_parents,
+)
 from ems.core.model import Finding, Range, Report, RuleError, Tag
 from ems.core.node_classes import WalkedClasses
-from ems.core.parsing import parse_module
 from ems.core.registry import RuleSet, load_rules
 from ems.core.rule import AnalysisContext, Hit, ParentChain, Rule
 from ems.core.source import SourceText, UndecodableSource, decode_source
@@ -90,13 +96,21 @@ def analyse(
     if skips_file(text):
         return Report(path, ())
     src = SourceText(text)
+    if len(text) >= parsing.PIECEWISE_MIN_CHARS:
+        # A huge module (a generated one): analysed a piece at a time, never holding its
+        # whole tree (issue 13); None when it cannot be, and then analysed whole below.
+        from ems.core.piecewise import analyse_in_pieces
+
+        report = analyse_in_pieces(text, path, config, ruleset, src, started)
+        if report is not None:
+            return report
     timings: dict[str, float] = {}
     try:
         with warnings.catch_warnings():
             # The analysed code's own warnings (invalid escapes: SyntaxWarning printed on 3.12+)
             # are not ours to print, and under -W error they would turn valid code into E999.
             warnings.simplefilter("ignore")
-            tree = parse_module(text, path)
+            tree = parsing.parse_module(text, path)
     except SyntaxError as exc:
         return Report(path, (_from_syntax_error(exc, path, src, config),), True)
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
@@ -113,18 +127,48 @@ def analyse(
     timings["rules"] = time.perf_counter() - walk_started
 
     suppressions = parse_suppressions(text)
-    # Every line a finding can be on: the hits', a rule error's (line 1) and an unused
-    # suppression's. Their enclosing definitions are found now, and the module's tree and
-    # scope model are let go before the findings are made: a generated 5 MB module's tree
-    # is ~300 MiB, and the findings then reuse its memory instead of adding to the peak.
+    # The enclosing definitions of the lines findings can be on are found now, and the
+    # module's tree and scope model are let go before the findings are made: a generated
+    # 5 MB module's tree is ~300 MiB, and the findings then reuse its memory instead of
+    # adding to the peak.
+    names = _enclosing_names(tree, finding_lines(raw, errors, suppressions))
+    del ctx, tree
+    return finish(
+        raw, errors, suppressions, names, text, src, path, config, ruleset, enabled, started, timings
+    )
+
+
+def finding_lines(
+    raw: list[tuple[type[Rule], Hit]], errors: list[RuleError], suppressions: dict[int, list[Suppression]]
+) -> set[int]:
+    """Every line a finding can be on: the hits', a rule error's (line 1) and an unused
+    suppression's (whose enclosing definitions fingerprints need)."""
     lines = {hit.line for _, hit in raw}
     lines.update(suppressions)
     if errors:
         lines.add(1)
-    names = _enclosing_names(tree, lines)
-    del ctx, tree
+    return lines
+
+
+def finish(
+    raw: list[tuple[type[Rule], Hit]],
+    errors: list[RuleError],
+    suppressions: dict[int, list[Suppression]],
+    names: dict[int, str],
+    text: str,
+    src: SourceText,
+    path: str,
+    config: Config,
+    ruleset: RuleSet,
+    enabled: frozenset[str],
+    started: float,
+    timings: dict[str, float],
+) -> Report:
+    """The report from the rules' hits: findings, suppressions (RUF100), order, fingerprints
+    (``names``: the enclosing definitions of ``finding_lines``). Shared by ``analyse`` and
+    ``ems.core.piecewise``. ``raw`` is emptied as the findings are made."""
     findings = [_to_finding(rule, hit, path, config) for rule, hit in raw]
-    del raw
+    raw.clear()
     findings.extend(_rule_error_finding(err, path) for err in errors)
     findings = _apply_suppressions(findings, text, ruleset, enabled, path, config, suppressions)
     findings.sort(key=lambda f: (f.range.start, f.code))
@@ -471,9 +515,15 @@ def _enclosing_names(tree: ast.Module, lines: Iterable[int]) -> dict[int, str]:
     """The qualified name of the innermost definition around each of ``lines`` ('' at
     module level): the part of a fingerprint that needs the tree."""
     ordered = sorted(lines)
-    spans = definition_spans(tree, ordered)
+    return names_from_spans(definition_spans(tree, ordered), ordered)
+
+
+def names_from_spans(spans: list[DefinitionSpan], lines: Iterable[int]) -> dict[int, str]:
+    """``_enclosing_names`` from the definition spans (``definition_spans``' order) that
+    contain the lines, or more."""
     if not spans:
         return {}
+    ordered = sorted(lines)
     starts = [s.start for s in spans]
     parents = span_parents(spans)
     return {line: enclosing_definition(spans, starts, line, parents) for line in ordered}

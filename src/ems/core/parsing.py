@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 # Sources at least this long (in characters) are parsed in pieces; smaller ones whole.
 PIECEWISE_MIN_CHARS = 1024 * 1024
@@ -39,6 +41,20 @@ _LINE_START = re.compile(r"^(?![ \t\f#)\]}\r\n\\])", re.MULTILINE)
 _CLAUSE = re.compile(r"(?:else|elif|except|finally)\b")
 
 
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """Where a piece lies in the text, and how many lines precede it."""
+
+    start: int
+    end: int
+    lines_before: int
+
+
+class WholeParse(Exception):
+    """The module is to be parsed whole: a lone ``\\r``, a grammar-changing future import,
+    a piece that keeps failing (a syntax error, or past the work budget)."""
+
+
 def parse_module(text: str, filename: str = "<unknown>", piece_chars: int | None = None) -> ast.Module:
     """``ast.parse(text, filename=filename)``; in pieces of about ``piece_chars`` characters
     when the text is at least ``PIECEWISE_MIN_CHARS`` long (or ``piece_chars`` is given).
@@ -47,20 +63,32 @@ def parse_module(text: str, filename: str = "<unknown>", piece_chars: int | None
         if len(text) < PIECEWISE_MIN_CHARS:
             return ast.parse(text, filename=filename)
         piece_chars = PIECE_CHARS
-    tree = _in_pieces(text, filename, max(piece_chars, 1))
-    return tree if tree is not None else ast.parse(text, filename=filename)
-
-
-def _in_pieces(text: str, filename: str, piece_chars: int) -> ast.Module | None:
-    """The module parsed piece by piece, or None when it should be parsed whole."""
-    if "\r" in text and text.count("\r") != text.count("\r\n"):
-        return None  # a lone "\r" ends a line for the parser, not for the newline count
-    if "barry_as_FLUFL" in text:
-        return None  # a future import that changes the grammar of the lines after it
-    size = len(text)
-    budget = _MAX_WORK * size
     body: list[ast.stmt] = []
     type_ignores: list[ast.TypeIgnore] = []
+    try:
+        for _, tree in pieces(text, filename, piece_chars):
+            body.extend(tree.body)
+            type_ignores.extend(tree.type_ignores)
+    except WholeParse:
+        return ast.parse(text, filename=filename)
+    return ast.Module(body=body, type_ignores=type_ignores)
+
+
+def pieces(
+    text: str, filename: str = "<unknown>", piece_chars: int = PIECE_CHARS
+) -> Iterator[tuple[Piece, ast.Module]]:
+    """The module's pieces in order, each with its tree (line numbers the file's); raises
+    ``WholeParse`` (possibly after some pieces) when the module should be parsed whole.
+
+    Only the piece being handed out is alive here: a caller that drops each tree holds
+    one piece's tree at a time (``ems.core.piecewise``)."""
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        raise WholeParse("a lone \\r ends a line for the parser, not for the newline count")
+    if "barry_as_FLUFL" in text:
+        raise WholeParse("a future import that changes the grammar of the lines after it")
+    piece_chars = max(piece_chars, 1)
+    size = len(text)
+    budget = _MAX_WORK * size
     start = 0
     lines_before = 0
     while start < size:
@@ -69,20 +97,25 @@ def _in_pieces(text: str, filename: str, piece_chars: int) -> ast.Module | None:
             end = _cut_at_or_after(text, start + want)
             budget -= end - start + lines_before
             if budget < 0:
-                return None
+                raise WholeParse("past the work budget")
+            piece = Piece(start, end, lines_before)
             try:
-                tree = ast.parse("\n" * lines_before + text[start:end], filename=filename)
+                tree = parse_piece(text, piece, filename)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 if end >= size:
-                    return None
+                    raise WholeParse("the last piece does not parse") from None
                 want *= 2  # the cut fell inside a statement (a string, brackets): grow
                 continue
             break
-        body.extend(tree.body)
-        type_ignores.extend(tree.type_ignores)
+        yield piece, tree
+        del tree  # not kept while the next piece is parsed
         lines_before += text.count("\n", start, end)
         start = end
-    return ast.Module(body=body, type_ignores=type_ignores)
+
+
+def parse_piece(text: str, piece: Piece, filename: str = "<unknown>") -> ast.Module:
+    """The tree of one piece ``pieces`` found, parsed again (line numbers the file's)."""
+    return ast.parse("\n" * piece.lines_before + text[piece.start : piece.end], filename=filename)
 
 
 def _cut_at_or_after(text: str, offset: int) -> int:

@@ -1,0 +1,257 @@
+"""A huge module analysed a piece at a time, never holding its whole tree.
+
+Why: a module's ``ast`` objects take ~60 times its text (a generated 5 MB module: ~300 MiB),
+and ``analyse`` holds the whole tree while the rules and the scope model run (issue 13:
+under 300 MB for that module). Here the module is parsed in the pieces ``ems.core.parsing``
+cuts (top-level statements, line numbers the file's) and each piece's tree is dropped once
+it has been checked; what outlives it is small:
+
+1. **Facts** (a first pass over the pieces, trees dropped at once): the names imported
+   outside any function, the module's top-level import statements, and which watched names
+   (``Rule.watched_names``) are bound anywhere: what a statement's rules may ask about the
+   rest of the module (``AnalysisContext.module_imports``, ``bound_anywhere``).
+2. **Pieces** (a second pass): the chunk-local rules run over each piece with those facts,
+   the definition spans (for fingerprints) are kept, and each outermost function body (and
+   each top-level class whose defs are all stubbed) is analysed alone for the module-scoped
+   rules and replaced by a stub that replays its reads from outside, exactly as the
+   language server's incremental analysis does (``ems.core.incremental.stubs``). The
+   piece's statements, bodies stubbed, are kept as part of the *outline*; the full bodies
+   are dropped.
+3. **Outline**: the module-scoped rules run once over the outline (every piece's stubbed
+   statements and one function replaying every name read from outside, each once).
+
+The findings, fingerprints included, are ``analyse``'s (tests compare the two over the
+stdlib with pieces down to one statement). Only sources of ``parsing.PIECEWISE_MIN_CHARS``
+or more come here; anything this path cannot take (a syntax error, a lone ``\\r``, an
+internal error) returns None and ``analyse`` takes its usual path.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ems.core.analyse import finding_lines, finish, names_from_spans, run_rules
+from ems.core.config import Config
+from ems.core.fingerprint import DefinitionSpan, definition_spans
+from ems.core.incremental.chunks import _split_rules
+from ems.core.incremental.report import _byte_column
+from ems.core.incremental.state import _Rules
+from ems.core.incremental.stubs import _analyse_bodies, _analyse_classes, _import_names, _outermost_functions
+from ems.core.model import Report, RuleError
+from ems.core.parsing import PIECE_CHARS, Piece, WholeParse, parse_piece, pieces
+from ems.core.registry import RuleSet
+from ems.core.rule import AnalysisContext, Hit, Rule
+from ems.core.source import SourceText
+from ems.core.suppressions import parse_suppressions
+from ems.core.watched import names_bound
+
+log = logging.getLogger("ems.core")
+
+RawHit = tuple[type[Rule], Hit]
+
+
+@dataclass
+class _Facts:
+    """What a piece's rules may ask about the rest of the module (pass 1)."""
+
+    pieces: list[Piece] = field(default_factory=list)
+    imported: set[str] = field(default_factory=set)  # names bound by imports outside functions
+    top_imports: list[ast.stmt] = field(default_factory=list)  # the module's top-level imports
+    bound: set[str] = field(default_factory=set)  # watched names bound anywhere
+
+
+@dataclass
+class _Outline:
+    """What outlives the pieces: the module-scoped rules' input and every hit so far."""
+
+    statements: list[ast.stmt] = field(default_factory=list)
+    reads: list[ast.stmt] = field(default_factory=list)  # each name read from outside, once
+    first_read: dict[str, tuple[int, int]] = field(default_factory=dict)
+    repeats: dict[tuple[int, int], list[ast.AST]] = field(default_factory=dict)
+    raw: list[RawHit] = field(default_factory=list)
+    errors: dict[str, RuleError] = field(default_factory=dict)  # one per rule, first kept
+    spans: list[DefinitionSpan] = field(default_factory=list)
+
+
+def analyse_in_pieces(
+    text: str,
+    path: str,
+    config: Config,
+    ruleset: RuleSet,
+    src: SourceText,
+    started: float,
+    piece_chars: int = PIECE_CHARS,
+) -> Report | None:
+    """``analyse(text, path, config, ruleset)`` a piece at a time; None: take the usual path."""
+    if "\0" in text:
+        return None
+    rules = _split_rules(ruleset, config, path)
+    try:
+        with warnings.catch_warnings():
+            # as in ``analyse``: the analysed code's own warnings are not ours to print
+            warnings.simplefilter("ignore")
+            facts = _facts(text, path, piece_chars, rules.watched)
+            outline = _Outline()
+            for piece in facts.pieces:
+                _check_piece(parse_piece(text, piece, path), text, path, src, rules, facts, outline)
+    except WholeParse:
+        return None  # a syntax error, or a module that must be parsed whole
+    except (Exception, RecursionError) as exc:  # not the rules' (contained): ours
+        log.warning("piecewise analysis of %s failed (%s); analysing it whole", path, exc, exc_info=exc)
+        return None
+    timings = {"parse": time.perf_counter() - started}
+    raw, errors = _outline_pass(outline, src, path, rules)
+    suppressions = parse_suppressions(text)
+    names = names_from_spans(outline.spans, finding_lines(raw, errors, suppressions))
+    del outline
+    enabled = rules.enabled
+    return finish(
+        raw, errors, suppressions, names, text, src, path, config, ruleset, enabled, started, timings
+    )
+
+
+def _facts(text: str, path: str, piece_chars: int, watched: frozenset[str]) -> _Facts:
+    """Pass 1: where the pieces are, and the module-wide facts; each tree dropped at once."""
+    facts = _Facts()
+    raised = False
+    for piece, tree in pieces(text, path, piece_chars):
+        facts.pieces.append(piece)
+        statements = tree.body
+        if (raised and statements) or any(isinstance(s, ast.Raise) for s in statements[:-1]):
+            # Statements after a module-level `raise` are one unreachable block (EMS102)
+            # that pieces would cut: such a module is analysed whole.
+            raise WholeParse("statements after a module-level raise")
+        raised = raised or (bool(statements) and isinstance(statements[-1], ast.Raise))
+        facts.imported.update(_import_names(statements))
+        facts.top_imports.extend(s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom)))
+        if watched:
+            facts.bound.update(names_bound(statements, watched, text[piece.start : piece.end]))
+        del tree, statements
+    return facts
+
+
+def _check_piece(
+    tree: ast.Module,
+    text: str,
+    path: str,
+    src: SourceText,
+    rules: _Rules,
+    facts: _Facts,
+    outline: _Outline,
+) -> None:
+    """Pass 2 for one piece: its chunk-local hits, definition spans, and stubbed statements
+    (with the module-scoped hits inside its stubbed bodies and classes) into ``outline``."""
+    top_imports = facts.top_imports
+    ctx = AnalysisContext(
+        path=path,
+        source=src,
+        tree=tree,
+        module_text=text,
+        bound_anywhere=facts.bound.__contains__,
+        module_imports=lambda: top_imports,
+    )
+    hits, errors = run_rules(ctx, rules.local_rules, rules.local_dispatch)
+    del ctx
+    outline.raw.extend(hits)
+    _note_errors(outline, errors)
+    outline.spans.extend(definition_spans(tree))
+    statements = tree.body
+    del tree
+    bodies = _outermost_functions([statements])
+    logged: dict[tuple[str, ...], object] = {}
+    _note_errors(outline, _analyse_bodies(bodies, src, path, rules, text, logged))
+    classes, class_errors = _analyse_classes([(0, statements)], bodies, src, path, rules, text, logged)
+    _note_errors(outline, class_errors)
+    imported = facts.imported
+    # A body or class that binds a name the module imports is kept whole (its binding may
+    # be what makes the import unused or redefined), as in the incremental outline.
+    for body in bodies:
+        if (
+            body.stub is not None
+            and not (body.binds & imported)
+            and imported.isdisjoint(_parameters(body.full))
+        ):
+            body.holder[body.index] = body.stub
+            outline.raw.extend(body.hits)
+            _replay(outline, body.reads)
+    for cls in classes:
+        if not (cls.binds & imported):
+            cls.holder[cls.index] = cls.stub
+            outline.raw.extend(cls.hits)
+    outline.statements.extend(statements)
+
+
+def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The def's own parameter names: a parameter named like an import redefines it
+    (F811), which the stub's empty body would not show (``_Body.binds`` covers the body only)."""
+    args = function.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    every.extend(a for a in (args.vararg, args.kwarg) if a is not None)
+    return {a.arg for a in every}
+
+
+def _replay(outline: _Outline, reads: list[ast.stmt]) -> None:
+    """A stubbed body's reads from outside: each name's first read joins the outline's
+    replay; the others are kept as places an undefined-name finding also covers."""
+    first_read, repeats = outline.first_read, outline.repeats
+    for read in reads:
+        name = read.value  # type: ignore[attr-defined]
+        where = first_read.get(name.id)
+        if where is None:
+            first_read[name.id] = where = (name.lineno, name.col_offset)
+            repeats[where] = []
+            outline.reads.append(read)
+        else:
+            repeats[where].append(name)
+
+
+def _note_errors(outline: _Outline, errors: list[RuleError]) -> None:
+    for error in errors:
+        outline.errors.setdefault(error.code, error)
+
+
+def _outline_pass(
+    outline: _Outline, src: SourceText, path: str, rules: _Rules
+) -> tuple[list[RawHit], list[RuleError]]:
+    """The module-scoped rules over the outline; a hit on a replayed read is repeated at
+    every other read of that name (``ems.core.incremental.report`` does the same)."""
+    statements = outline.statements
+    if outline.reads:
+        first = outline.reads[0]
+        arguments = ast.arguments(
+            posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+        )
+        statements.append(
+            ast.FunctionDef(
+                name="\0outside",
+                args=arguments,
+                body=outline.reads,
+                decorator_list=[],
+                lineno=first.lineno,
+                col_offset=0,
+                end_lineno=first.lineno,
+                end_col_offset=0,
+            )
+        )
+    ctx = AnalysisContext(path=path, source=src, tree=ast.Module(body=statements, type_ignores=[]))
+    scoped, errors = run_rules(ctx, rules.scoped_rules, rules.scoped_dispatch)
+    raw = outline.raw
+    add: Callable[[RawHit], None] = raw.append
+    repeats = outline.repeats
+    for rule, hit in scoped:
+        add((rule, hit))
+        if hit.line == hit.end_line and repeats:
+            for node in repeats.get((hit.line, _byte_column(src, hit.line, hit.column))) or ():
+                add(
+                    (
+                        rule,
+                        ctx.hit(node, hit.message, related=hit.related, data=hit.data, template=hit.template),
+                    )
+                )
+    _note_errors(outline, errors)
+    return raw, list(outline.errors.values())
