@@ -353,3 +353,32 @@ def comma_after(text: str, end: int) -> int:
     if text[end : end + 1] != ",":
         raise CstNeeded
     return end
+
+
+# A statement parsed alone is given up on past this many lines (``Statements`` then).
+_LONGEST = 40
+
+
+def statement_starting(source: SourceText, line: int, column: int) -> ast.stmt:
+    """The statement that starts at (``line``, ``column``), parsed alone (no tree of the
+    file): its lines from the first, one more at a time until they parse (the first prefix
+    that parses is the logical line: an open bracket, string or backslash fails before).
+    An indented statement is parsed under an ``if 1:`` line, so columns are the file's;
+    lines are moved to the file's."""
+    if not blank(source.line(line)[:column]):
+        raise CstNeeded
+    text = source.text
+    starts = source.line_starts
+    begin = starts[line - 1]
+    wrap = "if 1:\n" if column else ""
+    for last in range(line, min(line + _LONGEST, len(starts) + 1)):
+        end = starts[last] if last < len(starts) else len(text)
+        try:
+            tree = ast.parse(wrap + text[begin:end])
+        except SyntaxError:
+            continue
+        except (ValueError, RecursionError, MemoryError):
+            break
+        ast.increment_lineno(tree, line - 2 if wrap else line - 1)
+        return tree.body[0].body[0] if wrap else tree.body[0]  # type: ignore[attr-defined,no-any-return]
+    raise CstNeeded

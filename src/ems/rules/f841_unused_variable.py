@@ -203,15 +203,21 @@ class UnusedVariable(Rule):
         if kind != "assign":
             raise textedit.CstNeeded
         equals = _EQUALS.match(text, end)
-        place = ctx.statements.at(finding.line, finding.range.start.column)
-        node = place.node if place is not None else None
-        if place is None or node is None:
+        line_start = source.offset(finding.line, 0)
+        if not textedit.blank(text[line_start:start]):
             # not where a statement starts: a later target of `a = b = value` (its `b =` goes)
-            if equals is None or not _TARGET_BEFORE.search(text, source.offset(finding.line, 0), start):
+            if equals is None or not _TARGET_BEFORE.search(text, line_start, start):
                 raise textedit.CstNeeded
-        elif not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)):
+            return textedit.replacement(
+                source, start, equals.end(), "", self.fix_title, self.fix_safety, finding
+            )
+        node = textedit.statement_starting(source, finding.line, finding.range.start.column)
+        if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)):
             raise textedit.CstNeeded
-        elif len(node.targets) == 1 and not _ast_effect(node.value):
+        if len(node.targets) == 1 and not _ast_effect(node.value):
+            place = ctx.statements.at(finding.line, finding.range.start.column)  # its siblings
+            if place is None:
+                raise textedit.CstNeeded
             return textedit.remove_statement(source, place, self.fix_title, self.fix_safety, finding)
         if equals is None:
             raise textedit.CstNeeded
