@@ -380,5 +380,5 @@ def statement_starting(source: SourceText, line: int, column: int) -> ast.stmt:
         except (ValueError, RecursionError, MemoryError):
             break
         ast.increment_lineno(tree, line - 2 if wrap else line - 1)
-        return tree.body[0].body[0] if wrap else tree.body[0]  # type: ignore[attr-defined,no-any-return]
+        return tree.body[0].body[0] if wrap else tree.body[0]  # type: ignore[attr-defined]
     raise CstNeeded
