@@ -101,6 +101,15 @@ CASES: list[tuple[str, str, bool]] = [
     ("F601", "d = {'a': x , 'a': x}\n", True),
     ("F601", "d = {\n    'k': (1, 'one'),  # first\n    'k': (1, 'one'),  # again\n    'z': 2,\n}\n", False),
     ("F601", "d = {'a': (x), 'a': (x)}\n", False),
+    ("E714", "if not x is None:\n    pass\n", True),
+    ("E714", "z = not (a) is (b)\n", True),
+    ("EMS105", "try:\n    run()\nexcept OSError as e:\n    raise e  # again\n", True),
+    ("EMS105", "try:\n    run()\nexcept OSError as e:\n    raise (e)\n", False),
+    ("B011", "def f():\n    assert False  # never\n", True),
+    ("B011", "assert False, 'unreachable: ' + x\n", True),
+    ("B011", "if x: assert (False), f'{x}'\n", True),
+    ("B011", "assert False ,(\n    'two lines')\n", False),
+    ("RUF100", "x = 1  # noqa: E711\n", True),
 ]
 
 
@@ -118,7 +127,7 @@ def _cst_text(text: str, finding: object, rules: RuleSet) -> str | None:
 
 @pytest.mark.parametrize(("code", "text", "handled"), CASES)
 def test_the_text_route_gives_libcst_s_text(code: str, text: str, handled: bool, rules: RuleSet) -> None:
-    config = Config(select=(code,), extend_select=())
+    config = Config(select=(code, "E711"), extend_select=())  # RUF100 judges E711's noqa
     report = analyse(text, "t.py", config, rules)
     offers = [f for f in report.findings if f.code == code and f.fixable]
     assert offers, f"no {code} offer in the case"
