@@ -105,7 +105,7 @@ def test_stdlib_modules_analysed_in_pieces_equal_the_whole_analysis(name: str, s
 
 @pytest.mark.parametrize("size", [400, 4_000])
 @pytest.mark.parametrize("line_end", ["\n", "\r\n"])
-@pytest.mark.parametrize("select", ["", "F,E9"])
+@pytest.mark.parametrize("select", ["", "F,E9", "E711,F541,EMS103"])  # the last: no module-scoped rule
 def test_a_generated_module_analysed_in_pieces_equals_the_whole_analysis(
     size: int, line_end: str, select: str
 ) -> None:

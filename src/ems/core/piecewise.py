@@ -162,6 +162,8 @@ def _check_piece(
     outline.spans.extend(definition_spans(tree))
     statements = tree.body
     del tree
+    if not rules.scoped_rules:
+        return  # no module-scoped rule selected: no outline to keep
     bodies = _outermost_functions([statements])
     logged: dict[tuple[str, ...], object] = {}
     _note_errors(outline, _analyse_bodies(bodies, src, path, rules, text, logged))
