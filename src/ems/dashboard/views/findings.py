@@ -220,7 +220,8 @@ def main() -> None:
     if group:
         st.dataframe(data.group_counts(k, flt, group), hide_index=True)
     shown = data.findings(k, flt, TABLE_ROWS)
-    columns = ["path", "line", "column", "rule", "severity", "message", "fixable", "author", "introduced"]
+    # The column is in the finding's detail below: the table keeps its width for the message.
+    columns = ["path", "line", "rule", "severity", "message", "fixable", "author", "introduced"]
     if matching > len(shown):
         st.caption(
             f"The table shows the first {len(shown):,} in file order; narrow the filters to see others."
@@ -228,17 +229,19 @@ def main() -> None:
     st.dataframe(  # up to ten rows tall, no empty rows below a few
         shown[columns],
         hide_index=True,
-        # The message is what a reader scans for: it gets the width the numbers do not need;
-        # a message longer still shows whole on hover and in the finding's detail below.
+        # The message is what a reader scans for: it gets the width the numbers do not need,
+        # and the row fits a 1,400-pixel window without scrolling sideways; a longer message
+        # shows whole on hover and in the finding's detail below.
         column_config={
-            "line": st.column_config.NumberColumn(width="small"),
-            "column": st.column_config.NumberColumn(width="small"),
-            "rule": st.column_config.TextColumn(width="small"),
-            "severity": st.column_config.TextColumn(width="small"),
-            "fixable": st.column_config.CheckboxColumn(width="small"),
+            "line": st.column_config.NumberColumn(width=56),
+            "rule": st.column_config.TextColumn(width=72),
+            "severity": st.column_config.TextColumn(width=72),
+            "fixable": st.column_config.CheckboxColumn(width=64),
             "message": st.column_config.TextColumn(
-                width="large", help="The full message is in the detail below."
+                width=320, help="The full message is in the detail below."
             ),
+            "author": st.column_config.TextColumn(width=110),
+            "introduced": st.column_config.DatetimeColumn(format="YYYY-MM-DD", width=95),
         },
     )
     if shown.empty:
