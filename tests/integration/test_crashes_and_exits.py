@@ -93,8 +93,9 @@ def test_fix_reports_symlink_loops_and_dangling_links_as_e902_and_goes_on(tmp_pa
 
 
 def test_a_file_too_deeply_nested_for_libcst_is_left_untouched_with_one_line(tmp_path: Path) -> None:
-    # The too-deep statement holds a finding (E711), so libcst must read it.
-    data = "import os\ny = " + " + ".join(["1"] * 900) + " == None\n"
+    # The too-deep statement holds a finding (E711) of a shape only libcst fixes (`==None`:
+    # libcst judges whether `is` may touch its operand), so libcst must read it.
+    data = "import os\ny = " + " + ".join(["1"] * 900) + " ==None\n"
     target = tmp_path / "deep.py"
     target.write_text(data)
     proc = _ems("fix", "deep.py", cwd=tmp_path)
@@ -104,6 +105,18 @@ def test_a_file_too_deeply_nested_for_libcst_is_left_untouched_with_one_line(tmp
     ]
     assert proc.returncode == 1
     assert target.read_text() == data
+
+
+def test_fixes_made_as_text_edits_need_no_libcst_even_in_a_too_deep_file(tmp_path: Path) -> None:
+    """F401 and E711 of these shapes are fixed as text edits (``ems.fixes.textedit``), and
+    ``ast`` takes the deep statement: the file is fixed and verified as any other."""
+    deep = "y = " + " + ".join(["1"] * 900)
+    target = tmp_path / "deep.py"
+    target.write_text("import os\n" + deep + " == None\n")
+    proc = _ems("fix", "deep.py", "--unsafe-fixes", cwd=tmp_path)
+    assert proc.stderr == "", proc.stderr[:2000]
+    assert proc.returncode == 0, proc.stdout
+    assert target.read_text() == deep + " is None\n"
 
 
 def test_a_too_deep_statement_without_a_finding_does_not_stop_other_fixes(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # libcst is imported when the first fix runs, not with the ru
 
     from ems.fixes.cstindex import ModuleIndex
     from ems.fixes.slices import Slice
+    from ems.fixes.textedit import Statements
 
 N = TypeVar("N", bound="cst.CSTNode")
 
@@ -48,6 +49,14 @@ class FixContext:
         if module.default_indent != self.part.default_indent:
             raise WholeFileNeeded
         return module
+
+    @cached_property
+    def statements(self) -> Statements:
+        """The file's statements from ``ast`` (the whole text, never the slice): what the
+        rules' text fixes (``ems.fixes.textedit``) read instead of libcst's tree."""
+        from ems.fixes.textedit import Statements
+
+        return Statements(self.text, self.source)
 
     @cached_property
     def index(self) -> ModuleIndex:

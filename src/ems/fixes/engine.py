@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-import libcst as cst
-
 from ems.core.analyse import analyse
 from ems.core.config import Config
 from ems.core.model import Finding, Fix, Fixability, Range, Report, Safety
@@ -23,7 +21,9 @@ from ems.core.rule import Rule
 from ems.core.source import SourceText
 from ems.fixes.apply import EditConflict, apply_edits, edit_offsets
 from ems.fixes.context import FixContext
+from ems.fixes.lazy import cst  # libcst: imported only when a fix needs its tree
 from ems.fixes.slices import WholeFileNeeded, slice_for
+from ems.fixes.textedit import CstNeeded
 
 log = logging.getLogger("ems.fixes")
 
@@ -77,14 +77,21 @@ class FixMemo:
         self.contexts: dict[tuple[str, tuple[Range, ...]], FixContext] = {}
         self.reports: dict[str, Report] = {}
         self.fixes: dict[tuple[int, Finding], Fix | None] = {}  # by id of a kept context
+        self.texts: dict[tuple[int, Finding], Fix | CstNeeded | None] = {}  # the same, text route
 
     def fix(
         self, finding: Finding, ctx: FixContext, ruleset: RuleSet, whole: Callable[[], FixContext]
     ) -> Fix | None:
         key = (id(ctx), finding)
         if key not in self.fixes:
-            self.fixes[key] = compute_fix(finding, ctx, ruleset, whole)
+            self.fixes[key] = compute_fix(finding, ctx, ruleset, whole, text_route=False)
         return self.fixes[key]
+
+    def text_fix(self, finding: Finding, ctx: FixContext, ruleset: RuleSet) -> Fix | CstNeeded | None:
+        key = (id(ctx), finding)
+        if key not in self.texts:
+            self.texts[key] = text_fix(finding, ctx, ruleset)
+        return self.texts[key]
 
     def context(self, text: str, path: str, candidates: list[Finding], ruleset: RuleSet) -> FixContext:
         key = (text, _places(candidates, ruleset))
@@ -177,16 +184,27 @@ class TooDeep(Exception):
 
 
 def compute_fix(
-    finding: Finding, ctx: FixContext, ruleset: RuleSet, whole: Callable[[], FixContext] | None = None
+    finding: Finding,
+    ctx: FixContext,
+    ruleset: RuleSet,
+    whole: Callable[[], FixContext] | None = None,
+    *,
+    text_route: bool = True,
 ) -> Fix | None:
     """The rule's fix for ``finding``, unverified; None if it has none. Raises ``TooDeep``
     when libcst cannot walk the document (a valid but deeply nested file).
+
+    The rule's text route is tried first (``text_route=False``: the caller already did).
 
     On a sliced context (``ctx.part``), a fix that might differ from the same fix on the
     whole file is computed again on ``whole()``'s context."""
     rule = ruleset.get(finding.code)
     if rule is None or not finding.fixable:
         return None
+    if text_route:
+        by_text = _text_fix(rule, finding, ctx)
+        if not isinstance(by_text, CstNeeded):
+            return by_text
     part = ctx.part
     if part is not None:
         try:
@@ -201,6 +219,33 @@ def compute_fix(
                 return fix
         ctx = whole() if whole is not None else FixContext(ctx.text, ctx.path)
     return _rule_fix(rule, finding, ctx)
+
+
+_NEEDED = CstNeeded()
+
+
+def text_fix(finding: Finding, ctx: FixContext, ruleset: RuleSet) -> Fix | CstNeeded | None:
+    """The rule's fix computed as a text edit, without libcst (``ems.fixes.textedit``);
+    a ``CstNeeded`` when the rule has no text route for this finding's shape."""
+    rule = ruleset.get(finding.code)
+    if rule is None or not finding.fixable:
+        return None
+    return _text_fix(rule, finding, ctx)
+
+
+def _text_fix(rule: type[Rule], finding: Finding, ctx: FixContext) -> Fix | CstNeeded | None:
+    method = getattr(rule, "text_fix", None)  # a method of the rules that have one
+    if method is None:
+        return _NEEDED
+    try:
+        return method(rule(), finding, ctx)
+    except CstNeeded as needed:
+        return needed
+    except Exception as exc:  # a shape the text route misjudged: libcst decides
+        log.info(
+            "text fix for %s raised %s in %s", finding.code, type(exc).__name__, finding.path, exc_info=exc
+        )
+        return _NEEDED
 
 
 def _rule_fix(rule: type[Rule], finding: Finding, ctx: FixContext) -> Fix | None:
@@ -423,18 +468,6 @@ def _keyer(text: str) -> Callable[[Finding], _Key]:
     return lambda f: (f.code, f.message, " ".join(source.line(f.line).split()))
 
 
-def _whole(ctx: FixContext) -> Callable[[], FixContext]:
-    """The whole-file context of a sliced one, made on first use and kept."""
-    made: list[FixContext] = [] if ctx.part is not None else [ctx]
-
-    def whole() -> FixContext:
-        if not made:
-            made.append(FixContext(ctx.text, ctx.path))
-        return made[0]
-
-    return whole
-
-
 def allowed(fix: Fix, unsafe: bool) -> bool:
     return fix.safety is Safety.SAFE or unsafe
 
@@ -497,37 +530,50 @@ def fix_all(
             earlier.clear()
         if not candidates:
             break
-        whole: Callable[[], FixContext]
+        # Text fixes first (``ems.fixes.textedit``): libcst parses only the statements of
+        # the candidates the text route leaves (and is imported only then).
+        plain = memo.whole(text, path)
         if passes == 1:
-            ctx = memo.context(text, path, candidates, ruleset)
-            whole = partial(memo.whole, text, path)
+            texts = {id(f): memo.text_fix(f, plain, ruleset) for f in candidates}
         else:
-            ctx = context_for(text, path, candidates, ruleset)
-            whole = _whole(ctx)
-        try:
-            ctx.module  # noqa: B018 - parse once; a libcst failure ends fixing for this file
-        except cst.ParserSyntaxError as exc:
-            failures.append(FixFailure("", 1, f"libcst cannot parse the file: {exc.message}"))
-            break
-        except RecursionError:
-            failures.append(FixFailure("", 1, TOO_DEEP))
-            break
+            texts = {id(f): text_fix(f, plain, ruleset) for f in candidates}
+        rest = [f for f in candidates if isinstance(texts[id(f)], CstNeeded)]
+        computed: dict[int, Fix | None] = {}
+        if rest:
+            whole: Callable[[], FixContext] = partial(memo.whole, text, path)
+            ctx = (
+                memo.context(text, path, rest, ruleset)
+                if passes == 1
+                else context_for(text, path, rest, ruleset)
+            )
+            try:
+                ctx.module  # noqa: B018 - parse once; a libcst failure ends fixing for this file
+            except cst.ParserSyntaxError as exc:
+                failures.append(FixFailure("", 1, f"libcst cannot parse the file: {exc.message}"))
+                break
+            except RecursionError:
+                failures.append(FixFailure("", 1, TOO_DEEP))
+                break
+            try:
+                if passes == 1:  # the memo's context: its fixes may be asked again
+                    computed = {id(f): memo.fix(f, ctx, ruleset, whole) for f in rest}
+                else:
+                    computed = {id(f): compute_fix(f, ctx, ruleset, whole, text_route=False) for f in rest}
+            except TooDeep:
+                failures.append(FixFailure("", 1, TOO_DEEP))
+                break
+        fixes: list[tuple[Finding, Fix | None]] = []
+        for f in candidates:
+            by_text = texts[id(f)]
+            fixes.append((f, computed[id(f)] if isinstance(by_text, CstNeeded) else by_text))
         batch: list[tuple[Finding, Fix, tuple[int, int]]] = []
-        try:
-            if passes == 1:  # the memo's context: its fixes may be asked again
-                fixes = [(finding, memo.fix(finding, ctx, ruleset, whole)) for finding in candidates]
-            else:
-                fixes = [(finding, compute_fix(finding, ctx, ruleset, whole)) for finding in candidates]
-        except TooDeep:
-            failures.append(FixFailure("", 1, TOO_DEEP))
-            break
         for finding, fix in fixes:
             if fix is None or not allowed(fix, unsafe):
                 settled.add(key(finding))
                 if fix is not None:
                     withheld.add(key(finding))
                 continue
-            spans = [edit_offsets(ctx.source, e) for e in fix.edits]
+            spans = [edit_offsets(plain.source, e) for e in fix.edits]
             span = (min(s[0] for s in spans), max(s[1] for s in spans))
             if any((span[0] < other[1] and other[0] < span[1]) or span == other for _, _, other in batch):
                 continue  # overlapping: left for the next pass

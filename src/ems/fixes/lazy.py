@@ -44,15 +44,25 @@ else:
 
 __all__ = ["cst", "fix_modules"]
 
-# What judging a file's fixes imports (``ems.fixes.engine`` imports libcst).
+# What judging a file's fixes imports: the engine (no libcst) ...
 FIX_MODULES = ("ems.fixes.engine",)
+# ... and libcst with the fix helpers on it, when a selected rule's fix has no text route
+# (``text_fix``, ``ems.fixes.textedit``): most files with offers will then need it.
+CST_MODULES = ("libcst", "ems.fixes.cstindex")
 
 
 def fix_modules(configs: Iterable[Config], ruleset: RuleSet) -> tuple[str, ...]:
-    """``FIX_MODULES`` when a rule with a fix is selected under one of ``configs`` (a scan
-    of many files will then most likely judge a fix), else nothing: what a process pool
-    imports once before its workers start (``ems.runtime.pool.ordered_map(preload=)``)."""
-    fixers = [rule.code for rule in ruleset.rules if rule.has_fix()]
-    if any(config.selected(fixers) for config in configs):
+    """What a process pool imports once before its workers start (``ems.runtime.pool.
+    ordered_map(preload=)``), given the rules selected under ``configs``: nothing when no
+    rule with a fix is selected; the fix engine when every such rule computes its fixes as
+    text edits (libcst is then imported by a worker only for a shape the text route
+    leaves: rare, and cheaper than every worker paying for it); the engine and libcst
+    when some selected rule's fix always needs libcst."""
+    fixers = [rule for rule in ruleset.rules if rule.has_fix()]
+    codes = frozenset().union(*(config.selected(rule.code for rule in fixers) for config in configs))
+    selected = [rule for rule in fixers if rule.code in codes]
+    if not selected:
+        return ()
+    if all(hasattr(rule, "text_fix") for rule in selected):
         return FIX_MODULES
-    return ()
+    return FIX_MODULES + CST_MODULES

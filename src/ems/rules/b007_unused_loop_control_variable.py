@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import names_in
@@ -119,6 +120,16 @@ class UnusedLoopControlVariable(Rule):
             return None
         return ctx.replace(
             node, node.with_changes(value=f"_{name}"), self.fix_title, self.fix_safety, finding
+        )
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``): the name gains its underscore."""
+        name = finding.datum("name")
+        start, end = textedit.offsets(ctx.source, finding.range)
+        if ctx.text[start:end] != name:
+            raise textedit.CstNeeded
+        return textedit.replacement(
+            ctx.source, start, end, f"_{name}", self.fix_title, self.fix_safety, finding
         )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import NO_HITS, comparison_pairs, has_operator, swap_comparison_operator
@@ -90,6 +91,12 @@ class TrueFalseComparison(Rule):
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         swaps = ((cst.Equal, cst.Is), (cst.NotEqual, cst.IsNot))
         return swap_comparison_operator(finding, ctx, swaps, self.fix_title, Safety.UNSAFE)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line comparison."""
+        return textedit.swap_operator(
+            finding, ctx.source, {"==": "is", "!=": "is not"}, self.fix_title, Safety.UNSAFE
+        )
 
 
 def _bool(node: ast.expr) -> str | None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import NO_HITS, is_negated_comparison, negated_comparison
@@ -59,3 +60,7 @@ class NotInTest(Rule):
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         return negated_comparison(finding, ctx, cst.In, cst.NotIn, self.fix_title)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line `not a in b`."""
+        return textedit.negated_comparison(finding, ctx.source, ast.In, "in", "not in", self.fix_title)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 
@@ -73,3 +74,19 @@ class BareExcept(Rule):
             type=cst.Name("Exception"), whitespace_after_except=cst.SimpleWhitespace(" ")
         )
         return ctx.replace(handler, new, self.fix_title, Safety.UNSAFE, finding)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) when ``except`` is followed by
+        spaces and its colon."""
+        start, end = textedit.offsets(ctx.source, finding.range)
+        text = ctx.text
+        if text[start:end] != "except":
+            raise textedit.CstNeeded
+        colon = end
+        while text[colon : colon + 1] in (" ", "\t"):
+            colon += 1
+        if text[colon : colon + 1] != ":":
+            raise textedit.CstNeeded
+        return textedit.replacement(
+            ctx.source, start, colon, "except Exception", self.fix_title, Safety.UNSAFE, finding
+        )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ems.core.model import Finding, Fix, Safety, Severity, Tag
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.imports import remove_import_alias
 
@@ -122,3 +124,26 @@ class UnusedImport(Rule):
             return None
         safety = Safety.UNSAFE if finding.datum("unsafe") == "1" else Safety.SAFE
         return remove_import_alias(ctx, finding, finding.range, self.fix_title, safety)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``): a statement importing one name
+        loses its lines (or becomes ``pass``), a one-line unbracketed import loses the name
+        and its comma; any other shape raises ``CstNeeded``."""
+        if finding.datum("name") in ctx.reexported:
+            return None
+        safety = Safety.UNSAFE if finding.datum("unsafe") == "1" else Safety.SAFE
+        source = ctx.source
+        related = finding.place("statement")
+        if related is None:
+            raise textedit.CstNeeded
+        statement = ""
+        if related.start.column == 0 and related.start.line == related.end.line:
+            statement = source.line(related.start.line)[: related.end.column]
+        if statement and "(" not in statement and ";" not in statement:
+            # a one-line statement at the module's level: parsed alone, no tree needed
+            tree = ast.parse(statement)
+            ast.increment_lineno(tree, related.start.line - 1)
+            place = textedit.Place(tree.body[0], tree.body, False)
+        else:
+            place = textedit.statement_place(ctx.statements, source, finding)
+        return textedit.remove_import_name(source, place, finding.range, self.fix_title, safety, finding)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 
@@ -74,3 +75,19 @@ class FStringMissingPlaceholders(Rule):
             body = body.replace("{{", "{").replace("}}", "}")
         new = cst.SimpleString(f"{prefix}{string.start[len(string.prefix) :]}{body}{string.end}")
         return ctx.replace(string, new, self.fix_title, self.fix_safety, finding)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for one string token (not an
+        implicit concatenation)."""
+        start, end = textedit.offsets(ctx.source, finding.range)
+        token = ctx.text[start:end]
+        if not textedit.one_string(token):
+            raise textedit.CstNeeded
+        prefix = token[: len(token) - len(token.lstrip("rRbBuUfF"))]
+        rest = token[len(prefix) :]
+        quote = rest[:3] if rest[:3] in ('"""', "'''") else rest[:1]
+        body = rest[len(quote) : len(rest) - len(quote)]
+        if "{{" in body or "}}" in body:
+            body = body.replace("{{", "{").replace("}}", "}")
+        new = prefix.replace("f", "").replace("F", "") + quote + body + quote
+        return textedit.replacement(ctx.source, start, end, new, self.fix_title, self.fix_safety, finding)

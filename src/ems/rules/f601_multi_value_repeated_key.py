@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 
@@ -163,6 +164,32 @@ class MultiValueRepeatedKey(Rule):
         del elements[index]
         new_dict = new_dict.with_changes(elements=elements)
         return ctx.replace(mapping, new_dict, self.fix_title, Safety.UNSAFE, finding)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line dictionary
+        without ``**`` entries: the entry goes with the comma before it (the last entry)
+        or with its own comma."""
+        source, text = ctx.source, ctx.text
+        mapping = textedit.dict_with_key(ctx.statements, source, finding.range)
+        if mapping.lineno != mapping.end_lineno or any(k is None for k in mapping.keys):
+            raise textedit.CstNeeded
+        keys = [textedit.node_range(source, k) for k in mapping.keys]  # type: ignore[arg-type]
+        values = [textedit.node_range(source, v) for v in mapping.values]
+        at = source.offset(finding.range.start.line, finding.range.start.column)
+        index = next((i for i, (low, _) in enumerate(keys) if low == at), 0)
+        if not index:
+            raise textedit.CstNeeded
+        comma = textedit.comma_after(text, values[index - 1][1])
+        if index == len(keys) - 1:
+            end = values[index][1]
+            while text[end : end + 1] in (" ", "\t"):
+                end += 1
+            if text[end : end + 1] not in (",", "}"):
+                raise textedit.CstNeeded  # a bracketed value: its `)` is not the node's
+            cut = values[index - 1][1], values[index][1]
+        else:
+            cut = comma + 1, textedit.comma_after(text, values[index][1]) + 1
+        return textedit.replacement(source, cut[0], cut[1], "", self.fix_title, Safety.UNSAFE, finding)
 
 
 def _comparable(node: ast.expr) -> object:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import NO_HITS, comparison_pairs, has_operator, swap_comparison_operator
@@ -84,6 +85,11 @@ class IsLiteral(Rule):
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         swaps = ((cst.Is, cst.Equal), (cst.IsNot, cst.NotEqual))
         return swap_comparison_operator(finding, ctx, swaps, self.fix_title, Safety.SAFE)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line comparison."""
+        swaps = {"is": "==", "is not": "!="}
+        return textedit.swap_operator(finding, ctx.source, swaps, self.fix_title, Safety.SAFE)
 
 
 def _literal(node: ast.expr) -> bool:

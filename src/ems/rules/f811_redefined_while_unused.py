@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.imports import remove_import_alias
 
@@ -135,6 +136,18 @@ class RedefinedWhileUnused(Rule):
             at = finding.related[0].range
             return remove_import_alias(ctx, finding, at, "Remove the shadowed import", Safety.SAFE)
         return None
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit.remove_import_name``)."""
+        which = finding.datum("remove")
+        if which == "new":
+            at, title = finding.range, self.fix_title
+        elif which == "old" and finding.related:
+            at, title = finding.related[0].range, "Remove the shadowed import"
+        else:
+            return None
+        place = textedit.import_statement_at(ctx.statements, ctx.source, at)
+        return textedit.remove_import_name(ctx.source, place, at, title, Safety.SAFE, finding)
 
 
 def _same_block(model: ScopeModel, first: ast.AST | None, second: ast.AST | None) -> bool:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ems.core.model import Finding, Fix, Safety, Severity, Tag
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.imports import remove_statement
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
@@ -181,6 +183,61 @@ class UnusedVariable(Rule):
             expr = cst.Expr(value=value, semicolon=getattr(statement, "semicolon", cst.MaybeSentinel.DEFAULT))
             return ctx.replace(statement, expr, self.fix_title, self.fix_safety, finding)
         return remove_statement(ctx, statement, finding, self.fix_title, self.fix_safety)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``): ``as name`` dropped from a
+        one-line ``except``/``with``; a one-target assignment removed, or only its ``x =``
+        when the value may do something. Other shapes raise ``CstNeeded``."""
+        source, text = ctx.source, ctx.text
+        start, end = textedit.offsets(source, finding.range)
+        if text[start:end] != finding.datum("name"):
+            raise textedit.CstNeeded
+        kind = finding.datum("kind")
+        if kind in ("except", "with"):
+            match = _AS_BEFORE.search(text, source.offset(finding.line, 0), start)
+            if match is None or not _CLAUSE_END.match(text, end):
+                raise textedit.CstNeeded
+            return textedit.replacement(
+                source, match.start(), end, "", self.fix_title, self.fix_safety, finding
+            )
+        if kind != "assign":
+            raise textedit.CstNeeded
+        equals = _EQUALS.match(text, end)
+        line_start = source.offset(finding.line, 0)
+        if not textedit.blank(text[line_start:start]):
+            # not where a statement starts: a later target of `a = b = value` (its `b =` goes)
+            if equals is None or not _TARGET_BEFORE.search(text, line_start, start):
+                raise textedit.CstNeeded
+            return textedit.replacement(
+                source, start, equals.end(), "", self.fix_title, self.fix_safety, finding
+            )
+        node = textedit.statement_starting(source, finding.line, finding.range.start.column)
+        if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)):
+            raise textedit.CstNeeded
+        if len(node.targets) == 1 and not _ast_effect(node.value):
+            place = ctx.statements.at(finding.line, finding.range.start.column)  # its siblings
+            if place is None:
+                raise textedit.CstNeeded
+            return textedit.remove_statement(source, place, self.fix_title, self.fix_safety, finding)
+        if equals is None:
+            raise textedit.CstNeeded
+        # the target and its `=` go (one of several targets, or the value is kept)
+        return textedit.replacement(source, start, equals.end(), "", self.fix_title, self.fix_safety, finding)
+
+
+# `as` before the name of an `except ... as e` / `with ... as f` (spaces only)
+_AS_BEFORE = re.compile(r"[ \t]*\bas[ \t]+$")
+_CLAUSE_END = re.compile(r"[ \t]*[:,)]")
+# `=` after an assignment's target, up to its value (which must start on the line)
+_EQUALS = re.compile(r"[ \t]*=(?!=)[ \t]*(?=[^ \t\\\r\n#])")
+# what precedes a later target on its line: an earlier target's `=`
+_TARGET_BEFORE = re.compile(r"[^=!<>]=[ \t]*$")
+_EFFECTS = (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)
+
+
+def _ast_effect(value: ast.AST) -> bool:
+    """``_has_effect`` on the ``ast`` of the value (the same node kinds)."""
+    return any(isinstance(node, _EFFECTS) for node in ast.walk(value))
 
 
 def _kind(node: ast.AST, model: ScopeModel) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import NO_HITS
@@ -67,4 +68,17 @@ class RaiseNotImplemented(Rule):
             return None
         return ctx.replace(
             name, name.with_changes(value="NotImplementedError"), self.fix_title, Safety.SAFE, finding
+        )
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``): the name gains ``Error``."""
+        start = ctx.source.offset(finding.range.start.line, finding.range.start.column)
+        end = start + len("NotImplemented")
+        text = ctx.text
+        if text[start:end] != "NotImplemented" or (
+            text[end : end + 1].isidentifier() or text[end : end + 1].isdigit()
+        ):
+            raise textedit.CstNeeded
+        return textedit.replacement(
+            ctx.source, start, end, "NotImplementedError", self.fix_title, Safety.SAFE, finding
         )
