@@ -79,6 +79,7 @@ def capabilities(
     encodings: list[str] | None = None,
     configuration: bool = True,
     document_changes: bool = True,
+    watch_files: bool = True,
 ) -> lsp.ClientCapabilities:
     """A client like VS Code (push or pull diagnostics, lazy code-action edits)."""
     return lsp.ClientCapabilities(
@@ -87,7 +88,9 @@ def capabilities(
             configuration=configuration,
             apply_edit=True,
             workspace_edit=lsp.WorkspaceEditClientCapabilities(document_changes=document_changes),
-            did_change_watched_files=lsp.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True),
+            did_change_watched_files=lsp.DidChangeWatchedFilesClientCapabilities(
+                dynamic_registration=watch_files
+            ),
             diagnostics=lsp.DiagnosticWorkspaceClientCapabilities(refresh_support=True) if pull else None,
         ),
         text_document=lsp.TextDocumentClientCapabilities(
@@ -192,6 +195,15 @@ def change_document(
         )
     )
     return version
+
+
+def files_changed(client: LspTestClient, *paths: Path) -> None:
+    """Tell the server files changed on disk, as an editor watching them does."""
+    client.workspace_did_change_watched_files(
+        lsp.DidChangeWatchedFilesParams(
+            changes=[lsp.FileEvent(uri=p.as_uri(), type=lsp.FileChangeType.Changed) for p in paths]
+        )
+    )
 
 
 def edit_range(

@@ -45,8 +45,9 @@ from ems.runtime.monitor import DEFAULT_MEMORY_LIMIT, MemoryWatch, ProcessMonito
 from ems.runtime.workspace import ScanSummary, record_folders, scan_folders, summarise
 from ems.server import actions, monitoring
 from ems.server.actions import ActionContext
-from ems.server.diagnostics import to_diagnostic
+from ems.server.diagnostics import diagnostic_json, to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash, resolved
+from ems.server.fixability import Judgements
 from ems.server.positions import UTF16
 from ems.server.protocol import EmsProtocol, RejectedMessage
 from ems.server.runtime_errors import POLL_SECONDS, RuntimeErrors
@@ -125,6 +126,8 @@ class EmsLanguageServer(LanguageServer):
         self.folder_settings: dict[Path, Settings] = {}
         self.inflight: dict[tuple[str, int | None, str], asyncio.Task[Analysis]] = {}
         self.reported: set[str] = set()  # config/rule errors already shown once
+        self.doc_urls: dict[str, str] = {}  # each rule code's documentation link
+        self.judgements = Judgements(self.judge_fixability)
         self.request_ms: dict[str, list[float]] = {}
         self.request_counts: dict[str, int] = {}  # since start (request_ms keeps the last 100)
         self.sampler: monitoring.Sampler | None = None
@@ -308,6 +311,7 @@ class EmsLanguageServer(LanguageServer):
                 lambda t: self.inflight.pop(key, None) if self.inflight.get(key) is t else None
             )
         analysis = await asyncio.shield(task)
+        analysis.share_index(doc.index)
         self.report_rule_errors(doc, analysis.report)
         if doc.version == analysis.version and doc.text == analysis.text:
             doc.analysis = analysis
@@ -323,25 +327,35 @@ class EmsLanguageServer(LanguageServer):
 
     async def fixable_report(self, analysis: Analysis) -> Report:
         """The analysis's report with each finding's computed ``Fixability`` (what a fix-all
-        applies), computed in the fix worker on first use and kept with that analysis:
-        code actions and hover show the same fact as ``ems check``."""
-        known: Report | None = analysis.__dict__.get("_fixable_report")
-        stamp = _reexport_stamp(analysis.report)
-        if known is not None and analysis.__dict__.get("_fixable_stamp") != stamp:
-            known = None  # another file started or stopped importing a name from this one
-        if known is None:
-            from ems.runtime.scan import with_fixability
+        applies), judged in the fix worker once per text (``ems.server.fixability``, which
+        also judges it ahead when the document is idle): code actions and hover show the
+        same fact as ``ems check``."""
+        if analysis.__dict__.get("_judging_failed"):
+            return analysis.report  # tried once for this version (a hang costs one wait)
+        try:
+            return await self.judgements.report(analysis)
+        except GuardFailure as exc:  # no fix is offered rather than one that was not verified
+            analysis.__dict__["_judging_failed"] = True
+            self.log_to_client(f"{exc} (no fixes offered for this version)", lsp.MessageType.Warning)
+            return analysis.report
 
-            label = f"fixability of {analysis.report.path}"
-            args = (analysis.text, analysis.report, analysis.config, self.ruleset)
-            try:
-                known = await self.guarded_fix(label, with_fixability, *args)
-            except GuardFailure as exc:  # no fix is offered rather than one that was not verified
-                self.log_to_client(f"{exc} (no fixes offered for this version)", lsp.MessageType.Warning)
-                known = analysis.report
-            analysis.__dict__["_fixable_report"] = known
-            analysis.__dict__["_fixable_stamp"] = stamp
-        return known
+    async def judge_fixability(self, label: str, analysis: Analysis) -> Report:
+        from ems.runtime.scan import with_fixability
+
+        args = (analysis.text, analysis.report, analysis.config, self.ruleset)
+        return await self.guarded_fix(label, with_fixability, *args)
+
+    def judge_when_idle(self, doc: Document, analysis: Analysis) -> None:
+        """Judge the fixability of the document's latest analysis once it is idle."""
+
+        def current() -> bool:
+            return (
+                self.documents.get(doc.uri) is doc
+                and doc.version == analysis.version
+                and doc.text == analysis.text
+            )
+
+        self.judgements.when_idle(doc.uri, analysis, self.settings_for(doc).fix_idle_ms / 1000, current)
 
     def report_rule_errors(self, doc: Document, report: Report) -> None:
         for error in report.rule_errors:
@@ -359,16 +373,33 @@ class EmsLanguageServer(LanguageServer):
     def diagnostic(self, finding: Finding, analysis: Analysis, uri: str) -> lsp.Diagnostic:
         return to_diagnostic(finding, analysis.mapper(self.encoding), uri, self.ruleset, analysis.version)
 
+    def publish(self, uri: str, analysis: Analysis, version: int | None) -> None:
+        """Push the analysis's diagnostics as JSON built directly (``diagnostic_json``)."""
+        protocol = self.protocol
+        assert isinstance(protocol, EmsProtocol)
+        mapper = analysis.mapper(self.encoding)
+        converter = protocol._converter
+        items = [
+            diagnostic_json(f, mapper, uri, self.doc_urls, self.ruleset, analysis.version, converter)
+            for f in analysis.report.findings
+        ]
+        items += [converter.unstructure(d) for d in self.runtime_diagnostics(uri, analysis.text)]
+        params: dict[str, Any] = {"uri": uri, "diagnostics": items}
+        if version is not None:
+            params["version"] = version
+        protocol.notify_json(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params)
+
     def runtime_diagnostics(self, uri: str, text: str) -> list[lsp.Diagnostic]:
         path = to_fs_path(uri) if uri.startswith("file:") else None
-        lines = text.splitlines()
+        lines: list[str] = []
         hints = self.settings.coverage_hints
-        return self.runtime.diagnostics(
-            resolved(path),
-            lambda n: lines[n - 1] if 0 < n <= len(lines) else None,
-            self.encoding,
-            hints,
-        )
+
+        def line_text(n: int) -> str | None:
+            if not lines and text:  # split only for a file with runtime errors
+                lines.extend(text.splitlines())
+            return lines[n - 1] if 0 < n <= len(lines) else None
+
+        return self.runtime.diagnostics(resolved(path), line_text, self.encoding, hints)
 
     async def watch_runs(self) -> None:
         """Follow the stores for new runs (see ``runtime_errors``); republish what changed."""
@@ -424,12 +455,9 @@ class EmsLanguageServer(LanguageServer):
         if self.pull_mode:
             return
         doc.published_version = analysis.version
-        self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(
-                uri=uri, diagnostics=self.diagnostics(analysis, uri), version=doc.version
-            )
-        )
+        self.publish(uri, analysis, doc.version)
         self.timed("publish", started)
+        self.judge_when_idle(doc, analysis)
 
     def schedule(self, doc: Document, delay_ms: int = 0) -> None:
         self.debouncer.schedule(doc.uri, delay_ms / 1000, lambda: self.refresh(doc.uri))
@@ -630,15 +658,3 @@ class EmsLanguageServer(LanguageServer):
         if resolution.refused is not None and kind is OfferKind.FIX:
             self.log_to_client(f"no verified {label}: {resolution.refused}")
         return resolution
-
-
-def _reexport_stamp(report: Report) -> str | None:
-    """The stamp of the files a report's fixability depends on besides its own text (names
-    other modules of the project import from it: ``ems.fixes.reexports``), or None when
-    nothing depends on them. A discovery of the project's module files and a stat each:
-    only for files with F401 fix offers."""
-    if not any(f.fixable for f in report.findings):
-        return None
-    from ems.fixes.reexports import names_at_stake, reexport_stamp
-
-    return reexport_stamp(report.path) if names_at_stake(report.findings) else None

@@ -7,6 +7,8 @@ from the range (two findings may share a range).
 
 from __future__ import annotations
 
+from typing import Any
+
 from lsprotocol import types as lsp
 
 from ems.core.model import Finding, Severity, Tag
@@ -53,6 +55,63 @@ def to_diagnostic(
         related_information=related or None,
         data={"fingerprint": finding.fingerprint, "version": version, "fixable": finding.fixable},
     )
+
+
+def diagnostic_json(
+    finding: Finding,
+    mapper: PositionMapper,
+    uri: str,
+    urls: dict[str, str],
+    ruleset: RuleSet,
+    version: int | None,
+    converter: Any,
+) -> dict[str, Any]:
+    """``to_diagnostic`` as the JSON a client receives, built directly: the publish after
+    every keystroke sends every finding of the document, and making and unstructuring
+    lsprotocol objects for each cost more than the analysis of a small edit
+    (performance.md). ``urls`` memoises each code's documentation link; ``converter``
+    (pygls's) unstructures the rare zero-width error the long way."""
+    rng = finding.range
+    start, end = mapper.units(rng.start), mapper.units(rng.end)
+    if start == end and finding.code in (SyntaxErrorRule.code, InternalRuleError.code):
+        unstructured: dict[str, Any] = converter.unstructure(
+            to_diagnostic(finding, mapper, uri, ruleset, version)
+        )
+        return unstructured
+    url = urls.get(finding.code)
+    if url is None:
+        url = urls[finding.code] = docs_url(finding.code, ruleset)
+    out: dict[str, Any] = {
+        "range": _json_range(start, end),
+        "message": finding.message,
+        "severity": _SEVERITY[finding.severity].value,
+        "code": finding.code,
+        "codeDescription": {"href": url},
+        "source": SOURCE,
+    }
+    if finding.tags:
+        out["tags"] = [_TAGS[t].value for t in sorted(finding.tags, key=lambda t: t.value)]
+    related = finding.shown_related
+    if related:
+        out["relatedInformation"] = [
+            {
+                "location": {
+                    "uri": uri,
+                    "range": _json_range(mapper.units(r.range.start), mapper.units(r.range.end)),
+                },
+                "message": r.message,
+            }
+            for r in related
+        ]
+    out["data"] = {"fingerprint": finding.fingerprint, "version": version, "fixable": finding.fixable}
+    return out
+
+
+def _json_range(start: tuple[int, int], end: tuple[int, int]) -> dict[str, Any]:
+    return {
+        "start": {"line": start[0], "character": start[1]},
+        "end": {"line": end[0], "character": end[1]},
+    }
 
 
 def _widen(rng: lsp.Range, mapper: PositionMapper) -> lsp.Range:

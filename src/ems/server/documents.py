@@ -34,7 +34,7 @@ from ems.core.model import Finding, Report
 from ems.core.registry import RuleSet
 from ems.runtime.guard import GuardedAnalyser
 from ems.server.actions import LineFacts
-from ems.server.positions import PositionMapper, apply_change
+from ems.server.positions import LineIndex, PositionMapper, apply_change
 
 CACHE_SIZE = 64
 log = logging.getLogger("ems.server")
@@ -58,8 +58,13 @@ class Analysis:
         """The text's position mapper, built once per analysed version."""
         mappers: dict[str, PositionMapper] = self.__dict__.setdefault("_mappers", {})
         if encoding not in mappers:
-            mappers[encoding] = PositionMapper(self.text, encoding)
+            mappers[encoding] = PositionMapper(self.text, encoding, self.__dict__.get("_index"))
         return mappers[encoding]
+
+    def share_index(self, index: LineIndex | None) -> None:
+        """Use the document's line index of this very text (no second split of it)."""
+        if index is not None and index.text is self.text:
+            self.__dict__.setdefault("_index", index)
 
     @cached_property
     def facts(self) -> LineFacts:
@@ -75,6 +80,7 @@ class Document:
     analysis: Analysis | None = None
     published_version: int | None = None
     saved: tuple[int | None, str] | None = None  # (version, text) at the last open or save
+    index: LineIndex | None = None  # the text's line starts, kept up to date by ``apply``
 
     def __post_init__(self) -> None:
         if self.saved is None:
@@ -89,10 +95,10 @@ class Document:
         return resolved(self.path)
 
     def apply(self, changes: list[lsp.TextDocumentContentChangeEvent], version: int, encoding: str) -> None:
-        text = self.text
+        text, index = self.text, self.index
         for change in changes:
-            text = apply_change(text, change, encoding)
-        self.text = text
+            text, index = apply_change(text, change, encoding, index)
+        self.text, self.index = text, index
         self.version = version
 
     def mapper(self, encoding: str, text: str | None = None) -> PositionMapper:

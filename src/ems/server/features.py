@@ -35,6 +35,13 @@ log = logging.getLogger("ems.server")
 
 CONFIG_FILE_NAMES = ("pyproject.toml", "ems.toml")
 WATCHER_ID = "ems-config-watcher"
+# Python files changed, and any file or folder created or deleted: what can change which
+# names other modules import from a file (the fixability judgements' re-export stamps).
+PROJECT_WATCHERS = (
+    lsp.FileSystemWatcher(glob_pattern="**/*.py"),
+    lsp.FileSystemWatcher(glob_pattern="**/*.pyi"),
+    lsp.FileSystemWatcher(glob_pattern="**/*", kind=lsp.WatchKind.Create | lsp.WatchKind.Delete),
+)
 
 
 # --- lifecycle -------------------------------------------------------------------------
@@ -56,6 +63,7 @@ async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -
     ls.sampler = monitoring.start(ls)  # project log file, crash-loop bound, sampler thread
     if ls._cap("workspace", "did_change_watched_files", "dynamic_registration"):
         watchers = [lsp.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILE_NAMES]
+        watchers += PROJECT_WATCHERS
         registration = lsp.Registration(
             id=WATCHER_ID,
             method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
@@ -63,6 +71,7 @@ async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -
         )
         try:
             await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[registration]))
+            ls.judgements.watching = True  # the client now tells us of changes on disk
         except Exception as exc:
             log.warning("could not register file watchers: %s", exc)
     ls.runtime_watch = asyncio.get_running_loop().create_task(ls.watch_runs())
@@ -74,6 +83,7 @@ async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -
 
 def on_shutdown(ls: EmsLanguageServer, params: None) -> None:
     ls.debouncer.cancel_all()
+    ls.judgements.close()
     monitoring.stop(ls)
     if ls.runtime_watch is not None:
         ls.runtime_watch.cancel()
@@ -99,6 +109,7 @@ def did_change(ls: EmsLanguageServer, params: lsp.DidChangeTextDocumentParams) -
     if doc is None:
         return
     doc.apply(list(params.content_changes), params.text_document.version, ls.encoding)
+    ls.judgements.edited(doc.uri)
     settings = ls.settings_for(doc)
     if settings.run == RUN_ON_TYPE:
         ls.schedule(doc, settings.debounce_ms)
@@ -111,6 +122,7 @@ def did_save(ls: EmsLanguageServer, params: lsp.DidSaveTextDocumentParams) -> No
     if doc is None:
         return
     doc.saved = (doc.version, doc.text)
+    ls.judgements.files_changed()  # the saved file is on disk now: other files' judgements
     on_save = ls.settings_for(doc).run == RUN_ON_SAVE
     if on_save and ls.pull_mode and ls._cap("workspace", "diagnostics", "refresh_support"):
         ls.workspace_diagnostic_refresh(None)  # pull clients ask again and get the saved text's
@@ -121,6 +133,7 @@ def did_save(ls: EmsLanguageServer, params: lsp.DidSaveTextDocumentParams) -> No
 def did_close(ls: EmsLanguageServer, params: lsp.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
     ls.debouncer.cancel(uri)
+    ls.judgements.edited(uri)
     ls.documents.pop(uri, None)
     ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
@@ -138,6 +151,8 @@ async def did_change_configuration(ls: EmsLanguageServer, params: lsp.DidChangeC
 
 def did_change_watched_files(ls: EmsLanguageServer, params: lsp.DidChangeWatchedFilesParams) -> None:
     names = {Path(to_fs_path(change.uri) or change.uri).name for change in params.changes}
+    if params.changes:
+        ls.judgements.files_changed()
     if names & set(CONFIG_FILE_NAMES):
         ls.folder_configs.invalidate()
         ls.reported.clear()  # a config error that comes back is shown again
@@ -167,6 +182,7 @@ async def pull_diagnostics(
         analysis = await ls.analyser.analyse(text, doc.display_path, ls.config_for(doc), version)
     else:
         analysis = await ls.fresh_analysis(doc)
+        ls.judge_when_idle(doc, analysis)
     ls.timed("pull", started)
     if params.previous_result_id == analysis.result_id:
         return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=analysis.result_id)
@@ -321,6 +337,7 @@ def cmd_status(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
             for rule in ls.ruleset.rules
         ],
         "timings": {"analysis": ls.analyser.timings(), "requests": requests},
+        "fixability": dict(ls.judgements.counts),
         "events": ls.events.snapshot(),
         "memory": {"rssBytes": ls.process.rss(), "limitBytes": ls.memory.limit},
         "uptimeSeconds": round(time.time() - ls.started, 1),

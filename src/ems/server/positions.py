@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
 from itertools import accumulate
 
 from lsprotocol import types as lsp
@@ -59,18 +58,37 @@ def from_units(line_text: str, unit_column: int, encoding: str) -> int:
     return len(line_text)
 
 
-@dataclass
 class LineIndex:
     """A document's line starts, for converting in both directions."""
 
-    text: str
-
-    def __post_init__(self) -> None:
-        text = self.text
-        if "\r" in text:
+    def __init__(self, text: str, starts: list[int] | None = None) -> None:
+        self.text = text
+        if starts is not None:
+            self.starts = starts
+        elif "\r" in text:
             self.starts = [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
         else:  # the common case, much faster than the regex (performance.md)
             self.starts = list(accumulate((len(part) + 1 for part in text.split("\n")[:-1]), initial=0))
+
+    def replaced(self, start: int, end: int, new: str) -> LineIndex:
+        """The index of the text with offsets ``start..end`` replaced by ``new``, made from
+        this one: the line starts before the edit kept, those after it moved. A keystroke
+        in a 5,000-line file then costs a list shift, not a split of the whole text
+        (performance.md); a text with ``\r`` (where a join can make a ``\r\n``) is indexed anew."""
+        text = self.text
+        result = text[:start] + new + text[end:]
+        if "\r" in new or "\r" in text:
+            return LineIndex(result)
+        starts = self.starts
+        kept = bisect.bisect_right(starts, start)  # the lines starting at or before the edit
+        moved = bisect.bisect_right(starts, end)  # the first line starting after it
+        added = []
+        at = new.find("\n")
+        while at >= 0:
+            added.append(start + at + 1)
+            at = new.find("\n", at + 1)
+        delta = len(new) - (end - start)
+        return LineIndex(result, [*starts[:kept], *added, *(s + delta for s in starts[moved:])])
 
     def line_text(self, index: int) -> str:
         """Text of 0-based line ``index`` without its line break."""
@@ -96,9 +114,20 @@ class LineIndex:
 class PositionMapper:
     """Converts core positions/ranges of one document text to and from LSP ones."""
 
-    def __init__(self, text: str, encoding: str = UTF16) -> None:
-        self.index = LineIndex(text)
+    def __init__(self, text: str, encoding: str = UTF16, index: LineIndex | None = None) -> None:
+        self.index = index if index is not None and index.text is text else LineIndex(text)
         self.encoding = encoding
+
+    def units(self, position: Position) -> tuple[int, int]:
+        """``to_lsp`` as a plain (line, character) pair, for building JSON directly."""
+        line = position.line - 1
+        starts = self.index.starts
+        if line < 0:
+            return 0, 0
+        if line >= len(starts):
+            last = len(starts) - 1
+            return last, units(self.index.line_text(last), self.encoding)
+        return line, to_units(self.index.line_text(line), position.column, self.encoding)
 
     def to_lsp(self, position: Position) -> lsp.Position:
         line = position.line - 1
@@ -120,12 +149,17 @@ class PositionMapper:
         return Range(self.from_lsp(rng.start), self.from_lsp(rng.end))
 
 
-def apply_change(text: str, change: lsp.TextDocumentContentChangeEvent, encoding: str) -> str:
-    """Apply one ``didChange`` content change (incremental or full) to ``text``."""
+def apply_change(
+    text: str, change: lsp.TextDocumentContentChangeEvent, encoding: str, index: LineIndex | None = None
+) -> tuple[str, LineIndex | None]:
+    """Apply one ``didChange`` content change (incremental or full) to ``text``: the new
+    text and its line index (``index``, the old text's, updated; None after a full change)."""
     rng = getattr(change, "range", None)
     if rng is None:
-        return change.text
-    index = LineIndex(text)
+        return change.text, None
+    if index is None or index.text is not text:
+        index = LineIndex(text)
     start = index.offset(rng.start, encoding)
     end = index.offset(rng.end, encoding)
-    return text[:start] + change.text + text[max(start, end) :]
+    index = index.replaced(start, max(start, end), change.text)
+    return index.text, index

@@ -64,3 +64,8 @@ class EmsProtocol(LanguageServerProtocol):
         # JSON-RPC answers a request whose id cannot be read with a null id; pygls's
         # annotation leaves None out.
         self._send_response(msg_id, error=lsp.ResponseError(code=error.code, message=error.message))  # type: ignore[arg-type]
+
+    def notify_json(self, method: str, params: dict[str, Any]) -> None:
+        """A notification whose params are already JSON (no lsprotocol objects to
+        unstructure): the diagnostics published after every keystroke (``app.publish``)."""
+        self._send_data({"jsonrpc": self.VERSION, "method": method, "params": params})

@@ -28,6 +28,8 @@ EDITOR_FIRST = "editorFirst"
 FILESYSTEM_FIRST = "filesystemFirst"
 DEFAULT_DEBOUNCE_MS = 150
 MAX_DEBOUNCE_MS = 10_000
+DEFAULT_FIX_IDLE_MS = 500  # unchanged this long, a document's fixes are judged ahead
+MAX_FIX_IDLE_MS = 600_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Settings:
     ignore: tuple[str, ...] = ()
     run: str = RUN_ON_TYPE
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
+    fix_idle_ms: int = DEFAULT_FIX_IDLE_MS
     unsafe_fixes: bool | None = None  # None: whatever the config file says
     configuration_preference: str = EDITOR_FIRST
     coverage_hints: bool = False  # uncovered lines of the latest `ems test` run as hints
@@ -95,6 +98,12 @@ def parse_settings(raw: object, known_codes: tuple[str, ...], base: Settings | N
             warnings.append(
                 f"setting ems.debounceMs: expected an integer 0..{MAX_DEBOUNCE_MS}, got {value!r}"
             )
+    if "fixIdleMs" in data:
+        value = data["fixIdleMs"]
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_FIX_IDLE_MS:
+            settings = replace(settings, fix_idle_ms=value)
+        else:
+            warnings.append(f"setting ems.fixIdleMs: expected an integer 0..{MAX_FIX_IDLE_MS}, got {value!r}")
     if "unsafeFixes" in data:
         if isinstance(data["unsafeFixes"], bool):
             settings = replace(settings, unsafe_fixes=data["unsafeFixes"])

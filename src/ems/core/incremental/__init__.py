@@ -51,6 +51,9 @@ class IncrementalAnalyser:
         # Lines parsed by the last call (the whole text, or only the re-parsed region):
         # what tests and ``ems.status`` read to see that an edit stayed incremental.
         self.last_reparsed_lines = 0
+        # Whether the last call reused the module-scoped rules' results (its outline was the
+        # one they were found over): what tests read to see typing stayed cheap.
+        self.last_scoped_reused = False
         # Documents answered by a plain analysis whose state is still to be built, in order:
         # building costs a few whole analyses, so an opened file gets its diagnostics first
         # and the state is built when the worker is idle (``prepare``).
@@ -112,6 +115,7 @@ class IncrementalAnalyser:
         state.lines = lines
         state.text = text
         state.report = _report(state, text, path, config, ruleset, started)
+        self.last_scoped_reused = state.scoped_reused
         return state.report
 
 

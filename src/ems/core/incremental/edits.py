@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import bisect
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 from ems.core.analyse import (
@@ -262,7 +263,14 @@ def _update_method(
     fresh.shifts = {"full": shift, "stub": shift, "reads": shift}
     chunk.bodies[chunk.bodies.index(found)] = fresh
     # the class's own reads and findings, now with the new method's signature
+    before = _class_slot(chunk, parent)
     errors += _reanalyse_class(chunk, parent, src, path, rules, text, facts)
+    if not (
+        delta == 0
+        and _ascii(old[first - 1 : last], new[first - 1 : last + delta])
+        and _same_in_outline(before, _class_slot(chunk, parent), [found], [fresh])
+    ):
+        chunk.revision += 1
     if errors:
         chunk.errors = chunk.errors + errors
     chunk.facts = {**chunk.facts, **facts}  # what the method's checks asked of the document
@@ -459,7 +467,15 @@ def _update_class_body(
         body.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in body.hits]
         body.shifts = {"full": shift, "stub": shift, "reads": shift}
     chunk.bodies = sorted([*chunk.bodies, *fresh], key=lambda body: body.full.lineno)
+    before = _class_slot(chunk, parent)
     errors += _reanalyse_class(chunk, parent, src, path, rules, text, facts)
+    if not (
+        delta == 0
+        and not appended
+        and _ascii(old[first - 1 : last], region)
+        and _same_in_outline(before, _class_slot(chunk, parent), gone, fresh, replaced, statements)
+    ):
+        chunk.revision += 1
     if errors:
         chunk.errors = chunk.errors + errors
     chunk.facts = {**chunk.facts, **facts}  # what the new lines' checks asked of the document
@@ -474,6 +490,61 @@ def _update_class_body(
     chunk.spans = spans
     chunk.span_starts = [s.start for s in spans]
     return last + delta - first + 1
+
+
+def _class_slot(chunk: _Chunk, parent: ast.ClassDef) -> _Class | None:
+    return next((c for c in chunk.classes if c.full is parent), None)
+
+
+def _ascii(old: list[str], new: list[str]) -> bool:
+    """Both versions of every changed line (``old`` and ``new`` line up: no line added) are
+    ASCII: a column on them is the same in bytes (``ast``) and code points (findings), so
+    a finding there converts as before."""
+    return all(a.isascii() and b.isascii() for a, b in zip(old, new, strict=True) if a != b)
+
+
+def _same_in_outline(
+    before: _Class | None,
+    after: _Class | None,
+    gone: list[_Body],
+    fresh: list[_Body],
+    replaced: Sequence[ast.stmt] = (),
+    statements: Sequence[ast.stmt] = (),
+) -> bool:
+    """Whether an edit inside a top-level class left the outline exactly as it was,
+    compared with positions, so the module-scoped rules would find exactly what they found.
+
+    A stubbed class (its full body not in the outline) must keep an equal stub and bind the
+    same names, and each body swapped in must stand in as the one it replaced (the same
+    names bound, an equal stub, equal reads replayed). A class that is in the outline whole
+    must also keep its other class-level statements (``replaced`` → ``statements``) and
+    each def equal."""
+    if (before is None) != (after is None) or len(gone) != len(fresh):
+        return False
+    whole = before is None
+    if before is not None and after is not None:
+        if (
+            before.active != "stub"
+            or before.binds != after.binds
+            or _dump([before.stub]) != _dump([after.stub])
+        ):
+            return False
+    elif _dump([s for s in replaced if not isinstance(s, _FUNCTIONS)]) != _dump(
+        [s for s in statements if not isinstance(s, _FUNCTIONS)]
+    ):
+        return False
+    for old, new in zip(gone, fresh, strict=True):
+        if old.binds != new.binds or (old.stub is None) != (new.stub is None):
+            return False
+        if _dump([old.stub] if old.stub else []) != _dump([new.stub] if new.stub else []):
+            return False
+        if _dump(old.reads) != _dump(new.reads) or (whole and _dump([old.full]) != _dump([new.full])):
+            return False
+    return True
+
+
+def _dump(nodes: Sequence[Any]) -> str:
+    return "\0".join(ast.dump(node, include_attributes=True) for node in nodes)
 
 
 def _check_in_class(
@@ -550,6 +621,7 @@ def _move_after(
     being replaced, with the ``replaced`` bodies in them) and stretch what encloses it; the
     chunk is settled (all its nodes at document lines). Later chunks just shift."""
     chunk = chunks[position]
+    chunk.revision += 1  # its outline's nodes move
     shift = chunk.shift
     slots: list[_Body | _Class] = [*chunk.classes, *chunk.bodies]
     roots = frozenset(id(n) for slot in slots for n in (slot.full, slot.stub) if n is not None)

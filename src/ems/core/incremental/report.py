@@ -15,7 +15,7 @@ from ems.core.analyse import (
 )
 from ems.core.config import Config
 from ems.core.fingerprint import enclosing_definition, fingerprints
-from ems.core.incremental.outline import _outline
+from ems.core.incremental.outline import _Outline, _outline
 from ems.core.incremental.state import RawHit, _Body, _Chunk, _Class, _shift_hit, _State
 from ems.core.model import Finding, Report, RuleError
 from ems.core.registry import RuleSet
@@ -36,10 +36,40 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
         for slot in slots:
             if slot.active == "stub" and slot.hits:
                 findings += _cached_findings(slot, chunk.shift, path, config)
-    raw: list[RawHit] = []
     src = SourceText(text)
+    raw, scoped_errors = _scoped(state, outline, src, path)
+    for error in scoped_errors:
+        errors.setdefault(error.code, error)
+    findings += [_to_finding(rule, hit, path, config) for rule, hit in raw]
+    findings.extend(_rule_error_finding(err, path) for err in errors.values())
+    findings = _apply_suppressions(findings, text, ruleset, state.rules.enabled, path, config)
+    findings.sort(key=lambda f: (f.range.start, f.code))
+    findings = _fingerprinted(findings, state, src, path)
+    elapsed = time.perf_counter() - started
+    return Report(path, tuple(findings), False, tuple(errors.values()), {"total": elapsed})
+
+
+def _scoped(
+    state: _State, outline: _Outline, src: SourceText, path: str
+) -> tuple[list[RawHit], list[RuleError]]:
+    """The module-scoped rules' hits over the outline (each replayed read's finding repeated
+    at the reads it stands for), and their errors. Reused when no chunk of the outline
+    changed since they were found: the same chunks (identity), none revised in place, each
+    at the same shift — typing inside a method or on a class's own line that changes
+    nothing the outline holds (``edits._same_in_outline``) costs no scope pass."""
+    signature = tuple((chunk, chunk.revision, chunk.shift) for chunk in state.chunks)
+    memo = state.scoped
+    if (
+        memo is not None
+        and len(memo[0]) == len(signature)
+        and all(a[0] is b[0] and a[1:] == b[1:] for a, b in zip(memo[0], signature, strict=True))
+    ):
+        state.scoped = (signature, memo[1], memo[2])  # (the old chunks let go)
+        state.scoped_reused = True
+        return memo[1], memo[2]
+    raw: list[RawHit] = []
     ctx = AnalysisContext(path=path, source=src, tree=outline.module)
-    scoped, scoped_errors = run_rules(ctx, state.rules.scoped_rules, state.rules.scoped_dispatch)
+    scoped, errors = run_rules(ctx, state.rules.scoped_rules, state.rules.scoped_dispatch)
     for rule, hit in scoped:
         raw.append((rule, hit))
         if hit.line == hit.end_line:
@@ -51,15 +81,9 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
                         ctx.hit(node, hit.message, related=hit.related, data=hit.data, template=hit.template),
                     )
                 )
-    for error in scoped_errors:
-        errors.setdefault(error.code, error)
-    findings += [_to_finding(rule, hit, path, config) for rule, hit in raw]
-    findings.extend(_rule_error_finding(err, path) for err in errors.values())
-    findings = _apply_suppressions(findings, text, ruleset, state.rules.enabled, path, config)
-    findings.sort(key=lambda f: (f.range.start, f.code))
-    findings = _fingerprinted(findings, state, src, path)
-    elapsed = time.perf_counter() - started
-    return Report(path, tuple(findings), False, tuple(errors.values()), {"total": elapsed})
+    state.scoped = (signature, raw, errors)
+    state.scoped_reused = False
+    return raw, errors
 
 
 def _cached_findings(owner: _Chunk | _Body | _Class, shift: int, path: str, config: Config) -> list[Finding]:

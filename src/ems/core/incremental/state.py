@@ -81,6 +81,10 @@ class _Chunk:
     import_statements: list[ast.stmt] = field(default_factory=list)  # its top-level imports
     # facts about the rest of the document its findings were computed under (rule.py)
     facts: dict[tuple[str, ...], tuple[str, Any, object]] = field(default_factory=dict)
+    # bumped whenever the chunk's part of the outline changes in place (a method or
+    # class-level statements swapped in so that the outline differs, lines moved): with
+    # the chunk's identity and shift, what says the module-scoped rules' results still hold
+    revision: int = 0
 
 
 @dataclass
@@ -104,6 +108,10 @@ class _State:
     # the last edit: old and new text of the changed lines, and whether the watched names
     # bound in the module changed (what can make another chunk's facts stale)
     edit: tuple[str, str, bool, bool] = ("", "", False, False)  # ... and whether imports changed
+    # the module-scoped rules' hits and errors over the outline, with the outline's
+    # signature they were found for (``report._scoped``): reused while it is the same
+    scoped: tuple[tuple[tuple[_Chunk, int, int], ...], list[RawHit], list[RuleError]] | None = None
+    scoped_reused: bool = False  # whether the last report reused them (tests, ``ems.status``)
 
 
 def _parse(text: str) -> ast.Module | None:
