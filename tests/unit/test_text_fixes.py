@@ -101,6 +101,12 @@ CASES: list[tuple[str, str, bool]] = [
     ("F601", "d = {'a': x , 'a': x}\n", True),
     ("F601", "d = {\n    'k': (1, 'one'),  # first\n    'k': (1, 'one'),  # again\n    'z': 2,\n}\n", False),
     ("F601", "d = {'a': (x), 'a': (x)}\n", False),
+    # line ends other than "\n"
+    ("F401", "import os\r\nimport sys\r\nsys.exit()\r\n", True),
+    ("F401", "def f():\r\n    import json\r\n", True),
+    ("F401", "from m import (\r\n    a,\r\n    b,\r\n)\r\nprint(a)\r\n", False),
+    ("F841", "def f():\r\n    x = g()\r\n    y = 1\r\n    return 2\r\n", True),
+    ("E722", "try:\r\n    run()\r\nexcept:\r\n    log()\r\n", True),
     ("E714", "if not x is None:\n    pass\n", True),
     ("E714", "z = not (a) is (b)\n", True),
     ("EMS105", "try:\n    run()\nexcept OSError as e:\n    raise e  # again\n", True),
