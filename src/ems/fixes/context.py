@@ -7,6 +7,7 @@ convention of ``ems.core.model``, so a finding's range finds its node directly.
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -237,7 +238,7 @@ def changed_lines(source: SourceText, round_trip: str, new_text: str) -> tuple[T
 
     def lines(text: SourceText) -> list[str]:
         bounds = [*text.line_starts, len(text.text)]
-        return [text.text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+        return [text.text[a:b] for a, b in itertools.pairwise(bounds)]
 
     ours, before, after = lines(source), lines(SourceText(round_trip)), lines(SourceText(new_text))
     if len(ours) != len(before):
