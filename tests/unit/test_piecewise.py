@@ -34,7 +34,8 @@ MODULES = (
 
 # One block of module code touching what the module-scoped rules and the pieces meet: an
 # import used only inside a function of another piece, one redefined by a parameter, one
-# rebound in a body, reads of undefined names from many bodies (one finding each), a
+# rebound in a body, imports read only through `cast("T", x)` strings (in a function and in
+# a class), reads of undefined names from many bodies (one finding each), a
 # global, a class with methods, nested defs, an unused import in a body, suppressions used
 # and unused, and the node-local rules' usual findings.
 BLOCK = """\
@@ -42,6 +43,10 @@ import os
 import json
 from collections import OrderedDict  # noqa: F401
 import re  # noqa: E711
+from typing import cast
+from decimal import Decimal
+from fractions import Fraction
+from numbers import Number
 
 def reads_{i}(value):
     name = f"constant"
@@ -51,6 +56,16 @@ def reads_{i}(value):
 
 def shadows_{i}(json, other=len):
     return json
+
+def casts_{i}(value):
+    return cast("Decimal", value)  # a string the module's `cast` makes an annotation
+
+class Casts_{i}:
+    alias = cast("Fraction", None)
+
+class Methods_{i}:
+    def method(self):
+        return cast("Number", self)  # a method kept whole keeps its class whole
 
 def rebinds_{i}():
     global counter
@@ -105,7 +120,7 @@ def test_stdlib_modules_analysed_in_pieces_equal_the_whole_analysis(name: str, s
 
 @pytest.mark.parametrize("size", [400, 4_000])
 @pytest.mark.parametrize("line_end", ["\n", "\r\n"])
-@pytest.mark.parametrize("select", ["", "F,E9"])
+@pytest.mark.parametrize("select", ["", "F,E9", "E711,F541,EMS103"])  # the last: no module-scoped rule
 def test_a_generated_module_analysed_in_pieces_equals_the_whole_analysis(
     size: int, line_end: str, select: str
 ) -> None:

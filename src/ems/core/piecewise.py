@@ -46,6 +46,7 @@ from ems.core.model import Report, RuleError
 from ems.core.parsing import PIECE_CHARS, Piece, WholeParse, parse_piece, pieces
 from ems.core.registry import RuleSet
 from ems.core.rule import AnalysisContext, Hit, Rule
+from ems.core.scope import TYPING_MODULES
 from ems.core.source import SourceText
 from ems.core.suppressions import parse_suppressions
 from ems.core.watched import names_bound
@@ -63,6 +64,7 @@ class _Facts:
     imported: set[str] = field(default_factory=set)  # names bound by imports outside functions
     top_imports: list[ast.stmt] = field(default_factory=list)  # the module's top-level imports
     bound: set[str] = field(default_factory=set)  # watched names bound anywhere
+    typing: set[str] = field(default_factory=set)  # names bound to `typing` or its members
 
 
 @dataclass
@@ -128,11 +130,32 @@ def _facts(text: str, path: str, piece_chars: int, watched: frozenset[str]) -> _
             raise WholeParse("statements after a module-level raise")
         raised = raised or (bool(statements) and isinstance(statements[-1], ast.Raise))
         facts.imported.update(_import_names(statements))
+        facts.typing.update(_typing_names(statements))
         facts.top_imports.extend(s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom)))
         if watched:
             facts.bound.update(names_bound(statements, watched, text[piece.start : piece.end]))
         del tree, statements
     return facts
+
+
+def _typing_names(statements: list[ast.stmt]) -> set[str]:
+    """Names that imports outside functions bind to a typing module or one of its members
+    (``_reads_any``): a superset of what ``scope``'s ``_is_typing`` can answer yes for."""
+    names: set[str] = set()
+    stack: list[ast.AST] = list(statements)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.ImportFrom):
+            if node.module in TYPING_MODULES:
+                names.update(alias.asname or alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.asname or alias.name for alias in node.names if alias.name in TYPING_MODULES)
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for name in ("body", "orelse", "handlers", "finalbody", "cases"):
+                children = getattr(node, name, None)
+                if children.__class__ is list:
+                    stack.extend(children)
+    return names
 
 
 def _check_piece(
@@ -162,28 +185,46 @@ def _check_piece(
     outline.spans.extend(definition_spans(tree))
     statements = tree.body
     del tree
+    if not rules.scoped_rules:
+        return  # no module-scoped rule selected: no outline to keep
     bodies = _outermost_functions([statements])
     logged: dict[tuple[str, ...], object] = {}
     _note_errors(outline, _analyse_bodies(bodies, src, path, rules, text, logged))
     classes, class_errors = _analyse_classes([(0, statements)], bodies, src, path, rules, text, logged)
     _note_errors(outline, class_errors)
-    imported = facts.imported
-    # A body or class that binds a name the module imports is kept whole (its binding may
-    # be what makes the import unused or redefined), as in the incremental outline.
+    imported, typing = facts.imported, facts.typing
+    kept_whole: set[int] = set()  # the classes holding a body kept whole
     for body in bodies:
+        if body.stub is None:
+            continue
         if (
-            body.stub is not None
-            and not (body.binds & imported)
-            and imported.isdisjoint(_parameters(body.full))
+            body.binds & imported
+            # a body that binds a name the module imports is kept whole (its binding may be
+            # what makes the import unused or redefined), as in the incremental outline
+            or not imported.isdisjoint(_parameters(body.full))
+            or _reads_any(body.reads, typing)
         ):
-            body.holder[body.index] = body.stub
-            outline.raw.extend(body.hits)
-            _replay(outline, body.reads)
+            if body.in_class is not None:
+                kept_whole.add(id(body.in_class))
+            continue
+        body.holder[body.index] = body.stub
+        outline.raw.extend(body.hits)
+        _replay(outline, body.reads)
     for cls in classes:
-        if not (cls.binds & imported):
+        if not (cls.binds & imported) and id(cls) not in kept_whole and not _reads_any(cls.stub.body, typing):
             cls.holder[cls.index] = cls.stub
             outline.raw.extend(cls.hits)
     outline.statements.extend(statements)
+
+
+def _reads_any(reads: list[ast.stmt], names: set[str]) -> bool:
+    """Whether a stub's replayed reads name one of ``names``: a read of a `typing` import
+    makes the string arguments of ``cast("T", x)``, ``Optional["T"]``... annotations, which
+    the body analysed alone (no module bindings) cannot know, so its stub would miss them."""
+    return bool(names) and any(
+        isinstance(read, ast.Expr) and isinstance(read.value, ast.Name) and read.value.id in names
+        for read in reads
+    )
 
 
 def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
