@@ -6,6 +6,8 @@ convention of ``ems.core.model``, so a finding's range finds its node directly.
 
 from __future__ import annotations
 
+import difflib
+import itertools
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -165,7 +167,13 @@ class FixContext:
             raise WholeFileNeeded
         new_module = self.module.deep_replace(old, new)  # type: ignore[type-var]
         assert isinstance(new_module, cst.Module)
-        return self.fix_from_text(new_module.code + self._lost_tail, title, safety, finding)
+        new_text = new_module.code + self._lost_tail
+        round_trip = index.code + self._lost_tail
+        if round_trip != self.text:
+            edits = changed_lines(self.source, round_trip, new_text)
+            if edits:
+                return Fix(title, safety, edits, finding.code)
+        return self.fix_from_text(new_text, title, safety, finding)
 
     def _in_file(self, start: int, end: int, text: str) -> tuple[int, int, str]:
         """A replacement of the slice's code ``[start, end)`` as the same replacement of
@@ -217,6 +225,43 @@ def minimal_edit(source: SourceText, new_text: str) -> TextEdit:
     start = source.position(prefix)
     end = source.position(len(old) - suffix)
     return TextEdit(Range.of(start[0], start[1], end[0], end[1]), new_text[prefix : len(new_text) - suffix])
+
+
+def changed_lines(source: SourceText, round_trip: str, new_text: str) -> tuple[TextEdit, ...] | None:
+    """The lines that differ between libcst's regeneration of the file (``round_trip``) and
+    of the fixed file (``new_text``), as edits of the file's own lines.
+
+    Why: libcst does not give every text back (``except (A, B) :`` comes back as
+    ``except (A, B):``), so diffing its code against the file would also rewrite such lines
+    far from the fix. None when the line counts do not match (nothing to map the lines by).
+    """
+
+    def lines(text: SourceText) -> list[str]:
+        bounds = [*text.line_starts, len(text.text)]
+        return [text.text[a:b] for a, b in itertools.pairwise(bounds)]
+
+    ours, before, after = lines(source), lines(SourceText(round_trip)), lines(SourceText(new_text))
+    if len(ours) != len(before):
+        return None
+    limit = min(len(before), len(after))
+    head = 0
+    while head < limit and before[head] == after[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and before[-1 - tail] == after[-1 - tail]:
+        tail += 1
+    matcher = difflib.SequenceMatcher(
+        None, before[head : len(before) - tail], after[head : len(after) - tail], autojunk=False
+    )
+    starts = [*source.line_starts, len(source.text)]
+    edits = [
+        minimal_edit_between(
+            source, starts[head + i1], starts[head + i2], "".join(after[head + j1 : head + j2])
+        )
+        for op, i1, i2, j1, j2 in matcher.get_opcodes()
+        if op != "equal"
+    ]
+    return tuple(edits) or None
 
 
 def minimal_edit_between(source: SourceText, start: int, end: int, text: str) -> TextEdit:

@@ -147,6 +147,7 @@ def project_files(root: str, project: bool) -> dict[str, Stat]:
         paths: Iterable[str] = (str(p) for p in discover([Path(root)], resolver))
     else:
         paths = _package_walk(root)
+    prefix = os.path.join(root, "")
     for full in paths:
         if not full.endswith(".py"):
             continue
@@ -154,7 +155,13 @@ def project_files(root: str, project: bool) -> dict[str, Stat]:
             info = os.stat(full)
         except OSError:
             continue
-        found[os.path.relpath(full, root)] = (info.st_size, info.st_mtime_ns)
+        # ``relpath`` was most of a judged file's cost outside a project (every judgement
+        # lists the import root again): a normalised path under the root is cut instead.
+        if full.startswith(prefix) and os.path.normpath(full) == full:
+            rel = full[len(prefix) :]
+        else:
+            rel = os.path.relpath(full, root)
+        found[rel] = (info.st_size, info.st_mtime_ns)
     return found
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import standalone
@@ -72,3 +74,19 @@ class AssertFalse(Rule):
             semicolon=node.semicolon,
         )
         return ctx.replace(node, new, self.fix_title, Safety.UNSAFE, finding)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line statement: its
+        message (if any) becomes the exception's argument as written."""
+        if finding.range.start.line != finding.range.end.line:
+            raise textedit.CstNeeded
+        start, end = textedit.offsets(ctx.source, finding.range)
+        match = _ASSERT_FALSE.fullmatch(ctx.text, start, end)
+        if match is None:
+            raise textedit.CstNeeded
+        new = f"raise AssertionError({match.group(1) or ''})"
+        return textedit.replacement(ctx.source, start, end, new, self.fix_title, Safety.UNSAFE, finding)
+
+
+# `assert False` / `assert (False), message` on one line; group 1: the message as written
+_ASSERT_FALSE = re.compile(r"assert[ \t]*(?:False|\([ \t]*False[ \t]*\))(?:[ \t]*,[ \t]*(\S.*))?")

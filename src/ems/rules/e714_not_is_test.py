@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import NO_HITS, is_negated_comparison, negated_comparison
@@ -58,3 +59,7 @@ class NotIsTest(Rule):
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         return negated_comparison(finding, ctx, cst.Is, cst.IsNot, self.fix_title)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line `not a is b`."""
+        return textedit.negated_comparison(finding, ctx.source, ast.Is, "is", "is not", self.fix_title)

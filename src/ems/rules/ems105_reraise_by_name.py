@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import NO_HITS, SCOPE_NODES, TRY_NODES, contains, path_pairs
@@ -85,6 +87,18 @@ class ReraiseByName(Rule):
             return None
         new = node.with_changes(exc=None, whitespace_after_raise=cst.MaybeSentinel.DEFAULT)
         return ctx.replace(node, new, self.fix_title, Safety.SAFE, finding)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line `raise name`."""
+        if finding.range.start.line != finding.range.end.line:
+            raise textedit.CstNeeded
+        start, end = textedit.offsets(ctx.source, finding.range)
+        if not _RAISE_NAME.fullmatch(ctx.text, start, end):
+            raise textedit.CstNeeded
+        return textedit.replacement(ctx.source, start, end, "raise", self.fix_title, Safety.SAFE, finding)
+
+
+_RAISE_NAME = re.compile(r"raise[ \t]+\w+")
 
 
 def _rebinds(handler: ast.ExceptHandler, name: str) -> bool:

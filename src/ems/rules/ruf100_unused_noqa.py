@@ -88,3 +88,7 @@ class UnusedSuppression(Rule):
             new_line = f"{before}  # {rest.lstrip('#').strip()}" if rest else before
         edit = TextEdit(Range.of(line_number, 0, line_number, len(line)), new_line)
         return Fix(self.fix_title, self.fix_safety, (edit,), self.code)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """The fix is a text edit already (no libcst)."""
+        return self.fix(finding, ctx)

@@ -56,7 +56,7 @@ class Judgements:
         # True once the client watches the project's Python files for us: a stamp is then
         # kept until a file event or a save says the project changed on disk.
         self.watching = False
-        self.counts = {"judged": 0, "judgedWhenIdle": 0, "reused": 0, "stamps": 0}
+        self.counts = {"judged": 0, "judgedWhenIdle": 0, "reused": 0, "stamps": 0, "warmed": 0}
 
     async def report(self, analysis: Analysis) -> Report:
         """The analysis's report with each finding's judged ``Fixability``: kept, being
