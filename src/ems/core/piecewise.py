@@ -61,7 +61,7 @@ RawHit = tuple[type[Rule], Hit]
 
 @dataclass
 class _Facts:
-    """What a piece's rules may ask about the rest of the module (pass 1)."""
+    """What a piece's rules may ask about the rest of the module, learnt piece by piece."""
 
     imported: set[str] = field(default_factory=set)  # names bound by imports outside functions
     top_imports: list[ast.stmt] = field(default_factory=list)  # the module's top-level imports
@@ -116,7 +116,7 @@ def analyse_in_pieces(
     except (Exception, RecursionError) as exc:  # not the rules' (contained): ours
         log.warning("piecewise analysis of %s failed (%s); analysing it whole", path, exc, exc_info=exc)
         return None
-    timings = {"parse": time.perf_counter() - started}
+    timings = {"pieces": time.perf_counter() - started}
     raw, errors = _outline_pass(outline, src, path, rules)
     suppressions = parse_suppressions(text)
     names = names_from_spans(outline.spans, finding_lines(raw, errors, suppressions))
