@@ -133,6 +133,41 @@ def test_a_generated_module_analysed_in_pieces_equals_the_whole_analysis(
     _same(_pieces(text, size, config=config), whole)
 
 
+LATE = {
+    "an import below a body that imports its name": (  # F811: bodies run after the module
+        "def early():\n    import pickle\n    return pickle\n",
+        "import pickle\n",
+    ),
+    "a watched name bound below its use": (
+        'def early():\n    handle = open("f")\n    return handle\n',
+        "def open(name):\n    return name\n",
+    ),
+    "a typing import below a body that casts": (  # else a false F401 for Integral
+        'def early(value):\n    return cast("Integral", value)\n',
+        "from typing import cast\nfrom numbers import Integral\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", LATE, ids=list(LATE))
+def test_a_fact_met_late_checks_every_piece_again(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each piece is checked knowing the pieces up to itself; when a later piece changes
+    what an earlier one was checked under, every piece is checked again knowing the whole
+    module, and the findings are the whole analysis's."""
+    early, late = LATE[case]
+    filler = "".join(f"x_{k} = {k}\n" for k in range(100))  # `early` alone in the first piece
+    text = early + filler + _module(6) + late
+    runs: list[bool] = []
+    real = piecewise._check_pieces
+    monkeypatch.setattr(piecewise, "_check_pieces", lambda *a, **k: runs.append(k["learn"]) or real(*a, **k))
+    _same(_pieces(text, 400), analyse(text, "m.py"))
+    assert runs == [True, False]
+    runs.clear()
+    text = late + early + filler + _module(6)
+    _same(_pieces(text, 400), analyse(text, "m.py"))
+    assert runs == [True]  # known in time: one run
+
+
 def test_a_module_level_raise_followed_by_code_is_analysed_whole() -> None:
     """The statements after it are one unreachable block (EMS102): pieces would cut it."""
     text = _module(3) + "raise SystemExit\n" + _module(2)

@@ -6,22 +6,24 @@ under 300 MB for that module). Here the module is parsed in the pieces ``ems.cor
 cuts (top-level statements, line numbers the file's) and each piece's tree is dropped once
 it has been checked; what outlives it is small:
 
-1. **Facts** (a first pass over the pieces, trees dropped at once): the names imported
-   outside any function, the module's top-level import statements, and which watched names
-   (``Rule.watched_names``) are bound anywhere: what a statement's rules may ask about the
-   rest of the module (``AnalysisContext.module_imports``, ``bound_anywhere``).
-2. **Pieces** (a second pass): the chunk-local rules run over each piece with those facts,
-   the definition spans (for fingerprints) are kept, and each outermost function body (and
-   each top-level class whose defs are all stubbed) is analysed alone for the module-scoped
-   rules and replaced by a stub that replays its reads from outside, exactly as the
-   language server's incremental analysis does (``ems.core.incremental.stubs``). The
-   piece's statements, bodies stubbed, are kept as part of the *outline*; the full bodies
-   are dropped.
-3. **Outline**: the module-scoped rules run once over the outline (every piece's stubbed
-   statements and one function replaying every name read from outside, each once).
+1. **Facts**, learnt from each piece before it is checked: the names imported outside
+   functions, the module's top-level import statements, the watched names
+   (``Rule.watched_names``) bound anywhere, the names bound to ``typing``: what a
+   statement's rules may ask about the rest of the module (``AnalysisContext.module_imports``,
+   ``bound_anywhere``) and what decides whether a stub may stand in for a body.
+2. **Pieces**: the chunk-local rules run over each piece with those facts, the definition
+   spans (for fingerprints) are kept, and each outermost function body (and each top-level
+   class whose defs are all stubbed) is analysed alone for the module-scoped rules and
+   replaced by a stub that replays its reads from outside, exactly as the language server's
+   incremental analysis does (``ems.core.incremental.stubs``). The piece's statements,
+   bodies stubbed, are kept as part of the *outline*; the full bodies are dropped.
+3. **Outline**: once every piece is known, what each was checked under is checked again
+   against the whole module (``_still_true``: an import met late, say; then every piece is
+   checked again, knowing the whole module), and the module-scoped rules run once over the outline (every piece's
+   stubbed statements and one function replaying every name read from outside, each once).
 
 The findings, fingerprints included, are ``analyse``'s (tests compare the two over the
-stdlib with pieces down to one statement). Only sources of ``parsing.PIECEWISE_MIN_CHARS``
+stdlib with pieces of a few hundred characters). Only sources of ``parsing.PIECEWISE_MIN_CHARS``
 or more come here; anything this path cannot take (a syntax error, a lone ``\\r``, an
 internal error) returns None and ``analyse`` takes its usual path.
 """
@@ -34,6 +36,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ems.core.analyse import finding_lines, finish, names_from_spans, run_rules
 from ems.core.config import Config
@@ -43,9 +46,9 @@ from ems.core.incremental.report import _byte_column
 from ems.core.incremental.state import _Rules
 from ems.core.incremental.stubs import _analyse_bodies, _analyse_classes, _import_names, _outermost_functions
 from ems.core.model import Report, RuleError
-from ems.core.parsing import PIECE_CHARS, Piece, WholeParse, parse_piece, pieces
+from ems.core.parsing import PIECE_CHARS, WholeParse, pieces
 from ems.core.registry import RuleSet
-from ems.core.rule import AnalysisContext, Hit, Rule
+from ems.core.rule import IMPORTS, AnalysisContext, Hit, Rule
 from ems.core.scope import TYPING_MODULES
 from ems.core.source import SourceText
 from ems.core.suppressions import parse_suppressions
@@ -58,9 +61,8 @@ RawHit = tuple[type[Rule], Hit]
 
 @dataclass
 class _Facts:
-    """What a piece's rules may ask about the rest of the module (pass 1)."""
+    """What a piece's rules may ask about the rest of the module, learnt piece by piece."""
 
-    pieces: list[Piece] = field(default_factory=list)
     imported: set[str] = field(default_factory=set)  # names bound by imports outside functions
     top_imports: list[ast.stmt] = field(default_factory=list)  # the module's top-level imports
     bound: set[str] = field(default_factory=set)  # watched names bound anywhere
@@ -78,6 +80,10 @@ class _Outline:
     raw: list[RawHit] = field(default_factory=list)
     errors: dict[str, RuleError] = field(default_factory=dict)  # one per rule, first kept
     spans: list[DefinitionSpan] = field(default_factory=list)
+    # what the stubbed bodies and classes bind (parameters too) and read from outside:
+    # checked against the whole module's imports once every piece is known (``_still_true``)
+    stub_binds: set[str] = field(default_factory=set)
+    stub_reads: set[str] = field(default_factory=set)
 
 
 def analyse_in_pieces(
@@ -93,20 +99,24 @@ def analyse_in_pieces(
     if "\0" in text:
         return None
     rules = _split_rules(ruleset, config, path)
+    facts = _Facts()
     try:
         with warnings.catch_warnings():
             # as in ``analyse``: the analysed code's own warnings are not ours to print
             warnings.simplefilter("ignore")
-            facts = _facts(text, path, piece_chars, rules.watched)
-            outline = _Outline()
-            for piece in facts.pieces:
-                _check_piece(parse_piece(text, piece, path), text, path, src, rules, facts, outline)
+            outline, asked = _check_pieces(text, path, src, rules, piece_chars, facts, learn=True)
+            if not _still_true(facts, outline, asked):
+                # Something met late (an import at the bottom, a watched name bound below
+                # its use) changes what an earlier piece was checked under: check every
+                # piece again, now knowing the whole module (nothing can be late then).
+                del outline, asked
+                outline, _ = _check_pieces(text, path, src, rules, piece_chars, facts, learn=False)
     except WholeParse:
         return None  # a syntax error, or a module that must be parsed whole
     except (Exception, RecursionError) as exc:  # not the rules' (contained): ours
         log.warning("piecewise analysis of %s failed (%s); analysing it whole", path, exc, exc_info=exc)
         return None
-    timings = {"parse": time.perf_counter() - started}
+    timings = {"pieces": time.perf_counter() - started}
     raw, errors = _outline_pass(outline, src, path, rules)
     suppressions = parse_suppressions(text)
     names = names_from_spans(outline.spans, finding_lines(raw, errors, suppressions))
@@ -117,30 +127,77 @@ def analyse_in_pieces(
     )
 
 
-def _facts(text: str, path: str, piece_chars: int, watched: frozenset[str]) -> _Facts:
-    """Pass 1: where the pieces are, and the module-wide facts; each tree dropped at once."""
-    facts = _Facts()
+def _check_pieces(
+    text: str, path: str, src: SourceText, rules: _Rules, piece_chars: int, facts: _Facts, learn: bool
+) -> tuple[_Outline, _Asked]:
+    """Every piece checked in turn (``_check_piece``), its tree dropped after; with ``learn``,
+    each piece's facts are learnt first (``facts`` is then complete at the end)."""
+    outline, asked = _Outline(), _Asked()
     raised = False
     for piece, tree in pieces(text, path, piece_chars):
-        facts.pieces.append(piece)
         statements = tree.body
         if (raised and statements) or any(isinstance(s, ast.Raise) for s in statements[:-1]):
             # Statements after a module-level `raise` are one unreachable block (EMS102)
             # that pieces would cut: such a module is analysed whole.
             raise WholeParse("statements after a module-level raise")
         raised = raised or (bool(statements) and isinstance(statements[-1], ast.Raise))
-        facts.imported.update(_import_names(statements))
-        facts.typing.update(_typing_names(statements))
-        facts.top_imports.extend(s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom)))
-        if watched:
-            facts.bound.update(names_bound(statements, watched, text[piece.start : piece.end]))
-        del tree, statements
-    return facts
+        if learn:
+            _learn(facts, statements, text[piece.start : piece.end], rules.watched)
+        del statements
+        _check_piece(tree, text, path, src, rules, facts, outline, asked)
+        del tree
+    return outline, asked
+
+
+def _learn(facts: _Facts, statements: list[ast.stmt], text: str, watched: frozenset[str]) -> None:
+    """What a piece (``text``, its ``statements``) adds to the module-wide facts, learnt
+    before the piece is checked: each piece is checked knowing itself and the pieces before."""
+    facts.imported.update(_import_names(statements))
+    facts.typing.update(_typing_names(statements))
+    facts.top_imports.extend(s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom)))
+    if watched:
+        facts.bound.update(names_bound(statements, watched, text))
+
+
+class _Asked(dict[tuple[str, ...], tuple[str, Callable[[Any], object] | None, object]]):
+    """The facts the chunk-local rules asked (``AnalysisContext.fact_log``), each with its
+    first answer, and whether a later piece got another answer (``stale``)."""
+
+    stale = False
+
+    def __setitem__(
+        self, key: tuple[str, ...], entry: tuple[str, Callable[[Any], object] | None, object]
+    ) -> None:
+        first = self.get(key)
+        if first is None:
+            super().__setitem__(key, entry)
+        elif first[2] != entry[2]:
+            self.stale = True
+
+
+def _still_true(facts: _Facts, outline: _Outline, asked: _Asked) -> bool:
+    """Whether what each piece was checked under holds for the whole module: a piece knew
+    only the pieces up to itself, so an import, a watched binding or a typing import met
+    later can change a chunk-local rule's answer or a stub's right to stand in."""
+    if asked.stale:
+        return False
+    if outline.stub_binds & facts.imported or outline.stub_reads & facts.typing:
+        return False
+    for key, (word, compute, value) in asked.items():
+        if word == IMPORTS and compute is not None:
+            now = compute(facts.top_imports)
+        elif key[0] == "binds":
+            now = word in facts.bound
+        else:
+            continue  # the whole text's (``module_fact``): true for every piece
+        if now != value:
+            return False
+    return True
 
 
 def _typing_names(statements: list[ast.stmt]) -> set[str]:
     """Names that imports outside functions bind to a typing module or one of its members
-    (``_reads_any``): a superset of what ``scope``'s ``_is_typing`` can answer yes for."""
+    (``_read_names``): a superset of what ``scope``'s ``_is_typing`` can answer yes for."""
     names: set[str] = set()
     stack: list[ast.AST] = list(statements)
     while stack:
@@ -166,15 +223,17 @@ def _check_piece(
     rules: _Rules,
     facts: _Facts,
     outline: _Outline,
+    asked: _Asked,
 ) -> None:
-    """Pass 2 for one piece: its chunk-local hits, definition spans, and stubbed statements
-    (with the module-scoped hits inside its stubbed bodies and classes) into ``outline``."""
+    """One piece: its chunk-local hits, definition spans, and stubbed statements (with the
+    module-scoped hits inside its stubbed bodies and classes) into ``outline``."""
     top_imports = facts.top_imports
     ctx = AnalysisContext(
         path=path,
         source=src,
         tree=tree,
         module_text=text,
+        fact_log=asked,
         bound_anywhere=facts.bound.__contains__,
         module_imports=lambda: top_imports,
     )
@@ -197,34 +256,40 @@ def _check_piece(
     for body in bodies:
         if body.stub is None:
             continue
+        parameters = _parameters(body.full)
+        reads = _read_names(body.reads)
         if (
             body.binds & imported
             # a body that binds a name the module imports is kept whole (its binding may be
             # what makes the import unused or redefined), as in the incremental outline
-            or not imported.isdisjoint(_parameters(body.full))
-            or _reads_any(body.reads, typing)
+            or not imported.isdisjoint(parameters)
+            or not typing.isdisjoint(reads)
         ):
             if body.in_class is not None:
                 kept_whole.add(id(body.in_class))
             continue
         body.holder[body.index] = body.stub
         outline.raw.extend(body.hits)
+        outline.stub_binds.update(body.binds, parameters)
+        outline.stub_reads.update(reads)
         _replay(outline, body.reads)
     for cls in classes:
-        if not (cls.binds & imported) and id(cls) not in kept_whole and not _reads_any(cls.stub.body, typing):
+        reads = _read_names(cls.stub.body)
+        if not (cls.binds & imported) and id(cls) not in kept_whole and typing.isdisjoint(reads):
             cls.holder[cls.index] = cls.stub
             outline.raw.extend(cls.hits)
+            outline.stub_binds.update(cls.binds)
+            outline.stub_reads.update(reads)
     outline.statements.extend(statements)
 
 
-def _reads_any(reads: list[ast.stmt], names: set[str]) -> bool:
-    """Whether a stub's replayed reads name one of ``names``: a read of a `typing` import
-    makes the string arguments of ``cast("T", x)``, ``Optional["T"]``... annotations, which
-    the body analysed alone (no module bindings) cannot know, so its stub would miss them."""
-    return bool(names) and any(
-        isinstance(read, ast.Expr) and isinstance(read.value, ast.Name) and read.value.id in names
-        for read in reads
-    )
+def _read_names(reads: list[ast.stmt]) -> set[str]:
+    """The names a stub's replayed reads read. A body or class that reads a `typing` import
+    is kept whole: that makes the string arguments of ``cast("T", x)``, ``Optional["T"]``...
+    annotations, which the body analysed alone (no module bindings) cannot know."""
+    return {
+        read.value.id for read in reads if isinstance(read, ast.Expr) and isinstance(read.value, ast.Name)
+    }
 
 
 def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:

@@ -44,8 +44,12 @@ class Statements:
         self.source = source
 
     @cached_property
+    def tree(self) -> ast.Module:
+        return ast.parse(self.text)
+
+    @cached_property
     def _by_start(self) -> dict[tuple[int, int], Place]:
-        tree = ast.parse(self.text)
+        tree = self.tree
         found: dict[tuple[int, int], Place] = {}
         char_column = self.source.char_column
         stack: list[tuple[list[ast.stmt], bool]] = [(tree.body, False)]
@@ -134,7 +138,7 @@ def remove_statement(source: SourceText, place: Place, title: str, safety: Safet
     if not blank(head):
         raise CstNeeded  # after a `;` or on its block's header line
     rest = source.text[end : source.offset(node.end_lineno, len(source.line(node.end_lineno)))]  # type: ignore[arg-type]
-    if not _only_comment(rest):
+    if not only_comment(rest):
         raise CstNeeded  # a `;` follows
     if place.indented and len(place.siblings) == 1:
         if node.lineno != node.end_lineno:
@@ -144,7 +148,7 @@ def remove_statement(source: SourceText, place: Place, title: str, safety: Safet
     return Fix(title, safety, (edit,), finding.code)
 
 
-def _only_comment(rest: str) -> bool:
+def only_comment(rest: str) -> bool:
     stripped = rest.strip(" \t")
     return not stripped or (stripped.startswith("#") and "\\" not in stripped)
 
@@ -382,3 +386,59 @@ def statement_starting(source: SourceText, line: int, column: int) -> ast.stmt:
         ast.increment_lineno(tree, line - 2 if wrap else line - 1)
         return tree.body[0].body[0] if wrap else tree.body[0]  # type: ignore[attr-defined]
     raise CstNeeded
+
+
+_PRIMARY = (
+    ast.Name,
+    ast.Attribute,
+    ast.Call,
+    ast.Subscript,
+    ast.List,
+    ast.Dict,
+    ast.Set,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+)
+
+
+def call_arguments(text: str, node: ast.Call, func: str, count: int) -> list[str]:
+    """The texts of a one-line call's ``count`` plain positional arguments (from
+    ``expression_at``), each exactly its node's text: an argument in brackets of its own, a
+    keyword or a star raises ``CstNeeded``."""
+    if not (
+        isinstance(node.func, ast.Name)
+        and node.func.id == func
+        and len(node.args) == count
+        and not node.keywords
+        and not any(isinstance(a, ast.Starred) for a in node.args)
+    ):
+        raise CstNeeded
+    pieces = []
+    after = char_at(text, node.func.end_col_offset)  # type: ignore[arg-type]
+    for index, argument in enumerate(node.args):
+        low = char_at(text, argument.col_offset)
+        high = char_at(text, argument.end_col_offset)  # type: ignore[arg-type]
+        opener = "(" if index == 0 else ","
+        if text[after:low].strip(" \t") != opener:
+            raise CstNeeded  # brackets around the argument (not its own node's)
+        pieces.append(text[low:high])
+        after = high
+    if text[after:].strip(" \t").rstrip(",").strip(" \t") != ")":
+        raise CstNeeded
+    return pieces
+
+
+def as_primary(node: ast.expr, code: str) -> str:
+    """``rules._helpers.as_primary`` on the text: ``code`` as it stands when it takes
+    ``.attr`` (a name, call, subscript, display, one string literal, or in brackets of its
+    own), else in parentheses."""
+    if isinstance(node, _PRIMARY) or code.startswith("("):
+        return code
+    if (
+        isinstance(node, (ast.Constant, ast.JoinedStr))
+        and isinstance(getattr(node, "value", ""), (str, bytes))
+        and one_string(code)
+    ):
+        return code
+    return f"({code})"

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import NO_HITS, as_primary, has_comment, is_plain_identifier
@@ -88,6 +89,22 @@ class GetattrWithConstant(Rule):
             rpar=call.rpar,
         )
         return ctx.replace(call, new, self.fix_title, Safety.SAFE, finding)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line call."""
+        node, base, text = textedit.expression_at(ctx.source, finding.range)
+        if not isinstance(node, ast.Call):
+            raise textedit.CstNeeded
+        obj, name = textedit.call_arguments(text, node, "getattr", 2)
+        value = node.args[1]
+        if not (
+            isinstance(value, ast.Constant) and isinstance(value.value, str) and textedit.one_string(name)
+        ):
+            raise textedit.CstNeeded
+        new = f"{textedit.as_primary(node.args[0], obj)}.{value.value}"
+        return textedit.replacement(
+            ctx.source, base, base + len(text), new, self.fix_title, Safety.SAFE, finding
+        )
 
 
 def _constant_call(func: str, arity: int):  # noqa: ANN202 - a predicate for FixContext.find

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import NO_HITS, as_primary, has_comment, is_plain_identifier, standalone
@@ -92,3 +93,23 @@ class SetattrWithConstant(Rule):
             semicolon=statement.semicolon,
         )
         return ctx.replace(statement, new, self.fix_title, Safety.SAFE, finding)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line call that is a
+        statement of its own."""
+        node, base, text = textedit.expression_at(ctx.source, finding.range)
+        if not isinstance(node, ast.Call):
+            raise textedit.CstNeeded
+        obj, name, value = textedit.call_arguments(text, node, "setattr", 3)
+        key = node.args[1]
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str) and textedit.one_string(name)):
+            raise textedit.CstNeeded
+        line = ctx.source.line(finding.line)
+        before = line[: finding.range.start.column].rstrip(" \t")
+        after = line[finding.range.end.column :].strip(" \t")
+        if not (before == "" or before.endswith(";")) or not (after == "" or after[0] in "#;"):
+            raise textedit.CstNeeded  # part of a larger expression, or a one-line suite's
+        new = f"{textedit.as_primary(node.args[0], obj)}.{key.value} = {value}"
+        return textedit.replacement(
+            ctx.source, base, base + len(text), new, self.fix_title, Safety.SAFE, finding
+        )

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import NO_HITS, alone_on_its_lines, has_comment, standalone
@@ -122,6 +123,47 @@ class LambdaAssignment(Rule):
             leading_lines=line.leading_lines,
         )
         return ctx.replace(line, function, self.fix_title, Safety.UNSAFE, finding)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line statement alone
+        on its line: ``def name(params):`` keeps the line's comment, and ``return body``
+        goes on the next line, indented by the module's default indentation (libcst's)."""
+        from ems.fixes.slices import default_indent
+
+        source, text = ctx.source, ctx.text
+        line_number, column = finding.range.start.line, finding.range.start.column
+        node = textedit.statement_starting(source, line_number, column)
+        if not (
+            isinstance(node, ast.Assign)
+            and node.lineno == node.end_lineno
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Lambda)
+        ):
+            raise textedit.CstNeeded
+        line = source.line(line_number)
+        start, end = textedit.node_range(source, node)
+        line_end = source.offset(line_number, len(line))
+        rest = text[end:line_end]
+        if "\r" in line or text[line_end : line_end + 1] != "\n" or not textedit.only_comment(rest):
+            raise textedit.CstNeeded
+        value_start, _ = textedit.node_range(source, node.value)
+        body_start, _ = textedit.node_range(source, node.value.body)
+        if not text.startswith("lambda", value_start) or text[value_start - 1] != " ":
+            raise textedit.CstNeeded  # a bracketed value
+        colon = body_start - 1
+        while colon > value_start and text[colon] == " ":
+            colon -= 1
+        params = text[value_start + len("lambda") : colon].lstrip(" ")
+        if text[colon] != ":" or params != params.rstrip() or text[body_start - 1 : body_start] == "(":
+            raise textedit.CstNeeded
+        body = text[colon + 1 : end].lstrip(" ")
+        unit = default_indent(ctx.statements.tree, source)
+        if not unit:
+            raise textedit.CstNeeded
+        name = node.targets[0].id
+        new = f"def {name}({params}):{rest}\n{line[:column]}{unit}return {body}"
+        return textedit.replacement(source, start, line_end, new, self.fix_title, Safety.UNSAFE, finding)
 
 
 def _siblings(parent: ast.AST | None, node: ast.AST) -> list[ast.stmt] | None:
