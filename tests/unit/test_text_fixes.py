@@ -62,6 +62,7 @@ CASES: list[tuple[str, str, bool]] = [
     ("F841", "def f():\n    try:\n        pass\n    except (A, B)  as  e :\n        pass\n", True),
     ("F841", "def f():\n    try:\n        pass\n    except* E as e:\n        pass\n", False),
     ("F841", "def f():\n    with open(p) as fh:\n        pass\n", True),
+    ("F841", "def f():\n    with open(p) \\\n            as fh:\n        pass\n", False),
     ("F841", "def f():\n    with open(p) as fh, open(q) as gh:\n        return gh\n", True),
     ("F841", "def f():\n    x: int = 1\n", False),
     ("F841", "def f():\n    x = \\\n        g()\n", False),

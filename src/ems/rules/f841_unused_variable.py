@@ -196,7 +196,12 @@ class UnusedVariable(Rule):
         if kind in ("except", "with"):
             line_start = source.offset(finding.line, 0)
             match = _AS_BEFORE.search(text, line_start, start)
-            if match is None or not _CLAUSE_END.match(text, end) or _EXCEPT_STAR.match(text, line_start):
+            if (
+                match is None
+                or not text[line_start : match.start()].strip()  # `as` opens a continuation line
+                or not _CLAUSE_END.match(text, end)
+                or _EXCEPT_STAR.match(text, line_start)
+            ):
                 raise textedit.CstNeeded  # (libcst's fix leaves `except*` alone)
             return textedit.replacement(
                 source, match.start(), end, "", self.fix_title, self.fix_safety, finding
