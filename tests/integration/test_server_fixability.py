@@ -128,3 +128,27 @@ async def test_a_client_that_does_not_watch_files_gets_a_fresh_stamp_each_time(t
         (tmp_path / "b.py").write_text("from a import os\nprint(os.sep)\n")
         assert not any("(F401)" in title for title in await quick_fixes(client, uri, diagnostic))
         assert (await counts(client))["stamps"] == 2
+
+
+async def test_a_lightbulb_request_where_nothing_is_fixable_judges_nothing(tmp_path: Path) -> None:
+    """The editor asks on its own (``Automatic``) as the cursor moves: where no finding
+    offers a fix, only suppressions come back and nothing is judged; asked for explicitly,
+    the document is judged and fix-all is offered."""
+    async with running_server(tmp_path, init_options={**NEVER, "select": ["F541", "F821"]}) as client:
+        uri = open_document(client, tmp_path / "m.py", 'x = f"plain"\nprint(undefined_name)\n')
+        diagnostics = await wait_for_diagnostics(client, uri, 1)
+        (undefined,) = [d for d in diagnostics if d.code == "F821"]
+
+        async def titles(trigger: lsp.CodeActionTriggerKind) -> list[str]:
+            context = lsp.CodeActionContext(diagnostics=[undefined], trigger_kind=trigger)
+            result = await client.text_document_code_action_async(
+                lsp.CodeActionParams(lsp.TextDocumentIdentifier(uri), undefined.range, context)
+            )
+            return [a.title for a in result or [] if isinstance(a, lsp.CodeAction)]
+
+        automatic = await titles(lsp.CodeActionTriggerKind.Automatic)
+        assert automatic == ["Suppress F821 on this line (# noqa)"]
+        assert (await counts(client))["judged"] == 0
+        invoked = await titles(lsp.CodeActionTriggerKind.Invoked)
+        assert "Suppress F821 on this line (# noqa)" in invoked and len(invoked) == 2  # and fix-all
+        assert (await counts(client))["judged"] == 1

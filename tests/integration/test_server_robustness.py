@@ -170,18 +170,12 @@ class RawServer:
         return [root, *root.children(recursive=True)]
 
     def analysis_worker(self) -> psutil.Process:
-        """The guard's worker: a grandchild (forkserver) or the child running ``spawn_main``."""
-        root = psutil.Process(self.proc.pid)
-        for child in root.children():
-            grandchildren = child.children()
-            if grandchildren:
-                return grandchildren[0]
-        for child in root.children():
-            if "spawn_main" in " ".join(child.cmdline()) and "resource_tracker" not in " ".join(
-                child.cmdline()
-            ):
-                return child
-        raise AssertionError(f"no analysis worker under the server: {[p.cmdline() for p in root.children()]}")
+        """The guard's analysis worker, by the pid the server reports (``ems.status``)."""
+        reply = self.command("ems.status", timeout=30)
+        assert reply is not None and "result" in reply, f"no status: {reply}"
+        pid = reply["result"]["workers"]["analysis"]
+        assert pid is not None, f"no analysis worker under the server: {reply['result']['workers']}"
+        return psutil.Process(pid)
 
     def close(self) -> None:
         try:

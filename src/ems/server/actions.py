@@ -91,6 +91,24 @@ def _only(params: lsp.CodeActionParams) -> list[str]:
     return [str(getattr(k, "value", k)) for k in params.context.only or []]
 
 
+def judgement_needed(
+    params: lsp.CodeActionParams, findings: tuple[Finding, ...], mapper: PositionMapper
+) -> bool:
+    """Whether answering needs the document's fixability judged. Not for a request the
+    editor made on its own (``Automatic``: the cursor moved, a lightbulb to show) at a place
+    where no finding offers a fix: then only suppressions are offered, and no fix-all (asked
+    for explicitly, it is judged), so moving through a file does not keep the fix worker busy."""
+    if params.context.trigger_kind != lsp.CodeActionTriggerKind.Automatic:
+        return True
+    wanted = mapper.range_from_lsp(params.range)
+    asked = asked_fingerprints(params.context.diagnostics)
+    return any(
+        f.fixable
+        and (f.fingerprint in asked or (f.range.start <= wanted.end and wanted.start <= f.range.end))
+        for f in findings
+    )
+
+
 def code_actions(
     params: lsp.CodeActionParams,
     findings: tuple[Finding, ...],

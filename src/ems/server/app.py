@@ -592,7 +592,9 @@ class EmsLanguageServer(LanguageServer):
         dropped when there is none); then the runtime errors' re-run commands."""
         started = time.perf_counter()
         analysis = await self.fresh_analysis(doc)
-        findings = (await self.fixable_report(analysis)).findings
+        findings = analysis.report.findings  # unjudged: suppressions only, no fix offered
+        if actions.judgement_needed(params, findings, analysis.mapper(self.encoding)):
+            findings = (await self.fixable_report(analysis)).findings
         ctx = self.action_context(doc, analysis)
         offered = actions.code_actions(params, findings, ctx, lambda f: self.diagnostic(f, analysis, doc.uri))
         if not self.can_resolve_edits:

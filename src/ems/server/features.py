@@ -340,6 +340,7 @@ def cmd_status(ls: EmsLanguageServer, *args: Any) -> dict[str, Any]:
         "fixability": dict(ls.judgements.counts),
         "events": ls.events.snapshot(),
         "memory": {"rssBytes": ls.process.rss(), "limitBytes": ls.memory.limit},
+        "workers": {"analysis": ls.analyser.guard.worker_pid, "fix": ls.fix_guard.worker_pid},
         "uptimeSeconds": round(time.time() - ls.started, 1),
     }
 
