@@ -9,13 +9,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ems.cli.indented_json import json_array
 from ems.core.model import Finding, Fixability, Severity
 from ems.runtime.scan import FileResult
 
@@ -101,14 +101,7 @@ def finding_dict(finding: Finding, ruleset: RuleSet, enrich: Enricher | None = N
 
 
 def render_json(results: Sequence[FileResult], ruleset: RuleSet, enrich: Enricher | None = None) -> str:
-    return (
-        json.dumps(
-            [finding_dict(f, ruleset, enrich) for r in results for f in r.report.findings],
-            indent=2,
-            ensure_ascii=False,
-        )
-        + "\n"
-    )
+    return json_array(finding_dict(f, ruleset, enrich) for r in results for f in r.report.findings) + "\n"
 
 
 def render_github(results: Sequence[FileResult], ruleset: RuleSet) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ems import __version__
+from ems.cli.indented_json import with_array
 from ems.core.config import ConfigResolver
 from ems.core.model import Finding, Fix, Severity
 from ems.core.registry import RuleSet
@@ -108,12 +108,14 @@ def _result(
 def render_sarif(results: Sequence[FileResult], ruleset: RuleSet, resolver: ConfigResolver) -> str:
     rules = list(ruleset.rules)
     rule_index = {rule.code: i for i, rule in enumerate(rules)}
-    sarif_results = []
-    for result in results:
-        fixes = _fixes_for_file(result, resolver, ruleset)
-        for index, finding in enumerate(result.report.findings):
-            sarif_results.append(_result(finding, ruleset, rule_index, fixes.get(index)))
-    document = {
+
+    def sarif_results() -> Iterator[dict[str, object]]:
+        for result in results:
+            fixes = _fixes_for_file(result, resolver, ruleset)
+            for index, finding in enumerate(result.report.findings):
+                yield _result(finding, ruleset, rule_index, fixes.get(index))
+
+    document: dict[str, object] = {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [
@@ -137,8 +139,8 @@ def render_sarif(results: Sequence[FileResult], ruleset: RuleSet, resolver: Conf
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
-                "results": sarif_results,
+                "results": [],  # one result at a time, below
             }
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return with_array(document, ("runs", 0, "results"), sarif_results()) + "\n"

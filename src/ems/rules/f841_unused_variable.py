@@ -194,9 +194,15 @@ class UnusedVariable(Rule):
             raise textedit.CstNeeded
         kind = finding.datum("kind")
         if kind in ("except", "with"):
-            match = _AS_BEFORE.search(text, source.offset(finding.line, 0), start)
-            if match is None or not _CLAUSE_END.match(text, end):
-                raise textedit.CstNeeded
+            line_start = source.offset(finding.line, 0)
+            match = _AS_BEFORE.search(text, line_start, start)
+            if (
+                match is None
+                or not text[line_start : match.start()].strip()  # `as` opens a continuation line
+                or not _CLAUSE_END.match(text, end)
+                or _EXCEPT_STAR.match(text, line_start)
+            ):
+                raise textedit.CstNeeded  # (libcst's fix leaves `except*` alone)
             return textedit.replacement(
                 source, match.start(), end, "", self.fix_title, self.fix_safety, finding
             )
@@ -228,6 +234,7 @@ class UnusedVariable(Rule):
 # `as` before the name of an `except ... as e` / `with ... as f` (spaces only)
 _AS_BEFORE = re.compile(r"[ \t]*\bas[ \t]+$")
 _CLAUSE_END = re.compile(r"[ \t]*[:,)]")
+_EXCEPT_STAR = re.compile(r"[ \t]*except[ \t]*\*")
 # `=` after an assignment's target, up to its value (which must start on the line)
 _EQUALS = re.compile(r"[ \t]*=(?!=)[ \t]*(?=[^ \t\\\r\n#])")
 # what precedes a later target on its line: an earlier target's `=`
