@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -276,3 +276,23 @@ def test_a_call_that_hangs_crashes_or_raises_is_a_guard_failure_and_the_worker_r
         guard.call("bad fix", int, "not a number")
     assert _codes(guard.analyse("x = 1\n", "ok.py", ruleset=FAULTY)) == ["EMS994"]
     assert guard.call("after", pow, 3, 2) == 9
+
+
+def test_idle_collection_waits_for_a_pause_before_a_full_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ems.runtime import guard
+
+    collected: list[int] = []
+    monkeypatch.setattr(guard.gc, "collect", lambda generation=2: collected.append(generation) or 0)
+    every = guard._FULL_COLLECTION_EVERY
+
+    def poll(answers: dict[float, bool]) -> Callable[[float], bool]:
+        return lambda timeout: answers[timeout]
+
+    typing = poll({0: False, guard._QUIET_BEFORE_FULL_S: True})  # the next keystroke came
+    paused = poll({0: False, guard._QUIET_BEFORE_FULL_S: False})
+    waiting = poll({0: True})  # a request is already there: no collection at all
+
+    assert guard.collect_when_idle(waiting, every, 0) == 0 and collected == []
+    assert guard.collect_when_idle(paused, every - 1, 0) == 0 and collected == [1]
+    assert guard.collect_when_idle(typing, every, 0) == 0 and collected == [1, 1]
+    assert guard.collect_when_idle(paused, every + 3, 0) == every + 3 and collected == [1, 1, 1, 2]

@@ -87,6 +87,24 @@ def _preload_modules() -> list[str]:
 
 
 _FULL_COLLECTION_EVERY = 25  # requests between idle-time full garbage collections
+_QUIET_BEFORE_FULL_S = 0.5  # how long no request may arrive before a full collection starts
+
+
+def collect_when_idle(poll: Callable[[float], bool], served: int, last_full: int) -> int:
+    """Collect garbage between requests; returns the request count at the last full collection.
+
+    The young generations after every request. A full collection (over 100 ms with
+    tkinter's trees alive, performance.md) only once ``_FULL_COLLECTION_EVERY`` requests
+    have passed *and* none arrived for ``_QUIET_BEFORE_FULL_S``: started right after a
+    reply, it made the next keystroke wait for it (a pause in typing is when it costs nothing).
+    """
+    if poll(0):
+        return last_full
+    gc.collect(1)
+    if served - last_full < _FULL_COLLECTION_EVERY or poll(_QUIET_BEFORE_FULL_S):
+        return last_full
+    gc.collect(2)
+    return served
 
 
 def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
@@ -116,12 +134,11 @@ def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
     # full collection in the middle of a keystroke's analysis stalls it (performance.md). Collect
     # when idle instead: the young objects after every request, everything now and then.
     gc.disable()
-    served = 0
+    served = last_full = 0
     conn.send(("ready", os.getpid()))
     while True:
         try:
-            if not conn.poll(0):
-                gc.collect(1 if served % _FULL_COLLECTION_EVERY else 2)
+            last_full = collect_when_idle(conn.poll, served, last_full)
             while incremental.has_pending() and not conn.poll(0):
                 try:
                     incremental.prepare()  # idle: build the state of a document opened just now
