@@ -6,6 +6,7 @@ export const SERVER_SETTINGS = {
   ignore: [],
   run: "onType",
   debounceMs: 150,
+  fixIdleMs: 500,
   unsafeFixes: null,
   configurationPreference: "editorFirst",
 } as const;

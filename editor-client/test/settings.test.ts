@@ -2,13 +2,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { emsPathSetting, narrowSettings, needsRestart, serverSettings } from "../src/settings";
 
-test("the server gets its six settings, defaults for missing ones", () => {
+test("the server gets its seven settings, defaults for missing ones", () => {
   const values: Record<string, unknown> = { select: ["ALL"], debounceMs: 300, path: ["/x"], trace: { server: "verbose" } };
   assert.deepEqual(serverSettings((key) => values[key]), {
     select: ["ALL"],
     ignore: [],
     run: "onType",
     debounceMs: 300,
+    fixIdleMs: 500,
     unsafeFixes: null,
     configurationPreference: "editorFirst",
   });
@@ -16,7 +17,7 @@ test("the server gets its six settings, defaults for missing ones", () => {
 
 test("workspace/configuration answers are narrowed to the server's keys", () => {
   const narrowed = narrowSettings({ select: null, ignore: ["E501"], run: "onSave", path: ["/x"], interpreter: "", trace: {} });
-  assert.deepEqual(Object.keys(narrowed as object).sort(), ["configurationPreference", "debounceMs", "ignore", "run", "select", "unsafeFixes"]);
+  assert.deepEqual(Object.keys(narrowed as object).sort(), ["configurationPreference", "debounceMs", "fixIdleMs", "ignore", "run", "select", "unsafeFixes"]);
   assert.equal((narrowed as { run: string }).run, "onSave");
   assert.equal(narrowSettings(null), null);
 });
