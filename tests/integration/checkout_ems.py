@@ -18,6 +18,7 @@ def run_ems(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Completed
         cwd=cwd,
         capture_output=True,
         text=True,
+        errors="surrogateescape",  # an undecodable file name in the output stays readable
         timeout=timeout,
         env=env,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
@@ -212,16 +212,23 @@ class FixContext:
         return Fix(title, safety, (minimal_edit(self.source, new_text),), finding.code)
 
 
+def _shared_ends(old: Sequence[object], new: Sequence[object]) -> tuple[int, int]:
+    """How many items the two sequences share at their start, then at their end (not
+    overlapping the start)."""
+    limit = min(len(old), len(new))
+    head = 0
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    return head, tail
+
+
 def minimal_edit(source: SourceText, new_text: str) -> TextEdit:
     """One edit replacing only the span that differs between the two texts."""
     old = source.text
-    limit = min(len(old), len(new_text))
-    prefix = 0
-    while prefix < limit and old[prefix] == new_text[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and old[-1 - suffix] == new_text[-1 - suffix]:
-        suffix += 1
+    prefix, suffix = _shared_ends(old, new_text)
     start = source.position(prefix)
     end = source.position(len(old) - suffix)
     return TextEdit(Range.of(start[0], start[1], end[0], end[1]), new_text[prefix : len(new_text) - suffix])
@@ -243,13 +250,7 @@ def changed_lines(source: SourceText, round_trip: str, new_text: str) -> tuple[T
     ours, before, after = lines(source), lines(SourceText(round_trip)), lines(SourceText(new_text))
     if len(ours) != len(before):
         return None
-    limit = min(len(before), len(after))
-    head = 0
-    while head < limit and before[head] == after[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and before[-1 - tail] == after[-1 - tail]:
-        tail += 1
+    head, tail = _shared_ends(before, after)
     matcher = difflib.SequenceMatcher(
         None, before[head : len(before) - tail], after[head : len(after) - tail], autojunk=False
     )
