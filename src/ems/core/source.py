@@ -66,6 +66,13 @@ def encode_source(text: str, encoding: str, bom: bool) -> bytes:
     return codecs.BOM_UTF8 + data if bom else data
 
 
+def line_char_column(text: str, byte_column: int) -> int:
+    """The code-point column of an ``ast`` UTF-8 byte column in one line's ``text``."""
+    if text.isascii():
+        return byte_column
+    return len(text.encode("utf-8")[:byte_column].decode("utf-8", errors="ignore"))
+
+
 class SourceText:
     """A document's text with line access and offset/position conversions."""
 
@@ -99,10 +106,7 @@ class SourceText:
             # Every line is ASCII: no need to split the text (which a rule's hits would
             # otherwise do for every file while its tree is still alive).
             return byte_column
-        text = self.line(line)
-        if text.isascii():
-            return byte_column
-        return len(text.encode("utf-8")[:byte_column].decode("utf-8", errors="ignore"))
+        return line_char_column(self.line(line), byte_column)
 
     def offset(self, line: int, column: int) -> int:
         """Absolute character offset of a (1-based line, code-point column) position."""

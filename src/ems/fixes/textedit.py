@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ems.core.model import Finding, Fix, Range, Safety, TextEdit
-from ems.core.source import SourceText
+from ems.core.source import SourceText, line_char_column
 
 
 class CstNeeded(Exception):
@@ -233,20 +233,13 @@ def expression_at(source: SourceText, at: Range) -> tuple[ast.expr, int, str]:
     return tree.body, start, text
 
 
-def char_at(text: str, byte_column: int) -> int:
-    """The code-point column of a UTF-8 byte column of one line."""
-    if text.isascii():
-        return byte_column
-    return len(text.encode()[:byte_column].decode())
-
-
 def operator_between(
     text: str, left: ast.expr, right: ast.expr, operators: tuple[str, ...]
 ) -> tuple[int, int, str]:
     """Where the comparison operator between ``left`` and ``right`` is in ``text`` (nodes
     of ``expression_at``): only brackets and spaces may surround it."""
-    low = char_at(text, left.end_col_offset)  # type: ignore[arg-type]
-    high = char_at(text, right.col_offset)
+    low = line_char_column(text, left.end_col_offset)  # type: ignore[arg-type]
+    high = line_char_column(text, right.col_offset)
     between = text[low:high]
     core = between.strip(" \t()")
     if core not in operators:
@@ -415,10 +408,10 @@ def call_arguments(text: str, node: ast.Call, func: str, count: int) -> list[str
     ):
         raise CstNeeded
     pieces = []
-    after = char_at(text, node.func.end_col_offset)  # type: ignore[arg-type]
+    after = line_char_column(text, node.func.end_col_offset)  # type: ignore[arg-type]
     for index, argument in enumerate(node.args):
-        low = char_at(text, argument.col_offset)
-        high = char_at(text, argument.end_col_offset)  # type: ignore[arg-type]
+        low = line_char_column(text, argument.col_offset)
+        high = line_char_column(text, argument.end_col_offset)  # type: ignore[arg-type]
         opener = "(" if index == 0 else ","
         if text[after:low].strip(" \t") != opener:
             raise CstNeeded  # brackets around the argument (not its own node's)
