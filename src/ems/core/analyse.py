@@ -130,7 +130,34 @@ def analyse(
             message = "too many nested parentheses or blocks"
         return Report(path, (_syntax_finding(path, message, 1, 0, None, config),), True)
     timings["parse"] = time.perf_counter() - started
+    held = [tree]
+    del tree  # ``_checked`` lets it go before the findings are made
+    return _checked(held, text, src, path, config, ruleset, started, timings, on_tree)
 
+
+def analyse_parsed(
+    tree: ast.Module, text: str, path: str, config: Config, ruleset: RuleSet, src: SourceText | None = None
+) -> Report:
+    """``analyse(text)`` for a caller that has the text's tree already (``ast.parse``'s, or
+    one equal to it: ``ems.fixes.reanalyse`` builds one from a tree it had and the changed
+    statements). The tree is not changed (rules only read it)."""
+    return _checked([tree], text, src or SourceText(text), path, config, ruleset, time.perf_counter(), {})
+
+
+def _checked(
+    held: list[ast.Module],
+    text: str,
+    src: SourceText,
+    path: str,
+    config: Config,
+    ruleset: RuleSet,
+    started: float,
+    timings: dict[str, float],
+    on_tree: Callable[[ast.Module, ScopeModel | None], None] | None = None,
+) -> Report:
+    """The rules over the parsed module (``held``: its tree, taken out of the list here so
+    that nothing else keeps it alive), and the report."""
+    tree = held.pop()
     selected, enabled = _select(ruleset, config, path)
     ctx = AnalysisContext(path=path, source=src, tree=tree)
     walk_started = time.perf_counter()

@@ -249,14 +249,16 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     ruleset = ruleset or worker_ruleset() or load_rules()
     if task.assume:
         return _first_phase(task, data, info, digest, stat_key, ruleset)
-    report = analyse(data, task.display, task.config, ruleset)
+    trees: list[ast.Module] = []
+    report = analyse(data, task.display, task.config, ruleset, on_tree=lambda tree, _: trees.append(tree))
     with ExitStack() as hinted:
         if task.reexports is not None and any(f.fixable for f in report.findings):
             from ems.fixes.reexports import expecting
 
             hinted.enter_context(expecting(*task.reexports))
         deps = _reexport_dependency(task.path, report) if task.want_digest else None
-        report = with_fixability(data, report, task.config, ruleset)
+        report = with_fixability(data, report, task.config, ruleset, trees[0] if trees else None)
+    trees.clear()
     learned = None
     if deps is not None:
         from ems.fixes.reexports import learned as learned_answer
@@ -305,17 +307,20 @@ def _first_phase(
     from ems.fixes.reexports import assuming_none
 
     imports: list[Raw] = []
+    trees: list[ast.Module] = []  # kept for the fixed texts' analyses
 
-    def keep_imports(tree: ast.Module, model: ScopeModel | None) -> None:
+    def keep(tree: ast.Module, model: ScopeModel | None) -> None:
         imports.append(from_imports(model.import_froms) if model is not None else tree_from_imports(tree))
+        trees.append(tree)
 
-    report = analyse(data, task.display, task.config, ruleset, on_tree=keep_imports)
+    report = analyse(data, task.display, task.config, ruleset, on_tree=keep)
     facts = None
     if info is not None:
         with suppress(OSError):
             facts = scanned_facts(data, info, os.stat(task.path), imports[0] if imports else None)
     with assuming_none() as asked:
-        report = with_fixability(data, report, task.config, ruleset)
+        report = with_fixability(data, report, task.config, ruleset, trees[0] if trees else None)
+    trees.clear()
     return _outcome(task, data, report, stat_key, digest, facts=facts, asked=tuple(asked))
 
 
@@ -514,10 +519,13 @@ MAX_FIXABILITY_BYTES = 1024 * 1024
 MAX_FIXABILITY_OFFERS = 200
 
 
-def with_fixability(data: bytes | str, report: Report, config: Config, ruleset: RuleSet) -> Report:
+def with_fixability(
+    data: bytes | str, report: Report, config: Config, ruleset: RuleSet, tree: ast.Module | None = None
+) -> Report:
     """``report`` with what ``ems fix`` does for each finding (``Fixability``), for files
     where a rule offers a fix; libcst is imported only then. The result is cached with the
-    report, so an unchanged file never pays for it again."""
+    report, so an unchanged file never pays for it again. ``tree``: the one ``report``'s
+    analysis parsed, if kept (``ems.fixes.reanalyse``)."""
     if report.syntax_error:
         return report
     offers = sum(1 for f in report.findings if f.fixable)
@@ -534,7 +542,7 @@ def with_fixability(data: bytes | str, report: Report, config: Config, ruleset: 
         text = data if isinstance(data, str) else decode_source(data).text
     except UndecodableSource:
         return report
-    return compute(text, report.path, config, ruleset, report)
+    return compute(text, report.path, config, ruleset, report, tree)
 
 
 def _cacheable(report: Report) -> bool:
