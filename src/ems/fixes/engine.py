@@ -109,6 +109,10 @@ class FixMemo:
         ctx = self.contexts.get((text, ()))
         if ctx is None:
             ctx = self.contexts[(text, ())] = FixContext(text, path)
+            if self.original is not None and text == self.original.text:
+                # The text routes' statements (``textedit.Statements``) are read from the
+                # tree the analysis parsed, not from a parse of their own.
+                ctx.statements.__dict__["tree"] = self.original.tree
         return ctx
 
     def analyse(self, text: str, path: str, config: Config, ruleset: RuleSet) -> Report:
