@@ -18,7 +18,10 @@ statements are resolved against the importing module (relative ones too) and mat
 name. The answers come from an ``ImportIndex`` (``ems.fixes.importindex``): a scan builds
 one per project, keeps it in the store, and ``pinned`` lends it to the judging code (and to
 the worker processes forked meanwhile); elsewhere (the language server, ``ems fix``'s
-workers) an index is built here and kept per process, refreshed by the files' stats.
+workers) an index is built here and kept per process, refreshed by the files' stats. A scan
+of several files judges them first as if nothing were re-exported (``assuming_none``) and
+then answers from indexes fed with what its own analyses saw of each file's imports
+(``pin_seeded``): no importer it analysed is read or parsed again.
 """
 
 from __future__ import annotations
