@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ems.core.incremental.state import _NO_POSITION, _Body, _Chunk, _Class, _State
+from ems.core.incremental.stubs import _stands_in
 
 
 def _positioned(roots: list[ast.AST], stop: frozenset[int] = frozenset()) -> Iterator[ast.AST]:
@@ -125,18 +126,19 @@ def _outline(state: _State) -> _Outline:
     ``repeats`` keeps the other reads so that an undefined-name finding covers them all.
     """
     imported = frozenset().union(*(c.imports for c in state.chunks))
+    typing = frozenset().union(*(c.typing for c in state.chunks))
     statements: list[ast.stmt] = []
     reads: list[ast.stmt] = []
     first_read: dict[str, tuple[int, int]] = {}
     repeats: dict[tuple[int, int], list[ast.AST]] = {}
     for chunk in state.chunks:
         for cls in chunk.classes:
-            wanted = "full" if cls.binds & imported else "stub"
+            wanted = "stub" if _stands_in(cls, imported, typing) else "full"
             if wanted != cls.active:
                 cls.holder[cls.index] = _variant(cls, wanted)
                 cls.active = wanted
         for body in chunk.bodies:
-            wanted = "stub" if body.stub is not None and not (body.binds & imported) else "full"
+            wanted = "stub" if _stands_in(body, imported, typing) else "full"
             if wanted != body.active:
                 body.holder[body.index] = _variant(body, wanted)
                 body.active = wanted
