@@ -47,6 +47,11 @@ SHAPES = {
     "cast in a method": "class Stats:\n    def get(self, d):\n        return cast('Counter', d)\n",
     "typing attribute": "def attribute(d):\n    return t.cast('deque', d)\n",
     "optional at class level": "class Alias:\n    kind = Optional['ChainMap']\n",
+    # only `except NameError` changes how a read is judged (F821 spared): a read under
+    # another handler is replayed by the stub, one under NameError keeps the body whole
+    "guarded by NameError": "def guarded():\n    try:\n        return unicode\n    except NameError:\n        return str\n",
+    "under another handler": "class Handled:\n    def m(self):\n        try:\n            return undefined_handled, os\n"
+    "        except (ValueError, TclError):\n            return system\n",
     "optional in a method": "class Deep:\n    def m(self):\n        x = Optional['defaultdict']\n        return x\n",
 }
 

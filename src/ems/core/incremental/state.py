@@ -88,6 +88,9 @@ class _Chunk:
     # class-level statements swapped in so that the outline differs, lines moved): with
     # the chunk's identity and shift, what says the module-scoped rules' results still hold
     revision: int = 0
+    # how the outline last placed it (``outline._place``): under which shift, imported and
+    # typing names, and the reads its stubbed bodies replay; None after an in-place change
+    outlined: tuple[int, frozenset[str], frozenset[str], list[ast.stmt]] | None = None
 
 
 @dataclass

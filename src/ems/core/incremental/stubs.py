@@ -231,8 +231,12 @@ def _analyse_classes(
 
 
 def _replayable(load: FreeLoad, class_level: bool = False) -> bool:
-    """Whether replaying this read elsewhere gives the same judgement as in place."""
-    if load.annotation or load.guards or not hasattr(load.node, "end_col_offset"):
+    """Whether replaying this read elsewhere gives the same judgement as in place.
+
+    Of the handlers around a read, only ``NameError`` changes its judgement (F821 spared,
+    ``scope._undefined``): a read under ``except ValueError`` replays as itself, so a body
+    with an ordinary ``try`` is still stubbed (most of tkinter's ``Misc`` was kept whole)."""
+    if load.annotation or "NameError" in load.guards or not hasattr(load.node, "end_col_offset"):
         return False
     if load.name == "__class__":
         return False
