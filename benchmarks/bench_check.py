@@ -429,7 +429,22 @@ def cold_targets(results: list[Measure], meta: dict[str, object]) -> list[str]:
         f"the parse CPU ({meta['analyse_fe9_s']:.2f} s vs {floor:.2f} s), all rules "
         f"{float(meta['analyse_all_s']) / floor:.2f}×"  # type: ignore[arg-type]
     )
+    lines.append(cold_bound(pyflakes, meta))
     return lines
+
+
+def cold_bound(pyflakes: Measure, meta: dict[str, object]) -> str:
+    """What the cold ratios could be at best with this engine: its CPU alone (no start-up,
+    discovery, output or judging of fixes) spread perfectly over the cores, against
+    pyflakes' one process; and the same for a checker that only parses. A target above
+    the engine's bound needs a faster engine, not a leaner command."""
+    cores = int(meta["cpus"] or 1)  # type: ignore[call-overload]
+    floor, fe9, every = (float(meta[key]) for key in ("parse_floor_s", "analyse_fe9_s", "analyse_all_s"))  # type: ignore[arg-type]
+    return (
+        f"- bound on {cores} cores (pyflakes CPU ÷ (CPU ÷ {cores})): the engine alone --select F,E9 "
+        f"{pyflakes.cpu * cores / fe9:.2f}×, all rules {pyflakes.cpu * cores / every:.2f}×; "
+        f"ast.parse alone {pyflakes.cpu * cores / floor:.2f}×"
+    )
 
 
 def ems_command() -> list[str]:
