@@ -18,11 +18,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ems.core.model import Finding, Fix, Range, Safety, TextEdit
+from ems.core.rule import CstNeeded  # what a text route raises for a shape it leaves to libcst
 from ems.core.source import SourceText, line_char_column
-
-
-class CstNeeded(Exception):
-    """The text route does not handle this shape: fix it with libcst."""
 
 
 @dataclass(frozen=True, slots=True)
