@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -245,3 +246,8 @@ def test_the_history_page_shows_the_figures_of_the_history_report(demo_repo: Pat
     assert [tuple(row) for row in people.itertuples(index=False)] == [
         (a.author, a.commits, a.introduced, a.removed) for a in figures.authors
     ]
+    # Commit times show as minutes, the zone named once in the header, not "+00:00" per cell.
+    table = next(df for df in at.dataframe if "summary" in df.value.columns)
+    date_column = json.loads(table.proto.columns)["date"]
+    assert date_column["label"] == "date (UTC)"
+    assert date_column["type_config"]["format"] == "YYYY-MM-DD HH:mm"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from ems.cli.common import add_selection_options, fail, input_paths, make_resolver, progress_bar, wants_colour
 
@@ -135,7 +137,6 @@ def _collect(
     kept in its cache row (a ``View``), so a warm run prints it without decoding it.
     Not with ``--new-since``: the findings shown are filtered after the scan.
     """
-    from pathlib import Path
 
     from ems.cli.formats import TextRenderer
     from ems.runtime.scan import FileResult, View, scan_as_ready
@@ -198,21 +199,49 @@ class UsageError(Exception):
     """Bad command-line input: exit code 2."""
 
 
+def _write_report_file(target: Path, pieces: Iterable[str]) -> None:
+    """Write the report atomically: a run that fails half-way leaves the previous one whole.
+    A target that is not a regular file (``/dev/stdout``, ``/dev/null``, a pipe) is written
+    to in place: renaming over it would replace the device."""
+    import io
+    import stat
+
+    from ems.cli.formats import write_pieces
+    from ems.fixes.apply import write_atomically
+
+    try:
+        special = not stat.S_ISREG(target.stat().st_mode)
+    except FileNotFoundError:
+        special = False
+    if special:
+        with open(target, "w", encoding="utf-8") as stream:
+            write_pieces(stream, pieces)
+        return
+
+    def fill(handle: BinaryIO) -> None:
+        text = io.TextIOWrapper(handle, encoding="utf-8")
+        write_pieces(text, pieces)
+        text.flush()
+        text.detach()  # the handle stays open for write_atomically's fsync
+
+    write_atomically(target, fill)
+
+
 def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[str] | None = None) -> int:
     from ems.cli import formats
 
     counts = formats.count_findings(results)  # from views where there are: nothing decoded
-    stream = sys.stdout
+    pieces: Iterable[str]
     if args.format == "json":
         from ems.gitinfo.scans import introduced_enricher
 
-        text = formats.render_json(results, ruleset, introduced_enricher(_root(args), results))
+        pieces = formats.render_json(results, ruleset, introduced_enricher(_root(args), results))
     elif args.format == "sarif":
         from ems.cli.sarif import render_sarif
 
-        text = render_sarif(results, ruleset, resolver)
+        pieces = render_sarif(results, ruleset, resolver)
     elif args.format == "github":
-        text = formats.render_github(results, ruleset)
+        pieces = [formats.render_github(results, ruleset)]
     else:
         colour = _text_colour(args)
         if blocks is not None:
@@ -228,15 +257,15 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
         if not args.quiet:
             summary = formats.render_summary(counts, len(results), colour=colour)
             text += ("\n" if text else "") + summary
+        pieces = [text]
     if args.output_file:
         try:
-            with open(args.output_file, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            _write_report_file(Path(args.output_file), pieces)
         except OSError as exc:
             return fail(f"cannot write the report to {args.output_file}: {exc.strerror or exc}")
     else:
-        stream.write(text)
-        stream.flush()
+        formats.write_pieces(sys.stdout, pieces)
+        sys.stdout.flush()
     if args.exit_zero:
         return 0
     total = counts[0]

@@ -1,7 +1,9 @@
 """Rendering findings for people and machines: text, json, sarif, github.
 
-All formatters take the finished results and return one string, written in one go
-(PYTHONUNBUFFERED is common on CI machines; many small writes are slow).
+All formatters take the finished results. Text and GitHub annotations come back as one
+string; JSON and SARIF as pieces, one finding at a time, which ``write_pieces`` writes in
+batches (PYTHONUNBUFFERED is common on CI machines, so many small writes are slow, and the
+5 MB file's report is tens of megabytes that need not be held at once).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
-from ems.cli.indented_json import json_array
+from ems.cli.indented_json import json_array_pieces
 from ems.core.model import Finding, Fixability, Severity
 from ems.runtime.scan import FileResult
 
@@ -100,8 +102,28 @@ def finding_dict(finding: Finding, ruleset: RuleSet, enrich: Enricher | None = N
     return data
 
 
-def render_json(results: Sequence[FileResult], ruleset: RuleSet, enrich: Enricher | None = None) -> str:
-    return json_array(finding_dict(f, ruleset, enrich) for r in results for f in r.report.findings) + "\n"
+def render_json(
+    results: Sequence[FileResult], ruleset: RuleSet, enrich: Enricher | None = None
+) -> Iterator[str]:
+    yield from json_array_pieces(finding_dict(f, ruleset, enrich) for r in results for f in r.report.findings)
+    yield "\n"
+
+
+_WRITE_BATCH = 1 << 20  # characters gathered before one write
+
+
+def write_pieces(stream: TextIO, pieces: Iterable[str]) -> None:
+    """Write ``pieces`` in batches of about ``_WRITE_BATCH`` characters."""
+    batch: list[str] = []
+    size = 0
+    for piece in pieces:
+        batch.append(piece)
+        size += len(piece)
+        if size >= _WRITE_BATCH:
+            stream.write("".join(batch))
+            batch, size = [], 0
+    if batch:
+        stream.write("".join(batch))
 
 
 def render_github(results: Sequence[FileResult], ruleset: RuleSet) -> str:

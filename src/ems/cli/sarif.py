@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ems import __version__
-from ems.cli.indented_json import with_array
+from ems.cli.indented_json import with_array_pieces
 from ems.core.config import ConfigResolver
 from ems.core.model import Finding, Fix, Severity
 from ems.core.registry import RuleSet
@@ -20,25 +20,30 @@ def _region(line: int, column: int, end_line: int, end_column: int) -> dict[str,
     return {"startLine": line, "startColumn": column + 1, "endLine": end_line, "endColumn": end_column + 1}
 
 
-def _fixes_for_file(result: FileResult, resolver: ConfigResolver, ruleset: RuleSet) -> dict[int, Fix]:
-    if result.source is None or not any(f.fixability and f.fixability.known for f in result.report.findings):
-        return {}
+def _with_fixes(
+    result: FileResult, resolver: ConfigResolver, ruleset: RuleSet
+) -> Iterator[tuple[Finding, Fix | None]]:
+    """Each finding of ``result`` with its fix, computed as it is reached (a file's fixes
+    are never all held at once)."""
+    findings = result.report.findings
+    if result.source is None or not any(f.fixability and f.fixability.known for f in findings):
+        yield from ((finding, None) for finding in findings)
+        return
     from ems.core.source import UndecodableSource, decode_source
     from ems.fixes import FixContext, fixes_for
 
     try:
         text = decode_source(result.source).text
     except UndecodableSource:
-        return {}
+        yield from ((finding, None) for finding in findings)
+        return
     config = resolver.for_path(result.path)
     ctx = FixContext(text, result.display)
-    fixes = {}
-    for index, finding in enumerate(result.report.findings):
+    for finding in findings:
+        fix = None
         if finding.fixability and finding.fixability.known:  # the computed fact
             fix = fixes_for(text, finding, result.display, config, ruleset, result.report, ctx)
-            if fix is not None:
-                fixes[index] = fix
-    return fixes
+        yield finding, fix
 
 
 def _result(
@@ -105,15 +110,15 @@ def _result(
     return entry
 
 
-def render_sarif(results: Sequence[FileResult], ruleset: RuleSet, resolver: ConfigResolver) -> str:
+def render_sarif(results: Sequence[FileResult], ruleset: RuleSet, resolver: ConfigResolver) -> Iterator[str]:
+    """The SARIF document, in pieces (``indented_json.with_array_pieces``)."""
     rules = list(ruleset.rules)
     rule_index = {rule.code: i for i, rule in enumerate(rules)}
 
     def sarif_results() -> Iterator[dict[str, object]]:
         for result in results:
-            fixes = _fixes_for_file(result, resolver, ruleset)
-            for index, finding in enumerate(result.report.findings):
-                yield _result(finding, ruleset, rule_index, fixes.get(index))
+            for finding, fix in _with_fixes(result, resolver, ruleset):
+                yield _result(finding, ruleset, rule_index, fix)
 
     document: dict[str, object] = {
         "$schema": SCHEMA,
@@ -143,4 +148,5 @@ def render_sarif(results: Sequence[FileResult], ruleset: RuleSet, resolver: Conf
             }
         ],
     }
-    return with_array(document, ("runs", 0, "results"), sarif_results()) + "\n"
+    yield from with_array_pieces(document, ("runs", 0, "results"), sarif_results())
+    yield "\n"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from ems.core.model import TextEdit
 from ems.core.source import SourceText
@@ -42,7 +43,6 @@ class FileChanged(RuntimeError):
 
 def atomic_write(path: Path, data: bytes, expected: bytes | None = None) -> None:
     """Write via a temporary file + rename, keeping mode and owner; refuse if the file changed."""
-    import tempfile  # only when writing: ``ems fix --diff`` and a warm run need none
 
     if expected is not None:
         try:
@@ -51,13 +51,21 @@ def atomic_write(path: Path, data: bytes, expected: bytes | None = None) -> None
             raise FileChanged(f"{path}: cannot re-read before writing: {exc}") from None
         if current != expected:
             raise FileChanged(f"{path}: changed on disk since it was read; not written")
+    write_atomically(path, lambda handle: handle.write(data))
+
+
+def write_atomically(path: Path, fill: Callable[[BinaryIO], object]) -> None:
+    """Write what ``fill`` writes into a temporary file beside ``path``, then rename it over
+    ``path``, keeping its mode and owner: a failure half-way leaves the old file whole."""
+    import tempfile  # only when writing: ``ems fix --diff`` and a warm run need none
+
     target = path.resolve()
     info = target.stat() if target.exists() else None
     mode = info.st_mode & 0o7777 if info is not None else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".ems-tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         if (

@@ -31,6 +31,8 @@ def main() -> None:
             table[["commit", "date", "author", "summary", "introduced", "removed", "open"]],
             hide_index=True,
             height=300,
+            # Commit times are stored in UTC; the column says so once, not in every cell.
+            column_config={"date": st.column_config.DatetimeColumn("date (UTC)", format="YYYY-MM-DD HH:mm")},
         )
         labels = {
             sha: f"{sha[:10]} {author}: {summary[:60]} (+{added} -{removed})"
