@@ -290,6 +290,62 @@ def parse_floor(corpus: Path, env: dict[str, str]) -> float:
     return float(out.stdout.strip())
 
 
+_WALK_FLOOR = """
+import ast, gc, pathlib, sys, time
+files = sorted(p for p in pathlib.Path(sys.argv[1]).rglob("*.py") if ".ems" not in p.parts)
+gc.freeze()
+gc.set_threshold(50_000, 10, 10)  # as the scan's workers do
+node_class = ast.AST
+started = time.process_time()
+for path in files:
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError):
+        continue
+    parents = {}
+    stack = [tree]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for child in value:
+                    if isinstance(child, node_class):
+                        parents[child] = node
+                        push(child)
+            elif isinstance(value, node_class):
+                parents[value] = node
+                push(value)
+    del parents, tree, stack
+print(time.process_time() - started)
+"""
+
+
+def walk_floor(corpus: Path, env: dict[str, str]) -> float:
+    """CPU seconds, one core, to parse every file and visit each node once in Python with
+    nothing done per node but noting its parent (GC as the workers set it): the floor under
+    any engine that walks the tree in Python, as ems's scope pass must (issue 18's bound)."""
+    out = subprocess.run(
+        [sys.executable, "-P", "-c", _WALK_FLOOR, str(corpus)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip())
+
+
+def start_up(env: dict[str, str], reps: int = 5) -> float:
+    """Wall seconds (best of ``reps``) of a cold ``ems check`` of one empty file: start-up,
+    discovery and output with nothing to analyse."""
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "ems.toml").write_text("")
+        Path(folder, "empty.py").write_text("")
+        command = [*ems_command(), "check", "--exit-zero", "--no-cache", "."]
+        return min(run_once(command, Path(folder), env)[0] for _ in range(reps))
+
+
 _ANALYSE_ONLY = """
 import gc, pathlib, sys, time
 from ems.core.analyse import analyse
@@ -404,6 +460,8 @@ def bench_cold(args: argparse.Namespace) -> tuple[list[Measure], dict[str, objec
         "parse_floor_s": parse_floor(corpus, env),
         "analyse_fe9_s": analyse_only(corpus, env, "F,E9"),
         "analyse_all_s": analyse_only(corpus, env, "ALL"),
+        "walk_floor_s": walk_floor(corpus, env),
+        "start_up_s": start_up(env),
         "load": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/bench_check.py " + " ".join(sys.argv[1:]),
@@ -427,9 +485,27 @@ def cold_targets(results: list[Measure], meta: dict[str, object]) -> list[str]:
     lines.append(
         f"- engine alone, one core (analyse()): --select F,E9 {float(meta['analyse_fe9_s']) / floor:.2f}× "  # type: ignore[arg-type]
         f"the parse CPU ({meta['analyse_fe9_s']:.2f} s vs {floor:.2f} s), all rules "
-        f"{float(meta['analyse_all_s']) / floor:.2f}×"  # type: ignore[arg-type]
+        f"{float(meta['analyse_all_s']) / floor:.2f}×; a bare walk of each parsed tree "  # type: ignore[arg-type]
+        f"{float(meta['walk_floor_s']) / floor:.2f}× ({meta['walk_floor_s']:.2f} s)"  # type: ignore[arg-type]
     )
+    lines.append(cold_bound(pyflakes, meta))
     return lines
+
+
+def cold_bound(pyflakes: Measure, meta: dict[str, object]) -> str:
+    """What the cold ratios could be at best: the CPU of the engine alone, of a bare walk of
+    each parsed tree (``walk_floor``) and of the parse alone, each spread perfectly over the
+    cores after ems's start-up, against pyflakes' one process. A target above the walk's
+    bound is out of reach for any engine that walks ``ast`` trees in Python."""
+    cores = int(meta["cpus"] or 1)  # type: ignore[call-overload]
+    start = float(meta["start_up_s"])  # type: ignore[arg-type]
+    keys = ("analyse_fe9_s", "analyse_all_s", "walk_floor_s", "parse_floor_s")
+    fe9, every, walk, parse = (start + float(meta[key]) / cores for key in keys)  # type: ignore[arg-type]
+    return (
+        f"- bound on {cores} cores (pyflakes wall ÷ (ems start-up {start:.2f} s + CPU ÷ {cores})): "
+        f"the engine alone --select F,E9 {pyflakes.wall / fe9:.2f}×, all rules {pyflakes.wall / every:.2f}×; "
+        f"a bare walk of each tree {pyflakes.wall / walk:.2f}×; ast.parse alone {pyflakes.wall / parse:.2f}×"
+    )
 
 
 def ems_command() -> list[str]:

@@ -319,6 +319,64 @@ async def test_edits_of_a_large_module_match_a_full_analysis_of_each_version(tmp
             ) == sorted((f.code, f.range.start.line, f.range.start.column, f.message) for f in expected)
 
 
+STUBBED_SHAPES = """import os
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from collections import OrderedDict, Counter
+
+
+def set_pointer(os, cls):
+    return os, cls
+
+
+def stats(d):
+    return cast("OrderedDict", d)
+
+
+class Holder:
+    size = 1
+
+    def get(self, d):
+        return cast("Counter", d)
+"""
+
+
+async def test_edits_elsewhere_keep_a_parameters_redefinition_and_a_casts_import_used(
+    tmp_path: Path,
+) -> None:
+    """Two shapes where a body's stub cannot stand in for it (``incremental.stubs._stands_in``):
+    the parameter ``os`` redefines the unused import (F811), and ``cast("OrderedDict", d)``
+    uses the import only through the module's ``cast``. After edits at the top level and in
+    the class (the outline answers for the bodies), the server publishes what a whole-file
+    analysis finds: the F811, and no F401 for ``OrderedDict`` or ``Counter``."""
+    from ems.core.analyse import analyse
+
+    lines = STUBBED_SHAPES.split("\n")
+    size = lines.index("    size = 1")
+    edits = [
+        edit_range(len(lines) - 1, 0, len(lines) - 1, 0, "_top = 1\n"),  # a top-level line added
+        edit_range(size, 12, size, 12, "  # typed"),  # a class attribute typed
+        edit_range(0, 0, 0, 0, "_first = 0\n"),  # a line above everything: all of it moves
+        edit_range(size + 1, 11, size + 1, 12, "2"),  # `size = 2`
+    ]
+    path = tmp_path / "shapes.py"
+    async with running_server(tmp_path, init_options={"select": ["ALL"], "debounceMs": 0}) as client:
+        uri = open_document(client, path, STUBBED_SHAPES)
+        versions = [1]
+        for change in [None, *edits]:
+            if change is not None:
+                versions.append(change_document(client, uri, [change]))
+            published = await wait_for_diagnostics(client, uri, versions[-1])
+            expected = analyse(client.recorder.texts[uri], str(path)).findings
+            assert sorted((d.code, d.range.start.line + 1, d.message) for d in published) == sorted(
+                (f.code, f.range.start.line, f.message) for f in expected
+            )
+            assert any(d.code == "F811" and "`os`" in d.message for d in published)
+            assert not any(d.code == "F401" and "OrderedDict" in d.message for d in published)
+            await asyncio.sleep(0.3)  # idle: the worker builds the document's incremental state
+
+
 async def test_the_client_applies_edits_with_its_own_utf16_model():
     """The test client's applier (``lsp_text``) follows the LSP text model on its own: UTF-16
     code units, every line ending Python knows, positions past a line's end clamped."""

@@ -44,12 +44,18 @@ from ems.core.fingerprint import DefinitionSpan, definition_spans
 from ems.core.incremental.chunks import _split_rules
 from ems.core.incremental.report import _byte_column
 from ems.core.incremental.state import _Rules
-from ems.core.incremental.stubs import _analyse_bodies, _analyse_classes, _import_names, _outermost_functions
+from ems.core.incremental.stubs import (
+    _analyse_bodies,
+    _analyse_classes,
+    _import_names,
+    _outermost_functions,
+    _stands_in,
+    _typing_names,
+)
 from ems.core.model import Report, RuleError
 from ems.core.parsing import PIECE_CHARS, WholeParse, pieces
 from ems.core.registry import RuleSet
 from ems.core.rule import IMPORTS, AnalysisContext, Hit, Rule
-from ems.core.scope import TYPING_MODULES
 from ems.core.source import SourceText
 from ems.core.suppressions import parse_suppressions
 from ems.core.watched import names_bound
@@ -195,26 +201,6 @@ def _still_true(facts: _Facts, outline: _Outline, asked: _Asked) -> bool:
     return True
 
 
-def _typing_names(statements: list[ast.stmt]) -> set[str]:
-    """Names that imports outside functions bind to a typing module or one of its members
-    (``_read_names``): a superset of what ``scope``'s ``_is_typing`` can answer yes for."""
-    names: set[str] = set()
-    stack: list[ast.AST] = list(statements)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.ImportFrom):
-            if node.module in TYPING_MODULES:
-                names.update(alias.asname or alias.name for alias in node.names)
-        elif isinstance(node, ast.Import):
-            names.update(alias.asname or alias.name for alias in node.names if alias.name in TYPING_MODULES)
-        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for name in ("body", "orelse", "handlers", "finalbody", "cases"):
-                children = getattr(node, name, None)
-                if children.__class__ is list:
-                    stack.extend(children)
-    return names
-
-
 def _check_piece(
     tree: ast.Module,
     text: str,
@@ -252,53 +238,24 @@ def _check_piece(
     classes, class_errors = _analyse_classes([(0, statements)], bodies, src, path, rules, text, logged)
     _note_errors(outline, class_errors)
     imported, typing = facts.imported, facts.typing
-    kept_whole: set[int] = set()  # the classes holding a body kept whole
     for body in bodies:
-        if body.stub is None:
+        # a body that binds a name the module imports, or reads a typing name, is kept
+        # whole, as in the incremental outline (``stubs._stands_in``)
+        if not _stands_in(body, imported, typing):
             continue
-        parameters = _parameters(body.full)
-        reads = _read_names(body.reads)
-        if (
-            body.binds & imported
-            # a body that binds a name the module imports is kept whole (its binding may be
-            # what makes the import unused or redefined), as in the incremental outline
-            or not imported.isdisjoint(parameters)
-            or not typing.isdisjoint(reads)
-        ):
-            if body.in_class is not None:
-                kept_whole.add(id(body.in_class))
-            continue
-        body.holder[body.index] = body.stub
+        body.holder[body.index] = body.stub  # type: ignore[assignment]
         outline.raw.extend(body.hits)
-        outline.stub_binds.update(body.binds, parameters)
-        outline.stub_reads.update(reads)
+        outline.stub_binds.update(body.binds)
+        outline.stub_reads.update(body.read_names)
         _replay(outline, body.reads)
     for cls in classes:
-        reads = _read_names(cls.stub.body)
-        if not (cls.binds & imported) and id(cls) not in kept_whole and typing.isdisjoint(reads):
+        # its binds and reads hold its bodies': a class holding a body kept whole is kept whole
+        if _stands_in(cls, imported, typing):
             cls.holder[cls.index] = cls.stub
             outline.raw.extend(cls.hits)
             outline.stub_binds.update(cls.binds)
-            outline.stub_reads.update(reads)
+            outline.stub_reads.update(cls.read_names)
     outline.statements.extend(statements)
-
-
-def _read_names(reads: list[ast.stmt]) -> set[str]:
-    """The names a stub's replayed reads read. A body or class that reads a `typing` import
-    is kept whole: that makes the string arguments of ``cast("T", x)``, ``Optional["T"]``...
-    annotations, which the body analysed alone (no module bindings) cannot know."""
-    return {
-        read.value.id for read in reads if isinstance(read, ast.Expr) and isinstance(read.value, ast.Name)
-    }
-
-
-def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """The def's own parameter names: a parameter named like an import redefines it
-    (F811), which the stub's empty body would not show (``_Body.binds`` covers the body only)."""
-    args = function.args
-    every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
-    every.extend(a for a in (args.vararg, args.kwarg) if a is not None)
-    return {a.arg for a in every}
 
 
 def _replay(outline: _Outline, reads: list[ast.stmt]) -> None:

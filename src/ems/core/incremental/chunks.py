@@ -14,7 +14,13 @@ from ems.core.analyse import (
 from ems.core.config import Config
 from ems.core.fingerprint import definition_spans
 from ems.core.incremental.state import RawHit, _Body, _Chunk, _Class, _first_line, _parse, _Rules, _State
-from ems.core.incremental.stubs import _analyse_bodies, _analyse_classes, _import_names, _outermost_functions
+from ems.core.incremental.stubs import (
+    _analyse_bodies,
+    _analyse_classes,
+    _import_names,
+    _outermost_functions,
+    _typing_names,
+)
 from ems.core.registry import RuleSet
 from ems.core.rule import AnalysisContext, Rule
 from ems.core.source import SourceText
@@ -139,6 +145,7 @@ def _chunks_of(
                 bodies=bodies_by_chunk[index],
                 classes=classes_by_chunk[index],
                 imports=imports_by_chunk[index],
+                typing=_typing_names(statements),
                 spans=spans,
                 span_starts=[s.start for s in spans],
                 bound=bound[index],

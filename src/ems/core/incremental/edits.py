@@ -222,6 +222,7 @@ def _update_method(
     if found is None:
         return None
     _settle(chunk, every_variant=True)  # every node at its document line from here on
+    chunk.outlined = None  # changed in place from here on: the outline places it again
     parent = found.parent
     assert isinstance(parent, ast.ClassDef)
     if any(isinstance(s, _TERMINATORS) for s in parent.body):
@@ -424,6 +425,7 @@ def _update_class_body(
     ):
         return None  # the lines bind a watched name they did not (or the reverse)
     _settle(chunk, every_variant=True)  # every node at its document line from here on
+    chunk.outlined = None  # changed in place from here on: the outline places it again
     gone = [body for body in chunk.bodies if first <= body.full.lineno <= last]
     # the old lines' findings and definitions go; what follows them moves
     chunk.hits = [h for h in chunk.hits if not first <= h[1].line + shift <= last]

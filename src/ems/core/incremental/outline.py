@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ems.core.incremental.state import _NO_POSITION, _Body, _Chunk, _Class, _State
+from ems.core.incremental.stubs import _stands_in
 
 
 def _positioned(roots: list[ast.AST], stop: frozenset[int] = frozenset()) -> Iterator[ast.AST]:
@@ -112,6 +113,24 @@ def _settle(chunk: _Chunk, every_variant: bool) -> None:
         chunk.applied = target
 
 
+def _place(chunk: _Chunk, imported: frozenset[str], typing: frozenset[str]) -> list[ast.stmt]:
+    """Put each of the chunk's classes and bodies in the outline as its stub or whole
+    (``stubs._stands_in``), bring what is in the outline to the chunk's lines, and give
+    the reads its stubbed bodies replay, in order."""
+    for cls in chunk.classes:
+        wanted = "stub" if _stands_in(cls, imported, typing) else "full"
+        if wanted != cls.active:
+            cls.holder[cls.index] = _variant(cls, wanted)
+            cls.active = wanted
+    for body in chunk.bodies:
+        wanted = "stub" if _stands_in(body, imported, typing) else "full"
+        if wanted != body.active:
+            body.holder[body.index] = _variant(body, wanted)
+            body.active = wanted
+    _settle(chunk, every_variant=False)
+    return [read for body in chunk.bodies if body.active == "stub" for read in body.reads]
+
+
 def _outline(state: _State) -> _Outline:
     """The module with stubbed classes and bodies, every node at its document line.
 
@@ -123,35 +142,33 @@ def _outline(state: _State) -> _Outline:
     Whether a name read from outside is defined (F821) or marks an import used does not
     depend on which body reads it or how often: the outline replays each name once, and
     ``repeats`` keeps the other reads so that an undefined-name finding covers them all.
+
+    A chunk's placing is kept (``_Chunk.outlined``) while its shift and the module's
+    imported and typing names are the same: an edit elsewhere does not walk its bodies
+    again. An edit that changes a chunk in place (``edits``) drops it.
     """
     imported = frozenset().union(*(c.imports for c in state.chunks))
+    typing = frozenset().union(*(c.typing for c in state.chunks))
     statements: list[ast.stmt] = []
     reads: list[ast.stmt] = []
     first_read: dict[str, tuple[int, int]] = {}
     repeats: dict[tuple[int, int], list[ast.AST]] = {}
     for chunk in state.chunks:
-        for cls in chunk.classes:
-            wanted = "full" if cls.binds & imported else "stub"
-            if wanted != cls.active:
-                cls.holder[cls.index] = _variant(cls, wanted)
-                cls.active = wanted
-        for body in chunk.bodies:
-            wanted = "stub" if body.stub is not None and not (body.binds & imported) else "full"
-            if wanted != body.active:
-                body.holder[body.index] = _variant(body, wanted)
-                body.active = wanted
-        _settle(chunk, every_variant=False)
-        for body in chunk.bodies:
-            if body.active == "stub" and body.reads:
-                for read in body.reads:
-                    name = read.value  # type: ignore[attr-defined]
-                    where = first_read.get(name.id)
-                    if where is None:
-                        first_read[name.id] = (name.lineno, name.col_offset)
-                        repeats[(name.lineno, name.col_offset)] = []
-                        reads.append(read)
-                    else:
-                        repeats[where].append(name)
+        memo = chunk.outlined
+        if memo is not None and memo[0] == chunk.shift and memo[1] == imported and memo[2] == typing:
+            replayed = memo[3]
+        else:
+            replayed = _place(chunk, imported, typing)
+            chunk.outlined = (chunk.shift, imported, typing, replayed)
+        for read in replayed:
+            name = read.value  # type: ignore[attr-defined]
+            where = first_read.get(name.id)
+            if where is None:
+                first_read[name.id] = (name.lineno, name.col_offset)
+                repeats[(name.lineno, name.col_offset)] = []
+                reads.append(read)
+            else:
+                repeats[where].append(name)
         statements.extend(chunk.statements)
     if reads:
         first = reads[0]

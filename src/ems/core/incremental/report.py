@@ -37,6 +37,7 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
             if slot.active == "stub" and slot.hits:
                 findings += _cached_findings(slot, chunk.shift, path, config)
     src = SourceText(text)
+    src.__dict__["lines"] = state.lines  # split once per edit (``analyse``), not again here
     raw, scoped_errors = _scoped(state, outline, src, path)
     for error in scoped_errors:
         errors.setdefault(error.code, error)

@@ -32,9 +32,10 @@ class _Body:
     index: int
     full: ast.FunctionDef | ast.AsyncFunctionDef
     stub: ast.FunctionDef | ast.AsyncFunctionDef | None  # None: no stub can stand in
-    binds: frozenset[str]  # every name the body binds, at any depth
+    binds: frozenset[str]  # every name the def binds: its parameters, and its body's at any depth
     hits: list[RawHit]  # module-scoped rules' findings inside the body (chunk lines)
     reads: list[ast.stmt] = field(default_factory=list)  # what the body reads from outside
+    read_names: frozenset[str] = frozenset()  # the names ``reads`` read
     shifts: dict[str, int] = field(default_factory=lambda: {"full": 0, "stub": 0, "reads": 0})
     active: str = "full"
     in_class: _Class | None = None
@@ -57,6 +58,7 @@ class _Class:
     stub: ast.ClassDef
     binds: frozenset[str]  # names bound in the class or any of its bodies
     hits: list[RawHit]  # module-scoped rules' findings inside the class (chunk lines)
+    read_names: frozenset[str]  # names its stub and its bodies' stubs read from outside
     shifts: dict[str, int] = field(default_factory=lambda: {"full": 0, "stub": 0})
     active: str = "full"
     findings: tuple[int, list[Finding]] | None = None
@@ -73,6 +75,7 @@ class _Chunk:
     bodies: list[_Body]
     classes: list[_Class]
     imports: frozenset[str]  # names bound by imports outside any function
+    typing: frozenset[str]  # those bound to a typing module or one of its members
     spans: list[DefinitionSpan]  # every def/class, in chunk lines
     span_starts: list[int]
     applied: int = 0  # shift already applied to the outline's nodes
@@ -85,6 +88,9 @@ class _Chunk:
     # class-level statements swapped in so that the outline differs, lines moved): with
     # the chunk's identity and shift, what says the module-scoped rules' results still hold
     revision: int = 0
+    # how the outline last placed it (``outline._place``): under which shift, imported and
+    # typing names, and the reads its stubbed bodies replay; None after an in-place change
+    outlined: tuple[int, frozenset[str], frozenset[str], list[ast.stmt]] | None = None
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import bisect
 import copy
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ems.core.analyse import (
@@ -23,7 +24,7 @@ from ems.core.incremental.state import (
 )
 from ems.core.model import RuleError
 from ems.core.rule import AnalysisContext
-from ems.core.scope import CLASS_MAGIC, FreeLoad, build_scope_model
+from ems.core.scope import CLASS_MAGIC, TYPING_MODULES, FreeLoad, build_scope_model
 from ems.core.source import SourceText
 
 
@@ -61,6 +62,38 @@ def _import_names(statements: list[ast.stmt]) -> frozenset[str]:
     return frozenset(names)
 
 
+def _typing_names(statements: list[ast.stmt]) -> frozenset[str]:
+    """Names that imports outside functions bind to a typing module or one of its members:
+    a superset of what ``scope``'s ``_is_typing`` can answer yes for at module level."""
+    names: set[str] = set()
+    stack: list[ast.AST] = list(statements)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.ImportFrom):
+            if node.module in TYPING_MODULES:
+                names.update(alias.asname or alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.asname or alias.name for alias in node.names if alias.name in TYPING_MODULES)
+        elif not isinstance(node, _FUNCTIONS):
+            for name in _STATEMENT_LISTS:
+                children = getattr(node, name, None)
+                if children.__class__ is list:
+                    stack.extend(children)
+    return frozenset(names)
+
+
+def _stands_in(slot: _Body | _Class, imported: AbstractSet[str], typing: AbstractSet[str]) -> bool:
+    """Whether the slot's stub gives the module-scoped rules exactly what its full variant
+    gives, in a module whose imports outside functions bind ``imported`` (``typing``: those
+    bound to typing). Not when it binds an imported name (a parameter or a binding in the
+    body may be what makes the import unused or redefined: F811), nor when it reads a typing
+    name (the strings in ``cast("T", x)``, ``Optional["T"]`` are annotations only with the
+    module's bindings, which the body analysed alone did not have)."""
+    if isinstance(slot, _Body) and slot.stub is None:
+        return False
+    return slot.binds.isdisjoint(imported) and slot.read_names.isdisjoint(typing)
+
+
 def _analyse_bodies(
     bodies: list[_Body],
     src: SourceText,
@@ -89,9 +122,11 @@ def _analyse_bodies(
     reads, hits, errors = _alone(defs, [b.full.lineno for b in bodies], src, path, rules, text, facts)
     for body, loads, found in zip(bodies, reads, hits, strict=True):
         body.hits.extend(found)
-        body.binds, exact = _binds(body.full)
+        binds, exact = _binds(body.full)
+        body.binds = binds | _parameters(body.full)
         if exact and all(_replayable(load) for load in loads):
             body.stub, body.reads = _stub(body.full, loads)
+            body.read_names = frozenset(load.name for load in loads)
     return errors
 
 
@@ -187,6 +222,7 @@ def _analyse_classes(
             stub,
             binds.union(*(b.binds for b in inside)),
             found_hits[number],
+            frozenset(load.name for load in reads[number]).union(*(b.read_names for b in inside)),
         )
         for body in inside:
             body.in_class = cls
@@ -195,8 +231,12 @@ def _analyse_classes(
 
 
 def _replayable(load: FreeLoad, class_level: bool = False) -> bool:
-    """Whether replaying this read elsewhere gives the same judgement as in place."""
-    if load.annotation or load.guards or not hasattr(load.node, "end_col_offset"):
+    """Whether replaying this read elsewhere gives the same judgement as in place.
+
+    Of the handlers around a read, only ``NameError`` changes its judgement (F821 spared,
+    ``scope._undefined``): a read under ``except ValueError`` replays as itself, so a body
+    with an ordinary ``try`` is still stubbed (most of tkinter's ``Misc`` was kept whole)."""
+    if load.annotation or "NameError" in load.guards or not hasattr(load.node, "end_col_offset"):
         return False
     if load.name == "__class__":
         return False
@@ -238,6 +278,15 @@ def _bare_arguments(args: ast.arguments) -> ast.arguments:
         kwarg=None if args.kwarg is None else bare(args.kwarg),
         defaults=[],
     )
+
+
+def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """The def's own parameter names: a parameter named like an unused import redefines it
+    (F811), which the stub's empty body would not show (``_binds`` walks the body only)."""
+    args = function.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    every.extend(a for a in (args.vararg, args.kwarg) if a is not None)
+    return frozenset(a.arg for a in every)
 
 
 def _binds(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[frozenset[str], bool]:
