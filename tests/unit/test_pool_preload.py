@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 from ems.core import Config, load_rules
+from ems.core.model import Safety
+from ems.core.registry import RuleSet
+from ems.core.rule import Rule
 from ems.fixes.lazy import CST_MODULES, FIX_MODULES, fix_modules
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
@@ -73,14 +76,26 @@ def test_no_pool_no_preload(jobs: int, count: int) -> None:
 
 def test_fix_modules_only_when_a_rule_with_a_fix_is_selected(tmp_path: Path) -> None:
     rules = load_rules()
-    everything = FIX_MODULES + CST_MODULES  # some rules' fixes (B006, PLW0120) always need libcst
-    assert fix_modules([Config(root=tmp_path)], rules) == everything
+    assert fix_modules([Config(root=tmp_path)], rules) == FIX_MODULES
     assert fix_modules([Config(root=tmp_path, select=("E9",))], rules) == ()
-    assert fix_modules([Config(root=tmp_path, select=("E9",)), Config(root=tmp_path)], rules) == everything
+    assert fix_modules([Config(root=tmp_path, select=("E9",)), Config(root=tmp_path)], rules) == FIX_MODULES
 
 
 def test_libcst_is_not_preloaded_when_every_selected_fix_has_a_text_route(tmp_path: Path) -> None:
-    """``--select F,E9``: F401, F841 and F541 compute their fixes as text edits."""
+    """Every built-in fix has a text route (``Rule.text_fix``); a plug-in rule whose fix
+    is libcst's alone brings libcst back into the preload when it is selected."""
     rules = load_rules()
+    assert all(rule.has_text_fix() for rule in rules.rules if rule.has_fix())
     assert fix_modules([Config(root=tmp_path, select=("F", "E9"))], rules) == FIX_MODULES
-    assert fix_modules([Config(root=tmp_path, select=("F", "B006"))], rules) == FIX_MODULES + CST_MODULES
+    assert fix_modules([Config(root=tmp_path, select=("F", "B006"))], rules) == FIX_MODULES
+
+    class LibcstOnly(Rule):
+        code = "XYZ001"
+        name = "libcst-only"
+        summary = explanation = "a plug-in's rule with a libcst fix only"
+        fix_safety = Safety.SAFE
+
+    assert not LibcstOnly.has_text_fix()
+    with_plugin = RuleSet([*rules.rules, LibcstOnly])
+    assert fix_modules([Config(root=tmp_path)], with_plugin) == FIX_MODULES + CST_MODULES
+    assert fix_modules([Config(root=tmp_path, select=("F",))], with_plugin) == FIX_MODULES

@@ -9,6 +9,7 @@ must handle it (``True``) or hand it to libcst (``False``, e.g. a comment would 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -137,6 +138,103 @@ CASES: list[tuple[str, str, bool]] = [
     ("B010", 'def f(self):\n    setattr(self, "é", [1, 2])\n', True),
     ("B010", "x = 1; setattr(a or b, 'y', x)\n", True),
     ("B010", "if x: setattr(a or b, 'y', x)\n", False),
+    # B006: the default becomes None, the guard goes after the header, docstring or guards
+    ("B006", 'def f(a, b=[]):  # note\n    """Doc."""\n\n    # c\n    return b\n', True),
+    ("B006", "def f(a=None, b={}):\n    if a is None:\n        a = 1\n    # c\n    return b\n", True),
+    ("B006", "def f(a=None, b={}):\n    if a is None:\n        a = 1\n\n    return b\n", True),
+    ("B006", 'def f(b={}):\n    """Doc."""\n', True),
+    ("B006", "def f(b = [ ],\n      c=1):  # x\n\n    # first\n    return b\n", True),
+    ("B006", "def f(b: 'list' = []):\n    pass\n", True),
+    ("B006", "import t\ndef f(b: t.L[int] | str = []):\n    x: int | None\n", True),
+    ("B006", "from __future__ import annotations\ndef f(b: list = [], c: Any = {}):\n    pass\n", True),
+    ("B006", "class A:\n    async def f(self, *, b: list = dict(), **kw):\n        return b\n", True),
+    ("B006", "def f(x=[]):  return x  # c\n", True),
+    ("B006", "class A:\n  def f(self, x: list = []): 'doc'\n", True),
+    ("B006", "def f(x={}, y=[]): a(); return x, y\nz = 1\n", True),
+    ("B006", "def g():\n\tdef f(x=[]): pass\n\treturn f\n", True),
+    ("B006", "def lb(c, k = {\n        '1': 100,  # one\n        '6': 23}):\n    return k[c]\n", True),
+    ("B006", 'class A:\n    def f(self, x=[\n  1, """a\n  b""",\n    ]):\n        pass\n', True),
+    ("B006", "def f(é='', x=[]):\n    return 'é', x\n", True),
+    ("B006", "def f(a=None, b={}):\n    if a is None:\n        a = 1\n        # c\n    return b\n", False),
+    ("B006", "def f(x=([])):\n    return x\n", False),
+    ("B006", "def f(x=[]): pass;\n", False),
+    ("B006", "def f(x=[]): return (x,\n  1)\n", False),
+    ("B006", "def f(x=[]):\r\n    return x\r\n", False),
+    # PLW0120: `else:` goes, its body moves one level out
+    (
+        "PLW0120",
+        "def f(y):\n    for x in y:\n        print(x)\n    # after\n    else:  # done\n        return 1\n",
+        True,
+    ),
+    ("PLW0120", "while x:\n    for z in x:\n        break\nelse: done()\nnext()\n", True),
+    ("PLW0120", "for x in y:\n    pass\nelse:\n    a = 1\n    # trailing note\nb = 2\n", True),
+    ("PLW0120", "for x in y:\n    pass\nelse:\n    if a:\n        b()\n    # c\n    d()\n", True),
+    ("PLW0120", "for x in y:\n    pass\nelse:\n\n    # lead\n    a = 1\n", True),
+    ("PLW0120", "async def f():\n    async for i in x:\n        pass\n    else:\n        pass\n", True),
+    (
+        "PLW0120",
+        "def f():\n    for x in y:\n        pass\n    else:\n        x = (1,\n             2)\n"
+        '        y = """a\n        b"""\n        z = 1 + \\\n            2\n        w = [\n          # c\n\n   3]\n',
+        True,
+    ),
+    ("PLW0120", "for x in y:\n  pass\nelse:\n    x = (1,\n  2)\n    é = 3\n", True),
+    ("PLW0120", "for x in y:\n    pass\nelse:\n    if a:\n        b()\n      # odd\n    d()\n", False),
+    (
+        "PLW0120",
+        "def f():\n    for x in y:\n        pass\n    else:\n        a = 1\n\n        # n\n\n    b = 2\n",
+        False,
+    ),
+    ("PLW0120", "for x in y:\n    pass\nelse:\n    a = 1\n    \n    b = 2\n", False),
+    ("PLW0120", "for x in y:\n    pass\nelse:\n    a = (1 +\\\n        2)\n", False),
+    # EMS102: the dead statements go, the comments just above them stay
+    (
+        "EMS102",
+        "def f():\n    return 1\n    # a\n\n    # b\n\n    x = 2\n    # c\n\n    y = 3\n    # tail\n\nz = 1\n",
+        True,
+    ),
+    (
+        "EMS102",
+        "def f():\n    raise ValueError('é')\n\n    @cache\n    def g():\n        pass\n\n\nx = 1\n",
+        True,
+    ),
+    ("EMS102", "for a in b:\n    continue\n    x = 1\nelse:\n    pass\n", True),
+    ("EMS102", "def f():\n    return (1,\n        2)  # c\n    x = 1\n", True),
+    ("EMS102", "def f():\n    x = 1; return 1\n    y = 2\n", True),
+    ("EMS102", "def f():\n    return 1\n    if x:\n        y()\n\n    z = 1\n", True),
+    ("EMS102", "def f():\n    return 1\n    if x:\n        y()\n        # in\n    # tail\n\nz = 1\n", False),
+    ("EMS102", "for a in b:\n    continue; x = 1\n    y = 2\n", False),
+    ("EMS102", "def f(x):\n    if x: return 1; y = 2\n", False),
+    # EMS104
+    ("EMS104", "import datetime\nx = datetime.datetime.utcnow()  # c\n", True),
+    (
+        "EMS104",
+        "from datetime import datetime, UTC\nx = datetime.utcfromtimestamp(t + 1).isoformat()\n",
+        True,
+    ),
+    ("EMS104", "from datetime import datetime, timezone\nx = datetime.utcfromtimestamp((t))\n", True),
+    ("EMS104", "from datetime import datetime as D, timezone\nx = D.utcfromtimestamp(f('é'))\n", True),
+    ("EMS104", "import datetime as dt\nx = dt.datetime.utcnow( )\n", False),
+    ("EMS104", "from datetime import datetime, timezone\nx = datetime.utcfromtimestamp(t,)\n", False),
+    ("EMS104", "from datetime import datetime, timezone\nx = datetime.utcfromtimestamp(t )\n", False),
+    # EMS106
+    ("EMS106", "import dataclasses\n@dataclasses.dataclass\nclass A:\n    a: dict = {'é': [1]}  # c\n", True),
+    ("EMS106", "from dataclasses import dataclass, field\n@dataclass\nclass A:\n    e: set = set()\n", True),
+    (
+        "EMS106",
+        "from dataclasses import dataclass, field\n@dataclass\nclass A:\n    c: list = []; d: int = 1\n",
+        True,
+    ),
+    (
+        "EMS106",
+        "from dataclasses import dataclass, field\n@dataclass\nclass A:\n    f: list = list(range(3))\n",
+        True,
+    ),
+    ("EMS106", "from dataclasses import dataclass, field\n@dataclass\nclass A:\n    b: list = ([])\n", False),
+    (
+        "EMS106",
+        "from dataclasses import dataclass, field\n@dataclass\nclass A:\n    b: list = [\n        1]\n",
+        False,
+    ),
 ]
 
 
@@ -215,7 +313,7 @@ def test_judging_text_fixable_offers_never_imports_libcst() -> None:
 
 
 def test_an_offer_the_text_route_leaves_imports_libcst() -> None:
-    out = _probe("import os\n\n\ndef f(x=[]):\n    return x\n")  # B006 has no text route
+    out = _probe("import os\n\n\ndef f(x=([])):\n    return x\n")  # B006 leaves `([])` to libcst
     assert out["libcst"] is True
     assert "safe" in out["fixability"] and "hidden" in out["fixability"]
 
@@ -254,3 +352,71 @@ def test_the_stdlib_modules_fix_the_same_through_either_route(
     monkeypatch.setattr(engine, "_text_fix", lambda rule, finding, ctx: CstNeeded())
     without = [fix_all(t, "m.py", config, ruleset=rules).text for t in texts]
     assert with_text == without
+
+
+# One file with an offer of each rule whose route used to be libcst's alone, and of some
+# of the commonest; a scan of several such files runs in a pool (``--jobs 2``).
+_EVERY_KIND = (
+    "import dataclasses\nimport datetime\nimport os\n\n\n"
+    "def f(items=[]):\n    for x in items:\n        print(x)\n    else:\n        return None\n"
+    "    return 1\n    print('never')\n\n\n"
+    "@dataclasses.dataclass\nclass A:\n    tags: list = []\n\n\n"
+    "stamp = datetime.datetime.utcnow()\n"
+    "if not stamp in [1]:\n    pass\n"
+)
+_LIBCST_ONLY = "def g(x=([])):\n    return x\n"  # a shape B006's text route leaves
+
+# Stands in for libcst on PYTHONPATH: any process of the scan (the CLI, a fork server, a
+# worker) that imports libcst leaves its pid in the file named by $EMS_TEST_LIBCST_MARK,
+# then gets the real libcst.
+_SHADOW = (
+    "import importlib, os, sys\n"
+    "with open(os.environ['EMS_TEST_LIBCST_MARK'], 'a') as mark:\n"
+    "    mark.write(f'{os.getpid()}\\n')\n"
+    "shadow = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))\n"
+    "sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != shadow]\n"
+    "del sys.modules['libcst']\n"
+    "sys.modules['libcst'] = importlib.import_module('libcst')\n"
+)
+
+
+def _scan(tmp_path: Path, extra: str) -> tuple[Path, list[dict[str, object]]]:
+    project = tmp_path / "project"
+    project.mkdir()
+    for index in range(10):
+        (project / f"m{index}.py").write_text(_EVERY_KIND, encoding="utf-8")
+    (project / "last.py").write_text(extra, encoding="utf-8")
+    shadow = tmp_path / "shadow" / "libcst"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(_SHADOW, encoding="utf-8")
+    mark = tmp_path / "mark"
+    paths = [str(tmp_path / "shadow"), *sys.path]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "EMS_TEST_LIBCST_MARK": str(mark)}
+    check = ["check", ".", "--no-cache", "--exit-zero", "--jobs", "2", "--format", "json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "ems", *check],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return mark, json.loads(done.stdout)
+
+
+def test_a_scan_whose_offers_all_have_a_text_route_never_imports_libcst(tmp_path: Path) -> None:
+    """All rules selected (the default): the pool preloads no libcst, and no worker
+    imports it, while every offer is judged (the five rules included)."""
+    mark, findings = _scan(tmp_path, "x = 1\n")
+    assert not mark.exists(), "libcst was imported by pids " + mark.read_text()
+    judged = {str(f["code"]) for f in findings if f.get("fix")}
+    assert {"B006", "PLW0120", "EMS102", "EMS104", "EMS106", "F401", "E713"} <= judged
+
+
+def test_the_scan_probe_sees_libcst_when_an_offer_needs_it(tmp_path: Path) -> None:
+    """The same scan with one offer left to libcst: the shadow records the import (the
+    probe of the test above can see one)."""
+    mark, findings = _scan(tmp_path, _LIBCST_ONLY)
+    assert mark.exists()
+    assert [f["fix"] for f in findings if f["path"] == "last.py" and f["code"] == "B006"]

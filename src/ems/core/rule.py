@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from ems.fixes.context import FixContext
 
 
+class CstNeeded(Exception):
+    """Raised by a rule's ``text_fix`` for a shape its text route does not handle: the
+    engine then computes the fix with libcst (``fix``)."""
+
+
 @dataclass(frozen=True)
 class Invalid:
     """An example the rule must flag; ``fixed`` is the expected result of its fixes.
@@ -313,6 +318,19 @@ class Rule:
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         return None
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` computed as a text edit from ``ast`` positions and ``ctx.text``, without
+        libcst (``ems.fixes.textedit``): the very fix ``fix`` gives, or ``CstNeeded`` for a
+        shape the text route leaves to ``fix``. The default is no text route: every offer
+        goes to ``fix`` (libcst)."""
+        raise CstNeeded
+
+    @classmethod
+    def has_text_fix(cls) -> bool:
+        """Whether the rule has a text route (overrides ``text_fix``): when every selected
+        rule with a fix has one, a scan's workers need not import libcst ahead."""
+        return cls.text_fix is not Rule.text_fix
 
     @classmethod
     def finding(

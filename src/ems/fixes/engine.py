@@ -247,11 +247,10 @@ def text_fix(finding: Finding, ctx: FixContext, ruleset: RuleSet) -> Fix | CstNe
 
 
 def _text_fix(rule: type[Rule], finding: Finding, ctx: FixContext) -> Fix | CstNeeded | None:
-    method = getattr(rule, "text_fix", None)  # a method of the rules that have one
-    if method is None:
-        return _NEEDED
+    if not rule.has_text_fix():
+        return _NEEDED  # a plug-in rule with a libcst fix only
     try:
-        return method(rule(), finding, ctx)
+        return rule().text_fix(finding, ctx)
     except CstNeeded as needed:
         return needed
     except Exception as exc:  # a shape the text route misjudged: libcst decides

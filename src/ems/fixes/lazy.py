@@ -63,6 +63,6 @@ def fix_modules(configs: Iterable[Config], ruleset: RuleSet) -> tuple[str, ...]:
     selected = [rule for rule in fixers if rule.code in codes]
     if not selected:
         return ()
-    if all(hasattr(rule, "text_fix") for rule in selected):
+    if all(rule.has_text_fix() for rule in selected):
         return FIX_MODULES
     return FIX_MODULES + CST_MODULES

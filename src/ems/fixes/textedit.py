@@ -2,10 +2,11 @@
 
 Why: judging fixability (``with_fixability``) runs on every cold ``ems check``; libcst's
 import and parse of the finding's statements cost about as much as the analysis itself.
-The commonest fixes (F401, F841, B007, E722, E713, E711/E712, F541) have simple shapes: a
-rule's ``text_fix`` handles those and raises ``CstNeeded`` for any other shape (comments or
-line breaks inside the statement, a statement sharing its line, brackets), which the engine
-then fixes with libcst as before. The text produced is the one libcst's fix produces (a
+Every built-in fix's common shapes are simple: a rule's ``text_fix`` (``Rule.text_fix``)
+handles those and raises ``CstNeeded`` for any other shape (comments or line breaks inside
+the statement, a statement sharing its line, brackets), which the engine then fixes with
+libcst as before. Fixes that move lines (B006's guard, PLW0120's dedent, EMS102's deletion)
+write indentation as libcst does (``line_kinds``, ``reindented``). The text produced is the one libcst's fix produces (a
 differential over the standard library checks every offer, ``tests/unit/test_text_fixes.py``
 keeps a representative set); edits go through ``minimal_edit_between`` as libcst's do.
 """
@@ -18,11 +19,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ems.core.model import Finding, Fix, Range, Safety, TextEdit
+from ems.core.rule import CstNeeded  # what a text route raises for a shape it leaves to libcst
 from ems.core.source import SourceText, line_char_column
-
-
-class CstNeeded(Exception):
-    """The text route does not handle this shape: fix it with libcst."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,3 +433,89 @@ def as_primary(node: ast.expr, code: str) -> str:
     ):
         return code
     return f"({code})"
+
+
+def indentation(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+@dataclass(frozen=True, slots=True)
+class LineKind:
+    """How libcst sees one line (``line_kinds``): ``kind`` is ``"code"`` where a logical
+    line starts (libcst writes its indentation anew), ``"comment"`` for a comment alone on
+    its line, ``"blank"``, ``"bracket"`` for a line inside brackets (libcst writes its
+    indentation anew when the line starts with ``statement``'s, the indentation of the
+    logical line it continues, and keeps it as written otherwise) and ``"verbatim"``
+    inside a string or after a backslash (kept as written)."""
+
+    kind: str
+    statement: str = ""
+
+
+def line_kinds(source: SourceText, first: int, last: int) -> dict[int, LineKind]:
+    """``LineKind`` of lines ``first`` to ``last``, which hold whole logical lines (the
+    first one's indentation the least). ``CstNeeded`` if they do not tokenize on their own
+    or a backslash continues a line inside brackets."""
+    import io
+    import tokenize
+
+    text = source.text[source.offset(first, 0) : source.offset(last + 1, 0)]
+    kinds: dict[int, LineKind] = {}
+    at_start = True
+    depth = strings = 0  # open brackets; open f-strings (3.12 tokenizes their insides)
+    statement = ""
+    skip = (tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+    opens, closes = getattr(tokenize, "FSTRING_START", -1), getattr(tokenize, "FSTRING_END", -1)
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type in skip:
+                continue
+            if token.type == tokenize.NEWLINE:
+                at_start = True
+                continue
+            row = token.start[0] + first - 1
+            if row not in kinds:
+                line = source.line(row)
+                if at_start:
+                    kind = {tokenize.COMMENT: "comment", tokenize.NL: "blank"}.get(token.type, "code")
+                    kinds[row] = LineKind(kind)
+                    if kind == "code":
+                        statement = indentation(line)
+                elif strings:
+                    kinds[row] = LineKind("verbatim")
+                elif depth and source.line(row - 1).endswith("\\"):
+                    raise CstNeeded  # a backslash inside brackets
+                else:
+                    kinds[row] = LineKind("bracket", statement) if depth else LineKind("verbatim")
+            for inside in range(token.start[0] + 1, token.end[0] + 1):  # a string's lines
+                kinds.setdefault(inside + first - 1, LineKind("verbatim"))
+            strings += (token.type == opens) - (token.type == closes)
+            if token.type == tokenize.OP and token.string in "([{":
+                depth += 1
+            elif token.type == tokenize.OP and token.string in ")]}":
+                depth -= 1
+            if token.type not in (tokenize.COMMENT, tokenize.NL):
+                at_start = False
+    except (tokenize.TokenError, SyntaxError):
+        raise CstNeeded from None
+    return {line: kinds.get(line, LineKind("verbatim")) for line in range(first, last + 1)}
+
+
+def reindented(line: str, kind: LineKind, old: str, new: str) -> str:
+    """``line`` (of kind ``kind``) as libcst writes it when its block moves from
+    indentation ``old`` to ``new``; ``CstNeeded`` for a blank line it might write anew."""
+    if kind.kind == "verbatim" or (kind.kind == "bracket" and not line.startswith(kind.statement)):
+        return line
+    if not line.strip(" \t"):
+        if line or kind.kind != "blank":
+            raise CstNeeded  # spaces on a blank line, a blank line in brackets
+        return line
+    if not line.startswith(old):
+        raise CstNeeded
+    return new + line[len(old) :]
+
+
+def ends_cleanly(text: str) -> bool:
+    """Whether ``text`` ends with a line break and holds no ``\\r``: what the routes that
+    move or delete whole lines handle (libcst writes other line ends its own way)."""
+    return text.endswith("\n") and "\r" not in text

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Range, Safety, Severity, Tag
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import NO_HITS, SCOPE_NODES
@@ -29,6 +30,21 @@ _OWNERS = (
     ast.match_case,
 )
 _ALL_BLOCKS = ("body", "orelse", "finalbody")
+# Statements with a block of their own (which may end with comments: libcst's footer).
+_COMPOUND = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.If,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.TryStar,
+    ast.Match,
+)
 # The statement lists of each node that holds statements.
 _BLOCKS: dict[type[ast.AST], tuple[str, ...]] = {
     owner: tuple(f for f in _ALL_BLOCKS if f in owner._fields) for owner in _OWNERS
@@ -165,6 +181,44 @@ class UnreachableCode(Rule):
         if new_line is line:
             return None
         return ctx.replace(line, new_line, self.fix_title, Safety.UNSAFE, finding)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) when the terminator ends its
+        line (no `;` after it) in an indented block or the module: the lines from the one
+        after the terminator's (or after the last comment just above the dead code) to the
+        last dead statement's go. A comment right after a dead compound statement may
+        belong to its block (libcst's footer) or to what follows: libcst decides."""
+        source, text = ctx.source, ctx.text
+        if not textedit.ends_cleanly(text):
+            raise textedit.CstNeeded
+        statements = ctx.statements
+        place = textedit.statement_place(statements, source, finding, "at")
+        terminator, siblings = place.node, place.siblings
+        if not (place.indented or siblings is statements.tree.body):
+            raise textedit.CstNeeded  # a one-line suite
+        index = next(i for i, s in enumerate(siblings) if s is terminator)
+        dead = siblings[index + 1 :]
+        last = terminator.end_lineno
+        if not dead or last is None:
+            raise textedit.CstNeeded
+        end_column = source.char_column(last, terminator.end_col_offset)  # type: ignore[arg-type]
+        if not textedit.only_comment(source.line(last)[end_column:]):
+            raise textedit.CstNeeded  # `return; x = 1`
+        first = min(d.lineno for d in (dead[0], *getattr(dead[0], "decorator_list", ())))
+        kept = last  # the comments just above the dead code stay
+        for number in range(last + 1, first):
+            if source.line(number).lstrip(" \t").startswith("#"):
+                kept = number
+        end = dead[-1].end_lineno
+        assert end is not None
+        if isinstance(dead[-1], _COMPOUND):
+            after = end + 1
+            while after <= len(source.line_starts) and textedit.blank(source.line(after)):
+                after += 1
+            if source.line(after).lstrip(" \t").startswith("#"):
+                raise textedit.CstNeeded
+        low, high = source.offset(kept + 1, 0), source.offset(end + 1, 0)
+        return textedit.replacement(source, low, high, "", self.fix_title, Safety.UNSAFE, finding)
 
 
 def _comments_above(statement: cst.BaseStatement) -> list[cst.EmptyLine]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from ems.core.model import Finding, Fix, Safety, Severity, Tag
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.core.source import line_char_column
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import NO_HITS, has_comment
@@ -150,6 +152,39 @@ class NaiveUtcDatetime(Rule):
             args = [first, tz]
         new = call.with_changes(func=call.func.with_changes(attr=cst.Name(_REPLACEMENT[method])), args=args)
         return ctx.replace(call, new, self.fix_title, Safety.UNSAFE, finding)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line call written
+        ``owner.utcnow()`` or ``owner.utcfromtimestamp(ts)``: the method's name and what
+        the brackets hold change. Spaces inside the brackets or a trailing comma: libcst."""
+        method, utc = finding.datum("method"), finding.datum("utc")
+        node, base, text = textedit.expression_at(ctx.source, finding.range)
+        if not (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == method
+        ):
+            raise textedit.CstNeeded
+        end = line_char_column(text, node.func.end_col_offset)  # type: ignore[arg-type]
+        name = end - len(method)
+        if text[name - 1 : name] != "." or not utc:
+            raise textedit.CstNeeded
+        if method == "utcnow":
+            if text[end:] != "()":
+                raise textedit.CstNeeded
+            arguments = utc
+        else:
+            inner = text[end + 1 : -1]  # the one argument, with brackets of its own if any
+            if (
+                len(node.args) != 1
+                or text[end : end + 1] != "("
+                or inner != inner.strip(" \t")
+                or inner.endswith(",")
+            ):
+                raise textedit.CstNeeded
+            arguments = f"{inner}, {utc}"
+        new = f"{_REPLACEMENT[method]}({arguments})"
+        return textedit.replacement(
+            ctx.source, base + name, base + len(text), new, self.fix_title, Safety.UNSAFE, finding
+        )
 
 
 def _imports(ctx: AnalysisContext) -> _Imports:

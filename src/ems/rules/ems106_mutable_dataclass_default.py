@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import MUTABLE_CALLS
@@ -119,6 +120,27 @@ class MutableDataclassDefault(Rule):
             ],
         )
         return ctx.replace(value, new, self.fix_title, Safety.UNSAFE, finding)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line value written
+        right after the `=` and ending its statement: brackets around it or a value over
+        several lines go to libcst."""
+        spelled, factory = finding.datum("field"), finding.datum("factory")
+        at = finding.range
+        if at.start.line != at.end.line or not spelled:
+            raise textedit.CstNeeded
+        line = ctx.source.line(at.start.line)
+        value, rest = line[at.start.column : at.end.column], line[at.end.column :]
+        if not (
+            textedit.only_code(value)
+            and line[: at.start.column].rstrip(" \t").endswith("=")
+            and (textedit.only_comment(rest) or rest.lstrip(" \t").startswith(";"))
+            and "\\" not in rest
+        ):
+            raise textedit.CstNeeded
+        new = f"{spelled}(default_factory={factory or 'lambda: ' + value})"
+        start, end = textedit.offsets(ctx.source, at)
+        return textedit.replacement(ctx.source, start, end, new, self.fix_title, Safety.UNSAFE, finding)
 
 
 def _mutable(node: ast.expr) -> bool:

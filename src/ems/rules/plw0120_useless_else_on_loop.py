@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Range, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.core.source import SourceText
+from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import LOOP_NODES, NO_HITS, SCOPE_NODES
@@ -121,6 +124,81 @@ class UselessElseOnLoop(Rule):
             else:
                 new_block = new_block.with_changes(footer=[*footer, *block.footer])
         return ctx.replace(block, new_block, self.fix_title, Safety.SAFE, finding)
+
+    def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
+        """``fix`` as a text edit (``ems.fixes.textedit``): the `else:` line goes (its
+        comment stays, on a line of its own), and the body's lines lose one level where
+        libcst writes their indentation anew (``textedit.line_kinds``: statements, clauses,
+        lines inside brackets at their statement's indentation or deeper, comments before
+        a statement at its indentation, and comments right after the body at its
+        indentation); strings and lines after a backslash stay as written. `else: stmt`
+        loses `else: `. Another comment, a blank line holding spaces, `\r` line ends:
+        libcst."""
+        source, text = ctx.source, ctx.text
+        if not textedit.ends_cleanly(text):
+            raise textedit.CstNeeded
+        place = textedit.statement_place(ctx.statements, source, finding, "loop")
+        loop = place.node
+        if not isinstance(loop, (ast.For, ast.AsyncFor, ast.While)) or not loop.orelse:
+            raise textedit.CstNeeded
+        number, column = finding.range.start.line, finding.range.start.column
+        line = source.line(number)
+        outer = textedit.indentation(source.line(loop.lineno))
+        header = _ELSE.match(line, column)
+        if header is None or line[:column] != outer:
+            raise textedit.CstNeeded
+        first = loop.orelse[0]
+        low = source.offset(number, 0)
+        if first.lineno == number:  # `else: stmt`
+            if source.char_column(number, first.col_offset) != header.end():
+                raise textedit.CstNeeded
+            return textedit.replacement(
+                source, low + column, low + header.end(), "", self.fix_title, Safety.SAFE, finding
+            )
+        comment = line[header.end() :]
+        if comment and not comment.startswith("#"):
+            raise textedit.CstNeeded
+        inner = textedit.indentation(source.line(first.lineno))
+        if not inner.startswith(outer) or inner == outer:
+            raise textedit.CstNeeded
+        last = loop.orelse[-1].end_lineno
+        assert last is not None
+        lines = [f"{outer}{comment}\n"] if comment else []
+        kinds = textedit.line_kinds(source, number + 1, last)
+        for at in range(number + 1, last + 1):
+            lines.append(_dedented(source, at, kinds, inner, outer, last))
+        at = last + 1  # comments right after the body at its indentation: libcst's footer
+        while at <= len(source.line_starts) and _comment_at(source.line(at), inner):
+            lines.append(f"{outer}{source.line(at)[len(inner) :]}\n")
+            at += 1
+        high = source.offset(at, 0)
+        while at <= len(source.line_starts) and textedit.blank(source.line(at)):
+            at += 1
+        rest = source.line(at)
+        if rest.lstrip(" \t").startswith("#") and rest.startswith(inner):
+            raise textedit.CstNeeded  # a later comment that libcst's footer may take
+        return textedit.replacement(source, low, high, "".join(lines), self.fix_title, Safety.SAFE, finding)
+
+
+_ELSE = re.compile(r"else[ \t]*:[ \t]*")
+
+
+def _comment_at(line: str, indent: str) -> bool:
+    """Whether ``line`` is a comment indented by exactly ``indent``."""
+    return line.startswith(indent) and line[len(indent) : len(indent) + 1] == "#"
+
+
+def _dedented(
+    source: SourceText, at: int, kinds: dict[int, textedit.LineKind], inner: str, outer: str, last: int
+) -> str:
+    """Line ``at`` of the else body (``kinds``: ``textedit.line_kinds``) as libcst writes it
+    one level out, or ``CstNeeded``."""
+    line = source.line(at)
+    if kinds[at].kind == "comment":
+        following = next((n for n in range(at + 1, last + 1) if kinds[n].kind == "code"), None)
+        if following is None or textedit.indentation(source.line(following)) != textedit.indentation(line):
+            raise textedit.CstNeeded  # maybe the footer of an inner block
+    return textedit.reindented(line, kinds[at], inner, outer) + "\n"
 
 
 def _breaks(loop: ast.For | ast.AsyncFor | ast.While) -> bool:
