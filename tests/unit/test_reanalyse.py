@@ -46,7 +46,7 @@ def _original(text: str, config: Config, rules: RuleSet) -> Original:
 
 def _edits(text: str) -> list[str]:
     """Texts a fix could leave: a line removed, a line emptied to ``pass`` at its indent,
-    a name added to a line, at lines spread over the file."""
+    a comment added to a line, a line added, at lines spread over the file."""
     lines = text.split("\n")
     step = max(1, len(lines) // 7)
     edited = []
@@ -58,6 +58,7 @@ def _edits(text: str) -> list[str]:
         edited.append(
             "\n".join([*lines[:at], line + "  # noqa: F401" if line.strip() else line, *lines[at + 1 :]])
         )
+        edited.append("\n".join([*lines[:at], indent + "pass", *lines[at:]]))
     return edited
 
 

@@ -13,11 +13,10 @@ newlines as lines precede it (so its line numbers are the file's).
 The statements after the region keep their original line numbers. When the fix removed
 lines, the region is padded with as many blank lines, and the text analysed is the fixed
 text with those blank lines in (its tree is exactly that text's); the findings past the
-region are then moved back up. The rules' findings do not depend on how far apart two
+region are then moved back up. When it added lines, the region runs to the end of the file. The rules' findings do not depend on how far apart two
 top-level statements are (the language server's incremental analysis relies on the same:
 ``ems.core.incremental``), so the report is the fixed text's own. Only for built-in rules:
-a plug-in might count lines. Anything else — lines added before unchanged statements, a
-region that does not parse alone, a lone ``\\r``, a grammar-changing future import, a
+a plug-in might count lines. Anything else — a region that does not parse alone, a lone ``\\r``, a grammar-changing future import, a
 skipped or huge file — returns None, and the caller analyses the whole text.
 """
 
@@ -96,9 +95,9 @@ def reanalyse(original: Original, text: str, path: str, config: Config, ruleset:
         spans[after][0] <= last or (after > before and spans[after][0] <= spans[after - 1][1])
     ):
         after += 1
+    if delta > 0:
+        after = len(spans)  # the statements below would need new line numbers: parsed too
     below = after < len(spans)
-    if below and delta > 0:
-        return None  # the statements below would need new line numbers
     start = spans[before - 1][1] + 1 if before else 1  # the region, in original lines
     end = spans[after][0] - 1 if below else len(old)
     if before and old[start - 2].endswith("\\"):
