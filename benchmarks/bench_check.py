@@ -389,7 +389,7 @@ import sys
 import ems.runtime.scan as scan
 if not callable(getattr(scan, "with_fixability", None)):
     raise SystemExit("ems.runtime.scan.with_fixability is gone: update bench_check._NO_FIXABILITY")
-scan.with_fixability = lambda data, report, config, ruleset: report
+scan.with_fixability = lambda data, report, config, ruleset, *tree: report
 if hasattr(scan, "fix_modules"):  # nor does the pool import the fix engine for its workers
     scan.fix_modules = lambda configs, ruleset: ()
 from ems.cli.main import main

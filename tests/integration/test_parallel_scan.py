@@ -281,13 +281,13 @@ def test_a_guard_failure_is_not_cached(tree: Path, monkeypatch: pytest.MonkeyPat
     analysis = import_module("ems.core.analyse")  # the module (ems.core.analyse is the function)
     real = analysis.analyse
 
-    def timing_out(data: bytes, display: str, config: object, ruleset: object) -> Report:
+    def timing_out(data: bytes, display: str, config: object, ruleset: object, **options: object) -> Report:
         if display.endswith("pkg0/fstring.py"):
             finding = Finding(
                 "EMS902", "analysis-timeout", Severity.ERROR, Range.of(1, 0, 1, 0), "timed out", display
             )
             return Report(display, (finding,))
-        return real(data, display, config, ruleset)  # type: ignore[arg-type]
+        return real(data, display, config, ruleset, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(analysis, "analyse", timing_out)
     first = dict(_scan(tree, jobs=1))

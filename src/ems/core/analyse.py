@@ -13,7 +13,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ems.core import parsing
 from ems.core.config import Config
@@ -32,6 +32,9 @@ from ems.core.source import SourceText, UndecodableSource, decode_source
 from ems.core.suppressions import Suppression, parse_suppressions, skips_file
 from ems.rules.e999_syntax_error import SyntaxErrorRule
 from ems.rules.ems901_internal_rule_error import InternalRuleError
+
+if TYPE_CHECKING:
+    from ems.core.scope import ScopeModel
 
 log = logging.getLogger("ems.core")
 
@@ -81,8 +84,16 @@ def analyse(
     path: str = "<stdin>",
     config: Config | None = None,
     ruleset: RuleSet | None = None,
+    *,
+    on_tree: Callable[[ast.Module, ScopeModel | None], None] | None = None,
 ) -> Report:
-    """Analyse one document. ``path`` is used for per-file settings and fingerprints."""
+    """Analyse one document. ``path`` is used for per-file settings and fingerprints.
+
+    ``on_tree``: called with the parsed tree and the scope model (None if no rule built
+    it) once the rules have run, for a caller that wants more of the module than the
+    report without parsing it again (a scan's re-export facts); not called for a text
+    that does not parse, a skipped file, or a huge module analysed in pieces.
+    """
     started = time.perf_counter()
     config = config or Config()
     ruleset = ruleset or load_rules()
@@ -119,12 +130,41 @@ def analyse(
             message = "too many nested parentheses or blocks"
         return Report(path, (_syntax_finding(path, message, 1, 0, None, config),), True)
     timings["parse"] = time.perf_counter() - started
+    held = [tree]
+    del tree  # ``_checked`` lets it go before the findings are made
+    return _checked(held, text, src, path, config, ruleset, started, timings, on_tree)
 
+
+def analyse_parsed(
+    tree: ast.Module, text: str, path: str, config: Config, ruleset: RuleSet, src: SourceText | None = None
+) -> Report:
+    """``analyse(text)`` for a caller that has the text's tree already (``ast.parse``'s, or
+    one equal to it: ``ems.fixes.reanalyse`` builds one from a tree it had and the changed
+    statements). The tree is not changed (rules only read it)."""
+    return _checked([tree], text, src or SourceText(text), path, config, ruleset, time.perf_counter(), {})
+
+
+def _checked(
+    held: list[ast.Module],
+    text: str,
+    src: SourceText,
+    path: str,
+    config: Config,
+    ruleset: RuleSet,
+    started: float,
+    timings: dict[str, float],
+    on_tree: Callable[[ast.Module, ScopeModel | None], None] | None = None,
+) -> Report:
+    """The rules over the parsed module (``held``: its tree, taken out of the list here so
+    that nothing else keeps it alive), and the report."""
+    tree = held.pop()
     selected, enabled = _select(ruleset, config, path)
     ctx = AnalysisContext(path=path, source=src, tree=tree)
     walk_started = time.perf_counter()
     raw, errors = run_rules(ctx, selected.rules, selected.dispatch)
     timings["rules"] = time.perf_counter() - walk_started
+    if on_tree is not None:
+        on_tree(tree, ctx._cache.get("scopes"))  # type: ignore[arg-type]
 
     suppressions = parse_suppressions(text)
     # The enclosing definitions of the lines findings can be on are found now, and the
@@ -264,7 +304,6 @@ def _visit_nodes(
     contain: Callable[[Rule, BaseException], None],
 ) -> None:
     """``visit`` each node the scope pass collected; ancestors follow its parent links."""
-    from ems.core.scope import ScopeModel
 
     model: ScopeModel = ctx._cache["scopes"]  # type: ignore[assignment]
     chain = ParentChain(model.parents)

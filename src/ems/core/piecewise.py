@@ -41,28 +41,25 @@ from typing import Any
 from ems.core.analyse import finding_lines, finish, names_from_spans, run_rules
 from ems.core.config import Config
 from ems.core.fingerprint import DefinitionSpan, definition_spans
-from ems.core.incremental.chunks import _split_rules
-from ems.core.incremental.report import _byte_column
-from ems.core.incremental.state import _Rules
+from ems.core.incremental.outline import outside, replay, with_repeats
+from ems.core.incremental.state import RawHit, Rules, split_rules
 from ems.core.incremental.stubs import (
-    _analyse_bodies,
-    _analyse_classes,
-    _import_names,
-    _outermost_functions,
-    _stands_in,
-    _typing_names,
+    analyse_bodies,
+    analyse_classes,
+    import_names,
+    outermost_functions,
+    stands_in,
+    typing_names,
 )
 from ems.core.model import Report, RuleError
 from ems.core.parsing import PIECE_CHARS, WholeParse, pieces
 from ems.core.registry import RuleSet
-from ems.core.rule import IMPORTS, AnalysisContext, Hit, Rule
+from ems.core.rule import IMPORTS, AnalysisContext
 from ems.core.source import SourceText
 from ems.core.suppressions import parse_suppressions
 from ems.core.watched import names_bound
 
 log = logging.getLogger("ems.core")
-
-RawHit = tuple[type[Rule], Hit]
 
 
 @dataclass
@@ -104,7 +101,7 @@ def analyse_in_pieces(
     """``analyse(text, path, config, ruleset)`` a piece at a time; None: take the usual path."""
     if "\0" in text:
         return None
-    rules = _split_rules(ruleset, config, path)
+    rules = split_rules(ruleset, config, path)
     facts = _Facts()
     try:
         with warnings.catch_warnings():
@@ -134,7 +131,7 @@ def analyse_in_pieces(
 
 
 def _check_pieces(
-    text: str, path: str, src: SourceText, rules: _Rules, piece_chars: int, facts: _Facts, learn: bool
+    text: str, path: str, src: SourceText, rules: Rules, piece_chars: int, facts: _Facts, learn: bool
 ) -> tuple[_Outline, _Asked]:
     """Every piece checked in turn (``_check_piece``), its tree dropped after; with ``learn``,
     each piece's facts are learnt first (``facts`` is then complete at the end)."""
@@ -158,8 +155,8 @@ def _check_pieces(
 def _learn(facts: _Facts, statements: list[ast.stmt], text: str, watched: frozenset[str]) -> None:
     """What a piece (``text``, its ``statements``) adds to the module-wide facts, learnt
     before the piece is checked: each piece is checked knowing itself and the pieces before."""
-    facts.imported.update(_import_names(statements))
-    facts.typing.update(_typing_names(statements))
+    facts.imported.update(import_names(statements))
+    facts.typing.update(typing_names(statements))
     facts.top_imports.extend(s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom)))
     if watched:
         facts.bound.update(names_bound(statements, watched, text))
@@ -206,7 +203,7 @@ def _check_piece(
     text: str,
     path: str,
     src: SourceText,
-    rules: _Rules,
+    rules: Rules,
     facts: _Facts,
     outline: _Outline,
     asked: _Asked,
@@ -232,45 +229,30 @@ def _check_piece(
     del tree
     if not rules.scoped_rules:
         return  # no module-scoped rule selected: no outline to keep
-    bodies = _outermost_functions([statements])
+    bodies = outermost_functions([statements])
     logged: dict[tuple[str, ...], object] = {}
-    _note_errors(outline, _analyse_bodies(bodies, src, path, rules, text, logged))
-    classes, class_errors = _analyse_classes([(0, statements)], bodies, src, path, rules, text, logged)
+    _note_errors(outline, analyse_bodies(bodies, src, path, rules, text, logged))
+    classes, class_errors = analyse_classes([(0, statements)], bodies, src, path, rules, text, logged)
     _note_errors(outline, class_errors)
     imported, typing = facts.imported, facts.typing
     for body in bodies:
         # a body that binds a name the module imports, or reads a typing name, is kept
-        # whole, as in the incremental outline (``stubs._stands_in``)
-        if not _stands_in(body, imported, typing):
+        # whole, as in the incremental outline (``stubs.stands_in``)
+        if not stands_in(body, imported, typing):
             continue
         body.holder[body.index] = body.stub  # type: ignore[assignment]
         outline.raw.extend(body.hits)
         outline.stub_binds.update(body.binds)
         outline.stub_reads.update(body.read_names)
-        _replay(outline, body.reads)
+        replay(body.reads, outline.first_read, outline.repeats, outline.reads)
     for cls in classes:
         # its binds and reads hold its bodies': a class holding a body kept whole is kept whole
-        if _stands_in(cls, imported, typing):
+        if stands_in(cls, imported, typing):
             cls.holder[cls.index] = cls.stub
             outline.raw.extend(cls.hits)
             outline.stub_binds.update(cls.binds)
             outline.stub_reads.update(cls.read_names)
     outline.statements.extend(statements)
-
-
-def _replay(outline: _Outline, reads: list[ast.stmt]) -> None:
-    """A stubbed body's reads from outside: each name's first read joins the outline's
-    replay; the others are kept as places an undefined-name finding also covers."""
-    first_read, repeats = outline.first_read, outline.repeats
-    for read in reads:
-        name = read.value  # type: ignore[attr-defined]
-        where = first_read.get(name.id)
-        if where is None:
-            first_read[name.id] = where = (name.lineno, name.col_offset)
-            repeats[where] = []
-            outline.reads.append(read)
-        else:
-            repeats[where].append(name)
 
 
 def _note_errors(outline: _Outline, errors: list[RuleError]) -> None:
@@ -279,42 +261,16 @@ def _note_errors(outline: _Outline, errors: list[RuleError]) -> None:
 
 
 def _outline_pass(
-    outline: _Outline, src: SourceText, path: str, rules: _Rules
+    outline: _Outline, src: SourceText, path: str, rules: Rules
 ) -> tuple[list[RawHit], list[RuleError]]:
     """The module-scoped rules over the outline; a hit on a replayed read is repeated at
     every other read of that name (``ems.core.incremental.report`` does the same)."""
     statements = outline.statements
     if outline.reads:
-        first = outline.reads[0]
-        arguments = ast.arguments(
-            posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
-        )
-        statements.append(
-            ast.FunctionDef(
-                name="\0outside",
-                args=arguments,
-                body=outline.reads,
-                decorator_list=[],
-                lineno=first.lineno,
-                col_offset=0,
-                end_lineno=first.lineno,
-                end_col_offset=0,
-            )
-        )
+        statements.append(outside(outline.reads))
     ctx = AnalysisContext(path=path, source=src, tree=ast.Module(body=statements, type_ignores=[]))
     scoped, errors = run_rules(ctx, rules.scoped_rules, rules.scoped_dispatch)
     raw = outline.raw
-    add: Callable[[RawHit], None] = raw.append
-    repeats = outline.repeats
-    for rule, hit in scoped:
-        add((rule, hit))
-        if hit.line == hit.end_line and repeats:
-            for node in repeats.get((hit.line, _byte_column(src, hit.line, hit.column))) or ():
-                add(
-                    (
-                        rule,
-                        ctx.hit(node, hit.message, related=hit.related, data=hit.data, template=hit.template),
-                    )
-                )
+    raw.extend(with_repeats(scoped, outline.repeats, ctx, src))
     _note_errors(outline, errors)
     return raw, list(outline.errors.values())

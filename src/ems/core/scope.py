@@ -391,6 +391,10 @@ class ScopeModel:
     # With ``build_scope_model(visit=...)``: the nodes of those types, each once, parents
     # before their children (the rules' node-type dispatch runs over them afterwards).
     visited: list[ast.AST] = field(default_factory=list)
+    # Every ``from ... import`` statement, in the order the pass met them: what a scan's
+    # re-export index needs of the module (``ems.fixes.importindex.from_imports``), had
+    # without walking the tree again.
+    import_froms: list[ast.ImportFrom] = field(default_factory=list)
 
     def binding_of(self, node: ast.AST) -> Binding | None:
         return self.bindings.get(node)
@@ -1270,6 +1274,7 @@ class _Checker:
             self.add_binding(node, binding)
 
     def _importfrom(self, node: ast.ImportFrom, ann: int, exc: tuple[str, ...]) -> None:
+        self.model.import_froms.append(node)
         module = "." * node.level + (node.module or "")
         for alias in node.names:
             self.parents[alias] = node

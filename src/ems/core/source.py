@@ -108,6 +108,13 @@ class SourceText:
             return byte_column
         return line_char_column(self.line(line), byte_column)
 
+    def byte_column(self, line: int, column: int) -> int:
+        """The UTF-8 byte column ``ast`` gives for a code-point ``column`` of ``line``."""
+        if self.is_ascii:
+            return column
+        text = self.line(line)
+        return column if text.isascii() else len(text[:column].encode("utf-8"))
+
     def offset(self, line: int, column: int) -> int:
         """Absolute character offset of a (1-based line, code-point column) position."""
         starts = self.line_starts

@@ -7,6 +7,7 @@ message, which survive line shifts). A fix that fails is dropped and reported.
 
 from __future__ import annotations
 
+import ast
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from ems.core.source import SourceText
 from ems.fixes.apply import EditConflict, apply_edits, edit_offsets
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst: imported only when a fix needs its tree
+from ems.fixes.reanalyse import Original, reanalyse
 from ems.fixes.slices import WholeFileNeeded, slice_for
 from ems.fixes.textedit import CstNeeded
 
@@ -73,7 +75,10 @@ class FixMemo:
     fixes it computed there and the analyses of candidate texts it already verified.
     Lives for one file's judgement."""
 
-    def __init__(self) -> None:
+    def __init__(self, original: Original | None = None) -> None:
+        # The judged text with the tree its analysis parsed: the fixed texts are analysed
+        # from it, parsing only the statements a fix changed (``ems.fixes.reanalyse``).
+        self.original = original
         self.contexts: dict[tuple[str, tuple[Range, ...]], FixContext] = {}
         self.reports: dict[str, Report] = {}
         self.fixes: dict[tuple[int, Finding], Fix | None] = {}  # by id of a kept context
@@ -104,12 +109,20 @@ class FixMemo:
         ctx = self.contexts.get((text, ()))
         if ctx is None:
             ctx = self.contexts[(text, ())] = FixContext(text, path)
+            if self.original is not None and text == self.original.text:
+                # The text routes' statements (``textedit.Statements``) are read from the
+                # tree the analysis parsed, not from a parse of their own.
+                ctx.statements.__dict__["tree"] = self.original.tree
         return ctx
 
     def analyse(self, text: str, path: str, config: Config, ruleset: RuleSet) -> Report:
         report = self.reports.get(text)
         if report is None:
-            report = self.reports[text] = analyse(text, path, config, ruleset)
+            if self.original is not None:
+                report = reanalyse(self.original, text, path, config, ruleset)
+            if report is None:
+                report = analyse(text, path, config, ruleset)
+            self.reports[text] = report
         return report
 
 
@@ -601,7 +614,9 @@ def fix_all(
     )
 
 
-def with_fixability(text: str, path: str, config: Config, ruleset: RuleSet, report: Report) -> Report:
+def with_fixability(
+    text: str, path: str, config: Config, ruleset: RuleSet, report: Report, tree: ast.Module | None = None
+) -> Report:
     """``report`` with each finding's ``Fixability``: what ``ems fix`` does with it.
 
     Computed by running the fix engine as ``ems fix`` would (same passes, verification and
@@ -609,11 +624,13 @@ def with_fixability(text: str, path: str, config: Config, ruleset: RuleSet, repo
     would; each applied fix is matched back to the finding it fixed. A fix revealed only
     by another fix (a finding that is not in ``report``) counts for no finding here.
     Costs libcst and a few analyses: callers cache the result (the project scan keeps it
-    in the result cache), so only a changed file pays.
+    in the result cache), so only a changed file pays. ``tree``: the tree ``report``'s
+    analysis parsed, if the caller kept it (the fixed texts' analyses then parse only what
+    the fixes changed).
     """
     if report.syntax_error or not any(f.fixable for f in report.findings):
         return report
-    memo = FixMemo()
+    memo = FixMemo(Original(text, tree) if tree is not None else None)
     first = fix_all(text, path, config, ruleset=ruleset, report=report, memo=memo)
     if any(not failure.code for failure in first.failures):
         # libcst could not take the file (too deep, or a parse it refuses): unknown, so

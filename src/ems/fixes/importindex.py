@@ -59,6 +59,25 @@ def words_before_import(data: bytes) -> frozenset[bytes]:
 
 
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+# Statements that hold no statement list: skipped without reading their fields.
+_SIMPLE = frozenset(
+    {
+        ast.Expr,
+        ast.Assign,
+        ast.AugAssign,
+        ast.AnnAssign,
+        ast.Return,
+        ast.Pass,
+        ast.Break,
+        ast.Continue,
+        ast.Import,
+        ast.Raise,
+        ast.Delete,
+        ast.Global,
+        ast.Nonlocal,
+        ast.Assert,
+    }
+)
 
 
 def import_froms(data: bytes) -> Raw:
@@ -69,18 +88,36 @@ def import_froms(data: bytes) -> Raw:
         tree = ast.parse(data)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return ()
-    found: list[tuple[int, str, tuple[str, ...]]] = []
-    stack: list[ast.AST] = [tree]
+    return tree_from_imports(tree)
+
+
+def tree_from_imports(tree: ast.Module) -> Raw:
+    """``import_froms`` of an already parsed module."""
+    found: list[ast.ImportFrom] = []
+    stack: list[ast.AST] = list(tree.body)
+    pop, extend = stack.pop, stack.extend
     while stack:
-        node = stack.pop()
-        if isinstance(node, ast.ImportFrom):
-            names = tuple(alias.name for alias in node.names if alias.name != "*")
-            found.append((node.level, node.module or "", names))
+        node = pop()
+        cls = node.__class__
+        if cls in _SIMPLE:
+            continue
+        if cls is ast.ImportFrom:
+            found.append(node)  # type: ignore[arg-type]
             continue
         for name in _BLOCKS:
             block = getattr(node, name, None)
             if block:
-                stack.extend(block)
+                extend(block)
+    return from_imports(found)
+
+
+def from_imports(nodes: Iterable[ast.ImportFrom]) -> Raw:
+    """``import_froms``' answer from the module's ``from ... import`` statements, all of
+    them in any order (a scope model collects them: ``ScopeModel.import_froms``)."""
+    found = [
+        (node.level, node.module or "", tuple(alias.name for alias in node.names if alias.name != "*"))
+        for node in nodes
+    ]
     found.sort()
     return tuple(found)
 
@@ -117,6 +154,22 @@ def read_facts(full: str, parse: bool = False) -> Facts:
 
     stat = _trusted(before, after, time.time_ns())
     return Facts(stat, words_before_import(data), import_froms(data) if parse else None)
+
+
+def scanned_facts(
+    data: bytes, before: os.stat_result, after: os.stat_result, imports: Raw | None
+) -> tuple[Stat, Facts] | None:
+    """The facts of a file read elsewhere (a scan's analysis), with the stat they were read
+    under: its bytes ``data`` read between the stats ``before`` and ``after``, and its
+    imports if the reader had them (``tree_from_imports``; None: parsed here when a
+    question needs them). None when the file changed during the read. As ``facts_of``
+    does, facts of a file written too recently to trust are used but not kept (stat None)."""
+    import time
+
+    read_under = (before.st_size, before.st_mtime_ns)
+    if read_under != (after.st_size, after.st_mtime_ns):
+        return None
+    return read_under, Facts(_trusted(before, after, time.time_ns()), words_before_import(data), imports)
 
 
 def _module_word(parts: tuple[str, ...]) -> bytes | None:
@@ -230,6 +283,18 @@ class ImportIndex:
             self.facts[rel] = facts
             self.parsed[rel] = facts
         return facts
+
+    def offer(self, rel: str, read_under: Stat, facts: Facts) -> bool:
+        """Take ``facts`` of the file at ``rel`` read elsewhere (a scan's analysis of it:
+        ``scanned_facts``) if they were read under the stat this index has for it and add
+        to what is known; True if taken. Kept as if read here (``parsed``)."""
+        if self.files.get(rel) != read_under:
+            return False
+        known = self.facts.get(rel)
+        if known is not None and (known.imports is not None or facts.imports is None):
+            return False
+        self.facts[rel] = self.parsed[rel] = facts
+        return True
 
     def _resolved_imports(self, rel: str) -> tuple[tuple[str, frozenset[str]], ...]:
         """``(absolute source module, names)`` per ``from`` import of the file, except those

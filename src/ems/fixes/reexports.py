@@ -18,7 +18,10 @@ statements are resolved against the importing module (relative ones too) and mat
 name. The answers come from an ``ImportIndex`` (``ems.fixes.importindex``): a scan builds
 one per project, keeps it in the store, and ``pinned`` lends it to the judging code (and to
 the worker processes forked meanwhile); elsewhere (the language server, ``ems fix``'s
-workers) an index is built here and kept per process, refreshed by the files' stats.
+workers) an index is built here and kept per process, refreshed by the files' stats. A scan
+of several files judges them first as if nothing were re-exported (``assuming_none``) and
+then answers from indexes fed with what its own analyses saw of each file's imports
+(``pin_seeded``): no importer it analysed is read or parsed again.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +39,13 @@ from ems.fixes.importindex import Facts, ImportIndex, Stat, structure, words_bef
 
 __all__ = [
     "REEXPORT_CODE",
+    "Asked",
     "Learned",
     "Roots",
     "ScanIndex",
     "adopt",
+    "assuming_none",
+    "assumption_holds",
     "dependency",
     "expecting",
     "index_for",
@@ -48,6 +54,7 @@ __all__ = [
     "names_at_stake",
     "names_imported_from",
     "open_scan_index",
+    "pin_seeded",
     "pinned",
     "pinned_project",
     "project_files",
@@ -260,9 +267,111 @@ def names_imported_from(path: str) -> frozenset[str]:
     """The names other modules of ``path``'s project import from ``path``'s module.
 
     A fix context asks once (``FixContext.reexported``), not once per unused import.
+    Inside ``assuming_none``: none, and what the judge asks of that answer is recorded.
     """
+    if _ASSUMING:
+        record = _ASSUMING[-1]
+        assumed = record.get(path)
+        if assumed is None:
+            assumed = record[path] = _Assumed()
+        return assumed
     found = _index(path)
     return found[0].answer(found[1]) if found is not None else frozenset()
+
+
+# --- judging before the project's imports are known (a scan's first phase) ---------------
+#
+# A scan's worker judges a file right after analysing it, while the other files' imports are
+# still being read by the scan itself. It judges as if nothing were re-exported and records
+# which names the judge asked about; once every file is analysed, the scan answers from an
+# index fed with what its analyses saw (``pin_seeded``) and keeps a judgement whose asked
+# names are indeed not re-exports (``assumption_holds``), judging the others again. The F401
+# fix only asks ``name in ctx.reexported``; any other use of the answer is recorded as
+# reading all of it (the judgement then holds only if nothing is re-exported).
+
+Asked = tuple[str, frozenset[str], bool]  # the path asked about, the names asked, all of it?
+
+
+class _Assumed(frozenset[str]):
+    """An empty answer that records what is asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+        self.whole = False
+
+    def __contains__(self, name: object) -> bool:
+        self.names.add(str(name))
+        return False
+
+    def asked(self, path: str) -> Asked:
+        return path, frozenset(self.names), self.whole
+
+
+def _whole(name: str) -> None:
+    base = getattr(frozenset, name)
+
+    def read_whole(self: _Assumed, *args: object) -> object:
+        self.whole = True
+        return base(self, *args)
+
+    read_whole.__name__ = name
+    setattr(_Assumed, name, read_whole)
+
+
+for _name in (
+    "__iter__", "__len__", "__and__", "__rand__", "__or__", "__ror__", "__sub__", "__rsub__",
+    "__xor__", "__rxor__", "__eq__", "__ne__", "__le__", "__lt__", "__ge__", "__gt__",
+    "__hash__", "__reduce__", "isdisjoint", "issubset", "issuperset", "union", "intersection",
+    "difference", "symmetric_difference", "copy",
+):  # fmt: skip
+    _whole(_name)
+del _name
+
+_ASSUMING: list[dict[str, _Assumed]] = []
+
+
+@contextmanager
+def assuming_none() -> Iterator[list[Asked]]:
+    """While the block runs, ``names_imported_from`` answers "none" for every path without
+    reading anything; the list given is filled, when the block ends, with what was asked."""
+    record: dict[str, _Assumed] = {}
+    asked: list[Asked] = []
+    _ASSUMING.append(record)
+    try:
+        yield asked
+    finally:
+        _ASSUMING.pop()
+        asked.extend(assumed.asked(path) for path, assumed in record.items())
+
+
+def assumption_holds(asked: Asked, answer: frozenset[str]) -> bool:
+    """Whether a judgement made under ``assuming_none`` stands given the true ``answer``."""
+    _, names, whole = asked
+    return not answer if whole else answer.isdisjoint(names)
+
+
+def pin_seeded(
+    facts: Mapping[str, tuple[Stat, Facts]], paths: Iterable[str], stack: ExitStack, memo: Roots
+) -> None:
+    """Answer for ``paths``' projects from now on (until ``stack`` closes) from indexes fed
+    with ``facts`` (by each file's path with its folder resolved, as ``search_root`` sees
+    it, with the stat they were read under): what a scan read of those files while analysing them, so that no answer reads or
+    parses them again. Each root's index is the one pinned already (a scan's project
+    index), else one built now (``index_for``) and pinned on ``stack``."""
+    roots: dict[str, bool] = {}
+    for path in paths:
+        located = search_root(path, memo)
+        if located is not None:
+            roots.setdefault(located[0], located[1])
+    for root, project in roots.items():
+        index = _PINNED.get(root)
+        if index is None:
+            index = stack.enter_context(pinned(index_for(root, project)))
+        prefix = os.path.join(root, "")
+        for full, (read_under, known) in facts.items():
+            if full.startswith(prefix):
+                index.offer(full[len(prefix) :], read_under, known)
 
 
 @dataclass(frozen=True)

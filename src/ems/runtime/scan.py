@@ -26,7 +26,11 @@ from ems.core.model import Finding, Fixability, Report
 from ems.core.registry import RuleSet, lazy_rules, load_rules
 
 if TYPE_CHECKING:
-    from ems.fixes.reexports import Learned, Roots, ScanIndex
+    import ast
+
+    from ems.core.scope import ScopeModel
+    from ems.fixes.importindex import Facts, Raw, Stat
+    from ems.fixes.reexports import Asked, Learned, Roots, ScanIndex
     from ems.runtime.events import EventBus
     from ems.store.cache import Entry, Parsed
 
@@ -206,6 +210,9 @@ class _Task:
     keep_excerpts: bool = False
     # The scan's re-export index (root, fingerprint), for a worker that did not inherit it.
     reexports: tuple[str, str] | None = None
+    # The scan's first phase (``_ScanReexports``): judge assuming no re-exports, and say
+    # what the file's analysis saw of its imports.
+    assume: bool = False
 
 
 @dataclass(frozen=True)
@@ -220,10 +227,13 @@ class _Outcome:
     deps: str | None = None
     # What a worker found out from the scan's re-export index (``reexports.learned``).
     learned: Learned | None = None
+    # With ``_Task.assume``: the file's import facts as its analysis saw them (None: none
+    # to trust), and what the judgement asked of re-exports (``reexports.assuming_none``).
+    facts: tuple[Stat, Facts] | None = None
+    asked: tuple[Asked, ...] | None = None
 
 
 def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
-    from ems.core.source import excerpt_lines
     from ems.store.cache import content_digest, trusted_stat
 
     data, info = _read(task.path)
@@ -237,14 +247,18 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     from ems.core.analyse import analyse  # not at the top: a warm run may analyse nothing
 
     ruleset = ruleset or worker_ruleset() or load_rules()
-    report = analyse(data, task.display, task.config, ruleset)
+    if task.assume:
+        return _first_phase(task, data, info, digest, stat_key, ruleset)
+    trees: list[ast.Module] = []
+    report = analyse(data, task.display, task.config, ruleset, on_tree=lambda tree, _: trees.append(tree))
     with ExitStack() as hinted:
         if task.reexports is not None and any(f.fixable for f in report.findings):
             from ems.fixes.reexports import expecting
 
             hinted.enter_context(expecting(*task.reexports))
         deps = _reexport_dependency(task.path, report) if task.want_digest else None
-        report = with_fixability(data, report, task.config, ruleset)
+        report = with_fixability(data, report, task.config, ruleset, trees[0] if trees else None)
+    trees.clear()
     learned = None
     if deps is not None:
         from ems.fixes.reexports import learned as learned_answer
@@ -252,24 +266,102 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
         learned = learned_answer(str(task.path))
         if any(f.fixability is Fixability.UNKNOWN for f in report.findings):
             deps = None  # not judged (a very large file): nothing depended on other files
+    return _outcome(task, data, report, stat_key, digest, deps, learned)
+
+
+def _outcome(
+    task: _Task,
+    data: bytes,
+    report: Report,
+    stat_key: tuple[int, int, int, int] | None,
+    digest: str | None,
+    deps: str | None = None,
+    learned: Learned | None = None,
+    facts: tuple[Stat, Facts] | None = None,
+    asked: tuple[Asked, ...] | None = None,
+) -> _Outcome:
+    from ems.core.source import excerpt_lines
+
     excerpts = None
     if report.findings and (task.want_digest or task.keep_excerpts):
         # Split here, in the worker: the cache row keeps them for every later text report.
         excerpts = excerpt_lines(data, [f.range.start.line for f in report.findings])
     # Sources go back through a pipe: only those the caller can use (files with findings).
     source = data if task.keep_source and report.findings else None
-    return _Outcome(report, stat_key, digest, source, excerpts, deps, learned)
+    return _Outcome(report, stat_key, digest, source, excerpts, deps, learned, facts, asked)
+
+
+def _first_phase(
+    task: _Task,
+    data: bytes,
+    info: os.stat_result | None,
+    digest: str | None,
+    stat_key: tuple[int, int, int, int] | None,
+    ruleset: RuleSet,
+) -> _Outcome:
+    """``_analyse_task`` in a scan's first phase: the file's fixability judged as if none of
+    its names were re-exported (``reexports.assuming_none``: what was asked is recorded for
+    the scan to check), and its import facts taken from its analysis (no second parse)."""
+    from ems.core.analyse import analyse
+    from ems.fixes.importindex import from_imports, scanned_facts, tree_from_imports
+    from ems.fixes.reexports import assuming_none
+
+    imports: list[Raw] = []
+    trees: list[ast.Module] = []  # kept for the fixed texts' analyses
+
+    def keep(tree: ast.Module, model: ScopeModel | None) -> None:
+        imports.append(from_imports(model.import_froms) if model is not None else tree_from_imports(tree))
+        trees.append(tree)
+
+    report = analyse(data, task.display, task.config, ruleset, on_tree=keep)
+    facts = None
+    if info is not None:
+        with suppress(OSError):
+            facts = scanned_facts(data, info, os.stat(task.path), imports[0] if imports else None)
+    with assuming_none() as asked:
+        report = with_fixability(data, report, task.config, ruleset, trees[0] if trees else None)
+    trees.clear()
+    return _outcome(task, data, report, stat_key, digest, facts=facts, asked=tuple(asked))
 
 
 def _reexport_dependency(path: Path, report: Report) -> str | None:
     """What judging ``report``'s fixability will depend on in other files (re-exports,
     ``ems.fixes.reexports``), taken before judging; None when nothing does."""
-    if report.syntax_error or not any(f.fixable for f in report.findings):
+    at_stake = _at_stake(report)
+    if not at_stake:
         return None
-    from ems.fixes.reexports import dependency, names_at_stake
+    from ems.fixes.reexports import dependency
 
-    at_stake = names_at_stake(report.findings)
-    return dependency(str(path), at_stake) if at_stake else None
+    return dependency(str(path), at_stake)
+
+
+def _at_stake(report: Report) -> frozenset[str]:
+    """The names of ``report`` whose fix a re-export would withhold."""
+    if report.syntax_error or not any(f.fixable for f in report.findings):
+        return frozenset()
+    from ems.fixes.reexports import names_at_stake
+
+    return names_at_stake(report.findings)
+
+
+def _judges_reexports(tasks: Sequence[_Task]) -> bool:
+    """Whether judging these files' fixability can ask about re-exports (F401 selected)."""
+    from ems.fixes.reexports import REEXPORT_CODE
+
+    configs = {id(t.config): t.config for t in tasks}.values()
+    return any(REEXPORT_CODE in config.selected((REEXPORT_CODE,)) for config in configs)
+
+
+def _waits(task: _Task, outcome: _Outcome) -> bool:
+    """Whether a first-phase outcome needs the project's imports: its judgement asked about
+    re-exports, or its cache row must say which of its names are re-exports."""
+    report = outcome.report
+    if report is None:
+        return False
+    if outcome.asked:
+        return True
+    judged = not any(f.fixability is Fixability.UNKNOWN for f in report.findings)
+    return task.want_digest and judged and bool(_at_stake(report))
 
 
 class _ScanReexports:
@@ -296,6 +388,8 @@ class _ScanReexports:
         self._opened = False
         self._pinned: ExitStack | None = None
         self._roots: Roots = {}  # ``reexports.search_root``'s, for this scan's moment
+        self._seen: dict[str, tuple[Stat, Facts]] = {}  # the first phase's, by resolved path
+        self._real: dict[str, str] = {}  # a folder as given -> resolved
 
     def index(self) -> ScanIndex | None:
         """The scan's index, built on first call (None: the scan is under no project root)."""
@@ -362,6 +456,51 @@ class _ScanReexports:
 
             adopt(self._scan, learned)
 
+    def saw(self, path: Path, facts: tuple[Stat, Facts] | None) -> None:
+        """Keep what the first phase's analysis of ``path`` saw of its imports."""
+        if facts is None:
+            return
+        head, name = os.path.split(os.path.abspath(path))
+        real = self._real.get(head)
+        if real is None:
+            real = self._real[head] = os.path.realpath(head)
+        self._seen[os.path.join(real, name)] = facts
+
+    def settle(
+        self, waiting: list[tuple[int, _Task, _Outcome]], jobs: int | None, ruleset: RuleSet
+    ) -> Iterator[tuple[int, _Task, _Outcome]]:
+        """The first phase's outcomes that waited for the project's imports, settled: each
+        judgement is checked against the answers of indexes fed with what the scan's own
+        analyses saw (``reexports.pin_seeded``: no importer is read or parsed again), and
+        a file whose judgement asked about a name that is a re-export is judged again (by
+        the usual lookup, from the same indexes); each cache row gets its dependency."""
+        from ems.fixes.reexports import assumption_holds, names_imported_from, pin_seeded
+
+        if self._pinned is None:
+            self._pinned = ExitStack()
+        paths = [str(task.path) for _, task, _ in waiting]
+        paths += [asked[0] for _, _, outcome in waiting for asked in outcome.asked or ()]
+        pin_seeded(self._seen, paths, self._pinned, self._roots)
+        again: list[tuple[int, _Task]] = []
+        for index, task, outcome in waiting:
+            assert outcome.report is not None  # (``_waits``)
+            if not all(
+                assumption_holds(asked, names_imported_from(asked[0])) for asked in outcome.asked or ()
+            ):
+                again.append((index, replace(task, assume=False, expected=None)))
+                continue
+            deps = _reexport_dependency(task.path, outcome.report) if task.want_digest else None
+            if any(f.fixability is Fixability.UNKNOWN for f in outcome.report.findings):
+                deps = None
+            yield index, task, replace(outcome, deps=deps)
+        if again:
+            redone = ordered_map(_analyse_task, [task for _, task in again], jobs, ruleset)
+            try:
+                for (index, task), outcome in zip(again, redone, strict=True):
+                    yield index, task, outcome
+            finally:
+                redone.close()
+
     def close(self) -> None:
         if self._pinned is not None:
             self._pinned.close()
@@ -380,10 +519,13 @@ MAX_FIXABILITY_BYTES = 1024 * 1024
 MAX_FIXABILITY_OFFERS = 200
 
 
-def with_fixability(data: bytes | str, report: Report, config: Config, ruleset: RuleSet) -> Report:
+def with_fixability(
+    data: bytes | str, report: Report, config: Config, ruleset: RuleSet, tree: ast.Module | None = None
+) -> Report:
     """``report`` with what ``ems fix`` does for each finding (``Fixability``), for files
     where a rule offers a fix; libcst is imported only then. The result is cached with the
-    report, so an unchanged file never pays for it again."""
+    report, so an unchanged file never pays for it again. ``tree``: the one ``report``'s
+    analysis parsed, if kept (``ems.fixes.reanalyse``)."""
     if report.syntax_error:
         return report
     offers = sum(1 for f in report.findings if f.fixable)
@@ -400,7 +542,7 @@ def with_fixability(data: bytes | str, report: Report, config: Config, ruleset: 
         text = data if isinstance(data, str) else decode_source(data).text
     except UndecodableSource:
         return report
-    return compute(text, report.path, config, ruleset, report)
+    return compute(text, report.path, config, ruleset, report, tree)
 
 
 def _cacheable(report: Report) -> bool:
@@ -608,6 +750,11 @@ def _scan_as_ready(
             continue
         task_index.append(index)
         tasks.append(task(index, digest))
+    if len(tasks) > 1 and _judges_reexports(tasks):
+        # Two phases (``_ScanReexports.settle``): the workers judge as if nothing were
+        # re-exported and send what their analyses saw of each file's imports; the scan
+        # then checks the few judgements that asked, from those facts.
+        tasks = [replace(t, assume=True) for t in tasks]
     if tasks:
         hint = reexports.pin()  # the workers forked now judge from the scan's index
         if hint is not None:  # (and those started afresh know what it was)
@@ -651,7 +798,7 @@ def _scan_as_ready(
                     raise KeyError(display)
                 report, excerpts = decode_entry(entry.payload, display)
             except (ValueError, TypeError, KeyError):  # unreadable row: analyse here
-                fallback = _analyse_task(replace(task, expected=None), ruleset)
+                fallback = _analyse_task(replace(task, expected=None, assume=False), ruleset)
                 report = fallback.report or io_error_report(display, "cannot re-read")
                 excerpts = fallback.excerpts
                 result, stored = viewed(plain_result(task, report, outcome.source, excerpts), None)
@@ -744,8 +891,17 @@ def _scan_as_ready(
             if cache is not None and stored is not None:
                 cache.put_entry(displays[index], settings[index], entry.stat, entry, stored)
             yield index, result, True, total
+        waiting: list[tuple[int, _Task, _Outcome]] = []
         for index, analysed, outcome in zip(task_index, tasks, outcomes, strict=True):
+            if outcome.asked is not None:
+                reexports.saw(analysed.path, outcome.facts)
+                if _waits(analysed, outcome):  # its judgement needs the project's imports
+                    waiting.append((index, analysed, outcome))
+                    continue
             yield index, finish(index, analysed, outcome), outcome.report is None, total
+        if waiting:
+            for index, analysed, outcome in reexports.settle(waiting, jobs, ruleset):
+                yield index, finish(index, analysed, outcome), False, total
         for index, late_task in late:
             yield index, finish(index, late_task, _analyse_task(late_task, ruleset)), False, total
     finally:

@@ -20,7 +20,9 @@ Two kinds of rules:
   body (an unused local import, say) comes from that same per-chunk analysis. A body is
   kept whole in the outline when a stub could not stand in for it exactly: it declares
   ``global``/``nonlocal``, reads a name inside an annotation or under an ``except
-  NameError`` guard, or binds a name that the module imports.
+  NameError`` guard, binds a name that the module imports (a parameter too: F811), or
+  reads a name bound to ``typing`` (``cast("T", x)``: the string is an annotation only
+  with the module's bindings) — ``stubs.stands_in``.
 
 Anything unusual (a syntax error, ``\\r`` line ends, ``# ems: skip-file``) takes the plain
 ``analyse`` path, and the previous chunks are kept for the next edit.

@@ -7,40 +7,31 @@ import ast
 import bisect
 from typing import Any
 
-from ems.core.analyse import (
-    _select,
-    run_rules,
-)
+from ems.core.analyse import run_rules
 from ems.core.config import Config
 from ems.core.fingerprint import definition_spans
-from ems.core.incremental.state import RawHit, _Body, _Chunk, _Class, _first_line, _parse, _Rules, _State
+from ems.core.incremental.state import (
+    RawHit,
+    Rules,
+    _Body,
+    _Chunk,
+    _Class,
+    _first_line,
+    _parse,
+    _State,
+    split_rules,
+)
 from ems.core.incremental.stubs import (
-    _analyse_bodies,
-    _analyse_classes,
-    _import_names,
-    _outermost_functions,
-    _typing_names,
+    analyse_bodies,
+    analyse_classes,
+    import_names,
+    outermost_functions,
+    typing_names,
 )
 from ems.core.registry import RuleSet
-from ems.core.rule import AnalysisContext, Rule
+from ems.core.rule import AnalysisContext
 from ems.core.source import SourceText
 from ems.core.watched import names_bound
-
-
-def _split_rules(ruleset: RuleSet, config: Config, path: str) -> _Rules:
-    selected, enabled = _select(ruleset, config, path)
-    local = tuple(r for r in selected.rules if not r.module_scoped)
-    scoped = tuple(r for r in selected.rules if r.module_scoped)
-
-    def dispatch(rules: tuple[Rule, ...]) -> dict[type[ast.AST], tuple[Rule, ...]]:
-        table: dict[type[ast.AST], list[Rule]] = {}
-        for rule in rules:
-            for node_type in rule.node_types:
-                table.setdefault(node_type, []).append(rule)
-        return {k: tuple(v) for k, v in table.items()}
-
-    watched = frozenset().union(*(r.watched_names for r in local))
-    return _Rules(local, dispatch(local), scoped, dispatch(scoped), enabled, watched)
 
 
 def _build(
@@ -49,7 +40,7 @@ def _build(
     tree = _parse(text)
     if tree is None:
         return None
-    rules = _split_rules(ruleset, config, path)
+    rules = split_rules(ruleset, config, path)
     chunks = _chunks_of(tree, SourceText(text), 1, len(lines), path, rules, text, frozenset(), ([], []))
     return _State(key, lines, chunks, rules)
 
@@ -60,7 +51,7 @@ def _chunks_of(
     start: int,
     end: int,
     path: str,
-    rules: _Rules,
+    rules: Rules,
     text: str,
     others_bound: frozenset[str],
     imports_around: tuple[list[ast.stmt], list[ast.stmt]],
@@ -114,9 +105,9 @@ def _chunks_of(
     spans_by_chunk = [
         definition_spans(ast.Module(body=statements, type_ignores=[])) for _, statements in groups
     ]
-    bodies = _outermost_functions([statements for _, statements in groups])
-    errors += _analyse_bodies(bodies, src, path, rules, text, facts)
-    classes, class_errors = _analyse_classes(groups, bodies, src, path, rules, text, facts)
+    bodies = outermost_functions([statements for _, statements in groups])
+    errors += analyse_bodies(bodies, src, path, rules, text, facts)
+    classes, class_errors = analyse_classes(groups, bodies, src, path, rules, text, facts)
     errors += class_errors
 
     chunks: list[_Chunk] = []
@@ -131,7 +122,7 @@ def _chunks_of(
     classes_by_chunk: list[list[_Class]] = [[] for _ in groups]
     for cls in classes:
         classes_by_chunk[min(bisect.bisect_left(ends, cls.full.lineno), len(groups) - 1)].append(cls)
-    imports_by_chunk = [_import_names(statements) for _, statements in groups]
+    imports_by_chunk = [import_names(statements) for _, statements in groups]
     for index, (upper, statements) in enumerate(groups):
         spans = spans_by_chunk[index]
         chunks.append(
@@ -145,7 +136,7 @@ def _chunks_of(
                 bodies=bodies_by_chunk[index],
                 classes=classes_by_chunk[index],
                 imports=imports_by_chunk[index],
-                typing=_typing_names(statements),
+                typing=typing_names(statements),
                 spans=spans,
                 span_starts=[s.start for s in spans],
                 bound=bound[index],
@@ -164,7 +155,7 @@ def _region(
     start: int,
     end: int,
     path: str,
-    rules: _Rules,
+    rules: Rules,
     text: str,
 ) -> list[_Chunk] | None:
     """The chunks of lines ``start..end`` parsed alone, between the chunks around them;

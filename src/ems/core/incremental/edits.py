@@ -18,16 +18,16 @@ from ems.core.incremental.outline import _positioned, _settle
 from ems.core.incremental.state import (
     _FUNCTIONS,
     RawHit,
+    Rules,
     _Body,
     _Chunk,
     _Class,
     _first_line,
     _parse,
-    _Rules,
     _shift_hit,
     _State,
 )
-from ems.core.incremental.stubs import _analyse_bodies, _analyse_classes, _import_names, _outermost_functions
+from ems.core.incremental.stubs import analyse_bodies, analyse_classes, import_names, outermost_functions
 from ems.core.model import RuleError
 from ems.core.rule import IMPORTS, AnalysisContext
 from ems.core.source import SourceText
@@ -195,7 +195,7 @@ def _update_method(
     new: list[str],
     text: str,
     path: str,
-    rules: _Rules,
+    rules: Rules,
 ) -> int | None:
     """An edit inside one method of a top-level class (``delta`` lines added or removed).
 
@@ -259,7 +259,7 @@ def _update_method(
     )
 
     fresh = _Body(found.holder, found.index, method, None, frozenset(), [], parent=parent)
-    errors += _analyse_bodies([fresh], src, path, rules, text, facts)
+    errors += analyse_bodies([fresh], src, path, rules, text, facts)
     fresh.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in fresh.hits]
     fresh.shifts = {"full": shift, "stub": shift, "reads": shift}
     chunk.bodies[chunk.bodies.index(found)] = fresh
@@ -361,7 +361,7 @@ def _update_class_body(
     new: list[str],
     text: str,
     path: str,
-    rules: _Rules,
+    rules: Rules,
 ) -> int | None:
     """An edit in the body of a top-level class but not inside one method: a class
     attribute typed, a line added between two methods, an edit spanning two of them.
@@ -418,7 +418,7 @@ def _update_class_body(
         )
         if not statements or at != len(chunk.statements) - 1:
             return None  # only blank or comment lines, or the class does not end its chunk
-    if _import_names(replaced) != _import_names(statements):
+    if import_names(replaced) != import_names(statements):
         return None  # the chunk's imports change: its own statement is re-checked
     if rules.watched and names_bound(statements, rules.watched, "\n".join(region)) != names_bound(
         replaced, rules.watched, "\n".join(old[first - 1 : last])
@@ -460,11 +460,11 @@ def _update_class_body(
         statements, parent, chunks, position, src, path, rules, text, facts, first, last + delta
     )
 
-    fresh = _outermost_functions([statements])
+    fresh = outermost_functions([statements])
     for body in fresh:
         if body.holder is statements:
             body.holder, body.index, body.parent = parent.body, body.index + a, parent
-    errors += _analyse_bodies(fresh, src, path, rules, text, facts)
+    errors += analyse_bodies(fresh, src, path, rules, text, facts)
     for body in fresh:
         body.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in body.hits]
         body.shifts = {"full": shift, "stub": shift, "reads": shift}
@@ -556,7 +556,7 @@ def _check_in_class(
     position: int,
     src: SourceText,
     path: str,
-    rules: _Rules,
+    rules: Rules,
     text: str,
     facts: dict[tuple[str, ...], Any],
     first: int,
@@ -590,7 +590,7 @@ def _reanalyse_class(
     parent: ast.ClassDef,
     src: SourceText,
     path: str,
-    rules: _Rules,
+    rules: Rules,
     text: str,
     facts: dict[tuple[str, ...], Any],
 ) -> list[RuleError]:
@@ -607,7 +607,7 @@ def _reanalyse_class(
     index = slot.index if slot is not None else next(i for i, s in enumerate(chunk.statements) if s is parent)
     chunk.statements[index] = parent
     chunk.classes = [c for c in chunk.classes if c.full is not parent]
-    classes, errors = _analyse_classes([(0, [parent])], inside, src, path, rules, text, facts)
+    classes, errors = analyse_classes([(0, [parent])], inside, src, path, rules, text, facts)
     for cls in classes:
         cls.holder, cls.index = chunk.statements, index
         cls.shifts = {"full": shift, "stub": shift}

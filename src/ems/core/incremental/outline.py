@@ -4,11 +4,13 @@ bodies and classes, every node brought to its document line only when it is in i
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ems.core.incremental.state import _NO_POSITION, _Body, _Chunk, _Class, _State
-from ems.core.incremental.stubs import _stands_in
+from ems.core.incremental.state import _NO_POSITION, RawHit, _Body, _Chunk, _Class, _State
+from ems.core.incremental.stubs import stands_in
+from ems.core.rule import AnalysisContext
+from ems.core.source import SourceText
 
 
 def _positioned(roots: list[ast.AST], stop: frozenset[int] = frozenset()) -> Iterator[ast.AST]:
@@ -115,15 +117,15 @@ def _settle(chunk: _Chunk, every_variant: bool) -> None:
 
 def _place(chunk: _Chunk, imported: frozenset[str], typing: frozenset[str]) -> list[ast.stmt]:
     """Put each of the chunk's classes and bodies in the outline as its stub or whole
-    (``stubs._stands_in``), bring what is in the outline to the chunk's lines, and give
+    (``stubs.stands_in``), bring what is in the outline to the chunk's lines, and give
     the reads its stubbed bodies replay, in order."""
     for cls in chunk.classes:
-        wanted = "stub" if _stands_in(cls, imported, typing) else "full"
+        wanted = "stub" if stands_in(cls, imported, typing) else "full"
         if wanted != cls.active:
             cls.holder[cls.index] = _variant(cls, wanted)
             cls.active = wanted
     for body in chunk.bodies:
-        wanted = "stub" if _stands_in(body, imported, typing) else "full"
+        wanted = "stub" if stands_in(body, imported, typing) else "full"
         if wanted != body.active:
             body.holder[body.index] = _variant(body, wanted)
             body.active = wanted
@@ -160,30 +162,68 @@ def _outline(state: _State) -> _Outline:
         else:
             replayed = _place(chunk, imported, typing)
             chunk.outlined = (chunk.shift, imported, typing, replayed)
-        for read in replayed:
-            name = read.value  # type: ignore[attr-defined]
-            where = first_read.get(name.id)
-            if where is None:
-                first_read[name.id] = (name.lineno, name.col_offset)
-                repeats[(name.lineno, name.col_offset)] = []
-                reads.append(read)
-            else:
-                repeats[where].append(name)
+        replay(replayed, first_read, repeats, reads)
         statements.extend(chunk.statements)
     if reads:
-        first = reads[0]
-        arguments = ast.arguments(
-            posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
-        )
-        outside = ast.FunctionDef(
-            name="\0outside",
-            args=arguments,
-            body=reads,
-            decorator_list=[],
-            lineno=first.lineno,
-            col_offset=0,
-            end_lineno=first.lineno,
-            end_col_offset=0,
-        )
-        statements.append(outside)
+        statements.append(outside(reads))
     return _Outline(ast.Module(body=statements, type_ignores=[]), repeats)
+
+
+def replay(
+    stub_reads: Iterable[ast.stmt],
+    first_read: dict[str, tuple[int, int]],
+    repeats: dict[tuple[int, int], list[ast.AST]],
+    replayed: list[ast.stmt],
+) -> None:
+    """A stubbed body's reads from outside: each name's first read joins ``replayed``; the
+    others are kept in ``repeats`` under the first's place, as places an undefined-name
+    finding also covers (``with_repeats``)."""
+    for read in stub_reads:
+        name = read.value  # type: ignore[attr-defined]
+        where = first_read.get(name.id)
+        if where is None:
+            first_read[name.id] = where = (name.lineno, name.col_offset)
+            repeats[where] = []
+            replayed.append(read)
+        else:
+            repeats[where].append(name)
+
+
+def outside(replayed: list[ast.stmt]) -> ast.FunctionDef:
+    """The function at the outline's end that replays the stubbed bodies' reads: a function
+    body's reads that leave it skip class scopes and meet only the module, whichever def
+    they come from."""
+    first = replayed[0]
+    arguments = ast.arguments(
+        posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+    )
+    return ast.FunctionDef(
+        name="\0outside",
+        args=arguments,
+        body=replayed,
+        decorator_list=[],
+        lineno=first.lineno,
+        col_offset=0,
+        end_lineno=first.lineno,
+        end_col_offset=0,
+    )
+
+
+def with_repeats(
+    scoped: list[RawHit], repeats: dict[tuple[int, int], list[ast.AST]], ctx: AnalysisContext, src: SourceText
+) -> list[RawHit]:
+    """The module-scoped rules' hits over an outline, each hit on a replayed read repeated
+    at every other read of that name it stands for."""
+    raw: list[RawHit] = []
+    add = raw.append
+    for rule, hit in scoped:
+        add((rule, hit))
+        if hit.line == hit.end_line and repeats:
+            for node in repeats.get((hit.line, src.byte_column(hit.line, hit.column))) or ():
+                add(
+                    (
+                        rule,
+                        ctx.hit(node, hit.message, related=hit.related, data=hit.data, template=hit.template),
+                    )
+                )
+    return raw

@@ -15,7 +15,7 @@ from ems.core.analyse import (
 )
 from ems.core.config import Config
 from ems.core.fingerprint import enclosing_definition, fingerprints
-from ems.core.incremental.outline import _Outline, _outline
+from ems.core.incremental.outline import _Outline, _outline, with_repeats
 from ems.core.incremental.state import RawHit, _Body, _Chunk, _Class, _shift_hit, _State
 from ems.core.model import Finding, Report, RuleError
 from ems.core.registry import RuleSet
@@ -68,20 +68,9 @@ def _scoped(
         state.scoped = (signature, memo[1], memo[2])  # (the old chunks let go)
         state.scoped_reused = True
         return memo[1], memo[2]
-    raw: list[RawHit] = []
     ctx = AnalysisContext(path=path, source=src, tree=outline.module)
     scoped, errors = run_rules(ctx, state.rules.scoped_rules, state.rules.scoped_dispatch)
-    for rule, hit in scoped:
-        raw.append((rule, hit))
-        if hit.line == hit.end_line:
-            repeated = outline.repeats.get((hit.line, _byte_column(src, hit.line, hit.column)))
-            for node in repeated or ():
-                raw.append(
-                    (
-                        rule,
-                        ctx.hit(node, hit.message, related=hit.related, data=hit.data, template=hit.template),
-                    )
-                )
+    raw = with_repeats(scoped, outline.repeats, ctx, src)
     state.scoped = (signature, raw, errors)
     state.scoped_reused = False
     return raw, errors
@@ -95,12 +84,6 @@ def _cached_findings(owner: _Chunk | _Body | _Class, shift: int, path: str, conf
             [_to_finding(rule, _shift_hit(hit, shift), path, config) for rule, hit in owner.hits],
         )
     return owner.findings[1]
-
-
-def _byte_column(src: SourceText, line: int, column: int) -> int:
-    """The UTF-8 offset ``ast`` gives for a code-point column (ASCII lines: the same)."""
-    text = src.line(line)
-    return column if text.isascii() else len(text[:column].encode("utf-8"))
 
 
 def _fingerprinted(findings: list[Finding], state: _State, src: SourceText, path: str) -> list[Finding]:

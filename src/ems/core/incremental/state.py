@@ -8,8 +8,11 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from ems.core.analyse import _select
+from ems.core.config import Config
 from ems.core.fingerprint import DefinitionSpan
 from ems.core.model import Finding, Range, Related, Report, RuleError, render_message
+from ems.core.registry import RuleSet
 from ems.core.rule import Hit, Rule
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -94,7 +97,10 @@ class _Chunk:
 
 
 @dataclass
-class _Rules:
+class Rules:
+    """The selected rules split into chunk-local and module-scoped, each with its node-type
+    dispatch (``split_rules``): what a chunk, a body analysed alone and the outline run."""
+
     local_rules: tuple[Rule, ...]
     local_dispatch: dict[type[ast.AST], tuple[Rule, ...]]
     scoped_rules: tuple[Rule, ...]
@@ -103,12 +109,29 @@ class _Rules:
     watched: frozenset[str]  # names whose binding anywhere matters to a chunk-local rule
 
 
+def split_rules(ruleset: RuleSet, config: Config, path: str) -> Rules:
+    """The rules ``config`` selects for ``path``, split by ``Rule.module_scoped``."""
+    selected, enabled = _select(ruleset, config, path)
+    local = tuple(r for r in selected.rules if not r.module_scoped)
+    scoped = tuple(r for r in selected.rules if r.module_scoped)
+
+    def dispatch(rules: tuple[Rule, ...]) -> dict[type[ast.AST], tuple[Rule, ...]]:
+        table: dict[type[ast.AST], list[Rule]] = {}
+        for rule in rules:
+            for node_type in rule.node_types:
+                table.setdefault(node_type, []).append(rule)
+        return {k: tuple(v) for k, v in table.items()}
+
+    watched = frozenset().union(*(r.watched_names for r in local))
+    return Rules(local, dispatch(local), scoped, dispatch(scoped), enabled, watched)
+
+
 @dataclass
 class _State:
     key: tuple[object, ...]
     lines: list[str]
     chunks: list[_Chunk]
-    rules: _Rules
+    rules: Rules
     text: str = ""
     report: Report | None = None
     # the last edit: old and new text of the changed lines, and whether the watched names

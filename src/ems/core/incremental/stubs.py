@@ -1,5 +1,9 @@
 """What function bodies and classes read from outside, found once per chunk: the stubs
-that stand in for them in the outline, and the module-scoped findings inside them."""
+that stand in for them in the outline, and the module-scoped findings inside them.
+
+The public names here (with ``state.Rules``/``split_rules`` and ``outline.replay``/
+``outside``/``with_repeats``) are what ``ems.core.piecewise`` shares with the incremental
+analysis: a huge module's pieces are stubbed exactly as an edited document's chunks are."""
 
 from __future__ import annotations
 
@@ -17,10 +21,10 @@ from ems.core.incremental.state import (
     _NO_POSITION,
     _STATEMENT_LISTS,
     RawHit,
+    Rules,
     _Body,
     _Class,
     _first_line,
-    _Rules,
 )
 from ems.core.model import RuleError
 from ems.core.rule import AnalysisContext
@@ -28,7 +32,7 @@ from ems.core.scope import CLASS_MAGIC, TYPING_MODULES, FreeLoad, build_scope_mo
 from ems.core.source import SourceText
 
 
-def _outermost_functions(groups: list[list[ast.stmt]]) -> list[_Body]:
+def outermost_functions(groups: list[list[ast.stmt]]) -> list[_Body]:
     """Every def not inside another def, with the list that holds it (no expression walk)."""
     found: list[_Body] = []
     lists: list[tuple[list[ast.stmt], ast.AST | None]] = [(group, None) for group in groups]
@@ -46,7 +50,7 @@ def _outermost_functions(groups: list[list[ast.stmt]]) -> list[_Body]:
     return found
 
 
-def _import_names(statements: list[ast.stmt]) -> frozenset[str]:
+def import_names(statements: list[ast.stmt]) -> frozenset[str]:
     names: set[str] = set()
     stack: list[ast.AST] = list(statements)
     while stack:
@@ -62,7 +66,7 @@ def _import_names(statements: list[ast.stmt]) -> frozenset[str]:
     return frozenset(names)
 
 
-def _typing_names(statements: list[ast.stmt]) -> frozenset[str]:
+def typing_names(statements: list[ast.stmt]) -> frozenset[str]:
     """Names that imports outside functions bind to a typing module or one of its members:
     a superset of what ``scope``'s ``_is_typing`` can answer yes for at module level."""
     names: set[str] = set()
@@ -82,7 +86,7 @@ def _typing_names(statements: list[ast.stmt]) -> frozenset[str]:
     return frozenset(names)
 
 
-def _stands_in(slot: _Body | _Class, imported: AbstractSet[str], typing: AbstractSet[str]) -> bool:
+def stands_in(slot: _Body | _Class, imported: AbstractSet[str], typing: AbstractSet[str]) -> bool:
     """Whether the slot's stub gives the module-scoped rules exactly what its full variant
     gives, in a module whose imports outside functions bind ``imported`` (``typing``: those
     bound to typing). Not when it binds an imported name (a parameter or a binding in the
@@ -94,11 +98,11 @@ def _stands_in(slot: _Body | _Class, imported: AbstractSet[str], typing: Abstrac
     return slot.binds.isdisjoint(imported) and slot.read_names.isdisjoint(typing)
 
 
-def _analyse_bodies(
+def analyse_bodies(
     bodies: list[_Body],
     src: SourceText,
     path: str,
-    rules: _Rules,
+    rules: Rules,
     text: str,
     facts: dict[tuple[str, ...], Any],
 ) -> list[RuleError]:
@@ -135,7 +139,7 @@ def _alone(
     starts: list[int],
     src: SourceText,
     path: str,
-    rules: _Rules,
+    rules: Rules,
     text: str,
     facts: dict[tuple[str, ...], Any],
 ) -> tuple[list[list[FreeLoad]], list[list[RawHit]], list[RuleError]]:
@@ -160,12 +164,12 @@ def _alone(
     return reads, hits, errors
 
 
-def _analyse_classes(
+def analyse_classes(
     groups: list[tuple[int, list[ast.stmt]]],
     bodies: list[_Body],
     src: SourceText,
     path: str,
-    rules: _Rules,
+    rules: Rules,
     text: str,
     facts: dict[tuple[str, ...], Any],
 ) -> tuple[list[_Class], list[RuleError]]:

@@ -1,0 +1,153 @@
+"""Verification analyses a fixed text from the original's tree, parsing only what changed.
+
+``ems.fixes.reanalyse`` must give ``analyse``'s report exactly (findings, places, messages,
+fingerprints) or decline (None: the engine then analyses the whole text), and verification
+through it must refuse what it always refused: a result that does not parse, a target
+still reported, a new finding anywhere in the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ems.core import Config, load_rules
+from ems.core.analyse import analyse
+from ems.core.model import Report
+from ems.core.registry import RuleSet
+from ems.fixes import engine
+from ems.fixes.reanalyse import Original, reanalyse
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "ems"
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return load_rules()
+
+
+def _key(report: Report) -> tuple[object, ...]:
+    return (
+        report.syntax_error,
+        [
+            (f.code, f.message, f.range, f.related, f.fingerprint, f.data, f.fixable, f.template, f.severity)
+            for f in report.findings
+        ],
+    )
+
+
+def _original(text: str, config: Config, rules: RuleSet) -> Original:
+    trees: list[Any] = []
+    analyse(text, "m.py", config, rules, on_tree=lambda tree, _: trees.append(tree))
+    return Original(text, trees[0])
+
+
+def _edits(text: str) -> list[str]:
+    """Texts a fix could leave: a line removed, a line emptied to ``pass`` at its indent,
+    a name added to a line, at lines spread over the file."""
+    lines = text.split("\n")
+    step = max(1, len(lines) // 7)
+    edited = []
+    for at in range(0, len(lines), step):
+        line = lines[at]
+        indent = line[: len(line) - len(line.lstrip())]
+        edited.append("\n".join(lines[:at] + lines[at + 1 :]))
+        edited.append("\n".join([*lines[:at], indent + "pass", *lines[at + 1 :]]))
+        edited.append(
+            "\n".join([*lines[:at], line + "  # noqa: F401" if line.strip() else line, *lines[at + 1 :]])
+        )
+    return edited
+
+
+FILES = sorted(SRC.rglob("*.py"))[::9]  # a spread of real modules, a few of them packages' __init__
+
+
+@pytest.mark.parametrize("select", [("ALL",), ("F", "E9")])
+def test_the_report_is_analyse_s_or_none(rules: RuleSet, select: tuple[str, ...]) -> None:
+    config = Config(select=select)
+    taken = declined = 0
+    for path in FILES:
+        text = path.read_text(encoding="utf-8")
+        original = _original(text, config, rules)
+        for edited in _edits(text):
+            if edited == text:
+                continue
+            got = reanalyse(original, edited, "m.py", config, rules)
+            if got is None:
+                declined += 1
+                continue
+            taken += 1
+            assert _key(got) == _key(analyse(edited, "m.py", config, rules)), (path, edited)
+    assert taken > 2 * declined  # the path is really taken
+
+
+def test_lines_removed_above_a_finding_move_it_and_its_message(rules: RuleSet) -> None:
+    """F811's message names the line of the first definition: after a removal above both,
+    the line in the message is the fixed text's."""
+    text = "import os\nimport sys\n\n\ndef f():\n    pass\n\n\ndef f():\n    return os, sys\n"
+    config = Config(select=("F",))
+    original = _original(text, config, rules)
+    fixed = text.replace("import sys\n", "")
+    got = reanalyse(original, fixed, "m.py", config, rules)
+    assert got is not None
+    assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+    assert [f.message for f in got.findings if f.code == "F811"] == ["redefinition of unused `f` from line 4"]
+
+
+@pytest.fixture
+def full_analyses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts the fix engine analyses whole (not through ``reanalyse``)."""
+    seen: list[str] = []
+    real = engine.analyse
+
+    def counting(text: str, *args: Any, **kwargs: Any) -> Report:
+        seen.append(text)
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "analyse", counting)
+    return seen
+
+
+BODY = "".join(f"\n\ndef f{n}(x):\n    return x + {n}\n" for n in range(20))
+TEXT = "import os\nimport json\n" + BODY + "\n\nVALUE = json.dumps(f3(1))\n"
+
+
+@pytest.mark.parametrize(
+    ("fixed", "reason", "whole"),
+    [
+        # Removing the used `json` with `os`: F821 appears 90 lines below the edit.
+        (TEXT.replace("import os\nimport json\n", ""), "the fix introduces F821", 0),
+        # The region does not parse alone: analysed whole, which says so.
+        (TEXT.replace("import os\n", "import (os\n"), "the result does not parse", 1),
+        # `os` is still imported (a comment added): the target is still reported.
+        (TEXT.replace("import os\n", "import os  # kept\n"), "F401 is still reported after the fix", 0),
+        (TEXT.replace("import os\n", ""), None, 0),
+    ],
+)
+def test_verification_through_the_original_tree_refuses_what_it_refused(
+    rules: RuleSet, full_analyses: list[str], fixed: str, reason: str | None, whole: int
+) -> None:
+    config = Config(select=("F", "E9"))
+    before = analyse(TEXT, "m.py", config, rules)
+    (target,) = [f for f in before.findings if f.code == "F401"]
+    memo = engine.FixMemo(_original(TEXT, config, rules))
+    got = engine.verify(before, fixed, [target], "m.py", config, rules, memo)
+    assert (got or "").startswith(reason or "") and (got is None) == (reason is None), got
+    assert len(full_analyses) == whole
+    assert got == engine.verify(before, fixed, [target], "m.py", config, rules)  # the same without it
+
+
+def test_with_fixability_is_the_same_with_the_tree_and_parses_no_whole_fixed_text(
+    rules: RuleSet, full_analyses: list[str]
+) -> None:
+    text = "import os\nimport sys, json\n" + BODY + "\n\ndef g():\n    unused = f1(2)\n    return f'{json}'\n"
+    config = Config(select=("ALL",))
+    report = analyse(text, "m.py", config, rules)
+    assert sum(f.fixable for f in report.findings) >= 3
+    original = _original(text, config, rules)
+    with_tree = engine.with_fixability(text, "m.py", config, rules, report, original.tree)
+    assert full_analyses == []
+    assert with_tree == engine.with_fixability(text, "m.py", config, rules, report)
+    assert full_analyses  # (the count sees whole analyses)
