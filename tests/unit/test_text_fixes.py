@@ -312,6 +312,14 @@ def test_judging_text_fixable_offers_never_imports_libcst() -> None:
     assert out["fixability"] and all(out["fixability"])
 
 
+def test_judging_the_five_rules_last_routed_never_imports_libcst() -> None:
+    """B006, PLW0120, EMS102, EMS104, EMS106 (all rules selected), in a fresh interpreter."""
+    out = _probe(_EVERY_KIND)
+    assert out["libcst"] is False
+    fixability = out["fixability"]
+    assert isinstance(fixability, list) and len(fixability) >= 7 and all(fixability)
+
+
 def test_an_offer_the_text_route_leaves_imports_libcst() -> None:
     out = _probe("import os\n\n\ndef f(x=([])):\n    return x\n")  # B006 leaves `([])` to libcst
     assert out["libcst"] is True
