@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,14 @@ def test_the_history_page_shows_the_figures_of_the_history_report(demo_repo: Pat
     date_column = json.loads(table.proto.columns)["date"]
     assert date_column["label"] == "date (UTC)"
     assert date_column["type_config"]["format"] == "YYYY-MM-DD HH:mm"
+    walked = next(c.value for c in at.caption if c.value.startswith("Walked"))
+    assert re.search(r"\(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)\.$", walked), walked
+    assert "+00:00" not in walked
+
+
+def test_stored_times_show_to_the_minute_in_utc() -> None:
+    from ems.dashboard.components.common import utc_minute
+
+    assert utc_minute("2026-12-06T00:54:24+00:00") == "2026-12-06 00:54 UTC"
+    assert utc_minute("2026-12-06T02:54:24+02:00") == "2026-12-06 00:54 UTC"
+    assert utc_minute("not a time") == "not a time"

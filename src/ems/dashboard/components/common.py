@@ -13,6 +13,19 @@ def key() -> Key:
     return (context.store_path(), s.scan_id, s.history_run_id)
 
 
+def utc_minute(stamp: str) -> str:
+    """A stored ISO time (the store writes UTC, ``+00:00``) as ``YYYY-MM-DD HH:MM UTC``."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp  # written by something else: shown as it is
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def header(title: str, caption: str) -> None:
     st.title(title)
     st.caption(f"{caption} · project `{context.project_root()}`")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ems.dashboard import context, data
 from ems.dashboard.components import charts
-from ems.dashboard.components.common import header, key
+from ems.dashboard.components.common import header, key, utc_minute
 from ems.dashboard.components.live import refresh_on_change
 
 
@@ -21,7 +21,7 @@ def main() -> None:
     trend = data.commit_trend(k)
     st.caption(
         f"Walked {run.commits} commits of {run.branch or 'a detached HEAD'} up to `{run.head_sha[:10]}` "
-        f"({run.started_at.replace('T', ' ')} UTC)."
+        f"({utc_minute(run.started_at)})."
     )
     st.altair_chart(charts.commit_trend(trend), width="stretch")
     commits, people = st.tabs(["Commits", "Authors"])

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ems.dashboard import context, data
 from ems.dashboard.components import charts
-from ems.dashboard.components.common import header, key, require_scan
+from ems.dashboard.components.common import header, key, require_scan, utc_minute
 from ems.dashboard.components.live import refresh_on_change
 from ems.runtime.rating import HEALTH_FORMULA, health_rating
 
@@ -76,9 +76,8 @@ def main() -> None:
             f"**How the rating is computed:** {HEALTH_FORMULA}. "
             f"Here: {rating.points} points over {rating.lines:,} lines = {rating.density:.1f}."
         )
-        when = scan.started_at.replace("T", " ")
         st.caption(
-            f"Scan {scan.id} ({scan.source}) of {scan.files} files at {when} UTC, commit `{(scan.commit_sha or '—')[:10]}`."
+            f"Scan {scan.id} ({scan.source}) of {scan.files} files at {utc_minute(scan.started_at)}, commit `{(scan.commit_sha or '—')[:10]}`."
         )
     left, right = st.columns(2)
     with left:
