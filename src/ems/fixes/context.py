@@ -212,7 +212,7 @@ class FixContext:
         return Fix(title, safety, (minimal_edit(self.source, new_text),), finding.code)
 
 
-def _shared_ends(old: Sequence[object], new: Sequence[object]) -> tuple[int, int]:
+def shared_ends(old: Sequence[object], new: Sequence[object]) -> tuple[int, int]:
     """How many items the two sequences share at their start, then at their end (not
     overlapping the start)."""
     limit = min(len(old), len(new))
@@ -228,7 +228,7 @@ def _shared_ends(old: Sequence[object], new: Sequence[object]) -> tuple[int, int
 def minimal_edit(source: SourceText, new_text: str) -> TextEdit:
     """One edit replacing only the span that differs between the two texts."""
     old = source.text
-    prefix, suffix = _shared_ends(old, new_text)
+    prefix, suffix = shared_ends(old, new_text)
     start = source.position(prefix)
     end = source.position(len(old) - suffix)
     return TextEdit(Range.of(start[0], start[1], end[0], end[1]), new_text[prefix : len(new_text) - suffix])
@@ -250,7 +250,7 @@ def changed_lines(source: SourceText, round_trip: str, new_text: str) -> tuple[T
     ours, before, after = lines(source), lines(SourceText(round_trip)), lines(SourceText(new_text))
     if len(ours) != len(before):
         return None
-    head, tail = _shared_ends(before, after)
+    head, tail = shared_ends(before, after)
     matcher = difflib.SequenceMatcher(
         None, before[head : len(before) - tail], after[head : len(after) - tail], autojunk=False
     )

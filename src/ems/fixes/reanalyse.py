@@ -33,6 +33,7 @@ from ems.core.model import Finding, Range, Related, Report, render_message
 from ems.core.parsing import PIECEWISE_MIN_CHARS
 from ems.core.registry import RuleSet
 from ems.core.suppressions import skips_file
+from ems.fixes.context import shared_ends
 
 BUILT_IN = "ems.rules."  # the package of the rules whose findings are known to move with lines
 
@@ -73,13 +74,7 @@ def reanalyse(original: Original, text: str, path: str, config: Config, ruleset:
     ):
         return None
     old, new = original.lines, text.split("\n")
-    limit = min(len(old), len(new))
-    head = 0
-    while head < limit and old[head] == new[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
-        tail += 1
+    head, tail = shared_ends(old, new)
     if head == len(old) == len(new):
         return None  # the same text: the caller has its report
     first, last = head + 1, len(old) - tail  # the changed lines of the original (1-based)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import bisect
 import copy
+from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -50,39 +51,39 @@ def outermost_functions(groups: list[list[ast.stmt]]) -> list[_Body]:
     return found
 
 
-def import_names(statements: list[ast.stmt]) -> frozenset[str]:
-    names: set[str] = set()
+def _imports_outside_functions(statements: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The import statements among ``statements`` and in their blocks, not inside a function."""
     stack: list[ast.AST] = list(statements)
     while stack:
         node = stack.pop()
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                names.add(alias.asname or alias.name.partition(".")[0])
+            yield node
         elif not isinstance(node, _FUNCTIONS):
             for name in _STATEMENT_LISTS:
                 children = getattr(node, name, None)
                 if children.__class__ is list:
                     stack.extend(children)
-    return frozenset(names)
+
+
+def import_names(statements: list[ast.stmt]) -> frozenset[str]:
+    """Names that imports outside functions bind."""
+    return frozenset(
+        alias.asname or alias.name.partition(".")[0]
+        for node in _imports_outside_functions(statements)
+        for alias in node.names
+    )
 
 
 def typing_names(statements: list[ast.stmt]) -> frozenset[str]:
     """Names that imports outside functions bind to a typing module or one of its members:
     a superset of what ``scope``'s ``_is_typing`` can answer yes for at module level."""
     names: set[str] = set()
-    stack: list[ast.AST] = list(statements)
-    while stack:
-        node = stack.pop()
+    for node in _imports_outside_functions(statements):
         if isinstance(node, ast.ImportFrom):
             if node.module in TYPING_MODULES:
                 names.update(alias.asname or alias.name for alias in node.names)
-        elif isinstance(node, ast.Import):
+        else:
             names.update(alias.asname or alias.name for alias in node.names if alias.name in TYPING_MODULES)
-        elif not isinstance(node, _FUNCTIONS):
-            for name in _STATEMENT_LISTS:
-                children = getattr(node, name, None)
-                if children.__class__ is list:
-                    stack.extend(children)
     return frozenset(names)
 
 
