@@ -133,6 +133,10 @@ def test_fix_preview_then_apply_changes_the_file_and_rescans(demo_repo: Path) ->
     log = at.dataframe[-1].value
     assert "fix applied" in list(log["event"]) and "scan recorded" in list(log["event"])
     assert any("inventory/models.py: F541" in d for d in log["detail"])
+    # the scans table gives each scan's time in UTC under its header, not "+00:00" per cell
+    scans = next(df for df in at.dataframe if "seconds" in df.value.columns)
+    assert json.loads(scans.proto.columns)["at"]["label"] == "at (UTC)"
+    assert all(moment.tzinfo is not None for moment in scans.value["at"])
 
 
 def test_apply_is_refused_when_the_file_changed_since_the_preview(demo_repo: Path) -> None:

@@ -13,23 +13,6 @@ from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import NO_HITS, SCOPE_NODES
 
 _TERMINATORS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
-_OWNERS = (
-    ast.Module,
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.If,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    ast.TryStar,
-    ast.ExceptHandler,
-    ast.match_case,
-)
-_ALL_BLOCKS = ("body", "orelse", "finalbody")
 # Statements with a block of their own (which may end with comments: libcst's footer).
 _COMPOUND = (
     ast.FunctionDef,
@@ -45,6 +28,9 @@ _COMPOUND = (
     ast.TryStar,
     ast.Match,
 )
+# Every node that holds statement lists (a ``match`` holds its cases, each case a block).
+_OWNERS = (ast.Module, *(c for c in _COMPOUND if c is not ast.Match), ast.ExceptHandler, ast.match_case)
+_ALL_BLOCKS = ("body", "orelse", "finalbody")
 # The statement lists of each node that holds statements.
 _BLOCKS: dict[type[ast.AST], tuple[str, ...]] = {
     owner: tuple(f for f in _ALL_BLOCKS if f in owner._fields) for owner in _OWNERS

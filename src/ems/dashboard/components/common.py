@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import streamlit as st
 
 from ems.dashboard import context
@@ -13,17 +15,20 @@ def key() -> Key:
     return (context.store_path(), s.scan_id, s.history_run_id)
 
 
-def utc_minute(stamp: str) -> str:
-    """A stored ISO time (the store writes UTC, ``+00:00``) as ``YYYY-MM-DD HH:MM UTC``."""
-    from datetime import UTC, datetime
-
+def utc_moment(stamp: str) -> datetime | None:
+    """A stored ISO time (the store writes UTC, ``+00:00``) as an aware UTC datetime; None
+    when it is not one."""
     try:
         moment = datetime.fromisoformat(stamp)
     except ValueError:
-        return stamp  # written by something else: shown as it is
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def utc_minute(stamp: str) -> str:
+    """A stored ISO time as ``YYYY-MM-DD HH:MM UTC`` (as it is, when it is not one)."""
+    moment = utc_moment(stamp)
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else stamp
 
 
 def header(title: str, caption: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ems.dashboard import context, data
-from ems.dashboard.components.common import header, key
+from ems.dashboard.components.common import header, key, utc_moment
 from ems.dashboard.components.live import POLL_SECONDS, event_log, watcher
 
 
@@ -27,7 +27,7 @@ def latest() -> None:
             {
                 "scan": s.id,
                 "source": s.source,
-                "at": s.started_at,
+                "at": utc_moment(s.started_at),
                 "files": s.files,
                 "findings": s.finding_count,
                 "seconds": round(s.duration_s, 3),
@@ -35,6 +35,7 @@ def latest() -> None:
             for s in recent
         ],
         hide_index=True,
+        column_config={"at": st.column_config.DatetimeColumn("at (UTC)", format="YYYY-MM-DD HH:mm:ss")},
     )
 
 
