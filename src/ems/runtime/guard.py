@@ -416,9 +416,9 @@ class GuardedAnalyser:
             started = time.perf_counter()
             sent = self._text_edit(source, path) if edited and isinstance(source, str) else source
             status, payload = self._exchange((sent, path, config, ruleset, edited), path, budget, started)
-            if status == "stale":  # the worker does not hold the edit's base: the whole text
+            if status == "stale" and isinstance(source, str):  # the worker lacks the edit's base
                 self._held.pop(path, None)
-                sent = self._text_edit(source, path)
+                sent = self._text_edit(source, path)  # the whole text
                 status, payload = self._exchange((sent, path, config, ruleset, edited), path, budget, started)
             if isinstance(sent, TextEdit) and isinstance(source, str) and status in ("ok", "raised"):
                 self._held[path] = (sent.version, source)

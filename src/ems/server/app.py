@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from lsprotocol import types as lsp
 from pygls.exceptions import (
@@ -151,7 +151,7 @@ class EmsLanguageServer(LanguageServer):
         self.runtime = RuntimeErrors()  # recorded test failures and captured exceptions
         self.runtime_watch: asyncio.Task[None] | None = None
 
-    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """pygls's stdio server, except that messages are read on the event loop
         (``framing.LoopReader``), not by a thread per header line and body."""
 

@@ -118,6 +118,7 @@ class IncrementalAnalyser:
         state.text = text
         state.report = _report(state, text, path, config, ruleset, started)
         self.last_scoped_reused = state.scoped_reused
+        self.last_scoped_patched = state.scoped_patched
         return state.report
 
 
