@@ -273,6 +273,7 @@ class GuardedAnalyser:
         # next version is sent as a ``TextEdit`` of its last one
         self._held: OrderedDict[str, tuple[int, str]] = OrderedDict()
         self._next_version = 0
+        self.texts_sent = {"wholeTexts": 0, "textEdits": 0}  # edited documents' versions (ems.status)
         self._closed = False
         self.started_workers = 0
         # past this many replacements in a short time, stop replacing (a crash loop) and say so
@@ -451,7 +452,9 @@ class GuardedAnalyser:
         self._next_version += 1
         held = self._held.get(path)
         if held is None:
+            self.texts_sent["wholeTexts"] += 1
             return TextEdit(0, self._next_version, 0, 0, text)
+        self.texts_sent["textEdits"] += 1
         prefix, suffix = common_ends(held[1], text)
         return TextEdit(held[0], self._next_version, prefix, suffix, text[prefix : len(text) - suffix])
 
