@@ -33,13 +33,67 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="REF",
         help="report only findings not present at git REF (branch, tag, commit), compared by fingerprint",
     )
+    parser.add_argument(
+        "--watch",
+        "-w",
+        action="store_true",
+        help="check again whenever a Python or config file changes (Ctrl-C stops)",
+    )
     parser.set_defaults(run=run)
 
 
 _exit_hook = False
 
+CLEAR_SCREEN = "\x1b[2J\x1b[H"
+
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "watch", False):
+        return _watch(args)
+    return _check_once(args)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """Check, then check again after each batch of changes: the cache makes each run cost
+    what changed. Ctrl-C ends the watch (exit 0: stopping is how a watch ends)."""
+    from datetime import datetime
+
+    from ems.runtime.watch import change_batches, watch_targets
+
+    if args.paths == ["-"]:
+        return fail("--watch needs files or folders, not stdin")
+    paths = input_paths(args)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        return fail(f"no such file or directory: {missing[0]}")
+    targets = watch_targets(paths)
+    clear = sys.stdout.isatty() and not args.output_file
+    try:
+        _check_once(args)
+        for changed in change_batches(targets.roots, targets.concerns, ready=lambda: _say_watching(args)):
+            if clear:
+                sys.stdout.write(CLEAR_SCREEN)
+            moment = datetime.now().strftime("%H:%M:%S")
+            noun = "file" if len(changed) == 1 else "files"
+            _say(args, f"[{moment}] {len(changed)} {noun} changed, checking again")
+            _check_once(args)
+            _say_watching(args)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _say_watching(args: argparse.Namespace) -> None:
+    _say(args, "Watching for changes (Ctrl-C to stop).")
+
+
+def _say(args: argparse.Namespace, line: str) -> None:
+    """A watch status line: on stderr, so stdout (or ``-o``) carries reports only."""
+    if not args.quiet:
+        print(line, file=sys.stderr, flush=True)
+
+
+def _check_once(args: argparse.Namespace) -> int:
     import gc
 
     global _exit_hook
