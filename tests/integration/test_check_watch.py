@@ -19,7 +19,8 @@ WAIT_S = 30.0  # a deadline for events that must come, not a speed assertion
 
 
 class Watching:
-    """A running ``ems check --watch``, its stdout and stderr lines gathered as they come."""
+    """A running ``ems check --watch``, its output lines gathered as they come (standard error
+    joined to standard output, so status lines and reports keep the order they were written)."""
 
     def __init__(self, cwd: Path, *args: str) -> None:
         env = dict(os.environ)
@@ -28,23 +29,23 @@ class Watching:
             [sys.executable, "-m", "ems", "check", "--watch", "--no-source", *args],
             cwd=cwd,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
             env=env,
         )
-        self.lines: queue.Queue[tuple[str, str]] = queue.Queue()
-        self.seen: list[tuple[str, str]] = []
-        for name, stream in (("out", self.process.stdout), ("err", self.process.stderr)):
-            threading.Thread(target=self._read, args=(name, stream), daemon=True).start()
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
 
-    def _read(self, name: str, stream) -> None:
-        for line in stream:
-            self.lines.put((name, line.rstrip("\n")))
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
 
-    def wait_for(self, stream: str, text: str) -> list[tuple[str, str]]:
-        """Every line up to the first of ``stream`` containing ``text``; fails if it never comes."""
+    def wait_for(self, text: str) -> list[str]:
+        """Every line up to the first containing ``text``; fails if it never comes."""
         deadline = time.monotonic() + WAIT_S
-        taken: list[tuple[str, str]] = []
+        taken: list[str] = []
         while time.monotonic() < deadline:
             try:
                 line = self.lines.get(timeout=0.2)
@@ -54,9 +55,9 @@ class Watching:
                 continue
             taken.append(line)
             self.seen.append(line)
-            if line[0] == stream and text in line[1]:
+            if text in line:
                 return taken
-        pytest.fail(f"no {stream} line with {text!r}; seen: {self.seen}")
+        pytest.fail(f"no line with {text!r}; seen: {self.seen}")
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -78,39 +79,39 @@ def project(tmp_path: Path) -> Path:
 def test_a_saved_change_is_checked_again_and_ctrl_c_ends_the_watch(project: Path) -> None:
     watch = Watching(project, ".")
     try:
-        first = watch.wait_for("err", "Watching for changes")
-        assert ("out", "Found 1 error in 1 file (1 checked).") in first
+        first = watch.wait_for("Watching for changes")
+        assert "Found 1 error in 1 file (1 checked)." in first
         (project / "notes.txt").write_text("not Python: no new check\n")
         (project / "a.py").write_text("import os\nimport sys\n")
-        again = watch.wait_for("out", "Found 2 errors")
-        assert any(kind == "err" and "1 file changed, checking again" in line for kind, line in again)
-        assert ("out", "a.py:2:8: F401 `sys` imported but unused [*]") in again
-        watch.wait_for("err", "Watching for changes")
+        again = watch.wait_for("Found 2 errors")
+        assert any("1 file changed, checking again" in line for line in again)
+        assert "a.py:2:8: F401 `sys` imported but unused [*]" in again
+        watch.wait_for("Watching for changes")
         (project / "ems.toml").write_text('selekt = ["E711"]\n')  # a bad setting: said, watch goes on
-        watch.wait_for("err", "selekt")
-        watch.wait_for("err", "Watching for changes")
+        watch.wait_for("selekt")
+        watch.wait_for("Watching for changes")
         (project / "ems.toml").write_text('select = ["E711"]\n')
-        watch.wait_for("out", "All checks passed")
+        watch.wait_for("All checks passed")
     finally:
         code = watch.stop()
     assert code == 0
-    assert not any("Traceback" in line for _kind, line in watch.seen)
+    assert not any("Traceback" in line for line in watch.seen)
 
 
 def test_a_named_file_is_watched_alone(project: Path) -> None:
     (project / "b.py").write_text("import re\n")
     watch = Watching(project, "a.py")
     try:
-        watch.wait_for("err", "Watching for changes")
+        watch.wait_for("Watching for changes")
         (project / "b.py").write_text("import re\nimport json\n")  # not checked: no run
         (project / "a.py").write_text("x = 1\n")
-        after = watch.wait_for("out", "All checks passed")
-        assert not any("b.py" in line for _kind, line in after)
-        assert sum("checking again" in line for _kind, line in after) == 1
-        watch.wait_for("err", "Watching for changes")
+        after = watch.wait_for("All checks passed")
+        assert not any("b.py" in line for line in after)
+        assert sum("checking again" in line for line in after) == 1
+        watch.wait_for("Watching for changes")
         (project / "ems.toml").write_text('select = ["F"]\n')  # the named file's settings
         (project / "a.py").write_text("import os\n")
-        watch.wait_for("out", "Found 1 error in 1 file")
+        watch.wait_for("Found 1 error in 1 file")
     finally:
         assert watch.stop() == 0
 

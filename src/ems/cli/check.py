@@ -39,6 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="check again whenever a Python or config file changes (Ctrl-C stops)",
     )
+    parser.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add `# noqa: CODE` comments silencing every finding reported (adopting ems on existing code)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -48,7 +53,9 @@ CLEAR_SCREEN = "\x1b[2J\x1b[H"
 
 
 def run(args: argparse.Namespace) -> int:
-    if getattr(args, "watch", False):
+    if args.add_noqa and (args.watch or args.paths == ["-"]):
+        return fail("--add-noqa needs files or folders, and cannot be combined with --watch")
+    if args.watch:
         return _watch(args)
     return _check_once(args)
 
@@ -149,6 +156,10 @@ def _run(args: argparse.Namespace, rate: FileRate | None = None) -> int:
                 raise ServiceError(f"--new-since: {exc}") from None
     except (ConfigError, RegistryError, UsageError, ServiceError) as exc:
         return fail(str(exc))
+    if args.add_noqa:
+        from ems.cli.add_noqa import add_noqa
+
+        return add_noqa(results, args.quiet)
     return _report(args, results, resolver, ruleset, blocks)
 
 
@@ -197,8 +208,8 @@ def _collect(
 
     # SARIF computes fixes from the bytes; text output needs only the findings' lines,
     # which cached rows carry (a warm run then reads no file).
-    keep_source = args.format == "sarif"
-    keep_excerpts = args.format == "text" and not args.no_source
+    keep_source = args.format == "sarif" or args.add_noqa  # --add-noqa edits the bytes checked
+    keep_excerpts = args.format == "text" and not args.no_source and not args.add_noqa
     if args.paths == ["-"]:
         from ems.core.analyse import analyse
 
@@ -215,7 +226,7 @@ def _collect(
         raise UsageError(f"no such file or directory: {missing[0]}")
     progress = progress_bar(not args.quiet)
     renderer = view = None
-    if args.format == "text" and not args.new_since:
+    if args.format == "text" and not args.new_since and not args.add_noqa:
         colour = _text_colour(args)
         renderer = TextRenderer(colour=colour, show_source=not args.no_source)
         # Kept per renderer (its key covers colour and --no-source): a terminal run and a
