@@ -44,6 +44,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="add `# noqa: CODE` comments silencing every finding reported (adopting ems on existing code)",
     )
+    parser.add_argument(
+        "--show-files", action="store_true", help="list the files the check would analyse, and stop"
+    )
+    parser.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the settings that apply to the first PATH (text or --format json), and stop",
+    )
     parser.set_defaults(run=run)
 
 
@@ -55,9 +63,28 @@ CLEAR_SCREEN = "\x1b[2J\x1b[H"
 def run(args: argparse.Namespace) -> int:
     if args.add_noqa and (args.watch or args.paths == ["-"]):
         return fail("--add-noqa needs files or folders, and cannot be combined with --watch")
+    if args.show_files or args.show_settings:
+        return _show(args)
     if args.watch:
         return _watch(args)
     return _check_once(args)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from ems.cli.show import show_files, show_settings
+    from ems.core.config import ConfigError
+    from ems.core.registry import RegistryError, lazy_rules
+
+    if args.paths == ["-"]:
+        return fail("--show-files and --show-settings need files or folders")
+    try:
+        ruleset = lazy_rules()
+        resolver = make_resolver(args, ruleset)
+        if args.show_settings:
+            return show_settings(args, resolver, ruleset)
+        return show_files(args, resolver)
+    except (ConfigError, RegistryError) as exc:
+        return fail(str(exc))
 
 
 def _watch(args: argparse.Namespace) -> int:
