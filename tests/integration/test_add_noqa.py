@@ -44,9 +44,8 @@ def test_findings_are_silenced_and_the_next_check_passes_on_them(project: Path) 
         project / "b.py"
     ).read_bytes() == b"\xef\xbb\xbfimport json  # noqa: F401\r\nz = 1  # noqa: E711\r\n"
     check = ems("check", "--no-source", ".", cwd=project)
-    assert check.returncode == 1 and [line for line in check.stdout.splitlines() if ": " in line][
-        0
-    ].startswith("b.py:2:8: RUF100")
+    reported = [line for line in check.stdout.splitlines() if ": " in line]
+    assert check.returncode == 1 and reported[0].startswith("b.py:2:8: RUF100")
     assert ems("fix", ".", cwd=project).returncode == 0  # removes the unused one
     again = ems("check", "--add-noqa", ".", cwd=project)
     assert again.returncode == 0 and again.stdout == "Silenced 0 findings in 0 files; 0 remaining.\n"

@@ -90,9 +90,12 @@ def comment_line(facts: LineFacts, finding: Finding) -> int | None:
     if facts.takes_comment(finding.line):
         return finding.line
     statement = finding.place("statement")
-    if statement is not None and statement.start.line != finding.line:
-        if facts.takes_comment(statement.start.line):
-            return statement.start.line
+    if (
+        statement is not None
+        and statement.start.line != finding.line
+        and facts.takes_comment(statement.start.line)
+    ):
+        return statement.start.line
     return None
 
 
