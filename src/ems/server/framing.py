@@ -82,7 +82,7 @@ class LoopReader:
                 return None
             try:
                 await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), pipe)
-            except (OSError, ValueError):  # a regular file, say: pygls's way, in a thread
+            except (OSError, ValueError, NotImplementedError):  # a regular file; a loop without pipes
                 with contextlib.suppress(OSError):
                     pipe.close()
                 self._threaded = True
