@@ -244,3 +244,45 @@ def test_imports_removed(rules: RuleSet, fixed: str, taken: bool) -> None:
     assert (got is not None) == taken
     if got is not None:
         assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+GUARDED = (
+    "try:\n    import readline\nexcept ImportError:\n    pass\n"
+    "from os.path import *\n\n\ndef f(x):\n    y = 1\n    return x, len(x)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("fixed", "taken"),
+    [
+        # an unused import in a top-level `try` removed (a star import in the module)
+        (GUARDED.replace("try:\n    import readline\n", "try:\n    pass\n"), False),  # `pass` is no import
+        (GUARDED.replace("    import readline\n", "    import readline\n    import rlcompleter\n"), False),
+        (GUARDED.replace("    y = 1\n", ""), True),
+    ],
+)
+def test_blocks_and_star_imports(rules: RuleSet, fixed: str, taken: bool) -> None:
+    config = Config(select=("ALL",))
+    judged = _judged(GUARDED, config, rules)
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert (got is not None) == taken
+    if got is not None:
+        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+def test_an_import_removed_from_a_try_block(rules: RuleSet) -> None:
+    text = "try:\n    import readline\n    import json\nexcept ImportError:\n    pass\n\nVALUE = json\n"
+    config = Config(select=("F", "E9"))
+    judged = _judged(text, config, rules)
+    fixed = text.replace("    import readline\n", "")
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert got is not None
+    assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+    # the block's only import removed with nothing in its place: not valid Python, declined
+    alone = "try:\n    import readline\nexcept ImportError:\n    pass\n"
+    assert (
+        in_bodies(
+            _judged(alone, config, rules), alone.replace("    import readline\n", ""), "m.py", config, rules
+        )
+        is None
+    )

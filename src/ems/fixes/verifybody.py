@@ -50,6 +50,7 @@ from ems.core.fingerprint import definition_spans
 from ems.core.incremental.state import Rules, _Body, split_rules
 from ems.core.incremental.stubs import (
     analyse_bodies,
+    global_imports,
     import_names,
     outermost_functions,
     stands_in,
@@ -85,6 +86,7 @@ class Body:
     parent: ast.AST | None  # the statement whose list holds the def (None: a top-level list)
     top: bool  # directly in the module, or a method directly in a top-level class
     imports: tuple[ast.Import | ast.ImportFrom, ...] = ()
+    entire: bool = False  # the import run is its whole block (`try:` with imports only)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,14 @@ class Judged:
         )
 
     @cached_property
+    def future(self) -> bool:
+        """Whether a ``__future__`` import changes how annotations are judged (``stubs.
+        global_imports``): a body analysed alone would not see it, so a changed body must
+        then hold no annotation. (A star import leaves a body's reads judged alike before
+        and after, and a removed import's name is no word of the text.)"""
+        return any(s.module == "__future__" for s in global_imports(self.tree.body))
+
+    @cached_property
     def bodies(self) -> list[Body]:
         top = {id(s) for s in self.tree.body}
         found = []
@@ -151,35 +161,46 @@ class Judged:
         return found
 
     def _import_runs(self) -> list[Body]:
-        """Runs of top-level ``import`` statements (no ``__future__``), each on lines of
-        its own: what an unused-import fix changes."""
-        runs: list[list[ast.Import | ast.ImportFrom]] = []
-        previous_end = 0
-        body = self.tree.body
-        for index, statement in enumerate(body):
-            plain = isinstance(statement, ast.Import) or (
-                isinstance(statement, ast.ImportFrom) and statement.module != "__future__"
-            )
-            following = body[index + 1].lineno if index + 1 < len(body) else len(self.lines) + 1
-            alone = statement.lineno > previous_end and (statement.end_lineno or 0) < following
-            if plain and alone and statement.col_offset == 0:
-                if runs and runs[-1][-1] is body[index - 1]:
-                    runs[-1].append(statement)  # type: ignore[arg-type]
-                else:
-                    runs.append([statement])  # type: ignore[list-item]
-            previous_end = statement.end_lineno or statement.lineno
-        return [
-            Body(
-                run[0].lineno,
-                run[0].lineno,
-                run[-1].end_lineno or run[-1].lineno,
-                None,
-                None,
-                True,
-                tuple(run),
-            )
-            for run in runs
-        ]
+        """Runs of ``import`` statements (no ``__future__``) outside functions and classes
+        (at the top level, or in the blocks of a top-level ``if`` or ``try``), each on
+        lines of its own: what an unused-import fix changes."""
+        found: list[Body] = []
+        blocks: list[tuple[list[ast.stmt], ast.stmt | None]] = [(self.tree.body, None)]
+        while blocks:
+            block, parent = blocks.pop()
+            runs: list[list[ast.Import | ast.ImportFrom]] = []
+            previous_end = 0
+            for index, statement in enumerate(block):
+                if isinstance(statement, (ast.If, ast.Try)):
+                    blocks += [(statement.body, statement), (statement.orelse, statement)]
+                    if isinstance(statement, ast.Try):
+                        blocks.append((statement.finalbody, statement))
+                        blocks += [(handler.body, statement) for handler in statement.handlers]
+                plain = isinstance(statement, ast.Import) or (
+                    isinstance(statement, ast.ImportFrom) and statement.module != "__future__"
+                )
+                following = block[index + 1].lineno if index + 1 < len(block) else len(self.lines) + 1
+                alone = statement.lineno > previous_end and (statement.end_lineno or 0) < following
+                if plain and alone and (parent is not None or statement.col_offset == 0):
+                    if runs and index and runs[-1][-1] is block[index - 1]:
+                        runs[-1].append(statement)  # type: ignore[arg-type]
+                    else:
+                        runs.append([statement])  # type: ignore[list-item]
+                previous_end = statement.end_lineno or statement.lineno
+            found += [
+                Body(
+                    run[0].lineno,
+                    run[0].lineno,
+                    run[-1].end_lineno or run[-1].lineno,
+                    None,
+                    parent,
+                    True,
+                    tuple(run),
+                    len(run) == len(block),
+                )
+                for run in runs
+            ]
+        return found
 
     @cached_property
     def starts(self) -> list[int]:
@@ -290,8 +311,9 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             if statements is None or not _only_removed(judged, change.body, statements, text, gone):
                 return None
             same += _kept_as_they_were(judged, change.body, statements, new)
-            at = imports_now.index(change.body.imports[0])
-            imports_now[at : at + len(change.body.imports)] = statements
+            if change.body.parent is None:  # (the module's imports are its top-level ones)
+                at = imports_now.index(change.body.imports[0])
+                imports_now[at : at + len(change.body.imports)] = statements
             runs[number] = statements
     for change in changes:
         changed_text.append("\n".join(judged.lines[change.body.first - 1 : change.body.end]))
@@ -323,6 +345,8 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
         if node is None:
             return None
         defs.append(node)
+        if judged.future and (_annotated(body.node) or _annotated(node)):
+            return None
         start = _body_start(node)
         if start - change.new_first != body.start - body.first or (
             new[change.new_first - 1 : start - 1] != judged.lines[body.first - 1 : body.start - 1]
@@ -523,6 +547,17 @@ def _parse_def(new: list[str], change: _Change, body: Body) -> ast.FunctionDef |
     return node
 
 
+def _annotated(node: ast.FunctionDef | ast.AsyncFunctionDef | None) -> bool:
+    """Whether the def's body holds an annotation (of a name, a nested def's parameter or
+    return)."""
+    for child in ast.walk(ast.Module(body=node.body if node else [], type_ignores=[])):
+        if isinstance(child, ast.AnnAssign) or (isinstance(child, ast.arg) and child.annotation):
+            return True
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and child.returns:
+            return True
+    return False
+
+
 def _body_start(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     first = node.body[0]
     return min([first.lineno, *(d.lineno for d in getattr(first, "decorator_list", ()))])
@@ -557,21 +592,34 @@ def _free_differences(judged: Judged, old: list[ast.Name], new: list[ast.Name]) 
 
 
 def _parse_imports(new: list[str], change: _Change) -> list[ast.Import | ast.ImportFrom] | None:
-    """The top-level statements at ``change``'s lines of the fixed text, parsed alone at
-    their own line numbers; None unless they are all imports (none: the run removed)."""
+    """The statements at ``change``'s lines of the fixed text, parsed alone at their own
+    line numbers and columns (in a block: inside a stand-in ``if`` line); None unless they
+    are all imports at the run's column (none: the run removed, unless it was a block's
+    only statements)."""
     first, end = change.new_first, change.new_end
     region = new[first - 1 : end]
     if (region and region[-1].endswith("\\")) or (first > 1 and new[first - 2].endswith("\\")):
         return None
+    column = change.body.imports[0].col_offset
+    if column and first < 2:
+        return None
+    head = "\n" * (first - 2) + "if 1:\n" if column else "\n" * (first - 1)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tree = ast.parse("\n" * (first - 1) + "\n".join(region))
+            tree = ast.parse(head + "\n".join(region))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     statements = tree.body
+    if column:
+        if len(statements) != 1 or not isinstance(statements[0], ast.If):
+            return None
+        statements = statements[0].body
+    if not statements and change.body.entire and change.body.parent is not None:
+        return None
     if not all(
-        isinstance(s, ast.Import) or (isinstance(s, ast.ImportFrom) and s.module != "__future__")
+        (isinstance(s, ast.Import) or (isinstance(s, ast.ImportFrom) and s.module != "__future__"))
+        and s.col_offset == column
         for s in statements
     ):
         return None
@@ -674,6 +722,13 @@ def _within(at: Range, place: tuple[int, int, int, int]) -> bool:
     return (place[0], place[1]) <= (at.start.line, at.start.column) <= (place[2], place[3])
 
 
+def _blocks(statement: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists of a compound statement (an ``if``, a ``try``)."""
+    blocks = [getattr(statement, name, None) for name in ("body", "orelse", "finalbody")]
+    blocks += [handler.body for handler in getattr(statement, "handlers", ())]
+    return [block for block in blocks if isinstance(block, list)]
+
+
 def _local_hits(
     judged: Judged,
     body: Body,
@@ -691,8 +746,9 @@ def _local_hits(
     top-level class (whose body holds no statement that could make them unreachable); None
     when a rule errs or reports outside them."""
     parent = body.parent
-    if parent is None:
-        if any(isinstance(s, _TERMINATORS) for s in judged.tree.body):
+    if parent is None or body.node is None:  # a top-level def, or import statements
+        blocks = [judged.tree.body] if parent is None else _blocks(parent)  # type: ignore[arg-type]
+        if any(isinstance(s, _TERMINATORS) for block in blocks for s in block):
             return None
         module = ast.Module(body=statements, type_ignores=[])
     elif isinstance(parent, ast.ClassDef):
