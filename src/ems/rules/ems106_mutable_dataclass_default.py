@@ -31,8 +31,10 @@ class MutableDataclassDefault(Rule):
         "(`field`, `dataclasses.field`); when `field` is not imported it adds it to the "
         "module's `from dataclasses import ...` line, or adds that line after the imports. "
         "A module that binds the name `field` some other way (or has a `*` import from "
-        "elsewhere) gets no fix. It is unsafe because the default expression then runs "
-        "once per instance instead of once."
+        "elsewhere) gets no fix. With `field` imported but otherwise unused, `ems fix --unsafe-fixes` "
+        "fixes both findings: F401's fix drops the import, this one adds it back, and "
+        "`ems check` marks both fixable. It is unsafe because the default expression then "
+        "runs once per instance instead of once."
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Use `field(default_factory=...)`"
