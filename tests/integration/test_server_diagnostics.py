@@ -391,3 +391,68 @@ async def test_the_client_applies_edits_with_its_own_utf16_model():
         range=lsp.Range(lsp.Position(1, 4), lsp.Position(2, 0)), text="10\r"
     )
     assert apply_text_change(text, change) == "s = 'é中🙂' + x\r\ny = 10\rz = 2\n"
+
+
+KEYSTROKES = """from os.path import *
+import sys
+
+
+for item in range(3):
+    pass
+
+
+class Window:
+    size = 1
+
+    def show(self):
+        return self.size
+
+
+def helper():
+    return join(sys.argv[0], unknown_name)
+"""
+
+
+async def test_typing_a_new_name_and_a_loops_word_publishes_what_a_whole_analysis_finds(
+    tmp_path: Path,
+) -> None:
+    """Typed as the keystroke benchmark types (a new top-level line, then its name rewritten
+    at each keystroke: the module-scoped results are patched, ``incremental.isolated``),
+    then a comment naming ``_item`` in a method (B007's rename of ``item`` would now
+    collide: its fix is no longer offered), then the line removed: every version's
+    diagnostics are a whole-file analysis's, and after the opened version only edits of
+    the text crossed to the analysis worker (``ems.status``)."""
+    from ems.core.analyse import analyse
+
+    lines = KEYSTROKES.split("\n")
+    at = lines.index("class Window:")
+    show = lines.index("        return self.size")
+    path = tmp_path / "typed.py"
+    async with running_server(tmp_path, init_options={"select": ["ALL"], "debounceMs": 0}) as client:
+        uri = open_document(client, path, KEYSTROKES)
+        edits = [edit_range(at, 0, at, 0, "_typed_0 = 1\n")]
+        edits += [edit_range(at, 0, at, len(f"_typed_{i - 1}"), f"_typed_{i}") for i in range(1, 4)]
+        edits += [edit_range(show + 1, len(lines[show]), show + 1, len(lines[show]), "  # _item")]
+        edits += [edit_range(at, 0, at + 1, 0, "")]
+        versions = [1]
+        for change in [None, *edits]:
+            if change is not None:
+                versions.append(change_document(client, uri, [change]))
+            published = await wait_for_diagnostics(client, uri, versions[-1])
+            expected = analyse(client.recorder.texts[uri], str(path)).findings
+            assert [(d.code, d.range.start.line + 1, d.message) for d in published] == [
+                (f.code, f.range.start.line, f.message) for f in expected
+            ]
+            if change is None:
+                await asyncio.sleep(0.5)  # idle: the worker builds the document's incremental state
+        loop = next(d for d in published if d.code == "B007")
+        result = await client.text_document_code_action_async(
+            lsp.CodeActionParams(
+                lsp.TextDocumentIdentifier(uri), loop.range, lsp.CodeActionContext(diagnostics=[loop])
+            )
+        )
+        titles = [a.title for a in result or [] if isinstance(a, lsp.CodeAction)]
+        assert titles and not any("(B007)" in t and "underscore" in t.lower() for t in titles), titles
+        status = await client.workspace_execute_command_async(lsp.ExecuteCommandParams("ems.status"))
+        assert status["timings"]["analysis"]["wholeTexts"] == 1
+        assert status["timings"]["analysis"]["textEdits"] == len(edits)

@@ -21,7 +21,7 @@ from ems.core.registry import RuleSet
 from ems.core.rule import AnalysisContext, Hit, Rule
 from ems.rules.ems902_analysis_timeout import AnalysisTimeout
 from ems.rules.ems903_analysis_crash import AnalysisCrash
-from ems.runtime.guard import GuardedAnalyser, is_guard_failure
+from ems.runtime.guard import GuardedAnalyser, TextEdit, is_guard_failure
 from ems.runtime.monitor import RULE_ERROR, TIMEOUT, WORKER_CRASH, WORKER_RESTART, EventCounter
 from ems.runtime.recovery import RestartPolicy
 
@@ -296,3 +296,64 @@ def test_idle_collection_waits_for_a_pause_before_a_full_one(monkeypatch: pytest
     assert guard.collect_when_idle(paused, every - 1, 0) == 0 and collected == [1]
     assert guard.collect_when_idle(typing, every, 0) == 0 and collected == [1, 1]
     assert guard.collect_when_idle(paused, every + 3, 0) == every + 3 and collected == [1, 1, 1, 2]
+
+
+def _versions() -> list[str]:
+    """Versions of one document as an editor makes them: typing, a line added, one removed,
+    the start and the end changed, a character outside the BMP, everything replaced."""
+    text = "import os\n\n\ndef f(a):\n    return a + 1\n\n\nclass C:\n    x = 1\n"
+    out = [text]
+    for new in (
+        text.replace("a + 1", "a + 12"),
+        text.replace("a + 1", "a + 12").replace("    x = 1\n", "    x = 1\n    y = os\n"),
+        text.replace("import os\n", ""),
+        "# \U0001f600 head\n" + text + "z = f(2)\n",
+        "print(undefined_name)\n",
+    ):
+        out.append(new)
+    return out
+
+
+def test_an_edited_documents_versions_are_sent_as_edits_and_equal_a_whole_analysis() -> None:
+    """After the first version only what changed crosses the pipe (``TextEdit``), and each
+    version's report equals the in-process analysis of its whole text."""
+    with GuardedAnalyser(timeout=20.0) as guard:
+        guard.start()
+        assert guard._conn is not None
+        sent: list[object] = []
+        real_send = guard._conn.send
+
+        def recording(message: object) -> None:
+            sent.append(message)
+            real_send(message)
+
+        guard._conn.send = recording  # type: ignore[method-assign]
+        for text in _versions():
+            assert guard.analyse(text, "doc.py", edited=True) == analyse(text, "doc.py")
+    edits = [m[1] for m in sent if isinstance(m, tuple) and isinstance(m[1], TextEdit)]
+    assert len(edits) == len(_versions())
+    assert edits[0].base == 0 and all(e.base for e in edits[1:])  # one whole text, then edits
+    assert edits[1].middle == "2" and len(edits[2].middle) < 20
+
+
+def test_an_edit_of_a_text_the_worker_does_not_hold_is_answered_from_the_whole_text(
+    guard: GuardedAnalyser,
+) -> None:
+    """A replaced worker (or one that let the text go) answers "stale" and gets the whole text."""
+    first, second = _versions()[:2]
+    guard.analyse(first, "held.py", edited=True)
+    pid = guard.worker_pid
+    assert pid is not None
+    guard._held["held.py"] = (10**9, first)  # a version the worker never saw
+    assert guard.analyse(second, "held.py", edited=True) == analyse(second, "held.py")
+    assert guard.worker_pid == pid  # no crash, no replacement: only the text resent
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    third = _versions()[2]
+    assert guard.analyse(third, "held.py", edited=True) == analyse(third, "held.py")
+
+
+def test_a_text_edit_applies_to_its_base() -> None:
+    old = "abc\ndef\n"
+    assert TextEdit(1, 2, 2, 3, "XY").apply(old) == "abXYef\n"
+    assert TextEdit(0, 1, 0, 0, "whole").apply("") == "whole"

@@ -33,13 +33,101 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="REF",
         help="report only findings not present at git REF (branch, tag, commit), compared by fingerprint",
     )
+    parser.add_argument(
+        "--watch",
+        "-w",
+        action="store_true",
+        help="check again whenever a Python or config file changes (Ctrl-C stops)",
+    )
+    parser.add_argument(
+        "--add-noqa",
+        action="store_true",
+        help="add `# noqa: CODE` comments silencing every finding reported (adopting ems on existing code)",
+    )
+    parser.add_argument(
+        "--show-files", action="store_true", help="list the files the check would analyse, and stop"
+    )
+    parser.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the settings that apply to the first PATH (text or --format json), and stop",
+    )
     parser.set_defaults(run=run)
 
 
 _exit_hook = False
 
+CLEAR_SCREEN = "\x1b[2J\x1b[H"
+
 
 def run(args: argparse.Namespace) -> int:
+    if args.add_noqa and (args.watch or args.paths == ["-"]):
+        return fail("--add-noqa needs files or folders, and cannot be combined with --watch")
+    if args.show_files or args.show_settings:
+        return _show(args)
+    if args.watch:
+        return _watch(args)
+    return _check_once(args)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from ems.cli.show import show_files, show_settings
+    from ems.core.config import ConfigError
+    from ems.core.registry import RegistryError, lazy_rules
+
+    if args.paths == ["-"]:
+        return fail("--show-files and --show-settings need files or folders")
+    try:
+        ruleset = lazy_rules()
+        resolver = make_resolver(args, ruleset)
+        if args.show_settings:
+            return show_settings(args, resolver, ruleset)
+        return show_files(args, resolver)
+    except (ConfigError, RegistryError) as exc:
+        return fail(str(exc))
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """Check, then check again after each batch of changes: the cache makes each run cost
+    what changed. Ctrl-C ends the watch (exit 0: stopping is how a watch ends)."""
+    from datetime import datetime
+
+    from ems.runtime.watch import change_batches, watch_targets
+
+    if args.paths == ["-"]:
+        return fail("--watch needs files or folders, not stdin")
+    paths = input_paths(args)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        return fail(f"no such file or directory: {missing[0]}")
+    targets = watch_targets(paths)
+    clear = sys.stdout.isatty() and not args.output_file
+    try:
+        _check_once(args)
+        for changed in change_batches(targets.roots, targets.concerns, ready=lambda: _say_watching(args)):
+            if clear:
+                sys.stdout.write(CLEAR_SCREEN)
+            moment = datetime.now().strftime("%H:%M:%S")
+            noun = "file" if len(changed) == 1 else "files"
+            _say(args, f"[{moment}] {len(changed)} {noun} changed, checking again")
+            _check_once(args)
+            _say_watching(args)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _say_watching(args: argparse.Namespace) -> None:
+    _say(args, "Watching for changes (Ctrl-C to stop).")
+
+
+def _say(args: argparse.Namespace, line: str) -> None:
+    """A watch status line: on stderr, so stdout (or ``-o``) carries reports only."""
+    if not args.quiet:
+        print(line, file=sys.stderr, flush=True)
+
+
+def _check_once(args: argparse.Namespace) -> int:
     import gc
 
     global _exit_hook
@@ -95,6 +183,10 @@ def _run(args: argparse.Namespace, rate: FileRate | None = None) -> int:
                 raise ServiceError(f"--new-since: {exc}") from None
     except (ConfigError, RegistryError, UsageError, ServiceError) as exc:
         return fail(str(exc))
+    if args.add_noqa:
+        from ems.cli.add_noqa import add_noqa
+
+        return add_noqa(results, args.quiet)
     return _report(args, results, resolver, ruleset, blocks)
 
 
@@ -143,8 +235,8 @@ def _collect(
 
     # SARIF computes fixes from the bytes; text output needs only the findings' lines,
     # which cached rows carry (a warm run then reads no file).
-    keep_source = args.format == "sarif"
-    keep_excerpts = args.format == "text" and not args.no_source
+    keep_source = args.format == "sarif" or args.add_noqa  # --add-noqa edits the bytes checked
+    keep_excerpts = args.format == "text" and not args.no_source and not args.add_noqa
     if args.paths == ["-"]:
         from ems.core.analyse import analyse
 
@@ -161,7 +253,7 @@ def _collect(
         raise UsageError(f"no such file or directory: {missing[0]}")
     progress = progress_bar(not args.quiet)
     renderer = view = None
-    if args.format == "text" and not args.new_since:
+    if args.format == "text" and not args.new_since and not args.add_noqa:
         colour = _text_colour(args)
         renderer = TextRenderer(colour=colour, show_source=not args.no_source)
         # Kept per renderer (its key covers colour and --no-source): a terminal run and a

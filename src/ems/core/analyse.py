@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ems.core")
 
+# ``AnalysisContext.fact_log``: fact key -> (word, how it is computed, its value).
+FactLog = dict[tuple[str, ...], tuple[str, Callable[[Any], object] | None, object]]
+
 UNUSED_SUPPRESSION_CODE = "RUF100"
 
 
@@ -86,6 +89,7 @@ def analyse(
     ruleset: RuleSet | None = None,
     *,
     on_tree: Callable[[ast.Module, ScopeModel | None], None] | None = None,
+    fact_log: FactLog | None = None,
 ) -> Report:
     """Analyse one document. ``path`` is used for per-file settings and fingerprints.
 
@@ -93,6 +97,10 @@ def analyse(
     it) once the rules have run, for a caller that wants more of the module than the
     report without parsing it again (a scan's re-export facts); not called for a text
     that does not parse, a skipped file, or a huge module analysed in pieces.
+
+    ``fact_log``: where the facts the rules asked of the whole module are logged
+    (``AnalysisContext.fact_log``), for a caller that analyses edits of the text later
+    and must know which findings such an edit may change (``ems.fixes.verifybody``).
     """
     started = time.perf_counter()
     config = config or Config()
@@ -132,7 +140,7 @@ def analyse(
     timings["parse"] = time.perf_counter() - started
     held = [tree]
     del tree  # ``_checked`` lets it go before the findings are made
-    return _checked(held, text, src, path, config, ruleset, started, timings, on_tree)
+    return _checked(held, text, src, path, config, ruleset, started, timings, on_tree, fact_log)
 
 
 def analyse_parsed(
@@ -154,12 +162,13 @@ def _checked(
     started: float,
     timings: dict[str, float],
     on_tree: Callable[[ast.Module, ScopeModel | None], None] | None = None,
+    fact_log: FactLog | None = None,
 ) -> Report:
     """The rules over the parsed module (``held``: its tree, taken out of the list here so
     that nothing else keeps it alive), and the report."""
     tree = held.pop()
     selected, enabled = _select(ruleset, config, path)
-    ctx = AnalysisContext(path=path, source=src, tree=tree)
+    ctx = AnalysisContext(path=path, source=src, tree=tree, fact_log=fact_log)
     walk_started = time.perf_counter()
     raw, errors = run_rules(ctx, selected.rules, selected.dispatch)
     timings["rules"] = time.perf_counter() - walk_started

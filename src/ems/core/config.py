@@ -397,3 +397,24 @@ class ConfigResolver:
     def invalidate(self) -> None:
         self._by_file.clear()
         self._by_dir.clear()
+
+
+def effective_settings(
+    config: Config, known_codes: Iterable[str], path: Path | None = None
+) -> dict[str, object]:
+    """What applies to ``path`` (a file, or a folder's files when None), keyed as the
+    settings file spells it: how ``ems check --show-settings`` explains a file's findings."""
+    return {
+        "settings file": str(config.source) if config.source is not None else None,
+        "root": str(config.root),
+        "select": list(config.select),
+        "extend-select": list(config.extend_select),
+        "ignore": list(config.ignore),
+        "per-file-ignores": {pattern: list(codes) for pattern, codes in config.per_file_ignores},
+        "exclude": list(config.exclude),
+        "extend-exclude": list(config.extend_exclude),
+        "severity": {code: level.value for code, level in config.severity},
+        "unsafe-fixes": config.unsafe_fixes,
+        "respect-gitignore": config.respect_gitignore,
+        "rules enabled": sorted(config.selected(known_codes, None if path is None else str(path))),
+    }

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from ems.core.analyse import analyse
+from ems.core.analyse import FactLog, analyse
 from ems.core.config import Config
 from ems.core.model import Finding, Fix, Fixability, Range, Report, Safety
 from ems.core.registry import RuleSet, load_rules
@@ -26,6 +26,7 @@ from ems.fixes.lazy import cst  # libcst: imported only when a fix needs its tre
 from ems.fixes.reanalyse import Original, reanalyse
 from ems.fixes.slices import WholeFileNeeded, slice_for
 from ems.fixes.textedit import CstNeeded
+from ems.fixes.verifybody import Judged, in_bodies
 
 log = logging.getLogger("ems.fixes")
 
@@ -79,6 +80,14 @@ class FixMemo:
         # The judged text with the tree its analysis parsed: the fixed texts are analysed
         # from it, parsing only the statements a fix changed (``ems.fixes.reanalyse``).
         self.original = original
+        # ... and when its report and the facts its rules asked are kept too, the fixed
+        # texts whose changes lie in function bodies are analysed a body at a time
+        # (``ems.fixes.verifybody``).
+        self.judged = (
+            Judged(original.text, original.tree, original.report, original.facts)
+            if original is not None and original.report is not None and original.facts is not None
+            else None
+        )
         self.contexts: dict[tuple[str, tuple[Range, ...]], FixContext] = {}
         self.reports: dict[str, Report] = {}
         self.fixes: dict[tuple[int, Finding], Fix | None] = {}  # by id of a kept context
@@ -118,7 +127,9 @@ class FixMemo:
     def analyse(self, text: str, path: str, config: Config, ruleset: RuleSet) -> Report:
         report = self.reports.get(text)
         if report is None:
-            if self.original is not None:
+            if self.judged is not None:
+                report = in_bodies(self.judged, text, path, config, ruleset)
+            if report is None and self.original is not None:
                 report = reanalyse(self.original, text, path, config, ruleset)
             if report is None:
                 report = analyse(text, path, config, ruleset)
@@ -615,7 +626,13 @@ def fix_all(
 
 
 def with_fixability(
-    text: str, path: str, config: Config, ruleset: RuleSet, report: Report, tree: ast.Module | None = None
+    text: str,
+    path: str,
+    config: Config,
+    ruleset: RuleSet,
+    report: Report,
+    tree: ast.Module | None = None,
+    fact_log: FactLog | None = None,
 ) -> Report:
     """``report`` with each finding's ``Fixability``: what ``ems fix`` does with it.
 
@@ -626,11 +643,13 @@ def with_fixability(
     Costs libcst and a few analyses: callers cache the result (the project scan keeps it
     in the result cache), so only a changed file pays. ``tree``: the tree ``report``'s
     analysis parsed, if the caller kept it (the fixed texts' analyses then parse only what
-    the fixes changed).
+    the fixes changed). ``fact_log``: what that analysis's rules asked of the module
+    (``analyse``'s): with it, a fixed text changed only inside function bodies is analysed
+    a body at a time.
     """
     if report.syntax_error or not any(f.fixable for f in report.findings):
         return report
-    memo = FixMemo(Original(text, tree) if tree is not None else None)
+    memo = FixMemo(Original(text, tree, report, fact_log) if tree is not None else None)
     first = fix_all(text, path, config, ruleset=ruleset, report=report, memo=memo)
     if any(not failure.code for failure in first.failures):
         # libcst could not take the file (too deep, or a parse it refuses): unknown, so

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import ast
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from ems.core.analyse import _select, analyse_parsed
+from ems.core.analyse import FactLog, _select, analyse_parsed
 from ems.core.config import Config
 from ems.core.model import Finding, Range, Related, Report, render_message
 from ems.core.parsing import PIECEWISE_MIN_CHARS
@@ -40,10 +40,15 @@ BUILT_IN = "ems.rules."  # the package of the rules whose findings are known to 
 
 @dataclass(frozen=True)
 class Original:
-    """A text that was analysed, and the tree its analysis parsed (``ast.parse``'s)."""
+    """A text that was analysed, and the tree its analysis parsed (``ast.parse``'s); with
+    that analysis's report and the facts its rules asked of the module (``analyse``'s
+    ``fact_log``) when the caller kept them: then a fixed text whose changes all lie in
+    function bodies is analysed a body at a time (``ems.fixes.verifybody``)."""
 
     text: str
     tree: ast.Module
+    report: Report | None = field(default=None, compare=False)
+    facts: FactLog | None = field(default=None, compare=False)
 
     @cached_property
     def lines(self) -> list[str]:

@@ -35,6 +35,7 @@ import signal
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
@@ -130,6 +131,7 @@ def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
     default_rules = load_rules()
     # Documents being edited (the language server): re-check only what each edit touched.
     incremental = IncrementalAnalyser(max_documents=16)
+    held: OrderedDict[str, tuple[int, str]] = OrderedDict()  # path -> (version, text): TextEdit bases
     # The documents' trees are hundreds of thousands of long-lived objects: an automatic
     # full collection in the middle of a keystroke's analysis stalls it (performance.md). Collect
     # when idle instead: the young objects after every request, everything now and then.
@@ -155,6 +157,16 @@ def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
             if isinstance(source, Call):
                 conn.send((request_id, True, source.run(default_rules)))
                 continue
+            if isinstance(source, TextEdit):
+                base = held.pop(path, None)
+                if source.base and (base is None or base[0] != source.base):
+                    conn.send((request_id, None, None))  # made from a text this worker lacks
+                    continue
+                text = source.apply(base[1] if source.base and base is not None else "")
+                held[path] = (source.version, text)
+                while len(held) > _HELD_TEXTS:
+                    held.popitem(last=False)
+                source = text
             if edited and isinstance(source, str):
                 report = incremental.analyse(source, path, config, ruleset or default_rules)
             else:
@@ -163,6 +175,29 @@ def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
             conn.send((request_id, False, type(exc).__name__))
         else:
             conn.send((request_id, True, report))
+
+
+_HELD_TEXTS = 16  # documents whose last text a worker keeps as the base of the next edit
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """A document's new version as the worker receives it: the text of version ``base``
+    (0: none; then ``middle`` is the whole text) with what lies between its first
+    ``prefix`` and its last ``suffix`` characters replaced by ``middle``.
+
+    Why: a keystroke changes a few characters of a text the worker already holds; sending
+    the whole text again (170 kB for tkinter) costs the pickling and a pipe that takes 64 kB
+    at a time, the two processes waking each other up for every piece."""
+
+    base: int
+    version: int
+    prefix: int
+    suffix: int
+    middle: str
+
+    def apply(self, old: str) -> str:
+        return old[: self.prefix] + self.middle + old[len(old) - self.suffix :]
 
 
 class GuardFailure(RuntimeError):
@@ -234,6 +269,11 @@ class GuardedAnalyser:
         self._conn: Connection | None = None
         self._ready = False
         self._next_id = 0
+        # the texts the current worker holds (path -> (version, text)): an edited document's
+        # next version is sent as a ``TextEdit`` of its last one
+        self._held: OrderedDict[str, tuple[int, str]] = OrderedDict()
+        self._next_version = 0
+        self.texts_sent = {"wholeTexts": 0, "textEdits": 0}  # edited documents' versions (ems.status)
         self._closed = False
         self.started_workers = 0
         # past this many replacements in a short time, stop replacing (a crash loop) and say so
@@ -293,6 +333,7 @@ class GuardedAnalyser:
         process.start()
         child.close()  # only the child holds its end: EOF reaches us when it dies
         self._process, self._conn, self._ready = process, parent, False
+        self._held.clear()
         if self.started_workers:
             self.events.increment(WORKER_RESTART, reason=f"{self.name} restarted: {reason}")
         self.started_workers += 1
@@ -325,6 +366,7 @@ class GuardedAnalyser:
     def _stop_worker(self, graceful: bool) -> None:
         process, conn = self._process, self._conn
         self._process, self._conn, self._ready = None, None, False
+        self._held.clear()
         if conn is not None:
             if graceful and process is not None and process.is_alive():
                 with contextlib.suppress(OSError, ValueError):
@@ -373,7 +415,17 @@ class GuardedAnalyser:
             ruleset = None  # the worker holds the same default set: nothing to send
         with self._lock:
             started = time.perf_counter()
-            status, payload = self._exchange((source, path, config, ruleset, edited), path, budget, started)
+            sent = self._text_edit(source, path) if edited and isinstance(source, str) else source
+            status, payload = self._exchange((sent, path, config, ruleset, edited), path, budget, started)
+            if status == "stale" and isinstance(source, str):  # the worker lacks the edit's base
+                self._held.pop(path, None)
+                sent = self._text_edit(source, path)  # the whole text
+                status, payload = self._exchange((sent, path, config, ruleset, edited), path, budget, started)
+            if isinstance(sent, TextEdit) and isinstance(source, str) and status in ("ok", "raised"):
+                self._held[path] = (sent.version, source)
+                self._held.move_to_end(path)
+                while len(self._held) > _HELD_TEXTS:
+                    self._held.popitem(last=False)
             if status == "ok":
                 report: Report = payload
                 if report.rule_errors:
@@ -391,6 +443,20 @@ class GuardedAnalyser:
                 return _internal_report(path, AnalysisCrash, f"the analysis engine raised {payload}", started)
             rule = AnalysisTimeout if status == "timeout" else AnalysisCrash
             return _internal_report(path, rule, payload, started)
+
+    def _text_edit(self, text: str, path: str) -> TextEdit:
+        """What to send of ``text``, a new version of the document at ``path``: only what
+        changed since the version the worker holds, or all of it."""
+        from ems.core.incremental.edits import common_ends  # the server's only: not ems check's
+
+        self._next_version += 1
+        held = self._held.get(path)
+        if held is None:
+            self.texts_sent["wholeTexts"] += 1
+            return TextEdit(0, self._next_version, 0, 0, text)
+        self.texts_sent["textEdits"] += 1
+        prefix, suffix = common_ends(held[1], text)
+        return TextEdit(held[0], self._next_version, prefix, suffix, text[prefix : len(text) - suffix])
 
     def call(
         self, label: str, func: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any
@@ -416,7 +482,8 @@ class GuardedAnalyser:
     ) -> tuple[str, Any]:
         """Send one request and wait for its reply (the caller holds the lock).
 
-        Returns ("ok", result), ("raised", exception type name), or ("timeout" | "crashed" |
+        Returns ("ok", result), ("raised", exception type name), ("stale", None) for a
+        ``TextEdit`` of a text the worker does not hold, or ("timeout" | "crashed" |
         "unavailable", a message for the user).
         """
         analysis = what is None
@@ -465,6 +532,8 @@ class GuardedAnalyser:
             if not (isinstance(reply, tuple) and len(reply) == 3) or reply[0] != request_id:
                 continue  # a late answer to an abandoned request; never for a live one
             _, ok, payload = reply
+            if ok is None:
+                return "stale", None  # an edit of a text the worker does not hold
             return ("ok" if ok else "raised"), payload
 
     def _timed_out(self, path: str, budget: float, what: str, analysis: bool) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ems.core.config import CONFIG_FILES
 from ems.core.model import Finding
 
 if TYPE_CHECKING:
@@ -113,4 +114,9 @@ def is_python_change(path: str) -> bool:
     if ".ems" in parts or ".git" in parts:
         return False
     name = os.path.basename(path)
-    return name.endswith((".py", ".pyi")) or name in ("pyproject.toml", "ems.toml", ".gitignore")
+    return name.endswith((".py", ".pyi")) or is_settings_file(path)
+
+
+def is_settings_file(path: str) -> bool:
+    """A file that can change which files are checked, or with which rules."""
+    return os.path.basename(path) in (*CONFIG_FILES, ".gitignore")

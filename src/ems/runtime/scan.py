@@ -28,6 +28,7 @@ from ems.core.registry import RuleSet, lazy_rules, load_rules
 if TYPE_CHECKING:
     import ast
 
+    from ems.core.analyse import FactLog
     from ems.core.scope import ScopeModel
     from ems.fixes.importindex import Facts, Raw, Stat
     from ems.fixes.reexports import Asked, Learned, Roots, ScanIndex
@@ -250,14 +251,17 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     if task.assume:
         return _first_phase(task, data, info, digest, stat_key, ruleset)
     trees: list[ast.Module] = []
-    report = analyse(data, task.display, task.config, ruleset, on_tree=lambda tree, _: trees.append(tree))
+    facts: FactLog = {}  # what the rules asked of the module: the fixed texts' analyses check it
+    report = analyse(
+        data, task.display, task.config, ruleset, on_tree=lambda tree, _: trees.append(tree), fact_log=facts
+    )
     with ExitStack() as hinted:
         if task.reexports is not None and any(f.fixable for f in report.findings):
             from ems.fixes.reexports import expecting
 
             hinted.enter_context(expecting(*task.reexports))
         deps = _reexport_dependency(task.path, report) if task.want_digest else None
-        report = with_fixability(data, report, task.config, ruleset, trees[0] if trees else None)
+        report = with_fixability(data, report, task.config, ruleset, trees[0] if trees else None, facts)
     trees.clear()
     learned = None
     if deps is not None:
@@ -313,15 +317,16 @@ def _first_phase(
         imports.append(from_imports(model.import_froms) if model is not None else tree_from_imports(tree))
         trees.append(tree)
 
-    report = analyse(data, task.display, task.config, ruleset, on_tree=keep)
+    asked: FactLog = {}  # what the rules asked of the module: the fixed texts' analyses check it
+    report = analyse(data, task.display, task.config, ruleset, on_tree=keep, fact_log=asked)
     facts = None
     if info is not None:
         with suppress(OSError):
             facts = scanned_facts(data, info, os.stat(task.path), imports[0] if imports else None)
-    with assuming_none() as asked:
-        report = with_fixability(data, report, task.config, ruleset, trees[0] if trees else None)
+    with assuming_none() as names:
+        report = with_fixability(data, report, task.config, ruleset, trees[0] if trees else None, asked)
     trees.clear()
-    return _outcome(task, data, report, stat_key, digest, facts=facts, asked=tuple(asked))
+    return _outcome(task, data, report, stat_key, digest, facts=facts, asked=tuple(names))
 
 
 def _reexport_dependency(path: Path, report: Report) -> str | None:
@@ -520,12 +525,18 @@ MAX_FIXABILITY_OFFERS = 200
 
 
 def with_fixability(
-    data: bytes | str, report: Report, config: Config, ruleset: RuleSet, tree: ast.Module | None = None
+    data: bytes | str,
+    report: Report,
+    config: Config,
+    ruleset: RuleSet,
+    tree: ast.Module | None = None,
+    fact_log: FactLog | None = None,
 ) -> Report:
     """``report`` with what ``ems fix`` does for each finding (``Fixability``), for files
     where a rule offers a fix; libcst is imported only then. The result is cached with the
     report, so an unchanged file never pays for it again. ``tree``: the one ``report``'s
-    analysis parsed, if kept (``ems.fixes.reanalyse``)."""
+    analysis parsed, if kept (``ems.fixes.reanalyse``); ``fact_log``: what its rules asked
+    of the module (``analyse``'s), if kept (``ems.fixes.verifybody``)."""
     if report.syntax_error:
         return report
     offers = sum(1 for f in report.findings if f.fixable)
@@ -542,7 +553,7 @@ def with_fixability(
         text = data if isinstance(data, str) else decode_source(data).text
     except UndecodableSource:
         return report
-    return compute(text, report.path, config, ruleset, report, tree)
+    return compute(text, report.path, config, ruleset, report, tree, fact_log)
 
 
 def _cacheable(report: Report) -> bool:

@@ -1,5 +1,8 @@
 """Follow a project live: when Python files are saved, re-scan (through the cache) and record.
 
+``change_batches`` is the one loop over the file watcher: the dashboard's ``ProjectWatcher``
+and ``ems check --watch`` both stand on it.
+
 A daemon thread waits on ``watchfiles`` (inotify on Linux) and, after each batch of
 changes, runs ``scan_project``: only the changed files are analysed, the rest come from
 the result cache, and the recorded scan is what the dashboard's pages show on their next
@@ -10,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ems.runtime.monitor import EventCounter
-from ems.runtime.project_scan import ScanError, ScanOutcome, is_python_change, scan_project
+from ems.runtime.project_scan import ScanError, ScanOutcome, is_python_change, is_settings_file, scan_project
 from ems.runtime.recovery import RestartPolicy, run_with_restarts
 
 if TYPE_CHECKING:
@@ -24,6 +28,76 @@ if TYPE_CHECKING:
 log = logging.getLogger("ems.watch")
 
 DEBOUNCE_MS = 150  # a save is often several writes (editor temp file + rename)
+READY_CHECK_MS = 200
+
+
+@dataclass(frozen=True)
+class WatchTargets:
+    """What to watch for a list of checked paths: folders whole, named files alone.
+
+    A named file is watched through its folder: editors save by writing a temporary file
+    and renaming it over the original, which ends a watch on the file itself."""
+
+    folders: tuple[Path, ...]
+    files: frozenset[Path]
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """The folders handed to the file watcher (each at most once, none inside another)."""
+        candidates = sorted({*self.folders, *(f.parent for f in self.files)}, key=lambda p: len(p.parts))
+        roots: list[Path] = []
+        for path in candidates:
+            if not any(path.is_relative_to(root) for root in roots):
+                roots.append(path)
+        return tuple(roots)
+
+    def concerns(self, path: str) -> bool:
+        """Whether a changed path can change the findings of these targets: a settings file
+        anywhere watched (beside a named file too), a Python file only if it is checked."""
+        if not is_python_change(path):
+            return False
+        if is_settings_file(path):
+            return True
+        changed = Path(path)
+        return changed in self.files or any(changed.is_relative_to(folder) for folder in self.folders)
+
+
+def watch_targets(paths: Sequence[Path]) -> WatchTargets:
+    resolved = [path.resolve() for path in paths]
+    return WatchTargets(
+        folders=tuple(p for p in resolved if p.is_dir()),
+        files=frozenset(p for p in resolved if not p.is_dir()),
+    )
+
+
+def change_batches(
+    roots: Sequence[Path],
+    concerns: Callable[[str], bool] = is_python_change,
+    stop: threading.Event | None = None,
+    ready: Callable[[], None] | None = None,
+) -> Iterator[frozenset[str]]:
+    """Each debounced batch of changed paths that ``concerns`` keeps, until ``stop`` is set
+    (or, without one, until interrupted: Ctrl-C raises ``KeyboardInterrupt``).
+
+    ``ready`` is called once the watch is in place (the first wait has begun): a change
+    saved after it is seen. The watcher wakes each ``READY_CHECK_MS`` to tell."""
+    from watchfiles import watch
+
+    waiting = ready
+    for changes in watch(
+        *roots,
+        stop_event=stop,
+        debounce=DEBOUNCE_MS,
+        step=50,
+        watch_filter=lambda _change, path: concerns(path),
+        yield_on_timeout=True,
+        rust_timeout=READY_CHECK_MS,
+    ):
+        if waiting is not None:
+            waiting()
+            waiting = None
+        if changes:
+            yield frozenset(path for _change, path in changes)
 
 
 class ProjectWatcher:
@@ -70,20 +144,9 @@ class ProjectWatcher:
             self.last_error = f"the watcher kept failing ({self.policy.describe()}); it was stopped"
 
     def _watch(self) -> None:
-        from watchfiles import watch
-
         try:
-            for changes in watch(
-                self.root,
-                stop_event=self._stop,
-                debounce=DEBOUNCE_MS,
-                step=50,
-                watch_filter=lambda _change, path: is_python_change(path),
-                yield_on_timeout=False,
-                rust_timeout=1000,
-            ):
-                if changes:
-                    self.rescan(len(changes))
+            for changes in change_batches([self.root], stop=self._stop):
+                self.rescan(len(changes))
         except Exception as exc:  # restarted by _run; the page says what happened
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.error("the project watcher failed: %s", type(exc).__name__)

@@ -17,12 +17,14 @@ import asyncio
 import json
 import logging
 import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from lsprotocol import types as lsp
 from pygls.exceptions import (
@@ -30,6 +32,7 @@ from pygls.exceptions import (
     JsonRpcInvalidParams,
     JsonRpcParseError,
 )
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
@@ -48,6 +51,7 @@ from ems.server.actions import ActionContext
 from ems.server.diagnostics import diagnostic_json, to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash, resolved
 from ems.server.fixability import Judgements
+from ems.server.framing import FramedInput, LoopReader
 from ems.server.positions import UTF16
 from ems.server.protocol import EmsProtocol, RejectedMessage
 from ems.server.runtime_errors import POLL_SECONDS, RuntimeErrors
@@ -146,6 +150,30 @@ class EmsLanguageServer(LanguageServer):
         self.memory.register("fix-worker", self.fix_guard.recycle)
         self.runtime = RuntimeErrors()  # recorded test failures and captured exceptions
         self.runtime_watch: asyncio.Task[None] | None = None
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """pygls's stdio server, except that messages are read on the event loop
+        (``framing.LoopReader``), not by a thread per header line and body."""
+
+        framed = stdin if isinstance(stdin, FramedInput) else FramedInput(stdin or sys.stdin.buffer)
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(
+                run_async(
+                    stop_event=self._stop_event,
+                    reader=LoopReader(framed),
+                    protocol=self.protocol,
+                    logger=log,
+                    error_handler=self.report_server_error,
+                )
+            )
+        except BrokenPipeError:
+            log.error("the connection to the client is lost: shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
 
     def set_memory_limit(self, megabytes: int) -> None:
         self.memory.limit = megabytes * 1024 * 1024

@@ -173,12 +173,14 @@ class Analyser:
     def timings(self) -> dict[str, float | int]:
         """Milliseconds, for ``ems.status``."""
         data = sorted(self.durations)
+        # how edited versions reached the worker: whole, or as edits of the last one
+        counts: dict[str, float | int] = {"analyses": self.analyses, "cacheHits": self.cache_hits}
+        counts.update(self.guard.texts_sent)
         if not data:
-            return {"analyses": self.analyses, "cacheHits": self.cache_hits}
+            return counts
         p95 = data[min(len(data) - 1, round(0.95 * (len(data) - 1)))]
         return {
-            "analyses": self.analyses,
-            "cacheHits": self.cache_hits,
+            **counts,
             "medianMs": round(statistics.median(data) * 1000, 2),
             "p95Ms": round(p95 * 1000, 2),
             "maxMs": round(data[-1] * 1000, 2),

@@ -24,6 +24,11 @@ Two kinds of rules:
   reads a name bound to ``typing`` (``cast("T", x)``: the string is an annotation only
   with the module's bindings) — ``stubs.stands_in``.
 
+After a top-level edit that replaces chunks no other part of the text names, the
+module-scoped results are patched instead of found again over the whole outline: the
+findings elsewhere kept, the new chunks' own from a scope pass over them alone
+(``isolated``).
+
 Anything unusual (a syntax error, ``\\r`` line ends, ``# ems: skip-file``) takes the plain
 ``analyse`` path, and the previous chunks are kept for the next edit.
 """
@@ -118,6 +123,7 @@ class IncrementalAnalyser:
         state.text = text
         state.report = _report(state, text, path, config, ruleset, started)
         self.last_scoped_reused = state.scoped_reused
+        self.last_scoped_patched = state.scoped_patched
         return state.report
 
 

@@ -24,6 +24,7 @@ from ems.core.incremental.state import (
 from ems.core.incremental.stubs import (
     analyse_bodies,
     analyse_classes,
+    global_imports,
     import_names,
     outermost_functions,
     typing_names,
@@ -141,6 +142,7 @@ def _chunks_of(
                 span_starts=[s.start for s in spans],
                 bound=bound[index],
                 import_statements=top_imports[index],
+                global_imports=global_imports(statements),
                 facts=facts,
             )
         )

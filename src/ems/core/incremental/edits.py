@@ -61,6 +61,15 @@ def _unchanged_lines(old: str, new: str) -> tuple[int, int]:
     return prefix, suffix
 
 
+def common_ends(old: str, new: str) -> tuple[int, int]:
+    """How many characters the two texts share at their start, then at their end (not
+    overlapping the start): what the language server sends its worker of a new version
+    is only what lies between (``ems.runtime.guard.TextEdit``)."""
+    prefix = _shared_length(old, new, min(len(old), len(new)), from_end=False)
+    limit = min(len(old), len(new)) - prefix
+    return prefix, _shared_length(old, new, limit, from_end=True)
+
+
 def _shared_length(old: str, new: str, limit: int, from_end: bool) -> int:
     low, high = 0, limit
     while low < high:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import time
 from dataclasses import replace
+from typing import Any
 
 from ems.core.analyse import (
     _apply_suppressions,
@@ -15,8 +16,9 @@ from ems.core.analyse import (
 )
 from ems.core.config import Config
 from ems.core.fingerprint import enclosing_definition, fingerprints
-from ems.core.incremental.outline import _Outline, _outline, with_repeats
-from ems.core.incremental.state import RawHit, _Body, _Chunk, _Class, _shift_hit, _State
+from ems.core.incremental.isolated import patched
+from ems.core.incremental.outline import _outline, _place, with_repeats
+from ems.core.incremental.state import RawHit, Scoped, _Body, _Chunk, _Class, _shift_hit, _State
 from ems.core.model import Finding, Report, RuleError
 from ems.core.registry import RuleSet
 from ems.core.rule import AnalysisContext
@@ -30,15 +32,14 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
         findings += _cached_findings(chunk, chunk.shift, path, config)
         for error in chunk.errors:
             errors.setdefault(error.code, error)
-    outline = _outline(state)
-    for chunk in state.chunks:
+    src = SourceText(text)
+    src.__dict__["lines"] = state.lines  # split once per edit (``analyse``), not again here
+    raw, scoped_errors = _scoped(state, text, src, path)
+    for chunk in state.chunks:  # (after ``_scoped``: it decides what is stubbed)
         slots: tuple[_Body | _Class, ...] = (*chunk.bodies, *chunk.classes)
         for slot in slots:
             if slot.active == "stub" and slot.hits:
                 findings += _cached_findings(slot, chunk.shift, path, config)
-    src = SourceText(text)
-    src.__dict__["lines"] = state.lines  # split once per edit (``analyse``), not again here
-    raw, scoped_errors = _scoped(state, outline, src, path)
     for error in scoped_errors:
         errors.setdefault(error.code, error)
     findings += [_to_finding(rule, hit, path, config) for rule, hit in raw]
@@ -50,30 +51,67 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
     return Report(path, tuple(findings), False, tuple(errors.values()), {"total": elapsed})
 
 
-def _scoped(
-    state: _State, outline: _Outline, src: SourceText, path: str
-) -> tuple[list[RawHit], list[RuleError]]:
+def _scoped(state: _State, text: str, src: SourceText, path: str) -> tuple[list[RawHit], list[RuleError]]:
     """The module-scoped rules' hits over the outline (each replayed read's finding repeated
-    at the reads it stands for), and their errors. Reused when no chunk of the outline
-    changed since they were found: the same chunks (identity), none revised in place, each
-    at the same shift — typing inside a method or on a class's own line that changes
-    nothing the outline holds (``edits._same_in_outline``) costs no scope pass."""
+    at the reads it stands for), and their errors.
+
+    Reused when no chunk of the outline changed since they were found: the same chunks
+    (identity), none revised in place, each at the same shift — typing inside a method or
+    on a class's own line that changes nothing the outline holds
+    (``edits._same_in_outline``) costs no scope pass. Patched when the edit replaced chunks
+    whose names nothing else in the text mentions (``isolated``): typing a new top-level
+    line costs a scope pass over that line. Either way only while the facts about the text
+    they were found under hold (B007: whether ``_name`` is a word of it)."""
     signature = tuple((chunk, chunk.revision, chunk.shift) for chunk in state.chunks)
     memo = state.scoped
-    if (
-        memo is not None
-        and len(memo[0]) == len(signature)
-        and all(a[0] is b[0] and a[1:] == b[1:] for a, b in zip(memo[0], signature, strict=True))
-    ):
-        state.scoped = (signature, memo[1], memo[2])  # (the old chunks let go)
-        state.scoped_reused = True
-        return memo[1], memo[2]
-    ctx = AnalysisContext(path=path, source=src, tree=outline.module)
+    state.scoped_reused = state.scoped_patched = False
+    if memo is not None and _facts_hold(memo.facts, state.edit, text):
+        old = memo.signature
+        if len(old) == len(signature) and all(
+            a[0] is b[0] and a[1:] == b[1:] for a, b in zip(old, signature, strict=True)
+        ):
+            _place_changed(state)
+            state.scoped = Scoped(signature, memo.raw, memo.errors, memo.facts)  # (the old chunks let go)
+            state.scoped_reused = True
+            return memo.raw, memo.errors
+    if memo is not None and not memo.errors and _facts_hold(memo.facts, state.edit, text):
+        facts = dict(memo.facts)
+        raw = patched(state, old, memo.raw, signature, src, path, facts)
+        if raw is not None:
+            state.scoped = Scoped(signature, raw, [], facts)
+            state.scoped_patched = True
+            return raw, []
+    outline = _outline(state)
+    facts = {}
+    ctx = AnalysisContext(path=path, source=src, tree=outline.module, fact_log=facts)
     scoped, errors = run_rules(ctx, state.rules.scoped_rules, state.rules.scoped_dispatch)
     raw = with_repeats(scoped, outline.repeats, ctx, src)
-    state.scoped = (signature, raw, errors)
-    state.scoped_reused = False
+    state.scoped = Scoped(signature, raw, errors, facts)
     return raw, errors
+
+
+def _place_changed(state: _State) -> None:
+    """Place again the chunks changed in place (``edits`` put their defs back whole):
+    what is stubbed decides which cached findings the report takes."""
+    changed = [chunk for chunk in state.chunks if chunk.outlined is None]
+    if not changed:
+        return
+    imported = frozenset().union(*(c.imports for c in state.chunks))
+    typing = frozenset().union(*(c.typing for c in state.chunks))
+    for chunk in changed:
+        chunk.outlined = (chunk.shift, imported, typing, _place(chunk, imported, typing))
+
+
+def _facts_hold(
+    facts: dict[tuple[str, ...], tuple[str, Any, object]], edit: tuple[str, str, bool, bool], text: str
+) -> bool:
+    """Whether each fact the module-scoped rules were checked under is still true: only
+    one whose word the last edit's old or new lines hold can have changed."""
+    old, new = edit[0], edit[1]
+    for word, compute, value in facts.values():
+        if compute is not None and (word in old or word in new) and compute(text) != value:
+            return False
+    return True
 
 
 def _cached_findings(owner: _Chunk | _Body | _Class, shift: int, path: str, config: Config) -> list[Finding]:

@@ -85,6 +85,9 @@ class _Chunk:
     findings: tuple[int, list[Finding]] | None = None  # (shift, findings of ``hits``)
     bound: frozenset[str] = frozenset()  # watched names bound anywhere in the chunk
     import_statements: list[ast.stmt] = field(default_factory=list)  # its top-level imports
+    # its star and ``__future__`` imports outside functions: what sets the scope pass's
+    # judgement of every later name (``isolated``)
+    global_imports: list[ast.ImportFrom] = field(default_factory=list)
     # facts about the rest of the document its findings were computed under (rule.py)
     facts: dict[tuple[str, ...], tuple[str, Any, object]] = field(default_factory=dict)
     # bumped whenever the chunk's part of the outline changes in place (a method or
@@ -137,10 +140,23 @@ class _State:
     # the last edit: old and new text of the changed lines, and whether the watched names
     # bound in the module changed (what can make another chunk's facts stale)
     edit: tuple[str, str, bool, bool] = ("", "", False, False)  # ... and whether imports changed
-    # the module-scoped rules' hits and errors over the outline, with the outline's
-    # signature they were found for (``report._scoped``): reused while it is the same
-    scoped: tuple[tuple[tuple[_Chunk, int, int], ...], list[RawHit], list[RuleError]] | None = None
+    # the module-scoped rules' hits over the outline (``report._scoped``): reused while the
+    # outline is the same, patched when an edit replaced chunks nothing else names
+    scoped: Scoped | None = None
     scoped_reused: bool = False  # whether the last report reused them (tests, ``ems.status``)
+    scoped_patched: bool = False  # whether it patched them (``isolated``; tests)
+
+
+@dataclass
+class Scoped:
+    """The module-scoped rules' hits and errors over the outline, the signature of the
+    outline they were found for (each chunk, its revision and shift), and the facts about
+    the text they were found under (B007: is ``_name`` a word of it)."""
+
+    signature: tuple[tuple[_Chunk, int, int], ...]
+    raw: list[RawHit]
+    errors: list[RuleError]
+    facts: dict[tuple[str, ...], tuple[str, Any, object]]
 
 
 def _parse(text: str) -> ast.Module | None:

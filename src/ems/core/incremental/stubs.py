@@ -74,6 +74,17 @@ def import_names(statements: list[ast.stmt]) -> frozenset[str]:
     )
 
 
+def global_imports(statements: list[ast.stmt]) -> list[ast.ImportFrom]:
+    """The star and ``__future__`` imports outside functions: each changes how the scope
+    pass judges every name after it, not only the names it binds."""
+    return [
+        node
+        for node in _imports_outside_functions(statements)
+        if isinstance(node, ast.ImportFrom)
+        and (node.module == "__future__" or any(alias.name == "*" for alias in node.names))
+    ]
+
+
 def typing_names(statements: list[ast.stmt]) -> frozenset[str]:
     """Names that imports outside functions bind to a typing module or one of its members:
     a superset of what ``scope``'s ``_is_typing`` can answer yes for at module level."""

@@ -1,0 +1,197 @@
+"""Verification analyses a fixed text changed only inside function bodies a body at a time.
+
+``ems.fixes.verifybody.in_bodies`` must give ``analyse``'s report exactly (findings,
+places, messages, fingerprints) or decline (None: the engine then takes another way), and
+verification through it must refuse what it always refused: a new finding anywhere in the
+file, a target still reported.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ems.core import Config, load_rules
+from ems.core.analyse import FactLog, analyse
+from ems.core.model import Report
+from ems.core.registry import RuleSet
+from ems.fixes import engine, reanalyse
+from ems.fixes.reanalyse import Original
+from ems.fixes.verifybody import Judged, in_bodies
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "ems"
+STDLIB = Path(sys.modules["ast"].__file__ or "").parent
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return load_rules()
+
+
+def _key(report: Report) -> tuple[object, ...]:
+    return (
+        report.syntax_error,
+        report.rule_errors,
+        [
+            (
+                f.code,
+                f.name,
+                f.message,
+                f.range,
+                f.related,
+                f.fingerprint,
+                f.data,
+                f.fixable,
+                f.template,
+                f.severity,
+                f.tags,
+            )
+            for f in report.findings
+        ],
+    )
+
+
+def _judged(text: str, config: Config, rules: RuleSet) -> Judged:
+    trees: list[Any] = []
+    facts: FactLog = {}
+    report = analyse(text, "m.py", config, rules, on_tree=lambda tree, _: trees.append(tree), fact_log=facts)
+    return Judged(text, trees[0], report, facts)
+
+
+def _body_lines(text: str) -> list[int]:
+    """Lines (0-based) of statements directly in function bodies, spread over the file."""
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and len(node.body) > 1:
+            statement = node.body[-1]
+            if statement.lineno == statement.end_lineno and statement.lineno > node.body[0].lineno:
+                found.append(statement.lineno - 1)
+    found.sort()
+    return found[:: max(1, len(found) // 6)]
+
+
+def _edits(text: str) -> list[str]:
+    """Texts a fix inside a function could leave: a statement removed, emptied to ``pass``,
+    a statement added above it, a builtin or an undefined name read, two bodies at once."""
+    lines = text.split("\n")
+    at_lines = _body_lines(text)
+    edited = []
+    for at in at_lines:
+        line = lines[at]
+        indent = line[: len(line) - len(line.lstrip())]
+        edited.append("\n".join(lines[:at] + lines[at + 1 :]))
+        edited.append("\n".join([*lines[:at], indent + "pass", *lines[at + 1 :]]))
+        edited.append("\n".join([*lines[:at], indent + "unused = 1", *lines[at:]]))
+        edited.append("\n".join([*lines[:at], indent + "len(())", *lines[at:]]))
+        edited.append("\n".join([*lines[:at], indent + "undefined_name_here", *lines[at:]]))
+    if len(at_lines) >= 2:
+        a, b = at_lines[0], at_lines[-1]
+        edited.append("\n".join(lines[:a] + lines[a + 1 : b] + lines[b + 1 :]))
+    return edited
+
+
+FILES = [
+    *sorted(SRC.rglob("*.py"))[::11],
+    *(STDLIB / name for name in ("email/message.py", "asyncio/streams.py", "tarfile.py", "argparse.py")),
+]
+
+
+@pytest.mark.parametrize("select", [("ALL",), ("F", "E9")])
+def test_the_report_is_analyse_s_or_none(rules: RuleSet, select: tuple[str, ...]) -> None:
+    config = Config(select=select)
+    taken = declined = 0
+    for path in FILES:
+        text = path.read_text(encoding="utf-8")
+        judged = _judged(text, config, rules)
+        for edited in _edits(text):
+            got = in_bodies(judged, edited, "m.py", config, rules)
+            if got is None:
+                declined += 1
+                continue
+            taken += 1
+            assert _key(got) == _key(analyse(edited, "m.py", config, rules)), (path, edited)
+    assert taken * 2 > declined  # the path is really taken (an undefined name read is declined)
+
+
+HEAD = "import os\nimport json\n\n\nclass C:\n    def m(self):\n        a = 1\n        b = 2\n"
+
+
+@pytest.mark.parametrize(
+    ("fixed", "taken"),
+    [
+        # a finding at a read outside the body (an undefined name) moves with the read
+        (HEAD + "        return a, b, nowhere\n", True),
+        # a read of a builtin added: the outline judges the same
+        (HEAD + "        return a, len(b), nowhere\n", True),
+        # a read of a module name added: `json` is used now (F401 goes): declined
+        (HEAD + "        return a, json, nowhere\n", False),
+    ],
+)
+def test_reads_from_outside(rules: RuleSet, fixed: str, taken: bool) -> None:
+    config = Config(select=("ALL",))
+    text = HEAD + "        x = None\n        return a, b, nowhere\n"
+    judged = _judged(text, config, rules)
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert (got is not None) == taken
+    if got is not None:
+        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+BODY = "".join(f"\n\ndef f{n}(x):\n    y = x\n    return os.path.join(x, '{n}')\n" for n in range(20))
+TEXT = "import os\n" + BODY
+
+
+@pytest.fixture
+def whole_analyses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts the fix engine analyses whole or through the original's tree."""
+    seen: list[str] = []
+    real, parsed = engine.analyse, reanalyse.analyse_parsed
+
+    def counting(text: str, *args: Any, **kwargs: Any) -> Report:
+        seen.append(text)
+        return real(text, *args, **kwargs)
+
+    def counting_parsed(tree: ast.Module, text: str, *args: Any, **kwargs: Any) -> Report:
+        seen.append(text)
+        return parsed(tree, text, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "analyse", counting)
+    monkeypatch.setattr(reanalyse, "analyse_parsed", counting_parsed)
+    return seen
+
+
+def test_verification_refuses_a_new_finding_far_from_the_body(
+    rules: RuleSet, whole_analyses: list[str]
+) -> None:
+    """The last read of `os` removed inside the last function: F401 appears 100 lines above."""
+    text = (
+        "import os\n" + BODY.replace("os.path.join(x, ", "(x, ") + "\n\ndef g(x):\n    y = x\n    return os\n"
+    )
+    config = Config(select=("F", "E9"))
+    before = analyse(text, "m.py", config, rules)
+    (target,) = [f for f in before.findings if f.code == "F841" and f.range.start.line > 100]
+    fixed = text.replace("    y = x\n    return os\n", "    return os\n").replace("return os\n", "return 1\n")
+    judged = _judged(text, config, rules)
+    memo = engine.FixMemo(Original(text, judged.tree, judged.report, judged.facts))
+    got = engine.verify(before, fixed, [target], "m.py", config, rules, memo)
+    assert got == "the fix introduces F401: `os` imported but unused"
+    assert got == engine.verify(before, fixed, [target], "m.py", config, rules)
+
+
+def test_with_fixability_analyses_no_whole_text_for_fixes_in_bodies(
+    rules: RuleSet, whole_analyses: list[str]
+) -> None:
+    """Twenty unused variables in twenty functions: every fixed text is analysed a body at a
+    time (a work count: no whole analysis, no analysis of a tree rebuilt from the original)."""
+    config = Config(select=("ALL",))
+    judged = _judged(TEXT, config, rules)
+    assert sum(f.fixable for f in judged.report.findings) == 20
+    got = engine.with_fixability(TEXT, "m.py", config, rules, judged.report, judged.tree, judged.facts)
+    assert whole_analyses == []
+    assert got == engine.with_fixability(TEXT, "m.py", config, rules, judged.report)
+    assert whole_analyses  # (the count sees whole analyses)
+    assert all(f.fixability is not None for f in got.findings if f.fixable)
