@@ -8,7 +8,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from ems.cli.common import add_selection_options, fail, input_paths, make_resolver, progress_bar, wants_colour
+from ems.cli.common import (
+    add_selection_options,
+    fail,
+    first_missing,
+    input_paths,
+    make_resolver,
+    progress_bar,
+    wants_colour,
+)
 
 if TYPE_CHECKING:
     from ems.runtime.longrun import FileRate
@@ -97,9 +105,9 @@ def _watch(args: argparse.Namespace) -> int:
     if args.paths == ["-"]:
         return fail("--watch needs files or folders, not stdin")
     paths = input_paths(args)
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        return fail(f"no such file or directory: {missing[0]}")
+    missing = first_missing(paths)
+    if missing is not None:
+        return fail(f"no such file or directory: {missing}")
     targets = watch_targets(paths)
     clear = sys.stdout.isatty() and not args.output_file
     try:
@@ -248,9 +256,9 @@ def _collect(
         report = with_fixability(data, analyse(data, name, config, ruleset), config, ruleset)
         return [FileResult(Path(name), name, report, data if keep_source or keep_excerpts else None)], None
     paths = input_paths(args)
-    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
-    if missing:
-        raise UsageError(f"no such file or directory: {missing[0]}")
+    missing = first_missing(paths)
+    if missing is not None:
+        raise UsageError(f"no such file or directory: {missing}")
     progress = progress_bar(not args.quiet)
     renderer = view = None
     if args.format == "text" and not args.new_since and not args.add_noqa:

@@ -109,6 +109,12 @@ def input_paths(args: argparse.Namespace) -> list[Path]:
     return [Path(p) for p in (args.paths or ["."])]
 
 
+def first_missing(paths: list[Path]) -> Path | None:
+    """The first path naming nothing: a usage error. A dangling link or a loop names
+    something (the check reports it as E902)."""
+    return next((p for p in paths if not p.exists() and not p.is_symlink()), None)
+
+
 def fail(message: str) -> int:
     sys.stderr.write(f"ems: error: {message}\n")
     return 2

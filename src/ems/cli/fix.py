@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ems.cli.common import add_selection_options, fail, input_paths, make_resolver, progress_bar
+from ems.cli.common import (
+    add_selection_options,
+    fail,
+    first_missing,
+    input_paths,
+    make_resolver,
+    progress_bar,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -64,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
             return fail("--commit needs files, not standard input")
         return _fix_stdin(args, resolver, ruleset)
     paths = input_paths(args)
-    missing = [p for p in paths if not p.exists() and not p.is_symlink()]  # a loop: E902 below
-    if missing:
-        return fail(f"no such file or directory: {missing[0]}")
+    missing = first_missing(paths)
+    if missing is not None:
+        return fail(f"no such file or directory: {missing}")
     progress = progress_bar(not args.quiet, "fixing")
     try:
         # Parallel and cached: a scan picks the files with fixable findings, workers fix them.

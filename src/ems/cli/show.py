@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from ems.cli.common import input_paths
+from ems.cli.common import fail, first_missing, input_paths
 
 
 def show_files(args: argparse.Namespace, resolver) -> int:
@@ -15,10 +15,9 @@ def show_files(args: argparse.Namespace, resolver) -> int:
     from ems.runtime.discovery import discover, display_path
 
     paths = input_paths(args)
-    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
-    if missing:
-        print(f"ems: no such file or directory: {missing[0]}", file=sys.stderr)
-        return 2
+    missing = first_missing(paths)
+    if missing is not None:
+        return fail(f"no such file or directory: {missing}")
     for path in discover(paths, resolver):
         sys.stdout.write(display_path(path) + "\n")
     return 0
@@ -29,9 +28,8 @@ def show_settings(args: argparse.Namespace, resolver, ruleset) -> int:
     from ems.core.config import effective_settings
 
     path = input_paths(args)[0]
-    if not path.exists():
-        print(f"ems: no such file or directory: {path}", file=sys.stderr)
-        return 2
+    if first_missing([path]) is not None:
+        return fail(f"no such file or directory: {path}")
     is_file = not path.is_dir()
     config = resolver.for_path(path) if is_file else resolver.for_folder(path)
     settings = {
