@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from ems.core import Report, analyse, load_rules
+from ems.core.config import Config
 from ems.core.registry import RuleSet
 from ems.core.rule import AnalysisContext, Hit, Rule
 from ems.rules.ems902_analysis_timeout import AnalysisTimeout
@@ -357,3 +358,46 @@ def test_a_text_edit_applies_to_its_base() -> None:
     old = "abc\ndef\n"
     assert TextEdit(1, 2, 2, 3, "XY").apply(old) == "abXYef\n"
     assert TextEdit(0, 1, 0, 0, "whole").apply("") == "whole"
+
+
+async def test_an_edit_awaited_on_the_loop_equals_a_whole_analysis_and_falls_back_when_it_must() -> None:
+    """``analyse_async``: the first version (no base in the worker) and a large edit go
+    through a thread; small edits are sent and read by the loop; each report is the
+    in-process analysis's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    executor = ThreadPoolExecutor(max_workers=1)
+    with GuardedAnalyser(timeout=20.0) as guard:
+        guard.start()
+        for text in [*_versions(), _versions()[0] + "x = 1\n" * 5000]:
+            assert await guard.analyse_async(text, "doc.py", Config(), executor=executor) == analyse(
+                text, "doc.py"
+            )
+        assert guard.texts_sent == {"wholeTexts": 1, "textEdits": len(_versions())}
+    executor.shutdown()
+
+
+async def test_a_hang_or_crash_awaited_on_the_loop_is_reported_and_the_worker_replaced() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    executor = ThreadPoolExecutor(max_workers=1)
+    policy = RestartPolicy(max_restarts=1000)
+    with GuardedAnalyser(timeout=2.0, events=EventCounter(), restart_policy=policy) as guard:
+        guard.start()
+        config = Config()
+        assert _codes(await guard.analyse_async("z = 3\n", "f.py", config, FAULTY, executor=executor)) == [
+            "EMS994"
+        ]
+        report = await guard.analyse_async("z = 3\nHANG = 1\n", "f.py", config, FAULTY, executor=executor)
+        assert _codes(report) == ["EMS902"]
+        assert guard.events.count(TIMEOUT) == 1
+        assert _codes(await guard.analyse_async("z = 4\n", "f.py", config, FAULTY, executor=executor)) == [
+            "EMS994"
+        ]
+        await guard.analyse_async("z = 5\n", "f.py", config, FAULTY, executor=executor)  # held again
+        report = await guard.analyse_async("z = 5\nSEGV = 1\n", "f.py", config, FAULTY, executor=executor)
+        assert _codes(report) == ["EMS903"]
+        assert _codes(await guard.analyse_async("z = 6\n", "f.py", config, FAULTY, executor=executor)) == [
+            "EMS994"
+        ]
+    executor.shutdown()

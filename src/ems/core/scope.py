@@ -418,9 +418,11 @@ def build_scope_model(
     """
     is_init = bool(ctx is not None and ctx.is_init_module)
     # Scanning a function body for `global` costs a walk: done only for the functions
-    # whose lines hold the word (the rules' source and tree share line numbers).
-    global_lines = None if ctx is None else _word_lines(ctx.source.text, "global")
-    return _Checker(tree, is_init, global_lines, free_loads, frozenset(visit)).model
+    # whose lines hold the word (the rules' source and tree share line numbers). The lines
+    # are found on the first function body met: a tree without one (a keystroke's few
+    # lines, checked with the whole document as their source) never scans the text.
+    global_text = None if ctx is None else ctx.source.text
+    return _Checker(tree, is_init, global_text, free_loads, frozenset(visit)).model
 
 
 def _word_lines(text: str, word: str) -> list[int]:
@@ -459,13 +461,14 @@ class _Checker:
         self,
         tree: ast.Module,
         is_init: bool,
-        global_lines: list[int] | None = None,
+        global_text: str | None = None,
         free_loads: list[FreeLoad] | None = None,
         visit: frozenset[type[ast.AST]] = frozenset(),
     ) -> None:
         self.is_init = is_init
         self.free_loads = free_loads
-        self.global_lines = global_lines  # None: unknown, every function body is scanned
+        self.global_text = global_text  # None: unknown, every function body is scanned
+        self.global_lines: list[int] | None = None  # its lines holding `global`, once needed
         self.model = ScopeModel()
         self.parents = self.model.parents
         self.stack: list[Any] = []
@@ -1138,6 +1141,8 @@ class _Checker:
         if not node.body:
             return
         lines = self.global_lines
+        if lines is None and self.global_text is not None:
+            lines = self.global_lines = _word_lines(self.global_text, "global")
         if lines is not None:
             at = bisect.bisect_left(lines, node.lineno)
             if at == len(lines) or lines[at] > (node.end_lineno or node.lineno):

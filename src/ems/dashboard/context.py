@@ -28,12 +28,14 @@ def store_path() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _store(path: str) -> Store:
+def store_at(path: str) -> Store:
+    """The process's one store for ``path``, shared by every page and session (cached data
+    functions take the path, not the store, as their key)."""
     return open_store(path=Path(path))
 
 
 def store() -> Store:
-    return _store(store_path())
+    return store_at(store_path())
 
 
 def state() -> StoreState:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ems.dashboard.context import _store
+from ems.dashboard.context import store_at
 from ems.gitinfo.figures import recorded_figures
 from ems.store import queries
 
@@ -20,18 +20,18 @@ Key = tuple[str, int | None, int | None]  # (store path, latest scan id, history
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def latest_scan(key: Key):  # -> ems.store.Scan | None
-    scans = _store(key[0]).scans(limit=1)
+    scans = store_at(key[0]).scans(limit=1)
     return scans[0] if scans else None
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def severity_counts(key: Key) -> dict[str, int]:
-    return queries.severity_counts(_store(key[0]), key[1]) if key[1] else {}
+    return queries.severity_counts(store_at(key[0]), key[1]) if key[1] else {}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def rule_counts(key: Key) -> pd.DataFrame:
-    rows = queries.rule_counts(_store(key[0]), key[1]) if key[1] else []
+    rows = queries.rule_counts(store_at(key[0]), key[1]) if key[1] else []
     return pd.DataFrame(
         [(r.code, r.name, r.severity, r.count, r.fixable) for r in rows],
         columns=["rule", "name", "severity", "findings", "fixable"],
@@ -40,7 +40,7 @@ def rule_counts(key: Key) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def scan_trend(key: Key) -> pd.DataFrame:
-    rows = queries.scan_trend(_store(key[0]))
+    rows = queries.scan_trend(store_at(key[0]))
     return pd.DataFrame(
         [(p.scan_id, p.started_at, p.severity, p.count) for p in rows],
         columns=["scan", "time", "severity", "findings"],
@@ -49,7 +49,7 @@ def scan_trend(key: Key) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def commit_trend(key: Key) -> pd.DataFrame:
-    rows = recorded_figures(_store(key[0])).commits
+    rows = recorded_figures(store_at(key[0])).commits
     frame = pd.DataFrame(
         [(p.sha, p.timestamp, p.author, p.summary, p.introduced, p.removed, p.open) for p in rows],
         columns=["sha", "timestamp", "author", "summary", "introduced", "removed", "open"],
@@ -61,7 +61,7 @@ def commit_trend(key: Key) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def authors(key: Key) -> pd.DataFrame:
-    rows = recorded_figures(_store(key[0])).authors
+    rows = recorded_figures(store_at(key[0])).authors
     return pd.DataFrame(
         [(a.author, a.commits, a.introduced, a.removed) for a in rows],
         columns=["author", "commits", "introduced", "removed"],
@@ -70,13 +70,13 @@ def authors(key: Key) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def finding_count(key: Key, flt: queries.FindingFilter) -> int:
-    return queries.count_findings(_store(key[0]), key[1], flt) if key[1] else 0
+    return queries.count_findings(store_at(key[0]), key[1], flt) if key[1] else 0
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def findings(key: Key, flt: queries.FindingFilter, limit: int) -> pd.DataFrame:
     """The first ``limit`` matching findings (filtered, ordered and cut in SQL)."""
-    rows = queries.filtered_findings(_store(key[0]), key[1], flt, limit) if key[1] else []
+    rows = queries.filtered_findings(store_at(key[0]), key[1], flt, limit) if key[1] else []
     frame = pd.DataFrame(
         [
             (
@@ -116,25 +116,25 @@ def findings(key: Key, flt: queries.FindingFilter, limit: int) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def group_counts(key: Key, flt: queries.FindingFilter, by: str) -> pd.DataFrame:
-    rows = queries.group_counts(_store(key[0]), key[1], flt, by) if key[1] else []
+    rows = queries.group_counts(store_at(key[0]), key[1], flt, by) if key[1] else []
     return pd.DataFrame(rows, columns=[by, "findings"])
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def fixable_paths(key: Key, flt: queries.FindingFilter, code: str) -> list[str]:
-    return queries.fixable_paths(_store(key[0]), key[1], flt, code) if key[1] else []
+    return queries.fixable_paths(store_at(key[0]), key[1], flt, code) if key[1] else []
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def known_authors(key: Key) -> list[str]:
-    return queries.known_authors(_store(key[0]))
+    return queries.known_authors(store_at(key[0]))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def hotspots(key: Key, root: str) -> pd.DataFrame:
     from ems.gitinfo.churn import current_hotspots
 
-    counts = queries.path_counts(_store(key[0]), key[1]) if key[1] else {}
+    counts = queries.path_counts(store_at(key[0]), key[1]) if key[1] else {}
     spots = current_hotspots(Path(root), counts)
     frame = pd.DataFrame(
         [(h.path, h.score, h.recent, h.changes, h.findings, h.lines) for h in spots],

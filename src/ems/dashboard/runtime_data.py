@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from ems.dashboard import context
-from ems.dashboard.context import _store
+from ems.dashboard.context import store_at
 from ems.store import testruns as db
 from ems.testing.grouping import flaky_tests
 
@@ -35,7 +35,7 @@ def run_key() -> RunKey:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def runs(key: RunKey, kind: str) -> pd.DataFrame:
-    rows = db.runs(_store(key[0]), kind=kind, limit=200)
+    rows = db.runs(store_at(key[0]), kind=kind, limit=200)
     return pd.DataFrame(
         [
             (
@@ -71,7 +71,7 @@ def runs(key: RunKey, kind: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def groups(key: RunKey, kind: str) -> pd.DataFrame:
-    store = _store(key[0])
+    store = store_at(key[0])
     out = []
     for g in db.groups(store, kind=kind):
         members = {f.nodeid for f in db.group_failures(store, g.fingerprint)}
@@ -94,7 +94,7 @@ def groups(key: RunKey, kind: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def group_detail(key: RunKey, fingerprint: str) -> dict[str, object]:
-    store = _store(key[0])
+    store = store_at(key[0])
     group = db.group(store, fingerprint)
     failures = db.group_failures(store, fingerprint)
     return {
@@ -107,12 +107,12 @@ def group_detail(key: RunKey, fingerprint: str) -> dict[str, object]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def flaky(key: RunKey) -> list[str]:
-    return flaky_tests(db.outcome_history(_store(key[0])))
+    return flaky_tests(db.outcome_history(store_at(key[0])))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def slowest(key: RunKey, run_id: int, limit: int = 20) -> pd.DataFrame:
-    rows = db.slowest(_store(key[0]), run_id, limit)
+    rows = db.slowest(store_at(key[0]), run_id, limit)
     return pd.DataFrame(
         [(r.nodeid, r.outcome, r.duration_s) for r in rows], columns=["test", "outcome", "seconds"]
     )
@@ -120,7 +120,7 @@ def slowest(key: RunKey, run_id: int, limit: int = 20) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def coverage(key: RunKey) -> tuple[int | None, pd.DataFrame]:
-    store = _store(key[0])
+    store = store_at(key[0])
     run_id = db.latest_coverage_run(store)
     files = db.coverage(store, run_id) if run_id else []
     return run_id, pd.DataFrame(

@@ -26,7 +26,9 @@ from a server process that already imported ems: ~10 ms instead of ~300 ms for
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import multiprocessing
@@ -37,6 +39,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -178,6 +181,7 @@ def _worker(conn: Connection, log_settings: LogSettings | None = None) -> None:
 
 
 _HELD_TEXTS = 16  # documents whose last text a worker keeps as the base of the next edit
+_LOOP_EDIT_LIMIT = 16_384  # characters of an edit sent from the event loop (a pipe takes 64 kB)
 
 
 @dataclass(frozen=True)
@@ -265,6 +269,7 @@ class GuardedAnalyser:
         if self._context.get_start_method() == "forkserver":
             self._context.set_forkserver_preload(_preload_modules())
         self._lock = threading.RLock()
+        self._loop_lock = asyncio.Lock()  # one ``analyse_async`` at a time on the loop
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._ready = False
@@ -421,30 +426,118 @@ class GuardedAnalyser:
                 self._held.pop(path, None)
                 sent = self._text_edit(source, path)  # the whole text
                 status, payload = self._exchange((sent, path, config, ruleset, edited), path, budget, started)
-            if isinstance(sent, TextEdit) and isinstance(source, str) and status in ("ok", "raised"):
-                self._held[path] = (sent.version, source)
-                self._held.move_to_end(path)
-                while len(self._held) > _HELD_TEXTS:
-                    self._held.popitem(last=False)
-            if status == "ok":
-                report: Report = payload
-                if report.rule_errors:
-                    self.events.increment(
-                        RULE_ERROR,
-                        len(report.rule_errors),
-                        reason=", ".join(sorted({f"{e.code} raised on {path}" for e in report.rule_errors})),
-                    )
-                    for error in report.rule_errors:  # the type only: messages may quote source
-                        log.error("rule %s raised %s on %s", error.code, error.error.split(":", 1)[0], path)
-                self._check_worker_memory()
-                return report
-            if status == "raised":
-                log.error("analysis engine raised %s on %s", payload, path)
-                return _internal_report(path, AnalysisCrash, f"the analysis engine raised {payload}", started)
-            rule = AnalysisTimeout if status == "timeout" else AnalysisCrash
-            return _internal_report(path, rule, payload, started)
+            self._keep(sent, source, path, status)
+            return self._reported(status, payload, path, started)
 
-    def _text_edit(self, text: str, path: str) -> TextEdit:
+    async def analyse_async(
+        self,
+        source: str,
+        path: str,
+        config: Config,
+        ruleset: RuleSet | None = None,
+        *,
+        executor: Executor | None = None,
+    ) -> Report:
+        """``analyse(..., edited=True)`` awaited on the running event loop: an edit of a text
+        the worker holds is sent, and the reply read (``loop.add_reader``), by the loop itself.
+
+        Why: through a thread, a keystroke's analysis costs two more wake-ups (the thread
+        woken to send, the loop woken by the thread), each of which waits for a core on a
+        loaded machine. Everything else (the first text, a whole text, a worker to start or
+        replace, a busy guard) goes through ``analyse`` in ``executor``."""
+        if ruleset is not None and ruleset is load_rules():
+            ruleset = None
+        async with self._loop_lock:
+            if self._lock.acquire(blocking=False):
+                try:
+                    report = await self._analyse_on_loop(source, path, config, ruleset)
+                finally:
+                    self._lock.release()
+                if report is not None:
+                    return report
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            executor, functools.partial(self.analyse, source, path, config, ruleset, edited=True)
+        )
+
+    async def _analyse_on_loop(
+        self, source: str, path: str, config: Config, ruleset: RuleSet | None
+    ) -> Report | None:
+        """The exchange of ``analyse_async`` (the caller holds the lock); None when it is
+        not for the loop (the caller then takes ``analyse``)."""
+        process, conn, held = self._process, self._conn, self._held.get(path)
+        if self._closed or conn is None or not self._ready or process is None or held is None:
+            return None
+        edit = self._text_edit(source, path, count=False)
+        if len(edit.middle) > _LOOP_EDIT_LIMIT or not process.is_alive():
+            return None  # a large edit could fill the pipe and block the loop
+        self.texts_sent["textEdits"] += 1
+        started = time.perf_counter()
+        self._next_id += 1
+        request_id = self._next_id
+        try:
+            conn.send((request_id, edit, path, config, ruleset, True))
+        except (OSError, ValueError):  # died while idle: ``analyse`` replaces it
+            return None
+        loop = asyncio.get_running_loop()
+        deadline = time.perf_counter() + self.timeout
+        fileno = conn.fileno()
+        while True:
+            readable: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(fileno, _wake, readable)
+            try:
+                await asyncio.wait_for(readable, max(deadline - time.perf_counter(), 0))
+            except TimeoutError:
+                status, payload = "timeout", self._timed_out(path, self.timeout, f"analysis of {path}", True)
+                break
+            finally:
+                loop.remove_reader(fileno)
+            try:
+                reply: Any = conn.recv()
+            except (EOFError, OSError):
+                if self._closed:
+                    return _internal_report(path, AnalysisCrash, "the analysis worker was stopped", started)
+                status, payload = "crashed", self._crashed(path, True)
+                break
+            if isinstance(reply, tuple) and len(reply) == 3 and reply[0] == request_id:
+                _, ok, payload = reply
+                if ok is None:  # the worker no longer holds the base: ``analyse`` sends it all
+                    self._held.pop(path, None)
+                    return None
+                status = "ok" if ok else "raised"
+                break
+        self._keep(edit, source, path, status)
+        return self._reported(status, payload, path, started)
+
+    def _keep(self, sent: object, source: str | bytes, path: str, status: str) -> None:
+        """Note the text the worker now holds for ``path`` (the base of its next edit)."""
+        if isinstance(sent, TextEdit) and isinstance(source, str) and status in ("ok", "raised"):
+            self._held[path] = (sent.version, source)
+            self._held.move_to_end(path)
+            while len(self._held) > _HELD_TEXTS:
+                self._held.popitem(last=False)
+
+    def _reported(self, status: str, payload: Any, path: str, started: float) -> Report:
+        """The report of an exchange: the worker's, or EMS902/EMS903's."""
+        if status == "ok":
+            report: Report = payload
+            if report.rule_errors:
+                self.events.increment(
+                    RULE_ERROR,
+                    len(report.rule_errors),
+                    reason=", ".join(sorted({f"{e.code} raised on {path}" for e in report.rule_errors})),
+                )
+                for error in report.rule_errors:  # the type only: messages may quote source
+                    log.error("rule %s raised %s on %s", error.code, error.error.split(":", 1)[0], path)
+            self._check_worker_memory()
+            return report
+        if status == "raised":
+            log.error("analysis engine raised %s on %s", payload, path)
+            return _internal_report(path, AnalysisCrash, f"the analysis engine raised {payload}", started)
+        rule = AnalysisTimeout if status == "timeout" else AnalysisCrash
+        return _internal_report(path, rule, payload, started)
+
+    def _text_edit(self, text: str, path: str, count: bool = True) -> TextEdit:
         """What to send of ``text``, a new version of the document at ``path``: only what
         changed since the version the worker holds, or all of it."""
         from ems.core.incremental.edits import common_ends  # the server's only: not ems check's
@@ -452,9 +545,9 @@ class GuardedAnalyser:
         self._next_version += 1
         held = self._held.get(path)
         if held is None:
-            self.texts_sent["wholeTexts"] += 1
+            self.texts_sent["wholeTexts"] += count
             return TextEdit(0, self._next_version, 0, 0, text)
-        self.texts_sent["textEdits"] += 1
+        self.texts_sent["textEdits"] += count
         prefix, suffix = common_ends(held[1], text)
         return TextEdit(held[0], self._next_version, prefix, suffix, text[prefix : len(text) - suffix])
 
@@ -573,6 +666,12 @@ class GuardedAnalyser:
         if rss > self.max_worker_rss:
             log.warning("%s uses %d MB, over its limit: replaced", self.name, rss // 2**20)
             self.recycle()
+
+
+def _wake(readable: asyncio.Future[None]) -> None:
+    """The reply pipe is readable: the loop's wait for it ends."""
+    if not readable.done():
+        readable.set_result(None)
 
 
 class _WorkerFailed(RuntimeError):

@@ -6,10 +6,11 @@ thinks are past a line's end, see ``protocol.EmsProtocol``); LSP and Python only
 ``\\r\\n``, ``\\r`` and ``\\n``. Applying incremental changes here keeps every later
 position exact.
 
-Analysis is awaited through a worker thread (``run_in_executor``) so the event loop keeps
-reading messages, answering hovers and honouring ``$/cancelRequest`` while a large module is
-analysed; the thread hands the work to ``ems.runtime.guard.GuardedAnalyser``, whose worker
-process has a time budget and is replaced if a rule hangs or crashes it. Results are cached by (config, path, content hash): undo, re-open and
+Analysis is awaited (``GuardedAnalyser.analyse_async``: a keystroke's edit sent and its
+report read by the event loop itself; anything else through a worker thread) so the loop
+keeps reading messages, answering hovers and honouring ``$/cancelRequest`` while a large
+module is analysed in ``ems.runtime.guard.GuardedAnalyser``'s worker process, which has a
+time budget and is replaced if a rule hangs or crashes it. Results are cached by (config, path, content hash): undo, re-open and
 identical pulls never analyse twice.
 """
 
@@ -137,28 +138,26 @@ class Analyser:
     def _key(self, text: str, path: str, config: Config) -> tuple[str, str, str, str]:
         return (config.fingerprint(), str(config.root), path, content_hash(text))
 
-    def cached(self, text: str, path: str, config: Config) -> Report | None:
-        key = self._key(text, path, config)
+    def cached(
+        self, text: str, path: str, config: Config, key: tuple[str, str, str, str] | None = None
+    ) -> Report | None:
+        key = key or self._key(text, path, config)
         report = self._cache.get(key)
         if report is not None:
             self._cache.move_to_end(key)
             self.cache_hits += 1
         return report
 
-    def _run(self, text: str, path: str, config: Config) -> tuple[Report, float]:
-        started = time.perf_counter()
-        report = self.guard.analyse(text, path, config, self.ruleset, edited=True)
-        return report, time.perf_counter() - started
-
     async def analyse(self, text: str, path: str, config: Config, version: int | None) -> Analysis:
         key = self._key(text, path, config)
         started = time.perf_counter()
-        cached = self.cached(text, path, config)
+        cached = self.cached(text, path, config, key)  # (one hash of the text per version)
         if cached is not None:
             report = cached
         else:
-            loop = asyncio.get_running_loop()
-            report, seconds = await loop.run_in_executor(self.executor, self._run, text, path, config)
+            begun = time.perf_counter()
+            report = await self.guard.analyse_async(text, path, config, self.ruleset, executor=self.executor)
+            seconds = time.perf_counter() - begun
             self.analyses += 1
             self.durations.append(seconds)
             self._cache[key] = report

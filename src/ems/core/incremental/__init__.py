@@ -41,7 +41,7 @@ from collections import OrderedDict
 from ems.core.analyse import analyse
 from ems.core.config import Config
 from ems.core.incremental.chunks import _build
-from ems.core.incremental.edits import _refresh, _update
+from ems.core.incremental.edits import _refresh, _update, spliced_lines
 from ems.core.incremental.report import _report
 from ems.core.incremental.state import _State
 from ems.core.model import Report
@@ -92,15 +92,16 @@ class IncrementalAnalyser:
         started = time.perf_counter()
         key = (config.fingerprint(), tuple(ruleset.codes))
         state = self._states.get(path)
-        lines = text.split("\n")
         if state is not None and state.key == key:
             if state.text == text and state.report is not None:
                 self.last_reparsed_lines = 0
                 return state.report
+            lines = spliced_lines(state.lines, state.text, text)
             reparsed = _update(state, lines, text, path)
             if reparsed is not None and not _refresh(state, text, lines, path):
                 reparsed = None
         else:
+            lines = text.split("\n")
             state = None
             reparsed = None
             pending = self._pending.get(path)

@@ -7,6 +7,7 @@ import ast
 import bisect
 import copy
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from ems.core.analyse import (
@@ -68,6 +69,18 @@ def common_ends(old: str, new: str) -> tuple[int, int]:
     prefix = _shared_length(old, new, min(len(old), len(new)), from_end=False)
     limit = min(len(old), len(new)) - prefix
     return prefix, _shared_length(old, new, limit, from_end=True)
+
+
+def spliced_lines(old_lines: list[str], old: str, new: str) -> list[str]:
+    """``new.split("\n")`` from ``old``'s lines (``old_lines``): the unchanged lines at both
+    ends shared, only the changed ones split (splitting a 4,600-line text on every
+    keystroke was ~0.2 ms)."""
+    prefix, suffix = common_ends(old, new)
+    head = old.count("\n", 0, prefix)
+    start = old.rfind("\n", 0, prefix) + 1  # where the first changed line starts (both texts)
+    tail = old.count("\n", len(old) - suffix)
+    end_new = new.find("\n", len(new) - suffix) if tail else len(new)
+    return [*old_lines[:head], *new[start:end_new].split("\n"), *old_lines[len(old_lines) - tail :]]
 
 
 def _shared_length(old: str, new: str, limit: int, from_end: bool) -> int:
@@ -272,9 +285,17 @@ def _update_method(
     fresh.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in fresh.hits]
     fresh.shifts = {"full": shift, "stub": shift, "reads": shift}
     chunk.bodies[chunk.bodies.index(found)] = fresh
-    # the class's own reads and findings, now with the new method's signature
+    # the class's own reads and findings, now with the new method's signature; the same
+    # when the method's stub is (no line added): the class is not analysed again
     before = _class_slot(chunk, parent)
-    errors += _reanalyse_class(chunk, parent, src, path, rules, text, facts)
+    same = (
+        delta == 0
+        and before is not None
+        and found.stub is not None
+        and fresh.stub is not None
+        and _dump([found.stub]) == _dump([fresh.stub])
+    )
+    errors += _reanalyse_class(chunk, parent, src, path, rules, text, facts, before if same else None)
     if not (
         delta == 0
         and _ascii(old[first - 1 : last], new[first - 1 : last + delta])
@@ -602,9 +623,14 @@ def _reanalyse_class(
     rules: Rules,
     text: str,
     facts: dict[tuple[str, ...], Any],
+    kept: _Class | None = None,
 ) -> list[RuleError]:
     """The class's own reads and module-scoped findings found again after a change inside
-    it (its slot replaced); every def in it back in place, full: the outline decides."""
+    it (its slot replaced); every def in it back in place, full: the outline decides.
+
+    ``kept``: the class's slot from before a change that left the class as a scope pass
+    over it with every def stubbed sees it (a body changed, its stub equal, no line
+    added): its reads and findings are kept, with its bodies' bindings and reads again."""
     shift = chunk.shift
     end = parent.end_lineno or parent.lineno
     inside = [body for body in chunk.bodies if parent.lineno <= body.full.lineno <= end]
@@ -616,6 +642,18 @@ def _reanalyse_class(
     index = slot.index if slot is not None else next(i for i, s in enumerate(chunk.statements) if s is parent)
     chunk.statements[index] = parent
     chunk.classes = [c for c in chunk.classes if c.full is not parent]
+    if kept is not None and all(body.stub is not None for body in inside):
+        cls = replace(
+            kept,
+            binds=kept.own_binds.union(*(b.binds for b in inside)),
+            read_names=kept.own_reads.union(*(b.read_names for b in inside)),
+            shifts={"full": shift, "stub": shift},  # (settled: every variant at the chunk's lines)
+            active="full",
+        )
+        for body in inside:
+            body.in_class = cls
+        chunk.classes.append(cls)
+        return []
     classes, errors = analyse_classes([(0, [parent])], inside, src, path, rules, text, facts)
     for cls in classes:
         cls.holder, cls.index = chunk.statements, index

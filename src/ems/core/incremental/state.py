@@ -65,6 +65,10 @@ class _Class:
     shifts: dict[str, int] = field(default_factory=lambda: {"full": 0, "stub": 0})
     active: str = "full"
     findings: tuple[int, list[Finding]] | None = None
+    # what the class itself binds and reads from outside, its defs as stubs (``binds`` and
+    # ``read_names`` add its bodies'): kept for an edit inside a body (``edits``)
+    own_binds: frozenset[str] = frozenset()
+    own_reads: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -145,6 +149,9 @@ class _State:
     scoped: Scoped | None = None
     scoped_reused: bool = False  # whether the last report reused them (tests, ``ems.status``)
     scoped_patched: bool = False  # whether it patched them (``isolated``; tests)
+    # the last report's findings before and after their fingerprints, by the first's id
+    # (``report._fingerprinted``: the first is held, so its id is not reused meanwhile)
+    fingerprinted: dict[int, tuple[Finding, Finding]] = field(default_factory=dict)
 
 
 @dataclass

@@ -239,6 +239,8 @@ def analyse_classes(
             binds.union(*(b.binds for b in inside)),
             found_hits[number],
             frozenset(load.name for load in reads[number]).union(*(b.read_names for b in inside)),
+            own_binds=binds,
+            own_reads=frozenset(load.name for load in reads[number]),
         )
         for body in inside:
             body.in_class = cls
