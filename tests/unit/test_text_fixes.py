@@ -40,7 +40,29 @@ CASES: list[tuple[str, str, bool]] = [
     ("F401", "from m import (a,\n    b)\nprint(b)\n", True),
     ("F401", "from m import (\n    a,\n    b,  # about b\n)\nprint(a)\n", False),
     ("F401", "from m import (\n    a,  # about a\n    b,\n)\nprint(b)\n", False),
-    ("F401", "from m import (a,\n    b)\nprint(a)\n", False),
+    ("F401", "from m import (a,\n    b)\nprint(a)\n", True),  # `)` at the statement's indentation
+    ("F401", "def f():\n    from m import (a, b,\n                   c)\n    print(a, b)\n", True),
+    ("F401", "from m import (a, b,\n    c)  # tail\nprint(a, b)\n", True),
+    ("F401", "from m import (a, b,  # about\n    c)\nprint(a, b)\n", True),
+    (
+        "F401",
+        "from m import (a,  # about a\n               b,  # about b\n               c)\nprint(a, c)\n",
+        False,
+    ),
+    ("F401", "from m import (\n    a,\n    # group two\n    b,\n)\nprint(b)\n", False),
+    ("F401", "from m import (a, b,\n    c,  # about c\n)\nprint(a, b)\n", False),
+    ("F401", "from m import (a, b  # about b\n    , c)\nprint(a, c)\n", False),
+    ("F401", "from m import (a,\n  # lead\n    b\n  # tail\n)\nprint(a)\n", False),
+    ("F401", "x = 1; from m import (a,\n    b)\nprint(a)\n", False),
+    # backslash continuations: a name goes with what follows it up to the next name
+    ("F401", "from m import a, b, \\\n    c\nprint(a, b)\n", True),
+    ("F401", "from m import a, \\\n    b, c\nprint(a, c)\n", True),
+    ("F401", "from m import a, \\\n    b, c\nprint(b, c)\n", True),
+    ("F401", "from m import a, b \\\n    , c\nprint(a, c)\n", True),
+    ("F401", "import a, \\\n    b  # c\nprint(a)\n", True),
+    ("F401", "import os.path as p, \\\n    sys  # c\nprint(sys)\n", True),
+    ("F401", "from m import (a,\n    b, \\\n    c)\nprint(a, c)\n", True),
+    ("F401", "from m import (a, \\\n    b)\nprint(a)\n", False),
     ("F401", "def f():\n    import json\n", True),
     ("F401", "def f():\n    import json\n    return 1\n", True),
     ("F401", "if x:\n    import json  # c\nelse:\n    pass\n", True),
@@ -65,7 +87,13 @@ CASES: list[tuple[str, str, bool]] = [
     ("F841", "def f():\n    with open(p) as fh:\n        pass\n", True),
     ("F841", "def f():\n    with open(p) \\\n            as fh:\n        pass\n", False),
     ("F841", "def f():\n    with open(p) as fh, open(q) as gh:\n        return gh\n", True),
-    ("F841", "def f():\n    x: int = 1\n", False),
+    ("F841", "def f():\n    x: int = 1\n", True),
+    ("F841", "def f():\n    x: str = 'yes'  # c\n    return 2\n", True),
+    ("F841", "def f():\n    x : Dict[str, int]  =  g(1,\n        2)\n    return 2\n", True),
+    ("F841", "def f():\n    x: Dict[\n        str, int] = g()\n    return 2\n", True),
+    ("F841", "def f():\n    x: int = await g(); y = 1\n    return y\n", True),
+    ("F841", "def f():\n    x: (int) = g()\n    return 2\n", False),
+    ("F841", "def f():\n    x: Dict[  # c\n        str, int] = g()\n    return 2\n", False),
     ("F841", "def f():\n    x = \\\n        g()\n", False),
     ("F841", "def f():\n    x = lambda: g()\n", True),
     # B007, E722, E713, E711, E712, F541, F632, F901, F811, F601
@@ -124,7 +152,18 @@ CASES: list[tuple[str, str, bool]] = [
     ("E731", "class A:\n    k = lambda self, *a, k=1, **kw: (a, k)\n", True),
     ("E731", "def g():\n    f = lambda x={'a': 1}: x\n    return f\n", True),
     ("E731", "if 1:\n  f = lambda : 0\n", True),
-    ("E731", "class A:\n    key = lambda self: (1,\n        2)\n", False),
+    ("E731", "class A:\n    key = lambda self: (1,\n        2)\n", True),
+    ("E731", "def g():\n    f = lambda: S(limit=limit,\n                  loop=loop)\n    return f\n", True),
+    ("E731", "def g():\n    f = lambda o: b(s,\n        o, d[o])  # c\n", True),
+    ("E731", 'def g():\n    f = lambda: """a\n  b""" + x(1,\n        2)\n', True),
+    ("E731", "def g():\n    f = lambda: a + \\\n        b\n", True),
+    ("E731", "def g():\n\tf = lambda: [\n\t\tb]\n", True),
+    ("E731", "if a:\n    f = lambda p : p[0] is not None\n", True),
+    ("E731", "f = lambda a, *b , c=2 , **d  : p\n", True),
+    ("E731", "f = lambda p, / : p\n", True),
+    ("E731", "f = lambda  p,: p\n", True),
+    ("E731", "f = lambda a, \\\n  b: 0\n", False),
+    ("E731", "f = lambda: [1,\r\n  2]\r\n", False),
     ("E731", "f = lambda x:(x)\n", False),
     ("B009", "v = getattr(obj, 'name')  # keep\n", True),
     ("B009", 'v = getattr(a + b, "real")\n', True),
@@ -230,6 +269,27 @@ CASES: list[tuple[str, str, bool]] = [
         True,
     ),
     ("EMS106", "from dataclasses import dataclass, field\n@dataclass\nclass A:\n    b: list = ([])\n", False),
+    # EMS106 with `field` to import: the same import edit on both routes
+    ("EMS106", "from dataclasses import dataclass\n\n@dataclass\nclass A:\n    seen: dict = dict()\n", True),
+    (
+        "EMS106",
+        "from dataclasses import dataclass, \\\n    asdict\n@dataclass\nclass A:\n    s: list = ([1])\n",
+        False,
+    ),
+    (
+        "EMS106",
+        '"""Doc."""\nfrom __future__ import annotations\nfrom dataclasses import (\n    asdict,\n'
+        "    dataclass,  # the decorator\n)\nimport os\n\n@dataclass\nclass A:\n    seen: dict = {}\n",
+        True,
+    ),
+    (
+        "EMS106",
+        "from dataclasses import (asdict, dataclass as dc)\n@dc\nclass A:\n    s: set = {1, 2}\n",
+        True,
+    ),
+    ("EMS106", "import os  # os\nfrom p import B\n@dataclass\nclass A:\n    seen: list = []\n", True),
+    ("EMS106", '"""Doc."""\n# comment\n@dataclass\nclass A:\n    seen: list = []\n', True),
+    ("EMS106", "from dataclasses import *\n@dataclass\nclass A:\n    seen: list = []\n", True),
     (
         "EMS106",
         "from dataclasses import dataclass, field\n@dataclass\nclass A:\n    b: list = [\n        1]\n",
@@ -294,6 +354,7 @@ _PROBE = textwrap.dedent(
     print(json.dumps({
         "libcst": "libcst" in sys.modules,
         "fixability": [f.fixability.value if f.fixability else None for f in report.findings],
+        "offers": [(f.code, f.fixability.value if f.fixability else None) for f in report.findings if f.fixable],
     }))
     """
 )
@@ -318,6 +379,19 @@ def test_judging_the_five_rules_last_routed_never_imports_libcst() -> None:
     assert out["libcst"] is False
     fixability = out["fixability"]
     assert isinstance(fixability, list) and len(fixability) >= 7 and all(fixability)
+
+
+def test_judging_the_last_shapes_left_to_libcst_never_imports_libcst() -> None:
+    """The stdlib's last offers that needed libcst (F401 in brackets and backslash
+    continuations, E731 over lines and ``lambda p :``, F841 on ``x: T = v``) and EMS106
+    with `field` imported but unused, or not imported: all judged, no libcst."""
+    for text in (_LAST_SHAPES, _FIELD_NOT_IMPORTED):
+        out = _probe(text)
+        assert out["libcst"] is False
+        offers = out["offers"]
+        assert isinstance(offers, list) and offers and all(judged for _, judged in offers), offers
+    codes = {code for code, _ in _probe(_LAST_SHAPES)["offers"]}  # type: ignore[union-attr]
+    assert {"F401", "E731", "F841", "EMS106"} <= codes
 
 
 def test_an_offer_the_text_route_leaves_imports_libcst() -> None:
@@ -373,6 +447,25 @@ _EVERY_KIND = (
     "if not stamp in [1]:\n    pass\n"
 )
 _LIBCST_ONLY = "def g(x=([])):\n    return x\n"  # a shape B006's text route leaves
+# The shapes of the stdlib's last offers that went to libcst (imp.py, xml/sax/__init__.py,
+# asyncio/subprocess.py, configparser.py, multiprocessing/util.py, test/ann_module.py),
+# and EMS106 with `field` imported but otherwise unused (F401 removes it, EMS106's fix adds
+# it back: both fixed).
+_LAST_SHAPES = (
+    "from dataclasses import dataclass, field\n"
+    "from m import (a, b,\n               c)\n"
+    "from n import d, e, \\\n    g\n"
+    "import x, \\\n    y  # note\n"
+    "print(a, b, d, g, x)\n\n\n"
+    "def f(minpriority, s):\n"
+    "    factory = lambda: s(limit=1,\n                        loop=2)\n"
+    "    if minpriority is None:\n        k = lambda p : p[0] is not None\n"
+    "    else:\n        k = lambda p : p[0] >= minpriority\n"
+    "    return factory, k\n\n\n"
+    "def h():\n    def bar(y):\n        x: str = 'yes'\n    return bar\n\n\n"
+    "@dataclass\nclass A:\n    seen: list = []\n"
+)
+_FIELD_NOT_IMPORTED = "from dataclasses import dataclass\n\n\n@dataclass\nclass B:\n    seen: dict = {}\n"
 
 # Stands in for libcst on PYTHONPATH: any process of the scan (the CLI, a fork server, a
 # worker) that imports libcst leaves its pid in the file named by $EMS_TEST_LIBCST_MARK,
@@ -393,6 +486,8 @@ def _scan(tmp_path: Path, extra: str) -> tuple[Path, list[dict[str, object]]]:
     project.mkdir()
     for index in range(10):
         (project / f"m{index}.py").write_text(_EVERY_KIND, encoding="utf-8")
+    (project / "shapes.py").write_text(_LAST_SHAPES, encoding="utf-8")
+    (project / "field.py").write_text(_FIELD_NOT_IMPORTED, encoding="utf-8")
     (project / "last.py").write_text(extra, encoding="utf-8")
     shadow = tmp_path / "shadow" / "libcst"
     shadow.mkdir(parents=True)
@@ -419,7 +514,11 @@ def test_a_scan_whose_offers_all_have_a_text_route_never_imports_libcst(tmp_path
     mark, findings = _scan(tmp_path, "x = 1\n")
     assert not mark.exists(), "libcst was imported by pids " + mark.read_text()
     judged = {str(f["code"]) for f in findings if f.get("fix")}
-    assert {"B006", "PLW0120", "EMS102", "EMS104", "EMS106", "F401", "E713"} <= judged
+    assert {"B006", "PLW0120", "EMS102", "EMS104", "EMS106", "F401", "E713", "E731", "F841"} <= judged
+    shapes = [f for f in findings if f["path"] in ("shapes.py", "field.py")]
+    assert [
+        f["code"] for f in shapes if f["code"] in ("F401", "E731", "F841", "EMS106") and not f.get("fix")
+    ] == []
 
 
 def test_the_scan_probe_sees_libcst_when_an_offer_needs_it(tmp_path: Path) -> None:

@@ -195,3 +195,94 @@ def test_with_fixability_analyses_no_whole_text_for_fixes_in_bodies(
     assert got == engine.with_fixability(TEXT, "m.py", config, rules, judged.report)
     assert whole_analyses  # (the count sees whole analyses)
     assert all(f.fixability is not None for f in got.findings if f.fixable)
+
+
+SIGNATURE = "import os\n\n\ndef f(x=[], y=nowhere):\n    return x, y\n\n\ndef g():\n    return os\n"
+
+
+@pytest.mark.parametrize(
+    ("fixed", "taken"),
+    [
+        # B006's fix: the default and the body change; a finding at a default's read moves
+        (
+            SIGNATURE.replace(
+                "def f(x=[], y=nowhere):\n    return x, y\n",
+                "def f(x=None, y=nowhere):\n    if x is None:\n        x = []\n    return x, y\n",
+            ),
+            True,
+        ),
+        # the signature now reads `os`: F401 would change: declined
+        (SIGNATURE.replace("def f(x=[], y=nowhere):", "def f(x=os, y=nowhere):"), False),
+    ],
+)
+def test_a_changed_signature(rules: RuleSet, fixed: str, taken: bool) -> None:
+    config = Config(select=("ALL",))
+    judged = _judged(SIGNATURE, config, rules)
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert (got is not None) == taken
+    if got is not None:
+        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+IMPORTS = "import os\nimport sys, json\nfrom collections import (\n    OrderedDict,\n    deque,\n)\n\n\ndef f():\n    return sys.argv, deque\n"
+
+
+@pytest.mark.parametrize(
+    ("fixed", "taken"),
+    [
+        (IMPORTS.replace("import os\n", ""), True),  # an unused import removed
+        (IMPORTS.replace("import sys, json\n", "import sys\n"), True),  # one name of two
+        (IMPORTS.replace("    OrderedDict,\n", ""), True),  # a line of a parenthesised import
+        (IMPORTS.replace("import sys, json\n", "import json\n"), False),  # `sys` is still read
+        (IMPORTS.replace("import os\n", "import os as system\n"), False),  # not a removal
+    ],
+)
+def test_imports_removed(rules: RuleSet, fixed: str, taken: bool) -> None:
+    config = Config(select=("F", "E9"))
+    judged = _judged(IMPORTS, config, rules)
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert (got is not None) == taken
+    if got is not None:
+        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+GUARDED = (
+    "try:\n    import readline\nexcept ImportError:\n    pass\n"
+    "from os.path import *\n\n\ndef f(x):\n    y = 1\n    return x, len(x)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("fixed", "taken"),
+    [
+        # an unused import in a top-level `try` removed (a star import in the module)
+        (GUARDED.replace("try:\n    import readline\n", "try:\n    pass\n"), False),  # `pass` is no import
+        (GUARDED.replace("    import readline\n", "    import readline\n    import rlcompleter\n"), False),
+        (GUARDED.replace("    y = 1\n", ""), True),
+    ],
+)
+def test_blocks_and_star_imports(rules: RuleSet, fixed: str, taken: bool) -> None:
+    config = Config(select=("ALL",))
+    judged = _judged(GUARDED, config, rules)
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert (got is not None) == taken
+    if got is not None:
+        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+def test_an_import_removed_from_a_try_block(rules: RuleSet) -> None:
+    text = "try:\n    import readline\n    import json\nexcept ImportError:\n    pass\n\nVALUE = json\n"
+    config = Config(select=("F", "E9"))
+    judged = _judged(text, config, rules)
+    fixed = text.replace("    import readline\n", "")
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert got is not None
+    assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+    # the block's only import removed with nothing in its place: not valid Python, declined
+    alone = "try:\n    import readline\nexcept ImportError:\n    pass\n"
+    assert (
+        in_bodies(
+            _judged(alone, config, rules), alone.replace("    import readline\n", ""), "m.py", config, rules
+        )
+        is None
+    )

@@ -155,9 +155,11 @@ def remove_import_name(
     source: SourceText, place: Place, at: Range, title: str, safety: Safety, finding: Finding
 ) -> Fix:
     """``ems.fixes.imports.remove_import_alias`` for the name at ``at`` of the import
-    statement ``place``: a statement importing one name goes (``remove_statement``); a
-    name and its comma go from a one-line list or from a bracketed one whose removed part
-    holds no comment. Anything else: ``CstNeeded``."""
+    statement ``place``: a statement importing one name goes (``remove_statement``); any
+    other name goes with its comma up to the next name (backslash continuations and line
+    breaks in brackets included, as libcst's ``names.pop`` does); the last name goes with
+    the comma before it, or in brackets as ``_drop_last_bracketed`` says. Whatever would
+    lose a comment, or a ``\r``: ``CstNeeded``."""
     node = place.node
     if not isinstance(node, (ast.Import, ast.ImportFrom)):
         raise CstNeeded
@@ -172,10 +174,10 @@ def remove_import_name(
         spans.append((low, high))
     where = source.offset(at.start.line, at.start.column)
     index = next((i for i, (low, _) in enumerate(spans) if low == where), None)
-    if index is None or "\r" in text or "\\" in text:
+    if index is None or "\r" in text:
         raise CstNeeded
     bracketed = isinstance(node, ast.ImportFrom) and text.endswith(")")
-    if not bracketed and (node.lineno != node.end_lineno or "(" in text):
+    if not bracketed and ("(" in text or "#" in text):
         raise CstNeeded
     if index + 1 < len(spans):  # the name and its comma go, up to the next name
         cut = spans[index][0], spans[index + 1][0]
@@ -184,19 +186,32 @@ def remove_import_name(
         return replacement(source, cut[0], cut[1], "", title, safety, finding)
     if not bracketed:  # the last name goes with the comma before it
         return replacement(source, spans[index - 1][1], spans[index][1], "", title, safety, finding)
-    return _drop_last_bracketed(source, spans, end - 1, title, safety, finding)
+    if "\\" in source.text[spans[-2][1] : end]:
+        raise CstNeeded  # a backslash in brackets: libcst's whitespace is not a line break there
+    first = source.line(node.lineno)
+    statement_indent = first[: source.char_column(node.lineno, node.col_offset)]
+    if not blank(statement_indent):
+        raise CstNeeded  # after a `;`: libcst's block indentation is not the line's
+    return _drop_last_bracketed(source, spans, end - 1, statement_indent, title, safety, finding)
 
 
 def _drop_last_bracketed(
-    source: SourceText, spans: list[tuple[int, int]], rpar: int, title: str, safety: Safety, finding: Finding
+    source: SourceText,
+    spans: list[tuple[int, int]],
+    rpar: int,
+    statement_indent: str,
+    title: str,
+    safety: Safety,
+    finding: Finding,
 ) -> Fix:
     """``remove_import_alias`` for the last name of ``from m import (...)``: the name
-    before it keeps its comma and takes the line break before ``)``
-    (``ems.fixes.imports._new_last``). Comments in what goes: libcst decides."""
+    before it keeps its comma (``ems.fixes.imports._new_last``). After that comma, what
+    followed it up to its line break (a comment) and the lines up to the removed name are
+    kept, then the indentation before ``)``, or the statement's when ``)`` followed the
+    removed name on its line; with no line break after the comma, what follows the
+    removed name (or its comma) up to ``)`` is kept. A comment in what goes: ``CstNeeded``."""
     text = source.text
     before, (low, _) = spans[-2], spans[-1]
-    if "#" in text[low:rpar]:
-        raise CstNeeded
     comma = before[1]
     while text[comma] in " \t":
         comma += 1
@@ -206,13 +221,16 @@ def _drop_last_bracketed(
     after = spans[-1][1]
     while text[after] in " \t":
         after += 1
-    closing = text[after + 1 if text[after] == "," else spans[-1][1] : rpar]  # before `)`
+    closing_start = after + 1 if text[after] == "," else spans[-1][1]
+    closing = text[closing_start:rpar]  # before `)`
     if "\n" in mine:
-        if "\n" not in closing:
-            raise CstNeeded  # the kept comma's line break would take the block's indent
-        kept = mine[: mine.rfind("\n") + 1] + closing[closing.rfind("\n") + 1 :]
+        line_start = closing.rfind("\n") + 1
+        kept = mine[: mine.rfind("\n") + 1] + (closing[line_start:] if line_start else statement_indent)
+        lost = text[low : closing_start + line_start]
     else:
-        kept = closing
+        kept, lost = closing, text[low:closing_start]
+    if "#" in lost:
+        raise CstNeeded
     return replacement(source, comma + 1, rpar, kept, title, safety, finding)
 
 

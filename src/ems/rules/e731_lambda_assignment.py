@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Finding, Fix, Safety, Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.core.source import SourceText
 from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
@@ -125,9 +126,12 @@ class LambdaAssignment(Rule):
         return ctx.replace(line, function, self.fix_title, Safety.UNSAFE, finding)
 
     def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
-        """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line statement alone
-        on its line: ``def name(params):`` keeps the line's comment, and ``return body``
-        goes on the next line, indented by the module's default indentation (libcst's)."""
+        """``fix`` as a text edit (``ems.fixes.textedit``) for a statement alone on its
+        lines: ``def name(params):`` keeps the last line's comment, and ``return body``
+        goes on the next line, indented by the module's default indentation (libcst's).
+        A body over several lines (inside its own brackets or strings) has its bracket
+        lines re-indented as libcst writes them (``textedit.reindented``); parameters on
+        one line keep the spaces before the colon (``lambda p :`` -> ``def f(p ):``)."""
         from ems.fixes.slices import default_indent
 
         source, text = ctx.source, ctx.text
@@ -135,17 +139,21 @@ class LambdaAssignment(Rule):
         node = textedit.statement_starting(source, line_number, column)
         if not (
             isinstance(node, ast.Assign)
-            and node.lineno == node.end_lineno
             and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name)
             and isinstance(node.value, ast.Lambda)
         ):
             raise textedit.CstNeeded
-        line = source.line(line_number)
+        last = node.end_lineno
+        assert last is not None
         start, end = textedit.node_range(source, node)
-        line_end = source.offset(line_number, len(line))
+        line_end = source.offset(last, len(source.line(last)))
         rest = text[end:line_end]
-        if "\r" in line or text[line_end : line_end + 1] != "\n" or not textedit.only_comment(rest):
+        if (
+            "\r" in text[start:line_end]
+            or text[line_end : line_end + 1] != "\n"
+            or not textedit.only_comment(rest)
+        ):
             raise textedit.CstNeeded
         value_start, _ = textedit.node_range(source, node.value)
         body_start, _ = textedit.node_range(source, node.value.body)
@@ -155,13 +163,20 @@ class LambdaAssignment(Rule):
         while colon > value_start and text[colon] == " ":
             colon -= 1
         params = text[value_start + len("lambda") : colon].lstrip(" ")
-        if text[colon] != ":" or params != params.rstrip() or text[body_start - 1 : body_start] == "(":
-            raise textedit.CstNeeded
-        body = text[colon + 1 : end].lstrip(" ")
+        if (
+            text[colon] != ":"
+            or text[body_start - 1 : body_start] == "("
+            or not textedit.only_code(text[start:colon])
+        ):
+            raise textedit.CstNeeded  # brackets around the body, parameters over lines
         unit = default_indent(ctx.statements.tree, source)
         if not unit:
             raise textedit.CstNeeded
+        body = text[body_start:end]
+        if "\n" in body:
+            body = _reindented(source, node, body, unit)
         name = node.targets[0].id
+        line = source.line(line_number)
         new = f"def {name}({params}):{rest}\n{line[:column]}{unit}return {body}"
         return textedit.replacement(source, start, line_end, new, self.fix_title, Safety.UNSAFE, finding)
 
@@ -175,3 +190,17 @@ def _siblings(parent: ast.AST | None, node: ast.AST) -> list[ast.stmt] | None:
         if isinstance(block, list) and any(s is node for s in block):
             return block
     return None
+
+
+def _reindented(source: SourceText, node: ast.Assign, body: str, unit: str) -> str:
+    """The lambda's body over several lines as libcst writes it one block deeper: its
+    continuation lines inside brackets that start with the statement's indentation
+    get ``unit`` more; lines inside strings or after a backslash are kept."""
+    first, last = node.lineno, node.end_lineno
+    assert last is not None
+    kinds = textedit.line_kinds(source, first, last)
+    old = textedit.indentation(source.line(first))
+    lines = body.split("\n")
+    for index in range(1, len(lines)):
+        lines[index] = textedit.reindented(lines[index], kinds[first + index], old, old + unit)
+    return "\n".join(lines)

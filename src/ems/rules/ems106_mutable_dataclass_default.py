@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from dataclasses import replace
 
-from ems.core.model import Finding, Fix, Safety, Severity
+from ems.core.model import Finding, Fix, Range, Safety, Severity, TextEdit
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
+from ems.core.source import SourceText
 from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
@@ -25,14 +27,20 @@ class MutableDataclassDefault(Rule):
         "unhashable default such as a deque): the class definition raises `ValueError: "
         "mutable default ... is not allowed`, so the module fails on import. A default shared "
         "by all instances would leak state between them; `field(default_factory=list)` makes "
-        "a fresh value per instance. The fix writes that when `field` (or `dataclasses`) is "
-        "already imported; it is unsafe because the default expression then runs once per "
-        "instance instead of once."
+        "a fresh value per instance. The fix writes that, spelled as the module imports it "
+        "(`field`, `dataclasses.field`); when `field` is not imported it adds it to the "
+        "module's `from dataclasses import ...` line, or adds that line after the imports. "
+        "A module that binds the name `field` some other way (or has a `*` import from "
+        "elsewhere) gets no fix. With `field` imported but otherwise unused, `ems fix --unsafe-fixes` "
+        "fixes both findings: F401's fix drops the import, this one adds it back, and "
+        "`ems check` marks both fixable. It is unsafe because the default expression then "
+        "runs once per instance instead of once."
     )
     fix_safety = Safety.UNSAFE
     fix_title = "Use `field(default_factory=...)`"
-    local_fix = True
+    local_fix = True  # its libcst tree read near the value only (an import is a text edit)
     node_types = (ast.ClassDef,)
+    watched_names = frozenset({"field"})  # a module with its own `field` gets no new import
     valid = (
         Valid(
             "from dataclasses import dataclass, field\n\n@dataclass\nclass A:\n"
@@ -63,9 +71,27 @@ class MutableDataclassDefault(Rule):
             at="5:16-5:26",
             message="mutable default for dataclass field `tags`; use `field(default_factory=...)`",
         ),
-        Invalid(
+        Invalid(  # `field` not imported: added to the `from dataclasses import` line
             "from dataclasses import dataclass\n\n@dataclass\nclass A:\n    seen: dict = dict()\n",
+            fixed="from dataclasses import dataclass, field\n\n@dataclass\nclass A:\n"
+            "    seen: dict = field(default_factory=dict)\n",
+            unsafe=True,
             at="5:17-5:23",
+            message="mutable default for dataclass field `seen`; use `field(default_factory=...)`",
+        ),
+        Invalid(  # `field` imported but unused: F401 and EMS106 both fixed, `field` kept
+            "from dataclasses import dataclass, field\n\n@dataclass\nclass A:\n    seen: list = []\n",
+            fixed="from dataclasses import dataclass, field\n\n@dataclass\nclass A:\n"
+            "    seen: list = field(default_factory=list)\n",
+            unsafe=True,
+            also=("F401", "F821"),  # F821: what tells the two fixes apart in one batch
+            at="5:17-5:19",
+            message="mutable default for dataclass field `seen`; use `field(default_factory=...)`",
+        ),
+        Invalid(  # the module binds `field` itself: no import is added, no fix
+            "from dataclasses import dataclass\n\n@dataclass\nclass A:\n    field: int = 0\n"
+            "    seen: dict = {}\n",
+            at="6:17-6:19",
             message="mutable default for dataclass field `seen`; use `field(default_factory=...)`",
         ),
     )
@@ -74,18 +100,24 @@ class MutableDataclassDefault(Rule):
         assert isinstance(node, ast.ClassDef)
         if not any(_is_dataclass(d, ctx) for d in node.decorator_list):
             return
-        spelled_field = _field_spelling(ctx)
+        spelled_field, needs_import = _field_spelling(ctx)
         for statement in node.body:
             if not isinstance(statement, ast.AnnAssign) or statement.value is None:
                 continue
             if not isinstance(statement.target, ast.Name) or _is_classvar(statement.annotation):
                 continue
             if _mutable(statement.value):
+                if needs_import and ctx.binds_anywhere("field"):
+                    spelled_field = needs_import = ""  # `field` means something else here: no fix
                 yield ctx.hit(
                     statement.value,
                     f"mutable default for dataclass field `{statement.target.id}`; use "
                     "`field(default_factory=...)`",
-                    data=(("field", spelled_field), ("factory", _factory(statement.value))),
+                    data=(
+                        ("field", spelled_field),
+                        ("factory", _factory(statement.value)),
+                        ("import", needs_import),
+                    ),
                 )
 
     @classmethod
@@ -119,12 +151,14 @@ class MutableDataclassDefault(Rule):
                 )
             ],
         )
-        return ctx.replace(value, new, self.fix_title, Safety.UNSAFE, finding)
+        fix = ctx.replace(value, new, self.fix_title, Safety.UNSAFE, finding)
+        return _with_import(fix, finding, ctx)
 
     def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         """``fix`` as a text edit (``ems.fixes.textedit``) for a one-line value written
         right after the `=` and ending its statement: brackets around it or a value over
-        several lines go to libcst."""
+        several lines go to libcst. The import, if needed, is the same text edit on both
+        routes (``_with_import``)."""
         spelled, factory = finding.datum("field"), finding.datum("factory")
         at = finding.range
         if at.start.line != at.end.line or not spelled:
@@ -140,7 +174,8 @@ class MutableDataclassDefault(Rule):
             raise textedit.CstNeeded
         new = f"{spelled}(default_factory={factory or 'lambda: ' + value})"
         start, end = textedit.offsets(ctx.source, at)
-        return textedit.replacement(ctx.source, start, end, new, self.fix_title, Safety.UNSAFE, finding)
+        fix = textedit.replacement(ctx.source, start, end, new, self.fix_title, Safety.UNSAFE, finding)
+        return _with_import(fix, finding, ctx)
 
 
 def _mutable(node: ast.expr) -> bool:
@@ -180,23 +215,33 @@ def _is_dataclass(decorator: ast.expr, ctx: AnalysisContext) -> bool:
     return isinstance(decorator, ast.Name) and decorator.id in _imports(ctx)[0]
 
 
-def _field_spelling(ctx: AnalysisContext) -> str:
-    return _imports(ctx)[1]
+def _field_spelling(ctx: AnalysisContext) -> tuple[str, str]:
+    """How the fix spells `dataclasses.field`, and "1" when it must import it (else "")."""
+    _, spelled, needs_import = _imports(ctx)
+    return spelled, needs_import
 
 
-def _imports(ctx: AnalysisContext) -> tuple[frozenset[str], str]:
-    """Names bound to `dataclasses.dataclass`, and how to spell `dataclasses.field` ("" if
-    it would need a new import)."""
+def _imports(ctx: AnalysisContext) -> tuple[frozenset[str], str, str]:
+    """Names bound to `dataclasses.dataclass`, how to spell `dataclasses.field`, and "1"
+    when that spelling (`field`) needs a new import; ("", "") when a `*` import from
+    another module may bind `field` (the fix then has no safe spelling)."""
 
-    def build(statements: list[ast.stmt]) -> tuple[frozenset[str], str]:
+    def build(statements: list[ast.stmt]) -> tuple[frozenset[str], str, str]:
         decorators = {"dataclass"}
         field = ""
         module = ""
+        starred = False  # a `from elsewhere import *`: `field` may already mean something
         for statement in statements:
             if isinstance(statement, ast.ImportFrom) and statement.names:
+                ours = statement.module == "dataclasses" and not statement.level
                 for alias in statement.names:
                     bound = alias.asname or alias.name
-                    if statement.module == "dataclasses" and not statement.level:
+                    if alias.name == "*":
+                        if ours:
+                            field = field or "field"  # in dataclasses.__all__
+                        else:
+                            starred = True
+                    elif ours:
                         if alias.name == "dataclass":
                             decorators.add(bound)
                         elif alias.name == "field" and not field:
@@ -209,6 +254,84 @@ def _imports(ctx: AnalysisContext) -> tuple[frozenset[str], str]:
                         module = alias.asname or alias.name
         if not field and module:
             field = f"{module}.field"
-        return frozenset(decorators), field
+        if field:
+            return frozenset(decorators), field, ""
+        if starred:
+            return frozenset(decorators), "", ""
+        return frozenset(decorators), "field", "1"
 
     return ctx.imports_fact(("ems106.imports",), build)  # type: ignore[return-value]
+
+
+def _with_import(fix: Fix, finding: Finding, ctx: FixContext) -> Fix | None:
+    """``fix`` with the edit that imports `field` when the finding says it is needed (the
+    same text edit on the libcst route and the text route); None when there is no place
+    to add it before the class."""
+    if finding.datum("import") != "1":
+        return fix
+    edit = _import_edit(ctx.source, ctx.statements.tree, finding.line)
+    if edit is None:
+        return None
+    return replace(fix, edits=(edit, *fix.edits))
+
+
+def _import_edit(source: SourceText, tree: ast.Module, before: int) -> TextEdit | None:
+    """Where `from dataclasses import field` goes, as one inserting edit: `field` added to
+    the module's first `from dataclasses import ...` statement (after its last name, or on
+    a line of its own after a trailing comma that ends its line), else a new line after
+    the last top-level import above line ``before`` (or before the first statement that is
+    not the docstring or a `from __future__` import). None when that statement shares its
+    line with another, or starts at or after ``before``."""
+    statements = tree.body
+    for statement in statements:
+        if (
+            isinstance(statement, ast.ImportFrom)
+            and statement.module == "dataclasses"
+            and not statement.level
+            and statement.names[0].name != "*"
+        ):
+            if statement.lineno >= before:
+                return None
+            return _added_name(source, statement)
+    imports = [s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom)) and s.lineno < before]
+    if imports:
+        last = imports[-1]
+        end_line = last.end_lineno
+        assert end_line is not None
+        _, end = textedit.node_range(source, last)
+        rest = source.text[end : source.offset(end_line, len(source.line(end_line)))]
+        if last.col_offset or not textedit.only_comment(rest):
+            return None  # after `x = 1;` or before `; y = 2`
+        return TextEdit(
+            Range.of(end_line + 1, 0, end_line + 1, 0), "from dataclasses import field" + _eol(source)
+        )
+    index = 0
+    if statements and isinstance(statements[0], ast.Expr) and isinstance(statements[0].value, ast.Constant):
+        index = 1  # the docstring
+    while index < len(statements) and isinstance(statements[index], ast.ImportFrom):
+        index += 1  # `from __future__` imports (the only imports left here)
+    if index >= len(statements) or statements[index].col_offset:
+        return None
+    first = statements[index]
+    line = min([first.lineno, *(d.lineno for d in getattr(first, "decorator_list", ()))])
+    if line > before:
+        return None
+    return TextEdit(Range.of(line, 0, line, 0), "from dataclasses import field" + _eol(source))
+
+
+def _added_name(source: SourceText, statement: ast.ImportFrom) -> TextEdit:
+    """`field` added to ``statement``'s names."""
+    last = statement.names[-1]
+    end_line, end_column = last.end_lineno, source.char_column(last.end_lineno, last.end_col_offset)  # type: ignore[arg-type]
+    line = source.line(end_line)  # type: ignore[arg-type]
+    after = line[end_column:].lstrip(" \t")
+    if after.startswith(",") and textedit.only_comment(after[1:]) and end_line != statement.end_lineno:
+        # `    last,  # note` on its own line, `)` below: `field,` on a line of its own
+        indent = textedit.indentation(line)
+        return TextEdit(Range.of(end_line, len(line), end_line, len(line)), f"{_eol(source)}{indent}field,")  # type: ignore[arg-type]
+    return TextEdit(Range.of(end_line, end_column, end_line, end_column), ", field")  # type: ignore[arg-type]
+
+
+def _eol(source: SourceText) -> str:
+    """The file's line break (a `\r\n` file keeps its own)."""
+    return "\r\n" if "\r\n" in source.text else "\n"

@@ -186,8 +186,9 @@ class UnusedVariable(Rule):
 
     def text_fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
         """``fix`` as a text edit (``ems.fixes.textedit``): ``as name`` dropped from a
-        one-line ``except``/``with``; a one-target assignment removed, or only its ``x =``
-        when the value may do something. Other shapes raise ``CstNeeded``."""
+        one-line ``except``/``with``; a one-target assignment (annotated or not) removed,
+        or only its ``x =`` / ``x: T =`` when the value may do something. Other shapes
+        raise ``CstNeeded``."""
         source, text = ctx.source, ctx.text
         start, end = textedit.offsets(source, finding.range)
         if text[start:end] != finding.datum("name"):
@@ -206,6 +207,8 @@ class UnusedVariable(Rule):
             return textedit.replacement(
                 source, match.start(), end, "", self.fix_title, self.fix_safety, finding
             )
+        if kind == "annassign":
+            return self._text_annassign(finding, ctx, start)
         if kind != "assign":
             raise textedit.CstNeeded
         equals = _EQUALS.match(text, end)
@@ -228,6 +231,28 @@ class UnusedVariable(Rule):
         if equals is None:
             raise textedit.CstNeeded
         # the target and its `=` go (one of several targets, or the value is kept)
+        return textedit.replacement(source, start, equals.end(), "", self.fix_title, self.fix_safety, finding)
+
+    def _text_annassign(self, finding: Finding, ctx: FixContext, start: int) -> Fix:
+        """``x: T = value`` starting its line: removed (``pass`` if alone in its block),
+        or only its ``x: T =`` when the value may do something (libcst's ``Expr``). The
+        annotation without brackets of its own around it, comments or backslashes."""
+        source, text = ctx.source, ctx.text
+        node = textedit.statement_starting(source, finding.line, finding.range.start.column)
+        if not (isinstance(node, ast.AnnAssign) and node.simple and node.value is not None):
+            raise textedit.CstNeeded
+        if not _ast_effect(node.value):
+            place = ctx.statements.at(finding.line, finding.range.start.column)
+            if place is None:
+                raise textedit.CstNeeded
+            return textedit.remove_statement(source, place, self.fix_title, self.fix_safety, finding)
+        _, annotation_end = textedit.node_range(source, node.annotation)
+        equals = _EQUALS.match(text, annotation_end)
+        if equals is None:
+            raise textedit.CstNeeded  # brackets around the annotation
+        removed = text[start : equals.end()]
+        if "#" in removed or "\\" in removed or "\r" in removed:
+            raise textedit.CstNeeded  # a comment or a backslash
         return textedit.replacement(source, start, equals.end(), "", self.fix_title, self.fix_safety, finding)
 
 
