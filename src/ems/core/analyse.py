@@ -45,7 +45,7 @@ UNUSED_SUPPRESSION_CODE = "RUF100"
 
 
 @dataclass(frozen=True)
-class _Selected:
+class SelectedRules:
     rules: tuple[Rule, ...]
     dispatch: dict[type[ast.AST], tuple[Rule, ...]]
     enabled: frozenset[str]
@@ -56,7 +56,7 @@ class _Selected:
 _SELECTIONS_KEPT = 32
 
 
-def _select(ruleset: RuleSet, config: Config, path: str) -> tuple[_Selected, frozenset[str]]:
+def select_rules(ruleset: RuleSet, config: Config, path: str) -> tuple[SelectedRules, frozenset[str]]:
     """The rules enabled for ``path``, their instances and node-type dispatch: computed
     once per configuration (and per set of per-file ignores), not per file.
 
@@ -75,7 +75,7 @@ def _select(ruleset: RuleSet, config: Config, path: str) -> tuple[_Selected, fro
         for rule in rules:
             for node_type in rule.node_types:
                 dispatch.setdefault(node_type, []).append(rule)
-        selected = _Selected(rules, {k: tuple(v) for k, v in dispatch.items()}, enabled)
+        selected = SelectedRules(rules, {k: tuple(v) for k, v in dispatch.items()}, enabled)
         if len(cache) >= _SELECTIONS_KEPT:
             cache.pop(next(iter(cache)))
         cache[key] = selected
@@ -167,7 +167,7 @@ def _checked(
     """The rules over the parsed module (``held``: its tree, taken out of the list here so
     that nothing else keeps it alive), and the report."""
     tree = held.pop()
-    selected, enabled = _select(ruleset, config, path)
+    selected, enabled = select_rules(ruleset, config, path)
     ctx = AnalysisContext(path=path, source=src, tree=tree, fact_log=fact_log)
     walk_started = time.perf_counter()
     raw, errors = run_rules(ctx, selected.rules, selected.dispatch)
@@ -216,12 +216,12 @@ def finish(
     """The report from the rules' hits: findings, suppressions (RUF100), order, fingerprints
     (``names``: the enclosing definitions of ``finding_lines``). Shared by ``analyse`` and
     ``ems.core.piecewise``. ``raw`` is emptied as the findings are made."""
-    findings = [_to_finding(rule, hit, path, config) for rule, hit in raw]
+    findings = [to_finding(rule, hit, path, config) for rule, hit in raw]
     raw.clear()
-    findings.extend(_rule_error_finding(err, path) for err in errors)
-    findings = _apply_suppressions(findings, text, ruleset, enabled, path, config, suppressions)
+    findings.extend(rule_error_finding(err, path) for err in errors)
+    findings = apply_suppressions(findings, text, ruleset, enabled, path, config, suppressions)
     findings.sort(key=lambda f: (f.range.start, f.code))
-    findings = _with_fingerprints(findings, names, src, path)
+    findings = with_fingerprints(findings, names, src, path)
     timings["total"] = time.perf_counter() - started
     return Report(path, tuple(findings), False, tuple(errors), timings)
 
@@ -410,7 +410,7 @@ def _walk(
     ancestors.clear()
 
 
-def _to_finding(rule: type[Rule], hit: Hit, path: str, config: Config) -> Finding:
+def to_finding(rule: type[Rule], hit: Hit, path: str, config: Config) -> Finding:
     return Finding(
         code=rule.code,
         name=rule.name,
@@ -437,7 +437,7 @@ def _syntax_finding(
         Range.of(line, column, end_line, end_col),
         config.severity_of(SyntaxErrorRule.code, SyntaxErrorRule.severity),
     )
-    return _with_fingerprints([finding], {}, None, path)[0]
+    return with_fingerprints([finding], {}, None, path)[0]
 
 
 def _from_syntax_error(exc: SyntaxError, path: str, src: SourceText, config: Config) -> Finding:
@@ -477,7 +477,7 @@ def _multiline_end_column(src: SourceText, line: int, end_line: int) -> int:
     return limit
 
 
-def _rule_error_finding(error: RuleError, path: str) -> Finding:
+def rule_error_finding(error: RuleError, path: str) -> Finding:
     # The exception type only: its message may quote source text (and secrets), and it
     # changes with every edit, which made fix verification see a "new" EMS901 and refuse.
     return InternalRuleError.finding(
@@ -486,7 +486,7 @@ def _rule_error_finding(error: RuleError, path: str) -> Finding:
     )
 
 
-def _apply_suppressions(
+def apply_suppressions(
     findings: list[Finding],
     text: str,
     ruleset: RuleSet,
@@ -577,7 +577,7 @@ def names_from_spans(spans: list[DefinitionSpan], lines: Iterable[int]) -> dict[
     return {line: enclosing_definition(spans, starts, line, parents) for line in ordered}
 
 
-def _with_fingerprints(
+def with_fingerprints(
     findings: list[Finding], names: dict[int, str], src: SourceText | None, path: str
 ) -> list[Finding]:
     """``findings`` with their fingerprints; ``names``: ``_enclosing_names`` of their lines."""

@@ -27,7 +27,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from ems.core.analyse import FactLog, _select, analyse_parsed
+from ems.core.analyse import FactLog, analyse_parsed, select_rules
 from ems.core.config import Config
 from ems.core.model import Finding, Range, Related, Report, render_message
 from ems.core.parsing import PIECEWISE_MIN_CHARS
@@ -125,7 +125,7 @@ def reanalyse(original: Original, text: str, path: str, config: Config, ruleset:
 
 
 def _built_in_only(ruleset: RuleSet, config: Config, path: str) -> bool:
-    selected, _ = _select(ruleset, config, path)
+    selected, _ = select_rules(ruleset, config, path)
     return all(type(rule).__module__.startswith(BUILT_IN) for rule in selected.rules)
 
 

@@ -44,10 +44,10 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import pairwise
 
-from ems.core.analyse import _to_finding, _with_fingerprints, names_from_spans, run_rules
+from ems.core.analyse import names_from_spans, run_rules, to_finding, with_fingerprints
 from ems.core.config import Config
 from ems.core.fingerprint import definition_spans
-from ems.core.incremental.state import Rules, _Body, split_rules
+from ems.core.incremental.state import Rules, StubbedBody, split_rules
 from ems.core.incremental.stubs import (
     analyse_bodies,
     global_imports,
@@ -104,7 +104,7 @@ class Judged:
 
     def __init__(self, text: str, tree: ast.Module, report: Report, facts: dict) -> None:
         self.text, self.tree, self.report, self.facts = text, tree, report, facts
-        self.alone: dict[int, _Body | None] = {}
+        self.alone: dict[int, StubbedBody | None] = {}
         self.bound: dict[str, bool] = {}
         self.rules: dict[tuple[object, str], Rules] = {}
 
@@ -249,7 +249,7 @@ class Judged:
             self.bound[name] = name in names_bound([self.tree], frozenset({name}), self.text)
         return self.bound[name]
 
-    def alone_of(self, index: int, path: str, rules: Rules) -> _Body | None:
+    def alone_of(self, index: int, path: str, rules: Rules) -> StubbedBody | None:
         """The body ``index`` analysed alone (``stubs.analyse_bodies``), once; None when a
         rule erred on it."""
         if index not in self.alone:
@@ -338,7 +338,7 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             )
             if local is None:
                 return None
-            fresh += [_to_finding(rule, hit, path, config) for rule, hit in local]
+            fresh += [to_finding(rule, hit, path, config) for rule, hit in local]
             continue
         index = judged.bodies.index(body)
         node = _parse_def(new, change, body)
@@ -385,12 +385,12 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             expected[(rule.code, hit.line, hit.column, hit.end_line, hit.end_column, hit.message)] += 1
         for old_read, new_read in zip(old_reads, new_reads, strict=True):
             moved[_span(old_read, judged.source)] = _span(new_read, source)
-        fresh += [_to_finding(rule, hit, path, config) for rule, hit in after.hits]
+        fresh += [to_finding(rule, hit, path, config) for rule, hit in after.hits]
         # chunk-local rules: the new def alone, or inside a copy of its class
         local = _local_hits(judged, body, [node], change, source, path, rules, text, imports_now, seed)
         if local is None:
             return None
-        fresh += [_to_finding(rule, hit, path, config) for rule, hit in local]
+        fresh += [to_finding(rule, hit, path, config) for rule, hit in local]
 
     findings: list[Finding] = []
     firsts = [c.body.first for c in changes]
@@ -438,7 +438,7 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
     if _ties(findings, changes):
         return None
     names = _names(judged, findings, changes, defs)
-    findings = _with_fingerprints(findings, names, source, path)
+    findings = with_fingerprints(findings, names, source, path)
     return Report(path, tuple(findings), False, (), {"total": time.perf_counter() - started})
 
 
@@ -573,7 +573,7 @@ def _header_reads(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Name
     return [n for part in parts if part is not None for n in ast.walk(part) if isinstance(n, ast.Name)]
 
 
-def _reads(slot: _Body) -> list[ast.Name] | None:
+def _reads(slot: StubbedBody) -> list[ast.Name] | None:
     """The names a body's stub replays (what it reads from outside), in order."""
     names = [statement.value for statement in slot.reads if isinstance(statement, ast.Expr)]
     if len(names) != len(slot.reads) or not all(isinstance(n, ast.Name) for n in names):

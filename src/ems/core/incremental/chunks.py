@@ -13,7 +13,7 @@ from ems.core.fingerprint import definition_spans
 from ems.core.incremental.state import (
     RawHit,
     Rules,
-    _Body,
+    StubbedBody,
     _Chunk,
     _Class,
     _first_line,
@@ -117,7 +117,7 @@ def _chunks_of(
     hits_by_chunk: list[list[RawHit]] = [[] for _ in groups]
     for hit in local_hits:
         hits_by_chunk[min(bisect.bisect_left(ends, hit[1].line), len(groups) - 1)].append(hit)
-    bodies_by_chunk: list[list[_Body]] = [[] for _ in groups]
+    bodies_by_chunk: list[list[StubbedBody]] = [[] for _ in groups]
     for body in bodies:
         bodies_by_chunk[min(bisect.bisect_left(ends, body.full.lineno), len(groups) - 1)].append(body)
     classes_by_chunk: list[list[_Class]] = [[] for _ in groups]

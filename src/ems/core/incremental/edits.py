@@ -20,7 +20,7 @@ from ems.core.incremental.state import (
     _FUNCTIONS,
     RawHit,
     Rules,
-    _Body,
+    StubbedBody,
     _Chunk,
     _Class,
     _first_line,
@@ -280,7 +280,7 @@ def _update_method(
         [method], parent, chunks, position, src, path, rules, text, facts, first, last + delta
     )
 
-    fresh = _Body(found.holder, found.index, method, None, frozenset(), [], parent=parent)
+    fresh = StubbedBody(found.holder, found.index, method, None, frozenset(), [], parent=parent)
     errors += analyse_bodies([fresh], src, path, rules, text, facts)
     fresh.hits = [(rule, _shift_hit(hit, -shift)) for rule, hit in fresh.hits]
     fresh.shifts = {"full": shift, "stub": shift, "reads": shift}
@@ -538,8 +538,8 @@ def _ascii(old: list[str], new: list[str]) -> bool:
 def _same_in_outline(
     before: _Class | None,
     after: _Class | None,
-    gone: list[_Body],
-    fresh: list[_Body],
+    gone: list[StubbedBody],
+    fresh: list[StubbedBody],
     replaced: Sequence[ast.stmt] = (),
     statements: Sequence[ast.stmt] = (),
 ) -> bool:
@@ -664,7 +664,7 @@ def _reanalyse_class(
 
 
 def _move_after(
-    chunks: list[_Chunk], position: int, replaced: list[_Body], first: int, last: int, delta: int
+    chunks: list[_Chunk], position: int, replaced: list[StubbedBody], first: int, last: int, delta: int
 ) -> None:
     """Move by ``delta`` lines what follows document line ``last`` (the end of the lines
     being replaced, with the ``replaced`` bodies in them) and stretch what encloses it; the
@@ -672,7 +672,7 @@ def _move_after(
     chunk = chunks[position]
     chunk.revision += 1  # its outline's nodes move
     shift = chunk.shift
-    slots: list[_Body | _Class] = [*chunk.classes, *chunk.bodies]
+    slots: list[StubbedBody | _Class] = [*chunk.classes, *chunk.bodies]
     roots = frozenset(id(n) for slot in slots for n in (slot.full, slot.stub) if n is not None)
     trees: list[ast.AST] = list(chunk.statements)
     gone = {id(body) for body in replaced}
@@ -680,7 +680,7 @@ def _move_after(
     for slot in slots:
         if id(slot) not in gone:
             trees += [n for n in (slot.full, slot.stub) if n is not None]
-            if isinstance(slot, _Body):
+            if isinstance(slot, StubbedBody):
                 trees += slot.reads
     for node in _positioned(trees, roots - {id(t) for t in trees}):
         line = node.lineno  # type: ignore[attr-defined]

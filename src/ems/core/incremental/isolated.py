@@ -30,7 +30,7 @@ from typing import Any
 
 from ems.core.analyse import run_rules
 from ems.core.incremental.outline import _place, outside, replay, with_repeats
-from ems.core.incremental.state import _NO_POSITION, RawHit, _Body, _Chunk, _Class, _State
+from ems.core.incremental.state import _NO_POSITION, RawHit, StubbedBody, _Chunk, _Class, _State
 from ems.core.model import Range, Related, render_message
 from ems.core.rule import AnalysisContext, Hit
 from ems.core.source import SourceText
@@ -172,7 +172,7 @@ def _names(chunk: _Chunk) -> set[str] | None:
     # was analysed alone; its own bindings (parameters too) are in its scope, and none of
     # them is a name the module imports (``stubs.stands_in``: F811 is the one way a
     # binding in a function or class scope reaches a module's name).
-    slots: list[_Body | _Class] = [*chunk.bodies, *chunk.classes]
+    slots: list[StubbedBody | _Class] = [*chunk.bodies, *chunk.classes]
     for slot in slots:
         if slot.active == "stub":
             names |= slot.read_names

@@ -7,7 +7,7 @@ import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ems.core.incremental.state import _NO_POSITION, RawHit, _Body, _Chunk, _Class, _State
+from ems.core.incremental.state import _NO_POSITION, RawHit, StubbedBody, _Chunk, _Class, _State
 from ems.core.incremental.stubs import stands_in
 from ems.core.rule import AnalysisContext
 from ems.core.source import SourceText
@@ -65,7 +65,7 @@ class _Outline:
     repeats: dict[tuple[int, int], list[ast.AST]]
 
 
-def _variant(slot: _Body | _Class, name: str) -> ast.stmt:
+def _variant(slot: StubbedBody | _Class, name: str) -> ast.stmt:
     node = slot.full if name == "full" else slot.stub
     assert node is not None
     return node
@@ -93,12 +93,12 @@ def _settle(chunk: _Chunk, every_variant: bool) -> None:
     target = chunk.shift
     if not every_variant and chunk.applied == target and _settled(chunk, target):
         return
-    slots: list[_Body | _Class] = [*chunk.classes, *chunk.bodies]
+    slots: list[StubbedBody | _Class] = [*chunk.classes, *chunk.bodies]
     roots = frozenset(id(n) for slot in slots for n in (slot.full, slot.stub) if n is not None)
     for slot in slots:
         if every_variant:
             names = ["full", "stub"] if slot.stub is not None else ["full"]
-        elif isinstance(slot, _Body) and slot.in_class is not None and slot.in_class.active == "stub":
+        elif isinstance(slot, StubbedBody) and slot.in_class is not None and slot.in_class.active == "stub":
             continue  # not in the outline: moved when its class is
         else:
             names = [slot.active]

@@ -9,16 +9,16 @@ from dataclasses import replace
 from typing import Any
 
 from ems.core.analyse import (
-    _apply_suppressions,
-    _rule_error_finding,
-    _to_finding,
+    apply_suppressions,
+    rule_error_finding,
     run_rules,
+    to_finding,
 )
 from ems.core.config import Config
 from ems.core.fingerprint import enclosing_definition, fingerprints
 from ems.core.incremental.isolated import patched
 from ems.core.incremental.outline import _outline, _place, with_repeats
-from ems.core.incremental.state import RawHit, Scoped, _Body, _Chunk, _Class, _shift_hit, _State
+from ems.core.incremental.state import RawHit, Scoped, StubbedBody, _Chunk, _Class, _shift_hit, _State
 from ems.core.model import Finding, Report, RuleError
 from ems.core.registry import RuleSet
 from ems.core.rule import AnalysisContext
@@ -36,15 +36,15 @@ def _report(state: _State, text: str, path: str, config: Config, ruleset: RuleSe
     src.__dict__["lines"] = state.lines  # split once per edit (``analyse``), not again here
     raw, scoped_errors = _scoped(state, text, src, path)
     for chunk in state.chunks:  # (after ``_scoped``: it decides what is stubbed)
-        slots: tuple[_Body | _Class, ...] = (*chunk.bodies, *chunk.classes)
+        slots: tuple[StubbedBody | _Class, ...] = (*chunk.bodies, *chunk.classes)
         for slot in slots:
             if slot.active == "stub" and slot.hits:
                 findings += _cached_findings(slot, chunk.shift, path, config)
     for error in scoped_errors:
         errors.setdefault(error.code, error)
-    findings += [_to_finding(rule, hit, path, config) for rule, hit in raw]
-    findings.extend(_rule_error_finding(err, path) for err in errors.values())
-    findings = _apply_suppressions(findings, text, ruleset, state.rules.enabled, path, config)
+    findings += [to_finding(rule, hit, path, config) for rule, hit in raw]
+    findings.extend(rule_error_finding(err, path) for err in errors.values())
+    findings = apply_suppressions(findings, text, ruleset, state.rules.enabled, path, config)
     findings.sort(key=lambda f: (f.range.start, f.code))
     findings = _fingerprinted(findings, state, src, path)
     elapsed = time.perf_counter() - started
@@ -114,12 +114,14 @@ def _facts_hold(
     return True
 
 
-def _cached_findings(owner: _Chunk | _Body | _Class, shift: int, path: str, config: Config) -> list[Finding]:
+def _cached_findings(
+    owner: _Chunk | StubbedBody | _Class, shift: int, path: str, config: Config
+) -> list[Finding]:
     """The owner's cached hits as findings at its current place (rebuilt when it moves)."""
     if owner.findings is None or owner.findings[0] != shift:
         owner.findings = (
             shift,
-            [_to_finding(rule, _shift_hit(hit, shift), path, config) for rule, hit in owner.hits],
+            [to_finding(rule, _shift_hit(hit, shift), path, config) for rule, hit in owner.hits],
         )
     return owner.findings[1]
 

@@ -8,7 +8,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from ems.core.analyse import _select
+from ems.core.analyse import select_rules
 from ems.core.config import Config
 from ems.core.fingerprint import DefinitionSpan
 from ems.core.model import Finding, Range, Related, Report, RuleError, render_message
@@ -28,7 +28,7 @@ RawHit = tuple[type[Rule], Hit]
 
 
 @dataclass
-class _Body:
+class StubbedBody:
     """An outermost function, with the stub that stands in for its body in the outline."""
 
     holder: list[ast.stmt]  # the statement list that holds the def
@@ -79,7 +79,7 @@ class _Chunk:
     statements: list[ast.stmt]  # the outline's statements (bodies swapped for stubs)
     hits: list[RawHit]  # chunk-local rules' findings, in chunk lines
     errors: list[RuleError]
-    bodies: list[_Body]
+    bodies: list[StubbedBody]
     classes: list[_Class]
     imports: frozenset[str]  # names bound by imports outside any function
     typing: frozenset[str]  # those bound to a typing module or one of its members
@@ -118,7 +118,7 @@ class Rules:
 
 def split_rules(ruleset: RuleSet, config: Config, path: str) -> Rules:
     """The rules ``config`` selects for ``path``, split by ``Rule.module_scoped``."""
-    selected, enabled = _select(ruleset, config, path)
+    selected, enabled = select_rules(ruleset, config, path)
     local = tuple(r for r in selected.rules if not r.module_scoped)
     scoped = tuple(r for r in selected.rules if r.module_scoped)
 

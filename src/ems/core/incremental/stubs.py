@@ -23,7 +23,7 @@ from ems.core.incremental.state import (
     _STATEMENT_LISTS,
     RawHit,
     Rules,
-    _Body,
+    StubbedBody,
     _Class,
     _first_line,
 )
@@ -33,15 +33,15 @@ from ems.core.scope import CLASS_MAGIC, TYPING_MODULES, FreeLoad, build_scope_mo
 from ems.core.source import SourceText
 
 
-def outermost_functions(groups: list[list[ast.stmt]]) -> list[_Body]:
+def outermost_functions(groups: list[list[ast.stmt]]) -> list[StubbedBody]:
     """Every def not inside another def, with the list that holds it (no expression walk)."""
-    found: list[_Body] = []
+    found: list[StubbedBody] = []
     lists: list[tuple[list[ast.stmt], ast.AST | None]] = [(group, None) for group in groups]
     while lists:
         children, parent = lists.pop()
         for index, child in enumerate(children):
             if isinstance(child, _FUNCTIONS):
-                found.append(_Body(children, index, child, None, frozenset(), [], parent=parent))
+                found.append(StubbedBody(children, index, child, None, frozenset(), [], parent=parent))
             elif isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
                 for name in _STATEMENT_LISTS:
                     nested = getattr(child, name, None)
@@ -98,20 +98,20 @@ def typing_names(statements: list[ast.stmt]) -> frozenset[str]:
     return frozenset(names)
 
 
-def stands_in(slot: _Body | _Class, imported: AbstractSet[str], typing: AbstractSet[str]) -> bool:
+def stands_in(slot: StubbedBody | _Class, imported: AbstractSet[str], typing: AbstractSet[str]) -> bool:
     """Whether the slot's stub gives the module-scoped rules exactly what its full variant
     gives, in a module whose imports outside functions bind ``imported`` (``typing``: those
     bound to typing). Not when it binds an imported name (a parameter or a binding in the
     body may be what makes the import unused or redefined: F811), nor when it reads a typing
     name (the strings in ``cast("T", x)``, ``Optional["T"]`` are annotations only with the
     module's bindings, which the body analysed alone did not have)."""
-    if isinstance(slot, _Body) and slot.stub is None:
+    if isinstance(slot, StubbedBody) and slot.stub is None:
         return False
     return slot.binds.isdisjoint(imported) and slot.read_names.isdisjoint(typing)
 
 
 def analyse_bodies(
-    bodies: list[_Body],
+    bodies: list[StubbedBody],
     src: SourceText,
     path: str,
     rules: Rules,
@@ -178,7 +178,7 @@ def _alone(
 
 def analyse_classes(
     groups: list[tuple[int, list[ast.stmt]]],
-    bodies: list[_Body],
+    bodies: list[StubbedBody],
     src: SourceText,
     path: str,
     rules: Rules,
@@ -186,7 +186,7 @@ def analyse_classes(
     facts: dict[tuple[str, ...], Any],
 ) -> tuple[list[_Class], list[RuleError]]:
     """Top-level classes analysed alone (defs as stubs): what they read, what they find inside."""
-    candidates: list[tuple[list[ast.stmt], int, ast.ClassDef, list[_Body]]] = []
+    candidates: list[tuple[list[ast.stmt], int, ast.ClassDef, list[StubbedBody]]] = []
     by_line = sorted(bodies, key=lambda b: b.full.lineno)
     starts = [b.full.lineno for b in by_line]
     for _, statements in groups:
