@@ -24,6 +24,7 @@ from pygls.exceptions import (
 from pygls.uris import from_fs_path, to_fs_path
 
 from ems import __version__
+from ems.core.config import CONFIG_FILES
 from ems.fixes.offers import OfferKind
 from ems.server import actions, hover, monitoring
 from ems.server.app import CMD_FIX_ALL, CMD_SCAN, CMD_STATUS, EmsLanguageServer
@@ -33,7 +34,6 @@ from ems.server.settings import RUN_ON_SAVE, RUN_ON_TYPE
 
 log = logging.getLogger("ems.server")
 
-CONFIG_FILE_NAMES = ("pyproject.toml", "ems.toml")
 WATCHER_ID = "ems-config-watcher"
 # Python files changed, and any file or folder created or deleted: what can change which
 # names other modules import from a file (the fixability judgements' re-export stamps).
@@ -62,7 +62,7 @@ async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -
     asyncio.get_running_loop().run_in_executor(ls.analyser.executor, ls.analyser.prewarm)
     ls.sampler = monitoring.start(ls)  # project log file, crash-loop bound, sampler thread
     if ls._cap("workspace", "did_change_watched_files", "dynamic_registration"):
-        watchers = [lsp.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILE_NAMES]
+        watchers = [lsp.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILES]
         watchers += PROJECT_WATCHERS
         registration = lsp.Registration(
             id=WATCHER_ID,
@@ -153,7 +153,7 @@ def did_change_watched_files(ls: EmsLanguageServer, params: lsp.DidChangeWatched
     names = {Path(to_fs_path(change.uri) or change.uri).name for change in params.changes}
     if params.changes:
         ls.judgements.files_changed()
-    if names & set(CONFIG_FILE_NAMES):
+    if names & set(CONFIG_FILES):
         ls.folder_configs.invalidate()
         ls.reported.clear()  # a config error that comes back is shown again
         ls.log_to_client("configuration file changed; reloading and re-analysing open documents")
