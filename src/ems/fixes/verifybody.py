@@ -506,6 +506,29 @@ def _same_run(old: list[str], new: list[str], i: int, j: int) -> int:
     return low
 
 
+_STAND_INS: dict[type[ast.stmt], str] = {ast.ClassDef: "class _:", ast.If: "if 1:"}
+
+
+def _parse_at(region: list[str], first: int, inside: type[ast.stmt] | None) -> list[ast.stmt] | None:
+    """The statements of ``region`` parsed at their own line numbers (from ``first``) and
+    columns: indented lines go inside a stand-in ``inside`` statement on the line before,
+    taken off again. None when that does not parse or is not one such statement."""
+    if inside is not None and first < 2:
+        return None
+    head = "\n" * (first - 2) + _STAND_INS[inside] + "\n" if inside is not None else "\n" * (first - 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(head + "\n".join(region))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if inside is None:
+        return tree.body
+    if len(tree.body) != 1 or not isinstance(tree.body[0], inside):
+        return None
+    return tree.body[0].body  # type: ignore[attr-defined]
+
+
 def _parse_def(new: list[str], change: _Change, body: Body) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     """The def at ``change``'s lines of the fixed text parsed alone (at its own line numbers
     and columns: a method inside a stand-in ``class`` line); None unless it is one def of
@@ -516,24 +539,8 @@ def _parse_def(new: list[str], change: _Change, body: Body) -> ast.FunctionDef |
         return None
     assert body.node is not None  # (a def's body, not an import run)
     column = body.node.col_offset
-    if column:
-        if first < 2:
-            return None
-        source = "\n" * (first - 2) + "class _:\n" + "\n".join(region)
-    else:
-        source = "\n" * (first - 1) + "\n".join(region)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    statements = tree.body
-    if column:
-        if len(statements) != 1 or not isinstance(statements[0], ast.ClassDef):
-            return None
-        statements = statements[0].body
-    if len(statements) != 1:
+    statements = _parse_at(region, first, ast.ClassDef if column else None)
+    if statements is None or len(statements) != 1:
         return None
     node = statements[0]
     if (
@@ -601,20 +608,9 @@ def _parse_imports(new: list[str], change: _Change) -> list[ast.Import | ast.Imp
     if (region and region[-1].endswith("\\")) or (first > 1 and new[first - 2].endswith("\\")):
         return None
     column = change.body.imports[0].col_offset
-    if column and first < 2:
+    statements = _parse_at(region, first, ast.If if column else None)
+    if statements is None:
         return None
-    head = "\n" * (first - 2) + "if 1:\n" if column else "\n" * (first - 1)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(head + "\n".join(region))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    statements = tree.body
-    if column:
-        if len(statements) != 1 or not isinstance(statements[0], ast.If):
-            return None
-        statements = statements[0].body
     if not statements and change.body.entire and change.body.parent is not None:
         return None
     if not all(
