@@ -388,9 +388,11 @@ class EmsLanguageServer(LanguageServer):
         return await self.guarded_fix(label, with_fixability, *args)
 
     def warm_fix_worker(self) -> None:
-        """Start the fix worker, with the fix engine imported in it, the first time a
-        document offers a fix: the first code action then finds it running (its start is
-        ~0.5 s of a cold interpreter and imports)."""
+        """Start the fix worker, with the fix engine imported in it, once: when the client
+        is initialized (``features.on_initialized``), else the first time a document offers
+        a fix. The first code action then finds it running (its start is ~0.5 s of a cold
+        interpreter and imports), and it is not started beside the first document's
+        analysis and incremental state, which the first keystroke would wait for."""
         if self.judgements.counts["warmed"]:
             return
         self.judgements.counts["warmed"] = 1
@@ -683,6 +685,8 @@ class EmsLanguageServer(LanguageServer):
         if not self.can_resolve_edits:
             offered = [a for a in [await self.resolve_action(a) for a in offered] if a.edit is not None]
         result: list[lsp.CodeAction | lsp.Command] = [*offered]
+        if kept is None:  # the user is picking a fix: judge once that pauses too
+            self.judge_when_idle(doc, analysis)
         where = doc.resolved_path
         if where is not None and actions.wants_quick_fixes(params):
             lines = range(params.range.start.line + 1, params.range.end.line + 2)
