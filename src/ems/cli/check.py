@@ -31,7 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--format", choices=FORMATS, default="text", help="report format (see docs/user/cli.md)"
     )
     parser.add_argument("--output-file", "-o", metavar="FILE", help="write the report here instead of stdout")
-    parser.add_argument("--statistics", action="store_true", help="count findings per rule")
+    parser.add_argument(
+        "--statistics",
+        action="store_true",
+        help="count findings per rule (text: after the findings; json: instead of them)",
+    )
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument(
         "--no-source", action="store_true", help="text format: no source excerpt under each finding"
@@ -73,6 +77,8 @@ CLEAR_SCREEN = "\x1b[2J\x1b[H"
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.statistics and args.format not in ("text", "json"):
+        return fail("--statistics works with --format text or json")
     if args.add_noqa and (args.watch or args.paths == ["-"]):
         return fail("--add-noqa needs files or folders, and cannot be combined with --watch")
     if args.show_files or args.show_settings:
@@ -336,7 +342,9 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
 
     counts = formats.count_findings(results)  # from views where there are: nothing decoded
     pieces: Iterable[str]
-    if args.format in ("json", "json-lines"):
+    if args.statistics and args.format == "json":
+        pieces = formats.render_statistics_json(results, ruleset)
+    elif args.format in ("json", "json-lines"):
         from ems.gitinfo.scans import introduced_enricher
 
         render = formats.render_json if args.format == "json" else formats.render_json_lines

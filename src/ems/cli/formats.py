@@ -363,19 +363,36 @@ def render_summary(counts: Counts, files: int, *, colour: bool) -> str:
     return text + "\n"
 
 
-def render_statistics(results: Sequence[FileResult], ruleset: RuleSet) -> str:
+def _rule_counts(results: Sequence[FileResult]) -> list[tuple[str, int, bool]]:
+    """(code, findings, whether ``ems fix`` fixes some of them) per rule, most found first."""
     counts = Counter(f.code for r in results for f in r.report.findings)
-    # ``[*]``: some finding of the rule is one ``ems fix`` fixes (as the text lines mark).
     applied = {
         f.code
         for r in results
         for f in r.report.findings
         if f.fixability is not None and f.fixability.applied
     }
+    return [
+        (code, count, code in applied)
+        for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+def render_statistics(results: Sequence[FileResult], ruleset: RuleSet) -> str:
     rows = []
-    for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+    for code, count, fixable in _rule_counts(results):
         rule = ruleset.get(code)
         name = rule.name if rule else code
-        fixable = "[*]" if code in applied else "   "
-        rows.append(f"{count:>6}  {code:<7} {fixable} {name}")
+        # ``[*]``: some finding of the rule is one ``ems fix`` fixes (as the text lines mark).
+        rows.append(f"{count:>6}  {code:<7} {'[*]' if fixable else '   '} {name}")
     return "\n".join(rows) + ("\n" if rows else "")
+
+
+def render_statistics_json(results: Sequence[FileResult], ruleset: RuleSet) -> Iterator[str]:
+    """``--statistics --format json``: one object per rule, as the text table's rows."""
+    rows = []
+    for code, count, fixable in _rule_counts(results):
+        rule = ruleset.get(code)
+        rows.append({"code": code, "name": rule.name if rule else code, "count": count, "fixable": fixable})
+    yield from json_array_pieces(iter(rows))
+    yield "\n"
