@@ -340,8 +340,10 @@ def _counts(result: FileResult) -> tuple[int, int, int]:
     return len(findings), applied, hidden
 
 
-def render_summary(counts: Counts, files: int, *, colour: bool) -> str:
-    """The last line(s) of text output; ``counts`` as ``count_findings`` gives them."""
+def render_summary(counts: Counts, files: int, *, colour: bool, fix_command: str = "ems fix") -> str:
+    """The last line(s) of text output; ``counts`` as ``count_findings`` gives them.
+    ``fix_command``: what applies the fixes counted (``ems fix --unsafe-fixes`` when the
+    check counted unsafe fixes because of its own ``--unsafe-fixes``)."""
     total, with_findings, fixable, hidden = counts
     if not total:
         text = f"All checks passed ({files} file{'s' if files != 1 else ''} checked)."
@@ -357,7 +359,7 @@ def render_summary(counts: Counts, files: int, *, colour: bool) -> str:
         else ""
     )
     if fixable:
-        text += f"\n[*] {fixable} fixable with `ems fix`" + (f" ({more})." if more else ".")
+        text += f"\n[*] {fixable} fixable with `{fix_command}`" + (f" ({more})." if more else ".")
     elif more:
         text += f"\nNo fixes available ({more})."
     return text + "\n"
