@@ -28,7 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("check", help="report findings in Python files")
     add_selection_options(parser)
     parser.add_argument(
-        "--format", choices=FORMATS, default="text", help="report format (see docs/user/cli.md)"
+        "--format",
+        "--output-format",  # ruff's name for it
+        dest="format",
+        choices=FORMATS,
+        default="text",
+        help="report format (see docs/user/cli.md)",
     )
     parser.add_argument("--output-file", "-o", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument(
