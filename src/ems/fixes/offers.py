@@ -154,7 +154,7 @@ def verified_alone(
         new_text = apply_edits(text, fix.edits)
     except EditConflict:
         return None
-    reason = verify(report, new_text, [finding], path, config, ruleset)
+    reason = verify(report, new_text, [finding], path, config, ruleset, old_text=text)
     if reason is not None:
         log.info("no quick fix for %s at line %d of %s: %s", finding.code, finding.line, path, reason)
         return None
