@@ -39,7 +39,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from ems import __version__
 from ems.core.config import Config, ConfigError
-from ems.core.model import Finding, Fix, Report, Safety
+from ems.core.model import Finding, Fix, Fixability, Report, Safety
 from ems.core.registry import load_rules
 from ems.fixes.offers import (
     NOT_VERIFIED,
@@ -659,8 +659,9 @@ class EmsLanguageServer(LanguageServer):
                 if not finding.fixable:
                     continue
                 known = self.quick_fixes.get(self.quick_fix_key(analysis, stamp, finding))
-                if known is None and finding.fingerprint in judged:
-                    chosen[finding.fingerprint] = judged[finding.fingerprint]
+                verdict = judged.get(finding.fingerprint)
+                if known is None and verdict is not None and verdict.fixability is not Fixability.UNKNOWN:
+                    chosen[finding.fingerprint] = verdict
                     continue
                 try:
                     fix = await self.quick_fix(doc, analysis, finding, stamp)
@@ -673,10 +674,14 @@ class EmsLanguageServer(LanguageServer):
         if worth and actions.fix_all_wanted(params):
             if not self.can_resolve_edits:
                 kept = await self.fixable_report(analysis)
-            fix_all = (
-                any(f.fixability is not None and f.fixability.applied for f in kept.findings)
-                if kept is not None
-                else actions.may_fix_all(analysis.report.findings, self.ruleset, unsafe)
+            applied = kept is not None and any(
+                f.fixability is not None and f.fixability.applied for f in kept.findings
+            )
+            # not judged (yet, or the module is too big for it: UNKNOWN): a fix-all that may
+            # apply a fix is offered, and says so if, resolved, nothing applies
+            unjudged = kept is None or any(f.fixability is Fixability.UNKNOWN for f in kept.findings)
+            fix_all = applied or (
+                unjudged and actions.may_fix_all(analysis.report.findings, self.ruleset, unsafe)
             )
         ctx = self.action_context(doc, analysis)
         offered = actions.code_actions(
