@@ -21,11 +21,15 @@ from ems.cli.common import (
 if TYPE_CHECKING:
     from ems.runtime.longrun import FileRate
 
+FORMATS = ("text", "json", "json-lines", "sarif", "github", "gitlab", "junit", "azure", "pylint")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("check", help="report findings in Python files")
     add_selection_options(parser)
-    parser.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    parser.add_argument(
+        "--format", choices=FORMATS, default="text", help="report format (see docs/user/cli.md)"
+    )
     parser.add_argument("--output-file", "-o", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("--statistics", action="store_true", help="count findings per rule")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
@@ -332,16 +336,26 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
 
     counts = formats.count_findings(results)  # from views where there are: nothing decoded
     pieces: Iterable[str]
-    if args.format == "json":
+    if args.format in ("json", "json-lines"):
         from ems.gitinfo.scans import introduced_enricher
 
-        pieces = formats.render_json(results, ruleset, introduced_enricher(_root(args), results))
+        render = formats.render_json if args.format == "json" else formats.render_json_lines
+        pieces = render(results, ruleset, introduced_enricher(_root(args), results))
     elif args.format == "sarif":
         from ems.cli.sarif import render_sarif
 
         pieces = render_sarif(results, ruleset, resolver)
     elif args.format == "github":
         pieces = [formats.render_github(results, ruleset)]
+    elif args.format in ("gitlab", "junit", "azure", "pylint"):
+        from ems.cli import ci_formats
+
+        pieces = {
+            "gitlab": ci_formats.render_gitlab,
+            "junit": ci_formats.render_junit,
+            "azure": ci_formats.render_azure,
+            "pylint": ci_formats.render_pylint,
+        }[args.format](results)
     else:
         colour = _text_colour(args)
         if blocks is not None:

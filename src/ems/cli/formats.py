@@ -1,4 +1,5 @@
-"""Rendering findings for people and machines: text, json, sarif, github.
+"""Rendering findings for people and machines: text, json, json-lines, github (the
+other CI services' formats are in ``ci_formats``, SARIF in ``sarif``).
 
 All formatters take the finished results. Text and GitHub annotations come back as one
 string; JSON and SARIF as pieces, one finding at a time, which ``write_pieces`` writes in
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -23,8 +25,6 @@ from ems.runtime.scan import FileResult
 
 if TYPE_CHECKING:
     from ems.core.registry import RuleSet
-
-FORMATS = ("text", "json", "sarif", "github")
 
 # Optional enrichment of JSON findings (e.g. the store's "introduced" commit); set by
 # the caller, never globally.
@@ -107,6 +107,15 @@ def render_json(
 ) -> Iterator[str]:
     yield from json_array_pieces(finding_dict(f, ruleset, enrich) for r in results for f in r.report.findings)
     yield "\n"
+
+
+def render_json_lines(
+    results: Sequence[FileResult], ruleset: RuleSet, enrich: Enricher | None = None
+) -> Iterator[str]:
+    """One JSON object per line, as ``render_json``'s items: for tools that stream."""
+    for result in results:
+        for f in result.report.findings:
+            yield json.dumps(finding_dict(f, ruleset, enrich), ensure_ascii=False) + "\n"
 
 
 _WRITE_BATCH = 1 << 20  # characters gathered before one write
