@@ -17,9 +17,9 @@ import pytest
 
 from ems.core import Config, load_rules
 from ems.core.analyse import analyse
-from ems.core.rule import FactLog
 from ems.core.model import Report
 from ems.core.registry import RuleSet
+from ems.core.rule import FactLog
 from ems.fixes import engine, reanalyse
 from ems.fixes.reanalyse import Original
 from ems.fixes.verifybody import Judged, in_bodies
@@ -329,9 +329,7 @@ def test_a_fact_asked_without_a_place_is_asked_by_the_whole_module(rules: RuleSe
 
 
 ADJACENT = (
-    "def f(args, opts=[]):\n    return args, opts\n"
-    "def g(args, opts=[]):\n    return args, opts\n"
-    "X = 1\n"
+    "def f(args, opts=[]):\n    return args, opts\ndef g(args, opts=[]):\n    return args, opts\nX = 1\n"
 )
 B006 = "def {0}(args, opts=None):\n    if opts is None:\n        opts = []\n    return args, opts\n"
 
@@ -354,7 +352,9 @@ def test_adjacent_defs_changed(rules: RuleSet, fixed: str, taken: bool) -> None:
     config = Config(select=("ALL",))
     text = ADJACENT
     if not taken:  # the judged text holds the string too
-        text = text.replace("    return args, opts\ndef g", '    """\nat column 0\n"""\n    return args, opts\ndef g')
+        text = text.replace(
+            "    return args, opts\ndef g", '    """\nat column 0\n"""\n    return args, opts\ndef g'
+        )
     judged = _judged(text, config, rules)
     got = in_bodies(judged, fixed, "m.py", config, rules)
     assert (got is not None) == taken
