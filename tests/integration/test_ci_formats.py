@@ -144,7 +144,7 @@ def test_azure_commands_escape_the_separators_in_a_path(project: Path) -> None:
 
 def test_pylint_lines_match_the_json_findings(project: Path) -> None:
     expected = _json_findings(project)
-    result = ems("--format", "pylint", "src", cwd=project)
+    result = ems("--output-format", "pylint", "src", cwd=project)  # ruff's name for --format
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == [
         f"{f['path']}:{f['line']}: [{f['code']}] {f['message']}" for f in expected

@@ -354,6 +354,11 @@ class Rule:
     # the same pass that collects the nodes for every rule's ``visit`` (one walk per file).
     # A rule that reads it without saying so still works (the model is built on demand).
     uses_scopes: ClassVar[bool] = False
+    # True when a finding of this rule that a fix brings means the fix broke the code (a
+    # name left undefined, one shadowed): verification runs the rule on every fixed text
+    # whatever the user selected, and refuses such a fix (``ems.fixes.engine.verifying``).
+    # Its findings are reported only when it is selected.
+    guards_fixes: ClassVar[bool] = False
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         return iter(())

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from ems.core.analyse import FactLog, analyse
+from ems.core.analyse import FactLog, analyse, select_rules
 from ems.core.config import Config
 from ems.core.model import Finding, Fix, Fixability, Range, Report, Safety
 from ems.core.registry import RuleSet, load_rules
@@ -92,6 +92,9 @@ class FixMemo:
         self.reports: dict[str, Report] = {}
         self.fixes: dict[tuple[int, Finding], Fix | None] = {}  # by id of a kept context
         self.texts: dict[tuple[int, Finding], Fix | CstNeeded | None] = {}  # the same, text route
+        # Per text: the findings of the guard rules it has (``verifying``), when the user's
+        # selection leaves them out and verification ran them.
+        self.guarded: dict[str, tuple[Finding, ...]] = {}
 
     def fix(
         self, finding: Finding, ctx: FixContext, ruleset: RuleSet, whole: Callable[[], FixContext]
@@ -166,6 +169,28 @@ def context_for(text: str, path: str, candidates: list[Finding], ruleset: RuleSe
     return FixContext(text, path)
 
 
+def verifying(config: Config, ruleset: RuleSet, path: str) -> tuple[Config, frozenset[str]]:
+    """The configuration verification analyses a fixed text with, and the codes it adds to
+    the user's selection: the guard rules (``Rule.guards_fixes``: an undefined name, a
+    shadowed one), whose new finding means the fix broke the code under any selection.
+    F401's fix removes ``field`` when EMS106's, in the same batch, starts using it: with
+    ``--select F401,EMS106`` only F821 sees the NameError. Nothing is added (``config``
+    itself) when the selection has them all, as the default one does: then verification
+    costs what it did.
+
+    The added rules run in the same analysis as the selected ones; their findings are
+    compared with the text's before the fix (``verify``) and never reported."""
+    _, enabled = select_rules(ruleset, config, path)
+    guards = frozenset(rule.code for rule in ruleset.rules if rule.guards_fixes) - enabled
+    if not guards:
+        return config, guards
+    # Exact codes: the selection is the user's, per-file ignores applied, plus the guards.
+    checking = replace(
+        config, select=tuple(sorted(enabled | guards)), extend_select=(), ignore=(), per_file_ignores=()
+    )
+    return checking, guards
+
+
 def verify(
     before: Report,
     new_text: str,
@@ -174,15 +199,25 @@ def verify(
     config: Config,
     ruleset: RuleSet,
     memo: FixMemo | None = None,
+    *,
+    old_text: str | None = None,
 ) -> str | None:
-    """None when the new text is acceptable; otherwise the reason it is not."""
+    """None when the new text is acceptable; otherwise the reason it is not.
+
+    ``old_text``: the text ``before`` is the report of. When the guard rules are not
+    selected (``verifying``) and the fixed text has findings of theirs, the old text's are
+    found with them only (one more analysis, once per text, and only then); without it,
+    ``before`` is taken to hold them."""
+    checking, guards = verifying(config, ruleset, path)
     after = (
-        memo.analyse(new_text, path, config, ruleset) if memo else analyse(new_text, path, config, ruleset)
+        memo.analyse(new_text, path, checking, ruleset)
+        if memo
+        else analyse(new_text, path, checking, ruleset)
     )
     if after.syntax_error:
         return "the result does not parse"
-    remaining = _signature(after.findings)
-    expected = _signature(before.findings)
+    remaining = _signature(f for f in after.findings if f.code not in guards)
+    expected = _signature(f for f in before.findings if f.code not in guards)
     for target in targets:
         key = _key(target)
         if remaining[key] >= expected[key]:
@@ -194,10 +229,39 @@ def verify(
         if rule is not None:
             revealed |= rule.fix_may_reveal
     new = [key for key in (remaining - expected) if key[0] not in revealed]
+    if not new and guards:
+        broken = tuple(f for f in after.findings if f.code in guards)
+        if memo is not None:
+            memo.guarded[new_text] = broken
+        if any(f.code not in revealed for f in broken):
+            had = _guard_findings(before, old_text, path, config, guards, ruleset, memo)
+            new = [key for key in (_signature(broken) - _signature(had)) if key[0] not in revealed]
     if new:
         code, message = new[0]
         return f"the fix introduces {code}: {message}"
     return None
+
+
+def _guard_findings(
+    report: Report,
+    text: str | None,
+    path: str,
+    config: Config,
+    guards: frozenset[str],
+    ruleset: RuleSet,
+    memo: FixMemo | None,
+) -> tuple[Finding, ...]:
+    """The guard rules' findings of ``text`` (whose report under the user's selection is
+    ``report``): known when verification analysed it, else found by the guard rules alone."""
+    if text is None:
+        return tuple(f for f in report.findings if f.code in guards)
+    if memo is not None and text in memo.guarded:
+        return memo.guarded[text]
+    alone = replace(config, select=tuple(sorted(guards)), extend_select=(), ignore=(), per_file_ignores=())
+    found = analyse(text, path, alone, ruleset).findings
+    if memo is not None:
+        memo.guarded[text] = found
+    return found
 
 
 TOO_DEEP = "the file is nested too deeply for libcst (RecursionError); not fixed"
@@ -312,7 +376,7 @@ def fixes_for(
         new_text = apply_edits(text, fix.edits)
     except EditConflict:
         return None
-    reason = verify(report, new_text, [finding], path, config, ruleset)
+    reason = verify(report, new_text, [finding], path, config, ruleset, old_text=text)
     if reason:
         # Expected (the fix would not verify), not a fault: a plain ``ems check --format
         # sarif`` must not print it on stderr through logging's last-resort handler.
@@ -352,7 +416,14 @@ class _Judge:
         new_text = apply_edits(self.text, [e for _, fix, _ in group for e in fix.edits])
         targets = [f for f, _, _ in group]
         return verify(
-            self.report, new_text, targets, self.path, self.config, self.ruleset, self.memo
+            self.report,
+            new_text,
+            targets,
+            self.path,
+            self.config,
+            self.ruleset,
+            self.memo,
+            old_text=self.text,
         ), new_text
 
     def settle(self, batch: list[_Entry]) -> tuple[list[_Entry], list[tuple[Finding, str]]]:
@@ -401,6 +472,15 @@ class _Judge:
             else:
                 self._split(part, why, part_text, goods, refused)
 
+    def _judged(self) -> tuple[Finding, ...]:
+        """The judged text's findings, with the guard rules' when verification found them
+        (``verify``): a finding of theirs the text had is no fix's doing."""
+        guard = self.memo.guarded.get(self.text)
+        if guard is None:
+            return self.report.findings
+        guards = verifying(self.config, self.ruleset, self.path)[1]
+        return (*(f for f in self.report.findings if f.code not in guards), *guard)
+
     def _suspects(self, group: list[_Entry], new_text: str) -> set[int]:
         """Ids of the entries the failed analysis of ``new_text`` points at; empty when it
         points at none (a parse error).
@@ -417,7 +497,8 @@ class _Judge:
         aimed: dict[tuple[str, str], list[int]] = {}
         for index, (finding, _, _) in enumerate(group):
             aimed.setdefault((finding.code, finding.message), []).append(index)
-        before = Counter((f.code, f.message) for f in self.report.findings)
+        judged = self._judged()
+        before = Counter((f.code, f.message) for f in judged)
         now = Counter((f.code, f.message) for f in after.findings)
         over = {k for k, count in now.items() if count > before[k] - len(aimed.get(k, ()))}
         if not over:
@@ -431,7 +512,7 @@ class _Judge:
         targets = {id(f) for f, _, _ in group}
         there = {
             (f.code, f.message, old_source.offset(f.line, f.range.start.column))
-            for f in self.report.findings
+            for f in judged
             if (f.code, f.message) in over and id(f) not in targets
         }
         suspects: set[int] = set()
@@ -532,8 +613,14 @@ def fix_all(
     settled: set[_Key] = set()
     withheld: set[_Key] = set()
     passes = 0
+    # Verification's selection: the user's plus the guard rules (``verifying``). The
+    # texts are analysed with it, and its added rules' findings are neither fixed nor
+    # reported.
+    checking, guards = verifying(config, ruleset, path)
     if report is None:
-        report = analyse(text, path, config, ruleset)
+        report = analyse(text, path, checking, ruleset)
+        if guards:
+            memo.guarded[text] = tuple(f for f in report.findings if f.code in guards)
     while passes < max_passes and not report.syntax_error:
         passes += 1
         key = _keyer(text)
@@ -542,6 +629,7 @@ def fix_all(
             for f in report.findings
             if f.fixable
             and (only is None or f.code in only)
+            and f.code not in guards
             and (k := key(f)) not in failed
             and k not in earlier
             and k not in settled
@@ -549,7 +637,11 @@ def fix_all(
         if not candidates and earlier:
             # Nothing new to fix: the fixes that failed on an earlier text get one more try
             # on this one (``ems fix`` applies them if they verify now).
-            candidates = [f for f in report.findings if key(f) in earlier and key(f) not in failed]
+            candidates = [
+                f
+                for f in report.findings
+                if key(f) in earlier and key(f) not in failed and f.code not in guards
+            ]
             earlier.clear()
         if not candidates:
             break
@@ -613,13 +705,13 @@ def fix_all(
             fixed.extend((key(f), fix.safety) for f, fix, _ in chosen)
             earlier.update(failed)
             failed.clear()
-        report = memo.analyse(text, path, config, ruleset)
+        report = memo.analyse(text, path, checking, ruleset)
     return FixAllResult(
         text,
         tuple(applied),
         (*failures, *earlier.values(), *failed.values()),
         passes,
-        report.findings,
+        tuple(f for f in report.findings if f.code not in guards) if guards else report.findings,
         tuple(fixed),
         len(withheld),
     )
@@ -649,7 +741,13 @@ def with_fixability(
     """
     if report.syntax_error or not any(f.fixable for f in report.findings):
         return report
-    memo = FixMemo(Original(text, tree, report, fact_log) if tree is not None else None)
+    if tree is not None and verifying(config, ruleset, path)[1]:
+        # Verification adds guard rules the judged report did not run: the fixed texts are
+        # not analysed a body at a time from it (``verifybody``), only reparsed in part.
+        report_kept, fact_log = None, None
+    else:
+        report_kept = report
+    memo = FixMemo(Original(text, tree, report_kept, fact_log) if tree is not None else None)
     first = fix_all(text, path, config, ruleset=ruleset, report=report, memo=memo)
     if any(not failure.code for failure in first.failures):
         # libcst could not take the file (too deep, or a parse it refuses): unknown, so

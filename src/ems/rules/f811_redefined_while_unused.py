@@ -20,6 +20,7 @@ class RedefinedWhileUnused(Rule):
     code = "F811"
     uses_scopes = True
     module_scoped = True
+    guards_fixes = True  # a fix that leaves a name undefined (shadows one) broke the code
     name = "redefined-while-unused"
     severity = Severity.WARNING
     summary = "redefinition of an unused name"

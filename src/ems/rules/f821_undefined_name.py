@@ -16,6 +16,7 @@ class UndefinedName(Rule):
     code = "F821"
     uses_scopes = True
     module_scoped = True
+    guards_fixes = True  # a fix that leaves a name undefined (shadows one) broke the code
     name = "undefined-name"
     severity = Severity.ERROR
     summary = "undefined name"
