@@ -4,22 +4,13 @@ those `ems fix` applies, the report is what remains, and the counts say what the
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from sample_projects import ems
 
 TEXT = 'import os\nx = None\nif x == None:\n    print(f"hi")\n'
-
-
-def ems(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
-    return subprocess.run(
-        [sys.executable, "-m", "ems", *args], cwd=cwd, capture_output=True, text=True, env=env
-    )
 
 
 @pytest.fixture
@@ -35,8 +26,8 @@ def project(tmp_path: Path) -> Path:
 def test_check_fix_applies_what_ems_fix_applies_and_reports_the_rest(project: Path, tmp_path: Path) -> None:
     twin = tmp_path / "twin"
     shutil.copytree(project, twin)
-    ems("fix", ".", cwd=twin)
-    result = ems("check", "--fix", "--no-source", ".", cwd=project)
+    ems(twin, "fix", ".")
+    result = ems(project, "check", "--fix", "--no-source", ".")
     assert result.returncode == 1
     assert (
         (project / "a.py").read_text()
@@ -52,17 +43,17 @@ def test_check_fix_applies_what_ems_fix_applies_and_reports_the_rest(project: Pa
 
 
 def test_unsafe_fixes_counts_what_the_unsafe_fix_run_fixes(project: Path, tmp_path: Path) -> None:
-    result = ems("check", "--unsafe-fixes", "--no-source", "a.py", cwd=project)
+    result = ems(project, "check", "--unsafe-fixes", "--no-source", "a.py")
     assert "[*] 3 fixable with `ems fix --unsafe-fixes`." in result.stdout
     assert result.stdout.count("[*]") == 4  # three findings, and the summary
-    plain = ems("check", "--no-source", "a.py", cwd=project)
+    plain = ems(project, "check", "--no-source", "a.py")
     assert "[*] 2 fixable with `ems fix` (1 hidden fix" in plain.stdout
-    fixed = ems("fix", "--unsafe-fixes", "a.py", cwd=project)
+    fixed = ems(project, "fix", "--unsafe-fixes", "a.py")
     assert "Fixed 3 findings in 1 file; 0 remaining." in fixed.stdout
 
 
 def test_check_fix_with_unsafe_fixes_and_a_machine_format_keeps_stdout_clean(project: Path) -> None:
-    result = ems("check", "--fix", "--unsafe-fixes", "--format", "json", "a.py", cwd=project)
+    result = ems(project, "check", "--fix", "--unsafe-fixes", "--format", "json", "a.py")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
     assert (project / "a.py").read_text() == 'x = None\nif x is None:\n    print("hi")\n'
@@ -71,7 +62,7 @@ def test_check_fix_with_unsafe_fixes_and_a_machine_format_keeps_stdout_clean(pro
 
 def test_check_fix_refuses_stdin_add_noqa_and_new_since(project: Path) -> None:
     for extra in (["-"], ["--add-noqa", "."], ["--new-since", "HEAD", "."]):
-        result = ems("check", "--fix", *extra, cwd=project)
+        result = ems(project, "check", "--fix", *extra)
         assert result.returncode == 2, extra
         assert "--fix needs files or folders" in result.stderr
     assert (project / "a.py").read_text() == TEXT
