@@ -107,12 +107,7 @@ def moved_with_statement(
         return None
     related = tuple(
         Related(
-            Range.of(
-                r.range.start.line + a,
-                r.range.start.column,
-                r.range.end.line + b,
-                r.range.end.column,
-            ),  # type: ignore[operator]
+            Range.of(r.range.start.line + a, r.range.start.column, r.range.end.line + b, r.range.end.column),  # type: ignore[operator]
             r.message,
             r.name,
         )
