@@ -690,8 +690,11 @@ class EmsLanguageServer(LanguageServer):
         if not self.can_resolve_edits:
             offered = [a for a in [await self.resolve_action(a) for a in offered] if a.edit is not None]
         result: list[lsp.CodeAction | lsp.Command] = [*offered]
-        if kept is None:  # the user is picking a fix: judge once that pauses too
-            self.judge_when_idle(doc, analysis)
+        if kept is None:
+            # The user is picking a fix (quick fixes need no judgement now): judging this text
+            # while they apply it would only hold the fix worker, the next version's judgement
+            # and a fix-all's resolve waiting behind it. The next edit schedules one again.
+            self.judgements.edited(doc.uri)
         where = doc.resolved_path
         if where is not None and actions.wants_quick_fixes(params):
             lines = range(params.range.start.line + 1, params.range.end.line + 2)
