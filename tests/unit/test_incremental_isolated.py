@@ -187,3 +187,30 @@ def test_random_isolated_edits_on_a_stdlib_module_equal_a_full_analysis() -> Non
         patched += check(analyser, [line.replace(f"_fresh{step}", f"_fresh{step}r") for line in typed])
         patched += check(analyser, lines)
     assert patched >= 30  # (functools names none of these: most are patched)
+
+
+def test_an_edit_after_a_version_that_did_not_parse_keeps_no_finding_at_its_old_line() -> None:
+    """Hypothesis's case: a line of ``loops`` deleted leaves a text that does not parse (the
+    plain path answers, the previous chunks are kept, those after the edit moved); the next
+    deletion parses again. The module-scoped results were found over the chunks before both
+    edits: a patch would keep ``import os.path``'s F401 at its old line beside the new one.
+    Such replaced chunks moved since: the whole pass."""
+    lines = [
+        "import os",
+        "def loops():",
+        "    for j in range(2):",
+        "        pass",
+        "    return _j",
+        "def shadow():",
+        "    for os in range(3):",
+        "        pass",
+        "import os.path",
+        "",
+    ]
+    analyser = prepared("\n".join(lines))
+    del lines[2]  # `pass` now indented under nothing: E999
+    assert not check(analyser, lines)
+    del lines[3]  # `return _j` gone: parses again, every later line two up
+    check(analyser, lines)
+    text = "\n".join(lines)
+    assert [f.line for f in analyser.analyse(text, "m.py", CONFIG, RULES).findings if f.code == "F401"] == [7]

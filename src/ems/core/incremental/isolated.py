@@ -74,6 +74,14 @@ def patched(
     fresh = state.chunks[head : n_new - tail]
     if not gone or not fresh or any(chunk in gone for chunk in fresh):
         return None  # a chunk changed in place: what it was is gone
+    if any(
+        (chunk.revision, chunk.shift) != (revision, shift)
+        for chunk, revision, shift in old[head : n_old - tail]
+    ):
+        # A replaced chunk moved or changed after ``raw`` was found (an edit whose new text
+        # did not parse, or was rebuilt, came between): its lines are no longer the ones
+        # ``raw`` is in, so the kept hits could not be placed; the whole pass.
+        return None
     low, high = gone[0].start, gone[-1].end  # the replaced lines, in the previous text
     first, last = fresh[0].start, fresh[-1].end  # the new ones
     delta = last - high
