@@ -42,6 +42,18 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extend-select", type=codes_arg, metavar="CODES", help="add these to the selection")
     parser.add_argument("--ignore", type=codes_arg, metavar="CODES", help="skip these rule codes or prefixes")
     parser.add_argument(
+        "--fixable", type=codes_arg, metavar="CODES", help="only these rules' fixes may be applied"
+    )
+    parser.add_argument(
+        "--extend-fixable", type=codes_arg, metavar="CODES", help="add these to the fixable rules"
+    )
+    parser.add_argument(
+        "--unfixable",
+        type=codes_arg,
+        metavar="CODES",
+        help="report these rules but never apply their fixes",
+    )
+    parser.add_argument(
         "--config", type=Path, metavar="FILE", help="use this ems.toml/pyproject.toml for every file"
     )
     parser.add_argument(
@@ -92,6 +104,10 @@ def make_resolver(
         overrides["extend_select"] = validate_selectors(args.extend_select, codes, "--extend-select")
     if args.ignore is not None:
         overrides["ignore"] = validate_selectors(args.ignore, codes, "--ignore")
+    for option in ("fixable", "extend_fixable", "unfixable"):
+        value = getattr(args, option, None)
+        if value is not None:
+            overrides[option] = validate_selectors(value, codes, "--" + option.replace("_", "-"))
     if unsafe_fixes:
         overrides["unsafe_fixes"] = True
     explicit = None

@@ -419,7 +419,7 @@ def to_finding(rule: type[Rule], hit: Hit, path: str, config: Config) -> Finding
         message=hit.message,
         path=path,
         # Only a rule with a fix can fix: output shows the flag without asking the rule again.
-        fixable=rule.has_fix() and rule.is_fixable(hit),
+        fixable=rule.has_fix() and rule.is_fixable(hit) and config.can_fix(rule.code),
         tags=rule.tags,
         related=hit.related,
         data=hit.data,
@@ -553,7 +553,7 @@ def _unused_suppressions(
                 range=Range.of(s.line, s.column, s.line, s.end_column),
                 message=what,
                 path=path,
-                fixable=True,
+                fixable=config.can_fix(rule.code),
                 tags=frozenset({Tag.UNNECESSARY}),
                 data=(("unused", ",".join(unused)),),
             )

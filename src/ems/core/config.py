@@ -46,6 +46,9 @@ KNOWN_KEYS = (
     "exclude",
     "extend-exclude",
     "severity",
+    "fixable",
+    "extend-fixable",
+    "unfixable",
     "unsafe-fixes",
     "respect-gitignore",
     "monitor",  # [tool.ems.monitor]: the process monitor's settings (ems.runtime.settings)
@@ -100,6 +103,11 @@ class Config:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     severity: tuple[tuple[str, Severity], ...] = ()
+    # Which rules' fixes ``ems fix``, fix-all and quick fixes may apply (ruff's settings of
+    # the same names): a team keeps F401 reported but never removed while code is typed.
+    fixable: tuple[str, ...] = ("ALL",)
+    extend_fixable: tuple[str, ...] = ()
+    unfixable: tuple[str, ...] = ()
     unsafe_fixes: bool = False
     respect_gitignore: bool = True
     root: Path = field(default_factory=Path.cwd)
@@ -127,6 +135,23 @@ class Config:
         """``severity`` as a map, built once per configuration (asked once per finding)."""
         return dict(self.severity)
 
+    def can_fix(self, code: str) -> bool:
+        """Whether the settings let ``code``'s fixes be applied (the rule may still have none)."""
+        if not self.unfixable and self.fixable == ("ALL",):
+            return True  # the default, decided without a lookup: asked once per finding
+        decided = self._fix_decisions.get(code)
+        if decided is None:
+            decided = _matches_any(code, self.fixable + self.extend_fixable) and not _matches_any(
+                code, self.unfixable
+            )
+            self._fix_decisions[code] = decided
+        return decided
+
+    @functools.cached_property
+    def _fix_decisions(self) -> dict[str, bool]:
+        """``can_fix``'s answers, per code, for this configuration."""
+        return {}
+
     def relative(self, path: str | Path) -> str:
         p = Path(path)
         if p.is_absolute():
@@ -153,6 +178,9 @@ class Config:
             "per_file_ignores": self.per_file_ignores,
             "severity": [(c, s.value) for c, s in self.severity],
         }
+        if self.unfixable or self.fixable != ("ALL",):
+            # Only when set: a project without these settings keeps its cached results.
+            payload["fixable"] = [self.fixable + self.extend_fixable, self.unfixable]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_overrides(
@@ -161,6 +189,9 @@ class Config:
         select: Iterable[str] | None = None,
         extend_select: Iterable[str] | None = None,
         ignore: Iterable[str] | None = None,
+        fixable: Iterable[str] | None = None,
+        extend_fixable: Iterable[str] | None = None,
+        unfixable: Iterable[str] | None = None,
         unsafe_fixes: bool | None = None,
     ) -> Config:
         """Command-line and editor settings layered over the file's settings."""
@@ -171,6 +202,12 @@ class Config:
             updated = replace(updated, extend_select=updated.extend_select + tuple(extend_select))
         if ignore is not None:
             updated = replace(updated, ignore=updated.ignore + tuple(ignore))
+        if fixable is not None:
+            updated = replace(updated, fixable=tuple(fixable))
+        if extend_fixable is not None:
+            updated = replace(updated, extend_fixable=updated.extend_fixable + tuple(extend_fixable))
+        if unfixable is not None:
+            updated = replace(updated, unfixable=updated.unfixable + tuple(unfixable))
         if unsafe_fixes is not None:
             updated = replace(updated, unsafe_fixes=unsafe_fixes)
         return updated
@@ -287,6 +324,18 @@ def parse_table(
             except ValueError as exc:
                 raise ConfigError(f"{where(f'severity.{code}')}: {exc}") from None
         config = replace(config, severity=tuple(pairs))
+    fix_lists = {
+        key: validate_selectors(_string_list(table[key], where(key)), known, where(key))
+        for key in ("fixable", "extend-fixable", "unfixable")
+        if key in table
+    }
+    if fix_lists:
+        config = replace(
+            config,
+            fixable=fix_lists.get("fixable", config.fixable),
+            extend_fixable=fix_lists.get("extend-fixable", config.extend_fixable),
+            unfixable=fix_lists.get("unfixable", config.unfixable),
+        )
     if "monitor" in table and not isinstance(table["monitor"], Mapping):
         raise ConfigError(f"{where('monitor')}: expected a table ([tool.ems.monitor])")
     if "unsafe-fixes" in table:
@@ -414,6 +463,9 @@ def effective_settings(
         "exclude": list(config.exclude),
         "extend-exclude": list(config.extend_exclude),
         "severity": {code: level.value for code, level in config.severity},
+        "fixable": list(config.fixable),
+        "extend-fixable": list(config.extend_fixable),
+        "unfixable": list(config.unfixable),
         "unsafe-fixes": config.unsafe_fixes,
         "respect-gitignore": config.respect_gitignore,
         "rules enabled": sorted(config.selected(known_codes, None if path is None else str(path))),
