@@ -273,6 +273,7 @@ class Audit:
         """Whether module ``name`` imports from ``root`` (its own file, not one loaded
         already or found elsewhere), in a fresh interpreter; with the error when not."""
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSTARTUP")}
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # the corpus is never written (no __pycache__)
         with tempfile.TemporaryDirectory() as cwd:
             try:
                 done = subprocess.run(
