@@ -49,7 +49,10 @@ def write(root: Path, files: dict[str, str]) -> None:
 def child_env(*, autoload: bool = False, **extra: str) -> dict[str, str]:
     """The environment of a sample run. Without ``autoload`` pytest loads no installed
     plug-in but those named with ``-p`` (ems's own test plug-ins cost ~1 s a run here)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "EMS_"))}
+    # FORCE_COLOR would colour output the tests read as text.
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "EMS_")) and k != "FORCE_COLOR"
+    }
     env.update(GIT_ENV)
     if not autoload:
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -57,13 +60,15 @@ def child_env(*, autoload: bool = False, **extra: str) -> dict[str, str]:
     return env
 
 
-def ems(root: Path, *args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
+def ems(root: Path, *args: str, timeout: float = TIMEOUT, **env: str) -> subprocess.CompletedProcess[str]:
+    """``ems ARGS`` run in ``root``, its output captured as UTF-8 text (``env``: added)."""
     return subprocess.run(
         [sys.executable, "-m", "ems", *args],
         cwd=root,
-        env=child_env(),
+        env=child_env(**env),
         capture_output=True,
         text=True,
+        encoding="utf-8",
         timeout=timeout,
     )
 

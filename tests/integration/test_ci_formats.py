@@ -4,14 +4,13 @@ report parses as its consumer reads it and says what `--format json` says."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from sample_projects import ems
 
 from ems.cli.ci_formats import render_junit
 from ems.core.model import Finding, Range, Report, Severity
@@ -21,17 +20,8 @@ BAD = 'import os\nx = None\nif x == None:\n    print(f"hi")\n'
 ODD_NAME = "semi;colon]&<amp>.py"
 
 
-def ems(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CI_PROJECT_DIR")}
-    full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "ems", "check", "--no-cache", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=full,
-    )
+def check(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return ems(cwd, "check", "--no-cache", *args, **env)
 
 
 @pytest.fixture
@@ -47,7 +37,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def _json_findings(project: Path) -> list[dict[str, object]]:
-    result = ems("--format", "json", "src", cwd=project)
+    result = check(project, "--format", "json", "src")
     assert result.returncode == 1, result.stderr
     findings: list[dict[str, object]] = json.loads(result.stdout)
     assert {f["code"] for f in findings} == {"F401", "E711", "F541", "E999"}
@@ -57,7 +47,7 @@ def _json_findings(project: Path) -> list[dict[str, object]]:
 def test_gitlab_report_is_code_quality_json_relative_to_the_project_dir(project: Path) -> None:
     expected = _json_findings(project)
     # Run from the sub-folder: GitLab resolves paths from CI_PROJECT_DIR, not the job's folder.
-    result = ems("--format", "gitlab", ".", cwd=project / "src", env={"CI_PROJECT_DIR": str(project)})
+    result = check(project / "src", "--format", "gitlab", ".", CI_PROJECT_DIR=str(project))
     assert result.returncode == 1, result.stderr
     issues = json.loads(result.stdout)
     assert len(issues) == len(expected)
@@ -77,7 +67,7 @@ def test_gitlab_report_is_code_quality_json_relative_to_the_project_dir(project:
 
 def test_gitlab_fingerprints_survive_an_unrelated_edit(project: Path) -> None:
     def fingerprints() -> set[str]:
-        out = ems("--format", "gitlab", "src", cwd=project, env={"CI_PROJECT_DIR": str(project)}).stdout
+        out = check(project, "--format", "gitlab", "src", CI_PROJECT_DIR=str(project)).stdout
         return {i["fingerprint"] for i in json.loads(out) if i["check_name"] == "F541"}
 
     before = fingerprints()
@@ -86,14 +76,14 @@ def test_gitlab_fingerprints_survive_an_unrelated_edit(project: Path) -> None:
 
 
 def test_gitlab_report_of_a_clean_project_is_an_empty_list(project: Path) -> None:
-    result = ems("--format", "gitlab", "src/clean.py", cwd=project)
+    result = check(project, "--format", "gitlab", "src/clean.py")
     assert result.returncode == 0
     assert json.loads(result.stdout) == []
 
 
 def test_junit_report_has_a_suite_per_file_and_a_failure_per_finding(project: Path) -> None:
     expected = _json_findings(project)
-    result = ems("--format", "junit", "src", cwd=project)
+    result = check(project, "--format", "junit", "src")
     assert result.returncode == 1, result.stderr
     root = ET.fromstring(result.stdout)
     assert root.tag == "testsuites"
@@ -127,7 +117,7 @@ def test_junit_escapes_what_xml_cannot_hold() -> None:
 
 def test_azure_commands_escape_the_separators_in_a_path(project: Path) -> None:
     expected = _json_findings(project)
-    result = ems("--format", "azure", "src", cwd=project)
+    result = check(project, "--format", "azure", "src")
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == len(expected)
@@ -144,7 +134,7 @@ def test_azure_commands_escape_the_separators_in_a_path(project: Path) -> None:
 
 def test_pylint_lines_match_the_json_findings(project: Path) -> None:
     expected = _json_findings(project)
-    result = ems("--format", "pylint", "src", cwd=project)
+    result = check(project, "--output-format", "pylint", "src")  # ruff's name for --format
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == [
         f"{f['path']}:{f['line']}: [{f['code']}] {f['message']}" for f in expected
@@ -153,13 +143,13 @@ def test_pylint_lines_match_the_json_findings(project: Path) -> None:
 
 def test_json_lines_are_the_json_report_one_finding_per_line(project: Path) -> None:
     expected = _json_findings(project)
-    result = ems("--format", "json-lines", "src", cwd=project)
+    result = check(project, "--format", "json-lines", "src")
     assert result.returncode == 1, result.stderr
     assert [json.loads(line) for line in result.stdout.splitlines()] == expected
 
 
 def test_a_ci_format_goes_to_the_output_file(project: Path) -> None:
     target = project / "report.xml"
-    result = ems("--format", "junit", "--output-file", str(target), "--exit-zero", "src", cwd=project)
+    result = check(project, "--format", "junit", "--output-file", str(target), "--exit-zero", "src")
     assert result.returncode == 0 and result.stdout == ""
     assert ET.parse(target).getroot().get("failures") == str(len(_json_findings(project)))

@@ -130,6 +130,17 @@ def test_statistics_counts_per_rule(project: Path) -> None:
     assert "Found 4 errors in 2 files (3 checked)." in out
 
 
+def test_statistics_as_json_count_per_rule_and_other_formats_are_refused(project: Path) -> None:
+    (project / "more.py").write_text('a = f"1"\nb = f"2"\n')
+    result = ems("check", "--statistics", "--format", "json", ".", cwd=project)
+    assert result.returncode == 1
+    rows = json.loads(result.stdout)
+    assert rows[0] == {"code": "F541", "name": "f-string-missing-placeholders", "count": 3, "fixable": True}
+    assert [r["code"] for r in rows] == ["F541", "E711"]
+    refused = ems("check", "--statistics", "--format", "sarif", ".", cwd=project)
+    assert refused.returncode == 2 and "--statistics works with --format text or json" in refused.stderr
+
+
 def test_stdin_is_read_with_the_given_filename(project: Path) -> None:
     result = ems("check", "--format", "json", "-", "--stdin-filename", "pkg/mod.py", cwd=project, stdin=BAD)
     findings = json.loads(result.stdout)

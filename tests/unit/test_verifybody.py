@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from ems.core import Config, load_rules
-from ems.core.analyse import FactLog, analyse
+from ems.core.analyse import analyse
 from ems.core.model import Report
 from ems.core.registry import RuleSet
+from ems.core.rule import FactLog
 from ems.fixes import engine, reanalyse
 from ems.fixes.reanalyse import Original
 from ems.fixes.verifybody import Judged, in_bodies
@@ -57,7 +58,7 @@ def _key(report: Report) -> tuple[object, ...]:
 
 def _judged(text: str, config: Config, rules: RuleSet) -> Judged:
     trees: list[Any] = []
-    facts: FactLog = {}
+    facts = FactLog()
     report = analyse(text, "m.py", config, rules, on_tree=lambda tree, _: trees.append(tree), fact_log=facts)
     return Judged(text, trees[0], report, facts)
 
@@ -286,3 +287,76 @@ def test_an_import_removed_from_a_try_block(rules: RuleSet) -> None:
         )
         is None
     )
+
+
+LOOPS = (
+    "def f(rows):\n    for i in rows:\n        print('row')\n\n\n"
+    "def g(cols):\n    for i in cols:\n        print('col')\n\n\n"
+    "def h(cells):\n    for j in cells:\n        print('cell')\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("fixed", "taken"),
+    [
+        # B007's rename: "is `_j` a word?" changes, and only `j`'s finding asked it
+        (LOOPS.replace("for j in", "for _j in"), True),
+        # both loops over `i` renamed: every asker of "is `_i` a word?" is checked again
+        (LOOPS.replace("for i in", "for _i in"), True),
+        # one of the two renamed: `g`'s finding (not checked again) asked it too: declined
+        (LOOPS.replace("for i in rows", "for _i in rows"), False),
+    ],
+)
+def test_a_changed_fact_asked_only_inside_the_changed_bodies(rules: RuleSet, fixed: str, taken: bool) -> None:
+    config = Config(select=("ALL",))
+    judged = _judged(LOOPS, config, rules)
+    assert isinstance(judged.facts, FactLog)
+    assert judged.facts.places[("b007.word", "_i")] == {2, 7}
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert (got is not None) == taken
+    if got is not None:
+        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+def test_a_fact_asked_without_a_place_is_asked_by_the_whole_module(rules: RuleSet) -> None:
+    """An asker that names no node (a plug-in's, EMS103's): the fact's places are unknown."""
+    log = FactLog()
+    log.asked_at(("k",), ast.parse("x").body[0])
+    assert log.places[("k",)] == {1}
+    log.asked_at(("k",), None)
+    log.asked_at(("k",), ast.parse("\n\ny").body[0])
+    assert log.places[("k",)] is None
+
+
+ADJACENT = (
+    "def f(args, opts=[]):\n    return args, opts\ndef g(args, opts=[]):\n    return args, opts\nX = 1\n"
+)
+B006 = "def {0}(args, opts=None):\n    if opts is None:\n        opts = []\n    return args, opts\n"
+
+
+@pytest.mark.parametrize(
+    ("fixed", "taken"),
+    [
+        # two adjacent defs both changed: the first ends where the indentation says
+        ("".join(B006.format(n) for n in "fg") + "X = 1\n", True),
+        # the first def's body holds a string at column 0: the guess is wrong, and declined
+        (
+            B006.format("f").replace("    return", '    """\nat column 0\n"""\n    return')
+            + B006.format("g")
+            + "X = 1\n",
+            False,
+        ),
+    ],
+)
+def test_adjacent_defs_changed(rules: RuleSet, fixed: str, taken: bool) -> None:
+    config = Config(select=("ALL",))
+    text = ADJACENT
+    if not taken:  # the judged text holds the string too
+        text = text.replace(
+            "    return args, opts\ndef g", '    """\nat column 0\n"""\n    return args, opts\ndef g'
+        )
+    judged = _judged(text, config, rules)
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert (got is not None) == taken
+    if got is not None:
+        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))

@@ -28,10 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("check", help="report findings in Python files")
     add_selection_options(parser)
     parser.add_argument(
-        "--format", choices=FORMATS, default="text", help="report format (see docs/user/cli.md)"
+        "--format",
+        "--output-format",  # ruff's name for it
+        dest="format",
+        choices=FORMATS,
+        default="text",
+        help="report format (see docs/user/cli.md)",
     )
     parser.add_argument("--output-file", "-o", metavar="FILE", help="write the report here instead of stdout")
-    parser.add_argument("--statistics", action="store_true", help="count findings per rule")
+    parser.add_argument(
+        "--statistics",
+        action="store_true",
+        help="count findings per rule (text: after the findings; json: instead of them)",
+    )
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument(
         "--no-source", action="store_true", help="text format: no source excerpt under each finding"
@@ -57,6 +66,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="add `# noqa: CODE` comments silencing every finding reported (adopting ems on existing code)",
     )
     parser.add_argument(
+        "--fix", action="store_true", help="apply the fixes `ems fix` would, then report what remains"
+    )
+    parser.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="count (and with --fix apply) fixes that may change behaviour as fixable",
+    )
+    parser.add_argument(
         "--show-files", action="store_true", help="list the files the check would analyse, and stop"
     )
     parser.add_argument(
@@ -73,8 +90,14 @@ CLEAR_SCREEN = "\x1b[2J\x1b[H"
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.statistics and args.format not in ("text", "json"):
+        return fail("--statistics works with --format text or json")
     if args.add_noqa and (args.watch or args.paths == ["-"]):
         return fail("--add-noqa needs files or folders, and cannot be combined with --watch")
+    if args.fix and (args.add_noqa or args.new_since or args.paths == ["-"]):
+        return fail(
+            "--fix needs files or folders (`ems fix -` fixes stdin), without --add-noqa or --new-since"
+        )
     if args.show_files or args.show_settings:
         return _show(args)
     if args.watch:
@@ -91,7 +114,7 @@ def _show(args: argparse.Namespace) -> int:
         return fail("--show-files and --show-settings need files or folders")
     try:
         ruleset = lazy_rules()
-        resolver = make_resolver(args, ruleset)
+        resolver = make_resolver(args, ruleset, unsafe_fixes=args.unsafe_fixes or None)
         if args.show_settings:
             return show_settings(args, resolver, ruleset)
         return show_files(args, resolver)
@@ -182,7 +205,8 @@ def _run(args: argparse.Namespace, rate: FileRate | None = None) -> int:
         # Rules are imported only if a file needs analysing (or a selector is checked):
         # a warm run that prints cached results needs only the rule set's fingerprint.
         ruleset = lazy_rules()
-        resolver = make_resolver(args, ruleset)
+        resolver = make_resolver(args, ruleset, unsafe_fixes=args.unsafe_fixes or None)
+        write_failed = _fix_first(args, resolver, ruleset) if args.fix else False
         results, blocks = _collect(args, resolver, ruleset, rate)
         if args.record:
             _record(args, results, resolver, perf_counter() - started)
@@ -199,7 +223,26 @@ def _run(args: argparse.Namespace, rate: FileRate | None = None) -> int:
         from ems.cli.add_noqa import add_noqa
 
         return add_noqa(results, args.quiet)
-    return _report(args, results, resolver, ruleset, blocks)
+    code = _report(args, results, resolver, ruleset, blocks)
+    return 2 if write_failed else code
+
+
+def _fix_first(args: argparse.Namespace, resolver, ruleset) -> bool:
+    """``--fix``: apply the fixes, saying what was fixed on stderr (stdout is the report);
+    whether a file could not be written."""
+    from ems.cli.fix import fix_in_place
+
+    done = fix_in_place(args, resolver, ruleset)
+    lines = list(done.messages)
+    if not args.quiet:
+        lines.append(
+            f"Fixed {done.fixes} finding{'s' if done.fixes != 1 else ''} in {done.files} "
+            f"file{'s' if done.files != 1 else ''}."
+        )
+    if lines:
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
+    return done.write_failed
 
 
 def _root(args: argparse.Namespace):
@@ -336,7 +379,9 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
 
     counts = formats.count_findings(results)  # from views where there are: nothing decoded
     pieces: Iterable[str]
-    if args.format in ("json", "json-lines"):
+    if args.statistics and args.format == "json":
+        pieces = formats.render_statistics_json(results, ruleset)
+    elif args.format in ("json", "json-lines"):
         from ems.gitinfo.scans import introduced_enricher
 
         render = formats.render_json if args.format == "json" else formats.render_json_lines
@@ -369,7 +414,8 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
                 else text + "\n" + formats.render_statistics(results, ruleset)
             )
         if not args.quiet:
-            summary = formats.render_summary(counts, len(results), colour=colour)
+            fix_command = "ems fix --unsafe-fixes" if args.unsafe_fixes else "ems fix"
+            summary = formats.render_summary(counts, len(results), colour=colour, fix_command=fix_command)
             text += ("\n" if text else "") + summary
         pieces = [text]
     if args.output_file:

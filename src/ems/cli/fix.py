@@ -20,7 +20,10 @@ from ems.cli.common import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ems.core.config import ConfigResolver
     from ems.core.model import Finding, Report
+    from ems.core.registry import RuleSet
+    from ems.runtime.events import EventBus
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,7 +59,6 @@ class FileOutcome:
 def run(args: argparse.Namespace) -> int:
     from ems.core.config import ConfigError
     from ems.core.registry import RegistryError, lazy_rules
-    from ems.fixes import FileChanged, atomic_write
     from ems.fixes.project import fix_paths
 
     try:
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     from ems.gitinfo.fixcommit import finish_fix_commit, prepare_fix_commit
     from ems.gitinfo.scans import ServiceError
-    from ems.runtime.events import EventBus, FixApplied
+    from ems.runtime.events import EventBus
     from ems.runtime.root import scan_root
 
     bus = EventBus()  # the CLI has no listeners of its own; services publish to it
@@ -129,13 +131,11 @@ def run(args: argparse.Namespace) -> int:
         elif args.dry_run:
             out.append(f"would fix {len(outcome.applied)} in {outcome.display}")
         else:
-            try:
-                atomic_write(path, outcome.new, expected=outcome.original)
-            except (FileChanged, OSError) as exc:
-                errors.append(str(exc))
+            error = write_fixed(path, outcome, bus)
+            if error is not None:
+                errors.append(error)
                 write_failed = True
                 continue
-            bus.publish(FixApplied(outcome.display, tuple(code for code, _ in outcome.applied)))
             if committer is not None:
                 committer.add(path, outcome.applied)
             if not args.quiet:
@@ -162,6 +162,67 @@ def run(args: argparse.Namespace) -> int:
     if args.diff or args.dry_run:
         return 1 if fixed_files or remaining else 0
     return 1 if remaining else 0
+
+
+def write_fixed(path: Path, outcome: FileOutcome, bus: EventBus) -> str | None:
+    """Write ``outcome``'s fixed bytes atomically, unless the file changed since it was
+    read; announce the fix. The error to report, or None."""
+    from ems.fixes import FileChanged, atomic_write
+    from ems.runtime.events import FixApplied
+
+    assert outcome.new is not None
+    try:
+        atomic_write(path, outcome.new, expected=outcome.original)
+    except (FileChanged, OSError) as exc:
+        return str(exc)
+    bus.publish(FixApplied(outcome.display, tuple(code for code, _ in outcome.applied)))
+    return None
+
+
+@dataclass(frozen=True)
+class InPlace:
+    """What ``fix_in_place`` did."""
+
+    fixes: int
+    files: int
+    messages: tuple[str, ...]  # dropped fixes and files not written, for stderr
+    write_failed: bool  # a file could not be written (``ems fix`` exits 2 for it too)
+
+
+def fix_in_place(args: argparse.Namespace, resolver: ConfigResolver, ruleset: RuleSet) -> InPlace:
+    """Fix and write every file under ``args.paths``, as ``ems fix`` does without
+    ``--diff``/``--dry-run``/``--commit`` (``ems check --fix``). Raises ConfigError and
+    RegistryError as the scan does."""
+    from ems.fixes.project import fix_paths
+    from ems.runtime.events import EventBus
+
+    bus = EventBus()
+    fixes = files = 0
+    errors: list[str] = []
+    write_failed = False
+    found = fix_paths(
+        input_paths(args),
+        resolver,
+        ruleset=ruleset,
+        jobs=args.jobs,
+        use_cache=not args.no_cache,
+        progress=progress_bar(not args.quiet, "fixing"),
+    )
+    for path, outcome in (_outcome(f) for f in found):
+        errors.extend(outcome.failures)
+        if outcome.error:
+            errors.append(outcome.error)
+            write_failed = write_failed or "not written" in outcome.error or "cannot read" in outcome.error
+        if outcome.new is None:
+            continue
+        error = write_fixed(path, outcome, bus)
+        if error is not None:
+            errors.append(error)
+            write_failed = True
+            continue
+        fixes += len(outcome.applied)
+        files += 1
+    return InPlace(fixes, files, tuple(errors), write_failed)
 
 
 def _outcome(fixed) -> tuple[Path, FileOutcome]:

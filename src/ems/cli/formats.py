@@ -340,8 +340,10 @@ def _counts(result: FileResult) -> tuple[int, int, int]:
     return len(findings), applied, hidden
 
 
-def render_summary(counts: Counts, files: int, *, colour: bool) -> str:
-    """The last line(s) of text output; ``counts`` as ``count_findings`` gives them."""
+def render_summary(counts: Counts, files: int, *, colour: bool, fix_command: str = "ems fix") -> str:
+    """The last line(s) of text output; ``counts`` as ``count_findings`` gives them.
+    ``fix_command``: what applies the fixes counted (``ems fix --unsafe-fixes`` when the
+    check counted unsafe fixes because of its own ``--unsafe-fixes``)."""
     total, with_findings, fixable, hidden = counts
     if not total:
         text = f"All checks passed ({files} file{'s' if files != 1 else ''} checked)."
@@ -357,25 +359,42 @@ def render_summary(counts: Counts, files: int, *, colour: bool) -> str:
         else ""
     )
     if fixable:
-        text += f"\n[*] {fixable} fixable with `ems fix`" + (f" ({more})." if more else ".")
+        text += f"\n[*] {fixable} fixable with `{fix_command}`" + (f" ({more})." if more else ".")
     elif more:
         text += f"\nNo fixes available ({more})."
     return text + "\n"
 
 
-def render_statistics(results: Sequence[FileResult], ruleset: RuleSet) -> str:
+def _rule_counts(results: Sequence[FileResult]) -> list[tuple[str, int, bool]]:
+    """(code, findings, whether ``ems fix`` fixes some of them) per rule, most found first."""
     counts = Counter(f.code for r in results for f in r.report.findings)
-    # ``[*]``: some finding of the rule is one ``ems fix`` fixes (as the text lines mark).
     applied = {
         f.code
         for r in results
         for f in r.report.findings
         if f.fixability is not None and f.fixability.applied
     }
+    return [
+        (code, count, code in applied)
+        for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+def render_statistics(results: Sequence[FileResult], ruleset: RuleSet) -> str:
     rows = []
-    for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+    for code, count, fixable in _rule_counts(results):
         rule = ruleset.get(code)
         name = rule.name if rule else code
-        fixable = "[*]" if code in applied else "   "
-        rows.append(f"{count:>6}  {code:<7} {fixable} {name}")
+        # ``[*]``: some finding of the rule is one ``ems fix`` fixes (as the text lines mark).
+        rows.append(f"{count:>6}  {code:<7} {'[*]' if fixable else '   '} {name}")
     return "\n".join(rows) + ("\n" if rows else "")
+
+
+def render_statistics_json(results: Sequence[FileResult], ruleset: RuleSet) -> Iterator[str]:
+    """``--statistics --format json``: one object per rule, as the text table's rows."""
+    rows = []
+    for code, count, fixable in _rule_counts(results):
+        rule = ruleset.get(code)
+        rows.append({"code": code, "name": rule.name if rule else code, "count": count, "fixable": fixable})
+    yield from json_array_pieces(iter(rows))
+    yield "\n"

@@ -27,7 +27,7 @@ from ems.core.fingerprint import (
 from ems.core.model import Finding, Range, Report, RuleError, Tag
 from ems.core.node_classes import WalkedClasses
 from ems.core.registry import RuleSet, load_rules
-from ems.core.rule import AnalysisContext, Hit, ParentChain, Rule
+from ems.core.rule import AnalysisContext, FactLog, Hit, ParentChain, Rule
 from ems.core.source import SourceText, UndecodableSource, decode_source
 from ems.core.suppressions import Suppression, parse_suppressions, skips_file
 from ems.rules.e999_syntax_error import SyntaxErrorRule
@@ -37,9 +37,6 @@ if TYPE_CHECKING:
     from ems.core.scope import ScopeModel
 
 log = logging.getLogger("ems.core")
-
-# ``AnalysisContext.fact_log``: fact key -> (word, how it is computed, its value).
-FactLog = dict[tuple[str, ...], tuple[str, Callable[[Any], object] | None, object]]
 
 UNUSED_SUPPRESSION_CODE = "RUF100"
 

@@ -94,6 +94,37 @@ class Hit:
 # The "word" of a fact about the module's imports: re-checked when they change.
 IMPORTS = "\0imports"
 
+FactKey = tuple[str, ...]
+# What a rule asked of the whole module: (the word only whose occurrences can change it, or
+# ``IMPORTS``; how it is computed, None for "is NAME bound anywhere?"; its answer).
+FactEntry = tuple[str, Callable[[Any], object] | None, object]
+
+
+class FactLog(dict[FactKey, FactEntry]):
+    """``AnalysisContext.fact_log``: each fact the rules asked, and where it was asked.
+
+    ``places``: per fact, the lines of the nodes its askers named (``module_fact(at=)``),
+    None when one asker named none. Verification of a fixed text (``ems.fixes.
+    verifybody``) re-checks only some parts of the module: a fact that changed can then
+    leave every finding elsewhere alone, provided all its askers are in those parts (B007's
+    rename to `_i` changes "is `_i` a word?" for the loops over `i` only)."""
+
+    places: dict[FactKey, set[int] | None]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.places = {}
+
+    def asked_at(self, key: FactKey, at: ast.AST | None) -> None:
+        places = self.places.get(key, set())
+        if places is None:
+            return
+        if at is None or not hasattr(at, "lineno"):
+            self.places[key] = None
+        else:
+            places.add(at.lineno)
+            self.places[key] = places
+
 
 def module_imports(ctx: AnalysisContext) -> list[ast.stmt]:
     if ctx.module_imports is not None:
@@ -113,11 +144,15 @@ class AnalysisContext:
     # nodes came from that pass (``ParentChain``). Read it; never change it.
     ancestors: Sequence[ast.AST] = field(default_factory=list)
     _cache: dict[str, object] = field(default_factory=dict)
+    # The answers of ``module_fact``/``imports_fact`` known so far, by key: a caller that
+    # checks part of a module may seed it with the whole module's answers that still hold
+    # (``ems.fixes.verifybody``), which are then not computed again.
+    module_facts: dict[FactKey, object] = field(default_factory=dict)
     # The whole document's text when ``tree``/``source`` are only part of it (incremental
     # analysis checks one top-level statement at a time), and where the facts rules read
     # from it are logged, so that a cached result is redone when one of its facts changes.
     module_text: str | None = None
-    fact_log: dict[tuple[str, ...], tuple[str, Callable[[Any], object] | None, object]] | None = None
+    fact_log: dict[FactKey, FactEntry] | None = None
     # Incremental analysis answers "is NAME bound anywhere in the module?" from every
     # statement's names (``Rule.watched_names``); a whole-module analysis walks its tree.
     bound_anywhere: Callable[[str], bool] | None = None
@@ -138,32 +173,40 @@ class AnalysisContext:
             self._cache[key] = build() if callable(build) else build
         return self._cache[key]
 
-    def module_fact(self, key: tuple[str, ...], word: str, compute: Callable[[str], object]) -> object:
+    def module_fact(
+        self, key: FactKey, word: str, compute: Callable[[str], object], *, at: ast.AST | None = None
+    ) -> object:
         """A fact about the whole document's text that only ``word`` can change (e.g. "is
         `_i` a word of it?", word ``_i``).
 
         A rule whose findings in one statement depend on the rest of the document must ask
         here, not read ``source.text``: the incremental analysis re-checks a statement when
         an edit touches ``word`` and the fact it was checked under changed. ``compute`` must
-        depend on the text alone, and only on the places where ``word`` occurs.
+        depend on the text alone, and only on the places where ``word`` occurs. ``at``: the
+        node the finding the answer feeds is reported at, when only that finding reads it
+        (``FactLog.places``).
         """
-        cache: dict[tuple[str, ...], object] = self.memo("module-facts", dict)  # type: ignore[assignment]
+        cache = self.module_facts
         if key not in cache:
             cache[key] = compute(self.source.text if self.module_text is None else self.module_text)
         value = cache[key]
         if self.fact_log is not None:
             self.fact_log[key] = (word, compute, value)
+            if isinstance(self.fact_log, FactLog):
+                self.fact_log.asked_at(key, at)
         return value
 
-    def imports_fact(self, key: tuple[str, ...], compute: Callable[[list[ast.stmt]], object]) -> object:
+    def imports_fact(self, key: FactKey, compute: Callable[[list[ast.stmt]], object]) -> object:
         """A fact about the module's top-level ``import`` statements (e.g. the name under
         which `datetime` is imported), computed from them alone, in order."""
-        cache: dict[tuple[str, ...], object] = self.memo("module-facts", dict)  # type: ignore[assignment]
+        cache = self.module_facts
         if key not in cache:
             cache[key] = compute(module_imports(self))
         value = cache[key]
         if self.fact_log is not None:
             self.fact_log[key] = (IMPORTS, compute, value)
+            if isinstance(self.fact_log, FactLog):
+                self.fact_log.asked_at(key, None)
         return value
 
     def binds_anywhere(self, name: str) -> bool:
@@ -181,6 +224,8 @@ class AnalysisContext:
             value = cache[name]
         if self.fact_log is not None:
             self.fact_log[("binds", name)] = (name, None, value)
+            if isinstance(self.fact_log, FactLog):
+                self.fact_log.asked_at(("binds", name), None)
         return value
 
     @property

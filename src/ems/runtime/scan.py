@@ -245,13 +245,13 @@ def _analyse_task(task: _Task, ruleset: RuleSet | None = None) -> _Outcome:
     if digest is not None and digest == task.expected:
         # The cached row's excerpts are as good (same bytes); the caller has them.
         return _Outcome(None, stat_key, digest, data if task.keep_source else None)
-    from ems.core.analyse import analyse  # not at the top: a warm run may analyse nothing
+    from ems.core.analyse import FactLog, analyse  # not at the top: a warm run may analyse nothing
 
     ruleset = ruleset or worker_ruleset() or load_rules()
     if task.assume:
         return _first_phase(task, data, info, digest, stat_key, ruleset)
     trees: list[ast.Module] = []
-    facts: FactLog = {}  # what the rules asked of the module: the fixed texts' analyses check it
+    facts = FactLog()  # what the rules asked of the module: the fixed texts' analyses check it
     report = analyse(
         data, task.display, task.config, ruleset, on_tree=lambda tree, _: trees.append(tree), fact_log=facts
     )
@@ -306,7 +306,7 @@ def _first_phase(
     """``_analyse_task`` in a scan's first phase: the file's fixability judged as if none of
     its names were re-exported (``reexports.assuming_none``: what was asked is recorded for
     the scan to check), and its import facts taken from its analysis (no second parse)."""
-    from ems.core.analyse import analyse
+    from ems.core.analyse import FactLog, analyse
     from ems.fixes.importindex import from_imports, scanned_facts, tree_from_imports
     from ems.fixes.reexports import assuming_none
 
@@ -317,7 +317,7 @@ def _first_phase(
         imports.append(from_imports(model.import_froms) if model is not None else tree_from_imports(tree))
         trees.append(tree)
 
-    asked: FactLog = {}  # what the rules asked of the module: the fixed texts' analyses check it
+    asked = FactLog()  # what the rules asked of the module: the fixed texts' analyses check it
     report = analyse(data, task.display, task.config, ruleset, on_tree=keep, fact_log=asked)
     facts = None
     if info is not None:

@@ -1,0 +1,88 @@
+"""A changed run of import statements: parsed at its place, and proven to have only lost
+names nothing else in the fixed text names."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Sequence
+
+from ems.fixes.verifybody.parts import Body, Change, Judged, parse_at
+from ems.fixes.verifybody.splice import span
+
+
+def parse_imports(new: list[str], change: Change) -> list[ast.Import | ast.ImportFrom] | None:
+    """The statements at ``change``'s lines of the fixed text, parsed alone at their own
+    line numbers and columns (in a block: inside a stand-in ``if`` line); None unless they
+    are all imports at the run's column (none: the run removed, unless it was a block's
+    only statements)."""
+    first, end = change.new_first, change.new_end
+    region = new[first - 1 : end]
+    if (region and region[-1].endswith("\\")) or (first > 1 and new[first - 2].endswith("\\")):
+        return None
+    column = change.body.imports[0].col_offset
+    statements = parse_at(region, first, ast.If if column else None)
+    if statements is None:
+        return None
+    if not statements and change.body.entire and change.body.parent is not None:
+        return None
+    if not all(
+        (isinstance(s, ast.Import) or (isinstance(s, ast.ImportFrom) and s.module != "__future__"))
+        and s.col_offset == column
+        for s in statements
+    ):
+        return None
+    return statements  # type: ignore[return-value]
+
+
+def aliases(
+    statements: Sequence[ast.Import | ast.ImportFrom],
+) -> list[tuple[tuple[object, ...], ast.alias]]:
+    found: list[tuple[tuple[object, ...], ast.alias]] = []
+    for statement in statements:
+        module = (
+            getattr(statement, "module", None),
+            getattr(statement, "level", None),
+            type(statement).__name__,
+        )
+        found += [((*module, alias.name, alias.asname), alias) for alias in statement.names]
+    return found
+
+
+def only_removed(
+    judged: Judged, body: Body, statements: list[ast.Import | ast.ImportFrom], text: str, gone: list
+) -> bool:
+    """Whether the new import statements are the run's with some names removed, each of
+    which is no word of the fixed text (so nothing there binds, reads or names it: the
+    module-scoped rules judge every other name as before); the removed ones' places go to
+    ``gone``."""
+    old, kept = aliases(body.imports), [key for key, _ in aliases(statements)]
+    at = 0
+    for key, alias in old:
+        if at < len(kept) and kept[at] == key:
+            at += 1
+            continue
+        name = alias.asname or alias.name.partition(".")[0]
+        if name == "*" or re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text):
+            return False
+        gone.append(span(alias, judged.source))
+    return at == len(kept)
+
+
+def kept_as_they_were(
+    judged: Judged, body: Body, statements: list[ast.Import | ast.ImportFrom], new: list[str]
+) -> list[tuple[int, int, int]]:
+    """The run's statements the fixed text keeps word for word (same names, same lines of
+    text): (first line, last line, lines moved) of each."""
+    found = []
+    by_text: dict[tuple[str, ...], list[ast.Import | ast.ImportFrom]] = {}
+    for statement in statements:
+        lines = tuple(new[statement.lineno - 1 : statement.end_lineno])
+        by_text.setdefault(lines, []).append(statement)
+    for statement in body.imports:
+        end = statement.end_lineno or statement.lineno
+        twins = by_text.get(tuple(judged.lines[statement.lineno - 1 : end]))
+        if twins and twins[0].col_offset == statement.col_offset:
+            twin = twins.pop(0)
+            found.append((statement.lineno, end, twin.lineno - statement.lineno))
+    return found

@@ -1,0 +1,394 @@
+"""The parts of a judged text a fix may change alone (outermost function bodies, runs of
+import statements), and where a fixed text's changes lie among them."""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+
+from ems.core.config import Config
+from ems.core.incremental.state import Rules, StubbedBody, split_rules
+from ems.core.incremental.stubs import (
+    analyse_bodies,
+    global_imports,
+    import_names,
+    outermost_functions,
+    typing_names,
+)
+from ems.core.model import Report
+from ems.core.parsing import PIECEWISE_MIN_CHARS
+from ems.core.registry import RuleSet
+from ems.core.scope import BUILTINS
+from ems.core.source import SourceText
+from ems.core.suppressions import parse_suppressions, skips_file
+from ems.core.watched import names_bound
+from ems.fixes.context import shared_ends
+
+
+@dataclass(frozen=True)
+class Body:
+    """A part of the judged text that a fix may change alone: an outermost function's body
+    (``node``: the def, decorators from ``first``; ``start``: its body's first line), or a
+    run of top-level import statements (``node`` None, ``imports``: them; ``start`` is
+    ``first``). ``end``: its last line."""
+
+    first: int
+    start: int
+    end: int
+    node: ast.FunctionDef | ast.AsyncFunctionDef | None
+    parent: ast.AST | None  # the statement whose list holds the def (None: a top-level list)
+    top: bool  # directly in the module, or a method directly in a top-level class
+    imports: tuple[ast.Import | ast.ImportFrom, ...] = ()
+    entire: bool = False  # the import run is its whole block (`try:` with imports only)
+
+
+@dataclass(frozen=True)
+class Change:
+    body: Body
+    new_first: int  # the part's first line in the fixed text
+    new_end: int  # its last line there (``new_first - 1``: an import run removed)
+    offset: int  # fixed line - judged line above the part
+    header: bool = False  # whether the def's header changed too (its decorators, signature)
+
+
+class Judged:
+    """What the body-at-a-time analysis reads of the judged text, computed once per judged
+    file (``FixMemo``): its outermost functions, their bodies analysed alone, its imports."""
+
+    def __init__(self, text: str, tree: ast.Module, report: Report, facts: dict) -> None:
+        self.text, self.tree, self.report, self.facts = text, tree, report, facts
+        self.alone: dict[int, StubbedBody | None] = {}
+        self.bound: dict[str, bool] = {}
+        self.rules: dict[tuple[object, str], Rules] = {}
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+    @cached_property
+    def source(self) -> SourceText:
+        return SourceText(self.text)
+
+    @cached_property
+    def usable(self) -> bool:
+        report = self.report
+        return not (
+            report.syntax_error
+            or report.rule_errors
+            or len(self.text) >= PIECEWISE_MIN_CHARS
+            or "\r" in self.text
+            or "\0" in self.text
+            or "barry_as_FLUFL" in self.text
+            or skips_file(self.text)
+            or parse_suppressions(self.text)
+        )
+
+    @cached_property
+    def future(self) -> bool:
+        """Whether a ``__future__`` import changes how annotations are judged (``stubs.
+        global_imports``): a body analysed alone would not see it, so a changed body must
+        then hold no annotation. (A star import leaves a body's reads judged alike before
+        and after, and a removed import's name is no word of the text.)"""
+        return any(s.module == "__future__" for s in global_imports(self.tree.body))
+
+    @cached_property
+    def bodies(self) -> list[Body]:
+        top = {id(s) for s in self.tree.body}
+        found = []
+        for found_body in outermost_functions([self.tree.body]):
+            node = found_body.full
+            first_statement = node.body[0]
+            start = getattr(first_statement, "lineno", 0)
+            for decorator in getattr(first_statement, "decorator_list", ()):
+                start = min(start, decorator.lineno)
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            line = self.lines[start - 1] if 0 < start <= len(self.lines) else ""
+            if start <= node.lineno or line[: first_statement.col_offset].strip():
+                continue  # `def f(): return 1`: the body shares the header's line
+            parent = found_body.parent
+            in_top = parent is None and id(node) in top
+            in_class = isinstance(parent, ast.ClassDef) and id(parent) in top
+            found.append(Body(first, start, node.end_lineno or node.lineno, node, parent, in_top or in_class))
+        found += self._import_runs()
+        found.sort(key=lambda b: b.start)
+        return found
+
+    def _import_runs(self) -> list[Body]:
+        """Runs of ``import`` statements (no ``__future__``) outside functions and classes
+        (at the top level, or in the blocks of a top-level ``if`` or ``try``), each on
+        lines of its own: what an unused-import fix changes."""
+        found: list[Body] = []
+        blocks: list[tuple[list[ast.stmt], ast.stmt | None]] = [(self.tree.body, None)]
+        while blocks:
+            block, parent = blocks.pop()
+            runs: list[list[ast.Import | ast.ImportFrom]] = []
+            previous_end = 0
+            for index, statement in enumerate(block):
+                if isinstance(statement, (ast.If, ast.Try)):
+                    blocks += [(statement.body, statement), (statement.orelse, statement)]
+                    if isinstance(statement, ast.Try):
+                        blocks.append((statement.finalbody, statement))
+                        blocks += [(handler.body, statement) for handler in statement.handlers]
+                plain = isinstance(statement, ast.Import) or (
+                    isinstance(statement, ast.ImportFrom) and statement.module != "__future__"
+                )
+                following = block[index + 1].lineno if index + 1 < len(block) else len(self.lines) + 1
+                alone = statement.lineno > previous_end and (statement.end_lineno or 0) < following
+                if plain and alone and (parent is not None or statement.col_offset == 0):
+                    if runs and index and runs[-1][-1] is block[index - 1]:
+                        runs[-1].append(statement)  # type: ignore[arg-type]
+                    else:
+                        runs.append([statement])  # type: ignore[list-item]
+                previous_end = statement.end_lineno or statement.lineno
+            found += [
+                Body(
+                    run[0].lineno,
+                    run[0].lineno,
+                    run[-1].end_lineno or run[-1].lineno,
+                    None,
+                    parent,
+                    True,
+                    tuple(run),
+                    len(run) == len(block),
+                )
+                for run in runs
+            ]
+        return found
+
+    @cached_property
+    def starts(self) -> list[int]:
+        """Where each part begins (a def at its first decorator): its header may change too."""
+        return [b.first for b in self.bodies]
+
+    @cached_property
+    def imported(self) -> frozenset[str]:
+        return import_names(self.tree.body)
+
+    @cached_property
+    def typing(self) -> frozenset[str]:
+        return typing_names(self.tree.body)
+
+    @cached_property
+    def top_imports(self) -> list[ast.stmt]:
+        return [s for s in self.tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+
+    def split(self, ruleset: RuleSet, config: Config, path: str) -> Rules:
+        key = (config, path)
+        rules = self.rules.get(key)
+        if rules is None:
+            rules = self.rules[key] = split_rules(ruleset, config, path)
+        return rules
+
+    def free(self, name: str) -> bool:
+        """Whether a read of ``name`` leaving a function body is a builtin's whatever else
+        happens: a builtin the module binds nowhere (nor can through a star import). Such
+        a read neither uses a binding nor is undefined: adding or removing it leaves the
+        module-scoped rules' outline judging the same."""
+        if name not in BUILTINS or "*" in self.imported:
+            return False
+        if name not in self.bound and only_called(name, self.text):
+            self.bound[name] = False
+        if name not in self.bound:
+            self.bound[name] = name in names_bound([self.tree], frozenset({name}), self.text)
+        return not self.bound[name]
+
+    def binds_anywhere(self, name: str) -> bool:
+        """Whether the judged text binds ``name`` anywhere (the fixed one does too when no
+        changed body binds it differently): from the log when its analysis asked."""
+        logged = self.facts.get(("binds", name))
+        if logged is not None:
+            return bool(logged[2])
+        if name not in self.bound:
+            self.bound[name] = name in names_bound([self.tree], frozenset({name}), self.text)
+        return self.bound[name]
+
+    def alone_of(self, index: int, path: str, rules: Rules) -> StubbedBody | None:
+        """The body ``index`` analysed alone (``stubs.analyse_bodies``), once; None when a
+        rule erred on it."""
+        if index not in self.alone:
+            node = self.bodies[index].node
+            assert node is not None  # (a def's body, not an import run)
+            slot = outermost_functions([[node]])[0]
+            errors = analyse_bodies([slot], self.source, path, rules, self.text, {})
+            self.alone[index] = None if errors else slot
+        return self.alone[index]
+
+
+def only_called(name: str, text: str) -> bool:
+    """Whether every occurrence of the word ``name`` in ``text`` is an attribute or is
+    called (``len(``), and none follows ``def`` or ``class``: then nothing binds it (a
+    binding is a target, a definition, an import, a parameter or a keyword argument, never
+    followed by ``(``). A textual test, cheaper than a walk of the tree."""
+    for match in re.finditer(rf"(?<![\w.]){re.escape(name)}(?!\w)", text):
+        rest = text[match.end() : match.end() + 80].lstrip(" \t")
+        before = text[max(0, match.start() - 80) : match.start()].rstrip(" \t")
+        if not rest.startswith("(") or before.endswith(("def", "class")):
+            return False
+    return True
+
+
+def changes_in(judged: Judged, new: list[str]) -> list[Change] | None:
+    """The outermost functions whose bodies the fixed text changed, with where they are in
+    it; None when a changed line lies outside every function body."""
+    old = judged.lines
+    head, tail = shared_ends(old, new)
+    if head == len(old) == len(new):
+        return None
+    bodies, starts = judged.bodies, judged.starts
+    changes: list[Change] = []
+    i = j = head  # the first differing lines (0-based)
+    while True:
+        k = bisect.bisect_right(starts, i + 1) - 1
+        if k < 0 or bodies[k].end < i + 1 or (changes and changes[-1].body is bodies[k]):
+            return None
+        body = bodies[k]
+        offset = j - i
+        new_first = body.first + offset
+        after = len(old) - body.end  # judged lines after the def
+        if after <= tail:
+            new_end = len(new) - after
+        else:
+            m = body.end  # the first line after the def that is code (not blank, no comment)
+            while m < len(old) and (not old[m].strip() or old[m].lstrip().startswith("#")):
+                m += 1
+            if m == len(old):
+                return None
+            try:
+                anchor = new.index(old[m], j)
+            except ValueError:
+                anchor = -1
+            gap = m - body.end
+            if anchor >= 0 and anchor - gap >= j and new[anchor - gap : anchor] == old[body.end : m]:
+                new_end = anchor - gap
+            elif body.node is not None:
+                # the line after the def changed too (the next def's signature): the def
+                # ends where the indentation says (``parse_def`` checks it ends there)
+                found = _end_by_indent(new, new_first, body.node.col_offset)
+                if found is None:
+                    return None
+                new_end = found
+            else:
+                return None
+        if new_end < new_first - (body.node is None):  # (an import run may go entirely)
+            return None
+        changes.append(Change(body, new_first, new_end, offset))
+        i, j = body.end, new_end
+        if len(old) - i <= tail and j - i == len(new) - len(old):
+            return changes
+        same = _same_run(old, new, i, j)
+        i, j = i + same, j + same
+        if i == len(old) and j == len(new):
+            return changes
+        if i == len(old) or j == len(new):
+            return None
+
+
+def _end_by_indent(new: list[str], first: int, column: int) -> int | None:
+    """The last line of the def at ``column`` whose first line (decorators included) is
+    ``first`` in ``new``: the last code line before the first code line after its ``def``
+    line that is indented ``column`` or less (a closing bracket of its signature excepted).
+
+    A guess that ``parse_def`` proves: the region up to it must parse as that one def
+    ending exactly there, so no bracket or string is open at its end, and the next code
+    line then closes the def's block. None when a line's indentation holds a tab or form
+    feed (its column is not its length) or no def line is found."""
+    at = first - 1
+    while at < len(new) and not new[at].lstrip().startswith(("def ", "async ")):
+        at += 1
+    last = None
+    for index in range(at + 1, len(new)):
+        line = new[index]
+        stripped = line.lstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = line[: len(line) - len(stripped)]
+        if "\t" in indent or "\f" in indent:
+            return None
+        if len(indent) <= column and not stripped.startswith((")", "]", "}")):
+            break
+        last = index + 1
+    return last
+
+
+def _same_run(old: list[str], new: list[str], i: int, j: int) -> int:
+    """How many lines ``old`` from ``i`` and ``new`` from ``j`` share, by slice comparisons
+    of doubling then halving length (C speed) instead of a line at a time."""
+    limit = min(len(old) - i, len(new) - j)
+    low, step = 0, 16
+    while low < limit:
+        high = min(limit, low + step)
+        if old[i + low : i + high] == new[j + low : j + high]:
+            low, step = high, step * 2
+        elif step > 1:
+            step //= 2
+        else:
+            break
+    return low
+
+
+_STAND_INS: dict[type[ast.stmt], str] = {ast.ClassDef: "class _:", ast.If: "if 1:"}
+
+
+def parse_at(region: list[str], first: int, inside: type[ast.stmt] | None) -> list[ast.stmt] | None:
+    """The statements of ``region`` parsed at their own line numbers (from ``first``) and
+    columns: indented lines go inside a stand-in ``inside`` statement on the line before,
+    taken off again. None when that does not parse or is not one such statement."""
+    if inside is not None and first < 2:
+        return None
+    head = "\n" * (first - 2) + _STAND_INS[inside] + "\n" if inside is not None else "\n" * (first - 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(head + "\n".join(region))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if inside is None:
+        return tree.body
+    if len(tree.body) != 1 or not isinstance(tree.body[0], inside):
+        return None
+    return tree.body[0].body  # type: ignore[attr-defined]
+
+
+def parse_def(new: list[str], change: Change, body: Body) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The def at ``change``'s lines of the fixed text parsed alone (at its own line numbers
+    and columns: a method inside a stand-in ``class`` line); None unless it is one def of
+    the same kind, name and place that ends exactly there."""
+    first, end = change.new_first, change.new_end
+    region = new[first - 1 : end]
+    if not region or region[-1].endswith("\\") or (first > 1 and new[first - 2].endswith("\\")):
+        return None
+    assert body.node is not None  # (a def's body, not an import run)
+    column = body.node.col_offset
+    statements = parse_at(region, first, ast.ClassDef if column else None)
+    if statements is None or len(statements) != 1:
+        return None
+    node = statements[0]
+    if (
+        type(node) is not type(body.node)
+        or node.name != body.node.name
+        or node.col_offset != column
+        or node.end_lineno != end
+        or min([node.lineno, *(d.lineno for d in node.decorator_list)]) != first
+    ):
+        return None
+    return node
+
+
+def annotated(node: ast.FunctionDef | ast.AsyncFunctionDef | None) -> bool:
+    """Whether the def's body holds an annotation (of a name, a nested def's parameter or
+    return)."""
+    for child in ast.walk(ast.Module(body=node.body if node else [], type_ignores=[])):
+        if isinstance(child, ast.AnnAssign) or (isinstance(child, ast.arg) and child.annotation):
+            return True
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and child.returns:
+            return True
+    return False
+
+
+def body_start(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    first = node.body[0]
+    return min([first.lineno, *(d.lineno for d in getattr(first, "decorator_list", ()))])
