@@ -285,7 +285,13 @@ class Audit:
                 return False, f"timed out after {self.args.timeout:.0f} s"
         if done.returncode != 0:
             lines = done.stderr.strip().splitlines()
-            return False, lines[-1] if lines else f"exit status {done.returncode}"
+            error = lines[-1] if lines else f"exit status {done.returncode}"
+            # the innermost frame in the corpus: the module that broke may be another one
+            frames = [m.group(1) for m in re.finditer(r'File "([^"]+)", line \d+', done.stderr)]
+            inside = [f for f in frames if Path(f).resolve().is_relative_to(root.resolve())]
+            if inside:
+                error += f" (in {Path(inside[-1]).resolve().relative_to(root.resolve())})"
+            return False, error
         found = done.stdout.strip().splitlines()
         if not found or found[-1] == "PRELOADED":
             return False, "loaded at start-up"

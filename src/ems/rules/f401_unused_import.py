@@ -34,7 +34,9 @@ class UnusedImport(Rule):
         "`pkg/` or in another top-level package; the project is the git work tree or the "
         "folder of the ems config file, else the folder holding the top package) is a "
         "re-export too: it is still reported (detection sees one file), but never removed, "
-        "by any fix; mark it with `__all__` or `import x as x`."
+        "by any fix; mark it with `__all__` or `import x as x`. So is a public name of a "
+        "module without `__all__` that another module star-imports (`from ._constants "
+        "import *`)."
     )
     tags = frozenset({Tag.UNNECESSARY})
     fix_safety = Safety.SAFE
@@ -118,7 +120,7 @@ class UnusedImport(Rule):
             )
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
-        if finding.datum("name") in ctx.reexported:
+        if _reexported(finding, ctx):
             # A re-export (`from .compat import x` in a sibling module): removing it would
             # break the package, so there is no fix at all, safe or unsafe.
             return None
@@ -129,7 +131,7 @@ class UnusedImport(Rule):
         """``fix`` as a text edit (``ems.fixes.textedit``): a statement importing one name
         loses its lines (or becomes ``pass``), a one-line unbracketed import loses the name
         and its comma; any other shape raises ``CstNeeded``."""
-        if finding.datum("name") in ctx.reexported:
+        if _reexported(finding, ctx):
             return None
         safety = Safety.UNSAFE if finding.datum("unsafe") == "1" else Safety.SAFE
         source = ctx.source
@@ -147,3 +149,14 @@ class UnusedImport(Rule):
         else:
             place = textedit.statement_place(ctx.statements, source, finding)
         return textedit.remove_import_name(source, place, finding.range, self.fix_title, safety, finding)
+
+
+def _reexported(finding: Finding, ctx: FixContext) -> bool:
+    """Whether another module of the project imports the name from this one: by name
+    (`from .compat import urlparse`), or through `from .compat import *` when the module
+    has no `__all__` (`re._constants`' `MAXGROUPS`, which `re._parser` star-imports)."""
+    from ems.fixes.reexports import star_exported  # with the project's imports (``ctx.reexported``)
+
+    name = finding.datum("name")
+    reexported = ctx.reexported
+    return name in reexported or star_exported(name, reexported, ctx.text)
