@@ -298,6 +298,8 @@ def _collect(
         name = args.stdin_filename or "<stdin>"
         data = sys.stdin.buffer.read()
         config = resolver.for_path(Path(name) if args.stdin_filename else Path.cwd() / "stdin.py")
+        if args.stdin_filename and config.skips_named(name):
+            return [], None  # excluded, as the file itself would be: nothing to report
         from ems.runtime.scan import with_fixability
 
         report = with_fixability(data, analyse(data, name, config, ruleset), config, ruleset)

@@ -42,6 +42,11 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extend-select", type=codes_arg, metavar="CODES", help="add these to the selection")
     parser.add_argument("--ignore", type=codes_arg, metavar="CODES", help="skip these rule codes or prefixes")
     parser.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="leave out files named on the command line that exclude/extend-exclude match (pre-commit)",
+    )
+    parser.add_argument(
         "--fixable", type=codes_arg, metavar="CODES", help="only these rules' fixes may be applied"
     )
     parser.add_argument(
@@ -110,6 +115,8 @@ def make_resolver(
             overrides[option] = validate_selectors(value, codes, "--" + option.replace("_", "-"))
     if unsafe_fixes:
         overrides["unsafe_fixes"] = True
+    if getattr(args, "force_exclude", False):
+        overrides["force_exclude"] = True
     explicit = None
     if args.config is not None:
         if not args.config.is_file():

@@ -300,6 +300,9 @@ def _fix_stdin(args: argparse.Namespace, resolver, ruleset) -> int:
         sys.stdout.buffer.write(data)
         return fail(f"{name}: not fixed: {exc}")
     config = resolver.for_path(Path(name) if args.stdin_filename else Path.cwd() / "stdin.py")
+    if args.stdin_filename and config.skips_named(name):
+        sys.stdout.buffer.write(data)  # excluded: passed through unchanged, as ruff does
+        return 0
     result = fix_all(decoded.text, name, config, unsafe=config.unsafe_fixes, ruleset=ruleset)
     sys.stdout.buffer.write(encode_source(result.text, decoded.encoding, decoded.bom))
     sys.stdout.flush()

@@ -45,6 +45,7 @@ KNOWN_KEYS = (
     "per-file-ignores",
     "exclude",
     "extend-exclude",
+    "force-exclude",
     "severity",
     "fixable",
     "extend-fixable",
@@ -102,6 +103,9 @@ class Config:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
+    # Exclusions apply to files named on the command line too (ruff's setting): pre-commit
+    # names every changed file, and an excluded one would otherwise be checked.
+    force_exclude: bool = False
     severity: tuple[tuple[str, Severity], ...] = ()
     # Which rules' fixes ``ems fix``, fix-all and quick fixes may apply (ruff's settings of
     # the same names): a team keeps F401 reported but never removed while code is typed.
@@ -169,6 +173,10 @@ class Config:
                 return True
         return False
 
+    def skips_named(self, path: str | Path) -> bool:
+        """Whether a file named explicitly (an argument, ``--stdin-filename``) is left out."""
+        return self.force_exclude and self.is_excluded(os.path.abspath(path))
+
     def fingerprint(self) -> str:
         """A hash of everything that changes results (for caches and the store)."""
         payload = {
@@ -193,6 +201,7 @@ class Config:
         extend_fixable: Iterable[str] | None = None,
         unfixable: Iterable[str] | None = None,
         unsafe_fixes: bool | None = None,
+        force_exclude: bool | None = None,
     ) -> Config:
         """Command-line and editor settings layered over the file's settings."""
         updated = self
@@ -210,6 +219,8 @@ class Config:
             updated = replace(updated, unfixable=updated.unfixable + tuple(unfixable))
         if unsafe_fixes is not None:
             updated = replace(updated, unsafe_fixes=unsafe_fixes)
+        if force_exclude is not None:
+            updated = replace(updated, force_exclude=force_exclude)
         return updated
 
 
@@ -340,6 +351,8 @@ def parse_table(
         raise ConfigError(f"{where('monitor')}: expected a table ([tool.ems.monitor])")
     if "unsafe-fixes" in table:
         config = replace(config, unsafe_fixes=_bool(table["unsafe-fixes"], where("unsafe-fixes")))
+    if "force-exclude" in table:
+        config = replace(config, force_exclude=_bool(table["force-exclude"], where("force-exclude")))
     if "respect-gitignore" in table:
         config = replace(
             config, respect_gitignore=_bool(table["respect-gitignore"], where("respect-gitignore"))
@@ -462,6 +475,7 @@ def effective_settings(
         "per-file-ignores": {pattern: list(codes) for pattern, codes in config.per_file_ignores},
         "exclude": list(config.exclude),
         "extend-exclude": list(config.extend_exclude),
+        "force-exclude": config.force_exclude,
         "severity": {code: level.value for code, level in config.severity},
         "fixable": list(config.fixable),
         "extend-fixable": list(config.extend_fixable),

@@ -58,7 +58,8 @@ def discover(paths: Sequence[Path], resolver: ConfigResolver, info: PathInfo | N
             key = os.path.abspath(root)
             if key not in seen:
                 seen.add(key)
-                yield root  # named explicitly: always analysed (errors reported later)
+                if not resolver.for_path(root).skips_named(root):
+                    yield root  # named explicitly: analysed (errors reported later)
             continue
         yield from _walk(root, resolver, seen, info)
 
