@@ -360,3 +360,100 @@ def test_adjacent_defs_changed(rules: RuleSet, fixed: str, taken: bool) -> None:
     assert (got is not None) == taken
     if got is not None:
         assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+WORDS = (
+    '"""Uses os and json (a docstring)."""\nimport os  # os, in a comment\nimport json\n'
+    "from typing import (\n    Any,\n    List,\n    Dict,\n)\n\n\n"
+    'def f(x):\n    """Returns x: not json."""\n    y = 1\n    return x.json, Dict\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("fixed", "taken"),
+    [
+        # removed names still words of the text, but only in docstrings, comments and
+        # attribute names: nothing there binds or reads them
+        (WORDS.replace("import os  # os, in a comment\n", "# os, in a comment\n"), True),
+        (WORDS.replace("import json\n", ""), True),
+        # one name of a parenthesised import: the other unused name's finding (and its
+        # related "statement" place) moves with it
+        (WORDS.replace("    Any,\n", ""), True),
+        (WORDS.replace("    Any,\n    List,\n", ""), True),
+    ],
+)
+def test_imports_removed_whose_names_are_still_words(rules: RuleSet, fixed: str, taken: bool) -> None:
+    config = Config(select=("F", "E9"))
+    judged = _judged(WORDS, config, rules)
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert (got is not None) == taken
+    if got is not None:
+        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the name is an entry of `__all__` (a string that is no statement of its own)
+        "import json\n\n__all__ = ['json']\n",
+        # ... or an annotation in a string
+        "import json\n\n\ndef f(x: 'json.Thing'):\n    return x\n",
+        # ... or bound again elsewhere
+        "import json\n\n\ndef f():\n    json = 1\n    return json\n",
+    ],
+)
+def test_a_removed_import_still_named_elsewhere_is_declined(rules: RuleSet, text: str) -> None:
+    config = Config(select=("F", "E9"))
+    fixed = text.replace("import json\n", "")
+    assert in_bodies(_judged(text, config, rules), fixed, "m.py", config, rules) is None
+
+
+NOQA = (
+    "import os\n\nX = os  # noqa: F841\n\n\ndef f(x):\n    y = 1\n    return x\n\n\n"
+    "def g(x):\n    y = 1  # noqa: F841\n    return x\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("fixed", "taken"),
+    [
+        # suppression comments outside the changed body: their judgement (RUF100) holds
+        (NOQA.replace("    y = 1\n    return x\n", "    return x\n"), True),
+        # ... and in the changed body: declined (RUF100 judges it anew)
+        (NOQA.replace("    y = 1  # noqa: F841\n", ""), False),
+    ],
+)
+def test_suppression_comments(rules: RuleSet, fixed: str, taken: bool) -> None:
+    config = Config(select=("ALL",))
+    judged = _judged(NOQA, config, rules)
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert (got is not None) == taken
+    if got is not None:
+        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+NESTED = (
+    "import sys\n\nif sys.platform == 'win32':\n    def f(x):\n        y = 1\n        return x\n\n"
+    "    def g(x):\n        y = 2\n        return x\nelse:\n    def f(x):\n        return x\n\n\n"
+    "class Outer:\n    class Inner:\n        def m(self):\n            z = 3\n            return self\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("fixed", "taken"),
+    [
+        # a def in a top-level `if`: the chunk-local rules run over the whole `if`
+        (NESTED.replace("        y = 1\n", ""), True),
+        # a method of a nested class
+        (NESTED.replace("            z = 3\n", ""), True),
+        # two defs of the same top-level statement changed: declined
+        (NESTED.replace("        y = 1\n", "").replace("        y = 2\n", ""), False),
+    ],
+)
+def test_defs_nested_deeper(rules: RuleSet, fixed: str, taken: bool) -> None:
+    config = Config(select=("ALL",))
+    judged = _judged(NESTED, config, rules)
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert (got is not None) == taken
+    if got is not None:
+        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))

@@ -52,12 +52,25 @@ from ems.core.source import SourceText
 from ems.core.suppressions import parse_suppressions, skips_file
 from ems.core.watched import names_bound
 from ems.fixes.verifybody.facts import facts_now
-from ems.fixes.verifybody.imports import kept_as_they_were, only_removed, parse_imports
-from ems.fixes.verifybody.local import local_hits
-from ems.fixes.verifybody.parts import Judged, annotated, body_start, changes_in, parse_def
+from ems.fixes.verifybody.imports import (
+    alias_moves,
+    kept_as_they_were,
+    only_removed,
+    parse_imports,
+)
+from ems.fixes.verifybody.local import local_hits, local_hits_in_chunk
+from ems.fixes.verifybody.parts import (
+    Change,
+    Judged,
+    annotated,
+    body_start,
+    changes_in,
+    parse_def,
+)
 from ems.fixes.verifybody.reads import free_differences, header_reads, reads
 from ems.fixes.verifybody.splice import (
     enclosing_names,
+    moved_alias,
     moved_with_statement,
     range_key,
     shifted_finding,
@@ -80,12 +93,11 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
         or "\0" in text
         or "barry_as_FLUFL" in text
         or skips_file(text)
-        or parse_suppressions(text)
     ):
         return None
     new = text.split("\n")
     changes = changes_in(judged, new)
-    if not changes:
+    if not changes or not _clear_of_suppressions(judged, text, changes):
         return None
     rules = judged.split(ruleset, config, path)
     source = SourceText(text)
@@ -100,12 +112,17 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
     same: list[tuple[int, int, int]] = []  # import statements kept as they were: lines, move
     imports_now = list(judged.top_imports)  # the fixed text's top-level imports
     runs: dict[int, list[ast.Import | ast.ImportFrom]] = {}
+    aliased: dict[tuple[int, int, int, int], tuple[int, int, int, int]] = {}  # kept names' moves
+    fresh_text = ["\n".join(new[c.new_first - 1 : c.new_end]) for c in changes if c.body.node is not None]
     for number, change in enumerate(changes):  # the import runs first: the fixed text's imports
         if change.body.node is None:
             statements = parse_imports(new, change)
-            if statements is None or not only_removed(judged, change.body, statements, text, gone):
+            if statements is None or not only_removed(
+                judged, change.body, statements, text, gone, fresh_text
+            ):
                 return None
             same += kept_as_they_were(judged, change.body, statements, new)
+            aliased.update(alias_moves(judged, change.body, statements, source))
             if change.body.parent is None:  # (the module's imports are its top-level ones)
                 at = imports_now.index(change.body.imports[0])
                 imports_now[at : at + len(change.body.imports)] = statements
@@ -119,7 +136,7 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
         return None
     for number, change in enumerate(changes):
         body = change.body
-        if not body.top:
+        if not body.top and body.node is None:
             return None
         old_region, new_region = changed_text[2 * number], changed_text[2 * number + 1]
         if body.node is None:
@@ -130,7 +147,16 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
                 return None
             defs.append(None)
             local = local_hits(
-                judged, body, list(statements), change, source, path, rules, text, imports_now, seed
+                judged,
+                body,
+                list(statements),
+                change,
+                source,
+                path,
+                rules,
+                text,
+                imports_now,
+                seed,
             )
             if local is None:
                 return None
@@ -178,12 +204,27 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             if [r.id for r in old_reads] != [r.id for r in new_reads]:
                 return None
         for rule, hit in before.hits:
-            expected[(rule.code, hit.line, hit.column, hit.end_line, hit.end_column, hit.message)] += 1
+            expected[
+                (
+                    rule.code,
+                    hit.line,
+                    hit.column,
+                    hit.end_line,
+                    hit.end_column,
+                    hit.message,
+                )
+            ] += 1
         for old_read, new_read in zip(old_reads, new_reads, strict=True):
             moved[span(old_read, judged.source)] = span(new_read, source)
         fresh += [to_finding(rule, hit, path, config) for rule, hit in after.hits]
-        # chunk-local rules: the new def alone, or inside a copy of its class
-        local = local_hits(judged, body, [node], change, source, path, rules, text, imports_now, seed)
+        # chunk-local rules: the new def alone, inside a copy of its class, or (nested
+        # deeper) over the whole top-level statement that holds it
+        if body.top:
+            local = local_hits(judged, body, [node], change, source, path, rules, text, imports_now, seed)
+        else:
+            local = local_hits_in_chunk(
+                judged, change, changes, new, source, path, rules, text, imports_now, seed, scoped_codes
+            )
         if local is None:
             return None
         fresh += [to_finding(rule, hit, path, config) for rule, hit in local]
@@ -200,7 +241,9 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             if around.body.node is None:
                 if any(within(finding.range, place) for place in gone):
                     continue  # a removed import's (its name is no word of the fixed text)
-                moving = moved_with_statement(finding, same, changes, firsts)
+                moving = moved_with_statement(finding, same, changes, firsts) or moved_alias(
+                    finding, aliased, changes, firsts
+                )
                 if moving is None:
                     return None  # a finding of an import that changed: its place may move
                 findings.append(moving)
@@ -236,3 +279,16 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
     names = enclosing_names(judged, findings, changes, defs)
     findings = with_fingerprints(findings, names, source, path)
     return Report(path, tuple(findings), False, (), {"total": time.perf_counter() - started})
+
+
+def _clear_of_suppressions(judged: Judged, text: str, changes: list[Change]) -> bool:
+    """Whether no suppression comment lies in a changed part, old or new: then the judged
+    report's suppressions (and RUF100's judgement of them) hold outside, and the parts'
+    findings are suppressed by none."""
+    old = judged.suppressed
+    new = parse_suppressions(text)
+    return not any(
+        any(c.body.first <= line <= c.body.end for line in old)
+        or any(c.new_first <= line <= c.new_end for line in new)
+        for c in changes
+    )

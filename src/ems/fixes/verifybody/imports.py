@@ -7,6 +7,7 @@ import ast
 import re
 from collections.abc import Sequence
 
+from ems.core.source import SourceText
 from ems.fixes.verifybody.parts import Body, Change, Judged, parse_at
 from ems.fixes.verifybody.splice import span
 
@@ -50,27 +51,74 @@ def aliases(
 
 
 def only_removed(
-    judged: Judged, body: Body, statements: list[ast.Import | ast.ImportFrom], text: str, gone: list
+    judged: Judged,
+    body: Body,
+    statements: list[ast.Import | ast.ImportFrom],
+    text: str,
+    gone: list,
+    fresh: list[str],
 ) -> bool:
     """Whether the new import statements are the run's with some names removed, each of
-    which is no word of the fixed text (so nothing there binds, reads or names it: the
-    module-scoped rules judge every other name as before); the removed ones' places go to
-    ``gone``."""
+    which nothing else in the fixed text binds, reads or names (the module-scoped rules
+    judge every other name as before); the removed ones' places go to ``gone``.
+
+    A name that is no word of the fixed text qualifies at once; else the judged tree must
+    name it only in the removed aliases (``Judged.named``: as an identifier anywhere, or a
+    word of a string that is not a statement of its own: `__all__`, an annotation), and no
+    changed part's new text (``fresh``) may hold it."""
     old, kept = aliases(body.imports), [key for key, _ in aliases(statements)]
     at = 0
+    removed: dict[str, int] = {}
     for key, alias in old:
         if at < len(kept) and kept[at] == key:
             at += 1
             continue
         name = alias.asname or alias.name.partition(".")[0]
-        if name == "*" or re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text):
+        if name == "*":
             return False
+        removed[name] = removed.get(name, 0) + 1
         gone.append(span(alias, judged.source))
-    return at == len(kept)
+    if at != len(kept):
+        return False
+    for name, count in removed.items():
+        word = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+        if word.search(text) and (judged.named(name) != count or any(word.search(part) for part in fresh)):
+            return False
+    return True
+
+
+def alias_moves(
+    judged: Judged,
+    body: Body,
+    statements: list[ast.Import | ast.ImportFrom],
+    source: SourceText,
+) -> dict[tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """Each kept alias's place in the judged text -> its place in the fixed text (the
+    run's names that stay, in order: ``only_removed`` proved the rest are gone); and the
+    place of each statement that kept a name -> the statement that holds it now (F401's
+    related "statement" place), when all its kept names are in that one."""
+    holders = {id(alias): statement for statement in statements for alias in statement.names}
+    kept = aliases(statements)
+    moves = {}
+    at = 0
+    for statement in body.imports:
+        into: set[int] = set()
+        for key, alias in aliases([statement]):
+            if at < len(kept) and kept[at][0] == key:
+                moves[span(alias, judged.source)] = span(kept[at][1], source)
+                into.add(id(holders[id(kept[at][1])]))
+                at += 1
+        if len(into) == 1:
+            holder = next(s for s in statements if id(s) in into)
+            moves[span(statement, judged.source)] = span(holder, source)
+    return moves
 
 
 def kept_as_they_were(
-    judged: Judged, body: Body, statements: list[ast.Import | ast.ImportFrom], new: list[str]
+    judged: Judged,
+    body: Body,
+    statements: list[ast.Import | ast.ImportFrom],
+    new: list[str],
 ) -> list[tuple[int, int, int]]:
     """The run's statements the fixed text keeps word for word (same names, same lines of
     text): (first line, last line, lines moved) of each."""

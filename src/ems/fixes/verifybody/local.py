@@ -1,16 +1,17 @@
 """The chunk-local rules over the changed statements alone (a def, a method in a copy of
-its class, import statements)."""
+its class, import statements), or over the top-level statement that holds a deeper def."""
 
 from __future__ import annotations
 
 import ast
 import copy
+from collections import Counter
 
 from ems.core.analyse import run_rules
 from ems.core.incremental.state import Rules
 from ems.core.rule import AnalysisContext, Hit, Rule
 from ems.core.source import SourceText
-from ems.fixes.verifybody.parts import Body, Change, Judged
+from ems.fixes.verifybody.parts import Body, Change, Judged, parse_at
 
 _TERMINATORS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 
@@ -68,5 +69,85 @@ def local_hits(
         return None
     kept = [(rule, hit) for rule, hit in hits if change.new_first <= hit.line <= change.new_end]
     if parent is None and len(kept) != len(hits):
+        return None
+    return kept
+
+
+def local_hits_in_chunk(
+    judged: Judged,
+    change: Change,
+    changes: list[Change],
+    new: list[str],
+    source: SourceText,
+    path: str,
+    rules: Rules,
+    text: str,
+    imports: list[ast.stmt],
+    facts_now: dict[tuple[str, ...], object],
+    scoped_codes: frozenset[str],
+) -> list[tuple[type[Rule], Hit]] | None:
+    """The chunk-local rules' hits on a changed def nested deeper than a method of a
+    top-level class (a def in a top-level ``if``, a method of a nested class): they run over
+    the whole top-level statement that holds it, parsed from the fixed text (the unit whose
+    findings chunk-local rules may depend on, as the language server's incremental analysis
+    caches them). The hits outside the def must be the judged report's chunk-local findings
+    there, at the same places relative to the statement; None otherwise, when another
+    change lies in the same statement, or when a rule errs."""
+    body = change.body
+    found = judged.top_of(body)
+    if found is None:
+        return None
+    statement, first, end = found
+    if any(c is not change and first <= c.body.first <= end for c in changes):
+        return None
+    if any(isinstance(s, _TERMINATORS) for s in judged.tree.body):
+        return None
+    delta = change.new_end - body.end
+    new_first, new_end = first + change.offset, end + delta
+    parsed = parse_at(new[new_first - 1 : new_end], new_first, None)
+    if parsed is None or len(parsed) != 1 or type(parsed[0]) is not type(statement):
+        return None
+    if parsed[0].end_lineno != new_end:
+        return None
+    ctx = AnalysisContext(
+        path=path,
+        source=source,
+        tree=ast.Module(body=parsed, type_ignores=[]),
+        module_text=text,
+        fact_log={},
+        bound_anywhere=judged.binds_anywhere,
+        module_imports=lambda: imports,
+        module_facts=dict(facts_now),
+    )
+    hits, errors = run_rules(ctx, rules.local_rules, rules.local_dispatch)
+    if errors:
+        return None
+    kept = []
+    around: Counter[tuple[object, ...]] = Counter()
+    for rule, hit in hits:
+        if change.new_first <= hit.line <= change.new_end:
+            kept.append((rule, hit))
+        else:
+            a, b = hit.line - new_first, hit.end_line - new_first
+            around[(rule.code, a, hit.column, b, hit.end_column, hit.message)] += 1
+    before: Counter[tuple[object, ...]] = Counter()
+    for finding in judged.report.findings:
+        line = finding.range.start.line
+        if finding.code in scoped_codes or not first <= line <= end or body.first <= line <= body.end:
+            continue
+
+        def relative(at: int) -> int:
+            return at - first + (delta if at > body.end else 0)
+
+        at = finding.range
+        key = (
+            finding.code,
+            relative(at.start.line),
+            at.start.column,
+            relative(at.end.line),
+            at.end.column,
+        )
+        before[(*key, finding.message)] += 1
+    if around != before:
         return None
     return kept

@@ -7,6 +7,7 @@ import ast
 import bisect
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -25,8 +26,10 @@ from ems.core.registry import RuleSet
 from ems.core.scope import BUILTINS
 from ems.core.source import SourceText
 from ems.core.suppressions import parse_suppressions, skips_file
-from ems.core.watched import names_bound
+from ems.core.watched import every_name_bound
 from ems.fixes.context import shared_ends
+
+_WORD = re.compile(r"[^\W\d]\w*")
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,51 @@ class Judged:
             or "\0" in self.text
             or "barry_as_FLUFL" in self.text
             or skips_file(self.text)
-            or parse_suppressions(self.text)
         )
+
+    @cached_property
+    def suppressed(self) -> frozenset[int]:
+        """The lines of the judged text's suppression comments (``# noqa``): a change
+        must not touch them (which findings they hide, and RUF100, would change)."""
+        return frozenset(parse_suppressions(self.text))
+
+    @cached_property
+    def identifiers(self) -> Counter[str]:
+        """How often the judged tree names each name: as an identifier of any kind (a read,
+        a binding, a parameter, an import, a keyword, a ``global``), or as a word of a
+        string constant that is not a statement of its own (it may be an annotation or an
+        entry of ``__all__``). An attribute's name is not counted: no scope holds it."""
+        counts: Counter[str] = Counter()
+        docstrings: set[int] = set()
+        for node in ast.walk(self.tree):  # (breadth first: an ``Expr`` before its value)
+            cls = type(node)
+            if cls is ast.Expr and type(node.value) is ast.Constant:  # type: ignore[attr-defined]
+                docstrings.add(id(node.value))  # type: ignore[attr-defined]
+            elif cls is ast.Name:
+                counts[node.id] += 1  # type: ignore[attr-defined]
+            elif cls is ast.arg:
+                counts[node.arg] += 1  # type: ignore[attr-defined]
+            elif cls is ast.alias:
+                counts[node.asname or node.name.partition(".")[0]] += 1  # type: ignore[attr-defined]
+            elif cls in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+                counts[node.name] += 1  # type: ignore[attr-defined]
+            elif cls in (ast.Global, ast.Nonlocal):
+                counts.update(node.names)  # type: ignore[attr-defined]
+            elif cls in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar):
+                if node.name:  # type: ignore[attr-defined]
+                    counts[node.name] += 1  # type: ignore[attr-defined]
+            elif cls is ast.MatchMapping:
+                if node.rest:  # type: ignore[attr-defined]
+                    counts[node.rest] += 1  # type: ignore[attr-defined]
+            elif cls is ast.keyword:
+                if node.arg:  # type: ignore[attr-defined]
+                    counts[node.arg] += 1  # type: ignore[attr-defined]
+            elif cls is ast.Constant and isinstance(node.value, str) and id(node) not in docstrings:  # type: ignore[attr-defined]
+                counts.update(_WORD.findall(node.value))  # type: ignore[attr-defined]
+        return counts
+
+    def named(self, name: str) -> int:
+        return self.identifiers[name]
 
     @cached_property
     def future(self) -> bool:
@@ -112,7 +158,16 @@ class Judged:
             parent = found_body.parent
             in_top = parent is None and id(node) in top
             in_class = isinstance(parent, ast.ClassDef) and id(parent) in top
-            found.append(Body(first, start, node.end_lineno or node.lineno, node, parent, in_top or in_class))
+            found.append(
+                Body(
+                    first,
+                    start,
+                    node.end_lineno or node.lineno,
+                    node,
+                    parent,
+                    in_top or in_class,
+                )
+            )
         found += self._import_runs()
         found.sort(key=lambda b: b.start)
         return found
@@ -129,7 +184,10 @@ class Judged:
             previous_end = 0
             for index, statement in enumerate(block):
                 if isinstance(statement, (ast.If, ast.Try)):
-                    blocks += [(statement.body, statement), (statement.orelse, statement)]
+                    blocks += [
+                        (statement.body, statement),
+                        (statement.orelse, statement),
+                    ]
                     if isinstance(statement, ast.Try):
                         blocks.append((statement.finalbody, statement))
                         blocks += [(handler.body, statement) for handler in statement.handlers]
@@ -158,6 +216,28 @@ class Judged:
                 for run in runs
             ]
         return found
+
+    @cached_property
+    def top_spans(self) -> list[tuple[int, int]]:
+        """(first line, decorators included; last line) of each top-level statement."""
+        spans = []
+        for statement in self.tree.body:
+            first = min(
+                [
+                    statement.lineno,
+                    *(d.lineno for d in getattr(statement, "decorator_list", ())),
+                ]
+            )
+            spans.append((first, statement.end_lineno or statement.lineno))
+        return spans
+
+    def top_of(self, body: Body) -> tuple[ast.stmt, int, int] | None:
+        """The top-level statement that holds the part, with its first and last lines."""
+        spans = self.top_spans
+        at = bisect.bisect_right(spans, (body.first, len(self.lines) + 1)) - 1
+        if at < 0 or not spans[at][0] <= body.first <= body.end <= spans[at][1]:
+            return None
+        return self.tree.body[at], spans[at][0], spans[at][1]
 
     @cached_property
     def starts(self) -> list[int]:
@@ -193,8 +273,15 @@ class Judged:
         if name not in self.bound and only_called(name, self.text):
             self.bound[name] = False
         if name not in self.bound:
-            self.bound[name] = name in names_bound([self.tree], frozenset({name}), self.text)
+            self.bound[name] = name in self.every_bound
         return not self.bound[name]
+
+    @cached_property
+    def every_bound(self) -> frozenset[str]:
+        """Every name the judged tree binds (``watched.names_bound``'s judgement), found
+        in one walk: a file met with a few builtins' reads added or removed asks for
+        several."""
+        return every_name_bound([self.tree])
 
     def binds_anywhere(self, name: str) -> bool:
         """Whether the judged text binds ``name`` anywhere (the fixed one does too when no
@@ -203,7 +290,7 @@ class Judged:
         if logged is not None:
             return bool(logged[2])
         if name not in self.bound:
-            self.bound[name] = name in names_bound([self.tree], frozenset({name}), self.text)
+            self.bound[name] = name in self.every_bound
         return self.bound[name]
 
     def alone_of(self, index: int, path: str, rules: Rules) -> StubbedBody | None:

@@ -61,7 +61,12 @@ def shifted_finding(finding: Finding, changes: list[Change], firsts: list[int]) 
     at = finding.range
     related = tuple(
         Related(
-            Range.of(r.range.start.line + a, r.range.start.column, r.range.end.line + b, r.range.end.column),
+            Range.of(
+                r.range.start.line + a,
+                r.range.start.column,
+                r.range.end.line + b,
+                r.range.end.column,
+            ),
             r.message,
             r.name,
         )
@@ -78,7 +83,10 @@ def shifted_finding(finding: Finding, changes: list[Change], firsts: list[int]) 
 
 
 def moved_with_statement(
-    finding: Finding, same: list[tuple[int, int, int]], changes: list[Change], firsts: list[int]
+    finding: Finding,
+    same: list[tuple[int, int, int]],
+    changes: list[Change],
+    firsts: list[int],
 ) -> Finding | None:
     """A judged finding on an import statement the fixed text keeps word for word, moved
     with it (its related places too, when in that statement or outside the changed parts)."""
@@ -158,7 +166,8 @@ def enclosing_names(
             names.update(dict.fromkeys(lines, ""))
             continue
         own = names_from_spans(
-            definition_spans(judged.tree, [change.body.node.lineno]), [change.body.node.lineno]
+            definition_spans(judged.tree, [change.body.node.lineno]),
+            [change.body.node.lineno],
         )
         qualname = own.get(change.body.node.lineno, "")
         prefix = qualname.rpartition(".")[0]
@@ -170,3 +179,40 @@ def enclosing_names(
             name = relative.get(line, "")
             names[line] = f"{prefix}.{name}" if prefix and name else (name or prefix)
     return names
+
+
+def moved_alias(
+    finding: Finding,
+    aliased: dict[tuple[int, int, int, int], tuple[int, int, int, int]],
+    changes: list[Change],
+    firsts: list[int],
+) -> Finding | None:
+    """A judged finding at a name an import statement kept while losing others (F401 on
+    `b` of `from m import a, b` when `a` went), at that name's new place; its related
+    places too (each at a kept name, or outside the changed parts)."""
+    place = aliased.get(range_key(finding.range))
+    if place is None:
+        return None
+    related = []
+    for r in finding.related:
+        there = aliased.get(range_key(r.range))
+        if there is None:
+            a = offset_at(r.range.start.line, changes, firsts)
+            b = offset_at(r.range.end.line, changes, firsts)
+            if a is None or b is None:
+                return None
+            there = (
+                r.range.start.line + a,
+                r.range.start.column,
+                r.range.end.line + b,
+                r.range.end.column,
+            )
+        related.append(Related(Range.of(*there), r.message, r.name))
+    message = render_message(finding.template, tuple(related)) if finding.template else finding.message
+    return replace(
+        finding,
+        range=Range.of(*place),
+        related=tuple(related),
+        message=message,
+        fingerprint="",
+    )
