@@ -18,7 +18,9 @@ What it measures, per server and per file, in one run:
   -> response, median and p95 (ems computes edits lazily; the resolve time is listed too);
 * the first code action of a version twice: right after an edit (the first of the series
   above), and after one more edit followed by ``--idle`` seconds of pause, as a user stops
-  typing before asking for a quick fix (ems judges a document's fixability while it is idle).
+  typing before asking for a quick fix (ems judges a document's fixability while it is idle);
+* a fix-all the list offered without its edit (``source.fixAll``), resolved right after the
+  first code action, as when the user picks it at once.
 
 Files: a ~1,000-line and a ~5,000-line module of the running interpreter's stdlib
 (``functools.py``, ``tkinter/__init__.py``), copied to a temporary folder (outside the repository, so no
@@ -167,6 +169,8 @@ class Result:
     action_ms: list[float] = field(default_factory=list)
     idle_action_ms: list[float] = field(default_factory=list)  # the first, after an idle pause
     resolve_ms: list[float] = field(default_factory=list)
+    fix_all_ms: list[float] = field(default_factory=list)  # resolving the lazy fix-all, right after
+    fix_all_note: str = ""
     note: str = ""
     idle_s: float = 0.0  # the pause before ``idle_action_ms``
 
@@ -337,6 +341,20 @@ async def run_server(
                 started = time.perf_counter()
                 await client.request("codeAction/resolve", lazy, timeout=600)
                 result.resolve_ms.append((time.perf_counter() - started) * 1000)
+            fix_all = next(
+                (
+                    a
+                    for a in actions or []
+                    if str(a.get("kind", "")).startswith("source.fixAll") and "edit" not in a
+                ),
+                None,
+            )
+            if fix_all is not None and not result.fix_all_ms:
+                # the fix-all the list offered without its edit: chosen right away, resolved
+                started = time.perf_counter()
+                resolved = await client.request("codeAction/resolve", fix_all, timeout=600)
+                result.fix_all_ms.append((time.perf_counter() - started) * 1000)
+                result.fix_all_note = "edit" if resolved.get("edit") else "no edit"
         if result.action_ms and not first:
             result.note = "no diagnostics on the file: code action on line 1"
         if args.actions and not result.note.startswith("code actions:"):
@@ -494,6 +512,11 @@ def targets(results: list[Result]) -> list[str]:
         out.append(
             f"first code action of a version after a {args_idle_text(ems)} pause under 150 ms: {idle:.1f} ms "
             f"({'met' if idle < 150 else 'not met'}; right after an edit: {ems.action_ms[0]:.1f} ms)"
+        )
+    if ems.fix_all_ms:
+        out.append(
+            f"fix-all offered without its edit, resolved right after the first code action: "
+            f"{ems.fix_all_ms[0]:.0f} ms ({ems.fix_all_note})"
         )
     if ems.resolve_ms:
         out.append(

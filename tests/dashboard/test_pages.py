@@ -185,15 +185,25 @@ def test_control_panel_writes_pyproject_keeping_comments(demo_repo: Path) -> Non
     at.selectbox(key="cp_rule").set_value("F401").run()
     at.toggle(key="cp_enabled_F401").set_value(False)
     at.selectbox(key="cp_severity_F401").set_value("error")
+    at.toggle(key="cp_fixable_F401").set_value(False)
     next(b for b in at.button if b.label.startswith("Save to")).click().run()
     assert not at.exception, [e.value for e in at.exception]
     text = pyproject.read_text()
     assert text.startswith("# the demo's settings\n") and "# keep RUF100 off\n" in text
     assert 'ignore = ["RUF100", "F401"]' in text
     assert 'F401 = "error"' in text
+    assert 'unfixable = ["F401"]' in text
     import tomllib
 
     assert tomllib.loads(text)["project"]["name"] == "inventory-demo"
+
+
+def test_control_panel_offers_the_fix_switch_only_for_a_rule_with_a_fix(demo_repo: Path) -> None:
+    at = run_page("views/control.py")
+    at.selectbox(key="cp_rule").set_value("F821").run()
+    assert at.toggle(key="cp_fixable_F821").disabled
+    at.selectbox(key="cp_rule").set_value("F401").run()
+    assert not at.toggle(key="cp_fixable_F401").disabled and at.toggle(key="cp_fixable_F401").value
 
 
 def control_panel_events(button: str) -> list[tuple[str, str]]:

@@ -86,6 +86,33 @@ def test_a_prefix_ignore_cannot_be_overridden_silently(tmp_path: Path) -> None:
     assert path.read_text() == '[tool.ems]\nignore = ["F"]\n'
 
 
+def test_turning_a_rules_fixes_off_and_on_writes_unfixable_and_keeps_comments(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_text(PYPROJECT)
+    assert rule_settings(path, CODES)["F401"].fixable
+    assert write_rule_settings(path, CODES, fixable={"F401": False})
+    assert tomllib.loads(path.read_text())["tool"]["ems"]["unfixable"] == ["F401"]
+    assert "# why RUF100 is off\n" in path.read_text()
+    assert not rule_settings(path, CODES)["F401"].fixable and rule_settings(path, CODES)["E711"].fixable
+    assert not write_rule_settings(path, CODES, fixable={"F401": False})  # already off
+    assert write_rule_settings(path, CODES, fixable={"F401": True})
+    assert tomllib.loads(path.read_text())["tool"]["ems"]["unfixable"] == []
+    assert rule_settings(path, CODES)["F401"].fixable
+
+
+def test_a_fixable_list_gains_the_rule_turned_on_and_a_prefix_unfixable_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ems.toml"
+    path.write_text('fixable = ["E"]\n')
+    assert write_rule_settings(path, CODES, fixable={"F401": True})
+    assert tomllib.loads(path.read_text()) == {"fixable": ["E"], "extend-fixable": ["F401"]}
+    assert write_rule_settings(path, CODES, fixable={"F401": False})
+    assert tomllib.loads(path.read_text()) == {"fixable": ["E"], "extend-fixable": []}
+    path.write_text('unfixable = ["F"]\n')
+    with pytest.raises(ConfigError, match="stays unfixable"):
+        write_rule_settings(path, CODES, fixable={"F401": True})
+    assert path.read_text() == 'unfixable = ["F"]\n'
+
+
 def test_an_invalid_severity_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
     path = tmp_path / "pyproject.toml"
     path.write_text(PYPROJECT)

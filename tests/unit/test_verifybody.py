@@ -257,7 +257,15 @@ GUARDED = (
     ("fixed", "taken"),
     [
         # an unused import in a top-level `try` removed (a star import in the module)
-        (GUARDED.replace("try:\n    import readline\n", "try:\n    pass\n"), False),  # `pass` is no import
+        # `pass` in place of the block's only import: the `try` is judged whole again
+        (GUARDED.replace("try:\n    import readline\n", "try:\n    pass\n"), True),
+        # ... and with a change elsewhere in the same top-level statement: declined
+        (
+            GUARDED.replace("try:\n    import readline\n", "try:\n    pass\n").replace(
+                "except ImportError:\n    pass\n", "except ImportError:\n    x = 1\n"
+            ),
+            False,
+        ),
         (GUARDED.replace("    import readline\n", "    import readline\n    import rlcompleter\n"), False),
         (GUARDED.replace("    y = 1\n", ""), True),
     ],

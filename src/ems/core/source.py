@@ -13,6 +13,8 @@ import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate
+from operator import add
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -81,6 +83,12 @@ class SourceText:
 
     @cached_property
     def line_starts(self) -> list[int]:
+        if "\r" not in self.text:
+            # Line k starts after the k lines above it and their k newlines: prefix sums
+            # of the lines' lengths plus their indexes, at C speed (a match object per
+            # line cost judging fixability ~8 % of its time, in its text offsets).
+            lengths = accumulate(map(len, self.lines), initial=0)
+            return list(map(add, lengths, range(len(self.lines))))
         starts = [0]
         starts.extend(m.end() for m in _LINE_BREAK.finditer(self.text))
         return starts

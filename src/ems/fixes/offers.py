@@ -10,14 +10,17 @@ server. Titles live here so every face names an offer the same way.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ems.core.config import Config
-from ems.core.model import Finding, Fixability, Range, Report, Safety, TextEdit
+from ems.core.model import Finding, Fix, Fixability, Range, Report, Safety, TextEdit
 from ems.core.registry import RuleSet
 from ems.fixes.noqa import UNSUPPRESSIBLE, LineFacts, noqa_edit
+
+log = logging.getLogger("ems.fixes")
 
 FIX_ALL_TITLE = "Fix all auto-fixable problems (ems)"
 NOT_VERIFIED = "the fix could not be verified on the current text"
@@ -112,6 +115,50 @@ def resolve_fix(
 
     fix = fixes_for(text, finding, path, config, ruleset, report)
     return Resolution(refused=NOT_VERIFIED) if fix is None else Resolution(edits=fix.edits)
+
+
+def fix_alone(text: str, finding: Finding, path: str, ruleset: RuleSet) -> Fix | None:
+    """The finding's fix on ``text`` by itself, not yet verified (``verify_alone``): the
+    rule's text route, else libcst on a slice of the statements the fix touches
+    (``engine.context_for``; ``compute_fix`` computes it again on the whole file when the
+    slice could change it). The same fix ``fixes_for`` computes, without parsing a whole
+    large module with libcst for one finding. libcst: run it guarded."""
+    from ems.fixes.context import FixContext
+    from ems.fixes.engine import TooDeep, compute_fix, context_for, text_fix
+    from ems.fixes.textedit import CstNeeded
+
+    by_text = text_fix(finding, FixContext(text, path), ruleset)
+    if not isinstance(by_text, CstNeeded):
+        return by_text
+    ctx = context_for(text, path, [finding], ruleset)
+    try:
+        return compute_fix(finding, ctx, ruleset, lambda: FixContext(text, path), text_route=False)
+    except TooDeep:
+        return None
+
+
+def verified_alone(
+    text: str, finding: Finding, path: str, config: Config, ruleset: RuleSet, report: Report
+) -> Fix | None:
+    """The finding's fix alone on ``text`` (``fix_alone``) if it verifies as ``fixes_for``
+    verifies it (``engine.verify`` against ``report``, the analysis of ``text``: the result
+    parses, the finding is gone, nothing new appeared), else None: a quick fix that is
+    exactly the edit the user gets. libcst: run it guarded."""
+    from ems.fixes.apply import EditConflict, apply_edits
+    from ems.fixes.engine import verify
+
+    fix = fix_alone(text, finding, path, ruleset)
+    if fix is None:
+        return None
+    try:
+        new_text = apply_edits(text, fix.edits)
+    except EditConflict:
+        return None
+    reason = verify(report, new_text, [finding], path, config, ruleset, old_text=text)
+    if reason is not None:
+        log.info("no quick fix for %s at line %d of %s: %s", finding.code, finding.line, path, reason)
+        return None
+    return fix
 
 
 def resolve_fix_all(text: str, path: str, config: Config, ruleset: RuleSet) -> Resolution:

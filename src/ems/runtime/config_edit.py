@@ -1,4 +1,5 @@
-"""Change which rules run and their severities in a project's config file, keeping the rest.
+"""Change which rules run, their severities and whether their fixes are applied in a
+project's config file, keeping the rest.
 
 The dashboard's control panel writes through here. tomlkit round-trips the file, so
 comments, key order and formatting survive; the result is validated like any config
@@ -20,6 +21,7 @@ class RuleSetting:
     code: str
     enabled: bool
     severity: str | None  # the configured override, None: the rule's default
+    fixable: bool = True  # ``fixable``/``unfixable`` let its fixes be applied
 
 
 def config_file_for(root: Path) -> Path:
@@ -68,7 +70,7 @@ def rule_settings(path: Path, known_codes: Iterable[str]) -> dict[str, RuleSetti
     config = parse_table(dict(table.unwrap()) if table is not None else {}, codes, path, path.parent)
     selected = config.selected(codes)
     overrides = {code: sev.value for code, sev in config.severity}
-    return {c: RuleSetting(c, c in selected, overrides.get(c)) for c in codes}
+    return {c: RuleSetting(c, c in selected, overrides.get(c), config.can_fix(c)) for c in codes}
 
 
 def write_rule_settings(
@@ -77,6 +79,7 @@ def write_rule_settings(
     *,
     enabled: Mapping[str, bool] | None = None,
     severities: Mapping[str, str | None] | None = None,
+    fixable: Mapping[str, bool] | None = None,
 ) -> bool:
     """Apply the changes to ``path``; returns whether the file changed. Raises ConfigError."""
     import tomlkit
@@ -119,6 +122,21 @@ def write_rule_settings(
             raise ConfigError(
                 f"{path}: {code} stays disabled by a prefix in ignore or per-file-ignores; edit the file"
             )
+    for code, on in (fixable or {}).items():
+        if parse_table(dict(table.unwrap()), codes, path, path.parent).can_fix(code) == on:
+            continue
+        if not on:
+            if code in codes_list("extend-fixable"):
+                set_list("extend-fixable", [c for c in codes_list("extend-fixable") if c != code])
+            if parse_table(dict(table.unwrap()), codes, path, path.parent).can_fix(code):
+                set_list("unfixable", [*codes_list("unfixable"), code])
+            continue
+        if code in codes_list("unfixable"):
+            set_list("unfixable", [c for c in codes_list("unfixable") if c != code])
+        if not parse_table(dict(table.unwrap()), codes, path, path.parent).can_fix(code):
+            set_list("extend-fixable", [*codes_list("extend-fixable"), code])
+        if not parse_table(dict(table.unwrap()), codes, path, path.parent).can_fix(code):
+            raise ConfigError(f"{path}: {code} stays unfixable by a prefix in unfixable; edit the file")
     for code, level in (severities or {}).items():
         sev = table.get("severity")
         if level is None:

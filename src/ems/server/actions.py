@@ -1,24 +1,24 @@
 """Code actions: quick fixes, ``# noqa`` suppression and ``source.fixAll.ems``.
 
 Which actions to offer and their edits are decided by ``ems.fixes.offers`` (from each
-finding's computed ``Fixability``, the fact ``ems check`` shows); this module only
-translates offers and resolutions to LSP types. Edits come in ``codeAction/resolve`` (or
-eagerly for clients that cannot resolve).
+finding's ``Fixability``: its fix judged alone, or the document's joint judgement when it
+is made); this module only translates offers and resolutions to LSP types. Edits come in
+``codeAction/resolve`` (or eagerly for clients that cannot resolve).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lsprotocol import types as lsp
 
 from ems.core.config import Config
-from ems.core.model import Finding, TextEdit
+from ems.core.model import Finding, Fix, Fixability, Safety, TextEdit
 from ems.core.registry import RuleSet
 from ems.core.source import SourceText
 from ems.fixes.noqa import LineFacts
-from ems.fixes.offers import Offer, OfferKind, Resolution, offers_near
+from ems.fixes.offers import FIX_ALL_TITLE, Offer, OfferKind, Resolution, offers_near
 from ems.server.positions import PositionMapper
 
 FIX_ALL_KIND = "source.fixAll.ems"
@@ -91,22 +91,42 @@ def _only(params: lsp.CodeActionParams) -> list[str]:
     return [str(getattr(k, "value", k)) for k in params.context.only or []]
 
 
-def judgement_needed(
+def worth_offering(
     params: lsp.CodeActionParams, findings: tuple[Finding, ...], mapper: PositionMapper
 ) -> bool:
-    """Whether answering needs the document's fixability judged. Not for a request the
-    editor made on its own (``Automatic``: the cursor moved, a lightbulb to show) at a place
-    where no finding offers a fix: then only suppressions are offered, and no fix-all (asked
-    for explicitly, it is judged), so moving through a file does not keep the fix worker busy."""
+    """Whether fixes are worth working out for the request. Not for one the editor made on
+    its own (``Automatic``: the cursor moved, a lightbulb to show) at a place where no
+    finding offers a fix: then only suppressions are offered, and no fix-all (asked for
+    explicitly, it is offered), so moving through a file does not keep the fix worker busy."""
     if params.context.trigger_kind != lsp.CodeActionTriggerKind.Automatic:
         return True
+    return any(f.fixable for f in near(params, findings, mapper))
+
+
+def near(
+    params: lsp.CodeActionParams, findings: tuple[Finding, ...], mapper: PositionMapper
+) -> list[Finding]:
+    """The findings the request is about: in its range, or named by its diagnostics."""
     wanted = mapper.range_from_lsp(params.range)
     asked = asked_fingerprints(params.context.diagnostics)
-    return any(
-        f.fixable
-        and (f.fingerprint in asked or (f.range.start <= wanted.end and wanted.start <= f.range.end))
+    return [
+        f
         for f in findings
-    )
+        if f.fingerprint in asked or (f.range.start <= wanted.end and wanted.start <= f.range.end)
+    ]
+
+
+def with_fix_alone(finding: Finding, fix: Fix | None, unsafe: bool) -> Finding:
+    """The finding with the fixability its own fix gives it, judged alone: SAFE or UNSAFE
+    when the fix verified and is allowed, HIDDEN when it is unsafe and unsafe fixes are off,
+    None when no fix verified (``offers_near`` offers a quick fix from it)."""
+    if fix is None:
+        fixability = None
+    elif fix.safety is Safety.SAFE:
+        fixability = Fixability.SAFE
+    else:
+        fixability = Fixability.UNSAFE if unsafe else Fixability.HIDDEN
+    return finding if finding.fixability is fixability else replace(finding, fixability=fixability)
 
 
 def code_actions(
@@ -114,17 +134,38 @@ def code_actions(
     findings: tuple[Finding, ...],
     ctx: ActionContext,
     diagnostic: Callable[[Finding], lsp.Diagnostic],
+    fix_all: bool,
 ) -> list[lsp.CodeAction]:
-    """The request's offers (``ems.fixes.offers``) as code actions, edits left to resolve."""
+    """The request's offers (``ems.fixes.offers``) as code actions, edits left to resolve:
+    quick fixes from ``findings``' fixability, a fix-all when ``fix_all`` and it is wanted."""
     found = offers_near(
         findings,
         ctx.mapper.range_from_lsp(params.range),
         asked_fingerprints(params.context.diagnostics),
         ctx.ruleset,
         quick_fixes=wants_quick_fixes(params),
-        fix_all=kind_wanted(FIX_ALL_KIND, _only(params)),
+        fix_all=False,
     )
+    if fix_all and fix_all_wanted(params):
+        found.append(Offer(OfferKind.FIX_ALL, FIX_ALL_TITLE))
     return [code_action(o, ctx, diagnostic(o.finding) if o.finding is not None else None) for o in found]
+
+
+def fix_all_wanted(params: lsp.CodeActionParams) -> bool:
+    return kind_wanted(FIX_ALL_KIND, _only(params))
+
+
+def may_fix_all(findings: tuple[Finding, ...], ruleset: RuleSet, unsafe: bool) -> bool:
+    """Whether a fix-all may change the text, before its fixes are judged: a finding whose
+    rule offers a fix fix-all may apply (a safe one, or any with unsafe fixes on)."""
+    for finding in findings:
+        if not finding.fixable:
+            continue
+        rule = ruleset.get(finding.code)
+        safety = rule.fix_safety if rule is not None else None
+        if safety is Safety.SAFE or (unsafe and safety is not None):
+            return True
+    return False
 
 
 def asked_fingerprints(diagnostics: Sequence[lsp.Diagnostic]) -> set[str]:

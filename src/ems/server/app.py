@@ -20,6 +20,7 @@ import os
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,9 +39,16 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from ems import __version__
 from ems.core.config import Config, ConfigError
-from ems.core.model import Finding, Report
+from ems.core.model import Finding, Fix, Fixability, Report, Safety
 from ems.core.registry import load_rules
-from ems.fixes.offers import OfferKind, Resolution, resolve_fix, resolve_fix_all, resolve_noqa
+from ems.fixes.offers import (
+    NOT_VERIFIED,
+    OfferKind,
+    Resolution,
+    resolve_fix_all,
+    resolve_noqa,
+    verified_alone,
+)
 from ems.rules.e902_io_error import IOErrorRule
 from ems.runtime.events import EventBus, publish_counters
 from ems.runtime.guard import GuardedAnalyser, GuardFailure
@@ -50,7 +58,7 @@ from ems.server import actions, monitoring
 from ems.server.actions import ActionContext
 from ems.server.diagnostics import diagnostic_json, to_diagnostic
 from ems.server.documents import Analyser, Analysis, Debouncer, Document, content_hash, resolved
-from ems.server.fixability import Judgements
+from ems.server.fixability import Judgements, judge_key
 from ems.server.framing import FramedInput, LoopReader
 from ems.server.positions import UTF16
 from ems.server.protocol import EmsProtocol, RejectedMessage
@@ -64,6 +72,11 @@ CMD_SCAN = "ems.scanWorkspace"
 CMD_STATUS = "ems.status"
 DEFAULT_FIX_TIMEOUT = 30.0  # seconds for one fix or fix-all (libcst) in the fix worker
 FIX_TIMEOUT_ENV = "EMS_FIX_TIMEOUT"
+
+QUICK_FIXES_KEPT = 64  # per-finding quick fixes kept (text, config, stamp, finding)
+KEPT_CHANGING = "the document kept changing while the fix was computed; ask again"
+NOTHING_TO_FIX = "no fix applies to the current text"
+UNSAFE_OFF = "the fix is unsafe and unsafe fixes are off"
 
 T = TypeVar("T")
 
@@ -132,6 +145,7 @@ class EmsLanguageServer(LanguageServer):
         self.reported: set[str] = set()  # config/rule errors already shown once
         self.doc_urls: dict[str, str] = {}  # each rule code's documentation link
         self.judgements = Judgements(self.judge_fixability)
+        self.quick_fixes: OrderedDict[tuple[object, ...], tuple[Fix | None]] = OrderedDict()
         self.request_ms: dict[str, list[float]] = {}
         self.request_counts: dict[str, int] = {}  # since start (request_ms keeps the last 100)
         self.sampler: monitoring.Sampler | None = None
@@ -374,9 +388,11 @@ class EmsLanguageServer(LanguageServer):
         return await self.guarded_fix(label, with_fixability, *args)
 
     def warm_fix_worker(self) -> None:
-        """Start the fix worker, with the fix engine imported in it, the first time a
-        document offers a fix: the first code action then finds it running (its start is
-        ~0.5 s of a cold interpreter and imports)."""
+        """Start the fix worker, with the fix engine imported in it, once: when the client
+        is initialized (``features.on_initialized``), else the first time a document offers
+        a fix. The first code action then finds it running (its start is ~0.5 s of a cold
+        interpreter and imports), and it is not started beside the first document's
+        analysis and incremental state, which the first keystroke would wait for."""
         if self.judgements.counts["warmed"]:
             return
         self.judgements.counts["warmed"] = 1
@@ -615,19 +631,67 @@ class EmsLanguageServer(LanguageServer):
     async def code_actions(
         self, doc: Document, params: lsp.CodeActionParams
     ) -> list[lsp.CodeAction | lsp.Command]:
-        """The offers near the request's range (``ems.fixes.offers``) as code actions, their
-        edits left to ``codeAction/resolve`` (resolved now for a client that cannot, and
-        dropped when there is none); then the runtime errors' re-run commands."""
+        """The offers near the request's range (``ems.fixes.offers``) as code actions; then
+        the runtime errors' re-run commands.
+
+        Never waits for the document's joint judgement (``Judgements``, fix-all run as
+        ``ems fix`` would), which a code action right after an edit would wait for (a few
+        hundred milliseconds on a large module). A quick fix is offered from the finding's
+        fix alone, verified on this version (``quick_fix``), or, when the joint judgement of
+        this text is made already (the document was idle), from it; either way its edit is
+        the fix alone, verified on this version (``resolve_offer``). Fix-all is offered
+        from the joint judgement when it is made, else whenever a finding's rule offers a
+        fix it may apply; its edit is left to ``codeAction/resolve``. A client that cannot
+        resolve gets every edit now, and fix-all only after the judgement, as before."""
         started = time.perf_counter()
         analysis = await self.fresh_analysis(doc)
         findings = analysis.report.findings  # unjudged: suppressions only, no fix offered
-        if actions.judgement_needed(params, findings, analysis.mapper(self.encoding)):
-            findings = (await self.fixable_report(analysis)).findings
+        mapper = analysis.mapper(self.encoding)
+        worth = actions.worth_offering(params, findings, mapper)
+        unsafe = analysis.config.unsafe_fixes
+        # other files' state a fix depends on (re-exports), read once for the request
+        stamp = await self.judgements.stamp(analysis.report) if worth else None
+        kept = await self.judgements.kept_or_running(analysis, stamp) if worth else None
+        if worth and actions.wants_quick_fixes(params):
+            judged = {f.fingerprint: f for f in kept.findings} if kept is not None else {}
+            chosen: dict[str, Finding] = {}
+            for finding in actions.near(params, findings, mapper):
+                if not finding.fixable:
+                    continue
+                known = self.quick_fixes.get(self.quick_fix_key(analysis, stamp, finding))
+                verdict = judged.get(finding.fingerprint)
+                if known is None and verdict is not None and verdict.fixability is not Fixability.UNKNOWN:
+                    chosen[finding.fingerprint] = verdict
+                    continue
+                try:
+                    fix = await self.quick_fix(doc, analysis, finding, stamp)
+                except GuardFailure as exc:  # no fix offered rather than one not verified
+                    self.log_to_client(f"{exc} (no quick fix offered)", lsp.MessageType.Warning)
+                    fix = None
+                chosen[finding.fingerprint] = actions.with_fix_alone(finding, fix, unsafe)
+            findings = tuple(chosen.get(f.fingerprint, f) for f in findings)
+        fix_all = False
+        if worth and actions.fix_all_wanted(params):
+            if not self.can_resolve_edits:
+                kept = await self.fixable_report(analysis)
+            applied = kept is not None and any(
+                f.fixability is not None and f.fixability.applied for f in kept.findings
+            )
+            # not judged (yet, or the module is too big for it: UNKNOWN): a fix-all that may
+            # apply a fix is offered, and says so if, resolved, nothing applies
+            unjudged = kept is None or any(f.fixability is Fixability.UNKNOWN for f in kept.findings)
+            fix_all = applied or (
+                unjudged and actions.may_fix_all(analysis.report.findings, self.ruleset, unsafe)
+            )
         ctx = self.action_context(doc, analysis)
-        offered = actions.code_actions(params, findings, ctx, lambda f: self.diagnostic(f, analysis, doc.uri))
+        offered = actions.code_actions(
+            params, findings, ctx, lambda f: self.diagnostic(f, analysis, doc.uri), fix_all
+        )
         if not self.can_resolve_edits:
             offered = [a for a in [await self.resolve_action(a) for a in offered] if a.edit is not None]
         result: list[lsp.CodeAction | lsp.Command] = [*offered]
+        if kept is None:  # the user is picking a fix: judge once that pauses too
+            self.judge_when_idle(doc, analysis)
         where = doc.resolved_path
         if where is not None and actions.wants_quick_fixes(params):
             lines = range(params.range.start.line + 1, params.range.end.line + 2)
@@ -636,17 +700,60 @@ class EmsLanguageServer(LanguageServer):
         return result
 
     async def resolve_action(self, action: lsp.CodeAction) -> lsp.CodeAction:
-        """The action with its edits (``resolve_offer``); an action that needs none as it is."""
+        """The action with its edits (``resolve_offer``) on the document's current text; an
+        action that needs none as it is. The edit is for the version it was computed on:
+        when the document changed meanwhile, it is computed again (a few times at most), so a
+        stale edit never reaches a client that applies edits without checking versions."""
         request = actions.resolve_request(action)
         if request is None:
             return action
         started = time.perf_counter()
         doc = self.document(request.uri)
-        analysis = await self.fresh_analysis(doc)
-        resolution = await self.resolve_offer(doc, analysis, request.kind, request.fingerprint)
+        for _ in range(3):
+            analysis = await self.fresh_analysis(doc)
+            resolution = await self.resolve_offer(doc, analysis, request.kind, request.fingerprint)
+            if (
+                self.documents.get(doc.uri) is doc
+                and doc.version == analysis.version
+                and doc.text == analysis.text
+            ):
+                break
+        else:
+            resolution = Resolution(refused=KEPT_CHANGING)
+        if request.kind is OfferKind.FIX_ALL and resolution.refused is None and resolution.new_text is None:
+            resolution = Resolution(refused=NOTHING_TO_FIX)
         actions.resolved(action, resolution, self.action_context(doc, analysis))
         self.timed("codeActionResolve", started)
         return action
+
+    @staticmethod
+    def quick_fix_key(analysis: Analysis, stamp: str | bool | None, finding: Finding) -> tuple[object, ...]:
+        return (*judge_key(analysis), stamp, finding.fingerprint)
+
+    async def quick_fix(
+        self, doc: Document, analysis: Analysis, finding: Finding, stamp: str | bool | None = False
+    ) -> Fix | None:
+        """The finding's fix alone on the analysed text, verified (``offers.verified_alone``,
+        in the fix worker), or None; kept per text, config, re-export stamp and finding, so
+        the code action computes it and its resolve finds it. ``stamp``: the re-export stamp
+        if the caller read it (``Judgements.stamp``). Raises ``GuardFailure`` when the fix
+        hangs or crashes the fix worker (and keeps nothing: it may not happen again)."""
+        if stamp is False:
+            stamp = await self.judgements.stamp(analysis.report)
+        key = self.quick_fix_key(analysis, stamp, finding)
+        kept = self.quick_fixes.get(key)
+        if kept is not None:
+            self.quick_fixes.move_to_end(key)
+            self.judgements.counts["quickFixesReused"] += 1
+            return kept[0]
+        label = f"fix of {finding.code} at line {finding.line} of {doc.display_path}"
+        args = (analysis.text, finding, analysis.report.path, analysis.config, self.ruleset, analysis.report)
+        fix: Fix | None = await self.guarded_fix(label, verified_alone, *args)
+        self.judgements.counts["quickFixes"] += 1
+        self.quick_fixes[key] = (fix,)
+        while len(self.quick_fixes) > QUICK_FIXES_KEPT:
+            self.quick_fixes.popitem(last=False)
+        return fix
 
     def action_context(self, doc: Document, analysis: Analysis) -> ActionContext:
         return ActionContext(
@@ -670,39 +777,30 @@ class EmsLanguageServer(LanguageServer):
     async def resolve_offer(
         self, doc: Document, analysis: Analysis, kind: OfferKind, fingerprint: str | None
     ) -> Resolution:
-        """The edits of one offer on the analysed text; a fix that cannot be computed is
-        refused with the reason (and logged to the client)."""
+        """The edits of one offer on the analysed text; a fix that cannot be computed or
+        verified is refused with the reason. A quick fix is the finding's fix alone
+        (``quick_fix``), the same one its code action was offered for on this text."""
         if kind is OfferKind.FIX_ALL:
             label = f"fix-all of {doc.display_path}"
-            call: tuple[Any, ...] = (
-                resolve_fix_all,
-                analysis.text,
-                analysis.report.path,
-                analysis.config,
-                self.ruleset,
-            )
-        else:
-            finding = analysis.finding(str(fingerprint))
-            if finding is None:
-                raise JsonRpcContentModified("the problem this action was for is gone")
-            if kind is OfferKind.NOQA:
-                return await asyncio.get_running_loop().run_in_executor(
-                    self.fix_pool, resolve_noqa, analysis.facts, finding
-                )
-            label = f"fix of {finding.code} at line {finding.line} of {doc.display_path}"
-            call = (
-                resolve_fix,
-                analysis.text,
-                finding,
-                doc.display_path,
-                analysis.config,
-                self.ruleset,
-                analysis.report,
+            args = (analysis.text, analysis.report.path, analysis.config, self.ruleset)
+            try:
+                resolution: Resolution = await self.guarded_fix(label, resolve_fix_all, *args)
+            except GuardFailure as exc:
+                resolution = Resolution(refused=f"the fix could not be computed: {exc}")
+            return resolution
+        finding = analysis.finding(str(fingerprint))
+        if finding is None:
+            raise JsonRpcContentModified("the problem this action was for is gone")
+        if kind is OfferKind.NOQA:
+            return await asyncio.get_running_loop().run_in_executor(
+                self.fix_pool, resolve_noqa, analysis.facts, finding
             )
         try:
-            resolution: Resolution = await self.guarded_fix(label, *call)
+            fix = await self.quick_fix(doc, analysis, finding)
         except GuardFailure as exc:
-            resolution = Resolution(refused=f"the fix could not be computed: {exc}")
-        if resolution.refused is not None and kind is OfferKind.FIX:
-            self.log_to_client(f"no verified {label}: {resolution.refused}")
-        return resolution
+            return Resolution(refused=f"the fix could not be computed: {exc}")
+        if fix is None:
+            return Resolution(refused=NOT_VERIFIED)
+        if fix.safety is not Safety.SAFE and not analysis.config.unsafe_fixes:
+            return Resolution(refused=UNSAFE_OFF)
+        return Resolution(edits=fix.edits)

@@ -58,8 +58,10 @@ def on_initialize(ls: EmsLanguageServer, params: lsp.InitializeParams) -> None:
 
 
 async def on_initialized(ls: EmsLanguageServer, params: lsp.InitializedParams) -> None:
-    # Start the analysis worker process now, not on the first didOpen.
+    # Start the analysis worker process now, not on the first didOpen; and the fix worker,
+    # not while the first document's incremental state is built (a keystroke waits for that).
     asyncio.get_running_loop().run_in_executor(ls.analyser.executor, ls.analyser.prewarm)
+    ls.warm_fix_worker()
     ls.sampler = monitoring.start(ls)  # project log file, crash-loop bound, sampler thread
     if ls._cap("workspace", "did_change_watched_files", "dynamic_registration"):
         watchers = [lsp.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILES]

@@ -56,7 +56,17 @@ class Judgements:
         # True once the client watches the project's Python files for us: a stamp is then
         # kept until a file event or a save says the project changed on disk.
         self.watching = False
-        self.counts = {"judged": 0, "judgedWhenIdle": 0, "reused": 0, "stamps": 0, "warmed": 0}
+        # quickFixes: findings' fixes judged alone (a code action's quick fixes, ``app.quick_fix``);
+        # quickFixesReused: found kept for the same text (a resolve after its code action).
+        self.counts = {
+            "judged": 0,
+            "judgedWhenIdle": 0,
+            "reused": 0,
+            "stamps": 0,
+            "warmed": 0,
+            "quickFixes": 0,
+            "quickFixesReused": 0,
+        }
 
     async def report(self, analysis: Analysis) -> Report:
         """The analysis's report with each finding's judged ``Fixability``: kept, being
@@ -73,6 +83,29 @@ class Judgements:
             task = asyncio.get_running_loop().create_task(self._judged(analysis, key, stamp))
             running = self._running[key] = (stamp, task)
         return await asyncio.shield(running[1])
+
+    def kept(self, analysis: Analysis, stamp: str | None) -> Report | None:
+        """The analysis's judged report if it is made (kept for this text and the re-export
+        ``stamp``), else None: never judges, never waits for a judgement running."""
+        kept = self._kept.get(judge_key(analysis))
+        if kept is None or kept[0] != stamp:
+            return None
+        self._kept.move_to_end(judge_key(analysis))
+        self.counts["reused"] += 1
+        return kept[1]
+
+    async def kept_or_running(self, analysis: Analysis, stamp: str | None) -> Report | None:
+        """``kept``, or the judgement of this text already running (the document was idle)
+        awaited: it holds the fix worker, so what a code action would compute there waits
+        for it anyway. None when neither (or it failed): nothing is started."""
+        key = judge_key(analysis)
+        running = self._running.get(key)
+        if running is not None and running[0] == stamp and self._kept.get(key, (None,))[0] != stamp:
+            try:
+                await asyncio.shield(running[1])
+            except GuardFailure:
+                return None
+        return self.kept(analysis, stamp)
 
     async def _judged(self, analysis: Analysis, key: JudgeKey, stamp: str | None) -> Report:
         try:

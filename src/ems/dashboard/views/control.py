@@ -1,4 +1,5 @@
-"""Control panel: rules on/off and severities (written to the config file), scan, build history.
+"""Control panel: rules on/off, severities and whether their fixes are applied (written to
+the config file), scan, build history.
 
 A running scan or history walk is cancelled with the Cancel button: the click stops the
 page's run at its next progress update, before anything is recorded (both record in one
@@ -39,7 +40,9 @@ def rules_section() -> None:
                 "name": r.name,
                 "enabled": settings[r.code].enabled,
                 "severity": settings[r.code].severity or f"{r.severity.value} (default)",
-                "fix": r.fix_safety.value if r.fix_safety else "",
+                "fix": (r.fix_safety.value + ("" if settings[r.code].fixable else " (not applied)"))
+                if r.fix_safety
+                else "",
             }
             for r in ruleset.rules
         ],
@@ -57,6 +60,15 @@ def rules_section() -> None:
             index=SEVERITIES.index(current.severity) if current.severity else 0,
             key=f"cp_severity_{code}",
         )
+        rule = ruleset.get(code)
+        has_fix = rule is not None and rule.fix_safety is not None
+        fixes_on = st.toggle(
+            "Fixes applied (ems fix, fix-all, quick fixes)",
+            value=current.fixable,
+            disabled=not has_fix,
+            help=None if has_fix else "This rule has no automatic fix.",
+            key=f"cp_fixable_{code}",
+        )
         saved = st.form_submit_button(f"Save to {target.name}")
     if saved:
         try:
@@ -65,6 +77,7 @@ def rules_section() -> None:
                 ruleset.codes,
                 enabled={code: enabled},
                 severities={code: None if severity == "default" else severity},
+                fixable={code: fixes_on} if has_fix else None,
             )
         except ConfigError as exc:
             st.error(str(exc))

@@ -54,6 +54,7 @@ from ems.core.watched import names_bound
 from ems.fixes.verifybody.facts import facts_now
 from ems.fixes.verifybody.imports import (
     alias_moves,
+    emptied,
     kept_as_they_were,
     only_removed,
     parse_imports,
@@ -146,6 +147,14 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             ):
                 return None
             defs.append(None)
+            if emptied(change):  # `pass` in its place: what the block now holds is judged whole
+                local = local_hits_in_chunk(
+                    judged, change, changes, new, source, path, rules, text, imports_now, seed, scoped_codes
+                )
+                if local is None:
+                    return None
+                fresh += [to_finding(rule, hit, path, config) for rule, hit in local]
+                continue
             local = local_hits(
                 judged,
                 body,

@@ -4,11 +4,10 @@ names nothing else in the fixed text names."""
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Sequence
 
 from ems.core.source import SourceText
-from ems.fixes.verifybody.parts import Body, Change, Judged, parse_at
+from ems.fixes.verifybody.parts import Body, Change, Judged, has_word, parse_at
 from ems.fixes.verifybody.splice import span
 
 
@@ -16,7 +15,8 @@ def parse_imports(new: list[str], change: Change) -> list[ast.Import | ast.Impor
     """The statements at ``change``'s lines of the fixed text, parsed alone at their own
     line numbers and columns (in a block: inside a stand-in ``if`` line); None unless they
     are all imports at the run's column (none: the run removed, unless it was a block's
-    only statements)."""
+    only statements; then a ``pass`` must stand in their place, and none is returned too:
+    ``emptied``)."""
     first, end = change.new_first, change.new_end
     region = new[first - 1 : end]
     if (region and region[-1].endswith("\\")) or (first > 1 and new[first - 2].endswith("\\")):
@@ -25,8 +25,10 @@ def parse_imports(new: list[str], change: Change) -> list[ast.Import | ast.Impor
     statements = parse_at(region, first, ast.If if column else None)
     if statements is None:
         return None
-    if not statements and change.body.entire and change.body.parent is not None:
+    if emptied(change) and not statements:
         return None
+    if emptied(change) and len(statements) == 1 and type(statements[0]) is ast.Pass:
+        return [] if statements[0].col_offset == column else None
     if not all(
         (isinstance(s, ast.Import) or (isinstance(s, ast.ImportFrom) and s.module != "__future__"))
         and s.col_offset == column
@@ -34,6 +36,12 @@ def parse_imports(new: list[str], change: Change) -> list[ast.Import | ast.Impor
     ):
         return None
     return statements  # type: ignore[return-value]
+
+
+def emptied(change: Change) -> bool:
+    """Whether the run is a block's only statements (in a top-level ``if``/``try``): then
+    it can only go with a ``pass`` left in its place."""
+    return change.body.entire and change.body.parent is not None
 
 
 def aliases(
@@ -81,8 +89,9 @@ def only_removed(
     if at != len(kept):
         return False
     for name, count in removed.items():
-        word = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
-        if word.search(text) and (judged.named(name) != count or any(word.search(part) for part in fresh)):
+        if has_word(name, text) and (
+            judged.named(name) != count or any(has_word(name, part) for part in fresh)
+        ):
             return False
     return True
 

@@ -87,7 +87,8 @@ def local_hits_in_chunk(
     scoped_codes: frozenset[str],
 ) -> list[tuple[type[Rule], Hit]] | None:
     """The chunk-local rules' hits on a changed def nested deeper than a method of a
-    top-level class (a def in a top-level ``if``, a method of a nested class): they run over
+    top-level class (a def in a top-level ``if``, a method of a nested class), or on the
+    ``pass`` that took the place of a block's only imports: they run over
     the whole top-level statement that holds it, parsed from the fixed text (the unit whose
     findings chunk-local rules may depend on, as the language server's incremental analysis
     caches them). The hits outside the def must be the judged report's chunk-local findings

@@ -102,12 +102,14 @@ class Judged:
         string constant that is not a statement of its own (it may be an annotation or an
         entry of ``__all__``). An attribute's name is not counted: no scope holds it."""
         counts: Counter[str] = Counter()
-        docstrings: set[int] = set()
-        for node in ast.walk(self.tree):  # (breadth first: an ``Expr`` before its value)
+        stack: list[ast.AST] = [self.tree]
+        node_base = ast.AST
+        while stack:
+            node = stack.pop()
             cls = type(node)
             if cls is ast.Expr and type(node.value) is ast.Constant:  # type: ignore[attr-defined]
-                docstrings.add(id(node.value))  # type: ignore[attr-defined]
-            elif cls is ast.Name:
+                continue  # a string statement (a docstring): no name is read from it
+            if cls is ast.Name:
                 counts[node.id] += 1  # type: ignore[attr-defined]
             elif cls is ast.arg:
                 counts[node.arg] += 1  # type: ignore[attr-defined]
@@ -126,8 +128,14 @@ class Judged:
             elif cls is ast.keyword:
                 if node.arg:  # type: ignore[attr-defined]
                     counts[node.arg] += 1  # type: ignore[attr-defined]
-            elif cls is ast.Constant and isinstance(node.value, str) and id(node) not in docstrings:  # type: ignore[attr-defined]
+            elif cls is ast.Constant and isinstance(node.value, str):  # type: ignore[attr-defined]
                 counts.update(_WORD.findall(node.value))  # type: ignore[attr-defined]
+            for field in node._fields:
+                value = getattr(node, field, None)
+                if value.__class__ is list:
+                    stack.extend(item for item in value if isinstance(item, node_base))
+                elif isinstance(value, node_base):
+                    stack.append(value)
         return counts
 
     def named(self, name: str) -> int:
@@ -303,6 +311,21 @@ class Judged:
             errors = analyse_bodies([slot], self.source, path, rules, self.text, {})
             self.alone[index] = None if errors else slot
         return self.alone[index]
+
+
+def has_word(name: str, text: str) -> bool:
+    """Whether ``name`` occurs in ``text`` with no word character just before or after it
+    (``re``'s ``(?<!\\w)name(?!\\w)``, by ``str.find``: a pattern that starts with a
+    look-behind is tried at every position)."""
+    start = text.find(name)
+    while start >= 0:
+        end = start + len(name)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+            return True
+        start = text.find(name, start + 1)
+    return False
 
 
 def only_called(name: str, text: str) -> bool:
