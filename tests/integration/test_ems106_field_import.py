@@ -4,7 +4,8 @@
 `field` unused: F401 removes the import and EMS106's fix, computed in the same pass,
 fails verification with it (`field` undefined); in the next pass EMS106's fix adds the
 import back, so both findings are fixed. `field` not imported: the fix adds it to the
-`from dataclasses import ...` line. A module binding `field` itself gets no fix.
+`from dataclasses import ...` line. A module binding `field` itself gets `import
+dataclasses` and `dataclasses.field`; one that binds `dataclasses` too gets no fix.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ FILES = {
     "missing.py": _HEAD.format("") + "    items: list = []\n    tags: set = {'a'}\n",
     "module.py": "import dataclasses\n\n\n@dataclasses.dataclass\nclass Box:\n    items: list = []\n",
     "own.py": _HEAD.format("") + "    field: int = 0\n    items: list = []\n",
+    "both.py": "from dataclasses import dataclass\n\ndataclasses = None\n\n\n@dataclass\nclass Box:\n"
+    "    field: int = 0\n    items: list = []\n",
 }
 FIXED = {
     "unused.py": _HEAD.format(", field")
@@ -28,7 +31,11 @@ FIXED = {
     + "    items: list = field(default_factory=list)\n    tags: set = field(default_factory=lambda: {'a'})\n",
     "module.py": "import dataclasses\n\n\n@dataclasses.dataclass\nclass Box:\n"
     "    items: list = dataclasses.field(default_factory=list)\n",
-    "own.py": FILES["own.py"],
+    # the class's own `field` attribute: `import dataclasses`, `dataclasses.field`
+    "own.py": "from dataclasses import dataclass\nimport dataclasses\n\n\n@dataclass\nclass Box:\n"
+    "    field: int = 0\n    items: list = dataclasses.field(default_factory=list)\n",
+    # `field` and `dataclasses` both bound otherwise: no fix
+    "both.py": FILES["both.py"],
 }
 
 
@@ -58,7 +65,12 @@ def test_ems106_is_fixed_whether_field_is_unused_or_not_imported(tmp_path: Path)
             "safety": "unsafe",
             "applied": False,
         },
-        ("own.py", "EMS106", 7): None,  # `field` means the class attribute there: no fix
+        ("own.py", "EMS106", 7): {
+            "title": "Use `field(default_factory=...)`",
+            "safety": "unsafe",
+            "applied": False,
+        },
+        ("both.py", "EMS106", 9): None,  # `field` and `dataclasses` mean something else: no fix
     }
     marked = sum(1 for fix in offers.values() if fix)
     done = run_ems("fix", ".", "--no-cache", "--unsafe-fixes", cwd=tmp_path)
@@ -66,8 +78,8 @@ def test_ems106_is_fixed_whether_field_is_unused_or_not_imported(tmp_path: Path)
     for name, text in FIXED.items():
         assert (tmp_path / name).read_text(encoding="utf-8") == text, name
     left = {(f["path"], f["code"]) for f in _findings(tmp_path) if f["code"] in ("EMS106", "F401")}
-    assert left == {("own.py", "EMS106")}
-    for name in ("unused", "missing", "module"):
+    assert left == {("both.py", "EMS106")}
+    for name in ("unused", "missing", "module", "own"):
         ran = run_python(f"import {name}; assert {name}.Box().items == []", tmp_path)
         assert ran.returncode == 0, ran.stderr
 

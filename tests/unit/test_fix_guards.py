@@ -1,4 +1,4 @@
-"""Verification's guard rules (``engine.verifying``): F821 and F811 run on every fixed text
+"""Verification's guard rules (``engine.verifying``): F821, F811 (and F701, F702, F706) run on every fixed text
 whatever the user selected, in the same analysis as the selected rules (no analysis more),
 and their findings are neither fixed nor reported unless selected. Analyses are counted
 with a wrapper around the engine's ``analyse``, never timed."""
@@ -17,6 +17,8 @@ from ems.fixes import engine
 
 JOINT = "from dataclasses import dataclass, field\n\n\n@dataclass\nclass Box:\n    items: list = []\n"
 FIXED = JOINT.replace("= []", "= field(default_factory=list)")
+# a new undefined name, a shadowed one, a `break`/`continue`/`return` outside its block
+GUARDS = {"F821", "F811", "F701", "F702", "F706"}
 
 
 @pytest.fixture
@@ -39,8 +41,8 @@ def test_the_guard_rules_are_added_only_when_the_selection_lacks_them() -> None:
     assert engine.verifying(config, rules, "m.py") == (config, frozenset())
     assert engine.verifying(Config(select=("F", "E9")), rules, "m.py")[1] == frozenset()
     checking, guards = engine.verifying(Config(select=("F401", "EMS106")), rules, "m.py")
-    assert guards == {"F821", "F811"}
-    assert checking.selected(rules.codes, "m.py") == {"F401", "EMS106", "F821", "F811"}
+    assert guards == GUARDS
+    assert checking.selected(rules.codes, "m.py") == {"F401", "EMS106", *GUARDS}
     # an ignored guard is run by verification all the same; a per-file ignore still holds
     ignoring = Config(ignore=("F821",), per_file_ignores=(("m.py", ("E711",)),))
     checking, guards = engine.verifying(ignoring, rules, "m.py")
@@ -70,7 +72,7 @@ def test_fixability_judged_from_the_scan_s_report(analyses: list[tuple[str, Conf
     found (by the guard rules alone) only once a fixed text has some: one analysis more
     than with F821 selected, here where the joint batch leaves `field` undefined."""
     counts = []
-    for select in (("F401", "EMS106"), ("F401", "EMS106", "F821", "F811")):
+    for select in (("F401", "EMS106"), ("F401", "EMS106", *GUARDS)):
         config = Config(select=select)
         report = analyse(JOINT, "box.py", config)
         analyses.clear()
@@ -79,7 +81,7 @@ def test_fixability_judged_from_the_scan_s_report(analyses: list[tuple[str, Conf
         assert marks == {"F401": Fixability.SAFE, "EMS106": Fixability.HIDDEN}
         counts.append(len(analyses))
         if len(select) == 2:
-            alone = [c.select for _, c in analyses if c.select == ("F811", "F821")]
+            alone = [c.select for _, c in analyses if c.select == tuple(sorted(GUARDS))]
             assert len(alone) == 1, analyses  # the judged text, once
     assert counts[0] == counts[1] + 1, counts
 

@@ -290,6 +290,17 @@ CASES: list[tuple[str, str, bool]] = [
     ("EMS106", "import os  # os\nfrom p import B\n@dataclass\nclass A:\n    seen: list = []\n", True),
     ("EMS106", '"""Doc."""\n# comment\n@dataclass\nclass A:\n    seen: list = []\n', True),
     ("EMS106", "from dataclasses import *\n@dataclass\nclass A:\n    seen: list = []\n", True),
+    # EMS106 with `field` bound otherwise: `import dataclasses` on both routes
+    (
+        "EMS106",
+        "from dataclasses import dataclass\n@dataclass\nclass A:\n    field: int = 0\n    s: list = []\n",
+        True,
+    ),
+    (
+        "EMS106",
+        '"""Doc."""\nfield = 1\n@dataclass\nclass A:\n    s: list = ([1,\n  2])\n',
+        False,
+    ),
     (
         "EMS106",
         "from dataclasses import dataclass, field\n@dataclass\nclass A:\n    b: list = [\n        1]\n",

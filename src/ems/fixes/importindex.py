@@ -9,7 +9,8 @@ row after any change. An ``ImportIndex`` holds, for one folder tree (the project
 * per file, its *facts*: the words right before an ``import`` keyword (a superset of the
   last component of every module it imports from: one ``bytes.find`` pass) and, once a
   question needed it, its parsed ``from ... import`` statements;
-* per asked module, its *answer*: the names the other modules import from it.
+* per asked module, its *answer*: the names the other modules import from it (``*`` when
+  one star-imports it).
 
 An answer only reads the files whose words name the module (or that sit inside it, for a
 dots-only relative import). A changed file can only change the answers of the modules its
@@ -82,7 +83,8 @@ _SIMPLE = frozenset(
 
 def import_froms(data: bytes) -> Raw:
     """``(level, module, names)`` of every ``from ... import`` statement, at any depth (only
-    statement lists are walked: an import is a statement); ``*`` is left out. A file that
+    statement lists are walked: an import is a statement); a star import's name is ``*``
+    (the module's public names are all imported: ``names_imported_from``). A file that
     does not parse imports nothing."""
     try:
         tree = ast.parse(data)
@@ -114,10 +116,7 @@ def tree_from_imports(tree: ast.Module) -> Raw:
 def from_imports(nodes: Iterable[ast.ImportFrom]) -> Raw:
     """``import_froms``' answer from the module's ``from ... import`` statements, all of
     them in any order (a scope model collects them: ``ScopeModel.import_froms``)."""
-    found = [
-        (node.level, node.module or "", tuple(alias.name for alias in node.names if alias.name != "*"))
-        for node in nodes
-    ]
+    found = [(node.level, node.module or "", tuple(alias.name for alias in node.names)) for node in nodes]
     found.sort()
     return tuple(found)
 

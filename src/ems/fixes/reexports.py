@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -39,6 +40,7 @@ from ems.fixes.importindex import Facts, ImportIndex, Stat, structure, words_bef
 
 __all__ = [
     "REEXPORT_CODE",
+    "STAR",
     "Asked",
     "Learned",
     "Roots",
@@ -63,6 +65,7 @@ __all__ = [
     "reexport_stamp",
     "remember",
     "search_root",
+    "star_exported",
     "words_before_import",
 ]
 
@@ -414,9 +417,27 @@ def reexport_stamp(path: str) -> str | None:
 # (kept in the store, re-asked only where a changed file can have changed it).
 
 
+STAR = "*"  # in an answer: another module does `from this import *`
+
+
 def names_at_stake(findings: Iterable[Finding]) -> frozenset[str]:
-    """The imported names whose fix a re-export would withhold: F401 findings that offer one."""
-    return frozenset(f.datum("name") or "" for f in findings if f.code == REEXPORT_CODE and f.fixable)
+    """The imported names whose fix a re-export would withhold: F401 findings that offer
+    one, and ``STAR`` with them when one is public (a star import of the module elsewhere
+    withholds it: ``star_exported``)."""
+    names = {f.datum("name") or "" for f in findings if f.code == REEXPORT_CODE and f.fixable}
+    if any(not name.startswith("_") for name in names):
+        names.add(STAR)
+    return frozenset(names)
+
+
+def star_exported(name: str, reexported: frozenset[str], text: str) -> bool:
+    """Whether ``name`` reaches another module through its ``from this import *``: a public
+    name, in a module without a top-level ``__all__`` (which would list what a star import
+    takes; F401 does not report a name listed there)."""
+    return not name.startswith("_") and STAR in reexported and _ALL_ASSIGNED.search(text) is None
+
+
+_ALL_ASSIGNED = re.compile(r"^__all__\s*(?::[^=\n]*)?[+]?=", re.MULTILINE)
 
 
 def dependency(path: str, at_stake: frozenset[str]) -> str | None:

@@ -15,6 +15,8 @@ from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 from ems.rules._helpers import MUTABLE_CALLS
 
 _EMPTY_FACTORY = {ast.List: "list", ast.Dict: "dict", ast.Set: "set"}
+# The finding's "import" datum: `from dataclasses import field` ("1") or `import dataclasses`.
+_FIELD, _MODULE = "1", "module"
 
 
 class MutableDataclassDefault(Rule):
@@ -30,8 +32,10 @@ class MutableDataclassDefault(Rule):
         "a fresh value per instance. The fix writes that, spelled as the module imports it "
         "(`field`, `dataclasses.field`); when `field` is not imported it adds it to the "
         "module's `from dataclasses import ...` line, or adds that line after the imports. "
-        "A module that binds the name `field` some other way (or has a `*` import from "
-        "elsewhere) gets no fix. With `field` imported but otherwise unused, `ems fix --unsafe-fixes` "
+        "When the module binds `field` some other way (a method's `for field in "
+        "fields(self)`, a class attribute) it writes `dataclasses.field` and adds `import "
+        "dataclasses`; a module that binds both names, or has a `*` import from elsewhere, "
+        "gets no fix. With `field` imported but otherwise unused, `ems fix --unsafe-fixes` "
         "fixes both findings: F401's fix drops the import, this one adds it back, and "
         "`ems check` marks both fixable. It is unsafe because the default expression then "
         "runs once per instance instead of once."
@@ -40,7 +44,8 @@ class MutableDataclassDefault(Rule):
     fix_title = "Use `field(default_factory=...)`"
     local_fix = True  # its libcst tree read near the value only (an import is a text edit)
     node_types = (ast.ClassDef,)
-    watched_names = frozenset({"field"})  # a module with its own `field` gets no new import
+    # a module with its own `field` gets `import dataclasses`; one with both, no fix
+    watched_names = frozenset({"field", "dataclasses"})
     valid = (
         Valid(
             "from dataclasses import dataclass, field\n\n@dataclass\nclass A:\n"
@@ -52,6 +57,10 @@ class MutableDataclassDefault(Rule):
             "    registry: ClassVar[dict] = {}\n"
         ),
         Valid("class A:\n    items: list = []\n"),
+        Valid(
+            "import dataclasses as dc\n\n@dc.dataclass\nclass A:\n"
+            "    items: list[int] = dc.field(default_factory=list)\n"
+        ),
     )
     invalid = (
         Invalid(
@@ -88,10 +97,37 @@ class MutableDataclassDefault(Rule):
             at="5:17-5:19",
             message="mutable default for dataclass field `seen`; use `field(default_factory=...)`",
         ),
-        Invalid(  # the module binds `field` itself: no import is added, no fix
+        Invalid(  # `import dataclasses as dc`: `@dc.dataclass`, and `dc.field`
+            "import dataclasses as dc\n\n@dc.dataclass\nclass A:\n    seen: list = []\n",
+            fixed="import dataclasses as dc\n\n@dc.dataclass\nclass A:\n"
+            "    seen: list = dc.field(default_factory=list)\n",
+            unsafe=True,
+            at="5:17-5:19",
+            message="mutable default for dataclass field `seen`; use `field(default_factory=...)`",
+        ),
+        Invalid(  # a method's loop variable `field`: `import dataclasses` is added
+            "from dataclasses import dataclass, fields\n\n@dataclass\nclass A:\n    seen: list = []\n\n"
+            "    def show(self):\n        for field in fields(self):\n            print(field.name)\n",
+            fixed="from dataclasses import dataclass, fields\nimport dataclasses\n\n@dataclass\nclass A:\n"
+            "    seen: list = dataclasses.field(default_factory=list)\n\n"
+            "    def show(self):\n        for field in fields(self):\n            print(field.name)\n",
+            unsafe=True,
+            at="5:17-5:19",
+            message="mutable default for dataclass field `seen`; use `field(default_factory=...)`",
+        ),
+        Invalid(  # the class's own `field` attribute: `dataclasses.field` all the same
             "from dataclasses import dataclass\n\n@dataclass\nclass A:\n    field: int = 0\n"
             "    seen: dict = {}\n",
+            fixed="from dataclasses import dataclass\nimport dataclasses\n\n@dataclass\nclass A:\n"
+            "    field: int = 0\n    seen: dict = dataclasses.field(default_factory=dict)\n",
+            unsafe=True,
             at="6:17-6:19",
+            message="mutable default for dataclass field `seen`; use `field(default_factory=...)`",
+        ),
+        Invalid(  # `field` and `dataclasses` both bound to something else: no fix
+            "from dataclasses import dataclass\n\ndataclasses = field = None\n\n@dataclass\nclass A:\n"
+            "    seen: dict = {}\n",
+            at="7:17-7:19",
             message="mutable default for dataclass field `seen`; use `field(default_factory=...)`",
         ),
     )
@@ -107,8 +143,13 @@ class MutableDataclassDefault(Rule):
             if not isinstance(statement.target, ast.Name) or _is_classvar(statement.annotation):
                 continue
             if _mutable(statement.value):
-                if needs_import and ctx.binds_anywhere("field"):
-                    spelled_field = needs_import = ""  # `field` means something else here: no fix
+                if needs_import and _bound(node, ctx, "field"):
+                    # `field` may mean something else where the fix writes it (a method's loop
+                    # variable, a class attribute, a module-level name): `dataclasses.field`,
+                    # with `import dataclasses`, means what it says wherever it is written.
+                    spelled_field, needs_import = "dataclasses.field", _MODULE
+                    if _bound(node, ctx, "dataclasses"):
+                        spelled_field = needs_import = ""  # no spelling to trust: no fix
                 yield ctx.hit(
                     statement.value,
                     f"mutable default for dataclass field `{statement.target.id}`; use "
@@ -207,27 +248,45 @@ def _is_dataclass(decorator: ast.expr, ctx: AnalysisContext) -> bool:
     if isinstance(decorator, ast.Call):
         decorator = decorator.func
     if isinstance(decorator, ast.Attribute):
+        # `@dataclasses.dataclass`, or `@dc.dataclass` under `import dataclasses as dc`
         return (
             decorator.attr == "dataclass"
             and isinstance(decorator.value, ast.Name)
-            and (decorator.value.id == "dataclasses")
+            and decorator.value.id in _imports(ctx)[1]
         )
     return isinstance(decorator, ast.Name) and decorator.id in _imports(ctx)[0]
 
 
+def _bound(cls: ast.ClassDef, ctx: AnalysisContext, name: str) -> bool:
+    """Whether ``name`` is bound anywhere in the module (``ctx.binds_anywhere``) or is a
+    parameter of a function around ``cls`` (which the class body would read)."""
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+    return ctx.binds_anywhere(name) or any(
+        _has_parameter(a, name) for a in ctx.ancestors if isinstance(a, functions)
+    )
+
+
+def _has_parameter(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, name: str) -> bool:
+    args = function.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return any(a is not None and a.arg == name for a in every)
+
+
 def _field_spelling(ctx: AnalysisContext) -> tuple[str, str]:
     """How the fix spells `dataclasses.field`, and "1" when it must import it (else "")."""
-    _, spelled, needs_import = _imports(ctx)
+    _, _, spelled, needs_import = _imports(ctx)
     return spelled, needs_import
 
 
-def _imports(ctx: AnalysisContext) -> tuple[frozenset[str], str, str]:
-    """Names bound to `dataclasses.dataclass`, how to spell `dataclasses.field`, and "1"
-    when that spelling (`field`) needs a new import; ("", "") when a `*` import from
+def _imports(ctx: AnalysisContext) -> tuple[frozenset[str], frozenset[str], str, str]:
+    """Names bound to `dataclasses.dataclass`, names of the `dataclasses` module (`dc` under
+    `import dataclasses as dc`, for `@dc.dataclass`), how to spell `dataclasses.field`, and
+    "1" when that spelling (`field`) needs a new import; ("", "") when a `*` import from
     another module may bind `field` (the fix then has no safe spelling)."""
 
-    def build(statements: list[ast.stmt]) -> tuple[frozenset[str], str, str]:
+    def build(statements: list[ast.stmt]) -> tuple[frozenset[str], frozenset[str], str, str]:
         decorators = {"dataclass"}
+        modules = {"dataclasses"}  # `@dataclasses.dataclass`, `@dc.dataclass` (`import ... as dc`)
         field = ""
         module = ""
         starred = False  # a `from elsewhere import *`: `field` may already mean something
@@ -252,38 +311,44 @@ def _imports(ctx: AnalysisContext) -> tuple[frozenset[str], str, str]:
                 for alias in statement.names:
                     if alias.name == "dataclasses":
                         module = alias.asname or alias.name
+                        modules.add(module)
         if not field and module:
             field = f"{module}.field"
         if field:
-            return frozenset(decorators), field, ""
+            return frozenset(decorators), frozenset(modules), field, ""
         if starred:
-            return frozenset(decorators), "", ""
-        return frozenset(decorators), "field", "1"
+            return frozenset(decorators), frozenset(modules), "", ""
+        return frozenset(decorators), frozenset(modules), "field", "1"
 
     return ctx.imports_fact(("ems106.imports",), build)  # type: ignore[return-value]
 
 
 def _with_import(fix: Fix, finding: Finding, ctx: FixContext) -> Fix | None:
-    """``fix`` with the edit that imports `field` when the finding says it is needed (the
-    same text edit on the libcst route and the text route); None when there is no place
-    to add it before the class."""
-    if finding.datum("import") != "1":
+    """``fix`` with the edit that imports `field` (or `dataclasses`) when the finding says
+    it is needed (the same text edit on the libcst route and the text route); None when
+    there is no place to add it before the class."""
+    needed = finding.datum("import")
+    if needed not in (_FIELD, _MODULE):
         return fix
-    edit = _import_edit(ctx.source, ctx.statements.tree, finding.line)
+    edit = _import_edit(ctx.source, ctx.statements.tree, finding.line, module=needed == _MODULE)
     if edit is None:
         return None
     return replace(fix, edits=(edit, *fix.edits))
 
 
-def _import_edit(source: SourceText, tree: ast.Module, before: int) -> TextEdit | None:
+def _import_edit(
+    source: SourceText, tree: ast.Module, before: int, *, module: bool = False
+) -> TextEdit | None:
     """Where `from dataclasses import field` goes, as one inserting edit: `field` added to
     the module's first `from dataclasses import ...` statement (after its last name, or on
     a line of its own after a trailing comma that ends its line), else a new line after
     the last top-level import above line ``before`` (or before the first statement that is
     not the docstring or a `from __future__` import). None when that statement shares its
-    line with another, or starts at or after ``before``."""
+    line with another, or starts at or after ``before``. ``module``: the line is `import
+    dataclasses`, never merged into another statement."""
     statements = tree.body
-    for statement in statements:
+    line_text = ("import dataclasses" if module else "from dataclasses import field") + _eol(source)
+    for statement in () if module else statements:
         if (
             isinstance(statement, ast.ImportFrom)
             and statement.module == "dataclasses"
@@ -302,9 +367,7 @@ def _import_edit(source: SourceText, tree: ast.Module, before: int) -> TextEdit 
         rest = source.text[end : source.offset(end_line, len(source.line(end_line)))]
         if last.col_offset or not textedit.only_comment(rest):
             return None  # after `x = 1;` or before `; y = 2`
-        return TextEdit(
-            Range.of(end_line + 1, 0, end_line + 1, 0), "from dataclasses import field" + _eol(source)
-        )
+        return TextEdit(Range.of(end_line + 1, 0, end_line + 1, 0), line_text)
     index = 0
     if statements and isinstance(statements[0], ast.Expr) and isinstance(statements[0].value, ast.Constant):
         index = 1  # the docstring
@@ -316,7 +379,7 @@ def _import_edit(source: SourceText, tree: ast.Module, before: int) -> TextEdit 
     line = min([first.lineno, *(d.lineno for d in getattr(first, "decorator_list", ()))])
     if line > before:
         return None
-    return TextEdit(Range.of(line, 0, line, 0), "from dataclasses import field" + _eol(source))
+    return TextEdit(Range.of(line, 0, line, 0), line_text)
 
 
 def _added_name(source: SourceText, statement: ast.ImportFrom) -> TextEdit:

@@ -29,12 +29,17 @@ class UnusedImport(Rule):
         "`from __future__` imports and explicit re-exports written `import x as x` or "
         "`from m import y as y` are not reported. In an `__init__.py` the import may be a "
         "public re-export, so the fix there is marked unsafe: prefer adding the name to `__all__`. "
+        "So is a public name imported from a private module (`from _ssl import SSLError` in "
+        "`ssl.py`): how a module re-exports an implementation's names for others to read as "
+        "`ssl.SSLError`. "
         "A name another module of the project imports from this one (`from .compat import "
         "urlparse` in the package, `from pkg.compat import urlparse` in a script beside "
         "`pkg/` or in another top-level package; the project is the git work tree or the "
         "folder of the ems config file, else the folder holding the top package) is a "
         "re-export too: it is still reported (detection sees one file), but never removed, "
-        "by any fix; mark it with `__all__` or `import x as x`."
+        "by any fix; mark it with `__all__` or `import x as x`. So is a public name of a "
+        "module without `__all__` that another module star-imports (`from ._constants "
+        "import *`)."
     )
     tags = frozenset({Tag.UNNECESSARY})
     fix_safety = Safety.SAFE
@@ -92,6 +97,15 @@ class UnusedImport(Rule):
             at="1:14-1:15",
             message="`m.x` imported but unused",
         ),
+        Invalid(  # a public name from a private module: a re-export read as `ssl.SSLError`
+            "from _ssl import SSLError, _private\n",
+            fixed="",
+            path="ssl.py",
+            unsafe=True,
+            count=2,
+            at=("1:17-1:25", "1:27-1:35"),
+            message=("`_ssl.SSLError` imported but unused", "`_ssl._private` imported but unused"),
+        ),
         Invalid(
             "import a, b\n",
             fixed="",
@@ -103,11 +117,12 @@ class UnusedImport(Rule):
 
     def check(self, ctx: AnalysisContext) -> Iterator[Hit]:
         model: ScopeModel = ctx.scopes
-        unsafe = "1" if ctx.is_init_module else "0"
+        init = ctx.is_init_module
         for unused in model.unused_imports:
             alias = unused.binding.alias
             node = alias if alias is not None else unused.binding.source
             assert node is not None
+            unsafe = "1" if init or _from_private_module(unused.binding.name, unused.binding.source) else "0"
             yield ctx.hit(
                 node,
                 f"`{unused.binding.full_name}` imported but unused",
@@ -118,7 +133,7 @@ class UnusedImport(Rule):
             )
 
     def fix(self, finding: Finding, ctx: FixContext) -> Fix | None:
-        if finding.datum("name") in ctx.reexported:
+        if _reexported(finding, ctx):
             # A re-export (`from .compat import x` in a sibling module): removing it would
             # break the package, so there is no fix at all, safe or unsafe.
             return None
@@ -129,7 +144,7 @@ class UnusedImport(Rule):
         """``fix`` as a text edit (``ems.fixes.textedit``): a statement importing one name
         loses its lines (or becomes ``pass``), a one-line unbracketed import loses the name
         and its comma; any other shape raises ``CstNeeded``."""
-        if finding.datum("name") in ctx.reexported:
+        if _reexported(finding, ctx):
             return None
         safety = Safety.UNSAFE if finding.datum("unsafe") == "1" else Safety.SAFE
         source = ctx.source
@@ -147,3 +162,24 @@ class UnusedImport(Rule):
         else:
             place = textedit.statement_place(ctx.statements, source, finding)
         return textedit.remove_import_name(source, place, finding.range, self.fix_title, safety, finding)
+
+
+def _reexported(finding: Finding, ctx: FixContext) -> bool:
+    """Whether another module of the project imports the name from this one: by name
+    (`from .compat import urlparse`), or through `from .compat import *` when the module
+    has no `__all__` (`re._constants`' `MAXGROUPS`, which `re._parser` star-imports)."""
+    from ems.fixes.reexports import star_exported  # with the project's imports (``ctx.reexported``)
+
+    name = finding.datum("name")
+    reexported = ctx.reexported
+    return name in reexported or star_exported(name, reexported, ctx.text)
+
+
+def _from_private_module(name: str, source: ast.AST | None) -> bool:
+    """Whether ``name`` is a public name imported from a private module (`from _ssl import
+    SSLError` in `ssl.py`, `from ._bootstrap import ModuleSpec` in `importlib/machinery.py`):
+    how a module re-exports an implementation's names, which other modules read as
+    attributes (`ssl.SSLError`), a use the re-export index does not see."""
+    if name.startswith("_") or not isinstance(source, ast.ImportFrom):
+        return False
+    return any(part.startswith("_") and not part.endswith("__") for part in (source.module or "").split("."))

@@ -12,6 +12,7 @@ from ems.rules._helpers import inside_loop
 
 class BreakOutsideLoop(Rule):
     code = "F701"
+    guards_fixes = True  # a fix that leaves it outside its block broke the code (SyntaxError)
     name = "break-outside-loop"
     severity = Severity.ERROR
     summary = "`break` outside loop"

@@ -12,6 +12,7 @@ from ems.rules._helpers import inside_loop
 
 class ContinueOutsideLoop(Rule):
     code = "F702"
+    guards_fixes = True  # a fix that leaves it outside its block broke the code (SyntaxError)
     name = "continue-outside-loop"
     severity = Severity.ERROR
     summary = "`continue` not properly in loop"

@@ -12,6 +12,7 @@ from ems.rules._helpers import FUNCTION_NODES, NO_HITS
 
 class ReturnOutsideFunction(Rule):
     code = "F706"
+    guards_fixes = True  # a fix that leaves it outside its block broke the code (SyntaxError)
     name = "return-outside-function"
     severity = Severity.ERROR
     summary = "`return` outside function"

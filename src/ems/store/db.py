@@ -362,6 +362,15 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        8,
+        "import index read again: star imports count as re-exports (facts stored before left them out)",
+        (
+            "DELETE FROM import_answers",
+            "DELETE FROM import_facts",
+            "DELETE FROM import_state",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 RESULT_CACHE_VERSION = 5  # the migration that moved the result cache in (``_migrate``)
