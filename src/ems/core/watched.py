@@ -33,20 +33,7 @@ def names_bound(roots: Iterable[ast.AST], names: frozenset[str], text: str) -> f
     wanted = frozenset(n for n in names if re.search(rf"\b{re.escape(n)}\b", text))
     if not wanted:
         return frozenset()
-    found: set[str] = set()
-    stack: list[ast.AST] = list(roots)
-    node_base = ast.AST
-    while stack:
-        node = stack.pop()
-        if isinstance(node, _BINDERS):
-            found.update(n for n in _bound_by(node) if n in wanted)
-        for field in node._fields:
-            value = getattr(node, field, None)
-            if value.__class__ is list:
-                stack.extend(item for item in value if isinstance(item, node_base))
-            elif isinstance(value, node_base):
-                stack.append(value)
-    return frozenset(found)
+    return every_name_bound(roots) & wanted
 
 
 def every_name_bound(roots: Iterable[ast.AST]) -> frozenset[str]:

@@ -370,8 +370,14 @@ def fixes_for(
     except TooDeep:
         log.info("no fix for %s at line %d of %s: %s", finding.code, finding.line, path, TOO_DEEP)
         return None
-    if fix is None:
-        return None
+    return None if fix is None else verified_fix(text, fix, finding, path, config, ruleset, report)
+
+
+def verified_fix(
+    text: str, fix: Fix, finding: Finding, path: str, config: Config, ruleset: RuleSet, report: Report
+) -> Fix | None:
+    """``fix`` if, applied alone to ``text``, it verifies against ``report`` (the analysis
+    of ``text``): the result parses, the finding is gone, nothing new appeared. Else None."""
     try:
         new_text = apply_edits(text, fix.edits)
     except EditConflict:

@@ -10,7 +10,6 @@ server. Titles live here so every face names an offer the same way.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,8 +18,6 @@ from ems.core.config import Config
 from ems.core.model import Finding, Fix, Fixability, Range, Report, Safety, TextEdit
 from ems.core.registry import RuleSet
 from ems.fixes.noqa import UNSUPPRESSIBLE, LineFacts, noqa_edit
-
-log = logging.getLogger("ems.fixes")
 
 FIX_ALL_TITLE = "Fix all auto-fixable problems (ems)"
 NOT_VERIFIED = "the fix could not be verified on the current text"
@@ -144,21 +141,10 @@ def verified_alone(
     verifies it (``engine.verify`` against ``report``, the analysis of ``text``: the result
     parses, the finding is gone, nothing new appeared), else None: a quick fix that is
     exactly the edit the user gets. libcst: run it guarded."""
-    from ems.fixes.apply import EditConflict, apply_edits
-    from ems.fixes.engine import verify
+    from ems.fixes.engine import verified_fix
 
     fix = fix_alone(text, finding, path, ruleset)
-    if fix is None:
-        return None
-    try:
-        new_text = apply_edits(text, fix.edits)
-    except EditConflict:
-        return None
-    reason = verify(report, new_text, [finding], path, config, ruleset, old_text=text)
-    if reason is not None:
-        log.info("no quick fix for %s at line %d of %s: %s", finding.code, finding.line, path, reason)
-        return None
-    return fix
+    return None if fix is None else verified_fix(text, fix, finding, path, config, ruleset, report)
 
 
 def resolve_fix_all(text: str, path: str, config: Config, ruleset: RuleSet) -> Resolution:
