@@ -168,7 +168,13 @@ class FolderConfigs:
         base = self.resolver(folder).for_path(path)
         if folder is None and base.source is None:
             base = replace(base, root=path.parent)
-        return self._layered(base, settings)
+        config = self._layered(base, settings)
+        if config.is_excluded(path):
+            # What ``exclude`` leaves out of a check is not linted in the editor either (as
+            # ruff's server does): a vendored or generated file opened, a library's source
+            # reached by go-to-definition. No rule runs on it.
+            return replace(config, select=(), extend_select=())
+        return config
 
     def config_in(self, directory: Path, settings: Settings) -> Config:
         """``config_for`` of the files directly in ``directory``."""
