@@ -134,6 +134,8 @@ class FolderConfigs:
         self.known_codes = known_codes
         self.folders: list[Path] = []
         self._resolvers: dict[Path | None, ConfigResolver] = {}
+        # ``Config.is_excluded`` per file and exclusion settings: asked on every keystroke.
+        self._excluded: dict[tuple[Path, Path, tuple[str, ...]], bool] = {}
 
     def set_folders(self, folders: list[Path]) -> None:
         # Longest first, so a nested folder wins over its parent.
@@ -158,6 +160,7 @@ class FolderConfigs:
     def invalidate(self) -> None:
         for resolver in self._resolvers.values():
             resolver.invalidate()
+        self._excluded.clear()
 
     def config_for(self, path: Path, settings: Settings) -> Config:
         """The file's config with the editor settings layered as the preference says.
@@ -169,7 +172,11 @@ class FolderConfigs:
         if folder is None and base.source is None:
             base = replace(base, root=path.parent)
         config = self._layered(base, settings)
-        if config.is_excluded(path):
+        key = (path, config.root, config.exclude + config.extend_exclude)
+        excluded = self._excluded.get(key)
+        if excluded is None:
+            excluded = self._excluded[key] = config.is_excluded(path)
+        if excluded:
             # What ``exclude`` leaves out of a check is not linted in the editor either (as
             # ruff's server does): a vendored or generated file opened, a library's source
             # reached by go-to-definition. No rule runs on it.
