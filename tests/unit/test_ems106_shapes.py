@@ -120,8 +120,12 @@ def _comparable(report: Report) -> list[tuple[object, ...]]:
 @pytest.mark.parametrize(
     "edited",
     [
-        # (a method of the class itself that stops binding `field` is left out: the incremental
-        # analysis keeps the class's findings then, on main too; noted for its owner)
+        # a method of the class itself that stops binding `field` (the class-body path compared
+        # what the method's stub binds, which hides its body, and kept the class's findings)
+        LOOP.replace(
+            "for field in fields(self):\n            print(field.name)",
+            "for item in fields(self):\n            print(item.name)",
+        ),
         LOOP.replace("\n\n\n@", "\ndataclasses = None\n\n\n@"),
         LOOP.replace(
             "from dataclasses import dataclass, fields\n",

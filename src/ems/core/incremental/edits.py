@@ -450,10 +450,14 @@ def _update_class_body(
             return None  # only blank or comment lines, or the class does not end its chunk
     if import_names(replaced) != import_names(statements):
         return None  # the chunk's imports change: its own statement is re-checked
-    if rules.watched and names_bound(statements, rules.watched, "\n".join(region)) != names_bound(
-        replaced, rules.watched, "\n".join(old[first - 1 : last])
-    ):
-        return None  # the lines bind a watched name they did not (or the reverse)
+    if rules.watched:
+        # the replaced defs as they were written: a stub in the body hides what its def binds
+        full = {id(body.stub): body.full for body in chunk.bodies if body.stub is not None}
+        written = [full.get(id(s), s) for s in replaced]
+        if names_bound(statements, rules.watched, "\n".join(region)) != names_bound(
+            written, rules.watched, "\n".join(old[first - 1 : last])
+        ):
+            return None  # the lines bind a watched name they did not (or the reverse)
     _settle(chunk, every_variant=True)  # every node at its document line from here on
     chunk.outlined = None  # changed in place from here on: the outline places it again
     gone = [body for body in chunk.bodies if first <= body.full.lineno <= last]
