@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePath
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 from ems.cli.formats import printable
 from ems.core.model import Finding, Severity
@@ -90,18 +90,17 @@ def render_gitlab(results: Sequence[FileResult], project_dir: str | None = None)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+def _xml_safe(text: str) -> str:
+    """``text`` with the characters XML cannot hold shown escaped, as the terminal shows them."""
+    return printable(text) if _NOT_XML.search(text) is not None else text
+
+
 def _xml_text(text: str) -> str:
-    """``text`` for an XML attribute or element: unrepresentable characters shown escaped
-    (as the terminal output shows them), the rest quoted."""
-    if _NOT_XML.search(text) is not None:
-        text = printable(text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escape(_xml_safe(text))
 
 
 def _xml_attr(text: str) -> str:
-    if _NOT_XML.search(text) is not None:
-        text = printable(text)
-    return quoteattr(text)
+    return quoteattr(_xml_safe(text))
 
 
 def render_junit(results: Sequence[FileResult]) -> Iterator[str]:

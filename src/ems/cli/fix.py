@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         errors.extend(outcome.failures)
         if outcome.error:
             errors.append(outcome.error)
-            write_failed = write_failed or "not written" in outcome.error or "cannot read" in outcome.error
+            write_failed = write_failed or _unwritten(outcome.error)
         hidden += outcome.hidden
         if outcome.new is None:
             if outcome.why_not and (args.diff or args.dry_run) and not outcome.failures:
@@ -212,7 +212,7 @@ def fix_in_place(args: argparse.Namespace, resolver: ConfigResolver, ruleset: Ru
         errors.extend(outcome.failures)
         if outcome.error:
             errors.append(outcome.error)
-            write_failed = write_failed or "not written" in outcome.error or "cannot read" in outcome.error
+            write_failed = write_failed or _unwritten(outcome.error)
         if outcome.new is None:
             continue
         error = write_fixed(path, outcome, bus)
@@ -223,6 +223,12 @@ def fix_in_place(args: argparse.Namespace, resolver: ConfigResolver, ruleset: Ru
         fixes += len(outcome.applied)
         files += 1
     return InPlace(fixes, files, tuple(errors), write_failed)
+
+
+def _unwritten(error: str) -> bool:
+    """Whether a file's error means it could not be read or written (exit 2), not that a
+    fix was dropped."""
+    return "not written" in error or "cannot read" in error
 
 
 def _outcome(fixed) -> tuple[Path, FileOutcome]:

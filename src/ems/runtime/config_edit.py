@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ems.core.config import ConfigError, parse_table
+from ems.core.config import Config, ConfigError, parse_table
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,10 @@ def write_rule_settings(
         value = table.get(key)
         return [str(v) for v in value] if value is not None else []
 
+    def current() -> Config:
+        """The table as edited so far, validated: what each change is checked against."""
+        return parse_table(dict(table.unwrap()), codes, path, path.parent)
+
     def set_list(key: str, values: list[str]) -> None:
         if key in table:
             current = table[key]
@@ -105,8 +109,7 @@ def write_rule_settings(
             table[key] = array
 
     for code, on in (enabled or {}).items():
-        current = parse_table(dict(table.unwrap()), codes, path, path.parent)
-        if (code in current.selected(codes)) == on:
+        if (code in current().selected(codes)) == on:
             continue
         if not on:
             set_list("ignore", [*codes_list("ignore"), code])
@@ -114,28 +117,26 @@ def write_rule_settings(
         for key in ("ignore", "extend-ignore"):
             if code in codes_list(key):
                 set_list(key, [c for c in codes_list(key) if c != code])
-        current = parse_table(dict(table.unwrap()), codes, path, path.parent)
-        if code not in current.selected(codes):
+        if code not in current().selected(codes):
             set_list("extend-select", [*codes_list("extend-select"), code])
-        current = parse_table(dict(table.unwrap()), codes, path, path.parent)
-        if code not in current.selected(codes):
+        if code not in current().selected(codes):
             raise ConfigError(
                 f"{path}: {code} stays disabled by a prefix in ignore or per-file-ignores; edit the file"
             )
     for code, on in (fixable or {}).items():
-        if parse_table(dict(table.unwrap()), codes, path, path.parent).can_fix(code) == on:
+        if current().can_fix(code) == on:
             continue
         if not on:
             if code in codes_list("extend-fixable"):
                 set_list("extend-fixable", [c for c in codes_list("extend-fixable") if c != code])
-            if parse_table(dict(table.unwrap()), codes, path, path.parent).can_fix(code):
+            if current().can_fix(code):
                 set_list("unfixable", [*codes_list("unfixable"), code])
             continue
         if code in codes_list("unfixable"):
             set_list("unfixable", [c for c in codes_list("unfixable") if c != code])
-        if not parse_table(dict(table.unwrap()), codes, path, path.parent).can_fix(code):
+        if not current().can_fix(code):
             set_list("extend-fixable", [*codes_list("extend-fixable"), code])
-        if not parse_table(dict(table.unwrap()), codes, path, path.parent).can_fix(code):
+        if not current().can_fix(code):
             raise ConfigError(f"{path}: {code} stays unfixable by a prefix in unfixable; edit the file")
     for code, level in (severities or {}).items():
         sev = table.get("severity")
