@@ -20,7 +20,6 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ems.core.registry import RuleSet
-from ems.runtime.forked import ForkedMap
 
 if TYPE_CHECKING:
     import multiprocessing.context
@@ -118,6 +117,8 @@ def ordered_map(
     jobs = min(wanted, len(items))
     if jobs > 1 and len(items) >= MIN_PARALLEL_FILES:
         if can_fork():
+            from ems.runtime.forked import ForkedMap  # (pickle and all: a warm run needs none)
+
             for name in preload() if preload is not None else ():
                 importlib.import_module(name)  # once, here: the children inherit it
             try:
