@@ -179,7 +179,7 @@ def test_no_process_to_be_had_means_in_process(monkeypatch: pytest.MonkeyPatch) 
 
 _INTERRUPTED = textwrap.dedent(
     """
-    import json, os, sys, time
+    import contextlib, json, os, sys, time
     from ems.core.registry import load_rules
     from ems.runtime.pool import ordered_map
 
@@ -190,10 +190,11 @@ _INTERRUPTED = textwrap.dedent(
     mapped = ordered_map(slow, list(range(100)), 3, load_rules())
     next(mapped)
     children = [pid for pid, _ in mapped._children.values()]
-    print(json.dumps(children), flush=True)
-    try:
-        for _ in mapped:
-            pass
+    try:  # (from before the test can signal)
+        with contextlib.closing(mapped):  # as the scan does (its ``finally``)
+            print(json.dumps(children), flush=True)
+            for _ in mapped:
+                pass
     except KeyboardInterrupt:
         try:
             os.waitpid(-1, os.WNOHANG)
