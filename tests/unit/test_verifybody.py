@@ -465,3 +465,39 @@ def test_defs_nested_deeper(rules: RuleSet, fixed: str, taken: bool) -> None:
     assert (got is not None) == taken
     if got is not None:
         assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+BLOCK = (
+    "import sys\n\ntry:\n    from os import *\nexcept ImportError:\n    pass\nelse:\n"
+    "    # the module's own docstring\n    del sep\n    from os import __doc__\n\n\n"
+    "def f():\n    return sys.argv\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "fixed", "taken"),
+    [
+        # a block's last import run removed whole (datetime's `from _datetime import
+        # __doc__` after a `del`): nothing is left to parse there
+        (BLOCK, BLOCK.replace("    from os import __doc__\n", ""), True),
+        (
+            BLOCK.replace("from os import *", "import json"),
+            BLOCK.replace("from os import *", "import json").replace("    from os import __doc__\n", ""),
+            True,
+        ),
+        # ... but not when the removed name is still read
+        (
+            BLOCK + "\nVALUE = __doc__\n",
+            BLOCK.replace("    from os import __doc__\n", "") + "\nVALUE = __doc__\n",
+            False,
+        ),
+    ],
+)
+def test_a_run_removed_whole_from_a_block_that_keeps_other_statements(
+    rules: RuleSet, text: str, fixed: str, taken: bool
+) -> None:
+    config = Config(select=("F", "E9"))
+    got = in_bodies(_judged(text, config, rules), fixed, "m.py", config, rules)
+    assert (got is not None) == taken
+    if got is not None:
+        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
