@@ -107,7 +107,7 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=None,
         metavar="N",
-        help="worker processes (default: all cores)",
+        help="processes analysing at once, ems itself being one (default: all cores)",
     )
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print findings only, no summary or progress"
