@@ -429,6 +429,10 @@ NOQA = (
         (NOQA.replace("    y = 1\n    return x\n", "    return x\n"), True),
         # ... and in the changed body: declined (RUF100 judges it anew)
         (NOQA.replace("    y = 1  # noqa: F841\n", ""), False),
+        # a comment in the new body that suppresses nothing
+        (NOQA.replace("    y = 1\n    return x\n", "    # no directive\n    return x\n"), True),
+        # ... and one that does: declined
+        (NOQA.replace("    y = 1\n    return x\n", "    y = 2  # noqa: F841\n    return x\n"), False),
     ],
 )
 def test_suppression_comments(rules: RuleSet, fixed: str, taken: bool) -> None:
@@ -438,6 +442,27 @@ def test_suppression_comments(rules: RuleSet, fixed: str, taken: bool) -> None:
     assert (got is not None) == taken
     if got is not None:
         assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+def test_a_fixed_text_with_no_comment_in_its_changes_is_not_searched_for_suppressions(
+    rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fixed text's suppression comments are looked for only when a changed part holds
+    a comment (a file with a `# noqa` anywhere was tokenized whole for every fixed text)."""
+    import ems.fixes.verifybody as verifybody
+
+    config = Config(select=("ALL",))
+    judged = _judged(NOQA, config, rules)
+    judged.suppressed  # noqa: B018 - the judged text's, found once per file
+
+    def refused(text: str) -> dict:
+        raise AssertionError("the whole fixed text was searched")
+
+    monkeypatch.setattr(verifybody, "parse_suppressions", refused)
+    fixed = NOQA.replace("    y = 1\n    return x\n", "    return x\n")
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert got is not None
+    assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
 
 
 NESTED = (
