@@ -103,8 +103,11 @@ def browser(server):
         yield browser
 
 
-def _settle(page, text: str, timeout: float = 60_000) -> None:
-    """Wait for ``text``, then until Streamlit says the script is no longer running."""
+def _settle(page, text: str, timeout: float = 150_000) -> None:
+    """Wait for ``text``, then until Streamlit says the script is no longer running.
+
+    Generous: a step that takes 5 s on a quiet machine took 53 s at load 10 (the fix's
+    preview and apply both analyse the file); a page that never shows ``text`` still fails."""
     page.get_by_text(text, exact=False).first.wait_for(timeout=timeout)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
