@@ -29,6 +29,8 @@ from __future__ import annotations
 import ast
 import bisect
 import builtins
+import functools
+import operator
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -69,6 +71,7 @@ MODULE, CLASS, FUNCTION, COMPREHENSION, GENERATOR, TYPE_PARAMS = range(6)
 
 _FOR_TYPES = (ast.For, ast.AsyncFor)
 _TRY_TYPES: tuple[type[ast.AST], ...] = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+_LOOP_TARGET_TYPES = (*_FOR_TYPES, ast.comprehension)
 _SKIP_IN_GET_PARENT = (ast.Tuple, ast.List, ast.Set, ast.Starred, ast.Name, ast.Attribute, ast.Subscript)
 # Fields that never hold a node that binds or reads a name (operators, contexts, flags).
 _SCALAR_FIELDS = frozenset(
@@ -76,6 +79,9 @@ _SCALAR_FIELDS = frozenset(
 )
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _REVERSED_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELD_GETTERS: dict[type, Callable[[Any], Iterable[Any]]] = {}
+# The work loop's own cases in ``_Checker._dispatch`` (its handlers are callables).
+_NAME, _CALL, _COLLECT = 1, 2, 3
 
 
 def _child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
@@ -84,6 +90,43 @@ def _child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
     if fields is None:
         fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _SCALAR_FIELDS)
     return fields
+
+
+@functools.cache
+def _walked_classes(skip_constants: bool) -> WalkedClasses:
+    """Which field values the pass descends into; shared by every checker of the process
+    (filled once per class: filling it per file cost 2 % of the pass). Outside an
+    annotation a plain constant binds and reads nothing, so it is skipped."""
+    return WalkedClasses((ast.Constant,) if skip_constants else ())
+
+
+def _field_getter(cls: type[ast.AST]) -> Callable[[Any], Iterable[Any]]:
+    """A function giving the values of ``_child_fields(cls)`` of a node, in order: one C
+    call per node instead of a ``getattr`` per field. A node made by hand may lack a field
+    (``getattr``'s default None then, as before)."""
+    getter = _FIELD_GETTERS.get(cls)
+    if getter is None:
+        fields = _child_fields(cls)
+        if not fields:
+            getter = _no_fields
+        elif len(fields) == 1:
+            one = fields[0]
+            getter = lambda node: (getattr(node, one, None),)  # noqa: E731
+        else:
+            every = operator.attrgetter(*fields)
+
+            def getter(node: Any) -> Iterable[Any]:
+                try:
+                    return every(node)
+                except AttributeError:
+                    return [getattr(node, f, None) for f in fields]
+
+        _FIELD_GETTERS[cls] = getter
+    return getter
+
+
+def _no_fields(node: Any) -> tuple[()]:
+    return ()
 
 
 def _reversed_child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
@@ -125,7 +168,26 @@ class Definition(Binding):
 
 
 class Builtin(Definition):
+    """A name the interpreter provides. One unchangeable instance per name serves every
+    module (making ~160 of them per file was 5 % of the pass): whether a module read it is
+    kept by its checker (``_Checker.builtins_read``), so ``used`` never changes here."""
+
     __slots__ = ()
+
+    @property
+    def used(self) -> bool:
+        return False
+
+    @used.setter
+    def used(self, value: bool) -> None:
+        return None
+
+
+@functools.cache
+def _builtin_scope(is_init: bool) -> dict[str, Builtin]:
+    """The bindings a module starts with (never changed: ``Scope.update`` copies them)."""
+    names = BUILTINS | {"__path__"} if is_init else BUILTINS
+    return {name: Builtin(name, None) for name in sorted(names)}
 
 
 class Importation(Definition):
@@ -305,7 +367,6 @@ _PLAIN_READ: frozenset[type[Binding]] = frozenset(
     {
         Binding,
         Definition,
-        Builtin,
         Argument,
         Assignment,
         NamedExprAssignment,
@@ -318,6 +379,11 @@ _PLAIN_READ: frozenset[type[Binding]] = frozenset(
         GlobalBinding,
     }
 )
+
+
+# The imports an unused one is reported of (not ``*`` nor ``__future__``): one set test
+# per binding of every scope at its end, instead of two ``isinstance`` calls.
+_REPORTED_IMPORTS: frozenset[type[Binding]] = frozenset({Importation, SubmoduleImportation, ImportationFrom})
 
 
 # --------------------------------------------------------------------------- scopes
@@ -383,6 +449,8 @@ class ScopeModel:
     shadowed_imports: list[Redefinition] = field(default_factory=list)
     # Store node (Name, alias, def, handler) -> its binding, for rules that ask "is this used?"
     bindings: dict[ast.AST, Binding] = field(default_factory=dict)
+    # Node -> parent, for every node the pass met but a name read without a work item of
+    # its own (nothing asks where a read is; a fifth of all nodes, left out of the map).
     parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
     star_imported: bool = False
     all_names: frozenset[str] = frozenset()
@@ -478,27 +546,25 @@ class _Checker:
         self.undefined: list[UndefinedName] = []
         self.annotations_future = False
         self.root = tree
-        self.handlers = self._handlers()
+        self.handlers = self._dispatch(visit)
         # Nodes made by parsing string annotations: walked for names, never visited by rules.
         self.synthetic: set[ast.AST] = set()
+        # The node types the rules visit: the work loop collects them as it meets them.
+        self.collected: frozenset[type[ast.AST]] = visit
         self.visit_attributes = ast.Attribute in visit
-        if visit:
-            append = self.model.visited.append
-            generic = self._push_children
-            for cls in visit:
-                self.handlers[cls] = _collecting(self.handlers.get(cls, generic), append)
-        self.walked = WalkedClasses((ast.Constant,))
-        self.walked_in_annotation = WalkedClasses(())
-        # ``_push_children`` handles leading names in place unless the rules collect names
-        # (the engine never asks that of this pass: ``Name`` is not handed over).
+        self.walked = _walked_classes(True)
+        self.walked_in_annotation = _walked_classes(False)
+        # Names read are handled in place unless the rules collect names (the engine never
+        # asks that of this pass: ``Name`` is not handed over).
         self.inline_name: type[ast.AST] | None = ast.Name if ast.Name not in visit else None
-        self.attribute_handler = self.handlers[ast.Attribute]
 
         module = Scope(MODULE, tree)
-        for name in BUILTINS if free_loads is None else ():
-            module[name] = Builtin(name, None)
-        if is_init and free_loads is None:
-            module["__path__"] = Builtin("__path__", None)
+        if free_loads is None:
+            module.update(_builtin_scope(is_init))
+        # The builtins this module read (``Builtin`` instances are shared, see there).
+        self.builtins_read: set[str] = set()
+        # Its ``from m import *`` bindings, in order (``_undefined`` marks them used).
+        self.star_imports: list[StarImportation] = []
         self.scope_stack: list[Scope] = [module]
         self._push_children(tree, NO_ANNOTATION, ())
         self._drain()
@@ -519,33 +585,157 @@ class _Checker:
         # leave the whole tree (reachable from ``root`` and ``parents``) to the cyclic
         # garbage collector instead of reference counting.
         self.handlers = {}
-        del self.attribute_handler
 
     # -- the work loop -----------------------------------------------------------
 
+    def _dispatch(self, visit: frozenset[type[ast.AST]]) -> dict[type[ast.AST], Any]:
+        """What the work loop does per node class: a handler, or one of the loop's own
+        cases (``_NAME``, ``_CALL``, ``_COLLECT``); a class not here is only walked."""
+        dispatch: dict[type[ast.AST], Any] = {}
+        for cls, handler in self._handlers().items():
+            dispatch[cls] = _collecting(handler, self.model.visited.append) if cls in visit else handler
+        if ast.Name not in visit:
+            dispatch[ast.Name] = _NAME
+        dispatch[ast.Call] = _CALL
+        for cls in visit:
+            dispatch.setdefault(cls, _COLLECT)
+        return dispatch
+
     def _drain(self) -> None:
+        """Run the work stack empty: the one loop every node of the module goes through.
+
+        Nodes without a handler of their own (two thirds of them) are walked right here:
+        their leading names read and attribute chains on a name are handled in place, the
+        first child that needs more becomes the next node without a work item (it would be
+        the very next item anyway), and the rest are pushed, last first.
+        """
         stack = self.stack
-        handlers = self.handlers
+        pop = stack.pop
+        extend = stack.extend
+        dispatch = self.handlers.get
         parents = self.parents
-        generic = self._push_children
         handle_load = self.handle_load
-        # A quarter of all work items are names read: handled here, without the handler's
-        # call (unless the rules collect names, which the engine never asks of this pass).
+        name_now = self._name
+        attribute = self._attribute
+        call = self._call
+        collect = self.model.visited.append
+        collect_attribute = self.visit_attributes
+        collect_call = ast.Call in self.collected
+        walked_plain, walked_in_annotation = self.walked, self.walked_in_annotation
+        getters = _FIELD_GETTERS
+        # Names read are handled in place (unless the rules collect names, which the
+        # engine never asks of this pass): a quarter of all nodes.
         name_cls = self.inline_name
-        load = ast.Load
+        attribute_cls, load, tuple_cls, int_cls = ast.Attribute, ast.Load, tuple, int
+        name_real = ast.Name
+        typing_calls = _TYPING_CALLS
         while stack:
-            item = stack.pop()
-            if item.__class__ is tuple:
-                node, parent, ann, exc = item
+            item = pop()
+            if item.__class__ is not tuple_cls:
+                item()
+                continue
+            node, parent, ann, exc = item
+            while True:
                 if parent is not None:
                     parents[node] = parent
                 cls = node.__class__
-                if cls is name_cls and node.ctx.__class__ is load and node.id != "locals":
-                    handle_load(node, node.id, ann, exc)
-                    continue
-                handlers.get(cls, generic)(node, ann, exc)
-            else:
-                item()
+                handler = dispatch(cls)
+                if handler is not None:
+                    if handler.__class__ is not int_cls:
+                        handler(node, ann, exc)
+                        break
+                    if handler == _NAME:
+                        if node.ctx.__class__ is load and node.id != "locals":
+                            handle_load(node, node.id, ann, exc)
+                        else:
+                            name_now(node, ann, exc)
+                        break
+                    if handler == _CALL:
+                        if collect_call:
+                            collect(node)
+                        # Most calls are plain: only a typing call, ``__all__.extend(...)``
+                        # or a call inside an annotation needs ``_call``.
+                        func = node.func
+                        func_cls = func.__class__
+                        member = (
+                            func.id
+                            if func_cls is name_real
+                            else func.attr
+                            if func_cls is attribute_cls
+                            else None
+                        )
+                        if ann or member in typing_calls or member in _ALL_METHODS:
+                            call(node, ann, exc)
+                            break
+                    else:
+                        collect(node)
+                walked = walked_in_annotation if ann else walked_plain
+                getter = getters.get(cls)
+                if getter is None:
+                    getter = _field_getter(cls)
+                first: Any = None
+                rest: list[Any] | None = None
+                for value in getter(node):
+                    if value.__class__ is list:
+                        for child in value:
+                            child_cls = child.__class__
+                            if first is not None:
+                                if walked[child_cls]:
+                                    if rest is None:
+                                        rest = [(child, node, ann, exc)]
+                                    else:
+                                        rest.append((child, node, ann, exc))
+                            elif child_cls is name_cls:
+                                if child.ctx.__class__ is load and child.id != "locals":
+                                    handle_load(child, child.id, ann, exc)
+                                else:
+                                    first = child
+                            elif child_cls is attribute_cls:
+                                head = child.value
+                                while head.__class__ is attribute_cls:
+                                    head = head.value
+                                if head.__class__ is name_cls:
+                                    parents[child] = node
+                                    if collect_attribute:
+                                        collect(child)
+                                    attribute(child, ann, exc)
+                                else:
+                                    first = child
+                            elif walked[child_cls]:
+                                first = child
+                        continue
+                    child_cls = value.__class__  # one node, or a scalar (never walked)
+                    if first is not None:
+                        if walked[child_cls]:
+                            if rest is None:
+                                rest = [(value, node, ann, exc)]
+                            else:
+                                rest.append((value, node, ann, exc))
+                    elif child_cls is name_cls:
+                        if value.ctx.__class__ is load and value.id != "locals":
+                            handle_load(value, value.id, ann, exc)
+                        else:
+                            first = value
+                    elif child_cls is attribute_cls:
+                        head = value.value
+                        while head.__class__ is attribute_cls:
+                            head = head.value
+                        if head.__class__ is name_cls:
+                            parents[value] = node
+                            if collect_attribute:
+                                collect(value)
+                            attribute(value, ann, exc)
+                        else:
+                            first = value
+                    elif walked[child_cls]:
+                        first = value
+                if rest is not None:
+                    rest.reverse()
+                    extend(rest)
+                if first is None:
+                    break
+                parent = node
+                node = first
 
     def _push(self, items: list[Any]) -> None:
         items.reverse()
@@ -608,7 +798,6 @@ class _Checker:
         cls = child.__class__
         if cls is self.inline_name:
             if child.ctx.__class__ is ast.Load and child.id != "locals":
-                self.parents[child] = node
                 self.handle_load(child, child.id, ann, exc)
                 return True
         elif cls is ast.Attribute:
@@ -617,7 +806,9 @@ class _Checker:
                 head = head.value
             if head.__class__ is self.inline_name:
                 self.parents[child] = node
-                self.attribute_handler(child, ann, exc)
+                if self.visit_attributes:
+                    self.model.visited.append(child)
+                self._attribute(child, ann, exc)
                 return True
         return False
 
@@ -647,7 +838,6 @@ class _Checker:
             ast.AsyncFor: self._for,
             ast.comprehension: self._for,
             ast.Subscript: self._subscript,
-            ast.Call: self._call,
             ast.Dict: self._dict,
             ast.Global: self._global,
             ast.Nonlocal: self._global,
@@ -669,7 +859,6 @@ class _Checker:
             ast.MatchAs: self._match_target,
             ast.MatchStar: self._match_target,
             ast.MatchMapping: self._match_target,
-            ast.Expr: self._expr,
         }
         for try_type in _TRY_TYPES:
             h[try_type] = self._try
@@ -760,13 +949,16 @@ class _Checker:
 
     def add_binding(self, node: ast.AST, value: Binding) -> None:
         """Bind ``value`` in the current scope; report redefinitions like pyflakes."""
+        name = value.name
         current = self.scope_stack[-1]
+        existing = current.get(name)
         scope = current
-        for scope in reversed(self.scope_stack):
-            if value.name in scope:
-                break
-        existing = scope.get(value.name)
-        if existing is not None and not isinstance(existing, Builtin):
+        if existing is None:
+            for scope in reversed(self.scope_stack):
+                existing = scope.get(name)
+                if existing is not None:
+                    break
+        if existing is not None and existing.__class__ is not Builtin:
             loop_var = isinstance(value.source, ast.expr) and isinstance(
                 self.get_parent(value.source), _FOR_TYPES
             )
@@ -793,10 +985,11 @@ class _Checker:
             ):
                 existing.redefined.append((node, value))
 
-        if value.name in current:
-            value.used = current[value.name].used
+        previous = existing if scope is current else None  # ``current.get(name)``
+        if previous is not None:
+            value.used = name in self.builtins_read if previous.__class__ is Builtin else previous.used
 
-        if value.name not in current or not isinstance(value, Annotation):
+        if previous is None or not isinstance(value, Annotation):
             if isinstance(value, NamedExprAssignment):
                 target = next(
                     s for s in reversed(self.scope_stack) if s.kind not in (COMPREHENSION, GENERATOR)
@@ -842,9 +1035,17 @@ class _Checker:
         return ann == STRING_ANNOTATION or (ann == BARE_ANNOTATION and self.annotations_future)
 
     def handle_load(self, node: ast.AST, name: str, ann: int, exc: tuple[str, ...]) -> None:
+        current = self.scope_stack[-1]
+        binding = current.get(name)
+        if (
+            binding is not None
+            and binding.__class__ in _PLAIN_READ
+            and (current.kind != CLASS or name != "__class__")
+        ):
+            binding.used = True  # most reads: a plain binding of the innermost scope
+            return
         can_access_class_vars: bool | None = None
         star = False
-        current = self.scope_stack[-1]
         for scope in reversed(self.scope_stack):
             if scope.kind == CLASS:
                 if name == "__class__":
@@ -854,7 +1055,11 @@ class _Checker:
             binding = scope.get(name)
             if binding is not None:
                 binding.used = True
-                if binding.__class__ in _PLAIN_READ:
+                cls = binding.__class__
+                if cls in _PLAIN_READ:
+                    return
+                if cls is Builtin:
+                    self.builtins_read.add(name)
                     return
                 if isinstance(binding, Unbound):
                     if scope is current or binding.bound is None:
@@ -870,6 +1075,8 @@ class _Checker:
                     other = scope.get(binding.full_name)
                     if other is not None:
                         other.used = True
+                        if other.__class__ is Builtin:
+                            self.builtins_read.add(binding.full_name)
                 return
             star = star or scope.star_imported
             if can_access_class_vars is not False:
@@ -887,10 +1094,10 @@ class _Checker:
         """A name found in no scope: F821 unless a star import or a guard may supply it."""
         current = self.scope_stack[-1]
         if star:
-            for scope in self.scope_stack:
-                for binding in scope.values():
-                    if isinstance(binding, StarImportation):
-                        binding.used = True
+            module = self.scope_stack[0]  # the only scope a star import binds in
+            for binding in self.star_imports:
+                if module.get(binding.name) is binding:
+                    binding.used = True
             return
         if name in CLASS_MAGIC and current.kind == CLASS:
             return
@@ -899,12 +1106,18 @@ class _Checker:
         self.undefined.append(UndefinedName(name, node))
 
     def handle_store(self, node: ast.AST, name: str) -> None:
-        parent_stmt = self.get_parent(node)
         direct = self.parents.get(node)
         binding: Binding
+        if direct.__class__ is ast.Assign and name != "__all__":
+            # ``name = ...``, most stores: what the cases below find for it, at once
+            binding = Assignment(name, node)
+            self.model.bindings[node] = binding
+            self.add_binding(node, binding)
+            return
+        parent_stmt = self.get_parent(node)
         if isinstance(parent_stmt, ast.AnnAssign) and parent_stmt.value is None:
             binding = Annotation(name, node)
-        elif isinstance(parent_stmt, (*_FOR_TYPES, ast.comprehension)) or (
+        elif isinstance(parent_stmt, _LOOP_TARGET_TYPES) or (
             parent_stmt is not direct and not _is_literal_tuple_unpacking(parent_stmt)
         ):
             binding = Binding(name, node)
@@ -977,10 +1190,10 @@ class _Checker:
             node = value
             value = node.value
         if value.__class__ is ast.Name:
-            parents[value] = node
             if value.ctx.__class__ is ast.Load and value.id != "locals":
                 self.handle_load(value, value.id, ann, exc)
             else:
+                parents[value] = node
                 self._name(value, ann, exc)
         elif ann or value.__class__ is not ast.Constant:  # as in ``_children``
             self.stack.append((value, node, ann, exc))
@@ -1194,14 +1407,13 @@ class _Checker:
         arguments bound right here, before the body's items (no work item for each)."""
         a = node.args
         self.scope_stack.append(Scope(FUNCTION, node))
-        parents = self.parents
-        arguments = [
-            arg for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg) if arg is not None
-        ]
-        for arg in arguments:
-            parents[arg] = a
-        for arg in arguments:
-            self._bind_definition(arg, Argument(arg.arg, arg))
+        # (each argument's parent was set by ``_lambda``)
+        bindings = self.model.bindings
+        add_binding = self.add_binding
+        for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg):
+            if arg is not None:
+                binding = bindings[arg] = Argument(arg.arg, arg)
+                add_binding(arg, binding)
         stack = self.stack
         stack.append(self._leave)
         body = node.body
@@ -1225,11 +1437,29 @@ class _Checker:
 
     def _assign(self, node: ast.Assign | ast.NamedExpr, ann: int, exc: tuple[str, ...]) -> None:
         stack = self.stack
+        value = node.value
         if isinstance(node, ast.Assign):
-            stack.extend([(t, node, ann, exc) for t in reversed(node.targets)])
+            targets = node.targets
+            if len(targets) == 1:
+                target = targets[0]
+                if self._handled_now(value, node, ann, exc):
+                    if (
+                        target.__class__ is ast.Name
+                        and self.inline_name is not None  # (else the rules collect names)
+                        and target.ctx.__class__ is ast.Store
+                    ):
+                        # ``name = <a name or attribute chain>``: the store is the very next
+                        # item, handled at once
+                        self.parents[target] = node
+                        self.handle_store(target, target.id)
+                    else:
+                        stack.append((target, node, ann, exc))
+                    return
+                stack.append((target, node, ann, exc))
+            else:
+                stack.extend([(t, node, ann, exc) for t in reversed(targets)])
         else:
             stack.append((node.target, node, ann, exc))
-        value = node.value
         if not self._handled_now(value, node, ann, exc):
             stack.append((value, node, ann, exc))
 
@@ -1294,6 +1524,7 @@ class _Checker:
                     continue
                 self.scope.star_imported = True
                 binding = StarImportation(module, node, alias)
+                self.star_imports.append(binding)
             else:
                 binding = ImportationFrom(name, node, module, alias.name, alias)
             self.model.bindings[alias] = binding
@@ -1346,9 +1577,6 @@ class _Checker:
             self.handle_store(node, name)
         self._push_children(node, ann, exc)
 
-    def _expr(self, node: ast.Expr, ann: int, exc: tuple[str, ...]) -> None:
-        self.stack.append((node.value, node, ann, exc))
-
     # -- end of module -----------------------------------------------------------
 
     def _check_dead_scopes(self) -> None:
@@ -1381,16 +1609,15 @@ class _Checker:
                     for binding in scope.values():
                         if isinstance(binding, StarImportation):
                             binding.used = True
-            for binding in scope.values():
-                if not isinstance(binding, Importation) or isinstance(
-                    binding, (StarImportation, FutureImportation)
-                ):
+            for value in scope.values():
+                if value.__class__ not in _REPORTED_IMPORTS:
                     continue
+                binding = cast(Importation, value)
                 if binding.used or binding.name in all_names or binding.is_explicit_reexport:
                     continue
                 model.unused_imports.append(UnusedImport(binding, scope.kind))
-                for where, value in binding.redefined:
-                    model.redefinitions.append(Redefinition(binding.name, where, value, binding))
+                for where, new in binding.redefined:
+                    model.redefinitions.append(Redefinition(binding.name, where, new, binding))
         model.unused_imports.sort(key=lambda u: _position(u.binding.alias or u.binding.source))
         model.unused_variables.sort(key=lambda u: _position(u.node))
         model.redefinitions.sort(key=lambda r: _position(r.node))
@@ -1399,7 +1626,8 @@ class _Checker:
 def _collecting(
     handler: Callable[[Any, int, tuple[str, ...]], None], append: Callable[[ast.AST], None]
 ) -> Callable[[Any, int, tuple[str, ...]], None]:
-    """``handler``, recording its node first: how the pass collects the rules' node types."""
+    """``handler``, recording its node first: how the pass collects the rules' node types
+    that have a handler of their own."""
 
     def handle(node: Any, ann: int, exc: tuple[str, ...]) -> None:
         append(node)
@@ -1454,6 +1682,8 @@ def _position(node: ast.AST | None) -> tuple[int, int]:
     return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
 
 
+# ``__all__.<method>(...)``: the calls ``_all_mutation`` reads.
+_ALL_METHODS = frozenset({"extend", "append", "remove"})
 _TYPING_CALLS: dict[str, tuple[Callable[[int], bool], frozenset[str]]] = {
     "cast": (lambda i: i == 0, frozenset({"typ"})),
     "TypeVar": (lambda i: i >= 1, frozenset({"bound", "default"})),
