@@ -265,6 +265,20 @@ def test_cli_check_on_named_special_paths_does_not_hang(corpus: tuple[Path, dict
     assert "E711" in by_file["x.py/inner.py"]
 
 
+def test_a_fifo_beside_an_unused_import_does_not_hang_the_reexport_question(tmp_path: Path) -> None:
+    """Judging an unused import's fix asks which files import it; that must not open a FIFO
+    named *.py (``open`` would block until a writer comes), in ``check`` nor in ``fix``."""
+    os.mkfifo(tmp_path / "fifo.py")
+    (tmp_path / "a.py").write_bytes(b"import sys\n")
+    proc = _ems("check", ".", "--no-cache", "--format", "json", cwd=tmp_path, timeout=60)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    found = {(f["path"], f["code"], f["fix"] is not None) for f in json.loads(proc.stdout)}
+    assert found == {("a.py", "F401", True), ("fifo.py", "E902", False)}
+    fixed = _ems("fix", ".", cwd=tmp_path, timeout=60)
+    assert fixed.returncode == 1, fixed.stderr[-2000:]  # the E902 remains
+    assert (tmp_path / "a.py").read_bytes() == b""
+
+
 def test_cli_check_on_a_missing_path_says_so(corpus: tuple[Path, dict[str, str]]) -> None:
     proc = _ems("check", "missing.py", "--no-cache", cwd=corpus[0], timeout=60)
     assert proc.returncode == 2

@@ -29,6 +29,8 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ems.core.reading import read_regular
+
 Raw = tuple[tuple[int, str, tuple[str, ...]], ...]  # (level, module or "", names) per statement
 Stat = tuple[int, int]  # size, mtime_ns
 RACY_NS = 2_000_000_000  # a file written this recently may change again unseen: not trusted
@@ -142,10 +144,10 @@ def _trusted(before: os.stat_result, after: os.stat_result, now_ns: int) -> Stat
 
 def read_facts(full: str, parse: bool = False) -> Facts:
     """The facts of the file at ``full`` (its imports too with ``parse``)."""
+    data, before = read_regular(full)  # a FIFO named *.py must not block the scan
+    if before is None or isinstance(data, str):
+        return Facts(None, frozenset(), ())
     try:
-        before = os.stat(full)
-        with open(full, "rb") as handle:
-            data = handle.read()
         after = os.stat(full)
     except OSError:
         return Facts(None, frozenset(), ())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from ems.core.config import Config, ConfigResolver
 from ems.core.model import Finding, Fixability, Report
+from ems.core.reading import read_regular as _read
 from ems.core.registry import RuleSet, lazy_rules, load_rules
 
 if TYPE_CHECKING:
@@ -54,8 +54,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("ems.project")
-
-MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -140,41 +138,6 @@ def _cached_result(
     put(result, "view", view)
     put(result, "_pending", pending)
     return result
-
-
-def _read(path: Path | str) -> tuple[bytes | str, os.stat_result | None]:
-    """The file's bytes and the stat of the opened file, or an error message.
-
-    The stat is taken from the open descriptor *before* reading, so a cache row never
-    pairs a newer stat with older content. Never blocks on a FIFO or device.
-    """
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        return f"cannot read {path}: {exc.strerror or exc}", None
-    if stat.S_ISDIR(info.st_mode):
-        return f"{path} is a directory, not a Python file", None
-    if not stat.S_ISREG(info.st_mode):
-        return f"{path} is not a regular file (FIFO, socket or device); skipped", None
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        return f"cannot read {path}: {exc.strerror or exc}", None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):  # swapped for a FIFO since the first stat
-            return f"{path} is not a regular file (FIFO, socket or device); skipped", None
-        if info.st_size > MAX_FILE_BYTES:
-            return f"{path} is {info.st_size} bytes, over the {MAX_FILE_BYTES}-byte limit; skipped", None
-        chunks = []
-        while chunk := os.read(fd, max(info.st_size + 1, 65536)):
-            chunks.append(chunk)
-        return b"".join(chunks), info
-    except OSError as exc:
-        return f"cannot read {path}: {exc.strerror or exc}", None
-    finally:
-        os.close(fd)
 
 
 def read_source(path: Path) -> bytes | str:
