@@ -303,8 +303,9 @@ def _scope_pass(
         return None
     from ems.core.scope import build_scope_model
 
+    outside = [t for t, interested in dispatch.items() if all(r.outside_functions_only for r in interested)]
     try:
-        model = build_scope_model(ctx.tree, ctx, visit=dispatch)
+        model = build_scope_model(ctx.tree, ctx, visit=dispatch, outside_functions=outside)
     except (Exception, RecursionError):
         return None  # each scope rule meets the error itself, contained as before
     ctx._cache["scopes"] = model

@@ -81,7 +81,7 @@ _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _REVERSED_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _FIELD_GETTERS: dict[type, Callable[[Any], Iterable[Any]]] = {}
 # The work loop's own cases in ``_Checker._dispatch`` (its handlers are callables).
-_NAME, _CALL, _COLLECT = 1, 2, 3
+_NAME, _CALL, _COLLECT, _COLLECT_OUTSIDE_FUNCTIONS = 1, 2, 3, 4
 
 
 def _child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
@@ -473,6 +473,7 @@ def build_scope_model(
     ctx: AnalysisContext | None = None,
     free_loads: list[FreeLoad] | None = None,
     visit: Iterable[type[ast.AST]] = (),
+    outside_functions: Iterable[type[ast.AST]] = (),
 ) -> ScopeModel:
     """Analyse ``tree``; ``ctx`` supplies the path (``__init__.py`` rules).
 
@@ -482,7 +483,9 @@ def build_scope_model(
 
     With ``visit`` (node types), the pass also collects every node of those types into
     ``model.visited``: the engine dispatches the rules' ``visit`` over them with the
-    ancestors read from ``model.parents``, so a file is walked once, not twice.
+    ancestors read from ``model.parents``, so a file is walked once, not twice. Those of
+    them in ``outside_functions`` are collected only outside function bodies (the rules
+    that visit them report nothing inside one: ``Rule.outside_functions_only``).
     """
     is_init = bool(ctx is not None and ctx.is_init_module)
     # Scanning a function body for `global` costs a walk: done only for the functions
@@ -490,7 +493,9 @@ def build_scope_model(
     # are found on the first function body met: a tree without one (a keystroke's few
     # lines, checked with the whole document as their source) never scans the text.
     global_text = None if ctx is None else ctx.source.text
-    return _Checker(tree, is_init, global_text, free_loads, frozenset(visit)).model
+    return _Checker(
+        tree, is_init, global_text, free_loads, frozenset(visit), frozenset(outside_functions)
+    ).model
 
 
 def _word_lines(text: str, word: str) -> list[int]:
@@ -532,6 +537,7 @@ class _Checker:
         global_text: str | None = None,
         free_loads: list[FreeLoad] | None = None,
         visit: frozenset[type[ast.AST]] = frozenset(),
+        outside_functions: frozenset[type[ast.AST]] = frozenset(),
     ) -> None:
         self.is_init = is_init
         self.free_loads = free_loads
@@ -546,7 +552,7 @@ class _Checker:
         self.undefined: list[UndefinedName] = []
         self.annotations_future = False
         self.root = tree
-        self.handlers = self._dispatch(visit)
+        self.handlers = self._dispatch(visit, outside_functions)
         # Nodes made by parsing string annotations: walked for names, never visited by rules.
         self.synthetic: set[ast.AST] = set()
         # The node types the rules visit: the work loop collects them as it meets them.
@@ -588,9 +594,12 @@ class _Checker:
 
     # -- the work loop -----------------------------------------------------------
 
-    def _dispatch(self, visit: frozenset[type[ast.AST]]) -> dict[type[ast.AST], Any]:
+    def _dispatch(
+        self, visit: frozenset[type[ast.AST]], outside_functions: frozenset[type[ast.AST]]
+    ) -> dict[type[ast.AST], Any]:
         """What the work loop does per node class: a handler, or one of the loop's own
-        cases (``_NAME``, ``_CALL``, ``_COLLECT``); a class not here is only walked."""
+        cases (``_NAME``, ``_CALL``, ``_COLLECT``, ``_COLLECT_OUTSIDE_FUNCTIONS``); a class
+        not here is only walked. (A class with a handler is collected everywhere.)"""
         dispatch: dict[type[ast.AST], Any] = {}
         for cls, handler in self._handlers().items():
             dispatch[cls] = _collecting(handler, self.model.visited.append) if cls in visit else handler
@@ -598,7 +607,7 @@ class _Checker:
             dispatch[ast.Name] = _NAME
         dispatch[ast.Call] = _CALL
         for cls in visit:
-            dispatch.setdefault(cls, _COLLECT)
+            dispatch.setdefault(cls, _COLLECT_OUTSIDE_FUNCTIONS if cls in outside_functions else _COLLECT)
         return dispatch
 
     def _drain(self) -> None:
@@ -612,6 +621,7 @@ class _Checker:
         stack = self.stack
         pop = stack.pop
         extend = stack.extend
+        scopes = self.scope_stack  # (the same list until this run of the stack ends)
         dispatch = self.handlers.get
         parents = self.parents
         handle_load = self.handle_load
@@ -667,7 +677,7 @@ class _Checker:
                         if ann or member in typing_calls or member in _ALL_METHODS:
                             call(node, ann, exc)
                             break
-                    else:
+                    elif handler == _COLLECT or scopes[-1].kind != FUNCTION:
                         collect(node)
                 walked = walked_in_annotation if ann else walked_plain
                 getter = getters.get(cls)
@@ -1035,15 +1045,32 @@ class _Checker:
         return ann == STRING_ANNOTATION or (ann == BARE_ANNOTATION and self.annotations_future)
 
     def handle_load(self, node: ast.AST, name: str, ann: int, exc: tuple[str, ...]) -> None:
-        current = self.scope_stack[-1]
+        # Most reads find a plain binding in the innermost scope, or, in a function at the
+        # module's top level or a method of a top-level class, in the module: answered
+        # first, as the loop below would (a class scope is skipped from a method).
+        scopes = self.scope_stack
+        current = scopes[-1]
         binding = current.get(name)
-        if (
-            binding is not None
-            and binding.__class__ in _PLAIN_READ
-            and (current.kind != CLASS or name != "__class__")
-        ):
-            binding.used = True  # most reads: a plain binding of the innermost scope
-            return
+        if binding is None:
+            depth = len(scopes)
+            if current.kind == FUNCTION and (
+                depth == 2 or (depth == 3 and scopes[1].kind == CLASS and name != "__class__")
+            ):
+                binding = scopes[0].get(name)
+                if binding is not None:
+                    if binding.__class__ in _PLAIN_READ:
+                        binding.used = True
+                        return
+                    if binding.__class__ is Builtin:
+                        self.builtins_read.add(name)
+                        return
+        elif current.kind != CLASS or name != "__class__":
+            if binding.__class__ in _PLAIN_READ:
+                binding.used = True
+                return
+            if binding.__class__ is Builtin:
+                self.builtins_read.add(name)
+                return
         can_access_class_vars: bool | None = None
         star = False
         for scope in reversed(self.scope_stack):
@@ -1386,12 +1413,12 @@ class _Checker:
         parents = self.parents
         parents[a] = node
         items: list[Any] = []
+        arguments = [arg for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg) if arg]
         # Each item's parent is the true one (``arg``, ``arguments``): rules read ancestors.
-        for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg):
-            if arg is not None:
-                parents[arg] = a
-                if arg.annotation is not None:
-                    items.extend(self._annotation(arg.annotation, arg, exc))
+        for arg in arguments:
+            parents[arg] = a
+            if arg.annotation is not None:
+                items.extend(self._annotation(arg.annotation, arg, exc))
         if not isinstance(node, ast.Lambda):
             items.extend(self._annotation(node.returns, node, exc))
         items.extend((d, a, NO_ANNOTATION, exc) for d in (*a.defaults, *a.kw_defaults) if d is not None)
@@ -1400,20 +1427,20 @@ class _Checker:
             # No parser makes an empty body: it is the incremental outline's mark for a
             # body analysed separately (ems.core.incremental), so there is nothing to run.
             return
-        self._defer(lambda: self._run_function(node))
+        self._defer(lambda: self._run_function(node, arguments))
 
-    def _run_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+    def _run_function(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, arguments: list[ast.arg]
+    ) -> None:
         """A deferred body: runs from an empty work stack, so the scope is entered and the
-        arguments bound right here, before the body's items (no work item for each)."""
-        a = node.args
+        ``arguments`` bound right here, before the body's items (no work item for each)."""
         self.scope_stack.append(Scope(FUNCTION, node))
         # (each argument's parent was set by ``_lambda``)
         bindings = self.model.bindings
         add_binding = self.add_binding
-        for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg):
-            if arg is not None:
-                binding = bindings[arg] = Argument(arg.arg, arg)
-                add_binding(arg, binding)
+        for arg in arguments:
+            binding = bindings[arg] = Argument(arg.arg, arg)
+            add_binding(arg, binding)
         stack = self.stack
         stack.append(self._leave)
         body = node.body
@@ -1442,7 +1469,7 @@ class _Checker:
             targets = node.targets
             if len(targets) == 1:
                 target = targets[0]
-                if self._handled_now(value, node, ann, exc):
+                if (value.__class__ is ast.Constant and not ann) or self._handled_now(value, node, ann, exc):
                     if (
                         target.__class__ is ast.Name
                         and self.inline_name is not None  # (else the rules collect names)
@@ -1460,8 +1487,8 @@ class _Checker:
                 stack.extend([(t, node, ann, exc) for t in reversed(targets)])
         else:
             stack.append((node.target, node, ann, exc))
-        if not self._handled_now(value, node, ann, exc):
-            stack.append((value, node, ann, exc))
+        if not self._handled_now(value, node, ann, exc) and (ann or value.__class__ is not ast.Constant):
+            stack.append((value, node, ann, exc))  # (a plain constant reads nothing)
 
     def _augassign(self, node: ast.AugAssign, ann: int, exc: tuple[str, ...]) -> None:
         target = node.target
