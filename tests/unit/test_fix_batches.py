@@ -19,6 +19,7 @@ from ems.core import Config, load_rules
 from ems.core.model import Finding, Fix, Range, Report, Safety, TextEdit
 from ems.core.registry import RuleSet
 from ems.core.rule import AnalysisContext, Hit, Rule
+from ems.core.source import SourceText
 from ems.fixes import engine
 from ems.fixes.context import FixContext
 
@@ -207,7 +208,7 @@ def test_the_range_helpers_map_offsets_through_the_fixes() -> None:
 
     fixes = [fix(0, 1, "XYZ"), fix(2, 4, "")]
     spans = [(0, 1), (2, 4)]
-    moved = engine._moved_spans(text, spans, fixes)
+    moved = engine._moved_spans(SourceText(text), spans, fixes)
     assert moved == [(0, 3), (4, 4)]
     shifts = sorted((s, e, e - old_end) for (_, old_end), (s, e) in zip(spans, moved, strict=True))
     assert engine._moved_back(3, shifts) is None  # inside the first fix's new text

@@ -538,3 +538,62 @@ def test_the_scan_probe_sees_libcst_when_an_offer_needs_it(tmp_path: Path) -> No
     mark, findings = _scan(tmp_path, _LIBCST_ONLY)
     assert mark.exists()
     assert [f["fix"] for f in findings if f["path"] == "last.py" and f["code"] == "B006"]
+
+
+_STATEMENT_SHAPES = textwrap.dedent(
+    """\
+    import os; import sys
+    x = 1
+    if x: y = 2; z = 3
+    elif os: pass
+    else:
+        w = (1,
+             2); v = 4
+    try:
+        import json
+    except ImportError as e: json = None
+    finally:
+        pass
+    @decorator
+    def f(a):
+        for i in a:
+            match i:
+                case 1:
+                    return "é"; q = "é"
+                case _: r = 2
+        else:
+            while True:
+                break
+        with open(a) as fh:
+            class C:
+                def m(self): return 1
+    async def g():
+        async with a as b: await b
+    """
+)
+
+
+def test_a_statement_is_found_without_indexing_every_statement() -> None:
+    """``Statements.at`` descends only into the statements holding the line (judging a
+    large file's one fix indexed every statement), and finds the same place the full
+    index holds for every statement start; a position no statement starts at is None."""
+    from ems.core.source import SourceText
+    from ems.fixes.textedit import Statements
+
+    source = SourceText(_STATEMENT_SHAPES)
+    index = dict(Statements(_STATEMENT_SHAPES, source)._by_start)
+    lookup = Statements(_STATEMENT_SHAPES, source)
+    assert len(index) == 29
+    for (line, column), place in index.items():
+        found = lookup.at(line, column)
+        assert found is not None, (line, column)
+        assert (found.node.lineno, found.node.col_offset, type(found.node)) == (
+            place.node.lineno,
+            place.node.col_offset,
+            type(place.node),
+        )
+        assert found.indented == place.indented
+        assert [type(s) for s in found.siblings] == [type(s) for s in place.siblings]
+        assert lookup.at(line, column + 1) is None or (line, column + 1) in index
+    assert lookup.at(13, 0) is None  # a decorator's line: the def starts on the next
+    assert "_by_start" not in lookup.__dict__

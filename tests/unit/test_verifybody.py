@@ -465,3 +465,73 @@ def test_defs_nested_deeper(rules: RuleSet, fixed: str, taken: bool) -> None:
     assert (got is not None) == taken
     if got is not None:
         assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+BLOCK = (
+    "import sys\n\ntry:\n    from os import *\nexcept ImportError:\n    pass\nelse:\n"
+    "    # the module's own docstring\n    del sep\n    from os import __doc__\n\n\n"
+    "def f():\n    return sys.argv\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "fixed", "taken"),
+    [
+        # a block's last import run removed whole (datetime's `from _datetime import
+        # __doc__` after a `del`): nothing is left to parse there
+        (BLOCK, BLOCK.replace("    from os import __doc__\n", ""), True),
+        (
+            BLOCK.replace("from os import *", "import json"),
+            BLOCK.replace("from os import *", "import json").replace("    from os import __doc__\n", ""),
+            True,
+        ),
+        # ... but not when the removed name is still read
+        (
+            BLOCK + "\nVALUE = __doc__\n",
+            BLOCK.replace("    from os import __doc__\n", "") + "\nVALUE = __doc__\n",
+            False,
+        ),
+    ],
+)
+def test_a_run_removed_whole_from_a_block_that_keeps_other_statements(
+    rules: RuleSet, text: str, fixed: str, taken: bool
+) -> None:
+    config = Config(select=("F", "E9"))
+    got = in_bodies(_judged(text, config, rules), fixed, "m.py", config, rules)
+    assert (got is not None) == taken
+    if got is not None:
+        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+_IMPORTS_PROBE = """
+import json, sys
+from ems.core import Config, load_rules
+from ems.core.analyse import analyse
+from ems.core.rule import FactLog
+from ems.fixes import engine
+text = "import os\\n\\n\\ndef f():\\n    x = 1\\n    return 2\\n"
+config, rules, trees, facts = Config(select=("F", "E9")), load_rules(), [], FactLog()
+report = analyse(text, "m.py", config, rules, on_tree=lambda tree, _: trees.append(tree), fact_log=facts)
+taken = []
+real = engine.in_bodies
+engine.in_bodies = lambda *a: taken.append(real(*a)) or taken[-1]
+judged = engine.with_fixability(text, "m.py", config, rules, report, trees[0], facts)
+print(json.dumps({
+    "taken": sum(r is not None for r in taken),
+    "loaded": sorted(m for m in sys.modules if m.startswith("ems.core.incremental")),
+}))
+"""
+
+
+def test_judging_imports_only_the_incremental_modules_verification_uses() -> None:
+    """Verification a body at a time uses ``incremental.stubs`` and ``state``; the language
+    server's incremental analysis (``chunks``, ``edits``, ``report``) is not imported by
+    every ``ems check`` that judges a fix (13 ms of its CPU)."""
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", _IMPORTS_PROBE], capture_output=True, text=True, check=True)
+    out = json.loads(done.stdout)
+    assert out["taken"] >= 2  # the safe fix (F401) and the unsafe one (F841) verified there
+    assert "ems.core.incremental.stubs" in out["loaded"]
+    assert not {"ems.core.incremental.chunks", "ems.core.incremental.edits"} & set(out["loaded"])

@@ -22,8 +22,11 @@ def edit_offsets(source: SourceText, edit: TextEdit) -> tuple[int, int]:
     return start, end
 
 
-def apply_edits(text: str, edits: Iterable[TextEdit]) -> str:
-    source = SourceText(text)
+def apply_edits(text: str, edits: Iterable[TextEdit], source: SourceText | None = None) -> str:
+    """``text`` with ``edits`` applied. ``source``: ``text``'s own ``SourceText`` when the
+    caller has one (its line starts are then not found again: judging a file applies
+    several batches to the same text)."""
+    source = source if source is not None else SourceText(text)
     spans = sorted(((*edit_offsets(source, e), e.new_text) for e in edits), key=lambda s: (s[0], s[1]))
     out = []
     cursor = 0

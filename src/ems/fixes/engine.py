@@ -415,11 +415,12 @@ class _Judge:
     ) -> None:
         self.text, self.report, self.path = text, report, path
         self.config, self.ruleset, self.memo = config, ruleset, memo
+        self.source = memo.whole(text, path).source  # the one ``fix_all`` found the spans with
 
     def check(self, group: list[_Entry]) -> tuple[str | None, str]:
         """The reason ``group`` applied together fails verification (None: it passes),
         and the text it gives."""
-        new_text = apply_edits(self.text, [e for _, fix, _ in group for e in fix.edits])
+        new_text = apply_edits(self.text, [e for _, fix, _ in group for e in fix.edits], self.source)
         targets = [f for f, _, _ in group]
         return verify(
             self.report,
@@ -509,8 +510,8 @@ class _Judge:
         over = {k for k, count in now.items() if count > before[k] - len(aimed.get(k, ()))}
         if not over:
             return set()
-        old_source, new_source = SourceText(self.text), SourceText(new_text)
-        spans = _moved_spans(self.text, [span for _, _, span in group], [fix for _, fix, _ in group])
+        old_source, new_source = self.source, SourceText(new_text)
+        spans = _moved_spans(old_source, [span for _, _, span in group], [fix for _, fix, _ in group])
         shifts = sorted(
             (new_start, new_end, new_end - old_end)
             for (_, old_end), (new_start, new_end) in zip([span for _, _, span in group], spans, strict=True)
@@ -550,10 +551,9 @@ def _moved_back(at: int, shifts: list[tuple[int, int, int]]) -> int | None:
     return at - shift
 
 
-def _moved_spans(text: str, spans: list[tuple[int, int]], fixes: list[Fix]) -> list[tuple[int, int]]:
-    """Each fix's span (offsets in ``text``) in the text with every fix applied: spans do
-    not overlap, so a span moves by what the fixes before it added or removed."""
-    source = SourceText(text)
+def _moved_spans(source: SourceText, spans: list[tuple[int, int]], fixes: list[Fix]) -> list[tuple[int, int]]:
+    """Each fix's span (offsets in ``source``'s text) in the text with every fix applied:
+    spans do not overlap, so a span moves by what the fixes before it added or removed."""
     deltas = []
     for fix in fixes:
         delta = 0
@@ -706,7 +706,7 @@ def fix_all(
         for finding, why in refused:
             failed[key(finding)] = FixFailure(finding.code, finding.line, why)
         if chosen:
-            text = apply_edits(text, [e for _, fix, _ in chosen for e in fix.edits])
+            text = apply_edits(text, [e for _, fix, _ in chosen for e in fix.edits], plain.source)
             applied.extend((f.code, fix.title) for f, fix, _ in chosen)
             fixed.extend((key(f), fix.safety) for f, fix, _ in chosen)
             earlier.update(failed)

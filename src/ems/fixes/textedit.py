@@ -14,7 +14,8 @@ keeps a representative set); edits go through ``minimal_edit_between`` as libcst
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+import bisect
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -31,6 +32,10 @@ class Place:
     node: ast.stmt
     siblings: list[ast.stmt]
     indented: bool
+
+
+def _lineno(node: ast.stmt) -> int:
+    return node.lineno
 
 
 class Statements:
@@ -55,14 +60,7 @@ class Statements:
             body, indented = stack.pop()
             for node in body:
                 found[(node.lineno, char_column(node.lineno, node.col_offset))] = Place(node, body, indented)
-                for field in ("body", "orelse", "finalbody"):
-                    inner = getattr(node, field, None)
-                    if inner and isinstance(inner, list) and isinstance(inner[0], ast.stmt):
-                        stack.append((inner, self._own_lines(node, inner)))
-                for handler in getattr(node, "handlers", ()):
-                    stack.append((handler.body, self._own_lines(handler, handler.body)))
-                for case in getattr(node, "cases", ()):
-                    stack.append((case.body, self._own_lines(case, case.body)))
+                stack.extend(self._inner(node))
         return found
 
     def _own_lines(self, owner: ast.AST, body: list[ast.stmt]) -> bool:
@@ -77,7 +75,47 @@ class Statements:
         return self._by_start.values()
 
     def at(self, line: int, column: int) -> Place | None:
-        return self._by_start.get((line, column))
+        """The statement starting at (line, code-point column), as ``places`` holds it.
+
+        Found by descending only into the statements whose lines hold ``line``: a fix asks
+        for one or two statements, and indexing every statement of a large file (as
+        ``places`` does) cost more than the rest of its text route."""
+        if "_by_start" in self.__dict__:
+            return self._by_start.get((line, column))
+        char_column = self.source.char_column
+        for place in self.containing(line):
+            node = place.node
+            if node.lineno == line and char_column(line, node.col_offset) == column:
+                return place
+        return None
+
+    def containing(self, line: int) -> Iterator[Place]:
+        """The places of the statements whose lines (``lineno`` to ``end_lineno``) hold
+        ``line``, each before the statements nested in it."""
+        stack: list[tuple[list[ast.stmt], bool]] = [(self.tree.body, False)]
+        while stack:
+            body, indented = stack.pop()
+            # statements in a list do not overlap but may share a line (`a; b`), so the
+            # ones holding ``line`` are the last of those starting on or before it
+            index = bisect.bisect_right(body, line, key=_lineno)
+            while index > 0 and (body[index - 1].end_lineno or 0) >= line:
+                index -= 1
+                node = body[index]
+                yield Place(node, body, indented)
+                stack.extend(self._inner(node))
+
+    def _inner(self, node: ast.stmt) -> list[tuple[list[ast.stmt], bool]]:
+        """The statement lists nested directly in ``node``, as ``_by_start`` walks them."""
+        inner: list[tuple[list[ast.stmt], bool]] = []
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if block and isinstance(block, list) and isinstance(block[0], ast.stmt):
+                inner.append((block, self._own_lines(node, block)))
+        for handler in getattr(node, "handlers", ()):
+            inner.append((handler.body, self._own_lines(handler, handler.body)))
+        for case in getattr(node, "cases", ()):
+            inner.append((case.body, self._own_lines(case, case.body)))
+        return inner
 
 
 def node_range(source: SourceText, node: ast.AST) -> tuple[int, int]:
@@ -332,7 +370,7 @@ def one_string(text: str) -> bool:
 
 def import_statement_at(statements: Statements, source: SourceText, at: Range) -> Place:
     """The import statement whose span holds ``at`` (``CstNeeded`` if none)."""
-    for place in statements.places():
+    for place in statements.containing(at.start.line):
         node = place.node
         if isinstance(node, (ast.Import, ast.ImportFrom)) and node.lineno <= at.start.line <= node.end_lineno:  # type: ignore[operator]
             low, high = node_range(source, node)

@@ -51,7 +51,7 @@ def outermost_functions(groups: list[list[ast.stmt]]) -> list[StubbedBody]:
     return found
 
 
-def _imports_outside_functions(statements: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+def imports_outside_functions(statements: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
     """The import statements among ``statements`` and in their blocks, not inside a function."""
     stack: list[ast.AST] = list(statements)
     while stack:
@@ -69,7 +69,7 @@ def import_names(statements: list[ast.stmt]) -> frozenset[str]:
     """Names that imports outside functions bind."""
     return frozenset(
         alias.asname or alias.name.partition(".")[0]
-        for node in _imports_outside_functions(statements)
+        for node in imports_outside_functions(statements)
         for alias in node.names
     )
 
@@ -79,7 +79,7 @@ def global_imports(statements: list[ast.stmt]) -> list[ast.ImportFrom]:
     pass judges every name after it, not only the names it binds."""
     return [
         node
-        for node in _imports_outside_functions(statements)
+        for node in imports_outside_functions(statements)
         if isinstance(node, ast.ImportFrom)
         and (node.module == "__future__" or any(alias.name == "*" for alias in node.names))
     ]
@@ -89,7 +89,7 @@ def typing_names(statements: list[ast.stmt]) -> frozenset[str]:
     """Names that imports outside functions bind to a typing module or one of its members:
     a superset of what ``scope``'s ``_is_typing`` can answer yes for at module level."""
     names: set[str] = set()
-    for node in _imports_outside_functions(statements):
+    for node in imports_outside_functions(statements):
         if isinstance(node, ast.ImportFrom):
             if node.module in TYPING_MODULES:
                 names.update(alias.asname or alias.name for alias in node.names)

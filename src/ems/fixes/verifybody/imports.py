@@ -22,7 +22,9 @@ def parse_imports(new: list[str], change: Change) -> list[ast.Import | ast.Impor
     if (region and region[-1].endswith("\\")) or (first > 1 and new[first - 2].endswith("\\")):
         return None
     column = change.body.imports[0].col_offset
-    statements = parse_at(region, first, ast.If if column else None)
+    # a run removed from a block that keeps other statements leaves nothing to parse (a
+    # stand-in `if 1:` with no body would not parse)
+    statements = parse_at(region, first, ast.If if column else None) if region else []
     if statements is None:
         return None
     if emptied(change) and not statements:

@@ -17,6 +17,7 @@ from ems.core.incremental.stubs import (
     analyse_bodies,
     global_imports,
     import_names,
+    imports_outside_functions,
     outermost_functions,
     typing_names,
 )
@@ -147,7 +148,7 @@ class Judged:
         global_imports``): a body analysed alone would not see it, so a changed body must
         then hold no annotation. (A star import leaves a body's reads judged alike before
         and after, and a removed import's name is no word of the text.)"""
-        return any(s.module == "__future__" for s in global_imports(self.tree.body))
+        return any(s.module == "__future__" for s in global_imports(self.outside_imports))
 
     @cached_property
     def bodies(self) -> list[Body]:
@@ -253,12 +254,19 @@ class Judged:
         return [b.first for b in self.bodies]
 
     @cached_property
+    def outside_imports(self) -> list[ast.stmt]:
+        """The import statements outside functions, found in one walk: ``imported``,
+        ``typing`` and ``future`` each walked the module's statements for them."""
+        found: list[ast.stmt] = [*imports_outside_functions(self.tree.body)]
+        return found
+
+    @cached_property
     def imported(self) -> frozenset[str]:
-        return import_names(self.tree.body)
+        return import_names(self.outside_imports)
 
     @cached_property
     def typing(self) -> frozenset[str]:
-        return typing_names(self.tree.body)
+        return typing_names(self.outside_imports)
 
     @cached_property
     def top_imports(self) -> list[ast.stmt]:
