@@ -142,7 +142,7 @@ def test_findings_are_the_same_with_and_without_the_shared_pass(monkeypatch: pyt
 
     one_walk = run()
     engine = importlib.import_module("ems.core.analyse")
-    monkeypatch.setattr(engine, "_scope_pass", lambda ctx, rules, dispatch: None)
+    monkeypatch.setattr(engine, "_scope_pass", lambda ctx, plan: None)
     assert run() == one_walk
     assert any(json.loads(r) for r in one_walk)
 

@@ -230,6 +230,9 @@ class AnalysisContext:
 
     @property
     def scopes(self):
+        model = self._cache.get("scopes")  # built by the engine's pass, most often
+        if model is not None:
+            return model
         from ems.core.scope import build_scope_model
 
         return self.memo("scopes", lambda: build_scope_model(self.tree, self))

@@ -552,7 +552,7 @@ class _Checker:
         self.undefined: list[UndefinedName] = []
         self.annotations_future = False
         self.root = tree
-        self.handlers = self._dispatch(visit, outside_functions)
+        self.handlers = _dispatch_table(visit, outside_functions)
         # Nodes made by parsing string annotations: walked for names, never visited by rules.
         self.synthetic: set[ast.AST] = set()
         # The node types the rules visit: the work loop collects them as it meets them.
@@ -587,28 +587,8 @@ class _Checker:
         if self.synthetic:
             synthetic = self.synthetic
             self.model.visited = [n for n in self.model.visited if n not in synthetic]
-        # The handlers are bound methods: a reference cycle through ``self`` that would
-        # leave the whole tree (reachable from ``root`` and ``parents``) to the cyclic
-        # garbage collector instead of reference counting.
-        self.handlers = {}
 
     # -- the work loop -----------------------------------------------------------
-
-    def _dispatch(
-        self, visit: frozenset[type[ast.AST]], outside_functions: frozenset[type[ast.AST]]
-    ) -> dict[type[ast.AST], Any]:
-        """What the work loop does per node class: a handler, or one of the loop's own
-        cases (``_NAME``, ``_CALL``, ``_COLLECT``, ``_COLLECT_OUTSIDE_FUNCTIONS``); a class
-        not here is only walked. (A class with a handler is collected everywhere.)"""
-        dispatch: dict[type[ast.AST], Any] = {}
-        for cls, handler in self._handlers().items():
-            dispatch[cls] = _collecting(handler, self.model.visited.append) if cls in visit else handler
-        if ast.Name not in visit:
-            dispatch[ast.Name] = _NAME
-        dispatch[ast.Call] = _CALL
-        for cls in visit:
-            dispatch.setdefault(cls, _COLLECT_OUTSIDE_FUNCTIONS if cls in outside_functions else _COLLECT)
-        return dispatch
 
     def _drain(self) -> None:
         """Run the work stack empty: the one loop every node of the module goes through.
@@ -652,7 +632,7 @@ class _Checker:
                 handler = dispatch(cls)
                 if handler is not None:
                     if handler.__class__ is not int_cls:
-                        handler(node, ann, exc)
+                        handler(self, node, ann, exc)
                         break
                     if handler == _NAME:
                         if node.ctx.__class__ is load and node.id != "locals":
@@ -838,46 +818,48 @@ class _Checker:
     def scope(self) -> Scope:
         return self.scope_stack[-1]
 
-    def _handlers(self) -> dict[type[ast.AST], Callable[[Any, int, tuple[str, ...]], None]]:
-        h: dict[type[ast.AST], Callable[[Any, int, tuple[str, ...]], None]] = {
-            ast.Name: self._name,
-            ast.Attribute: self._attribute,
-            ast.Constant: self._constant,
-            ast.Pass: self._ignore,
-            ast.For: self._for,
-            ast.AsyncFor: self._for,
-            ast.comprehension: self._for,
-            ast.Subscript: self._subscript,
-            ast.Dict: self._dict,
-            ast.Global: self._global,
-            ast.Nonlocal: self._global,
-            ast.GeneratorExp: self._comprehension,
-            ast.ListComp: self._comprehension,
-            ast.SetComp: self._comprehension,
-            ast.DictComp: self._comprehension,
-            ast.FunctionDef: self._function,
-            ast.AsyncFunctionDef: self._function,
-            ast.Lambda: self._lambda,
-            ast.ClassDef: self._class,
-            ast.Assign: self._assign,
-            ast.NamedExpr: self._assign,
-            ast.AugAssign: self._augassign,
-            ast.AnnAssign: self._annassign,
-            ast.Import: self._import,
-            ast.ImportFrom: self._importfrom,
-            ast.ExceptHandler: self._excepthandler,
-            ast.MatchAs: self._match_target,
-            ast.MatchStar: self._match_target,
-            ast.MatchMapping: self._match_target,
+    @staticmethod
+    def _handlers() -> dict[type[ast.AST], Callable[..., None]]:
+        """Each node class's handler, unbound (called with the checker first)."""
+        h: dict[type[ast.AST], Callable[..., None]] = {
+            ast.Name: _Checker._name,
+            ast.Attribute: _Checker._attribute,
+            ast.Constant: _Checker._constant,
+            ast.Pass: _Checker._ignore,
+            ast.For: _Checker._for,
+            ast.AsyncFor: _Checker._for,
+            ast.comprehension: _Checker._for,
+            ast.Subscript: _Checker._subscript,
+            ast.Dict: _Checker._dict,
+            ast.Global: _Checker._global,
+            ast.Nonlocal: _Checker._global,
+            ast.GeneratorExp: _Checker._comprehension,
+            ast.ListComp: _Checker._comprehension,
+            ast.SetComp: _Checker._comprehension,
+            ast.DictComp: _Checker._comprehension,
+            ast.FunctionDef: _Checker._function,
+            ast.AsyncFunctionDef: _Checker._function,
+            ast.Lambda: _Checker._lambda,
+            ast.ClassDef: _Checker._class,
+            ast.Assign: _Checker._assign,
+            ast.NamedExpr: _Checker._assign,
+            ast.AugAssign: _Checker._augassign,
+            ast.AnnAssign: _Checker._annassign,
+            ast.Import: _Checker._import,
+            ast.ImportFrom: _Checker._importfrom,
+            ast.ExceptHandler: _Checker._excepthandler,
+            ast.MatchAs: _Checker._match_target,
+            ast.MatchStar: _Checker._match_target,
+            ast.MatchMapping: _Checker._match_target,
         }
         for try_type in _TRY_TYPES:
-            h[try_type] = self._try
+            h[try_type] = _Checker._try
         type_alias = getattr(ast, "TypeAlias", None)
         if type_alias is not None:  # Python 3.12+
-            h[type_alias] = self._type_alias
-            h[ast.TypeVar] = self._type_var  # type: ignore[attr-defined]
-            h[ast.ParamSpec] = self._type_var_store  # type: ignore[attr-defined]
-            h[ast.TypeVarTuple] = self._type_var_store  # type: ignore[attr-defined]
+            h[type_alias] = _Checker._type_alias
+            h[ast.TypeVar] = _Checker._type_var  # type: ignore[attr-defined]
+            h[ast.ParamSpec] = _Checker._type_var_store  # type: ignore[attr-defined]
+            h[ast.TypeVarTuple] = _Checker._type_var_store  # type: ignore[attr-defined]
         return h
 
     def _ignore(self, node: ast.AST, ann: int, exc: tuple[str, ...]) -> None:
@@ -1650,15 +1632,32 @@ class _Checker:
         model.redefinitions.sort(key=lambda r: _position(r.node))
 
 
-def _collecting(
-    handler: Callable[[Any, int, tuple[str, ...]], None], append: Callable[[ast.AST], None]
-) -> Callable[[Any, int, tuple[str, ...]], None]:
+@functools.lru_cache(maxsize=32)
+def _dispatch_table(
+    visit: frozenset[type[ast.AST]], outside_functions: frozenset[type[ast.AST]]
+) -> dict[type[ast.AST], Any]:
+    """What the work loop does per node class: a handler (unbound: the loop passes the
+    checker), or one of the loop's own cases (``_NAME``, ``_CALL``, ``_COLLECT``,
+    ``_COLLECT_OUTSIDE_FUNCTIONS``); a class not here is only walked. (A class with a
+    handler is collected everywhere.) Once per rule selection, not per file: never changed."""
+    dispatch: dict[type[ast.AST], Any] = {}
+    for cls, handler in _Checker._handlers().items():
+        dispatch[cls] = _collecting(handler) if cls in visit else handler
+    if ast.Name not in visit:
+        dispatch[ast.Name] = _NAME
+    dispatch[ast.Call] = _CALL
+    for cls in visit:
+        dispatch.setdefault(cls, _COLLECT_OUTSIDE_FUNCTIONS if cls in outside_functions else _COLLECT)
+    return dispatch
+
+
+def _collecting(handler: Callable[..., None]) -> Callable[..., None]:
     """``handler``, recording its node first: how the pass collects the rules' node types
     that have a handler of their own."""
 
-    def handle(node: Any, ann: int, exc: tuple[str, ...]) -> None:
-        append(node)
-        handler(node, ann, exc)
+    def handle(checker: _Checker, node: Any, ann: int, exc: tuple[str, ...]) -> None:
+        checker.model.visited.append(node)
+        handler(checker, node, ann, exc)
 
     return handle
 
