@@ -69,6 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--fix", action="store_true", help="apply the fixes `ems fix` would, then report what remains"
     )
     parser.add_argument(
+        "--exit-non-zero-on-fix",
+        action="store_true",
+        help="with --fix: exit 1 when anything was fixed, even if nothing remains",
+    )
+    parser.add_argument(
         "--unsafe-fixes",
         action="store_true",
         help="count (and with --fix apply) fixes that may change behaviour as fixable",
@@ -98,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
         return fail(
             "--fix needs files or folders (`ems fix -` fixes stdin), without --add-noqa or --new-since"
         )
+    if args.exit_non_zero_on_fix and not args.fix:
+        return fail("--exit-non-zero-on-fix needs --fix")
     if args.show_files or args.show_settings:
         return _show(args)
     if args.watch:
@@ -206,7 +213,7 @@ def _run(args: argparse.Namespace, rate: FileRate | None = None) -> int:
         # a warm run that prints cached results needs only the rule set's fingerprint.
         ruleset = lazy_rules()
         resolver = make_resolver(args, ruleset, unsafe_fixes=args.unsafe_fixes or None)
-        write_failed = _fix_first(args, resolver, ruleset) if args.fix else False
+        write_failed, fixed = _fix_first(args, resolver, ruleset) if args.fix else (False, 0)
         results, blocks = _collect(args, resolver, ruleset, rate)
         if args.record:
             _record(args, results, resolver, perf_counter() - started)
@@ -224,12 +231,14 @@ def _run(args: argparse.Namespace, rate: FileRate | None = None) -> int:
 
         return add_noqa(results, args.quiet)
     code = _report(args, results, resolver, ruleset, blocks)
-    return 2 if write_failed else code
+    if write_failed:
+        return 2
+    return 1 if code == 0 and fixed and args.exit_non_zero_on_fix and not args.exit_zero else code
 
 
-def _fix_first(args: argparse.Namespace, resolver, ruleset) -> bool:
+def _fix_first(args: argparse.Namespace, resolver, ruleset) -> tuple[bool, int]:
     """``--fix``: apply the fixes, saying what was fixed on stderr (stdout is the report);
-    whether a file could not be written."""
+    whether a file could not be written, and how many findings were fixed."""
     from ems.cli.fix import fix_in_place
 
     done = fix_in_place(args, resolver, ruleset)
@@ -242,7 +251,7 @@ def _fix_first(args: argparse.Namespace, resolver, ruleset) -> bool:
     if lines:
         sys.stderr.write("\n".join(lines) + "\n")
         sys.stderr.flush()
-    return done.write_failed
+    return done.write_failed, done.fixes
 
 
 def _root(args: argparse.Namespace):

@@ -19,6 +19,11 @@ def codes_arg(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def patterns_arg(value: str) -> list[str]:
+    """Comma-separated globs; empty items dropped (``--exclude ''`` clears the list)."""
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
 def positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -60,6 +65,29 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--config", type=Path, metavar="FILE", help="use this ems.toml/pyproject.toml for every file"
+    )
+    parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="read no settings file: the defaults and these options only",
+    )
+    parser.add_argument(
+        "--exclude",
+        type=patterns_arg,
+        metavar="PATTERNS",
+        help="leave out these files or folders (comma-separated globs; replaces the setting)",
+    )
+    parser.add_argument(
+        "--extend-exclude",
+        type=patterns_arg,
+        metavar="PATTERNS",
+        help="leave these out too (comma-separated globs)",
+    )
+    parser.add_argument(
+        "--respect-gitignore",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="leave out what .gitignore files ignore (default: the setting, on)",
     )
     parser.add_argument(
         "--stdin-filename",
@@ -117,12 +145,19 @@ def make_resolver(
         overrides["unsafe_fixes"] = True
     if getattr(args, "force_exclude", False):
         overrides["force_exclude"] = True
+    for option in ("exclude", "extend_exclude", "respect_gitignore"):
+        value = getattr(args, option, None)
+        if value is not None:
+            overrides[option] = value
+    isolated = bool(getattr(args, "isolated", False))
     explicit = None
     if args.config is not None:
+        if isolated:
+            raise ConfigError("--config cannot be used with --isolated (which reads no settings file)")
         if not args.config.is_file():
             raise ConfigError(f"--config: no such file: {args.config}")
         explicit = args.config
-    resolver = ConfigResolver(codes, overrides, explicit)
+    resolver = ConfigResolver(codes, overrides, explicit, isolated=isolated)
     if explicit is not None:
         resolver.for_path(explicit)  # validate now: a bad file is a usage error up front
     return resolver

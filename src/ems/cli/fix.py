@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--unsafe-fixes", action="store_true", help="also apply fixes that may change behaviour"
     )
+    parser.add_argument(
+        "--exit-non-zero-on-fix",
+        action="store_true",
+        help="exit 1 when anything was fixed, even if nothing remains (CI, pre-commit)",
+    )
     parser.add_argument("--diff", action="store_true", help="print a unified diff instead of writing files")
     parser.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
     parser.add_argument(
@@ -161,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.diff or args.dry_run:
         return 1 if fixed_files or remaining else 0
-    return 1 if remaining else 0
+    return 1 if remaining or (args.exit_non_zero_on_fix and fixes) else 0
 
 
 def write_fixed(path: Path, outcome: FileOutcome, bus: EventBus) -> str | None:
@@ -312,4 +317,4 @@ def _fix_stdin(args: argparse.Namespace, resolver, ruleset) -> int:
     result = fix_all(decoded.text, name, config, unsafe=config.unsafe_fixes, ruleset=ruleset)
     sys.stdout.buffer.write(encode_source(result.text, decoded.encoding, decoded.bom))
     sys.stdout.flush()
-    return 1 if result.remaining else 0
+    return 1 if result.remaining or (args.exit_non_zero_on_fix and result.applied) else 0

@@ -202,6 +202,9 @@ class Config:
         unfixable: Iterable[str] | None = None,
         unsafe_fixes: bool | None = None,
         force_exclude: bool | None = None,
+        exclude: Iterable[str] | None = None,
+        extend_exclude: Iterable[str] | None = None,
+        respect_gitignore: bool | None = None,
     ) -> Config:
         """Command-line and editor settings layered over the file's settings."""
         updated = self
@@ -221,6 +224,12 @@ class Config:
             updated = replace(updated, unsafe_fixes=unsafe_fixes)
         if force_exclude is not None:
             updated = replace(updated, force_exclude=force_exclude)
+        if exclude is not None:
+            updated = replace(updated, exclude=tuple(exclude))
+        if extend_exclude is not None:
+            updated = replace(updated, extend_exclude=updated.extend_exclude + tuple(extend_exclude))
+        if respect_gitignore is not None:
+            updated = replace(updated, respect_gitignore=respect_gitignore)
         return updated
 
 
@@ -410,10 +419,16 @@ class ConfigResolver:
         overrides: Mapping[str, object] | None = None,
         explicit: Path | None = None,
         default_root: Path | None = None,
+        isolated: bool = False,
     ) -> None:
+        """``isolated``: no settings file is read (ruff's ``--isolated``); every file gets the
+        defaults plus ``overrides``, and ``default_root`` is the root."""
+        if isolated and explicit is not None:
+            raise ConfigError("a settings file cannot be used in isolation (--config with --isolated)")
         self.known_codes = _codes(known_codes)
         self.overrides = dict(overrides or {})
         self.explicit = explicit
+        self.isolated = isolated
         self.default_root = default_root or Path.cwd()
         self._by_file: dict[Path, Config] = {}
         self._by_dir: dict[Path, Path | None] = {}
@@ -438,7 +453,7 @@ class ConfigResolver:
 
     def _in(self, directory: Path) -> Config:
         """The config that applies in the (resolved) ``directory``."""
-        config_file = self.explicit or self._nearest(directory)
+        config_file = None if self.isolated else self.explicit or self._nearest(directory)
         if config_file is None:
             base = Config(root=self.default_root)
         elif config_file in self._by_file:
