@@ -153,3 +153,42 @@ def test_a_ci_format_goes_to_the_output_file(project: Path) -> None:
     result = check(project, "--format", "junit", "--output-file", str(target), "--exit-zero", "src")
     assert result.returncode == 0 and result.stdout == ""
     assert ET.parse(target).getroot().get("failures") == str(len(_json_findings(project)))
+
+
+def test_grouped_names_each_file_once_and_matches_the_json_findings(project: Path) -> None:
+    findings = _json_findings(project)
+    result = check(project, "--format", "grouped", "src", "-q")
+    assert result.returncode == 1, result.stderr
+    blocks = [b for b in result.stdout.split("\n\n") if b.strip()]
+    seen = set()
+    for block in blocks:
+        head, *rows = block.splitlines()
+        path = head.removesuffix(":")
+        for row in rows:
+            place, code, rest = row.strip().split(" ", 2)
+            line, column = place.split(":")
+            fixable = rest.startswith("[*] ")
+            seen.add((path, code, int(line), int(column), rest.removeprefix("[*] "), fixable))
+    expected = {
+        (
+            f["path"],
+            f["code"],
+            f["line"],
+            f["column"],
+            f["message"],
+            isinstance(f["fix"], dict) and bool(f["fix"]["applied"]),
+        )
+        for f in findings
+    }
+    assert seen == expected
+    assert len(blocks) == len({f["path"] for f in findings})
+    assert "Found" in check(project, "--format", "grouped", "src").stdout  # the summary without -q
+
+
+@pytest.mark.parametrize(("name", "source"), [("concise", False), ("full", True)])
+def test_ruffs_concise_and_full_are_text_without_and_with_source(
+    project: Path, name: str, source: bool
+) -> None:
+    shown = check(project, "--output-format", name, "src").stdout
+    assert shown == check(project, "src", *([] if source else ["--no-source"])).stdout
+    assert ("    1 | import os" in shown) is source

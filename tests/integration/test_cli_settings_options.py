@@ -108,3 +108,43 @@ def test_check_fix_exits_non_zero_on_a_fix_only_when_asked(tmp_path: Path) -> No
 def test_exit_non_zero_on_fix_without_fix_is_refused(tmp_path: Path) -> None:
     done = ems(tmp_path, "check", ".", "--exit-non-zero-on-fix")
     assert done.returncode == 2 and "--exit-non-zero-on-fix needs --fix" in done.stderr
+
+
+def test_config_sets_one_setting_inline_as_ruff_does(project: Path) -> None:
+    """`--config 'KEY = VALUE'` replaces that setting of the file; the rest of the file holds
+    (here its extend-exclude), and options such as --ignore still apply on top."""
+    assert _check(project, "--config", 'select = ["F401"]') == {("a.py", "F401")}
+    both = _check(project, "--config", 'select = ["F401", "E711"]', "--config", "extend-exclude = []")
+    assert both == {(p, c) for p in ("a.py", "vendored/v.py") for c in ("F401", "E711")}
+    assert _check(project, "--config", 'select = ["F401", "E711"]', "--ignore", "F401") == {("a.py", "E711")}
+    extended = _check(project, "--isolated", "--config", 'extend-ignore = ["F401"]')
+    assert extended == {("a.py", "E711"), ("vendored/v.py", "E711")}
+    ignored = _check(project, "--config", 'per-file-ignores = {"a.py" = ["E711"]}')
+    assert ignored == set()
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (['select = ["X9"]'], "--config: key 'select': unknown rule code or prefix 'X9'"),
+        (["color = 1"], "--config: unknown key 'color'"),
+        (["select = ["], "neither a settings file nor a valid `KEY = VALUE` TOML setting"),
+        (["missing.toml"], "--config: no such file: missing.toml"),
+        (["pyproject.toml", "pyproject.toml"], "--config: one settings file only"),
+    ],
+)
+def test_a_bad_config_value_is_a_usage_error(project: Path, values: list[str], message: str) -> None:
+    done = ems(project, "check", ".", *[part for value in values for part in ("--config", value)])
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_config_file_is_used_for_every_file(project: Path) -> None:
+    (project / "ci").mkdir()
+    (project / "ci" / "strict.toml").write_text('select = ["F401"]\n')
+    found = _check(project, "--config", "ci/strict.toml")
+    assert found == {("a.py", "F401"), ("vendored/v.py", "F401")}  # the pyproject's exclusion is not read
+    assert _check(project, "--config", "ci/strict.toml", "--config", 'select = ["E711"]') == {
+        ("a.py", "E711"),
+        ("vendored/v.py", "E711"),
+    }

@@ -25,12 +25,14 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (
 
 _SCRIPT = textwrap.dedent(
     """
-    import json, os, sys
+    import json, os, sys, time
     from ems.core.registry import load_rules
     from ems.runtime.pool import ordered_map
 
     def seen(item):
-        # whether the worker had libcst before its own code asked for it
+        # whether the worker had libcst before its own code asked for it; slow enough
+        # that this process (which takes its share) does not finish before a child starts
+        time.sleep(0.02)
         return os.getpid(), "libcst" in sys.modules
 
     asked = []

@@ -21,7 +21,20 @@ from ems.cli.common import (
 if TYPE_CHECKING:
     from ems.runtime.longrun import FileRate
 
-FORMATS = ("text", "json", "json-lines", "sarif", "github", "gitlab", "junit", "azure", "pylint")
+FORMATS = (
+    "text",
+    "full",  # ruff's name for text with source excerpts
+    "concise",  # ruff's name for text without them (--no-source)
+    "grouped",
+    "json",
+    "json-lines",
+    "sarif",
+    "github",
+    "gitlab",
+    "junit",
+    "azure",
+    "pylint",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -95,6 +108,9 @@ CLEAR_SCREEN = "\x1b[2J\x1b[H"
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.format in ("full", "concise"):  # ruff's names for the text format's two shapes
+        args.no_source = args.no_source or args.format == "concise"
+        args.format = "text"
     if args.statistics and args.format not in ("text", "json"):
         return fail("--statistics works with --format text or json")
     if args.add_noqa and (args.watch or args.paths == ["-"]):
@@ -403,6 +419,12 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
         pieces = render_sarif(results, ruleset, resolver)
     elif args.format == "github":
         pieces = [formats.render_github(results, ruleset)]
+    elif args.format == "grouped":
+        text = formats.render_grouped(results)
+        if not args.quiet:
+            fix_command = "ems fix --unsafe-fixes" if args.unsafe_fixes else "ems fix"
+            text += formats.render_summary(counts, len(results), colour=False, fix_command=fix_command)
+        pieces = [text]
     elif args.format in ("gitlab", "junit", "azure", "pylint"):
         from ems.cli import ci_formats
 

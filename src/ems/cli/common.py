@@ -64,7 +64,11 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
         help="report these rules but never apply their fixes",
     )
     parser.add_argument(
-        "--config", type=Path, metavar="FILE", help="use this ems.toml/pyproject.toml for every file"
+        "--config",
+        action="append",
+        metavar="FILE|KEY=VALUE",
+        help="use this ems.toml/pyproject.toml for every file, or override one setting "
+        "(TOML, e.g. 'ignore = [\"F401\"]'; repeatable)",
     )
     parser.add_argument(
         "--isolated",
@@ -150,17 +154,37 @@ def make_resolver(
         if value is not None:
             overrides[option] = value
     isolated = bool(getattr(args, "isolated", False))
-    explicit = None
-    if args.config is not None:
-        if isolated:
-            raise ConfigError("--config cannot be used with --isolated (which reads no settings file)")
-        if not args.config.is_file():
-            raise ConfigError(f"--config: no such file: {args.config}")
-        explicit = args.config
-    resolver = ConfigResolver(codes, overrides, explicit, isolated=isolated)
+    explicit, settings = _config_options(args.config or [], codes, isolated)
+    extra_ignore = settings.pop("extend_ignore", None)
+    if extra_ignore is not None:
+        overrides["ignore"] = (*overrides.get("ignore", ()), *extra_ignore)  # type: ignore[misc]
+    resolver = ConfigResolver(codes, overrides, explicit, isolated=isolated, settings=settings)
     if explicit is not None:
         resolver.for_path(explicit)  # validate now: a bad file is a usage error up front
     return resolver
+
+
+def _config_options(
+    values: list[str], codes: LazyCodes, isolated: bool
+) -> tuple[Path | None, dict[str, object]]:
+    """``--config`` values: at most one settings file, and inline ``KEY = VALUE`` settings
+    (a value naming no file but holding ``=``), as ruff reads them."""
+    from ems.core.config import inline_settings
+
+    explicit: Path | None = None
+    settings: dict[str, object] = {}
+    for value in values:
+        if "=" in value and not Path(value).is_file():
+            settings.update(inline_settings(value, codes))
+            continue
+        if isolated:
+            raise ConfigError("--config cannot be used with --isolated (which reads no settings file)")
+        if explicit is not None:
+            raise ConfigError(f"--config: one settings file only (got {explicit} and {value})")
+        if not Path(value).is_file():
+            raise ConfigError(f"--config: no such file: {value}")
+        explicit = Path(value)
+    return explicit, settings
 
 
 def input_paths(args: argparse.Namespace) -> list[Path]:

@@ -184,6 +184,22 @@ def render_text(results: Iterable[FileResult], *, colour: bool, show_source: boo
     return "".join([render.block(result) for result in results])
 
 
+def render_grouped(results: Iterable[FileResult]) -> str:
+    """ruff's ``grouped`` format: each file's name once, then its findings indented, one line
+    each (``LINE:COL CODE [*] MESSAGE``), a blank line after each file."""
+    out: list[str] = []
+    for result in results:
+        shown = list(_shown_findings(result))
+        if not shown:
+            continue
+        out.append(f"{printable(shown[0][0])}:")
+        for _path, code, _severity, line, column, _end_line, _end, message, can_fix in shown:
+            mark = " [*]" if can_fix else ""
+            out.append(f"  {line}:{column + 1} {code}{mark} {printable(message)}")
+        out.append("")
+    return "\n".join(out) + ("\n" if out else "")
+
+
 class TextRenderer:
     """Renders one file's findings at a time, so a caller can render each result as soon as
     it is ready (``ems check`` renders cached results while changed files are analysed).

@@ -369,6 +369,34 @@ def parse_table(
     return config
 
 
+def inline_settings(text: str, known_codes: Iterable[str]) -> dict[str, object]:
+    """ruff's inline ``--config 'KEY = VALUE'``: the ``Config`` fields the TOML text sets,
+    validated as a settings file's would be. Each replaces the settings file's value, except
+    ``extend-ignore``, returned as ``extend_ignore`` for the caller to add."""
+    import tomllib
+
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"--config {text!r}: neither a settings file nor a valid `KEY = VALUE` TOML setting ({exc})"
+        ) from None
+    if "monitor" in table:
+        raise ConfigError("--config: the monitor's settings are read from the settings file only")
+    try:
+        parsed = parse_table(table, known_codes, None, Path.cwd())
+    except ConfigError as exc:  # parse_table names no file here: say where the value came from
+        raise ConfigError(f"--config: {str(exc).removeprefix('settings: ')}") from None
+    fields: dict[str, object] = {}
+    for key in table:
+        if key == "extend-ignore":
+            fields["extend_ignore"] = parsed.ignore
+        else:
+            name = key.replace("-", "_")
+            fields[name] = getattr(parsed, name)
+    return fields
+
+
 def read_config_file(path: Path, known_codes: Iterable[str]) -> Config | None:
     """The config in ``path``, or None for a pyproject.toml without ``[tool.ems]``."""
     import tomllib  # costly at start-up: paid only where a config file exists
@@ -420,15 +448,18 @@ class ConfigResolver:
         explicit: Path | None = None,
         default_root: Path | None = None,
         isolated: bool = False,
+        settings: Mapping[str, object] | None = None,
     ) -> None:
         """``isolated``: no settings file is read (ruff's ``--isolated``); every file gets the
-        defaults plus ``overrides``, and ``default_root`` is the root."""
+        defaults plus ``overrides``, and ``default_root`` is the root. ``settings``: ``Config``
+        fields that replace every settings file's (``inline_settings``), under ``overrides``."""
         if isolated and explicit is not None:
             raise ConfigError("a settings file cannot be used in isolation (--config with --isolated)")
         self.known_codes = _codes(known_codes)
         self.overrides = dict(overrides or {})
         self.explicit = explicit
         self.isolated = isolated
+        self.settings = dict(settings or {})
         self.default_root = default_root or Path.cwd()
         self._by_file: dict[Path, Config] = {}
         self._by_dir: dict[Path, Path | None] = {}
@@ -464,6 +495,8 @@ class ConfigResolver:
         return self._with_overrides(base)
 
     def _with_overrides(self, base: Config) -> Config:
+        if self.settings:
+            base = replace(base, **self.settings)  # type: ignore[arg-type]
         return base.with_overrides(**self.overrides) if self.overrides else base  # type: ignore[arg-type]
 
     def _nearest(self, directory: Path) -> Path | None:

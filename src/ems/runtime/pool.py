@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ems.pool")
 
 MIN_PARALLEL_FILES = 8  # fewer items than this are mapped in-process
+# A worker's young-generation threshold: AST trees make millions of short-lived objects
+# and have no reference cycles, so collecting every few hundred allocations is waste.
+WORKER_GC_THRESHOLD = 50_000
 
 
 def default_jobs() -> int:
@@ -67,7 +70,7 @@ def _init_worker(ruleset: RuleSet) -> None:
     global _WORKER_RULESET
     _WORKER_RULESET = ruleset
     gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    gc.set_threshold(WORKER_GC_THRESHOLD, 20, 20)
 
 
 def start_context() -> multiprocessing.context.BaseContext:
@@ -113,6 +116,16 @@ def ordered_map(
     wanted = jobs or default_jobs()
     jobs = min(wanted, len(items))
     if jobs > 1 and len(items) >= MIN_PARALLEL_FILES:
+        if can_fork():
+            from ems.runtime.forked import ForkedMap  # (pickle and all: a warm run needs none)
+
+            for name in preload() if preload is not None else ():
+                importlib.import_module(name)  # once, here: the children inherit it
+            try:
+                return ForkedMap(func, items, jobs, _entering(ruleset))
+            except OSError as exc:  # no process to be had (limits, memory): do it here
+                log.info("cannot start worker processes (%s); analysing here", exc)
+                return _in_process_map(func, items, ruleset)
         return _pool_map(func, items, jobs, ruleset, preload() if preload is not None else ())
     if background and items and wanted > 1 and can_fork():
         try:
@@ -122,6 +135,26 @@ def ordered_map(
     return _in_process_map(func, items, ruleset)
 
 
+def _entering(ruleset: RuleSet) -> Callable[[], Callable[[], None]]:
+    """What ``ForkedMap`` does around a stretch of work (in a child: for good): the
+    workers' rule set and GC setting, undone by the function it returns."""
+
+    def enter() -> Callable[[], None]:
+        global _WORKER_RULESET
+        previous, _WORKER_RULESET = _WORKER_RULESET, ruleset
+        thresholds = gc.get_threshold()
+        gc.set_threshold(max(thresholds[0], WORKER_GC_THRESHOLD), *thresholds[1:])
+
+        def leave() -> None:
+            global _WORKER_RULESET
+            _WORKER_RULESET = previous
+            gc.set_threshold(*thresholds)
+
+        return leave
+
+    return enter
+
+
 def _in_process_map(
     func: Callable[[Any], Any], items: Sequence[Any], ruleset: RuleSet
 ) -> Generator[Any, None, None]:
@@ -129,7 +162,7 @@ def _in_process_map(
     previous, _WORKER_RULESET = _WORKER_RULESET, ruleset
     thresholds = gc.get_threshold()
     if len(items) >= MIN_PARALLEL_FILES:  # a long in-process run: the workers' GC setting
-        gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
+        gc.set_threshold(max(thresholds[0], WORKER_GC_THRESHOLD), *thresholds[1:])
     try:
         for item in items:
             yield func(item)
