@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("ems.pool")
 
 MIN_PARALLEL_FILES = 8  # fewer items than this are mapped in-process
+# Without fork (a process with threads: the server, the dashboard, a long check once its
+# monitor's sampler started), fewer items than this are mapped in-process too: starting a
+# fork server and workers that import the rules costs more than analysing a few dozen files
+# (the scan's second phase of 12 files under a monitor: +4-5 s wall at load 14, stop 18).
+MIN_SPAWNED_ITEMS = 24
 # A worker's young-generation threshold: AST trees make millions of short-lived objects
 # and have no reference cycles, so collecting every few hundred allocations is waste.
 WORKER_GC_THRESHOLD = 50_000
@@ -126,7 +131,8 @@ def ordered_map(
             except OSError as exc:  # no process to be had (limits, memory): do it here
                 log.info("cannot start worker processes (%s); analysing here", exc)
                 return _in_process_map(func, items, ruleset)
-        return _pool_map(func, items, jobs, ruleset, preload() if preload is not None else ())
+        if len(items) >= MIN_SPAWNED_ITEMS:
+            return _pool_map(func, items, jobs, ruleset, preload() if preload is not None else ())
     if background and items and wanted > 1 and can_fork():
         try:
             return _Background(func, items, ruleset)
