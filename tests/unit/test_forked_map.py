@@ -229,3 +229,20 @@ def test_ctrl_c_stops_the_children(whole_group: bool) -> None:
             process.wait()
     assert process.returncode == 130
     assert out.strip() == "interrupted, no child left"  # stopped and reaped before the caller's handler
+
+
+def test_a_frame_that_makes_no_sense_is_ignored() -> None:
+    """A frame for no chunk, an unreadable one, or one of the wrong length changes nothing:
+    the chunk stays missing and is computed here (never a wrong result)."""
+    import pickle
+    import struct
+
+    mapped = ForkedMap(_slow_square, list(range(10)), 2, _nothing)
+    mapped.close()  # no child left: every missing chunk is computed here
+    header = struct.Struct("<II")
+    wrong_length = pickle.dumps([(1, 1), (2, 2)])
+    for chunk, payload in ((9999, pickle.dumps([1])), (0, b"\x80\x05garbage"), (3, wrong_length)):
+        mapped._frames(bytearray(header.pack(chunk, len(payload)) + payload))
+    results = list(mapped)
+    assert [value for value, _ in results] == [item * item for item in range(10)]
+    assert {pid for _, pid in results} == {PARENT}

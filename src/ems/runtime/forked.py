@@ -216,7 +216,7 @@ class ForkedMap:
                 log.info("unreadable results from a worker (%s)", exc)
                 results = None
             del pending[:end]
-            span = self._bounds(chunk) if chunk < self._chunks else slice(0)
+            span = self._bounds(chunk) if chunk < self._chunks else slice(0, 0)
             if type(results) is list and len(results) == span.stop - span.start > 0:
                 self._results[span] = results
 
