@@ -214,3 +214,34 @@ def test_the_range_helpers_map_offsets_through_the_fixes() -> None:
     assert engine._moved_back(3, shifts) is None  # inside the first fix's new text
     assert engine._moved_back(5, shifts) == 5  # line 2: +2 by the first fix, -2 by the second
     assert engine._moved_back(10, shifts) == 10
+
+
+def test_judging_a_file_finds_verification_s_selection_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``verifying`` scans every rule class for the guard rules: judging a file asks it once,
+    not once per verification (two runs, safe and unsafe, three verified texts here)."""
+    text = "import os\nimport sys\n\n\ndef f():\n    x = 1\n    return f'{1}' + f'two'\n\n\ndef g():\n    y = 2\n"
+    config, rules = Config(select=("F", "E9")), load_rules()
+    asked: list[str] = []
+    real = engine.verifying
+
+    def counted(*args: Any) -> Any:
+        asked.append(args[2])
+        return real(*args)
+
+    verified: list[str] = []
+    real_verify = engine.verify
+
+    def verify(*args: Any, **kwargs: Any) -> Any:
+        verified.append(args[1])
+        return real_verify(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "verifying", counted)
+    monkeypatch.setattr(engine, "verify", verify)
+    report = engine.with_fixability(text, "m.py", config, rules, engine.analyse(text, "m.py", config, rules))
+    assert len(verified) >= 2
+    assert asked == ["m.py"]
+    assert {f.code: f.fixability.value if f.fixability else None for f in report.findings} == {
+        "F401": "safe",
+        "F541": "safe",
+        "F841": "hidden",
+    }

@@ -429,6 +429,10 @@ NOQA = (
         (NOQA.replace("    y = 1\n    return x\n", "    return x\n"), True),
         # ... and in the changed body: declined (RUF100 judges it anew)
         (NOQA.replace("    y = 1  # noqa: F841\n", ""), False),
+        # a comment in the new body that suppresses nothing
+        (NOQA.replace("    y = 1\n    return x\n", "    # no directive\n    return x\n"), True),
+        # ... and one that does: declined
+        (NOQA.replace("    y = 1\n    return x\n", "    y = 2  # noqa: F841\n    return x\n"), False),
     ],
 )
 def test_suppression_comments(rules: RuleSet, fixed: str, taken: bool) -> None:
@@ -438,6 +442,27 @@ def test_suppression_comments(rules: RuleSet, fixed: str, taken: bool) -> None:
     assert (got is not None) == taken
     if got is not None:
         assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+
+
+def test_a_fixed_text_with_no_comment_in_its_changes_is_not_searched_for_suppressions(
+    rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fixed text's suppression comments are looked for only when a changed part holds
+    a comment (a file with a `# noqa` anywhere was tokenized whole for every fixed text)."""
+    import ems.fixes.verifybody as verifybody
+
+    config = Config(select=("ALL",))
+    judged = _judged(NOQA, config, rules)
+    judged.suppressed  # noqa: B018 - the judged text's, found once per file
+
+    def refused(text: str) -> dict:
+        raise AssertionError("the whole fixed text was searched")
+
+    monkeypatch.setattr(verifybody, "parse_suppressions", refused)
+    fixed = NOQA.replace("    y = 1\n    return x\n", "    return x\n")
+    got = in_bodies(judged, fixed, "m.py", config, rules)
+    assert got is not None
+    assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
 
 
 NESTED = (
@@ -535,3 +560,50 @@ def test_judging_imports_only_the_incremental_modules_verification_uses() -> Non
     assert out["taken"] >= 2  # the safe fix (F401) and the unsafe one (F841) verified there
     assert "ems.core.incremental.stubs" in out["loaded"]
     assert not {"ems.core.incremental.chunks", "ems.core.incremental.edits"} & set(out["loaded"])
+
+
+_NAMED_SHAPES = [
+    # (text, name, how often the tree names it)
+    ('x = "r" "e"\n', "re", 1),  # literals side by side: one string "re"
+    ('x = ("r"  # a comment\n     "e")\n', "re", 1),
+    ('x = """r""" f"e"\n', "re", 1),
+    ('x = "r" "" "e"\n', "re", 1),
+    ('x = "\\x72e"\n', "re", 1),  # an escape sequence spells it
+    ('x = "r\\\ne"\n', "re", 1),  # a backslash continues the literal
+    ("\uff52\uff45 = 1\n", "re", 1),  # NFKC: the fullwidth identifier is `re`
+    ("class C:\n    if re: y = 1\n", "re", 1),  # a one-line suite: the header is counted
+    ("try:\n    pass\nexcept E as re: pass\n", "re", 1),
+    ("class C:\n    @re.deco\n    def f(self):\n        pass\n", "re", 1),
+    ("def f(a=re):\n    return [re for re in a]\n", "re", 3),
+    ("x = 'a 1re b'; y = 're_' + '_re' + 'area'\n", "re", 1),  # words after digits too
+    ("x = f'{re}re'\n", "re", 2),
+    ('def f():\n    """re: a docstring"""\n    return 1\n', "re", 0),
+    ("# re in a comment\nx = it.re\n", "re", 0),  # a comment, an attribute
+]
+
+
+@pytest.mark.parametrize(("text", "name", "count"), _NAMED_SHAPES)
+def test_named_walks_only_what_may_name_a_word(text: str, name: str, count: int) -> None:
+    """``Judged.named`` walks only the statements that may name the word (the whole walk
+    cost 10 ms of a large file for one removed import) and counts what the whole walk
+    counts, through every way a word is named without being spelled on its line."""
+    tree = ast.parse(text)
+    judged = Judged(text, tree, Report("m.py", (), False, (), {}), FactLog())
+    assert judged.named(name) == count
+    assert Judged(text, tree, Report("m.py", (), False, (), {}), FactLog()).identifiers[name] == count
+
+
+def test_named_skips_the_statements_that_cannot_name_a_word() -> None:
+    text = (STDLIB / "tarfile.py").read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    every = Judged(text, tree, Report("m.py", (), False, (), {}), FactLog()).identifiers
+    judged = Judged(text, tree, Report("m.py", (), False, (), {}), FactLog())
+    words = [*sorted({w for w in every if w.isidentifier()})[::7], "re", "os", "sys", "nowhere_at_all"]
+    partial = 0
+    for word in words:
+        roots = judged._may_name(word)
+        if roots is not None:
+            partial += 1
+        assert judged.named(word) == every[word], word
+    assert partial * 10 > len(words) * 9  # most words walk a few statements only
+    assert "identifiers" not in judged.__dict__

@@ -288,14 +288,17 @@ def minimal_edit_between(source: SourceText, start: int, end: int, text: str) ->
     while suffix < limit - prefix and old[-1 - suffix] == new_at(n_new - 1 - suffix):
         suffix += 1
     stop = n_new - suffix
-    pieces = (old[:start], text, old[end:])
+    # new[prefix:stop], from the three pieces (text, start, end) of the new text, sliced
+    # once each: slicing the old text's two parts whole cost a copy of the file per fix
+    pieces = ((old, 0, start), (text, 0, n_text), (old, end, n_old))
     inserted: list[str] = []
     offset = 0
-    for piece in pieces:  # new[prefix:stop], from the three pieces
-        low, high = max(prefix - offset, 0), min(stop - offset, len(piece))
+    for piece, base, end_of in pieces:
+        size = end_of - base
+        low, high = max(prefix - offset, 0), min(stop - offset, size)
         if low < high:
-            inserted.append(piece[low:high])
-        offset += len(piece)
+            inserted.append(piece[base + low : base + high])
+        offset += size
     first = source.position(prefix)
     last = source.position(n_old - suffix)
     return TextEdit(Range.of(first[0], first[1], last[0], last[1]), "".join(inserted))

@@ -98,10 +98,11 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
         return None
     new = text.split("\n")
     changes = changes_in(judged, new)
-    if not changes or not _clear_of_suppressions(judged, text, changes):
+    if not changes or not _clear_of_suppressions(judged, text, new, changes):
         return None
     rules = judged.split(ruleset, config, path)
     source = SourceText(text)
+    source.__dict__["lines"] = new  # (what it would split the text into: no `\r` here)
     scoped_codes = frozenset(rule.code for rule in rules.scoped_rules)
     fresh: list[Finding] = []
     moved: dict[tuple[int, int, int, int], tuple[int, int, int, int]] = {}
@@ -290,14 +291,14 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
     return Report(path, tuple(findings), False, (), {"total": time.perf_counter() - started})
 
 
-def _clear_of_suppressions(judged: Judged, text: str, changes: list[Change]) -> bool:
+def _clear_of_suppressions(judged: Judged, text: str, lines: list[str], changes: list[Change]) -> bool:
     """Whether no suppression comment lies in a changed part, old or new: then the judged
     report's suppressions (and RUF100's judgement of them) hold outside, and the parts'
     findings are suppressed by none."""
     old = judged.suppressed
-    new = parse_suppressions(text)
-    return not any(
-        any(c.body.first <= line <= c.body.end for line in old)
-        or any(c.new_first <= line <= c.new_end for line in new)
-        for c in changes
-    )
+    if any(any(c.body.first <= line <= c.body.end for line in old) for c in changes):
+        return False
+    if not any("#" in line for c in changes for line in lines[c.new_first - 1 : c.new_end]):
+        return True  # no comment in the new parts (every directive starts with `#`)
+    found = parse_suppressions(text)
+    return not any(any(c.new_first <= line <= c.new_end for line in found) for c in changes)

@@ -8,6 +8,7 @@ import bisect
 import re
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -68,6 +69,7 @@ class Judged:
         self.alone: dict[int, StubbedBody | None] = {}
         self.bound: dict[str, bool] = {}
         self.rules: dict[tuple[object, str], Rules] = {}
+        self.named_counts: dict[str, int] = {}
 
     @cached_property
     def lines(self) -> list[str]:
@@ -102,45 +104,89 @@ class Judged:
         a binding, a parameter, an import, a keyword, a ``global``), or as a word of a
         string constant that is not a statement of its own (it may be an annotation or an
         entry of ``__all__``). An attribute's name is not counted: no scope holds it."""
-        counts: Counter[str] = Counter()
-        stack: list[ast.AST] = [self.tree]
-        node_base = ast.AST
-        while stack:
-            node = stack.pop()
-            cls = type(node)
-            if cls is ast.Expr and type(node.value) is ast.Constant:  # type: ignore[attr-defined]
-                continue  # a string statement (a docstring): no name is read from it
-            if cls is ast.Name:
-                counts[node.id] += 1  # type: ignore[attr-defined]
-            elif cls is ast.arg:
-                counts[node.arg] += 1  # type: ignore[attr-defined]
-            elif cls is ast.alias:
-                counts[node.asname or node.name.partition(".")[0]] += 1  # type: ignore[attr-defined]
-            elif cls in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
-                counts[node.name] += 1  # type: ignore[attr-defined]
-            elif cls in (ast.Global, ast.Nonlocal):
-                counts.update(node.names)  # type: ignore[attr-defined]
-            elif cls in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar):
-                if node.name:  # type: ignore[attr-defined]
-                    counts[node.name] += 1  # type: ignore[attr-defined]
-            elif cls is ast.MatchMapping:
-                if node.rest:  # type: ignore[attr-defined]
-                    counts[node.rest] += 1  # type: ignore[attr-defined]
-            elif cls is ast.keyword:
-                if node.arg:  # type: ignore[attr-defined]
-                    counts[node.arg] += 1  # type: ignore[attr-defined]
-            elif cls is ast.Constant and isinstance(node.value, str):  # type: ignore[attr-defined]
-                counts.update(_WORD.findall(node.value))  # type: ignore[attr-defined]
-            for field in node._fields:
-                value = getattr(node, field, None)
-                if value.__class__ is list:
-                    stack.extend(item for item in value if isinstance(item, node_base))
-                elif isinstance(value, node_base):
-                    stack.append(value)
-        return counts
+        return _names_in([self.tree])
 
     def named(self, name: str) -> int:
-        return self.identifiers[name]
+        """``identifiers[name]``, walking only the statements that may name it
+        (``_may_name``): the whole walk cost 10 ms on a large file, for one import."""
+        if "identifiers" in self.__dict__:
+            return self.identifiers[name]
+        count = self.named_counts.get(name)
+        if count is None:
+            roots = self._may_name(name)
+            count = self.identifiers[name] if roots is None else _names_in(roots)[name]
+            self.named_counts[name] = count
+        return count
+
+    @cached_property
+    def _side_by_side(self) -> frozenset[str]:
+        """Each pair of characters that may meet in a string written as literals side by
+        side (``"r" "e"`` is the string ``"re"``): a word character before a quote, and
+        each character just after a second quote past it, over quotes, blanks, line
+        breaks, comments and prefix letters. More pairs than there are such places; never
+        fewer (a backslash between them leaves its statement's lines to ``_unspelled``)."""
+        text = self.text
+        found: set[str] = set()
+        for match in _WORD_THEN_QUOTE.finditer(text):
+            before = text[match.start()]
+            at = match.end()
+            quotes = 1  # a closing quote and an opening one: two at least (not `it's`)
+            while at < len(text):
+                char = text[at]
+                if char in _QUOTES:
+                    quotes += 1
+                elif quotes > 1 and text[at - 1] in _QUOTES:
+                    found.add(before + char)
+                if char in _PASSED:
+                    at += 1
+                elif char == "#":
+                    at = text.find("\n", at)
+                    if at < 0:
+                        break
+                else:
+                    break
+        return frozenset(found)
+
+    def _across_literals(self, name: str) -> bool:
+        """Whether ``name`` may be a word of a string written across literals side by side:
+        two of its characters in a row may meet there (``_side_by_side``)."""
+        pairs = self._side_by_side
+        return any(name[i : i + 2] in pairs for i in range(len(name) - 1))
+
+    @cached_property
+    def _unspelled(self) -> set[int]:
+        """The lines whose words may not be spelled as the tree has them: a backslash (an
+        escape sequence, a continued line), a character not in ASCII (an identifier is
+        normalised: NFKC)."""
+        starts, text = self.source.line_starts, self.text
+        offsets = _spelled("\\", text)
+        if not self.source.is_ascii:
+            offsets += [m.start() for m in _NOT_ASCII.finditer(text)]
+        return {bisect.bisect_right(starts, at) for at in offsets}
+
+    def _may_name(self, name: str) -> list[ast.stmt] | None:
+        """Statements, none inside another, that hold every node naming ``name``; None
+        when the text does not tell (then the whole tree is walked).
+
+        On an ASCII line an identifier is spelled as it is named, with no letter, digit or
+        ``_`` on either side; a string's word is spelled inside its literal unless an
+        escape sequence makes it or it runs across two literals written side by side
+        (``"re" "ad"``: ``_across_literals``, then None). So every node naming it lies on
+        a line that spells ``name`` (with no letter or ``_`` before it: ``_WORD`` finds
+        the word after digits too) or on one of the lines ``_unspelled`` gives, and the
+        innermost statements holding those lines (``_innermost``) hold them all. Checked
+        against the whole walk over 14,000 words of the standard library."""
+        text = self.text
+        if self._across_literals(name):
+            return None
+        starts = self.source.line_starts
+        lines = {bisect.bisect_right(starts, at) for at in _spelled(name, text)} | self._unspelled
+        chosen: dict[int, tuple[ast.stmt, frozenset[int]]] = {}
+        for line in lines:
+            for statement, outer in _innermost(self.tree.body, line, self.lines):
+                chosen[id(statement)] = (statement, outer)
+        # a statement inside another chosen one is walked with it
+        return [statement for statement, outer in chosen.values() if outer.isdisjoint(chosen)]
 
     @cached_property
     def future(self) -> bool:
@@ -319,6 +365,112 @@ class Judged:
             errors = analyse_bodies([slot], self.source, path, rules, self.text, {})
             self.alone[index] = None if errors else slot
         return self.alone[index]
+
+
+def _names_in(roots: Sequence[ast.AST]) -> Counter[str]:
+    """``Judged.identifiers``' counts over the trees ``roots``."""
+    counts: Counter[str] = Counter()
+    stack: list[ast.AST] = list(roots)
+    node_base = ast.AST
+    while stack:
+        node = stack.pop()
+        cls = type(node)
+        if cls is ast.Expr and type(node.value) is ast.Constant:  # type: ignore[attr-defined]
+            continue  # a string statement (a docstring): no name is read from it
+        if cls is ast.Name:
+            counts[node.id] += 1  # type: ignore[attr-defined]
+        elif cls is ast.arg:
+            counts[node.arg] += 1  # type: ignore[attr-defined]
+        elif cls is ast.alias:
+            counts[node.asname or node.name.partition(".")[0]] += 1  # type: ignore[attr-defined]
+        elif cls in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            counts[node.name] += 1  # type: ignore[attr-defined]
+        elif cls in (ast.Global, ast.Nonlocal):
+            counts.update(node.names)  # type: ignore[attr-defined]
+        elif cls in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar):
+            if node.name:  # type: ignore[attr-defined]
+                counts[node.name] += 1  # type: ignore[attr-defined]
+        elif cls is ast.MatchMapping:
+            if node.rest:  # type: ignore[attr-defined]
+                counts[node.rest] += 1  # type: ignore[attr-defined]
+        elif cls is ast.keyword:
+            if node.arg:  # type: ignore[attr-defined]
+                counts[node.arg] += 1  # type: ignore[attr-defined]
+        elif cls is ast.Constant and isinstance(node.value, str):  # type: ignore[attr-defined]
+            counts.update(_WORD.findall(node.value))  # type: ignore[attr-defined]
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if value.__class__ is list:
+                stack.extend(item for item in value if isinstance(item, node_base))
+            elif isinstance(value, node_base):
+                stack.append(value)
+    return counts
+
+
+def _innermost(body: list[ast.stmt], line: int, lines: list[str]) -> list[tuple[ast.stmt, frozenset[int]]]:
+    """The innermost statements whose lines (decorators included) hold ``line``, each with
+    the ids of the statements around it: every node on that line is in one of them. A
+    compound statement is taken whole when its own parts (a header, an ``except E as
+    e``) may lie on ``line``: it is entered only through a block holding the line on
+    lines of the block's own."""
+    index = bisect.bisect_right(body, line, key=_first_line)
+    holding = []
+    # statements of a list do not overlap but may share a line (`a; b`): the ones holding
+    # ``line`` are the last of those starting on or before it
+    while index > 0 and (body[index - 1].end_lineno or 0) >= line:
+        index -= 1
+        holding.append(body[index])
+    if len(holding) != 1:
+        return [(statement, frozenset()) for statement in holding]
+    statement = holding[0]
+    for block in _blocks_of(statement):
+        first = _first_line(block[0])
+        if not first <= line <= (block[-1].end_lineno or 0):
+            continue
+        text = lines[first - 1] if first <= len(lines) else ""
+        if line == first and text[: block[0].col_offset].strip():
+            break  # the block starts on its header's line (`if x: y`)
+        nested = _innermost(block, line, lines)
+        if not nested:
+            break
+        return [(found, around | {id(statement)}) for found, around in nested]
+    return [(statement, frozenset())]
+
+
+def _first_line(statement: ast.stmt) -> int:
+    decorators = getattr(statement, "decorator_list", None)
+    return min(statement.lineno, *(d.lineno for d in decorators)) if decorators else statement.lineno
+
+
+def _blocks_of(statement: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists nested directly in ``statement`` (handlers' and cases' too)."""
+    blocks = [getattr(statement, name, None) for name in ("body", "orelse", "finalbody")]
+    blocks += [handler.body for handler in getattr(statement, "handlers", ())]
+    blocks += [case.body for case in getattr(statement, "cases", ())]
+    return [block for block in blocks if isinstance(block, list) and block and isinstance(block[0], ast.stmt)]
+
+
+def _spelled(name: str, text: str) -> list[int]:
+    """Offsets where ``name`` is written in ``text`` with no letter or ``_`` just before it
+    and no letter, digit or ``_`` just after it (a backslash: every offset of one)."""
+    found = []
+    size = len(name)
+    start = text.find(name)
+    while start >= 0:
+        before = text[start - 1] if start else " "
+        after = text[start + size] if start + size < len(text) else " "
+        if name == "\\" or (
+            not (before.isalpha() or before == "_") and not (after.isalnum() or after == "_")
+        ):
+            found.append(start)
+        start = text.find(name, start + 1)
+    return found
+
+
+_WORD_THEN_QUOTE = re.compile(r"""\w["']""")
+_QUOTES = frozenset("\"'")
+_PASSED = frozenset("\"' \t\f\nrRbBuUfF")  # quotes, blanks, prefix letters
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def has_word(name: str, text: str) -> bool:
