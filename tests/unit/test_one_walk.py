@@ -142,6 +142,31 @@ def test_findings_are_the_same_with_and_without_the_shared_pass(monkeypatch: pyt
 
     one_walk = run()
     engine = importlib.import_module("ems.core.analyse")
-    monkeypatch.setattr(engine, "_scope_pass", lambda ctx, rules, dispatch: None)
+    monkeypatch.setattr(engine, "_scope_pass", lambda ctx, plan: None)
     assert run() == one_walk
     assert any(json.loads(r) for r in one_walk)
+
+
+def test_nodes_visited_only_outside_functions_are_not_handed_over_from_inside_one() -> None:
+    source = textwrap.dedent(
+        """
+        return 0
+        def f():
+            class A:
+                return 1
+            def g():
+                return 2
+            return lambda: [3 for _ in ()]
+        class B:
+            return 4
+        """
+    )
+    tree = ast.parse(source)
+    ctx = AnalysisContext(path="m.py", source=SourceText(source), tree=tree)
+    every = build_scope_model(tree, ctx, visit=[ast.Return])
+    outside = build_scope_model(tree, ctx, visit=[ast.Return], outside_functions=[ast.Return])
+    assert sorted(n.lineno for n in every.visited) == [2, 5, 7, 8, 10]  # type: ignore[attr-defined]
+    assert sorted(n.lineno for n in outside.visited) == [2, 5, 10]  # type: ignore[attr-defined]
+    # F706 says so, and finds the same returns as without the shortcut
+    found = [f.line for f in analyse(source, "m.py", Config(select=("F706", "F401"))).findings]
+    assert found == [2, 5, 10]

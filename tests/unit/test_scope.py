@@ -64,6 +64,36 @@ def test_dunder_class_is_defined_in_methods() -> None:
     assert undefined("class C:\n    def m(self):\n        return __class__\n") == []
 
 
+def test_a_builtin_read_before_an_import_of_its_name_makes_that_import_used() -> None:
+    # pyflakes' rule: the import rebinds a used name (the builtin) and inherits its use
+    assert unused_imports("print(1)\nfrom pprint import pprint as print\n") == []
+    assert unused_imports("from pprint import pprint as print\nprint(1)\n") == []
+
+
+def test_a_builtin_read_in_one_module_is_not_read_in_the_next() -> None:
+    # The builtins' bindings are shared by every module: whether one was read is the
+    # module's own (a read leaking into the next module would hide its unused import).
+    assert unused_imports("print(1)\nfrom pprint import pprint as print\n") == []
+    assert unused_imports("from pprint import pprint as print\n") == ["print"]
+    assert unused_imports("print(1)\nfrom pprint import pprint as print\n") == []
+
+
+def test_deleting_a_builtin_at_module_level_leaves_it_unbound() -> None:
+    assert undefined("del print\n") == []
+    assert undefined("del print\nprint(1)\n") == ["print"]
+
+
+def test_a_name_no_scope_binds_uses_the_star_imports_bound_before_it() -> None:
+    source = """
+    from os import *
+    from sys import *
+    getcwd()
+    from json import *
+    """
+    used = {b.name: b.used for b in model(source).bindings.values()}
+    assert used == {"os.*": True, "sys.*": True, "json.*": False}
+
+
 # --------------------------------------------------------------------------- scopes
 
 

@@ -13,7 +13,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ems.core import parsing
 from ems.core.config import Config
@@ -42,15 +42,38 @@ UNUSED_SUPPRESSION_CODE = "RUF100"
 
 
 @dataclass(frozen=True)
+class ScopePlan:
+    """How the scope pass serves a rule selection (``_scope_pass``): the node types it
+    collects for the rules' ``visit``, and those collected only outside functions."""
+
+    visit: frozenset[type[ast.AST]]
+    outside_functions: frozenset[type[ast.AST]]
+
+
+def scope_plan(rules: Sequence[Rule], dispatch: dict[type[ast.AST], tuple[Rule, ...]]) -> ScopePlan | None:
+    """The scope pass's part for these rules; None when it has none (no rule reads the
+    model, or a rule visits a node type the pass does not hand over one by one)."""
+    if not any(rule.uses_scopes for rule in rules):
+        return None
+    if any(issubclass(t, _NOT_IN_SCOPE_PASS) for t in dispatch):
+        return None
+    outside = [t for t, interested in dispatch.items() if all(r.outside_functions_only for r in interested)]
+    return ScopePlan(frozenset(dispatch), frozenset(outside))
+
+
+@dataclass(frozen=True)
 class SelectedRules:
     rules: tuple[Rule, ...]
     dispatch: dict[type[ast.AST], tuple[Rule, ...]]
     enabled: frozenset[str]
+    plan: ScopePlan | None  # ``scope_plan(rules, dispatch)``, once per configuration
 
 
 # Selections kept per rule set: a scan meets one or a few configurations; an editor
 # session may meet more over time, so the oldest are dropped past this many.
 _SELECTIONS_KEPT = 32
+# The key under which ``ruleset.selections`` keeps the last configuration met and its rules.
+_LAST_SELECTION = "last"
 
 
 def select_rules(ruleset: RuleSet, config: Config, path: str) -> tuple[SelectedRules, frozenset[str]]:
@@ -61,6 +84,12 @@ def select_rules(ruleset: RuleSet, config: Config, path: str) -> tuple[SelectedR
     keeps per-document state in the context (``ctx.memo``), never on ``self``.
     """
     cache = ruleset.selections
+    if not config.per_file_ignores:
+        # The configuration of the previous file, most often: a ``Config`` hashes all its
+        # fields on every dict lookup (25 µs, a file's whole rule selection otherwise).
+        last = cache.get(_LAST_SELECTION)
+        if last is not None and last[0] is config:
+            return last[1], last[1].enabled
     key: object = config
     if config.per_file_ignores:
         key = (config, config.selected(ruleset.codes, path))
@@ -72,10 +101,13 @@ def select_rules(ruleset: RuleSet, config: Config, path: str) -> tuple[SelectedR
         for rule in rules:
             for node_type in rule.node_types:
                 dispatch.setdefault(node_type, []).append(rule)
-        selected = SelectedRules(rules, {k: tuple(v) for k, v in dispatch.items()}, enabled)
+        frozen = {k: tuple(v) for k, v in dispatch.items()}
+        selected = SelectedRules(rules, frozen, enabled, scope_plan(rules, frozen))
         if len(cache) >= _SELECTIONS_KEPT:
             cache.pop(next(iter(cache)))
         cache[key] = selected
+    if key is config:
+        cache[_LAST_SELECTION] = (config, selected)  # holds ``config``: its id is not reused
     return selected, selected.enabled
 
 
@@ -167,7 +199,7 @@ def _checked(
     selected, enabled = select_rules(ruleset, config, path)
     ctx = AnalysisContext(path=path, source=src, tree=tree, fact_log=fact_log)
     walk_started = time.perf_counter()
-    raw, errors = run_rules(ctx, selected.rules, selected.dispatch)
+    raw, errors = run_rules(ctx, selected.rules, selected.dispatch, selected.plan)
     timings["rules"] = time.perf_counter() - walk_started
     if on_tree is not None:
         on_tree(tree, ctx._cache.get("scopes"))  # type: ignore[arg-type]
@@ -224,9 +256,13 @@ def finish(
 
 
 def run_rules(
-    ctx: AnalysisContext, rules: Sequence[Rule], dispatch: dict[type[ast.AST], tuple[Rule, ...]]
+    ctx: AnalysisContext,
+    rules: Sequence[Rule],
+    dispatch: dict[type[ast.AST], tuple[Rule, ...]],
+    plan: ScopePlan | Literal["unplanned"] | None = "unplanned",
 ) -> tuple[list[tuple[type[Rule], Hit]], list[RuleError]]:
-    """The shared walk (``visit``) and the module passes (``check``) over ``ctx.tree``.
+    """The shared walk (``visit``) and the module passes (``check``) over ``ctx.tree``;
+    ``plan``: ``scope_plan(rules, dispatch)`` if the caller has it (else worked out here).
 
     A rule that raises is contained: one ``RuleError`` and a log record per rule, and the
     other rules' hits still arrive. Also used by ``ems.core.incremental`` on parts of a file.
@@ -242,7 +278,7 @@ def run_rules(
             log.error("rule %s raised %s on %s", rule.code, type(exc).__name__, ctx.path, exc_info=exc)
 
     if dispatch:
-        visited = _scope_pass(ctx, rules, dispatch)
+        visited = _scope_pass(ctx, scope_plan(rules, dispatch) if plan == "unplanned" else plan)
         if visited is None:
             _walk(ctx.tree, ctx, dispatch, raw, broken, contain)
         else:
@@ -277,24 +313,21 @@ _NOT_IN_SCOPE_PASS: tuple[type[ast.AST], ...] = (
 )
 
 
-def _scope_pass(
-    ctx: AnalysisContext, rules: Sequence[Rule], dispatch: dict[type[ast.AST], tuple[Rule, ...]]
-) -> list[ast.AST] | None:
+def _scope_pass(ctx: AnalysisContext, plan: ScopePlan | None) -> list[ast.AST] | None:
     """One walk for both: when a selected rule reads the scope model, build it now in a
     pass that also collects the nodes the rules visit. None: walk the tree instead (no
-    rule needs the model, it is built already, or a node type it does not deliver).
+    rule needs the model, it is built already, or a node type it does not deliver:
+    ``plan`` is None).
 
     Measured on the standard library: the engine's own walk alone cost a third of
     ``ast.parse`` (see docs/implementation/performance.md, issue 18).
     """
-    if "scopes" in ctx._cache or not any(rule.uses_scopes for rule in rules):
-        return None
-    if any(issubclass(t, _NOT_IN_SCOPE_PASS) for t in dispatch):
+    if plan is None or "scopes" in ctx._cache:
         return None
     from ems.core.scope import build_scope_model
 
     try:
-        model = build_scope_model(ctx.tree, ctx, visit=dispatch)
+        model = build_scope_model(ctx.tree, ctx, visit=plan.visit, outside_functions=plan.outside_functions)
     except (Exception, RecursionError):
         return None  # each scope rule meets the error itself, contained as before
     ctx._cache["scopes"] = model

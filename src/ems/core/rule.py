@@ -230,6 +230,9 @@ class AnalysisContext:
 
     @property
     def scopes(self):
+        model = self._cache.get("scopes")  # built by the engine's pass, most often
+        if model is not None:
+            return model
         from ems.core.scope import build_scope_model
 
         return self.memo("scopes", lambda: build_scope_model(self.tree, self))
@@ -354,6 +357,10 @@ class Rule:
     # the same pass that collects the nodes for every rule's ``visit`` (one walk per file).
     # A rule that reads it without saying so still works (the model is built on demand).
     uses_scopes: ClassVar[bool] = False
+    # True when ``visit`` reports only nodes met outside every function body (F706's
+    # ``return``): the scope pass, which knows the innermost scope of each node it meets,
+    # then hands it only those (the standard library's 13,000 returns are all in functions).
+    outside_functions_only: ClassVar[bool] = False
     # True when a finding of this rule that a fix brings means the fix broke the code (a
     # name left undefined, one shadowed): verification runs the rule on every fixed text
     # whatever the user selected, and refuses such a fix (``ems.fixes.engine.verifying``).

@@ -29,6 +29,8 @@ from __future__ import annotations
 import ast
 import bisect
 import builtins
+import functools
+import operator
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -69,6 +71,7 @@ MODULE, CLASS, FUNCTION, COMPREHENSION, GENERATOR, TYPE_PARAMS = range(6)
 
 _FOR_TYPES = (ast.For, ast.AsyncFor)
 _TRY_TYPES: tuple[type[ast.AST], ...] = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+_LOOP_TARGET_TYPES = (*_FOR_TYPES, ast.comprehension)
 _SKIP_IN_GET_PARENT = (ast.Tuple, ast.List, ast.Set, ast.Starred, ast.Name, ast.Attribute, ast.Subscript)
 # Fields that never hold a node that binds or reads a name (operators, contexts, flags).
 _SCALAR_FIELDS = frozenset(
@@ -76,6 +79,9 @@ _SCALAR_FIELDS = frozenset(
 )
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _REVERSED_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELD_GETTERS: dict[type, Callable[[Any], Iterable[Any]]] = {}
+# The work loop's own cases in ``_Checker._dispatch`` (its handlers are callables).
+_NAME, _CALL, _COLLECT, _COLLECT_OUTSIDE_FUNCTIONS = 1, 2, 3, 4
 
 
 def _child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
@@ -84,6 +90,43 @@ def _child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
     if fields is None:
         fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _SCALAR_FIELDS)
     return fields
+
+
+@functools.cache
+def _walked_classes(skip_constants: bool) -> WalkedClasses:
+    """Which field values the pass descends into; shared by every checker of the process
+    (filled once per class: filling it per file cost 2 % of the pass). Outside an
+    annotation a plain constant binds and reads nothing, so it is skipped."""
+    return WalkedClasses((ast.Constant,) if skip_constants else ())
+
+
+def _field_getter(cls: type[ast.AST]) -> Callable[[Any], Iterable[Any]]:
+    """A function giving the values of ``_child_fields(cls)`` of a node, in order: one C
+    call per node instead of a ``getattr`` per field. A node made by hand may lack a field
+    (``getattr``'s default None then, as before)."""
+    getter = _FIELD_GETTERS.get(cls)
+    if getter is None:
+        fields = _child_fields(cls)
+        if not fields:
+            getter = _no_fields
+        elif len(fields) == 1:
+            one = fields[0]
+            getter = lambda node: (getattr(node, one, None),)  # noqa: E731
+        else:
+            every = operator.attrgetter(*fields)
+
+            def getter(node: Any) -> Iterable[Any]:
+                try:
+                    return every(node)
+                except AttributeError:
+                    return [getattr(node, f, None) for f in fields]
+
+        _FIELD_GETTERS[cls] = getter
+    return getter
+
+
+def _no_fields(node: Any) -> tuple[()]:
+    return ()
 
 
 def _reversed_child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
@@ -125,7 +168,26 @@ class Definition(Binding):
 
 
 class Builtin(Definition):
+    """A name the interpreter provides. One unchangeable instance per name serves every
+    module (making ~160 of them per file was 5 % of the pass): whether a module read it is
+    kept by its checker (``_Checker.builtins_read``), so ``used`` never changes here."""
+
     __slots__ = ()
+
+    @property
+    def used(self) -> bool:
+        return False
+
+    @used.setter
+    def used(self, value: bool) -> None:
+        return None
+
+
+@functools.cache
+def _builtin_scope(is_init: bool) -> dict[str, Builtin]:
+    """The bindings a module starts with (never changed: ``Scope.update`` copies them)."""
+    names = BUILTINS | {"__path__"} if is_init else BUILTINS
+    return {name: Builtin(name, None) for name in sorted(names)}
 
 
 class Importation(Definition):
@@ -305,7 +367,6 @@ _PLAIN_READ: frozenset[type[Binding]] = frozenset(
     {
         Binding,
         Definition,
-        Builtin,
         Argument,
         Assignment,
         NamedExprAssignment,
@@ -318,6 +379,11 @@ _PLAIN_READ: frozenset[type[Binding]] = frozenset(
         GlobalBinding,
     }
 )
+
+
+# The imports an unused one is reported of (not ``*`` nor ``__future__``): one set test
+# per binding of every scope at its end, instead of two ``isinstance`` calls.
+_REPORTED_IMPORTS: frozenset[type[Binding]] = frozenset({Importation, SubmoduleImportation, ImportationFrom})
 
 
 # --------------------------------------------------------------------------- scopes
@@ -383,6 +449,8 @@ class ScopeModel:
     shadowed_imports: list[Redefinition] = field(default_factory=list)
     # Store node (Name, alias, def, handler) -> its binding, for rules that ask "is this used?"
     bindings: dict[ast.AST, Binding] = field(default_factory=dict)
+    # Node -> parent, for every node the pass met but a name read without a work item of
+    # its own (nothing asks where a read is; a fifth of all nodes, left out of the map).
     parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
     star_imported: bool = False
     all_names: frozenset[str] = frozenset()
@@ -405,6 +473,7 @@ def build_scope_model(
     ctx: AnalysisContext | None = None,
     free_loads: list[FreeLoad] | None = None,
     visit: Iterable[type[ast.AST]] = (),
+    outside_functions: Iterable[type[ast.AST]] = (),
 ) -> ScopeModel:
     """Analyse ``tree``; ``ctx`` supplies the path (``__init__.py`` rules).
 
@@ -414,7 +483,9 @@ def build_scope_model(
 
     With ``visit`` (node types), the pass also collects every node of those types into
     ``model.visited``: the engine dispatches the rules' ``visit`` over them with the
-    ancestors read from ``model.parents``, so a file is walked once, not twice.
+    ancestors read from ``model.parents``, so a file is walked once, not twice. Those of
+    them in ``outside_functions`` are collected only outside function bodies (the rules
+    that visit them report nothing inside one: ``Rule.outside_functions_only``).
     """
     is_init = bool(ctx is not None and ctx.is_init_module)
     # Scanning a function body for `global` costs a walk: done only for the functions
@@ -422,7 +493,9 @@ def build_scope_model(
     # are found on the first function body met: a tree without one (a keystroke's few
     # lines, checked with the whole document as their source) never scans the text.
     global_text = None if ctx is None else ctx.source.text
-    return _Checker(tree, is_init, global_text, free_loads, frozenset(visit)).model
+    return _Checker(
+        tree, is_init, global_text, free_loads, frozenset(visit), frozenset(outside_functions)
+    ).model
 
 
 def _word_lines(text: str, word: str) -> list[int]:
@@ -464,6 +537,7 @@ class _Checker:
         global_text: str | None = None,
         free_loads: list[FreeLoad] | None = None,
         visit: frozenset[type[ast.AST]] = frozenset(),
+        outside_functions: frozenset[type[ast.AST]] = frozenset(),
     ) -> None:
         self.is_init = is_init
         self.free_loads = free_loads
@@ -478,27 +552,25 @@ class _Checker:
         self.undefined: list[UndefinedName] = []
         self.annotations_future = False
         self.root = tree
-        self.handlers = self._handlers()
+        self.handlers = _dispatch_table(visit, outside_functions)
         # Nodes made by parsing string annotations: walked for names, never visited by rules.
         self.synthetic: set[ast.AST] = set()
+        # The node types the rules visit: the work loop collects them as it meets them.
+        self.collected: frozenset[type[ast.AST]] = visit
         self.visit_attributes = ast.Attribute in visit
-        if visit:
-            append = self.model.visited.append
-            generic = self._push_children
-            for cls in visit:
-                self.handlers[cls] = _collecting(self.handlers.get(cls, generic), append)
-        self.walked = WalkedClasses((ast.Constant,))
-        self.walked_in_annotation = WalkedClasses(())
-        # ``_push_children`` handles leading names in place unless the rules collect names
-        # (the engine never asks that of this pass: ``Name`` is not handed over).
+        self.walked = _walked_classes(True)
+        self.walked_in_annotation = _walked_classes(False)
+        # Names read are handled in place unless the rules collect names (the engine never
+        # asks that of this pass: ``Name`` is not handed over).
         self.inline_name: type[ast.AST] | None = ast.Name if ast.Name not in visit else None
-        self.attribute_handler = self.handlers[ast.Attribute]
 
         module = Scope(MODULE, tree)
-        for name in BUILTINS if free_loads is None else ():
-            module[name] = Builtin(name, None)
-        if is_init and free_loads is None:
-            module["__path__"] = Builtin("__path__", None)
+        if free_loads is None:
+            module.update(_builtin_scope(is_init))
+        # The builtins this module read (``Builtin`` instances are shared, see there).
+        self.builtins_read: set[str] = set()
+        # Its ``from m import *`` bindings, in order (``_undefined`` marks them used).
+        self.star_imports: list[StarImportation] = []
         self.scope_stack: list[Scope] = [module]
         self._push_children(tree, NO_ANNOTATION, ())
         self._drain()
@@ -515,37 +587,145 @@ class _Checker:
         if self.synthetic:
             synthetic = self.synthetic
             self.model.visited = [n for n in self.model.visited if n not in synthetic]
-        # The handlers are bound methods: a reference cycle through ``self`` that would
-        # leave the whole tree (reachable from ``root`` and ``parents``) to the cyclic
-        # garbage collector instead of reference counting.
-        self.handlers = {}
-        del self.attribute_handler
 
     # -- the work loop -----------------------------------------------------------
 
     def _drain(self) -> None:
+        """Run the work stack empty: the one loop every node of the module goes through.
+
+        Nodes without a handler of their own (two thirds of them) are walked right here:
+        their leading names read and attribute chains on a name are handled in place, the
+        first child that needs more becomes the next node without a work item (it would be
+        the very next item anyway), and the rest are pushed, last first.
+        """
         stack = self.stack
-        handlers = self.handlers
+        pop = stack.pop
+        extend = stack.extend
+        scopes = self.scope_stack  # (the same list until this run of the stack ends)
+        dispatch = self.handlers.get
         parents = self.parents
-        generic = self._push_children
         handle_load = self.handle_load
-        # A quarter of all work items are names read: handled here, without the handler's
-        # call (unless the rules collect names, which the engine never asks of this pass).
+        name_now = self._name
+        attribute = self._attribute
+        call = self._call
+        collect = self.model.visited.append
+        collect_attribute = self.visit_attributes
+        collect_call = ast.Call in self.collected
+        walked_plain, walked_in_annotation = self.walked, self.walked_in_annotation
+        getters = _FIELD_GETTERS
+        # Names read are handled in place (unless the rules collect names, which the
+        # engine never asks of this pass): a quarter of all nodes.
         name_cls = self.inline_name
-        load = ast.Load
+        attribute_cls, load, tuple_cls, int_cls = ast.Attribute, ast.Load, tuple, int
+        name_real = ast.Name
+        typing_calls = _TYPING_CALLS
         while stack:
-            item = stack.pop()
-            if item.__class__ is tuple:
-                node, parent, ann, exc = item
+            item = pop()
+            if item.__class__ is not tuple_cls:
+                item()
+                continue
+            node, parent, ann, exc = item
+            while True:
                 if parent is not None:
                     parents[node] = parent
                 cls = node.__class__
-                if cls is name_cls and node.ctx.__class__ is load and node.id != "locals":
-                    handle_load(node, node.id, ann, exc)
-                    continue
-                handlers.get(cls, generic)(node, ann, exc)
-            else:
-                item()
+                handler = dispatch(cls)
+                if handler is not None:
+                    if handler.__class__ is not int_cls:
+                        handler(self, node, ann, exc)
+                        break
+                    if handler == _NAME:
+                        if node.ctx.__class__ is load and node.id != "locals":
+                            handle_load(node, node.id, ann, exc)
+                        else:
+                            name_now(node, ann, exc)
+                        break
+                    if handler == _CALL:
+                        if collect_call:
+                            collect(node)
+                        # Most calls are plain: only a typing call, ``__all__.extend(...)``
+                        # or a call inside an annotation needs ``_call``.
+                        func = node.func
+                        func_cls = func.__class__
+                        member = (
+                            func.id
+                            if func_cls is name_real
+                            else func.attr
+                            if func_cls is attribute_cls
+                            else None
+                        )
+                        if ann or member in typing_calls or member in _ALL_METHODS:
+                            call(node, ann, exc)
+                            break
+                    elif handler == _COLLECT or scopes[-1].kind != FUNCTION:
+                        collect(node)
+                walked = walked_in_annotation if ann else walked_plain
+                getter = getters.get(cls)
+                if getter is None:
+                    getter = _field_getter(cls)
+                first: Any = None
+                rest: list[Any] | None = None
+                for value in getter(node):
+                    if value.__class__ is list:
+                        for child in value:
+                            child_cls = child.__class__
+                            if first is not None:
+                                if walked[child_cls]:
+                                    if rest is None:
+                                        rest = [(child, node, ann, exc)]
+                                    else:
+                                        rest.append((child, node, ann, exc))
+                            elif child_cls is name_cls:
+                                if child.ctx.__class__ is load and child.id != "locals":
+                                    handle_load(child, child.id, ann, exc)
+                                else:
+                                    first = child
+                            elif child_cls is attribute_cls:
+                                head = child.value
+                                while head.__class__ is attribute_cls:
+                                    head = head.value
+                                if head.__class__ is name_cls:
+                                    parents[child] = node
+                                    if collect_attribute:
+                                        collect(child)
+                                    attribute(child, ann, exc)
+                                else:
+                                    first = child
+                            elif walked[child_cls]:
+                                first = child
+                        continue
+                    child_cls = value.__class__  # one node, or a scalar (never walked)
+                    if first is not None:
+                        if walked[child_cls]:
+                            if rest is None:
+                                rest = [(value, node, ann, exc)]
+                            else:
+                                rest.append((value, node, ann, exc))
+                    elif child_cls is name_cls:
+                        if value.ctx.__class__ is load and value.id != "locals":
+                            handle_load(value, value.id, ann, exc)
+                        else:
+                            first = value
+                    elif child_cls is attribute_cls:
+                        head = value.value
+                        while head.__class__ is attribute_cls:
+                            head = head.value
+                        if head.__class__ is name_cls:
+                            parents[value] = node
+                            if collect_attribute:
+                                collect(value)
+                            attribute(value, ann, exc)
+                        else:
+                            first = value
+                    elif walked[child_cls]:
+                        first = value
+                if rest is not None:
+                    rest.reverse()
+                    extend(rest)
+                if first is None:
+                    break
+                parent = node
+                node = first
 
     def _push(self, items: list[Any]) -> None:
         items.reverse()
@@ -608,7 +788,6 @@ class _Checker:
         cls = child.__class__
         if cls is self.inline_name:
             if child.ctx.__class__ is ast.Load and child.id != "locals":
-                self.parents[child] = node
                 self.handle_load(child, child.id, ann, exc)
                 return True
         elif cls is ast.Attribute:
@@ -617,7 +796,9 @@ class _Checker:
                 head = head.value
             if head.__class__ is self.inline_name:
                 self.parents[child] = node
-                self.attribute_handler(child, ann, exc)
+                if self.visit_attributes:
+                    self.model.visited.append(child)
+                self._attribute(child, ann, exc)
                 return True
         return False
 
@@ -637,48 +818,48 @@ class _Checker:
     def scope(self) -> Scope:
         return self.scope_stack[-1]
 
-    def _handlers(self) -> dict[type[ast.AST], Callable[[Any, int, tuple[str, ...]], None]]:
-        h: dict[type[ast.AST], Callable[[Any, int, tuple[str, ...]], None]] = {
-            ast.Name: self._name,
-            ast.Attribute: self._attribute,
-            ast.Constant: self._constant,
-            ast.Pass: self._ignore,
-            ast.For: self._for,
-            ast.AsyncFor: self._for,
-            ast.comprehension: self._for,
-            ast.Subscript: self._subscript,
-            ast.Call: self._call,
-            ast.Dict: self._dict,
-            ast.Global: self._global,
-            ast.Nonlocal: self._global,
-            ast.GeneratorExp: self._comprehension,
-            ast.ListComp: self._comprehension,
-            ast.SetComp: self._comprehension,
-            ast.DictComp: self._comprehension,
-            ast.FunctionDef: self._function,
-            ast.AsyncFunctionDef: self._function,
-            ast.Lambda: self._lambda,
-            ast.ClassDef: self._class,
-            ast.Assign: self._assign,
-            ast.NamedExpr: self._assign,
-            ast.AugAssign: self._augassign,
-            ast.AnnAssign: self._annassign,
-            ast.Import: self._import,
-            ast.ImportFrom: self._importfrom,
-            ast.ExceptHandler: self._excepthandler,
-            ast.MatchAs: self._match_target,
-            ast.MatchStar: self._match_target,
-            ast.MatchMapping: self._match_target,
-            ast.Expr: self._expr,
+    @staticmethod
+    def _handlers() -> dict[type[ast.AST], Callable[..., None]]:
+        """Each node class's handler, unbound (called with the checker first)."""
+        h: dict[type[ast.AST], Callable[..., None]] = {
+            ast.Name: _Checker._name,
+            ast.Attribute: _Checker._attribute,
+            ast.Constant: _Checker._constant,
+            ast.Pass: _Checker._ignore,
+            ast.For: _Checker._for,
+            ast.AsyncFor: _Checker._for,
+            ast.comprehension: _Checker._for,
+            ast.Subscript: _Checker._subscript,
+            ast.Dict: _Checker._dict,
+            ast.Global: _Checker._global,
+            ast.Nonlocal: _Checker._global,
+            ast.GeneratorExp: _Checker._comprehension,
+            ast.ListComp: _Checker._comprehension,
+            ast.SetComp: _Checker._comprehension,
+            ast.DictComp: _Checker._comprehension,
+            ast.FunctionDef: _Checker._function,
+            ast.AsyncFunctionDef: _Checker._function,
+            ast.Lambda: _Checker._lambda,
+            ast.ClassDef: _Checker._class,
+            ast.Assign: _Checker._assign,
+            ast.NamedExpr: _Checker._assign,
+            ast.AugAssign: _Checker._augassign,
+            ast.AnnAssign: _Checker._annassign,
+            ast.Import: _Checker._import,
+            ast.ImportFrom: _Checker._importfrom,
+            ast.ExceptHandler: _Checker._excepthandler,
+            ast.MatchAs: _Checker._match_target,
+            ast.MatchStar: _Checker._match_target,
+            ast.MatchMapping: _Checker._match_target,
         }
         for try_type in _TRY_TYPES:
-            h[try_type] = self._try
+            h[try_type] = _Checker._try
         type_alias = getattr(ast, "TypeAlias", None)
         if type_alias is not None:  # Python 3.12+
-            h[type_alias] = self._type_alias
-            h[ast.TypeVar] = self._type_var  # type: ignore[attr-defined]
-            h[ast.ParamSpec] = self._type_var_store  # type: ignore[attr-defined]
-            h[ast.TypeVarTuple] = self._type_var_store  # type: ignore[attr-defined]
+            h[type_alias] = _Checker._type_alias
+            h[ast.TypeVar] = _Checker._type_var  # type: ignore[attr-defined]
+            h[ast.ParamSpec] = _Checker._type_var_store  # type: ignore[attr-defined]
+            h[ast.TypeVarTuple] = _Checker._type_var_store  # type: ignore[attr-defined]
         return h
 
     def _ignore(self, node: ast.AST, ann: int, exc: tuple[str, ...]) -> None:
@@ -760,13 +941,16 @@ class _Checker:
 
     def add_binding(self, node: ast.AST, value: Binding) -> None:
         """Bind ``value`` in the current scope; report redefinitions like pyflakes."""
+        name = value.name
         current = self.scope_stack[-1]
+        existing = current.get(name)
         scope = current
-        for scope in reversed(self.scope_stack):
-            if value.name in scope:
-                break
-        existing = scope.get(value.name)
-        if existing is not None and not isinstance(existing, Builtin):
+        if existing is None:
+            for scope in reversed(self.scope_stack):
+                existing = scope.get(name)
+                if existing is not None:
+                    break
+        if existing is not None and existing.__class__ is not Builtin:
             loop_var = isinstance(value.source, ast.expr) and isinstance(
                 self.get_parent(value.source), _FOR_TYPES
             )
@@ -793,10 +977,11 @@ class _Checker:
             ):
                 existing.redefined.append((node, value))
 
-        if value.name in current:
-            value.used = current[value.name].used
+        previous = existing if scope is current else None  # ``current.get(name)``
+        if previous is not None:
+            value.used = name in self.builtins_read if previous.__class__ is Builtin else previous.used
 
-        if value.name not in current or not isinstance(value, Annotation):
+        if previous is None or not isinstance(value, Annotation):
             if isinstance(value, NamedExprAssignment):
                 target = next(
                     s for s in reversed(self.scope_stack) if s.kind not in (COMPREHENSION, GENERATOR)
@@ -842,9 +1027,34 @@ class _Checker:
         return ann == STRING_ANNOTATION or (ann == BARE_ANNOTATION and self.annotations_future)
 
     def handle_load(self, node: ast.AST, name: str, ann: int, exc: tuple[str, ...]) -> None:
+        # Most reads find a plain binding in the innermost scope, or, in a function at the
+        # module's top level or a method of a top-level class, in the module: answered
+        # first, as the loop below would (a class scope is skipped from a method).
+        scopes = self.scope_stack
+        current = scopes[-1]
+        binding = current.get(name)
+        if binding is None:
+            depth = len(scopes)
+            if current.kind == FUNCTION and (
+                depth == 2 or (depth == 3 and scopes[1].kind == CLASS and name != "__class__")
+            ):
+                binding = scopes[0].get(name)
+                if binding is not None:
+                    if binding.__class__ in _PLAIN_READ:
+                        binding.used = True
+                        return
+                    if binding.__class__ is Builtin:
+                        self.builtins_read.add(name)
+                        return
+        elif current.kind != CLASS or name != "__class__":
+            if binding.__class__ in _PLAIN_READ:
+                binding.used = True
+                return
+            if binding.__class__ is Builtin:
+                self.builtins_read.add(name)
+                return
         can_access_class_vars: bool | None = None
         star = False
-        current = self.scope_stack[-1]
         for scope in reversed(self.scope_stack):
             if scope.kind == CLASS:
                 if name == "__class__":
@@ -854,7 +1064,11 @@ class _Checker:
             binding = scope.get(name)
             if binding is not None:
                 binding.used = True
-                if binding.__class__ in _PLAIN_READ:
+                cls = binding.__class__
+                if cls in _PLAIN_READ:
+                    return
+                if cls is Builtin:
+                    self.builtins_read.add(name)
                     return
                 if isinstance(binding, Unbound):
                     if scope is current or binding.bound is None:
@@ -870,6 +1084,8 @@ class _Checker:
                     other = scope.get(binding.full_name)
                     if other is not None:
                         other.used = True
+                        if other.__class__ is Builtin:
+                            self.builtins_read.add(binding.full_name)
                 return
             star = star or scope.star_imported
             if can_access_class_vars is not False:
@@ -887,10 +1103,10 @@ class _Checker:
         """A name found in no scope: F821 unless a star import or a guard may supply it."""
         current = self.scope_stack[-1]
         if star:
-            for scope in self.scope_stack:
-                for binding in scope.values():
-                    if isinstance(binding, StarImportation):
-                        binding.used = True
+            module = self.scope_stack[0]  # the only scope a star import binds in
+            for binding in self.star_imports:
+                if module.get(binding.name) is binding:
+                    binding.used = True
             return
         if name in CLASS_MAGIC and current.kind == CLASS:
             return
@@ -899,12 +1115,18 @@ class _Checker:
         self.undefined.append(UndefinedName(name, node))
 
     def handle_store(self, node: ast.AST, name: str) -> None:
-        parent_stmt = self.get_parent(node)
         direct = self.parents.get(node)
         binding: Binding
+        if direct.__class__ is ast.Assign and name != "__all__":
+            # ``name = ...``, most stores: what the cases below find for it, at once
+            binding = Assignment(name, node)
+            self.model.bindings[node] = binding
+            self.add_binding(node, binding)
+            return
+        parent_stmt = self.get_parent(node)
         if isinstance(parent_stmt, ast.AnnAssign) and parent_stmt.value is None:
             binding = Annotation(name, node)
-        elif isinstance(parent_stmt, (*_FOR_TYPES, ast.comprehension)) or (
+        elif isinstance(parent_stmt, _LOOP_TARGET_TYPES) or (
             parent_stmt is not direct and not _is_literal_tuple_unpacking(parent_stmt)
         ):
             binding = Binding(name, node)
@@ -977,10 +1199,10 @@ class _Checker:
             node = value
             value = node.value
         if value.__class__ is ast.Name:
-            parents[value] = node
             if value.ctx.__class__ is ast.Load and value.id != "locals":
                 self.handle_load(value, value.id, ann, exc)
             else:
+                parents[value] = node
                 self._name(value, ann, exc)
         elif ann or value.__class__ is not ast.Constant:  # as in ``_children``
             self.stack.append((value, node, ann, exc))
@@ -1173,12 +1395,12 @@ class _Checker:
         parents = self.parents
         parents[a] = node
         items: list[Any] = []
+        arguments = [arg for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg) if arg]
         # Each item's parent is the true one (``arg``, ``arguments``): rules read ancestors.
-        for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg):
-            if arg is not None:
-                parents[arg] = a
-                if arg.annotation is not None:
-                    items.extend(self._annotation(arg.annotation, arg, exc))
+        for arg in arguments:
+            parents[arg] = a
+            if arg.annotation is not None:
+                items.extend(self._annotation(arg.annotation, arg, exc))
         if not isinstance(node, ast.Lambda):
             items.extend(self._annotation(node.returns, node, exc))
         items.extend((d, a, NO_ANNOTATION, exc) for d in (*a.defaults, *a.kw_defaults) if d is not None)
@@ -1187,21 +1409,20 @@ class _Checker:
             # No parser makes an empty body: it is the incremental outline's mark for a
             # body analysed separately (ems.core.incremental), so there is nothing to run.
             return
-        self._defer(lambda: self._run_function(node))
+        self._defer(lambda: self._run_function(node, arguments))
 
-    def _run_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+    def _run_function(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, arguments: list[ast.arg]
+    ) -> None:
         """A deferred body: runs from an empty work stack, so the scope is entered and the
-        arguments bound right here, before the body's items (no work item for each)."""
-        a = node.args
+        ``arguments`` bound right here, before the body's items (no work item for each)."""
         self.scope_stack.append(Scope(FUNCTION, node))
-        parents = self.parents
-        arguments = [
-            arg for arg in (*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg) if arg is not None
-        ]
+        # (each argument's parent was set by ``_lambda``)
+        bindings = self.model.bindings
+        add_binding = self.add_binding
         for arg in arguments:
-            parents[arg] = a
-        for arg in arguments:
-            self._bind_definition(arg, Argument(arg.arg, arg))
+            binding = bindings[arg] = Argument(arg.arg, arg)
+            add_binding(arg, binding)
         stack = self.stack
         stack.append(self._leave)
         body = node.body
@@ -1225,13 +1446,31 @@ class _Checker:
 
     def _assign(self, node: ast.Assign | ast.NamedExpr, ann: int, exc: tuple[str, ...]) -> None:
         stack = self.stack
+        value = node.value
         if isinstance(node, ast.Assign):
-            stack.extend([(t, node, ann, exc) for t in reversed(node.targets)])
+            targets = node.targets
+            if len(targets) == 1:
+                target = targets[0]
+                if (value.__class__ is ast.Constant and not ann) or self._handled_now(value, node, ann, exc):
+                    if (
+                        target.__class__ is ast.Name
+                        and self.inline_name is not None  # (else the rules collect names)
+                        and target.ctx.__class__ is ast.Store
+                    ):
+                        # ``name = <a name or attribute chain>``: the store is the very next
+                        # item, handled at once
+                        self.parents[target] = node
+                        self.handle_store(target, target.id)
+                    else:
+                        stack.append((target, node, ann, exc))
+                    return
+                stack.append((target, node, ann, exc))
+            else:
+                stack.extend([(t, node, ann, exc) for t in reversed(targets)])
         else:
             stack.append((node.target, node, ann, exc))
-        value = node.value
-        if not self._handled_now(value, node, ann, exc):
-            stack.append((value, node, ann, exc))
+        if not self._handled_now(value, node, ann, exc) and (ann or value.__class__ is not ast.Constant):
+            stack.append((value, node, ann, exc))  # (a plain constant reads nothing)
 
     def _augassign(self, node: ast.AugAssign, ann: int, exc: tuple[str, ...]) -> None:
         target = node.target
@@ -1294,6 +1533,7 @@ class _Checker:
                     continue
                 self.scope.star_imported = True
                 binding = StarImportation(module, node, alias)
+                self.star_imports.append(binding)
             else:
                 binding = ImportationFrom(name, node, module, alias.name, alias)
             self.model.bindings[alias] = binding
@@ -1346,9 +1586,6 @@ class _Checker:
             self.handle_store(node, name)
         self._push_children(node, ann, exc)
 
-    def _expr(self, node: ast.Expr, ann: int, exc: tuple[str, ...]) -> None:
-        self.stack.append((node.value, node, ann, exc))
-
     # -- end of module -----------------------------------------------------------
 
     def _check_dead_scopes(self) -> None:
@@ -1381,29 +1618,46 @@ class _Checker:
                     for binding in scope.values():
                         if isinstance(binding, StarImportation):
                             binding.used = True
-            for binding in scope.values():
-                if not isinstance(binding, Importation) or isinstance(
-                    binding, (StarImportation, FutureImportation)
-                ):
+            for value in scope.values():
+                if value.__class__ not in _REPORTED_IMPORTS:
                     continue
+                binding = cast(Importation, value)
                 if binding.used or binding.name in all_names or binding.is_explicit_reexport:
                     continue
                 model.unused_imports.append(UnusedImport(binding, scope.kind))
-                for where, value in binding.redefined:
-                    model.redefinitions.append(Redefinition(binding.name, where, value, binding))
+                for where, new in binding.redefined:
+                    model.redefinitions.append(Redefinition(binding.name, where, new, binding))
         model.unused_imports.sort(key=lambda u: _position(u.binding.alias or u.binding.source))
         model.unused_variables.sort(key=lambda u: _position(u.node))
         model.redefinitions.sort(key=lambda r: _position(r.node))
 
 
-def _collecting(
-    handler: Callable[[Any, int, tuple[str, ...]], None], append: Callable[[ast.AST], None]
-) -> Callable[[Any, int, tuple[str, ...]], None]:
-    """``handler``, recording its node first: how the pass collects the rules' node types."""
+@functools.lru_cache(maxsize=32)
+def _dispatch_table(
+    visit: frozenset[type[ast.AST]], outside_functions: frozenset[type[ast.AST]]
+) -> dict[type[ast.AST], Any]:
+    """What the work loop does per node class: a handler (unbound: the loop passes the
+    checker), or one of the loop's own cases (``_NAME``, ``_CALL``, ``_COLLECT``,
+    ``_COLLECT_OUTSIDE_FUNCTIONS``); a class not here is only walked. (A class with a
+    handler is collected everywhere.) Once per rule selection, not per file: never changed."""
+    dispatch: dict[type[ast.AST], Any] = {}
+    for cls, handler in _Checker._handlers().items():
+        dispatch[cls] = _collecting(handler) if cls in visit else handler
+    if ast.Name not in visit:
+        dispatch[ast.Name] = _NAME
+    dispatch[ast.Call] = _CALL
+    for cls in visit:
+        dispatch.setdefault(cls, _COLLECT_OUTSIDE_FUNCTIONS if cls in outside_functions else _COLLECT)
+    return dispatch
 
-    def handle(node: Any, ann: int, exc: tuple[str, ...]) -> None:
-        append(node)
-        handler(node, ann, exc)
+
+def _collecting(handler: Callable[..., None]) -> Callable[..., None]:
+    """``handler``, recording its node first: how the pass collects the rules' node types
+    that have a handler of their own."""
+
+    def handle(checker: _Checker, node: Any, ann: int, exc: tuple[str, ...]) -> None:
+        checker.model.visited.append(node)
+        handler(checker, node, ann, exc)
 
     return handle
 
@@ -1454,6 +1708,8 @@ def _position(node: ast.AST | None) -> tuple[int, int]:
     return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
 
 
+# ``__all__.<method>(...)``: the calls ``_all_mutation`` reads.
+_ALL_METHODS = frozenset({"extend", "append", "remove"})
 _TYPING_CALLS: dict[str, tuple[Callable[[int], bool], frozenset[str]]] = {
     "cast": (lambda i: i == 0, frozenset({"typ"})),
     "TypeVar": (lambda i: i >= 1, frozenset({"bound", "default"})),

@@ -22,6 +22,7 @@ class ReturnOutsideFunction(Rule):
         "imported. Usually the statement lost its indentation or its `def` line."
     )
     node_types = (ast.Return,)
+    outside_functions_only = True
     valid = (
         Valid("def f():\n    return 1\n"),
         Valid("class A:\n    def f(self):\n        if self:\n            return 1\n"),

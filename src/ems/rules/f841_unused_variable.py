@@ -6,7 +6,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ems.core.model import Finding, Fix, Safety, Severity, Tag
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
@@ -286,16 +286,20 @@ def _kind(node: ast.AST, model: ScopeModel) -> str:
     return ""
 
 
-_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_DECLARING = (
-    ast.Global,
-    ast.Nonlocal,
-    ast.alias,
-    ast.ExceptHandler,
-    ast.MatchAs,
-    ast.MatchStar,
-    ast.MatchMapping,
+# Sets of exact classes (the walk tests ``node.__class__``; ``ast`` node classes are not
+# subclassed by the parser).
+_NESTED = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
+_COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp})
+_DECLARING = frozenset(
+    {
+        ast.Global,
+        ast.Nonlocal,
+        ast.alias,
+        ast.ExceptHandler,
+        ast.MatchAs,
+        ast.MatchStar,
+        ast.MatchMapping,
+    }
 )
 
 
@@ -315,23 +319,37 @@ def _rebinding(function: ast.FunctionDef | ast.AsyncFunctionDef, model: ScopeMod
     plain: dict[str, list[ast.Name]] = {}
     other: dict[str, list[ast.Name]] = {}
     stack: list[ast.AST] = list(function.body)
+    node_class = ast.AST
+    # (the order nodes are met in does not matter: sets, and lists only searched)
     while stack:
         current = stack.pop()
-        if isinstance(current, _NESTED):
-            if not isinstance(current, ast.Lambda):
-                blocked.add(current.name)
+        cls = current.__class__
+        if cls in _NESTED:
+            if cls is not ast.Lambda:
+                blocked.add(current.name)  # type: ignore[attr-defined]
             continue  # its own scope
-        if isinstance(current, _COMPREHENSIONS):
+        if cls in _COMPREHENSIONS:
             # ``(name := ...)`` binds in the function
             blocked.update(n.target.id for n in ast.walk(current) if isinstance(n, ast.NamedExpr))
             continue
-        if isinstance(current, _DECLARING):
+        if cls in _DECLARING:
             blocked.update(_names(current))
-        elif isinstance(current, ast.Name) and not isinstance(current.ctx, ast.Load):
-            binding = model.bindings.get(current)
-            unread = isinstance(current.ctx, ast.Store) and type(binding) is Assignment and not binding.used
-            (plain if unread else other).setdefault(current.id, []).append(current)
-        stack.extend(ast.iter_child_nodes(current))
+        elif cls is ast.Name:
+            name = cast(ast.Name, current)
+            ctx = name.ctx.__class__
+            if ctx is not ast.Load:
+                binding = model.bindings.get(name)
+                unread = ctx is ast.Store and type(binding) is Assignment and not binding.used
+                (plain if unread else other).setdefault(name.id, []).append(name)
+            continue  # a name has no child node but its context
+        # the children, as ``ast.iter_child_nodes`` gives them (a generator per node cost
+        # more than the rest of this walk)
+        for field_name in cls._fields:
+            value = getattr(current, field_name, None)
+            if value.__class__ is list:
+                stack.extend([child for child in value if isinstance(child, node_class)])
+            elif isinstance(value, node_class):
+                stack.append(value)
     return _Rebinding(frozenset(blocked), plain, other)
 
 
