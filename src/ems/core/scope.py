@@ -694,7 +694,10 @@ class _Checker:
                             elif walked[child_cls]:
                                 first = child
                         continue
-                    child_cls = value.__class__  # one node, or a scalar (never walked)
+                    # One node, or a scalar (never walked): the list branch's steps written
+                    # out again, not a loop over ``(value,)``, in the engine's hottest loop
+                    # (performance.md, "Stop 18's end"). Keep the two branches the same.
+                    child_cls = value.__class__
                     if first is not None:
                         if walked[child_cls]:
                             if rest is None:
