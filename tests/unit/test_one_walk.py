@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ems.core.analyse import _NOT_IN_SCOPE_PASS, _walk, analyse
+from ems.core.analyse import _NOT_IN_SCOPE_PASS, _walk, analyse, scope_plan
 from ems.core.config import Config
 from ems.core.registry import load_rules
 from ems.core.rule import AnalysisContext, Hit, ParentChain, Rule
@@ -170,3 +170,69 @@ def test_nodes_visited_only_outside_functions_are_not_handed_over_from_inside_on
     # F706 says so, and finds the same returns as without the shortcut
     found = [f.line for f in analyse(source, "m.py", Config(select=("F706", "F401"))).findings]
     assert found == [2, 5, 10]
+
+
+def test_calls_and_attributes_are_handed_over_only_by_the_names_the_rules_look_for() -> None:
+    source = "open(p)\nio.open(p)\nprint(x.utcnow, a.b.utcnow(), f().utcnow, c.d)\ngetattr(o, 'k')\n"
+    tree = ast.parse(source)
+    ctx = AnalysisContext(path="m.py", source=SourceText(source), tree=tree)
+    every = build_scope_model(tree, ctx, visit=[ast.Call, ast.Attribute])
+    named = build_scope_model(
+        tree,
+        ctx,
+        visit=[ast.Call, ast.Attribute],
+        call_names=frozenset({"open"}),
+        attribute_names=frozenset({"utcnow"}),
+    )
+    assert len(every.visited) == 12  # 6 calls, 6 attributes
+    shown = [ast.unparse(n) for n in named.visited]
+    assert shown == ["open(p)", "io.open(p)", "x.utcnow", "a.b.utcnow", "f().utcnow"]
+
+
+def test_the_plan_names_calls_and_attributes_only_when_every_rule_visiting_them_does() -> None:
+    from ems.core.analyse import select_rules
+
+    ruleset = load_rules()
+    plan = select_rules(ruleset, Config(), "m.py")[0].plan
+    assert plan is not None
+    assert plan.call_names == {"getattr", "open"}
+    assert plan.attribute_names == {"utcnow", "utcfromtimestamp"}
+
+    class AnyCall(Rule):
+        code = "X901"
+        node_types = (ast.Call,)
+        uses_scopes = True
+
+    rules = (AnyCall(), *select_rules(ruleset, Config(), "m.py")[0].rules)
+    dispatch: dict[type[ast.AST], list[Rule]] = {}
+    for rule in rules:
+        for node_type in rule.node_types:
+            dispatch.setdefault(node_type, []).append(rule)
+    wider = scope_plan(rules, {k: tuple(v) for k, v in dispatch.items()})
+    assert wider is not None and wider.call_names is None
+    assert wider.attribute_names == {"utcnow", "utcfromtimestamp"}
+
+
+def test_findings_are_the_same_when_every_call_and_attribute_is_handed_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ruleset = load_rules()
+    texts = [text for _, text in _sources()] + [
+        "import datetime, io\nf = open('x')\ng = io.open('y')\nd = datetime.datetime.utcnow()\n"
+        "h = getattr(o, 'name')\nk = datetime.datetime.utcfromtimestamp\n"
+    ]
+
+    def run() -> list[str]:
+        reports = [analyse(t, "m.py", Config(), ruleset) for t in texts]
+        return [
+            json.dumps([(f.code, str(f.range), f.message, f.fingerprint) for f in r.findings])
+            for r in reports
+        ]
+
+    named = run()
+    engine = importlib.import_module("ems.core.analyse")
+    monkeypatch.setattr(engine, "_visit_names", lambda rules: None)
+    ruleset.selections.clear()  # the plans were kept per configuration
+    assert run() == named
+    codes = {code for report in named for code, *_ in json.loads(report)}
+    assert {"EMS103", "EMS104", "B009"} <= codes

@@ -474,6 +474,8 @@ def build_scope_model(
     free_loads: list[FreeLoad] | None = None,
     visit: Iterable[type[ast.AST]] = (),
     outside_functions: Iterable[type[ast.AST]] = (),
+    call_names: frozenset[str] | None = None,
+    attribute_names: frozenset[str] | None = None,
 ) -> ScopeModel:
     """Analyse ``tree``; ``ctx`` supplies the path (``__init__.py`` rules).
 
@@ -485,7 +487,9 @@ def build_scope_model(
     ``model.visited``: the engine dispatches the rules' ``visit`` over them with the
     ancestors read from ``model.parents``, so a file is walked once, not twice. Those of
     them in ``outside_functions`` are collected only outside function bodies (the rules
-    that visit them report nothing inside one: ``Rule.outside_functions_only``).
+    that visit them report nothing inside one: ``Rule.outside_functions_only``). With
+    ``call_names`` / ``attribute_names``, only the calls whose called name and the
+    attributes whose ``attr`` is one of those are collected (``Rule.visit_names``).
     """
     is_init = bool(ctx is not None and ctx.is_init_module)
     # Scanning a function body for `global` costs a walk: done only for the functions
@@ -494,7 +498,14 @@ def build_scope_model(
     # lines, checked with the whole document as their source) never scans the text.
     global_text = None if ctx is None else ctx.source.text
     return _Checker(
-        tree, is_init, global_text, free_loads, frozenset(visit), frozenset(outside_functions)
+        tree,
+        is_init,
+        global_text,
+        free_loads,
+        frozenset(visit),
+        frozenset(outside_functions),
+        call_names,
+        attribute_names,
     ).model
 
 
@@ -538,6 +549,8 @@ class _Checker:
         free_loads: list[FreeLoad] | None = None,
         visit: frozenset[type[ast.AST]] = frozenset(),
         outside_functions: frozenset[type[ast.AST]] = frozenset(),
+        call_names: frozenset[str] | None = None,
+        attribute_names: frozenset[str] | None = None,
     ) -> None:
         self.is_init = is_init
         self.free_loads = free_loads
@@ -552,12 +565,15 @@ class _Checker:
         self.undefined: list[UndefinedName] = []
         self.annotations_future = False
         self.root = tree
-        self.handlers = _dispatch_table(visit, outside_functions)
+        self.handlers = _dispatch_table(visit, outside_functions, attribute_names)
         # Nodes made by parsing string annotations: walked for names, never visited by rules.
         self.synthetic: set[ast.AST] = set()
         # The node types the rules visit: the work loop collects them as it meets them.
         self.collected: frozenset[type[ast.AST]] = visit
         self.visit_attributes = ast.Attribute in visit
+        # The names a call or an attribute must have to be collected (None: any).
+        self.call_names = call_names
+        self.attribute_names = attribute_names
         self.walked = _walked_classes(True)
         self.walked_in_annotation = _walked_classes(False)
         # Names read are handled in place unless the rules collect names (the engine never
@@ -610,7 +626,9 @@ class _Checker:
         call = self._call
         collect = self.model.visited.append
         collect_attribute = self.visit_attributes
+        attribute_names = self.attribute_names
         collect_call = ast.Call in self.collected
+        call_names = self.call_names
         walked_plain, walked_in_annotation = self.walked, self.walked_in_annotation
         getters = _FIELD_GETTERS
         # Names read are handled in place (unless the rules collect names, which the
@@ -641,8 +659,6 @@ class _Checker:
                             name_now(node, ann, exc)
                         break
                     if handler == _CALL:
-                        if collect_call:
-                            collect(node)
                         # Most calls are plain: only a typing call, ``__all__.extend(...)``
                         # or a call inside an annotation needs ``_call``.
                         func = node.func
@@ -654,6 +670,8 @@ class _Checker:
                             if func_cls is attribute_cls
                             else None
                         )
+                        if collect_call and (call_names is None or member in call_names):
+                            collect(node)
                         if ann or member in typing_calls or member in _ALL_METHODS:
                             call(node, ann, exc)
                             break
@@ -686,7 +704,9 @@ class _Checker:
                                     head = head.value
                                 if head.__class__ is name_cls:
                                     parents[child] = node
-                                    if collect_attribute:
+                                    if collect_attribute and (
+                                        attribute_names is None or child.attr in attribute_names
+                                    ):
                                         collect(child)
                                     attribute(child, ann, exc)
                                 else:
@@ -715,7 +735,9 @@ class _Checker:
                             head = head.value
                         if head.__class__ is name_cls:
                             parents[value] = node
-                            if collect_attribute:
+                            if collect_attribute and (
+                                attribute_names is None or value.attr in attribute_names
+                            ):
                                 collect(value)
                             attribute(value, ann, exc)
                         else:
@@ -799,7 +821,9 @@ class _Checker:
                 head = head.value
             if head.__class__ is self.inline_name:
                 self.parents[child] = node
-                if self.visit_attributes:
+                if self.visit_attributes and (
+                    self.attribute_names is None or child.attr in self.attribute_names
+                ):
                     self.model.visited.append(child)
                 self._attribute(child, ann, exc)
                 return True
@@ -1195,9 +1219,10 @@ class _Checker:
         parents = self.parents
         value = node.value
         collect = self.model.visited.append if self.visit_attributes else None
+        names = self.attribute_names
         while value.__class__ is ast.Attribute:
             parents[value] = node
-            if collect is not None:
+            if collect is not None and (names is None or value.attr in names):
                 collect(value)  # a link of the chain, visited by the rules like its head
             node = value
             value = node.value
@@ -1637,7 +1662,9 @@ class _Checker:
 
 @functools.lru_cache(maxsize=32)
 def _dispatch_table(
-    visit: frozenset[type[ast.AST]], outside_functions: frozenset[type[ast.AST]]
+    visit: frozenset[type[ast.AST]],
+    outside_functions: frozenset[type[ast.AST]],
+    attribute_names: frozenset[str] | None = None,
 ) -> dict[type[ast.AST], Any]:
     """What the work loop does per node class: a handler (unbound: the loop passes the
     checker), or one of the loop's own cases (``_NAME``, ``_CALL``, ``_COLLECT``,
@@ -1645,7 +1672,12 @@ def _dispatch_table(
     handler is collected everywhere.) Once per rule selection, not per file: never changed."""
     dispatch: dict[type[ast.AST], Any] = {}
     for cls, handler in _Checker._handlers().items():
-        dispatch[cls] = _collecting(handler) if cls in visit else handler
+        if cls not in visit:
+            dispatch[cls] = handler
+        elif cls is ast.Attribute and attribute_names is not None:
+            dispatch[cls] = _collecting_named(handler, attribute_names)
+        else:
+            dispatch[cls] = _collecting(handler)
     if ast.Name not in visit:
         dispatch[ast.Name] = _NAME
     dispatch[ast.Call] = _CALL
@@ -1660,6 +1692,17 @@ def _collecting(handler: Callable[..., None]) -> Callable[..., None]:
 
     def handle(checker: _Checker, node: Any, ann: int, exc: tuple[str, ...]) -> None:
         checker.model.visited.append(node)
+        handler(checker, node, ann, exc)
+
+    return handle
+
+
+def _collecting_named(handler: Callable[..., None], names: frozenset[str]) -> Callable[..., None]:
+    """``_collecting`` for attributes: only those whose ``attr`` is one of ``names``."""
+
+    def handle(checker: _Checker, node: Any, ann: int, exc: tuple[str, ...]) -> None:
+        if node.attr in names:
+            checker.model.visited.append(node)
         handler(checker, node, ann, exc)
 
     return handle
@@ -1751,13 +1794,21 @@ def _node_name(node: ast.AST) -> str:
 
 
 def iter_names(node: ast.AST) -> Iterable[ast.Name]:
-    """Every ``Name`` below ``node``, iteratively."""
+    """Every ``Name`` below ``node``, iteratively (no ``ast.iter_child_nodes`` generator
+    per node)."""
     stack = [node]
+    node_base = ast.AST
     while stack:
         current = stack.pop()
-        if isinstance(current, ast.Name):
+        if current.__class__ is ast.Name:
             yield current
-        stack.extend(ast.iter_child_nodes(current))
+            continue
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if value.__class__ is list:
+                stack.extend(item for item in value if isinstance(item, node_base))
+            elif isinstance(value, node_base):
+                stack.append(value)
 
 
 _WORD_END = rb"(?![A-Za-z0-9_\x80-\xff])"  # \b is ASCII-only on bytes

@@ -8,6 +8,7 @@ way: ``AnalysisContext.binds_anywhere`` and ``Rule.watched_names``.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Iterable
 
@@ -34,6 +35,57 @@ def names_bound(roots: Iterable[ast.AST], names: frozenset[str], text: str) -> f
     if not wanted:
         return frozenset()
     return every_name_bound(roots) & wanted
+
+
+def name_bound_in_module(tree: ast.Module, name: str, text: str) -> bool:
+    """``name in names_bound([tree], {name}, text)`` for a whole module parsed from
+    ``text``, walking only the nodes whose lines hold ``name`` as a word.
+
+    A node that binds the name spans the name's own text, so only nodes whose lines (a
+    definition's from its first decorator) hold the word can be or hold one. Exact for an
+    ASCII text without a lone carriage return (an identifier is then spelled as its name, and
+    lines are counted as the parser counts them); for another the whole tree is walked.
+    Why: EMS103 asks this of modules that call `open`, and walking all of a large one was
+    a good part of the rules' time (docs/implementation/performance.md, stop 19)."""
+    if not text.isascii() or ("\r" in text and text.count("\r") != text.count("\r\n")):
+        return name in names_bound([tree], frozenset({name}), text)
+    lines: list[int] = []
+    count = text.count
+    line, last = 1, 0
+    for match in re.finditer(rf"\b{re.escape(name)}\b", text):
+        line += count("\n", last, match.start())
+        last = match.start()
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    if not lines:
+        return False
+    node_base = ast.AST
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _BINDERS) and name in _bound_by(node):
+            return True
+        # Positions inside an f-string were not always the text's before Python 3.12: its
+        # parts are walked whatever their lines say.
+        everything = node.__class__ in _UNPOSITIONED_PARTS
+        for field in node._fields:
+            value = getattr(node, field, None)
+            for child in value if value.__class__ is list else (value,):
+                if not isinstance(child, node_base):
+                    continue
+                start = getattr(child, "lineno", None)
+                if start is not None and not everything:
+                    end = getattr(child, "end_lineno", None) or start
+                    for decorator in getattr(child, "decorator_list", ()):
+                        start = min(start, decorator.lineno)
+                    at = bisect.bisect_left(lines, start)
+                    if at == len(lines) or lines[at] > end:
+                        continue
+                stack.append(child)
+    return False
+
+
+_UNPOSITIONED_PARTS = (ast.JoinedStr, ast.FormattedValue)
 
 
 def every_name_bound(roots: Iterable[ast.AST]) -> frozenset[str]:

@@ -81,12 +81,12 @@ class UnusedLoopControlVariable(Rule):
     def _check_loop(
         self, node: ast.For | ast.AsyncFor, model: ScopeModel, ctx: AnalysisContext
     ) -> Iterator[Hit]:
-        from ems.core.scope import iter_names  # on first use: not needed by a warm run
-
         target = node.target
         if isinstance(target, ast.Name):  # the common case, without a walk
             targets = [target] if isinstance(target.ctx, ast.Store) and not target.id.startswith("_") else []
         else:
+            from ems.core.scope import iter_names  # on first use: not needed by a warm run
+
             targets = [
                 n for n in iter_names(target) if isinstance(n.ctx, ast.Store) and not n.id.startswith("_")
             ]
@@ -151,10 +151,18 @@ def _is_word(name: str, ctx: AnalysisContext, at: ast.AST) -> bool:
 
 
 def _find_word(name: str, text: str) -> bool:
-    for match in re.finditer(re.escape(name) + r"(?!\w)", text):
-        start = match.start()
-        while start and _DIGIT.match(text, start - 1):
-            start -= 1
-        if not start or not _WORD_CHAR.match(text, start - 1):
-            return True
+    # ``str.find`` over the text, not ``re.finditer``: several times faster on a large
+    # module. An occurrence inside a longer one is never a word (``name`` is all word
+    # characters), so every occurrence may be tried.
+    find, size, length = text.find, len(text), len(name)
+    at = find(name)
+    while at >= 0:
+        end = at + length
+        if end == size or not _WORD_CHAR.match(text, end):
+            start = at
+            while start and _DIGIT.match(text, start - 1):
+                start -= 1
+            if not start or not _WORD_CHAR.match(text, start - 1):
+                return True
+        at = find(name, at + 1)
     return False

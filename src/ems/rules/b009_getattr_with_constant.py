@@ -27,6 +27,7 @@ class GetattrWithConstant(Rule):
     fix_title = "Replace `getattr` with attribute access"
     local_fix = True
     node_types = (ast.Call,)
+    visit_names = frozenset({"getattr"})  # ``visit`` looks at `getattr(...)` only
     valid = (
         Valid("v = getattr(obj, name)\n"),
         Valid("v = getattr(obj, 'name', None)\n"),

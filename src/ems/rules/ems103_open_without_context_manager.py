@@ -26,6 +26,7 @@ class OpenWithoutContextManager(Rule):
         "`f.close()` in a `finally:` block, nor `open(p, 'w').close()` (closed at once). No automatic fix: the `with` block's extent is a decision."
     )
     node_types = (ast.Call,)
+    visit_names = frozenset({"open"})  # `open(...)` and `io.open(...)` only
     watched_names = frozenset({"open"})  # a module with its own `open` is left alone
     valid = (
         Valid("with open(path) as f:\n    data = f.read()\n"),

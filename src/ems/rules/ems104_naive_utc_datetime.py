@@ -47,6 +47,7 @@ class NaiveUtcDatetime(Rule):
     fix_title = "Use an aware `now(...)` / `fromtimestamp(..., utc)`"
     local_fix = True
     node_types = (ast.Attribute,)
+    visit_names = frozenset(_REPLACEMENT)  # ``visit`` looks at these attributes only
     valid = (
         Valid("import datetime\nnow = datetime.datetime.now(datetime.timezone.utc)\n"),
         Valid("from datetime import datetime, UTC\nnow = datetime.now(UTC)\n"),
