@@ -11,7 +11,7 @@ import ast
 import logging
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -80,12 +80,17 @@ def _visit_names(rules: Sequence[Rule]) -> frozenset[str] | None:
     return frozenset(names)
 
 
+# Per node type, each interested rule's bound ``visit``, its class and itself.
+BoundVisits = dict[type[ast.AST], tuple[tuple[Callable[..., Iterable[Hit]], type[Rule], Rule], ...]]
+
+
 @dataclass(frozen=True)
 class SelectedRules:
     rules: tuple[Rule, ...]
     dispatch: dict[type[ast.AST], tuple[Rule, ...]]
     enabled: frozenset[str]
     plan: ScopePlan | None  # ``scope_plan(rules, dispatch)``, once per configuration
+    visits: BoundVisits  # ``_bound_visits(dispatch, set())``, once per configuration
 
 
 # Selections kept per rule set: a scan meets one or a few configurations; an editor
@@ -121,7 +126,9 @@ def select_rules(ruleset: RuleSet, config: Config, path: str) -> tuple[SelectedR
             for node_type in rule.node_types:
                 dispatch.setdefault(node_type, []).append(rule)
         frozen = {k: tuple(v) for k, v in dispatch.items()}
-        selected = SelectedRules(rules, frozen, enabled, scope_plan(rules, frozen))
+        selected = SelectedRules(
+            rules, frozen, enabled, scope_plan(rules, frozen), _bound_visits(frozen, set())
+        )
         if len(cache) >= _SELECTIONS_KEPT:
             cache.pop(next(iter(cache)))
         cache[key] = selected
@@ -218,7 +225,7 @@ def _checked(
     selected, enabled = select_rules(ruleset, config, path)
     ctx = AnalysisContext(path=path, source=src, tree=tree, fact_log=fact_log)
     walk_started = time.perf_counter()
-    raw, errors = run_rules(ctx, selected.rules, selected.dispatch, selected.plan)
+    raw, errors = run_rules(ctx, selected.rules, selected.dispatch, selected.plan, selected.visits)
     timings["rules"] = time.perf_counter() - walk_started
     if on_tree is not None:
         on_tree(tree, ctx._cache.get("scopes"))  # type: ignore[arg-type]
@@ -279,9 +286,11 @@ def run_rules(
     rules: Sequence[Rule],
     dispatch: dict[type[ast.AST], tuple[Rule, ...]],
     plan: ScopePlan | Literal["unplanned"] | None = "unplanned",
+    visits: BoundVisits | None = None,
 ) -> tuple[list[tuple[type[Rule], Hit]], list[RuleError]]:
     """The shared walk (``visit``) and the module passes (``check``) over ``ctx.tree``;
-    ``plan``: ``scope_plan(rules, dispatch)`` if the caller has it (else worked out here).
+    ``plan``: ``scope_plan(rules, dispatch)`` if the caller has it (else worked out here),
+    and ``visits``: ``_bound_visits(dispatch, set())`` likewise.
 
     A rule that raises is contained: one ``RuleError`` and a log record per rule, and the
     other rules' hits still arrive. Also used by ``ems.core.incremental`` on parts of a file.
@@ -301,7 +310,7 @@ def run_rules(
         if visited is None:
             _walk(ctx.tree, ctx, dispatch, raw, broken, contain)
         else:
-            _visit_nodes(visited, ctx, dispatch, raw, broken, contain)
+            _visit_nodes(visited, ctx, dispatch, raw, broken, contain, visits)
     for rule in rules:
         if type(rule).check is Rule.check:
             continue
@@ -367,19 +376,21 @@ def _visit_nodes(
     out: list[tuple[type[Rule], Hit]],
     broken: set[str],
     contain: Callable[[Rule, BaseException], None],
+    visits: BoundVisits | None = None,
 ) -> None:
     """``visit`` each node the scope pass collected; ancestors follow its parent links.
 
-    Each node type's visits are bound once per file (``_bound_visits``): under all rules
-    this loop makes ~450,000 visits over the standard library, and a bound method made
-    per visit, with a test of the broken rules, cost more than most visits' own work."""
+    Each node type's visits are bound once per configuration (``visits``) or per call
+    (``_bound_visits``): under all rules this loop makes hundreds of thousands of visits
+    over the standard library, and a bound method made per visit, with a test of the
+    broken rules, cost more than most visits' own work."""
 
     model: ScopeModel = ctx._cache["scopes"]  # type: ignore[assignment]
     chain = ParentChain(model.parents)
     saved = ctx.ancestors
     ctx.ancestors = chain
     append = out.append
-    table = _bound_visits(dispatch, broken)
+    table = visits if visits is not None else _bound_visits(dispatch, broken)
     try:
         for node in nodes:
             chain.node = node
@@ -394,9 +405,7 @@ def _visit_nodes(
         ctx.ancestors = saved
 
 
-def _bound_visits(
-    dispatch: dict[type[ast.AST], tuple[Rule, ...]], broken: set[str]
-) -> dict[type[ast.AST], tuple[tuple[Callable[..., Iterable[Hit]], type[Rule], Rule], ...]]:
+def _bound_visits(dispatch: dict[type[ast.AST], tuple[Rule, ...]], broken: set[str]) -> BoundVisits:
     """Per node type, each interested rule's bound ``visit``, its class and itself,
     leaving out the rules in ``broken``."""
     return {
@@ -630,9 +639,11 @@ def _unused_suppressions(
             )
 
 
-def _enclosing_names(tree: ast.Module, lines: Iterable[int]) -> dict[int, str]:
+def _enclosing_names(tree: ast.Module, lines: Collection[int]) -> dict[int, str]:
     """The qualified name of the innermost definition around each of ``lines`` ('' at
     module level): the part of a fingerprint that needs the tree."""
+    if not lines:
+        return {}  # most files: no finding, nothing to name
     ordered = sorted(lines)
     return names_from_spans(definition_spans(tree, ordered), ordered)
 
