@@ -7,7 +7,7 @@ import ast
 import io
 import keyword
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeGuard
 
 from ems.core.model import Finding, Fix, Safety
@@ -189,6 +189,16 @@ def has_operator(node: ast.Compare, operators: tuple[type[ast.cmpop], ...]) -> b
     """Whether any link of the comparison uses one of ``operators`` (a cheap first test)."""
     for op in node.ops:  # noqa: SIM110 - a loop: no generator per comparison
         if isinstance(op, operators):
+            return True
+    return False
+
+
+def any_operand(node: ast.Compare, test: Callable[[ast.expr], bool]) -> bool:
+    """Whether ``test`` holds for an operand of the comparison (a cheap first test)."""
+    if test(node.left):
+        return True
+    for operand in node.comparators:  # noqa: SIM110 - a loop: no generator per comparison
+        if test(operand):
             return True
     return False
 

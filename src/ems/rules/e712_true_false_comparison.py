@@ -10,7 +10,7 @@ from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import NO_HITS, comparison_pairs, has_operator, swap_comparison_operator
+from ems.rules._helpers import NO_HITS, any_operand, comparison_pairs, has_operator, swap_comparison_operator
 
 _OPERATORS = (ast.Eq, ast.NotEq)
 
@@ -71,7 +71,7 @@ class TrueFalseComparison(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        if not has_operator(node, _OPERATORS):  # type: ignore[arg-type]
+        if not has_operator(node, _OPERATORS) or not any_operand(node, _is_bool):  # type: ignore[arg-type]
             return NO_HITS  # most comparisons: no generator
         return self._visit(node, ctx)  # type: ignore[arg-type]
 
@@ -103,3 +103,7 @@ def _bool(node: ast.expr) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, bool):
         return str(node.value)
     return None
+
+
+def _is_bool(node: ast.expr) -> bool:
+    return _bool(node) is not None

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.rules._helpers import NO_HITS, has_operator
+from ems.rules._helpers import NO_HITS, any_operand, has_operator
 
 _BUILTIN_CLASSES = frozenset(
     name
@@ -59,7 +59,7 @@ class TypeComparison(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        if not has_operator(node, (ast.Eq, ast.NotEq)):  # type: ignore[arg-type]
+        if not has_operator(node, (ast.Eq, ast.NotEq)) or not any_operand(node, _names_a_type):  # type: ignore[arg-type]
             return NO_HITS  # most comparisons: no generator
         return self._visit(node, ctx)  # type: ignore[arg-type]
 
@@ -91,6 +91,11 @@ def _type_call(node: ast.expr) -> bool:
 def _builtin_class(node: ast.expr) -> bool:
     """A builtin class by name (`int`, `KeyboardInterrupt`): `x == int` compares types too."""
     return isinstance(node, ast.Name) and node.id in _BUILTIN_CLASSES
+
+
+def _names_a_type(node: ast.expr) -> bool:
+    """What one side of a reported comparison is: ``type(...)`` or a builtin class."""
+    return _type_call(node) or _builtin_class(node)
 
 
 def _type_like(node: ast.expr) -> bool:
