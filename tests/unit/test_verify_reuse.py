@@ -141,3 +141,28 @@ def test_bound_anywhere_from_the_statements_that_name_it(rules: RuleSet) -> None
 )
 def test_is_word_is_the_pattern_s_answer(name: str, text: str) -> None:
     assert is_word(name, text) == bool(re.search(rf"\b{re.escape(name)}\b", text))
+
+
+def _shared_one_by_one(old: str | list[str], new: str | list[str]) -> tuple[int, int]:
+    limit = min(len(old), len(new))
+    head = 0
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    return head, tail
+
+
+def test_shared_ends_compared_by_slices_is_the_item_by_item_answer() -> None:
+    import random
+
+    from ems.fixes.context import shared_ends
+
+    rng = random.Random(18)
+    for _ in range(3000):
+        a = "".join(rng.choice("ab") for _ in range(rng.randint(0, 70)))
+        b = a[: rng.randint(0, len(a))] + "".join(rng.choice("ab") for _ in range(rng.randint(0, 3)))
+        b += a[rng.randint(0, len(a)) :]
+        for old, new in ((a, b), (b, a), (list(a), list(b)), (a, a), (a, a + "a"), ("a" + a, a)):
+            assert shared_ends(old, new) == _shared_one_by_one(old, new), (old, new)

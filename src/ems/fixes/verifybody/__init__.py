@@ -197,9 +197,7 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             for old_name, new_name in zip(old_names, new_names, strict=True):
                 moved[span(old_name, judged.source)] = span(new_name, source)
             changes[number] = change = replace(change, header=True)
-        if watched and names_bound([body.node], watched, old_region) != names_bound(
-            [node], watched, new_region
-        ):
+        if watched and judged.bound_in(index, watched, old_region) != done.bound(watched, new_region):
             return None
         # module-scoped rules: the body's stub must stand in, before and after, the same way
         before = judged.alone_of(index, path, rules)

@@ -29,7 +29,7 @@ from ems.core.registry import RuleSet
 from ems.core.scope import BUILTINS
 from ems.core.source import SourceText
 from ems.core.suppressions import parse_suppressions, skips_file
-from ems.core.watched import every_name_bound
+from ems.core.watched import every_name_bound, names_bound
 from ems.fixes.context import shared_ends
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ class Judged:
         self.bound: dict[str, bool] = {}
         self.rules: dict[tuple[object, str], Rules] = {}
         self.named_counts: dict[str, int] = {}
+        self.watched: dict[tuple[int, frozenset[str]], frozenset[str]] = {}  # ``bound_in``'s
         # A changed def's checks by its place and text (``redone.Redone``), for later texts.
         self.redone: dict[tuple[object, ...], Redone] = {}
 
@@ -367,6 +368,16 @@ class Judged:
             roots = None if "every_bound" in self.__dict__ else self._may_name(name)
             bound = self.every_bound if roots is None else every_name_bound(roots)
             found = self.bound[name] = name in bound
+        return found
+
+    def bound_in(self, index: int, names: frozenset[str], region: str) -> frozenset[str]:
+        """``names_bound`` of the def ``index`` (``region``: its lines), once per names."""
+        key = (index, names)
+        found = self.watched.get(key)
+        if found is None:
+            node = self.bodies[index].node
+            assert node is not None  # (a def's body, not an import run)
+            found = self.watched[key] = names_bound([node], names, region)
         return found
 
     def alone_of(self, index: int, path: str, rules: Rules) -> StubbedBody | None:
