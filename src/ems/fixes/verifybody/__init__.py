@@ -173,8 +173,7 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
                 return None
             fresh += [to_finding(rule, hit, path, config) for rule, hit in local]
             continue
-        index = judged.bodies.index(body)
-        key = redone_key(rules, index, change.new_first, new_region, new)
+        key = redone_key(rules, body.first, change.new_first, new_region, new)
         done = judged.redone.get(key)
         if done is None or not done.holds(judged, text, imports_now, seed):
             node = parse_def(new, change, body)
@@ -197,10 +196,10 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             for old_name, new_name in zip(old_names, new_names, strict=True):
                 moved[span(old_name, judged.source)] = span(new_name, source)
             changes[number] = change = replace(change, header=True)
-        if watched and judged.bound_in(index, watched, old_region) != done.bound(watched, new_region):
+        if watched and judged.bound_in(body, watched, old_region) != done.bound(watched, new_region):
             return None
         # module-scoped rules: the body's stub must stand in, before and after, the same way
-        before = judged.alone_of(index, path, rules)
+        before = judged.alone_of(body, path, rules)
         if before is None:
             return None
         after = done.after

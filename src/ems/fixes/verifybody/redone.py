@@ -74,8 +74,9 @@ class Redone:
         return True
 
 
-def redone_key(rules: object, index: int, first: int, region: str, lines: list[str]) -> tuple[object, ...]:
-    """What a kept ``Redone`` is found by: the rules, the judged def, and the fixed text's
-    lines of it from line ``first`` (with whether the line above continues into it)."""
+def redone_key(rules: object, at: int, first: int, region: str, lines: list[str]) -> tuple[object, ...]:
+    """What a kept ``Redone`` is found by: the rules, the judged def (its first line ``at``),
+    and the fixed text's lines of it from line ``first`` (with whether the line above
+    continues into it)."""
     continued = first > 1 and lines[first - 2].endswith("\\")
-    return (id(rules), index, first, region, continued)
+    return (id(rules), at, first, region, continued)
