@@ -30,10 +30,30 @@ def names_bound(roots: Iterable[ast.AST], names: frozenset[str], text: str) -> f
     Parameters do not count (they bind only inside their function). ``text`` is the roots'
     source: a name that is not a word of it cannot be bound, and then nothing is walked.
     """
-    wanted = frozenset(n for n in names if re.search(rf"\b{re.escape(n)}\b", text))
+    wanted = frozenset(n for n in names if is_word(n, text))
     if not wanted:
         return frozenset()
     return every_name_bound(roots) & wanted
+
+
+def is_word(name: str, text: str) -> bool:
+    """Whether ``name`` occurs in ``text`` with no word character just before or after it:
+    ``re.search(rf"\\b{re.escape(name)}\\b", text)``, by ``str.find`` for an ASCII
+    identifier (a pattern per name cost more than the walk it spares, on every fixed text
+    verification checks). Its characters are all word characters (``\\w`` is ``str.isalnum``
+    or ``_``), so an occurrence that starts inside another has one just before it."""
+    if not (name.isascii() and name.isidentifier()):
+        return re.search(rf"\b{re.escape(name)}\b", text) is not None
+    size = len(name)
+    start = text.find(name)
+    while start >= 0:
+        end = start + size
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+            return True
+        start = text.find(name, end)
+    return False
 
 
 def every_name_bound(roots: Iterable[ast.AST]) -> frozenset[str]:

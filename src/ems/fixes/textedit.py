@@ -382,10 +382,8 @@ def import_statement_at(statements: Statements, source: SourceText, at: Range) -
 def dict_with_key(statements: Statements, source: SourceText, at: Range) -> ast.Dict:
     """The dictionary display one of whose keys starts at ``at`` (``CstNeeded`` if none)."""
     where = (at.start.line, at.start.column)
-    for place in statements.places():
+    for place in statements.containing(at.start.line):  # (a key's position is one dict's)
         node = place.node
-        if not node.lineno <= at.start.line <= node.end_lineno:  # type: ignore[operator]
-            continue
         for inner in ast.walk(node):
             if isinstance(inner, ast.Dict):
                 for key in inner.keys:

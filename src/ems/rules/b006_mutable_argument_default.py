@@ -258,7 +258,8 @@ def _function_of(
 ) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, ast.expr]:
     """The function one of whose defaults starts where ``finding`` does, and that default."""
     where = (finding.range.start.line, finding.range.start.column)
-    for place in statements.places():
+    # (the def holds the default's line: only the statements holding it are looked at)
+    for place in statements.containing(where[0]):
         node = place.node
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue

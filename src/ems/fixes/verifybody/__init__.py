@@ -69,6 +69,7 @@ from ems.fixes.verifybody.parts import (
     parse_def,
 )
 from ems.fixes.verifybody.reads import free_differences, header_reads, reads
+from ems.fixes.verifybody.redone import Redone, redone_key
 from ems.fixes.verifybody.splice import (
     enclosing_names,
     moved_alias,
@@ -173,9 +174,14 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             fresh += [to_finding(rule, hit, path, config) for rule, hit in local]
             continue
         index = judged.bodies.index(body)
-        node = parse_def(new, change, body)
-        if node is None:
-            return None
+        key = redone_key(rules, index, change.new_first, new_region, new)
+        done = judged.redone.get(key)
+        if done is None or not done.holds(judged, text, imports_now, seed):
+            node = parse_def(new, change, body)
+            if node is None:
+                return None
+            done = judged.redone[key] = Redone(node)
+        node = done.node
         defs.append(node)
         if judged.future and (annotated(body.node) or annotated(node)):
             return None
@@ -197,9 +203,14 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             return None
         # module-scoped rules: the body's stub must stand in, before and after, the same way
         before = judged.alone_of(index, path, rules)
-        after = outermost_functions([[node]])[0]
-        if before is None or analyse_bodies([after], source, path, rules, text, {}):
+        if before is None:
             return None
+        after = done.after
+        if after is None:
+            after = outermost_functions([[node]])[0]
+            if analyse_bodies([after], source, path, rules, text, done.after_asked):
+                return None
+            done.after = after
         if not all(stands_in(slot, judged.imported, judged.typing) for slot in (before, after)):
             return None
         old_reads, new_reads = reads(before), reads(after)
@@ -230,7 +241,22 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
         # chunk-local rules: the new def alone, inside a copy of its class, or (nested
         # deeper) over the whole top-level statement that holds it
         if body.top:
-            local = local_hits(judged, body, [node], change, source, path, rules, text, imports_now, seed)
+            local = done.local
+            if local is None:
+                local = local_hits(
+                    judged,
+                    body,
+                    [node],
+                    change,
+                    source,
+                    path,
+                    rules,
+                    text,
+                    imports_now,
+                    seed,
+                    done.local_asked,
+                )
+                done.local = local
         else:
             local = local_hits_in_chunk(
                 judged, change, changes, new, source, path, rules, text, imports_now, seed, scoped_codes

@@ -9,7 +9,7 @@ from collections import Counter
 
 from ems.core.analyse import run_rules
 from ems.core.incremental.state import Rules
-from ems.core.rule import AnalysisContext, Hit, Rule
+from ems.core.rule import AnalysisContext, FactEntry, FactKey, Hit, Rule
 from ems.core.source import SourceText
 from ems.fixes.verifybody.parts import Body, Change, Judged, parse_at
 
@@ -34,11 +34,13 @@ def local_hits(
     text: str,
     imports: list[ast.stmt],
     facts_now: dict[tuple[str, ...], object],
+    asked: dict[FactKey, FactEntry] | None = None,
 ) -> list[tuple[type[Rule], Hit]] | None:
     """The chunk-local rules' hits on the new statements (a def, or import statements): as
     a module of their own when they are top-level ones, else as the body of a copy of their
     top-level class (whose body holds no statement that could make them unreachable); None
-    when a rule errs or reports outside them."""
+    when a rule errs or reports outside them. ``asked``: where the facts the rules asked of
+    the module go."""
     parent = body.parent
     if parent is None or body.node is None:  # a top-level def, or import statements
         blocks = [judged.tree.body] if parent is None else _blocks(parent)  # type: ignore[arg-type]
@@ -53,7 +55,7 @@ def local_hits(
         module = ast.Module(body=[stand_in], type_ignores=[])
     else:
         return None
-    facts: dict = {}
+    facts: dict[FactKey, FactEntry] = {} if asked is None else asked
     ctx = AnalysisContext(
         path=path,
         source=source,

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ems.core.config import Config
 from ems.core.incremental.state import Rules, StubbedBody, split_rules
@@ -30,6 +31,9 @@ from ems.core.source import SourceText
 from ems.core.suppressions import parse_suppressions, skips_file
 from ems.core.watched import every_name_bound
 from ems.fixes.context import shared_ends
+
+if TYPE_CHECKING:
+    from ems.fixes.verifybody.redone import Redone
 
 _WORD = re.compile(r"[^\W\d]\w*")
 
@@ -70,6 +74,8 @@ class Judged:
         self.bound: dict[str, bool] = {}
         self.rules: dict[tuple[object, str], Rules] = {}
         self.named_counts: dict[str, int] = {}
+        # A changed def's checks by its place and text (``redone.Redone``), for later texts.
+        self.redone: dict[tuple[object, ...], Redone] = {}
 
     @cached_property
     def lines(self) -> list[str]:
@@ -334,9 +340,7 @@ class Judged:
             return False
         if name not in self.bound and only_called(name, self.text):
             self.bound[name] = False
-        if name not in self.bound:
-            self.bound[name] = name in self.every_bound
-        return not self.bound[name]
+        return not self._bound(name)
 
     @cached_property
     def every_bound(self) -> frozenset[str]:
@@ -351,9 +355,19 @@ class Judged:
         logged = self.facts.get(("binds", name))
         if logged is not None:
             return bool(logged[2])
-        if name not in self.bound:
-            self.bound[name] = name in self.every_bound
-        return self.bound[name]
+        return self._bound(name)
+
+    def _bound(self, name: str) -> bool:
+        """Whether the judged tree binds ``name`` (``every_bound``), walking only the
+        statements that may name it (``_may_name``: a binding names what it binds, as
+        ``identifiers`` counts names) unless the whole walk was made: most of a file's
+        statements are far from a builtin's few reads."""
+        found = self.bound.get(name)
+        if found is None:
+            roots = None if "every_bound" in self.__dict__ else self._may_name(name)
+            bound = self.every_bound if roots is None else every_name_bound(roots)
+            found = self.bound[name] = name in bound
+        return found
 
     def alone_of(self, index: int, path: str, rules: Rules) -> StubbedBody | None:
         """The body ``index`` analysed alone (``stubs.analyse_bodies``), once; None when a

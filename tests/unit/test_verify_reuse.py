@@ -1,0 +1,143 @@
+"""What verification computes once per judged file and reuses: a changed def's checks
+(``verifybody.redone``), whether a name is bound anywhere (``Judged.binds_anywhere``), and
+``watched.is_word``. Each must give the answer computed afresh would give."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ems.core import Config, load_rules
+from ems.core.analyse import analyse
+from ems.core.model import Report
+from ems.core.registry import RuleSet
+from ems.core.rule import IMPORTS, FactLog
+from ems.core.watched import every_name_bound, is_word
+from ems.fixes import verifybody
+from ems.fixes.verifybody import Judged, in_bodies
+from ems.fixes.verifybody.redone import Redone
+
+STDLIB = Path(sys.modules["ast"].__file__ or "").parent
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return load_rules()
+
+
+def _judged(text: str, config: Config, rules: RuleSet) -> Judged:
+    trees: list[Any] = []
+    facts = FactLog()
+    report = analyse(text, "m.py", config, rules, on_tree=lambda tree, _: trees.append(tree), fact_log=facts)
+    return Judged(text, trees[0], report, facts)
+
+
+def _same(got: Report | None, text: str, config: Config, rules: RuleSet) -> bool:
+    assert got is not None
+    return got.findings == analyse(text, "m.py", config, rules).findings
+
+
+JUDGED = """\
+def f(items):
+    for i in items:
+        print()
+    return 1
+
+
+def g():
+    return 2
+"""
+
+
+def test_a_changed_def_is_parsed_and_checked_once_for_the_texts_that_hold_it(
+    rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later pass's text holds the first pass's change again (verification compares with
+    the judged text): the def is not parsed again, and the report is still ``analyse``'s."""
+    config = Config()
+    judged = _judged(JUDGED, config, rules)
+    parsed: list[int] = []
+    parse_def = verifybody.parse_def
+
+    def counted(*args: Any) -> Any:
+        parsed.append(1)
+        return parse_def(*args)
+
+    monkeypatch.setattr(verifybody, "parse_def", counted)
+    first = JUDGED.replace("return 1", "return 3")
+    second = first.replace("return 2", "return 4")
+    assert _same(in_bodies(judged, first, "m.py", config, rules), first, config, rules)
+    assert _same(in_bodies(judged, second, "m.py", config, rules), second, config, rules)
+    assert len(parsed) == 2  # f once, g once
+
+
+def test_a_def_whose_fact_changed_elsewhere_is_checked_again(rules: RuleSet) -> None:
+    """B007 offers `i` -> `_i` only while `_i` is no word of the module: a second text that
+    holds the same change to ``f`` and spells `_i` in ``g`` must not reuse ``f``'s checks."""
+    config = Config()
+    judged = _judged(JUDGED, config, rules)
+    first = JUDGED.replace("return 1", "return 3")
+    second = first.replace("return 2", "_i = 2\n    return _i")
+    b007 = [
+        [f.fixable for f in analyse(t, "m.py", config, rules).findings if f.code == "B007"]
+        for t in (first, second)
+    ]
+    assert b007 == [[True], [False]]
+    assert _same(in_bodies(judged, first, "m.py", config, rules), first, config, rules)
+    assert _same(in_bodies(judged, second, "m.py", config, rules), second, config, rules)
+
+
+def test_a_kept_def_holds_only_while_every_answer_is_the_same(rules: RuleSet) -> None:
+    judged = _judged(JUDGED, Config(), rules)
+    node = ast.parse("def f(): pass").body[0]
+    assert isinstance(node, ast.FunctionDef)
+    imports: list[ast.stmt] = list(ast.parse("import os").body)
+    has_x = ("x", lambda text: "x" in text, False)  # (word, compute, answer) as logged
+    done = Redone(node, local_asked={("x",): has_x, ("i",): (IMPORTS, len, 1)})
+    assert done.holds(judged, "y", imports, {})
+    assert not done.holds(judged, "x", imports, {})  # the text's answer changed
+    assert done.holds(judged, "x", imports, {("x",): False})  # ... but the seed answers first
+    assert not done.holds(judged, "y", [*imports, *imports], {})  # the imports' answer changed
+    assert done.holds(judged, "y", imports, {("binds", "z"): True})
+    bound = Redone(node, after_asked={("binds", "z"): ("z", None, False)})
+    assert not bound.holds(judged, "y", imports, {})  # the body alone reads the text's spelling
+
+
+def test_bound_anywhere_from_the_statements_that_name_it(rules: RuleSet) -> None:
+    """``binds_anywhere`` walks only the statements that may name the name, and answers as
+    the walk of the whole tree does, for every word of the file."""
+    text = (STDLIB / "argparse.py").read_text(encoding="utf-8")
+    judged = _judged(text, Config(select=("F",)), rules)
+    judged.facts.clear()  # (answered from the tree, not from the analysis's log)
+    whole = every_name_bound([judged.tree])
+    words = sorted(set(re.findall(r"[^\W\d]\w*", text)))
+    assert len(words) > 1000
+    for word in words:
+        assert judged.binds_anywhere(word) == (word in whole), word
+    assert "every_bound" not in judged.__dict__
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("open", "x = open(p)"),
+        ("open", "reopen(p); opened"),
+        ("open", "open"),
+        ("open", "_open open_"),
+        ("open", "é open"),
+        ("open", "éopen"),
+        ("aa", "aaa aa"),
+        ("aa", "aaaa"),
+        ("x1", "x12 x1"),
+        ("é", "café é"),
+        ("a\u0300", "a\u0300b"),
+        ("_i", "for _i in x"),
+    ],
+)
+def test_is_word_is_the_pattern_s_answer(name: str, text: str) -> None:
+    assert is_word(name, text) == bool(re.search(rf"\b{re.escape(name)}\b", text))
