@@ -188,5 +188,7 @@ def test_an_empty_config_file_needs_no_toml_parser(tmp_path: Path) -> None:
         )
         assert done.stdout.strip() == expected
     target.write_text("\f\n", encoding="utf-8")
-    refused = subprocess.run([sys.executable, "-c", probe, str(target)], capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        [sys.executable, "-c", probe, str(target)], capture_output=True, text=True, timeout=60
+    )
     assert refused.returncode != 0 and "not valid TOML" in refused.stderr
