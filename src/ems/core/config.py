@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ems.core.model import Severity
 
@@ -405,7 +406,7 @@ def read_config_file(path: Path, known_codes: Iterable[str]) -> Config | None:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     # An empty file (``touch ems.toml``: the project's root, default settings) is the empty
     # table; tomllib, costly at start-up (~26 M instructions), only for a file with content.
-    data: dict[str, object] = {}
+    data: dict[str, Any] = {}
     if text.strip(" \t\n"):  # TOML's blanks (newlines read as "\n"); the rest, tomllib judges
         import tomllib
 
