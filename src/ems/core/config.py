@@ -404,10 +404,11 @@ def read_config_file(path: Path, known_codes: Iterable[str]) -> Config | None:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    # An empty file (``touch ems.toml``: the project's root, default settings) is the empty
-    # table; tomllib, costly at start-up (~26 M instructions), only for a file with content.
+    # A file of blanks and comments (``ems.toml`` marking a project's root, default
+    # settings) is the empty table; tomllib, costly at start-up (~26 M instructions), only
+    # for a file with settings.
     data: dict[str, Any] = {}
-    if text.strip(" \t\n"):  # TOML's blanks (newlines read as "\n"); the rest, tomllib judges
+    if not _blank_toml(text):
         import tomllib
 
         try:
@@ -423,6 +424,19 @@ def read_config_file(path: Path, known_codes: Iterable[str]) -> Config | None:
     else:
         table = data
     return parse_table(table, known_codes, path, path.parent)
+
+
+def _blank_toml(text: str) -> bool:
+    """Whether ``text`` (newlines read as "\n") holds only what TOML skips: blanks, and
+    comments without the control characters it forbids in them (tomllib judges the rest)."""
+    import re
+
+    forbidden = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+    for line in text.split("\n"):
+        content = line.lstrip(" \t")
+        if content and (content[0] != "#" or forbidden.search(content) is not None):
+            return False
+    return True
 
 
 def find_config_file(start: Path) -> Path | None:
