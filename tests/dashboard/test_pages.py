@@ -116,6 +116,25 @@ def test_a_finding_opens_with_source_explanation_and_introducing_commit(demo_rep
     assert explain(load_rules().get("F821")) in explanation
 
 
+def test_a_finding_the_history_does_not_know_says_so_instead_of_none(demo_repo: Path) -> None:
+    """A finding only in the working tree (not committed) has no history row: the table's
+    author column and the detail say "not in history", never ``None``."""
+    from ems.runtime.project_scan import scan_project
+
+    (demo_repo / "scratch.py").write_text("import json\n")
+    scan_project(demo_repo, jobs=1)
+    at = findings_page(f_path="scratch.py")
+    table = at.dataframe[-1].value
+    assert list(table["path"]) == ["scratch.py"]
+    assert list(table["author"]) == ["not in history"]
+    assert "not in the recorded history: not committed yet" in texts(at)
+    at.radio(key="f_group").set_value("author").run()
+    assert list(at.dataframe[0].value["author"]) == ["not in history"]
+    everything = findings_page().dataframe[-1].value
+    assert everything["author"].notna().all()
+    assert "Dave Okafor" in set(everything["author"])
+
+
 def test_fix_preview_then_apply_changes_the_file_and_rescans(demo_repo: Path) -> None:
     at = findings_page(f_rule=["F541"])
     at.button(key="preview_fix").click().run()

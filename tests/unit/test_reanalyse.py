@@ -18,6 +18,7 @@ from ems.core.analyse import analyse
 from ems.core.model import Report
 from ems.core.registry import RuleSet
 from ems.fixes import engine
+from ems.fixes import reanalyse as reanalyse_module
 from ems.fixes.reanalyse import Original, reanalyse
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ems"
@@ -95,6 +96,39 @@ def test_lines_removed_above_a_finding_move_it_and_its_message(rules: RuleSet) -
     assert got is not None
     assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
     assert [f.message for f in got.findings if f.code == "F811"] == ["redefinition of unused `f` from line 4"]
+
+
+def test_lines_added_take_blank_lines_before_the_next_statement(
+    rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fix that adds lines (a guard, a def made of a lambda) takes as many blank lines from
+    the gap before the next statement: only the changed statement is parsed again, and the
+    findings below (F811's message naming a line) are the fixed text's."""
+    text = "import os\n\n\ndef f(x=[]):\n    return x\n\n\ndef g():\n    pass\n\n\ndef g():\n    return os\n"
+    config = Config(select=("ALL",))
+    original = _original(text, config, rules)
+    fixed = text.replace("    return x\n", "    if x is None:\n        x = []\n    return x\n")
+    parsed: list[str] = []
+    real = reanalyse_module.ast.parse
+
+    def parse(source: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(reanalyse_module.ast, "parse", parse)
+    got = reanalyse(original, fixed, "m.py", config, rules)
+    monkeypatch.undo()
+    assert got is not None
+    assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+    assert [f.message for f in got.findings if f.code == "F811"] == [
+        "redefinition of unused `g` from line 10"
+    ]
+    assert len(parsed) == 1 and "def g" not in parsed[0]
+    # no blank line to take (the next statement follows at once): parsed to the end
+    tight = fixed.replace("    return x\n\n\n", "    return x\n")
+    original = _original(text.replace("    return x\n\n\n", "    return x\n"), config, rules)
+    got = reanalyse(original, tight, "m.py", config, rules)
+    assert got is not None and _key(got) == _key(analyse(tight, "m.py", config, rules))
 
 
 @pytest.fixture

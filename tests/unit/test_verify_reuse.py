@@ -141,3 +141,118 @@ def test_bound_anywhere_from_the_statements_that_name_it(rules: RuleSet) -> None
 )
 def test_is_word_is_the_pattern_s_answer(name: str, text: str) -> None:
     assert is_word(name, text) == bool(re.search(rf"\b{re.escape(name)}\b", text))
+
+
+def _shared_one_by_one(old: str | list[str], new: str | list[str]) -> tuple[int, int]:
+    limit = min(len(old), len(new))
+    head = 0
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    return head, tail
+
+
+def test_shared_ends_compared_by_slices_is_the_item_by_item_answer() -> None:
+    import random
+
+    from ems.fixes.context import shared_ends
+
+    rng = random.Random(18)
+    for _ in range(3000):
+        a = "".join(rng.choice("ab") for _ in range(rng.randint(0, 70)))
+        b = a[: rng.randint(0, len(a))] + "".join(rng.choice("ab") for _ in range(rng.randint(0, 3)))
+        b += a[rng.randint(0, len(a)) :]
+        for old, new in ((a, b), (b, a), (list(a), list(b)), (a, a), (a, a + "a"), ("a" + a, a)):
+            assert shared_ends(old, new) == _shared_one_by_one(old, new), (old, new)
+
+
+SHAPES = """\
+import os
+
+
+@decorator
+def top(a):
+    return a
+
+
+class C:
+    x = 1
+
+    def method(self):
+        def inner():
+            return 2
+        return inner
+
+    def one_line(self): return 3
+
+    class Nested:
+        def deep(self):
+            pass
+
+
+if os.name:
+    def in_if():
+        pass
+else:
+    import sys
+try:
+    pass
+except ImportError:
+    def in_handler():
+        pass
+match os.sep:
+    case "/":
+        def in_case():
+            pass
+    case _:
+        pass
+with open(os.devnull) as f:
+    def in_with():
+        return f
+"""
+
+
+def _outermost_defs(tree: ast.Module) -> list[tuple[int, int, ast.AST]]:
+    """The defs not inside another def, with their first (decorators included) and last lines."""
+    inner: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            inner.update(id(n) for n in ast.walk(node) if n is not node)
+    return [
+        (min([node.lineno, *(d.lineno for d in node.decorator_list)]), node.end_lineno or 0, node)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(node) not in inner
+    ]
+
+
+@pytest.mark.parametrize("name", ["SHAPES", "argparse.py", "email/message.py", "asyncio/base_events.py"])
+def test_the_part_at_a_line_is_the_outermost_def_holding_it(rules: RuleSet, name: str) -> None:
+    """``Judged.body_at`` descends only into the statements holding the line; it finds the
+    outermost def every walk of the tree finds (none when its body shares the header's
+    line), the same part object for every line of it, and the import runs."""
+    text = SHAPES if name == "SHAPES" else (STDLIB / name).read_text(encoding="utf-8")
+    judged = _judged(text, Config(select=("F",)), rules)
+    runs = {line: run for run in judged.import_runs for line in range(run.first, run.end + 1)}
+    defs = {
+        line: node for first, last, node in _outermost_defs(judged.tree) for line in range(first, last + 1)
+    }
+    seen: dict[int, object] = {}
+    for line in range(1, len(text.split("\n")) + 1):
+        part = judged.body_at(line)
+        if line in runs:
+            assert part is runs[line]
+            continue
+        node = defs.get(line)
+        if part is None:
+            assert node is None or node.body[0].lineno == node.lineno, line  # type: ignore[attr-defined]
+            continue
+        assert part.node is node, line
+        assert seen.setdefault(id(node), part) is part
+    if name == "SHAPES":
+        assert {judged.body_at(line).node.name for line in (6, 13, 21, 26, 33, 37, 42)} == {  # type: ignore[union-attr]
+            "top", "method", "deep", "in_if", "in_handler", "in_case", "in_with"
+        }  # fmt: skip
+        assert judged.body_at(17) is None  # `def one_line(self): return 3`
+        assert judged.body_at(28) is runs[28]  # `import sys` in the `else:` block

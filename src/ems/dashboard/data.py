@@ -17,6 +17,11 @@ from ems.store import queries
 
 Key = tuple[str, int | None, int | None]  # (store path, latest scan id, history run id)
 
+# The author column of a finding the history does not know: the walk has no record of it
+# (not committed yet, or committed after the last walk), or no walk was ever recorded.
+NOT_IN_HISTORY = "not in history"
+NO_HISTORY = "no history yet"
+
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def latest_scan(key: Key):  # -> ems.store.Scan | None
@@ -111,13 +116,20 @@ def findings(key: Key, flt: queries.FindingFilter, limit: int) -> pd.DataFrame:
         ],
     )
     frame["introduced"] = pd.to_datetime(frame["introduced_at"], unit="s", utc=True)
+    # A finding with no history row says why, in the words of its detail, instead of "None".
+    frame["author"] = frame["author"].where(
+        frame["introduced_sha"].notna(), NOT_IN_HISTORY if key[2] is not None else NO_HISTORY
+    )
     return frame
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def group_counts(key: Key, flt: queries.FindingFilter, by: str) -> pd.DataFrame:
     rows = queries.group_counts(store_at(key[0]), key[1], flt, by) if key[1] else []
-    return pd.DataFrame(rows, columns=[by, "findings"])
+    frame = pd.DataFrame(rows, columns=[by, "findings"])
+    if by == "author":
+        frame["author"] = frame["author"].fillna(NOT_IN_HISTORY if key[2] is not None else NO_HISTORY)
+    return frame
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -213,16 +213,36 @@ class FixContext:
 
 
 def shared_ends(old: Sequence[object], new: Sequence[object]) -> tuple[int, int]:
-    """How many items the two sequences share at their start, then at their end (not
-    overlapping the start)."""
+    """How many items the two sequences (lists, strings) share at their start, then at
+    their end (not overlapping the start).
+
+    Compared a slice at a time, the slices growing while they match and shrinking to one
+    item where they do not (C-speed comparisons): an item at a time, verification spent
+    ~0.2 ms per fixed text of a 2,000-line file here."""
     limit = min(len(old), len(new))
-    head = 0
-    while head < limit and old[head] == new[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
-        tail += 1
+    head = _shared(old, new, limit, 0, 0, 1)
+    n, m = len(old), len(new)
+    tail = _shared(old, new, limit - head, n, m, -1)
     return head, tail
+
+
+def _shared(old: Sequence[object], new: Sequence[object], limit: int, i: int, j: int, way: int) -> int:
+    """How many items (at most ``limit``) ``old`` and ``new`` share from ``i`` and ``j``
+    onwards (``way`` 1), or back from the ends ``i`` and ``j`` (``way`` -1)."""
+    low, step = 0, 16
+    while low < limit:
+        high = min(limit, low + step)
+        if way > 0:
+            same = old[i + low : i + high] == new[j + low : j + high]
+        else:
+            same = old[i - high : i - low] == new[j - high : j - low]
+        if same:
+            low, step = high, step * 2
+        elif step > 1:
+            step //= 2
+        else:
+            break
+    return low
 
 
 def minimal_edit(source: SourceText, new_text: str) -> TextEdit:

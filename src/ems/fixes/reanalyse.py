@@ -13,7 +13,11 @@ newlines as lines precede it (so its line numbers are the file's).
 The statements after the region keep their original line numbers. When the fix removed
 lines, the region is padded with as many blank lines, and the text analysed is the fixed
 text with those blank lines in (its tree is exactly that text's); the findings past the
-region are then moved back up. When it added lines, the region runs to the end of the file. The rules' findings do not depend on how far apart two
+region are then moved back up. When it added lines, as many blank lines (spaces and tabs
+only) at the region's end, before the next statement, are left out of the analysed text
+the same way (a def made of a lambda, a guard added: the two blank lines between top-level
+definitions take them); failing those, the region runs to the end of the file. The rules'
+findings do not depend on how far apart two
 top-level statements are (the language server's incremental analysis relies on the same:
 ``ems.core.incremental``), so the report is the fixed text's own. Only for built-in rules:
 a plug-in might count lines. Anything else — a region that does not parse alone, a lone ``\\r``, a grammar-changing future import, a
@@ -95,14 +99,17 @@ def reanalyse(original: Original, text: str, path: str, config: Config, ruleset:
         spans[after][0] <= last or (after > before and spans[after][0] <= spans[after - 1][1])
     ):
         after += 1
-    if delta > 0:
-        after = len(spans)  # the statements below would need new line numbers: parsed too
     below = after < len(spans)
     start = spans[before - 1][1] + 1 if before else 1  # the region, in original lines
     end = spans[after][0] - 1 if below else len(old)
+    dropped = 0  # blank lines at the region's end left out of the analysed text
+    if delta > 0 and below and all(not line.strip(" \t") for line in new[end : end + delta]):
+        dropped = delta  # the statements below keep their line numbers
+    elif delta > 0:  # the statements below would need new line numbers: parsed too
+        after, below, end = len(spans), False, len(old)
     if before and old[start - 2].endswith("\\"):
         return None  # (a continuation into the region: it is not cut off above)
-    region = new[start - 1 : end + delta]
+    region = new[start - 1 : end + delta - dropped]
     if region and region[-1].endswith("\\"):
         return None
     source = "\n" * (start - 1) + "\n".join(region) + ("\n" if below else "")
@@ -114,12 +121,15 @@ def reanalyse(original: Original, text: str, path: str, config: Config, ruleset:
         return None
     body = original.tree.body
     tree = ast.Module(body=[*body[:before], *part.body, *body[after:]], type_ignores=[])
-    padding = -delta if below else 0
-    analysed = (
-        text if not padding else "\n".join([*new[: end + delta], *([""] * padding), *new[end + delta :]])
-    )
+    padding = -delta if below and delta < 0 else 0
+    if padding:
+        analysed = "\n".join([*new[: end + delta], *([""] * padding), *new[end + delta :]])
+    elif dropped:
+        analysed = "\n".join([*new[:end], *new[end + delta :]])
+    else:
+        analysed = text
     report = analyse_parsed(tree, analysed, path, config, ruleset)
-    if not padding:
+    if not padding and not dropped:
         return report
     return replace(report, findings=tuple(_moved(f, end, delta) for f in report.findings))
 

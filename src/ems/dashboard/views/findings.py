@@ -126,6 +126,11 @@ def detail(row: pd.Series) -> None:
         if row["introduced_sha"]:
             date = row["introduced"].strftime("%Y-%m-%d") if pd.notna(row["introduced"]) else "?"
             st.write(f"commit `{short(row['introduced_sha'])}` by {row['author']} on {date}")
+        elif row["author"] == data.NOT_IN_HISTORY:
+            st.write(
+                "not in the recorded history: not committed yet, or committed after the last "
+                "history walk (update it in the Control panel)"
+            )
         else:
             st.write("unknown (build the history in the Control panel)")
         st.markdown("**Blame (last change of the line, at HEAD)**")

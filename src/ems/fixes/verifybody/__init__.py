@@ -59,7 +59,7 @@ from ems.fixes.verifybody.imports import (
     only_removed,
     parse_imports,
 )
-from ems.fixes.verifybody.local import local_hits, local_hits_in_chunk
+from ems.fixes.verifybody.local import local_hits, local_hits_in_chunk, local_runs
 from ems.fixes.verifybody.parts import (
     Change,
     Judged,
@@ -173,8 +173,15 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
                 return None
             fresh += [to_finding(rule, hit, path, config) for rule, hit in local]
             continue
-        index = judged.bodies.index(body)
-        key = redone_key(rules, index, change.new_first, new_region, new)
+        # what declines whatever the new def is, first (the fixed def is then neither parsed
+        # nor analysed): the judged def's stub cannot stand in, or the chunk-local rules
+        # cannot run over a def at its place
+        before = judged.alone_of(body, path, rules)
+        if before is None or not stands_in(before, judged.imported, judged.typing) or reads(before) is None:
+            return None
+        if body.top and not local_runs(judged, body):
+            return None
+        key = redone_key(rules, body.first, change.new_first, new_region, new)
         done = judged.redone.get(key)
         if done is None or not done.holds(judged, text, imports_now, seed):
             node = parse_def(new, change, body)
@@ -197,14 +204,9 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             for old_name, new_name in zip(old_names, new_names, strict=True):
                 moved[span(old_name, judged.source)] = span(new_name, source)
             changes[number] = change = replace(change, header=True)
-        if watched and names_bound([body.node], watched, old_region) != names_bound(
-            [node], watched, new_region
-        ):
+        if watched and judged.bound_in(body, watched, old_region) != done.bound(watched, new_region):
             return None
         # module-scoped rules: the body's stub must stand in, before and after, the same way
-        before = judged.alone_of(index, path, rules)
-        if before is None:
-            return None
         after = done.after
         if after is None:
             after = outermost_functions([[node]])[0]

@@ -23,6 +23,19 @@ def _blocks(statement: ast.stmt) -> list[list[ast.stmt]]:
     return [block for block in blocks if isinstance(block, list)]
 
 
+def local_runs(judged: Judged, body: Body) -> bool:
+    """Whether ``local_hits`` can run over a new def at ``body``'s place (a top-level def,
+    or a method of a top-level class): no statement beside it may make it unreachable."""
+    parent = body.parent
+    if parent is None:
+        block = judged.tree.body
+    elif isinstance(parent, ast.ClassDef):
+        block = parent.body
+    else:
+        return False
+    return not any(isinstance(s, _TERMINATORS) for s in block)
+
+
 def local_hits(
     judged: Judged,
     body: Body,

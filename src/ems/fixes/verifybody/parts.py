@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ems.core.config import Config
-from ems.core.incremental.state import Rules, StubbedBody, split_rules
+from ems.core.incremental.state import _STATEMENT_LISTS, Rules, StubbedBody, split_rules
 from ems.core.incremental.stubs import (
     analyse_bodies,
     global_imports,
@@ -29,7 +29,7 @@ from ems.core.registry import RuleSet
 from ems.core.scope import BUILTINS
 from ems.core.source import SourceText
 from ems.core.suppressions import parse_suppressions, skips_file
-from ems.core.watched import every_name_bound
+from ems.core.watched import every_name_bound, names_bound
 from ems.fixes.context import shared_ends
 
 if TYPE_CHECKING:
@@ -74,6 +74,8 @@ class Judged:
         self.bound: dict[str, bool] = {}
         self.rules: dict[tuple[object, str], Rules] = {}
         self.named_counts: dict[str, int] = {}
+        self.defs: dict[int, Body | None] = {}  # ``body_at``'s parts of defs, by the def's line
+        self.watched: dict[tuple[int, frozenset[str]], frozenset[str]] = {}  # ``bound_in``'s
         # A changed def's checks by its place and text (``redone.Redone``), for later texts.
         self.redone: dict[tuple[object, ...], Redone] = {}
 
@@ -202,36 +204,54 @@ class Judged:
         and after, and a removed import's name is no word of the text.)"""
         return any(s.module == "__future__" for s in global_imports(self.outside_imports))
 
-    @cached_property
-    def bodies(self) -> list[Body]:
-        top = {id(s) for s in self.tree.body}
-        found = []
-        for found_body in outermost_functions([self.tree.body]):
-            node = found_body.full
-            first_statement = node.body[0]
-            start = getattr(first_statement, "lineno", 0)
-            for decorator in getattr(first_statement, "decorator_list", ()):
-                start = min(start, decorator.lineno)
-            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            line = self.lines[start - 1] if 0 < start <= len(self.lines) else ""
-            if start <= node.lineno or line[: first_statement.col_offset].strip():
-                continue  # `def f(): return 1`: the body shares the header's line
-            parent = found_body.parent
-            in_top = parent is None and id(node) in top
-            in_class = isinstance(parent, ast.ClassDef) and id(parent) in top
-            found.append(
-                Body(
-                    first,
-                    start,
-                    node.end_lineno or node.lineno,
-                    node,
-                    parent,
-                    in_top or in_class,
-                )
-            )
-        found += self._import_runs()
-        found.sort(key=lambda b: b.start)
+    def body_at(self, line: int) -> Body | None:
+        """The part holding ``line``: an import run, or an outermost def whose body does not
+        share its header's line. Found by descending only into the statements that hold
+        the line (a def is never entered): every statement list of a large file was walked
+        for each judged file. The same object for every line of a part."""
+        for run in self.import_runs:
+            if run.first <= line <= run.end:
+                return run
+        lists: list[tuple[list[ast.AST], ast.AST | None]] = [(self.tree.body, None)]  # type: ignore[list-item]
+        while lists:
+            children, parent = lists.pop()
+            for child in children:
+                first, last = _lines_of(child)
+                if first > line:
+                    break
+                if last < line:
+                    continue
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    return self._def_part(child, parent)
+                for name in _STATEMENT_LISTS:
+                    nested = getattr(child, name, None)
+                    if nested.__class__ is list:
+                        lists.append((nested, child))
+        return None
+
+    def _def_part(self, node: ast.FunctionDef | ast.AsyncFunctionDef, parent: ast.AST | None) -> Body | None:
+        """The part of the outermost def ``node`` (held by ``parent``'s list), once."""
+        if node.lineno in self.defs:
+            return self.defs[node.lineno]
+        first_statement = node.body[0]
+        start = getattr(first_statement, "lineno", 0)
+        for decorator in getattr(first_statement, "decorator_list", ()):
+            start = min(start, decorator.lineno)
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        line = self.lines[start - 1] if 0 < start <= len(self.lines) else ""
+        found = None
+        if not (start <= node.lineno or line[: first_statement.col_offset].strip()):
+            # (else `def f(): return 1`: the body shares the header's line)
+            top = self.tree.body
+            in_top = parent is None and any(s is node for s in top)
+            in_class = isinstance(parent, ast.ClassDef) and any(s is parent for s in top)
+            found = Body(first, start, node.end_lineno or node.lineno, node, parent, in_top or in_class)
+        self.defs[node.lineno] = found
         return found
+
+    @cached_property
+    def import_runs(self) -> list[Body]:
+        return self._import_runs()
 
     def _import_runs(self) -> list[Body]:
         """Runs of ``import`` statements (no ``__future__``) outside functions and classes
@@ -301,11 +321,6 @@ class Judged:
         return self.tree.body[at], spans[at][0], spans[at][1]
 
     @cached_property
-    def starts(self) -> list[int]:
-        """Where each part begins (a def at its first decorator): its header may change too."""
-        return [b.first for b in self.bodies]
-
-    @cached_property
     def outside_imports(self) -> list[ast.stmt]:
         """The import statements outside functions, found in one walk: ``imported``,
         ``typing`` and ``future`` each walked the module's statements for them."""
@@ -369,16 +384,35 @@ class Judged:
             found = self.bound[name] = name in bound
         return found
 
-    def alone_of(self, index: int, path: str, rules: Rules) -> StubbedBody | None:
-        """The body ``index`` analysed alone (``stubs.analyse_bodies``), once; None when a
+    def bound_in(self, body: Body, names: frozenset[str], region: str) -> frozenset[str]:
+        """``names_bound`` of the def ``body`` (``region``: its lines), once per names."""
+        key = (body.first, names)
+        found = self.watched.get(key)
+        if found is None:
+            assert body.node is not None  # (a def's body, not an import run)
+            found = self.watched[key] = names_bound([body.node], names, region)
+        return found
+
+    def alone_of(self, body: Body, path: str, rules: Rules) -> StubbedBody | None:
+        """The def ``body`` analysed alone (``stubs.analyse_bodies``), once; None when a
         rule erred on it."""
-        if index not in self.alone:
-            node = self.bodies[index].node
-            assert node is not None  # (a def's body, not an import run)
-            slot = outermost_functions([[node]])[0]
+        if body.first not in self.alone:
+            assert body.node is not None  # (a def's body, not an import run)
+            slot = outermost_functions([[body.node]])[0]
             errors = analyse_bodies([slot], self.source, path, rules, self.text, {})
-            self.alone[index] = None if errors else slot
-        return self.alone[index]
+            self.alone[body.first] = None if errors else slot
+        return self.alone[body.first]
+
+
+def _lines_of(node: ast.AST) -> tuple[int, int]:
+    """The first (decorators included) and last lines of a statement, an ``except`` clause
+    or a ``case`` (whose pattern is its first line)."""
+    if isinstance(node, ast.match_case):
+        return node.pattern.lineno, node.body[-1].end_lineno or node.body[-1].lineno
+    first = node.lineno  # type: ignore[attr-defined]
+    for decorator in getattr(node, "decorator_list", ()):
+        first = min(first, decorator.lineno)
+    return first, node.end_lineno or first  # type: ignore[attr-defined]
 
 
 def _names_in(roots: Sequence[ast.AST]) -> Counter[str]:
@@ -522,14 +556,12 @@ def changes_in(judged: Judged, new: list[str]) -> list[Change] | None:
     head, tail = shared_ends(old, new)
     if head == len(old) == len(new):
         return None
-    bodies, starts = judged.bodies, judged.starts
     changes: list[Change] = []
     i = j = head  # the first differing lines (0-based)
     while True:
-        k = bisect.bisect_right(starts, i + 1) - 1
-        if k < 0 or bodies[k].end < i + 1 or (changes and changes[-1].body is bodies[k]):
+        body = judged.body_at(i + 1)
+        if body is None or (changes and changes[-1].body is body):
             return None
-        body = bodies[k]
         offset = j - i
         new_first = body.first + offset
         after = len(old) - body.end  # judged lines after the def

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ems.core.incremental.state import StubbedBody
 from ems.core.rule import IMPORTS, FactEntry, FactKey, Hit, Rule
+from ems.core.watched import names_bound
 from ems.fixes.verifybody.parts import Judged
 
 
@@ -33,6 +34,14 @@ class Redone:
     after_asked: dict[FactKey, FactEntry] = field(default_factory=dict)
     local: list[tuple[type[Rule], Hit]] | None = None
     local_asked: dict[FactKey, FactEntry] = field(default_factory=dict)
+    watched: dict[frozenset[str], frozenset[str]] = field(default_factory=dict)
+
+    def bound(self, names: frozenset[str], region: str) -> frozenset[str]:
+        """``names_bound([node], names, region)``, once (``region``: the def's lines)."""
+        found = self.watched.get(names)
+        if found is None:
+            found = self.watched[names] = names_bound([self.node], names, region)
+        return found
 
     def holds(
         self,
@@ -65,8 +74,9 @@ class Redone:
         return True
 
 
-def redone_key(rules: object, index: int, first: int, region: str, lines: list[str]) -> tuple[object, ...]:
-    """What a kept ``Redone`` is found by: the rules, the judged def, and the fixed text's
-    lines of it from line ``first`` (with whether the line above continues into it)."""
+def redone_key(rules: object, at: int, first: int, region: str, lines: list[str]) -> tuple[object, ...]:
+    """What a kept ``Redone`` is found by: the rules, the judged def (its first line ``at``),
+    and the fixed text's lines of it from line ``first`` (with whether the line above
+    continues into it)."""
     continued = first > 1 and lines[first - 2].endswith("\\")
-    return (id(rules), index, first, region, continued)
+    return (id(rules), at, first, region, continued)
