@@ -169,3 +169,32 @@ def test_the_codes_known_without_importing_the_rules_are_their_codes() -> None:
     assert builtin_codes() == load_rules().codes
     lazy = lazy_rules()
     assert lazy.codes == load_rules().codes
+
+
+def test_a_config_file_without_settings_needs_no_toml_parser(tmp_path: Path) -> None:
+    """An ``ems.toml`` of blanks and comments marks a project's root with the default
+    settings: read as the empty table without importing tomllib; a file with settings is
+    still parsed (and a malformed one still refused)."""
+    probe = (
+        "import sys; from pathlib import Path; from ems.core.config import read_config_file;"
+        "config = read_config_file(Path(sys.argv[1]), ['F401']);"
+        "print(config.select, 'tomllib' in sys.modules)"
+    )
+    target = tmp_path / "ems.toml"
+    for text, expected in (
+        (" \n\t\n", "('ALL',) False"),
+        ("# the project's root: ems defaults\n  # é\t#\n\n", "('ALL',) False"),
+        ('select = ["F"]\n', "('F',) True"),
+        ('# settings\nselect = ["F"]  # these\n', "('F',) True"),
+    ):
+        target.write_text(text, encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(target)], capture_output=True, text=True, timeout=60, check=True
+        )
+        assert done.stdout.strip() == expected
+    for bad in ("\f\n", "# a comment with a control character \x01\n"):
+        target.write_text(bad, encoding="utf-8")
+        refused = subprocess.run(
+            [sys.executable, "-c", probe, str(target)], capture_output=True, text=True, timeout=60
+        )
+        assert refused.returncode != 0 and "not valid TOML" in refused.stderr

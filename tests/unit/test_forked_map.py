@@ -246,3 +246,25 @@ def test_a_frame_that_makes_no_sense_is_ignored() -> None:
     results = list(mapped)
     assert [value for value, _ in results] == [item * item for item in range(10)]
     assert {pid for _, pid in results} == {PARENT}
+
+
+def test_what_the_children_inherit_is_frozen_while_they_run_then_thawed() -> None:
+    """The parent's collector leaves the objects it shares with the children alone while
+    they run (no walk, no copied page); ``close`` undoes the freeze it made, and leaves a
+    caller's own freeze in place."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    mapped = ForkedMap(_slow_square, list(range(12)), 2, _nothing)
+    assert gc.get_freeze_count() > 0
+    assert [square for square, _ in mapped] == [i * i for i in range(12)]
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert [square for square, _ in ForkedMap(_slow_square, list(range(12)), 2, _nothing)] == [
+            i * i for i in range(12)
+        ]
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()

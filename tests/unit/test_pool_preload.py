@@ -76,6 +76,39 @@ def test_no_pool_no_preload(jobs: int, count: int) -> None:
     assert not any(had for _, had in results)
 
 
+_LAZY_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys, time
+    from ems.core.registry import lazy_rules
+    from ems.runtime.pool import ordered_map
+
+    def seen(item):
+        # which rule modules the process had before its own work; slow enough that this
+        # process (which takes its share) does not finish before a child starts
+        time.sleep(0.02)
+        return os.getpid(), "ems.rules.f401_unused_import" in sys.modules
+
+    ruleset = lazy_rules()
+    before = "ems.rules.f401_unused_import" in sys.modules
+    mapped = ordered_map(seen, list(range(16)), 2, ruleset)
+    results = list(mapped)
+    mapped.close()
+    print(json.dumps({"before": before, "parent": os.getpid(), "results": results}))
+    """
+)
+
+
+def test_forked_workers_inherit_the_rules_loaded_once_before_they_start() -> None:
+    """A lazily loaded rule set is loaded by the parent before it forks: each child
+    importing the rule modules afresh repeated that import's whole cost."""
+    done = subprocess.run([sys.executable, "-c", _LAZY_SCRIPT], capture_output=True, text=True, check=True)
+    out = json.loads(done.stdout)
+    assert out["before"] is False
+    results = out["results"]
+    assert {pid for pid, _ in results} - {out["parent"]}, "no worker process ran"
+    assert all(had for _, had in results)
+
+
 def test_fix_modules_only_when_a_rule_with_a_fix_is_selected(tmp_path: Path) -> None:
     rules = load_rules()
     assert fix_modules([Config(root=tmp_path)], rules) == FIX_MODULES

@@ -339,8 +339,9 @@ def _collect(
         colour = _text_colour(args)
         renderer = TextRenderer(colour=colour, show_source=not args.no_source)
         # Kept per renderer (its key covers colour and --no-source): a terminal run and a
-        # piped one each find their own rendering.
-        view = View(renderer.view_key, renderer.view)
+        # piped one each find their own rendering. Without the cache nothing would keep
+        # it: each block is rendered once, below.
+        view = View(renderer.view_key, renderer.view) if not args.no_cache else None
     results: dict[int, FileResult] = {}
     blocks: dict[int, str] = {}
     for index, result, total in scan_as_ready(

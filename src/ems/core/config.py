@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ems.core.model import Severity
 
@@ -399,14 +400,21 @@ def inline_settings(text: str, known_codes: Iterable[str]) -> dict[str, object]:
 
 def read_config_file(path: Path, known_codes: Iterable[str]) -> Config | None:
     """The config in ``path``, or None for a pyproject.toml without ``[tool.ems]``."""
-    import tomllib  # costly at start-up: paid only where a config file exists
-
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
+    # A file of blanks and comments (``ems.toml`` marking a project's root, default
+    # settings) is the empty table; tomllib, costly at start-up (~26 M instructions), only
+    # for a file with settings.
+    data: dict[str, Any] = {}
+    if not _blank_toml(text):
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("ems")
         if table is None:
@@ -416,6 +424,19 @@ def read_config_file(path: Path, known_codes: Iterable[str]) -> Config | None:
     else:
         table = data
     return parse_table(table, known_codes, path, path.parent)
+
+
+def _blank_toml(text: str) -> bool:
+    """Whether ``text`` (newlines read as "\n") holds only what TOML skips: blanks, and
+    comments without the control characters it forbids in them (tomllib judges the rest)."""
+    import re
+
+    forbidden = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+    for line in text.split("\n"):
+        content = line.lstrip(" \t")
+        if content and (content[0] != "#" or forbidden.search(content) is not None):
+            return False
+    return True
 
 
 def find_config_file(start: Path) -> Path | None:

@@ -77,11 +77,20 @@ class Position:
     line: int  # 1-based
     column: int  # 0-based, code points
 
+    def __reduce__(self) -> tuple[type[Position], tuple[int, int]]:
+        # Pickled as the constructor's arguments (results travel from the scan's workers
+        # pickled): the getstate/setstate dataclasses gives slotted classes is Python
+        # calling ``fields()`` per object, each way.
+        return Position, (self.line, self.column)
+
 
 @dataclass(frozen=True, order=True, slots=True)
 class Range:
     start: Position
     end: Position
+
+    def __reduce__(self) -> tuple[type[Range], tuple[Position, Position]]:
+        return Range, (self.start, self.end)  # (see ``Position.__reduce__``)
 
     @classmethod
     def of(cls, line: int, column: int, end_line: int, end_column: int) -> Range:
@@ -104,6 +113,9 @@ class Related:
     range: Range
     message: str
     name: str = ""
+
+    def __reduce__(self) -> tuple[type[Related], tuple[Range, str, str]]:
+        return Related, (self.range, self.message, self.name)  # (see ``Position.__reduce__``)
 
 
 def render_message(template: str, related: tuple[Related, ...]) -> str:
@@ -132,6 +144,24 @@ class Finding:
     # The message before the lines of ``related`` were written in (``render_message``):
     # what stays the same when an edit above moves them (fix verification compares it).
     template: str = field(default="", compare=False, hash=False)
+
+    def __reduce__(self) -> tuple[type[Finding], tuple[object, ...]]:
+        # (see ``Position.__reduce__``); every field, in ``__init__``'s order
+        return Finding, (
+            self.code,
+            self.name,
+            self.severity,
+            self.range,
+            self.message,
+            self.path,
+            self.fingerprint,
+            self.fixable,
+            self.tags,
+            self.related,
+            self.data,
+            self.fixability,
+            self.template,
+        )
 
     @property
     def shown_related(self) -> tuple[Related, ...]:

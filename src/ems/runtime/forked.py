@@ -64,6 +64,7 @@ class ForkedMap:
         self._next = 0
         self._children: dict[int, tuple[int, bytearray]] = {}  # reply fd -> (pid, unread bytes)
         self._claims: int | None = None
+        self._thaw = False  # whether ``close`` unfreezes what ``_start`` froze
         self._start(max(1, jobs - 1))
 
     def _start(self, children: int) -> None:
@@ -82,6 +83,11 @@ class ForkedMap:
         for stream in (sys.stdout, sys.stderr):  # a child must not repeat buffered output
             with contextlib.suppress(Exception):
                 stream.flush()
+        # What the children inherit stays out of this process's collector's sight too while
+        # they run: its collections neither walk those objects again nor write to (so copy)
+        # the pages it shares with them. Undone by ``close`` unless the caller froze first.
+        self._thaw = gc.get_freeze_count() == 0
+        gc.freeze()
         for _ in range(children):
             try:
                 self._fork()
@@ -244,6 +250,9 @@ class ForkedMap:
         if self._claims is not None:
             os.close(self._claims)
             self._claims = None
+        if self._thaw:
+            self._thaw = False
+            gc.unfreeze()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):

@@ -312,11 +312,11 @@ def _at_stake(report: Report) -> frozenset[str]:
     return names_at_stake(report.findings)
 
 
-def _judges_reexports(tasks: Sequence[_Task]) -> bool:
-    """Whether judging these files' fixability can ask about re-exports (F401 selected)."""
+def _judges_reexports(configs: Iterable[Config]) -> bool:
+    """Whether judging fixability under these (distinct) configurations can ask about
+    re-exports (F401 selected)."""
     from ems.fixes.reexports import REEXPORT_CODE
 
-    configs = {id(t.config): t.config for t in tasks}.values()
     return any(REEXPORT_CODE in config.selected((REEXPORT_CODE,)) for config in configs)
 
 
@@ -687,7 +687,9 @@ def _scan_as_ready(
     cache = ResultCache(scan_root(paths)) if use_cache and files else None
     stats = cache.load_stats(displays, set(settings)) if cache is not None else {}
 
-    def task(index: int, expected: str | None) -> _Task:
+    def task(
+        index: int, expected: str | None, reexports: tuple[str, str] | None = None, assume: bool = False
+    ) -> _Task:
         return _Task(
             files[index],
             displays[index],
@@ -696,13 +698,15 @@ def _scan_as_ready(
             keep_source,
             cache is not None,
             keep_excerpts,
+            reexports,
+            assume,
         )
 
     # Pass 1, by stat alone: which files must be read (changed, new, or racy rows), and
     # which must be judged again because files they depend on changed (re-exports).
     fresh: list[tuple[int, os.stat_result]] = []
-    tasks: list[_Task] = []
     task_index: list[int] = []
+    expected: list[str | None] = []  # by task: the digest of the file's cached report
     infos: list[os.stat_result | None] = [None] * total
     rows: list[tuple[StatKey | None, str | None, str | None]] = []
     for index in range(total):
@@ -716,33 +720,32 @@ def _scan_as_ready(
     for index, (recorded, digest, deps) in enumerate(rows):
         if deps is not None and not reexports.holds(texts[index], deps):
             task_index.append(index)  # judged under other re-exports: analyse again
-            tasks.append(task(index, None))
+            expected.append(None)
             continue
         st = infos[index]
         if recorded is not None and st is not None and stat_matches(recorded, st):
             fresh.append((index, st))
             continue
         task_index.append(index)
-        tasks.append(task(index, digest))
-    if len(tasks) > 1 and _judges_reexports(tasks):
-        # Two phases (``_ScanReexports.settle``): the workers judge as if nothing were
-        # re-exported and send what their analyses saw of each file's imports; the scan
-        # then checks the few judgements that asked, from those facts.
-        tasks = [replace(t, assume=True) for t in tasks]
-    if tasks:
-        hint = reexports.pin()  # the workers forked now judge from the scan's index
-        if hint is not None:  # (and those started afresh know what it was)
-            tasks = [replace(t, reexports=hint) for t in tasks]
+        expected.append(digest)
+    task_configs = list({id(configs[i]): configs[i] for i in task_index}.values())
+    # Two phases (``_ScanReexports.settle``): the workers judge as if nothing were
+    # re-exported and send what their analyses saw of each file's imports; the scan
+    # then checks the few judgements that asked, from those facts.
+    assume = len(task_index) > 1 and _judges_reexports(task_configs)
+    # The workers forked now judge from the scan's index (and those started afresh know
+    # what it was).
+    hint = reexports.pin() if task_index else None
+    tasks = [task(i, digest, hint, assume) for i, digest in zip(task_index, expected, strict=True)]
     # Started before the rows are loaded, so the analysis overlaps loading and decoding
     # them (and the caller's use of the results).
-    task_configs = list({id(t.config): t.config for t in tasks}.values())
     outcomes = ordered_map(
         _analyse_task,
         tasks,
         jobs,
         ruleset,
         background=bool(fresh),
-        preload=lambda: fix_modules(task_configs, ruleset),
+        preload=lambda: ("ems.core.analyse", *fix_modules(task_configs, ruleset)),
     )
     renderer = view.key if view is not None else None
     entries = cache.load(displays, set(settings), renderer) if cache is not None else {}
