@@ -220,13 +220,13 @@ def shared_ends(old: Sequence[object], new: Sequence[object]) -> tuple[int, int]
     item where they do not (C-speed comparisons): an item at a time, verification spent
     ~0.2 ms per fixed text of a 2,000-line file here."""
     limit = min(len(old), len(new))
-    head = _shared(old, new, limit, 0, 0, 1)
+    head = shared_run(old, new, limit, 0, 0, 1)
     n, m = len(old), len(new)
-    tail = _shared(old, new, limit - head, n, m, -1)
+    tail = shared_run(old, new, limit - head, n, m, -1)
     return head, tail
 
 
-def _shared(old: Sequence[object], new: Sequence[object], limit: int, i: int, j: int, way: int) -> int:
+def shared_run(old: Sequence[object], new: Sequence[object], limit: int, i: int, j: int, way: int) -> int:
     """How many items (at most ``limit``) ``old`` and ``new`` share from ``i`` and ``j``
     onwards (``way`` 1), or back from the ends ``i`` and ``j`` (``way`` -1)."""
     low, step = 0, 16

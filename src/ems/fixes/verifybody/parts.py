@@ -30,7 +30,7 @@ from ems.core.scope import BUILTINS
 from ems.core.source import SourceText
 from ems.core.suppressions import parse_suppressions, skips_file
 from ems.core.watched import every_name_bound, names_bound
-from ems.fixes.context import shared_ends
+from ems.fixes.context import shared_ends, shared_run
 
 if TYPE_CHECKING:
     from ems.fixes.verifybody.redone import Redone
@@ -595,7 +595,7 @@ def changes_in(judged: Judged, new: list[str]) -> list[Change] | None:
         i, j = body.end, new_end
         if len(old) - i <= tail and j - i == len(new) - len(old):
             return changes
-        same = _same_run(old, new, i, j)
+        same = shared_run(old, new, min(len(old) - i, len(new) - j), i, j, 1)
         i, j = i + same, j + same
         if i == len(old) and j == len(new):
             return changes
@@ -628,22 +628,6 @@ def _end_by_indent(new: list[str], first: int, column: int) -> int | None:
             break
         last = index + 1
     return last
-
-
-def _same_run(old: list[str], new: list[str], i: int, j: int) -> int:
-    """How many lines ``old`` from ``i`` and ``new`` from ``j`` share, by slice comparisons
-    of doubling then halving length (C speed) instead of a line at a time."""
-    limit = min(len(old) - i, len(new) - j)
-    low, step = 0, 16
-    while low < limit:
-        high = min(limit, low + step)
-        if old[i + low : i + high] == new[j + low : j + high]:
-            low, step = high, step * 2
-        elif step > 1:
-            step //= 2
-        else:
-            break
-    return low
 
 
 _STAND_INS: dict[type[ast.stmt], str] = {ast.ClassDef: "class _:", ast.If: "if 1:"}
