@@ -127,12 +127,16 @@ def test_a_finding_the_history_does_not_know_says_so_instead_of_none(demo_repo: 
     table = at.dataframe[-1].value
     assert list(table["path"]) == ["scratch.py"]
     assert list(table["author"]) == ["not in history"]
+    assert list(table["introduced"]) == [""]
     assert "not in the recorded history: not committed yet" in texts(at)
     at.radio(key="f_group").set_value("author").run()
     assert list(at.dataframe[0].value["author"]) == ["not in history"]
     everything = findings_page().dataframe[-1].value
     assert everything["author"].notna().all()
     assert "Dave Okafor" in set(everything["author"])
+    known = everything[everything["author"] != "not in history"]["introduced"]
+    assert len(known) == len(everything) - 1
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) for day in known)
 
 
 def test_fix_preview_then_apply_changes_the_file_and_rescans(demo_repo: Path) -> None:

@@ -23,6 +23,11 @@ NOT_IN_HISTORY = "not in history"
 NO_HISTORY = "no history yet"
 
 
+def _unknown_author(key: Key) -> str:
+    """The author label of a finding without a history row: whether a walk was recorded."""
+    return NOT_IN_HISTORY if key[2] is not None else NO_HISTORY
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def latest_scan(key: Key):  # -> ems.store.Scan | None
     scans = store_at(key[0]).scans(limit=1)
@@ -117,9 +122,7 @@ def findings(key: Key, flt: queries.FindingFilter, limit: int) -> pd.DataFrame:
     )
     frame["introduced"] = pd.to_datetime(frame["introduced_at"], unit="s", utc=True)
     # A finding with no history row says why, in the words of its detail, instead of "None".
-    frame["author"] = frame["author"].where(
-        frame["introduced_sha"].notna(), NOT_IN_HISTORY if key[2] is not None else NO_HISTORY
-    )
+    frame["author"] = frame["author"].where(frame["introduced_sha"].notna(), _unknown_author(key))
     return frame
 
 
@@ -128,7 +131,7 @@ def group_counts(key: Key, flt: queries.FindingFilter, by: str) -> pd.DataFrame:
     rows = queries.group_counts(store_at(key[0]), key[1], flt, by) if key[1] else []
     frame = pd.DataFrame(rows, columns=[by, "findings"])
     if by == "author":
-        frame["author"] = frame["author"].fillna(NOT_IN_HISTORY if key[2] is not None else NO_HISTORY)
+        frame["author"] = frame["author"].fillna(_unknown_author(key))
     return frame
 
 

@@ -231,8 +231,11 @@ def main() -> None:
         st.caption(
             f"The table shows the first {len(shown):,} in file order; narrow the filters to see others."
         )
+    # The date as text: a finding with no history row gets an empty cell (its author cell
+    # says why), where a date column would print "None".
+    table = shown[columns].assign(introduced=shown["introduced"].dt.strftime("%Y-%m-%d").fillna(""))
     st.dataframe(  # up to ten rows tall, no empty rows below a few
-        shown[columns],
+        table,
         hide_index=True,
         # The message is what a reader scans for: it gets the width the numbers do not need,
         # and the row fits a 1,400-pixel window without scrolling sideways; a longer message
@@ -246,7 +249,7 @@ def main() -> None:
                 width=320, help="The full message is in the detail below."
             ),
             "author": st.column_config.TextColumn(width=110),
-            "introduced": st.column_config.DatetimeColumn(format="YYYY-MM-DD", width=95),
+            "introduced": st.column_config.TextColumn(width=95),
         },
     )
     if shown.empty:
