@@ -184,7 +184,7 @@ class Config:
 
     def fingerprint(self) -> str:
         """A hash of everything that changes results (for caches and the store)."""
-        payload = {
+        payload: dict[str, object] = {
             "select": self.select,
             "extend_select": self.extend_select,
             "ignore": self.ignore,
