@@ -122,3 +122,49 @@ def test_the_editors_analysis_and_a_huge_module_read_it_too() -> None:
     assert "pieces" in in_pieces.timings  # analysed a piece at a time, not whole
     assert [f.code for f in in_pieces.findings] == ["F401", "F401", "F401", "E711"]
     assert [f.code for f in analyse(huge, "h.py", Config()).findings] == ["RUF100"]
+
+
+@pytest.mark.asyncio
+async def test_the_editor_shows_what_the_comments_hide_and_offers_no_suppression(tmp_path: Path) -> None:
+    """With the setting on, the language server reports the suppressed finding, still offers
+    its fix, and no "Suppress … (# noqa)": such a comment would not hide it."""
+    from lsprotocol import types as lsp
+    from server_fixtures import open_document, running_server, wait_for_diagnostics
+
+    async def suppress_offers(root: Path) -> tuple[list[str], list[str]]:
+        async with running_server(root) as client:
+            uri = open_document(client, root / "m.py", "import os  # noqa: E711\n")
+            diagnostics = await wait_for_diagnostics(client, uri, 1)
+            (f401,) = [d for d in diagnostics if d.code == "F401"]
+            context = lsp.CodeActionContext(diagnostics=[f401])
+            listed = await client.text_document_code_action_async(
+                lsp.CodeActionParams(lsp.TextDocumentIdentifier(uri), f401.range, context)
+            )
+            titles = [a.title for a in listed or [] if isinstance(a, lsp.CodeAction)]
+            return [str(d.code) for d in diagnostics], titles
+
+    (tmp_path / "read").mkdir()
+    codes, titles = await suppress_offers(tmp_path / "read")
+    assert sorted(codes) == ["F401", "RUF100"]  # the E711 in the comment suppresses nothing
+    assert any(t.startswith("Suppress F401") for t in titles), titles
+    (tmp_path / "ignored").mkdir()
+    (tmp_path / "ignored" / "ems.toml").write_text("ignore-noqa = true\n")
+    codes, titles = await suppress_offers(tmp_path / "ignored")
+    assert codes == ["F401"]
+    assert any("(F401)" in t for t in titles), titles  # the fix
+    assert not any(t.startswith("Suppress") for t in titles), titles
+
+
+def test_the_dashboard_refuses_a_suppression_that_would_not_hide_the_finding(project: Path) -> None:
+    from ems.fixes.preview import suppress_patch
+
+    report = analyse(SKIPPED, "b.py", Config(ignore_noqa=True))
+    fingerprint = report.findings[0].fingerprint
+    (project / "ems.toml").write_text("ignore-noqa = true\n")
+    with pytest.raises(ValueError, match="ignore-noqa"):
+        suppress_patch(project, "b.py", fingerprint)
+    (project / "ems.toml").unlink()
+    (project / "c.py").write_text("import re\n")
+    fingerprint = analyse("import re\n", "c.py").findings[0].fingerprint
+    patch = suppress_patch(project, "c.py", fingerprint)
+    assert patch is not None and patch.new == b"import re  # noqa: F401\n"
