@@ -51,6 +51,9 @@ class ScopePlan:
     outside_functions: frozenset[type[ast.AST]]
     call_names: frozenset[str] | None = None
     attribute_names: frozenset[str] | None = None
+    # Per node type, the classes its ``value`` must have to be collected (``Rule.
+    # visit_values``); a type not here is collected whatever its value.
+    values: tuple[tuple[type[ast.AST], frozenset[type[ast.AST]]], ...] = ()
 
 
 def scope_plan(rules: Sequence[Rule], dispatch: dict[type[ast.AST], tuple[Rule, ...]]) -> ScopePlan | None:
@@ -66,6 +69,11 @@ def scope_plan(rules: Sequence[Rule], dispatch: dict[type[ast.AST], tuple[Rule, 
         frozenset(outside),
         _visit_names(dispatch.get(ast.Call, ())),
         _visit_names(dispatch.get(ast.Attribute, ())),
+        tuple(
+            (node_type, values)
+            for node_type, interested in sorted(dispatch.items(), key=lambda item: item[0].__name__)
+            if (values := _visit_values(interested)) is not None
+        ),
     )
 
 
@@ -78,6 +86,17 @@ def _visit_names(rules: Sequence[Rule]) -> frozenset[str] | None:
             return None
         names.update(rule.visit_names)
     return frozenset(names)
+
+
+def _visit_values(rules: Sequence[Rule]) -> frozenset[type[ast.AST]] | None:
+    """The classes a node's ``value`` must have for one of ``rules`` to report it
+    (``Rule.visit_values``); None when one of them reports any."""
+    values: set[type[ast.AST]] = set()
+    for rule in rules:
+        if rule.visit_values is None:
+            return None
+        values.update(rule.visit_values)
+    return frozenset(values)
 
 
 # Per node type, each interested rule's bound ``visit``, its class and itself.
@@ -362,6 +381,7 @@ def _scope_pass(ctx: AnalysisContext, plan: ScopePlan | None) -> list[ast.AST] |
             outside_functions=plan.outside_functions,
             call_names=plan.call_names,
             attribute_names=plan.attribute_names,
+            values=plan.values,
         )
     except (Exception, RecursionError):
         return None  # each scope rule meets the error itself, contained as before

@@ -334,6 +334,11 @@ class ParentChain(Sequence[ast.AST]):
         return iter(self._list())
 
     def __getitem__(self, index):
+        if index == -1:  # the parent: what rules ask most, one lookup
+            parent = self.parents.get(self.node)
+            if parent is None:
+                raise IndexError(index)
+            return parent
         if isinstance(index, int) and index < 0:
             for count, node in enumerate(reversed(self), 1):
                 if count == -index:
@@ -396,6 +401,11 @@ class Rule:
     # named (the standard library has 57,000 calls and 75,000 attributes; the rules that
     # visit them look for a few names).
     visit_names: ClassVar[frozenset[str] | None] = None
+    # When set: ``visit`` reports nothing for a node (an ``Expr``, an ``Assign``...) whose
+    # ``value`` is not of one of these classes (exactly: no subclass). The scope pass then
+    # hands over only the nodes whose value is (the standard library has 34,000
+    # assignments, a few dozen of them lambdas: E731 looks at those).
+    visit_values: ClassVar[frozenset[type[ast.AST]] | None] = None
     # True when a finding of this rule that a fix brings means the fix broke the code (a
     # name left undefined, one shadowed): verification runs the rule on every fixed text
     # whatever the user selected, and refuses such a fix (``ems.fixes.engine.verifying``).
