@@ -85,6 +85,83 @@ def test_the_report_is_analyse_s_or_none(rules: RuleSet, select: tuple[str, ...]
     assert taken > 2 * declined  # the path is really taken
 
 
+def _edit_at(lines: list[str], at: int, kind: int) -> list[str]:
+    """One of ``_edits``' changes at line ``at`` (0-based)."""
+    line = lines[at]
+    indent = line[: len(line) - len(line.lstrip())]
+    if kind == 0:
+        return lines[:at] + lines[at + 1 :]
+    if kind == 1:
+        return [*lines[:at], indent + "pass", *lines[at + 1 :]]
+    if kind == 2:
+        return [*lines[:at], indent + "pass", indent + "pass", *lines[at:]]
+    return [*lines[:at], line + "  # noqa: F401" if line.strip() else line, *lines[at + 1 :]]
+
+
+@pytest.mark.parametrize("select", [("ALL",), ("F", "E9")])
+def test_changes_far_apart_are_parsed_apart_and_give_analyse_s_report(
+    rules: RuleSet, select: tuple[str, ...]
+) -> None:
+    """A text fixed at two or three places (lines added at one, removed at another) is
+    reparsed region by region: the report is still ``analyse``'s exactly."""
+    config = Config(select=select)
+    taken = declined = 0
+    for number, path in enumerate(FILES):
+        text = path.read_text(encoding="utf-8")
+        lines = text.split("\n")
+        if len(lines) < 60:
+            continue
+        original = _original(text, config, rules)
+        for step in (5, 3, 2):
+            places = sorted(
+                {len(lines) // step, len(lines) // step + len(lines) // 4, len(lines) - 8}, reverse=True
+            )
+            edited = lines
+            for turn, at in enumerate(places):  # from the bottom up: each place is the original's
+                edited = _edit_at(edited, at, (number + turn + step) % 4)
+            fixed = "\n".join(edited)
+            if fixed == text:
+                continue
+            got = reanalyse(original, fixed, "m.py", config, rules)
+            whole = analyse(fixed, "m.py", config, rules)
+            if got is None:
+                declined += not whole.syntax_error  # (a text that does not parse: declined)
+                continue
+            taken += 1
+            assert _key(got) == _key(whole), (path, places)
+    assert taken > 2 * declined, (taken, declined)
+
+
+def test_two_fixes_far_apart_parse_only_their_statements(
+    rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two guards added in two defs far apart (a gap with one blank line after the first:
+    the region runs on to the next gap that has two) parse those defs, not the text between."""
+    defs = "".join(f"\n\ndef f{n}(x):\n    return x + {n}\n" for n in range(1, 30))
+    text = "import os\n\n\ndef a(x=[]):\n    return x\n\ndef f0(x):\n    return x\n" + defs
+    text += "\n\ndef b(y={}):\n    return y\n"
+    text += "\n\nVALUE = os.sep\n"
+    config = Config(select=("ALL",))
+    original = _original(text, config, rules)
+    fixed = text.replace("    return x\n\n", "    if x is None:\n        x = []\n    return x\n\n", 1)
+    fixed = fixed.replace("    return y\n", "    if y is None:\n        y = {}\n    return y\n")
+    parsed: list[str] = []
+    real = reanalyse_module.ast.parse
+
+    def parse(source: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(reanalyse_module.ast, "parse", parse)
+    got = reanalyse(original, fixed, "m.py", config, rules)
+    monkeypatch.undo()
+    assert got is not None
+    assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+    assert len(parsed) == 2
+    assert "def f0" in parsed[0] and "def f1" not in parsed[0]  # (one blank line after `a`)
+    assert "def b" in parsed[1] and "def f29" not in parsed[1] and "VALUE" not in parsed[1]
+
+
 def test_lines_removed_above_a_finding_move_it_and_its_message(rules: RuleSet) -> None:
     """F811's message names the line of the first definition: after a removal above both,
     the line in the message is the fixed text's."""
@@ -107,7 +184,7 @@ def test_lines_added_take_blank_lines_before_the_next_statement(
     text = "import os\n\n\ndef f(x=[]):\n    return x\n\n\ndef g():\n    pass\n\n\ndef g():\n    return os\n"
     config = Config(select=("ALL",))
     original = _original(text, config, rules)
-    fixed = text.replace("    return x\n", "    if x is None:\n        x = []\n    return x\n")
+    fixed = text.replace("    return x\n\n", "    if x is None:\n        x = []\n    return x\n\n", 1)
     parsed: list[str] = []
     real = reanalyse_module.ast.parse
 

@@ -16,7 +16,9 @@ text with those blank lines in (its tree is exactly that text's); the findings p
 region are then moved back up. When it added lines, as many blank lines (spaces and tabs
 only) at the region's end, before the next statement, are left out of the analysed text
 the same way (a def made of a lambda, a guard added: the two blank lines between top-level
-definitions take them); failing those, the region runs to the end of the file. The rules'
+definitions take them); when the gap before the next statement has too few (a comment
+there, a class's one blank line), the region runs on to the first gap below that has them,
+failing which to the end of the file. The rules'
 findings do not depend on how far apart two
 top-level statements are (the language server's incremental analysis relies on the same:
 ``ems.core.incremental``), so the report is the fixed text's own. Only for built-in rules:
@@ -27,6 +29,7 @@ skipped or huge file — returns None, and the caller analyses the whole text.
 from __future__ import annotations
 
 import ast
+import bisect
 import warnings
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -37,7 +40,7 @@ from ems.core.model import Finding, Range, Related, Report, render_message
 from ems.core.parsing import PIECEWISE_MIN_CHARS
 from ems.core.registry import RuleSet
 from ems.core.suppressions import skips_file
-from ems.fixes.context import shared_ends
+from ems.fixes.context import shared_ends, shared_run
 
 BUILT_IN = "ems.rules."  # the package of the rules whose findings are known to move with lines
 
@@ -83,55 +86,161 @@ def reanalyse(original: Original, text: str, path: str, config: Config, ruleset:
     ):
         return None
     old, new = original.lines, text.split("\n")
-    head, tail = shared_ends(old, new)
-    if head == len(old) == len(new):
+    hunks = _hunks(old, new)
+    if not hunks:
         return None  # the same text: the caller has its report
-    first, last = head + 1, len(old) - tail  # the changed lines of the original (1-based)
-    delta = len(new) - len(old)
     spans = original.spans
-    before = 0  # statements wholly above the change, then those wholly below it
-    while before < len(spans) and spans[before][1] < first:
-        before += 1
-    while 0 < before < len(spans) and spans[before][0] <= spans[before - 1][1]:
-        before -= 1  # never cut a line two statements share (`a = 1; b = 2`)
-    after = before
-    while after < len(spans) and (
-        spans[after][0] <= last or (after > before and spans[after][0] <= spans[after - 1][1])
-    ):
-        after += 1
-    below = after < len(spans)
-    start = spans[before - 1][1] + 1 if before else 1  # the region, in original lines
-    end = spans[after][0] - 1 if below else len(old)
-    dropped = 0  # blank lines at the region's end left out of the analysed text
-    if delta > 0 and below and all(not line.strip(" \t") for line in new[end : end + delta]):
-        dropped = delta  # the statements below keep their line numbers
-    elif delta > 0:  # the statements below would need new line numbers: parsed too
-        after, below, end = len(spans), False, len(old)
-    if before and old[start - 2].endswith("\\"):
-        return None  # (a continuation into the region: it is not cut off above)
-    region = new[start - 1 : end + delta - dropped]
-    if region and region[-1].endswith("\\"):
-        return None
-    source = "\n" * (start - 1) + "\n".join(region) + ("\n" if below else "")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            part = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+    regions = _regions(spans, hunks, new)
     body = original.tree.body
-    tree = ast.Module(body=[*body[:before], *part.body, *body[after:]], type_ignores=[])
-    padding = -delta if below and delta < 0 else 0
-    if padding:
-        analysed = "\n".join([*new[: end + delta], *([""] * padding), *new[end + delta :]])
-    elif dropped:
-        analysed = "\n".join([*new[:end], *new[end + delta :]])
-    else:
-        analysed = text
-    report = analyse_parsed(tree, analysed, path, config, ruleset)
-    if not padding and not dropped:
+    statements: list[ast.stmt] = []
+    analysed: list[str] = []
+    shifts: list[tuple[int, int]] = []  # (last line, lines added) of each region moved past
+    done = 0  # statements of the original taken so far
+    for region in regions:
+        before, after, delta, moved = region.before, region.after, region.delta, region.moved
+        below = after < len(spans)
+        start = spans[before - 1][1] + 1 if before else 1  # the region, in original lines
+        end = spans[after][0] - 1 if below else len(old)
+        if before and old[start - 2].endswith("\\"):
+            return None  # (a continuation into the region: it is not cut off above)
+        lines = new[start - 1 + moved : end + moved + delta - (delta if below and delta > 0 else 0)]
+        if lines and lines[-1].endswith("\\"):
+            return None
+        source = "\n" * (start - 1) + "\n".join(lines) + ("\n" if below else "")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                part = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        statements += body[done:before]
+        statements += part.body
+        done = after
+        analysed += new[len(analysed) + moved : start - 1 + moved]  # the unchanged lines above
+        analysed += lines
+        if below and delta < 0:
+            analysed += [""] * -delta  # the removed lines' places, blank
+        if below and delta:
+            shifts.append((end, delta))
+    statements += body[done:]
+    moved = sum(delta for _, delta in shifts)
+    analysed += new[len(analysed) + moved :]
+    tree = ast.Module(body=statements, type_ignores=[])
+    report = analyse_parsed(tree, "\n".join(analysed) if shifts else text, path, config, ruleset)
+    if not shifts:
         return report
-    return replace(report, findings=tuple(_moved(f, end, delta) for f in report.findings))
+    return replace(report, findings=tuple(_moved(f, shifts) for f in report.findings))
+
+
+@dataclass
+class _Region:
+    """Top-level statements ``before`` to ``after`` (exclusive) of the original, parsed again
+    from the fixed text: in it, ``delta`` lines more than in the original; ``moved``: the
+    lines the regions above added (where the region's first line is in the fixed text)."""
+
+    before: int
+    after: int
+    delta: int
+    moved: int
+
+
+def _hunks(old: list[str], new: list[str]) -> list[tuple[int, int, int, int]]:
+    """The changed stretches of lines, as (start, end) in ``old`` and (start, end) in
+    ``new`` (0-based, end excluded), between runs of equal lines; empty when the texts are
+    the same. Fixes change a few lines each, far apart: each is found apart (a text fixed in
+    two places is parsed again in two places, not from the first to the last), by the
+    nearest place where ``_SYNC`` lines are equal again; failing one within ``_WINDOW``
+    lines, the stretch runs to the shared end."""
+    head, tail = shared_ends(old, new)
+    old_end, new_end = len(old) - tail, len(new) - tail
+    if head == old_end and head == new_end:
+        return []
+    found: list[tuple[int, int, int, int]] = []
+    i = j = head
+    while i < old_end or j < new_end:
+        sync = _sync(old, new, i, j, old_end, new_end)
+        if sync is None:
+            found.append((i, old_end, j, new_end))
+            break
+        p, q = sync
+        found.append((i, p, j, q))
+        same = shared_run(old, new, min(old_end - p, new_end - q), p, q, 1)
+        i, j = p + same, q + same
+    return found
+
+
+_SYNC = 3  # equal lines that end a changed stretch
+_WINDOW = 40  # how far (lines, in each text) a changed stretch's end is looked for
+
+
+def _sync(
+    old: list[str], new: list[str], i: int, j: int, old_end: int, new_end: int
+) -> tuple[int, int] | None:
+    """The nearest (p, q) past (i, j) from which ``_SYNC`` lines are equal (or the rest
+    up to the shared end, at the shared end's offset)."""
+    for total in range(1, 2 * _WINDOW + 1):
+        for dp in range(max(0, total - _WINDOW), min(total, _WINDOW) + 1):
+            p, q = i + dp, j + total - dp
+            if p > old_end or q > new_end:
+                continue
+            if p + _SYNC <= old_end and q + _SYNC <= new_end:
+                if old[p] == new[q] and old[p : p + _SYNC] == new[q : q + _SYNC]:
+                    return p, q
+            elif old_end - p == new_end - q and old[p:old_end] == new[q:new_end]:
+                return p, q  # (fewer lines left: equal up to the shared end)
+    return None
+
+
+def _blank(lines: list[str]) -> bool:
+    return all(not line.strip(" \t") for line in lines)
+
+
+def _regions(
+    spans: list[tuple[int, int]], hunks: list[tuple[int, int, int, int]], new: list[str]
+) -> list[_Region]:
+    """The top-level statements to parse again for ``hunks`` (``_hunks``), as regions apart
+    from one another.
+
+    A region that gained lines ends at a gap (before the next statement) with as many
+    blank lines, which the analysed text leaves out: the statements below keep their line
+    numbers. The first gap with enough of them ends it (the statements above it are parsed
+    again), failing which the end of the file does."""
+    regions: list[_Region] = []
+    ends = [last for _, last in spans]
+    moved = 0  # lines the hunks so far added
+    for old_start, old_end, new_start, new_end in hunks:
+        first, last = old_start + 1, old_end  # the changed lines of the original (1-based)
+        delta = (new_end - new_start) - (old_end - old_start)
+        before = bisect.bisect_left(ends, first)  # statements wholly above the change
+        while 0 < before < len(spans) and spans[before][0] <= spans[before - 1][1]:
+            before -= 1  # never cut a line two statements share (`a = 1; b = 2`)
+        after = before  # then those wholly below it
+        while after < len(spans) and (
+            spans[after][0] <= last or (after > before and spans[after][0] <= spans[after - 1][1])
+        ):
+            after += 1
+        if regions and before <= regions[-1].after:
+            regions[-1].after = max(regions[-1].after, after)
+            regions[-1].delta += delta
+        else:
+            regions.append(_Region(before, after, delta, moved))
+        moved += delta
+    at = 0
+    while at < len(regions):
+        region = regions[at]
+        while region.delta > 0 and region.after < len(spans):
+            end = spans[region.after][0] - 1
+            if _blank(new[end + region.moved : end + region.moved + region.delta]):
+                break
+            region.after += 1
+            while region.after < len(spans) and spans[region.after][0] <= spans[region.after - 1][1]:
+                region.after += 1  # (never cut a line two statements share)
+            while at + 1 < len(regions) and regions[at + 1].before <= region.after:
+                following = regions.pop(at + 1)
+                region.after = max(region.after, following.after)
+                region.delta += following.delta
+        at += 1
+    return regions
 
 
 def _built_in_only(ruleset: RuleSet, config: Config, path: str) -> bool:
@@ -139,17 +248,21 @@ def _built_in_only(ruleset: RuleSet, config: Config, path: str) -> bool:
     return all(type(rule).__module__.startswith(BUILT_IN) for rule in selected.rules)
 
 
-def _moved(finding: Finding, end: int, delta: int) -> Finding:
-    """``finding`` with its places past line ``end`` moved ``delta`` lines (its message
-    written again from its template when it names their lines)."""
-    if finding.range.end.line <= end and all(r.range.end.line <= end for r in finding.related):
+def _moved(finding: Finding, shifts: list[tuple[int, int]]) -> Finding:
+    """``finding`` with its places moved to the fixed text's lines (``shifts``: each region's
+    last line in the analysed text and the lines it added there), its message written again
+    from its template when it names their lines."""
+    last = shifts[0][0]
+    if finding.range.end.line <= last and all(r.range.end.line <= last for r in finding.related):
         return finding
-    related = tuple(Related(_range(r.range, end, delta), r.message, r.name) for r in finding.related)
+    related = tuple(Related(_range(r.range, shifts), r.message, r.name) for r in finding.related)
     message = render_message(finding.template, related) if finding.template else finding.message
-    return replace(finding, range=_range(finding.range, end, delta), related=related, message=message)
+    return replace(finding, range=_range(finding.range, shifts), related=related, message=message)
 
 
-def _range(at: Range, end: int, delta: int) -> Range:
-    start_line = at.start.line + delta if at.start.line > end else at.start.line
-    end_line = at.end.line + delta if at.end.line > end else at.end.line
-    return Range.of(start_line, at.start.column, end_line, at.end.column)
+def _line(line: int, shifts: list[tuple[int, int]]) -> int:
+    return line + sum(delta for end, delta in shifts if end < line)
+
+
+def _range(at: Range, shifts: list[tuple[int, int]]) -> Range:
+    return Range.of(_line(at.start.line, shifts), at.start.column, _line(at.end.line, shifts), at.end.column)
