@@ -263,3 +263,20 @@ def test_with_fixability_is_the_same_with_the_tree_and_parses_no_whole_fixed_tex
     assert full_analyses == []
     assert with_tree == engine.with_fixability(text, "m.py", config, rules, report)
     assert full_analyses  # (the count sees whole analyses)
+
+
+def test_a_pass_that_applies_nothing_does_not_analyse_its_text_again(
+    rules: RuleSet, full_analyses: list[str]
+) -> None:
+    """EMS105's fix (``raise e`` made ``raise``) leaves ``e`` unused: refused, nothing is
+    applied, and the judged text's own report stands for it (no analysis of the same text)."""
+    text = "def f(e):\n    try:\n        pass\n    except ValueError as e:\n        raise e\n"
+    config = Config(select=("ALL",))
+    report = analyse(text, "m.py", config, rules)
+    memo = engine.FixMemo(_original(text, config, rules))
+    result = engine.fix_all(text, "m.py", config, ruleset=rules, report=report, memo=memo)
+    assert not result.applied and [f.code for f in result.failures] == ["EMS105"]
+    assert full_analyses == [] and text not in memo.reports
+    assert result.remaining == analyse(text, "m.py", config, rules).findings
+    judged = engine.with_fixability(text, "m.py", config, rules, report, memo.original.tree)  # type: ignore[union-attr]
+    assert [f.fixability for f in judged.findings] == [None]

@@ -722,7 +722,11 @@ def fix_all(
             fixed.extend((key(f), fix.safety) for f, fix, _ in chosen)
             earlier.update(failed)
             failed.clear()
-        report = memo.analyse(text, path, checking, ruleset)
+            report = memo.analyse(text, path, checking, ruleset)
+        elif guards:
+            # the same text, analysed with the guard rules the caller's report lacks
+            report = memo.analyse(text, path, checking, ruleset)
+        # (else nothing was applied: ``report`` is this text's, as the analysis would give)
     return FixAllResult(
         text,
         tuple(applied),
