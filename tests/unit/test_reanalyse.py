@@ -280,3 +280,41 @@ def test_a_pass_that_applies_nothing_does_not_analyse_its_text_again(
     assert result.remaining == analyse(text, "m.py", config, rules).findings
     judged = engine.with_fixability(text, "m.py", config, rules, report, memo.original.tree)  # type: ignore[union-attr]
     assert [f.fixability for f in judged.findings] == [None]
+
+
+def test_lines_added_take_blank_lines_from_the_gaps_between_the_region_s_statements(
+    rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One blank line between definitions (an older style): a guard's two lines take the
+    gap after the fixed def and the one after the next def, which is parsed with it; the
+    defs below are not."""
+    defs = "".join(f"\ndef f{n}(x):\n    return x + {n}\n" for n in range(1, 20))
+    text = "import os\n\ndef a(x=[]):\n    return x\n\ndef f0(x):\n    return x\n" + defs + "\nV = os.sep\n"
+    config = Config(select=("ALL",))
+    original = _original(text, config, rules)
+    fixed = text.replace("    return x\n\n", "    if x is None:\n        x = []\n    return x\n\n", 1)
+    parsed: list[str] = []
+    real = reanalyse_module.ast.parse
+
+    def parse(source: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(reanalyse_module.ast, "parse", parse)
+    got = reanalyse(original, fixed, "m.py", config, rules)
+    monkeypatch.undo()
+    assert got is not None
+    assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+    assert len(parsed) == 1 and "def f0" in parsed[0] and "def f1" not in parsed[0]
+
+
+def test_blank_lines_a_fix_put_inside_a_string_are_not_left_out(rules: RuleSet) -> None:
+    """The fix opens a string in ``A`` and closes it in ``B`` (both in one region, a line
+    added): the unchanged gap's blank line between them is now inside the string, and
+    leaving it out would change the string: the region's parse shows it, and the text is
+    declined (the engine analyses it whole)."""
+    text = "A = 1\n\nB = [\n    1,\n    2]\nC = 3\n"
+    fixed = 'A = """\n\nB = [\n    1,\n    2]"""\nD = 4\nC = 3\n'
+    config = Config(select=("ALL",))
+    assert not analyse(fixed, "m.py", config, rules).syntax_error
+    assert reanalyse(_original(text, config, rules), fixed, "m.py", config, rules) is None

@@ -10,20 +10,23 @@ module cut between top-level statements, where no bracket, string or line contin
 open, parses to the same statements as the pieces parsed alone, each after as many
 newlines as lines precede it (so its line numbers are the file's).
 
-The statements after the region keep their original line numbers. When the fix removed
-lines, the region is padded with as many blank lines, and the text analysed is the fixed
-text with those blank lines in (its tree is exactly that text's); the findings past the
-region are then moved back up. When it added lines, as many blank lines (spaces and tabs
-only) at the region's end, before the next statement, are left out of the analysed text
-the same way (a def made of a lambda, a guard added: the two blank lines between top-level
-definitions take them); when the gap before the next statement has too few (a comment
-there, a class's one blank line), the region runs on to the first gap below that has them,
-failing which to the end of the file. The rules'
-findings do not depend on how far apart two
-top-level statements are (the language server's incremental analysis relies on the same:
-``ems.core.incremental``), so the report is the fixed text's own. Only for built-in rules:
-a plug-in might count lines. Anything else — a region that does not parse alone, a lone ``\\r``, a grammar-changing future import, a
-skipped or huge file — returns None, and the caller analyses the whole text.
+Each changed stretch of lines is found apart (``_hunks``: fixes far apart are parsed again
+apart, not from the first to the last), and the top-level statements holding it are the
+stretch's region. The statements after a region keep their original line numbers. When
+the fix removed lines, the region is padded with as many blank lines, and the text
+analysed is the fixed text with those blank lines in (its tree is exactly that text's);
+the findings past the region are then moved back up. When it added lines, as many blank
+lines (spaces and tabs only) are left out of the analysed text the same way: the region's
+last lines when they are blank (a def made of a lambda, a guard added: the two blank lines
+between top-level definitions take them), else blank lines of the gaps between the
+region's statements that the fix left as they were (the region's parse shows that no
+statement runs across them: they were not inside a string); with too few, the region runs
+on to the next statement below, failing which to the end of the file. The rules'
+findings do not depend on how far apart two top-level statements are (the language
+server's incremental analysis relies on the same: ``ems.core.incremental``), so the report
+is the fixed text's own. Only for built-in rules: a plug-in might count lines. Anything
+else — a region that does not parse alone, a lone ``\\r``, a grammar-changing future
+import, a skipped or huge file — returns None, and the caller analyses the whole text.
 """
 
 from __future__ import annotations
@@ -103,7 +106,15 @@ def reanalyse(original: Original, text: str, path: str, config: Config, ruleset:
         end = spans[after][0] - 1 if below else len(old)
         if before and old[start - 2].endswith("\\"):
             return None  # (a continuation into the region: it is not cut off above)
-        lines = new[start - 1 + moved : end + moved + delta - (delta if below and delta > 0 else 0)]
+        lines: list[str] = []
+        points: list[int] = []  # the lines of the analysed text after which a line is left out
+        for number, line in enumerate(new[start - 1 + moved : end + moved + delta], start + moved):
+            if number in region.drops:
+                if lines and lines[-1].endswith("\\"):
+                    return None
+                points.append(start - 1 + len(lines))
+            else:
+                lines.append(line)
         if lines and lines[-1].endswith("\\"):
             return None
         source = "\n" * (start - 1) + "\n".join(lines) + ("\n" if below else "")
@@ -113,6 +124,8 @@ def reanalyse(original: Original, text: str, path: str, config: Config, ruleset:
                 part = ast.parse(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
+        if points and _crossed(part.body, points):
+            return None
         statements += body[done:before]
         statements += part.body
         done = after
@@ -120,8 +133,8 @@ def reanalyse(original: Original, text: str, path: str, config: Config, ruleset:
         analysed += lines
         if below and delta < 0:
             analysed += [""] * -delta  # the removed lines' places, blank
-        if below and delta:
             shifts.append((end, delta))
+        shifts += [(point, 1) for point in points]
     statements += body[done:]
     moved = sum(delta for _, delta in shifts)
     analysed += new[len(analysed) + moved :]
@@ -142,6 +155,7 @@ class _Region:
     after: int
     delta: int
     moved: int
+    drops: frozenset[int] = frozenset()  # blank lines (of the fixed text) left out of it
 
 
 def _hunks(old: list[str], new: list[str]) -> list[tuple[int, int, int, int]]:
@@ -195,6 +209,41 @@ def _blank(lines: list[str]) -> bool:
     return all(not line.strip(" \t") for line in lines)
 
 
+def _drops(
+    region: _Region, spans: list[tuple[int, int]], hunks: list[tuple[int, int, int, int]], new: list[str]
+) -> frozenset[int] | None:
+    """``region.delta`` blank lines of the fixed text to leave out of the analysed one (line
+    numbers in the fixed text): the last lines of the region when they are blank, else
+    blank lines of the gaps between its statements that the fixes left as they were
+    (``reanalyse`` checks that no statement of the region's parse crosses them); None when
+    there are too few."""
+    end = spans[region.after][0] - 1
+    moved, delta = region.moved, region.delta
+    if _blank(new[end + moved : end + moved + delta]):
+        return frozenset(range(end + moved + 1, end + moved + delta + 1))
+    found: list[int] = []
+    for statement in range(region.after - 1, region.before - 1, -1):
+        for line in range(spans[statement + 1][0] - 1, spans[statement][1], -1):  # its gap, upwards
+            if any(i0 < line <= i1 for i0, i1, _, _ in hunks):
+                continue  # a changed line
+            at = line + sum((j1 - j0) - (i1 - i0) for i0, i1, j0, j1 in hunks if i1 < line)
+            if not new[at - 1].strip(" \t"):
+                found.append(at)
+                if len(found) == delta:
+                    return frozenset(found)
+    return None
+
+
+def _crossed(statements: list[ast.stmt], points: list[int]) -> bool:
+    """Whether a statement runs on past one of ``points`` (a line after which blank lines were
+    left out): they were then inside it (a string, brackets), not between statements."""
+    for statement in statements:
+        first = min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))])
+        if any(first <= point < (statement.end_lineno or statement.lineno) for point in points):
+            return True
+    return False
+
+
 def _regions(
     spans: list[tuple[int, int]], hunks: list[tuple[int, int, int, int]], new: list[str]
 ) -> list[_Region]:
@@ -229,8 +278,9 @@ def _regions(
     while at < len(regions):
         region = regions[at]
         while region.delta > 0 and region.after < len(spans):
-            end = spans[region.after][0] - 1
-            if _blank(new[end + region.moved : end + region.moved + region.delta]):
+            drops = _drops(region, spans, hunks, new)
+            if drops is not None:
+                region.drops = drops
                 break
             region.after += 1
             while region.after < len(spans) and spans[region.after][0] <= spans[region.after - 1][1]:
