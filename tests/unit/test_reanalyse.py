@@ -8,6 +8,7 @@ still reported, a new finding anywhere in the file.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -318,3 +319,72 @@ def test_blank_lines_a_fix_put_inside_a_string_are_not_left_out(rules: RuleSet) 
     config = Config(select=("ALL",))
     assert not analyse(fixed, "m.py", config, rules).syntax_error
     assert reanalyse(_original(text, config, rules), fixed, "m.py", config, rules) is None
+
+
+def test_the_tree_put_together_is_the_analysed_text_s_own_parse(
+    rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Edits inside classes (one or two, lines added, removed, changed): the tree made from
+    the original's, with only the changed statements of a class body parsed again, is
+    ``ast.parse`` of the text analysed, every position included; and the report is
+    ``analyse``'s of the fixed text."""
+    seen: list[tuple[ast.Module, str]] = []
+    real = reanalyse_module.analyse_parsed
+
+    def capture(tree: ast.Module, text: str, *args: Any, **kwargs: Any) -> Report:
+        seen.append((tree, text))
+        return real(tree, text, *args, **kwargs)
+
+    monkeypatch.setattr(reanalyse_module, "analyse_parsed", capture)
+    inside = 0
+    real_in_class = reanalyse_module._in_class
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal inside
+        found = real_in_class(*args, **kwargs)
+        inside += found is not None
+        return found
+
+    monkeypatch.setattr(reanalyse_module, "_in_class", counting)
+    config = Config(select=("ALL",))
+    for number, path in enumerate(sorted(SRC.rglob("*.py"))[::5]):
+        text = path.read_text(encoding="utf-8")
+        classes = [s for s in ast.parse(text).body if isinstance(s, ast.ClassDef) and len(s.body) > 2]
+        if not classes:
+            continue
+        original = _original(text, config, rules)
+        lines = text.split("\n")
+        places = []
+        for cls in classes[:3]:
+            span = (cls.end_lineno or cls.lineno) - cls.lineno
+            places += [cls.lineno + span // 3, cls.lineno + 2 * span // 3, cls.end_lineno or cls.lineno]
+        for turn, at in enumerate(places):
+            for others in ([], places[turn + 1 : turn + 2]):
+                edited = lines
+                for line in sorted({p - 1 for p in [at, *others]}, reverse=True):  # (bottom up)
+                    edited = _edit_at(edited, line, (number + turn + line) % 4)
+                fixed = "\n".join(edited)
+                seen.clear()
+                got = reanalyse(original, fixed, "m.py", config, rules)
+                if got is None:
+                    continue
+                tree, analysed = seen[0]
+                assert ast.dump(tree, include_attributes=True) == ast.dump(
+                    ast.parse(analysed), include_attributes=True
+                ), (path, at, others)
+                assert _key(got) == _key(analyse(fixed, "m.py", config, rules)), (path, at, others)
+    assert inside > 20, inside
+
+
+def test_the_text_a_pass_applies_is_the_string_verified(rules: RuleSet) -> None:
+    """The batch verified is applied as the very text verification analysed (not made
+    again and hashed again as the memo's key), and it is the text the fixes give."""
+    text = "import os\nimport sys\n\n\ndef f(x=[]):\n    if not x in [1]:\n        return x\n"
+    config = Config(select=("ALL",))
+    report = analyse(text, "m.py", config, rules)
+    memo = engine.FixMemo(_original(text, config, rules))
+    result = engine.fix_all(text, "m.py", config, ruleset=rules, report=report, memo=memo, unsafe=True)
+    assert len(result.applied) >= 3
+    assert any(key is result.text for key in memo.reports)
+    again = engine.fix_all(text, "m.py", config, ruleset=rules, report=report, unsafe=True)
+    assert again.text == result.text and again.applied == result.applied

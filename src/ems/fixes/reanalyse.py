@@ -24,15 +24,20 @@ statement runs across them: they were not inside a string); with too few, the re
 on to the next statement below, failing which to the end of the file. The rules'
 findings do not depend on how far apart two top-level statements are (the language
 server's incremental analysis relies on the same: ``ems.core.incremental``), so the report
-is the fixed text's own. Only for built-in rules: a plug-in might count lines. Anything
-else — a region that does not parse alone, a lone ``\\r``, a grammar-changing future
-import, a skipped or huge file — returns None, and the caller analyses the whole text.
+is the fixed text's own. A region that is one top-level class changed only inside its
+body (a method's fix) parses only the changed statements of the body, in a class of their
+own at their lines, and the class is copied around them (``_in_class``): the same blank
+lines are padded in or left out at that level. Only for built-in rules: a plug-in might
+count lines. Anything else — a region that does not parse alone, a lone ``\\r``, a
+grammar-changing future import, a skipped or huge file — returns None, and the caller
+analyses the whole text.
 """
 
 from __future__ import annotations
 
 import ast
 import bisect
+import copy
 import warnings
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -106,6 +111,17 @@ def reanalyse(original: Original, text: str, path: str, config: Config, ruleset:
         end = spans[after][0] - 1 if below else len(old)
         if before and old[start - 2].endswith("\\"):
             return None  # (a continuation into the region: it is not cut off above)
+        inside = _in_class(region, spans, body, hunks, new, start, end) if after == before + 1 else None
+        if inside is not None:
+            statements += body[done:before]
+            statements.append(inside[0])
+            done = after
+            analysed += new[len(analysed) + moved : start - 1 + moved]
+            analysed += inside[1]
+            if inside[3]:
+                shifts.append((inside[3], delta))
+            shifts += [(point, 1) for point in inside[2]]
+            continue
         lines: list[str] = []
         points: list[int] = []  # the lines of the analysed text after which a line is left out
         for number, line in enumerate(new[start - 1 + moved : end + moved + delta], start + moved):
@@ -155,6 +171,7 @@ class _Region:
     after: int
     delta: int
     moved: int
+    hunks: list[tuple[int, int, int, int]]
     drops: frozenset[int] = frozenset()  # blank lines (of the fixed text) left out of it
 
 
@@ -217,13 +234,27 @@ def _drops(
     blank lines of the gaps between its statements that the fixes left as they were
     (``reanalyse`` checks that no statement of the region's parse crosses them); None when
     there are too few."""
-    end = spans[region.after][0] - 1
+    return _blank_lines(spans, region.before, region.after, spans[region.after][0] - 1, region, hunks, new)
+
+
+def _blank_lines(
+    spans: list[tuple[int, int]],
+    before: int,
+    after: int,
+    end: int,
+    region: _Region,
+    hunks: list[tuple[int, int, int, int]],
+    new: list[str],
+) -> frozenset[int] | None:
+    """``_drops`` for the statements ``before`` to ``after`` of a block (``spans``: theirs),
+    the last gap running to line ``end``."""
     moved, delta = region.moved, region.delta
     if _blank(new[end + moved : end + moved + delta]):
         return frozenset(range(end + moved + 1, end + moved + delta + 1))
     found: list[int] = []
-    for statement in range(region.after - 1, region.before - 1, -1):
-        for line in range(spans[statement + 1][0] - 1, spans[statement][1], -1):  # its gap, upwards
+    for statement in range(after - 1, before - 1, -1):
+        below = spans[statement + 1][0] - 1 if statement + 1 < len(spans) else end
+        for line in range(below, spans[statement][1], -1):  # its gap, upwards
             if any(i0 < line <= i1 for i0, i1, _, _ in hunks):
                 continue  # a changed line
             at = line + sum((j1 - j0) - (i1 - i0) for i0, i1, j0, j1 in hunks if i1 < line)
@@ -232,6 +263,102 @@ def _drops(
                 if len(found) == delta:
                     return frozenset(found)
     return None
+
+
+def _first(statement: ast.stmt) -> int:
+    return min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))])
+
+
+def _in_class(
+    region: _Region,
+    spans: list[tuple[int, int]],
+    body: list[ast.stmt],
+    hunks: list[tuple[int, int, int, int]],
+    new: list[str],
+    top: int,
+    end: int,
+) -> tuple[ast.ClassDef, list[str], list[int], int] | None:
+    """A region that is one top-level class changed only inside its body: the changed
+    statements of the body alone parsed again (in a class of their own, at their lines),
+    the class copied around them. Returns the class, the region's lines in the analysed
+    text, the lines after which a blank line was left out, and the line after which
+    ``-delta`` blank lines were put in (0: none); None when the region is not such a class.
+
+    Why: a method's fix in a 1,000-line class parsed the whole class again."""
+    cls = body[region.before]
+    if not isinstance(cls, ast.ClassDef) or not cls.body:
+        return None
+    inner = [(_first(s), s.end_lineno or s.lineno) for s in cls.body]
+    if inner[0][0] <= cls.lineno:
+        return None  # (the body starts on the header's line)
+    first = min(i0 + 1 for i0, _, _, _ in region.hunks)  # the changed lines (1-based)
+    last = max(i1 for _, i1, _, _ in region.hunks)
+    closes = cls.end_lineno or cls.lineno
+    if first < inner[0][0] or max(last, first) > closes:
+        return None  # a change on the header, or after the class's last line
+    before = bisect.bisect_left([e for _, e in inner], first)
+    while 0 < before < len(inner) and inner[before][0] <= inner[before - 1][1]:
+        before -= 1
+    after = before
+    while after < len(inner) and (
+        inner[after][0] <= last or (after > before and inner[after][0] <= inner[after - 1][1])
+    ):
+        after += 1
+    delta, moved = region.delta, region.moved
+    drops: frozenset[int] = frozenset()
+    while delta > 0:
+        stop = inner[after][0] - 1 if after < len(inner) else end
+        found = _blank_lines(inner, before, after, stop, region, hunks, new)
+        if found is not None:
+            drops = found
+            break
+        if after == len(inner):
+            return None
+        after += 1
+        while after < len(inner) and inner[after][0] <= inner[after - 1][1]:
+            after += 1
+    start = inner[before - 1][1] + 1 if before else inner[0][0]  # the part, in original lines
+    stop = inner[after][0] - 1 if after < len(inner) else closes
+    if new[start - 2 + moved].endswith("\\"):
+        return None  # (a continuation into the part)
+    lines = new[top - 1 + moved : start - 1 + moved]  # the region's lines in the analysed text
+    part: list[str] = []
+    points: list[int] = []
+    for number in range(start + moved, end + moved + delta + 1):
+        line = new[number - 1]
+        if number in drops:
+            if lines[-1].endswith("\\"):
+                return None
+            points.append(top - 1 + len(lines))
+            continue
+        lines.append(line)
+        if number <= stop + moved + delta:
+            part.append(line)
+        if number == stop + moved + delta and delta < 0:
+            lines += [""] * -delta  # the removed lines' places, blank, after the part
+    if not part or part[-1].endswith("\\"):
+        return None
+    if any("\t" in line[: len(line) - len(line.lstrip())] or "\f" in line for line in part):
+        return None  # (a tab or form feed in an indentation: the whole class is parsed)
+    source = "\n" * (start - 2) + "class _:\n" + "\n".join(part) + "\n"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = ast.parse(source).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if len(parsed) != 1 or not isinstance(parsed[0], ast.ClassDef) or not parsed[0].body:
+        return None
+    made = parsed[0].body
+    if made[0].col_offset != cls.body[0].col_offset:
+        return None  # (indented as no statement of the class's body is: the file's parse decides)
+    if points and _crossed(made, points):
+        return None
+    copied = copy.copy(cls)
+    copied.body = [*cls.body[:before], *made, *cls.body[after:]]
+    if after == len(inner):
+        copied.end_lineno, copied.end_col_offset = made[-1].end_lineno, made[-1].end_col_offset
+    return copied, lines, points, stop if delta < 0 else 0
 
 
 def _crossed(statements: list[ast.stmt], points: list[int]) -> bool:
@@ -257,7 +384,8 @@ def _regions(
     regions: list[_Region] = []
     ends = [last for _, last in spans]
     moved = 0  # lines the hunks so far added
-    for old_start, old_end, new_start, new_end in hunks:
+    for hunk in hunks:
+        old_start, old_end, new_start, new_end = hunk
         first, last = old_start + 1, old_end  # the changed lines of the original (1-based)
         delta = (new_end - new_start) - (old_end - old_start)
         before = bisect.bisect_left(ends, first)  # statements wholly above the change
@@ -271,8 +399,9 @@ def _regions(
         if regions and before <= regions[-1].after:
             regions[-1].after = max(regions[-1].after, after)
             regions[-1].delta += delta
+            regions[-1].hunks.append(hunk)
         else:
-            regions.append(_Region(before, after, delta, moved))
+            regions.append(_Region(before, after, delta, moved, [hunk]))
         moved += delta
     at = 0
     while at < len(regions):
@@ -289,6 +418,7 @@ def _regions(
                 following = regions.pop(at + 1)
                 region.after = max(region.after, following.after)
                 region.delta += following.delta
+                region.hunks += following.hunks
         at += 1
     return regions
 
