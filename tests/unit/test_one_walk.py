@@ -4,6 +4,7 @@ ancestors, as the engine's own walk (issue 18)."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import inspect
 import json
@@ -267,3 +268,38 @@ def test_findings_are_the_same_when_every_node_is_handed_over_whatever_its_value
     assert run() == by_value
     codes = {code for report in by_value for code, *_ in json.loads(report)}
     assert {"B010", "B015", "B018", "E731"} <= codes
+
+
+def test_returns_inside_functions_are_not_visited_by_a_rule_that_reports_outside_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ScopePlan.split``: under all rules every `return` is collected (B012, EMS102), but
+    those inside a function body apart, which F706 does not visit: the same findings."""
+    ruleset = load_rules()
+    texts = [text for _, text in _sources()] + [
+        "return 1\nclass A:\n    return\ndef f():\n    class B:\n        return 2\n"
+        "    try:\n        pass\n    finally:\n        return 3\n    return 4\n    x = 1\n"
+        "for x in y:\n    try:\n        pass\n    finally:\n        return x\n"
+        "g = lambda: 0\nasync def h():\n    return 5\n",
+    ]
+
+    def run() -> list[str]:
+        reports = [analyse(t, "m.py", Config(), ruleset) for t in texts]
+        return [
+            json.dumps([(f.code, str(f.range), f.message, f.fingerprint) for f in r.findings])
+            for r in reports
+        ]
+
+    plan = select_rules(ruleset, Config(), "m.py")[0].plan
+    assert plan is not None and plan.split == {ast.Return}
+    split = run()
+    engine = importlib.import_module("ems.core.analyse")
+    original = engine.scope_plan
+    monkeypatch.setattr(
+        engine, "scope_plan", lambda *args: dataclasses.replace(original(*args), split=frozenset())
+    )
+    ruleset.selections.clear()  # the plans were kept per configuration
+    assert select_rules(ruleset, Config(), "m.py")[0].plan.split == frozenset()  # type: ignore[union-attr]
+    assert run() == split
+    codes = {code for report in split for code, *_ in json.loads(report)}
+    assert {"F706", "B012", "EMS102"} <= codes

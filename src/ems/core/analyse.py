@@ -54,6 +54,10 @@ class ScopePlan:
     # Per node type, the classes its ``value`` must have to be collected (``Rule.
     # visit_values``); a type not here is collected whatever its value.
     values: tuple[tuple[type[ast.AST], frozenset[type[ast.AST]]], ...] = ()
+    # Types some of whose rules report only outside functions (F706's `return` beside
+    # B012's): those met inside a function body are collected apart, and only the other
+    # rules visit them.
+    split: frozenset[type[ast.AST]] = frozenset()
 
 
 def scope_plan(rules: Sequence[Rule], dispatch: dict[type[ast.AST], tuple[Rule, ...]]) -> ScopePlan | None:
@@ -64,6 +68,11 @@ def scope_plan(rules: Sequence[Rule], dispatch: dict[type[ast.AST], tuple[Rule, 
     if any(issubclass(t, _NOT_IN_SCOPE_PASS) for t in dispatch):
         return None
     outside = [t for t, interested in dispatch.items() if all(r.outside_functions_only for r in interested)]
+    split = [
+        t
+        for t, interested in dispatch.items()
+        if t not in outside and any(r.outside_functions_only for r in interested)
+    ]
     return ScopePlan(
         frozenset(dispatch),
         frozenset(outside),
@@ -74,6 +83,7 @@ def scope_plan(rules: Sequence[Rule], dispatch: dict[type[ast.AST], tuple[Rule, 
             for node_type, interested in sorted(dispatch.items(), key=lambda item: item[0].__name__)
             if (values := _visit_values(interested)) is not None
         ),
+        frozenset(split),
     )
 
 
@@ -382,6 +392,7 @@ def _scope_pass(ctx: AnalysisContext, plan: ScopePlan | None) -> list[ast.AST] |
             call_names=plan.call_names,
             attribute_names=plan.attribute_names,
             values=plan.values,
+            split=plan.split,
         )
     except (Exception, RecursionError):
         return None  # each scope rule meets the error itself, contained as before
@@ -411,6 +422,7 @@ def _visit_nodes(
     ctx.ancestors = chain
     append = out.append
     table = visits if visits is not None else _bound_visits(dispatch, broken)
+    inside = model.visited_inside  # met inside functions: not for the outside-only rules
     try:
         for node in nodes:
             chain.node = node
@@ -421,6 +433,23 @@ def _visit_nodes(
                 except (Exception, RecursionError) as exc:
                     contain(rule, exc)
                     table = _bound_visits(dispatch, broken)  # without the broken rule
+        if inside:
+            table = {
+                cls: tuple(entry for entry in table[cls] if not entry[2].outside_functions_only)
+                for cls in {node.__class__ for node in inside}
+            }
+            for node in inside:
+                chain.node = node
+                for visit, kind, rule in table[node.__class__]:
+                    try:
+                        for hit in visit(node, ctx):
+                            append((kind, hit))
+                    except (Exception, RecursionError) as exc:
+                        contain(rule, exc)
+                        table = {
+                            cls: tuple(entry for entry in visits if entry[2].code not in broken)
+                            for cls, visits in table.items()
+                        }
     finally:
         ctx.ancestors = saved
 

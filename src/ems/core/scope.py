@@ -81,7 +81,7 @@ _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _REVERSED_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _FIELD_GETTERS: dict[type, Callable[[Any], Iterable[Any]]] = {}
 # The work loop's own cases in ``_Checker._dispatch`` (its handlers are callables).
-_NAME, _CALL, _COLLECT, _COLLECT_OUTSIDE_FUNCTIONS, _COLLECT_VALUES = 1, 2, 3, 4, 5
+_NAME, _CALL, _COLLECT, _COLLECT_OUTSIDE_FUNCTIONS, _COLLECT_VALUES, _COLLECT_SPLIT = 1, 2, 3, 4, 5, 6
 
 
 def _child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
@@ -459,6 +459,8 @@ class ScopeModel:
     # With ``build_scope_model(visit=...)``: the nodes of those types, each once, parents
     # before their children (the rules' node-type dispatch runs over them afterwards).
     visited: list[ast.AST] = field(default_factory=list)
+    # ... and those of a ``split`` type met inside a function body (``build_scope_model``)
+    visited_inside: list[ast.AST] = field(default_factory=list)
     # Every ``from ... import`` statement, in the order the pass met them: what a scan's
     # re-export index needs of the module (``ems.fixes.importindex.from_imports``), had
     # without walking the tree again.
@@ -477,6 +479,7 @@ def build_scope_model(
     call_names: frozenset[str] | None = None,
     attribute_names: frozenset[str] | None = None,
     values: tuple[tuple[type[ast.AST], frozenset[type[ast.AST]]], ...] = (),
+    split: frozenset[type[ast.AST]] = frozenset(),
 ) -> ScopeModel:
     """Analyse ``tree``; ``ctx`` supplies the path (``__init__.py`` rules).
 
@@ -492,7 +495,9 @@ def build_scope_model(
     ``call_names`` / ``attribute_names``, only the calls whose called name and the
     attributes whose ``attr`` is one of those are collected (``Rule.visit_names``). With
     ``values`` (node type, classes), a node of such a type only when its ``value`` is of
-    one of the classes (``Rule.visit_values``).
+    one of the classes (``Rule.visit_values``). Those of a type in ``split`` (without a
+    handler of its own) met inside a function body go to ``model.visited_inside`` instead:
+    the rules that report only outside functions do not visit them.
     """
     is_init = bool(ctx is not None and ctx.is_init_module)
     # Scanning a function body for `global` costs a walk: done only for the functions
@@ -510,6 +515,7 @@ def build_scope_model(
         call_names,
         attribute_names,
         values,
+        split,
     ).model
 
 
@@ -556,6 +562,7 @@ class _Checker:
         call_names: frozenset[str] | None = None,
         attribute_names: frozenset[str] | None = None,
         values: tuple[tuple[type[ast.AST], frozenset[type[ast.AST]]], ...] = (),
+        split: frozenset[type[ast.AST]] = frozenset(),
     ) -> None:
         self.is_init = is_init
         self.free_loads = free_loads
@@ -570,7 +577,7 @@ class _Checker:
         self.undefined: list[UndefinedName] = []
         self.annotations_future = False
         self.root = tree
-        self.handlers = _dispatch_table(visit, outside_functions, attribute_names, values)
+        self.handlers = _dispatch_table(visit, outside_functions, attribute_names, values, split)
         # The classes a collected node's ``value`` must have, for the types ``values`` names.
         self.value_types: dict[type[ast.AST], frozenset[type[ast.AST]]] = dict(values)
         # Nodes made by parsing string annotations: walked for names, never visited by rules.
@@ -610,6 +617,7 @@ class _Checker:
         if self.synthetic:
             synthetic = self.synthetic
             self.model.visited = [n for n in self.model.visited if n not in synthetic]
+            self.model.visited_inside = [n for n in self.model.visited_inside if n not in synthetic]
 
     # -- the work loop -----------------------------------------------------------
 
@@ -632,6 +640,7 @@ class _Checker:
         attribute = self._attribute
         call = self._call
         collect = self.model.visited.append
+        collect_inside = self.model.visited_inside.append
         collect_attribute = self.visit_attributes
         attribute_names = self.attribute_names
         collect_call = ast.Call in self.collected
@@ -690,6 +699,8 @@ class _Checker:
                             collect(node)
                     elif scopes[-1].kind != FUNCTION:
                         collect(node)
+                    elif handler == _COLLECT_SPLIT:
+                        collect_inside(node)
                 walked = walked_in_annotation if ann else walked_plain
                 getter = getters.get(cls)
                 if getter is None:
@@ -1679,10 +1690,12 @@ def _dispatch_table(
     outside_functions: frozenset[type[ast.AST]],
     attribute_names: frozenset[str] | None = None,
     values: tuple[tuple[type[ast.AST], frozenset[type[ast.AST]]], ...] = (),
+    split: frozenset[type[ast.AST]] = frozenset(),
 ) -> dict[type[ast.AST], Any]:
     """What the work loop does per node class: a handler (unbound: the loop passes the
     checker), or one of the loop's own cases (``_NAME``, ``_CALL``, ``_COLLECT``,
-    ``_COLLECT_OUTSIDE_FUNCTIONS``, ``_COLLECT_VALUES``); a class not here is only walked.
+    ``_COLLECT_OUTSIDE_FUNCTIONS``, ``_COLLECT_VALUES``, ``_COLLECT_SPLIT``); a class not here is
+    only walked.
     (A class with a handler is collected everywhere, or by its value.) Once per rule
     selection, not per file: never changed."""
     dispatch: dict[type[ast.AST], Any] = {}
@@ -1705,6 +1718,8 @@ def _dispatch_table(
             if cls in by_value
             else _COLLECT_OUTSIDE_FUNCTIONS
             if cls in outside_functions
+            else _COLLECT_SPLIT
+            if cls in split
             else _COLLECT
         )
         dispatch.setdefault(cls, kind)
