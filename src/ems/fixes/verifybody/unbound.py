@@ -1,0 +1,317 @@
+"""A changed def whose only change took out a binding nothing reads (F841's fix), judged
+without analysing it again: every other finding in it is the judged one, moved.
+
+Why: under ``--select F,E9`` most changed defs are the ``--unsafe-fixes`` run's F841
+fixes, and each cost three scope passes (the judged def alone, the fixed def alone, the
+chunk-local rules over it) and a parse.
+
+The argument, for rules that see a function only through its scopes' bindings and reads
+and the nodes of its expressions (``_KNOWN``: pyflakes' rules): the fixed def is the
+judged one with the binding of ``x`` gone (``x = value`` made ``value``, ``x = <constant>``
+removed, ``as x`` dropped from an ``except`` or ``with``), and the word ``x`` occurs
+nowhere else in the def, so nothing read, declared (``global``, ``nonlocal``), deleted or
+bound it again there. Every binding and read of the module but that one is the same, so
+every finding but its F841 is the same, at a place the removed text moved. What the rules
+asked of the rest of the module is re-checked by the caller (``facts_now``), and a
+selected rule outside ``_KNOWN`` (a plug-in, any other built-in) leaves the def to the
+full checks. Anything else — a finding in or across the removed text, a related place, a
+name a rule watches, a non-ASCII def (a name may be spelt other ways) — is not proven
+here.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import replace
+
+from ems.core.incremental.state import _STATEMENT_LISTS, Rules
+from ems.core.model import Finding, Range
+from ems.fixes.verifybody.parts import Change, Judged, _lines_of
+
+# The built-in rules (module and class) the argument holds for: their findings in a def
+# are a function of its scopes' bindings and reads and of its expressions' own nodes.
+_KNOWN = frozenset(
+    {
+        "ems.rules.e902_io_error.IOErrorRule",
+        "ems.rules.e999_syntax_error.SyntaxErrorRule",
+        "ems.rules.f401_unused_import.UnusedImport",
+        "ems.rules.f402_import_shadowed_by_loop_var.ImportShadowedByLoopVar",
+        "ems.rules.f541_fstring_missing_placeholders.FStringMissingPlaceholders",
+        "ems.rules.f601_multi_value_repeated_key.MultiValueRepeatedKey",
+        "ems.rules.f631_assert_tuple.AssertTuple",
+        "ems.rules.f632_is_literal.IsLiteral",
+        "ems.rules.f701_break_outside_loop.BreakOutsideLoop",
+        "ems.rules.f702_continue_outside_loop.ContinueOutsideLoop",
+        "ems.rules.f706_return_outside_function.ReturnOutsideFunction",
+        "ems.rules.f811_redefined_while_unused.RedefinedWhileUnused",
+        "ems.rules.f821_undefined_name.UndefinedName",
+        "ems.rules.f841_unused_variable.UnusedVariable",
+        "ems.rules.f901_raise_not_implemented.RaiseNotImplemented",
+    }
+)
+
+_F841 = "ems.rules.f841_unused_variable"
+_EQUALS = re.compile(r"[ \t]*=(?!=)[ \t]*")
+_AS = re.compile(r"[ \t]+as[ \t]+$")
+# what a value removed with its line may hold: no name is read, no scope opened
+_INERT = (ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.UnaryOp, ast.BinOp)
+_INERT_PARTS = (ast.expr_context, ast.operator, ast.unaryop)
+
+
+def all_known(rules: Rules) -> bool:
+    """Whether every selected rule is one the argument holds for."""
+    return all(
+        f"{type(rule).__module__}.{type(rule).__qualname__}" in _KNOWN
+        for group in (rules.local_rules, rules.scoped_rules)
+        for rule in group
+    )
+
+
+class Removed:
+    """The text a fix took out of a changed def: columns ``start``..``end`` of judged line
+    ``line`` (``lines`` 0), or ``lines`` whole lines from ``line`` on; ``target`` is the
+    F841 finding of the binding that went. (A plain class: a dataclass cost 0.6 ms to
+    create at import, on every cold check that judges a file.)"""
+
+    __slots__ = ("end", "line", "lines", "start", "target")
+
+    def __init__(self, target: Finding, line: int, start: int, end: int, lines: int) -> None:
+        self.target, self.line, self.start, self.end, self.lines = target, line, start, end, lines
+
+    def judged_line(self, line: int) -> int:
+        """The judged line of the def's line ``line`` of the fixed text, counted as if no
+        line had gone (the fixed line less how far the def moved)."""
+        return line + self.lines if self.lines and line >= self.line else line
+
+    def moved(self, finding: Finding, offset: int) -> Finding | None:
+        """A judged finding of the def at its place in the fixed text (``offset``: how far
+        the def moved); None when it lies in or across the removed text or names a
+        related place."""
+        if finding.related:
+            return None
+        at = finding.range
+        a = (at.start.line, at.start.column)
+        b = (at.end.line, at.end.column)
+        if self.lines:
+            gone, back = (self.line, 0), (self.line + self.lines, 0)
+        else:
+            gone, back = (self.line, self.start), (self.line, self.end)
+        if b <= gone:
+            shift_line, shift_column = 0, 0
+        elif a >= back:
+            shift_line, shift_column = -self.lines, self.start - self.end
+        else:
+            return None
+
+        def column(line: int, value: int) -> int:
+            return value + shift_column if not self.lines and line == self.line else value
+
+        return replace(
+            finding,
+            range=Range.of(
+                at.start.line + shift_line + offset,
+                column(at.start.line, at.start.column),
+                at.end.line + shift_line + offset,
+                column(at.end.line, at.end.column),
+            ),
+            fingerprint="",
+        )
+
+
+def removed_binding(
+    judged: Judged, change: Change, new: list[str], watched: frozenset[str]
+) -> Removed | None:
+    """What the fixed def at ``change`` lost when that is one unused binding, as the module
+    docstring says (the caller checks the rules with ``all_known``); else None."""
+    body = change.body
+    node = body.node
+    if node is None or change.header:
+        return None
+    old = judged.lines[body.first - 1 : body.end]
+    fixed = new[change.new_first - 1 : change.new_end]
+    if not 0 <= len(old) - len(fixed) < len(old):
+        return None
+    if body.end < len(judged.lines) and (
+        change.new_end >= len(new) or new[change.new_end] != judged.lines[body.end]
+    ):
+        return None  # the line after the def changed too: its end was guessed
+    region = "\n".join(old)
+    if not region.isascii():
+        return None
+    for finding in judged.report.findings:
+        line = finding.range.start.line
+        if line > body.end:
+            break
+        if line < body.start or finding.code != "F841" or not finding.fixable:
+            continue
+        found = _removed(node, finding, old, fixed, body.first, region, watched)
+        if found is not None:
+            return found
+    return None
+
+
+def _removed(
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    finding: Finding,
+    old: list[str],
+    fixed: list[str],
+    first: int,
+    region: str,
+    watched: frozenset[str],
+) -> Removed | None:
+    """``removed_binding`` for the F841 ``finding``: its binding's text taken out, and the
+    fixed def exactly the judged one without it."""
+    name = finding.datum("name")
+    # (a name the module imports needs no test: a binding that redefines an unused import
+    # has its F811 at the binding, in the removed text, and then nothing is proven)
+    if (
+        not name.isidentifier()
+        or name in watched
+        or (name.startswith("__") and name.endswith("__"))
+        or _occurrences(name, region) != 1
+    ):
+        return None
+    line, column = finding.range.start.line, finding.range.start.column
+    index = line - first
+    text = old[index]
+    if text[column : column + len(name)] != name:
+        return None
+    path = _path_to(node, line)
+    kind = finding.datum("kind")
+    if kind == "assign":
+        statement = next(
+            (s for s in path if isinstance(s, ast.Assign) and s.lineno == line and s.col_offset == column),
+            None,
+        )
+        target = statement.targets[0] if statement is not None and len(statement.targets) == 1 else None
+        if statement is None or not isinstance(target, ast.Name) or target.id != name:
+            return None
+        equals = _EQUALS.match(text, column + len(name))
+        if len(fixed) == len(old):  # `x = value` made `value`
+            if equals is None or equals.end() >= len(text) or text[equals.end()] in "\\#":
+                return None
+            if statement.value.lineno != line:
+                return None
+            start, end = column, equals.end()
+            return _inline(finding, old, fixed, index, start, end, line)
+        return _whole(finding, statement, [node, *path], old, fixed, index, line)
+    if kind in ("except", "with"):
+        if kind == "except":
+            holder: ast.AST | None = next(
+                (s for s in path if isinstance(s, ast.ExceptHandler) and s.lineno == line and s.name == name),
+                None,
+            )
+        else:
+            holder = next(
+                (
+                    s
+                    for s in path
+                    if isinstance(s, (ast.With, ast.AsyncWith))
+                    and any(
+                        isinstance(i.optional_vars, ast.Name)
+                        and i.optional_vars.lineno == line
+                        and i.optional_vars.col_offset == column
+                        for i in s.items
+                    )
+                ),
+                None,
+            )
+        if holder is None or len(fixed) != len(old):
+            return None
+        before = _AS.search(text, 0, column)
+        end = column + len(name)
+        after = text[end:].lstrip(" \t")
+        if before is None or not (
+            after.startswith(":") or (after.startswith(",") and "(" not in text[:column])
+        ):
+            return None
+        return _inline(finding, old, fixed, index, before.start(), end, line)
+    return None
+
+
+def _inline(
+    finding: Finding, old: list[str], fixed: list[str], index: int, start: int, end: int, line: int
+) -> Removed | None:
+    """The removal of columns ``start``..``end`` of the def's line ``index``, if that is
+    all the fixed def differs by."""
+    text = old[index]
+    if (
+        fixed[index] != text[:start] + text[end:]
+        or fixed[:index] != old[:index]
+        or fixed[index + 1 :] != old[index + 1 :]
+    ):
+        return None
+    return Removed(finding, line, start, end, 0)
+
+
+def _whole(
+    finding: Finding,
+    statement: ast.Assign,
+    holders: list[ast.AST],
+    old: list[str],
+    fixed: list[str],
+    index: int,
+    line: int,
+) -> Removed | None:
+    """The removal of the lines of ``x = <constant>`` (alone on them, beside other
+    statements of its block; ``holders``: the def and the statements holding it), if
+    that is all the fixed def differs by."""
+    if not all(isinstance(n, _INERT + _INERT_PARTS) for n in ast.walk(statement.value)):
+        return None
+    count = (statement.end_lineno or line) - line + 1
+    if len(old) - len(fixed) != count:
+        return None
+    head = old[index][: statement.col_offset]
+    tail = old[index + count - 1][statement.end_col_offset :].strip(" \t")
+    if head.strip(" \t") or (tail and not tail.startswith("#")) or "\\" in tail:
+        return None
+    block = next((b for s in holders for b in _blocks(s) if any(c is statement for c in b)), None)
+    if block is None or len(block) < 2:
+        return None
+    if fixed != old[:index] + old[index + count :]:
+        return None
+    return Removed(finding, line, 0, 0, count)
+
+
+def _occurrences(name: str, region: str) -> int:
+    """How often the identifier ``name`` occurs as a word of the ASCII ``region`` (not
+    after a dot: an attribute), up to 2. A word inside a string or a comment counts too.
+    (``str.find``: a pattern per name cost a compilation each.)"""
+    found = 0
+    at = region.find(name)
+    while at >= 0:
+        before = region[at - 1] if at else " "
+        end = at + len(name)
+        after = region[end] if end < len(region) else " "
+        if not (before.isalnum() or before in "_.") and not (after.isalnum() or after == "_"):
+            found += 1
+            if found > 1:
+                break
+        at = region.find(name, end)
+    return found
+
+
+def _blocks(node: ast.AST) -> list[list[ast.stmt]]:
+    lists = [getattr(node, name, None) for name in _STATEMENT_LISTS]
+    return [value for value in lists if value.__class__ is list]
+
+
+def _path_to(node: ast.AST, line: int) -> list[ast.AST]:
+    """The statements, ``except`` clauses and ``case`` blocks holding ``line`` inside the
+    def ``node``, outermost first (several on one line: each of them)."""
+    path: list[ast.AST] = []
+    level: list[ast.AST] = [node]
+    while level:
+        holding: list[ast.AST] = []
+        for parent in level:
+            for block in _blocks(parent):
+                for child in block:
+                    low, high = _lines_of(child)
+                    if low > line:
+                        break
+                    if high >= line:
+                        holding.append(child)
+        path += holding
+        level = holding
+    return path
