@@ -163,17 +163,56 @@ HEAD = "import os\n\n\ndef f(a):\n"
             HEAD + "    return a\n",
             False,
         ),
-        # the last statement of its block: `pass` takes its place, not proven
+        # the last statement of its block: `pass` takes its place
         (
-            HEAD + "    if a:\n        x = 1\n    return a\n",
-            HEAD + "    if a:\n        pass\n    return a\n",
+            HEAD + "    if a:\n        x = 1  # one\n    return f'no'\n",
+            HEAD + "    if a:\n        pass  # one\n    return f'no'\n",
+            True,
+        ),
+        # an import in the def: removed, `pass` in its place, one name of several
+        (
+            HEAD + "    import json\n    return f'no'\n",
+            HEAD + "    return f'no'\n",
+            True,
+        ),
+        (
+            HEAD + "    try:\n        import json.tool\n    except ImportError:\n        pass\n",
+            HEAD + "    try:\n        pass\n    except ImportError:\n        pass\n",
+            True,
+        ),
+        (
+            HEAD + "    from json import dumps, loads, load\n    return dumps, load, f'no'\n",
+            HEAD + "    from json import dumps, load\n    return dumps, load, f'no'\n",
+            True,
+        ),
+        (
+            HEAD + "    from json import dumps, loads\n    return dumps, f'no'\n",
+            HEAD + "    from json import dumps\n    return dumps, f'no'\n",
+            True,
+        ),
+        # the name in the docstring or a comment is no identifier: proven; in another
+        # string it may be an annotation: not proven
+        (
+            HEAD + '    """Not json."""\n    import json  # json\n    return f"no"\n',
+            HEAD + '    """Not json."""\n    return f"no"\n',
+            True,
+        ),
+        (
+            HEAD + "    import json\n    return 'json'\n",
+            HEAD + "    return 'json'\n",
+            False,
+        ),
+        # the name bound again in a nested def: not proven
+        (
+            HEAD + "    x = 1\n\n    def g():\n        x = 2\n        return x\n\n    return g\n",
+            HEAD + "\n    def g():\n        x = 2\n        return x\n\n    return g\n",
             False,
         ),
     ],
 )
 def test_shapes(rules: RuleSet, text: str, fixed: str, proven: bool) -> None:
     judged = _judged(text, F_E9, rules)
-    assert any(f.code == "F841" for f in judged.report.findings)
+    assert any(f.code in ("F841", "F401") and f.fixable for f in judged.report.findings)
     assert _proven(judged, fixed) == int(proven)
     got = in_bodies(judged, fixed, "m.py", F_E9, rules)
     if got is not None:

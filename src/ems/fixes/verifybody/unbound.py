@@ -27,7 +27,7 @@ from dataclasses import replace
 
 from ems.core.incremental.state import _STATEMENT_LISTS, Rules
 from ems.core.model import Finding, Range
-from ems.fixes.verifybody.parts import Change, Judged, _lines_of
+from ems.fixes.verifybody.parts import Change, Judged, _lines_of, _names_in
 
 # The built-in rules (module and class) the argument holds for: their findings in a def
 # are a function of its scopes' bindings and reads and of its expressions' own nodes.
@@ -70,14 +70,16 @@ def all_known(rules: Rules) -> bool:
 
 class Removed:
     """The text a fix took out of a changed def: columns ``start``..``end`` of judged line
-    ``line`` (``lines`` 0), or ``lines`` whole lines from ``line`` on; ``target`` is the
-    F841 finding of the binding that went. (A plain class: a dataclass cost 0.6 ms to
-    create at import, on every cold check that judges a file.)"""
+    ``line`` (``lines`` 0; ``added`` characters in their place: ``pass``), or ``lines``
+    whole lines from ``line`` on; ``target`` is the finding of the binding that went. (A
+    plain class: a dataclass cost 0.6 ms to create at import, on every cold check that
+    judges a file.)"""
 
-    __slots__ = ("end", "line", "lines", "start", "target")
+    __slots__ = ("added", "end", "line", "lines", "start", "target")
 
-    def __init__(self, target: Finding, line: int, start: int, end: int, lines: int) -> None:
+    def __init__(self, target: Finding, line: int, start: int, end: int, lines: int, added: int = 0) -> None:
         self.target, self.line, self.start, self.end, self.lines = target, line, start, end, lines
+        self.added = added
 
     def judged_line(self, line: int) -> int:
         """The judged line of the def's line ``line`` of the fixed text, counted as if no
@@ -100,7 +102,7 @@ class Removed:
         if b <= gone:
             shift_line, shift_column = 0, 0
         elif a >= back:
-            shift_line, shift_column = -self.lines, self.start - self.end
+            shift_line, shift_column = -self.lines, self.start + self.added - self.end
         else:
             return None
 
@@ -143,9 +145,12 @@ def removed_binding(
         line = finding.range.start.line
         if line > body.end:
             break
-        if line < body.start or finding.code != "F841" or not finding.fixable:
+        if line < body.start or finding.code not in ("F841", "F401") or not finding.fixable:
             continue
-        found = _removed(node, finding, old, fixed, body.first, region, watched)
+        if finding.code == "F401":
+            found = _import_removed(node, finding, old, fixed, body.first, region, watched)
+        else:
+            found = _removed(node, finding, old, fixed, body.first, region, watched)
         if found is not None:
             return found
     return None
@@ -163,14 +168,7 @@ def _removed(
     """``removed_binding`` for the F841 ``finding``: its binding's text taken out, and the
     fixed def exactly the judged one without it."""
     name = finding.datum("name")
-    # (a name the module imports needs no test: a binding that redefines an unused import
-    # has its F811 at the binding, in the removed text, and then nothing is proven)
-    if (
-        not name.isidentifier()
-        or name in watched
-        or (name.startswith("__") and name.endswith("__"))
-        or _occurrences(name, region) != 1
-    ):
+    if not _alone(name, node, region, watched):
         return None
     line, column = finding.range.start.line, finding.range.start.column
     index = line - first
@@ -188,13 +186,17 @@ def _removed(
         if statement is None or not isinstance(target, ast.Name) or target.id != name:
             return None
         equals = _EQUALS.match(text, column + len(name))
-        if len(fixed) == len(old):  # `x = value` made `value`
-            if equals is None or equals.end() >= len(text) or text[equals.end()] in "\\#":
-                return None
-            if statement.value.lineno != line:
-                return None
-            start, end = column, equals.end()
-            return _inline(finding, old, fixed, index, start, end, line)
+        if (
+            equals is not None
+            and equals.end() < len(text)
+            and text[equals.end()] not in "\\#"
+            and statement.value.lineno == line
+        ):  # `x = value` made `value`?
+            found = _inline(finding, old, fixed, index, column, equals.end(), line)
+            if found is not None:
+                return found
+        if not all(isinstance(n, _INERT + _INERT_PARTS) for n in ast.walk(statement.value)):
+            return None
         return _whole(finding, statement, [node, *path], old, fixed, index, line)
     if kind in ("except", "with"):
         if kind == "except":
@@ -230,46 +232,118 @@ def _removed(
     return None
 
 
-def _inline(
-    finding: Finding, old: list[str], fixed: list[str], index: int, start: int, end: int, line: int
+def _import_removed(
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    finding: Finding,
+    old: list[str],
+    fixed: list[str],
+    first: int,
+    region: str,
+    watched: frozenset[str],
 ) -> Removed | None:
-    """The removal of columns ``start``..``end`` of the def's line ``index``, if that is
-    all the fixed def differs by."""
+    """``removed_binding`` for the F401 ``finding`` of an import of one name inside the
+    def: its lines taken out, and the fixed def exactly the judged one without them."""
+    line, column = finding.range.start.line, finding.range.start.column
+    path = _path_to(node, line)
+    statement = next(
+        (s for s in path if isinstance(s, (ast.Import, ast.ImportFrom)) and s.lineno == line),
+        None,
+    )
+    if statement is None:
+        return None
+    names = statement.names
+    at = next((i for i, a in enumerate(names) if a.lineno == line and a.col_offset == column), None)
+    if at is None:
+        return None
+    alias = names[at]
+    name = alias.asname or (alias.name.partition(".")[0] if isinstance(statement, ast.Import) else alias.name)
+    if name == "*" or not _alone(name, node, region, watched):
+        return None
+    if len(names) == 1:
+        return _whole(finding, statement, [node, *path], old, fixed, line - first, line)
+    # one name of several goes with the comma after it (the last: before it), on one line
+    if statement.end_lineno != line or any(a.lineno != line or a.end_lineno != line for a in names):
+        return None
+    text = old[line - first]
+    if at + 1 < len(names):
+        start, end = alias.col_offset, names[at + 1].col_offset
+        between = text[alias.end_col_offset or 0 : end]
+    else:
+        start, end = names[at - 1].end_col_offset or 0, alias.end_col_offset or 0
+        between = text[start : alias.col_offset]
+    if between.strip(" \t") != ",":
+        return None
+    return _inline(finding, old, fixed, line - first, start, end, line)
+
+
+def _alone(name: str, node: ast.AST, region: str, watched: frozenset[str]) -> bool:
+    """Whether the binding of ``name`` is the def ``node``'s only mention of it (``region``:
+    its text): nothing reads, declares, deletes or binds it again there. Not a name a rule
+    watches, nor a dunder (``__class__``: the compiler's own). The word once in the text
+    says so at once; else the def's identifiers are counted (``parts._names_in``: the word
+    in a docstring or a comment is no identifier; in another string it counts, as it may
+    be an annotation).
+
+    (A name the module imports needs no test: a binding that redefines an unused import
+    has its F811 at the binding, in the removed text, and then nothing is proven.)"""
+    return (
+        name.isidentifier()
+        and name not in watched
+        and not (name.startswith("__") and name.endswith("__"))
+        and (_occurrences(name, region) == 1 or _names_in([node])[name] == 1)
+    )
+
+
+def _inline(
+    finding: Finding,
+    old: list[str],
+    fixed: list[str],
+    index: int,
+    start: int,
+    end: int,
+    line: int,
+    put: str = "",
+) -> Removed | None:
+    """The removal of columns ``start``..``end`` of the def's line ``index`` (``put`` in
+    their place), if that is all the fixed def differs by."""
     text = old[index]
     if (
-        fixed[index] != text[:start] + text[end:]
+        len(fixed) != len(old)
+        or fixed[index] != text[:start] + put + text[end:]
         or fixed[:index] != old[:index]
         or fixed[index + 1 :] != old[index + 1 :]
     ):
         return None
-    return Removed(finding, line, start, end, 0)
+    return Removed(finding, line, start, end, 0, len(put))
 
 
 def _whole(
     finding: Finding,
-    statement: ast.Assign,
+    statement: ast.stmt,
     holders: list[ast.AST],
     old: list[str],
     fixed: list[str],
     index: int,
     line: int,
 ) -> Removed | None:
-    """The removal of the lines of ``x = <constant>`` (alone on them, beside other
-    statements of its block; ``holders``: the def and the statements holding it), if
-    that is all the fixed def differs by."""
-    if not all(isinstance(n, _INERT + _INERT_PARTS) for n in ast.walk(statement.value)):
-        return None
+    """The removal of the lines of ``statement`` (alone on them; ``holders``: the def and
+    the statements holding it), or ``pass`` in its place when it is its block's only
+    statement, if that is all the fixed def differs by."""
     count = (statement.end_lineno or line) - line + 1
-    if len(old) - len(fixed) != count:
-        return None
     head = old[index][: statement.col_offset]
     tail = old[index + count - 1][statement.end_col_offset :].strip(" \t")
     if head.strip(" \t") or (tail and not tail.startswith("#")) or "\\" in tail:
         return None
     block = next((b for s in holders for b in _blocks(s) if any(c is statement for c in b)), None)
-    if block is None or len(block) < 2:
+    if block is None:
         return None
-    if fixed != old[:index] + old[index + count :]:
+    if len(block) == 1:
+        if count != 1:
+            return None
+        return _inline(
+            finding, old, fixed, index, statement.col_offset, statement.end_col_offset or 0, line, "pass"
+        )
+    if len(old) - len(fixed) != count or fixed != old[:index] + old[index + count :]:
         return None
     return Removed(finding, line, 0, 0, count)
 
