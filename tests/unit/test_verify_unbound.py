@@ -202,6 +202,28 @@ HEAD = "import os\n\n\ndef f(a):\n"
             HEAD + "    return 'json'\n",
             False,
         ),
+        # a value that reads only the def's own parameters (never reported unused)
+        (
+            HEAD + "    x = a.memo['k'][1:]\n    return f'no'\n",
+            HEAD + "    return f'no'\n",
+            True,
+        ),
+        # ... but not one bound again in the def, nor a module name, nor in a nested scope
+        (
+            HEAD + "    a = 2\n    x = a.memo\n    return f'no'\n",
+            HEAD + "    a = 2\n    return f'no'\n",
+            False,
+        ),
+        (
+            HEAD + "    x = os.sep\n    return os\n",
+            HEAD + "    return os\n",
+            False,
+        ),
+        (
+            HEAD + "    def g():\n        x = a\n        return 1\n\n    return g\n",
+            HEAD + "    def g():\n        return 1\n\n    return g\n",
+            False,
+        ),
         # the name bound again in a nested def: not proven
         (
             HEAD + "    x = 1\n\n    def g():\n        x = 2\n        return x\n\n    return g\n",

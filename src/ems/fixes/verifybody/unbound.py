@@ -27,6 +27,7 @@ from dataclasses import replace
 
 from ems.core.incremental.state import _STATEMENT_LISTS, Rules
 from ems.core.model import Finding, Range
+from ems.core.watched import every_name_bound
 from ems.fixes.verifybody.parts import Change, Judged, _lines_of, _names_in
 
 # The built-in rules (module and class) the argument holds for: their findings in a def
@@ -57,6 +58,7 @@ _AS = re.compile(r"[ \t]+as[ \t]+$")
 # what a value removed with its line may hold: no name is read, no scope opened
 _INERT = (ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.UnaryOp, ast.BinOp)
 _INERT_PARTS = (ast.expr_context, ast.operator, ast.unaryop)
+_READS = (ast.Attribute, ast.Subscript, ast.Slice)  # reads only what their names read
 
 
 def all_known(rules: Rules) -> bool:
@@ -75,11 +77,12 @@ class Removed:
     plain class: a dataclass cost 0.6 ms to create at import, on every cold check that
     judges a file.)"""
 
-    __slots__ = ("added", "end", "line", "lines", "start", "target")
+    __slots__ = ("added", "end", "line", "lines", "name", "start", "target")
 
     def __init__(self, target: Finding, line: int, start: int, end: int, lines: int, added: int = 0) -> None:
         self.target, self.line, self.start, self.end, self.lines = target, line, start, end, lines
         self.added = added
+        self.name = ""  # the name whose binding went
 
     def judged_line(self, line: int) -> int:
         """The judged line of the def's line ``line`` of the fixed text, counted as if no
@@ -148,10 +151,10 @@ def removed_binding(
         if line < body.start or finding.code not in ("F841", "F401") or not finding.fixable:
             continue
         if finding.code == "F401":
-            found = _import_removed(node, finding, old, fixed, body.first, region, watched)
+            found = _import_removed(node, finding, old, fixed, body.first, watched)
         else:
-            found = _removed(node, finding, old, fixed, body.first, region, watched)
-        if found is not None:
+            found = _removed(node, finding, old, fixed, body.first, watched)
+        if found is not None and _once(found.name, node, region):
             return found
     return None
 
@@ -162,13 +165,12 @@ def _removed(
     old: list[str],
     fixed: list[str],
     first: int,
-    region: str,
     watched: frozenset[str],
 ) -> Removed | None:
     """``removed_binding`` for the F841 ``finding``: its binding's text taken out, and the
     fixed def exactly the judged one without it."""
     name = finding.datum("name")
-    if not _alone(name, node, region, watched):
+    if not _plain(name, watched):
         return None
     line, column = finding.range.start.line, finding.range.start.column
     index = line - first
@@ -194,10 +196,11 @@ def _removed(
         ):  # `x = value` made `value`?
             found = _inline(finding, old, fixed, index, column, equals.end(), line)
             if found is not None:
-                return found
-        if not all(isinstance(n, _INERT + _INERT_PARTS) for n in ast.walk(statement.value)):
+                return _named(found, name)
+        found = _whole(finding, statement, [node, *path], old, fixed, index, line)
+        if found is None or not _reads_nothing_else(statement.value, node, path, "\n".join(old)):
             return None
-        return _whole(finding, statement, [node, *path], old, fixed, index, line)
+        return _named(found, name)
     if kind in ("except", "with"):
         if kind == "except":
             holder: ast.AST | None = next(
@@ -228,7 +231,7 @@ def _removed(
             after.startswith(":") or (after.startswith(",") and "(" not in text[:column])
         ):
             return None
-        return _inline(finding, old, fixed, index, before.start(), end, line)
+        return _named(_inline(finding, old, fixed, index, before.start(), end, line), name)
     return None
 
 
@@ -238,7 +241,6 @@ def _import_removed(
     old: list[str],
     fixed: list[str],
     first: int,
-    region: str,
     watched: frozenset[str],
 ) -> Removed | None:
     """``removed_binding`` for the F401 ``finding`` of an import of one name inside the
@@ -257,10 +259,10 @@ def _import_removed(
         return None
     alias = names[at]
     name = alias.asname or (alias.name.partition(".")[0] if isinstance(statement, ast.Import) else alias.name)
-    if name == "*" or not _alone(name, node, region, watched):
+    if name == "*" or not _plain(name, watched):
         return None
     if len(names) == 1:
-        return _whole(finding, statement, [node, *path], old, fixed, line - first, line)
+        return _named(_whole(finding, statement, [node, *path], old, fixed, line - first, line), name)
     # one name of several goes with the comma after it (the last: before it), on one line
     if statement.end_lineno != line or any(a.lineno != line or a.end_lineno != line for a in names):
         return None
@@ -273,25 +275,30 @@ def _import_removed(
         between = text[start : alias.col_offset]
     if between.strip(" \t") != ",":
         return None
-    return _inline(finding, old, fixed, line - first, start, end, line)
+    return _named(_inline(finding, old, fixed, line - first, start, end, line), name)
 
 
-def _alone(name: str, node: ast.AST, region: str, watched: frozenset[str]) -> bool:
-    """Whether the binding of ``name`` is the def ``node``'s only mention of it (``region``:
-    its text): nothing reads, declares, deletes or binds it again there. Not a name a rule
-    watches, nor a dunder (``__class__``: the compiler's own). The word once in the text
-    says so at once; else the def's identifiers are counted (``parts._names_in``: the word
-    in a docstring or a comment is no identifier; in another string it counts, as it may
-    be an annotation).
+def _named(removed: Removed | None, name: str) -> Removed | None:
+    if removed is not None:
+        removed.name = name
+    return removed
+
+
+def _plain(name: str, watched: frozenset[str]) -> bool:
+    """Not a name a rule watches, nor a dunder (``__class__``: the compiler's own).
 
     (A name the module imports needs no test: a binding that redefines an unused import
     has its F811 at the binding, in the removed text, and then nothing is proven.)"""
-    return (
-        name.isidentifier()
-        and name not in watched
-        and not (name.startswith("__") and name.endswith("__"))
-        and (_occurrences(name, region) == 1 or _names_in([node])[name] == 1)
-    )
+    return name.isidentifier() and name not in watched and not (name.startswith("__") and name.endswith("__"))
+
+
+def _once(name: str, node: ast.AST, region: str) -> bool:
+    """Whether the binding of ``name`` is the def ``node``'s only mention of it (``region``:
+    its text): nothing declares, deletes or binds it again there (and no read uses the
+    binding, which the finding says). The word once in the text says so at once; else
+    the def's identifiers are counted (``parts._names_in``: the word in a docstring or a
+    comment is no identifier; in another string it counts, as it may be an annotation)."""
+    return _occurrences(name, region) == 1 or _names_in([node])[name] == 1
 
 
 def _inline(
@@ -364,6 +371,34 @@ def _occurrences(name: str, region: str) -> int:
                 break
         at = region.find(name, end)
     return found
+
+
+def _reads_nothing_else(
+    value: ast.expr, node: ast.FunctionDef | ast.AsyncFunctionDef, path: list[ast.AST], region: str
+) -> bool:
+    """Whether a value removed with its statement reads nothing whose removal another
+    finding could see: constants, or the def's own parameters (``self.memo``,
+    ``results["key"]``) read in its own scope, none of them bound again in the def. A
+    parameter is never reported unused, and its read uses nothing of the module."""
+    params: set[str] = set()
+    for part in ast.walk(value):
+        if isinstance(part, ast.Name):
+            if part.ctx.__class__ is not ast.Load:
+                return False
+            params.add(part.id)
+        elif not isinstance(part, _INERT + _INERT_PARTS + _READS):
+            return False
+    if not params:
+        return True
+    args = node.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    if not params <= {a.arg for a in every if a is not None}:
+        return False
+    if any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for s in path):
+        return False  # (read in a nested scope)
+    if _occurrences("match", region):
+        return False  # (a mapping pattern's ``**rest`` binds a name ``every_name_bound`` skips)
+    return every_name_bound(node.body).isdisjoint(params)
 
 
 def _blocks(node: ast.AST) -> list[list[ast.stmt]]:
