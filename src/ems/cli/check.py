@@ -12,6 +12,7 @@ from ems.cli.common import (
     add_selection_options,
     fail,
     first_missing,
+    fix_command,
     input_paths,
     make_resolver,
     progress_bar,
@@ -115,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("--statistics works with --format text or json")
     if args.add_noqa and (args.watch or args.paths == ["-"]):
         return fail("--add-noqa needs files or folders, and cannot be combined with --watch")
+    if args.add_noqa and args.ignore_noqa:
+        return fail("--add-noqa cannot be combined with --ignore-noqa (it would add a noqa already there)")
     if args.fix and (args.add_noqa or args.new_since or args.paths == ["-"]):
         return fail(
             "--fix needs files or folders (`ems fix -` fixes stdin), without --add-noqa or --new-since"
@@ -423,8 +426,7 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
     elif args.format == "grouped":
         text = formats.render_grouped(results)
         if not args.quiet:
-            fix_command = "ems fix --unsafe-fixes" if args.unsafe_fixes else "ems fix"
-            text += formats.render_summary(counts, len(results), colour=False, fix_command=fix_command)
+            text += formats.render_summary(counts, len(results), colour=False, fix_command=fix_command(args))
         pieces = [text]
     elif args.format in ("gitlab", "junit", "azure", "pylint"):
         from ems.cli import ci_formats
@@ -448,8 +450,9 @@ def _report(args: argparse.Namespace, results, resolver, ruleset, blocks: list[s
                 else text + "\n" + formats.render_statistics(results, ruleset)
             )
         if not args.quiet:
-            fix_command = "ems fix --unsafe-fixes" if args.unsafe_fixes else "ems fix"
-            summary = formats.render_summary(counts, len(results), colour=colour, fix_command=fix_command)
+            summary = formats.render_summary(
+                counts, len(results), colour=colour, fix_command=fix_command(args)
+            )
             text += ("\n" if text else "") + summary
         pieces = [text]
     if args.output_file:

@@ -64,6 +64,12 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
         help="report these rules but never apply their fixes",
     )
     parser.add_argument(
+        "--ignore-noqa",
+        action="store_true",
+        help="read `# noqa`, `# ems: ignore` and `# ems: skip-file` as plain comments: "
+        "report what they suppress (the setting ignore-noqa)",
+    )
+    parser.add_argument(
         "--config",
         action="append",
         metavar="FILE|KEY=VALUE",
@@ -149,6 +155,8 @@ def make_resolver(
         overrides["unsafe_fixes"] = True
     if getattr(args, "force_exclude", False):
         overrides["force_exclude"] = True
+    if getattr(args, "ignore_noqa", False):
+        overrides["ignore_noqa"] = True
     for option in ("exclude", "extend_exclude", "respect_gitignore"):
         value = getattr(args, option, None)
         if value is not None:
@@ -185,6 +193,17 @@ def _config_options(
             raise ConfigError(f"--config: no such file: {value}")
         explicit = Path(value)
     return explicit, settings
+
+
+def fix_command(args: argparse.Namespace) -> str:
+    """The ``ems fix`` command that applies what this run counts as fixable: the options
+    that change the count (``--unsafe-fixes``, ``--ignore-noqa``) named again."""
+    options = [
+        f"--{name.replace('_', '-')}"
+        for name in ("unsafe_fixes", "ignore_noqa")
+        if getattr(args, name, False)
+    ]
+    return " ".join(["ems fix", *options])
 
 
 def input_paths(args: argparse.Namespace) -> list[Path]:

@@ -359,7 +359,7 @@ def _counts(result: FileResult) -> tuple[int, int, int]:
 def render_summary(counts: Counts, files: int, *, colour: bool, fix_command: str = "ems fix") -> str:
     """The last line(s) of text output; ``counts`` as ``count_findings`` gives them.
     ``fix_command``: what applies the fixes counted (``ems fix --unsafe-fixes`` when the
-    check counted unsafe fixes because of its own ``--unsafe-fixes``)."""
+    check counted unsafe fixes because of its own ``--unsafe-fixes``; ``cli.common.fix_command``)."""
     total, with_findings, fixable, hidden = counts
     if not total:
         text = f"All checks passed ({files} file{'s' if files != 1 else ''} checked)."
@@ -370,7 +370,7 @@ def render_summary(counts: Counts, files: int, *, colour: bool, fix_command: str
     )
     # As ruff words it: what ``ems fix`` fixes, then what only ``--unsafe-fixes`` would.
     more = (
-        f"{hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with `ems fix --unsafe-fixes`"
+        f"{hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with `{fix_command} --unsafe-fixes`"
         if hidden
         else ""
     )

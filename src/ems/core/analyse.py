@@ -29,7 +29,7 @@ from ems.core.node_classes import WalkedClasses
 from ems.core.registry import RuleSet, load_rules
 from ems.core.rule import AnalysisContext, FactLog, Hit, ParentChain, Rule
 from ems.core.source import SourceText, UndecodableSource, decode_source
-from ems.core.suppressions import Suppression, parse_suppressions, skips_file
+from ems.core.suppressions import Suppression, skips_file, suppressions_in
 from ems.rules.e999_syntax_error import SyntaxErrorRule
 from ems.rules.ems901_internal_rule_error import InternalRuleError
 
@@ -167,7 +167,7 @@ def analyse(
             return Report(path, (_syntax_finding(path, str(exc), exc.line, exc.column, None, config),), True)
     else:
         text = source
-    if skips_file(text):
+    if skips_file(text, config):
         return Report(path, ())
     src = SourceText(text)
     if len(text) >= parsing.PIECEWISE_MIN_CHARS:
@@ -230,7 +230,7 @@ def _checked(
     if on_tree is not None:
         on_tree(tree, ctx._cache.get("scopes"))  # type: ignore[arg-type]
 
-    suppressions = parse_suppressions(text)
+    suppressions = suppressions_in(text, config)
     # The enclosing definitions of the lines findings can be on are found now, and the
     # module's tree and scope model are let go before the findings are made: a generated
     # 5 MB module's tree is ~300 MiB, and the findings then reuse its memory instead of
@@ -576,9 +576,9 @@ def apply_suppressions(
     suppressions: dict[int, list[Suppression]] | None = None,
 ) -> list[Finding]:
     """``findings`` without the suppressed ones, plus RUF100's unused suppressions;
-    ``suppressions``: ``parse_suppressions(text)`` if the caller has it already."""
+    ``suppressions``: ``suppressions_in(text, config)`` if the caller has it already."""
     if suppressions is None:
-        suppressions = parse_suppressions(text)
+        suppressions = suppressions_in(text, config)
     if not suppressions:
         return findings
     used: set[tuple[Suppression, str]] = set()

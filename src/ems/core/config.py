@@ -53,6 +53,7 @@ KNOWN_KEYS = (
     "unfixable",
     "unsafe-fixes",
     "respect-gitignore",
+    "ignore-noqa",
     "monitor",  # [tool.ems.monitor]: the process monitor's settings (ems.runtime.settings)
 )
 
@@ -115,6 +116,9 @@ class Config:
     unfixable: tuple[str, ...] = ()
     unsafe_fixes: bool = False
     respect_gitignore: bool = True
+    # Suppression comments (noqa, ems: ignore, ems: skip-file) read as plain comments, as
+    # ruff's `--ignore-noqa` does: an audit of what the project's suppressions hide.
+    ignore_noqa: bool = False
     root: Path = field(default_factory=Path.cwd)
     source: Path | None = None
 
@@ -180,7 +184,7 @@ class Config:
 
     def fingerprint(self) -> str:
         """A hash of everything that changes results (for caches and the store)."""
-        payload = {
+        payload: dict[str, object] = {
             "select": self.select,
             "extend_select": self.extend_select,
             "ignore": self.ignore,
@@ -190,6 +194,8 @@ class Config:
         if self.unfixable or self.fixable != ("ALL",):
             # Only when set: a project without these settings keeps its cached results.
             payload["fixable"] = [self.fixable + self.extend_fixable, self.unfixable]
+        if self.ignore_noqa:
+            payload["ignore_noqa"] = True
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_overrides(
@@ -206,6 +212,7 @@ class Config:
         exclude: Iterable[str] | None = None,
         extend_exclude: Iterable[str] | None = None,
         respect_gitignore: bool | None = None,
+        ignore_noqa: bool | None = None,
     ) -> Config:
         """Command-line and editor settings layered over the file's settings."""
         updated = self
@@ -231,6 +238,8 @@ class Config:
             updated = replace(updated, extend_exclude=updated.extend_exclude + tuple(extend_exclude))
         if respect_gitignore is not None:
             updated = replace(updated, respect_gitignore=respect_gitignore)
+        if ignore_noqa is not None:
+            updated = replace(updated, ignore_noqa=ignore_noqa)
         return updated
 
 
@@ -367,6 +376,8 @@ def parse_table(
         config = replace(
             config, respect_gitignore=_bool(table["respect-gitignore"], where("respect-gitignore"))
         )
+    if "ignore-noqa" in table:
+        config = replace(config, ignore_noqa=_bool(table["ignore-noqa"], where("ignore-noqa")))
     return config
 
 
@@ -551,5 +562,6 @@ def effective_settings(
         "unfixable": list(config.unfixable),
         "unsafe-fixes": config.unsafe_fixes,
         "respect-gitignore": config.respect_gitignore,
+        "ignore-noqa": config.ignore_noqa,
         "rules enabled": sorted(config.selected(known_codes, None if path is None else str(path))),
     }

@@ -56,7 +56,7 @@ from ems.core.parsing import PIECE_CHARS, WholeParse, pieces
 from ems.core.registry import RuleSet
 from ems.core.rule import IMPORTS, AnalysisContext
 from ems.core.source import SourceText
-from ems.core.suppressions import parse_suppressions
+from ems.core.suppressions import suppressions_in
 from ems.core.watched import names_bound
 
 log = logging.getLogger("ems.core")
@@ -121,7 +121,7 @@ def analyse_in_pieces(
         return None
     timings = {"pieces": time.perf_counter() - started}
     raw, errors = _outline_pass(outline, src, path, rules)
-    suppressions = parse_suppressions(text)
+    suppressions = suppressions_in(text, config)
     names = names_from_spans(outline.spans, finding_lines(raw, errors, suppressions))
     del outline
     enabled = rules.enabled

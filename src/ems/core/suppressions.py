@@ -12,6 +12,10 @@ import re
 import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ems.core.config import Config
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _EMS_IGNORE = re.compile(r"#\s*ems:\s*ignore(?:\[(?P<codes>[A-Za-z0-9,\s]*)\])?")
@@ -35,8 +39,18 @@ class Suppression:
         return self.blanket or code in self.codes
 
 
-def skips_file(text: str) -> bool:
+def skips_file(text: str, config: Config | None = None) -> bool:
+    """Whether ``text`` asks to be left out (``# ems: skip-file``), unless ``config`` reads
+    suppression comments as plain ones (``ignore-noqa``)."""
+    if config is not None and config.ignore_noqa:
+        return False
     return "skip-file" in text and bool(_SKIP_FILE.search(text))
+
+
+def suppressions_in(text: str, config: Config) -> dict[int, list[Suppression]]:
+    """The suppressions that apply to ``text`` under ``config``: none with ``ignore-noqa``
+    (nothing suppressed, and no suppression judged unused), else ``parse_suppressions``."""
+    return {} if config.ignore_noqa else parse_suppressions(text)
 
 
 def _comments(text: str) -> Iterable[tuple[int, int, str]]:

@@ -74,10 +74,12 @@ def offers_near(
     *,
     quick_fixes: bool = True,
     fix_all: bool = True,
+    suppressible: bool = True,
 ) -> list[Offer]:
     """The offers for a place: per finding overlapping ``wanted`` (or whose fingerprint the
-    editor ``asked`` about) its fix when one verifies and is allowed, then ``# noqa``; last a
-    fix-all when any finding's fix would be applied by it."""
+    editor ``asked`` about) its fix when one verifies and is allowed, then ``# noqa`` (unless
+    not ``suppressible``: the settings' ``ignore-noqa`` would read it as a plain comment); last
+    a fix-all when any finding's fix would be applied by it."""
     findings = tuple(findings)
     offers: list[Offer] = []
     if quick_fixes:
@@ -90,7 +92,7 @@ def offers_near(
                 offers.append(
                     Offer(OfferKind.FIX, fix_title(finding, ruleset), finding, safety is Safety.SAFE)
                 )
-            if finding.code not in UNSUPPRESSIBLE:
+            if suppressible and finding.code not in UNSUPPRESSIBLE:
                 offers.append(
                     Offer(OfferKind.NOQA, f"Suppress {finding.code} on this line (# noqa)", finding)
                 )

@@ -83,13 +83,16 @@ def fix_patch(root: Path, rel: str, fingerprint: str) -> FilePatch | None:
 
 
 def suppress_patch(root: Path, rel: str, fingerprint: str) -> FilePatch | None:
-    """The ``# noqa: CODE`` the language server would add; None where no comment can go."""
+    """The ``# noqa: CODE`` the language server would add; None where no comment can go.
+    Refused (ValueError) when the settings read such comments as plain ones (``ignore-noqa``)."""
     from ems.core.source import encode_source
     from ems.fixes.apply import apply_edits
     from ems.fixes.noqa import LineFacts, noqa_edit
 
-    _, data, decoded, _, _, report = _context(root, rel)
+    _, data, decoded, config, _, report = _context(root, rel)
     finding = _find(report.findings, fingerprint)
+    if config.ignore_noqa:
+        raise ValueError("the settings have ignore-noqa on: a # noqa comment would not hide it")
     edit = noqa_edit(LineFacts(decoded.text), finding)
     if edit is None:
         return None

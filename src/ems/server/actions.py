@@ -145,6 +145,7 @@ def code_actions(
         ctx.ruleset,
         quick_fixes=wants_quick_fixes(params),
         fix_all=False,
+        suppressible=not ctx.config.ignore_noqa,
     )
     if fix_all and fix_all_wanted(params):
         found.append(Offer(OfferKind.FIX_ALL, FIX_ALL_TITLE))

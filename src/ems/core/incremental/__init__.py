@@ -91,7 +91,7 @@ class IncrementalAnalyser:
 
         config = config or Config()
         ruleset = ruleset or load_rules()
-        if "\r" in text or "\0" in text or skips_file(text):
+        if "\r" in text or "\0" in text or skips_file(text, config):
             self._states.pop(path, None)
             self.last_reparsed_lines = text.count("\n") + 1
             return analyse(text, path, config, ruleset)
