@@ -38,6 +38,10 @@ FILES = [
         "tempfile.py",
         "email/_header_value_parser.py",
         "test/support/os_helper.py",
+        "urllib/parse.py",
+        "dataclasses.py",
+        "code.py",
+        "ast.py",
     )
 ]
 F_E9 = Config(select=("F", "E9"))
@@ -85,11 +89,11 @@ def _proven(judged: Judged, fixed: str) -> int:
 
 
 def _fixed(text: str, judged: Judged, rules: RuleSet) -> list[str]:
-    """Each F841 fix alone, then all of them together."""
+    """Each F841, F401 and F541 fix alone, then all of them together."""
     ctx = FixContext(text, "m.py")
     fixes = []
     for finding in judged.report.findings:
-        if finding.code == "F841" and finding.fixable:
+        if finding.code in ("F841", "F401", "F541") and finding.fixable:
             fix = compute_fix(finding, ctx, rules)
             if fix is not None:
                 fixes.append(fix)
@@ -224,6 +228,29 @@ HEAD = "import os\n\n\ndef f(a):\n"
             HEAD + "    def g():\n        return 1\n\n    return g\n",
             False,
         ),
+        # an f-string's `f` dropped (F541): the findings after it on its line move left
+        (
+            HEAD + "    raise ValueError(f'no', a is 1)\n",
+            HEAD + "    raise ValueError('no', a is 1)\n",
+            True,
+        ),
+        # ... not where a plain string is read otherwise: an `is` operand (F632), a dict
+        # key (F601), a typing call's argument or a subscript (an annotation)
+        (
+            HEAD + "    return a is f'no'\n",
+            HEAD + "    return a is 'no'\n",
+            False,
+        ),
+        (
+            HEAD + "    return {f'k': 1, 'k': 2}\n",
+            HEAD + "    return {'k': 1, 'k': 2}\n",
+            False,
+        ),
+        (
+            HEAD + "    return cast(f'os', a)\n",
+            HEAD + "    return cast('os', a)\n",
+            False,
+        ),
         # the name bound again in a nested def: not proven
         (
             HEAD + "    x = 1\n\n    def g():\n        x = 2\n        return x\n\n    return g\n",
@@ -234,7 +261,7 @@ HEAD = "import os\n\n\ndef f(a):\n"
 )
 def test_shapes(rules: RuleSet, text: str, fixed: str, proven: bool) -> None:
     judged = _judged(text, F_E9, rules)
-    assert any(f.code in ("F841", "F401") and f.fixable for f in judged.report.findings)
+    assert any(f.code in ("F841", "F401", "F541") and f.fixable for f in judged.report.findings)
     assert _proven(judged, fixed) == int(proven)
     got = in_bodies(judged, fixed, "m.py", F_E9, rules)
     if got is not None:

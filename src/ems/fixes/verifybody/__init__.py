@@ -166,6 +166,8 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             ):
                 return None
             defs.append(None)
+            if known:
+                continue  # (no rule ``unbound`` knows reports on an import or a `pass`)
             if emptied(change):  # `pass` in its place: what the block now holds is judged whole
                 local = local_hits_in_chunk(
                     judged, change, changes, new, source, path, rules, text, imports_now, seed, scoped_codes
@@ -174,8 +176,6 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
                     return None
                 fresh += [to_finding(rule, hit, path, config) for rule, hit in local]
                 continue
-            if known:
-                continue  # (no rule ``unbound`` knows reports on an import statement)
             local = local_hits(
                 judged,
                 body,

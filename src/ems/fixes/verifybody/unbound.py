@@ -148,7 +148,12 @@ def removed_binding(
         line = finding.range.start.line
         if line > body.end:
             break
-        if line < body.start or finding.code not in ("F841", "F401") or not finding.fixable:
+        if line < body.start or finding.code not in ("F841", "F401", "F541") or not finding.fixable:
+            continue
+        if finding.code == "F541":
+            found = _prefix_removed(node, finding, old, fixed, body.first)
+            if found is not None:
+                return found
             continue
         if finding.code == "F401":
             found = _import_removed(node, finding, old, fixed, body.first, watched)
@@ -276,6 +281,77 @@ def _import_removed(
     if between.strip(" \t") != ",":
         return None
     return _named(_inline(finding, old, fixed, line - first, start, end, line), name)
+
+
+def _prefix_removed(
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    finding: Finding,
+    old: list[str],
+    fixed: list[str],
+    first: int,
+) -> Removed | None:
+    """``removed_binding`` for the F541 ``finding``: the ``f`` of an f-string without
+    placeholders or braces taken out (``f"text"`` made ``"text"``), where no rule reads a
+    string other than an f-string (``_plain_context``); the fixed def exactly the judged
+    one without it. Its value is the same string: only F541's own finding goes."""
+    at = finding.range
+    line = at.start.line
+    if at.end.line != line:
+        return None
+    index = line - first
+    token = old[index][at.start.column : at.end.column]
+    prefix = token[: len(token) - len(token.lstrip("rRbBuUfF"))]
+    if prefix.count("f") + prefix.count("F") != 1 or "{" in token or "}" in token:
+        return None
+    start = at.start.column + max(prefix.find("f"), prefix.find("F"))
+    found = _inline(finding, old, fixed, index, start, start + 1, line)
+    if found is None or not _plain_context(node, line, at.start.column):
+        return None
+    return found
+
+
+# Where a string constant is no f-string's like: an operand of `is` (F632), a dict's key or
+# value (F601), an annotation (a subscript, a typing call's argument: ``scope``'s
+# ``_TYPING_CALLS``), inside another f-string (whose parts' places 3.11 misreports).
+_NOT_PLAIN = (ast.Compare, ast.Dict, ast.Subscript, ast.JoinedStr, ast.FormattedValue, ast.arg, ast.AnnAssign)
+_TYPING_CALLS = frozenset({"cast", "TypeVar", "ParamSpec", "TypeVarTuple", "NewType"})
+
+
+def _plain_context(node: ast.FunctionDef | ast.AsyncFunctionDef, line: int, column: int) -> bool:
+    """Whether the f-string at ``line``/``column`` of the def ``node`` sits where a plain
+    string would be judged alike by every known rule: none of its holders is in
+    ``_NOT_PLAIN`` or a call of a typing name, nor is it in an annotation field."""
+    stack: list[tuple[ast.AST, bool]] = [(s, True) for s in _path_to(node, line)]
+    found = False
+    while stack:
+        holder, plain = stack.pop()
+        if isinstance(holder, ast.JoinedStr) and holder.lineno == line and holder.col_offset == column:
+            if not plain:
+                return False
+            found = True
+            plain = False  # (an f-string inside it is another one's)
+        if isinstance(holder, _NOT_PLAIN):
+            plain = False
+        elif isinstance(holder, ast.Call):
+            func = holder.func
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else ""
+            )
+            if name in _TYPING_CALLS:
+                plain = False
+        for field in holder._fields:
+            if field in _STATEMENT_LISTS:
+                continue  # (the statements in it have their own places in the path)
+            value = getattr(holder, field, None)
+            inner = plain and field not in ("annotation", "returns")
+            for child in value if value.__class__ is list else (value,):
+                if isinstance(child, ast.AST) and not isinstance(child, _INERT_PARTS):
+                    stack.append((child, inner))
+    return found
 
 
 def _named(removed: Removed | None, name: str) -> Removed | None:
