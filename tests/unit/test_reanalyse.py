@@ -8,6 +8,7 @@ still reported, a new finding anywhere in the file.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,83 @@ def test_the_report_is_analyse_s_or_none(rules: RuleSet, select: tuple[str, ...]
     assert taken > 2 * declined  # the path is really taken
 
 
+def _edit_at(lines: list[str], at: int, kind: int) -> list[str]:
+    """One of ``_edits``' changes at line ``at`` (0-based)."""
+    line = lines[at]
+    indent = line[: len(line) - len(line.lstrip())]
+    if kind == 0:
+        return lines[:at] + lines[at + 1 :]
+    if kind == 1:
+        return [*lines[:at], indent + "pass", *lines[at + 1 :]]
+    if kind == 2:
+        return [*lines[:at], indent + "pass", indent + "pass", *lines[at:]]
+    return [*lines[:at], line + "  # noqa: F401" if line.strip() else line, *lines[at + 1 :]]
+
+
+@pytest.mark.parametrize("select", [("ALL",), ("F", "E9")])
+def test_changes_far_apart_are_parsed_apart_and_give_analyse_s_report(
+    rules: RuleSet, select: tuple[str, ...]
+) -> None:
+    """A text fixed at two or three places (lines added at one, removed at another) is
+    reparsed region by region: the report is still ``analyse``'s exactly."""
+    config = Config(select=select)
+    taken = declined = 0
+    for number, path in enumerate(FILES):
+        text = path.read_text(encoding="utf-8")
+        lines = text.split("\n")
+        if len(lines) < 60:
+            continue
+        original = _original(text, config, rules)
+        for step in (5, 3, 2):
+            places = sorted(
+                {len(lines) // step, len(lines) // step + len(lines) // 4, len(lines) - 8}, reverse=True
+            )
+            edited = lines
+            for turn, at in enumerate(places):  # from the bottom up: each place is the original's
+                edited = _edit_at(edited, at, (number + turn + step) % 4)
+            fixed = "\n".join(edited)
+            if fixed == text:
+                continue
+            got = reanalyse(original, fixed, "m.py", config, rules)
+            whole = analyse(fixed, "m.py", config, rules)
+            if got is None:
+                declined += not whole.syntax_error  # (a text that does not parse: declined)
+                continue
+            taken += 1
+            assert _key(got) == _key(whole), (path, places)
+    assert taken > 2 * declined, (taken, declined)
+
+
+def test_two_fixes_far_apart_parse_only_their_statements(
+    rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two guards added in two defs far apart (a gap with one blank line after the first:
+    the region runs on to the next gap that has two) parse those defs, not the text between."""
+    defs = "".join(f"\n\ndef f{n}(x):\n    return x + {n}\n" for n in range(1, 30))
+    text = "import os\n\n\ndef a(x=[]):\n    return x\n\ndef f0(x):\n    return x\n" + defs
+    text += "\n\ndef b(y={}):\n    return y\n"
+    text += "\n\nVALUE = os.sep\n"
+    config = Config(select=("ALL",))
+    original = _original(text, config, rules)
+    fixed = text.replace("    return x\n\n", "    if x is None:\n        x = []\n    return x\n\n", 1)
+    fixed = fixed.replace("    return y\n", "    if y is None:\n        y = {}\n    return y\n")
+    parsed: list[str] = []
+    real = reanalyse_module.ast.parse
+
+    def parse(source: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(reanalyse_module.ast, "parse", parse)
+    got = reanalyse(original, fixed, "m.py", config, rules)
+    monkeypatch.undo()
+    assert got is not None
+    assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+    assert len(parsed) == 2
+    assert "def f0" in parsed[0] and "def f1" not in parsed[0]  # (one blank line after `a`)
+    assert "def b" in parsed[1] and "def f29" not in parsed[1] and "VALUE" not in parsed[1]
+
+
 def test_lines_removed_above_a_finding_move_it_and_its_message(rules: RuleSet) -> None:
     """F811's message names the line of the first definition: after a removal above both,
     the line in the message is the fixed text's."""
@@ -107,7 +185,7 @@ def test_lines_added_take_blank_lines_before_the_next_statement(
     text = "import os\n\n\ndef f(x=[]):\n    return x\n\n\ndef g():\n    pass\n\n\ndef g():\n    return os\n"
     config = Config(select=("ALL",))
     original = _original(text, config, rules)
-    fixed = text.replace("    return x\n", "    if x is None:\n        x = []\n    return x\n")
+    fixed = text.replace("    return x\n\n", "    if x is None:\n        x = []\n    return x\n\n", 1)
     parsed: list[str] = []
     real = reanalyse_module.ast.parse
 
@@ -186,3 +264,127 @@ def test_with_fixability_is_the_same_with_the_tree_and_parses_no_whole_fixed_tex
     assert full_analyses == []
     assert with_tree == engine.with_fixability(text, "m.py", config, rules, report)
     assert full_analyses  # (the count sees whole analyses)
+
+
+def test_a_pass_that_applies_nothing_does_not_analyse_its_text_again(
+    rules: RuleSet, full_analyses: list[str]
+) -> None:
+    """EMS105's fix (``raise e`` made ``raise``) leaves ``e`` unused: refused, nothing is
+    applied, and the judged text's own report stands for it (no analysis of the same text)."""
+    text = "def f(e):\n    try:\n        pass\n    except ValueError as e:\n        raise e\n"
+    config = Config(select=("ALL",))
+    report = analyse(text, "m.py", config, rules)
+    memo = engine.FixMemo(_original(text, config, rules))
+    result = engine.fix_all(text, "m.py", config, ruleset=rules, report=report, memo=memo)
+    assert not result.applied and [f.code for f in result.failures] == ["EMS105"]
+    assert full_analyses == [] and text not in memo.reports
+    assert result.remaining == analyse(text, "m.py", config, rules).findings
+    judged = engine.with_fixability(text, "m.py", config, rules, report, memo.original.tree)  # type: ignore[union-attr]
+    assert [f.fixability for f in judged.findings] == [None]
+
+
+def test_lines_added_take_blank_lines_from_the_gaps_between_the_region_s_statements(
+    rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One blank line between definitions (an older style): a guard's two lines take the
+    gap after the fixed def and the one after the next def, which is parsed with it; the
+    defs below are not."""
+    defs = "".join(f"\ndef f{n}(x):\n    return x + {n}\n" for n in range(1, 20))
+    text = "import os\n\ndef a(x=[]):\n    return x\n\ndef f0(x):\n    return x\n" + defs + "\nV = os.sep\n"
+    config = Config(select=("ALL",))
+    original = _original(text, config, rules)
+    fixed = text.replace("    return x\n\n", "    if x is None:\n        x = []\n    return x\n\n", 1)
+    parsed: list[str] = []
+    real = reanalyse_module.ast.parse
+
+    def parse(source: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(reanalyse_module.ast, "parse", parse)
+    got = reanalyse(original, fixed, "m.py", config, rules)
+    monkeypatch.undo()
+    assert got is not None
+    assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+    assert len(parsed) == 1 and "def f0" in parsed[0] and "def f1" not in parsed[0]
+
+
+def test_blank_lines_a_fix_put_inside_a_string_are_not_left_out(rules: RuleSet) -> None:
+    """The fix opens a string in ``A`` and closes it in ``B`` (both in one region, a line
+    added): the unchanged gap's blank line between them is now inside the string, and
+    leaving it out would change the string: the region's parse shows it, and the text is
+    declined (the engine analyses it whole)."""
+    text = "A = 1\n\nB = [\n    1,\n    2]\nC = 3\n"
+    fixed = 'A = """\n\nB = [\n    1,\n    2]"""\nD = 4\nC = 3\n'
+    config = Config(select=("ALL",))
+    assert not analyse(fixed, "m.py", config, rules).syntax_error
+    assert reanalyse(_original(text, config, rules), fixed, "m.py", config, rules) is None
+
+
+def test_the_tree_put_together_is_the_analysed_text_s_own_parse(
+    rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Edits inside classes (one or two, lines added, removed, changed): the tree made from
+    the original's, with only the changed statements of a class body parsed again, is
+    ``ast.parse`` of the text analysed, every position included; and the report is
+    ``analyse``'s of the fixed text."""
+    seen: list[tuple[ast.Module, str]] = []
+    real = reanalyse_module.analyse_parsed
+
+    def capture(tree: ast.Module, text: str, *args: Any, **kwargs: Any) -> Report:
+        seen.append((tree, text))
+        return real(tree, text, *args, **kwargs)
+
+    monkeypatch.setattr(reanalyse_module, "analyse_parsed", capture)
+    inside = 0
+    real_in_class = reanalyse_module._in_class
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal inside
+        found = real_in_class(*args, **kwargs)
+        inside += found is not None
+        return found
+
+    monkeypatch.setattr(reanalyse_module, "_in_class", counting)
+    config = Config(select=("ALL",))
+    for number, path in enumerate(sorted(SRC.rglob("*.py"))[::5]):
+        text = path.read_text(encoding="utf-8")
+        classes = [s for s in ast.parse(text).body if isinstance(s, ast.ClassDef) and len(s.body) > 2]
+        if not classes:
+            continue
+        original = _original(text, config, rules)
+        lines = text.split("\n")
+        places = []
+        for cls in classes[:3]:
+            span = (cls.end_lineno or cls.lineno) - cls.lineno
+            places += [cls.lineno + span // 3, cls.lineno + 2 * span // 3, cls.end_lineno or cls.lineno]
+        for turn, at in enumerate(places):
+            for others in ([], places[turn + 1 : turn + 2]):
+                edited = lines
+                for line in sorted({p - 1 for p in [at, *others]}, reverse=True):  # (bottom up)
+                    edited = _edit_at(edited, line, (number + turn + line) % 4)
+                fixed = "\n".join(edited)
+                seen.clear()
+                got = reanalyse(original, fixed, "m.py", config, rules)
+                if got is None:
+                    continue
+                tree, analysed = seen[0]
+                assert ast.dump(tree, include_attributes=True) == ast.dump(
+                    ast.parse(analysed), include_attributes=True
+                ), (path, at, others)
+                assert _key(got) == _key(analyse(fixed, "m.py", config, rules)), (path, at, others)
+    assert inside > 20, inside
+
+
+def test_the_text_a_pass_applies_is_the_string_verified(rules: RuleSet) -> None:
+    """The batch verified is applied as the very text verification analysed (not made
+    again and hashed again as the memo's key), and it is the text the fixes give."""
+    text = "import os\nimport sys\n\n\ndef f(x=[]):\n    if not x in [1]:\n        return x\n"
+    config = Config(select=("ALL",))
+    report = analyse(text, "m.py", config, rules)
+    memo = engine.FixMemo(_original(text, config, rules))
+    result = engine.fix_all(text, "m.py", config, ruleset=rules, report=report, memo=memo, unsafe=True)
+    assert len(result.applied) >= 3
+    assert any(key is result.text for key in memo.reports)
+    again = engine.fix_all(text, "m.py", config, ruleset=rules, report=report, unsafe=True)
+    assert again.text == result.text and again.applied == result.applied

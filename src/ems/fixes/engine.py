@@ -426,11 +426,15 @@ class _Judge:
         self.text, self.report, self.path = text, report, path
         self.config, self.ruleset, self.memo = config, ruleset, memo
         self.source = memo.whole(text, path).source  # the one ``fix_all`` found the spans with
+        # The text each group checked gives, by its entries in order: the one applied is
+        # then the string verified (hashed once as the memo's key, not made again).
+        self.made: dict[tuple[int, ...], str] = {}
 
     def check(self, group: list[_Entry]) -> tuple[str | None, str]:
         """The reason ``group`` applied together fails verification (None: it passes),
         and the text it gives."""
         new_text = apply_edits(self.text, [e for _, fix, _ in group for e in fix.edits], self.source)
+        self.made[tuple(id(entry) for entry in group)] = new_text
         targets = [f for f, _, _ in group]
         return verify(
             self.report,
@@ -717,12 +721,18 @@ def fix_all(
         for finding, why in refused:
             failed[key(finding)] = FixFailure(finding.code, finding.line, why)
         if chosen:
-            text = apply_edits(text, [e for _, fix, _ in chosen for e in fix.edits], plain.source)
+            text = judge.made.get(tuple(id(entry) for entry in chosen)) or apply_edits(
+                text, [e for _, fix, _ in chosen for e in fix.edits], plain.source
+            )
             applied.extend((f.code, fix.title) for f, fix, _ in chosen)
             fixed.extend((key(f), fix.safety) for f, fix, _ in chosen)
             earlier.update(failed)
             failed.clear()
-        report = memo.analyse(text, path, checking, ruleset)
+            report = memo.analyse(text, path, checking, ruleset)
+        elif guards:
+            # the same text, analysed with the guard rules the caller's report lacks
+            report = memo.analyse(text, path, checking, ruleset)
+        # (else nothing was applied: ``report`` is this text's, as the analysis would give)
     return FixAllResult(
         text,
         tuple(applied),
