@@ -234,6 +234,12 @@ HEAD = "import os\n\n\ndef f(a):\n"
             HEAD + "    raise ValueError('no', a is 1)\n",
             True,
         ),
+        # ... not in a concatenation: `f'' '' f''` made `'' '' f''` is an f-string still
+        (
+            HEAD + "    return f'no' '' f'no'\n",
+            HEAD + "    return 'no' '' f'no'\n",
+            False,
+        ),
         # ... not where a plain string is read otherwise: an `is` operand (F632), a dict
         # key (F601), a typing call's argument or a subscript (an annotation)
         (

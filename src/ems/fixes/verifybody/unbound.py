@@ -28,6 +28,7 @@ from dataclasses import replace
 from ems.core.incremental.state import _STATEMENT_LISTS, Rules
 from ems.core.model import Finding, Range
 from ems.core.watched import every_name_bound
+from ems.fixes.textedit import one_string
 from ems.fixes.verifybody.parts import Change, Judged, _lines_of, _names_in
 
 # The built-in rules (module and class) the argument holds for: their findings in a def
@@ -301,8 +302,8 @@ def _prefix_removed(
     index = line - first
     token = old[index][at.start.column : at.end.column]
     prefix = token[: len(token) - len(token.lstrip("rRbBuUfF"))]
-    if prefix.count("f") + prefix.count("F") != 1 or "{" in token or "}" in token:
-        return None
+    if prefix.count("f") + prefix.count("F") != 1 or "{" in token or "}" in token or not one_string(token):
+        return None  # (`f'' f''` made `'' f''` is an f-string still)
     start = at.start.column + max(prefix.find("f"), prefix.find("F"))
     found = _inline(finding, old, fixed, index, start, start + 1, line)
     if found is None or not _plain_context(node, line, at.start.column):
