@@ -160,7 +160,7 @@ def test_two_fixes_far_apart_parse_only_their_statements(
     assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
     assert len(parsed) == 2
     assert "def f0" in parsed[0] and "def f1" not in parsed[0]  # (one blank line after `a`)
-    assert "def b" in parsed[1] and "def f29" not in parsed[1] and "VALUE" not in parsed[1]
+    assert "y = {}" in parsed[1] and "def f29" not in parsed[1] and "VALUE" not in parsed[1]
 
 
 def test_lines_removed_above_a_finding_move_it_and_its_message(rules: RuleSet) -> None:
@@ -324,10 +324,11 @@ def test_blank_lines_a_fix_put_inside_a_string_are_not_left_out(rules: RuleSet) 
 def test_the_tree_put_together_is_the_analysed_text_s_own_parse(
     rules: RuleSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Edits inside classes (one or two, lines added, removed, changed): the tree made from
-    the original's, with only the changed statements of a class body parsed again, is
-    ``ast.parse`` of the text analysed, every position included; and the report is
-    ``analyse``'s of the fixed text."""
+    """Edits inside compound statements (classes, defs, ``if``/``try`` blocks; one or two,
+    lines added, removed, changed): the tree made from the original's, with only the
+    changed statements of the innermost block holding them parsed again, is ``ast.parse``
+    of the text analysed, every position included; and the report is ``analyse``'s of the
+    fixed text."""
     seen: list[tuple[ast.Module, str]] = []
     real = reanalyse_module.analyse_parsed
 
@@ -337,25 +338,30 @@ def test_the_tree_put_together_is_the_analysed_text_s_own_parse(
 
     monkeypatch.setattr(reanalyse_module, "analyse_parsed", capture)
     inside = 0
-    real_in_class = reanalyse_module._in_class
+    real_nested = reanalyse_module._nested
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         nonlocal inside
-        found = real_in_class(*args, **kwargs)
+        found = real_nested(*args, **kwargs)
         inside += found is not None
         return found
 
-    monkeypatch.setattr(reanalyse_module, "_in_class", counting)
+    monkeypatch.setattr(reanalyse_module, "_nested", counting)
     config = Config(select=("ALL",))
     for number, path in enumerate(sorted(SRC.rglob("*.py"))[::5]):
         text = path.read_text(encoding="utf-8")
-        classes = [s for s in ast.parse(text).body if isinstance(s, ast.ClassDef) and len(s.body) > 2]
+        compound = (ast.ClassDef, ast.FunctionDef, ast.If, ast.Try, ast.For, ast.While, ast.With)
+        classes = [
+            s
+            for s in ast.parse(text).body
+            if isinstance(s, compound) and (s.end_lineno or s.lineno) - s.lineno > 4
+        ]
         if not classes:
             continue
         original = _original(text, config, rules)
         lines = text.split("\n")
         places = []
-        for cls in classes[:3]:
+        for cls in classes[:4]:
             span = (cls.end_lineno or cls.lineno) - cls.lineno
             places += [cls.lineno + span // 3, cls.lineno + 2 * span // 3, cls.end_lineno or cls.lineno]
         for turn, at in enumerate(places):
@@ -373,7 +379,7 @@ def test_the_tree_put_together_is_the_analysed_text_s_own_parse(
                     ast.parse(analysed), include_attributes=True
                 ), (path, at, others)
                 assert _key(got) == _key(analyse(fixed, "m.py", config, rules)), (path, at, others)
-    assert inside > 20, inside
+    assert inside > 40, inside
 
 
 def test_the_text_a_pass_applies_is_the_string_verified(rules: RuleSet) -> None:

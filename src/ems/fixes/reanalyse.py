@@ -24,10 +24,11 @@ statement runs across them: they were not inside a string); with too few, the re
 on to the next statement below, failing which to the end of the file. The rules'
 findings do not depend on how far apart two top-level statements are (the language
 server's incremental analysis relies on the same: ``ems.core.incremental``), so the report
-is the fixed text's own. A region that is one top-level class changed only inside its
-body (a method's fix) parses only the changed statements of the body, in a class of their
-own at their lines, and the class is copied around them (``_in_class``): the same blank
-lines are padded in or left out at that level. Only for built-in rules: a plug-in might
+is the fixed text's own. A region that is one top-level statement changed only inside a
+block of it (a method's body, a class's, an ``if``'s) parses only the changed statements
+of the innermost such block, after an ``if 1:`` of their own at their lines, and the
+statements holding them are copied around them (``_nested``): the same blank lines are
+padded in or left out at that level. Only for built-in rules: a plug-in might
 count lines. Anything else — a region that does not parse alone, a lone ``\\r``, a
 grammar-changing future import, a skipped or huge file — returns None, and the caller
 analyses the whole text.
@@ -111,7 +112,7 @@ def reanalyse(original: Original, text: str, path: str, config: Config, ruleset:
         end = spans[after][0] - 1 if below else len(old)
         if before and old[start - 2].endswith("\\"):
             return None  # (a continuation into the region: it is not cut off above)
-        inside = _in_class(region, spans, body, hunks, new, start, end) if after == before + 1 else None
+        inside = _nested(region, body[before], hunks, old, new, start, end) if after == before + 1 else None
         if inside is not None:
             statements += body[done:before]
             statements.append(inside[0])
@@ -269,45 +270,90 @@ def _first(statement: ast.stmt) -> int:
     return min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))])
 
 
-def _in_class(
+_Block = tuple[list[ast.stmt], str, int]  # a statement list, its field, the handler's index
+
+
+def _blocks(node: ast.stmt) -> list[_Block]:
+    """The statement lists of a compound statement (not a ``match``'s cases)."""
+    found: list[_Block] = []
+    for name in ("body", "orelse", "finalbody"):
+        value = getattr(node, name, None)
+        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+            found.append((value, name, 0))
+    found += [(handler.body, "handlers", i) for i, handler in enumerate(getattr(node, "handlers", ()))]
+    return found
+
+
+def _span(statements: list[ast.stmt], first: int, last: int) -> tuple[int, int]:
+    """The statements (from, to: exclusive) holding the changed lines ``first`` to ``last``."""
+    spans = [(_first(s), s.end_lineno or s.lineno) for s in statements]
+    before = bisect.bisect_left([e for _, e in spans], first)
+    while 0 < before < len(spans) and spans[before][0] <= spans[before - 1][1]:
+        before -= 1  # never cut a line two statements share
+    after = before
+    while after < len(spans) and (
+        spans[after][0] <= last or (after > before and spans[after][0] <= spans[after - 1][1])
+    ):
+        after += 1
+    return before, after
+
+
+def _nested(
     region: _Region,
-    spans: list[tuple[int, int]],
-    body: list[ast.stmt],
+    statement: ast.stmt,
     hunks: list[tuple[int, int, int, int]],
+    old: list[str],
     new: list[str],
     top: int,
     end: int,
-) -> tuple[ast.ClassDef, list[str], list[int], int] | None:
-    """A region that is one top-level class changed only inside its body: the changed
-    statements of the body alone parsed again (in a class of their own, at their lines),
-    the class copied around them. Returns the class, the region's lines in the analysed
-    text, the lines after which a blank line was left out, and the line after which
-    ``-delta`` blank lines were put in (0: none); None when the region is not such a class.
+) -> tuple[ast.stmt, list[str], list[int], int] | None:
+    """A region that is one top-level statement changed only inside a block of it (a
+    method's body, a class's body, an ``if``'s): only the changed statements of the
+    innermost such block parsed again (after an ``if 1:`` of their own, at their lines:
+    the parse of a block's statements does not depend on what holds them), the statements
+    holding them copied around them. Returns the top-level statement, the region's lines
+    in the analysed text (``top`` to ``end`` of the original's lines, with the padding or
+    the blank lines left out at the block's level), the lines after which a blank line was
+    left out, and the line after which ``-delta`` blank lines were put in (0: none); None
+    when the change is not inside a block.
 
     Why: a method's fix in a 1,000-line class parsed the whole class again."""
-    cls = body[region.before]
-    if not isinstance(cls, ast.ClassDef) or not cls.body:
-        return None
-    inner = [(_first(s), s.end_lineno or s.lineno) for s in cls.body]
-    if inner[0][0] <= cls.lineno:
-        return None  # (the body starts on the header's line)
     first = min(i0 + 1 for i0, _, _, _ in region.hunks)  # the changed lines (1-based)
-    last = max(i1 for _, i1, _, _ in region.hunks)
-    closes = cls.end_lineno or cls.lineno
-    if first < inner[0][0] or max(last, first) > closes:
-        return None  # a change on the header, or after the class's last line
-    before = bisect.bisect_left([e for _, e in inner], first)
-    while 0 < before < len(inner) and inner[before][0] <= inner[before - 1][1]:
-        before -= 1
-    after = before
-    while after < len(inner) and (
-        inner[after][0] <= last or (after > before and inner[after][0] <= inner[after - 1][1])
-    ):
-        after += 1
+    last = max(first, max(i1 for _, i1, _, _ in region.hunks))
+    chain: list[tuple[ast.stmt, _Block, int]] = []  # holder, its block, the index held below
+    node = statement
+    level: tuple[list[ast.stmt], int, int] | None = None  # the innermost block, from, to
+    while True:
+        inside = [
+            block
+            for block in _blocks(node)
+            if node.lineno < _first(block[0][0]) <= first and last <= (block[0][-1].end_lineno or 0)
+        ]
+        if len(inside) != 1:
+            break
+        block = inside[0]
+        before, after = _span(block[0], first, last)
+        chain.append((node, block, before))
+        level = (block[0], before, after)
+        if after != before + 1 or not _blocks(block[0][before]):
+            break
+        node = block[0][before]
+    if level is None:
+        return None
+    statements, before, after = level
+    inner = [(_first(s), s.end_lineno or s.lineno) for s in statements]
+    holder_end = statement.end_lineno or statement.lineno
     delta, moved = region.delta, region.moved
     drops: frozenset[int] = frozenset()
     while delta > 0:
-        stop = inner[after][0] - 1 if after < len(inner) else end
+        if after < len(inner):
+            stop = inner[after][0] - 1
+        elif inner[-1][1] == holder_end:
+            stop = end  # the block ends the top-level statement: the gap below it is the module's
+        else:
+            stop = inner[-1][1]  # blank lines right below the block, up to the next line of code
+            while stop < end and not old[stop].strip(" \t"):
+                stop += 1
         found = _blank_lines(inner, before, after, stop, region, hunks, new)
         if found is not None:
             drops = found
@@ -318,7 +364,7 @@ def _in_class(
         while after < len(inner) and inner[after][0] <= inner[after - 1][1]:
             after += 1
     start = inner[before - 1][1] + 1 if before else inner[0][0]  # the part, in original lines
-    stop = inner[after][0] - 1 if after < len(inner) else closes
+    stop = inner[after][0] - 1 if after < len(inner) else inner[-1][1]
     if new[start - 2 + moved].endswith("\\"):
         return None  # (a continuation into the part)
     lines = new[top - 1 + moved : start - 1 + moved]  # the region's lines in the analysed text
@@ -339,26 +385,56 @@ def _in_class(
     if not part or part[-1].endswith("\\"):
         return None
     if any("\t" in line[: len(line) - len(line.lstrip())] or "\f" in line for line in part):
-        return None  # (a tab or form feed in an indentation: the whole class is parsed)
-    source = "\n" * (start - 2) + "class _:\n" + "\n".join(part) + "\n"
+        return None  # (a tab or form feed in an indentation: the whole statement is parsed)
+    source = "\n" * (start - 2) + "if 1:\n" + "\n".join(part) + "\n"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             parsed = ast.parse(source).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    if len(parsed) != 1 or not isinstance(parsed[0], ast.ClassDef) or not parsed[0].body:
+    if len(parsed) != 1 or not isinstance(parsed[0], ast.If) or not parsed[0].body or parsed[0].orelse:
         return None
     made = parsed[0].body
-    if made[0].col_offset != cls.body[0].col_offset:
-        return None  # (indented as no statement of the class's body is: the file's parse decides)
+    if made[0].col_offset != statements[0].col_offset:
+        return None  # (indented as no statement of the block is: the file's parse decides)
     if points and _crossed(made, points):
         return None
-    copied = copy.copy(cls)
-    copied.body = [*cls.body[:before], *made, *cls.body[after:]]
-    if after == len(inner):
-        copied.end_lineno, copied.end_col_offset = made[-1].end_lineno, made[-1].end_col_offset
+    was = statements[after - 1]
+    ends = (was.end_lineno, was.end_col_offset), (made[-1].end_lineno, made[-1].end_col_offset)
+    replaced: list[ast.stmt] = [*statements[:before], *made, *statements[after:]]
+    copied: ast.stmt | None = None
+    for holder, (holding, name, index), held in reversed(chain):
+        if copied is not None:
+            replaced = [*holding[:held], copied, *holding[held + 1 :]]
+        copied = _copied(holder, name, index, replaced, ends)
+    assert copied is not None
     return copied, lines, points, stop if delta < 0 else 0
+
+
+def _copied(
+    node: ast.stmt,
+    name: str,
+    index: int,
+    statements: list[ast.stmt],
+    ends: tuple[tuple[int | None, int | None], tuple[int | None, int | None]],
+) -> ast.stmt:
+    """A copy of ``node`` with the block ``name`` (a handler's at ``index``) made of
+    ``statements``: where it ended with the statements replaced (``ends``' first), it now
+    ends where the new ones do."""
+    copied = copy.copy(node)
+    if name == "handlers":
+        handlers = list(node.handlers)  # type: ignore[attr-defined]
+        handler = handlers[index] = copy.copy(handlers[index])
+        handler.body = statements
+        if (handler.end_lineno, handler.end_col_offset) == ends[0]:
+            handler.end_lineno, handler.end_col_offset = ends[1]
+        copied.handlers = handlers  # type: ignore[attr-defined]
+    else:
+        setattr(copied, name, statements)
+    if (node.end_lineno, node.end_col_offset) == ends[0]:
+        copied.end_lineno, copied.end_col_offset = ends[1]
+    return copied
 
 
 def _crossed(statements: list[ast.stmt], points: list[int]) -> bool:
