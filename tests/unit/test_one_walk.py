@@ -4,6 +4,7 @@ ancestors, as the engine's own walk (issue 18)."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import inspect
 import json
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ems.core.analyse import _NOT_IN_SCOPE_PASS, _walk, analyse, scope_plan
+from ems.core.analyse import _NOT_IN_SCOPE_PASS, _walk, analyse, scope_plan, select_rules
 from ems.core.config import Config
 from ems.core.registry import load_rules
 from ems.core.rule import AnalysisContext, Hit, ParentChain, Rule
@@ -195,7 +196,7 @@ def test_the_plan_names_calls_and_attributes_only_when_every_rule_visiting_them_
     ruleset = load_rules()
     plan = select_rules(ruleset, Config(), "m.py")[0].plan
     assert plan is not None
-    assert plan.call_names == {"getattr", "open"}
+    assert plan.call_names == {"getattr", "open", "setattr"}
     assert plan.attribute_names == {"utcnow", "utcfromtimestamp"}
 
     class AnyCall(Rule):
@@ -236,3 +237,69 @@ def test_findings_are_the_same_when_every_call_and_attribute_is_handed_over(
     assert run() == named
     codes = {code for report in named for code, *_ in json.loads(report)}
     assert {"EMS103", "EMS104", "B009"} <= codes
+
+
+def test_findings_are_the_same_when_every_node_is_handed_over_whatever_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``Rule.visit_values``: the scope pass hands over an `Expr` or an `Assign` only when
+    its value is one a rule visiting it can report; each rule must say so truthfully."""
+    ruleset = load_rules()
+    texts = [text for _, text in _sources()] + [
+        "x == 1\nsetattr(o, 'name', 1)\nf = lambda: 0\ng: object = lambda: 1\no.attr\nname\n1\n"
+        "[1, 2]\n(a, b)\n{1}\n{1: 2}\na or b\n1 + 2\n-1\n'doc'\n...\nprint(x)\n"
+        "y = setattr(o, 'name', 1)\nh = (lambda: 0)\n",
+    ]
+
+    def run() -> list[str]:
+        reports = [analyse(t, "m.py", Config(), ruleset) for t in texts]
+        return [
+            json.dumps([(f.code, str(f.range), f.message, f.fingerprint) for f in r.findings])
+            for r in reports
+        ]
+
+    plan = select_rules(ruleset, Config(), "m.py")[0].plan
+    assert plan is not None and {t for t, _ in plan.values} == {ast.Expr, ast.Assign, ast.AnnAssign}
+    by_value = run()
+    engine = importlib.import_module("ems.core.analyse")
+    monkeypatch.setattr(engine, "_visit_values", lambda rules: None)
+    ruleset.selections.clear()  # the plans were kept per configuration
+    assert select_rules(ruleset, Config(), "m.py")[0].plan.values == ()  # type: ignore[union-attr]
+    assert run() == by_value
+    codes = {code for report in by_value for code, *_ in json.loads(report)}
+    assert {"B010", "B015", "B018", "E731"} <= codes
+
+
+def test_returns_inside_functions_are_not_visited_by_a_rule_that_reports_outside_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ScopePlan.split``: under all rules every `return` is collected (B012, EMS102), but
+    those inside a function body apart, which F706 does not visit: the same findings."""
+    ruleset = load_rules()
+    texts = [text for _, text in _sources()] + [
+        "return 1\nclass A:\n    return\ndef f():\n    class B:\n        return 2\n"
+        "    try:\n        pass\n    finally:\n        return 3\n    return 4\n    x = 1\n"
+        "for x in y:\n    try:\n        pass\n    finally:\n        return x\n"
+        "g = lambda: 0\nasync def h():\n    return 5\n",
+    ]
+
+    def run() -> list[str]:
+        reports = [analyse(t, "m.py", Config(), ruleset) for t in texts]
+        return [
+            json.dumps([(f.code, str(f.range), f.message, f.fingerprint) for f in r.findings])
+            for r in reports
+        ]
+
+    plan = select_rules(ruleset, Config(), "m.py")[0].plan
+    assert plan is not None and plan.split == {ast.Return}
+    split = run()
+    engine = importlib.import_module("ems.core.analyse")
+    original = engine.scope_plan
+    monkeypatch.setattr(
+        engine, "scope_plan", lambda *args: dataclasses.replace(original(*args), split=frozenset())
+    )
+    ruleset.selections.clear()  # the plans were kept per configuration
+    assert select_rules(ruleset, Config(), "m.py")[0].plan.split == frozenset()  # type: ignore[union-attr]
+    assert run() == split
+    codes = {code for report in split for code, *_ in json.loads(report)}
+    assert {"F706", "B012", "EMS102"} <= codes

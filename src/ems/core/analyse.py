@@ -51,6 +51,13 @@ class ScopePlan:
     outside_functions: frozenset[type[ast.AST]]
     call_names: frozenset[str] | None = None
     attribute_names: frozenset[str] | None = None
+    # Per node type, the classes its ``value`` must have to be collected (``Rule.
+    # visit_values``); a type not here is collected whatever its value.
+    values: tuple[tuple[type[ast.AST], frozenset[type[ast.AST]]], ...] = ()
+    # Types some of whose rules report only outside functions (F706's `return` beside
+    # B012's): those met inside a function body are collected apart, and only the other
+    # rules visit them.
+    split: frozenset[type[ast.AST]] = frozenset()
 
 
 def scope_plan(rules: Sequence[Rule], dispatch: dict[type[ast.AST], tuple[Rule, ...]]) -> ScopePlan | None:
@@ -61,11 +68,22 @@ def scope_plan(rules: Sequence[Rule], dispatch: dict[type[ast.AST], tuple[Rule, 
     if any(issubclass(t, _NOT_IN_SCOPE_PASS) for t in dispatch):
         return None
     outside = [t for t, interested in dispatch.items() if all(r.outside_functions_only for r in interested)]
+    split = [
+        t
+        for t, interested in dispatch.items()
+        if t not in outside and any(r.outside_functions_only for r in interested)
+    ]
     return ScopePlan(
         frozenset(dispatch),
         frozenset(outside),
         _visit_names(dispatch.get(ast.Call, ())),
         _visit_names(dispatch.get(ast.Attribute, ())),
+        tuple(
+            (node_type, values)
+            for node_type, interested in sorted(dispatch.items(), key=lambda item: item[0].__name__)
+            if (values := _visit_values(interested)) is not None
+        ),
+        frozenset(split),
     )
 
 
@@ -78,6 +96,17 @@ def _visit_names(rules: Sequence[Rule]) -> frozenset[str] | None:
             return None
         names.update(rule.visit_names)
     return frozenset(names)
+
+
+def _visit_values(rules: Sequence[Rule]) -> frozenset[type[ast.AST]] | None:
+    """The classes a node's ``value`` must have for one of ``rules`` to report it
+    (``Rule.visit_values``); None when one of them reports any."""
+    values: set[type[ast.AST]] = set()
+    for rule in rules:
+        if rule.visit_values is None:
+            return None
+        values.update(rule.visit_values)
+    return frozenset(values)
 
 
 # Per node type, each interested rule's bound ``visit``, its class and itself.
@@ -362,6 +391,8 @@ def _scope_pass(ctx: AnalysisContext, plan: ScopePlan | None) -> list[ast.AST] |
             outside_functions=plan.outside_functions,
             call_names=plan.call_names,
             attribute_names=plan.attribute_names,
+            values=plan.values,
+            split=plan.split,
         )
     except (Exception, RecursionError):
         return None  # each scope rule meets the error itself, contained as before
@@ -391,6 +422,7 @@ def _visit_nodes(
     ctx.ancestors = chain
     append = out.append
     table = visits if visits is not None else _bound_visits(dispatch, broken)
+    inside = model.visited_inside  # met inside functions: not for the outside-only rules
     try:
         for node in nodes:
             chain.node = node
@@ -401,6 +433,23 @@ def _visit_nodes(
                 except (Exception, RecursionError) as exc:
                     contain(rule, exc)
                     table = _bound_visits(dispatch, broken)  # without the broken rule
+        if inside:
+            table = {
+                cls: tuple(entry for entry in table[cls] if not entry[2].outside_functions_only)
+                for cls in {node.__class__ for node in inside}
+            }
+            for node in inside:
+                chain.node = node
+                for visit, kind, rule in table[node.__class__]:
+                    try:
+                        for hit in visit(node, ctx):
+                            append((kind, hit))
+                    except (Exception, RecursionError) as exc:
+                        contain(rule, exc)
+                        table = {
+                            cls: tuple(entry for entry in visits if entry[2].code not in broken)
+                            for cls, visits in table.items()
+                        }
     finally:
         ctx.ancestors = saved
 

@@ -93,6 +93,10 @@ class Hit:
 
 # The "word" of a fact about the module's imports: re-checked when they change.
 IMPORTS = "\0imports"
+# The first part of the key of a fact about the module's statements (``AnalysisContext.
+# statements_fact``): re-checked when an edit touches a top-level statement that holds its
+# word, not only when the edited lines hold it.
+STATEMENTS = "\0statements"
 
 FactKey = tuple[str, ...]
 # What a rule asked of the whole module: (the word only whose occurrences can change it, or
@@ -195,6 +199,28 @@ class AnalysisContext:
             if isinstance(self.fact_log, FactLog):
                 self.fact_log.asked_at(key, at)
         return value
+
+    def statements_fact(
+        self,
+        key: FactKey,
+        word: str,
+        compute: Callable[[str], object],
+        of_tree: Callable[[ast.Module], object],
+        *,
+        at: ast.AST | None = None,
+    ) -> object:
+        """A fact about the whole module that only the top-level statements holding
+        ``word`` can change, wherever in them (EMS103: is the file bound to `fh` at the top
+        level closed by a `with fh:` anywhere in the module?). ``compute`` gives it from the
+        whole text, ``of_tree`` from the whole module's tree: a whole-module analysis has that
+        parsed already. The incremental analysis re-checks it when an edit touches such a
+        statement (``module_fact`` facts: only when the edited lines hold the word); fix
+        judging when a changed function body holds the word (a change inside a body can only
+        change the nodes in it). The key is ``key`` after ``STATEMENTS``."""
+        key = (STATEMENTS, *key)
+        if self.module_text is None and key not in self.module_facts:  # the tree is the whole text's
+            self.module_facts[key] = of_tree(self.tree)
+        return self.module_fact(key, word, compute, at=at)
 
     def imports_fact(self, key: FactKey, compute: Callable[[list[ast.stmt]], object]) -> object:
         """A fact about the module's top-level ``import`` statements (e.g. the name under
@@ -308,6 +334,11 @@ class ParentChain(Sequence[ast.AST]):
         return iter(self._list())
 
     def __getitem__(self, index):
+        if index == -1:  # the parent: what rules ask most, one lookup
+            parent = self.parents.get(self.node)
+            if parent is None:
+                raise IndexError(index)
+            return parent
         if isinstance(index, int) and index < 0:
             for count, node in enumerate(reversed(self), 1):
                 if count == -index:
@@ -370,6 +401,11 @@ class Rule:
     # named (the standard library has 57,000 calls and 75,000 attributes; the rules that
     # visit them look for a few names).
     visit_names: ClassVar[frozenset[str] | None] = None
+    # When set: ``visit`` reports nothing for a node (an ``Expr``, an ``Assign``...) whose
+    # ``value`` is not of one of these classes (exactly: no subclass). The scope pass then
+    # hands over only the nodes whose value is (the standard library has 34,000
+    # assignments, a few dozen of them lambdas: E731 looks at those).
+    visit_values: ClassVar[frozenset[type[ast.AST]] | None] = None
     # True when a finding of this rule that a fix brings means the fix broke the code (a
     # name left undefined, one shadowed): verification runs the rule on every fixed text
     # whatever the user selected, and refuses such a fix (``ems.fixes.engine.verifying``).

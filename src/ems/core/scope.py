@@ -81,7 +81,7 @@ _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _REVERSED_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _FIELD_GETTERS: dict[type, Callable[[Any], Iterable[Any]]] = {}
 # The work loop's own cases in ``_Checker._dispatch`` (its handlers are callables).
-_NAME, _CALL, _COLLECT, _COLLECT_OUTSIDE_FUNCTIONS = 1, 2, 3, 4
+_NAME, _CALL, _COLLECT, _COLLECT_OUTSIDE_FUNCTIONS, _COLLECT_VALUES, _COLLECT_SPLIT = 1, 2, 3, 4, 5, 6
 
 
 def _child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
@@ -459,6 +459,8 @@ class ScopeModel:
     # With ``build_scope_model(visit=...)``: the nodes of those types, each once, parents
     # before their children (the rules' node-type dispatch runs over them afterwards).
     visited: list[ast.AST] = field(default_factory=list)
+    # ... and those of a ``split`` type met inside a function body (``build_scope_model``)
+    visited_inside: list[ast.AST] = field(default_factory=list)
     # Every ``from ... import`` statement, in the order the pass met them: what a scan's
     # re-export index needs of the module (``ems.fixes.importindex.from_imports``), had
     # without walking the tree again.
@@ -476,6 +478,8 @@ def build_scope_model(
     outside_functions: Iterable[type[ast.AST]] = (),
     call_names: frozenset[str] | None = None,
     attribute_names: frozenset[str] | None = None,
+    values: tuple[tuple[type[ast.AST], frozenset[type[ast.AST]]], ...] = (),
+    split: frozenset[type[ast.AST]] = frozenset(),
 ) -> ScopeModel:
     """Analyse ``tree``; ``ctx`` supplies the path (``__init__.py`` rules).
 
@@ -489,7 +493,11 @@ def build_scope_model(
     them in ``outside_functions`` are collected only outside function bodies (the rules
     that visit them report nothing inside one: ``Rule.outside_functions_only``). With
     ``call_names`` / ``attribute_names``, only the calls whose called name and the
-    attributes whose ``attr`` is one of those are collected (``Rule.visit_names``).
+    attributes whose ``attr`` is one of those are collected (``Rule.visit_names``). With
+    ``values`` (node type, classes), a node of such a type only when its ``value`` is of
+    one of the classes (``Rule.visit_values``). Those of a type in ``split`` (without a
+    handler of its own) met inside a function body go to ``model.visited_inside`` instead:
+    the rules that report only outside functions do not visit them.
     """
     is_init = bool(ctx is not None and ctx.is_init_module)
     # Scanning a function body for `global` costs a walk: done only for the functions
@@ -506,6 +514,8 @@ def build_scope_model(
         frozenset(outside_functions),
         call_names,
         attribute_names,
+        values,
+        split,
     ).model
 
 
@@ -551,6 +561,8 @@ class _Checker:
         outside_functions: frozenset[type[ast.AST]] = frozenset(),
         call_names: frozenset[str] | None = None,
         attribute_names: frozenset[str] | None = None,
+        values: tuple[tuple[type[ast.AST], frozenset[type[ast.AST]]], ...] = (),
+        split: frozenset[type[ast.AST]] = frozenset(),
     ) -> None:
         self.is_init = is_init
         self.free_loads = free_loads
@@ -565,7 +577,9 @@ class _Checker:
         self.undefined: list[UndefinedName] = []
         self.annotations_future = False
         self.root = tree
-        self.handlers = _dispatch_table(visit, outside_functions, attribute_names)
+        self.handlers = _dispatch_table(visit, outside_functions, attribute_names, values, split)
+        # The classes a collected node's ``value`` must have, for the types ``values`` names.
+        self.value_types: dict[type[ast.AST], frozenset[type[ast.AST]]] = dict(values)
         # Nodes made by parsing string annotations: walked for names, never visited by rules.
         self.synthetic: set[ast.AST] = set()
         # The node types the rules visit: the work loop collects them as it meets them.
@@ -603,6 +617,7 @@ class _Checker:
         if self.synthetic:
             synthetic = self.synthetic
             self.model.visited = [n for n in self.model.visited if n not in synthetic]
+            self.model.visited_inside = [n for n in self.model.visited_inside if n not in synthetic]
 
     # -- the work loop -----------------------------------------------------------
 
@@ -625,10 +640,12 @@ class _Checker:
         attribute = self._attribute
         call = self._call
         collect = self.model.visited.append
+        collect_inside = self.model.visited_inside.append
         collect_attribute = self.visit_attributes
         attribute_names = self.attribute_names
         collect_call = ast.Call in self.collected
         call_names = self.call_names
+        value_types = self.value_types
         walked_plain, walked_in_annotation = self.walked, self.walked_in_annotation
         getters = _FIELD_GETTERS
         # Names read are handled in place (unless the rules collect names, which the
@@ -675,8 +692,15 @@ class _Checker:
                         if ann or member in typing_calls or member in _ALL_METHODS:
                             call(node, ann, exc)
                             break
-                    elif handler == _COLLECT or scopes[-1].kind != FUNCTION:
+                    elif handler == _COLLECT:
                         collect(node)
+                    elif handler == _COLLECT_VALUES:
+                        if node.value.__class__ in value_types[cls]:
+                            collect(node)
+                    elif scopes[-1].kind != FUNCTION:
+                        collect(node)
+                    elif handler == _COLLECT_SPLIT:
+                        collect_inside(node)
                 walked = walked_in_annotation if ann else walked_plain
                 getter = getters.get(cls)
                 if getter is None:
@@ -1665,24 +1689,40 @@ def _dispatch_table(
     visit: frozenset[type[ast.AST]],
     outside_functions: frozenset[type[ast.AST]],
     attribute_names: frozenset[str] | None = None,
+    values: tuple[tuple[type[ast.AST], frozenset[type[ast.AST]]], ...] = (),
+    split: frozenset[type[ast.AST]] = frozenset(),
 ) -> dict[type[ast.AST], Any]:
     """What the work loop does per node class: a handler (unbound: the loop passes the
     checker), or one of the loop's own cases (``_NAME``, ``_CALL``, ``_COLLECT``,
-    ``_COLLECT_OUTSIDE_FUNCTIONS``); a class not here is only walked. (A class with a
-    handler is collected everywhere.) Once per rule selection, not per file: never changed."""
+    ``_COLLECT_OUTSIDE_FUNCTIONS``, ``_COLLECT_VALUES``, ``_COLLECT_SPLIT``); a class not here is
+    only walked.
+    (A class with a handler is collected everywhere, or by its value.) Once per rule
+    selection, not per file: never changed."""
     dispatch: dict[type[ast.AST], Any] = {}
+    by_value = dict(values)
     for cls, handler in _Checker._handlers().items():
         if cls not in visit:
             dispatch[cls] = handler
         elif cls is ast.Attribute and attribute_names is not None:
             dispatch[cls] = _collecting_named(handler, attribute_names)
+        elif cls in by_value:
+            dispatch[cls] = _collecting_by_value(handler, by_value[cls])
         else:
             dispatch[cls] = _collecting(handler)
     if ast.Name not in visit:
         dispatch[ast.Name] = _NAME
     dispatch[ast.Call] = _CALL
     for cls in visit:
-        dispatch.setdefault(cls, _COLLECT_OUTSIDE_FUNCTIONS if cls in outside_functions else _COLLECT)
+        kind = (
+            _COLLECT_VALUES
+            if cls in by_value
+            else _COLLECT_OUTSIDE_FUNCTIONS
+            if cls in outside_functions
+            else _COLLECT_SPLIT
+            if cls in split
+            else _COLLECT
+        )
+        dispatch.setdefault(cls, kind)
     return dispatch
 
 
@@ -1692,6 +1732,19 @@ def _collecting(handler: Callable[..., None]) -> Callable[..., None]:
 
     def handle(checker: _Checker, node: Any, ann: int, exc: tuple[str, ...]) -> None:
         checker.model.visited.append(node)
+        handler(checker, node, ann, exc)
+
+    return handle
+
+
+def _collecting_by_value(
+    handler: Callable[..., None], classes: frozenset[type[ast.AST]]
+) -> Callable[..., None]:
+    """``_collecting`` for a type whose rules report only some values (``Rule.visit_values``)."""
+
+    def handle(checker: _Checker, node: Any, ann: int, exc: tuple[str, ...]) -> None:
+        if node.value.__class__ in classes:
+            checker.model.visited.append(node)
         handler(checker, node, ann, exc)
 
     return handle

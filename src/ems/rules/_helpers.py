@@ -8,10 +8,10 @@ import io
 import keyword
 import tokenize
 from collections.abc import Callable, Iterator
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 from ems.core.model import Finding, Fix, Safety
-from ems.core.rule import AnalysisContext, Hit
+from ems.core.rule import AnalysisContext, Hit, ParentChain
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
 
@@ -44,14 +44,14 @@ def names_in(roots: list[ast.stmt], wanted: set[str]) -> set[str]:
     found: set[str] = set()
     if not missing:
         return found
-    stack: list[ast.AST] = list(reversed(roots))
+    stack: list[Any] = list(reversed(roots))
     name_type = ast.Name
-    node_base = ast.AST
+    walked = _WALKED  # node classes that are or may hold a name: no context, operator, constant
     while stack:
         node = stack.pop()
         cls = node.__class__
         if cls is name_type:
-            name = node.id  # type: ignore[attr-defined]
+            name = node.id
             if name in missing:
                 missing.discard(name)
                 found.add(name)
@@ -62,11 +62,43 @@ def names_in(roots: list[ast.stmt], wanted: set[str]) -> set[str]:
             value = getattr(node, field, None)
             if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, node_base):
+                    if item.__class__ in walked:
                         stack.append(item)
-            elif isinstance(value, node_base):
+            elif value.__class__ in walked:
                 stack.append(value)
     return found
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = [cls]
+    direct: type
+    for direct in cls.__subclasses__():
+        found += _subclasses(direct)
+    return found
+
+
+# Every concrete node class but those that never hold a ``Name``: contexts, operators and
+# constants (a third of a body's nodes, pushed and popped for nothing).
+_WALKED = frozenset(
+    cls
+    for cls in _subclasses(ast.AST)
+    if cls.__module__ == "ast"
+    and not issubclass(
+        cls, (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop, ast.Constant)
+    )
+)
+
+
+def parent_getter(node: ast.AST, ctx: AnalysisContext) -> Callable[[ast.AST], ast.AST | None]:
+    """Each node's parent on the path from ``node`` (the node visited) up to the module,
+    looked up one at a time (None above the module). Why: a rule called for every
+    `return` that walks up a level or two pays less for a plain loop over this than for
+    the generator ``reversed(ctx.ancestors)``; the scope pass's links are used as they are."""
+    ancestors = ctx.ancestors
+    if ancestors.__class__ is ParentChain:
+        return ancestors.parents.get
+    chain = list(ancestors)
+    return dict(zip([*chain[1:], node], chain, strict=True)).get
 
 
 def path_pairs(node: ast.AST, ctx: AnalysisContext) -> Iterator[tuple[ast.AST, ast.AST]]:

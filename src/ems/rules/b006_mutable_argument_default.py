@@ -81,6 +81,8 @@ class MutableArgumentDefault(Rule):
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         args = node.args  # type: ignore[attr-defined]
+        if not args.defaults and not args.kw_defaults:
+            return NO_HITS  # most functions: no default at all
         if not _any_mutable(args.defaults) and not _any_mutable(args.kw_defaults):
             return NO_HITS  # nearly every function: no generator, no lists
         return self._visit(node, ctx)  # type: ignore[arg-type]

@@ -76,14 +76,18 @@ class UnusedLoopControlVariable(Rule):
         model: ScopeModel = ctx.scopes  # the scope pass already collected every loop
         loops = sorted(model.loops, key=lambda n: (n.lineno, n.col_offset))
         for loop in loops:
-            yield from self._check_loop(loop, model, ctx)
+            hits = self._check_loop(loop, model, ctx)  # a list: no generator per loop
+            if hits:
+                yield from hits
 
-    def _check_loop(
-        self, node: ast.For | ast.AsyncFor, model: ScopeModel, ctx: AnalysisContext
-    ) -> Iterator[Hit]:
+    def _check_loop(self, node: ast.For | ast.AsyncFor, model: ScopeModel, ctx: AnalysisContext) -> list[Hit]:
         target = node.target
         if isinstance(target, ast.Name):  # the common case, without a walk
-            targets = [target] if isinstance(target.ctx, ast.Store) and not target.id.startswith("_") else []
+            if target.id.startswith("_") or not isinstance(target.ctx, ast.Store):
+                return []
+            if names_in(node.body, {target.id}):
+                return []  # read in the body: most loops
+            targets = [target]
         else:
             from ems.core.scope import iter_names  # on first use: not needed by a warm run
 
@@ -91,23 +95,27 @@ class UnusedLoopControlVariable(Rule):
                 n for n in iter_names(target) if isinstance(n.ctx, ast.Store) and not n.id.startswith("_")
             ]
         if not targets:
-            return
+            return []
         # Only whether each target is read somewhere in the body matters: stop looking once
         # all are found (building the body's whole name set per loop made nested loops walk their
         # bodies again).
-        used = names_in(node.body, {n.id for n in targets})
+        used = set() if targets[0] is target else names_in(node.body, {n.id for n in targets})
         reported: set[str] = set()
+        hits: list[Hit] = []
         for target in sorted(targets, key=lambda n: (n.lineno, n.col_offset)):
             if target.id in used or target.id in reported:
                 continue
             reported.add(target.id)
             binding = model.binding_of(target)
             fixable = binding is not None and not binding.used and not _is_word(f"_{target.id}", ctx, target)
-            yield ctx.hit(
-                target,
-                f"loop control variable `{target.id}` not used within loop body",
-                data=(("name", target.id), ("fixable", "1" if fixable else "0")),
+            hits.append(
+                ctx.hit(
+                    target,
+                    f"loop control variable `{target.id}` not used within loop body",
+                    data=(("name", target.id), ("fixable", "1" if fixable else "0")),
+                )
             )
+        return hits
 
     @classmethod
     def is_fixable(cls, hit: Hit) -> bool:

@@ -28,7 +28,10 @@ class SetattrWithConstant(Rule):
     fix_safety = Safety.SAFE
     fix_title = "Replace `setattr` with an assignment"
     local_fix = True
-    node_types = (ast.Expr,)
+    # The `setattr(...)` calls, not the expression statements (most of those call something
+    # else): the scope pass hands over only the calls so named.
+    node_types = (ast.Call,)
+    visit_names = frozenset({"setattr"})
     valid = (
         Valid("setattr(obj, name, 1)\n"),
         Valid("x = setattr(obj, 'name', 1)\n"),
@@ -57,10 +60,13 @@ class SetattrWithConstant(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        call = node.value  # type: ignore[attr-defined]
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "setattr"):
-            return NO_HITS  # most expression statements: no generator
-        return self._visit(call, ctx)
+        func = node.func  # type: ignore[attr-defined]
+        if not (isinstance(func, ast.Name) and func.id == "setattr"):
+            return NO_HITS  # most calls: no generator
+        parent = ctx.ancestors[-1] if ctx.ancestors else None
+        if not (isinstance(parent, ast.Expr) and parent.value is node):
+            return NO_HITS  # a call used as a value, not as a statement
+        return self._visit(node, ctx)  # type: ignore[arg-type]
 
     def _visit(self, call: ast.Call, ctx: AnalysisContext) -> Iterator[Hit]:
         if len(call.args) != 3 or call.keywords or any(isinstance(a, ast.Starred) for a in call.args):

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.rules._helpers import LOOP_NODES, NO_HITS, SCOPE_NODES, TRY_NODES, contains
+from ems.rules._helpers import LOOP_NODES, NO_HITS, SCOPE_NODES, TRY_NODES, contains, parent_getter
+
+_SCOPES, _LOOPS, _TRIES = frozenset(SCOPE_NODES), frozenset(LOOP_NODES), frozenset(TRY_NODES)
 
 
 class JumpStatementInFinally(Rule):
@@ -53,17 +55,21 @@ class JumpStatementInFinally(Rule):
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         # Called for every return/break/continue: a plain loop up the ancestors (no
         # generators); almost all stop at the enclosing function without a hit.
-        returning = isinstance(node, ast.Return)
+        returning = node.__class__ is ast.Return
         child = node
-        for parent in reversed(ctx.ancestors):
-            if isinstance(parent, SCOPE_NODES):
+        parent_of = parent_getter(node, ctx)
+        parent = parent_of(node)
+        while parent is not None:
+            cls = parent.__class__
+            if cls in _SCOPES:
                 return NO_HITS
-            if not returning and isinstance(parent, LOOP_NODES) and not contains(parent.orelse, child):
+            if not returning and cls in _LOOPS and not contains(parent.orelse, child):  # type: ignore[attr-defined]
                 return NO_HITS
-            if isinstance(parent, TRY_NODES) and contains(parent.finalbody, child):
+            if cls in _TRIES and contains(parent.finalbody, child):  # type: ignore[attr-defined]
                 keyword = "return" if returning else "break" if isinstance(node, ast.Break) else "continue"
                 return iter(
                     (ctx.hit(node, f"`{keyword}` inside `finally` swallows any exception in flight"),)
                 )
             child = parent
+            parent = parent_of(parent)
         return NO_HITS

@@ -21,6 +21,7 @@ class UselessComparison(Rule):
         "`=`. No automatic fix: which was meant is a guess."
     )
     node_types = (ast.Expr,)
+    visit_values = frozenset({ast.Compare})  # ``visit`` reports a comparison statement only
     valid = (
         Valid("assert x == 1\n"),
         Valid("ok = x == 1\n"),

@@ -30,6 +30,22 @@ class UselessExpression(Rule):
         "existence check."
     )
     node_types = (ast.Expr,)
+    # What ``_visit`` can report: a statement that is a call, a comparison (B015's) or a
+    # yield is not handed over.
+    visit_values = frozenset(
+        {
+            ast.Attribute,
+            ast.Name,
+            ast.Constant,
+            ast.List,
+            ast.Tuple,
+            ast.Set,
+            ast.Dict,
+            ast.BoolOp,
+            ast.BinOp,
+            ast.UnaryOp,
+        }
+    )
     valid = (
         Valid('def f():\n    """Docstring."""\n    ...\n'),
         Valid("[print(x) for x in y]\n"),

@@ -10,9 +10,11 @@ from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import NO_HITS, any_operand, comparison_pairs, has_operator, swap_comparison_operator
+from ems.rules._helpers import NO_HITS, comparison_pairs, swap_comparison_operator
 
 _OPERATORS = (ast.Eq, ast.NotEq)
+_OPERATOR_CLASSES = frozenset(_OPERATORS)
+_CONSTANT = ast.Constant
 
 
 class NoneComparison(Rule):
@@ -59,9 +61,19 @@ class NoneComparison(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        if not has_operator(node, _OPERATORS) or not any_operand(node, _is_none):  # type: ignore[arg-type]
-            return NO_HITS  # most comparisons: no generator
-        return self._visit(node, ctx)  # type: ignore[arg-type]
+        # Called for every comparison: the first tests inline, an operand `None` first
+        # (rarer than `==`), without a helper call (``any_operand``, ``has_operator``).
+        left = node.left  # type: ignore[attr-defined]
+        if not (left.__class__ is _CONSTANT and left.value is None):
+            for operand in node.comparators:  # type: ignore[attr-defined]
+                if operand.__class__ is _CONSTANT and operand.value is None:
+                    break
+            else:
+                return NO_HITS  # most comparisons: no generator
+        for op in node.ops:  # type: ignore[attr-defined]
+            if op.__class__ in _OPERATOR_CLASSES:
+                return self._visit(node, ctx)  # type: ignore[arg-type]
+        return NO_HITS
 
     def _visit(self, node: ast.Compare, ctx: AnalysisContext) -> Iterator[Hit]:
         for index, left, op, right in comparison_pairs(node):

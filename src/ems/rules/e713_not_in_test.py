@@ -54,7 +54,8 @@ class NotInTest(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        if not is_negated_comparison(node, ast.In):
+        # Most unary operations are no `not` of a comparison: told apart inline first.
+        if node.operand.__class__ is not ast.Compare or not is_negated_comparison(node, ast.In):  # type: ignore[attr-defined]
             return NO_HITS  # most unary operations: no generator
         return iter((ctx.hit(node, "test for membership should be `not in`"),))
 

@@ -53,7 +53,8 @@ class NotIsTest(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        if not is_negated_comparison(node, ast.Is):
+        # Most unary operations are no `not` of a comparison: told apart inline first.
+        if node.operand.__class__ is not ast.Compare or not is_negated_comparison(node, ast.Is):  # type: ignore[attr-defined]
             return NO_HITS  # most unary operations: no generator
         return iter((ctx.hit(node, "test for object identity should be `is not`"),))
 

@@ -8,8 +8,10 @@ from collections.abc import Iterator
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.rules._helpers import NO_HITS, any_operand, has_operator
+from ems.rules._helpers import NO_HITS
 
+_OPERATOR_CLASSES = frozenset({ast.Eq, ast.NotEq})
+_CALL_OR_NAME = frozenset({ast.Call, ast.Name})
 _BUILTIN_CLASSES = frozenset(
     name
     for name, value in vars(builtins).items()
@@ -59,9 +61,21 @@ class TypeComparison(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        if not has_operator(node, (ast.Eq, ast.NotEq)) or not any_operand(node, _names_a_type):  # type: ignore[arg-type]
+        # Called for every comparison: the first tests inline, without a helper call. An
+        # operand that names a type (``_names_a_type``) is a call or a name, first.
+        compare: ast.Compare = node  # type: ignore[assignment]
+        for op in compare.ops:
+            if op.__class__ in _OPERATOR_CLASSES:
+                break
+        else:
             return NO_HITS  # most comparisons: no generator
-        return self._visit(node, ctx)  # type: ignore[arg-type]
+        left = compare.left
+        if left.__class__ in _CALL_OR_NAME and _names_a_type(left):
+            return self._visit(compare, ctx)
+        for operand in compare.comparators:
+            if operand.__class__ in _CALL_OR_NAME and _names_a_type(operand):
+                return self._visit(compare, ctx)
+        return NO_HITS
 
     def _visit(self, node: ast.Compare, ctx: AnalysisContext) -> Iterator[Hit]:
         left = node.left

@@ -10,6 +10,7 @@ from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
 from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
+from ems.rules._helpers import NO_HITS
 
 
 class BareExcept(Rule):
@@ -60,8 +61,13 @@ class BareExcept(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.ExceptHandler)
-        if node.type is None and not any(isinstance(s, ast.Raise) and s.exc is None for s in node.body):
+        # Called for every handler: a plain function, no generator for the usual `except E:`.
+        if node.type is not None:  # type: ignore[attr-defined]
+            return NO_HITS
+        return self._visit(node, ctx)  # type: ignore[arg-type]
+
+    def _visit(self, node: ast.ExceptHandler, ctx: AnalysisContext) -> Iterator[Hit]:
+        if not any(isinstance(s, ast.Raise) and s.exc is None for s in node.body):
             line = node.lineno
             column = ctx.source.char_column(line, node.col_offset)
             yield Hit(line, column, line, column + len("except"), "do not use bare `except:`")

@@ -32,6 +32,7 @@ class LambdaAssignment(Rule):
     local_fix = True
     fix_may_reveal = frozenset({"F811"})
     node_types = (ast.Assign, ast.AnnAssign)
+    visit_values = frozenset({ast.Lambda})  # ``visit`` reports a lambda assigned only
     valid = (
         Valid("def double(x):\n    return 2 * x\n"),
         Valid("items.sort(key=lambda item: item[1])\n"),

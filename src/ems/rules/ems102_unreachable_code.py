@@ -93,9 +93,10 @@ class UnreachableCode(Rule):
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
         # Visits the terminators (far fewer than the blocks); nearly all end their block.
-        if not ctx.ancestors:
+        try:
+            owner = ctx.ancestors[-1]  # a statement's parent is the node whose block holds it
+        except IndexError:
             return NO_HITS
-        owner = ctx.ancestors[-1]  # a statement's parent is the node whose block holds it
         fields = _BLOCKS.get(type(owner))
         if fields is None:
             return NO_HITS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Iterator
 
 from ems.core.model import Severity
@@ -99,7 +100,11 @@ class OpenWithoutContextManager(Rule):
             targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
             if all(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
                 return
-            if len(targets) == 1 and isinstance(targets[0], ast.Name) and _closed_later(targets[0].id, ctx):
+            if (
+                len(targets) == 1
+                and isinstance(targets[0], ast.Name)
+                and _closed_later(targets[0].id, ctx, node)
+            ):
                 return
         yield ctx.hit(node, "`open()` outside a `with` statement: the file may never be closed")
 
@@ -108,14 +113,44 @@ def _is_io(node: ast.expr) -> bool:
     return isinstance(node, ast.Name) and node.id == "io"
 
 
-def _closed_later(name: str, ctx: AnalysisContext) -> bool:
+def _closed_later(name: str, ctx: AnalysisContext, node: ast.Call) -> bool:
     """Whether the enclosing scope later manages the file bound to ``name``: `with name`,
-    `with closing(name)`, `name.close()` in a `finally:` block, or `return name`."""
-    scope: ast.AST = ctx.tree
+    `with closing(name)`, `name.close()` in a `finally:` block, or `return name`.
+
+    Outside every function the scope is the whole module: the answer then depends on other
+    top-level statements, and is asked as a fact about them (``statements_fact``), so that
+    the incremental analysis and fix judging, which re-check a statement or a body alone,
+    see the whole module's answer."""
     for ancestor in reversed(ctx.ancestors):
         if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            scope = ancestor
-            break
+            return _manages(ancestor, name)
+    return bool(
+        ctx.statements_fact(
+            ("ems103.closed", name),
+            name,
+            lambda text: _manages_in_text(text, name),
+            lambda tree: _manages(tree, name),
+            at=node,
+        )
+    )
+
+
+def _manages_in_text(text: str, name: str) -> bool:
+    """``_manages`` over the module parsed from ``text`` (False if it does not parse: a
+    whole-module analysis of it then reports nothing but the syntax error)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return _manages(tree, name)
+
+
+def _manages(scope: ast.AST, name: str) -> bool:
+    """Whether ``scope`` (anywhere in it) manages the file bound to ``name``. Every node
+    that can make it so spells ``name``: only the top-level statements whose text holds the
+    name can change the answer for the module (``statements_fact``'s contract)."""
 
     def is_name(node: ast.AST | None) -> bool:
         if isinstance(node, ast.Call) and node.args and _called(node, "closing"):

@@ -12,7 +12,7 @@ from ems.core.source import SourceText
 from ems.fixes import textedit
 from ems.fixes.context import FixContext
 from ems.fixes.lazy import cst  # libcst, imported when a fix first runs
-from ems.rules._helpers import MUTABLE_CALLS
+from ems.rules._helpers import MUTABLE_CALLS, NO_HITS
 
 _EMPTY_FACTORY = {ast.List: "list", ast.Dict: "dict", ast.Set: "set"}
 # The finding's "import" datum: `from dataclasses import field` ("1") or `import dataclasses`.
@@ -133,7 +133,12 @@ class MutableDataclassDefault(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        assert isinstance(node, ast.ClassDef)
+        # Called for every class: a plain function, no generator for an undecorated one.
+        if not node.decorator_list:  # type: ignore[attr-defined]
+            return NO_HITS
+        return self._visit(node, ctx)  # type: ignore[arg-type]
+
+    def _visit(self, node: ast.ClassDef, ctx: AnalysisContext) -> Iterator[Hit]:
         if not any(_is_dataclass(d, ctx) for d in node.decorator_list):
             return
         spelled_field, needs_import = _field_spelling(ctx)

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 from ems.core.model import Severity
 from ems.core.rule import AnalysisContext, Hit, Invalid, Rule, Valid
-from ems.rules._helpers import FUNCTION_NODES, NO_HITS
+from ems.rules._helpers import FUNCTION_NODES, NO_HITS, parent_getter
+
+_FUNCTIONS = frozenset(FUNCTION_NODES)
 
 
 class ReturnOutsideFunction(Rule):
@@ -42,9 +44,15 @@ class ReturnOutsideFunction(Rule):
     )
 
     def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
-        for parent in reversed(ctx.ancestors):
-            if isinstance(parent, FUNCTION_NODES):
+        # Called for every `return` when another rule visits them all (B012): a plain loop
+        # up the parents, no generator.
+        parent_of = parent_getter(node, ctx)
+        parent = parent_of(node)
+        while parent is not None:
+            cls = parent.__class__
+            if cls in _FUNCTIONS:
                 return NO_HITS  # nearly every `return`: no generator
-            if isinstance(parent, ast.ClassDef):
+            if cls is ast.ClassDef:
                 break
+            parent = parent_of(parent)
         return iter((ctx.hit(node, "`return` outside function"),))

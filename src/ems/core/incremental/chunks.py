@@ -30,7 +30,7 @@ from ems.core.incremental.stubs import (
     typing_names,
 )
 from ems.core.registry import RuleSet
-from ems.core.rule import AnalysisContext
+from ems.core.rule import AnalysisContext, FactLog
 from ems.core.source import SourceText
 from ems.core.watched import names_bound
 
@@ -91,7 +91,7 @@ def _chunks_of(
         [s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom))] for _, statements in groups
     ]
     every_import = [*imports_around[0], *(s for group in top_imports for s in group), *imports_around[1]]
-    facts: dict[tuple[str, ...], tuple[str, Any, object]] = {}
+    facts = FactLog()
     ctx = AnalysisContext(
         path=path,
         source=src,
@@ -124,6 +124,9 @@ def _chunks_of(
     for cls in classes:
         classes_by_chunk[min(bisect.bisect_left(ends, cls.full.lineno), len(groups) - 1)].append(cls)
     imports_by_chunk = [import_names(statements) for _, statements in groups]
+    # A fact whose askers named their nodes belongs to the chunks that hold them: a change
+    # of its answer then re-checks those alone (most facts name none: shared by every chunk).
+    located = {key: lines for key, lines in facts.places.items() if lines is not None}
     for index, (upper, statements) in enumerate(groups):
         spans = spans_by_chunk[index]
         chunks.append(
@@ -143,11 +146,27 @@ def _chunks_of(
                 bound=bound[index],
                 import_statements=top_imports[index],
                 global_imports=global_imports(statements),
-                facts=facts,
+                facts=_facts_within(facts, located, lower, upper) if located else facts,
+                terminates=any(isinstance(s, _TERMINATORS) for s in statements),
             )
         )
         lower = upper
     return chunks
+
+
+_TERMINATORS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+
+
+def _facts_within(
+    facts: FactLog, located: dict[tuple[str, ...], set[int]], lower: int, upper: int
+) -> dict[tuple[str, ...], tuple[str, Any, object]]:
+    """The facts asked by the chunk of region lines ``lower + 1..upper``: every fact asked
+    without a place, and those asked at a node on these lines."""
+    return {
+        key: entry
+        for key, entry in facts.items()
+        if key not in located or any(lower < line <= upper for line in located[key])
+    }
 
 
 def _region(

@@ -30,7 +30,7 @@ from ems.core.incremental.state import (
 )
 from ems.core.incremental.stubs import analyse_bodies, analyse_classes, import_names, outermost_functions
 from ems.core.model import RuleError
-from ems.core.rule import IMPORTS, AnalysisContext
+from ems.core.rule import IMPORTS, STATEMENTS, AnalysisContext
 from ems.core.source import SourceText
 from ems.core.watched import names_bound
 
@@ -114,7 +114,12 @@ def _update(state: _State, new: list[str], text: str, path: str) -> int | None:
     last = bisect.bisect_left(ends, high)
     changed = ("\n".join(old[prefix : n_old - suffix]), "\n".join(new[prefix : n_new - suffix]))
     state.edit = (*changed, False, False)
+    if any(chunk.terminates for chunk in chunks):
+        # a top-level `return`/`raise`... leaves every later statement unreachable: EMS102
+        # reports them as one block, to the module's end (a rare module: analysed whole)
+        return None
     if first == last:
+        at, before = first, (chunks[first].start, chunks[first].end)
         reparsed = _update_method(chunks, first, low, high, delta, old, new, text, path, state.rules)
         if reparsed is None:
             # lines only added: they touch no old line, only the place between two
@@ -128,10 +133,12 @@ def _update(state: _State, new: list[str], text: str, path: str) -> int | None:
                 and all(_blank(line) for line in old[chunks[first].start - 1 : prefix])
             ):
                 # typed below the last statement of a class that ends the chunk before
+                at, before = first - 1, (chunks[first - 1].start, chunks[first - 1].end)
                 reparsed = _update_class_body(
                     chunks, first - 1, *touched, delta, old, new, text, path, state.rules
                 )
         if reparsed is not None:
+            state.touched = (*before, chunks[at].start, chunks[at].end)
             return reparsed
     for widen in (0, 1):
         a = max(0, first - widen)
@@ -150,11 +157,14 @@ def _update(state: _State, new: list[str], text: str, path: str) -> int | None:
             replaced != frozenset().union(*(c.bound for c in fresh)),
             any(c.import_statements for c in chunks[a : b + 1]) or any(c.import_statements for c in fresh),
         )
+        state.touched = (region_start, chunks[b].end, region_start, region_end)
         for chunk in chunks[b + 1 :]:
             chunk.start += delta
             chunk.end += delta
             chunk.shift += delta
         state.chunks = chunks[:a] + fresh + chunks[b + 1 :]
+        if any(chunk.terminates for chunk in fresh):
+            return None  # (as above)
         return max(0, region_end - region_start + 1)
     return None
 
@@ -167,6 +177,7 @@ def _refresh(state: _State, text: str, lines: list[str], path: str) -> bool:
     False when a chunk no longer parses alone (the caller rebuilds).
     """
     old_text, new_text, bound_changed, imports_changed = state.edit
+    touched: tuple[str, str] | None = None  # the touched statements' text, old and new
     module_bound: frozenset[str] | None = None
     every_import: list[ast.stmt] | None = None
     now: dict[tuple[str, ...], object] = {}
@@ -187,6 +198,14 @@ def _refresh(state: _State, text: str, lines: list[str], path: str) -> bool:
                 if key not in now:
                     now[key] = compute(every_import)
                 current = now[key]
+            elif key[0] == STATEMENTS:
+                if touched is None:
+                    touched = touched_texts(state, lines)
+                if not any(word in part or not part.isascii() for part in touched):
+                    continue  # (a name spelled otherwise than in ASCII may still be it)
+                if key not in now:
+                    now[key] = compute(text)
+                current = now[key]
             elif word not in old_text and word not in new_text:
                 continue
             elif key in now:
@@ -205,6 +224,13 @@ def _refresh(state: _State, text: str, lines: list[str], path: str) -> bool:
             return False
         state.chunks[index : index + 1] = fresh
     return True
+
+
+def touched_texts(state: _State, lines: list[str]) -> tuple[str, str]:
+    """The text of the top-level statements the last edit touched, before and after it
+    (``lines``: the new text's; ``state.lines`` are still the old one's)."""
+    old_first, old_last, new_first, new_last = state.touched
+    return "\n".join(state.lines[old_first - 1 : old_last]), "\n".join(lines[new_first - 1 : new_last])
 
 
 def _update_method(

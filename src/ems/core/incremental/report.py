@@ -21,7 +21,7 @@ from ems.core.incremental.outline import _outline, _place, with_repeats
 from ems.core.incremental.state import RawHit, Scoped, StubbedBody, _Chunk, _Class, _shift_hit, _State
 from ems.core.model import Finding, Report, RuleError
 from ems.core.registry import RuleSet
-from ems.core.rule import AnalysisContext
+from ems.core.rule import STATEMENTS, AnalysisContext
 from ems.core.source import SourceText
 
 
@@ -106,10 +106,15 @@ def _facts_hold(
     facts: dict[tuple[str, ...], tuple[str, Any, object]], edit: tuple[str, str, bool, bool], text: str
 ) -> bool:
     """Whether each fact the module-scoped rules were checked under is still true: only
-    one whose word the last edit's old or new lines hold can have changed."""
+    one whose word the last edit's old or new lines hold can have changed (a fact about
+    statements, none of the built-in module-scoped rules', whatever the edit)."""
     old, new = edit[0], edit[1]
-    for word, compute, value in facts.values():
-        if compute is not None and (word in old or word in new) and compute(text) != value:
+    for key, (word, compute, value) in facts.items():
+        if (
+            compute is not None
+            and (word in old or word in new or key[0] == STATEMENTS)
+            and compute(text) != value
+        ):
             return False
     return True
 

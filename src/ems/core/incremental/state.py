@@ -88,6 +88,9 @@ class _Chunk:
     applied: int = 0  # shift already applied to the outline's nodes
     findings: tuple[int, list[Finding]] | None = None  # (shift, findings of ``hits``)
     bound: frozenset[str] = frozenset()  # watched names bound anywhere in the chunk
+    # whether a statement directly in the chunk is a `return`/`raise`/`continue`/`break`:
+    # every later top-level statement is then unreachable (EMS102 judges the module's block)
+    terminates: bool = False
     import_statements: list[ast.stmt] = field(default_factory=list)  # its top-level imports
     # its star and ``__future__`` imports outside functions: what sets the scope pass's
     # judgement of every later name (``isolated``)
@@ -144,6 +147,9 @@ class _State:
     # the last edit: old and new text of the changed lines, and whether the watched names
     # bound in the module changed (what can make another chunk's facts stale)
     edit: tuple[str, str, bool, bool] = ("", "", False, False)  # ... and whether imports changed
+    # the top-level statements the last edit touched: their first and last lines before
+    # it (old numbering) and after it (``edits.touched_texts``; facts about statements)
+    touched: tuple[int, int, int, int] = (1, 0, 1, 0)
     # the module-scoped rules' hits over the outline (``report._scoped``): reused while the
     # outline is the same, patched when an edit replaced chunks nothing else names
     scoped: Scoped | None = None
