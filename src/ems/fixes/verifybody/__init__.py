@@ -80,6 +80,7 @@ from ems.fixes.verifybody.splice import (
     ties,
     within,
 )
+from ems.fixes.verifybody.unbound import Removed, all_known, removed_binding
 
 __all__ = ["Judged", "in_bodies"]
 
@@ -133,12 +134,28 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
     for change in changes:
         changed_text.append("\n".join(judged.lines[change.body.first - 1 : change.body.end]))
         changed_text.append("\n".join(new[change.new_first - 1 : change.new_end]))
-    inside = [(c.body.start, c.body.end) for c in changes if c.body.node is not None]
+    # the defs whose only change took out a binding nothing reads: their findings are the
+    # judged ones, moved (``unbound``), and they are not checked again
+    proven: dict[int, Removed] = {}
+    known = all_known(rules)
+    if known:
+        for number, change in enumerate(changes):
+            removed = removed_binding(judged, change, new, watched)
+            if removed is not None:
+                proven[number] = removed
+    inside = [
+        (c.body.start, c.body.end)
+        for n, c in enumerate(changes)
+        if c.body.node is not None and n not in proven
+    ]
     seed = facts_now(judged, text, changed_text, imports_now, inside)
     if seed is None:
         return None
     for number, change in enumerate(changes):
         body = change.body
+        if number in proven:
+            defs.append(None)
+            continue
         if not body.top and body.node is None:
             return None
         old_region, new_region = changed_text[2 * number], changed_text[2 * number + 1]
@@ -149,6 +166,8 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
             ):
                 return None
             defs.append(None)
+            if known:
+                continue  # (no rule ``unbound`` knows reports on an import or a `pass`)
             if emptied(change):  # `pass` in its place: what the block now holds is judged whole
                 local = local_hits_in_chunk(
                     judged, change, changes, new, source, path, rules, text, imports_now, seed, scoped_codes
@@ -273,6 +292,15 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
         line = finding.range.start.line
         at = bisect.bisect_right(firsts, line) - 1
         around = changes[at] if at >= 0 and line <= changes[at].body.end else None
+        if around is not None and at in proven:
+            removed = proven[at]
+            if finding is removed.target:
+                continue  # the binding that went
+            moving = removed.moved(finding, around.offset)
+            if moving is None:
+                return None
+            findings.append(moving)
+            continue
         if around is not None and line >= around.body.start:
             if finding.code not in scoped_codes:
                 continue  # a chunk-local finding of the part: found again above
@@ -314,7 +342,7 @@ def in_bodies(judged: Judged, text: str, path: str, config: Config, ruleset: Rul
     findings.sort(key=lambda f: (f.range.start, f.code))
     if ties(findings, changes):
         return None
-    names = enclosing_names(judged, findings, changes, defs)
+    names = enclosing_names(judged, findings, changes, defs, proven)
     findings = with_fingerprints(findings, names, source, path)
     return Report(path, tuple(findings), False, (), {"total": time.perf_counter() - started})
 

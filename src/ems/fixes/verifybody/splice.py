@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import ast
 import bisect
+from collections.abc import Mapping
 from dataclasses import replace
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from ems.core.analyse import names_from_spans
 from ems.core.fingerprint import definition_spans
 from ems.core.model import Finding, Range, Related, render_message
 from ems.core.source import SourceText
 from ems.fixes.verifybody.parts import Change, Judged
+
+if TYPE_CHECKING:
+    from ems.fixes.verifybody.unbound import Removed
 
 
 def span(node: ast.AST, source: SourceText) -> tuple[int, int, int, int]:
@@ -140,10 +145,13 @@ def enclosing_names(
     findings: list[Finding],
     changes: list[Change],
     defs: list[ast.stmt | None],
+    proven: Mapping[int, Removed] | None = None,
 ) -> dict[int, str]:
     """The enclosing definition of each finding's line in the fixed text (fingerprints):
-    inside a changed def from the new def, elsewhere from the judged tree."""
+    inside a changed def from the new def, elsewhere (and in a def ``proven`` to have only
+    lost lines or columns: ``unbound``) from the judged tree."""
     names: dict[int, str] = {}
+    proven = proven or {}
     outside: dict[int, int] = {}  # fixed line -> judged line
     inside: list[list[int]] = [[] for _ in changes]
     new_firsts = [c.new_first for c in changes]
@@ -151,6 +159,10 @@ def enclosing_names(
         line = finding.range.start.line
         at = bisect.bisect_right(new_firsts, line) - 1
         if at >= 0 and line <= changes[at].new_end:
+            removed = proven.get(at)
+            if removed is not None:
+                outside[line] = removed.judged_line(line - changes[at].offset)
+                continue
             inside[at].append(line)
             continue
         offset = 0 if at < 0 else changes[at].new_end - changes[at].body.end
