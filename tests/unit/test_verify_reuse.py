@@ -16,11 +16,12 @@ from ems.core import Config, load_rules
 from ems.core.analyse import analyse
 from ems.core.model import Report
 from ems.core.registry import RuleSet
-from ems.core.rule import IMPORTS, FactLog
+from ems.core.rule import IMPORTS
 from ems.core.watched import every_name_bound, is_word
 from ems.fixes import verifybody
-from ems.fixes.verifybody import Judged, in_bodies
+from ems.fixes.verifybody import in_bodies
 from ems.fixes.verifybody.redone import Redone
+from judging import judged_text
 
 STDLIB = Path(sys.modules["ast"].__file__ or "").parent
 
@@ -28,13 +29,6 @@ STDLIB = Path(sys.modules["ast"].__file__ or "").parent
 @pytest.fixture(scope="module")
 def rules() -> RuleSet:
     return load_rules()
-
-
-def _judged(text: str, config: Config, rules: RuleSet) -> Judged:
-    trees: list[Any] = []
-    facts = FactLog()
-    report = analyse(text, "m.py", config, rules, on_tree=lambda tree, _: trees.append(tree), fact_log=facts)
-    return Judged(text, trees[0], report, facts)
 
 
 def _same(got: Report | None, text: str, config: Config, rules: RuleSet) -> bool:
@@ -60,7 +54,7 @@ def test_a_changed_def_is_parsed_and_checked_once_for_the_texts_that_hold_it(
     """A later pass's text holds the first pass's change again (verification compares with
     the judged text): the def is not parsed again, and the report is still ``analyse``'s."""
     config = Config()
-    judged = _judged(JUDGED, config, rules)
+    judged = judged_text(JUDGED, config, rules)
     parsed: list[int] = []
     parse_def = verifybody.parse_def
 
@@ -80,7 +74,7 @@ def test_a_def_whose_fact_changed_elsewhere_is_checked_again(rules: RuleSet) -> 
     """B007 offers `i` -> `_i` only while `_i` is no word of the module: a second text that
     holds the same change to ``f`` and spells `_i` in ``g`` must not reuse ``f``'s checks."""
     config = Config()
-    judged = _judged(JUDGED, config, rules)
+    judged = judged_text(JUDGED, config, rules)
     first = JUDGED.replace("return 1", "return 3")
     second = first.replace("return 2", "_i = 2\n    return _i")
     b007 = [
@@ -93,7 +87,7 @@ def test_a_def_whose_fact_changed_elsewhere_is_checked_again(rules: RuleSet) -> 
 
 
 def test_a_kept_def_holds_only_while_every_answer_is_the_same(rules: RuleSet) -> None:
-    judged = _judged(JUDGED, Config(), rules)
+    judged = judged_text(JUDGED, Config(), rules)
     node = ast.parse("def f(): pass").body[0]
     assert isinstance(node, ast.FunctionDef)
     imports: list[ast.stmt] = list(ast.parse("import os").body)
@@ -112,7 +106,7 @@ def test_bound_anywhere_from_the_statements_that_name_it(rules: RuleSet) -> None
     """``binds_anywhere`` walks only the statements that may name the name, and answers as
     the walk of the whole tree does, for every word of the file."""
     text = (STDLIB / "argparse.py").read_text(encoding="utf-8")
-    judged = _judged(text, Config(select=("F",)), rules)
+    judged = judged_text(text, Config(select=("F",)), rules)
     judged.facts.clear()  # (answered from the tree, not from the analysis's log)
     whole = every_name_bound([judged.tree])
     words = sorted(set(re.findall(r"[^\W\d]\w*", text)))
@@ -233,7 +227,7 @@ def test_the_part_at_a_line_is_the_outermost_def_holding_it(rules: RuleSet, name
     outermost def every walk of the tree finds (none when its body shares the header's
     line), the same part object for every line of it, and the import runs."""
     text = SHAPES if name == "SHAPES" else (STDLIB / name).read_text(encoding="utf-8")
-    judged = _judged(text, Config(select=("F",)), rules)
+    judged = judged_text(text, Config(select=("F",)), rules)
     runs = {line: run for run in judged.import_runs for line in range(run.first, run.end + 1)}
     defs = {
         line: node for first, last, node in _outermost_defs(judged.tree) for line in range(first, last + 1)

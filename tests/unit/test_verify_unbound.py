@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ems.core import Config, load_rules
 from ems.core.analyse import analyse
-from ems.core.model import Report
 from ems.core.registry import RuleSet
-from ems.core.rule import FactLog
 from ems.fixes.apply import apply_edits
 from ems.fixes.context import FixContext
 from ems.fixes.engine import compute_fix
 from ems.fixes.verifybody import Judged, in_bodies
 from ems.fixes.verifybody.parts import changes_in
 from ems.fixes.verifybody.unbound import all_known, removed_binding
+from judging import judged_text, report_key
 
 STDLIB = Path(sys.modules["ast"].__file__ or "").parent
 FILES = [
@@ -50,35 +48,6 @@ F_E9 = Config(select=("F", "E9"))
 @pytest.fixture(scope="module")
 def rules() -> RuleSet:
     return load_rules()
-
-
-def _key(report: Report) -> tuple[object, ...]:
-    return (
-        report.syntax_error,
-        report.rule_errors,
-        [
-            (
-                f.code,
-                f.name,
-                f.message,
-                f.range,
-                f.related,
-                f.fingerprint,
-                f.data,
-                f.fixable,
-                f.template,
-                f.tags,
-            )
-            for f in report.findings
-        ],
-    )
-
-
-def _judged(text: str, config: Config, rules: RuleSet) -> Judged:
-    trees: list[Any] = []
-    facts = FactLog()
-    report = analyse(text, "m.py", config, rules, on_tree=lambda tree, _: trees.append(tree), fact_log=facts)
-    return Judged(text, trees[0], report, facts)
 
 
 def _proven(judged: Judged, fixed: str) -> int:
@@ -107,14 +76,14 @@ def test_removed_bindings_are_judged_as_analyse_judges_them(rules: RuleSet) -> N
     proven = taken = 0
     for path in FILES:
         text = path.read_text(encoding="utf-8")
-        judged = _judged(text, F_E9, rules)
+        judged = judged_text(text, F_E9, rules)
         for fixed in _fixed(text, judged, rules):
             got = in_bodies(judged, fixed, "m.py", F_E9, rules)
             proven += _proven(judged, fixed)
             if got is None:
                 continue
             taken += 1
-            assert _key(got) == _key(analyse(fixed, "m.py", F_E9, rules)), (path, fixed)
+            assert report_key(got) == report_key(analyse(fixed, "m.py", F_E9, rules)), (path, fixed)
     # the shortcut is really taken (tokenize, enum, pickle and aifc alone have ten)
     assert proven >= 15
     assert taken >= 15
@@ -266,16 +235,16 @@ HEAD = "import os\n\n\ndef f(a):\n"
     ],
 )
 def test_shapes(rules: RuleSet, text: str, fixed: str, proven: bool) -> None:
-    judged = _judged(text, F_E9, rules)
+    judged = judged_text(text, F_E9, rules)
     assert any(f.code in ("F841", "F401", "F541") and f.fixable for f in judged.report.findings)
     assert _proven(judged, fixed) == int(proven)
     got = in_bodies(judged, fixed, "m.py", F_E9, rules)
     if got is not None:
-        assert _key(got) == _key(analyse(fixed, "m.py", F_E9, rules))
+        assert report_key(got) == report_key(analyse(fixed, "m.py", F_E9, rules))
 
 
 def test_a_rule_it_does_not_know_leaves_the_def_to_the_full_checks(rules: RuleSet) -> None:
-    judged = _judged(HEAD + "    x = g()\n    return a\n", Config(select=("ALL",)), rules)
+    judged = judged_text(HEAD + "    x = g()\n    return a\n", Config(select=("ALL",)), rules)
     assert not all_known(judged.split(rules, Config(select=("ALL",)), "m.py"))
     assert all_known(judged.split(rules, F_E9, "m.py"))
     assert not all_known(judged.split(rules, Config(select=("F", "E9", "B")), "m.py"))

@@ -23,6 +23,7 @@ from ems.core.rule import FactLog
 from ems.fixes import engine, reanalyse
 from ems.fixes.reanalyse import Original
 from ems.fixes.verifybody import Judged, in_bodies
+from judging import judged_text, report_key
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ems"
 STDLIB = Path(sys.modules["ast"].__file__ or "").parent
@@ -31,36 +32,6 @@ STDLIB = Path(sys.modules["ast"].__file__ or "").parent
 @pytest.fixture(scope="module")
 def rules() -> RuleSet:
     return load_rules()
-
-
-def _key(report: Report) -> tuple[object, ...]:
-    return (
-        report.syntax_error,
-        report.rule_errors,
-        [
-            (
-                f.code,
-                f.name,
-                f.message,
-                f.range,
-                f.related,
-                f.fingerprint,
-                f.data,
-                f.fixable,
-                f.template,
-                f.severity,
-                f.tags,
-            )
-            for f in report.findings
-        ],
-    )
-
-
-def _judged(text: str, config: Config, rules: RuleSet) -> Judged:
-    trees: list[Any] = []
-    facts = FactLog()
-    report = analyse(text, "m.py", config, rules, on_tree=lambda tree, _: trees.append(tree), fact_log=facts)
-    return Judged(text, trees[0], report, facts)
 
 
 def _body_lines(text: str) -> list[int]:
@@ -107,14 +78,14 @@ def test_the_report_is_analyse_s_or_none(rules: RuleSet, select: tuple[str, ...]
     taken = declined = 0
     for path in FILES:
         text = path.read_text(encoding="utf-8")
-        judged = _judged(text, config, rules)
+        judged = judged_text(text, config, rules)
         for edited in _edits(text):
             got = in_bodies(judged, edited, "m.py", config, rules)
             if got is None:
                 declined += 1
                 continue
             taken += 1
-            assert _key(got) == _key(analyse(edited, "m.py", config, rules)), (path, edited)
+            assert report_key(got) == report_key(analyse(edited, "m.py", config, rules)), (path, edited)
     assert taken * 2 > declined  # the path is really taken (an undefined name read is declined)
 
 
@@ -135,11 +106,11 @@ HEAD = "import os\nimport json\n\n\nclass C:\n    def m(self):\n        a = 1\n 
 def test_reads_from_outside(rules: RuleSet, fixed: str, taken: bool) -> None:
     config = Config(select=("ALL",))
     text = HEAD + "        x = None\n        return a, b, nowhere\n"
-    judged = _judged(text, config, rules)
+    judged = judged_text(text, config, rules)
     got = in_bodies(judged, fixed, "m.py", config, rules)
     assert (got is not None) == taken
     if got is not None:
-        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+        assert report_key(got) == report_key(analyse(fixed, "m.py", config, rules))
 
 
 BODY = "".join(f"\n\ndef f{n}(x):\n    y = x\n    return os.path.join(x, '{n}')\n" for n in range(20))
@@ -176,7 +147,7 @@ def test_verification_refuses_a_new_finding_far_from_the_body(
     before = analyse(text, "m.py", config, rules)
     (target,) = [f for f in before.findings if f.code == "F841" and f.range.start.line > 100]
     fixed = text.replace("    y = x\n    return os\n", "    return os\n").replace("return os\n", "return 1\n")
-    judged = _judged(text, config, rules)
+    judged = judged_text(text, config, rules)
     memo = engine.FixMemo(Original(text, judged.tree, judged.report, judged.facts))
     got = engine.verify(before, fixed, [target], "m.py", config, rules, memo)
     assert got == "the fix introduces F401: `os` imported but unused"
@@ -189,7 +160,7 @@ def test_with_fixability_analyses_no_whole_text_for_fixes_in_bodies(
     """Twenty unused variables in twenty functions: every fixed text is analysed a body at a
     time (a work count: no whole analysis, no analysis of a tree rebuilt from the original)."""
     config = Config(select=("ALL",))
-    judged = _judged(TEXT, config, rules)
+    judged = judged_text(TEXT, config, rules)
     assert sum(f.fixable for f in judged.report.findings) == 20
     got = engine.with_fixability(TEXT, "m.py", config, rules, judged.report, judged.tree, judged.facts)
     assert whole_analyses == []
@@ -218,11 +189,11 @@ SIGNATURE = "import os\n\n\ndef f(x=[], y=nowhere):\n    return x, y\n\n\ndef g(
 )
 def test_a_changed_signature(rules: RuleSet, fixed: str, taken: bool) -> None:
     config = Config(select=("ALL",))
-    judged = _judged(SIGNATURE, config, rules)
+    judged = judged_text(SIGNATURE, config, rules)
     got = in_bodies(judged, fixed, "m.py", config, rules)
     assert (got is not None) == taken
     if got is not None:
-        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+        assert report_key(got) == report_key(analyse(fixed, "m.py", config, rules))
 
 
 IMPORTS = "import os\nimport sys, json\nfrom collections import (\n    OrderedDict,\n    deque,\n)\n\n\ndef f():\n    return sys.argv, deque\n"
@@ -240,11 +211,11 @@ IMPORTS = "import os\nimport sys, json\nfrom collections import (\n    OrderedDi
 )
 def test_imports_removed(rules: RuleSet, fixed: str, taken: bool) -> None:
     config = Config(select=("F", "E9"))
-    judged = _judged(IMPORTS, config, rules)
+    judged = judged_text(IMPORTS, config, rules)
     got = in_bodies(judged, fixed, "m.py", config, rules)
     assert (got is not None) == taken
     if got is not None:
-        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+        assert report_key(got) == report_key(analyse(fixed, "m.py", config, rules))
 
 
 GUARDED = (
@@ -272,26 +243,30 @@ GUARDED = (
 )
 def test_blocks_and_star_imports(rules: RuleSet, fixed: str, taken: bool) -> None:
     config = Config(select=("ALL",))
-    judged = _judged(GUARDED, config, rules)
+    judged = judged_text(GUARDED, config, rules)
     got = in_bodies(judged, fixed, "m.py", config, rules)
     assert (got is not None) == taken
     if got is not None:
-        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+        assert report_key(got) == report_key(analyse(fixed, "m.py", config, rules))
 
 
 def test_an_import_removed_from_a_try_block(rules: RuleSet) -> None:
     text = "try:\n    import readline\n    import json\nexcept ImportError:\n    pass\n\nVALUE = json\n"
     config = Config(select=("F", "E9"))
-    judged = _judged(text, config, rules)
+    judged = judged_text(text, config, rules)
     fixed = text.replace("    import readline\n", "")
     got = in_bodies(judged, fixed, "m.py", config, rules)
     assert got is not None
-    assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+    assert report_key(got) == report_key(analyse(fixed, "m.py", config, rules))
     # the block's only import removed with nothing in its place: not valid Python, declined
     alone = "try:\n    import readline\nexcept ImportError:\n    pass\n"
     assert (
         in_bodies(
-            _judged(alone, config, rules), alone.replace("    import readline\n", ""), "m.py", config, rules
+            judged_text(alone, config, rules),
+            alone.replace("    import readline\n", ""),
+            "m.py",
+            config,
+            rules,
         )
         is None
     )
@@ -317,13 +292,13 @@ LOOPS = (
 )
 def test_a_changed_fact_asked_only_inside_the_changed_bodies(rules: RuleSet, fixed: str, taken: bool) -> None:
     config = Config(select=("ALL",))
-    judged = _judged(LOOPS, config, rules)
+    judged = judged_text(LOOPS, config, rules)
     assert isinstance(judged.facts, FactLog)
     assert judged.facts.places[("b007.word", "_i")] == {2, 7}
     got = in_bodies(judged, fixed, "m.py", config, rules)
     assert (got is not None) == taken
     if got is not None:
-        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+        assert report_key(got) == report_key(analyse(fixed, "m.py", config, rules))
 
 
 def test_a_fact_asked_without_a_place_is_asked_by_the_whole_module(rules: RuleSet) -> None:
@@ -363,11 +338,11 @@ def test_adjacent_defs_changed(rules: RuleSet, fixed: str, taken: bool) -> None:
         text = text.replace(
             "    return args, opts\ndef g", '    """\nat column 0\n"""\n    return args, opts\ndef g'
         )
-    judged = _judged(text, config, rules)
+    judged = judged_text(text, config, rules)
     got = in_bodies(judged, fixed, "m.py", config, rules)
     assert (got is not None) == taken
     if got is not None:
-        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+        assert report_key(got) == report_key(analyse(fixed, "m.py", config, rules))
 
 
 WORDS = (
@@ -392,11 +367,11 @@ WORDS = (
 )
 def test_imports_removed_whose_names_are_still_words(rules: RuleSet, fixed: str, taken: bool) -> None:
     config = Config(select=("F", "E9"))
-    judged = _judged(WORDS, config, rules)
+    judged = judged_text(WORDS, config, rules)
     got = in_bodies(judged, fixed, "m.py", config, rules)
     assert (got is not None) == taken
     if got is not None:
-        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+        assert report_key(got) == report_key(analyse(fixed, "m.py", config, rules))
 
 
 @pytest.mark.parametrize(
@@ -413,7 +388,7 @@ def test_imports_removed_whose_names_are_still_words(rules: RuleSet, fixed: str,
 def test_a_removed_import_still_named_elsewhere_is_declined(rules: RuleSet, text: str) -> None:
     config = Config(select=("F", "E9"))
     fixed = text.replace("import json\n", "")
-    assert in_bodies(_judged(text, config, rules), fixed, "m.py", config, rules) is None
+    assert in_bodies(judged_text(text, config, rules), fixed, "m.py", config, rules) is None
 
 
 NOQA = (
@@ -437,11 +412,11 @@ NOQA = (
 )
 def test_suppression_comments(rules: RuleSet, fixed: str, taken: bool) -> None:
     config = Config(select=("ALL",))
-    judged = _judged(NOQA, config, rules)
+    judged = judged_text(NOQA, config, rules)
     got = in_bodies(judged, fixed, "m.py", config, rules)
     assert (got is not None) == taken
     if got is not None:
-        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+        assert report_key(got) == report_key(analyse(fixed, "m.py", config, rules))
 
 
 def test_a_fixed_text_with_no_comment_in_its_changes_is_not_searched_for_suppressions(
@@ -452,7 +427,7 @@ def test_a_fixed_text_with_no_comment_in_its_changes_is_not_searched_for_suppres
     import ems.fixes.verifybody as verifybody
 
     config = Config(select=("ALL",))
-    judged = _judged(NOQA, config, rules)
+    judged = judged_text(NOQA, config, rules)
     judged.suppressed  # noqa: B018 - the judged text's, found once per file
 
     def refused(text: str) -> dict:
@@ -462,7 +437,7 @@ def test_a_fixed_text_with_no_comment_in_its_changes_is_not_searched_for_suppres
     fixed = NOQA.replace("    y = 1\n    return x\n", "    return x\n")
     got = in_bodies(judged, fixed, "m.py", config, rules)
     assert got is not None
-    assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+    assert report_key(got) == report_key(analyse(fixed, "m.py", config, rules))
 
 
 NESTED = (
@@ -485,11 +460,11 @@ NESTED = (
 )
 def test_defs_nested_deeper(rules: RuleSet, fixed: str, taken: bool) -> None:
     config = Config(select=("ALL",))
-    judged = _judged(NESTED, config, rules)
+    judged = judged_text(NESTED, config, rules)
     got = in_bodies(judged, fixed, "m.py", config, rules)
     assert (got is not None) == taken
     if got is not None:
-        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+        assert report_key(got) == report_key(analyse(fixed, "m.py", config, rules))
 
 
 BLOCK = (
@@ -522,10 +497,10 @@ def test_a_run_removed_whole_from_a_block_that_keeps_other_statements(
     rules: RuleSet, text: str, fixed: str, taken: bool
 ) -> None:
     config = Config(select=("F", "E9"))
-    got = in_bodies(_judged(text, config, rules), fixed, "m.py", config, rules)
+    got = in_bodies(judged_text(text, config, rules), fixed, "m.py", config, rules)
     assert (got is not None) == taken
     if got is not None:
-        assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
+        assert report_key(got) == report_key(analyse(fixed, "m.py", config, rules))
 
 
 _IMPORTS_PROBE = """
