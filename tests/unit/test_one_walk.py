@@ -303,3 +303,29 @@ def test_returns_inside_functions_are_not_visited_by_a_rule_that_reports_outside
     assert run() == split
     codes = {code for report in split for code, *_ in json.loads(report)}
     assert {"F706", "B012", "EMS102"} <= codes
+
+
+def test_a_rule_that_raises_is_left_out_of_the_returns_met_inside_functions_too() -> None:
+    """Returns inside functions are visited apart (F706 is for returns outside them); a rule
+    that broke on an earlier node is contained once, and not called again there."""
+    from ems.core.registry import RuleSet
+
+    visited: list[str] = []
+
+    class RaisesOnCallsAndReturns(Rule):
+        code = "XRB001"
+        name = "raises-on-calls-and-returns"
+        summary = "raises"
+        explanation = "A rule with a bug."
+        node_types = (ast.Call, ast.Return)
+
+        def visit(self, node: ast.AST, ctx: AnalysisContext) -> Iterator[Hit]:
+            visited.append(node.__class__.__name__)
+            raise RuntimeError("boom")
+
+    ruleset = load_rules()
+    rules = RuleSet((*ruleset.rules, RaisesOnCallsAndReturns), (*ruleset.origins, ("XRB001", "tests")))
+    report = analyse("g()\n\n\ndef f():\n    return 1\n", "m.py", Config(), rules)
+    assert [e.code for e in report.rule_errors] == ["XRB001"]
+    assert [f.code for f in report.findings].count("EMS901") == 1
+    assert visited == ["Call"]

@@ -424,34 +424,44 @@ def _visit_nodes(
     table = visits if visits is not None else _bound_visits(dispatch, broken)
     inside = model.visited_inside  # met inside functions: not for the outside-only rules
     try:
-        for node in nodes:
-            chain.node = node
-            for visit, kind, rule in table[node.__class__]:
-                try:
-                    for hit in visit(node, ctx):
-                        append((kind, hit))
-                except (Exception, RecursionError) as exc:
-                    contain(rule, exc)
-                    table = _bound_visits(dispatch, broken)  # without the broken rule
+        _visit_each(nodes, table, chain, ctx, append, contain, broken)
         if inside:
-            table = {
-                cls: tuple(entry for entry in table[cls] if not entry[2].outside_functions_only)
+            table = {  # (a rule that broke in the first list is left out here too)
+                cls: tuple(
+                    entry
+                    for entry in table[cls]
+                    if not entry[2].outside_functions_only and entry[2].code not in broken
+                )
                 for cls in {node.__class__ for node in inside}
             }
-            for node in inside:
-                chain.node = node
-                for visit, kind, rule in table[node.__class__]:
-                    try:
-                        for hit in visit(node, ctx):
-                            append((kind, hit))
-                    except (Exception, RecursionError) as exc:
-                        contain(rule, exc)
-                        table = {
-                            cls: tuple(entry for entry in visits if entry[2].code not in broken)
-                            for cls, visits in table.items()
-                        }
+            _visit_each(inside, table, chain, ctx, append, contain, broken)
     finally:
         ctx.ancestors = saved
+
+
+def _visit_each(
+    nodes: list[ast.AST],
+    table: BoundVisits,
+    chain: ParentChain,
+    ctx: AnalysisContext,
+    append: Callable[[tuple[type[Rule], Hit]], None],
+    contain: Callable[[Rule, BaseException], None],
+    broken: set[str],
+) -> None:
+    """``_visit_nodes``' loop over one list of nodes with one table of visits; a rule that
+    raises is contained and left out of the table from then on."""
+    for node in nodes:
+        chain.node = node
+        for visit, kind, rule in table[node.__class__]:
+            try:
+                for hit in visit(node, ctx):
+                    append((kind, hit))
+            except (Exception, RecursionError) as exc:
+                contain(rule, exc)
+                table = {
+                    cls: tuple(entry for entry in entries if entry[2].code not in broken)
+                    for cls, entries in table.items()
+                }
 
 
 def _bound_visits(dispatch: dict[type[ast.AST], tuple[Rule, ...]], broken: set[str]) -> BoundVisits:
