@@ -16,7 +16,7 @@ import pytest
 
 from ems.core.analyse import _NOT_IN_SCOPE_PASS, _walk, analyse, scope_plan, select_rules
 from ems.core.config import Config
-from ems.core.registry import load_rules
+from ems.core.registry import RuleSet, load_rules
 from ems.core.rule import AnalysisContext, Hit, ParentChain, Rule
 from ems.core.scope import build_scope_model
 from ems.core.source import SourceText
@@ -129,22 +129,23 @@ def test_parent_chain_reads_like_the_ancestor_list() -> None:
         chain[-1]
 
 
+def _findings_of(texts: list[str], ruleset: RuleSet) -> list[str]:
+    """Each text's findings under the default settings, as one comparable string per text."""
+    reports = [analyse(t, "m.py", Config(), ruleset) for t in texts]
+    return [
+        json.dumps([(f.code, str(f.range), f.message, f.fingerprint) for f in r.findings]) for r in reports
+    ]
+
+
 def test_findings_are_the_same_with_and_without_the_shared_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every rule over real modules: the one-walk path and the two-walk path agree."""
     ruleset = load_rules()
     texts = [text for _, text in _sources()]
 
-    def run() -> list[str]:
-        reports = [analyse(t, "m.py", Config(), ruleset) for t in texts]
-        return [
-            json.dumps([(f.code, str(f.range), f.message, f.fingerprint) for f in r.findings])
-            for r in reports
-        ]
-
-    one_walk = run()
+    one_walk = _findings_of(texts, ruleset)
     engine = importlib.import_module("ems.core.analyse")
     monkeypatch.setattr(engine, "_scope_pass", lambda ctx, plan: None)
-    assert run() == one_walk
+    assert _findings_of(texts, ruleset) == one_walk
     assert any(json.loads(r) for r in one_walk)
 
 
@@ -223,18 +224,11 @@ def test_findings_are_the_same_when_every_call_and_attribute_is_handed_over(
         "h = getattr(o, 'name')\nk = datetime.datetime.utcfromtimestamp\n"
     ]
 
-    def run() -> list[str]:
-        reports = [analyse(t, "m.py", Config(), ruleset) for t in texts]
-        return [
-            json.dumps([(f.code, str(f.range), f.message, f.fingerprint) for f in r.findings])
-            for r in reports
-        ]
-
-    named = run()
+    named = _findings_of(texts, ruleset)
     engine = importlib.import_module("ems.core.analyse")
     monkeypatch.setattr(engine, "_visit_names", lambda rules: None)
     ruleset.selections.clear()  # the plans were kept per configuration
-    assert run() == named
+    assert _findings_of(texts, ruleset) == named
     codes = {code for report in named for code, *_ in json.loads(report)}
     assert {"EMS103", "EMS104", "B009"} <= codes
 
@@ -251,21 +245,14 @@ def test_findings_are_the_same_when_every_node_is_handed_over_whatever_its_value
         "y = setattr(o, 'name', 1)\nh = (lambda: 0)\n",
     ]
 
-    def run() -> list[str]:
-        reports = [analyse(t, "m.py", Config(), ruleset) for t in texts]
-        return [
-            json.dumps([(f.code, str(f.range), f.message, f.fingerprint) for f in r.findings])
-            for r in reports
-        ]
-
     plan = select_rules(ruleset, Config(), "m.py")[0].plan
     assert plan is not None and {t for t, _ in plan.values} == {ast.Expr, ast.Assign, ast.AnnAssign}
-    by_value = run()
+    by_value = _findings_of(texts, ruleset)
     engine = importlib.import_module("ems.core.analyse")
     monkeypatch.setattr(engine, "_visit_values", lambda rules: None)
     ruleset.selections.clear()  # the plans were kept per configuration
     assert select_rules(ruleset, Config(), "m.py")[0].plan.values == ()  # type: ignore[union-attr]
-    assert run() == by_value
+    assert _findings_of(texts, ruleset) == by_value
     codes = {code for report in by_value for code, *_ in json.loads(report)}
     assert {"B010", "B015", "B018", "E731"} <= codes
 
@@ -283,16 +270,9 @@ def test_returns_inside_functions_are_not_visited_by_a_rule_that_reports_outside
         "g = lambda: 0\nasync def h():\n    return 5\n",
     ]
 
-    def run() -> list[str]:
-        reports = [analyse(t, "m.py", Config(), ruleset) for t in texts]
-        return [
-            json.dumps([(f.code, str(f.range), f.message, f.fingerprint) for f in r.findings])
-            for r in reports
-        ]
-
     plan = select_rules(ruleset, Config(), "m.py")[0].plan
     assert plan is not None and plan.split == {ast.Return}
-    split = run()
+    split = _findings_of(texts, ruleset)
     engine = importlib.import_module("ems.core.analyse")
     original = engine.scope_plan
     monkeypatch.setattr(
@@ -300,7 +280,7 @@ def test_returns_inside_functions_are_not_visited_by_a_rule_that_reports_outside
     )
     ruleset.selections.clear()  # the plans were kept per configuration
     assert select_rules(ruleset, Config(), "m.py")[0].plan.split == frozenset()  # type: ignore[union-attr]
-    assert run() == split
+    assert _findings_of(texts, ruleset) == split
     codes = {code for report in split for code, *_ in json.loads(report)}
     assert {"F706", "B012", "EMS102"} <= codes
 

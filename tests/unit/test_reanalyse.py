@@ -46,6 +46,24 @@ def _original(text: str, config: Config, rules: RuleSet) -> Original:
     return Original(text, trees[0])
 
 
+def _reanalysed_counting_parses(
+    original: Original, fixed: str, config: Config, rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Report | None, list[str]]:
+    """``reanalyse``'s report of ``fixed``, and every text it parsed to get it."""
+    parsed: list[str] = []
+    real = reanalyse_module.ast.parse
+
+    def parse(source: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(reanalyse_module.ast, "parse", parse)
+    try:
+        return reanalyse(original, fixed, "m.py", config, rules), parsed
+    finally:
+        monkeypatch.undo()
+
+
 def _edits(text: str) -> list[str]:
     """Texts a fix could leave: a line removed, a line emptied to ``pass`` at its indent,
     a comment added to a line, a line added, at lines spread over the file."""
@@ -146,16 +164,7 @@ def test_two_fixes_far_apart_parse_only_their_statements(
     original = _original(text, config, rules)
     fixed = text.replace("    return x\n\n", "    if x is None:\n        x = []\n    return x\n\n", 1)
     fixed = fixed.replace("    return y\n", "    if y is None:\n        y = {}\n    return y\n")
-    parsed: list[str] = []
-    real = reanalyse_module.ast.parse
-
-    def parse(source: str, *args: Any, **kwargs: Any) -> Any:
-        parsed.append(source)
-        return real(source, *args, **kwargs)
-
-    monkeypatch.setattr(reanalyse_module.ast, "parse", parse)
-    got = reanalyse(original, fixed, "m.py", config, rules)
-    monkeypatch.undo()
+    got, parsed = _reanalysed_counting_parses(original, fixed, config, rules, monkeypatch)
     assert got is not None
     assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
     assert len(parsed) == 2
@@ -186,16 +195,7 @@ def test_lines_added_take_blank_lines_before_the_next_statement(
     config = Config(select=("ALL",))
     original = _original(text, config, rules)
     fixed = text.replace("    return x\n\n", "    if x is None:\n        x = []\n    return x\n\n", 1)
-    parsed: list[str] = []
-    real = reanalyse_module.ast.parse
-
-    def parse(source: str, *args: Any, **kwargs: Any) -> Any:
-        parsed.append(source)
-        return real(source, *args, **kwargs)
-
-    monkeypatch.setattr(reanalyse_module.ast, "parse", parse)
-    got = reanalyse(original, fixed, "m.py", config, rules)
-    monkeypatch.undo()
+    got, parsed = _reanalysed_counting_parses(original, fixed, config, rules, monkeypatch)
     assert got is not None
     assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
     assert [f.message for f in got.findings if f.code == "F811"] == [
@@ -294,16 +294,7 @@ def test_lines_added_take_blank_lines_from_the_gaps_between_the_region_s_stateme
     config = Config(select=("ALL",))
     original = _original(text, config, rules)
     fixed = text.replace("    return x\n\n", "    if x is None:\n        x = []\n    return x\n\n", 1)
-    parsed: list[str] = []
-    real = reanalyse_module.ast.parse
-
-    def parse(source: str, *args: Any, **kwargs: Any) -> Any:
-        parsed.append(source)
-        return real(source, *args, **kwargs)
-
-    monkeypatch.setattr(reanalyse_module.ast, "parse", parse)
-    got = reanalyse(original, fixed, "m.py", config, rules)
-    monkeypatch.undo()
+    got, parsed = _reanalysed_counting_parses(original, fixed, config, rules, monkeypatch)
     assert got is not None
     assert _key(got) == _key(analyse(fixed, "m.py", config, rules))
     assert len(parsed) == 1 and "def f0" in parsed[0] and "def f1" not in parsed[0]
